@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// wisp/options.hpp — every limit and timeout of an App, with its default and its reason.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+
+/// What happens when a peer's or stream's queued bytes would pass Limits::max_queued_bytes.
+enum class BackpressurePolicy : std::uint8_t {
+    close,   ///< close the peer (WebSocket 1008) or end the stream; the default
+    drop,    ///< drop the message and report SendResult::dropped; the connection stays
+};
+
+/// Limits. Exceeding one gives its own answer (status or close code) and errc; each has a test.
+struct Limits {
+    std::size_t max_header_bytes = 16 * 1024;         ///< request line + fields: 431
+    std::size_t max_header_count = 100;               ///< number of fields: 431
+    std::size_t max_url_bytes = 8 * 1024;             ///< request-target: 414
+    std::size_t max_body_bytes = 1024 * 1024;         ///< request body (decoded): 413
+    std::size_t max_message_bytes = 16 * 1024 * 1024; ///< WebSocket message: close 1009
+    std::size_t max_queued_bytes = 1024 * 1024;       ///< unsent bytes per connection: policy
+    std::chrono::milliseconds header_timeout{10'000}; ///< whole request head (slowloris): 408
+    std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
+    std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
+    std::chrono::milliseconds ws_idle_timeout{120'000};     ///< WebSocket: ping at half, close
+    std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
+    std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
+    std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+};
+
+/// App-wide settings, fixed once the App listens.
+struct Options {
+    Limits limits;
+    BackpressurePolicy backpressure = BackpressurePolicy::close;
+    std::size_t receive_buffer_bytes = 256 * 1024;   ///< one per I/O thread, not per connection
+    std::chrono::milliseconds timer_resolution{100}; ///< granularity of every timeout above
+    int listen_backlog = 1024;
+    bool reuse_address = true;                       ///< SO_REUSEADDR on listening sockets
+};
+
+WISP_NAMESPACE_END
