@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/request.hpp>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+extern "C" {
+#include <llhttp.h>
+}
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+struct ParserLimits {
+    std::size_t max_header_bytes = 16 * 1024;   ///< request line + fields: 431 past it
+    std::size_t max_header_count = 100;         ///< fields: 431 past it
+    std::size_t max_url_bytes = 8 * 1024;       ///< request-target: 414 past it
+    std::size_t max_body_bytes = 1024 * 1024;   ///< decoded body: 413 past it
+};
+
+/// Bytes in, requests out. feed() stops after each complete request (and when a request with
+/// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
+/// between them. Views in request() point into the fed buffer when the whole request arrived
+/// in it, otherwise into the parser's own storage; they stay valid until next().
+class RequestParser {
+public:
+    enum class Event : std::uint8_t {
+        need_more,         ///< everything consumed; more bytes needed
+        expect_continue,   ///< head complete, body expected, client waits for 100 Continue
+        request,           ///< a complete request: request() is ready
+        error,             ///< malformed or over a limit: answer error_status() and close
+    };
+    struct Result {
+        Event event;
+        std::size_t consumed;   ///< bytes of the fed buffer used up
+    };
+
+    /// `limits` is shared (one per App, not per connection) and must outlive the parser.
+    explicit RequestParser(const ParserLimits& limits);
+    explicit RequestParser(ParserLimits&&) = delete;   // a temporary would dangle
+    RequestParser(const RequestParser&) = delete;
+    RequestParser& operator=(const RequestParser&) = delete;
+
+    Result feed(const char* data, std::size_t n);
+    /// After Event::request: the request (views valid until next()).
+    Request& request() noexcept { return req_; }
+    /// After Event::request: true for `Upgrade` and CONNECT requests; the parser is then done
+    /// with this connection (bytes after the head belong to the new protocol).
+    bool upgrade() const noexcept { return upgrade_; }
+    /// After Event::expect_continue: call to go on parsing the body.
+    void continue_body() noexcept;
+    /// Prepares for the next request on the connection.
+    void next();
+
+    /// True between the first byte of a request and its last.
+    bool in_message() const noexcept { return state_ != State::idle; }
+    bool in_head() const noexcept { return state_ == State::head; }
+    bool in_body() const noexcept { return state_ == State::body; }
+
+    int error_status() const noexcept { return err_status_; }
+    errc error_code() const noexcept { return err_code_; }
+    const char* error_reason() const noexcept { return err_reason_; }
+
+    /// Frees buffers kept from earlier requests (call when the connection goes idle).
+    void release_memory();
+
+private:
+    enum class State : std::uint8_t { idle, head, body, done };
+    struct Span {
+        std::uint32_t off = 0, len = 0;
+    };
+    struct Field {
+        Span name, value;
+    };
+
+    static int on_message_begin(llhttp_t* p);
+    static int on_method(llhttp_t* p, const char* at, std::size_t n);
+    static int on_url(llhttp_t* p, const char* at, std::size_t n);
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
+    static int on_header_field_complete(llhttp_t* p);
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
+    static int on_headers_complete(llhttp_t* p);
+    static int on_body(llhttp_t* p, const char* at, std::size_t n);
+    static int on_message_complete(llhttp_t* p);
+    static const llhttp_settings_t& settings();
+    static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+
+    int fail(int status, errc code, const char* reason) noexcept;
+    bool extend(Span& s, const char* at, std::size_t n) noexcept;
+    std::string_view view(Span s) const noexcept { return {base_ + s.off, s.len}; }
+    bool head_over_limit(const char* at, std::size_t n) const noexcept {
+        return static_cast<std::size_t>(at + n - base_) > limits_.max_header_bytes;
+    }
+    int finish_head();
+    void build_request();
+    void save_partial(const char* end);
+
+    llhttp_t parser_;
+    const ParserLimits& limits_;
+    Request req_;
+    std::vector<Field> fields_;
+    Span url_;
+    const char* base_ = nullptr;       ///< where the current message's head starts
+    const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
+    std::size_t body_len_ = 0;
+    std::size_t body_total_ = 0;
+    std::string partial_;              ///< head bytes kept across reads
+    std::string body_owned_;           ///< body bytes kept across reads or from chunks
+    bool body_is_owned_ = false;
+    bool head_in_partial_ = false;
+    bool upgrade_ = false;
+    bool expect_continue_ = false;
+    bool in_value_ = false;
+    State state_ = State::idle;
+    int err_status_ = 0;
+    errc err_code_ = errc::bad_request;
+    const char* err_reason_ = "";
+};
+
+// ---- implementation -------------------------------------------------------
+inline const llhttp_settings_t& RequestParser::settings() {
+    static const llhttp_settings_t s = [] {
+        llhttp_settings_t st;
+        llhttp_settings_init(&st);
+        st.on_message_begin = &RequestParser::on_message_begin;
+        st.on_method = &RequestParser::on_method;
+        st.on_url = &RequestParser::on_url;
+        st.on_header_field = &RequestParser::on_header_field;
+        st.on_header_field_complete = &RequestParser::on_header_field_complete;
+        st.on_header_value = &RequestParser::on_header_value;
+        st.on_headers_complete = &RequestParser::on_headers_complete;
+        st.on_body = &RequestParser::on_body;
+        st.on_message_complete = &RequestParser::on_message_complete;
+        return st;
+    }();
+    return s;
+}
+
+inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits) {
+    llhttp_init(&parser_, HTTP_REQUEST, &settings());
+    parser_.data = this;
+}
+
+inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
+    if (err_status_ == 0) {
+        err_status_ = status;
+        err_code_ = code;
+        err_reason_ = reason;
+    }
+    return -1;
+}
+
+inline bool RequestParser::extend(Span& s, const char* at, std::size_t n) noexcept {
+    const auto off = static_cast<std::uint32_t>(at - base_);
+    if (s.len == 0) {
+        s.off = off;
+        s.len = static_cast<std::uint32_t>(n);
+        return true;
+    }
+    // Pieces of one element arrive contiguous (the head is kept in one logical buffer);
+    // anything else means llhttp joined text across a line break.
+    if (s.off + s.len != off) return false;
+    s.len += static_cast<std::uint32_t>(n);
+    return true;
+}
+
+inline int RequestParser::on_message_begin(llhttp_t* p) {
+    RequestParser& r = self(p);
+    r.state_ = State::head;
+    return 0;
+}
+
+inline int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.base_ == nullptr) r.base_ = at;   // the method is the first byte of a request
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    r.extend(r.url_, at, n);
+    if (r.url_.len > r.limits_.max_url_bytes)
+        return r.fail(414, errc::url_too_long, "request target too long");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;   // trailer fields of a chunked body: dropped
+    if (r.in_value_ || r.fields_.empty()) {
+        if (r.fields_.size() >= r.limits_.max_header_count)
+            return r.fail(431, errc::header_too_large, "too many header fields");
+        r.fields_.push_back(Field{});
+        r.in_value_ = false;
+    }
+    if (!r.extend(r.fields_.back().name, at, n))
+        return r.fail(400, errc::bad_request, "malformed header field name");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_header_field_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;
+    r.in_value_ = true;
+    // RFC 9112 §5.1: no whitespace between a field name and the colon (a smuggling vector).
+    const std::string_view name = r.view(r.fields_.back().name);
+    if (name.empty() || name.back() == ' ' || name.back() == '\t')
+        return r.fail(400, errc::bad_request, "whitespace before colon");
+    return 0;
+}
+
+inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;
+    // RFC 9112 §5.2: obs-fold (a value line starting with SP/HT) is rejected with 400. llhttp
+    // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
+    const char* q = at;
+    while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
+    if (q > r.base_ && q[-1] == '\n') return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
+        return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_headers_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    return r.finish_head();
+}
+
+inline int RequestParser::finish_head() {
+    if (parser_.http_major != 1 || parser_.http_minor > 1)
+        return fail(505, errc::version_not_supported, "HTTP version not supported");
+    bool has_te = false, expect = false;
+    int hosts = 0;
+    for (const Field& f : fields_) {
+        const std::string_view name = view(f.name);
+        if (iequals(name, "host")) ++hosts;
+        else if (iequals(name, "transfer-encoding")) has_te = true;
+        else if (iequals(name, "expect")) {
+            if (!iequals(view(f.value), "100-continue"))
+                return fail(417, errc::bad_request, "unsupported expectation");
+            expect = true;
+        }
+    }
+    // RFC 9112 §3.2: a 1.1 request carries exactly one Host.
+    if (parser_.http_minor == 1 && hosts != 1)
+        return fail(400, errc::bad_request, hosts ? "several Host fields" : "missing Host");
+    if (hosts > 1) return fail(400, errc::bad_request, "several Host fields");
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    if (parser_.http_minor == 0 && has_te)
+        return fail(400, errc::bad_request, "Transfer-Encoding in HTTP/1.0");
+    if ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > limits_.max_body_bytes)
+        return fail(413, errc::body_too_large, "body too large");
+    upgrade_ = parser_.upgrade != 0 || parser_.method == HTTP_CONNECT;
+    state_ = State::body;
+    const bool has_body = (parser_.flags & F_CHUNKED) ||
+                          ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+    if (expect && has_body && parser_.http_minor == 1) {
+        expect_continue_ = true;
+        return HPE_PAUSED;
+    }
+    return 0;
+}
+
+inline int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    r.body_total_ += n;
+    if (r.body_total_ > r.limits_.max_body_bytes)
+        return r.fail(413, errc::body_too_large, "body too large");
+    if (r.body_is_owned_) {
+        r.body_owned_.append(at, n);
+    } else if (r.body_ptr_ == nullptr) {
+        r.body_ptr_ = at;
+        r.body_len_ = n;
+    } else if (r.body_ptr_ + r.body_len_ == at) {
+        r.body_len_ += n;
+    } else {   // chunked: pieces are not adjacent, so join them
+        r.body_owned_.assign(r.body_ptr_, r.body_len_);
+        r.body_owned_.append(at, n);
+        r.body_is_owned_ = true;
+    }
+    return 0;
+}
+
+inline int RequestParser::on_message_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    r.state_ = State::done;
+    return HPE_PAUSED;   // hand the request over before parsing the next one
+}
+
+inline void RequestParser::continue_body() noexcept {
+    if (expect_continue_) {
+        expect_continue_ = false;
+        llhttp_resume(&parser_);
+    }
+}
+
+inline void RequestParser::save_partial(const char* end) {
+    if (state_ == State::head && base_ != nullptr && !head_in_partial_) {
+        // The head is incomplete and lives in the caller's buffer: keep it; views become
+        // offsets into partial_, and later bytes are appended so pieces stay contiguous.
+        partial_.assign(base_, static_cast<std::size_t>(end - base_));
+        base_ = partial_.data();
+        head_in_partial_ = true;
+    }
+    if (state_ == State::body && !body_is_owned_ && body_ptr_ != nullptr &&
+        !(head_in_partial_ && body_ptr_ >= partial_.data() &&
+          body_ptr_ < partial_.data() + partial_.size())) {
+        body_owned_.assign(body_ptr_, body_len_);
+        body_is_owned_ = true;
+    }
+    if (state_ == State::body && !head_in_partial_) {
+        // Head complete but the body is not: keep the head (views refer to it).
+        const std::size_t head_len = [&] {
+            std::size_t e = url_.off + url_.len;
+            for (const Field& f : fields_) {
+                e = std::max<std::size_t>(e, f.name.off + f.name.len);
+                e = std::max<std::size_t>(e, f.value.off + f.value.len);
+            }
+            return e;
+        }();
+        partial_.assign(base_, head_len);
+        base_ = partial_.data();
+        head_in_partial_ = true;
+    }
+}
+
+inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n) {
+    if (err_status_ != 0) return {Event::error, 0};
+    if (n == 0) return {Event::need_more, 0};
+    const char* exec = data;
+    if (head_in_partial_ && state_ == State::head) {
+        const std::size_t old = partial_.size();
+        // Bound what a slow head can make us keep: the limit plus one read.
+        if (old > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, 0};
+        }
+        partial_.append(data, n);
+        base_ = partial_.data();
+        exec = partial_.data() + old;
+    }
+    const llhttp_errno_t e = llhttp_execute(&parser_, exec, n);
+    if (e == HPE_OK) {
+        if (state_ == State::head && base_ != nullptr &&
+            static_cast<std::size_t>(exec + n - base_) > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, n};
+        }
+        save_partial(exec + n);
+        return {Event::need_more, n};
+    }
+    const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
+    if (e == HPE_PAUSED && expect_continue_) return {Event::expect_continue, used};
+    if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
+        build_request();
+        return {Event::request, used};
+    }
+    if (err_status_ == 0) {
+        switch (e) {
+        case HPE_INVALID_METHOD: {
+            // RFC 9110 §9.1: a well-formed but unknown method is 501, garbage is 400. llhttp
+            // stops at the first byte no known method has there; a token character means an
+            // unknown method (judged on that byte alone, so any split of the input agrees).
+            const char c = used < n ? exec[used] : ' ';
+            const bool token = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+                               c == '_' || (c >= '0' && c <= '9');
+            fail(token ? 501 : 400, errc::bad_request, "unknown method");
+            break;
+        }
+        case HPE_INVALID_VERSION: {
+            // "HTTP/d.d" that llhttp does not know is an unsupported version (505); anything
+            // else is malformed (400).
+            const char* e_at = exec + used;
+            const bool digits = e_at - 3 >= base_ && std::isdigit(static_cast<unsigned char>(e_at[-3])) &&
+                                e_at[-2] == '.' && std::isdigit(static_cast<unsigned char>(e_at[-1]));
+            if (digits) fail(505, errc::version_not_supported, "HTTP version not supported");
+            else fail(400, errc::bad_request, "invalid HTTP version");
+            break;
+        }
+        default:
+            fail(400, errc::bad_request, llhttp_get_error_reason(&parser_));
+            break;
+        }
+    }
+    return {Event::error, used};
+}
+
+inline void RequestParser::build_request() {
+    RequestBuilder::reset(req_);
+    const auto method = static_cast<llhttp_method_t>(parser_.method);
+    RequestBuilder::set_line(req_, llhttp_method_name(method), view(url_), parser_.http_major,
+                             parser_.http_minor, llhttp_should_keep_alive(&parser_) != 0);
+    for (const Field& f : fields_) {
+        // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
+        std::string_view v = view(f.value);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        RequestBuilder::add_header(req_, view(f.name), v);
+    }
+    if (body_is_owned_) RequestBuilder::set_body(req_, body_owned_);
+    else if (body_ptr_) RequestBuilder::set_body(req_, {body_ptr_, body_len_});
+}
+
+inline void RequestParser::next() {
+    if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+    fields_.clear();
+    url_ = Span{};
+    base_ = nullptr;
+    body_ptr_ = nullptr;
+    body_len_ = body_total_ = 0;
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = false;
+    partial_.clear();
+    body_owned_.clear();
+    state_ = State::idle;
+    RequestBuilder::reset(req_);
+    // Large one-off buffers are not kept for the rest of a keep-alive connection.
+    if (partial_.capacity() > 4096 || body_owned_.capacity() > 4096) release_memory();
+}
+
+inline void RequestParser::release_memory() {
+    if (state_ != State::idle) return;
+    std::string().swap(partial_);
+    std::string().swap(body_owned_);
+    std::vector<Field>().swap(fields_);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+// The llhttp glue: requests out of bytes, split anywhere; limits; smuggling shapes.
+#include <doctest/doctest.h>
+#include <wisp/detail/llhttp.hpp>
+
+#include <string>
+#include <vector>
+
+using wisp::detail::ParserLimits;
+using wisp::detail::RequestParser;
+using Event = RequestParser::Event;
+
+namespace {
+
+struct Seen {
+    std::string method, target, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool keep_alive = true;
+    bool upgrade = false;
+};
+
+struct Outcome {
+    std::vector<Seen> requests;
+    int error_status = 0;
+    int continues = 0;
+};
+
+/// Feeds `input` in pieces of at most `step` bytes (each piece in a fresh buffer that is
+/// scribbled over afterwards, as the shared receive buffer is), collecting requests.
+Outcome run(const std::string& input, std::size_t step, const ParserLimits& limits = {}) {
+    RequestParser p(limits);
+    Outcome out;
+    std::size_t pos = 0;
+    while (pos < input.size() && out.error_status == 0) {
+        std::string chunk = input.substr(pos, step);
+        pos += chunk.size();
+        const char* d = chunk.data();
+        std::size_t n = chunk.size();
+        while (n > 0) {
+            auto r = p.feed(d, n);
+            d += r.consumed;
+            n -= r.consumed;
+            if (r.event == Event::need_more) break;
+            if (r.event == Event::error) {
+                out.error_status = p.error_status();
+                break;
+            }
+            if (r.event == Event::expect_continue) {
+                ++out.continues;
+                p.continue_body();
+                continue;
+            }
+            auto& req = p.request();
+            Seen s;
+            s.method = std::string(req.method());
+            s.target = std::string(req.target());
+            s.body = std::string(req.body());
+            for (const auto& h : req.headers())
+                s.headers.emplace_back(std::string(h.name), std::string(h.value));
+            s.keep_alive = req.keep_alive();
+            s.upgrade = p.upgrade();
+            out.requests.push_back(s);
+            p.next();
+            if (s.upgrade) return out;
+        }
+        std::fill(chunk.begin(), chunk.end(), '#');   // the buffer is reused for other data
+    }
+    return out;
+}
+
+/// The same outcome for every split size.
+void check_all_splits(const std::string& input, const Outcome& expected,
+                      const ParserLimits& limits = {}) {
+    for (std::size_t step = 1; step <= input.size(); ++step) {
+        CAPTURE(step);
+        Outcome o = run(input, step, limits);
+        REQUIRE(o.error_status == expected.error_status);
+        REQUIRE(o.requests.size() == expected.requests.size());
+        for (std::size_t i = 0; i < o.requests.size(); ++i) {
+            CHECK(o.requests[i].method == expected.requests[i].method);
+            CHECK(o.requests[i].target == expected.requests[i].target);
+            CHECK(o.requests[i].body == expected.requests[i].body);
+            CHECK(o.requests[i].headers == expected.requests[i].headers);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("http parser: a simple request, split at every byte") {
+    const std::string in = "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\nX-Long: some value here\r\n\r\n";
+    Outcome whole = run(in, in.size());
+    REQUIRE(whole.requests.size() == 1);
+    CHECK(whole.requests[0].method == "GET");
+    CHECK(whole.requests[0].target == "/a/b?x=1");
+    REQUIRE(whole.requests[0].headers.size() == 2);
+    CHECK(whole.requests[0].headers[1].first == "X-Long");
+    CHECK(whole.requests[0].headers[1].second == "some value here");
+    check_all_splits(in, whole);
+}
+
+TEST_CASE("http parser: pipelined requests come out one by one, in order") {
+    std::string in;
+    for (int i = 0; i < 5; ++i) in += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n";
+    in += "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+    in += "GET /last HTTP/1.1\r\nHost: h\r\n\r\n";
+    Outcome whole = run(in, in.size());
+    REQUIRE(whole.requests.size() == 7);
+    CHECK(whole.requests[3].target == "/3");
+    CHECK(whole.requests[5].body == "hello");
+    CHECK(whole.requests[6].target == "/last");
+    check_all_splits(in, whole);
+}
+
+TEST_CASE("http parser: chunked bodies are joined, with extensions and trailers") {
+    const std::string in =
+        "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n";
+    Outcome whole = run(in, in.size());
+    REQUIRE(whole.requests.size() == 1);
+    CHECK(whole.requests[0].body == "hello world");
+    check_all_splits(in, whole);
+}
+
+TEST_CASE("http parser: zero-copy views when the whole request is in one buffer") {
+    const ParserLimits limits;
+    RequestParser p(limits);
+    const std::string in = "POST /z HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
+    auto r = p.feed(in.data(), in.size());
+    REQUIRE(r.event == Event::request);
+    CHECK(p.request().body().data() == in.data() + in.size() - 3);
+    CHECK(p.request().target().data() == in.data() + 5);
+}
+
+TEST_CASE("http parser: trailing whitespace is not part of a field value") {
+    Outcome o = run("GET / HTTP/1.1\r\nHost: h\r\nX: v \t\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].headers[1].second == "v");
+}
+
+TEST_CASE("http parser: Expect: 100-continue pauses after the head") {
+    const std::string in =
+        "PUT /u HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok";
+    for (std::size_t step : {std::size_t(1), std::size_t(7), in.size()}) {
+        Outcome o = run(in, step);
+        CHECK(o.continues == 1);
+        REQUIRE(o.requests.size() == 1);
+        CHECK(o.requests[0].body == "ok");
+    }
+    CHECK(run("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", 100).continues == 0);
+    CHECK(run("GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", 100).error_status == 417);
+}
+
+TEST_CASE("http parser: HTTP/1.0 and keep-alive rules") {
+    Outcome o = run("GET / HTTP/1.0\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK_FALSE(o.requests[0].keep_alive);
+    o = run("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 100);
+    CHECK(o.requests[0].keep_alive);
+    o = run("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 100);
+    CHECK_FALSE(o.requests[0].keep_alive);
+    o = run("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    CHECK(o.requests[0].keep_alive);
+}
+
+TEST_CASE("http parser: an upgrade request stops the parser at its head") {
+    const std::string in =
+        "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x80";
+    const ParserLimits limits;
+    RequestParser p(limits);
+    auto r = p.feed(in.data(), in.size());
+    REQUIRE(r.event == Event::request);
+    CHECK(p.upgrade());
+    CHECK(r.consumed == in.size() - 2);   // the frame bytes are left for the new protocol
+}
+
+TEST_CASE("http parser: request smuggling shapes are 400") {
+    const char* cases[] = {
+        // Content-Length with Transfer-Encoding (either order)
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        // duplicate Content-Length (same and different values), and a list
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc",
+        // obs-fold, also after an empty value
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: b\r\n c\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: b\r\n\tc\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A:\r\n c\r\n\r\n",
+        // bare LF as a line end, bare CR
+        "GET / HTTP/1.1\nHost: h\n\n",
+        "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n",
+        // whitespace before the colon
+        "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+        // Transfer-Encoding that does not end in chunked, or repeated
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // Transfer-Encoding in HTTP/1.0
+        "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // Host missing or doubled in HTTP/1.1
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        // a signed Content-Length, a bad chunk size
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        // control characters in a value, NUL, space in the target
+        "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
+    };
+    for (const char* c : cases) {
+        const std::string shown = c;
+        CAPTURE(shown);
+        CHECK(run(c, 1000).error_status == 400);
+        CHECK(run(c, 1).error_status == 400);
+    }
+    static const char nul_case[] = "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n";
+    const std::string with_nul(nul_case, sizeof nul_case - 1);
+    CHECK(run(with_nul, 1000).error_status == 400);
+}
+
+TEST_CASE("http parser: versions other than 1.0 and 1.1 are 505; unknown methods 501") {
+    CHECK(run("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 100).error_status == 505);
+    CHECK(run("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 100).error_status == 505);
+    CHECK(run("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 100).error_status == 400);
+    CHECK(run("FROB / HTTP/1.1\r\nHost: h\r\n\r\n", 100).error_status == 501);
+    CHECK(run("\x01\x02 / HTTP/1.1\r\n\r\n", 100).error_status == 400);
+}
+
+TEST_CASE("http parser: limits give 414, 431 and 413 at their defaults and when set") {
+    ParserLimits def;
+    CHECK(def.max_url_bytes == 8 * 1024);
+    CHECK(def.max_header_bytes == 16 * 1024);
+    CHECK(def.max_body_bytes == 1024 * 1024);
+    CHECK(def.max_header_count == 100);
+
+    // URL: exactly at the limit passes, one byte over is 414.
+    const std::string ok_url = "/" + std::string(def.max_url_bytes - 1, 'a');
+    CHECK(run("GET " + ok_url + " HTTP/1.1\r\nHost: h\r\n\r\n", 4096).requests.size() == 1);
+    CHECK(run("GET " + ok_url + "a HTTP/1.1\r\nHost: h\r\n\r\n", 4096).error_status == 414);
+    CHECK(run("GET " + ok_url + "a HTTP/1.1\r\nHost: h\r\n\r\n", 1).error_status == 414);
+
+    // Header block: 431, whether it arrives at once or a byte at a time.
+    const std::string big = "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes, 'v') +
+                            "\r\n\r\n";
+    CHECK(run(big, big.size()).error_status == 431);
+    CHECK(run(big, 1).error_status == 431);
+    CHECK(run(big, 3000).error_status == 431);
+    const std::string fits = "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes - 200, 'v') +
+                             "\r\n\r\n";
+    CHECK(run(fits, 1000).requests.size() == 1);
+
+    // Too many fields.
+    std::string many = "GET / HTTP/1.1\r\nHost: h\r\n";
+    for (int i = 0; i < 100; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+    CHECK(run(many + "\r\n", 500).error_status == 431);
+
+    // Body: a declared Content-Length over the limit is refused before the body arrives.
+    RequestParser p(def);
+    const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n";
+    auto r = p.feed(head.data(), head.size());
+    CHECK(r.event == Event::error);
+    CHECK(p.error_status() == 413);
+    // ...and a chunked body that grows past it.
+    ParserLimits small;
+    small.max_body_bytes = 10;
+    std::string chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    chunked += "6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n";
+    CHECK(run(chunked, 7, small).error_status == 413);
+    std::string chunked_ok = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    chunked_ok += "5\r\nabcde\r\n5\r\nabcde\r\n0\r\n\r\n";
+    CHECK(run(chunked_ok, 7, small).requests.size() == 1);
+
+    ParserLimits tiny;
+    tiny.max_url_bytes = 4;
+    CHECK(run("GET /abcd HTTP/1.1\r\nHost: h\r\n\r\n", 100, tiny).error_status == 414);
+    CHECK(run("GET /abc HTTP/1.1\r\nHost: h\r\n\r\n", 100, tiny).requests.size() == 1);
+}
+
+TEST_CASE("http parser: a large body split over many reads is kept whole") {
+    std::string body(300000, 'x');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+    const std::string in = "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body +
+                           "GET /after HTTP/1.1\r\nHost: h\r\n\r\n";
+    for (std::size_t step : {std::size_t(1000), std::size_t(65536), std::size_t(7919)}) {
+        Outcome o = run(in, step);
+        REQUIRE(o.requests.size() == 2);
+        CHECK(o.requests[0].body == body);
+        CHECK(o.requests[1].target == "/after");
+    }
+}
