@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/app_core.hpp — routes, middleware and hooks shared by every I/O thread and fetch().
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/options.hpp>
+#include <wisp/request.hpp>
+#include <wisp/router.hpp>
+#include <wisp/detail/llhttp.hpp>
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+using HttpHandler = std::function<Response(Request&)>;
+using Middleware = std::function<std::optional<Response>(Request&)>;
+using ErrorHook = std::function<void(const Request&, const Error&)>;
+
+struct WsEndpoint;   // a WebSocket route (websocket.hpp)
+
+/// Converts what a handler returned into a Response.
+template <class R>
+Response to_response(R&& r) {
+    using T = std::decay_t<R>;
+    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
+    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
+    else if constexpr (std::is_convertible_v<R, std::string_view>)
+        return text(std::string(std::string_view(r)));
+    else static_assert(!sizeof(T), "wisp: a handler must return wisp::Response, a string, a "
+                                   "wisp::EventStream or a wisp::Responder");
+}
+
+/// Wraps a user callable taking Request& into an HttpHandler.
+template <class F>
+HttpHandler make_handler(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
+    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
+        return to_response(fn(req));
+    };
+}
+
+/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
+/// answers when it returns a value; `Response(Request&)` always answers.
+template <class F>
+Middleware make_middleware(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: middleware must be callable as middleware(wisp::Request&)");
+    using R = std::invoke_result_t<F&, Request&>;
+    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
+        if constexpr (std::is_void_v<R>) {
+            fn(req);
+            return std::nullopt;
+        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
+            return fn(req);
+        } else {
+            return to_response(fn(req));
+        }
+    };
+}
+
+/// Everything an App knows that I/O threads read: fixed once the App listens.
+struct AppCore {
+    Options options;
+    ParserLimits parser_limits;
+    BasicRouter<HttpHandler> router;
+    BasicRouter<WsEndpoint*> ws_router;
+    std::vector<Middleware> middleware;
+    ErrorHook on_error;
+    std::error_code setup_error;    ///< first misconfiguration, reported by listen()
+    std::string setup_error_detail;
+    std::atomic<bool> stopping{false};
+
+    void sync_limits() {
+        parser_limits.max_header_bytes = options.limits.max_header_bytes;
+        parser_limits.max_header_count = options.limits.max_header_count;
+        parser_limits.max_url_bytes = options.limits.max_url_bytes;
+        parser_limits.max_body_bytes = options.limits.max_body_bytes;
+    }
+
+    void record_setup_error(std::error_code ec, std::string detail) {
+        if (!setup_error) {
+            setup_error = ec;
+            setup_error_detail = std::move(detail);
+        }
+    }
+
+    /// Reports an error to the app's hook; a throwing hook is contained.
+    void report(const Request& req, errc code, std::string message) const {
+        if (!on_error) return;
+        Error e{make_error_code(code), std::move(message)};
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            on_error(req, e);
+        } catch (...) {
+        }
+#else
+        on_error(req, e);
+#endif
+    }
+
+    /// Runs middleware, then the matching route. Never throws: a throwing handler yields 500
+    /// and an error-hook call. For WebSocket-only paths a plain request gets 426.
+    Response handle(Request& req) const {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            return handle_unguarded(req);
+        } catch (const std::exception& ex) {
+            report(req, errc::handler_exception, ex.what());
+        } catch (...) {
+            report(req, errc::handler_exception, "unknown exception");
+        }
+        return status(500);
+#else
+        return handle_unguarded(req);
+#endif
+    }
+
+    /// The WebSocket route for this path, if any (upgrade requests try it first).
+    WsEndpoint* ws_route(const Request& req, std::vector<RouteParam>& params) const {
+        auto m = ws_router.match("GET", req.path(), params);
+        return m.status == RouteStatus::found ? *m.target : nullptr;
+    }
+
+private:
+    Response handle_unguarded(Request& req) const {
+        for (const Middleware& mw : middleware)
+            if (auto r = mw(req)) return std::move(*r);
+        auto m = router.match(req.method(), req.path(), req.mutable_params());
+        switch (m.status) {
+        case RouteStatus::found:
+            return (*m.target)(req);
+        case RouteStatus::bad_request:
+            return status(400);
+        case RouteStatus::method_not_allowed:
+        case RouteStatus::not_found: {
+            std::vector<RouteParam> ws_params;
+            auto w = ws_router.match(req.method(), req.path(), ws_params);
+            if (w.status == RouteStatus::found) {
+                // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
+                Response r = status(426);
+                r.headers.set("Upgrade", "websocket");
+                r.headers.set("Connection", "Upgrade");
+                r.headers.set("Sec-WebSocket-Version", "13");
+                return r;
+            }
+            if (m.status == RouteStatus::not_found &&
+                w.status != RouteStatus::method_not_allowed)
+                return status(404);
+            Response r = status(405);
+            r.headers.set("Allow", merge_allow(m.allow, w.allow));
+            return r;
+        }
+        }
+        return status(500);
+    }
+
+    static std::string merge_allow(const std::string& a, const std::string& b) {
+        if (a.empty()) return b;
+        if (b.empty()) return a;
+        std::vector<std::string> all;
+        auto split = [&all](const std::string& s) {
+            std::size_t i = 0;
+            while (i < s.size()) {
+                std::size_t j = s.find(',', i);
+                if (j == std::string::npos) j = s.size();
+                std::string t = s.substr(i, j - i);
+                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
+                    all.push_back(t);
+                i = j + 1;
+            }
+        };
+        split(a);
+        split(b);
+        std::sort(all.begin(), all.end());
+        std::string out;
+        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
+        return out;
+    }
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END

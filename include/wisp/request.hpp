@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: MIT
+// wisp/request.hpp — Request (what a handler reads) and Response (what it returns).
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/router.hpp>
+#include <wisp/detail/url.hpp>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+struct Deferred;
+class RequestBuilder;
+}  // namespace detail
+
+/// ASCII case-insensitive equality, as HTTP field names compare.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// The reason phrase of a status code ("Not Found"); "Unknown" for unregistered codes.
+std::string_view reason_phrase(int status) noexcept;
+
+/// An ordered, case-insensitive list of header fields that owns its strings.
+class Headers {
+public:
+    using value_type = std::pair<std::string, std::string>;
+    Headers() = default;
+    Headers(std::initializer_list<value_type> init) : list_(init) {}
+
+    /// Replaces every field named `name` with one field.
+    Headers& set(std::string_view name, std::string_view value);
+    /// Adds a field, keeping existing ones of the same name.
+    Headers& add(std::string_view name, std::string_view value);
+    /// The first value of `name`, if present.
+    std::optional<std::string_view> get(std::string_view name) const;
+    bool has(std::string_view name) const { return get(name).has_value(); }
+    void remove(std::string_view name);
+
+    auto begin() const { return list_.begin(); }
+    auto end() const { return list_.end(); }
+    std::size_t size() const { return list_.size(); }
+    bool empty() const { return list_.empty(); }
+
+private:
+    std::vector<value_type> list_;
+};
+
+/// A peer's IP address and port.
+class Address {
+public:
+    Address() = default;
+    static Address v4(const std::array<std::uint8_t, 4>& bytes, std::uint16_t port);
+    static Address v6(const std::array<std::uint8_t, 16>& bytes, std::uint16_t port);
+    bool is_v4() const noexcept { return family_ == 4; }
+    bool is_v6() const noexcept { return family_ == 6; }
+    std::uint16_t port() const noexcept { return port_; }
+    /// "192.0.2.1" or "2001:db8::1" (RFC 5952); "" when unknown (in-process fetch).
+    std::string ip() const;
+    /// "192.0.2.1:8080" or "[2001:db8::1]:8080".
+    std::string to_string() const;
+
+private:
+    std::array<std::uint8_t, 16> bytes_{};
+    std::uint16_t port_ = 0;
+    std::uint8_t family_ = 0;
+};
+
+/// One header field of a request: views into the request's storage.
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+class Responder;
+
+/// An HTTP request as a handler sees it.
+/// Lifetime: a Request& is valid during the handler (or middleware) call only; its views point
+/// into connection buffers that are reused afterwards. Copy what you keep, or call defer().
+/// Thread: the connection's I/O thread.
+class Request {
+public:
+    Request() = default;
+    /// A request for App::fetch and tests: no connection behind it.
+    Request(std::string_view method, std::string_view target, Headers headers = {},
+            std::string body = {});
+    Request(const Request& other) { *this = other; }
+    Request& operator=(const Request& other);
+    Request(Request&& other) noexcept { *this = std::move(other); }
+    Request& operator=(Request&& other) noexcept;
+
+    std::string_view method() const noexcept { return method_; }
+    /// The request-target as sent: path plus optional query, still percent-encoded.
+    std::string_view target() const noexcept { return target_; }
+    /// The path part of the target (percent-encoded, no query).
+    std::string_view path() const noexcept { return path_; }
+    /// The query string without '?' ("" when none).
+    std::string_view query_string() const noexcept { return query_; }
+    /// The first value of query parameter `name`, percent-decoded ('+' is a space).
+    std::optional<std::string> query(std::string_view name) const;
+    /// Every query parameter in order, decoded.
+    std::vector<std::pair<std::string, std::string>> query_params() const;
+
+    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; "" when absent.
+    std::string_view param(std::string_view name) const noexcept;
+    const std::vector<RouteParam>& params() const noexcept { return params_; }
+
+    /// The first value of header `name` (case-insensitive), if present.
+    std::optional<std::string_view> header(std::string_view name) const noexcept;
+    const std::vector<Header>& headers() const noexcept { return headers_; }
+
+    std::string_view body() const noexcept { return body_; }
+    int http_major() const noexcept { return major_; }
+    int http_minor() const noexcept { return minor_; }
+    /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
+    bool keep_alive() const noexcept { return keep_alive_; }
+    const Address& remote_address() const noexcept { return remote_; }
+
+    /// Answer later: returns a handle that sends the response from any thread. The request is
+    /// copied so it stays readable through the handle; pipelined requests wait in order.
+    /// The handler returns the Responder (or anything; the Responder decides). A Responder whose
+    /// last copy is destroyed unanswered sends 500.
+    Responder defer();
+
+    /// Copies everything the views refer to into this object, so it outlives the connection's
+    /// buffers (used for deferred requests and a WebSocket peer's upgrade request).
+    void own();
+
+    // ---- set by wisp (public for tests and the in-process transport) ----
+    void set_remote_address(const Address& a) { remote_ = a; }
+    std::vector<RouteParam>& mutable_params() noexcept { return params_; }
+    detail::Connection* connection() const noexcept { return conn_; }
+
+private:
+    friend class detail::RequestBuilder;
+    friend class App;
+    friend class detail::Connection;
+    void set_target(std::string_view target);
+    void rebase(const char* from, const char* to) noexcept;
+
+    std::string_view method_, target_, path_, query_, body_;
+    std::vector<Header> headers_;
+    std::vector<RouteParam> params_;
+    std::string owned_;          ///< backing bytes when the request owns them
+    Address remote_;
+    detail::Connection* conn_ = nullptr;
+    std::shared_ptr<detail::Deferred>* deferred_slot_ = nullptr;   ///< set while dispatching
+    std::uint8_t major_ = 1, minor_ = 1;
+    bool keep_alive_ = true;
+};
+
+namespace detail {
+/// Builds a Request over external storage (the connection's parser) without copying.
+class RequestBuilder {
+public:
+    static void reset(Request& r) noexcept;
+    static void set_line(Request& r, std::string_view method, std::string_view target, int major,
+                         int minor, bool keep_alive);
+    static void add_header(Request& r, std::string_view name, std::string_view value) {
+        r.headers_.push_back(Header{name, value});
+    }
+    static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
+    static void set_connection(Request& r, detail::Connection* c) noexcept { r.conn_ = c; }
+    static void set_deferred_slot(Request& r, std::shared_ptr<detail::Deferred>* s) noexcept {
+        r.deferred_slot_ = s;
+    }
+};
+}  // namespace detail
+
+namespace detail {
+enum class ResponseKind : std::uint8_t { normal, deferred, stream };
+}
+
+/// An HTTP response: status, headers and body. Content-Length, Date and Connection are
+/// written by wisp and ignored if set here.
+class Response {
+public:
+    Response() = default;
+    explicit Response(int status_code, std::string body_text = {},
+                      std::string_view content_type = {})
+        : status(status_code), body(std::move(body_text)) {
+        if (!content_type.empty()) headers.set("Content-Type", content_type);
+    }
+
+    int status = 200;
+    Headers headers;
+    std::string body;
+
+    detail::ResponseKind kind() const noexcept { return kind_; }
+    /// A marker returned by handlers that answer through a Responder or an EventStream.
+    static Response deferred_marker() {
+        Response r;
+        r.kind_ = detail::ResponseKind::deferred;
+        return r;
+    }
+    static Response stream_marker() {
+        Response r;
+        r.kind_ = detail::ResponseKind::stream;
+        return r;
+    }
+
+private:
+    detail::ResponseKind kind_ = detail::ResponseKind::normal;
+};
+
+/// 200 text/plain; charset=utf-8.
+Response text(std::string body, int status = 200);
+/// 200 text/html; charset=utf-8.
+Response html(std::string body, int status = 200);
+/// 200 application/json with `body` already serialised (see wisp/json.hpp for values).
+Response json(std::string body, int status = 200);
+/// A redirect (302 by default; 301, 303, 307, 308 accepted) to `location`.
+Response redirect(std::string_view location, int status = 302);
+/// An empty response with `status` and, for errors, its reason phrase as a text body.
+Response status(int status);
+
+/// The handle a deferred handler answers through. Copyable; any copy may send, once.
+/// Thread: send() may be called from any thread; the response is written on the connection's
+/// I/O thread. If the connection is gone, send() returns false and the response is dropped.
+class Responder {
+public:
+    Responder() = default;
+    explicit Responder(std::shared_ptr<detail::Deferred> d) : d_(std::move(d)) {}
+    /// Sends the response; false when already answered or the connection has closed.
+    bool send(Response res) const;
+    /// The request being answered (an owned copy).
+    const Request& request() const;
+    operator Response() const { return Response::deferred_marker(); }   // NOLINT: a marker
+
+private:
+    std::shared_ptr<detail::Deferred> d_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x == y) continue;
+        if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+    }
+    return true;
+}
+
+inline std::string_view reason_phrase(int s) noexcept {
+    switch (s) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 102: return "Processing";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 207: return "Multi-Status";
+    case 208: return "Already Reported";
+    case 226: return "IM Used";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 305: return "Use Proxy";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 506: return "Variant Also Negotiates";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 510: return "Not Extended";
+    case 511: return "Network Authentication Required";
+    default: return "Unknown";
+    }
+}
+
+inline Headers& Headers::set(std::string_view name, std::string_view value) {
+    remove(name);
+    list_.emplace_back(std::string(name), std::string(value));
+    return *this;
+}
+
+inline Headers& Headers::add(std::string_view name, std::string_view value) {
+    list_.emplace_back(std::string(name), std::string(value));
+    return *this;
+}
+
+inline std::optional<std::string_view> Headers::get(std::string_view name) const {
+    for (const auto& h : list_)
+        if (iequals(h.first, name)) return std::string_view(h.second);
+    return std::nullopt;
+}
+
+inline void Headers::remove(std::string_view name) {
+    for (std::size_t i = 0; i < list_.size();) {
+        if (iequals(list_[i].first, name)) list_.erase(list_.begin() + static_cast<long>(i));
+        else ++i;
+    }
+}
+
+inline Address Address::v4(const std::array<std::uint8_t, 4>& b, std::uint16_t port) {
+    Address a;
+    for (std::size_t i = 0; i < 4; ++i) a.bytes_[i] = b[i];
+    a.port_ = port;
+    a.family_ = 4;
+    return a;
+}
+
+inline Address Address::v6(const std::array<std::uint8_t, 16>& b, std::uint16_t port) {
+    Address a;
+    a.bytes_ = b;
+    a.port_ = port;
+    a.family_ = 6;
+    return a;
+}
+
+inline std::string Address::ip() const {
+    std::string out;
+    if (family_ == 4) {
+        for (std::size_t i = 0; i < 4; ++i) {
+            if (i) out += '.';
+            out += std::to_string(bytes_[i]);
+        }
+        return out;
+    }
+    if (family_ != 6) return out;
+    std::uint16_t g[8];
+    for (std::size_t i = 0; i < 8; ++i)
+        g[i] = static_cast<std::uint16_t>((bytes_[2 * i] << 8) | bytes_[2 * i + 1]);
+    // RFC 5952 §4.2: compress the longest run (first if tied) of two or more zero groups.
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (g[i] != 0) { ++i; continue; }
+        int j = i;
+        while (j < 8 && g[j] == 0) ++j;
+        if (j - i > best_len && j - i >= 2) { best = i; best_len = j - i; }
+        i = j;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; ++i) {
+        if (i == best) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (i && !(best >= 0 && i == best + best_len)) out += ':';
+        bool started = false;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            const unsigned d = (g[i] >> shift) & 0xf;
+            if (d || started || shift == 0) {
+                out += hex[d];
+                started = true;
+            }
+        }
+    }
+    return out;
+}
+
+inline std::string Address::to_string() const {
+    if (family_ == 6) return "[" + ip() + "]:" + std::to_string(port_);
+    if (family_ == 4) return ip() + ":" + std::to_string(port_);
+    return std::string();
+}
+
+inline Request::Request(std::string_view method, std::string_view target, Headers headers,
+                        std::string body) {
+    // One owned buffer holds everything; views are taken after it stops growing.
+    std::size_t total = method.size() + target.size() + body.size();
+    for (const auto& h : headers) total += h.first.size() + h.second.size();
+    owned_.reserve(total);
+    auto put = [this](std::string_view s) {
+        const std::size_t at = owned_.size();
+        owned_.append(s.data(), s.size());
+        return at;
+    };
+    const std::size_t m = put(method), t = put(target);
+    std::vector<std::pair<std::size_t, std::size_t>> hs;
+    for (const auto& h : headers) hs.emplace_back(put(h.first), put(h.second));
+    const std::size_t b = put(body);
+    const char* base = owned_.data();
+    method_ = {base + m, method.size()};
+    set_target({base + t, target.size()});
+    std::size_t i = 0;
+    for (const auto& h : headers) {
+        headers_.push_back(Header{{base + hs[i].first, h.first.size()},
+                                  {base + hs[i].second, h.second.size()}});
+        ++i;
+    }
+    body_ = {base + b, body.size()};
+}
+
+inline void Request::set_target(std::string_view target) {
+    target_ = target;
+    detail::split_target(target, path_, query_);
+}
+
+inline Request& Request::operator=(const Request& other) {
+    if (this == &other) return *this;
+    method_ = other.method_;
+    target_ = other.target_;
+    path_ = other.path_;
+    query_ = other.query_;
+    body_ = other.body_;
+    headers_ = other.headers_;
+    params_ = other.params_;
+    remote_ = other.remote_;
+    major_ = other.major_;
+    minor_ = other.minor_;
+    keep_alive_ = other.keep_alive_;
+    conn_ = nullptr;
+    deferred_slot_ = nullptr;
+    owned_.clear();
+    own();
+    return *this;
+}
+
+inline Request& Request::operator=(Request&& other) noexcept {
+    if (this == &other) return *this;
+    const char* old_base = other.owned_.data();
+    owned_ = std::move(other.owned_);
+    method_ = other.method_;
+    target_ = other.target_;
+    path_ = other.path_;
+    query_ = other.query_;
+    body_ = other.body_;
+    headers_ = std::move(other.headers_);
+    params_ = std::move(other.params_);
+    remote_ = other.remote_;
+    major_ = other.major_;
+    minor_ = other.minor_;
+    keep_alive_ = other.keep_alive_;
+    conn_ = other.conn_;
+    deferred_slot_ = other.deferred_slot_;
+    // A moved small string changes address (SSO); re-point views that referred to it.
+    if (old_base != owned_.data()) rebase(old_base, owned_.data());
+    return *this;
+}
+
+inline void Request::rebase(const char* from, const char* to) noexcept {
+    const std::size_t n = owned_.size();
+    auto fix = [&](std::string_view& v) {
+        if (v.data() >= from && v.data() + v.size() <= from + n && v.data() != nullptr)
+            v = std::string_view(to + (v.data() - from), v.size());
+    };
+    fix(method_);
+    fix(target_);
+    fix(path_);
+    fix(query_);
+    fix(body_);
+    for (auto& h : headers_) {
+        fix(h.name);
+        fix(h.value);
+    }
+}
+
+inline void Request::own() {
+    // Copy every viewed byte into one fresh buffer, then re-point the views at it.
+    std::size_t total = method_.size() + target_.size() + body_.size();
+    for (const auto& h : headers_) total += h.name.size() + h.value.size();
+    std::string buf;
+    buf.reserve(total);
+    auto move_in = [&buf](std::string_view& v) {
+        const std::size_t at = buf.size();
+        buf.append(v.data(), v.size());
+        return at;
+    };
+    const std::size_t m = move_in(method_), t = move_in(target_), b = move_in(body_);
+    std::vector<std::size_t> offs;
+    offs.reserve(headers_.size() * 2);
+    for (auto& h : headers_) {
+        offs.push_back(move_in(h.name));
+        offs.push_back(move_in(h.value));
+    }
+    owned_ = std::move(buf);
+    const char* base = owned_.data();
+    method_ = {base + m, method_.size()};
+    target_ = {base + t, target_.size()};
+    detail::split_target(target_, path_, query_);
+    body_ = {base + b, body_.size()};
+    for (std::size_t i = 0; i < headers_.size(); ++i) {
+        headers_[i].name = {base + offs[2 * i], headers_[i].name.size()};
+        headers_[i].value = {base + offs[2 * i + 1], headers_[i].value.size()};
+    }
+}
+
+inline std::optional<std::string> Request::query(std::string_view name) const {
+    return detail::query_value(query_, name);
+}
+
+inline std::vector<std::pair<std::string, std::string>> Request::query_params() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    detail::parse_query(query_, [&out](std::string k, std::string v) {
+        out.emplace_back(std::move(k), std::move(v));
+    });
+    return out;
+}
+
+inline std::string_view Request::param(std::string_view name) const noexcept {
+    for (const auto& p : params_)
+        if (p.name == name) return p.value;
+    return {};
+}
+
+inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
+    for (const auto& h : headers_)
+        if (iequals(h.name, name)) return h.value;
+    return std::nullopt;
+}
+
+inline void detail::RequestBuilder::reset(Request& r) noexcept {
+    r.method_ = r.target_ = r.path_ = r.query_ = r.body_ = {};
+    r.headers_.clear();
+    r.params_.clear();
+    r.owned_.clear();
+    r.deferred_slot_ = nullptr;
+}
+
+inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
+                                     int major, int minor, bool keep_alive) {
+    r.method_ = method;
+    r.set_target(target);
+    r.major_ = static_cast<std::uint8_t>(major);
+    r.minor_ = static_cast<std::uint8_t>(minor);
+    r.keep_alive_ = keep_alive;
+}
+
+inline Response text(std::string body, int status) {
+    return Response(status, std::move(body), "text/plain; charset=utf-8");
+}
+
+inline Response html(std::string body, int status) {
+    return Response(status, std::move(body), "text/html; charset=utf-8");
+}
+
+inline Response json(std::string body, int status) {
+    return Response(status, std::move(body), "application/json");
+}
+
+inline Response redirect(std::string_view location, int status) {
+    Response r(status);
+    r.headers.set("Location", location);
+    return r;
+}
+
+inline Response status(int code) {
+    if (code >= 400) return text(std::string(reason_phrase(code)) + "\n", code);
+    return Response(code);
+}
+
+WISP_NAMESPACE_END
