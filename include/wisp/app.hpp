@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+// wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/options.hpp>
+#include <wisp/request.hpp>
+#include <wisp/detail/app_core.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/connection.hpp>
+#include <wisp/detail/loop.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+/// A web application: routes and handlers, the sockets it listens on and the I/O threads
+/// that serve them.
+/// Setup (routes, use, options, listen) happens before run(), on one thread. run() blocks;
+/// stop() and publish() may be called from any thread.
+class App {
+public:
+    explicit App(Options opts = {});
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+    ~App();
+
+    /// Registers `handler(wisp::Request&)` for `method` and `pattern` (see BasicRouter for the
+    /// pattern syntax). It may return a Response, a string (text/plain), an EventStream or a
+    /// Responder. An invalid pattern is reported by listen().
+    template <class F>
+    App& route(std::string_view method, std::string_view pattern, F&& handler);
+    template <class F> App& get(std::string_view p, F&& h) { return route("GET", p, std::forward<F>(h)); }
+    template <class F> App& post(std::string_view p, F&& h) { return route("POST", p, std::forward<F>(h)); }
+    template <class F> App& put(std::string_view p, F&& h) { return route("PUT", p, std::forward<F>(h)); }
+    template <class F> App& patch(std::string_view p, F&& h) { return route("PATCH", p, std::forward<F>(h)); }
+    template <class F> App& del(std::string_view p, F&& h) { return route("DELETE", p, std::forward<F>(h)); }
+    template <class F> App& head(std::string_view p, F&& h) { return route("HEAD", p, std::forward<F>(h)); }
+    template <class F> App& options(std::string_view p, F&& h) { return route("OPTIONS", p, std::forward<F>(h)); }
+    /// Any method.
+    template <class F> App& any(std::string_view p, F&& h) { return route("", p, std::forward<F>(h)); }
+
+    /// Middleware, run in order before routing (also before a WebSocket upgrade). It may
+    /// return void (continue), std::optional<Response> (answer when set) or a Response.
+    template <class F>
+    App& use(F&& middleware);
+
+    /// Called for errors that have no peer to report to: a throwing handler (the client gets
+    /// 500), malformed requests, timeouts. Thread: the I/O thread of the connection.
+    template <class F>
+    App& on_error(F&& hook);
+
+    /// The settings; change them before listen().
+    Options& settings() noexcept { return core_.options; }
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first.
+    /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
+    [[nodiscard]] std::error_code listen(std::uint16_t port);
+    [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
+    /// The port the first listener is bound to (0 before listen()).
+    std::uint16_t port() const noexcept { return port_; }
+
+    /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
+    [[nodiscard]] std::error_code run(unsigned threads = 1);
+    /// Graceful stop: stops accepting, closes idle connections, lets in-flight responses finish
+    /// (WebSocket peers get close 1001, event streams end); after Limits::shutdown_timeout the
+    /// rest is closed. Thread-safe; run() then returns.
+    void stop();
+    /// SIGINT and SIGTERM call stop(). The handlers are installed at once, so a signal that
+    /// arrives between this call and run() is not lost: run() then stops right away.
+    App& stop_on_signals(bool enable = true);
+    bool running() const noexcept { return running_.load(); }
+
+    /// Runs a request through middleware and routes in-process, without a socket (H3's
+    /// app.fetch). A deferred handler is waited for. HEAD answers carry no body.
+    Response fetch(Request req);
+
+    /// Open connections across all I/O threads.
+    std::size_t connection_count() const noexcept;
+
+private:
+    struct Listener {
+        explicit Listener(detail::net::io_context& io) : acceptor(io.get_executor()), retry(io.get_executor()) {}
+        detail::tcp_acceptor acceptor;
+        detail::steady_timer retry;
+    };
+    void accept_next(Listener& l);
+    detail::Loop& pick_loop();
+    detail::Loop& loop0();
+
+    detail::AppCore core_;
+    std::vector<std::unique_ptr<detail::Loop>> loops_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unique_ptr<detail::net::signal_set> signals_;
+    std::atomic<bool> running_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::mutex stop_mutex_;
+    std::uint16_t port_ = 0;
+    bool stop_on_signals_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline App::App(Options opts) { core_.options = std::move(opts); }
+
+inline App::~App() {
+    listeners_.clear();
+    loops_.clear();
+}
+
+template <class F>
+App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
+    if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
+        core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
+                                         std::string(pattern));
+    return *this;
+}
+
+template <class F>
+App& App::use(F&& middleware) {
+    core_.middleware.push_back(detail::make_middleware(std::forward<F>(middleware)));
+    return *this;
+}
+
+template <class F>
+App& App::on_error(F&& hook) {
+    core_.on_error = std::forward<F>(hook);
+    return *this;
+}
+
+inline detail::Loop& App::loop0() {
+    if (loops_.empty()) {
+        core_.sync_limits();
+        loops_.push_back(std::make_unique<detail::Loop>(core_, 0));
+    }
+    return *loops_[0];
+}
+
+inline std::error_code App::listen(std::uint16_t port) { return listen("0.0.0.0", port); }
+
+inline std::error_code App::listen(std::string_view host, std::uint16_t port) {
+    if (core_.setup_error) return core_.setup_error;
+    if (running_) return make_error_code(errc::already_running);
+    if (core_.options.limits.max_queued_bytes == 0 || core_.options.receive_buffer_bytes < 1024)
+        return make_error_code(errc::invalid_argument);
+    detail::Loop& l0 = loop0();
+    std::error_code ec;
+    auto addr = detail::net::ip::make_address(std::string(host), ec);
+    if (ec) {
+        detail::tcp::resolver resolver(l0.io);
+        auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
+        if (ec) return ec;
+        if (results.empty()) return make_error_code(std::errc::host_unreachable);
+        addr = results.begin()->endpoint().address();
+    }
+    auto li = std::make_unique<Listener>(l0.io);
+    const detail::tcp::endpoint ep(addr, port);
+    li->acceptor.open(ep.protocol(), ec);
+    if (ec) return ec;
+    if (core_.options.reuse_address) {
+        li->acceptor.set_option(detail::tcp::acceptor::reuse_address(true), ec);
+        if (ec) return ec;
+    }
+    li->acceptor.bind(ep, ec);
+    if (ec) return ec;
+    li->acceptor.listen(core_.options.listen_backlog, ec);
+    if (ec) return ec;
+    if (port_ == 0) port_ = li->acceptor.local_endpoint(ec).port();
+    listeners_.push_back(std::move(li));
+    return {};
+}
+
+inline detail::Loop& App::pick_loop() {
+    // Fewest connections first: keeps threads even when connection lifetimes differ.
+    detail::Loop* best = loops_[0].get();
+    for (auto& l : loops_)
+        if (l->connection_count() < best->connection_count()) best = l.get();
+    return *best;
+}
+
+inline void App::accept_next(Listener& li) {
+    detail::Loop& target = pick_loop();
+    li.acceptor.async_accept(target.io, [this, &li, &target](const std::error_code& ec,
+                                                              detail::tcp_socket sock) {
+        if (ec == detail::net::error::operation_aborted || core_.stopping) return;
+        if (ec) {
+            // Out of descriptors or a transient failure: wait, then accept again (never spin).
+            li.retry.expires_after(std::chrono::milliseconds(50));
+            li.retry.async_wait([this, &li](const std::error_code& e) {
+                if (!e && !core_.stopping) accept_next(li);
+            });
+            return;
+        }
+        auto start = [&target](detail::tcp_socket s) {
+            auto* c = new detail::Connection(target, std::move(s));
+            c->start();
+            c->release();   // the loop's list holds it now
+        };
+        if (&target == loops_[0].get()) start(std::move(sock));
+        else detail::net::post(target.io, [start, s = std::move(sock)]() mutable { start(std::move(s)); });
+        accept_next(li);
+    });
+}
+
+inline App& App::stop_on_signals(bool enable) {
+    stop_on_signals_ = enable;
+    if (!enable) signals_.reset();
+    else if (!signals_)
+        signals_ = std::make_unique<detail::net::signal_set>(loop0().io, SIGINT, SIGTERM);
+    return *this;
+}
+
+inline std::error_code App::run(unsigned threads) {
+    if (listeners_.empty()) return make_error_code(errc::not_listening);
+    if (running_.exchange(true)) return make_error_code(errc::already_running);
+    if (threads == 0) threads = 1;
+    core_.sync_limits();
+    while (loops_.size() < threads)
+        loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+    for (auto& li : listeners_) accept_next(*li);
+    if (stop_on_signals_) {
+        if (!signals_)
+            signals_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGINT, SIGTERM);
+        signals_->async_wait([this](const std::error_code& ec, int) {
+            if (!ec) stop();
+        });
+    }
+    if (stop_requested_) stop();
+    std::vector<std::thread> workers;
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        workers.emplace_back([l = loops_[i].get()] { l->io.run(); });
+    loops_[0]->io.run();
+    for (auto& t : workers) t.join();
+    // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
+    signals_.reset();
+    listeners_.clear();
+    loops_.clear();
+    port_ = 0;
+    core_.stopping = false;
+    stop_requested_ = false;
+    running_ = false;
+    return {};
+}
+
+inline void App::stop() {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stop_requested_ = true;
+    if (!running_ || loops_.empty() || core_.stopping.exchange(true)) return;
+    const auto deadline = core_.options.limits.shutdown_timeout;
+    detail::net::post(loops_[0]->io, [this] {
+        for (auto& li : listeners_) {
+            std::error_code ec;
+            li->acceptor.close(ec);
+            li->retry.cancel();
+        }
+        if (signals_) {
+            std::error_code ec;
+            signals_->cancel(ec);
+        }
+    });
+    for (auto& l : loops_) {
+        detail::Loop* lp = l.get();
+        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+    }
+}
+
+inline std::size_t App::connection_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& l : loops_) n += l->connection_count();
+    return n;
+}
+
+inline Response App::fetch(Request req) {
+    core_.sync_limits();
+    auto wait = std::make_shared<detail::FetchWait>();
+    std::shared_ptr<detail::Deferred> slot = std::make_shared<detail::Deferred>();
+    slot->fetch = wait;
+    detail::RequestBuilder::set_deferred_slot(req, &slot);
+    const bool head = req.method() == "HEAD";
+    Response res = core_.handle(req);
+    detail::RequestBuilder::set_deferred_slot(req, nullptr);
+    const bool taken = slot->taken;
+    // Not deferred (or the returned response wins): later answers are refused.
+    if (!taken || res.kind() != detail::ResponseKind::deferred) slot->answered = true;
+    slot.reset();                        // a dropped Responder now answers 500
+    if (res.kind() == detail::ResponseKind::deferred) {
+        if (!taken) {
+            core_.report(req, errc::handler_exception,
+                         "handler returned a Responder it did not get from defer()");
+            res = status(500);
+        } else {
+            std::unique_lock<std::mutex> lock(wait->mutex);
+            wait->cv.wait(lock, [&] { return wait->result.has_value(); });
+            res = std::move(*wait->result);
+        }
+    }
+    if (head) res.body.clear();
+    return res;
+}
+
+WISP_NAMESPACE_END

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+#pragma once
+
+#include <wisp/config.hpp>
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
+#endif
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED 1
+#endif
+
+// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
+// (wisp's own code below keeps its warnings).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/dispatch.hpp>
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
+/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
+using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
+using steady_timer =
+    ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 ::asio::wait_traits<std::chrono::steady_clock>,
+                                 ::asio::io_context::executor_type>;
+}  // namespace detail
+WISP_NAMESPACE_END

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/buffers.hpp — shared immutable byte blocks and the per-connection output queue.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class BlockPool;
+
+/// A reference-counted byte block. Output queues refer to blocks instead of copying bytes, so
+/// one framed publication is shared by every subscriber (zero-copy fan-out), across threads.
+struct Block {
+    std::atomic<std::uint32_t> refs{1};
+    std::uint32_t capacity = 0;
+    std::size_t size = 0;        ///< bytes written so far
+    BlockPool* pool = nullptr;   ///< owner loop's pool (same-thread reuse), or null for the heap
+    char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+    const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    std::size_t room() const noexcept { return capacity - size; }
+};
+
+Block* block_new(std::size_t capacity);
+void block_release(Block* b) noexcept;
+inline void block_retain(Block* b) noexcept { b->refs.fetch_add(1, std::memory_order_relaxed); }
+
+/// Owning handle to an immutable shared block (a framed message ready to be queued).
+class SharedBuffer {
+public:
+    SharedBuffer() = default;
+    explicit SharedBuffer(Block* adopted) noexcept : b_(adopted) {}
+    SharedBuffer(const SharedBuffer& o) noexcept : b_(o.b_) { if (b_) block_retain(b_); }
+    SharedBuffer(SharedBuffer&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+    SharedBuffer& operator=(SharedBuffer o) noexcept { std::swap(b_, o.b_); return *this; }
+    ~SharedBuffer() { if (b_) block_release(b_); }
+
+    /// A new block holding a copy of `bytes`.
+    static SharedBuffer copy_of(std::string_view bytes);
+    /// A new block with `capacity` bytes to fill through data()/set_size() before sharing.
+    static SharedBuffer with_capacity(std::size_t capacity);
+
+    explicit operator bool() const noexcept { return b_ != nullptr; }
+    const char* data() const noexcept { return b_->data(); }
+    char* mutable_data() noexcept { return b_->data(); }
+    std::size_t size() const noexcept { return b_ ? b_->size : 0; }
+    void set_size(std::size_t n) noexcept { b_->size = n; }
+    std::string_view view() const noexcept { return {b_->data(), b_->size}; }
+    Block* get() const noexcept { return b_; }
+
+private:
+    Block* b_ = nullptr;
+};
+
+/// Free list of fixed-size blocks owned by one I/O thread, so steady-state output does not
+/// allocate. Blocks from here never leave their thread.
+class BlockPool {
+public:
+    static constexpr std::size_t block_size = 16 * 1024 - sizeof(Block);
+    explicit BlockPool(std::size_t keep = 64) : keep_(keep) { free_.reserve(keep); }
+    BlockPool(const BlockPool&) = delete;
+    BlockPool& operator=(const BlockPool&) = delete;
+    ~BlockPool();
+    Block* get();
+    void put(Block* b) noexcept;
+    std::size_t free_blocks() const noexcept { return free_.size(); }
+
+private:
+    std::vector<Block*> free_;
+    std::size_t keep_;
+};
+
+/// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
+/// segments. Small writes are appended into a pooled block; shared blocks are referenced.
+/// Empty queues hold no memory.
+class OutQueue {
+public:
+    OutQueue() = default;
+    OutQueue(const OutQueue&) = delete;
+    OutQueue& operator=(const OutQueue&) = delete;
+    ~OutQueue() { clear(); }
+
+    /// Copies `bytes` to the end of the queue.
+    void append(std::string_view bytes, BlockPool* pool);
+    /// Reserves `n` contiguous bytes at the end of the queue and returns where to write them.
+    char* reserve(std::size_t n, BlockPool* pool);
+    /// Queues a shared block by reference (no copy).
+    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length);
+
+    std::size_t size() const noexcept { return bytes_; }
+    bool empty() const noexcept { return bytes_ == 0; }
+
+    /// Fills up to `max` (pointer, length) pairs for a gather write; returns how many.
+    template <class Fn>
+    std::size_t gather(std::size_t max, Fn&& each) const;
+    /// Drops the first `n` bytes after they were written.
+    void consume(std::size_t n) noexcept;
+    /// Drops everything.
+    void clear() noexcept;
+
+private:
+    struct Segment {
+        Block* block;
+        std::uint32_t offset;
+        std::uint32_t length;
+    };
+    std::vector<Segment> segs_;
+    std::size_t first_ = 0;       ///< first segment not fully written
+    std::size_t bytes_ = 0;       ///< bytes not yet written
+    Block* tail_ = nullptr;       ///< block this queue may append into (owned, unshared)
+};
+
+// ---- implementation -------------------------------------------------------
+inline Block* block_new(std::size_t capacity) {
+    void* mem = ::operator new(sizeof(Block) + capacity);
+    Block* b = new (mem) Block;
+    b->capacity = static_cast<std::uint32_t>(capacity);
+    return b;
+}
+
+inline void block_release(Block* b) noexcept {
+    if (b->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (b->pool) {
+        b->pool->put(b);
+        return;
+    }
+    b->~Block();
+    ::operator delete(b);
+}
+
+inline SharedBuffer SharedBuffer::copy_of(std::string_view bytes) {
+    Block* b = block_new(bytes.size());
+    if (!bytes.empty()) std::memcpy(b->data(), bytes.data(), bytes.size());
+    b->size = bytes.size();
+    return SharedBuffer(b);
+}
+
+inline SharedBuffer SharedBuffer::with_capacity(std::size_t capacity) {
+    return SharedBuffer(block_new(capacity));
+}
+
+inline BlockPool::~BlockPool() {
+    for (Block* b : free_) {
+        b->~Block();
+        ::operator delete(b);
+    }
+}
+
+inline Block* BlockPool::get() {
+    Block* b;
+    if (!free_.empty()) {
+        b = free_.back();
+        free_.pop_back();
+        b->refs.store(1, std::memory_order_relaxed);
+        b->size = 0;
+        return b;
+    }
+    b = block_new(block_size);
+    b->pool = this;
+    return b;
+}
+
+inline void BlockPool::put(Block* b) noexcept {
+    if (free_.size() < keep_) {
+        free_.push_back(b);   // never reallocates: capacity reserved for keep_ blocks
+        return;
+    }
+    b->~Block();
+    ::operator delete(b);
+}
+
+inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
+    // Append into the tail block when it is still ours alone and has room; this keeps
+    // consecutive small writes in one segment, so one loop turn becomes one write.
+    if (tail_ && tail_->room() >= n && !segs_.empty() && segs_.back().block == tail_ &&
+        tail_->refs.load(std::memory_order_relaxed) == 1) {
+        char* out = tail_->data() + tail_->size;
+        tail_->size += n;
+        segs_.back().length += static_cast<std::uint32_t>(n);
+        bytes_ += n;
+        return out;
+    }
+    Block* b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
+    b->size = n;
+    segs_.push_back(Segment{b, 0, static_cast<std::uint32_t>(n)});
+    tail_ = b;
+    bytes_ += n;
+    return b->data();
+}
+
+inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
+    if (bytes.empty()) return;
+    // Large payloads are split over several segments so one block never exceeds 4 GiB.
+    while (!bytes.empty()) {
+        std::size_t n = bytes.size();
+        if (n > (std::size_t(1) << 30)) n = std::size_t(1) << 30;
+        std::memcpy(reserve(n, pool), bytes.data(), n);
+        bytes.remove_prefix(n);
+    }
+}
+
+inline void OutQueue::append_shared(const SharedBuffer& buf, std::size_t offset,
+                                    std::size_t length) {
+    if (length == 0) return;
+    block_retain(buf.get());
+    segs_.push_back(Segment{buf.get(), static_cast<std::uint32_t>(offset),
+                            static_cast<std::uint32_t>(length)});
+    bytes_ += length;
+}
+
+template <class Fn>
+std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
+    std::size_t n = 0;
+    for (std::size_t i = first_; i < segs_.size() && n < max; ++i, ++n)
+        each(segs_[i].block->data() + segs_[i].offset, std::size_t(segs_[i].length));
+    return n;
+}
+
+inline void OutQueue::consume(std::size_t n) noexcept {
+    bytes_ -= n;
+    while (n > 0) {
+        Segment& s = segs_[first_];
+        if (n < s.length) {
+            s.offset += static_cast<std::uint32_t>(n);
+            s.length -= static_cast<std::uint32_t>(n);
+            return;
+        }
+        n -= s.length;
+        if (s.block == tail_) tail_ = nullptr;
+        block_release(s.block);
+        ++first_;
+    }
+    if (first_ == segs_.size()) {
+        // Everything written: give the memory back, so an idle connection holds none.
+        std::vector<Segment>().swap(segs_);
+        first_ = 0;
+    } else if (first_ >= 32 && first_ * 2 >= segs_.size()) {
+        // A slow reader: drop written segments so the list stays proportional to what waits.
+        segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(first_));
+        first_ = 0;
+    }
+}
+
+inline void OutQueue::clear() noexcept {
+    for (std::size_t i = first_; i < segs_.size(); ++i) block_release(segs_[i].block);
+    std::vector<Segment>().swap(segs_);
+    first_ = 0;
+    bytes_ = 0;
+    tail_ = nullptr;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END

@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/connection.hpp — one socket: reads, the write queue, timeouts, HTTP/1.1 requests.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/request.hpp>
+#include <wisp/detail/app_core.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/buffers.hpp>
+#include <wisp/detail/llhttp.hpp>
+#include <wisp/detail/loop.hpp>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
+class ConnRef {
+public:
+    ConnRef() = default;
+    explicit ConnRef(Connection* c) noexcept;
+    ConnRef(const ConnRef& o) noexcept : ConnRef(o.c_) {}
+    ConnRef(ConnRef&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    ConnRef& operator=(ConnRef o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~ConnRef();
+    Connection* get() const noexcept { return c_; }
+    Connection* operator->() const noexcept { return c_; }
+    explicit operator bool() const noexcept { return c_ != nullptr; }
+
+private:
+    Connection* c_ = nullptr;
+};
+
+/// Where App::fetch waits for a deferred answer; outlives the Deferred that fills it.
+struct FetchWait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Response> result;
+};
+
+/// The state behind a Responder: an owned copy of the request and where the answer goes
+/// (a connection's loop, or a waiting App::fetch). The last Responder copy to go sends 500
+/// if nobody answered.
+struct Deferred {
+    Request request;
+    ConnRef conn;
+    std::shared_ptr<FetchWait> fetch;
+    std::atomic<bool> answered{false};
+    bool taken = false;      ///< defer() was called
+    std::uint64_t seq = 0;   ///< which request of the connection this answers
+
+    Deferred() = default;
+    Deferred(const Deferred&) = delete;
+    Deferred& operator=(const Deferred&) = delete;
+    ~Deferred();
+    bool deliver(Response&& res);
+};
+
+/// Per-connection HTTP/1.1 state; freed when the connection switches protocol.
+struct HttpState {
+    explicit HttpState(const ParserLimits& limits) : parser(limits) {}
+    RequestParser parser;
+    std::string stash;   ///< pipelined bytes read while a deferred answer is pending
+    std::uint64_t seq = 0;
+    std::uint64_t head_started = 0;   ///< tick when the current head began (slowloris bound)
+    bool waiting = false;             ///< a deferred answer is pending
+    bool pending_head = false;        ///< ...for a HEAD request
+    bool pending_keep_alive = true;
+    bool peer_eof = false;
+};
+
+/// One accepted socket. Lives on its loop's thread; other threads reach it only by posting.
+/// Reading: waits for readiness, then reads into the loop's shared buffer and handles every
+/// request that read delivered. Writing: output is queued and written once per loop turn.
+class Connection : public WheelNode {
+public:
+    enum class Mode : std::uint8_t { http, websocket, stream, closing, closed };
+
+    Connection(Loop& loop, tcp_socket socket);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    void start();
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept;
+    Loop& loop() noexcept { return loop_; }
+    Mode mode() const noexcept { return mode_; }
+    bool is_open() const noexcept { return mode_ != Mode::closing && mode_ != Mode::closed; }
+    const Address& remote_address() const noexcept { return remote_; }
+
+    // ---- output (loop thread) ----
+    void write(std::string_view bytes) {
+        out_.append(bytes, &loop_.pool);
+        loop_.mark_dirty(*this);
+    }
+    char* reserve(std::size_t n) {
+        loop_.mark_dirty(*this);
+        return out_.reserve(n, &loop_.pool);
+    }
+    void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
+        out_.append_shared(b, off, len);
+        loop_.mark_dirty(*this);
+    }
+    std::size_t buffered_amount() const noexcept { return out_.size(); }
+    /// Writes the queue with one gather write; waits for writability if the kernel is full.
+    void flush();
+
+    // ---- lifecycle (loop thread) ----
+    /// Stops reading new input; closes once the queue is written (with a lingering close).
+    void close_after_flush();
+    /// Closes at once; queued output is dropped.
+    void terminate();
+    /// Called by the loop when the app stops.
+    void shutdown();
+    /// Called by the loop's timer wheel when this connection's deadline passes.
+    void on_timer();
+
+    // ---- HTTP (loop thread) ----
+    void complete_deferred(std::uint64_t seq, Response&& res);
+    /// Number of the request being handled (matches a deferred answer to its request).
+    std::uint64_t http_seq() const noexcept { return http_ ? http_->seq : 0; }
+
+    bool dirty = false;               ///< on the loop's dirty list this turn
+    Connection* prev_conn = nullptr;  ///< the loop's list of open connections
+    Connection* next_conn = nullptr;
+
+private:
+    void start_read();
+    void on_readable(const std::error_code& ec);
+    void on_data(const char* p, std::size_t n);
+    void on_peer_eof();
+    void wait_writable();
+    void on_drained();
+    void close_now();
+    void begin_linger();
+    void update_timer();
+    bool can_read() const noexcept;
+
+    void http_on_data(const char* p, std::size_t n);
+    void dispatch(Request& req);
+    void write_response(const Response& res, bool head, bool keep_alive);
+    void write_error(int status, std::string_view extra_header = {});
+    void resume_http();
+
+    Loop& loop_;
+    tcp_socket sock_;
+    OutQueue out_;
+    std::unique_ptr<HttpState> http_;
+    Address remote_;
+    std::atomic<std::uint32_t> refs_{1};
+    std::uint64_t write_progress_tick_ = 0;
+    Mode mode_ = Mode::http;
+    bool reading_ = false;            ///< a readiness wait is pending
+    bool writing_ = false;            ///< a writability wait is pending
+    bool close_after_flush_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline ConnRef::ConnRef(Connection* c) noexcept : c_(c) {
+    if (c_) c_->retain();
+}
+inline ConnRef::~ConnRef() {
+    if (c_) c_->release();
+}
+
+inline Connection::Connection(Loop& loop, tcp_socket socket)
+    : loop_(loop), sock_(std::move(socket)) {
+    http_ = std::make_unique<HttpState>(loop_.core.parser_limits);
+    std::error_code ec;
+    sock_.non_blocking(true, ec);
+    sock_.set_option(tcp::no_delay(true), ec);
+    const auto ep = sock_.remote_endpoint(ec);
+    if (!ec) {
+        const auto a = ep.address();
+        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
+    }
+}
+
+inline Connection::~Connection() = default;
+
+inline void Connection::release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+inline void Connection::start() {
+    loop_.add(*this);
+    http_->head_started = loop_.now_tick();   // a fresh connection owes a request head
+    update_timer();
+    start_read();
+}
+
+inline bool Connection::can_read() const noexcept {
+    if (mode_ == Mode::closed) return false;
+    if (mode_ == Mode::closing) return true;   // lingering: read and discard until EOF
+    if (close_after_flush_) return false;
+    if (mode_ == Mode::http) {
+        if (http_->waiting || http_->peer_eof) return false;
+        // A client that pipelines without reading is not read further until it catches up.
+        if (out_.size() > loop_.core.options.limits.max_queued_bytes) return false;
+    }
+    return true;
+}
+
+inline void Connection::start_read() {
+    if (reading_ || !can_read()) return;
+    reading_ = true;
+    retain();
+    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+        reading_ = false;
+        on_readable(ec);
+        release();
+    });
+}
+
+inline void Connection::on_readable(const std::error_code& wait_ec) {
+    if (mode_ == Mode::closed) return;
+    if (wait_ec) {
+        if (wait_ec != net::error::operation_aborted) close_now();
+        return;
+    }
+    char* buf = loop_.recv_buffer();
+    const std::size_t cap = loop_.recv_size();
+    // A few reads per wakeup at most, so one busy peer cannot starve the others.
+    for (int round = 0; round < 4 && can_read(); ++round) {
+        std::error_code ec;
+        const std::size_t n = sock_.read_some(net::buffer(buf, cap), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) break;
+        if (ec == net::error::eof) {
+            on_peer_eof();
+            return;
+        }
+        if (ec) {
+            close_now();
+            return;
+        }
+        if (mode_ == Mode::closing) continue;   // lingering close: discard
+        on_data(buf, n);
+        if (n < cap) break;
+    }
+    if (mode_ != Mode::closed) {
+        update_timer();
+        start_read();
+    }
+}
+
+inline void Connection::on_data(const char* p, std::size_t n) {
+    switch (mode_) {
+    case Mode::http: http_on_data(p, n); break;
+    default: break;
+    }
+}
+
+inline void Connection::on_peer_eof() {
+    if (mode_ == Mode::closing || mode_ == Mode::closed) {
+        close_now();
+        return;
+    }
+    if (mode_ == Mode::http) {
+        // The client sent everything it will send; answer what is pending, then close.
+        http_->peer_eof = true;
+        if (!http_->waiting && out_.empty()) {
+            close_now();
+            return;
+        }
+        close_after_flush_ = !http_->waiting;
+        if (close_after_flush_ && out_.empty()) close_now();
+        return;
+    }
+    close_now();
+}
+
+inline void Connection::http_on_data(const char* p, std::size_t n) {
+    HttpState& h = *http_;
+    while (n > 0 && mode_ == Mode::http && !close_after_flush_) {
+        if (h.waiting || out_.size() > loop_.core.options.limits.max_queued_bytes) {
+            // Keep pipelined input until the deferred answer is written, or until a client
+            // that does not read its responses has drained them (bounded memory).
+            h.stash.append(p, n);
+            return;
+        }
+        const bool was_idle = !h.parser.in_message();
+        const auto r = h.parser.feed(p, n);
+        p += r.consumed;
+        n -= r.consumed;
+        if (was_idle && h.parser.in_message() && h.head_started == 0)
+            h.head_started = loop_.now_tick();
+        switch (r.event) {
+        case RequestParser::Event::need_more:
+            return;
+        case RequestParser::Event::expect_continue:
+            write("HTTP/1.1 100 Continue\r\n\r\n");
+            h.parser.continue_body();
+            continue;
+        case RequestParser::Event::error: {
+            const int st = h.parser.error_status();
+            if (loop_.core.on_error) {
+                Request empty;
+                empty.set_remote_address(remote_);
+                loop_.core.report(empty, h.parser.error_code(), h.parser.error_reason());
+            }
+            write_error(st);
+            return;
+        }
+        case RequestParser::Event::request:
+            h.head_started = 0;
+            dispatch(h.parser.request());
+            if (!h.waiting) h.parser.next();
+            break;
+        }
+    }
+}
+
+inline void Connection::dispatch(Request& req) {
+    HttpState& h = *http_;
+    ++h.seq;
+    RequestBuilder::set_connection(req, this);
+    req.set_remote_address(remote_);
+    const bool head = req.method() == "HEAD";
+    bool keep_alive = req.keep_alive() && !loop_.stopping();
+    if (h.parser.upgrade()) {
+        // No protocol switch is offered on this route: answer over HTTP, then close, since
+        // what follows the head would be the other protocol's bytes.
+        keep_alive = false;
+    }
+    std::shared_ptr<Deferred> deferred;
+    RequestBuilder::set_deferred_slot(req, &deferred);
+    Response res = loop_.core.handle(req);
+    RequestBuilder::set_deferred_slot(req, nullptr);
+    if (res.kind() == ResponseKind::deferred) {
+        if (deferred) {
+            // Wait for the answer (it may already be posted, if sent inside the handler);
+            // later pipelined requests wait behind it.
+            h.waiting = true;
+            h.pending_head = head;
+            h.pending_keep_alive = keep_alive;
+            h.parser.next();
+            return;
+        }
+        loop_.core.report(req, errc::handler_exception,
+                          "handler returned a Responder it did not get from defer()");
+        res = status(500);
+    }
+    if (deferred) deferred->answered.store(true);   // the returned response wins
+    write_response(res, head, keep_alive);
+}
+
+inline void Connection::complete_deferred(std::uint64_t seq, Response&& res) {
+    if (mode_ != Mode::http || !http_ || !http_->waiting || seq != http_->seq) return;
+    HttpState& h = *http_;
+    h.waiting = false;
+    write_response(res, h.pending_head, h.pending_keep_alive);
+    resume_http();
+}
+
+inline void Connection::resume_http() {
+    HttpState& h = *http_;
+    if (!close_after_flush_ && !h.stash.empty()) {
+        std::string input = std::move(h.stash);
+        h.stash.clear();
+        http_on_data(input.data(), input.size());
+    }
+    if (h.peer_eof && !h.waiting) {
+        close_after_flush_ = true;
+        if (out_.empty()) begin_linger();
+        return;
+    }
+    update_timer();
+    start_read();
+}
+
+inline void Connection::write_response(const Response& res, bool head, bool keep_alive) {
+    const int st = (res.status >= 100 && res.status <= 999) ? res.status : 500;
+    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+    const bool no_body = st < 200 || st == 204 || st == 304;
+    keep_alive = keep_alive && !close_after_flush_;
+    for (const auto& hv : res.headers) {
+        if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+    }
+    // Header names must be tokens and values free of CR, LF and NUL: anything else would let
+    // a handler split the response.
+    auto valid_name = [](std::string_view s) {
+        if (s.empty()) return false;
+        for (char c : s) {
+            const unsigned char u = static_cast<unsigned char>(c);
+            if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
+        }
+        return true;
+    };
+    auto valid_value = [](std::string_view s) {
+        for (char c : s)
+            if (c == '\r' || c == '\n' || c == '\0') return false;
+        return true;
+    };
+    for (const auto& hv : res.headers) {
+        if (!valid_name(hv.first) || !valid_value(hv.second)) {
+            Request empty;
+            loop_.core.report(empty, errc::invalid_argument,
+                              "response header with an invalid name or value: " + hv.first);
+            write_response(status(500), head, false);
+            return;
+        }
+    }
+    auto skipped = [](std::string_view n) {
+        return iequals(n, "content-length") || iequals(n, "connection") || iequals(n, "date") ||
+               iequals(n, "transfer-encoding");
+    };
+    const std::string_view reason = reason_phrase(st);
+    const std::string_view date = loop_.date();
+    char len_buf[24];
+    std::size_t len_len = 0;
+    {
+        std::size_t v = res.body.size();
+        char tmp[24];
+        do {
+            tmp[len_len++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v);
+        for (std::size_t i = 0; i < len_len; ++i) len_buf[i] = tmp[len_len - 1 - i];
+    }
+    const std::string_view conn_hdr = !keep_alive ? std::string_view("Connection: close\r\n")
+                                      : (http_ && http_->parser.request().http_minor() == 0)
+                                          ? std::string_view("Connection: keep-alive\r\n")
+                                          : std::string_view();
+    const bool send_body = !no_body && !head;
+    std::size_t size = 9 + 3 + 1 + reason.size() + 2 + 6 + date.size() + 2 + conn_hdr.size() + 2;
+    if (!no_body) size += 16 + len_len + 2;
+    for (const auto& hv : res.headers)
+        if (!skipped(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
+    if (send_body) size += res.body.size();
+
+    char* o = reserve(size);
+    auto put = [&o](std::string_view s) {
+        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
+    put("HTTP/1.1 ");
+    *o++ = static_cast<char>('0' + st / 100);
+    *o++ = static_cast<char>('0' + st / 10 % 10);
+    *o++ = static_cast<char>('0' + st % 10);
+    *o++ = ' ';
+    put(reason);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
+    for (const auto& hv : res.headers) {
+        if (skipped(hv.first)) continue;
+        put(hv.first);
+        put(": ");
+        put(hv.second);
+        put("\r\n");
+    }
+    if (!no_body) {
+        put("Content-Length: ");
+        put({len_buf, len_len});
+        put("\r\n");
+    }
+    put(conn_hdr);
+    put("\r\n");
+    if (send_body) put(res.body);
+    if (!keep_alive) close_after_flush();
+}
+
+inline void Connection::write_error(int st, std::string_view extra_header) {
+    Response r = status(st);
+    if (!extra_header.empty()) {
+        const auto colon = extra_header.find(':');
+        r.headers.set(extra_header.substr(0, colon), extra_header.substr(colon + 2));
+    }
+    write_response(r, false, false);
+}
+
+inline void Connection::flush() {
+    if (mode_ == Mode::closed) {
+        out_.clear();
+        return;
+    }
+    if (writing_) return;   // the writability wait will flush
+    while (!out_.empty()) {
+        std::array<net::const_buffer, 64> bufs;
+        std::size_t total = 0, i = 0;
+        out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
+            bufs[i++] = net::const_buffer(p, n);
+            total += n;
+        });
+        struct Seq {
+            const net::const_buffer* b;
+            const net::const_buffer* e;
+            const net::const_buffer* begin() const { return b; }
+            const net::const_buffer* end() const { return e; }
+        } seq{bufs.data(), bufs.data() + i};
+        std::error_code ec;
+        const std::size_t w = sock_.write_some(seq, ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            wait_writable();
+            return;
+        }
+        if (ec) {
+            close_now();
+            return;
+        }
+        out_.consume(w);
+        write_progress_tick_ = loop_.now_tick();
+        if (w < total) {   // the kernel buffer is full: wait instead of spinning
+            wait_writable();
+            return;
+        }
+    }
+    on_drained();
+}
+
+inline void Connection::wait_writable() {
+    if (writing_) return;
+    writing_ = true;
+    retain();
+    update_timer();
+    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+        writing_ = false;
+        if (!ec && mode_ != Mode::closed) flush();
+        else if (ec && ec != net::error::operation_aborted) close_now();
+        release();
+    });
+}
+
+inline void Connection::on_drained() {
+    if (close_after_flush_ && mode_ != Mode::closing && mode_ != Mode::closed) {
+        begin_linger();
+        return;
+    }
+    if (mode_ == Mode::http && !http_->waiting) {
+        resume_http();   // a client paused for pipelining too far ahead goes on
+    }
+}
+
+inline void Connection::close_after_flush() {
+    if (mode_ == Mode::closed || mode_ == Mode::closing) return;
+    close_after_flush_ = true;
+    if (out_.empty() && !dirty) begin_linger();
+}
+
+inline void Connection::begin_linger() {
+    // RFC 9112 §9.6: half-close, then read until the client closes (or a short deadline), so
+    // unread pipelined input does not make the kernel reset the connection and destroy the
+    // response before the client has read it.
+    std::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+        close_now();
+        return;
+    }
+    mode_ = Mode::closing;
+    http_.reset();
+    loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
+    start_read();
+}
+
+inline void Connection::terminate() { close_now(); }
+
+inline void Connection::close_now() {
+    if (mode_ == Mode::closed) return;
+    mode_ = Mode::closed;
+    loop_.wheel.cancel(*this);
+    out_.clear();
+    http_.reset();
+    std::error_code ec;
+    sock_.close(ec);   // cancels pending waits; their handlers release their references
+    loop_.remove(*this);
+}
+
+inline void Connection::update_timer() {
+    using std::chrono::milliseconds;
+    const Limits& lim = loop_.core.options.limits;
+    if (mode_ == Mode::closed || mode_ == Mode::closing) return;
+    if (writing_) {   // blocked on a reader that does not read
+        loop_.schedule(*this, write_progress_tick_ + loop_.ticks_from_now(lim.send_timeout) -
+                                  loop_.now_tick());
+        return;
+    }
+    if (mode_ == Mode::http) {
+        HttpState& h = *http_;
+        if (h.waiting) {
+            loop_.wheel.cancel(*this);
+        } else if (h.head_started != 0 && !h.parser.in_body()) {
+            loop_.schedule(*this, h.head_started + loop_.ticks_from_now(lim.header_timeout) -
+                                      loop_.now_tick());
+        } else if (h.parser.in_body()) {
+            loop_.schedule(*this, loop_.ticks_from_now(lim.body_timeout));
+        } else {
+            loop_.schedule(*this, loop_.ticks_from_now(lim.keep_alive_timeout));
+        }
+    }
+}
+
+inline void Connection::on_timer() {
+    if (mode_ == Mode::closed) return;
+    if (mode_ == Mode::closing || writing_) {
+        close_now();
+        return;
+    }
+    if (mode_ == Mode::http) {
+        HttpState& h = *http_;
+        if (h.parser.in_message() || (h.head_started != 0 && h.seq == 0)) {
+            const bool body = h.parser.in_body();
+            Request empty;
+            empty.set_remote_address(remote_);
+            loop_.core.report(empty, body ? errc::body_timeout : errc::header_timeout,
+                              body ? "request body stalled" : "request head not complete in time");
+            if (h.parser.in_message()) {
+                write_error(408);
+                return;
+            }
+            close_after_flush();   // connected but never sent a byte: just close
+            return;
+        }
+        close_after_flush();   // idle keep-alive connection
+    }
+}
+
+inline void Connection::shutdown() {
+    if (mode_ == Mode::http) {
+        HttpState& h = *http_;
+        if (!h.waiting && !h.parser.in_message()) close_after_flush();
+        // otherwise the in-flight response is written with Connection: close
+    }
+}
+
+// ---- Loop members that need a complete Connection -------------------------------
+inline Loop::~Loop() {
+    while (head_) head_->terminate();
+}
+
+inline void Loop::mark_dirty(Connection& c) {
+    if (c.dirty) return;
+    c.dirty = true;
+    c.retain();
+    dirty_.push_back(&c);
+    if (!flush_posted_) {
+        flush_posted_ = true;
+        // Runs after the handlers already queued for this turn, so everything they produce
+        // for a socket goes out in one write.
+        net::post(io, [this] { flush_all(); });
+    }
+}
+
+inline void Loop::flush_all() {
+    flush_posted_ = false;
+    dirty_spare_.swap(dirty_);
+    for (Connection* c : dirty_spare_) {
+        c->dirty = false;
+        c->flush();
+        c->release();
+    }
+    dirty_spare_.clear();
+}
+
+inline void Loop::add(Connection& c) noexcept {
+    c.retain();   // the list's reference
+    c.next_conn = head_;
+    c.prev_conn = nullptr;
+    if (head_) head_->prev_conn = &c;
+    head_ = &c;
+    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void Loop::remove(Connection& c) noexcept {
+    if (c.prev_conn) c.prev_conn->next_conn = c.next_conn;
+    else if (head_ == &c) head_ = c.next_conn;
+    else return;   // not listed
+    if (c.next_conn) c.next_conn->prev_conn = c.prev_conn;
+    c.prev_conn = c.next_conn = nullptr;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    if (stopping_ && head_ == nullptr) release_work();
+    c.release();
+}
+
+inline void Loop::on_tick() {
+    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
+    if (!wheel.empty()) arm_tick();
+    else ticking_ = false;
+}
+
+inline void Loop::shutdown(std::chrono::milliseconds deadline) {
+    if (stopping_) return;
+    stopping_ = true;
+    for (Connection* c = head_; c;) {
+        Connection* next = c->next_conn;
+        c->shutdown();
+        c = next;
+    }
+    if (head_ == nullptr) {
+        release_work();
+        return;
+    }
+    stop_timer_.expires_after(deadline);
+    stop_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) return;
+        while (head_) head_->terminate();
+        release_work();
+    });
+}
+
+// ---- Deferred / Responder ---------------------------------------------------------
+inline bool Deferred::deliver(Response&& res) {
+    if (conn) {
+        Connection* c = conn.get();
+        const bool open = c->is_open();
+        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
+            ref->complete_deferred(s, std::move(r));
+        });
+        return open;
+    }
+    if (fetch) {
+        {
+            std::lock_guard<std::mutex> lock(fetch->mutex);
+            fetch->result = std::move(res);
+        }
+        fetch->cv.notify_all();
+    }
+    return true;
+}
+
+inline Deferred::~Deferred() {
+    if (!answered.exchange(true)) deliver(status(500));
+}
+
+}  // namespace detail
+
+inline bool Responder::send(Response res) const {
+    if (!d_ || d_->answered.exchange(true)) return false;
+    return d_->deliver(std::move(res));
+}
+
+inline const Request& Responder::request() const { return d_->request; }
+
+inline Responder Request::defer() {
+    std::shared_ptr<detail::Deferred> d;
+    if (deferred_slot_ && *deferred_slot_) d = *deferred_slot_;   // App::fetch made one
+    else d = std::make_shared<detail::Deferred>();
+    if (!d->taken) {
+        d->taken = true;
+        d->request = *this;   // an owned copy
+        if (conn_) {
+            d->conn = detail::ConnRef(conn_);
+            d->seq = conn_->http_seq();
+        }
+        if (deferred_slot_) *deferred_slot_ = d;
+    }
+    return Responder(std::move(d));
+}
+
+WISP_NAMESPACE_END

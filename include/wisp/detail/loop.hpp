@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/detail/app_core.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/buffers.hpp>
+#include <wisp/detail/http_date.hpp>
+#include <wisp/detail/timer_wheel.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// An I/O thread's loop. Everything here is touched only from that thread, except post() and
+/// the connection count. What it holds is shared by all its connections, so an idle connection
+/// holds none of it:
+/// - one receive buffer (connections read into it and keep only unfinished input);
+/// - the dirty list: connections with output this turn, written by one gather write each at
+///   the end of the turn (so replies, publications and pipelined responses coalesce);
+/// - a timer wheel ticking every Options::timer_resolution for every timeout;
+/// - a pool of output blocks, and the Date header of the current second.
+/// Functions that need a complete Connection are defined in connection.hpp.
+class Loop {
+public:
+    Loop(AppCore& app_core, unsigned loop_index);
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+    ~Loop();
+
+    AppCore& core;
+    const unsigned index;
+    BlockPool pool;          // declared before io: handlers destroyed with io release blocks
+    TimerWheel wheel;
+    net::io_context io;
+
+    char* recv_buffer() noexcept { return recv_.get(); }
+    std::size_t recv_size() const noexcept { return recv_size_; }
+
+    /// Queues `c` for the end-of-turn flush (once per turn).
+    void mark_dirty(Connection& c);
+    void add(Connection& c) noexcept;
+    void remove(Connection& c) noexcept;
+    std::size_t connection_count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+    /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
+    std::uint64_t now_tick() const noexcept;
+    std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
+    void schedule(WheelNode& n, std::uint64_t t);
+
+    /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
+    std::string_view date();
+
+    /// Graceful stop of this loop's connections (called on this thread): idle ones close,
+    /// in-flight ones finish; whatever remains after `deadline` is closed.
+    void shutdown(std::chrono::milliseconds deadline);
+    /// Lets io.run() return once no work remains.
+    void release_work() {
+        work_.reset();
+        stop_timer_.cancel();
+    }
+    bool stopping() const noexcept { return stopping_; }
+
+private:
+    void flush_all();
+    void on_tick();
+    void arm_tick();
+
+    std::unique_ptr<char[]> recv_;
+    std::size_t recv_size_;
+    std::vector<Connection*> dirty_, dirty_spare_;
+    bool flush_posted_ = false;
+    Connection* head_ = nullptr;   ///< intrusive list of open connections
+    std::atomic<std::size_t> count_{0};
+    steady_timer tick_timer_;
+    steady_timer stop_timer_;
+    bool ticking_ = false;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point epoch_;
+    std::chrono::milliseconds resolution_;
+    char date_[29] = {};
+    std::int64_t date_sec_ = -1;
+    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline Loop::Loop(AppCore& app_core, unsigned loop_index)
+    : core(app_core),
+      index(loop_index),
+      io(1),   // one thread runs this context: Asio may skip some locking
+      recv_(new char[app_core.options.receive_buffer_bytes]),
+      recv_size_(app_core.options.receive_buffer_bytes),
+      tick_timer_(io.get_executor()),
+      stop_timer_(io.get_executor()),
+      epoch_(std::chrono::steady_clock::now()),
+      resolution_(app_core.options.timer_resolution.count() > 0
+                      ? app_core.options.timer_resolution
+                      : std::chrono::milliseconds(100)),
+      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+          io.get_executor())) {
+    dirty_.reserve(256);
+    dirty_spare_.reserve(256);
+}
+
+inline std::uint64_t Loop::now_tick() const noexcept {
+    const auto d = std::chrono::steady_clock::now() - epoch_;
+    return static_cast<std::uint64_t>(d / resolution_) + 1;
+}
+
+inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+    const auto r = resolution_.count();
+    const auto n = d.count() <= 0 ? 1 : (d.count() + r - 1) / r;
+    return now_tick() + static_cast<std::uint64_t>(n);
+}
+
+inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
+    wheel.schedule(n, t);
+    if (!ticking_) arm_tick();
+}
+
+inline void Loop::arm_tick() {
+    ticking_ = true;
+    tick_timer_.expires_after(resolution_);
+    tick_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) {
+            ticking_ = false;
+            return;
+        }
+        on_tick();
+    });
+}
+
+inline std::string_view Loop::date() {
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    if (now != date_sec_) {
+        date_sec_ = now;
+        format_http_date(now, date_);
+    }
+    return {date_, sizeof date_};
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
