@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/detail/utf8.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, events out: nothing here touches a socket, a clock or a thread. Every function may
+// be called from any thread; a WsReader is used by one thread at a time.
+
+/// Frame opcodes (RFC 6455 §5.2). 3-7 and 11-15 are reserved and never produced.
+enum class Opcode : std::uint8_t {
+    continuation = 0,
+    text = 1,
+    binary = 2,
+    close = 8,
+    ping = 9,
+    pong = 10,
+};
+
+/// XORs [p, p + n) in place with the masking key (RFC 6455 §5.3). `phase` is the offset of `p`
+/// within the payload, so a payload can be (un)masked in pieces: mask(p, a, k, 0) followed by
+/// mask(p + a, b, k, a) equals mask(p, a + b, k, 0). Any alignment, any byte order.
+void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
+
+/// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
+inline constexpr std::size_t max_frame_header_bytes = 14;
+
+/// Writes a frame header (RFC 6455 §5.2) to `out` (room for max_frame_header_bytes) and returns
+/// its length: 2, 4 or 10, plus 4 when `mask_key` is given. Server frames pass no key (§5.1:
+/// a server never masks); clients must. The shortest length encoding is always used.
+/// `payload_len` must be below 2^63; `rsv1` marks a compressed message (RFC 7692), only on its
+/// first frame.
+std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
+                                const std::uint8_t* mask_key = nullptr,
+                                bool rsv1 = false) noexcept;
+
+/// True when `code` may appear in a close frame on the wire (RFC 6455 §7.4.1, §7.4.2 and the
+/// IANA registry): 1000-1003, 1007-1014, 3000-4999. 1005, 1006 and 1015 are reserved for
+/// local reporting and never sent; 1004 and 1016-2999 are unassigned or reserved.
+bool is_valid_close_code(std::uint16_t code) noexcept;
+
+/// Writes a close payload (RFC 6455 §5.5.1) to `out` (room for 125 bytes): the code in network
+/// byte order, then the reason, cut to 123 bytes at a UTF-8 character boundary so the frame
+/// stays a valid control frame. Returns the payload length (2 + reason bytes written).
+/// The caller checks is_valid_close_code and that `reason` is UTF-8.
+std::size_t encode_close_payload(char* out, std::uint16_t code, std::string_view reason) noexcept;
+
+/// One masked client frame: header and payload, masked with a key derived from `mask_seed`.
+/// For tests, fuzzers and benchmarks (a real client would draw the key from a strong RNG,
+/// RFC 6455 §10.3).
+std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
+                                std::uint32_t mask_seed);
+
+/// Limits enforced by WsReader.
+struct WsLimits {
+    /// A whole data message (the sum of its fragments) over this size fails the connection
+    /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
+    std::uint64_t max_message_bytes = 16u << 20;
+};
+
+/// The server side's incremental message reader: masked client frames in, whole messages and
+/// control frames out, in the order they arrive (RFC 6455 §5, §6.2, §8.1).
+///
+/// Sink requirements (all calls happen synchronously inside feed()):
+///   void on_message(Opcode op, std::string_view payload);   // op: text or binary
+///   void on_ping(std::string_view payload);
+///   void on_pong(std::string_view payload);
+///   void on_close(std::uint16_t code, std::string_view reason);
+///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
+///
+/// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
+///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
+///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
+///   into the reader's message buffer. Either way it is valid only during the call.
+/// - on_ping / on_pong get whole control payloads (<= 125 bytes), also when split across feeds
+///   or interleaved between the fragments of a message; valid only during the call.
+/// - on_close gets the peer's validated close: code 1005 when the payload is empty. After it
+///   the reader is done: feed() consumes nothing more.
+/// - on_error: `e` is errc::protocol_error (close 1002), errc::invalid_utf8 (1007) or
+///   errc::message_too_big (1009); `why` is a static string for logs. After it the reader is
+///   done: further feed() calls consume nothing and call nothing.
+/// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
+/// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
+/// clients. Extensions are not supported, so a set RSV1-3 bit is a protocol error.
+/// Memory: the reader is small (no inline buffers). The message buffer grows only when a
+/// message does not arrive whole in one read, is released after delivering a message whose
+/// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
+/// 125-byte heap block released when the frame ends.
+/// Thread: one thread at a time. A Sink must not call back into the reader during a call.
+/// Exceptions: only std::bad_alloc, and whatever the Sink throws, which propagates out of
+/// feed(). The reader is then left as if the event had been delivered, but the rest of that
+/// buffer is unread and the count is lost, so the caller should fail the connection.
+class WsReader {
+public:
+    explicit WsReader(WsLimits limits = {}) noexcept : max_message_(limits.max_message_bytes) {}
+
+    /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
+    /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
+    /// or an error ended the stream (then up to the close frame's last byte, or to where the
+    /// error was found). Bytes of an unfinished frame are absorbed, never left to the caller:
+    /// the next feed() continues with the bytes that follow.
+    template <class Sink>
+    std::size_t feed(char* data, std::size_t n, Sink& sink);
+
+    /// Changes the limits; applies from the next frame header on.
+    void set_limits(WsLimits limits) noexcept { max_message_ = limits.max_message_bytes; }
+
+    /// True between frames with no fragmented message in progress: a good time for
+    /// release_buffers().
+    bool idle() const noexcept;
+    /// True after on_close or on_error.
+    bool done() const noexcept { return state_ >= st_closed; }
+
+    /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
+    void release_buffers() noexcept;
+    /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
+    /// accounting and tests. An empty std::string's inline capacity is counted too.
+    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
+
+private:
+    struct Fault {
+        errc code;
+        const char* why;   // nullptr: no fault
+    };
+    enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
+
+    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault on_b0(unsigned char c) noexcept;
+    Fault on_b1(unsigned char c) noexcept;
+    Fault on_length() noexcept;
+    void begin_payload() noexcept;
+    void end_frame() noexcept;
+    void append(const char* p, std::size_t n);
+    void drop_buffers() noexcept;
+    template <class Sink>
+    void fail(Sink& sink, Fault f);
+    template <class Sink>
+    bool control(Sink& sink, unsigned op, std::string_view payload);
+
+    std::string msg_;                 // fragments of a message that did not arrive whole
+    std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
+    std::uint64_t remaining_ = 0;     // payload bytes of this frame still to come
+    std::uint64_t max_message_;
+    std::uint8_t key_[4] = {};        // this frame's masking key
+    std::uint8_t state_ = st_header;
+    std::uint8_t hdr_pos_ = 0;        // header bytes read so far
+    std::uint8_t b0_ = 0;             // FIN, RSV1-3, opcode
+    std::uint8_t b1_ = 0;             // MASK, 7-bit length
+    std::uint8_t phase_ = 0;          // payload bytes read so far, mod 4
+    std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
+    std::uint8_t ctl_len_ = 0;        // bytes in ctl_
+    bool started_ = false;            // some of this frame's payload was read by an earlier feed
+    Utf8Validator utf8_;              // a text message's bytes so far
+};
+
+/// The close code RFC 6455 §7.4.1 gives each reader error.
+std::uint16_t close_code_for(errc e) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+    std::size_t i = 0;
+    // Single bytes up to the next payload offset that is a multiple of 4, so the words below
+    // start at key[0] and the pattern needs no rotation.
+    for (; i < n && ((phase + i) & 3) != 0; ++i)
+        p[i] = static_cast<char>(p[i] ^ key[(phase + i) & 3]);
+    // The key twice: the same 8 bytes in memory order whatever the byte order, since both
+    // halves are equal. memcpy is the portable unaligned access.
+    std::uint32_t k32;
+    std::memcpy(&k32, key, 4);
+    const std::uint64_t k = static_cast<std::uint64_t>(k32) << 32 | k32;
+    for (; n - i >= 32; i += 32) {
+        std::uint64_t w0, w1, w2, w3;
+        std::memcpy(&w0, p + i, 8);
+        std::memcpy(&w1, p + i + 8, 8);
+        std::memcpy(&w2, p + i + 16, 8);
+        std::memcpy(&w3, p + i + 24, 8);
+        w0 ^= k;
+        w1 ^= k;
+        w2 ^= k;
+        w3 ^= k;
+        std::memcpy(p + i, &w0, 8);
+        std::memcpy(p + i + 8, &w1, 8);
+        std::memcpy(p + i + 16, &w2, 8);
+        std::memcpy(p + i + 24, &w3, 8);
+    }
+    for (; n - i >= 8; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        w ^= k;
+        std::memcpy(p + i, &w, 8);
+    }
+    for (std::size_t j = 0; i < n; ++i, ++j) p[i] = static_cast<char>(p[i] ^ key[j & 3]);
+}
+
+inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
+                                       const std::uint8_t* mask_key, bool rsv1) noexcept {
+    unsigned char* h = reinterpret_cast<unsigned char*>(out);
+    h[0] = static_cast<unsigned char>((fin ? 0x80u : 0u) | (rsv1 ? 0x40u : 0u) |
+                                      static_cast<unsigned>(op));
+    const unsigned char masked = mask_key ? 0x80 : 0;
+    std::size_t len;
+    if (payload_len < 126) {
+        h[1] = static_cast<unsigned char>(masked | payload_len);
+        len = 2;
+    } else if (payload_len <= 0xFFFF) {
+        h[1] = static_cast<unsigned char>(masked | 126);
+        h[2] = static_cast<unsigned char>(payload_len >> 8);
+        h[3] = static_cast<unsigned char>(payload_len);
+        len = 4;
+    } else {
+        h[1] = static_cast<unsigned char>(masked | 127);
+        for (int i = 0; i < 8; ++i)
+            h[2 + i] = static_cast<unsigned char>(payload_len >> (56 - 8 * i));
+        len = 10;
+    }
+    if (mask_key) {
+        std::memcpy(h + len, mask_key, 4);
+        len += 4;
+    }
+    return len;
+}
+
+inline bool is_valid_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+inline std::size_t encode_close_payload(char* out, std::uint16_t code,
+                                        std::string_view reason) noexcept {
+    std::size_t n = reason.size();
+    if (n > 123) {
+        n = 123;
+        // Back up over continuation bytes so no code point is cut in two.
+        while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+    }
+    out[0] = static_cast<char>(code >> 8);
+    out[1] = static_cast<char>(code & 0xFF);
+    if (n != 0) std::memcpy(out + 2, reason.data(), n);
+    return 2 + n;
+}
+
+inline std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
+                                       std::uint32_t mask_seed) {
+    const std::uint8_t key[4] = {
+        static_cast<std::uint8_t>(mask_seed), static_cast<std::uint8_t>(mask_seed >> 8),
+        static_cast<std::uint8_t>(mask_seed >> 16), static_cast<std::uint8_t>(mask_seed >> 24)};
+    char header[max_frame_header_bytes];
+    const std::size_t hlen = encode_frame_header(header, op, fin, payload.size(), key);
+    std::string out;
+    out.reserve(hlen + payload.size());
+    out.append(header, hlen);
+    out.append(payload.data(), payload.size());
+    mask(&out[hlen], payload.size(), key);
+    return out;
+}
+
+inline std::uint16_t close_code_for(errc e) noexcept {
+    switch (e) {
+    case errc::invalid_utf8: return 1007;
+    case errc::message_too_big: return 1009;
+    default: return 1002;
+    }
+}
+
+inline bool WsReader::idle() const noexcept {
+    return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline void WsReader::release_buffers() noexcept {
+    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
+    if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
+}
+
+inline void WsReader::drop_buffers() noexcept {
+    std::string().swap(msg_);
+    ctl_.reset();
+    ctl_len_ = 0;
+}
+
+inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
+    b0_ = c;
+    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them; none is negotiated.
+    if (c & 0x70) return {errc::protocol_error, "reserved bit (RSV1-3) set"};
+    const unsigned op = c & 0x0Fu;
+    switch (op) {
+    case 0:
+        // §5.4: a continuation frame only continues a fragmented message.
+        if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+        return {};
+    case 1:
+    case 2:
+        // §5.4: the fragments of one message are not interleaved with another message.
+        if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
+        msg_op_ = static_cast<std::uint8_t>(op);
+        msg_.clear();
+        utf8_.reset();
+        return {};
+    case 8:
+    case 9:
+    case 10:
+        // §5.5: control frames must not be fragmented.
+        if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+        return {};
+    default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
+    }
+}
+
+inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
+    b1_ = c;
+    // §5.1: the server must fail the connection on an unmasked client frame.
+    if (!(c & 0x80)) return {errc::protocol_error, "client frame not masked"};
+    const unsigned len7 = c & 0x7Fu;
+    // §5.5: control payloads are at most 125 bytes (so never use an extended length).
+    if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
+    remaining_ = len7 < 126 ? len7 : 0;
+    return len7 < 126 ? on_length() : Fault{};
+}
+
+inline WsReader::Fault WsReader::on_length() noexcept {
+    // §5.2: in the 64-bit form the most significant bit must be 0.
+    if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
+    // Data frames: the whole message must fit. Checked on the header, before any payload
+    // is read, so an announced giant is refused without buffering a byte of it.
+    if (!(b0_ & 0x08) && (msg_.size() > max_message_ || remaining_ > max_message_ - msg_.size()))
+        return {errc::message_too_big, "message over max_message_bytes"};
+    return {};
+}
+
+inline void WsReader::begin_payload() noexcept {
+    state_ = st_payload;
+    hdr_pos_ = 0;
+    phase_ = 0;
+    started_ = false;
+}
+
+inline void WsReader::end_frame() noexcept {
+    state_ = st_header;
+    hdr_pos_ = 0;
+    started_ = false;
+}
+
+inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
+                                              std::size_t& pos) noexcept {
+    Fault f{};
+    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
+        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
+        const unsigned char* h = d + pos;
+        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+        const unsigned len7 = h[1] & 0x7Fu;
+        std::size_t at = 2;
+        if (len7 >= 126) {
+            const std::size_t ext = len7 == 126 ? 2 : 8;
+            std::uint64_t len = 0;
+            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+            remaining_ = len;
+            at += ext;
+            if ((f = on_length()).why) return f;
+        }
+        std::memcpy(key_, h + at, 4);
+        pos += at + 4;
+        begin_payload();
+        return f;
+    }
+    while (pos < n) {
+        const unsigned char c = d[pos++];
+        const unsigned at = hdr_pos_++;
+        if (at == 0) {
+            if ((f = on_b0(c)).why) return f;
+            continue;
+        }
+        if (at == 1) {
+            if ((f = on_b1(c)).why) return f;
+            continue;
+        }
+        const unsigned len7 = b1_ & 0x7Fu;
+        const unsigned ext = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
+        if (at < 2 + ext) {
+            remaining_ = remaining_ << 8 | c;
+            if (at == 1 + ext && (f = on_length()).why) return f;
+            continue;
+        }
+        key_[at - 2 - ext] = c;
+        if (at == 5 + ext) {
+            begin_payload();
+            return f;
+        }
+    }
+    return f;
+}
+
+inline void WsReader::append(const char* p, std::size_t n) {
+    const std::size_t need = msg_.size() + n;
+    if (need > msg_.capacity()) {
+        // Room for the rest of this frame too (capped, since the peer may never send it), and
+        // at least double, so a message arriving in many small reads is copied O(1) times.
+        constexpr std::uint64_t ahead_cap = 1u << 20;
+        std::size_t want = need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_
+                                                                                  : ahead_cap);
+        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
+        msg_.reserve(want);
+    }
+    msg_.append(p, n);
+}
+
+template <class Sink>
+void WsReader::fail(Sink& sink, Fault f) {
+    state_ = st_failed;
+    drop_buffers();
+    sink.on_error(f.code, close_code_for(f.code), f.why);
+}
+
+// Delivers a whole control payload; false when the stream ended (close or error).
+template <class Sink>
+bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
+    if (op == 9) {
+        sink.on_ping(payload);
+        return true;
+    }
+    if (op == 10) {
+        sink.on_pong(payload);
+        return true;
+    }
+    // §5.5.1: an optional body of a 2-byte code, then a UTF-8 reason; no body reads as 1005
+    // (§7.1.5). §7.4.1: codes that may not be sent are a protocol error when received.
+    std::uint16_t code = 1005;
+    std::string_view reason;
+    if (payload.size() == 1) {
+        fail(sink, Fault{errc::protocol_error, "close payload of 1 byte"});
+        return false;
+    }
+    if (payload.size() >= 2) {
+        code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                          static_cast<unsigned char>(payload[1]));
+        if (!is_valid_close_code(code)) {
+            fail(sink, Fault{errc::protocol_error, "invalid close code"});
+            return false;
+        }
+        reason = payload.substr(2);
+        if (!is_valid_utf8(reason)) {
+            fail(sink, Fault{errc::invalid_utf8, "close reason is not UTF-8"});
+            return false;
+        }
+    }
+    state_ = st_closed;
+    sink.on_close(code, reason);
+    return false;
+}
+
+template <class Sink>
+std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
+    std::size_t pos = 0;
+    for (;;) {
+        if (state_ == st_header) {
+            const Fault f = parse_header(reinterpret_cast<const unsigned char*>(data), n, pos);
+            if (WISP_UNLIKELY(f.why != nullptr)) {
+                fail(sink, f);
+                return pos;
+            }
+            if (state_ == st_header) return n;   // the header continues in the next read
+        } else if (state_ != st_payload) {
+            return pos;   // closed or failed
+        }
+
+        const std::size_t left = n - pos;
+        const std::size_t avail =
+            remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
+        char* const p = data + pos;
+        const unsigned op = b0_ & 0x0Fu;
+        const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
+
+        if (op & 0x08) {   // control frame
+            if (whole) {
+                mask(p, avail, key_);
+                pos += avail;
+                end_frame();
+                if (control(sink, op, std::string_view(p, avail))) continue;
+                drop_buffers();
+                return pos;
+            }
+            if (!ctl_) ctl_.reset(new char[125]);
+            mask(p, avail, key_, phase_);
+            if (avail != 0) std::memcpy(ctl_.get() + ctl_len_, p, avail);
+            ctl_len_ = static_cast<std::uint8_t>(ctl_len_ + avail);
+            phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+            remaining_ -= avail;
+            pos += avail;
+            started_ = true;
+            if (remaining_ != 0) return n;
+            const std::size_t len = ctl_len_;
+            ctl_len_ = 0;
+            end_frame();
+            const bool go_on = control(sink, op, std::string_view(ctl_.get(), len));
+            // Split control frames are rare: keep no 125-byte block on an idle connection.
+            ctl_.reset();
+            if (go_on) continue;
+            drop_buffers();
+            return pos;
+        }
+
+        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text);
+        const bool fin = (b0_ & 0x80) != 0;
+        if (whole && fin && op != 0) {
+            // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
+            // in this buffer, so it is delivered in place.
+            mask(p, avail, key_);
+            pos += avail;
+            end_frame();
+            msg_op_ = 0;
+            if (text && !is_valid_utf8(p, avail)) {
+                fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+                return pos;
+            }
+            sink.on_message(static_cast<Opcode>(op), std::string_view(p, avail));
+            continue;
+        }
+        mask(p, avail, key_, phase_);
+        phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+        remaining_ -= avail;
+        pos += avail;
+        started_ = true;
+        // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
+        if (text && !utf8_.feed(p, avail)) {
+            fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+            return pos;
+        }
+        append(p, avail);
+        if (remaining_ != 0) return n;
+        end_frame();
+        if (!fin) continue;
+        if (text && !utf8_.complete()) {
+            fail(sink, Fault{errc::invalid_utf8, "text message ends inside a UTF-8 sequence"});
+            return pos;
+        }
+        const Opcode mop = static_cast<Opcode>(msg_op_);
+        msg_op_ = 0;
+        sink.on_message(mop, std::string_view(msg_));
+        msg_.clear();
+        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
+    }
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
