@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// wisp/wisp.hpp — umbrella: every public header, nothing else.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/options.hpp>
+#include <wisp/router.hpp>
+#include <wisp/request.hpp>
+#include <wisp/static_files.hpp>
+#include <wisp/app.hpp>
