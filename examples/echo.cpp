@@ -1,0 +1,43 @@
+// echo — the conformance and benchmark target: GET / says hello (WebSocket and SSE echo follow).
+// Build: meson setup build && ninja -C build examples/echo   (or see README: one c++ command)
+// Run:   build/examples/echo --port 3000   ->  listening on http://127.0.0.1:3000
+#include "wisp.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    unsigned long port = 3000, threads = 1;
+    for (int i = 1; i < argc; i += 2) {
+        char* end = nullptr;
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        bool ok = value != nullptr;
+        if (ok && !std::strcmp(argv[i], "--host")) host = value;
+        else if (ok && !std::strcmp(argv[i], "--port"))
+            ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
+        else if (ok && !std::strcmp(argv[i], "--threads"))
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+        else ok = false;
+        if (!ok) {
+            std::fprintf(stderr, "usage: echo [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            return 2;
+        }
+    }
+
+    wisp::App app;
+    app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
+
+    app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
+    if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {
+        std::fprintf(stderr, "echo: cannot listen on %s:%u: %s\n", host.c_str(), unsigned(port),
+                     ec.message().c_str());
+        return 1;
+    }
+    std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(app.port()));
+    std::fflush(stdout);
+    auto ec = app.run(static_cast<unsigned>(threads));
+    return ec ? 1 : 0;
+}
