@@ -1,0 +1,33 @@
+// anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
+// Usage: anchor PORT [--threads N]. Listens on 0.0.0.0:PORT, one event loop by default.
+// Routes so far: GET / (plaintext). /_ws, /_chat and /_sse join as WebSocket and EventStream land.
+#include "wisp.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: anchor PORT [--threads N]\n");
+        return 2;
+    }
+    const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
+    unsigned threads = 1;
+    if (argc == 4 && !std::strcmp(argv[2], "--threads"))
+        threads = static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10));
+
+    wisp::Options options;
+    options.limits.keep_alive_timeout = std::chrono::minutes(10);   // the contract: long idle timeouts
+    options.limits.ws_idle_timeout = std::chrono::minutes(10);
+    wisp::App app(options);
+    app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
+    app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
+    if (auto ec = app.listen("0.0.0.0", port)) {
+        std::fprintf(stderr, "anchor: %s\n", ec.message().c_str());
+        return 1;
+    }
+    std::printf("listening on http://0.0.0.0:%u\n", unsigned(app.port()));
+    std::fflush(stdout);
+    return app.run(threads ? threads : 1) ? 1 : 0;
+}
