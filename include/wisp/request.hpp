@@ -7,10 +7,13 @@
 #include <wisp/detail/url.hpp>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,6 +23,16 @@ namespace detail {
 class Connection;
 struct Deferred;
 class RequestBuilder;
+
+/// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
+template <class T>
+inline constexpr char type_tag = 0;
+
+/// Type-erased, shared state of one type (Request::state<T>).
+struct StateSlot {
+    const void* tag = nullptr;
+    std::shared_ptr<void> ptr;
+};
 }  // namespace detail
 
 /// ASCII case-insensitive equality, as HTTP field names compare.
@@ -129,6 +142,15 @@ public:
     /// last copy is destroyed unanswered sends 500.
     Responder defer();
 
+    /// Typed state for this request, default-constructed on first use and shared by copies
+    /// of the request. An upgrade hook sets it; the WebSocket peer keeps it (Peer::state<T>()).
+    /// One type per request: asking for another type than the first aborts (a programming
+    /// error, caught at once in testing).
+    template <class T>
+    T& state();
+    /// True when state<T>() was set, whatever its type.
+    bool has_state() const noexcept { return state_.ptr != nullptr; }
+
     /// Copies everything the views refer to into this object, so it outlives the connection's
     /// buffers (used for deferred requests and a WebSocket peer's upgrade request).
     void own();
@@ -148,6 +170,7 @@ private:
     std::string_view method_, target_, path_, query_, body_;
     std::vector<Header> headers_;
     std::vector<RouteParam> params_;
+    detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
     Address remote_;
     detail::Connection* conn_ = nullptr;
@@ -446,6 +469,7 @@ inline Request& Request::operator=(const Request& other) {
     body_ = other.body_;
     headers_ = other.headers_;
     params_ = other.params_;
+    state_ = other.state_;
     remote_ = other.remote_;
     major_ = other.major_;
     minor_ = other.minor_;
@@ -468,6 +492,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     body_ = other.body_;
     headers_ = std::move(other.headers_);
     params_ = std::move(other.params_);
+    state_ = std::move(other.state_);
     remote_ = other.remote_;
     major_ = other.major_;
     minor_ = other.minor_;
@@ -494,6 +519,21 @@ inline void Request::rebase(const char* from, const char* to) noexcept {
         fix(h.name);
         fix(h.value);
     }
+}
+
+template <class T>
+T& Request::state() {
+    static_assert(std::is_default_constructible_v<T>,
+                  "wisp: Request::state<T>() needs a default-constructible T");
+    if (!state_.ptr) {
+        state_.ptr = std::make_shared<T>();
+        state_.tag = &detail::type_tag<T>;
+    } else if (state_.tag != &detail::type_tag<T>) {
+        std::fputs("wisp: Request::state<T>() asked for a second type; one state type per "
+                   "request or peer\n", stderr);
+        std::abort();
+    }
+    return *static_cast<T*>(state_.ptr.get());
 }
 
 inline void Request::own() {
