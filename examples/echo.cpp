@@ -1,4 +1,5 @@
-// echo — the conformance and benchmark target: GET / says hello (WebSocket and SSE echo follow).
+// echo — the conformance and benchmark target: GET / says hello, /_ws echoes every message
+// with its own type (up to 16 MiB), SSE follows.
 // Build: meson setup build && ninja -C build examples/echo   (or see README: one c++ command)
 // Run:   build/examples/echo --port 3000   ->  listening on http://127.0.0.1:3000
 #include "wisp.hpp"
@@ -7,6 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+// Every message goes back whole, text as text and binary as binary.
+struct Echo {
+    void message(wisp::Peer& peer, const wisp::Message& message) { peer.send(message); }
+};
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
@@ -29,6 +35,7 @@ int main(int argc, char** argv) {
 
     wisp::App app;
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
+    app.ws<Echo>("/_ws", wisp::WsOptions{16 * 1024 * 1024});
 
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {

@@ -158,7 +158,8 @@ struct is_error_code_enum<wisp::errc> : true_type {};
 
 WISP_NAMESPACE_BEGIN
 
-/// What happens when a peer's or stream's queued bytes would pass Limits::max_queued_bytes.
+/// What a send does when its peer or stream already has Limits::max_queued_bytes or more queued
+/// (a queue below the cap takes one more message of any size).
 enum class BackpressurePolicy : std::uint8_t {
     close,   ///< close the peer (WebSocket 1008) or end the stream; the default
     drop,    ///< drop the message and report SendResult::dropped; the connection stays
@@ -176,6 +177,7 @@ struct Limits {
     std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
     std::chrono::milliseconds ws_idle_timeout{120'000};     ///< WebSocket: ping at half, close
+    std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
     std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
@@ -956,10 +958,13 @@ WISP_NAMESPACE_END
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -969,6 +974,16 @@ namespace detail {
 class Connection;
 struct Deferred;
 class RequestBuilder;
+
+/// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
+template <class T>
+inline constexpr char type_tag = 0;
+
+/// Type-erased, shared state of one type (Request::state<T>).
+struct StateSlot {
+    const void* tag = nullptr;
+    std::shared_ptr<void> ptr;
+};
 }  // namespace detail
 
 /// ASCII case-insensitive equality, as HTTP field names compare.
@@ -1078,6 +1093,15 @@ public:
     /// last copy is destroyed unanswered sends 500.
     Responder defer();
 
+    /// Typed state for this request, default-constructed on first use and shared by copies
+    /// of the request. An upgrade hook sets it; the WebSocket peer keeps it (Peer::state<T>()).
+    /// One type per request: asking for another type than the first aborts (a programming
+    /// error, caught at once in testing).
+    template <class T>
+    T& state();
+    /// True when state<T>() was set, whatever its type.
+    bool has_state() const noexcept { return state_.ptr != nullptr; }
+
     /// Copies everything the views refer to into this object, so it outlives the connection's
     /// buffers (used for deferred requests and a WebSocket peer's upgrade request).
     void own();
@@ -1097,6 +1121,7 @@ private:
     std::string_view method_, target_, path_, query_, body_;
     std::vector<Header> headers_;
     std::vector<RouteParam> params_;
+    detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
     Address remote_;
     detail::Connection* conn_ = nullptr;
@@ -1395,6 +1420,7 @@ inline Request& Request::operator=(const Request& other) {
     body_ = other.body_;
     headers_ = other.headers_;
     params_ = other.params_;
+    state_ = other.state_;
     remote_ = other.remote_;
     major_ = other.major_;
     minor_ = other.minor_;
@@ -1417,6 +1443,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     body_ = other.body_;
     headers_ = std::move(other.headers_);
     params_ = std::move(other.params_);
+    state_ = std::move(other.state_);
     remote_ = other.remote_;
     major_ = other.major_;
     minor_ = other.minor_;
@@ -1443,6 +1470,21 @@ inline void Request::rebase(const char* from, const char* to) noexcept {
         fix(h.name);
         fix(h.value);
     }
+}
+
+template <class T>
+T& Request::state() {
+    static_assert(std::is_default_constructible_v<T>,
+                  "wisp: Request::state<T>() needs a default-constructible T");
+    if (!state_.ptr) {
+        state_.ptr = std::make_shared<T>();
+        state_.tag = &detail::type_tag<T>;
+    } else if (state_.tag != &detail::type_tag<T>) {
+        std::fputs("wisp: Request::state<T>() asked for a second type; one state type per "
+                   "request or peer\n", stderr);
+        std::abort();
+    }
+    return *static_cast<T*>(state_.ptr.get());
 }
 
 inline void Request::own() {
@@ -1778,6 +1820,130 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
     std::fclose(f);
     if (got != res.body.size()) return status(500);   // truncated while reading
     return res;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/websocket.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class WsSession;
+}  // namespace detail
+
+/// One whole WebSocket message (fragments already joined). The bytes are valid during the
+/// hook call only: copy what you keep.
+class Message {
+public:
+    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
+    /// The payload as text; valid UTF-8 when !is_binary().
+    std::string_view text() const noexcept { return data_; }
+    /// The payload bytes, whatever the type.
+    std::string_view data() const noexcept { return data_; }
+    const unsigned char* bytes() const noexcept {
+        return reinterpret_cast<const unsigned char*>(data_.data());
+    }
+    bool is_binary() const noexcept { return binary_; }
+    bool is_text() const noexcept { return !binary_; }
+    std::size_t size() const noexcept { return data_.size(); }
+
+private:
+    std::string_view data_;
+    bool binary_;
+};
+
+/// Why a peer closed, as the close hook sees it.
+struct CloseInfo {
+    /// The close code: the peer's (1005 when its close frame had none), or ours when we
+    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
+    /// connection ended without a close frame.
+    std::uint16_t code = 1005;
+    std::string_view reason;   ///< valid during the hook call
+    bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+/// Per-endpoint settings of app.ws<H>(path, options).
+struct WsOptions {
+    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
+    std::size_t max_message_bytes = 0;
+};
+
+/// One WebSocket connection, handed to the handler's hooks.
+/// Thread: use from its hooks (the connection's I/O thread).
+/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
+/// no-ops that return SendResult::closed.
+class Peer {
+public:
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    /// Unique within the process, printable (hexadecimal), e.g. "1f".
+    std::string_view id() const noexcept;
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid).
+    SendResult send_text(std::string_view text);
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes);
+    /// Sends `message` back with its own type (echo).
+    SendResult send(const Message& message);
+    /// Sends a ping (payload at most 125 bytes).
+    SendResult ping(std::string_view payload = {});
+    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
+    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
+    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
+    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
+    void terminate();
+    /// True until a close frame was sent or received, or the connection ended.
+    bool is_open() const noexcept;
+
+    /// The upgrade request (an owned copy): path, params, query, headers.
+    const Request& request() const noexcept;
+    const Address& remote_address() const noexcept { return request().remote_address(); }
+    /// The subprotocol chosen at upgrade ("" when none).
+    std::string_view protocol() const noexcept;
+    /// Bytes queued for this peer and not yet written to the socket.
+    std::size_t buffered_amount() const noexcept;
+    /// Typed per-peer state, the same object as the upgrade request's state<T>().
+    template <class T>
+    T& state() {
+        return mutable_request().state<T>();
+    }
+
+private:
+    friend class detail::WsSession;
+    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    Request& mutable_request() noexcept;
+    detail::WsSession& s_;
+};
+
+/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
+/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
+Response accept(std::string_view protocol = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response accept(std::string_view protocol) {
+    Response r(101);
+    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
+    return r;
 }
 
 WISP_NAMESPACE_END
@@ -3051,6 +3217,934 @@ inline std::string_view Loop::date() {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/hooks.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks.
+
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// A hook is "present" when `&H::name` names one non-template member function; then it must
+// be callable with the documented arguments, or the static_asserts below say what is
+// expected. Every hook is optional.
+#define WISP_DETECT_HOOK(hook)                                                              \
+    template <class H, class = void>                                                        \
+    struct has_##hook##_member : std::false_type {};                                        \
+    template <class H>                                                                      \
+    struct has_##hook##_member<H, std::void_t<decltype(&H::hook)>> : std::true_type {};     \
+    template <class H, bool Present, class... A>                                            \
+    struct hook_##hook##_ok : std::true_type {};                                            \
+    template <class H, class... A>                                                          \
+    struct hook_##hook##_ok<H, true, A...> : std::is_invocable<decltype(&H::hook), H&, A...> {};
+WISP_DETECT_HOOK(upgrade)
+WISP_DETECT_HOOK(open)
+WISP_DETECT_HOOK(message)
+WISP_DETECT_HOOK(close)
+WISP_DETECT_HOOK(error)
+WISP_DETECT_HOOK(drain)
+#undef WISP_DETECT_HOOK
+
+template <class H, bool Callable>
+struct upgrade_result_ok : std::true_type {};
+template <class H>
+struct upgrade_result_ok<H, true> {
+    using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
+    static constexpr bool value = std::is_void_v<R> || std::is_convertible_v<R, Response> ||
+                                  std::is_convertible_v<R, std::optional<Response>>;
+};
+
+template <class H>
+struct Hooks {
+    static constexpr bool has_upgrade = has_upgrade_member<H>::value;
+    static constexpr bool has_open = has_open_member<H>::value;
+    static constexpr bool has_message = has_message_member<H>::value;
+    static constexpr bool has_close = has_close_member<H>::value;
+    static constexpr bool has_error = has_error_member<H>::value;
+    static constexpr bool has_drain = has_drain_member<H>::value;
+
+    static constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
+    /// Every present hook has a usable signature (no diagnostics; see check()).
+    static constexpr bool all_ok =
+        upgrade_ok && upgrade_result_ok<H, has_upgrade && upgrade_ok>::value &&
+        hook_open_ok<H, has_open, Peer&>::value &&
+        hook_message_ok<H, has_message, Peer&, const Message&>::value &&
+        hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value &&
+        hook_error_ok<H, has_error, Peer&, const Error&>::value &&
+        hook_drain_ok<H, has_drain, Peer&>::value;
+
+    /// Fails to compile, with one sentence per wrong hook, unless all_ok.
+    static constexpr bool check() {
+        constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
+        static_assert(upgrade_ok,
+                      "wisp: hook `upgrade` must be callable as upgrade(wisp::Request&)");
+        static_assert(upgrade_result_ok<H, has_upgrade && upgrade_ok>::value,
+                      "wisp: hook `upgrade` must return void, wisp::Response or "
+                      "std::optional<wisp::Response>");
+        static_assert(hook_open_ok<H, has_open, Peer&>::value,
+                      "wisp: hook `open` must be callable as open(wisp::Peer&)");
+        static_assert(hook_message_ok<H, has_message, Peer&, const Message&>::value,
+                      "wisp: hook `message` must be callable as message(wisp::Peer&, const "
+                      "wisp::Message&)");
+        static_assert(hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value,
+                      "wisp: hook `close` must be callable as close(wisp::Peer&, const "
+                      "wisp::CloseInfo&)");
+        static_assert(hook_error_ok<H, has_error, Peer&, const Error&>::value,
+                      "wisp: hook `error` must be callable as error(wisp::Peer&, const "
+                      "wisp::Error&)");
+        static_assert(hook_drain_ok<H, has_drain, Peer&>::value,
+                      "wisp: hook `drain` must be callable as drain(wisp::Peer&)");
+        return true;
+    }
+};
+
+/// A WebSocket route: the handler object and one plain function per hook (null when the
+/// handler has none). No virtual calls, no std::function per peer.
+struct WsEndpoint {
+    void* handler = nullptr;
+    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
+    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
+    void (*open)(void*, Peer&) = nullptr;
+    void (*message)(void*, Peer&, const Message&) = nullptr;
+    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
+    void (*error)(void*, Peer&, const Error&) = nullptr;
+    void (*drain)(void*, Peer&) = nullptr;
+};
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler);
+
+template <class H>
+void fill_endpoint(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    static_assert(K::check());
+    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+}
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    ep.handler = &handler;
+    if constexpr (K::has_upgrade) {
+        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
+            using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
+            if constexpr (std::is_void_v<R>) {
+                static_cast<H*>(h)->upgrade(req);
+                return std::nullopt;
+            } else if constexpr (std::is_convertible_v<R, std::optional<Response>> &&
+                                 !std::is_convertible_v<R, Response>) {
+                return static_cast<H*>(h)->upgrade(req);
+            } else {
+                return Response(static_cast<H*>(h)->upgrade(req));
+            }
+        };
+    }
+    if constexpr (K::has_open)
+        ep.open = [](void* h, Peer& p) { static_cast<H*>(h)->open(p); };
+    if constexpr (K::has_message)
+        ep.message = [](void* h, Peer& p, const Message& m) { static_cast<H*>(h)->message(p, m); };
+    if constexpr (K::has_close)
+        ep.close = [](void* h, Peer& p, const CloseInfo& c) { static_cast<H*>(h)->close(p, c); };
+    if constexpr (K::has_error)
+        ep.error = [](void* h, Peer& p, const Error& e) { static_cast<H*>(h)->error(p, e); };
+    if constexpr (K::has_drain)
+        ep.drain = [](void* h, Peer& p) { static_cast<H*>(h)->drain(p); };
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
+/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
+/// invalid). A code point may be split across feed() calls.
+/// State: one byte; copyable; no allocation; never throws.
+class Utf8Validator {
+public:
+    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
+    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
+    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
+    bool feed(const char* p, std::size_t n) noexcept;
+    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
+
+    /// True when every byte fed so far forms whole, valid code points (nothing pending).
+    bool complete() const noexcept;
+    /// True once invalid input has been seen.
+    bool failed() const noexcept;
+    /// Forgets everything fed so far.
+    void reset() noexcept { state_ = 0; }
+
+private:
+    std::uint8_t state_ = 0;
+};
+
+/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
+bool is_valid_utf8(const char* p, std::size_t n) noexcept;
+inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
+
+// ---- implementation -------------------------------------------------------
+
+// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
+// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
+// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
+// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
+// the next step's mask discards. The states follow the well-formed byte sequences of
+// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
+// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
+// (F4 90..BF, F5..FF).
+inline constexpr unsigned utf8_s_accept = 0;   // between code points
+inline constexpr unsigned utf8_s_reject = 6;   // absorbing
+inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
+inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
+inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
+inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
+inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
+inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
+inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
+
+constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
+    const bool cont = b >= 0x80 && b <= 0xBF;
+    switch (state) {
+    case utf8_s_accept:
+        if (b < 0x80) return utf8_s_accept;
+        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+        if (b == 0xE0) return utf8_s_e0;
+        if (b == 0xED) return utf8_s_ed;
+        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+        if (b == 0xF0) return utf8_s_f0;
+        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+        if (b == 0xF4) return utf8_s_f4;
+        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
+    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+    default: return utf8_s_reject;
+    }
+}
+
+constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
+    std::array<std::uint64_t, 256> rows{};
+    for (unsigned b = 0; b < 256; ++b) {
+        std::uint64_t row = 0;
+        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
+            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
+        rows[b] = row;
+    }
+    return rows;
+}
+
+inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
+
+inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
+inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
+
+inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
+    std::uint64_t s = state_;
+    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
+    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
+    // absorbing, so testing per block instead of per byte changes no verdict.
+    while (static_cast<std::size_t>(end - p) >= 16) {
+        if ((s & 63) == utf8_s_accept) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + 8, 8);
+            if (((a | b) & high_bits) == 0) {
+                p += 16;
+                continue;
+            }
+        }
+        for (const unsigned char* q = p; q != p + 16; q += 4) {
+            s = utf8_dfa[q[0]] >> (s & 63);
+            s = utf8_dfa[q[1]] >> (s & 63);
+            s = utf8_dfa[q[2]] >> (s & 63);
+            s = utf8_dfa[q[3]] >> (s & 63);
+        }
+        p += 16;
+        if ((s & 63) == utf8_s_reject) {
+            state_ = utf8_s_reject;
+            return false;
+        }
+    }
+    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
+    state_ = static_cast<std::uint8_t>(s & 63);
+    return state_ != utf8_s_reject;
+}
+
+inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
+    Utf8Validator v;
+    return v.feed(p, n) && v.complete();
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_frame.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, events out: nothing here touches a socket, a clock or a thread. Every function may
+// be called from any thread; a WsReader is used by one thread at a time.
+
+/// Frame opcodes (RFC 6455 §5.2). 3-7 and 11-15 are reserved and never produced.
+enum class Opcode : std::uint8_t {
+    continuation = 0,
+    text = 1,
+    binary = 2,
+    close = 8,
+    ping = 9,
+    pong = 10,
+};
+
+/// XORs [p, p + n) in place with the masking key (RFC 6455 §5.3). `phase` is the offset of `p`
+/// within the payload, so a payload can be (un)masked in pieces: mask(p, a, k, 0) followed by
+/// mask(p + a, b, k, a) equals mask(p, a + b, k, 0). Any alignment, any byte order.
+void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
+
+/// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
+inline constexpr std::size_t max_frame_header_bytes = 14;
+
+/// Writes a frame header (RFC 6455 §5.2) to `out` (room for max_frame_header_bytes) and returns
+/// its length: 2, 4 or 10, plus 4 when `mask_key` is given. Server frames pass no key (§5.1:
+/// a server never masks); clients must. The shortest length encoding is always used.
+/// `payload_len` must be below 2^63; `rsv1` marks a compressed message (RFC 7692), only on its
+/// first frame.
+std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
+                                const std::uint8_t* mask_key = nullptr,
+                                bool rsv1 = false) noexcept;
+
+/// True when `code` may appear in a close frame on the wire (RFC 6455 §7.4.1, §7.4.2 and the
+/// IANA registry): 1000-1003, 1007-1014, 3000-4999. 1005, 1006 and 1015 are reserved for
+/// local reporting and never sent; 1004 and 1016-2999 are unassigned or reserved.
+bool is_valid_close_code(std::uint16_t code) noexcept;
+
+/// Writes a close payload (RFC 6455 §5.5.1) to `out` (room for 125 bytes): the code in network
+/// byte order, then the reason, cut to 123 bytes at a UTF-8 character boundary so the frame
+/// stays a valid control frame. Returns the payload length (2 + reason bytes written).
+/// The caller checks is_valid_close_code and that `reason` is UTF-8.
+std::size_t encode_close_payload(char* out, std::uint16_t code, std::string_view reason) noexcept;
+
+/// One masked client frame: header and payload, masked with a key derived from `mask_seed`.
+/// For tests, fuzzers and benchmarks (a real client would draw the key from a strong RNG,
+/// RFC 6455 §10.3).
+std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
+                                std::uint32_t mask_seed);
+
+/// Limits enforced by WsReader.
+struct WsLimits {
+    /// A whole data message (the sum of its fragments) over this size fails the connection
+    /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
+    std::uint64_t max_message_bytes = 16u << 20;
+};
+
+/// The server side's incremental message reader: masked client frames in, whole messages and
+/// control frames out, in the order they arrive (RFC 6455 §5, §6.2, §8.1).
+///
+/// Sink requirements (all calls happen synchronously inside feed()):
+///   void on_message(Opcode op, std::string_view payload);   // op: text or binary
+///   void on_ping(std::string_view payload);
+///   void on_pong(std::string_view payload);
+///   void on_close(std::uint16_t code, std::string_view reason);
+///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
+///
+/// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
+///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
+///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
+///   into the reader's message buffer. Either way it is valid only during the call.
+/// - on_ping / on_pong get whole control payloads (<= 125 bytes), also when split across feeds
+///   or interleaved between the fragments of a message; valid only during the call.
+/// - on_close gets the peer's validated close: code 1005 when the payload is empty. After it
+///   the reader is done: feed() consumes nothing more.
+/// - on_error: `e` is errc::protocol_error (close 1002), errc::invalid_utf8 (1007) or
+///   errc::message_too_big (1009); `why` is a static string for logs. After it the reader is
+///   done: further feed() calls consume nothing and call nothing.
+/// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
+/// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
+/// clients. Extensions are not supported, so a set RSV1-3 bit is a protocol error.
+/// Memory: the reader is small (no inline buffers). The message buffer grows only when a
+/// message does not arrive whole in one read, is released after delivering a message whose
+/// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
+/// 125-byte heap block released when the frame ends.
+/// Thread: one thread at a time. A Sink must not call back into the reader during a call.
+/// Exceptions: only std::bad_alloc, and whatever the Sink throws, which propagates out of
+/// feed(). The reader is then left as if the event had been delivered, but the rest of that
+/// buffer is unread and the count is lost, so the caller should fail the connection.
+class WsReader {
+public:
+    explicit WsReader(WsLimits limits = {}) noexcept : max_message_(limits.max_message_bytes) {}
+
+    /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
+    /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
+    /// or an error ended the stream (then up to the close frame's last byte, or to where the
+    /// error was found). Bytes of an unfinished frame are absorbed, never left to the caller:
+    /// the next feed() continues with the bytes that follow.
+    template <class Sink>
+    std::size_t feed(char* data, std::size_t n, Sink& sink);
+
+    /// Changes the limits; applies from the next frame header on.
+    void set_limits(WsLimits limits) noexcept { max_message_ = limits.max_message_bytes; }
+
+    /// True between frames with no fragmented message in progress: a good time for
+    /// release_buffers().
+    bool idle() const noexcept;
+    /// True after on_close or on_error.
+    bool done() const noexcept { return state_ >= st_closed; }
+
+    /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
+    void release_buffers() noexcept;
+    /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
+    /// accounting and tests. An empty std::string's inline capacity is counted too.
+    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
+
+private:
+    struct Fault {
+        errc code;
+        const char* why;   // nullptr: no fault
+    };
+    enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
+
+    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault on_b0(unsigned char c) noexcept;
+    Fault on_b1(unsigned char c) noexcept;
+    Fault on_length() noexcept;
+    void begin_payload() noexcept;
+    void end_frame() noexcept;
+    void append(const char* p, std::size_t n);
+    void drop_buffers() noexcept;
+    template <class Sink>
+    void fail(Sink& sink, Fault f);
+    template <class Sink>
+    bool control(Sink& sink, unsigned op, std::string_view payload);
+
+    std::string msg_;                 // fragments of a message that did not arrive whole
+    std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
+    std::uint64_t remaining_ = 0;     // payload bytes of this frame still to come
+    std::uint64_t max_message_;
+    std::uint8_t key_[4] = {};        // this frame's masking key
+    std::uint8_t state_ = st_header;
+    std::uint8_t hdr_pos_ = 0;        // header bytes read so far
+    std::uint8_t b0_ = 0;             // FIN, RSV1-3, opcode
+    std::uint8_t b1_ = 0;             // MASK, 7-bit length
+    std::uint8_t phase_ = 0;          // payload bytes read so far, mod 4
+    std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
+    std::uint8_t ctl_len_ = 0;        // bytes in ctl_
+    bool started_ = false;            // some of this frame's payload was read by an earlier feed
+    Utf8Validator utf8_;              // a text message's bytes so far
+};
+
+/// The close code RFC 6455 §7.4.1 gives each reader error.
+std::uint16_t close_code_for(errc e) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+    std::size_t i = 0;
+    // Single bytes up to the next payload offset that is a multiple of 4, so the words below
+    // start at key[0] and the pattern needs no rotation.
+    for (; i < n && ((phase + i) & 3) != 0; ++i)
+        p[i] = static_cast<char>(p[i] ^ key[(phase + i) & 3]);
+    // The key twice: the same 8 bytes in memory order whatever the byte order, since both
+    // halves are equal. memcpy is the portable unaligned access.
+    std::uint32_t k32;
+    std::memcpy(&k32, key, 4);
+    const std::uint64_t k = static_cast<std::uint64_t>(k32) << 32 | k32;
+    for (; n - i >= 32; i += 32) {
+        std::uint64_t w0, w1, w2, w3;
+        std::memcpy(&w0, p + i, 8);
+        std::memcpy(&w1, p + i + 8, 8);
+        std::memcpy(&w2, p + i + 16, 8);
+        std::memcpy(&w3, p + i + 24, 8);
+        w0 ^= k;
+        w1 ^= k;
+        w2 ^= k;
+        w3 ^= k;
+        std::memcpy(p + i, &w0, 8);
+        std::memcpy(p + i + 8, &w1, 8);
+        std::memcpy(p + i + 16, &w2, 8);
+        std::memcpy(p + i + 24, &w3, 8);
+    }
+    for (; n - i >= 8; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        w ^= k;
+        std::memcpy(p + i, &w, 8);
+    }
+    for (std::size_t j = 0; i < n; ++i, ++j) p[i] = static_cast<char>(p[i] ^ key[j & 3]);
+}
+
+inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
+                                       const std::uint8_t* mask_key, bool rsv1) noexcept {
+    unsigned char* h = reinterpret_cast<unsigned char*>(out);
+    h[0] = static_cast<unsigned char>((fin ? 0x80u : 0u) | (rsv1 ? 0x40u : 0u) |
+                                      static_cast<unsigned>(op));
+    const unsigned char masked = mask_key ? 0x80 : 0;
+    std::size_t len;
+    if (payload_len < 126) {
+        h[1] = static_cast<unsigned char>(masked | payload_len);
+        len = 2;
+    } else if (payload_len <= 0xFFFF) {
+        h[1] = static_cast<unsigned char>(masked | 126);
+        h[2] = static_cast<unsigned char>(payload_len >> 8);
+        h[3] = static_cast<unsigned char>(payload_len);
+        len = 4;
+    } else {
+        h[1] = static_cast<unsigned char>(masked | 127);
+        for (int i = 0; i < 8; ++i)
+            h[2 + i] = static_cast<unsigned char>(payload_len >> (56 - 8 * i));
+        len = 10;
+    }
+    if (mask_key) {
+        std::memcpy(h + len, mask_key, 4);
+        len += 4;
+    }
+    return len;
+}
+
+inline bool is_valid_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+inline std::size_t encode_close_payload(char* out, std::uint16_t code,
+                                        std::string_view reason) noexcept {
+    std::size_t n = reason.size();
+    if (n > 123) {
+        n = 123;
+        // Back up over continuation bytes so no code point is cut in two.
+        while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+    }
+    out[0] = static_cast<char>(code >> 8);
+    out[1] = static_cast<char>(code & 0xFF);
+    if (n != 0) std::memcpy(out + 2, reason.data(), n);
+    return 2 + n;
+}
+
+inline std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
+                                       std::uint32_t mask_seed) {
+    const std::uint8_t key[4] = {
+        static_cast<std::uint8_t>(mask_seed), static_cast<std::uint8_t>(mask_seed >> 8),
+        static_cast<std::uint8_t>(mask_seed >> 16), static_cast<std::uint8_t>(mask_seed >> 24)};
+    char header[max_frame_header_bytes];
+    const std::size_t hlen = encode_frame_header(header, op, fin, payload.size(), key);
+    std::string out;
+    out.reserve(hlen + payload.size());
+    out.append(header, hlen);
+    out.append(payload.data(), payload.size());
+    mask(&out[hlen], payload.size(), key);
+    return out;
+}
+
+inline std::uint16_t close_code_for(errc e) noexcept {
+    switch (e) {
+    case errc::invalid_utf8: return 1007;
+    case errc::message_too_big: return 1009;
+    default: return 1002;
+    }
+}
+
+inline bool WsReader::idle() const noexcept {
+    return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline void WsReader::release_buffers() noexcept {
+    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
+    if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
+}
+
+inline void WsReader::drop_buffers() noexcept {
+    std::string().swap(msg_);
+    ctl_.reset();
+    ctl_len_ = 0;
+}
+
+inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
+    b0_ = c;
+    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them; none is negotiated.
+    if (c & 0x70) return {errc::protocol_error, "reserved bit (RSV1-3) set"};
+    const unsigned op = c & 0x0Fu;
+    switch (op) {
+    case 0:
+        // §5.4: a continuation frame only continues a fragmented message.
+        if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+        return {};
+    case 1:
+    case 2:
+        // §5.4: the fragments of one message are not interleaved with another message.
+        if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
+        msg_op_ = static_cast<std::uint8_t>(op);
+        msg_.clear();
+        utf8_.reset();
+        return {};
+    case 8:
+    case 9:
+    case 10:
+        // §5.5: control frames must not be fragmented.
+        if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+        return {};
+    default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
+    }
+}
+
+inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
+    b1_ = c;
+    // §5.1: the server must fail the connection on an unmasked client frame.
+    if (!(c & 0x80)) return {errc::protocol_error, "client frame not masked"};
+    const unsigned len7 = c & 0x7Fu;
+    // §5.5: control payloads are at most 125 bytes (so never use an extended length).
+    if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
+    remaining_ = len7 < 126 ? len7 : 0;
+    return len7 < 126 ? on_length() : Fault{};
+}
+
+inline WsReader::Fault WsReader::on_length() noexcept {
+    // §5.2: in the 64-bit form the most significant bit must be 0.
+    if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
+    // Data frames: the whole message must fit. Checked on the header, before any payload
+    // is read, so an announced giant is refused without buffering a byte of it.
+    if (!(b0_ & 0x08) && (msg_.size() > max_message_ || remaining_ > max_message_ - msg_.size()))
+        return {errc::message_too_big, "message over max_message_bytes"};
+    return {};
+}
+
+inline void WsReader::begin_payload() noexcept {
+    state_ = st_payload;
+    hdr_pos_ = 0;
+    phase_ = 0;
+    started_ = false;
+}
+
+inline void WsReader::end_frame() noexcept {
+    state_ = st_header;
+    hdr_pos_ = 0;
+    started_ = false;
+}
+
+inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
+                                              std::size_t& pos) noexcept {
+    Fault f{};
+    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
+        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
+        const unsigned char* h = d + pos;
+        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+        const unsigned len7 = h[1] & 0x7Fu;
+        std::size_t at = 2;
+        if (len7 >= 126) {
+            const std::size_t ext = len7 == 126 ? 2 : 8;
+            std::uint64_t len = 0;
+            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+            remaining_ = len;
+            at += ext;
+            if ((f = on_length()).why) return f;
+        }
+        std::memcpy(key_, h + at, 4);
+        pos += at + 4;
+        begin_payload();
+        return f;
+    }
+    while (pos < n) {
+        const unsigned char c = d[pos++];
+        const unsigned at = hdr_pos_++;
+        if (at == 0) {
+            if ((f = on_b0(c)).why) return f;
+            continue;
+        }
+        if (at == 1) {
+            if ((f = on_b1(c)).why) return f;
+            continue;
+        }
+        const unsigned len7 = b1_ & 0x7Fu;
+        const unsigned ext = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
+        if (at < 2 + ext) {
+            remaining_ = remaining_ << 8 | c;
+            if (at == 1 + ext && (f = on_length()).why) return f;
+            continue;
+        }
+        key_[at - 2 - ext] = c;
+        if (at == 5 + ext) {
+            begin_payload();
+            return f;
+        }
+    }
+    return f;
+}
+
+inline void WsReader::append(const char* p, std::size_t n) {
+    const std::size_t need = msg_.size() + n;
+    if (need > msg_.capacity()) {
+        // Room for the rest of this frame too (capped, since the peer may never send it), and
+        // at least double, so a message arriving in many small reads is copied O(1) times.
+        constexpr std::uint64_t ahead_cap = 1u << 20;
+        std::size_t want = need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_
+                                                                                  : ahead_cap);
+        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
+        msg_.reserve(want);
+    }
+    msg_.append(p, n);
+}
+
+template <class Sink>
+void WsReader::fail(Sink& sink, Fault f) {
+    state_ = st_failed;
+    drop_buffers();
+    sink.on_error(f.code, close_code_for(f.code), f.why);
+}
+
+// Delivers a whole control payload; false when the stream ended (close or error).
+template <class Sink>
+bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
+    if (op == 9) {
+        sink.on_ping(payload);
+        return true;
+    }
+    if (op == 10) {
+        sink.on_pong(payload);
+        return true;
+    }
+    // §5.5.1: an optional body of a 2-byte code, then a UTF-8 reason; no body reads as 1005
+    // (§7.1.5). §7.4.1: codes that may not be sent are a protocol error when received.
+    std::uint16_t code = 1005;
+    std::string_view reason;
+    if (payload.size() == 1) {
+        fail(sink, Fault{errc::protocol_error, "close payload of 1 byte"});
+        return false;
+    }
+    if (payload.size() >= 2) {
+        code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                          static_cast<unsigned char>(payload[1]));
+        if (!is_valid_close_code(code)) {
+            fail(sink, Fault{errc::protocol_error, "invalid close code"});
+            return false;
+        }
+        reason = payload.substr(2);
+        if (!is_valid_utf8(reason)) {
+            fail(sink, Fault{errc::invalid_utf8, "close reason is not UTF-8"});
+            return false;
+        }
+    }
+    state_ = st_closed;
+    sink.on_close(code, reason);
+    return false;
+}
+
+template <class Sink>
+std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
+    std::size_t pos = 0;
+    for (;;) {
+        if (state_ == st_header) {
+            const Fault f = parse_header(reinterpret_cast<const unsigned char*>(data), n, pos);
+            if (WISP_UNLIKELY(f.why != nullptr)) {
+                fail(sink, f);
+                return pos;
+            }
+            if (state_ == st_header) return n;   // the header continues in the next read
+        } else if (state_ != st_payload) {
+            return pos;   // closed or failed
+        }
+
+        const std::size_t left = n - pos;
+        const std::size_t avail =
+            remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
+        char* const p = data + pos;
+        const unsigned op = b0_ & 0x0Fu;
+        const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
+
+        if (op & 0x08) {   // control frame
+            if (whole) {
+                mask(p, avail, key_);
+                pos += avail;
+                end_frame();
+                if (control(sink, op, std::string_view(p, avail))) continue;
+                drop_buffers();
+                return pos;
+            }
+            if (!ctl_) ctl_.reset(new char[125]);
+            mask(p, avail, key_, phase_);
+            if (avail != 0) std::memcpy(ctl_.get() + ctl_len_, p, avail);
+            ctl_len_ = static_cast<std::uint8_t>(ctl_len_ + avail);
+            phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+            remaining_ -= avail;
+            pos += avail;
+            started_ = true;
+            if (remaining_ != 0) return n;
+            const std::size_t len = ctl_len_;
+            ctl_len_ = 0;
+            end_frame();
+            const bool go_on = control(sink, op, std::string_view(ctl_.get(), len));
+            // Split control frames are rare: keep no 125-byte block on an idle connection.
+            ctl_.reset();
+            if (go_on) continue;
+            drop_buffers();
+            return pos;
+        }
+
+        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text);
+        const bool fin = (b0_ & 0x80) != 0;
+        if (whole && fin && op != 0) {
+            // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
+            // in this buffer, so it is delivered in place.
+            mask(p, avail, key_);
+            pos += avail;
+            end_frame();
+            msg_op_ = 0;
+            if (text && !is_valid_utf8(p, avail)) {
+                fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+                return pos;
+            }
+            sink.on_message(static_cast<Opcode>(op), std::string_view(p, avail));
+            continue;
+        }
+        mask(p, avail, key_, phase_);
+        phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+        remaining_ -= avail;
+        pos += avail;
+        started_ = true;
+        // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
+        if (text && !utf8_.feed(p, avail)) {
+            fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+            return pos;
+        }
+        append(p, avail);
+        if (remaining_ != 0) return n;
+        end_frame();
+        if (!fin) continue;
+        if (text && !utf8_.complete()) {
+            fail(sink, Fault{errc::invalid_utf8, "text message ends inside a UTF-8 sequence"});
+            return pos;
+        }
+        const Opcode mop = static_cast<Opcode>(msg_op_);
+        msg_op_ = 0;
+        sink.on_message(mop, std::string_view(msg_));
+        msg_.clear();
+        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
+    }
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_session.hpp — one WebSocket connection's state: reader, peer, close handshake.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// What a Connection holds once it speaks WebSocket. Created by the upgrade, destroyed with
+/// the connection (so a Peer& stays valid through the close hook and any late call).
+/// Thread: the connection's I/O thread only. Member functions are defined in
+/// websocket_impl.hpp, where Connection is complete.
+class WsSession {
+public:
+    WsSession(Connection& conn, const WsEndpoint& ep, Request&& request, std::string protocol,
+              std::size_t max_message_bytes);
+    WsSession(const WsSession&) = delete;
+    WsSession& operator=(const WsSession&) = delete;
+
+    Peer& peer() noexcept { return peer_; }
+    const Request& request() const noexcept { return request_; }
+    Request& request() noexcept { return request_; }
+    std::string_view protocol() const noexcept { return protocol_; }
+    std::string_view id() const noexcept { return {id_, id_len_}; }
+
+    // ---- from the Connection ----
+    void on_open();
+    void on_data(char* p, std::size_t n);
+    /// The TCP connection ended (EOF, reset, terminate, timeout): the close hook, once.
+    void on_transport_closed();
+    /// The app stops: close 1001.
+    void on_shutdown();
+    /// The idle/close deadline passed.
+    void on_timer();
+    /// The absolute tick of the next deadline.
+    std::uint64_t deadline() const noexcept;
+    /// The send queue emptied.
+    void on_drained();
+    bool wants_drain = false;   ///< a send was refused or the socket blocked since the last drain
+
+    // ---- WsReader sink ----
+    void on_message(Opcode op, std::string_view payload);
+    void on_ping(std::string_view payload);
+    void on_pong(std::string_view payload);
+    void on_close(std::uint16_t code, std::string_view reason);
+    void on_error(errc e, std::uint16_t close_code, const char* why);
+
+    // ---- for Peer ----
+    SendResult send_data(Opcode op, std::string_view payload);
+    SendResult send_ping(std::string_view payload);
+    SendResult close(std::uint16_t code, std::string_view reason);
+    void terminate();
+    bool is_open() const noexcept;
+    std::size_t buffered_amount() const noexcept;
+
+private:
+    void write_frame(Opcode op, std::string_view payload);
+    void send_close_frame(std::uint16_t code, std::string_view reason);
+    /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
+    void fail(errc e, std::uint16_t code, std::string_view why);
+    void report_error(errc e, std::string_view why);
+    void report_close(std::uint16_t code, std::string_view reason, bool clean);
+    template <class F>
+    void guarded(F&& call);
+
+    Connection& conn_;
+    const WsEndpoint& ep_;
+    WsReader reader_;
+    Request request_;
+    std::string protocol_;
+    Peer peer_{*this};
+    std::uint64_t last_rx_tick_ = 0;
+    std::uint64_t close_deadline_ = 0;
+    char id_[16];
+    std::uint8_t id_len_ = 0;
+    bool close_sent_ = false;
+    bool close_received_ = false;
+    bool close_reported_ = false;
+    bool ping_outstanding_ = false;
+    bool in_hook_failure_ = false;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/connection.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/connection.hpp — one socket: reads, the write queue, timeouts, HTTP/1.1 requests.
@@ -3069,6 +4163,22 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+
+/// Header names must be tokens and values free of CR, LF and NUL: anything else would let a
+/// handler split the response.
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
+    }
+    return true;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
 class ConnRef {
@@ -3180,6 +4290,12 @@ public:
     /// Number of the request being handled (matches a deferred answer to its request).
     std::uint64_t http_seq() const noexcept { return http_ ? http_->seq : 0; }
 
+    // ---- WebSocket (loop thread) ----
+    /// Recomputes this connection's deadline (after the WebSocket state changed it).
+    void rearm_timer() { update_timer(); }
+    /// True once the connection is closing or closed.
+    bool closing() const noexcept { return close_after_flush_ || !is_open(); }
+
     bool dirty = false;               ///< on the loop's dirty list this turn
     Connection* prev_conn = nullptr;  ///< the loop's list of open connections
     Connection* next_conn = nullptr;
@@ -3187,7 +4303,7 @@ public:
 private:
     void start_read();
     void on_readable(const std::error_code& ec);
-    void on_data(const char* p, std::size_t n);
+    void on_data(char* p, std::size_t n);
     void on_peer_eof();
     void wait_writable();
     void on_drained();
@@ -3196,8 +4312,10 @@ private:
     void update_timer();
     bool can_read() const noexcept;
 
-    void http_on_data(const char* p, std::size_t n);
+    void http_on_data(char* p, std::size_t n);
     void dispatch(Request& req);
+    /// Handles a request for a WebSocket route; false when it is not an upgrade attempt.
+    bool try_upgrade(Request& req, const WsEndpoint& ep, std::vector<RouteParam>& params);
     void write_response(const Response& res, bool head, bool keep_alive);
     void write_error(int status, std::string_view extra_header = {});
     void resume_http();
@@ -3206,6 +4324,7 @@ private:
     tcp_socket sock_;
     OutQueue out_;
     std::unique_ptr<HttpState> http_;
+    std::unique_ptr<WsSession> ws_;
     Address remote_;
     std::atomic<std::uint32_t> refs_{1};
     std::uint64_t write_progress_tick_ = 0;
@@ -3258,6 +4377,11 @@ inline bool Connection::can_read() const noexcept {
         if (http_->waiting || http_->peer_eof) return false;
         // A client that pipelines without reading is not read further until it catches up.
         if (out_.size() > loop_.core.options.limits.max_queued_bytes) return false;
+    } else if (mode_ == Mode::websocket) {
+        // A peer that sends faster than it reads our replies is not read further until half
+        // the send cap has drained, so replies to its own input never reach the cap
+        // (one read adds at most a receive buffer's worth).
+        if (out_.size() > loop_.core.options.limits.max_queued_bytes / 2) return false;
     }
     return true;
 }
@@ -3304,9 +4428,10 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
     }
 }
 
-inline void Connection::on_data(const char* p, std::size_t n) {
+inline void Connection::on_data(char* p, std::size_t n) {
     switch (mode_) {
     case Mode::http: http_on_data(p, n); break;
+    case Mode::websocket: ws_->on_data(p, n); break;
     default: break;
     }
 }
@@ -3330,7 +4455,7 @@ inline void Connection::on_peer_eof() {
     close_now();
 }
 
-inline void Connection::http_on_data(const char* p, std::size_t n) {
+inline void Connection::http_on_data(char* p, std::size_t n) {
     HttpState& h = *http_;
     while (n > 0 && mode_ == Mode::http && !close_after_flush_) {
         if (h.waiting || out_.size() > loop_.core.options.limits.max_queued_bytes) {
@@ -3365,6 +4490,13 @@ inline void Connection::http_on_data(const char* p, std::size_t n) {
         case RequestParser::Event::request:
             h.head_started = 0;
             dispatch(h.parser.request());
+            if (mode_ == Mode::websocket) {
+                // Switched protocols: what followed the handshake in this read is frames.
+                http_.reset();
+                ws_->on_open();
+                if (n > 0 && mode_ == Mode::websocket) ws_->on_data(p, n);
+                return;
+            }
             if (!h.waiting) h.parser.next();
             break;
         }
@@ -3378,6 +4510,11 @@ inline void Connection::dispatch(Request& req) {
     req.set_remote_address(remote_);
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop_.stopping();
+    if (loop_.core.ws_router.size() != 0) {
+        std::vector<RouteParam> params;
+        if (const WsEndpoint* ep = loop_.core.ws_route(req, params))
+            if (try_upgrade(req, *ep, params)) return;
+    }
     if (h.parser.upgrade()) {
         // No protocol switch is offered on this route: answer over HTTP, then close, since
         // what follows the head would be the other protocol's bytes.
@@ -3419,6 +4556,7 @@ inline void Connection::resume_http() {
         std::string input = std::move(h.stash);
         h.stash.clear();
         http_on_data(input.data(), input.size());
+        if (mode_ != Mode::http) return;   // switched to WebSocket, or closed
     }
     if (h.peer_eof && !h.waiting) {
         close_after_flush_ = true;
@@ -3437,23 +4575,8 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     for (const auto& hv : res.headers) {
         if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
     }
-    // Header names must be tokens and values free of CR, LF and NUL: anything else would let
-    // a handler split the response.
-    auto valid_name = [](std::string_view s) {
-        if (s.empty()) return false;
-        for (char c : s) {
-            const unsigned char u = static_cast<unsigned char>(c);
-            if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
-        }
-        return true;
-    };
-    auto valid_value = [](std::string_view s) {
-        for (char c : s)
-            if (c == '\r' || c == '\n' || c == '\0') return false;
-        return true;
-    };
     for (const auto& hv : res.headers) {
-        if (!valid_name(hv.first) || !valid_value(hv.second)) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             Request empty;
             loop_.core.report(empty, errc::invalid_argument,
                               "response header with an invalid name or value: " + hv.first);
@@ -3573,6 +4696,7 @@ inline void Connection::flush() {
 inline void Connection::wait_writable() {
     if (writing_) return;
     writing_ = true;
+    if (ws_) ws_->wants_drain = true;
     retain();
     update_timer();
     sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
@@ -3590,6 +4714,10 @@ inline void Connection::on_drained() {
     }
     if (mode_ == Mode::http && !http_->waiting) {
         resume_http();   // a client paused for pipelining too far ahead goes on
+    } else if (mode_ == Mode::websocket) {
+        update_timer();   // back from the send timeout to the idle deadline
+        if (ws_->wants_drain) ws_->on_drained();
+        start_read();     // if reading paused on a full queue
     }
 }
 
@@ -3625,6 +4753,13 @@ inline void Connection::close_now() {
     http_.reset();
     std::error_code ec;
     sock_.close(ec);   // cancels pending waits; their handlers release their references
+    if (ws_) {
+        retain();   // the close hook runs before the loop lets go of this connection
+        ws_->on_transport_closed();
+        loop_.remove(*this);
+        release();
+        return;
+    }
     loop_.remove(*this);
 }
 
@@ -3649,6 +4784,8 @@ inline void Connection::update_timer() {
         } else {
             loop_.schedule(*this, loop_.ticks_from_now(lim.keep_alive_timeout));
         }
+    } else if (mode_ == Mode::websocket) {
+        loop_.schedule(*this, ws_->deadline());
     }
 }
 
@@ -3656,6 +4793,10 @@ inline void Connection::on_timer() {
     if (mode_ == Mode::closed) return;
     if (mode_ == Mode::closing || writing_) {
         close_now();
+        return;
+    }
+    if (mode_ == Mode::websocket) {
+        ws_->on_timer();
         return;
     }
     if (mode_ == Mode::http) {
@@ -3678,6 +4819,10 @@ inline void Connection::on_timer() {
 }
 
 inline void Connection::shutdown() {
+    if (mode_ == Mode::websocket) {
+        ws_->on_shutdown();
+        return;
+    }
     if (mode_ == Mode::http) {
         HttpState& h = *http_;
         if (!h.waiting && !h.parser.in_message()) close_after_flush();
@@ -3811,6 +4956,716 @@ inline Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_handshake.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, verdicts out: header values are given as views, nothing touches a socket. Every
+// function may be called from any thread.
+
+/// SHA-1 (FIPS 180-4 §6.1), streaming. Used only for Sec-WebSocket-Accept, where RFC 6455
+/// §4.2.2 prescribes it; it is not used for anything that needs collision resistance.
+class Sha1 {
+public:
+    Sha1() noexcept { reset(); }
+    void reset() noexcept;
+    void update(const void* data, std::size_t n) noexcept;
+    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
+    /// The digest of everything updated since the last reset; then the object is reset.
+    std::array<std::uint8_t, 20> finish() noexcept;
+
+private:
+    void block(const unsigned char* p) noexcept;
+
+    std::uint32_t h_[5];
+    std::uint64_t total_;          // bytes hashed
+    unsigned char buf_[64];
+    std::size_t buf_len_;
+};
+
+/// SHA-1 of `data` in one call.
+std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
+
+/// The base64 length of `n` bytes, padding included (RFC 4648 §4).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+/// Writes base64 (RFC 4648 §4, standard alphabet, with padding) of [p, p + n) to `out`
+/// (room for base64_encoded_size(n)); returns the length written. No terminating NUL.
+std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept;
+std::string base64_encode(const std::uint8_t* p, std::size_t n);
+
+/// True when `key` is the base64 of exactly 16 bytes, as RFC 6455 §4.2.1 requires of
+/// Sec-WebSocket-Key: 22 characters of the standard alphabet, then "==". The value of the
+/// unused low bits of the 22nd character is not checked (RFC 4648 §3.5 lets a decoder accept
+/// them; the key is only ever hashed back).
+bool base64_decoded_size_is_16(std::string_view key) noexcept;
+
+/// The GUID RFC 6455 §1.3 appends to the key.
+inline constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Sec-WebSocket-Accept for `client_key` (RFC 6455 §4.2.2 item 5.4):
+/// base64(SHA-1(key + GUID)), always 28 characters, written to `out` (no terminating NUL).
+void accept_key(std::string_view client_key, char out[28]) noexcept;
+std::string accept_key(std::string_view client_key);
+
+/// True when the comma-separated list `header_value` has an element equal to `token`, ASCII
+/// case-insensitively, ignoring spaces and tabs around elements (RFC 9110 §5.6.1), e.g.
+/// `keep-alive, Upgrade` has "upgrade".
+bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// Calls each(std::string_view element) for every non-empty element of a comma-separated list,
+/// trimmed of spaces and tabs: for Sec-WebSocket-Protocol offers (RFC 6455 §4.2.1 item 8).
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each);
+
+/// What check_handshake decided about a request.
+enum class HandshakeResult {
+    ok,                    ///< a valid WebSocket upgrade; answer 101
+    not_upgrade,           ///< no `Upgrade: websocket`: an ordinary HTTP request
+    bad_request,           ///< a broken WebSocket upgrade: answer 400
+    version_unsupported,   ///< answer 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4)
+};
+
+/// Validates an opening handshake request (RFC 6455 §4.2.1). `get(name)` is called with a
+/// lower-case field name and returns a pointer to its value, or nullptr when absent; the caller
+/// folds case and decides about duplicates. A request is a WebSocket attempt iff its Upgrade
+/// field lists "websocket"; then it needs method GET and HTTP/1.1 or later, a Connection field
+/// listing "upgrade", Sec-WebSocket-Version exactly 13 (else version_unsupported, so a client
+/// speaking another version learns which one to use even if the rest of its request differs),
+/// and a Sec-WebSocket-Key of 16 base64 bytes. On ok, *key_out (if not null) is the key trimmed
+/// of spaces and tabs, a view into the value get() returned, ready for accept_key().
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out);
+
+// ---- implementation -------------------------------------------------------
+
+inline std::uint32_t sha1_rotl(std::uint32_t x, unsigned n) noexcept {
+    return (x << n) | (x >> (32 - n));
+}
+
+inline void Sha1::reset() noexcept {
+    // FIPS 180-4 §5.3.1.
+    h_[0] = 0x67452301u;
+    h_[1] = 0xEFCDAB89u;
+    h_[2] = 0x98BADCFEu;
+    h_[3] = 0x10325476u;
+    h_[4] = 0xC3D2E1F0u;
+    total_ = 0;
+    buf_len_ = 0;
+}
+
+inline void Sha1::block(const unsigned char* p) noexcept {
+    // FIPS 180-4 §6.1.2: the message schedule kept as a rolling window of 16 words.
+    std::uint32_t w[16];
+    for (int t = 0; t < 16; ++t, p += 4) {
+        w[t] = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+               static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+    }
+    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+    for (int t = 0; t < 80; ++t) {
+        if (t >= 16) {
+            const std::uint32_t x = w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15];
+            w[t & 15] = sha1_rotl(x ^ w[t & 15], 1);
+        }
+        std::uint32_t f, k;   // §4.1.1 functions and §4.2.1 constants, by round
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        const std::uint32_t tmp = sha1_rotl(a, 5) + f + e + k + w[t & 15];
+        e = d;
+        d = c;
+        c = sha1_rotl(b, 30);
+        b = a;
+        a = tmp;
+    }
+    h_[0] += a;
+    h_[1] += b;
+    h_[2] += c;
+    h_[3] += d;
+    h_[4] += e;
+}
+
+inline void Sha1::update(const void* data, std::size_t n) noexcept {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    total_ += n;
+    if (buf_len_ != 0) {
+        const std::size_t take = n < 64 - buf_len_ ? n : 64 - buf_len_;
+        std::memcpy(buf_ + buf_len_, p, take);
+        buf_len_ += take;
+        p += take;
+        n -= take;
+        if (buf_len_ < 64) return;
+        block(buf_);
+        buf_len_ = 0;
+    }
+    for (; n >= 64; n -= 64, p += 64) block(p);
+    if (n != 0) std::memcpy(buf_, p, n);
+    buf_len_ = n;
+}
+
+inline std::array<std::uint8_t, 20> Sha1::finish() noexcept {
+    // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length as 64-bit big-endian.
+    const std::uint64_t bits = total_ * 8;
+    unsigned char pad[72] = {0x80};
+    const std::size_t zeros = (buf_len_ < 56 ? 56 : 120) - buf_len_;
+    for (int i = 0; i < 8; ++i)
+        pad[zeros + static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    update(pad, zeros + 8);
+    std::array<std::uint8_t, 20> out{};
+    for (std::size_t i = 0; i < 20; ++i)
+        out[i] = static_cast<std::uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
+    reset();
+    return out;
+}
+
+inline std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
+    Sha1 h;
+    h.update(data);
+    return h.finish();
+}
+
+inline constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept {
+    char* o = out;
+    std::size_t i = 0;
+    for (; n - i >= 3; i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16 |
+                                static_cast<std::uint32_t>(p[i + 1]) << 8 | p[i + 2];
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = base64_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = '=';
+        *o++ = '=';
+    } else if (n - i == 2) {
+        const std::uint32_t v =
+            static_cast<std::uint32_t>(p[i]) << 16 | static_cast<std::uint32_t>(p[i + 1]) << 8;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = '=';
+    }
+    return static_cast<std::size_t>(o - out);
+}
+
+inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
+    std::string out(base64_encoded_size(n), '\0');
+    base64_encode(p, n, &out[0]);
+    return out;
+}
+
+inline bool base64_is_alphabet(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
+inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
+    // 16 bytes = 5 groups of 3 (20 characters) + 1 byte (2 characters and "==").
+    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+    for (std::size_t i = 0; i < 22; ++i) {
+        if (!base64_is_alphabet(key[i])) return false;
+    }
+    return true;
+}
+
+inline void accept_key(std::string_view client_key, char out[28]) noexcept {
+    Sha1 h;
+    h.update(client_key);
+    h.update(ws_guid);
+    const std::array<std::uint8_t, 20> digest = h.finish();
+    base64_encode(digest.data(), digest.size(), out);
+}
+
+inline std::string accept_key(std::string_view client_key) {
+    std::string out(28, '\0');
+    accept_key(client_key, &out[0]);
+    return out;
+}
+
+inline bool ws_is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view ws_trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && ws_is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws_is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+inline char ws_ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline bool ws_iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ws_ascii_lower(a[i]) != ws_ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each) {
+    // RFC 9110 §5.6.1: elements separated by commas with optional whitespace; empty elements
+    // are allowed in the list syntax and ignored by recipients.
+    while (!value.empty()) {
+        const std::size_t comma = value.find(',');
+        const std::string_view element = ws_trim_ows(value.substr(0, comma));
+        if (!element.empty()) each(element);
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+}
+
+inline bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    bool found = false;
+    parse_token_list(header_value, [&](std::string_view element) {
+        if (!found && ws_iequals(element, token)) found = true;
+    });
+    return found;
+}
+
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out) {
+    // §4.2.1 item 4: the upgrade keyword is case-insensitive; without it this is plain HTTP.
+    const std::string_view* upgrade = get(std::string_view("upgrade"));
+    if (!upgrade || !header_has_token(*upgrade, "websocket")) return HandshakeResult::not_upgrade;
+    // Item 1: an HTTP/1.1 or later GET (method names are case-sensitive, RFC 9110 §9.1).
+    if (method != "GET") return HandshakeResult::bad_request;
+    if (http_major < 1 || (http_major == 1 && http_minor < 1)) return HandshakeResult::bad_request;
+    // Item 5: Connection lists "upgrade", case-insensitively.
+    const std::string_view* connection = get(std::string_view("connection"));
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return HandshakeResult::bad_request;
+    // Item 7 and §4.4: any version but 13 (or none) gets 426 naming 13.
+    const std::string_view* version = get(std::string_view("sec-websocket-version"));
+    if (!version || ws_trim_ows(*version) != "13") return HandshakeResult::version_unsupported;
+    // Item 6: a nonce of 16 bytes, base64.
+    const std::string_view* key = get(std::string_view("sec-websocket-key"));
+    if (!key) return HandshakeResult::bad_request;
+    const std::string_view trimmed = ws_trim_ows(*key);
+    if (!base64_decoded_size_is_16(trimmed)) return HandshakeResult::bad_request;
+    if (key_out) *key_out = trimmed;
+    return HandshakeResult::ok;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/websocket_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/websocket_impl.hpp — the upgrade, the WebSocket session and Peer, where
+// Connection is complete.
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
+inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
+                                    std::vector<RouteParam>& params) {
+    std::string_view key;
+    std::optional<std::string_view> hv;
+    int key_count = 0, version_count = 0;
+    for (const Header& h : req.headers()) {
+        if (iequals(h.name, "sec-websocket-key")) ++key_count;
+        else if (iequals(h.name, "sec-websocket-version")) ++version_count;
+    }
+    auto get = [&req, &hv](std::string_view name) -> const std::string_view* {
+        hv = req.header(name);
+        return hv ? &*hv : nullptr;
+    };
+    const HandshakeResult r =
+        check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
+    if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
+    auto reject = [this, &req](Response res) {
+        write_response(res, req.method() == "HEAD", false);
+    };
+    if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
+        loop_.core.report(req, errc::bad_request, "invalid WebSocket handshake");
+        reject(status(400));
+        return true;
+    }
+    if (r == HandshakeResult::version_unsupported) {
+        Response res = status(426);
+        res.headers.set("Sec-WebSocket-Version", "13");
+        res.headers.set("Upgrade", "websocket");
+        reject(std::move(res));
+        return true;
+    }
+    if (loop_.stopping()) {
+        reject(status(503));
+        return true;
+    }
+    req.mutable_params() = std::move(params);
+
+    // Middleware, then the upgrade hook; either may answer instead of accepting.
+    std::optional<Response> answer;
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+#endif
+        for (const Middleware& mw : loop_.core.middleware) {
+            answer = mw(req);
+            if (answer) break;
+        }
+        if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
+#ifndef WISP_NO_EXCEPTIONS
+    } catch (const std::exception& ex) {
+        loop_.core.report(req, errc::handler_exception, ex.what());
+        answer = status(500);
+    } catch (...) {
+        loop_.core.report(req, errc::handler_exception, "unknown exception");
+        answer = status(500);
+    }
+#endif
+    if (answer && answer->status != 101) {
+        reject(std::move(*answer));
+        return true;
+    }
+
+    // The subprotocol, if chosen, must be one the client offered (RFC 6455 §4.2.2).
+    std::string protocol;
+    if (answer) {
+        if (auto p = answer->headers.get("sec-websocket-protocol")) protocol = std::string(*p);
+    }
+    if (!protocol.empty()) {
+        bool offered = false;
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-protocol"))
+                parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
+        if (!offered) {
+            loop_.core.report(req, errc::invalid_argument,
+                              "upgrade chose subprotocol '" + protocol + "' the client did not offer");
+            reject(status(500));
+            return true;
+        }
+    }
+    // Headers the handler added must be safe to write.
+    std::string extra;
+    if (answer) {
+        for (const auto& h : answer->headers) {
+            if (iequals(h.first, "upgrade") || iequals(h.first, "connection") ||
+                iequals(h.first, "sec-websocket-accept") || iequals(h.first, "content-length") ||
+                iequals(h.first, "transfer-encoding") || iequals(h.first, "date"))
+                continue;
+            if (!valid_header_name(h.first) || !valid_header_value(h.second)) {
+                loop_.core.report(req, errc::invalid_argument,
+                                  "upgrade response header with an invalid name or value: " +
+                                      h.first);
+                reject(status(500));
+                return true;
+            }
+            extra.append(h.first).append(": ").append(h.second).append("\r\n");
+        }
+    }
+    char accept[28];
+    accept_key(key, accept);
+    std::string head;
+    head.reserve(160 + extra.size());
+    head.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Accept: ");
+    head.append(accept, sizeof accept).append("\r\n");
+    head.append(extra).append("\r\n");
+    write(head);
+
+    const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
+                                                          : loop_.core.options.limits.max_message_bytes;
+    Request owned = req;   // the peer keeps an owned copy (and shares req's state)
+    ws_ = std::make_unique<WsSession>(*this, ep, std::move(owned), std::move(protocol), max_message);
+    mode_ = Mode::websocket;
+    return true;
+}
+
+// ---- WsSession ----------------------------------------------------------------------
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request&& request,
+                            std::string protocol, std::size_t max_message_bytes)
+    : conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}),
+      request_(std::move(request)),
+      protocol_(std::move(protocol)) {
+    std::uint64_t id = next_peer_id();
+    char tmp[16];
+    std::uint8_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[id & 15];
+        id >>= 4;
+    } while (id != 0);
+    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
+    id_len_ = n;
+    last_rx_tick_ = conn.loop().now_tick();
+}
+
+template <class F>
+void WsSession::guarded(F&& call) {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        call();
+    } catch (const std::exception& ex) {
+        fail(errc::handler_exception, 1011, ex.what());
+    } catch (...) {
+        fail(errc::handler_exception, 1011, "unknown exception");
+    }
+#else
+    call();
+#endif
+}
+
+inline void WsSession::on_open() {
+    conn_.rearm_timer();
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+}
+
+inline void WsSession::on_data(char* p, std::size_t n) {
+    last_rx_tick_ = conn_.loop().now_tick();
+    ping_outstanding_ = false;
+    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
+}
+
+inline bool WsSession::is_open() const noexcept {
+    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::size_t WsSession::buffered_amount() const noexcept { return conn_.buffered_amount(); }
+
+inline void WsSession::on_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    const Message m(payload, op == Opcode::binary);
+    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_ping(std::string_view payload) {
+    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
+}
+
+inline void WsSession::on_pong(std::string_view) {}
+
+inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    close_received_ = true;
+    if (!close_sent_) {
+        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
+        close_sent_ = true;
+        if (code == 1005) write_frame(Opcode::close, {});
+        else send_close_frame(code, {});
+    }
+    report_close(code, reason, true);
+    conn_.close_after_flush();
+}
+
+inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
+    fail(e, close_code, why);
+}
+
+inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    if (in_hook_failure_ || close_reported_) return;
+    in_hook_failure_ = true;
+    if (!close_sent_ && !conn_.closing()) {
+        close_sent_ = true;
+        // Protocol errors say why; a hook's exception text stays on the server.
+        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
+    }
+    report_error(e, why);
+    report_close(code, why, false);
+    conn_.close_after_flush();
+    in_hook_failure_ = false;
+}
+
+inline void WsSession::report_error(errc e, std::string_view why) {
+    const Error err{make_error_code(e), std::string(why)};
+    if (ep_.error) {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            ep_.error(ep_.handler, peer_, err);
+        } catch (...) {   // an error hook that throws has nowhere left to report to
+        }
+#else
+        ep_.error(ep_.handler, peer_, err);
+#endif
+    } else {
+        conn_.loop().core.report(request_, e, err.message);
+    }
+}
+
+inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
+    if (close_reported_) return;
+    close_reported_ = true;
+    if (!ep_.close) return;
+    const CloseInfo info{code, reason, clean};
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        ep_.close(ep_.handler, peer_, info);
+    } catch (const std::exception& ex) {
+        report_error(errc::handler_exception, ex.what());
+    } catch (...) {
+        report_error(errc::handler_exception, "unknown exception");
+    }
+#else
+    ep_.close(ep_.handler, peer_, info);
+#endif
+}
+
+inline void WsSession::on_transport_closed() {
+    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
+    if (close_reported_) return;
+    report_close(1006, {}, false);
+}
+
+inline void WsSession::on_shutdown() {
+    if (close_sent_ || close_reported_) return;
+    close(1001, "server shutting down");
+}
+
+inline std::uint64_t WsSession::deadline() const noexcept {
+    if (close_sent_) return close_deadline_;
+    const auto half = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_idle_timeout / 2) -
+                      conn_.loop().now_tick();
+    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+}
+
+inline void WsSession::on_timer() {
+    const std::uint64_t now = conn_.loop().now_tick();
+    if (now < deadline()) {
+        conn_.rearm_timer();
+        return;
+    }
+    if (close_sent_) {   // our close frame was not answered in time
+        conn_.terminate();
+        return;
+    }
+    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
+        ping_outstanding_ = true;
+        write_frame(Opcode::ping, {});
+        conn_.rearm_timer();
+        return;
+    }
+    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
+    conn_.terminate();
+}
+
+inline void WsSession::on_drained() {
+    wants_drain = false;
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+}
+
+inline void WsSession::write_frame(Opcode op, std::string_view payload) {
+    const std::size_t n = payload.size();
+    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;   // server frames: no mask
+    char* out = conn_.reserve(header + n);
+    encode_frame_header(out, op, true, n, nullptr);
+    if (n != 0) std::memcpy(out + header, payload.data(), n);
+}
+
+inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
+    char payload[125];
+    const std::size_t n = encode_close_payload(payload, code, reason);
+    write_frame(Opcode::close, std::string_view(payload, n));
+    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    conn_.rearm_timer();
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    const std::size_t queued = conn_.buffered_amount();
+    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
+    // Refused once the queue is full: a queue below the cap takes one more message of any
+    // size, so the most a peer holds is the cap plus one message.
+    if (queued >= cap) {
+        wants_drain = true;
+        if (conn_.loop().core.options.backpressure == BackpressurePolicy::drop)
+            return SendResult::dropped;
+        fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+        return SendResult::closed;
+    }
+    write_frame(op, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::send_ping(std::string_view payload) {
+    if (payload.size() > 125) return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    write_frame(Opcode::ping, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
+    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    close_sent_ = true;
+    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
+    return SendResult::sent;
+}
+
+inline void WsSession::terminate() { conn_.terminate(); }
+
+}  // namespace detail
+
+// ---- Peer ---------------------------------------------------------------------------
+inline std::string_view Peer::id() const noexcept { return s_.id(); }
+inline SendResult Peer::send_text(std::string_view text) {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    return s_.send_data(detail::Opcode::text, text);
+}
+inline SendResult Peer::send_binary(std::string_view bytes) {
+    return s_.send_data(detail::Opcode::binary, bytes);
+}
+inline SendResult Peer::send(const Message& m) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
+}
+inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    return s_.close(code, reason);
+}
+inline void Peer::terminate() { s_.terminate(); }
+inline bool Peer::is_open() const noexcept { return s_.is_open(); }
+inline const Request& Peer::request() const noexcept { return s_.request(); }
+inline Request& Peer::mutable_request() noexcept { return s_.request(); }
+inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
+inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+
+WISP_NAMESPACE_END
+
 // ---- wisp/app.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
@@ -3854,6 +5709,18 @@ public:
     template <class F> App& options(std::string_view p, F&& h) { return route("OPTIONS", p, std::forward<F>(h)); }
     /// Any method.
     template <class F> App& any(std::string_view p, F&& h) { return route("", p, std::forward<F>(h)); }
+
+    /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
+    /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
+    /// CloseInfo&), error(Peer&, const Error&) and drain(Peer&). The App creates one H
+    /// (default-constructed) and keeps it; with run(n > 1) its hooks are called from n threads
+    /// (never two at once for one peer). A plain GET on the path gets 426 unless an HTTP route
+    /// shares the path.
+    template <class H>
+    App& ws(std::string_view pattern, WsOptions options = {});
+    /// The same with a handler the caller owns; it must outlive run().
+    template <class H>
+    App& ws(std::string_view pattern, H& handler, WsOptions options = {});
 
     /// Middleware, run in order before routing (also before a WebSocket upgrade). It may
     /// return void (continue), std::optional<Response> (answer when set) or a Response.
@@ -3904,6 +5771,8 @@ private:
     detail::Loop& loop0();
 
     detail::AppCore core_;
+    std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
+    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
@@ -3927,6 +5796,28 @@ App& App::route(std::string_view method, std::string_view pattern, F&& handler) 
     if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
         core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
                                          std::string(pattern));
+    return *this;
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, WsOptions options) {
+    static_assert(std::is_default_constructible_v<H>,
+                  "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
+                  "an object with app.ws(path, handler)");
+    auto h = std::make_shared<H>();
+    H& ref = *h;
+    ws_handlers_.push_back(std::move(h));
+    return ws(pattern, ref, options);
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
+    auto ep = std::make_unique<detail::WsEndpoint>();
+    detail::fill_endpoint(*ep, handler);
+    ep->max_message_bytes = options.max_message_bytes;
+    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
+        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
 
@@ -4120,6 +6011,7 @@ WISP_NAMESPACE_END
 
 
 // ---- internal macros end here ----
+#undef WISP_DETECT_HOOK
 #undef WISP_LIKELY
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END

@@ -36,9 +36,6 @@ PRAGMA_ONCE_RE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 # Sans-IO protocol headers whose public front (websocket.hpp, event_stream.hpp) has not landed
 # yet: tested on their own, left out of the single header until a public header includes them.
 NOT_YET_PUBLIC = {
-    "wisp/detail/utf8.hpp",
-    "wisp/detail/ws_frame.hpp",
-    "wisp/detail/ws_handshake.hpp",
     "wisp/detail/sse_format.hpp",
 }
 

@@ -10,6 +10,8 @@
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/loop.hpp>
+#include <wisp/detail/websocket_impl.hpp>
+#include <wisp/websocket.hpp>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -49,6 +51,18 @@ public:
     template <class F> App& options(std::string_view p, F&& h) { return route("OPTIONS", p, std::forward<F>(h)); }
     /// Any method.
     template <class F> App& any(std::string_view p, F&& h) { return route("", p, std::forward<F>(h)); }
+
+    /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
+    /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
+    /// CloseInfo&), error(Peer&, const Error&) and drain(Peer&). The App creates one H
+    /// (default-constructed) and keeps it; with run(n > 1) its hooks are called from n threads
+    /// (never two at once for one peer). A plain GET on the path gets 426 unless an HTTP route
+    /// shares the path.
+    template <class H>
+    App& ws(std::string_view pattern, WsOptions options = {});
+    /// The same with a handler the caller owns; it must outlive run().
+    template <class H>
+    App& ws(std::string_view pattern, H& handler, WsOptions options = {});
 
     /// Middleware, run in order before routing (also before a WebSocket upgrade). It may
     /// return void (continue), std::optional<Response> (answer when set) or a Response.
@@ -99,6 +113,8 @@ private:
     detail::Loop& loop0();
 
     detail::AppCore core_;
+    std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
+    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
@@ -122,6 +138,28 @@ App& App::route(std::string_view method, std::string_view pattern, F&& handler) 
     if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
         core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
                                          std::string(pattern));
+    return *this;
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, WsOptions options) {
+    static_assert(std::is_default_constructible_v<H>,
+                  "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
+                  "an object with app.ws(path, handler)");
+    auto h = std::make_shared<H>();
+    H& ref = *h;
+    ws_handlers_.push_back(std::move(h));
+    return ws(pattern, ref, options);
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
+    auto ep = std::make_unique<detail::WsEndpoint>();
+    detail::fill_endpoint(*ep, handler);
+    ep->max_message_bytes = options.max_message_bytes;
+    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
+        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
 

@@ -9,7 +9,8 @@
 
 WISP_NAMESPACE_BEGIN
 
-/// What happens when a peer's or stream's queued bytes would pass Limits::max_queued_bytes.
+/// What a send does when its peer or stream already has Limits::max_queued_bytes or more queued
+/// (a queue below the cap takes one more message of any size).
 enum class BackpressurePolicy : std::uint8_t {
     close,   ///< close the peer (WebSocket 1008) or end the stream; the default
     drop,    ///< drop the message and report SendResult::dropped; the connection stays
@@ -27,6 +28,7 @@ struct Limits {
     std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
     std::chrono::milliseconds ws_idle_timeout{120'000};     ///< WebSocket: ping at half, close
+    std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
     std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains

@@ -8,4 +8,5 @@
 #include <wisp/router.hpp>
 #include <wisp/request.hpp>
 #include <wisp/static_files.hpp>
+#include <wisp/websocket.hpp>
 #include <wisp/app.hpp>

@@ -10,6 +10,7 @@
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/loop.hpp>
+#include <wisp/detail/ws_session.hpp>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -24,6 +25,22 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+
+/// Header names must be tokens and values free of CR, LF and NUL: anything else would let a
+/// handler split the response.
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
+    }
+    return true;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
 class ConnRef {
@@ -135,6 +152,12 @@ public:
     /// Number of the request being handled (matches a deferred answer to its request).
     std::uint64_t http_seq() const noexcept { return http_ ? http_->seq : 0; }
 
+    // ---- WebSocket (loop thread) ----
+    /// Recomputes this connection's deadline (after the WebSocket state changed it).
+    void rearm_timer() { update_timer(); }
+    /// True once the connection is closing or closed.
+    bool closing() const noexcept { return close_after_flush_ || !is_open(); }
+
     bool dirty = false;               ///< on the loop's dirty list this turn
     Connection* prev_conn = nullptr;  ///< the loop's list of open connections
     Connection* next_conn = nullptr;
@@ -142,7 +165,7 @@ public:
 private:
     void start_read();
     void on_readable(const std::error_code& ec);
-    void on_data(const char* p, std::size_t n);
+    void on_data(char* p, std::size_t n);
     void on_peer_eof();
     void wait_writable();
     void on_drained();
@@ -151,8 +174,10 @@ private:
     void update_timer();
     bool can_read() const noexcept;
 
-    void http_on_data(const char* p, std::size_t n);
+    void http_on_data(char* p, std::size_t n);
     void dispatch(Request& req);
+    /// Handles a request for a WebSocket route; false when it is not an upgrade attempt.
+    bool try_upgrade(Request& req, const WsEndpoint& ep, std::vector<RouteParam>& params);
     void write_response(const Response& res, bool head, bool keep_alive);
     void write_error(int status, std::string_view extra_header = {});
     void resume_http();
@@ -161,6 +186,7 @@ private:
     tcp_socket sock_;
     OutQueue out_;
     std::unique_ptr<HttpState> http_;
+    std::unique_ptr<WsSession> ws_;
     Address remote_;
     std::atomic<std::uint32_t> refs_{1};
     std::uint64_t write_progress_tick_ = 0;
@@ -213,6 +239,11 @@ inline bool Connection::can_read() const noexcept {
         if (http_->waiting || http_->peer_eof) return false;
         // A client that pipelines without reading is not read further until it catches up.
         if (out_.size() > loop_.core.options.limits.max_queued_bytes) return false;
+    } else if (mode_ == Mode::websocket) {
+        // A peer that sends faster than it reads our replies is not read further until half
+        // the send cap has drained, so replies to its own input never reach the cap
+        // (one read adds at most a receive buffer's worth).
+        if (out_.size() > loop_.core.options.limits.max_queued_bytes / 2) return false;
     }
     return true;
 }
@@ -259,9 +290,10 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
     }
 }
 
-inline void Connection::on_data(const char* p, std::size_t n) {
+inline void Connection::on_data(char* p, std::size_t n) {
     switch (mode_) {
     case Mode::http: http_on_data(p, n); break;
+    case Mode::websocket: ws_->on_data(p, n); break;
     default: break;
     }
 }
@@ -285,7 +317,7 @@ inline void Connection::on_peer_eof() {
     close_now();
 }
 
-inline void Connection::http_on_data(const char* p, std::size_t n) {
+inline void Connection::http_on_data(char* p, std::size_t n) {
     HttpState& h = *http_;
     while (n > 0 && mode_ == Mode::http && !close_after_flush_) {
         if (h.waiting || out_.size() > loop_.core.options.limits.max_queued_bytes) {
@@ -320,6 +352,13 @@ inline void Connection::http_on_data(const char* p, std::size_t n) {
         case RequestParser::Event::request:
             h.head_started = 0;
             dispatch(h.parser.request());
+            if (mode_ == Mode::websocket) {
+                // Switched protocols: what followed the handshake in this read is frames.
+                http_.reset();
+                ws_->on_open();
+                if (n > 0 && mode_ == Mode::websocket) ws_->on_data(p, n);
+                return;
+            }
             if (!h.waiting) h.parser.next();
             break;
         }
@@ -333,6 +372,11 @@ inline void Connection::dispatch(Request& req) {
     req.set_remote_address(remote_);
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop_.stopping();
+    if (loop_.core.ws_router.size() != 0) {
+        std::vector<RouteParam> params;
+        if (const WsEndpoint* ep = loop_.core.ws_route(req, params))
+            if (try_upgrade(req, *ep, params)) return;
+    }
     if (h.parser.upgrade()) {
         // No protocol switch is offered on this route: answer over HTTP, then close, since
         // what follows the head would be the other protocol's bytes.
@@ -374,6 +418,7 @@ inline void Connection::resume_http() {
         std::string input = std::move(h.stash);
         h.stash.clear();
         http_on_data(input.data(), input.size());
+        if (mode_ != Mode::http) return;   // switched to WebSocket, or closed
     }
     if (h.peer_eof && !h.waiting) {
         close_after_flush_ = true;
@@ -392,23 +437,8 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     for (const auto& hv : res.headers) {
         if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
     }
-    // Header names must be tokens and values free of CR, LF and NUL: anything else would let
-    // a handler split the response.
-    auto valid_name = [](std::string_view s) {
-        if (s.empty()) return false;
-        for (char c : s) {
-            const unsigned char u = static_cast<unsigned char>(c);
-            if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
-        }
-        return true;
-    };
-    auto valid_value = [](std::string_view s) {
-        for (char c : s)
-            if (c == '\r' || c == '\n' || c == '\0') return false;
-        return true;
-    };
     for (const auto& hv : res.headers) {
-        if (!valid_name(hv.first) || !valid_value(hv.second)) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             Request empty;
             loop_.core.report(empty, errc::invalid_argument,
                               "response header with an invalid name or value: " + hv.first);
@@ -528,6 +558,7 @@ inline void Connection::flush() {
 inline void Connection::wait_writable() {
     if (writing_) return;
     writing_ = true;
+    if (ws_) ws_->wants_drain = true;
     retain();
     update_timer();
     sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
@@ -545,6 +576,10 @@ inline void Connection::on_drained() {
     }
     if (mode_ == Mode::http && !http_->waiting) {
         resume_http();   // a client paused for pipelining too far ahead goes on
+    } else if (mode_ == Mode::websocket) {
+        update_timer();   // back from the send timeout to the idle deadline
+        if (ws_->wants_drain) ws_->on_drained();
+        start_read();     // if reading paused on a full queue
     }
 }
 
@@ -580,6 +615,13 @@ inline void Connection::close_now() {
     http_.reset();
     std::error_code ec;
     sock_.close(ec);   // cancels pending waits; their handlers release their references
+    if (ws_) {
+        retain();   // the close hook runs before the loop lets go of this connection
+        ws_->on_transport_closed();
+        loop_.remove(*this);
+        release();
+        return;
+    }
     loop_.remove(*this);
 }
 
@@ -604,6 +646,8 @@ inline void Connection::update_timer() {
         } else {
             loop_.schedule(*this, loop_.ticks_from_now(lim.keep_alive_timeout));
         }
+    } else if (mode_ == Mode::websocket) {
+        loop_.schedule(*this, ws_->deadline());
     }
 }
 
@@ -611,6 +655,10 @@ inline void Connection::on_timer() {
     if (mode_ == Mode::closed) return;
     if (mode_ == Mode::closing || writing_) {
         close_now();
+        return;
+    }
+    if (mode_ == Mode::websocket) {
+        ws_->on_timer();
         return;
     }
     if (mode_ == Mode::http) {
@@ -633,6 +681,10 @@ inline void Connection::on_timer() {
 }
 
 inline void Connection::shutdown() {
+    if (mode_ == Mode::websocket) {
+        ws_->on_shutdown();
+        return;
+    }
     if (mode_ == Mode::http) {
         HttpState& h = *http_;
         if (!h.waiting && !h.parser.in_message()) close_after_flush();

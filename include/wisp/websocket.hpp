@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/error.hpp>
+#include <wisp/request.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class WsSession;
+}  // namespace detail
+
+/// One whole WebSocket message (fragments already joined). The bytes are valid during the
+/// hook call only: copy what you keep.
+class Message {
+public:
+    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
+    /// The payload as text; valid UTF-8 when !is_binary().
+    std::string_view text() const noexcept { return data_; }
+    /// The payload bytes, whatever the type.
+    std::string_view data() const noexcept { return data_; }
+    const unsigned char* bytes() const noexcept {
+        return reinterpret_cast<const unsigned char*>(data_.data());
+    }
+    bool is_binary() const noexcept { return binary_; }
+    bool is_text() const noexcept { return !binary_; }
+    std::size_t size() const noexcept { return data_.size(); }
+
+private:
+    std::string_view data_;
+    bool binary_;
+};
+
+/// Why a peer closed, as the close hook sees it.
+struct CloseInfo {
+    /// The close code: the peer's (1005 when its close frame had none), or ours when we
+    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
+    /// connection ended without a close frame.
+    std::uint16_t code = 1005;
+    std::string_view reason;   ///< valid during the hook call
+    bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+/// Per-endpoint settings of app.ws<H>(path, options).
+struct WsOptions {
+    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
+    std::size_t max_message_bytes = 0;
+};
+
+/// One WebSocket connection, handed to the handler's hooks.
+/// Thread: use from its hooks (the connection's I/O thread).
+/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
+/// no-ops that return SendResult::closed.
+class Peer {
+public:
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    /// Unique within the process, printable (hexadecimal), e.g. "1f".
+    std::string_view id() const noexcept;
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid).
+    SendResult send_text(std::string_view text);
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes);
+    /// Sends `message` back with its own type (echo).
+    SendResult send(const Message& message);
+    /// Sends a ping (payload at most 125 bytes).
+    SendResult ping(std::string_view payload = {});
+    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
+    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
+    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
+    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
+    void terminate();
+    /// True until a close frame was sent or received, or the connection ended.
+    bool is_open() const noexcept;
+
+    /// The upgrade request (an owned copy): path, params, query, headers.
+    const Request& request() const noexcept;
+    const Address& remote_address() const noexcept { return request().remote_address(); }
+    /// The subprotocol chosen at upgrade ("" when none).
+    std::string_view protocol() const noexcept;
+    /// Bytes queued for this peer and not yet written to the socket.
+    std::size_t buffered_amount() const noexcept;
+    /// Typed per-peer state, the same object as the upgrade request's state<T>().
+    template <class T>
+    T& state() {
+        return mutable_request().state<T>();
+    }
+
+private:
+    friend class detail::WsSession;
+    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    Request& mutable_request() noexcept;
+    detail::WsSession& s_;
+};
+
+/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
+/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
+Response accept(std::string_view protocol = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response accept(std::string_view protocol) {
+    Response r(101);
+    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
+    return r;
+}
+
+WISP_NAMESPACE_END
