@@ -9,6 +9,9 @@ packages=(
   python3-websockets curl                         # independent clients in the integration tests
 )
 
+# Node.js runs the npm clients of the integration tests; any recent node will do.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,4 +22,14 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The pinned npm clients (tests/node/package-lock.json), installed once per lock change.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+lock="$here/tests/node/package-lock.json"
+stamp="$here/tests/node/node_modules/.wisp-lock"
+if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+  echo "install-deps: npm ci in tests/node" >&2
+  (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$lock" "$stamp"
 fi

@@ -81,7 +81,8 @@ public:
         std::function<void()> start = [&] {
             sock_.async_read_some(net::buffer(tmp), [&](const std::error_code& ec, std::size_t n) {
                 if (ec) {
-                    closed_ = true;
+                    // A cancelled read (our own deadline) is not the server closing.
+                    if (ec != net::error::operation_aborted) closed_ = true;
                     finished = true;
                     return;
                 }
