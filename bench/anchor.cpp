@@ -1,11 +1,15 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
 // Usage: anchor PORT [--threads N]. Listens on 0.0.0.0:PORT, one event loop by default.
-// Routes so far: GET / (plaintext). /_ws, /_chat and /_sse join as WebSocket and EventStream land.
+// Routes so far: GET / (plaintext), /_ws (echo). /_chat and /_sse join with topics and EventStream.
 #include "wisp.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+struct Echo {
+    void message(wisp::Peer& peer, const wisp::Message& message) { peer.send(message); }
+};
 
 int main(int argc, char** argv) {
     if (argc < 2) {
@@ -22,6 +26,7 @@ int main(int argc, char** argv) {
     options.limits.ws_idle_timeout = std::chrono::minutes(10);
     wisp::App app(options);
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
+    app.ws<Echo>("/_ws");
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     if (auto ec = app.listen("0.0.0.0", port)) {
         std::fprintf(stderr, "anchor: %s\n", ec.message().c_str());
