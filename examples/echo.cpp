@@ -1,5 +1,6 @@
 // echo — the conformance and benchmark target: GET / says hello, /_ws echoes every message
-// with its own type (up to 16 MiB), SSE follows.
+// with its own type (up to 16 MiB), GET /sse?count=N streams N events as fast as the client
+// reads them (resuming after Last-Event-ID when the client sends one).
 // Build: meson setup build && ninja -C build examples/echo   (or see README: one c++ command)
 // Run:   build/examples/echo --port 3000   ->  listening on http://127.0.0.1:3000
 #include "wisp.hpp"
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 // Every message goes back whole, text as text and binary as binary.
@@ -36,6 +38,33 @@ int main(int argc, char** argv) {
     wisp::App app;
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
     app.ws<Echo>("/_ws", wisp::WsOptions{16 * 1024 * 1024});
+    app.get("/sse", [](wisp::Request& req) {
+        const std::string count = req.query("count").value_or("0");
+        char* end = nullptr;
+        const unsigned long long n = std::strtoull(count.c_str(), &end, 10);
+        if (count.empty() || *end != '\0') return wisp::status(400);
+        wisp::EventStream stream(req);
+        // Pushes while less than 64 KiB waits for the socket, then continues from on_drain:
+        // memory stays bounded whatever N is, and a slow reader sets the pace.
+        // A client that reconnects with Last-Event-ID resumes after that event.
+        unsigned long long first = 1;
+        if (auto last = stream.last_event_id()) {
+            const std::string l(*last);
+            const unsigned long long v = std::strtoull(l.c_str(), &end, 10);
+            if (!l.empty() && *end == '\0') first = v + 1;
+        }
+        auto next = std::make_shared<unsigned long long>(first);
+        auto pump = [stream, next, n]() mutable {
+            while (*next <= n && stream.buffered_amount() < 64 * 1024) {
+                const std::string i = std::to_string((*next)++);
+                stream.push(wisp::EventMessage{i, {}, i});
+            }
+            if (*next > n) stream.close();
+        };
+        stream.on_drain(pump);
+        pump();
+        return wisp::Response(stream);
+    });
 
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {

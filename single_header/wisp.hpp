@@ -974,6 +974,7 @@ namespace detail {
 class Connection;
 struct Deferred;
 class RequestBuilder;
+class StreamState;
 
 /// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
 template <class T>
@@ -1126,6 +1127,7 @@ private:
     Address remote_;
     detail::Connection* conn_ = nullptr;
     std::shared_ptr<detail::Deferred>* deferred_slot_ = nullptr;   ///< set while dispatching
+    std::shared_ptr<detail::StreamState>* stream_slot_ = nullptr;  ///< set while dispatching
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
 };
@@ -1144,6 +1146,12 @@ public:
     static void set_connection(Request& r, detail::Connection* c) noexcept { r.conn_ = c; }
     static void set_deferred_slot(Request& r, std::shared_ptr<detail::Deferred>* s) noexcept {
         r.deferred_slot_ = s;
+    }
+    static void set_stream_slot(Request& r, std::shared_ptr<detail::StreamState>* s) noexcept {
+        r.stream_slot_ = s;
+    }
+    static std::shared_ptr<detail::StreamState>* stream_slot(Request& r) noexcept {
+        return r.stream_slot_;
     }
 };
 }  // namespace detail
@@ -1427,6 +1435,7 @@ inline Request& Request::operator=(const Request& other) {
     keep_alive_ = other.keep_alive_;
     conn_ = nullptr;
     deferred_slot_ = nullptr;
+    stream_slot_ = nullptr;
     owned_.clear();
     own();
     return *this;
@@ -1450,6 +1459,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     keep_alive_ = other.keep_alive_;
     conn_ = other.conn_;
     deferred_slot_ = other.deferred_slot_;
+    stream_slot_ = other.stream_slot_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
     return *this;
@@ -1547,6 +1557,7 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.params_.clear();
     r.owned_.clear();
     r.deferred_slot_ = nullptr;
+    r.stream_slot_ = nullptr;
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
@@ -1945,6 +1956,76 @@ inline Response accept(std::string_view protocol) {
     if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
     return r;
 }
+
+WISP_NAMESPACE_END
+
+// ---- wisp/event_stream.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class StreamState;
+}
+
+/// One server-sent event. Fields that are not set are not written.
+struct EventMessage {
+    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;                ///< `event:` type; omitted when empty
+    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+};
+
+/// A `text/event-stream` response bound to one request. Create it in a route handler and
+/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
+/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
+/// goes out when the handler returns; events pushed before that wait for it.
+/// Thread: push, push_comment and close may be called from any thread (they are posted to the
+/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
+/// on_closed / on_drain callbacks run on the I/O thread.
+/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
+class EventStream {
+public:
+    explicit EventStream(Request& req);
+
+    /// One event with `data` (empty data still makes an event).
+    SendResult push(std::string_view data);
+    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
+    /// refused with SendResult::invalid and nothing is written.
+    SendResult push(const EventMessage& message);
+    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
+    SendResult push_comment(std::string_view text);
+    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
+    void close();
+    /// True until the stream ended (close(), client gone, server stopping).
+    bool is_open() const noexcept;
+
+    /// Response headers to add; effective before the handler returns.
+    Headers& headers() noexcept;
+    /// The `Last-Event-ID` request header, for resuming after a reconnect.
+    std::optional<std::string_view> last_event_id() const noexcept;
+    /// Bytes queued and not yet written (I/O thread).
+    std::size_t buffered_amount() const noexcept;
+
+    /// Called once when the stream ends, whatever ended it. Set it before returning.
+    void on_closed(std::function<void()> fn);
+    /// Called on the I/O thread each time everything queued has been written: push more here
+    /// to stream as fast as the client reads with bounded memory.
+    void on_drain(std::function<void()> fn);
+
+    /// Returning the stream from a handler starts it.
+    operator Response() const { return Response::stream_marker(); }   // NOLINT: a marker
+
+private:
+    std::shared_ptr<detail::StreamState> s_;
+};
 
 WISP_NAMESPACE_END
 
@@ -3217,6 +3298,69 @@ inline std::string_view Loop::date() {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/stream_state.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles and its
+// connection.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// Shared by every EventStream copy and, once started, by the Connection. Everything but
+/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
+/// the handler's thread, which is that thread). Member functions are defined in
+/// event_stream_impl.hpp, where Connection is complete.
+class StreamState : public std::enable_shared_from_this<StreamState> {
+public:
+    StreamState(Connection* conn, const Request& req);
+    ~StreamState();
+    StreamState(const StreamState&) = delete;
+    StreamState& operator=(const StreamState&) = delete;
+
+    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
+    SendResult write_event_bytes(std::string_view bytes);
+    /// Writes now when called on the I/O thread, else posts the write there.
+    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
+    bool on_io_thread() const;
+    /// Ends the stream from our side. I/O thread.
+    void end();
+
+    // ---- from the Connection ----
+    /// The head was written: move what was pushed before into the connection.
+    void started(bool head_only);
+    void on_transport_closed();   ///< the connection is gone: on_closed, once
+    void on_drained();
+    void on_heartbeat();
+    std::uint64_t deadline() const noexcept;
+
+    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
+    std::atomic<bool> closed{false};
+    bool is_started = false;
+    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    Headers headers;
+    std::string last_event_id;
+    bool has_last_event_id = false;
+    std::string pending;             ///< formatted events pushed before the head went out
+    std::function<void()> closed_fn;
+    std::function<void()> drain_fn;
+    std::uint64_t last_write_tick = 0;
+
+private:
+    void fire_closed();
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/hooks.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks.
@@ -4316,6 +4460,8 @@ private:
     void dispatch(Request& req);
     /// Handles a request for a WebSocket route; false when it is not an upgrade attempt.
     bool try_upgrade(Request& req, const WsEndpoint& ep, std::vector<RouteParam>& params);
+    /// Writes an event stream's head and switches to streaming.
+    void start_stream(std::shared_ptr<StreamState> st, bool head);
     void write_response(const Response& res, bool head, bool keep_alive);
     void write_error(int status, std::string_view extra_header = {});
     void resume_http();
@@ -4325,6 +4471,7 @@ private:
     OutQueue out_;
     std::unique_ptr<HttpState> http_;
     std::unique_ptr<WsSession> ws_;
+    std::shared_ptr<StreamState> stream_;
     Address remote_;
     std::atomic<std::uint32_t> refs_{1};
     std::uint64_t write_progress_tick_ = 0;
@@ -4432,7 +4579,7 @@ inline void Connection::on_data(char* p, std::size_t n) {
     switch (mode_) {
     case Mode::http: http_on_data(p, n); break;
     case Mode::websocket: ws_->on_data(p, n); break;
-    default: break;
+    default: break;   // streaming: the client has nothing to say; its bytes are dropped
     }
 }
 
@@ -4497,6 +4644,10 @@ inline void Connection::http_on_data(char* p, std::size_t n) {
                 if (n > 0 && mode_ == Mode::websocket) ws_->on_data(p, n);
                 return;
             }
+            if (mode_ == Mode::stream) {   // the rest of the connection is the event stream
+                http_.reset();
+                return;
+            }
             if (!h.waiting) h.parser.next();
             break;
         }
@@ -4521,9 +4672,23 @@ inline void Connection::dispatch(Request& req) {
         keep_alive = false;
     }
     std::shared_ptr<Deferred> deferred;
+    std::shared_ptr<StreamState> stream;
     RequestBuilder::set_deferred_slot(req, &deferred);
+    RequestBuilder::set_stream_slot(req, &stream);
     Response res = loop_.core.handle(req);
     RequestBuilder::set_deferred_slot(req, nullptr);
+    RequestBuilder::set_stream_slot(req, nullptr);
+    if (res.kind() == ResponseKind::stream) {
+        if (stream) {
+            start_stream(std::move(stream), head);
+            return;
+        }
+        loop_.core.report(req, errc::handler_exception,
+                          "handler returned an EventStream not made from its request");
+        res = status(500);
+    } else if (stream) {
+        stream->end();   // made but not returned: it never starts, and says so once
+    }
     if (res.kind() == ResponseKind::deferred) {
         if (deferred) {
             // Wait for the answer (it may already be posted, if sent inside the handler);
@@ -4546,7 +4711,8 @@ inline void Connection::complete_deferred(std::uint64_t seq, Response&& res) {
     if (mode_ != Mode::http || !http_ || !http_->waiting || seq != http_->seq) return;
     HttpState& h = *http_;
     h.waiting = false;
-    write_response(res, h.pending_head, h.pending_keep_alive);
+    // The app may have begun stopping while the answer was pending: then this is the last.
+    write_response(res, h.pending_head, h.pending_keep_alive && !loop_.stopping());
     resume_http();
 }
 
@@ -4718,6 +4884,9 @@ inline void Connection::on_drained() {
         update_timer();   // back from the send timeout to the idle deadline
         if (ws_->wants_drain) ws_->on_drained();
         start_read();     // if reading paused on a full queue
+    } else if (mode_ == Mode::stream) {
+        update_timer();
+        stream_->on_drained();
     }
 }
 
@@ -4753,9 +4922,13 @@ inline void Connection::close_now() {
     http_.reset();
     std::error_code ec;
     sock_.close(ec);   // cancels pending waits; their handlers release their references
-    if (ws_) {
+    if (ws_ || stream_) {
         retain();   // the close hook runs before the loop lets go of this connection
-        ws_->on_transport_closed();
+        if (ws_) ws_->on_transport_closed();
+        if (stream_) {
+            stream_->on_transport_closed();
+            stream_.reset();   // handles still hold the state; the state holds this memory
+        }
         loop_.remove(*this);
         release();
         return;
@@ -4786,6 +4959,9 @@ inline void Connection::update_timer() {
         }
     } else if (mode_ == Mode::websocket) {
         loop_.schedule(*this, ws_->deadline());
+    } else if (mode_ == Mode::stream) {
+        if (lim.sse_heartbeat.count() > 0) loop_.schedule(*this, stream_->deadline());
+        else loop_.wheel.cancel(*this);
     }
 }
 
@@ -4797,6 +4973,10 @@ inline void Connection::on_timer() {
     }
     if (mode_ == Mode::websocket) {
         ws_->on_timer();
+        return;
+    }
+    if (mode_ == Mode::stream) {
+        stream_->on_heartbeat();
         return;
     }
     if (mode_ == Mode::http) {
@@ -4821,6 +5001,10 @@ inline void Connection::on_timer() {
 inline void Connection::shutdown() {
     if (mode_ == Mode::websocket) {
         ws_->on_shutdown();
+        return;
+    }
+    if (mode_ == Mode::stream) {
+        stream_->end();
         return;
     }
     if (mode_ == Mode::http) {
@@ -5666,6 +5850,516 @@ inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_a
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/sse_format.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/sse_format.hpp — Server-Sent Events wire format: events and comments in, bytes out.
+
+#include <charconv>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+
+// The event stream format is WHATWG HTML §9.2.5; every choice below is made so that a client
+// running the §9.2.6 interpretation algorithm rebuilds exactly what was passed in (with CR and
+// CRLF in data normalised to LF). These functions never touch a socket, throw only what
+// std::string throws when it cannot grow, and may be called from any thread.
+
+/// True when `v` may be the value of an `event` or `id` field: it holds no CR, LF or NUL.
+bool is_valid_event_field(std::string_view v) noexcept;
+
+/// Appends one event to `out` (never clears it): `event:`, `id:`, `retry:`, then one `data:`
+/// line per line of `data`, then a blank line. CR, LF and CRLF in `data` each break a line; a
+/// trailing break gives a final empty `data:` line, and empty `data` still dispatches an event.
+/// `event` is omitted when empty; `id` is written when non-empty or when `has_id` is true (an
+/// empty `id:` resets the client's last event ID); `retry_ms` is omitted when negative.
+/// Errors: errc::invalid_event_field when `event` or `id` holds CR, LF or NUL; `out` is then
+/// left exactly as it was (also when allocating throws).
+/// Lifetime: the views must not point into `out`.
+[[nodiscard]] std::error_code format_event(std::string& out, std::string_view data,
+                                           std::string_view event = {}, std::string_view id = {},
+                                           long long retry_ms = -1, bool has_id = false);
+
+/// The exact number of bytes format_event appends for the same arguments, when it succeeds.
+std::size_t formatted_size(std::string_view data, std::string_view event = {},
+                           std::string_view id = {}, long long retry_ms = -1,
+                           bool has_id = false) noexcept;
+
+/// Appends `text` as comment lines (`: line`; an empty line gives `:`), splitting at CR, LF and
+/// CRLF, and no blank line, so no event is dispatched. Used for heartbeats.
+/// Errors: none today (any bytes may be a comment); the code is for symmetry with format_event.
+std::error_code format_comment(std::string& out, std::string_view text);
+
+/// The exact number of bytes format_comment appends for `text`.
+std::size_t formatted_comment_size(std::string_view text) noexcept;
+
+/// Appends `payload` as one HTTP/1.1 chunk (RFC 9112 §7.1): "<hex size>\r\n" payload "\r\n".
+/// An empty payload appends nothing: a zero-size chunk is the last-chunk that ends the body.
+void append_chunk(std::string& out, std::string_view payload);
+
+/// The exact number of bytes append_chunk adds around a payload of `payload_size` bytes.
+std::size_t chunk_overhead(std::size_t payload_size) noexcept;
+
+/// format_event, wrapped as one HTTP/1.1 chunk, with a single allocation at most: the bytes
+/// are those of append_chunk(out, <what format_event would append>). Same errors and guarantee.
+[[nodiscard]] std::error_code format_event_chunk(std::string& out, std::string_view data,
+                                                 std::string_view event = {},
+                                                 std::string_view id = {}, long long retry_ms = -1,
+                                                 bool has_id = false);
+
+// ---- implementation -------------------------------------------------------
+
+// memchr, or `end` when `c` is absent (memchr on an empty range may get a null pointer).
+inline const char* sse_find(const char* p, const char* end, char c) noexcept {
+    if (p == end) return end;
+    const void* hit = std::memchr(p, c, static_cast<std::size_t>(end - p));
+    return hit ? static_cast<const char*>(hit) : end;
+}
+
+// Calls f(begin, size) for every line of `text`. WHATWG HTML §9.2.5: a line ends at CRLF, LF
+// or CR, and CRLF is one break. The text after the last break is a line too, even when empty, so ""
+// is one empty line and "a\n" is "a" then "". Two cached memchr scans keep it linear.
+template <class F>
+void sse_for_each_line(std::string_view text, F&& f) {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const char* lf = sse_find(p, end, '\n');
+    const char* cr = sse_find(p, end, '\r');
+    for (;;) {
+        const char* brk = lf < cr ? lf : cr;
+        f(p, static_cast<std::size_t>(brk - p));
+        if (brk == end) return;
+        p = brk + 1;
+        if (*brk == '\r' && p != end && *p == '\n') ++p;
+        if (lf < p) lf = sse_find(p, end, '\n');
+        if (cr < p) cr = sse_find(p, end, '\r');
+    }
+}
+
+// Writers fill memory that sse_reserve_tail sized exactly: one capacity check per call
+// instead of one per append, which is most of the cost on many short lines.
+inline char* sse_put(char* dst, const char* src, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(dst, src, n);
+    return dst + n;
+}
+
+// The size of `text` written as prefixed lines: "<prefix> line\n", or "<prefix>\n" for an
+// empty line (no trailing space); the prefix ends with the colon ("data:" or ":").
+inline std::size_t sse_lines_size(std::string_view text, std::size_t prefix_len) noexcept {
+    std::size_t size = 0;
+    sse_for_each_line(text, [&](const char*, std::size_t n) {
+        size += prefix_len + 1 + (n == 0 ? 0 : n + 1);
+    });
+    return size;
+}
+
+inline char* sse_write_lines(char* dst, std::string_view text, std::string_view prefix) noexcept {
+    sse_for_each_line(text, [&](const char* line, std::size_t n) {
+        dst = sse_put(dst, prefix.data(), prefix.size());
+        if (n != 0) {
+            *dst++ = ' ';
+            dst = sse_put(dst, line, n);
+        }
+        *dst++ = '\n';
+    });
+    return dst;
+}
+
+// "field: value\n", or "field:\n" for an empty value (the client reads both as the value).
+inline std::size_t sse_field_size(std::size_t name_len, std::size_t value_len) noexcept {
+    return name_len + 2 + (value_len ? value_len + 1 : 0);
+}
+
+inline char* sse_write_field(char* dst, std::string_view name, std::string_view value) noexcept {
+    dst = sse_put(dst, name.data(), name.size());
+    *dst++ = ':';
+    if (!value.empty()) {
+        *dst++ = ' ';
+        dst = sse_put(dst, value.data(), value.size());
+    }
+    *dst++ = '\n';
+    return dst;
+}
+
+inline std::size_t sse_decimal_digits(unsigned long long v) noexcept {
+    std::size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        ++n;
+    }
+    return n;
+}
+
+// Writes the event; the fields are valid and formatted_size bytes are there.
+inline char* sse_write_event(char* dst, std::string_view data, std::string_view event,
+                             std::string_view id, long long retry_ms, bool has_id) noexcept {
+    if (!event.empty()) dst = sse_write_field(dst, "event", event);
+    if (has_id || !id.empty()) dst = sse_write_field(dst, "id", id);
+    if (retry_ms >= 0) {
+        dst = sse_put(dst, "retry: ", 7);
+        dst = std::to_chars(dst, dst + 20, retry_ms).ptr;   // 19 digits at most
+        *dst++ = '\n';
+    }
+    dst = sse_write_lines(dst, data, "data:");
+    *dst++ = '\n';   // the blank line dispatches the event
+    return dst;
+}
+
+inline std::size_t sse_hex_digits(std::size_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 16) {
+        v >>= 4;
+        ++n;
+    }
+    return n;
+}
+
+// "<hex size>\r\n", lower-case hex without leading zeros (RFC 9112 §7.1 chunk-size).
+inline char* sse_write_chunk_size(char* dst, std::size_t size) noexcept {
+    char* p = dst + sse_hex_digits(size);
+    char* const after = p;
+    do {
+        *--p = "0123456789abcdef"[size & 0xf];
+        size >>= 4;
+    } while (size != 0);
+    after[0] = '\r';
+    after[1] = '\n';
+    return after + 2;
+}
+
+// Grows `out` by `extra` bytes, to be overwritten, and returns where they start; at most one
+// allocation. Growth stays geometric: an exact reserve on every call would reallocate each
+// time on standard libraries whose reserve does not round up. If this throws, `out` is as
+// it was.
+inline char* sse_reserve_tail(std::string& out, std::size_t extra) {
+    const std::size_t old = out.size();
+    const std::size_t need = old + extra;
+    if (need > out.capacity()) {
+        const std::size_t twice = out.capacity() * 2;
+        out.reserve(need > twice ? need : twice);
+    }
+    out.resize(need);
+    return &out[old];
+}
+
+inline bool is_valid_event_field(std::string_view v) noexcept {
+    for (const char c : v) {
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+    return true;
+}
+
+inline std::size_t formatted_size(std::string_view data, std::string_view event,
+                                  std::string_view id, long long retry_ms, bool has_id) noexcept {
+    std::size_t size = sse_lines_size(data, 5) + 1;
+    if (!event.empty()) size += sse_field_size(5, event.size());
+    if (has_id || !id.empty()) size += sse_field_size(2, id.size());
+    if (retry_ms >= 0) size += 8 + sse_decimal_digits(static_cast<unsigned long long>(retry_ms));
+    return size;
+}
+
+inline std::error_code format_event(std::string& out, std::string_view data,
+                                    std::string_view event, std::string_view id,
+                                    long long retry_ms, bool has_id) {
+    // Fast path for fan-out of one-line messages: two memchr scans, one reserve, one copy.
+    const char* const end = data.data() + data.size();
+    if (WISP_LIKELY(event.empty() && id.empty() && !has_id && retry_ms < 0 &&
+                    sse_find(data.data(), end, '\n') == end &&
+                    sse_find(data.data(), end, '\r') == end)) {
+        if (data.empty()) {
+            out.append("data:\n\n", 7);
+            return {};
+        }
+        char* dst = sse_reserve_tail(out, data.size() + 8);
+        dst = sse_put(dst, "data: ", 6);
+        dst = sse_put(dst, data.data(), data.size());
+        sse_put(dst, "\n\n", 2);
+        return {};
+    }
+    if (!is_valid_event_field(event) || !is_valid_event_field(id))
+        return make_error_code(errc::invalid_event_field);
+    char* dst = sse_reserve_tail(out, formatted_size(data, event, id, retry_ms, has_id));
+    sse_write_event(dst, data, event, id, retry_ms, has_id);
+    return {};
+}
+
+inline std::size_t formatted_comment_size(std::string_view text) noexcept {
+    return sse_lines_size(text, 1);
+}
+
+inline std::error_code format_comment(std::string& out, std::string_view text) {
+    sse_write_lines(sse_reserve_tail(out, formatted_comment_size(text)), text, ":");
+    return {};
+}
+
+inline std::size_t chunk_overhead(std::size_t payload_size) noexcept {
+    return payload_size == 0 ? 0 : sse_hex_digits(payload_size) + 4;
+}
+
+inline void append_chunk(std::string& out, std::string_view payload) {
+    if (payload.empty()) return;
+    char* dst = sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size()));
+    dst = sse_write_chunk_size(dst, payload.size());
+    dst = sse_put(dst, payload.data(), payload.size());
+    sse_put(dst, "\r\n", 2);
+}
+
+inline std::error_code format_event_chunk(std::string& out, std::string_view data,
+                                          std::string_view event, std::string_view id,
+                                          long long retry_ms, bool has_id) {
+    if (!is_valid_event_field(event) || !is_valid_event_field(id))
+        return make_error_code(errc::invalid_event_field);
+    const std::size_t size = formatted_size(data, event, id, retry_ms, has_id);
+    char* dst = sse_reserve_tail(out, size + chunk_overhead(size));
+    dst = sse_write_chunk_size(dst, size);
+    dst = sse_write_event(dst, data, event, id, retry_ms, has_id);
+    sse_put(dst, "\r\n", 2);
+    return {};
+}
+
+}  // namespace detail
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/event_stream_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/event_stream_impl.hpp — EventStream and its connection side, where Connection is
+// complete.
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// ---- the connection side --------------------------------------------------------------
+inline void Connection::start_stream(std::shared_ptr<StreamState> st, bool head) {
+    std::string h;
+    h.reserve(256);
+    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+             "X-Accel-Buffering: no\r\nDate: ");
+    h.append(loop_.date()).append("\r\n");
+    for (const auto& hv : st->headers) {
+        if (iequals(hv.first, "content-type") || iequals(hv.first, "cache-control") ||
+            iequals(hv.first, "x-accel-buffering") || iequals(hv.first, "content-length") ||
+            iequals(hv.first, "transfer-encoding") || iequals(hv.first, "connection") ||
+            iequals(hv.first, "date"))
+            continue;
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+            Request empty;
+            loop_.core.report(empty, errc::invalid_argument,
+                              "event stream header with an invalid name or value: " + hv.first);
+            st->end();
+            write_response(status(500), head, false);
+            return;
+        }
+        h.append(hv.first).append(": ").append(hv.second).append("\r\n");
+    }
+    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
+    write(h);
+    mode_ = Mode::stream;
+    stream_ = st;
+    st->started(head);
+    update_timer();
+}
+
+// ---- StreamState ----------------------------------------------------------------------
+inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
+    if (conn) {
+        conn->retain();   // the memory, not the socket: handles may outlive the connection
+        last_write_tick = conn->loop().now_tick();
+    }
+    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
+    if (auto id = req.header("last-event-id")) {
+        last_event_id = std::string(*id);
+        has_last_event_id = true;
+    }
+}
+
+inline StreamState::~StreamState() {
+    if (conn) conn->release();
+}
+
+inline bool StreamState::on_io_thread() const {
+    return conn == nullptr || conn->loop().io.get_executor().running_in_this_thread();
+}
+
+inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
+    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
+    if (self->on_io_thread()) return self->write_event_bytes(bytes);
+    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return SendResult::sent;   // as far as is known here
+}
+
+inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
+    static const Options defaults;
+    const Options& o = conn ? conn->loop().core.options : defaults;
+    const std::size_t cap = o.limits.max_queued_bytes;
+    if (!is_started) {
+        // Before the head goes out (or for App::fetch): kept, framed as it will be sent.
+        if (conn && pending.size() >= cap) {
+            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+            end();
+            return SendResult::closed;
+        }
+        if (chunked && conn) append_chunk(pending, bytes);
+        else pending.append(bytes);
+        return SendResult::sent;
+    }
+    if (conn->closing()) return SendResult::closed;
+    if (conn->buffered_amount() >= cap) {
+        if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+        end();
+        return SendResult::closed;
+    }
+    if (chunked) {
+        // One chunk, written straight into the output queue: "<hex>\r\n" bytes "\r\n".
+        char* out = conn->reserve(chunk_overhead(bytes.size()) + bytes.size());
+        const std::size_t n = bytes.size();
+        char hex[16];
+        int k = 0;
+        std::size_t v = n;
+        do {
+            hex[k++] = "0123456789abcdef"[v & 15];
+            v >>= 4;
+        } while (v != 0);
+        while (k > 0) *out++ = hex[--k];
+        *out++ = '\r';
+        *out++ = '\n';
+        std::memcpy(out, bytes.data(), n);
+        out += n;
+        *out++ = '\r';
+        *out++ = '\n';
+    } else {
+        conn->write(bytes);
+    }
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline void StreamState::started(bool head_only) {
+    is_started = true;
+    if (head_only) {   // HEAD: the head alone, then done
+        pending.clear();
+        end();
+        conn->close_after_flush();
+        return;
+    }
+    if (!pending.empty()) {
+        conn->write(pending);
+        std::string().swap(pending);
+    }
+    if (closed.load()) {   // ended before it started: the events, then the end
+        if (chunked) conn->write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+}
+
+inline void StreamState::end() {
+    if (closed.exchange(true)) return;
+    if (is_started && conn && !conn->closing()) {
+        if (chunked) conn->write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+    fire_closed();
+}
+
+inline void StreamState::on_transport_closed() {
+    closed.store(true);
+    fire_closed();
+}
+
+inline void StreamState::fire_closed() {
+    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
+    auto fn = std::move(closed_fn);
+    closed_fn = nullptr;
+    drain_fn = nullptr;
+    if (fn) fn();
+}
+
+inline void StreamState::on_drained() {
+    if (!drain_fn || closed.load()) return;
+    auto keep = shared_from_this();   // the callback may drop the last handle
+    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
+    auto fn = std::move(drain_fn);
+    drain_fn = nullptr;
+    fn();
+    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline std::uint64_t StreamState::deadline() const noexcept {
+    const Loop& l = conn->loop();
+    return last_write_tick + (l.ticks_from_now(l.core.options.limits.sse_heartbeat) - l.now_tick());
+}
+
+inline void StreamState::on_heartbeat() {
+    if (closed.load()) return;
+    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
+    conn->rearm_timer();
+}
+
+}  // namespace detail
+
+// ---- EventStream ----------------------------------------------------------------------
+inline EventStream::EventStream(Request& req)
+    : s_(std::make_shared<detail::StreamState>(req.connection(), req)) {
+    if (auto* slot = detail::RequestBuilder::stream_slot(req)) *slot = s_;
+}
+
+inline SendResult EventStream::push(std::string_view data) {
+    std::string bytes;
+    (void)detail::format_event(bytes, data);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push(const EventMessage& m) {
+    std::string bytes;
+    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
+                             m.retry_ms, m.id.has_value()))
+        return SendResult::invalid;
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push_comment(std::string_view text) {
+    std::string bytes;
+    (void)detail::format_comment(bytes, text);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline void EventStream::close() {
+    if (s_->on_io_thread()) s_->end();
+    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
+}
+
+inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+inline Headers& EventStream::headers() noexcept { return s_->headers; }
+inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
+    if (!s_->has_last_event_id) return std::nullopt;
+    return std::string_view(s_->last_event_id);
+}
+inline std::size_t EventStream::buffered_amount() const noexcept {
+    return s_->is_started && s_->conn ? s_->conn->buffered_amount() : s_->pending.size();
+}
+inline void EventStream::on_closed(std::function<void()> fn) {
+    if (s_->closed.load()) {
+        if (fn) fn();   // already over: exactly once, now
+        return;
+    }
+    s_->closed_fn = std::move(fn);
+}
+inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+
+WISP_NAMESPACE_END
+
 // ---- wisp/app.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
@@ -5980,10 +6674,24 @@ inline Response App::fetch(Request req) {
     auto wait = std::make_shared<detail::FetchWait>();
     std::shared_ptr<detail::Deferred> slot = std::make_shared<detail::Deferred>();
     slot->fetch = wait;
+    std::shared_ptr<detail::StreamState> stream;
     detail::RequestBuilder::set_deferred_slot(req, &slot);
+    detail::RequestBuilder::set_stream_slot(req, &stream);
     const bool head = req.method() == "HEAD";
     Response res = core_.handle(req);
     detail::RequestBuilder::set_deferred_slot(req, nullptr);
+    detail::RequestBuilder::set_stream_slot(req, nullptr);
+    if (stream) {
+        // In-process there is no connection to stream to: the events pushed while the
+        // handler ran are the body, and the stream ends (on_closed runs) here.
+        if (res.kind() == detail::ResponseKind::stream) {
+            Response r(200, std::move(stream->pending), "text/event-stream");
+            r.headers.set("Cache-Control", "no-cache");
+            for (const auto& h : stream->headers) r.headers.set(h.first, h.second);
+            res = std::move(r);
+        }
+        stream->end();
+    }
     const bool taken = slot->taken;
     // Not deferred (or the returned response wins): later answers are refused.
     if (!taken || res.kind() != detail::ResponseKind::deferred) slot->answered = true;

@@ -11,6 +11,8 @@
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/event_stream.hpp>
 #include <wisp/websocket.hpp>
 #include <atomic>
 #include <chrono>
@@ -322,10 +324,24 @@ inline Response App::fetch(Request req) {
     auto wait = std::make_shared<detail::FetchWait>();
     std::shared_ptr<detail::Deferred> slot = std::make_shared<detail::Deferred>();
     slot->fetch = wait;
+    std::shared_ptr<detail::StreamState> stream;
     detail::RequestBuilder::set_deferred_slot(req, &slot);
+    detail::RequestBuilder::set_stream_slot(req, &stream);
     const bool head = req.method() == "HEAD";
     Response res = core_.handle(req);
     detail::RequestBuilder::set_deferred_slot(req, nullptr);
+    detail::RequestBuilder::set_stream_slot(req, nullptr);
+    if (stream) {
+        // In-process there is no connection to stream to: the events pushed while the
+        // handler ran are the body, and the stream ends (on_closed runs) here.
+        if (res.kind() == detail::ResponseKind::stream) {
+            Response r(200, std::move(stream->pending), "text/event-stream");
+            r.headers.set("Cache-Control", "no-cache");
+            for (const auto& h : stream->headers) r.headers.set(h.first, h.second);
+            res = std::move(r);
+        }
+        stream->end();
+    }
     const bool taken = slot->taken;
     // Not deferred (or the returned response wins): later answers are refused.
     if (!taken || res.kind() != detail::ResponseKind::deferred) slot->answered = true;

@@ -23,6 +23,7 @@ namespace detail {
 class Connection;
 struct Deferred;
 class RequestBuilder;
+class StreamState;
 
 /// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
 template <class T>
@@ -175,6 +176,7 @@ private:
     Address remote_;
     detail::Connection* conn_ = nullptr;
     std::shared_ptr<detail::Deferred>* deferred_slot_ = nullptr;   ///< set while dispatching
+    std::shared_ptr<detail::StreamState>* stream_slot_ = nullptr;  ///< set while dispatching
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
 };
@@ -193,6 +195,12 @@ public:
     static void set_connection(Request& r, detail::Connection* c) noexcept { r.conn_ = c; }
     static void set_deferred_slot(Request& r, std::shared_ptr<detail::Deferred>* s) noexcept {
         r.deferred_slot_ = s;
+    }
+    static void set_stream_slot(Request& r, std::shared_ptr<detail::StreamState>* s) noexcept {
+        r.stream_slot_ = s;
+    }
+    static std::shared_ptr<detail::StreamState>* stream_slot(Request& r) noexcept {
+        return r.stream_slot_;
     }
 };
 }  // namespace detail
@@ -476,6 +484,7 @@ inline Request& Request::operator=(const Request& other) {
     keep_alive_ = other.keep_alive_;
     conn_ = nullptr;
     deferred_slot_ = nullptr;
+    stream_slot_ = nullptr;
     owned_.clear();
     own();
     return *this;
@@ -499,6 +508,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     keep_alive_ = other.keep_alive_;
     conn_ = other.conn_;
     deferred_slot_ = other.deferred_slot_;
+    stream_slot_ = other.stream_slot_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
     return *this;
@@ -596,6 +606,7 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.params_.clear();
     r.owned_.clear();
     r.deferred_slot_ = nullptr;
+    r.stream_slot_ = nullptr;
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,

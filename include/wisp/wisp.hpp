@@ -9,4 +9,5 @@
 #include <wisp/request.hpp>
 #include <wisp/static_files.hpp>
 #include <wisp/websocket.hpp>
+#include <wisp/event_stream.hpp>
 #include <wisp/app.hpp>

@@ -10,6 +10,7 @@
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/loop.hpp>
+#include <wisp/detail/stream_state.hpp>
 #include <wisp/detail/ws_session.hpp>
 #include <array>
 #include <atomic>
@@ -178,6 +179,8 @@ private:
     void dispatch(Request& req);
     /// Handles a request for a WebSocket route; false when it is not an upgrade attempt.
     bool try_upgrade(Request& req, const WsEndpoint& ep, std::vector<RouteParam>& params);
+    /// Writes an event stream's head and switches to streaming.
+    void start_stream(std::shared_ptr<StreamState> st, bool head);
     void write_response(const Response& res, bool head, bool keep_alive);
     void write_error(int status, std::string_view extra_header = {});
     void resume_http();
@@ -187,6 +190,7 @@ private:
     OutQueue out_;
     std::unique_ptr<HttpState> http_;
     std::unique_ptr<WsSession> ws_;
+    std::shared_ptr<StreamState> stream_;
     Address remote_;
     std::atomic<std::uint32_t> refs_{1};
     std::uint64_t write_progress_tick_ = 0;
@@ -294,7 +298,7 @@ inline void Connection::on_data(char* p, std::size_t n) {
     switch (mode_) {
     case Mode::http: http_on_data(p, n); break;
     case Mode::websocket: ws_->on_data(p, n); break;
-    default: break;
+    default: break;   // streaming: the client has nothing to say; its bytes are dropped
     }
 }
 
@@ -359,6 +363,10 @@ inline void Connection::http_on_data(char* p, std::size_t n) {
                 if (n > 0 && mode_ == Mode::websocket) ws_->on_data(p, n);
                 return;
             }
+            if (mode_ == Mode::stream) {   // the rest of the connection is the event stream
+                http_.reset();
+                return;
+            }
             if (!h.waiting) h.parser.next();
             break;
         }
@@ -383,9 +391,23 @@ inline void Connection::dispatch(Request& req) {
         keep_alive = false;
     }
     std::shared_ptr<Deferred> deferred;
+    std::shared_ptr<StreamState> stream;
     RequestBuilder::set_deferred_slot(req, &deferred);
+    RequestBuilder::set_stream_slot(req, &stream);
     Response res = loop_.core.handle(req);
     RequestBuilder::set_deferred_slot(req, nullptr);
+    RequestBuilder::set_stream_slot(req, nullptr);
+    if (res.kind() == ResponseKind::stream) {
+        if (stream) {
+            start_stream(std::move(stream), head);
+            return;
+        }
+        loop_.core.report(req, errc::handler_exception,
+                          "handler returned an EventStream not made from its request");
+        res = status(500);
+    } else if (stream) {
+        stream->end();   // made but not returned: it never starts, and says so once
+    }
     if (res.kind() == ResponseKind::deferred) {
         if (deferred) {
             // Wait for the answer (it may already be posted, if sent inside the handler);
@@ -408,7 +430,8 @@ inline void Connection::complete_deferred(std::uint64_t seq, Response&& res) {
     if (mode_ != Mode::http || !http_ || !http_->waiting || seq != http_->seq) return;
     HttpState& h = *http_;
     h.waiting = false;
-    write_response(res, h.pending_head, h.pending_keep_alive);
+    // The app may have begun stopping while the answer was pending: then this is the last.
+    write_response(res, h.pending_head, h.pending_keep_alive && !loop_.stopping());
     resume_http();
 }
 
@@ -580,6 +603,9 @@ inline void Connection::on_drained() {
         update_timer();   // back from the send timeout to the idle deadline
         if (ws_->wants_drain) ws_->on_drained();
         start_read();     // if reading paused on a full queue
+    } else if (mode_ == Mode::stream) {
+        update_timer();
+        stream_->on_drained();
     }
 }
 
@@ -615,9 +641,13 @@ inline void Connection::close_now() {
     http_.reset();
     std::error_code ec;
     sock_.close(ec);   // cancels pending waits; their handlers release their references
-    if (ws_) {
+    if (ws_ || stream_) {
         retain();   // the close hook runs before the loop lets go of this connection
-        ws_->on_transport_closed();
+        if (ws_) ws_->on_transport_closed();
+        if (stream_) {
+            stream_->on_transport_closed();
+            stream_.reset();   // handles still hold the state; the state holds this memory
+        }
         loop_.remove(*this);
         release();
         return;
@@ -648,6 +678,9 @@ inline void Connection::update_timer() {
         }
     } else if (mode_ == Mode::websocket) {
         loop_.schedule(*this, ws_->deadline());
+    } else if (mode_ == Mode::stream) {
+        if (lim.sse_heartbeat.count() > 0) loop_.schedule(*this, stream_->deadline());
+        else loop_.wheel.cancel(*this);
     }
 }
 
@@ -659,6 +692,10 @@ inline void Connection::on_timer() {
     }
     if (mode_ == Mode::websocket) {
         ws_->on_timer();
+        return;
+    }
+    if (mode_ == Mode::stream) {
+        stream_->on_heartbeat();
         return;
     }
     if (mode_ == Mode::http) {
@@ -683,6 +720,10 @@ inline void Connection::on_timer() {
 inline void Connection::shutdown() {
     if (mode_ == Mode::websocket) {
         ws_->on_shutdown();
+        return;
+    }
+    if (mode_ == Mode::stream) {
+        stream_->end();
         return;
     }
     if (mode_ == Mode::http) {

@@ -1,0 +1,105 @@
+// sse_clock — the seed's event stream: GET /sse pushes `Message @ <local time>` every second
+// until the client leaves. One clock thread feeds every stream (pushes are thread-safe);
+// streams cost no thread of their own.
+// Run: build/gcc/examples/sse_clock --port 3000   then   curl -N http://127.0.0.1:3000/sse
+#include "wisp.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace {
+
+/// The open streams, and a thread that pushes the time to them once a second.
+class Clock {
+public:
+    void add(wisp::EventStream s) {
+        std::lock_guard<std::mutex> lock(m_);
+        streams_.push_back(std::move(s));
+    }
+    void run() {
+        std::unique_lock<std::mutex> lock(m_);
+        while (!stop_) {
+            cv_.wait_for(lock, std::chrono::seconds(1));
+            if (stop_) break;
+            const std::string text = "Message @ " + local_time();
+            for (auto it = streams_.begin(); it != streams_.end();) {
+                if (it->push(text) == wisp::SendResult::closed) it = streams_.erase(it);
+                else ++it;
+            }
+        }
+    }
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    static std::string local_time() {
+        const std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        localtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+        return buf;
+    }
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::list<wisp::EventStream> streams_;
+    bool stop_ = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    unsigned long port = 3000, threads = 1;
+    for (int i = 1; i < argc; i += 2) {
+        char* end = nullptr;
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        bool ok = value != nullptr;
+        if (ok && !std::strcmp(argv[i], "--host")) host = value;
+        else if (ok && !std::strcmp(argv[i], "--port"))
+            ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
+        else if (ok && !std::strcmp(argv[i], "--threads"))
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+        else ok = false;
+        if (!ok) {
+            std::fprintf(stderr, "usage: sse_clock [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            return 2;
+        }
+    }
+
+    Clock clock;
+    wisp::App app;
+    app.get("/sse", [&clock](wisp::Request& req) {
+        wisp::EventStream stream(req);
+        stream.push_comment("connected");
+        clock.add(stream);
+        return stream;
+    });
+
+    app.stop_on_signals();
+    if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {
+        std::fprintf(stderr, "sse_clock: cannot listen on %s:%lu: %s\n", host.c_str(), port,
+                     ec.message().c_str());
+        return 1;
+    }
+    std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(app.port()));
+    std::fflush(stdout);
+    std::thread ticker([&clock] { clock.run(); });
+    const auto ec = app.run(static_cast<unsigned>(threads));
+    clock.stop();
+    ticker.join();
+    return ec ? 1 : 0;
+}

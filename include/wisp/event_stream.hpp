@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/request.hpp>
+#include <wisp/websocket.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class StreamState;
+}
+
+/// One server-sent event. Fields that are not set are not written.
+struct EventMessage {
+    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;                ///< `event:` type; omitted when empty
+    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+};
+
+/// A `text/event-stream` response bound to one request. Create it in a route handler and
+/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
+/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
+/// goes out when the handler returns; events pushed before that wait for it.
+/// Thread: push, push_comment and close may be called from any thread (they are posted to the
+/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
+/// on_closed / on_drain callbacks run on the I/O thread.
+/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
+class EventStream {
+public:
+    explicit EventStream(Request& req);
+
+    /// One event with `data` (empty data still makes an event).
+    SendResult push(std::string_view data);
+    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
+    /// refused with SendResult::invalid and nothing is written.
+    SendResult push(const EventMessage& message);
+    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
+    SendResult push_comment(std::string_view text);
+    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
+    void close();
+    /// True until the stream ended (close(), client gone, server stopping).
+    bool is_open() const noexcept;
+
+    /// Response headers to add; effective before the handler returns.
+    Headers& headers() noexcept;
+    /// The `Last-Event-ID` request header, for resuming after a reconnect.
+    std::optional<std::string_view> last_event_id() const noexcept;
+    /// Bytes queued and not yet written (I/O thread).
+    std::size_t buffered_amount() const noexcept;
+
+    /// Called once when the stream ends, whatever ended it. Set it before returning.
+    void on_closed(std::function<void()> fn);
+    /// Called on the I/O thread each time everything queued has been written: push more here
+    /// to stream as fast as the client reads with bounded memory.
+    void on_drain(std::function<void()> fn);
+
+    /// Returning the stream from a handler starts it.
+    operator Response() const { return Response::stream_marker(); }   // NOLINT: a marker
+
+private:
+    std::shared_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
