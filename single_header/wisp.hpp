@@ -2782,17 +2782,30 @@ private:
 class BlockPool {
 public:
     static constexpr std::size_t block_size = 16 * 1024 - sizeof(Block);
-    explicit BlockPool(std::size_t keep = 64) : keep_(keep) { free_.reserve(keep); }
+    /// Small blocks start a turn's output: a connection that gets one short message (an
+    /// event, a pong) holds 512 bytes until the write, not 16 KiB, so a broadcast to many
+    /// thousands of idle connections stays small.
+    static constexpr std::size_t small_size = 512 - sizeof(Block);
+    explicit BlockPool(std::size_t keep = 64, std::size_t keep_small = 1024)
+        : keep_(keep), keep_small_(keep_small) {
+        free_.reserve(keep);
+        small_free_.reserve(keep_small);
+    }
     BlockPool(const BlockPool&) = delete;
     BlockPool& operator=(const BlockPool&) = delete;
     ~BlockPool();
     Block* get();
+    Block* get_small();
     void put(Block* b) noexcept;
     std::size_t free_blocks() const noexcept { return free_.size(); }
+    std::size_t free_small_blocks() const noexcept { return small_free_.size(); }
 
 private:
+    static Block* reuse(std::vector<Block*>& list) noexcept;
     std::vector<Block*> free_;
+    std::vector<Block*> small_free_;
     std::size_t keep_;
+    std::size_t keep_small_;
 };
 
 /// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
@@ -2866,29 +2879,41 @@ inline SharedBuffer SharedBuffer::with_capacity(std::size_t capacity) {
 }
 
 inline BlockPool::~BlockPool() {
-    for (Block* b : free_) {
-        b->~Block();
-        ::operator delete(b);
-    }
+    for (auto* list : {&free_, &small_free_})
+        for (Block* b : *list) {
+            b->~Block();
+            ::operator delete(b);
+        }
+}
+
+inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
+    if (list.empty()) return nullptr;
+    Block* b = list.back();
+    list.pop_back();
+    b->refs.store(1, std::memory_order_relaxed);
+    b->size = 0;
+    return b;
 }
 
 inline Block* BlockPool::get() {
-    Block* b;
-    if (!free_.empty()) {
-        b = free_.back();
-        free_.pop_back();
-        b->refs.store(1, std::memory_order_relaxed);
-        b->size = 0;
-        return b;
-    }
-    b = block_new(block_size);
+    if (Block* b = reuse(free_)) return b;
+    Block* b = block_new(block_size);
+    b->pool = this;
+    return b;
+}
+
+inline Block* BlockPool::get_small() {
+    if (Block* b = reuse(small_free_)) return b;
+    Block* b = block_new(small_size);
     b->pool = this;
     return b;
 }
 
 inline void BlockPool::put(Block* b) noexcept {
-    if (free_.size() < keep_) {
-        free_.push_back(b);   // never reallocates: capacity reserved for keep_ blocks
+    // Never reallocates: capacity is reserved for keep_ (keep_small_) blocks.
+    auto& list = b->capacity == small_size ? small_free_ : free_;
+    if (list.size() < (b->capacity == small_size ? keep_small_ : keep_)) {
+        list.push_back(b);
         return;
     }
     b->~Block();
@@ -2906,7 +2931,9 @@ inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
         bytes_ += n;
         return out;
     }
-    Block* b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
+    Block* b;
+    if (pool && n <= BlockPool::small_size && segs_.empty()) b = pool->get_small();
+    else b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
     b->size = n;
     segs_.push_back(Segment{b, 0, static_cast<std::uint32_t>(n)});
     tail_ = b;

@@ -79,12 +79,36 @@ TEST_CASE("out queue: a shared block is referenced, not copied, and freed after 
 TEST_CASE("out queue: an emptied queue holds no memory; the pool reuses blocks") {
     BlockPool pool;
     OutQueue q;
-    q.append(std::string(100, 'x'), &pool);
-    drain(q, 1000);
+    q.append(std::string(1000, 'x'), &pool);   // over a small block: a full block
+    drain(q, 5000);
     CHECK(pool.free_blocks() == 1);
-    q.append("again", &pool);
+    q.append(std::string(1000, 'y'), &pool);
     CHECK(pool.free_blocks() == 0);   // the same block came back
     q.clear();
+    CHECK(pool.free_blocks() == 1);
+}
+
+TEST_CASE("out queue: a short first write takes a small block, then writes grow into full ones") {
+    BlockPool pool;
+    OutQueue q;
+    q.append(std::string(30, 'e'), &pool);   // one event to an idle stream: 512 bytes, not 16 KiB
+    CHECK(q.size() == 30);
+    drain(q, 1000);
+    CHECK(pool.free_small_blocks() == 1);
+    CHECK(pool.free_blocks() == 0);
+    // Many small writes in one turn: the small block fills, then one full block takes the rest.
+    std::string expect;
+    for (int i = 0; i < 200; ++i) {
+        const std::string m = "message " + std::to_string(i) + "\n";
+        q.append(m, &pool);
+        expect += m;
+    }
+    CHECK(pool.free_small_blocks() == 0);
+    std::string got;
+    q.gather(64, [&](const char* p, std::size_t n) { got.append(p, n); });
+    CHECK(got == expect);
+    drain(q, 100000);
+    CHECK(pool.free_small_blocks() == 1);
     CHECK(pool.free_blocks() == 1);
 }
 
