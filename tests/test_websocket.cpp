@@ -458,7 +458,8 @@ struct Rich {
     void open(wisp::Peer& p) {
         p.send_text("hello " + p.state<User>().name + " room=" + std::string(p.request().param("room")) +
                     " proto=" + std::string(p.protocol()) + " ua=" +
-                    std::string(p.request().header("user-agent").value_or("-")));
+                    std::string(p.request().header("user-agent").value_or("-")) +
+                    " from=" + p.remote_address().ip());
     }
     void message(wisp::Peer& p, const wisp::Message& m) {
         if (m.text() == "throw") throw std::runtime_error("message exploded");
@@ -525,7 +526,7 @@ TEST_CASE("websocket: upgrade accepts, rejects, adds headers, picks a subprotoco
         CHECK(support::header_of(r, "x-hello") == "there");
         auto f = c.read();
         REQUIRE(f);
-        CHECK(f->payload == "hello ann room=caf\xc3\xa9 proto=chat.v2 ua=raw-test");
+        CHECK(f->payload == "hello ann room=caf\xc3\xa9 proto=chat.v2 ua=raw-test from=127.0.0.1");
         c.text("bytes");
         f = c.read();
         REQUIRE(f);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds wisp and runs every test: g++ and clang++ builds (tests, examples, benchmarks), an
-# ASan+UBSan build of the whole suite, and each libFuzzer target for WISP_FUZZ_SECONDS (30).
+# ASan+UBSan build of the whole suite, a TSan build of the threaded suites, and each libFuzzer
+# target for WISP_FUZZ_SECONDS (30).
 # Installs missing Debian packages first. Ends with the line `N passed, N failed`.
-# Usage: tools/test.sh            (build dirs: build/gcc, build/clang, build/asan, build/fuzz)
+# Usage: tools/test.sh     (build dirs: build/gcc, build/clang, build/asan, build/tsan, build/fuzz)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh || exit 1
@@ -13,7 +14,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 
 logs=()
 failed=()
-# run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration.
+# run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration
+# (only the tests named in $only when it is set).
 run() {
   local label="$1" cxx="$2" cc="$3"
   shift 3
@@ -23,7 +25,7 @@ run() {
     meson setup "$dir" --reconfigure "$@" >/dev/null
   else
     CXX="$cxx" CC="$cc" meson setup "$dir" "$@" >/dev/null
-  fi && ninja -C "$dir" >&2 && meson test -C "$dir" --print-errorlogs --num-processes 2 >&2
+  fi && ninja -C "$dir" >&2 && meson test -C "$dir" --print-errorlogs --num-processes 2 ${only:-} >&2
   local rc=$?
   logs+=("$label=$dir/meson-logs/testlog.junit.xml")
   if [ $rc -ne 0 ]; then failed+=(--failed-run "$label"); fi
@@ -32,6 +34,8 @@ run() {
 run gcc g++ gcc
 run clang clang++ clang
 run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+only="server sse-node ws-python" run tsan clang++ clang -Db_sanitize=thread -Db_lundef=false -Dbench=false
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
 
 python3 tools/count_tests.py "${failed[@]}" "${logs[@]}"

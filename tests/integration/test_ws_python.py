@@ -39,6 +39,18 @@ class EchoWebSocket(unittest.TestCase):
                 self.assertEqual(await ws.recv(), "")
         run(go())
 
+    def test_every_length_form_both_types(self):
+        async def go():
+            async with websockets.connect(self.url, max_size=None) as ws:
+                for n in (0, 125, 126, 65535, 65536, 1 << 20):
+                    payload = bytes((i * 7) & 0xFF for i in range(n))
+                    await ws.send(payload)
+                    self.assertEqual(await ws.recv(), payload, f"binary {n}")
+                    text = ("é" * (n // 2)) + ("x" * (n % 2))
+                    await ws.send(text)
+                    self.assertEqual(await ws.recv(), text, f"text {n}")
+        run(go(), timeout=60)
+
     def test_fragmented_message_is_echoed_whole(self):
         async def go():
             async with websockets.connect(self.url) as ws:

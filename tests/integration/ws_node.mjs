@@ -39,8 +39,12 @@ function open(url, opts = {}) {
 
 function next(ws) {
   return new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
-    ws.once('close', (code) => reject(new Error(`closed with ${code}`)));
+    const onClose = (code) => reject(new Error(`closed with ${code}`));
+    ws.once('message', (data, isBinary) => {
+      ws.off('close', onClose);
+      resolve({ data, isBinary });
+    });
+    ws.once('close', onClose);
   });
 }
 
@@ -89,6 +93,22 @@ const tests = {
     ws.ping(Buffer.from('abc'));
     const payload = await pong;
     assert(payload.toString() === 'abc', 'pong payload');
+    ws.close();
+    await closed(ws);
+  },
+  async 'every length form, text and binary, up to 16 MiB'(url) {
+    const ws = await open(url, { maxPayload: 0 });
+    for (const n of [0, 125, 126, 65535, 65536, 1 << 20, 16 << 20]) {
+      const bin = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) bin[i] = (i * 7) & 0xff;
+      ws.send(bin);
+      let m = await next(ws);
+      assert(m.isBinary && Buffer.compare(m.data, bin) === 0, `binary ${n}`);
+      const text = 'é'.repeat(n >> 1) + 'x'.repeat(n & 1);   // n bytes of UTF-8
+      ws.send(text);
+      m = await next(ws);
+      assert(!m.isBinary && m.data.toString() === text, `text ${n}`);
+    }
     ws.close();
     await closed(ws);
   },
