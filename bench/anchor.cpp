@@ -1,6 +1,7 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
 // Usage: anchor PORT [--threads N]. Listens on 0.0.0.0:PORT, one event loop by default.
-// Routes so far: GET / (plaintext), /_ws (echo). /_chat and /_sse join with topics and EventStream.
+// Routes: GET / (plaintext), /_ws (echo), /_chat (pub/sub relay to the other peers and to every
+// /_sse stream), /_sse (event stream fed by the chat).
 #include "wisp.hpp"
 
 #include <cstdio>
@@ -9,6 +10,11 @@
 
 struct Echo {
     void message(wisp::Peer& peer, const wisp::Message& message) { peer.send(message); }
+};
+
+struct Chat {
+    void open(wisp::Peer& peer) { peer.subscribe("chat"); }
+    void message(wisp::Peer& peer, const wisp::Message& message) { peer.publish("chat", message); }
 };
 
 int main(int argc, char** argv) {
@@ -27,6 +33,13 @@ int main(int argc, char** argv) {
     wisp::App app(options);
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
     app.ws<Echo>("/_ws");
+    app.ws<Chat>("/_chat");
+    app.get("/_sse", [](wisp::Request& req) {
+        wisp::EventStream stream(req);
+        stream.push_comment("connected");
+        stream.subscribe("chat");
+        return stream;
+    });
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     if (auto ec = app.listen("0.0.0.0", port)) {
         std::fprintf(stderr, "anchor: %s\n", ec.message().c_str());

@@ -1843,6 +1843,7 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 
@@ -1932,6 +1933,19 @@ public:
     std::string_view protocol() const noexcept;
     /// Bytes queued for this peer and not yet written to the socket.
     std::size_t buffered_amount() const noexcept;
+    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
+    /// all its topics before its close hook runs.
+    bool subscribe(std::string_view topic);
+    /// Leaves `topic` (false when not subscribed).
+    bool unsubscribe(std::string_view topic);
+    /// The topics this peer is subscribed to, in subscription order.
+    const std::vector<std::string>& topics() const noexcept;
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
+    void publish_text(std::string_view topic, std::string_view text);
+    void publish_binary(std::string_view topic, std::string_view bytes);
+    /// Publishes `message` with its own type.
+    void publish(std::string_view topic, const Message& message);
+
     /// Typed per-peer state, the same object as the upgrade request's state<T>().
     template <class T>
     T& state() {
@@ -2013,6 +2027,11 @@ public:
     std::optional<std::string_view> last_event_id() const noexcept;
     /// Bytes queued and not yet written (I/O thread).
     std::size_t buffered_amount() const noexcept;
+
+    /// Receives every text publication to `topic` as one event (`data:` lines). Call it on
+    /// the stream's I/O thread (in the handler, or from on_drain/on_closed callbacks).
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
 
     /// Called once when the stream ends, whatever ended it. Set it before returning.
     void on_closed(std::function<void()> fn);
@@ -2468,254 +2487,6 @@ inline void RequestParser::release_memory() {
 }  // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/app_core.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/app_core.hpp — routes, middleware and hooks shared by every I/O thread and fetch().
-
-#include <algorithm>
-#include <atomic>
-#include <exception>
-#include <functional>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-using HttpHandler = std::function<Response(Request&)>;
-using Middleware = std::function<std::optional<Response>(Request&)>;
-using ErrorHook = std::function<void(const Request&, const Error&)>;
-
-struct WsEndpoint;   // a WebSocket route (websocket.hpp)
-
-/// Converts what a handler returned into a Response.
-template <class R>
-Response to_response(R&& r) {
-    using T = std::decay_t<R>;
-    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
-    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
-    else if constexpr (std::is_convertible_v<R, std::string_view>)
-        return text(std::string(std::string_view(r)));
-    else static_assert(!sizeof(T), "wisp: a handler must return wisp::Response, a string, a "
-                                   "wisp::EventStream or a wisp::Responder");
-}
-
-/// Wraps a user callable taking Request& into an HttpHandler.
-template <class F>
-HttpHandler make_handler(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
-    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
-        return to_response(fn(req));
-    };
-}
-
-/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
-/// answers when it returns a value; `Response(Request&)` always answers.
-template <class F>
-Middleware make_middleware(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: middleware must be callable as middleware(wisp::Request&)");
-    using R = std::invoke_result_t<F&, Request&>;
-    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
-        if constexpr (std::is_void_v<R>) {
-            fn(req);
-            return std::nullopt;
-        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
-            return fn(req);
-        } else {
-            return to_response(fn(req));
-        }
-    };
-}
-
-/// Everything an App knows that I/O threads read: fixed once the App listens.
-struct AppCore {
-    Options options;
-    ParserLimits parser_limits;
-    BasicRouter<HttpHandler> router;
-    BasicRouter<WsEndpoint*> ws_router;
-    std::vector<Middleware> middleware;
-    ErrorHook on_error;
-    std::error_code setup_error;    ///< first misconfiguration, reported by listen()
-    std::string setup_error_detail;
-    std::atomic<bool> stopping{false};
-
-    void sync_limits() {
-        parser_limits.max_header_bytes = options.limits.max_header_bytes;
-        parser_limits.max_header_count = options.limits.max_header_count;
-        parser_limits.max_url_bytes = options.limits.max_url_bytes;
-        parser_limits.max_body_bytes = options.limits.max_body_bytes;
-    }
-
-    void record_setup_error(std::error_code ec, std::string detail) {
-        if (!setup_error) {
-            setup_error = ec;
-            setup_error_detail = std::move(detail);
-        }
-    }
-
-    /// Reports an error to the app's hook; a throwing hook is contained.
-    void report(const Request& req, errc code, std::string message) const {
-        if (!on_error) return;
-        Error e{make_error_code(code), std::move(message)};
-#ifndef WISP_NO_EXCEPTIONS
-        try {
-            on_error(req, e);
-        } catch (...) {
-        }
-#else
-        on_error(req, e);
-#endif
-    }
-
-    /// Runs middleware, then the matching route. Never throws: a throwing handler yields 500
-    /// and an error-hook call. For WebSocket-only paths a plain request gets 426.
-    Response handle(Request& req) const {
-#ifndef WISP_NO_EXCEPTIONS
-        try {
-            return handle_unguarded(req);
-        } catch (const std::exception& ex) {
-            report(req, errc::handler_exception, ex.what());
-        } catch (...) {
-            report(req, errc::handler_exception, "unknown exception");
-        }
-        return status(500);
-#else
-        return handle_unguarded(req);
-#endif
-    }
-
-    /// The WebSocket route for this path, if any (upgrade requests try it first).
-    WsEndpoint* ws_route(const Request& req, std::vector<RouteParam>& params) const {
-        auto m = ws_router.match("GET", req.path(), params);
-        return m.status == RouteStatus::found ? *m.target : nullptr;
-    }
-
-private:
-    Response handle_unguarded(Request& req) const {
-        for (const Middleware& mw : middleware)
-            if (auto r = mw(req)) return std::move(*r);
-        auto m = router.match(req.method(), req.path(), req.mutable_params());
-        switch (m.status) {
-        case RouteStatus::found:
-            return (*m.target)(req);
-        case RouteStatus::bad_request:
-            return status(400);
-        case RouteStatus::method_not_allowed:
-        case RouteStatus::not_found: {
-            std::vector<RouteParam> ws_params;
-            auto w = ws_router.match(req.method(), req.path(), ws_params);
-            if (w.status == RouteStatus::found) {
-                // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
-                Response r = status(426);
-                r.headers.set("Upgrade", "websocket");
-                r.headers.set("Connection", "Upgrade");
-                r.headers.set("Sec-WebSocket-Version", "13");
-                return r;
-            }
-            if (m.status == RouteStatus::not_found &&
-                w.status != RouteStatus::method_not_allowed)
-                return status(404);
-            Response r = status(405);
-            r.headers.set("Allow", merge_allow(m.allow, w.allow));
-            return r;
-        }
-        }
-        return status(500);
-    }
-
-    static std::string merge_allow(const std::string& a, const std::string& b) {
-        if (a.empty()) return b;
-        if (b.empty()) return a;
-        std::vector<std::string> all;
-        auto split = [&all](const std::string& s) {
-            std::size_t i = 0;
-            while (i < s.size()) {
-                std::size_t j = s.find(',', i);
-                if (j == std::string::npos) j = s.size();
-                std::string t = s.substr(i, j - i);
-                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
-                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
-                    all.push_back(t);
-                i = j + 1;
-            }
-        };
-        split(a);
-        split(b);
-        std::sort(all.begin(), all.end());
-        std::string out;
-        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
-        return out;
-    }
-};
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/asio.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
-
-
-#ifndef ASIO_STANDALONE
-#define ASIO_STANDALONE 1
-#endif
-#ifndef ASIO_NO_DEPRECATED
-#define ASIO_NO_DEPRECATED 1
-#endif
-
-// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
-// (wisp's own code below keeps its warnings).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-#endif
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/dispatch.hpp>
-
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-namespace net = ::asio;
-using tcp = ::asio::ip::tcp;
-/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
-using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
-using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer =
-    ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 ::asio::wait_traits<std::chrono::steady_clock>,
-                                 ::asio::io_context::executor_type>;
-}  // namespace detail
-WISP_NAMESPACE_END
-
 // ---- wisp/detail/buffers.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/buffers.hpp — shared immutable byte blocks and the per-connection output queue.
@@ -3005,529 +2776,280 @@ inline void OutQueue::clear() noexcept {
 }  // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/http_date.hpp ----
+// ---- wisp/detail/sse_format.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/http_date.hpp — the Date header value (RFC 9110 §5.6.7 IMF-fixdate).
+// wisp/detail/sse_format.hpp — Server-Sent Events wire format: events and comments in, bytes out.
 
-#include <cstdint>
-#include <cstring>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Formats `secs` since the Unix epoch as "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters,
-/// no terminator). Pure arithmetic: no locale, no gmtime (not thread-safe everywhere).
-void format_http_date(std::int64_t secs, char out[29]) noexcept;
-
-// ---- implementation -------------------------------------------------------
-inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
-    static const char* const days = "SunMonTueWedThuFriSat";
-    static const char* const months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    std::int64_t z = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-    const std::int64_t sod = secs - z * 86400;
-    const int wday = static_cast<int>(((z % 7) + 11) % 7);   // 1970-01-01 was a Thursday
-    // Days to civil date (proleptic Gregorian), counting eras of 400 years from 0000-03-01.
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const int mday = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    const int mon = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-    const std::int64_t year = yoe + era * 400 + (mon <= 2 ? 1 : 0);
-    const int hh = static_cast<int>(sod / 3600), mm = static_cast<int>(sod / 60 % 60),
-              ss = static_cast<int>(sod % 60);
-    auto two = [](char* p, int v) {
-        p[0] = static_cast<char>('0' + v / 10);
-        p[1] = static_cast<char>('0' + v % 10);
-    };
-    std::memcpy(out, days + 3 * wday, 3);
-    out[3] = ',';
-    out[4] = ' ';
-    two(out + 5, mday);
-    out[7] = ' ';
-    std::memcpy(out + 8, months + 3 * (mon - 1), 3);
-    out[11] = ' ';
-    const int y = static_cast<int>(year % 10000);
-    out[12] = static_cast<char>('0' + y / 1000);
-    out[13] = static_cast<char>('0' + y / 100 % 10);
-    out[14] = static_cast<char>('0' + y / 10 % 10);
-    out[15] = static_cast<char>('0' + y % 10);
-    out[16] = ' ';
-    two(out + 17, hh);
-    out[19] = ':';
-    two(out + 20, mm);
-    out[22] = ':';
-    two(out + 23, ss);
-    std::memcpy(out + 25, " GMT", 4);
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/timer_wheel.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/timer_wheel.hpp — coarse per-thread deadlines without a timer per connection.
-
+#include <charconv>
 #include <cstddef>
-#include <cstdint>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Embedded in every object with a deadline (a connection has one at a time).
-struct WheelNode {
-    WheelNode* prev = nullptr;
-    WheelNode* next = nullptr;
-    std::uint64_t deadline = 0;   ///< in ticks; 0 = none
-    std::uint32_t bucket = 0;
-    bool linked = false;
-};
-
-/// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
-/// deadline (mod buckets); each tick visits one slot and expires what is due. Moving a deadline
-/// later is O(1) and lazy (the node is re-slotted only when its old slot comes round), so
-/// resetting an idle timer on every read costs a store.
-class TimerWheel {
-public:
-    explicit TimerWheel(std::size_t buckets = 512) : slots_(buckets) {}
-    TimerWheel(const TimerWheel&) = delete;
-    TimerWheel& operator=(const TimerWheel&) = delete;
-
-    std::uint64_t now() const noexcept { return now_; }
-    bool empty() const noexcept { return count_ == 0; }
-    std::size_t size() const noexcept { return count_; }
-
-    /// Sets the node's deadline to `tick` (absolute, > now()).
-    void schedule(WheelNode& n, std::uint64_t tick) noexcept {
-        if (tick <= now_) tick = now_ + 1;
-        if (n.linked && tick >= n.deadline) {   // later (or equal): lazy move
-            n.deadline = tick;
-            return;
-        }
-        if (n.linked) unlink(n);
-        n.deadline = tick;
-        link(n);
-    }
-    void cancel(WheelNode& n) noexcept {
-        if (n.linked) unlink(n);
-        n.deadline = 0;
-    }
-
-    /// Advances to `tick`, calling expire(WheelNode&) for every node whose deadline has come.
-    /// The callback may schedule or cancel any node, including the one it was given.
-    template <class Fn>
-    void advance(std::uint64_t tick, Fn&& expire) {
-        while (now_ < tick) {
-            ++now_;
-            auto& slot = slots_[now_ % slots_.size()];
-            // Detach the slot first so callbacks that re-schedule into it are not revisited.
-            WheelNode* n = slot;
-            slot = nullptr;
-            while (n) {
-                n->linked = false;
-                --count_;
-                WheelNode* next = n->next;
-                if (next) next->prev = nullptr;
-                n->prev = n->next = nullptr;
-                pending_ = next;
-                if (n->deadline <= now_) {
-                    n->deadline = 0;
-                    expire(*n);
-                } else {
-                    link(*n);   // lazily moved deadline: put it where it belongs now
-                }
-                n = pending_;
-            }
-            pending_ = nullptr;
-        }
-    }
-
-private:
-    void link(WheelNode& n) noexcept {
-        const std::size_t i = static_cast<std::size_t>(n.deadline % slots_.size());
-        n.bucket = static_cast<std::uint32_t>(i);
-        n.prev = nullptr;
-        n.next = slots_[i];
-        if (n.next) n.next->prev = &n;
-        slots_[i] = &n;
-        n.linked = true;
-        ++count_;
-    }
-    void unlink(WheelNode& n) noexcept {
-        if (pending_ == &n) pending_ = n.next;   // removing the node advance() visits next
-        if (n.prev) n.prev->next = n.next;
-        else if (slots_[n.bucket] == &n) slots_[n.bucket] = n.next;
-        if (n.next) n.next->prev = n.prev;
-        n.prev = n.next = nullptr;
-        n.linked = false;
-        --count_;
-    }
-
-    std::vector<WheelNode*> slots_;
-    std::uint64_t now_ = 0;
-    std::size_t count_ = 0;
-    WheelNode* pending_ = nullptr;
-};
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/loop.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
 #include <cstring>
-#include <ctime>
-#include <functional>
-#include <memory>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-class Connection;
-
-/// An I/O thread's loop. Everything here is touched only from that thread, except post() and
-/// the connection count. What it holds is shared by all its connections, so an idle connection
-/// holds none of it:
-/// - one receive buffer (connections read into it and keep only unfinished input);
-/// - the dirty list: connections with output this turn, written by one gather write each at
-///   the end of the turn (so replies, publications and pipelined responses coalesce);
-/// - a timer wheel ticking every Options::timer_resolution for every timeout;
-/// - a pool of output blocks, and the Date header of the current second.
-/// Functions that need a complete Connection are defined in connection.hpp.
-class Loop {
-public:
-    Loop(AppCore& app_core, unsigned loop_index);
-    Loop(const Loop&) = delete;
-    Loop& operator=(const Loop&) = delete;
-    ~Loop();
-
-    AppCore& core;
-    const unsigned index;
-    BlockPool pool;          // declared before io: handlers destroyed with io release blocks
-    TimerWheel wheel;
-    net::io_context io;
-
-    char* recv_buffer() noexcept { return recv_.get(); }
-    std::size_t recv_size() const noexcept { return recv_size_; }
-
-    /// Queues `c` for the end-of-turn flush (once per turn).
-    void mark_dirty(Connection& c);
-    void add(Connection& c) noexcept;
-    void remove(Connection& c) noexcept;
-    std::size_t connection_count() const noexcept { return count_.load(std::memory_order_relaxed); }
-
-    /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
-    std::uint64_t now_tick() const noexcept;
-    std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
-    /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
-    void schedule(WheelNode& n, std::uint64_t t);
-
-    /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
-    std::string_view date();
-
-    /// Graceful stop of this loop's connections (called on this thread): idle ones close,
-    /// in-flight ones finish; whatever remains after `deadline` is closed.
-    void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains.
-    void release_work() {
-        work_.reset();
-        stop_timer_.cancel();
-    }
-    bool stopping() const noexcept { return stopping_; }
-
-private:
-    void flush_all();
-    void on_tick();
-    void arm_tick();
-
-    std::unique_ptr<char[]> recv_;
-    std::size_t recv_size_;
-    std::vector<Connection*> dirty_, dirty_spare_;
-    bool flush_posted_ = false;
-    Connection* head_ = nullptr;   ///< intrusive list of open connections
-    std::atomic<std::size_t> count_{0};
-    steady_timer tick_timer_;
-    steady_timer stop_timer_;
-    bool ticking_ = false;
-    bool stopping_ = false;
-    std::chrono::steady_clock::time_point epoch_;
-    std::chrono::milliseconds resolution_;
-    char date_[29] = {};
-    std::int64_t date_sec_ = -1;
-    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
-};
-
-// ---- implementation -------------------------------------------------------
-inline Loop::Loop(AppCore& app_core, unsigned loop_index)
-    : core(app_core),
-      index(loop_index),
-      io(1),   // one thread runs this context: Asio may skip some locking
-      recv_(new char[app_core.options.receive_buffer_bytes]),
-      recv_size_(app_core.options.receive_buffer_bytes),
-      tick_timer_(io.get_executor()),
-      stop_timer_(io.get_executor()),
-      epoch_(std::chrono::steady_clock::now()),
-      resolution_(app_core.options.timer_resolution.count() > 0
-                      ? app_core.options.timer_resolution
-                      : std::chrono::milliseconds(100)),
-      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
-    dirty_.reserve(256);
-    dirty_spare_.reserve(256);
-}
-
-inline std::uint64_t Loop::now_tick() const noexcept {
-    const auto d = std::chrono::steady_clock::now() - epoch_;
-    return static_cast<std::uint64_t>(d / resolution_) + 1;
-}
-
-inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
-    const auto r = resolution_.count();
-    const auto n = d.count() <= 0 ? 1 : (d.count() + r - 1) / r;
-    return now_tick() + static_cast<std::uint64_t>(n);
-}
-
-inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
-    wheel.schedule(n, t);
-    if (!ticking_) arm_tick();
-}
-
-inline void Loop::arm_tick() {
-    ticking_ = true;
-    tick_timer_.expires_after(resolution_);
-    tick_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) {
-            ticking_ = false;
-            return;
-        }
-        on_tick();
-    });
-}
-
-inline std::string_view Loop::date() {
-    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    if (now != date_sec_) {
-        date_sec_ = now;
-        format_http_date(now, date_);
-    }
-    return {date_, sizeof date_};
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/stream_state.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles and its
-// connection.
-
-#include <atomic>
-#include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 WISP_NAMESPACE_BEGIN
+
 namespace detail {
 
-class Connection;
+// The event stream format is WHATWG HTML §9.2.5; every choice below is made so that a client
+// running the §9.2.6 interpretation algorithm rebuilds exactly what was passed in (with CR and
+// CRLF in data normalised to LF). These functions never touch a socket, throw only what
+// std::string throws when it cannot grow, and may be called from any thread.
 
-/// Shared by every EventStream copy and, once started, by the Connection. Everything but
-/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
-/// the handler's thread, which is that thread). Member functions are defined in
-/// event_stream_impl.hpp, where Connection is complete.
-class StreamState : public std::enable_shared_from_this<StreamState> {
-public:
-    StreamState(Connection* conn, const Request& req);
-    ~StreamState();
-    StreamState(const StreamState&) = delete;
-    StreamState& operator=(const StreamState&) = delete;
+/// True when `v` may be the value of an `event` or `id` field: it holds no CR, LF or NUL.
+bool is_valid_event_field(std::string_view v) noexcept;
 
-    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
-    SendResult write_event_bytes(std::string_view bytes);
-    /// Writes now when called on the I/O thread, else posts the write there.
-    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
-    bool on_io_thread() const;
-    /// Ends the stream from our side. I/O thread.
-    void end();
+/// Appends one event to `out` (never clears it): `event:`, `id:`, `retry:`, then one `data:`
+/// line per line of `data`, then a blank line. CR, LF and CRLF in `data` each break a line; a
+/// trailing break gives a final empty `data:` line, and empty `data` still dispatches an event.
+/// `event` is omitted when empty; `id` is written when non-empty or when `has_id` is true (an
+/// empty `id:` resets the client's last event ID); `retry_ms` is omitted when negative.
+/// Errors: errc::invalid_event_field when `event` or `id` holds CR, LF or NUL; `out` is then
+/// left exactly as it was (also when allocating throws).
+/// Lifetime: the views must not point into `out`.
+[[nodiscard]] std::error_code format_event(std::string& out, std::string_view data,
+                                           std::string_view event = {}, std::string_view id = {},
+                                           long long retry_ms = -1, bool has_id = false);
 
-    // ---- from the Connection ----
-    /// The head was written: move what was pushed before into the connection.
-    void started(bool head_only);
-    void on_transport_closed();   ///< the connection is gone: on_closed, once
-    void on_drained();
-    void on_heartbeat();
-    std::uint64_t deadline() const noexcept;
+/// The exact number of bytes format_event appends for the same arguments, when it succeeds.
+std::size_t formatted_size(std::string_view data, std::string_view event = {},
+                           std::string_view id = {}, long long retry_ms = -1,
+                           bool has_id = false) noexcept;
 
-    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
-    std::atomic<bool> closed{false};
-    bool is_started = false;
-    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
-    Headers headers;
-    std::string last_event_id;
-    bool has_last_event_id = false;
-    std::string pending;             ///< formatted events pushed before the head went out
-    std::function<void()> closed_fn;
-    std::function<void()> drain_fn;
-    std::uint64_t last_write_tick = 0;
+/// Appends `text` as comment lines (`: line`; an empty line gives `:`), splitting at CR, LF and
+/// CRLF, and no blank line, so no event is dispatched. Used for heartbeats.
+/// Errors: none today (any bytes may be a comment); the code is for symmetry with format_event.
+std::error_code format_comment(std::string& out, std::string_view text);
 
-private:
-    void fire_closed();
-};
+/// The exact number of bytes format_comment appends for `text`.
+std::size_t formatted_comment_size(std::string_view text) noexcept;
 
-}  // namespace detail
-WISP_NAMESPACE_END
+/// Appends `payload` as one HTTP/1.1 chunk (RFC 9112 §7.1): "<hex size>\r\n" payload "\r\n".
+/// An empty payload appends nothing: a zero-size chunk is the last-chunk that ends the body.
+void append_chunk(std::string& out, std::string_view payload);
 
-// ---- wisp/detail/hooks.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks.
+/// The exact number of bytes append_chunk adds around a payload of `payload_size` bytes.
+std::size_t chunk_overhead(std::size_t payload_size) noexcept;
 
-#include <cstddef>
-#include <optional>
-#include <type_traits>
-#include <utility>
+/// format_event, wrapped as one HTTP/1.1 chunk, with a single allocation at most: the bytes
+/// are those of append_chunk(out, <what format_event would append>). Same errors and guarantee.
+[[nodiscard]] std::error_code format_event_chunk(std::string& out, std::string_view data,
+                                                 std::string_view event = {},
+                                                 std::string_view id = {}, long long retry_ms = -1,
+                                                 bool has_id = false);
 
-WISP_NAMESPACE_BEGIN
-namespace detail {
+// ---- implementation -------------------------------------------------------
 
-// A hook is "present" when `&H::name` names one non-template member function; then it must
-// be callable with the documented arguments, or the static_asserts below say what is
-// expected. Every hook is optional.
-#define WISP_DETECT_HOOK(hook)                                                              \
-    template <class H, class = void>                                                        \
-    struct has_##hook##_member : std::false_type {};                                        \
-    template <class H>                                                                      \
-    struct has_##hook##_member<H, std::void_t<decltype(&H::hook)>> : std::true_type {};     \
-    template <class H, bool Present, class... A>                                            \
-    struct hook_##hook##_ok : std::true_type {};                                            \
-    template <class H, class... A>                                                          \
-    struct hook_##hook##_ok<H, true, A...> : std::is_invocable<decltype(&H::hook), H&, A...> {};
-WISP_DETECT_HOOK(upgrade)
-WISP_DETECT_HOOK(open)
-WISP_DETECT_HOOK(message)
-WISP_DETECT_HOOK(close)
-WISP_DETECT_HOOK(error)
-WISP_DETECT_HOOK(drain)
-#undef WISP_DETECT_HOOK
-
-template <class H, bool Callable>
-struct upgrade_result_ok : std::true_type {};
-template <class H>
-struct upgrade_result_ok<H, true> {
-    using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
-    static constexpr bool value = std::is_void_v<R> || std::is_convertible_v<R, Response> ||
-                                  std::is_convertible_v<R, std::optional<Response>>;
-};
-
-template <class H>
-struct Hooks {
-    static constexpr bool has_upgrade = has_upgrade_member<H>::value;
-    static constexpr bool has_open = has_open_member<H>::value;
-    static constexpr bool has_message = has_message_member<H>::value;
-    static constexpr bool has_close = has_close_member<H>::value;
-    static constexpr bool has_error = has_error_member<H>::value;
-    static constexpr bool has_drain = has_drain_member<H>::value;
-
-    static constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
-    /// Every present hook has a usable signature (no diagnostics; see check()).
-    static constexpr bool all_ok =
-        upgrade_ok && upgrade_result_ok<H, has_upgrade && upgrade_ok>::value &&
-        hook_open_ok<H, has_open, Peer&>::value &&
-        hook_message_ok<H, has_message, Peer&, const Message&>::value &&
-        hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value &&
-        hook_error_ok<H, has_error, Peer&, const Error&>::value &&
-        hook_drain_ok<H, has_drain, Peer&>::value;
-
-    /// Fails to compile, with one sentence per wrong hook, unless all_ok.
-    static constexpr bool check() {
-        constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
-        static_assert(upgrade_ok,
-                      "wisp: hook `upgrade` must be callable as upgrade(wisp::Request&)");
-        static_assert(upgrade_result_ok<H, has_upgrade && upgrade_ok>::value,
-                      "wisp: hook `upgrade` must return void, wisp::Response or "
-                      "std::optional<wisp::Response>");
-        static_assert(hook_open_ok<H, has_open, Peer&>::value,
-                      "wisp: hook `open` must be callable as open(wisp::Peer&)");
-        static_assert(hook_message_ok<H, has_message, Peer&, const Message&>::value,
-                      "wisp: hook `message` must be callable as message(wisp::Peer&, const "
-                      "wisp::Message&)");
-        static_assert(hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value,
-                      "wisp: hook `close` must be callable as close(wisp::Peer&, const "
-                      "wisp::CloseInfo&)");
-        static_assert(hook_error_ok<H, has_error, Peer&, const Error&>::value,
-                      "wisp: hook `error` must be callable as error(wisp::Peer&, const "
-                      "wisp::Error&)");
-        static_assert(hook_drain_ok<H, has_drain, Peer&>::value,
-                      "wisp: hook `drain` must be callable as drain(wisp::Peer&)");
-        return true;
-    }
-};
-
-/// A WebSocket route: the handler object and one plain function per hook (null when the
-/// handler has none). No virtual calls, no std::function per peer.
-struct WsEndpoint {
-    void* handler = nullptr;
-    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
-    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
-    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
-    void (*open)(void*, Peer&) = nullptr;
-    void (*message)(void*, Peer&, const Message&) = nullptr;
-    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
-    void (*error)(void*, Peer&, const Error&) = nullptr;
-    void (*drain)(void*, Peer&) = nullptr;
-};
-
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler);
-
-template <class H>
-void fill_endpoint(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    static_assert(K::check());
-    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+// memchr, or `end` when `c` is absent (memchr on an empty range may get a null pointer).
+inline const char* sse_find(const char* p, const char* end, char c) noexcept {
+    if (p == end) return end;
+    const void* hit = std::memchr(p, c, static_cast<std::size_t>(end - p));
+    return hit ? static_cast<const char*>(hit) : end;
 }
 
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    ep.handler = &handler;
-    if constexpr (K::has_upgrade) {
-        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
-            using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
-            if constexpr (std::is_void_v<R>) {
-                static_cast<H*>(h)->upgrade(req);
-                return std::nullopt;
-            } else if constexpr (std::is_convertible_v<R, std::optional<Response>> &&
-                                 !std::is_convertible_v<R, Response>) {
-                return static_cast<H*>(h)->upgrade(req);
-            } else {
-                return Response(static_cast<H*>(h)->upgrade(req));
-            }
-        };
+// Calls f(begin, size) for every line of `text`. WHATWG HTML §9.2.5: a line ends at CRLF, LF
+// or CR, and CRLF is one break. The text after the last break is a line too, even when empty, so ""
+// is one empty line and "a\n" is "a" then "". Two cached memchr scans keep it linear.
+template <class F>
+void sse_for_each_line(std::string_view text, F&& f) {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const char* lf = sse_find(p, end, '\n');
+    const char* cr = sse_find(p, end, '\r');
+    for (;;) {
+        const char* brk = lf < cr ? lf : cr;
+        f(p, static_cast<std::size_t>(brk - p));
+        if (brk == end) return;
+        p = brk + 1;
+        if (*brk == '\r' && p != end && *p == '\n') ++p;
+        if (lf < p) lf = sse_find(p, end, '\n');
+        if (cr < p) cr = sse_find(p, end, '\r');
     }
-    if constexpr (K::has_open)
-        ep.open = [](void* h, Peer& p) { static_cast<H*>(h)->open(p); };
-    if constexpr (K::has_message)
-        ep.message = [](void* h, Peer& p, const Message& m) { static_cast<H*>(h)->message(p, m); };
-    if constexpr (K::has_close)
-        ep.close = [](void* h, Peer& p, const CloseInfo& c) { static_cast<H*>(h)->close(p, c); };
-    if constexpr (K::has_error)
-        ep.error = [](void* h, Peer& p, const Error& e) { static_cast<H*>(h)->error(p, e); };
-    if constexpr (K::has_drain)
-        ep.drain = [](void* h, Peer& p) { static_cast<H*>(h)->drain(p); };
+}
+
+// Writers fill memory that sse_reserve_tail sized exactly: one capacity check per call
+// instead of one per append, which is most of the cost on many short lines.
+inline char* sse_put(char* dst, const char* src, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(dst, src, n);
+    return dst + n;
+}
+
+// The size of `text` written as prefixed lines: "<prefix> line\n", or "<prefix>\n" for an
+// empty line (no trailing space); the prefix ends with the colon ("data:" or ":").
+inline std::size_t sse_lines_size(std::string_view text, std::size_t prefix_len) noexcept {
+    std::size_t size = 0;
+    sse_for_each_line(text, [&](const char*, std::size_t n) {
+        size += prefix_len + 1 + (n == 0 ? 0 : n + 1);
+    });
+    return size;
+}
+
+inline char* sse_write_lines(char* dst, std::string_view text, std::string_view prefix) noexcept {
+    sse_for_each_line(text, [&](const char* line, std::size_t n) {
+        dst = sse_put(dst, prefix.data(), prefix.size());
+        if (n != 0) {
+            *dst++ = ' ';
+            dst = sse_put(dst, line, n);
+        }
+        *dst++ = '\n';
+    });
+    return dst;
+}
+
+// "field: value\n", or "field:\n" for an empty value (the client reads both as the value).
+inline std::size_t sse_field_size(std::size_t name_len, std::size_t value_len) noexcept {
+    return name_len + 2 + (value_len ? value_len + 1 : 0);
+}
+
+inline char* sse_write_field(char* dst, std::string_view name, std::string_view value) noexcept {
+    dst = sse_put(dst, name.data(), name.size());
+    *dst++ = ':';
+    if (!value.empty()) {
+        *dst++ = ' ';
+        dst = sse_put(dst, value.data(), value.size());
+    }
+    *dst++ = '\n';
+    return dst;
+}
+
+inline std::size_t sse_decimal_digits(unsigned long long v) noexcept {
+    std::size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        ++n;
+    }
+    return n;
+}
+
+// Writes the event; the fields are valid and formatted_size bytes are there.
+inline char* sse_write_event(char* dst, std::string_view data, std::string_view event,
+                             std::string_view id, long long retry_ms, bool has_id) noexcept {
+    if (!event.empty()) dst = sse_write_field(dst, "event", event);
+    if (has_id || !id.empty()) dst = sse_write_field(dst, "id", id);
+    if (retry_ms >= 0) {
+        dst = sse_put(dst, "retry: ", 7);
+        dst = std::to_chars(dst, dst + 20, retry_ms).ptr;   // 19 digits at most
+        *dst++ = '\n';
+    }
+    dst = sse_write_lines(dst, data, "data:");
+    *dst++ = '\n';   // the blank line dispatches the event
+    return dst;
+}
+
+inline std::size_t sse_hex_digits(std::size_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 16) {
+        v >>= 4;
+        ++n;
+    }
+    return n;
+}
+
+// "<hex size>\r\n", lower-case hex without leading zeros (RFC 9112 §7.1 chunk-size).
+inline char* sse_write_chunk_size(char* dst, std::size_t size) noexcept {
+    char* p = dst + sse_hex_digits(size);
+    char* const after = p;
+    do {
+        *--p = "0123456789abcdef"[size & 0xf];
+        size >>= 4;
+    } while (size != 0);
+    after[0] = '\r';
+    after[1] = '\n';
+    return after + 2;
+}
+
+// Grows `out` by `extra` bytes, to be overwritten, and returns where they start; at most one
+// allocation. Growth stays geometric: an exact reserve on every call would reallocate each
+// time on standard libraries whose reserve does not round up. If this throws, `out` is as
+// it was.
+inline char* sse_reserve_tail(std::string& out, std::size_t extra) {
+    const std::size_t old = out.size();
+    const std::size_t need = old + extra;
+    if (need > out.capacity()) {
+        const std::size_t twice = out.capacity() * 2;
+        out.reserve(need > twice ? need : twice);
+    }
+    out.resize(need);
+    return &out[old];
+}
+
+inline bool is_valid_event_field(std::string_view v) noexcept {
+    for (const char c : v) {
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+    return true;
+}
+
+inline std::size_t formatted_size(std::string_view data, std::string_view event,
+                                  std::string_view id, long long retry_ms, bool has_id) noexcept {
+    std::size_t size = sse_lines_size(data, 5) + 1;
+    if (!event.empty()) size += sse_field_size(5, event.size());
+    if (has_id || !id.empty()) size += sse_field_size(2, id.size());
+    if (retry_ms >= 0) size += 8 + sse_decimal_digits(static_cast<unsigned long long>(retry_ms));
+    return size;
+}
+
+inline std::error_code format_event(std::string& out, std::string_view data,
+                                    std::string_view event, std::string_view id,
+                                    long long retry_ms, bool has_id) {
+    // Fast path for fan-out of one-line messages: two memchr scans, one reserve, one copy.
+    const char* const end = data.data() + data.size();
+    if (WISP_LIKELY(event.empty() && id.empty() && !has_id && retry_ms < 0 &&
+                    sse_find(data.data(), end, '\n') == end &&
+                    sse_find(data.data(), end, '\r') == end)) {
+        if (data.empty()) {
+            out.append("data:\n\n", 7);
+            return {};
+        }
+        char* dst = sse_reserve_tail(out, data.size() + 8);
+        dst = sse_put(dst, "data: ", 6);
+        dst = sse_put(dst, data.data(), data.size());
+        sse_put(dst, "\n\n", 2);
+        return {};
+    }
+    if (!is_valid_event_field(event) || !is_valid_event_field(id))
+        return make_error_code(errc::invalid_event_field);
+    char* dst = sse_reserve_tail(out, formatted_size(data, event, id, retry_ms, has_id));
+    sse_write_event(dst, data, event, id, retry_ms, has_id);
+    return {};
+}
+
+inline std::size_t formatted_comment_size(std::string_view text) noexcept {
+    return sse_lines_size(text, 1);
+}
+
+inline std::error_code format_comment(std::string& out, std::string_view text) {
+    sse_write_lines(sse_reserve_tail(out, formatted_comment_size(text)), text, ":");
+    return {};
+}
+
+inline std::size_t chunk_overhead(std::size_t payload_size) noexcept {
+    return payload_size == 0 ? 0 : sse_hex_digits(payload_size) + 4;
+}
+
+inline void append_chunk(std::string& out, std::string_view payload) {
+    if (payload.empty()) return;
+    char* dst = sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size()));
+    dst = sse_write_chunk_size(dst, payload.size());
+    dst = sse_put(dst, payload.data(), payload.size());
+    sse_put(dst, "\r\n", 2);
+}
+
+inline std::error_code format_event_chunk(std::string& out, std::string_view data,
+                                          std::string_view event, std::string_view id,
+                                          long long retry_ms, bool has_id) {
+    if (!is_valid_event_field(event) || !is_valid_event_field(id))
+        return make_error_code(errc::invalid_event_field);
+    const std::size_t size = formatted_size(data, event, id, retry_ms, has_id);
+    char* dst = sse_reserve_tail(out, size + chunk_overhead(size));
+    dst = sse_write_chunk_size(dst, size);
+    dst = sse_write_event(dst, data, event, id, retry_ms, has_id);
+    sse_put(dst, "\r\n", 2);
+    return {};
 }
 
 }  // namespace detail
+
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/utf8.hpp ----
@@ -4226,6 +3748,932 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/topics.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/topics.hpp — subscribe / publish: publications framed once, shared by every
+// subscriber; one registry per event loop, touched only by its thread.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class WsSession;
+class StreamState;
+
+/// One publication, framed once for every kind of subscriber and shared (immutable) by all
+/// of them, on every thread: a WebSocket frame, and for text an SSE event both chunked
+/// (HTTP/1.1) and plain (HTTP/1.0).
+struct Publication {
+    std::string topic;
+    SharedBuffer ws_frame;
+    SharedBuffer sse_chunked;   ///< empty for binary publications (SSE carries text)
+    SharedBuffer sse_plain;
+    const void* sender = nullptr;   ///< skipped by the fan-out (peer.publish excludes itself)
+
+    static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
+                                                   bool binary, const void* sender);
+};
+
+/// A subscriber on one loop: a WebSocket session or an event stream.
+struct TopicSub {
+    WsSession* ws = nullptr;
+    StreamState* stream = nullptr;
+    const void* id() const noexcept {
+        return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
+    }
+};
+
+/// The subscriptions of one event loop. Thread: that loop's only; no lock.
+class LoopTopics {
+public:
+    /// False when `sub` already had `topic`.
+    bool add(const std::string& topic, TopicSub sub);
+    /// False when `sub` did not have `topic`.
+    bool remove(const std::string& topic, TopicSub sub);
+    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). The
+    /// fan-out iterates a copy-free snapshot: see fan_out in topics_impl.
+    const std::vector<TopicSub>* find(const std::string& topic) const;
+
+private:
+    std::unordered_map<std::string, std::vector<TopicSub>> subs_;
+};
+
+/// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
+class TopicCounts {
+public:
+    void add(const std::string& topic, long delta);
+    std::size_t get(const std::string& topic) const;
+
+private:
+    mutable std::mutex m_;
+    std::unordered_map<std::string, std::size_t> n_;
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
+                                                            std::string_view data, bool binary,
+                                                            const void* sender) {
+    auto p = std::make_shared<Publication>();
+    p->topic = std::string(topic);
+    p->sender = sender;
+    const std::size_t n = data.size();
+    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    p->ws_frame = SharedBuffer::with_capacity(header + n);
+    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
+                        n, nullptr);
+    if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
+    p->ws_frame.set_size(header + n);
+    if (!binary) {
+        std::string event;
+        (void)format_event(event, data);
+        std::string chunk;
+        append_chunk(chunk, event);
+        p->sse_plain = SharedBuffer::copy_of(event);
+        p->sse_chunked = SharedBuffer::copy_of(chunk);
+    }
+    return p;
+}
+
+inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    auto& v = subs_[topic];
+    for (const TopicSub& s : v)
+        if (s.id() == sub.id()) return false;
+    v.push_back(sub);
+    return true;
+}
+
+inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    auto it = subs_.find(topic);
+    if (it == subs_.end()) return false;
+    auto& v = it->second;
+    auto pos = std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
+    if (pos == v.end()) return false;
+    v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
+    if (v.empty()) subs_.erase(it);
+    return true;
+}
+
+inline const std::vector<TopicSub>* LoopTopics::find(const std::string& topic) const {
+    auto it = subs_.find(topic);
+    return it == subs_.end() ? nullptr : &it->second;
+}
+
+inline void TopicCounts::add(const std::string& topic, long delta) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto& n = n_[topic];
+    n = static_cast<std::size_t>(static_cast<long>(n) + delta);
+    if (n == 0) n_.erase(topic);
+}
+
+inline std::size_t TopicCounts::get(const std::string& topic) const {
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = n_.find(topic);
+    return it == n_.end() ? 0 : it->second;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/app_core.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/app_core.hpp — routes, middleware and hooks shared by every I/O thread and fetch().
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+using HttpHandler = std::function<Response(Request&)>;
+using Middleware = std::function<std::optional<Response>(Request&)>;
+using ErrorHook = std::function<void(const Request&, const Error&)>;
+
+struct WsEndpoint;   // a WebSocket route (websocket.hpp)
+class Loop;
+
+/// Converts what a handler returned into a Response.
+template <class R>
+Response to_response(R&& r) {
+    using T = std::decay_t<R>;
+    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
+    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
+    else if constexpr (std::is_convertible_v<R, std::string_view>)
+        return text(std::string(std::string_view(r)));
+    else static_assert(!sizeof(T), "wisp: a handler must return wisp::Response, a string, a "
+                                   "wisp::EventStream or a wisp::Responder");
+}
+
+/// Wraps a user callable taking Request& into an HttpHandler.
+template <class F>
+HttpHandler make_handler(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
+    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
+        return to_response(fn(req));
+    };
+}
+
+/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
+/// answers when it returns a value; `Response(Request&)` always answers.
+template <class F>
+Middleware make_middleware(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: middleware must be callable as middleware(wisp::Request&)");
+    using R = std::invoke_result_t<F&, Request&>;
+    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
+        if constexpr (std::is_void_v<R>) {
+            fn(req);
+            return std::nullopt;
+        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
+            return fn(req);
+        } else {
+            return to_response(fn(req));
+        }
+    };
+}
+
+/// Everything an App knows that I/O threads read: fixed once the App listens.
+struct AppCore {
+    Options options;
+    ParserLimits parser_limits;
+    BasicRouter<HttpHandler> router;
+    BasicRouter<WsEndpoint*> ws_router;
+    std::vector<Middleware> middleware;
+    ErrorHook on_error;
+    std::error_code setup_error;    ///< first misconfiguration, reported by listen()
+    std::string setup_error_detail;
+    std::atomic<bool> stopping{false};
+    TopicCounts topic_counts;
+    std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
+    std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
+
+    /// Posts `p` to every running loop; each delivers to its own subscribers, in order.
+    void publish(const std::shared_ptr<const Publication>& p);
+
+    void sync_limits() {
+        parser_limits.max_header_bytes = options.limits.max_header_bytes;
+        parser_limits.max_header_count = options.limits.max_header_count;
+        parser_limits.max_url_bytes = options.limits.max_url_bytes;
+        parser_limits.max_body_bytes = options.limits.max_body_bytes;
+    }
+
+    void record_setup_error(std::error_code ec, std::string detail) {
+        if (!setup_error) {
+            setup_error = ec;
+            setup_error_detail = std::move(detail);
+        }
+    }
+
+    /// Reports an error to the app's hook; a throwing hook is contained.
+    void report(const Request& req, errc code, std::string message) const {
+        if (!on_error) return;
+        Error e{make_error_code(code), std::move(message)};
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            on_error(req, e);
+        } catch (...) {
+        }
+#else
+        on_error(req, e);
+#endif
+    }
+
+    /// Runs middleware, then the matching route. Never throws: a throwing handler yields 500
+    /// and an error-hook call. For WebSocket-only paths a plain request gets 426.
+    Response handle(Request& req) const {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            return handle_unguarded(req);
+        } catch (const std::exception& ex) {
+            report(req, errc::handler_exception, ex.what());
+        } catch (...) {
+            report(req, errc::handler_exception, "unknown exception");
+        }
+        return status(500);
+#else
+        return handle_unguarded(req);
+#endif
+    }
+
+    /// The WebSocket route for this path, if any (upgrade requests try it first).
+    WsEndpoint* ws_route(const Request& req, std::vector<RouteParam>& params) const {
+        auto m = ws_router.match("GET", req.path(), params);
+        return m.status == RouteStatus::found ? *m.target : nullptr;
+    }
+
+private:
+    Response handle_unguarded(Request& req) const {
+        for (const Middleware& mw : middleware)
+            if (auto r = mw(req)) return std::move(*r);
+        auto m = router.match(req.method(), req.path(), req.mutable_params());
+        switch (m.status) {
+        case RouteStatus::found:
+            return (*m.target)(req);
+        case RouteStatus::bad_request:
+            return status(400);
+        case RouteStatus::method_not_allowed:
+        case RouteStatus::not_found: {
+            std::vector<RouteParam> ws_params;
+            auto w = ws_router.match(req.method(), req.path(), ws_params);
+            if (w.status == RouteStatus::found) {
+                // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
+                Response r = status(426);
+                r.headers.set("Upgrade", "websocket");
+                r.headers.set("Connection", "Upgrade");
+                r.headers.set("Sec-WebSocket-Version", "13");
+                return r;
+            }
+            if (m.status == RouteStatus::not_found &&
+                w.status != RouteStatus::method_not_allowed)
+                return status(404);
+            Response r = status(405);
+            r.headers.set("Allow", merge_allow(m.allow, w.allow));
+            return r;
+        }
+        }
+        return status(500);
+    }
+
+    static std::string merge_allow(const std::string& a, const std::string& b) {
+        if (a.empty()) return b;
+        if (b.empty()) return a;
+        std::vector<std::string> all;
+        auto split = [&all](const std::string& s) {
+            std::size_t i = 0;
+            while (i < s.size()) {
+                std::size_t j = s.find(',', i);
+                if (j == std::string::npos) j = s.size();
+                std::string t = s.substr(i, j - i);
+                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
+                    all.push_back(t);
+                i = j + 1;
+            }
+        };
+        split(a);
+        split(b);
+        std::sort(all.begin(), all.end());
+        std::string out;
+        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
+        return out;
+    }
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/asio.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
+#endif
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED 1
+#endif
+
+// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
+// (wisp's own code below keeps its warnings).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/dispatch.hpp>
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
+/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
+using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
+using steady_timer =
+    ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 ::asio::wait_traits<std::chrono::steady_clock>,
+                                 ::asio::io_context::executor_type>;
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_date.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_date.hpp — the Date header value (RFC 9110 §5.6.7 IMF-fixdate).
+
+#include <cstdint>
+#include <cstring>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Formats `secs` since the Unix epoch as "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters,
+/// no terminator). Pure arithmetic: no locale, no gmtime (not thread-safe everywhere).
+void format_http_date(std::int64_t secs, char out[29]) noexcept;
+
+// ---- implementation -------------------------------------------------------
+inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
+    static const char* const days = "SunMonTueWedThuFriSat";
+    static const char* const months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    std::int64_t z = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    const std::int64_t sod = secs - z * 86400;
+    const int wday = static_cast<int>(((z % 7) + 11) % 7);   // 1970-01-01 was a Thursday
+    // Days to civil date (proleptic Gregorian), counting eras of 400 years from 0000-03-01.
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const int mday = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    const int mon = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    const std::int64_t year = yoe + era * 400 + (mon <= 2 ? 1 : 0);
+    const int hh = static_cast<int>(sod / 3600), mm = static_cast<int>(sod / 60 % 60),
+              ss = static_cast<int>(sod % 60);
+    auto two = [](char* p, int v) {
+        p[0] = static_cast<char>('0' + v / 10);
+        p[1] = static_cast<char>('0' + v % 10);
+    };
+    std::memcpy(out, days + 3 * wday, 3);
+    out[3] = ',';
+    out[4] = ' ';
+    two(out + 5, mday);
+    out[7] = ' ';
+    std::memcpy(out + 8, months + 3 * (mon - 1), 3);
+    out[11] = ' ';
+    const int y = static_cast<int>(year % 10000);
+    out[12] = static_cast<char>('0' + y / 1000);
+    out[13] = static_cast<char>('0' + y / 100 % 10);
+    out[14] = static_cast<char>('0' + y / 10 % 10);
+    out[15] = static_cast<char>('0' + y % 10);
+    out[16] = ' ';
+    two(out + 17, hh);
+    out[19] = ':';
+    two(out + 20, mm);
+    out[22] = ':';
+    two(out + 23, ss);
+    std::memcpy(out + 25, " GMT", 4);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/timer_wheel.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/timer_wheel.hpp — coarse per-thread deadlines without a timer per connection.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Embedded in every object with a deadline (a connection has one at a time).
+struct WheelNode {
+    WheelNode* prev = nullptr;
+    WheelNode* next = nullptr;
+    std::uint64_t deadline = 0;   ///< in ticks; 0 = none
+    std::uint32_t bucket = 0;
+    bool linked = false;
+};
+
+/// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
+/// deadline (mod buckets); each tick visits one slot and expires what is due. Moving a deadline
+/// later is O(1) and lazy (the node is re-slotted only when its old slot comes round), so
+/// resetting an idle timer on every read costs a store.
+class TimerWheel {
+public:
+    explicit TimerWheel(std::size_t buckets = 512) : slots_(buckets) {}
+    TimerWheel(const TimerWheel&) = delete;
+    TimerWheel& operator=(const TimerWheel&) = delete;
+
+    std::uint64_t now() const noexcept { return now_; }
+    bool empty() const noexcept { return count_ == 0; }
+    std::size_t size() const noexcept { return count_; }
+
+    /// Sets the node's deadline to `tick` (absolute, > now()).
+    void schedule(WheelNode& n, std::uint64_t tick) noexcept {
+        if (tick <= now_) tick = now_ + 1;
+        if (n.linked && tick >= n.deadline) {   // later (or equal): lazy move
+            n.deadline = tick;
+            return;
+        }
+        if (n.linked) unlink(n);
+        n.deadline = tick;
+        link(n);
+    }
+    void cancel(WheelNode& n) noexcept {
+        if (n.linked) unlink(n);
+        n.deadline = 0;
+    }
+
+    /// Advances to `tick`, calling expire(WheelNode&) for every node whose deadline has come.
+    /// The callback may schedule or cancel any node, including the one it was given.
+    template <class Fn>
+    void advance(std::uint64_t tick, Fn&& expire) {
+        while (now_ < tick) {
+            ++now_;
+            auto& slot = slots_[now_ % slots_.size()];
+            // Detach the slot first so callbacks that re-schedule into it are not revisited.
+            WheelNode* n = slot;
+            slot = nullptr;
+            while (n) {
+                n->linked = false;
+                --count_;
+                WheelNode* next = n->next;
+                if (next) next->prev = nullptr;
+                n->prev = n->next = nullptr;
+                pending_ = next;
+                if (n->deadline <= now_) {
+                    n->deadline = 0;
+                    expire(*n);
+                } else {
+                    link(*n);   // lazily moved deadline: put it where it belongs now
+                }
+                n = pending_;
+            }
+            pending_ = nullptr;
+        }
+    }
+
+private:
+    void link(WheelNode& n) noexcept {
+        const std::size_t i = static_cast<std::size_t>(n.deadline % slots_.size());
+        n.bucket = static_cast<std::uint32_t>(i);
+        n.prev = nullptr;
+        n.next = slots_[i];
+        if (n.next) n.next->prev = &n;
+        slots_[i] = &n;
+        n.linked = true;
+        ++count_;
+    }
+    void unlink(WheelNode& n) noexcept {
+        if (pending_ == &n) pending_ = n.next;   // removing the node advance() visits next
+        if (n.prev) n.prev->next = n.next;
+        else if (slots_[n.bucket] == &n) slots_[n.bucket] = n.next;
+        if (n.next) n.next->prev = n.prev;
+        n.prev = n.next = nullptr;
+        n.linked = false;
+        --count_;
+    }
+
+    std::vector<WheelNode*> slots_;
+    std::uint64_t now_ = 0;
+    std::size_t count_ = 0;
+    WheelNode* pending_ = nullptr;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/loop.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// An I/O thread's loop. Everything here is touched only from that thread, except post() and
+/// the connection count. What it holds is shared by all its connections, so an idle connection
+/// holds none of it:
+/// - one receive buffer (connections read into it and keep only unfinished input);
+/// - the dirty list: connections with output this turn, written by one gather write each at
+///   the end of the turn (so replies, publications and pipelined responses coalesce);
+/// - a timer wheel ticking every Options::timer_resolution for every timeout;
+/// - a pool of output blocks, and the Date header of the current second.
+/// Functions that need a complete Connection are defined in connection.hpp.
+class Loop {
+public:
+    Loop(AppCore& app_core, unsigned loop_index);
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+    ~Loop();
+
+    AppCore& core;
+    const unsigned index;
+    BlockPool pool;          // declared before io: handlers destroyed with io release blocks
+    TimerWheel wheel;
+    LoopTopics topics;       ///< this loop's subscriptions (its thread only)
+    net::io_context io;
+
+    char* recv_buffer() noexcept { return recv_.get(); }
+    std::size_t recv_size() const noexcept { return recv_size_; }
+
+    /// Queues `c` for the end-of-turn flush (once per turn).
+    void mark_dirty(Connection& c);
+    void add(Connection& c) noexcept;
+    void remove(Connection& c) noexcept;
+    std::size_t connection_count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+    /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
+    std::uint64_t now_tick() const noexcept;
+    std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
+    void schedule(WheelNode& n, std::uint64_t t);
+    /// Delivers a publication to this loop's subscribers of its topic (loop thread).
+    void fan_out(const Publication& p);
+
+    /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
+    std::string_view date();
+
+    /// Graceful stop of this loop's connections (called on this thread): idle ones close,
+    /// in-flight ones finish; whatever remains after `deadline` is closed.
+    void shutdown(std::chrono::milliseconds deadline);
+    /// Lets io.run() return once no work remains.
+    void release_work() {
+        work_.reset();
+        stop_timer_.cancel();
+    }
+    bool stopping() const noexcept { return stopping_; }
+
+private:
+    void flush_all();
+    void on_tick();
+    void arm_tick();
+
+    std::unique_ptr<char[]> recv_;
+    std::size_t recv_size_;
+    std::vector<Connection*> dirty_, dirty_spare_;
+    bool flush_posted_ = false;
+    Connection* head_ = nullptr;   ///< intrusive list of open connections
+    std::atomic<std::size_t> count_{0};
+    steady_timer tick_timer_;
+    steady_timer stop_timer_;
+    bool ticking_ = false;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point epoch_;
+    std::chrono::milliseconds resolution_;
+    char date_[29] = {};
+    std::int64_t date_sec_ = -1;
+    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline Loop::Loop(AppCore& app_core, unsigned loop_index)
+    : core(app_core),
+      index(loop_index),
+      io(1),   // one thread runs this context: Asio may skip some locking
+      recv_(new char[app_core.options.receive_buffer_bytes]),
+      recv_size_(app_core.options.receive_buffer_bytes),
+      tick_timer_(io.get_executor()),
+      stop_timer_(io.get_executor()),
+      epoch_(std::chrono::steady_clock::now()),
+      resolution_(app_core.options.timer_resolution.count() > 0
+                      ? app_core.options.timer_resolution
+                      : std::chrono::milliseconds(100)),
+      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+          io.get_executor())) {
+    dirty_.reserve(256);
+    dirty_spare_.reserve(256);
+}
+
+inline std::uint64_t Loop::now_tick() const noexcept {
+    const auto d = std::chrono::steady_clock::now() - epoch_;
+    return static_cast<std::uint64_t>(d / resolution_) + 1;
+}
+
+inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+    const auto r = resolution_.count();
+    const auto n = d.count() <= 0 ? 1 : (d.count() + r - 1) / r;
+    return now_tick() + static_cast<std::uint64_t>(n);
+}
+
+inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
+    wheel.schedule(n, t);
+    if (!ticking_) arm_tick();
+}
+
+inline void Loop::arm_tick() {
+    ticking_ = true;
+    tick_timer_.expires_after(resolution_);
+    tick_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) {
+            ticking_ = false;
+            return;
+        }
+        on_tick();
+    });
+}
+
+inline std::string_view Loop::date() {
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    if (now != date_sec_) {
+        date_sec_ = now;
+        format_http_date(now, date_);
+    }
+    return {date_, sizeof date_};
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_state.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles and its
+// connection.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// Shared by every EventStream copy and, once started, by the Connection. Everything but
+/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
+/// the handler's thread, which is that thread). Member functions are defined in
+/// event_stream_impl.hpp, where Connection is complete.
+class StreamState : public std::enable_shared_from_this<StreamState> {
+public:
+    StreamState(Connection* conn, const Request& req);
+    ~StreamState();
+    StreamState(const StreamState&) = delete;
+    StreamState& operator=(const StreamState&) = delete;
+
+    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
+    SendResult write_event_bytes(std::string_view bytes);
+    /// Writes now when called on the I/O thread, else posts the write there.
+    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
+    bool on_io_thread() const;
+    /// Ends the stream from our side. I/O thread.
+    void end();
+
+    // ---- from the Connection ----
+    /// The head was written: move what was pushed before into the connection.
+    void started(bool head_only);
+    void on_transport_closed();   ///< the connection is gone: on_closed, once
+    void on_drained();
+    void on_heartbeat();
+    std::uint64_t deadline() const noexcept;
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    void deliver(const Publication& p);
+    std::vector<std::string> topics;
+
+    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
+    std::atomic<bool> closed{false};
+    bool is_started = false;
+    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    Headers headers;
+    std::string last_event_id;
+    bool has_last_event_id = false;
+    std::string pending;             ///< formatted events pushed before the head went out
+    std::function<void()> closed_fn;
+    std::function<void()> drain_fn;
+    std::uint64_t last_write_tick = 0;
+
+private:
+    void fire_closed();
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/hooks.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks.
+
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// A hook is "present" when `&H::name` names one non-template member function; then it must
+// be callable with the documented arguments, or the static_asserts below say what is
+// expected. Every hook is optional.
+#define WISP_DETECT_HOOK(hook)                                                              \
+    template <class H, class = void>                                                        \
+    struct has_##hook##_member : std::false_type {};                                        \
+    template <class H>                                                                      \
+    struct has_##hook##_member<H, std::void_t<decltype(&H::hook)>> : std::true_type {};     \
+    template <class H, bool Present, class... A>                                            \
+    struct hook_##hook##_ok : std::true_type {};                                            \
+    template <class H, class... A>                                                          \
+    struct hook_##hook##_ok<H, true, A...> : std::is_invocable<decltype(&H::hook), H&, A...> {};
+WISP_DETECT_HOOK(upgrade)
+WISP_DETECT_HOOK(open)
+WISP_DETECT_HOOK(message)
+WISP_DETECT_HOOK(close)
+WISP_DETECT_HOOK(error)
+WISP_DETECT_HOOK(drain)
+#undef WISP_DETECT_HOOK
+
+template <class H, bool Callable>
+struct upgrade_result_ok : std::true_type {};
+template <class H>
+struct upgrade_result_ok<H, true> {
+    using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
+    static constexpr bool value = std::is_void_v<R> || std::is_convertible_v<R, Response> ||
+                                  std::is_convertible_v<R, std::optional<Response>>;
+};
+
+template <class H>
+struct Hooks {
+    static constexpr bool has_upgrade = has_upgrade_member<H>::value;
+    static constexpr bool has_open = has_open_member<H>::value;
+    static constexpr bool has_message = has_message_member<H>::value;
+    static constexpr bool has_close = has_close_member<H>::value;
+    static constexpr bool has_error = has_error_member<H>::value;
+    static constexpr bool has_drain = has_drain_member<H>::value;
+
+    static constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
+    /// Every present hook has a usable signature (no diagnostics; see check()).
+    static constexpr bool all_ok =
+        upgrade_ok && upgrade_result_ok<H, has_upgrade && upgrade_ok>::value &&
+        hook_open_ok<H, has_open, Peer&>::value &&
+        hook_message_ok<H, has_message, Peer&, const Message&>::value &&
+        hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value &&
+        hook_error_ok<H, has_error, Peer&, const Error&>::value &&
+        hook_drain_ok<H, has_drain, Peer&>::value;
+
+    /// Fails to compile, with one sentence per wrong hook, unless all_ok.
+    static constexpr bool check() {
+        constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
+        static_assert(upgrade_ok,
+                      "wisp: hook `upgrade` must be callable as upgrade(wisp::Request&)");
+        static_assert(upgrade_result_ok<H, has_upgrade && upgrade_ok>::value,
+                      "wisp: hook `upgrade` must return void, wisp::Response or "
+                      "std::optional<wisp::Response>");
+        static_assert(hook_open_ok<H, has_open, Peer&>::value,
+                      "wisp: hook `open` must be callable as open(wisp::Peer&)");
+        static_assert(hook_message_ok<H, has_message, Peer&, const Message&>::value,
+                      "wisp: hook `message` must be callable as message(wisp::Peer&, const "
+                      "wisp::Message&)");
+        static_assert(hook_close_ok<H, has_close, Peer&, const CloseInfo&>::value,
+                      "wisp: hook `close` must be callable as close(wisp::Peer&, const "
+                      "wisp::CloseInfo&)");
+        static_assert(hook_error_ok<H, has_error, Peer&, const Error&>::value,
+                      "wisp: hook `error` must be callable as error(wisp::Peer&, const "
+                      "wisp::Error&)");
+        static_assert(hook_drain_ok<H, has_drain, Peer&>::value,
+                      "wisp: hook `drain` must be callable as drain(wisp::Peer&)");
+        return true;
+    }
+};
+
+/// A WebSocket route: the handler object and one plain function per hook (null when the
+/// handler has none). No virtual calls, no std::function per peer.
+struct WsEndpoint {
+    void* handler = nullptr;
+    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
+    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
+    void (*open)(void*, Peer&) = nullptr;
+    void (*message)(void*, Peer&, const Message&) = nullptr;
+    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
+    void (*error)(void*, Peer&, const Error&) = nullptr;
+    void (*drain)(void*, Peer&) = nullptr;
+};
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler);
+
+template <class H>
+void fill_endpoint(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    static_assert(K::check());
+    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+}
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    ep.handler = &handler;
+    if constexpr (K::has_upgrade) {
+        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
+            using R = std::invoke_result_t<decltype(&H::upgrade), H&, Request&>;
+            if constexpr (std::is_void_v<R>) {
+                static_cast<H*>(h)->upgrade(req);
+                return std::nullopt;
+            } else if constexpr (std::is_convertible_v<R, std::optional<Response>> &&
+                                 !std::is_convertible_v<R, Response>) {
+                return static_cast<H*>(h)->upgrade(req);
+            } else {
+                return Response(static_cast<H*>(h)->upgrade(req));
+            }
+        };
+    }
+    if constexpr (K::has_open)
+        ep.open = [](void* h, Peer& p) { static_cast<H*>(h)->open(p); };
+    if constexpr (K::has_message)
+        ep.message = [](void* h, Peer& p, const Message& m) { static_cast<H*>(h)->message(p, m); };
+    if constexpr (K::has_close)
+        ep.close = [](void* h, Peer& p, const CloseInfo& c) { static_cast<H*>(h)->close(p, c); };
+    if constexpr (K::has_error)
+        ep.error = [](void* h, Peer& p, const Error& e) { static_cast<H*>(h)->error(p, e); };
+    if constexpr (K::has_drain)
+        ep.drain = [](void* h, Peer& p) { static_cast<H*>(h)->drain(p); };
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_session.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_session.hpp — one WebSocket connection's state: reader, peer, close handshake.
@@ -4233,6 +4681,7 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -4285,6 +4734,12 @@ public:
     void terminate();
     bool is_open() const noexcept;
     std::size_t buffered_amount() const noexcept;
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    void publish(std::string_view topic, std::string_view data, bool binary);
+    /// A publication for one of this peer's topics (loop thread).
+    void deliver(const Publication& p);
 
 private:
     void write_frame(Opcode op, std::string_view payload);
@@ -4295,6 +4750,7 @@ private:
     void report_close(std::uint16_t code, std::string_view reason, bool clean);
     template <class F>
     void guarded(F&& call);
+    void leave_topics();
 
     Connection& conn_;
     const WsEndpoint& ep_;
@@ -4302,6 +4758,7 @@ private:
     Request request_;
     std::string protocol_;
     Peer peer_{*this};
+    std::vector<std::string> topics_;
     std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
     char id_[16];
@@ -5740,6 +6197,7 @@ inline void WsSession::report_error(errc e, std::string_view why) {
 
 inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
     if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
     close_reported_ = true;
     if (!ep_.close) return;
     const CloseInfo info{code, reason, clean};
@@ -5874,282 +6332,6 @@ inline const Request& Peer::request() const noexcept { return s_.request(); }
 inline Request& Peer::mutable_request() noexcept { return s_.request(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/sse_format.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/sse_format.hpp — Server-Sent Events wire format: events and comments in, bytes out.
-
-#include <charconv>
-#include <cstddef>
-#include <cstring>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-
-// The event stream format is WHATWG HTML §9.2.5; every choice below is made so that a client
-// running the §9.2.6 interpretation algorithm rebuilds exactly what was passed in (with CR and
-// CRLF in data normalised to LF). These functions never touch a socket, throw only what
-// std::string throws when it cannot grow, and may be called from any thread.
-
-/// True when `v` may be the value of an `event` or `id` field: it holds no CR, LF or NUL.
-bool is_valid_event_field(std::string_view v) noexcept;
-
-/// Appends one event to `out` (never clears it): `event:`, `id:`, `retry:`, then one `data:`
-/// line per line of `data`, then a blank line. CR, LF and CRLF in `data` each break a line; a
-/// trailing break gives a final empty `data:` line, and empty `data` still dispatches an event.
-/// `event` is omitted when empty; `id` is written when non-empty or when `has_id` is true (an
-/// empty `id:` resets the client's last event ID); `retry_ms` is omitted when negative.
-/// Errors: errc::invalid_event_field when `event` or `id` holds CR, LF or NUL; `out` is then
-/// left exactly as it was (also when allocating throws).
-/// Lifetime: the views must not point into `out`.
-[[nodiscard]] std::error_code format_event(std::string& out, std::string_view data,
-                                           std::string_view event = {}, std::string_view id = {},
-                                           long long retry_ms = -1, bool has_id = false);
-
-/// The exact number of bytes format_event appends for the same arguments, when it succeeds.
-std::size_t formatted_size(std::string_view data, std::string_view event = {},
-                           std::string_view id = {}, long long retry_ms = -1,
-                           bool has_id = false) noexcept;
-
-/// Appends `text` as comment lines (`: line`; an empty line gives `:`), splitting at CR, LF and
-/// CRLF, and no blank line, so no event is dispatched. Used for heartbeats.
-/// Errors: none today (any bytes may be a comment); the code is for symmetry with format_event.
-std::error_code format_comment(std::string& out, std::string_view text);
-
-/// The exact number of bytes format_comment appends for `text`.
-std::size_t formatted_comment_size(std::string_view text) noexcept;
-
-/// Appends `payload` as one HTTP/1.1 chunk (RFC 9112 §7.1): "<hex size>\r\n" payload "\r\n".
-/// An empty payload appends nothing: a zero-size chunk is the last-chunk that ends the body.
-void append_chunk(std::string& out, std::string_view payload);
-
-/// The exact number of bytes append_chunk adds around a payload of `payload_size` bytes.
-std::size_t chunk_overhead(std::size_t payload_size) noexcept;
-
-/// format_event, wrapped as one HTTP/1.1 chunk, with a single allocation at most: the bytes
-/// are those of append_chunk(out, <what format_event would append>). Same errors and guarantee.
-[[nodiscard]] std::error_code format_event_chunk(std::string& out, std::string_view data,
-                                                 std::string_view event = {},
-                                                 std::string_view id = {}, long long retry_ms = -1,
-                                                 bool has_id = false);
-
-// ---- implementation -------------------------------------------------------
-
-// memchr, or `end` when `c` is absent (memchr on an empty range may get a null pointer).
-inline const char* sse_find(const char* p, const char* end, char c) noexcept {
-    if (p == end) return end;
-    const void* hit = std::memchr(p, c, static_cast<std::size_t>(end - p));
-    return hit ? static_cast<const char*>(hit) : end;
-}
-
-// Calls f(begin, size) for every line of `text`. WHATWG HTML §9.2.5: a line ends at CRLF, LF
-// or CR, and CRLF is one break. The text after the last break is a line too, even when empty, so ""
-// is one empty line and "a\n" is "a" then "". Two cached memchr scans keep it linear.
-template <class F>
-void sse_for_each_line(std::string_view text, F&& f) {
-    const char* p = text.data();
-    const char* const end = p + text.size();
-    const char* lf = sse_find(p, end, '\n');
-    const char* cr = sse_find(p, end, '\r');
-    for (;;) {
-        const char* brk = lf < cr ? lf : cr;
-        f(p, static_cast<std::size_t>(brk - p));
-        if (brk == end) return;
-        p = brk + 1;
-        if (*brk == '\r' && p != end && *p == '\n') ++p;
-        if (lf < p) lf = sse_find(p, end, '\n');
-        if (cr < p) cr = sse_find(p, end, '\r');
-    }
-}
-
-// Writers fill memory that sse_reserve_tail sized exactly: one capacity check per call
-// instead of one per append, which is most of the cost on many short lines.
-inline char* sse_put(char* dst, const char* src, std::size_t n) noexcept {
-    if (n != 0) std::memcpy(dst, src, n);
-    return dst + n;
-}
-
-// The size of `text` written as prefixed lines: "<prefix> line\n", or "<prefix>\n" for an
-// empty line (no trailing space); the prefix ends with the colon ("data:" or ":").
-inline std::size_t sse_lines_size(std::string_view text, std::size_t prefix_len) noexcept {
-    std::size_t size = 0;
-    sse_for_each_line(text, [&](const char*, std::size_t n) {
-        size += prefix_len + 1 + (n == 0 ? 0 : n + 1);
-    });
-    return size;
-}
-
-inline char* sse_write_lines(char* dst, std::string_view text, std::string_view prefix) noexcept {
-    sse_for_each_line(text, [&](const char* line, std::size_t n) {
-        dst = sse_put(dst, prefix.data(), prefix.size());
-        if (n != 0) {
-            *dst++ = ' ';
-            dst = sse_put(dst, line, n);
-        }
-        *dst++ = '\n';
-    });
-    return dst;
-}
-
-// "field: value\n", or "field:\n" for an empty value (the client reads both as the value).
-inline std::size_t sse_field_size(std::size_t name_len, std::size_t value_len) noexcept {
-    return name_len + 2 + (value_len ? value_len + 1 : 0);
-}
-
-inline char* sse_write_field(char* dst, std::string_view name, std::string_view value) noexcept {
-    dst = sse_put(dst, name.data(), name.size());
-    *dst++ = ':';
-    if (!value.empty()) {
-        *dst++ = ' ';
-        dst = sse_put(dst, value.data(), value.size());
-    }
-    *dst++ = '\n';
-    return dst;
-}
-
-inline std::size_t sse_decimal_digits(unsigned long long v) noexcept {
-    std::size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        ++n;
-    }
-    return n;
-}
-
-// Writes the event; the fields are valid and formatted_size bytes are there.
-inline char* sse_write_event(char* dst, std::string_view data, std::string_view event,
-                             std::string_view id, long long retry_ms, bool has_id) noexcept {
-    if (!event.empty()) dst = sse_write_field(dst, "event", event);
-    if (has_id || !id.empty()) dst = sse_write_field(dst, "id", id);
-    if (retry_ms >= 0) {
-        dst = sse_put(dst, "retry: ", 7);
-        dst = std::to_chars(dst, dst + 20, retry_ms).ptr;   // 19 digits at most
-        *dst++ = '\n';
-    }
-    dst = sse_write_lines(dst, data, "data:");
-    *dst++ = '\n';   // the blank line dispatches the event
-    return dst;
-}
-
-inline std::size_t sse_hex_digits(std::size_t v) noexcept {
-    std::size_t n = 1;
-    while (v >= 16) {
-        v >>= 4;
-        ++n;
-    }
-    return n;
-}
-
-// "<hex size>\r\n", lower-case hex without leading zeros (RFC 9112 §7.1 chunk-size).
-inline char* sse_write_chunk_size(char* dst, std::size_t size) noexcept {
-    char* p = dst + sse_hex_digits(size);
-    char* const after = p;
-    do {
-        *--p = "0123456789abcdef"[size & 0xf];
-        size >>= 4;
-    } while (size != 0);
-    after[0] = '\r';
-    after[1] = '\n';
-    return after + 2;
-}
-
-// Grows `out` by `extra` bytes, to be overwritten, and returns where they start; at most one
-// allocation. Growth stays geometric: an exact reserve on every call would reallocate each
-// time on standard libraries whose reserve does not round up. If this throws, `out` is as
-// it was.
-inline char* sse_reserve_tail(std::string& out, std::size_t extra) {
-    const std::size_t old = out.size();
-    const std::size_t need = old + extra;
-    if (need > out.capacity()) {
-        const std::size_t twice = out.capacity() * 2;
-        out.reserve(need > twice ? need : twice);
-    }
-    out.resize(need);
-    return &out[old];
-}
-
-inline bool is_valid_event_field(std::string_view v) noexcept {
-    for (const char c : v) {
-        if (c == '\r' || c == '\n' || c == '\0') return false;
-    }
-    return true;
-}
-
-inline std::size_t formatted_size(std::string_view data, std::string_view event,
-                                  std::string_view id, long long retry_ms, bool has_id) noexcept {
-    std::size_t size = sse_lines_size(data, 5) + 1;
-    if (!event.empty()) size += sse_field_size(5, event.size());
-    if (has_id || !id.empty()) size += sse_field_size(2, id.size());
-    if (retry_ms >= 0) size += 8 + sse_decimal_digits(static_cast<unsigned long long>(retry_ms));
-    return size;
-}
-
-inline std::error_code format_event(std::string& out, std::string_view data,
-                                    std::string_view event, std::string_view id,
-                                    long long retry_ms, bool has_id) {
-    // Fast path for fan-out of one-line messages: two memchr scans, one reserve, one copy.
-    const char* const end = data.data() + data.size();
-    if (WISP_LIKELY(event.empty() && id.empty() && !has_id && retry_ms < 0 &&
-                    sse_find(data.data(), end, '\n') == end &&
-                    sse_find(data.data(), end, '\r') == end)) {
-        if (data.empty()) {
-            out.append("data:\n\n", 7);
-            return {};
-        }
-        char* dst = sse_reserve_tail(out, data.size() + 8);
-        dst = sse_put(dst, "data: ", 6);
-        dst = sse_put(dst, data.data(), data.size());
-        sse_put(dst, "\n\n", 2);
-        return {};
-    }
-    if (!is_valid_event_field(event) || !is_valid_event_field(id))
-        return make_error_code(errc::invalid_event_field);
-    char* dst = sse_reserve_tail(out, formatted_size(data, event, id, retry_ms, has_id));
-    sse_write_event(dst, data, event, id, retry_ms, has_id);
-    return {};
-}
-
-inline std::size_t formatted_comment_size(std::string_view text) noexcept {
-    return sse_lines_size(text, 1);
-}
-
-inline std::error_code format_comment(std::string& out, std::string_view text) {
-    sse_write_lines(sse_reserve_tail(out, formatted_comment_size(text)), text, ":");
-    return {};
-}
-
-inline std::size_t chunk_overhead(std::size_t payload_size) noexcept {
-    return payload_size == 0 ? 0 : sse_hex_digits(payload_size) + 4;
-}
-
-inline void append_chunk(std::string& out, std::string_view payload) {
-    if (payload.empty()) return;
-    char* dst = sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size()));
-    dst = sse_write_chunk_size(dst, payload.size());
-    dst = sse_put(dst, payload.data(), payload.size());
-    sse_put(dst, "\r\n", 2);
-}
-
-inline std::error_code format_event_chunk(std::string& out, std::string_view data,
-                                          std::string_view event, std::string_view id,
-                                          long long retry_ms, bool has_id) {
-    if (!is_valid_event_field(event) || !is_valid_event_field(id))
-        return make_error_code(errc::invalid_event_field);
-    const std::size_t size = formatted_size(data, event, id, retry_ms, has_id);
-    char* dst = sse_reserve_tail(out, size + chunk_overhead(size));
-    dst = sse_write_chunk_size(dst, size);
-    dst = sse_write_event(dst, data, event, id, retry_ms, has_id);
-    sse_put(dst, "\r\n", 2);
-    return {};
-}
-
-}  // namespace detail
 
 WISP_NAMESPACE_END
 
@@ -6306,6 +6488,7 @@ inline void StreamState::on_transport_closed() {
 }
 
 inline void StreamState::fire_closed() {
+    while (!topics.empty()) unsubscribe(std::string(topics.back()));
     // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
     auto fn = std::move(closed_fn);
     closed_fn = nullptr;
@@ -6384,6 +6567,133 @@ inline void EventStream::on_closed(std::function<void()> fn) {
     s_->closed_fn = std::move(fn);
 }
 inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/pubsub_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/pubsub_impl.hpp — topics for peers and streams, and the per-loop fan-out, where
+// Connection, WsSession and StreamState are complete.
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
+    std::lock_guard<std::mutex> lock(loops_mutex);
+    for (Loop* l : live_loops) net::post(l->io, [l, p] { l->fan_out(*p); });
+}
+
+inline void Loop::fan_out(const Publication& p) {
+    const std::vector<TopicSub>* subs = topics.find(p.topic);
+    if (subs == nullptr) return;
+    // A delivery may close its subscriber (backpressure), which unsubscribes it: walk a copy.
+    const std::vector<TopicSub> snapshot = *subs;
+    for (const TopicSub& s : snapshot) {
+        if (s.id() == p.sender) continue;
+        if (s.ws) s.ws->deliver(p);
+        else s.stream->deliver(p);
+    }
+}
+
+// ---- WebSocket peers ----------------------------------------------------------------
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    std::string t(topic);
+    if (!conn_.loop().topics.add(t, TopicSub{this, nullptr})) return false;
+    conn_.loop().core.topic_counts.add(t, +1);
+    topics_.push_back(std::move(t));
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    conn_.loop().topics.remove(*it, TopicSub{this, nullptr});
+    conn_.loop().core.topic_counts.add(*it, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    conn_.loop().core.publish(Publication::make(topic, data, binary, this));
+}
+
+inline void WsSession::deliver(const Publication& p) {
+    if (close_sent_ || close_reported_ || conn_.closing()) return;
+    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
+    if (conn_.buffered_amount() >= cap) {   // a slow subscriber pays alone
+        wants_drain = true;
+        if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
+            fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+        return;
+    }
+    conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
+// ---- event streams ---------------------------------------------------------------
+inline bool StreamState::subscribe(std::string_view topic) {
+    if (closed.load() || conn == nullptr) return false;
+    std::string t(topic);
+    if (!conn->loop().topics.add(t, TopicSub{nullptr, this})) return false;
+    conn->loop().core.topic_counts.add(t, +1);
+    topics.push_back(std::move(t));
+    return true;
+}
+
+inline bool StreamState::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics.begin(), topics.end(), topic);
+    if (it == topics.end()) return false;
+    conn->loop().topics.remove(*it, TopicSub{nullptr, this});
+    conn->loop().core.topic_counts.add(*it, -1);
+    topics.erase(it);
+    return true;
+}
+
+inline void StreamState::deliver(const Publication& p) {
+    if (closed.load() || p.sse_plain.size() == 0) return;   // binary: not for SSE
+    if (!is_started) {
+        write_event_bytes(p.sse_plain.view());   // kept until the head goes out
+        return;
+    }
+    if (conn->closing()) return;
+    const Options& o = conn->loop().core.options;
+    if (conn->buffered_amount() >= o.limits.max_queued_bytes) {
+        if (o.backpressure == BackpressurePolicy::close) end();
+        return;
+    }
+    const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
+    conn->write_shared(b, 0, b.size());
+    last_write_tick = conn->loop().now_tick();
+}
+
+}  // namespace detail
+
+inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
+inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
+inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+inline void Peer::publish_text(std::string_view topic, std::string_view text) {
+    s_.publish(topic, text, false);
+}
+inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
+    s_.publish(topic, bytes, true);
+}
+inline void Peer::publish(std::string_view topic, const Message& m) {
+    s_.publish(topic, m.data(), m.is_binary());
+}
+
+inline bool EventStream::subscribe(std::string_view topic) { return s_->subscribe(topic); }
+inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
 
 WISP_NAMESPACE_END
 
@@ -6477,6 +6787,15 @@ public:
     /// Runs a request through middleware and routes in-process, without a socket (H3's
     /// app.fetch). A deferred handler is waited for. HEAD answers carry no body.
     Response fetch(Request req);
+
+    /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
+    /// event streams as one event). Thread-safe, callable from anywhere while running; framed
+    /// once and shared by all subscribers; order is kept per publishing thread.
+    void publish_text(std::string_view topic, std::string_view text);
+    /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
+    void publish_binary(std::string_view topic, std::string_view bytes);
+    /// Subscribers of `topic` across all threads (peers and streams).
+    std::size_t subscriber_count(std::string_view topic) const;
 
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
@@ -6643,6 +6962,10 @@ inline std::error_code App::run(unsigned threads) {
     core_.sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+    {
+        std::lock_guard<std::mutex> lock(core_.loops_mutex);
+        for (auto& l : loops_) core_.live_loops.push_back(l.get());
+    }
     for (auto& li : listeners_) accept_next(*li);
     if (stop_on_signals_) {
         if (!signals_)
@@ -6660,6 +6983,10 @@ inline std::error_code App::run(unsigned threads) {
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     listeners_.clear();
+    {
+        std::lock_guard<std::mutex> lock(core_.loops_mutex);
+        core_.live_loops.clear();   // publishes from other threads now go nowhere
+    }
     loops_.clear();
     port_ = 0;
     core_.stopping = false;
@@ -6688,6 +7015,16 @@ inline void App::stop() {
         detail::Loop* lp = l.get();
         detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
     }
+}
+
+inline void App::publish_text(std::string_view topic, std::string_view text) {
+    core_.publish(detail::Publication::make(topic, text, false, nullptr));
+}
+inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
+    core_.publish(detail::Publication::make(topic, bytes, true, nullptr));
+}
+inline std::size_t App::subscriber_count(std::string_view topic) const {
+    return core_.topic_counts.get(std::string(topic));
 }
 
 inline std::size_t App::connection_count() const noexcept {

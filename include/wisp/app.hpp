@@ -12,6 +12,7 @@
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/websocket_impl.hpp>
 #include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/detail/pubsub_impl.hpp>
 #include <wisp/event_stream.hpp>
 #include <wisp/websocket.hpp>
 #include <atomic>
@@ -100,6 +101,15 @@ public:
     /// Runs a request through middleware and routes in-process, without a socket (H3's
     /// app.fetch). A deferred handler is waited for. HEAD answers carry no body.
     Response fetch(Request req);
+
+    /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
+    /// event streams as one event). Thread-safe, callable from anywhere while running; framed
+    /// once and shared by all subscribers; order is kept per publishing thread.
+    void publish_text(std::string_view topic, std::string_view text);
+    /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
+    void publish_binary(std::string_view topic, std::string_view bytes);
+    /// Subscribers of `topic` across all threads (peers and streams).
+    std::size_t subscriber_count(std::string_view topic) const;
 
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
@@ -266,6 +276,10 @@ inline std::error_code App::run(unsigned threads) {
     core_.sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+    {
+        std::lock_guard<std::mutex> lock(core_.loops_mutex);
+        for (auto& l : loops_) core_.live_loops.push_back(l.get());
+    }
     for (auto& li : listeners_) accept_next(*li);
     if (stop_on_signals_) {
         if (!signals_)
@@ -283,6 +297,10 @@ inline std::error_code App::run(unsigned threads) {
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     listeners_.clear();
+    {
+        std::lock_guard<std::mutex> lock(core_.loops_mutex);
+        core_.live_loops.clear();   // publishes from other threads now go nowhere
+    }
     loops_.clear();
     port_ = 0;
     core_.stopping = false;
@@ -311,6 +329,16 @@ inline void App::stop() {
         detail::Loop* lp = l.get();
         detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
     }
+}
+
+inline void App::publish_text(std::string_view topic, std::string_view text) {
+    core_.publish(detail::Publication::make(topic, text, false, nullptr));
+}
+inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
+    core_.publish(detail::Publication::make(topic, bytes, true, nullptr));
+}
+inline std::size_t App::subscriber_count(std::string_view topic) const {
+    return core_.topic_counts.get(std::string(topic));
 }
 
 inline std::size_t App::connection_count() const noexcept {

@@ -56,6 +56,11 @@ public:
     /// Bytes queued and not yet written (I/O thread).
     std::size_t buffered_amount() const noexcept;
 
+    /// Receives every text publication to `topic` as one event (`data:` lines). Call it on
+    /// the stream's I/O thread (in the handler, or from on_drain/on_closed callbacks).
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+
     /// Called once when the stream ends, whatever ended it. Set it before returning.
     void on_closed(std::function<void()> fn);
     /// Called on the I/O thread each time everything queued has been written: push more here

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 
@@ -98,6 +99,19 @@ public:
     std::string_view protocol() const noexcept;
     /// Bytes queued for this peer and not yet written to the socket.
     std::size_t buffered_amount() const noexcept;
+    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
+    /// all its topics before its close hook runs.
+    bool subscribe(std::string_view topic);
+    /// Leaves `topic` (false when not subscribed).
+    bool unsubscribe(std::string_view topic);
+    /// The topics this peer is subscribed to, in subscription order.
+    const std::vector<std::string>& topics() const noexcept;
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
+    void publish_text(std::string_view topic, std::string_view text);
+    void publish_binary(std::string_view topic, std::string_view bytes);
+    /// Publishes `message` with its own type.
+    void publish(std::string_view topic, const Message& message);
+
     /// Typed per-peer state, the same object as the upgrade request's state<T>().
     template <class T>
     T& state() {

@@ -8,10 +8,13 @@
 #include <wisp/request.hpp>
 #include <wisp/router.hpp>
 #include <wisp/detail/llhttp.hpp>
+#include <wisp/detail/topics.hpp>
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -26,6 +29,7 @@ using Middleware = std::function<std::optional<Response>(Request&)>;
 using ErrorHook = std::function<void(const Request&, const Error&)>;
 
 struct WsEndpoint;   // a WebSocket route (websocket.hpp)
+class Loop;
 
 /// Converts what a handler returned into a Response.
 template <class R>
@@ -79,6 +83,12 @@ struct AppCore {
     std::error_code setup_error;    ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
     std::atomic<bool> stopping{false};
+    TopicCounts topic_counts;
+    std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
+    std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
+
+    /// Posts `p` to every running loop; each delivers to its own subscribers, in order.
+    void publish(const std::shared_ptr<const Publication>& p);
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;

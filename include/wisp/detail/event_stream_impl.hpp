@@ -158,6 +158,7 @@ inline void StreamState::on_transport_closed() {
 }
 
 inline void StreamState::fire_closed() {
+    while (!topics.empty()) unsubscribe(std::string(topics.back()));
     // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
     auto fn = std::move(closed_fn);
     closed_fn = nullptr;

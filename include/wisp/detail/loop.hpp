@@ -8,6 +8,7 @@
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/timer_wheel.hpp>
+#include <wisp/detail/topics.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -43,6 +44,7 @@ public:
     const unsigned index;
     BlockPool pool;          // declared before io: handlers destroyed with io release blocks
     TimerWheel wheel;
+    LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
 
     char* recv_buffer() noexcept { return recv_.get(); }
@@ -59,6 +61,8 @@ public:
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
+    /// Delivers a publication to this loop's subscribers of its topic (loop thread).
+    void fan_out(const Publication& p);
 
     /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
     std::string_view date();

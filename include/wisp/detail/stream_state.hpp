@@ -6,12 +6,14 @@
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
+#include <wisp/detail/topics.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -44,6 +46,10 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    void deliver(const Publication& p);
+    std::vector<std::string> topics;
 
     Connection* conn;                ///< null for App::fetch (events collect in `pending`)
     std::atomic<bool> closed{false};

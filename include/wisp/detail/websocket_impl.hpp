@@ -259,6 +259,7 @@ inline void WsSession::report_error(errc e, std::string_view why) {
 
 inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
     if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
     close_reported_ = true;
     if (!ep_.close) return;
     const CloseInfo info{code, reason, clean};

@@ -7,10 +7,12 @@
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/detail/hooks.hpp>
+#include <wisp/detail/topics.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -63,6 +65,12 @@ public:
     void terminate();
     bool is_open() const noexcept;
     std::size_t buffered_amount() const noexcept;
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    void publish(std::string_view topic, std::string_view data, bool binary);
+    /// A publication for one of this peer's topics (loop thread).
+    void deliver(const Publication& p);
 
 private:
     void write_frame(Opcode op, std::string_view payload);
@@ -73,6 +81,7 @@ private:
     void report_close(std::uint16_t code, std::string_view reason, bool clean);
     template <class F>
     void guarded(F&& call);
+    void leave_topics();
 
     Connection& conn_;
     const WsEndpoint& ep_;
@@ -80,6 +89,7 @@ private:
     Request request_;
     std::string protocol_;
     Peer peer_{*this};
+    std::vector<std::string> topics_;
     std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
     char id_[16];

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/pubsub_impl.hpp — topics for peers and streams, and the per-loop fan-out, where
+// Connection, WsSession and StreamState are complete.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/event_stream.hpp>
+#include <wisp/websocket.hpp>
+#include <wisp/detail/app_core.hpp>
+#include <wisp/detail/connection.hpp>
+#include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/detail/stream_state.hpp>
+#include <wisp/detail/topics.hpp>
+#include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/ws_session.hpp>
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
+    std::lock_guard<std::mutex> lock(loops_mutex);
+    for (Loop* l : live_loops) net::post(l->io, [l, p] { l->fan_out(*p); });
+}
+
+inline void Loop::fan_out(const Publication& p) {
+    const std::vector<TopicSub>* subs = topics.find(p.topic);
+    if (subs == nullptr) return;
+    // A delivery may close its subscriber (backpressure), which unsubscribes it: walk a copy.
+    const std::vector<TopicSub> snapshot = *subs;
+    for (const TopicSub& s : snapshot) {
+        if (s.id() == p.sender) continue;
+        if (s.ws) s.ws->deliver(p);
+        else s.stream->deliver(p);
+    }
+}
+
+// ---- WebSocket peers ----------------------------------------------------------------
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    std::string t(topic);
+    if (!conn_.loop().topics.add(t, TopicSub{this, nullptr})) return false;
+    conn_.loop().core.topic_counts.add(t, +1);
+    topics_.push_back(std::move(t));
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    conn_.loop().topics.remove(*it, TopicSub{this, nullptr});
+    conn_.loop().core.topic_counts.add(*it, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    conn_.loop().core.publish(Publication::make(topic, data, binary, this));
+}
+
+inline void WsSession::deliver(const Publication& p) {
+    if (close_sent_ || close_reported_ || conn_.closing()) return;
+    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
+    if (conn_.buffered_amount() >= cap) {   // a slow subscriber pays alone
+        wants_drain = true;
+        if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
+            fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+        return;
+    }
+    conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
+// ---- event streams ---------------------------------------------------------------
+inline bool StreamState::subscribe(std::string_view topic) {
+    if (closed.load() || conn == nullptr) return false;
+    std::string t(topic);
+    if (!conn->loop().topics.add(t, TopicSub{nullptr, this})) return false;
+    conn->loop().core.topic_counts.add(t, +1);
+    topics.push_back(std::move(t));
+    return true;
+}
+
+inline bool StreamState::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics.begin(), topics.end(), topic);
+    if (it == topics.end()) return false;
+    conn->loop().topics.remove(*it, TopicSub{nullptr, this});
+    conn->loop().core.topic_counts.add(*it, -1);
+    topics.erase(it);
+    return true;
+}
+
+inline void StreamState::deliver(const Publication& p) {
+    if (closed.load() || p.sse_plain.size() == 0) return;   // binary: not for SSE
+    if (!is_started) {
+        write_event_bytes(p.sse_plain.view());   // kept until the head goes out
+        return;
+    }
+    if (conn->closing()) return;
+    const Options& o = conn->loop().core.options;
+    if (conn->buffered_amount() >= o.limits.max_queued_bytes) {
+        if (o.backpressure == BackpressurePolicy::close) end();
+        return;
+    }
+    const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
+    conn->write_shared(b, 0, b.size());
+    last_write_tick = conn->loop().now_tick();
+}
+
+}  // namespace detail
+
+inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
+inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
+inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+inline void Peer::publish_text(std::string_view topic, std::string_view text) {
+    s_.publish(topic, text, false);
+}
+inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
+    s_.publish(topic, bytes, true);
+}
+inline void Peer::publish(std::string_view topic, const Message& m) {
+    s_.publish(topic, m.data(), m.is_binary());
+}
+
+inline bool EventStream::subscribe(std::string_view topic) { return s_->subscribe(topic); }
+inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+
+WISP_NAMESPACE_END

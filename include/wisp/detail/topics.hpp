@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/topics.hpp — subscribe / publish: publications framed once, shared by every
+// subscriber; one registry per event loop, touched only by its thread.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/detail/buffers.hpp>
+#include <wisp/detail/sse_format.hpp>
+#include <wisp/detail/ws_frame.hpp>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class WsSession;
+class StreamState;
+
+/// One publication, framed once for every kind of subscriber and shared (immutable) by all
+/// of them, on every thread: a WebSocket frame, and for text an SSE event both chunked
+/// (HTTP/1.1) and plain (HTTP/1.0).
+struct Publication {
+    std::string topic;
+    SharedBuffer ws_frame;
+    SharedBuffer sse_chunked;   ///< empty for binary publications (SSE carries text)
+    SharedBuffer sse_plain;
+    const void* sender = nullptr;   ///< skipped by the fan-out (peer.publish excludes itself)
+
+    static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
+                                                   bool binary, const void* sender);
+};
+
+/// A subscriber on one loop: a WebSocket session or an event stream.
+struct TopicSub {
+    WsSession* ws = nullptr;
+    StreamState* stream = nullptr;
+    const void* id() const noexcept {
+        return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
+    }
+};
+
+/// The subscriptions of one event loop. Thread: that loop's only; no lock.
+class LoopTopics {
+public:
+    /// False when `sub` already had `topic`.
+    bool add(const std::string& topic, TopicSub sub);
+    /// False when `sub` did not have `topic`.
+    bool remove(const std::string& topic, TopicSub sub);
+    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). The
+    /// fan-out iterates a copy-free snapshot: see fan_out in topics_impl.
+    const std::vector<TopicSub>* find(const std::string& topic) const;
+
+private:
+    std::unordered_map<std::string, std::vector<TopicSub>> subs_;
+};
+
+/// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
+class TopicCounts {
+public:
+    void add(const std::string& topic, long delta);
+    std::size_t get(const std::string& topic) const;
+
+private:
+    mutable std::mutex m_;
+    std::unordered_map<std::string, std::size_t> n_;
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
+                                                            std::string_view data, bool binary,
+                                                            const void* sender) {
+    auto p = std::make_shared<Publication>();
+    p->topic = std::string(topic);
+    p->sender = sender;
+    const std::size_t n = data.size();
+    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    p->ws_frame = SharedBuffer::with_capacity(header + n);
+    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
+                        n, nullptr);
+    if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
+    p->ws_frame.set_size(header + n);
+    if (!binary) {
+        std::string event;
+        (void)format_event(event, data);
+        std::string chunk;
+        append_chunk(chunk, event);
+        p->sse_plain = SharedBuffer::copy_of(event);
+        p->sse_chunked = SharedBuffer::copy_of(chunk);
+    }
+    return p;
+}
+
+inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    auto& v = subs_[topic];
+    for (const TopicSub& s : v)
+        if (s.id() == sub.id()) return false;
+    v.push_back(sub);
+    return true;
+}
+
+inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    auto it = subs_.find(topic);
+    if (it == subs_.end()) return false;
+    auto& v = it->second;
+    auto pos = std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
+    if (pos == v.end()) return false;
+    v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
+    if (v.empty()) subs_.erase(it);
+    return true;
+}
+
+inline const std::vector<TopicSub>* LoopTopics::find(const std::string& topic) const {
+    auto it = subs_.find(topic);
+    return it == subs_.end() ? nullptr : &it->second;
+}
+
+inline void TopicCounts::add(const std::string& topic, long delta) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto& n = n_[topic];
+    n = static_cast<std::size_t>(static_cast<long>(n) + delta);
+    if (n == 0) n_.erase(topic);
+}
+
+inline std::size_t TopicCounts::get(const std::string& topic) const {
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = n_.find(topic);
+    return it == n_.end() ? 0 : it->second;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
