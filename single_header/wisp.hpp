@@ -158,8 +158,9 @@ struct is_error_code_enum<wisp::errc> : true_type {};
 
 WISP_NAMESPACE_BEGIN
 
-/// What a send does when its peer or stream already has Limits::max_queued_bytes or more queued
-/// (a queue below the cap takes one more message of any size).
+/// What a send does when its peer or stream still has Limits::max_queued_bytes or more queued
+/// after offering them to the socket (so a burst within one loop turn is not a slow reader; a
+/// queue below the cap takes one more message of any size).
 enum class BackpressurePolicy : std::uint8_t {
     close,   ///< close the peer (WebSocket 1008) or end the stream; the default
     drop,    ///< drop the message and report SendResult::dropped; the connection stays
@@ -4900,6 +4901,13 @@ public:
         loop_.mark_dirty(*this);
     }
     std::size_t buffered_amount() const noexcept { return out_.size(); }
+    /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
+    /// (a burst within one loop turn is not a slow reader): only what the socket refuses counts.
+    bool has_room(std::size_t cap) {
+        if (out_.size() < cap) return true;
+        if (!writing_ && is_open()) flush();
+        return out_.size() < cap && is_open();
+    }
     /// Writes the queue with one gather write; waits for writability if the kernel is full.
     void flush();
 
@@ -6275,11 +6283,11 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
 
 inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    const std::size_t queued = conn_.buffered_amount();
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
     // Refused once the queue is full: a queue below the cap takes one more message of any
     // size, so the most a peer holds is the cap plus one message.
-    if (queued >= cap) {
+    if (!conn_.has_room(cap)) {
+        if (close_reported_ || conn_.closing()) return SendResult::closed;
         wants_drain = true;
         if (conn_.loop().core.options.backpressure == BackpressurePolicy::drop)
             return SendResult::dropped;
@@ -6425,7 +6433,8 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
         return SendResult::sent;
     }
     if (conn->closing()) return SendResult::closed;
-    if (conn->buffered_amount() >= cap) {
+    if (!conn->has_room(cap)) {
+        if (closed.load() || conn->closing()) return SendResult::closed;
         if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
         end();
         return SendResult::closed;
@@ -6632,7 +6641,8 @@ inline void WsSession::publish(std::string_view topic, std::string_view data, bo
 inline void WsSession::deliver(const Publication& p) {
     if (close_sent_ || close_reported_ || conn_.closing()) return;
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
-    if (conn_.buffered_amount() >= cap) {   // a slow subscriber pays alone
+    if (!conn_.has_room(cap)) {   // a slow subscriber pays alone
+        if (close_reported_ || conn_.closing()) return;
         wants_drain = true;
         if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
             fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
@@ -6668,7 +6678,8 @@ inline void StreamState::deliver(const Publication& p) {
     }
     if (conn->closing()) return;
     const Options& o = conn->loop().core.options;
-    if (conn->buffered_amount() >= o.limits.max_queued_bytes) {
+    if (!conn->has_room(o.limits.max_queued_bytes)) {
+        if (closed.load() || conn->closing()) return;
         if (o.backpressure == BackpressurePolicy::close) end();
         return;
     }

@@ -163,3 +163,39 @@ TEST_CASE("topics: a publication is framed once and shared by every queue") {
     CHECK(std::string(p->ws_frame.view()) == std::string("\x81\x0eshared payload"));
     CHECK(std::string(p->sse_chunked.view()) == "16\r\ndata: shared payload\n\n\r\n");
 }
+
+TEST_CASE("topics: a stalled subscriber is closed at its cap; the others get everything") {
+    wisp::Options o;
+    o.limits.max_queued_bytes = 64 * 1024;
+    wisp::App app(o);
+    struct Sub {
+        std::atomic<int> closed_1008{0};
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+        void close(wisp::Peer&, const wisp::CloseInfo& c) {
+            if (c.code == 1008) ++closed_1008;
+        }
+    } sub;
+    app.ws("/s", sub);
+    support::Server server(app);
+    WsClient stalled(server.port()), a(server.port()), b(server.port());
+    for (WsClient* c : {&stalled, &a, &b}) REQUIRE(support::status_of(c->handshake("/s")) == 101);
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 3; }));
+    // 10 MB in batches of 100 KB that the two readers keep up with: more than the kernel
+    // buffers of the reader that never reads.
+    const std::string pad(1000, 'p');
+    for (int batch = 0; batch < 100; ++batch) {
+        for (int i = 0; i < 100; ++i) app.publish_text("t", std::to_string(batch * 100 + i) + pad);
+        for (WsClient* c : {&a, &b})
+            for (int i = 0; i < 100; ++i) {
+                auto f = c->read(10000ms);
+                REQUIRE(f);
+                REQUIRE(f->opcode == 1);
+                REQUIRE(f->payload == std::to_string(batch * 100 + i) + pad);
+            }
+    }
+    CHECK(wait_until([&] { return sub.closed_1008.load() == 1; }));
+    CHECK(app.subscriber_count("t") == 2);
+    auto f = stalled.read_close(10000ms);   // what was queued, then the close frame
+    REQUIRE(f);
+    CHECK(f->close_code() == 1008);
+}

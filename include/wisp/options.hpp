@@ -9,8 +9,9 @@
 
 WISP_NAMESPACE_BEGIN
 
-/// What a send does when its peer or stream already has Limits::max_queued_bytes or more queued
-/// (a queue below the cap takes one more message of any size).
+/// What a send does when its peer or stream still has Limits::max_queued_bytes or more queued
+/// after offering them to the socket (so a burst within one loop turn is not a slow reader; a
+/// queue below the cap takes one more message of any size).
 enum class BackpressurePolicy : std::uint8_t {
     close,   ///< close the peer (WebSocket 1008) or end the stream; the default
     drop,    ///< drop the message and report SendResult::dropped; the connection stays

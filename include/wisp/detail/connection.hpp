@@ -135,6 +135,13 @@ public:
         loop_.mark_dirty(*this);
     }
     std::size_t buffered_amount() const noexcept { return out_.size(); }
+    /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
+    /// (a burst within one loop turn is not a slow reader): only what the socket refuses counts.
+    bool has_room(std::size_t cap) {
+        if (out_.size() < cap) return true;
+        if (!writing_ && is_open()) flush();
+        return out_.size() < cap && is_open();
+    }
     /// Writes the queue with one gather write; waits for writability if the kernel is full.
     void flush();
 

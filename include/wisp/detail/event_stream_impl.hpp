@@ -95,7 +95,8 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
         return SendResult::sent;
     }
     if (conn->closing()) return SendResult::closed;
-    if (conn->buffered_amount() >= cap) {
+    if (!conn->has_room(cap)) {
+        if (closed.load() || conn->closing()) return SendResult::closed;
         if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
         end();
         return SendResult::closed;

@@ -70,7 +70,8 @@ inline void WsSession::publish(std::string_view topic, std::string_view data, bo
 inline void WsSession::deliver(const Publication& p) {
     if (close_sent_ || close_reported_ || conn_.closing()) return;
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
-    if (conn_.buffered_amount() >= cap) {   // a slow subscriber pays alone
+    if (!conn_.has_room(cap)) {   // a slow subscriber pays alone
+        if (close_reported_ || conn_.closing()) return;
         wants_drain = true;
         if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
             fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
@@ -106,7 +107,8 @@ inline void StreamState::deliver(const Publication& p) {
     }
     if (conn->closing()) return;
     const Options& o = conn->loop().core.options;
-    if (conn->buffered_amount() >= o.limits.max_queued_bytes) {
+    if (!conn->has_room(o.limits.max_queued_bytes)) {
+        if (closed.load() || conn->closing()) return;
         if (o.backpressure == BackpressurePolicy::close) end();
         return;
     }

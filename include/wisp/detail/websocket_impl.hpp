@@ -337,11 +337,11 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
 
 inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    const std::size_t queued = conn_.buffered_amount();
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
     // Refused once the queue is full: a queue below the cap takes one more message of any
     // size, so the most a peer holds is the cap plus one message.
-    if (queued >= cap) {
+    if (!conn_.has_room(cap)) {
+        if (close_reported_ || conn_.closing()) return SendResult::closed;
         wants_drain = true;
         if (conn_.loop().core.options.backpressure == BackpressurePolicy::drop)
             return SendResult::dropped;
