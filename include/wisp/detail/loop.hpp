@@ -59,6 +59,8 @@ public:
     /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
     std::uint64_t now_tick() const noexcept;
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// `d` in ticks, rounded up, at least 1.
+    std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
     /// Delivers a publication to this loop's subscribers of its topic (loop thread).
@@ -123,10 +125,13 @@ inline std::uint64_t Loop::now_tick() const noexcept {
     return static_cast<std::uint64_t>(d / resolution_) + 1;
 }
 
-inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+inline std::uint64_t Loop::ticks(std::chrono::milliseconds d) const noexcept {
     const auto r = resolution_.count();
-    const auto n = d.count() <= 0 ? 1 : (d.count() + r - 1) / r;
-    return now_tick() + static_cast<std::uint64_t>(n);
+    return static_cast<std::uint64_t>(d.count() <= 0 ? 1 : (d.count() + r - 1) / r);
+}
+
+inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+    return now_tick() + ticks(d);
 }
 
 inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
