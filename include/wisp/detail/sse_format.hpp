@@ -55,6 +55,10 @@ void append_chunk(std::string& out, std::string_view payload);
 /// The exact number of bytes append_chunk adds around a payload of `payload_size` bytes.
 std::size_t chunk_overhead(std::size_t payload_size) noexcept;
 
+/// append_chunk into memory the caller reserved (payload.size() + chunk_overhead(...) bytes),
+/// e.g. an output queue; returns the end of what it wrote.
+char* write_chunk(char* dst, std::string_view payload) noexcept;
+
 /// format_event, wrapped as one HTTP/1.1 chunk, with a single allocation at most: the bytes
 /// are those of append_chunk(out, <what format_event would append>). Same errors and guarantee.
 [[nodiscard]] std::error_code format_event_chunk(std::string& out, std::string_view data,
@@ -251,12 +255,16 @@ inline std::size_t chunk_overhead(std::size_t payload_size) noexcept {
     return payload_size == 0 ? 0 : sse_hex_digits(payload_size) + 4;
 }
 
-inline void append_chunk(std::string& out, std::string_view payload) {
-    if (payload.empty()) return;
-    char* dst = sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size()));
+inline char* write_chunk(char* dst, std::string_view payload) noexcept {
+    if (payload.empty()) return dst;
     dst = sse_write_chunk_size(dst, payload.size());
     dst = sse_put(dst, payload.data(), payload.size());
-    sse_put(dst, "\r\n", 2);
+    return sse_put(dst, "\r\n", 2);
+}
+
+inline void append_chunk(std::string& out, std::string_view payload) {
+    if (payload.empty()) return;
+    write_chunk(sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size())), payload);
 }
 
 inline std::error_code format_event_chunk(std::string& out, std::string_view data,

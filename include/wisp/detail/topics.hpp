@@ -53,8 +53,7 @@ public:
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
     bool remove(const std::string& topic, TopicSub sub);
-    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). The
-    /// fan-out iterates a copy-free snapshot: see fan_out in topics_impl.
+    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none).
     const std::vector<TopicSub>* find(const std::string& topic) const;
 
 private:
@@ -81,7 +80,7 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     p->topic = std::string(topic);
     p->sender = sender;
     const std::size_t n = data.size();
-    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
     encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
                         n, nullptr);
@@ -90,10 +89,11 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     if (!binary) {
         std::string event;
         (void)format_event(event, data);
-        std::string chunk;
-        append_chunk(chunk, event);
         p->sse_plain = SharedBuffer::copy_of(event);
-        p->sse_chunked = SharedBuffer::copy_of(chunk);
+        const std::size_t chunk = event.size() + chunk_overhead(event.size());
+        p->sse_chunked = SharedBuffer::with_capacity(chunk);
+        write_chunk(p->sse_chunked.mutable_data(), event);
+        p->sse_chunked.set_size(chunk);
     }
     return p;
 }

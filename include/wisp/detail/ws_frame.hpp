@@ -36,6 +36,11 @@ void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase =
 /// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
 inline constexpr std::size_t max_frame_header_bytes = 14;
 
+/// The length encode_frame_header writes for `payload_len`: 2, 4 or 10, plus 4 when masked.
+constexpr std::size_t frame_header_size(std::uint64_t payload_len, bool masked = false) noexcept {
+    return (payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10) + (masked ? 4 : 0);
+}
+
 /// Writes a frame header (RFC 6455 §5.2) to `out` (room for max_frame_header_bytes) and returns
 /// its length: 2, 4 or 10, plus 4 when `mask_key` is given. Server frames pass no key (§5.1:
 /// a server never masks); clients must. The shortest length encoding is always used.
