@@ -68,16 +68,8 @@ inline void WsSession::publish(std::string_view topic, std::string_view data, bo
 }
 
 inline void WsSession::deliver(const Publication& p) {
-    if (close_sent_ || close_reported_ || conn_.closing()) return;
-    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
-    if (!conn_.has_room(cap)) {   // a slow subscriber pays alone
-        if (close_reported_ || conn_.closing()) return;
-        wants_drain = true;
-        if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
-            fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
-        return;
-    }
-    conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (admit() == SendResult::sent) conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 // ---- event streams ---------------------------------------------------------------
@@ -105,13 +97,7 @@ inline void StreamState::deliver(const Publication& p) {
         write_event_bytes(p.sse_plain.view());   // kept until the head goes out
         return;
     }
-    if (conn->closing()) return;
-    const Options& o = conn->loop().core.options;
-    if (!conn->has_room(o.limits.max_queued_bytes)) {
-        if (closed.load() || conn->closing()) return;
-        if (o.backpressure == BackpressurePolicy::close) end();
-        return;
-    }
+    if (admit() != SendResult::sent) return;
     const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
     conn->write_shared(b, 0, b.size());
     last_write_tick = conn->loop().now_tick();

@@ -36,6 +36,9 @@ public:
     /// Writes now when called on the I/O thread, else posts the write there.
     static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
     bool on_io_thread() const;
+    /// Whether one more event may be queued on the started stream; applies the backpressure
+    /// policy when not. I/O thread.
+    SendResult admit();
     /// Ends the stream from our side. I/O thread.
     void end();
 

@@ -73,6 +73,8 @@ public:
     void deliver(const Publication& p);
 
 private:
+    /// Whether one more message may be queued; applies the backpressure policy when not.
+    SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
     void send_close_frame(std::uint16_t code, std::string_view reason);
     /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
