@@ -2832,6 +2832,10 @@ void append_chunk(std::string& out, std::string_view payload);
 /// The exact number of bytes append_chunk adds around a payload of `payload_size` bytes.
 std::size_t chunk_overhead(std::size_t payload_size) noexcept;
 
+/// append_chunk into memory the caller reserved (payload.size() + chunk_overhead(...) bytes),
+/// e.g. an output queue; returns the end of what it wrote.
+char* write_chunk(char* dst, std::string_view payload) noexcept;
+
 /// format_event, wrapped as one HTTP/1.1 chunk, with a single allocation at most: the bytes
 /// are those of append_chunk(out, <what format_event would append>). Same errors and guarantee.
 [[nodiscard]] std::error_code format_event_chunk(std::string& out, std::string_view data,
@@ -3028,12 +3032,16 @@ inline std::size_t chunk_overhead(std::size_t payload_size) noexcept {
     return payload_size == 0 ? 0 : sse_hex_digits(payload_size) + 4;
 }
 
-inline void append_chunk(std::string& out, std::string_view payload) {
-    if (payload.empty()) return;
-    char* dst = sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size()));
+inline char* write_chunk(char* dst, std::string_view payload) noexcept {
+    if (payload.empty()) return dst;
     dst = sse_write_chunk_size(dst, payload.size());
     dst = sse_put(dst, payload.data(), payload.size());
-    sse_put(dst, "\r\n", 2);
+    return sse_put(dst, "\r\n", 2);
+}
+
+inline void append_chunk(std::string& out, std::string_view payload) {
+    if (payload.empty()) return;
+    write_chunk(sse_reserve_tail(out, payload.size() + chunk_overhead(payload.size())), payload);
 }
 
 inline std::error_code format_event_chunk(std::string& out, std::string_view data,
@@ -3230,6 +3238,11 @@ void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase =
 
 /// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
 inline constexpr std::size_t max_frame_header_bytes = 14;
+
+/// The length encode_frame_header writes for `payload_len`: 2, 4 or 10, plus 4 when masked.
+constexpr std::size_t frame_header_size(std::uint64_t payload_len, bool masked = false) noexcept {
+    return (payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10) + (masked ? 4 : 0);
+}
 
 /// Writes a frame header (RFC 6455 §5.2) to `out` (room for max_frame_header_bytes) and returns
 /// its length: 2, 4 or 10, plus 4 when `mask_key` is given. Server frames pass no key (§5.1:
@@ -3800,8 +3813,7 @@ public:
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
     bool remove(const std::string& topic, TopicSub sub);
-    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). The
-    /// fan-out iterates a copy-free snapshot: see fan_out in topics_impl.
+    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none).
     const std::vector<TopicSub>* find(const std::string& topic) const;
 
 private:
@@ -3828,7 +3840,7 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     p->topic = std::string(topic);
     p->sender = sender;
     const std::size_t n = data.size();
-    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
     encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
                         n, nullptr);
@@ -3837,10 +3849,11 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     if (!binary) {
         std::string event;
         (void)format_event(event, data);
-        std::string chunk;
-        append_chunk(chunk, event);
         p->sse_plain = SharedBuffer::copy_of(event);
-        p->sse_chunked = SharedBuffer::copy_of(chunk);
+        const std::size_t chunk = event.size() + chunk_overhead(event.size());
+        p->sse_chunked = SharedBuffer::with_capacity(chunk);
+        write_chunk(p->sse_chunked.mutable_data(), event);
+        p->sse_chunked.set_size(chunk);
     }
     return p;
 }
@@ -4366,6 +4379,8 @@ public:
     /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
     std::uint64_t now_tick() const noexcept;
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// `d` in ticks, rounded up, at least 1.
+    std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
     /// Delivers a publication to this loop's subscribers of its topic (loop thread).
@@ -4430,10 +4445,13 @@ inline std::uint64_t Loop::now_tick() const noexcept {
     return static_cast<std::uint64_t>(d / resolution_) + 1;
 }
 
-inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+inline std::uint64_t Loop::ticks(std::chrono::milliseconds d) const noexcept {
     const auto r = resolution_.count();
-    const auto n = d.count() <= 0 ? 1 : (d.count() + r - 1) / r;
-    return now_tick() + static_cast<std::uint64_t>(n);
+    return static_cast<std::uint64_t>(d.count() <= 0 ? 1 : (d.count() + r - 1) / r);
+}
+
+inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noexcept {
+    return now_tick() + ticks(d);
 }
 
 inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
@@ -4499,6 +4517,9 @@ public:
     /// Writes now when called on the I/O thread, else posts the write there.
     static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
     bool on_io_thread() const;
+    /// Whether one more event may be queued on the started stream; applies the backpressure
+    /// policy when not. I/O thread.
+    SendResult admit();
     /// Ends the stream from our side. I/O thread.
     void end();
 
@@ -4743,6 +4764,8 @@ public:
     void deliver(const Publication& p);
 
 private:
+    /// Whether one more message may be queued; applies the backpressure policy when not.
+    SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
     void send_close_frame(std::uint16_t code, std::string_view reason);
     /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
@@ -4782,6 +4805,7 @@ WISP_NAMESPACE_END
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -4807,6 +4831,27 @@ inline bool valid_header_value(std::string_view s) noexcept {
     for (char c : s)
         if (c == '\r' || c == '\n' || c == '\0') return false;
     return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
+                                                      std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
 }
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -5242,10 +5287,6 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
             return;
         }
     }
-    auto skipped = [](std::string_view n) {
-        return iequals(n, "content-length") || iequals(n, "connection") || iequals(n, "date") ||
-               iequals(n, "transfer-encoding");
-    };
     const std::string_view reason = reason_phrase(st);
     const std::string_view date = loop_.date();
     char len_buf[24];
@@ -5267,7 +5308,7 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     std::size_t size = 9 + 3 + 1 + reason.size() + 2 + 6 + date.size() + 2 + conn_hdr.size() + 2;
     if (!no_body) size += 16 + len_len + 2;
     for (const auto& hv : res.headers)
-        if (!skipped(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
+        if (!is_framing_header(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
     if (send_body) size += res.body.size();
 
     char* o = reserve(size);
@@ -5286,7 +5327,7 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     put(date);
     put("\r\n");
     for (const auto& hv : res.headers) {
-        if (skipped(hv.first)) continue;
+        if (is_framing_header(hv.first)) continue;
         put(hv.first);
         put(": ");
         put(hv.second);
@@ -5433,8 +5474,7 @@ inline void Connection::update_timer() {
     const Limits& lim = loop_.core.options.limits;
     if (mode_ == Mode::closed || mode_ == Mode::closing) return;
     if (writing_) {   // blocked on a reader that does not read
-        loop_.schedule(*this, write_progress_tick_ + loop_.ticks_from_now(lim.send_timeout) -
-                                  loop_.now_tick());
+        loop_.schedule(*this, write_progress_tick_ + loop_.ticks(lim.send_timeout));
         return;
     }
     if (mode_ == Mode::http) {
@@ -5442,8 +5482,7 @@ inline void Connection::update_timer() {
         if (h.waiting) {
             loop_.wheel.cancel(*this);
         } else if (h.head_started != 0 && !h.parser.in_body()) {
-            loop_.schedule(*this, h.head_started + loop_.ticks_from_now(lim.header_timeout) -
-                                      loop_.now_tick());
+            loop_.schedule(*this, h.head_started + loop_.ticks(lim.header_timeout));
         } else if (h.parser.in_body()) {
             loop_.schedule(*this, loop_.ticks_from_now(lim.body_timeout));
         } else {
@@ -6059,19 +6098,11 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
     // Headers the handler added must be safe to write.
     std::string extra;
     if (answer) {
-        for (const auto& h : answer->headers) {
-            if (iequals(h.first, "upgrade") || iequals(h.first, "connection") ||
-                iequals(h.first, "sec-websocket-accept") || iequals(h.first, "content-length") ||
-                iequals(h.first, "transfer-encoding") || iequals(h.first, "date"))
-                continue;
-            if (!valid_header_name(h.first) || !valid_header_value(h.second)) {
-                loop_.core.report(req, errc::invalid_argument,
-                                  "upgrade response header with an invalid name or value: " +
-                                      h.first);
-                reject(status(500));
-                return true;
-            }
-            extra.append(h.first).append(": ").append(h.second).append("\r\n");
+        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
+            loop_.core.report(req, errc::invalid_argument,
+                              "upgrade response header with an invalid name or value: " + bad->first);
+            reject(status(500));
+            return true;
         }
     }
     char accept[28];
@@ -6235,8 +6266,7 @@ inline void WsSession::on_shutdown() {
 
 inline std::uint64_t WsSession::deadline() const noexcept {
     if (close_sent_) return close_deadline_;
-    const auto half = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_idle_timeout / 2) -
-                      conn_.loop().now_tick();
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
     return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
 }
 
@@ -6267,7 +6297,7 @@ inline void WsSession::on_drained() {
 
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t n = payload.size();
-    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;   // server frames: no mask
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
     char* out = conn_.reserve(header + n);
     encode_frame_header(out, op, true, n, nullptr);
     if (n != 0) std::memcpy(out + header, payload.data(), n);
@@ -6281,7 +6311,7 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     conn_.rearm_timer();
 }
 
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+inline SendResult WsSession::admit() {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
     // Refused once the queue is full: a queue below the cap takes one more message of any
@@ -6294,8 +6324,13 @@ inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
         fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
         return SendResult::closed;
     }
-    write_frame(op, payload);
     return SendResult::sent;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
 }
 
 inline SendResult WsSession::send_ping(std::string_view payload) {
@@ -6364,21 +6399,14 @@ inline void Connection::start_stream(std::shared_ptr<StreamState> st, bool head)
     h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
              "X-Accel-Buffering: no\r\nDate: ");
     h.append(loop_.date()).append("\r\n");
-    for (const auto& hv : st->headers) {
-        if (iequals(hv.first, "content-type") || iequals(hv.first, "cache-control") ||
-            iequals(hv.first, "x-accel-buffering") || iequals(hv.first, "content-length") ||
-            iequals(hv.first, "transfer-encoding") || iequals(hv.first, "connection") ||
-            iequals(hv.first, "date"))
-            continue;
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
-            Request empty;
-            loop_.core.report(empty, errc::invalid_argument,
-                              "event stream header with an invalid name or value: " + hv.first);
-            st->end();
-            write_response(status(500), head, false);
-            return;
-        }
-        h.append(hv.first).append(": ").append(hv.second).append("\r\n");
+    if (auto* bad = append_header_lines(h, st->headers,
+                                        {"content-type", "cache-control", "x-accel-buffering"})) {
+        Request empty;
+        loop_.core.report(empty, errc::invalid_argument,
+                          "event stream header with an invalid name or value: " + bad->first);
+        st->end();
+        write_response(status(500), head, false);
+        return;
     }
     h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
     write(h);
@@ -6418,49 +6446,41 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
-    static const Options defaults;
-    const Options& o = conn ? conn->loop().core.options : defaults;
-    const std::size_t cap = o.limits.max_queued_bytes;
     if (!is_started) {
-        // Before the head goes out (or for App::fetch): kept, framed as it will be sent.
-        if (conn && pending.size() >= cap) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept, framed as it will be sent.
+        if (conn == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
             if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
             end();
             return SendResult::closed;
         }
-        if (chunked && conn) append_chunk(pending, bytes);
+        if (chunked) append_chunk(pending, bytes);
         else pending.append(bytes);
         return SendResult::sent;
     }
-    if (conn->closing()) return SendResult::closed;
-    if (!conn->has_room(cap)) {
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked) write_chunk(conn->reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn->write(bytes);
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline SendResult StreamState::admit() {
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    const Options& o = conn->loop().core.options;
+    if (!conn->has_room(o.limits.max_queued_bytes)) {
         if (closed.load() || conn->closing()) return SendResult::closed;
         if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
         end();
         return SendResult::closed;
     }
-    if (chunked) {
-        // One chunk, written straight into the output queue: "<hex>\r\n" bytes "\r\n".
-        char* out = conn->reserve(chunk_overhead(bytes.size()) + bytes.size());
-        const std::size_t n = bytes.size();
-        char hex[16];
-        int k = 0;
-        std::size_t v = n;
-        do {
-            hex[k++] = "0123456789abcdef"[v & 15];
-            v >>= 4;
-        } while (v != 0);
-        while (k > 0) *out++ = hex[--k];
-        *out++ = '\r';
-        *out++ = '\n';
-        std::memcpy(out, bytes.data(), n);
-        out += n;
-        *out++ = '\r';
-        *out++ = '\n';
-    } else {
-        conn->write(bytes);
-    }
-    last_write_tick = conn->loop().now_tick();
     return SendResult::sent;
 }
 
@@ -6517,7 +6537,7 @@ inline void StreamState::on_drained() {
 
 inline std::uint64_t StreamState::deadline() const noexcept {
     const Loop& l = conn->loop();
-    return last_write_tick + (l.ticks_from_now(l.core.options.limits.sse_heartbeat) - l.now_tick());
+    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
 }
 
 inline void StreamState::on_heartbeat() {
@@ -6639,16 +6659,8 @@ inline void WsSession::publish(std::string_view topic, std::string_view data, bo
 }
 
 inline void WsSession::deliver(const Publication& p) {
-    if (close_sent_ || close_reported_ || conn_.closing()) return;
-    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
-    if (!conn_.has_room(cap)) {   // a slow subscriber pays alone
-        if (close_reported_ || conn_.closing()) return;
-        wants_drain = true;
-        if (conn_.loop().core.options.backpressure == BackpressurePolicy::close)
-            fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
-        return;
-    }
-    conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (admit() == SendResult::sent) conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 // ---- event streams ---------------------------------------------------------------
@@ -6676,13 +6688,7 @@ inline void StreamState::deliver(const Publication& p) {
         write_event_bytes(p.sse_plain.view());   // kept until the head goes out
         return;
     }
-    if (conn->closing()) return;
-    const Options& o = conn->loop().core.options;
-    if (!conn->has_room(o.limits.max_queued_bytes)) {
-        if (closed.load() || conn->closing()) return;
-        if (o.backpressure == BackpressurePolicy::close) end();
-        return;
-    }
+    if (admit() != SendResult::sent) return;
     const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
     conn->write_shared(b, 0, b.size());
     last_write_tick = conn->loop().now_tick();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,27 @@ inline bool valid_header_value(std::string_view s) noexcept {
     for (char c : s)
         if (c == '\r' || c == '\n' || c == '\0') return false;
     return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
+                                                      std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
 }
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -476,10 +498,6 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
             return;
         }
     }
-    auto skipped = [](std::string_view n) {
-        return iequals(n, "content-length") || iequals(n, "connection") || iequals(n, "date") ||
-               iequals(n, "transfer-encoding");
-    };
     const std::string_view reason = reason_phrase(st);
     const std::string_view date = loop_.date();
     char len_buf[24];
@@ -501,7 +519,7 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     std::size_t size = 9 + 3 + 1 + reason.size() + 2 + 6 + date.size() + 2 + conn_hdr.size() + 2;
     if (!no_body) size += 16 + len_len + 2;
     for (const auto& hv : res.headers)
-        if (!skipped(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
+        if (!is_framing_header(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
     if (send_body) size += res.body.size();
 
     char* o = reserve(size);
@@ -520,7 +538,7 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     put(date);
     put("\r\n");
     for (const auto& hv : res.headers) {
-        if (skipped(hv.first)) continue;
+        if (is_framing_header(hv.first)) continue;
         put(hv.first);
         put(": ");
         put(hv.second);
@@ -667,8 +685,7 @@ inline void Connection::update_timer() {
     const Limits& lim = loop_.core.options.limits;
     if (mode_ == Mode::closed || mode_ == Mode::closing) return;
     if (writing_) {   // blocked on a reader that does not read
-        loop_.schedule(*this, write_progress_tick_ + loop_.ticks_from_now(lim.send_timeout) -
-                                  loop_.now_tick());
+        loop_.schedule(*this, write_progress_tick_ + loop_.ticks(lim.send_timeout));
         return;
     }
     if (mode_ == Mode::http) {
@@ -676,8 +693,7 @@ inline void Connection::update_timer() {
         if (h.waiting) {
             loop_.wheel.cancel(*this);
         } else if (h.head_started != 0 && !h.parser.in_body()) {
-            loop_.schedule(*this, h.head_started + loop_.ticks_from_now(lim.header_timeout) -
-                                      loop_.now_tick());
+            loop_.schedule(*this, h.head_started + loop_.ticks(lim.header_timeout));
         } else if (h.parser.in_body()) {
             loop_.schedule(*this, loop_.ticks_from_now(lim.body_timeout));
         } else {

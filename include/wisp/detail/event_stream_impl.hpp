@@ -26,21 +26,14 @@ inline void Connection::start_stream(std::shared_ptr<StreamState> st, bool head)
     h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
              "X-Accel-Buffering: no\r\nDate: ");
     h.append(loop_.date()).append("\r\n");
-    for (const auto& hv : st->headers) {
-        if (iequals(hv.first, "content-type") || iequals(hv.first, "cache-control") ||
-            iequals(hv.first, "x-accel-buffering") || iequals(hv.first, "content-length") ||
-            iequals(hv.first, "transfer-encoding") || iequals(hv.first, "connection") ||
-            iequals(hv.first, "date"))
-            continue;
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
-            Request empty;
-            loop_.core.report(empty, errc::invalid_argument,
-                              "event stream header with an invalid name or value: " + hv.first);
-            st->end();
-            write_response(status(500), head, false);
-            return;
-        }
-        h.append(hv.first).append(": ").append(hv.second).append("\r\n");
+    if (auto* bad = append_header_lines(h, st->headers,
+                                        {"content-type", "cache-control", "x-accel-buffering"})) {
+        Request empty;
+        loop_.core.report(empty, errc::invalid_argument,
+                          "event stream header with an invalid name or value: " + bad->first);
+        st->end();
+        write_response(status(500), head, false);
+        return;
     }
     h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
     write(h);
@@ -80,49 +73,41 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
-    static const Options defaults;
-    const Options& o = conn ? conn->loop().core.options : defaults;
-    const std::size_t cap = o.limits.max_queued_bytes;
     if (!is_started) {
-        // Before the head goes out (or for App::fetch): kept, framed as it will be sent.
-        if (conn && pending.size() >= cap) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept, framed as it will be sent.
+        if (conn == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
             if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
             end();
             return SendResult::closed;
         }
-        if (chunked && conn) append_chunk(pending, bytes);
+        if (chunked) append_chunk(pending, bytes);
         else pending.append(bytes);
         return SendResult::sent;
     }
-    if (conn->closing()) return SendResult::closed;
-    if (!conn->has_room(cap)) {
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked) write_chunk(conn->reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn->write(bytes);
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline SendResult StreamState::admit() {
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    const Options& o = conn->loop().core.options;
+    if (!conn->has_room(o.limits.max_queued_bytes)) {
         if (closed.load() || conn->closing()) return SendResult::closed;
         if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
         end();
         return SendResult::closed;
     }
-    if (chunked) {
-        // One chunk, written straight into the output queue: "<hex>\r\n" bytes "\r\n".
-        char* out = conn->reserve(chunk_overhead(bytes.size()) + bytes.size());
-        const std::size_t n = bytes.size();
-        char hex[16];
-        int k = 0;
-        std::size_t v = n;
-        do {
-            hex[k++] = "0123456789abcdef"[v & 15];
-            v >>= 4;
-        } while (v != 0);
-        while (k > 0) *out++ = hex[--k];
-        *out++ = '\r';
-        *out++ = '\n';
-        std::memcpy(out, bytes.data(), n);
-        out += n;
-        *out++ = '\r';
-        *out++ = '\n';
-    } else {
-        conn->write(bytes);
-    }
-    last_write_tick = conn->loop().now_tick();
     return SendResult::sent;
 }
 
@@ -179,7 +164,7 @@ inline void StreamState::on_drained() {
 
 inline std::uint64_t StreamState::deadline() const noexcept {
     const Loop& l = conn->loop();
-    return last_write_tick + (l.ticks_from_now(l.core.options.limits.sse_heartbeat) - l.now_tick());
+    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
 }
 
 inline void StreamState::on_heartbeat() {

@@ -113,19 +113,11 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
     // Headers the handler added must be safe to write.
     std::string extra;
     if (answer) {
-        for (const auto& h : answer->headers) {
-            if (iequals(h.first, "upgrade") || iequals(h.first, "connection") ||
-                iequals(h.first, "sec-websocket-accept") || iequals(h.first, "content-length") ||
-                iequals(h.first, "transfer-encoding") || iequals(h.first, "date"))
-                continue;
-            if (!valid_header_name(h.first) || !valid_header_value(h.second)) {
-                loop_.core.report(req, errc::invalid_argument,
-                                  "upgrade response header with an invalid name or value: " +
-                                      h.first);
-                reject(status(500));
-                return true;
-            }
-            extra.append(h.first).append(": ").append(h.second).append("\r\n");
+        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
+            loop_.core.report(req, errc::invalid_argument,
+                              "upgrade response header with an invalid name or value: " + bad->first);
+            reject(status(500));
+            return true;
         }
     }
     char accept[28];
@@ -289,8 +281,7 @@ inline void WsSession::on_shutdown() {
 
 inline std::uint64_t WsSession::deadline() const noexcept {
     if (close_sent_) return close_deadline_;
-    const auto half = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_idle_timeout / 2) -
-                      conn_.loop().now_tick();
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
     return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
 }
 
@@ -321,7 +312,7 @@ inline void WsSession::on_drained() {
 
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t n = payload.size();
-    const std::size_t header = n < 126 ? 2 : n < 65536 ? 4 : 10;   // server frames: no mask
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
     char* out = conn_.reserve(header + n);
     encode_frame_header(out, op, true, n, nullptr);
     if (n != 0) std::memcpy(out + header, payload.data(), n);
@@ -335,7 +326,7 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     conn_.rearm_timer();
 }
 
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+inline SendResult WsSession::admit() {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
     const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
     // Refused once the queue is full: a queue below the cap takes one more message of any
@@ -348,8 +339,13 @@ inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
         fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
         return SendResult::closed;
     }
-    write_frame(op, payload);
     return SendResult::sent;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
 }
 
 inline SendResult WsSession::send_ping(std::string_view payload) {
