@@ -1998,6 +1998,12 @@ struct EventMessage {
     long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
 };
 
+/// How an event stream receives the publications of a topic it subscribed to.
+enum class TopicEvents {
+    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
+    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
+};
+
 /// A `text/event-stream` response bound to one request. Create it in a route handler and
 /// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
 /// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
@@ -2029,9 +2035,12 @@ public:
     /// Bytes queued and not yet written (I/O thread).
     std::size_t buffered_amount() const noexcept;
 
-    /// Receives every text publication to `topic` as one event (`data:` lines). Call it on
-    /// the stream's I/O thread (in the handler, or from on_drain/on_closed callbacks).
-    bool subscribe(std::string_view topic);
+    /// Receives every text publication to `topic` as one event (`data:` lines; with
+    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
+    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
+    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
+    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
+    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
     bool unsubscribe(std::string_view topic);
 
     /// Called once when the stream ends, whatever ended it. Set it before returning.
@@ -3784,23 +3793,33 @@ class WsSession;
 class StreamState;
 
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
-/// of them, on every thread: a WebSocket frame, and for text an SSE event both chunked
-/// (HTTP/1.1) and plain (HTTP/1.0).
+/// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
+/// (plain for HTTP/1.0, chunked for HTTP/1.1; unnamed, or named after the topic) each built
+/// by the first loop that has a stream wanting it, so a topic without streams never pays.
 struct Publication {
     std::string topic;
     SharedBuffer ws_frame;
-    SharedBuffer sse_chunked;   ///< empty for binary publications (SSE carries text)
-    SharedBuffer sse_plain;
-    const void* sender = nullptr;   ///< skipped by the fan-out (peer.publish excludes itself)
+    std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
+    bool binary = false;              ///< binary publications reach WebSocket peers only
+    const void* sender = nullptr;     ///< skipped by the fan-out (peer.publish excludes itself)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, const void* sender);
+    std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
+    /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
+    const SharedBuffer& sse(bool named, bool chunked) const;
+
+private:
+    mutable std::once_flag sse_once_[2];
+    mutable SharedBuffer sse_[2][2];   // [named][chunked]
 };
 
-/// A subscriber on one loop: a WebSocket session or an event stream.
+/// A subscriber on one loop: a WebSocket session or an event stream (which may want each
+/// publication as an event named after the topic).
 struct TopicSub {
     WsSession* ws = nullptr;
     StreamState* stream = nullptr;
+    bool named = false;
     const void* id() const noexcept {
         return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
     }
@@ -3839,6 +3858,7 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->sender = sender;
+    p->binary = binary;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -3846,22 +3866,32 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
                         n, nullptr);
     if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
     p->ws_frame.set_size(header + n);
-    if (!binary) {
-        std::string event;
-        (void)format_event(event, data);
-        p->sse_plain = SharedBuffer::copy_of(event);
-        const std::size_t chunk = event.size() + chunk_overhead(event.size());
-        p->sse_chunked = SharedBuffer::with_capacity(chunk);
-        write_chunk(p->sse_chunked.mutable_data(), event);
-        p->sse_chunked.set_size(chunk);
-    }
+    p->payload_offset = header;
     return p;
+}
+
+inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
+    std::call_once(sse_once_[named], [&] {
+        const std::string_view data = payload();
+        const std::string_view event = named ? std::string_view(topic) : std::string_view();
+        const std::size_t size = formatted_size(data, event);
+        SharedBuffer plain = SharedBuffer::with_capacity(size);
+        sse_write_event(plain.mutable_data(), data, event, {}, -1, false);
+        plain.set_size(size);
+        const std::size_t chunk = size + chunk_overhead(size);
+        SharedBuffer framed = SharedBuffer::with_capacity(chunk);
+        write_chunk(framed.mutable_data(), plain.view());
+        framed.set_size(chunk);
+        sse_[named][0] = std::move(plain);
+        sse_[named][1] = std::move(framed);
+    });
+    return sse_[named][chunked];
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
-        if (s.id() == sub.id()) return false;
+        if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
     v.push_back(sub);
     return true;
 }
@@ -4530,9 +4560,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
-    bool subscribe(std::string_view topic);
+    bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
-    void deliver(const Publication& p);
+    void deliver(const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;                ///< null for App::fetch (events collect in `pending`)
@@ -6627,7 +6657,7 @@ inline void Loop::fan_out(const Publication& p) {
     for (const TopicSub& s : snapshot) {
         if (s.id() == p.sender) continue;
         if (s.ws) s.ws->deliver(p);
-        else s.stream->deliver(p);
+        else s.stream->deliver(p, s.named);
     }
 }
 
@@ -6664,10 +6694,11 @@ inline void WsSession::deliver(const Publication& p) {
 }
 
 // ---- event streams ---------------------------------------------------------------
-inline bool StreamState::subscribe(std::string_view topic) {
+inline bool StreamState::subscribe(std::string_view topic, bool named) {
     if (closed.load() || conn == nullptr) return false;
+    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
-    if (!conn->loop().topics.add(t, TopicSub{nullptr, this})) return false;
+    if (!conn->loop().topics.add(t, TopicSub{nullptr, this, named})) return false;
     conn->loop().core.topic_counts.add(t, +1);
     topics.push_back(std::move(t));
     return true;
@@ -6682,14 +6713,14 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     return true;
 }
 
-inline void StreamState::deliver(const Publication& p) {
-    if (closed.load() || p.sse_plain.size() == 0) return;   // binary: not for SSE
+inline void StreamState::deliver(const Publication& p, bool named) {
+    if (closed.load() || p.binary) return;   // binary: not for SSE
     if (!is_started) {
-        write_event_bytes(p.sse_plain.view());   // kept until the head goes out
+        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;
     }
     if (admit() != SendResult::sent) return;
-    const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
+    const SharedBuffer& b = p.sse(named, chunked);
     conn->write_shared(b, 0, b.size());
     last_write_tick = conn->loop().now_tick();
 }
@@ -6709,7 +6740,9 @@ inline void Peer::publish(std::string_view topic, const Message& m) {
     s_.publish(topic, m.data(), m.is_binary());
 }
 
-inline bool EventStream::subscribe(std::string_view topic) { return s_->subscribe(topic); }
+inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+    return s_->subscribe(topic, events == TopicEvents::named);
+}
 inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
 
 WISP_NAMESPACE_END

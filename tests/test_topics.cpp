@@ -122,6 +122,30 @@ TEST_CASE("topics: event streams receive text publications as events, binary one
     CHECK(sse.buffer().find("skip me") == std::string::npos);
 }
 
+TEST_CASE("topics: a stream subscribed with TopicEvents::named gets `event: <topic>`") {
+    wisp::App app;
+    app.get("/events", [](wisp::Request& req) {
+        wisp::EventStream s(req);
+        CHECK(s.subscribe("chat", wisp::TopicEvents::named));
+        CHECK_FALSE(s.subscribe("chat"));                                 // already subscribed
+        CHECK_FALSE(s.subscribe("bad\ntopic", wisp::TopicEvents::named));   // not an event name
+        CHECK_FALSE(s.subscribe("", wisp::TopicEvents::named));
+        CHECK(s.subscribe("plain"));
+        return s;
+    });
+    support::Server server(app);
+    support::Client sse(server.port());
+    sse.send("GET /events HTTP/1.0\r\n\r\n");   // plain (close-delimited) framing
+    REQUIRE(sse.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
+    REQUIRE(wait_until([&] { return app.subscriber_count("plain") == 1; }));
+    CHECK(app.subscriber_count("bad\ntopic") == 0);
+    app.publish_text("chat", "{\"a\":1}");
+    app.publish_text("plain", "two\nlines");
+    CHECK(sse.read_until([](const std::string& b) {
+        return b.find("event: chat\ndata: {\"a\":1}\n\ndata: two\ndata: lines\n\n") != std::string::npos;
+    }));
+}
+
 TEST_CASE("topics: 100 subscribers on two threads get 200 publications once each, in order") {
     wisp::App app;
     struct Sub {
@@ -161,7 +185,11 @@ TEST_CASE("topics: a publication is framed once and shared by every queue") {
     CHECK(pa == p->ws_frame.data());   // the very same bytes, no per-subscriber copy
     CHECK(pb == p->ws_frame.data());
     CHECK(std::string(p->ws_frame.view()) == std::string("\x81\x0eshared payload"));
-    CHECK(std::string(p->sse_chunked.view()) == "16\r\ndata: shared payload\n\n\r\n");
+    CHECK(std::string(p->sse(false, true).view()) == "16\r\ndata: shared payload\n\n\r\n");
+    CHECK(std::string(p->sse(false, false).view()) == "data: shared payload\n\n");
+    CHECK(std::string(p->sse(true, true).view()) == "1f\r\nevent: t\ndata: shared payload\n\n\r\n");
+    CHECK(p->sse(true, false).data() == p->sse(true, false).data());   // built once
+    CHECK(p->payload() == "shared payload");
 }
 
 TEST_CASE("topics: a stalled subscriber is closed at its cap; the others get everything") {

@@ -25,6 +25,12 @@ struct EventMessage {
     long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
 };
 
+/// How an event stream receives the publications of a topic it subscribed to.
+enum class TopicEvents {
+    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
+    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
+};
+
 /// A `text/event-stream` response bound to one request. Create it in a route handler and
 /// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
 /// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
@@ -56,9 +62,12 @@ public:
     /// Bytes queued and not yet written (I/O thread).
     std::size_t buffered_amount() const noexcept;
 
-    /// Receives every text publication to `topic` as one event (`data:` lines). Call it on
-    /// the stream's I/O thread (in the handler, or from on_drain/on_closed callbacks).
-    bool subscribe(std::string_view topic);
+    /// Receives every text publication to `topic` as one event (`data:` lines; with
+    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
+    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
+    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
+    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
+    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
     bool unsubscribe(std::string_view topic);
 
     /// Called once when the stream ends, whatever ended it. Set it before returning.

@@ -36,7 +36,7 @@ inline void Loop::fan_out(const Publication& p) {
     for (const TopicSub& s : snapshot) {
         if (s.id() == p.sender) continue;
         if (s.ws) s.ws->deliver(p);
-        else s.stream->deliver(p);
+        else s.stream->deliver(p, s.named);
     }
 }
 
@@ -73,10 +73,11 @@ inline void WsSession::deliver(const Publication& p) {
 }
 
 // ---- event streams ---------------------------------------------------------------
-inline bool StreamState::subscribe(std::string_view topic) {
+inline bool StreamState::subscribe(std::string_view topic, bool named) {
     if (closed.load() || conn == nullptr) return false;
+    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
-    if (!conn->loop().topics.add(t, TopicSub{nullptr, this})) return false;
+    if (!conn->loop().topics.add(t, TopicSub{nullptr, this, named})) return false;
     conn->loop().core.topic_counts.add(t, +1);
     topics.push_back(std::move(t));
     return true;
@@ -91,14 +92,14 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     return true;
 }
 
-inline void StreamState::deliver(const Publication& p) {
-    if (closed.load() || p.sse_plain.size() == 0) return;   // binary: not for SSE
+inline void StreamState::deliver(const Publication& p, bool named) {
+    if (closed.load() || p.binary) return;   // binary: not for SSE
     if (!is_started) {
-        write_event_bytes(p.sse_plain.view());   // kept until the head goes out
+        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;
     }
     if (admit() != SendResult::sent) return;
-    const SharedBuffer& b = chunked ? p.sse_chunked : p.sse_plain;
+    const SharedBuffer& b = p.sse(named, chunked);
     conn->write_shared(b, 0, b.size());
     last_write_tick = conn->loop().now_tick();
 }
@@ -118,7 +119,9 @@ inline void Peer::publish(std::string_view topic, const Message& m) {
     s_.publish(topic, m.data(), m.is_binary());
 }
 
-inline bool EventStream::subscribe(std::string_view topic) { return s_->subscribe(topic); }
+inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+    return s_->subscribe(topic, events == TopicEvents::named);
+}
 inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
 
 WISP_NAMESPACE_END

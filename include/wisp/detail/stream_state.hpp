@@ -49,9 +49,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
-    bool subscribe(std::string_view topic);
+    bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
-    void deliver(const Publication& p);
+    void deliver(const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;                ///< null for App::fetch (events collect in `pending`)

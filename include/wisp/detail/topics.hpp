@@ -24,23 +24,33 @@ class WsSession;
 class StreamState;
 
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
-/// of them, on every thread: a WebSocket frame, and for text an SSE event both chunked
-/// (HTTP/1.1) and plain (HTTP/1.0).
+/// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
+/// (plain for HTTP/1.0, chunked for HTTP/1.1; unnamed, or named after the topic) each built
+/// by the first loop that has a stream wanting it, so a topic without streams never pays.
 struct Publication {
     std::string topic;
     SharedBuffer ws_frame;
-    SharedBuffer sse_chunked;   ///< empty for binary publications (SSE carries text)
-    SharedBuffer sse_plain;
-    const void* sender = nullptr;   ///< skipped by the fan-out (peer.publish excludes itself)
+    std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
+    bool binary = false;              ///< binary publications reach WebSocket peers only
+    const void* sender = nullptr;     ///< skipped by the fan-out (peer.publish excludes itself)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, const void* sender);
+    std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
+    /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
+    const SharedBuffer& sse(bool named, bool chunked) const;
+
+private:
+    mutable std::once_flag sse_once_[2];
+    mutable SharedBuffer sse_[2][2];   // [named][chunked]
 };
 
-/// A subscriber on one loop: a WebSocket session or an event stream.
+/// A subscriber on one loop: a WebSocket session or an event stream (which may want each
+/// publication as an event named after the topic).
 struct TopicSub {
     WsSession* ws = nullptr;
     StreamState* stream = nullptr;
+    bool named = false;
     const void* id() const noexcept {
         return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
     }
@@ -79,6 +89,7 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->sender = sender;
+    p->binary = binary;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -86,22 +97,32 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
                         n, nullptr);
     if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
     p->ws_frame.set_size(header + n);
-    if (!binary) {
-        std::string event;
-        (void)format_event(event, data);
-        p->sse_plain = SharedBuffer::copy_of(event);
-        const std::size_t chunk = event.size() + chunk_overhead(event.size());
-        p->sse_chunked = SharedBuffer::with_capacity(chunk);
-        write_chunk(p->sse_chunked.mutable_data(), event);
-        p->sse_chunked.set_size(chunk);
-    }
+    p->payload_offset = header;
     return p;
+}
+
+inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
+    std::call_once(sse_once_[named], [&] {
+        const std::string_view data = payload();
+        const std::string_view event = named ? std::string_view(topic) : std::string_view();
+        const std::size_t size = formatted_size(data, event);
+        SharedBuffer plain = SharedBuffer::with_capacity(size);
+        sse_write_event(plain.mutable_data(), data, event, {}, -1, false);
+        plain.set_size(size);
+        const std::size_t chunk = size + chunk_overhead(size);
+        SharedBuffer framed = SharedBuffer::with_capacity(chunk);
+        write_chunk(framed.mutable_data(), plain.view());
+        framed.set_size(chunk);
+        sse_[named][0] = std::move(plain);
+        sse_[named][1] = std::move(framed);
+    });
+    return sse_[named][chunked];
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
-        if (s.id() == sub.id()) return false;
+        if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
     v.push_back(sub);
     return true;
 }
