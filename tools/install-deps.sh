@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ clang meson ninja-build pkg-config python3   # toolchain (clang: second compiler, fuzzing)
   libasio-dev node-llhttp doctest-dev             # wisp's three dependencies
+  nlohmann-json3-dev                              # optional JSON helpers (tests, examples/chat)
   python3-websockets curl                         # independent clients in the integration tests
 )
 

@@ -26,6 +26,11 @@
 #define WISP_NO_EXCEPTIONS 1
 #endif
 
+// ---- optional JSON helpers ----------------------------------------------------
+// WISP_JSON: define it (before including wisp) to get <wisp/json.hpp>'s helpers over
+// nlohmann/json (Debian: nlohmann-json3-dev), which it then includes. Off by default: the
+// core never needs a JSON library.
+
 // ---- internal helpers (undefined again at the end of the single header) ---------
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -11,3 +11,4 @@
 #include <wisp/websocket.hpp>
 #include <wisp/event_stream.hpp>
 #include <wisp/app.hpp>
+#include <wisp/json.hpp>   // empty unless WISP_JSON is defined
