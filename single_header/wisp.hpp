@@ -1841,6 +1841,149 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
+/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
+/// invalid). A code point may be split across feed() calls.
+/// State: one byte; copyable; no allocation; never throws.
+class Utf8Validator {
+public:
+    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
+    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
+    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
+    bool feed(const char* p, std::size_t n) noexcept;
+    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
+
+    /// True when every byte fed so far forms whole, valid code points (nothing pending).
+    bool complete() const noexcept;
+    /// True once invalid input has been seen.
+    bool failed() const noexcept;
+    /// Forgets everything fed so far.
+    void reset() noexcept { state_ = 0; }
+
+private:
+    std::uint8_t state_ = 0;
+};
+
+/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
+bool is_valid_utf8(const char* p, std::size_t n) noexcept;
+inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
+
+// ---- implementation -------------------------------------------------------
+
+// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
+// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
+// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
+// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
+// the next step's mask discards. The states follow the well-formed byte sequences of
+// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
+// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
+// (F4 90..BF, F5..FF).
+inline constexpr unsigned utf8_s_accept = 0;   // between code points
+inline constexpr unsigned utf8_s_reject = 6;   // absorbing
+inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
+inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
+inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
+inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
+inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
+inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
+inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
+
+constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
+    const bool cont = b >= 0x80 && b <= 0xBF;
+    switch (state) {
+    case utf8_s_accept:
+        if (b < 0x80) return utf8_s_accept;
+        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+        if (b == 0xE0) return utf8_s_e0;
+        if (b == 0xED) return utf8_s_ed;
+        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+        if (b == 0xF0) return utf8_s_f0;
+        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+        if (b == 0xF4) return utf8_s_f4;
+        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
+    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+    default: return utf8_s_reject;
+    }
+}
+
+constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
+    std::array<std::uint64_t, 256> rows{};
+    for (unsigned b = 0; b < 256; ++b) {
+        std::uint64_t row = 0;
+        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
+            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
+        rows[b] = row;
+    }
+    return rows;
+}
+
+inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
+
+inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
+inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
+
+inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
+    std::uint64_t s = state_;
+    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
+    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
+    // absorbing, so testing per block instead of per byte changes no verdict.
+    while (static_cast<std::size_t>(end - p) >= 16) {
+        if ((s & 63) == utf8_s_accept) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + 8, 8);
+            if (((a | b) & high_bits) == 0) {
+                p += 16;
+                continue;
+            }
+        }
+        for (const unsigned char* q = p; q != p + 16; q += 4) {
+            s = utf8_dfa[q[0]] >> (s & 63);
+            s = utf8_dfa[q[1]] >> (s & 63);
+            s = utf8_dfa[q[2]] >> (s & 63);
+            s = utf8_dfa[q[3]] >> (s & 63);
+        }
+        p += 16;
+        if ((s & 63) == utf8_s_reject) {
+            state_ = utf8_s_reject;
+            return false;
+        }
+    }
+    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
+    state_ = static_cast<std::uint8_t>(s & 63);
+    return state_ != utf8_s_reject;
+}
+
+inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
+    Utf8Validator v;
+    return v.feed(p, n) && v.complete();
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/websocket.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
@@ -1857,6 +2000,10 @@ namespace detail {
 class Connection;
 class WsSession;
 }  // namespace detail
+
+/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
+inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
 
 /// One whole WebSocket message (fragments already joined). The bytes are valid during the
 /// hook call only: copy what you keep.
@@ -3073,149 +3220,6 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
 
 }  // namespace detail
 
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/utf8.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
-/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
-/// invalid). A code point may be split across feed() calls.
-/// State: one byte; copyable; no allocation; never throws.
-class Utf8Validator {
-public:
-    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
-    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
-    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
-    bool feed(const char* p, std::size_t n) noexcept;
-    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
-
-    /// True when every byte fed so far forms whole, valid code points (nothing pending).
-    bool complete() const noexcept;
-    /// True once invalid input has been seen.
-    bool failed() const noexcept;
-    /// Forgets everything fed so far.
-    void reset() noexcept { state_ = 0; }
-
-private:
-    std::uint8_t state_ = 0;
-};
-
-/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
-bool is_valid_utf8(const char* p, std::size_t n) noexcept;
-inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
-
-// ---- implementation -------------------------------------------------------
-
-// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
-// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
-// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
-// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
-// the next step's mask discards. The states follow the well-formed byte sequences of
-// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
-// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
-// (F4 90..BF, F5..FF).
-inline constexpr unsigned utf8_s_accept = 0;   // between code points
-inline constexpr unsigned utf8_s_reject = 6;   // absorbing
-inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
-inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
-inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
-inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
-inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
-inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
-inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
-
-constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
-    const bool cont = b >= 0x80 && b <= 0xBF;
-    switch (state) {
-    case utf8_s_accept:
-        if (b < 0x80) return utf8_s_accept;
-        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-        if (b == 0xE0) return utf8_s_e0;
-        if (b == 0xED) return utf8_s_ed;
-        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-        if (b == 0xF0) return utf8_s_f0;
-        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-        if (b == 0xF4) return utf8_s_f4;
-        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
-    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-    default: return utf8_s_reject;
-    }
-}
-
-constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
-    std::array<std::uint64_t, 256> rows{};
-    for (unsigned b = 0; b < 256; ++b) {
-        std::uint64_t row = 0;
-        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
-            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
-        rows[b] = row;
-    }
-    return rows;
-}
-
-inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
-
-inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
-inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
-
-inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
-    constexpr std::uint64_t high_bits = 0x8080808080808080u;
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-    const unsigned char* const end = p + n;
-    std::uint64_t s = state_;
-    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
-    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
-    // absorbing, so testing per block instead of per byte changes no verdict.
-    while (static_cast<std::size_t>(end - p) >= 16) {
-        if ((s & 63) == utf8_s_accept) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + 8, 8);
-            if (((a | b) & high_bits) == 0) {
-                p += 16;
-                continue;
-            }
-        }
-        for (const unsigned char* q = p; q != p + 16; q += 4) {
-            s = utf8_dfa[q[0]] >> (s & 63);
-            s = utf8_dfa[q[1]] >> (s & 63);
-            s = utf8_dfa[q[2]] >> (s & 63);
-            s = utf8_dfa[q[3]] >> (s & 63);
-        }
-        p += 16;
-        if ((s & 63) == utf8_s_reject) {
-            state_ = utf8_s_reject;
-            return false;
-        }
-    }
-    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
-    state_ = static_cast<std::uint8_t>(s & 63);
-    return state_ != utf8_s_reject;
-}
-
-inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
-    Utf8Validator v;
-    return v.feed(p, n) && v.complete();
-}
-
-}  // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_frame.hpp ----
@@ -7147,63 +7151,68 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 
+/// The JSON value type of these helpers: nlohmann's, keeping object keys in insertion order,
+/// so `{{"user", u}, {"message", m}}` goes out as {"user":...,"message":...}. A nlohmann::json
+/// converts to it implicitly.
+using Json = nlohmann::ordered_json;
+
 /// `value` as compact JSON text. Never throws: bytes in strings that are not UTF-8 become
 /// U+FFFD, other characters stay as they are (control characters, quotes and backslashes are
 /// escaped).
-std::string to_json(const nlohmann::json& value);
+std::string json_text(const Json& value);
 
 /// `text` parsed as JSON, or nullopt when it is not exactly one JSON value (never throws).
-std::optional<nlohmann::json> parse_json(std::string_view text);
+std::optional<Json> parse_json(std::string_view text);
 /// A text message parsed as JSON; nullopt for binary messages and for invalid JSON.
-std::optional<nlohmann::json> parse_json(const Message& message);
+std::optional<Json> parse_json(const Message& message);
 
 /// Sends `value` as one text message.
-SendResult send_json(Peer& peer, const nlohmann::json& value);
+SendResult send_json(Peer& peer, const Json& value);
 /// Publishes `value` as text to the subscribers of `topic`, except `peer`.
-void publish_json(Peer& peer, std::string_view topic, const nlohmann::json& value);
+void publish_json(Peer& peer, std::string_view topic, const Json& value);
 /// Publishes `value` as text to every subscriber of `topic` (any thread).
-void publish_json(App& app, std::string_view topic, const nlohmann::json& value);
+void publish_json(App& app, std::string_view topic, const Json& value);
 /// Pushes `value` as one event's data.
-SendResult push_json(EventStream& stream, const nlohmann::json& value);
+SendResult push_json(EventStream& stream, const Json& value);
 /// A response with `value` as an `application/json` body.
-Response json_response(const nlohmann::json& value, int status = 200);
+Response json_response(const Json& value, int status = 200);
 
 // ---- implementation -------------------------------------------------------
 
-inline std::string to_json(const nlohmann::json& value) {
-    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+inline std::string json_text(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-inline std::optional<nlohmann::json> parse_json(std::string_view text) {
-    nlohmann::json v = nlohmann::json::parse(text.begin(), text.end(), nullptr,
+inline std::optional<Json> parse_json(std::string_view text) {
+    Json v = Json::parse(text.begin(), text.end(), nullptr,
                                              /*allow_exceptions=*/false);
     if (v.is_discarded()) return std::nullopt;
     return v;
 }
 
-inline std::optional<nlohmann::json> parse_json(const Message& message) {
+inline std::optional<Json> parse_json(const Message& message) {
     if (message.is_binary()) return std::nullopt;
     return parse_json(message.text());
 }
 
-inline SendResult send_json(Peer& peer, const nlohmann::json& value) {
-    return peer.send_text(to_json(value));
+inline SendResult send_json(Peer& peer, const Json& value) {
+    return peer.send_text(json_text(value));
 }
 
-inline void publish_json(Peer& peer, std::string_view topic, const nlohmann::json& value) {
-    peer.publish_text(topic, to_json(value));
+inline void publish_json(Peer& peer, std::string_view topic, const Json& value) {
+    peer.publish_text(topic, json_text(value));
 }
 
-inline void publish_json(App& app, std::string_view topic, const nlohmann::json& value) {
-    app.publish_text(topic, to_json(value));
+inline void publish_json(App& app, std::string_view topic, const Json& value) {
+    app.publish_text(topic, json_text(value));
 }
 
-inline SendResult push_json(EventStream& stream, const nlohmann::json& value) {
-    return stream.push(to_json(value));
+inline SendResult push_json(EventStream& stream, const Json& value) {
+    return stream.push(json_text(value));
 }
 
-inline Response json_response(const nlohmann::json& value, int status) {
-    return json(to_json(value), status);
+inline Response json_response(const Json& value, int status) {
+    return json(json_text(value), status);
 }
 
 WISP_NAMESPACE_END

@@ -14,9 +14,9 @@
 using support::WsClient;
 using namespace std::chrono_literals;
 
-TEST_CASE("json: to_json escapes quotes, backslashes and control characters, keeps UTF-8") {
+TEST_CASE("json: json_text escapes quotes, backslashes and control characters, keeps UTF-8") {
     const std::string text = std::string("say \"hi\" \\ now\n\t\x01 caf\xC3\xA9 \xF0\x9F\x98\x80") + '\0';
-    const std::string out = wisp::to_json({{"message", text}});
+    const std::string out = wisp::json_text({{"message", text}});
     CHECK(out == "{\"message\":\"say \\\"hi\\\" \\\\ now\\n\\t\\u0001 caf\xC3\xA9 \xF0\x9F\x98\x80\\u0000\"}");
     auto back = wisp::parse_json(out);
     REQUIRE(back);
@@ -24,7 +24,7 @@ TEST_CASE("json: to_json escapes quotes, backslashes and control characters, kee
 }
 
 TEST_CASE("json: bytes that are not UTF-8 become U+FFFD instead of throwing") {
-    const std::string out = wisp::to_json(std::string("a\xFF" "b\xC3"));
+    const std::string out = wisp::json_text(std::string("a\xFF" "b\xC3"));
     CHECK(out == "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"");
     CHECK(wisp::parse_json(out));
 }
@@ -98,4 +98,13 @@ TEST_CASE("json: send_json, publish_json, push_json and json_response over real 
         return b.find("event: room\ndata: {\"from\":") != std::string::npos;
     }));
     CHECK_FALSE(a.read(200ms));   // the publisher is not among the receivers
+}
+
+TEST_CASE("json: keys keep their order, and a nlohmann::json converts") {
+    CHECK(wisp::json_text({{"user", "server"}, {"message", "hi"}}) == "{\"user\":\"server\",\"message\":\"hi\"}");
+    nlohmann::json sorted = {{"b", 1}, {"a", 2}};   // nlohmann::json sorts its keys
+    CHECK(wisp::json_text(sorted) == "{\"a\":2,\"b\":1}");
+    auto v = wisp::parse_json("{\"z\":1,\"a\":2}");
+    REQUIRE(v);
+    CHECK(wisp::json_text(*v) == "{\"z\":1,\"a\":2}");
 }

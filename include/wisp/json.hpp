@@ -18,63 +18,68 @@
 
 WISP_NAMESPACE_BEGIN
 
+/// The JSON value type of these helpers: nlohmann's, keeping object keys in insertion order,
+/// so `{{"user", u}, {"message", m}}` goes out as {"user":...,"message":...}. A nlohmann::json
+/// converts to it implicitly.
+using Json = nlohmann::ordered_json;
+
 /// `value` as compact JSON text. Never throws: bytes in strings that are not UTF-8 become
 /// U+FFFD, other characters stay as they are (control characters, quotes and backslashes are
 /// escaped).
-std::string to_json(const nlohmann::json& value);
+std::string json_text(const Json& value);
 
 /// `text` parsed as JSON, or nullopt when it is not exactly one JSON value (never throws).
-std::optional<nlohmann::json> parse_json(std::string_view text);
+std::optional<Json> parse_json(std::string_view text);
 /// A text message parsed as JSON; nullopt for binary messages and for invalid JSON.
-std::optional<nlohmann::json> parse_json(const Message& message);
+std::optional<Json> parse_json(const Message& message);
 
 /// Sends `value` as one text message.
-SendResult send_json(Peer& peer, const nlohmann::json& value);
+SendResult send_json(Peer& peer, const Json& value);
 /// Publishes `value` as text to the subscribers of `topic`, except `peer`.
-void publish_json(Peer& peer, std::string_view topic, const nlohmann::json& value);
+void publish_json(Peer& peer, std::string_view topic, const Json& value);
 /// Publishes `value` as text to every subscriber of `topic` (any thread).
-void publish_json(App& app, std::string_view topic, const nlohmann::json& value);
+void publish_json(App& app, std::string_view topic, const Json& value);
 /// Pushes `value` as one event's data.
-SendResult push_json(EventStream& stream, const nlohmann::json& value);
+SendResult push_json(EventStream& stream, const Json& value);
 /// A response with `value` as an `application/json` body.
-Response json_response(const nlohmann::json& value, int status = 200);
+Response json_response(const Json& value, int status = 200);
 
 // ---- implementation -------------------------------------------------------
 
-inline std::string to_json(const nlohmann::json& value) {
-    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+inline std::string json_text(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-inline std::optional<nlohmann::json> parse_json(std::string_view text) {
-    nlohmann::json v = nlohmann::json::parse(text.begin(), text.end(), nullptr,
+inline std::optional<Json> parse_json(std::string_view text) {
+    Json v = Json::parse(text.begin(), text.end(), nullptr,
                                              /*allow_exceptions=*/false);
     if (v.is_discarded()) return std::nullopt;
     return v;
 }
 
-inline std::optional<nlohmann::json> parse_json(const Message& message) {
+inline std::optional<Json> parse_json(const Message& message) {
     if (message.is_binary()) return std::nullopt;
     return parse_json(message.text());
 }
 
-inline SendResult send_json(Peer& peer, const nlohmann::json& value) {
-    return peer.send_text(to_json(value));
+inline SendResult send_json(Peer& peer, const Json& value) {
+    return peer.send_text(json_text(value));
 }
 
-inline void publish_json(Peer& peer, std::string_view topic, const nlohmann::json& value) {
-    peer.publish_text(topic, to_json(value));
+inline void publish_json(Peer& peer, std::string_view topic, const Json& value) {
+    peer.publish_text(topic, json_text(value));
 }
 
-inline void publish_json(App& app, std::string_view topic, const nlohmann::json& value) {
-    app.publish_text(topic, to_json(value));
+inline void publish_json(App& app, std::string_view topic, const Json& value) {
+    app.publish_text(topic, json_text(value));
 }
 
-inline SendResult push_json(EventStream& stream, const nlohmann::json& value) {
-    return stream.push(to_json(value));
+inline SendResult push_json(EventStream& stream, const Json& value) {
+    return stream.push(json_text(value));
 }
 
-inline Response json_response(const nlohmann::json& value, int status) {
-    return json(to_json(value), status);
+inline Response json_response(const Json& value, int status) {
+    return json(json_text(value), status);
 }
 
 WISP_NAMESPACE_END

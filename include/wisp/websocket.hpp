@@ -5,6 +5,7 @@
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
+#include <wisp/detail/utf8.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,10 @@ namespace detail {
 class Connection;
 class WsSession;
 }  // namespace detail
+
+/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
+inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
 
 /// One whole WebSocket message (fragments already joined). The bytes are valid during the
 /// hook call only: copy what you keep.

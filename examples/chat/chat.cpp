@@ -1,0 +1,143 @@
+// chat — the seed's chat demo. GET / serves a self-contained page (embedded at build time, so
+// the binary runs from any directory); /_ws is the chat room (topic "chat", JSON messages up to
+// 64 KiB); GET /sse ticks "Message @ <local time>" every second; GET /chat/events streams the
+// room as `event: chat`; POST /api/publish says its body (UTF-8 text, up to 64 KiB) to the room.
+// Build: meson setup build && ninja -C build examples/chat   (needs nlohmann-json3-dev)
+// Run:   build/examples/chat --port 3000   ->  listening on http://127.0.0.1:3000
+#define WISP_JSON 1   // wisp's helpers over nlohmann/json: json_text, send_json, publish_json
+#include "wisp.hpp"
+
+#include "chat_page.hpp"   // chat_page: index.html, embedded by tools/embed.py
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace {
+
+constexpr std::size_t max_text = 64 * 1024;
+
+wisp::Json say(std::string_view user, std::string_view message) {
+    return {{"user", user}, {"message", message}};
+}
+
+struct Chat {
+    void open(wisp::Peer& peer) {
+        const std::string id(peer.id());
+        wisp::send_json(peer, say("server", "Welcome " + id + "!"));
+        wisp::publish_json(peer, "chat", say("server", id + " joined!"));
+        peer.subscribe("chat");
+    }
+    void message(wisp::Peer& peer, const wisp::Message& message) {
+        if (message.is_binary()) {   // the room speaks text (RFC 6455 7.4.1: 1003)
+            peer.close(1003, "text messages only");
+            return;
+        }
+        if (message.text().find("ping") != std::string_view::npos) {
+            wisp::send_json(peer, say("server", "pong"));
+            return;
+        }
+        const std::string json = wisp::json_text(say(peer.id(), message.text()));
+        peer.send_text(json);              // the sender sees its own message once...
+        peer.publish_text("chat", json);   // ...and every other subscriber once
+    }
+    void close(wisp::Peer& peer, const wisp::CloseInfo&) {
+        wisp::publish_json(peer, "chat", say("server", std::string(peer.id()) + " left!"));
+    }
+};
+
+// Publishes the local time to topic "clock" once a second while anyone listens.
+class Clock {
+public:
+    explicit Clock(wisp::App& app) : app_(app), thread_([this] { run(); }) {}
+    ~Clock() {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock<std::mutex> lock(m_);
+        auto next = std::chrono::steady_clock::now();
+        while (!cv_.wait_until(lock, next += std::chrono::seconds(1), [this] { return stop_; })) {
+            if (app_.subscriber_count("clock") == 0) continue;
+            const std::time_t t = std::time(nullptr);
+            std::tm tm{};
+            localtime_r(&t, &tm);
+            char text[64];
+            const std::size_t n = std::strftime(text, sizeof text, "Message @ %H:%M:%S", &tm);
+            app_.publish_text("clock", std::string_view(text, n));
+        }
+    }
+    wisp::App& app_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    unsigned long port = 3000, threads = 1;
+    for (int i = 1; i < argc; i += 2) {
+        char* end = nullptr;
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        bool ok = value != nullptr;
+        if (ok && !std::strcmp(argv[i], "--host")) host = value;
+        else if (ok && !std::strcmp(argv[i], "--port"))
+            ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
+        else if (ok && !std::strcmp(argv[i], "--threads"))
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+        else ok = false;
+        if (!ok) {
+            std::fprintf(stderr, "usage: chat [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            return 2;
+        }
+    }
+
+    wisp::Options options;
+    options.limits.max_body_bytes = max_text;   // POST /api/publish: 413 beyond 64 KiB
+    wisp::App app(options);
+    app.get("/", [](wisp::Request&) { return wisp::html(std::string(chat_page)); });
+    app.ws<Chat>("/_ws", wisp::WsOptions{max_text});
+    app.get("/sse", [](wisp::Request& req) {
+        wisp::EventStream stream(req);
+        stream.subscribe("clock");
+        return wisp::Response(stream);
+    });
+    app.get("/chat/events", [](wisp::Request& req) {
+        wisp::EventStream stream(req);
+        stream.subscribe("chat", wisp::TopicEvents::named);
+        return wisp::Response(stream);
+    });
+    app.post("/api/publish", [&app](wisp::Request& req) {
+        if (!wisp::is_utf8(req.body())) return wisp::text("the body must be UTF-8 text\n", 400);
+        wisp::publish_json(app, "chat", say("http", req.body()));
+        return wisp::status(204);
+    });
+
+    Clock clock(app);
+    app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
+    if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {
+        std::fprintf(stderr, "chat: cannot listen on %s:%u: %s\n", host.c_str(), unsigned(port),
+                     ec.message().c_str());
+        return 1;
+    }
+    std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(app.port()));
+    std::fflush(stdout);
+    auto ec = app.run(static_cast<unsigned>(threads));
+    return ec ? 1 : 0;
+}
