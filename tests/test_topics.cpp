@@ -227,3 +227,80 @@ TEST_CASE("topics: a stalled subscriber is closed at its cap; the others get eve
     REQUIRE(f);
     CHECK(f->close_code() == 1008);
 }
+
+TEST_CASE("topics: publishing from another thread while peers and streams come and go") {
+    // Two I/O threads; a publisher thread numbers its publications; meanwhile subscribers
+    // arrive, read a while and leave (cleanly or by dropping the socket). Each one must see
+    // consecutive numbers from its first on: no loss, no duplicate, no reordering, whatever
+    // the churn. At the end no subscription is left behind.
+    wisp::App app;
+    struct Sub {
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+    } sub;
+    app.ws("/s", sub);
+    app.get("/e", [](wisp::Request& req) {
+        wisp::EventStream s(req);
+        s.subscribe("t");
+        return s;
+    });
+    support::Server server(app, 2);
+    std::atomic<bool> stop{false};
+    std::atomic<long> published{0};
+    std::thread publisher([&] {
+        for (long i = 0; !stop.load(); ++i) {
+            app.publish_text("t", std::to_string(i));
+            published = i + 1;
+            if (i % 64 == 63) std::this_thread::yield();   // let the loops breathe
+        }
+    });
+    auto consecutive_ws = [](WsClient& c, int n) {
+        long prev = -1;
+        for (int k = 0; k < n; ++k) {
+            auto f = c.read();
+            if (!f || f->opcode != 1) return false;
+            const long v = std::stol(f->payload);
+            if (prev >= 0 && v != prev + 1) return false;
+            prev = v;
+        }
+        return true;
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::unique_ptr<WsClient>> peers;
+        for (int i = 0; i < 4; ++i) {
+            peers.push_back(std::make_unique<WsClient>(server.port()));
+            REQUIRE(support::status_of(peers.back()->handshake("/s")) == 101);
+        }
+        support::Client sse(server.port());
+        sse.send("GET /e HTTP/1.0\r\n\r\n");
+        for (auto& p : peers) CHECK(consecutive_ws(*p, 50));
+        // The stream: 30 events after the head, consecutive too.
+        REQUIRE(sse.read_until([](const std::string& b) {
+            const std::size_t head = b.find("\r\n\r\n");
+            if (head == std::string::npos) return false;
+            std::size_t n = 0;
+            for (std::size_t at = head; (at = b.find("\n\n", at + 1)) != std::string::npos;) ++n;
+            return n >= 31;
+        }));
+        const std::string& b = sse.buffer();
+        long prev = -1;
+        bool ok = true;
+        for (std::size_t at = b.find("data: ", b.find("\r\n\r\n")); at != std::string::npos;
+             at = b.find("data: ", at + 1)) {
+            const std::size_t end = b.find("\n\n", at);
+            if (end == std::string::npos) break;   // a partial last event
+            const long v = std::stol(b.substr(at + 6, end - at - 6));
+            if (prev >= 0 && v != prev + 1) ok = false;
+            prev = v;
+        }
+        CHECK(ok);
+        for (std::size_t i = 0; i < peers.size(); i += 2) {   // half close cleanly
+            peers[i]->close(1000);
+            CHECK(peers[i]->read_close());
+        }
+        peers.clear();   // the rest drop their sockets
+    }
+    stop = true;
+    publisher.join();
+    CHECK(published.load() > 0);
+    CHECK(wait_until([&] { return app.subscriber_count("t") == 0; }));
+}
