@@ -8,6 +8,7 @@ packages=(
   libasio-dev node-llhttp doctest-dev             # wisp's three dependencies
   nlohmann-json3-dev                              # optional JSON helpers (tests, examples/chat)
   python3-websockets curl                         # independent clients in the integration tests
+  chromium                                        # the browser test of examples/chat (playwright-core)
 )
 
 # Node.js runs the npm clients of the integration tests; any recent node will do.
