@@ -3835,17 +3835,29 @@ struct TopicSub {
 };
 
 /// The subscriptions of one event loop. Thread: that loop's only; no lock.
+/// A walk (for_each) may close subscribers, which then leave their topics: a removal during
+/// a walk leaves a hole that the walk skips and that is swept when the outermost walk ends,
+/// so the walk needs no copy of the list.
 class LoopTopics {
 public:
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
     bool remove(const std::string& topic, TopicSub sub);
-    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none).
+    /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). Outside
+    /// a walk it holds no holes.
     const std::vector<TopicSub>* find(const std::string& topic) const;
+    /// Calls f(sub) for each subscriber of `topic` that was there when the walk began and is
+    /// still subscribed when its turn comes. f may subscribe and unsubscribe anyone.
+    template <class F>
+    void for_each(const std::string& topic, F&& f);
 
 private:
-    std::unordered_map<std::string, std::vector<TopicSub>> subs_;
+    void sweep();
+
+    std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
+    unsigned walking_ = 0;
+    std::vector<std::string> holes_;   // topics with holes left by removals during a walk
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -3911,6 +3923,11 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     auto& v = it->second;
     auto pos = std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
     if (pos == v.end()) return false;
+    if (walking_ != 0) {   // a walk may be on this list: leave a hole, sweep later
+        *pos = TopicSub{};
+        holes_.push_back(topic);
+        return true;
+    }
     v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
     if (v.empty()) subs_.erase(it);
     return true;
@@ -3919,6 +3936,32 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
 inline const std::vector<TopicSub>* LoopTopics::find(const std::string& topic) const {
     auto it = subs_.find(topic);
     return it == subs_.end() ? nullptr : &it->second;
+}
+
+template <class F>
+void LoopTopics::for_each(const std::string& topic, F&& f) {
+    auto it = subs_.find(topic);
+    if (it == subs_.end()) return;
+    std::vector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
+    const std::size_t n = v.size();          // who subscribes during the walk waits for the next
+    ++walking_;
+    for (std::size_t i = 0; i < n; ++i) {
+        const TopicSub s = v[i];   // by value: f may append to v
+        if (s.id() != nullptr) f(s);
+    }
+    if (--walking_ == 0 && !holes_.empty()) sweep();
+}
+
+inline void LoopTopics::sweep() {
+    for (const std::string& topic : holes_) {
+        auto it = subs_.find(topic);
+        if (it == subs_.end()) continue;   // swept already (several holes in one topic)
+        auto& v = it->second;
+        v.erase(std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
+                v.end());
+        if (v.empty()) subs_.erase(it);
+    }
+    holes_.clear();
 }
 
 inline void TopicCounts::add(const std::string& topic, long delta) {
@@ -6659,15 +6702,13 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
 }
 
 inline void Loop::fan_out(const Publication& p) {
-    const std::vector<TopicSub>* subs = topics.find(p.topic);
-    if (subs == nullptr) return;
-    // A delivery may close its subscriber (backpressure), which unsubscribes it: walk a copy.
-    const std::vector<TopicSub> snapshot = *subs;
-    for (const TopicSub& s : snapshot) {
-        if (s.id() == p.sender) continue;
+    // A delivery may close its subscriber (backpressure), which then leaves its topics: the
+    // walk skips it, no copy of the list needed.
+    topics.for_each(p.topic, [&p](const TopicSub& s) {
+        if (s.id() == p.sender) return;
         if (s.ws) s.ws->deliver(p);
         else s.stream->deliver(p, s.named);
-    }
+    });
 }
 
 // ---- WebSocket peers ----------------------------------------------------------------

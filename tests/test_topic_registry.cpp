@@ -120,3 +120,42 @@ TEST_CASE("publication: framed once for WebSocket; SSE forms built once on deman
     CHECK(static_cast<unsigned char>(big->ws_frame.data()[0]) == 0x82);
     CHECK(big->payload().size() == 70000);
 }
+
+TEST_CASE("topic registry: a walk survives its subscribers leaving and arriving") {
+    LoopTopics t;
+    for (int i = 0; i < 6; ++i) t.add("chat", ws(i));
+    t.add("news", ws(1));
+    std::vector<const void*> seen;
+    t.for_each("chat", [&](const TopicSub& s) {
+        seen.push_back(s.id());
+        if (s.id() == ws(1).id()) {   // ws(1) is closed by its delivery: it leaves everything
+            CHECK(t.remove("chat", ws(1)));
+            CHECK(t.remove("news", ws(1)));
+            CHECK(t.remove("chat", ws(3)));   // and takes a later one with it
+            CHECK_FALSE(t.remove("chat", ws(3)));
+            CHECK(t.add("chat", ws(9)));      // a newcomer waits for the next publication
+            CHECK(t.add("chat", ws(3)));      // back, at the end
+        }
+    });
+    CHECK(seen == std::vector<const void*>{ws(0).id(), ws(1).id(), ws(2).id(), ws(4).id(), ws(5).id()});
+    // After the walk the holes are gone and the order is the subscription order.
+    CHECK(ids(t, "chat") == std::vector<const void*>{ws(0).id(), ws(2).id(), ws(4).id(), ws(5).id(),
+                                                     ws(9).id(), ws(3).id()});
+    CHECK(t.find("news") == nullptr);
+}
+
+TEST_CASE("topic registry: the last subscriber leaving during a walk removes the topic after it") {
+    LoopTopics t;
+    t.add("chat", ws(0));
+    int calls = 0;
+    t.for_each("chat", [&](const TopicSub& s) {
+        ++calls;
+        CHECK(t.remove("chat", s));
+        t.for_each("chat", [&](const TopicSub&) { ++calls; });   // nested: sees the hole, skips it
+        CHECK(t.find("chat") != nullptr);                        // still there, with its hole
+    });
+    CHECK(calls == 1);
+    CHECK(t.find("chat") == nullptr);
+    t.for_each("none", [&](const TopicSub&) { ++calls; });
+    CHECK(calls == 1);
+}

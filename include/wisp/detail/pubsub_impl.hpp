@@ -29,15 +29,13 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
 }
 
 inline void Loop::fan_out(const Publication& p) {
-    const std::vector<TopicSub>* subs = topics.find(p.topic);
-    if (subs == nullptr) return;
-    // A delivery may close its subscriber (backpressure), which unsubscribes it: walk a copy.
-    const std::vector<TopicSub> snapshot = *subs;
-    for (const TopicSub& s : snapshot) {
-        if (s.id() == p.sender) continue;
+    // A delivery may close its subscriber (backpressure), which then leaves its topics: the
+    // walk skips it, no copy of the list needed.
+    topics.for_each(p.topic, [&p](const TopicSub& s) {
+        if (s.id() == p.sender) return;
         if (s.ws) s.ws->deliver(p);
         else s.stream->deliver(p, s.named);
-    }
+    });
 }
 
 // ---- WebSocket peers ----------------------------------------------------------------
