@@ -4820,6 +4820,8 @@ public:
     void on_timer();
     /// The absolute tick of the next deadline.
     std::uint64_t deadline() const noexcept;
+    /// Our close frame is queued or sent; deadline() is then the close deadline.
+    bool close_sent() const noexcept { return close_sent_; }
     /// The send queue emptied.
     void on_drained();
     bool wants_drain = false;   ///< a send was refused or the socket blocked since the last drain
@@ -4883,6 +4885,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/connection.hpp — one socket: reads, the write queue, timeouts, HTTP/1.1 requests.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -5556,7 +5559,11 @@ inline void Connection::update_timer() {
     const Limits& lim = loop_.core.options.limits;
     if (mode_ == Mode::closed || mode_ == Mode::closing) return;
     if (writing_) {   // blocked on a reader that does not read
-        loop_.schedule(*this, write_progress_tick_ + loop_.ticks(lim.send_timeout));
+        std::uint64_t t = write_progress_tick_ + loop_.ticks(lim.send_timeout);
+        // Our close frame waits behind what the peer does not read: ws_close_timeout still
+        // bounds the connection (on_timer closes it when writing).
+        if (mode_ == Mode::websocket && ws_->close_sent()) t = std::min(t, ws_->deadline());
+        loop_.schedule(*this, t);
         return;
     }
     if (mode_ == Mode::http) {

@@ -647,6 +647,41 @@ TEST_CASE("websocket: backpressure closes a non-reading peer with 1008, or drops
     }
 }
 
+TEST_CASE("websocket: a peer closed for backpressure that never reads is cut at ws_close_timeout") {
+    // Our close frame waits behind data the peer does not read: the close timeout still bounds
+    // how long the connection lives, not the much longer send_timeout.
+    wisp::Options o;
+    o.limits.max_queued_bytes = 256 * 1024;
+    o.limits.ws_close_timeout = 300ms;
+    o.limits.send_timeout = 60s;
+    Log log;
+    struct Flood {
+        Log* log;
+        void message(wisp::Peer& p, const wisp::Message&) {
+            const std::string chunk(64 * 1024, 'f');
+            for (int i = 0; i < 20000 && p.send_binary(chunk) == wisp::SendResult::sent; ++i) {}
+        }
+        void close(wisp::Peer&, const wisp::CloseInfo& c) { log->add("close " + std::to_string(c.code)); }
+    } flood{&log};
+    wisp::App app(o);
+    app.ws("/f", flood);
+    support::Server server(app);
+    WsClient c(server.port());
+    REQUIRE(support::status_of(c.handshake("/f")) == 101);
+    c.text("go");
+    REQUIRE(log.wait_for("close 1008"));
+    // Without reading, write small frames until the server's side is gone (its reset makes a
+    // write fail): well within 5 s, where send_timeout would take 60 s.
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    bool gone = false;
+    while (!gone && std::chrono::steady_clock::now() < until) {
+        c.send(Opcode::ping, "x");
+        gone = static_cast<bool>(c.tcp().last_error());
+        if (!gone) std::this_thread::sleep_for(50ms);   // polling with a deadline
+    }
+    CHECK(gone);
+}
+
 TEST_CASE("websocket: stop() closes peers with 1001") {
     Log log;
     Echo echo{&log};

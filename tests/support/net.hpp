@@ -119,6 +119,8 @@ public:
     }
 
     std::string& buffer() { return buf_; }
+    /// The error of the last send (a reset peer: broken pipe / connection reset).
+    std::error_code last_error() const { return last_error_; }
     bool closed() const { return closed_; }
     bool timed_out() const { return timed_out_; }
     tcp::socket& socket() { return sock_; }

@@ -12,6 +12,7 @@
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/stream_state.hpp>
 #include <wisp/detail/ws_session.hpp>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -685,7 +686,11 @@ inline void Connection::update_timer() {
     const Limits& lim = loop_.core.options.limits;
     if (mode_ == Mode::closed || mode_ == Mode::closing) return;
     if (writing_) {   // blocked on a reader that does not read
-        loop_.schedule(*this, write_progress_tick_ + loop_.ticks(lim.send_timeout));
+        std::uint64_t t = write_progress_tick_ + loop_.ticks(lim.send_timeout);
+        // Our close frame waits behind what the peer does not read: ws_close_timeout still
+        // bounds the connection (on_timer closes it when writing).
+        if (mode_ == Mode::websocket && ws_->close_sent()) t = std::min(t, ws_->deadline());
+        loop_.schedule(*this, t);
         return;
     }
     if (mode_ == Mode::http) {

@@ -47,6 +47,8 @@ public:
     void on_timer();
     /// The absolute tick of the next deadline.
     std::uint64_t deadline() const noexcept;
+    /// Our close frame is queued or sent; deadline() is then the close deadline.
+    bool close_sent() const noexcept { return close_sent_; }
     /// The send queue emptied.
     void on_drained();
     bool wants_drain = false;   ///< a send was refused or the socket blocked since the last drain
