@@ -3810,10 +3810,9 @@ struct Publication {
     SharedBuffer ws_frame;
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
-    const void* sender = nullptr;     ///< skipped by the fan-out (peer.publish excludes itself)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary, const void* sender);
+                                                   bool binary);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -3874,11 +3873,9 @@ private:
 // ---- implementation -------------------------------------------------------
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
-                                                            std::string_view data, bool binary,
-                                                            const void* sender) {
+                                                            std::string_view data, bool binary) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
-    p->sender = sender;
     p->binary = binary;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
@@ -4062,8 +4059,12 @@ struct AppCore {
     std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
     std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
 
-    /// Posts `p` to every running loop; each delivers to its own subscribers, in order.
-    void publish(const std::shared_ptr<const Publication>& p);
+    /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
+    /// when null and the caller runs on one) except `skip`, and posts it to every other
+    /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
+    /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
+    /// skipped only there (no stale address elsewhere), and order per publisher holds.
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;
@@ -4465,8 +4466,9 @@ public:
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
-    /// Delivers a publication to this loop's subscribers of its topic (loop thread).
-    void fan_out(const Publication& p);
+    /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
+    /// publishing peer, or nullptr); loop thread.
+    void fan_out(const Publication& p, const void* skip);
 
     /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
     std::string_view date();
@@ -6703,16 +6705,28 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
-    std::lock_guard<std::mutex> lock(loops_mutex);
-    for (Loop* l : live_loops) net::post(l->io, [l, p] { l->fan_out(*p); });
+inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
+                             const void* skip) {
+    {
+        std::lock_guard<std::mutex> lock(loops_mutex);
+        for (Loop* l : live_loops) {
+            if (l == here) continue;
+            if (here == nullptr && l->io.get_executor().running_in_this_thread()) {
+                here = l;
+                continue;
+            }
+            net::post(l->io, [l, p] { l->fan_out(*p, nullptr); });
+        }
+    }
+    // After the lock: a delivery may close a subscriber whose close hook publishes again.
+    if (here != nullptr) here->fan_out(*p, skip);
 }
 
-inline void Loop::fan_out(const Publication& p) {
+inline void Loop::fan_out(const Publication& p, const void* skip) {
     // A delivery may close its subscriber (backpressure), which then leaves its topics: the
     // walk skips it, no copy of the list needed.
-    topics.for_each(p.topic, [&p](const TopicSub& s) {
-        if (s.id() == p.sender) return;
+    topics.for_each(p.topic, [&p, skip](const TopicSub& s) {
+        if (s.id() == skip) return;
         if (s.ws) s.ws->deliver(p);
         else s.stream->deliver(p, s.named);
     });
@@ -6742,7 +6756,7 @@ inline void WsSession::leave_topics() {
 }
 
 inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
-    conn_.loop().core.publish(Publication::make(topic, data, binary, this));
+    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
 }
 
 inline void WsSession::deliver(const Publication& p) {
@@ -6897,7 +6911,9 @@ public:
 
     /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
     /// event streams as one event). Thread-safe, callable from anywhere while running; framed
-    /// once and shared by all subscribers; order is kept per publishing thread.
+    /// once and shared by all subscribers; order is kept per publishing thread. Called on an
+    /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
+    /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
     void publish_text(std::string_view topic, std::string_view text);
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
     void publish_binary(std::string_view topic, std::string_view bytes);
@@ -7125,10 +7141,10 @@ inline void App::stop() {
 }
 
 inline void App::publish_text(std::string_view topic, std::string_view text) {
-    core_.publish(detail::Publication::make(topic, text, false, nullptr));
+    core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
 }
 inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
-    core_.publish(detail::Publication::make(topic, bytes, true, nullptr));
+    core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));

@@ -101,7 +101,7 @@ TEST_CASE("topic registry: counts from several threads add up") {
 }
 
 TEST_CASE("publication: framed once for WebSocket; SSE forms built once on demand, any thread") {
-    auto p = Publication::make("chat", "a\nb", false, nullptr);
+    auto p = Publication::make("chat", "a\nb", false);
     CHECK(p->ws_frame.view() == std::string_view("\x81\x03" "a\nb", 5));
     CHECK(p->payload() == "a\nb");
     std::vector<const char*> seen(4);
@@ -114,7 +114,7 @@ TEST_CASE("publication: framed once for WebSocket; SSE forms built once on deman
     CHECK(p->sse(false, false).view() == "data: a\ndata: b\n\n");
     CHECK(p->sse(false, true).view() == "11\r\ndata: a\ndata: b\n\n\r\n");
 
-    auto big = Publication::make("t", std::string(70000, 'x'), true, nullptr);
+    auto big = Publication::make("t", std::string(70000, 'x'), true);
     CHECK(big->binary);
     CHECK(big->ws_frame.size() == 70000 + 10);   // 127 + 64-bit length
     CHECK(static_cast<unsigned char>(big->ws_frame.data()[0]) == 0x82);

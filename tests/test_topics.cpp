@@ -94,6 +94,38 @@ TEST_CASE("topics: a peer's publication reaches every other subscriber, not itse
     CHECK(wait_until([&] { return app.subscriber_count("chat") == 0; }));
 }
 
+TEST_CASE("topics: a publication reaches who is subscribed when it is made, not who comes later") {
+    // The second peer's open hook publishes, then makes the first peer subscribe. Delivery on
+    // the publisher's loop happens at once, so the first peer must not get that publication,
+    // only the next one (the app's, from another thread).
+    wisp::App app;
+    struct Room {
+        wisp::Peer* first = nullptr;
+        void open(wisp::Peer& p) {
+            if (first == nullptr) {
+                first = &p;
+                return;
+            }
+            p.publish_text("room", "before");
+            CHECK(first->subscribe("room"));
+            p.publish_text("room", "after");
+        }
+        void close(wisp::Peer& p, const wisp::CloseInfo&) {
+            if (first == &p) first = nullptr;
+        }
+    } room;
+    app.ws("/r", room);
+    support::Server server(app);
+    WsClient a(server.port());
+    REQUIRE(support::status_of(a.handshake("/r")) == 101);
+    WsClient b(server.port());
+    REQUIRE(support::status_of(b.handshake("/r")) == 101);
+    auto f = a.read();
+    REQUIRE(f);
+    CHECK(f->payload == "after");
+    CHECK_FALSE(a.read(200ms));
+}
+
 TEST_CASE("topics: event streams receive text publications as events, binary ones not") {
     Chat chat;
     wisp::App app;
@@ -173,7 +205,7 @@ TEST_CASE("topics: 100 subscribers on two threads get 200 publications once each
 }
 
 TEST_CASE("topics: a publication is framed once and shared by every queue") {
-    auto p = wisp::detail::Publication::make("t", "shared payload", false, nullptr);
+    auto p = wisp::detail::Publication::make("t", "shared payload", false);
     wisp::detail::BlockPool pool;
     wisp::detail::OutQueue a, b;
     a.append_shared(p->ws_frame);

@@ -104,7 +104,9 @@ public:
 
     /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
     /// event streams as one event). Thread-safe, callable from anywhere while running; framed
-    /// once and shared by all subscribers; order is kept per publishing thread.
+    /// once and shared by all subscribers; order is kept per publishing thread. Called on an
+    /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
+    /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
     void publish_text(std::string_view topic, std::string_view text);
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
     void publish_binary(std::string_view topic, std::string_view bytes);
@@ -332,10 +334,10 @@ inline void App::stop() {
 }
 
 inline void App::publish_text(std::string_view topic, std::string_view text) {
-    core_.publish(detail::Publication::make(topic, text, false, nullptr));
+    core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
 }
 inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
-    core_.publish(detail::Publication::make(topic, bytes, true, nullptr));
+    core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));

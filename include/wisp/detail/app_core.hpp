@@ -87,8 +87,12 @@ struct AppCore {
     std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
     std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
 
-    /// Posts `p` to every running loop; each delivers to its own subscribers, in order.
-    void publish(const std::shared_ptr<const Publication>& p);
+    /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
+    /// when null and the caller runs on one) except `skip`, and posts it to every other
+    /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
+    /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
+    /// skipped only there (no stale address elsewhere), and order per publisher holds.
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;

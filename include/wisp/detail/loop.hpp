@@ -63,8 +63,9 @@ public:
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
-    /// Delivers a publication to this loop's subscribers of its topic (loop thread).
-    void fan_out(const Publication& p);
+    /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
+    /// publishing peer, or nullptr); loop thread.
+    void fan_out(const Publication& p, const void* skip);
 
     /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
     std::string_view date();

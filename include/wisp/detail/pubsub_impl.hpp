@@ -23,16 +23,28 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-inline void AppCore::publish(const std::shared_ptr<const Publication>& p) {
-    std::lock_guard<std::mutex> lock(loops_mutex);
-    for (Loop* l : live_loops) net::post(l->io, [l, p] { l->fan_out(*p); });
+inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
+                             const void* skip) {
+    {
+        std::lock_guard<std::mutex> lock(loops_mutex);
+        for (Loop* l : live_loops) {
+            if (l == here) continue;
+            if (here == nullptr && l->io.get_executor().running_in_this_thread()) {
+                here = l;
+                continue;
+            }
+            net::post(l->io, [l, p] { l->fan_out(*p, nullptr); });
+        }
+    }
+    // After the lock: a delivery may close a subscriber whose close hook publishes again.
+    if (here != nullptr) here->fan_out(*p, skip);
 }
 
-inline void Loop::fan_out(const Publication& p) {
+inline void Loop::fan_out(const Publication& p, const void* skip) {
     // A delivery may close its subscriber (backpressure), which then leaves its topics: the
     // walk skips it, no copy of the list needed.
-    topics.for_each(p.topic, [&p](const TopicSub& s) {
-        if (s.id() == p.sender) return;
+    topics.for_each(p.topic, [&p, skip](const TopicSub& s) {
+        if (s.id() == skip) return;
         if (s.ws) s.ws->deliver(p);
         else s.stream->deliver(p, s.named);
     });
@@ -62,7 +74,7 @@ inline void WsSession::leave_topics() {
 }
 
 inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
-    conn_.loop().core.publish(Publication::make(topic, data, binary, this));
+    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
 }
 
 inline void WsSession::deliver(const Publication& p) {

@@ -32,10 +32,9 @@ struct Publication {
     SharedBuffer ws_frame;
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
-    const void* sender = nullptr;     ///< skipped by the fan-out (peer.publish excludes itself)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary, const void* sender);
+                                                   bool binary);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -96,11 +95,9 @@ private:
 // ---- implementation -------------------------------------------------------
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
-                                                            std::string_view data, bool binary,
-                                                            const void* sender) {
+                                                            std::string_view data, bool binary) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
-    p->sender = sender;
     p->binary = binary;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
