@@ -35,7 +35,7 @@ run gcc g++ gcc
 run clang clang++ clang
 run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
-only="unit server sse-node ws-python" run tsan clang++ clang -Db_sanitize=thread -Db_lundef=false -Dbench=false
+only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread -Db_lundef=false -Dbench=false
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
 
 python3 tools/count_tests.py "${failed[@]}" "${logs[@]}"
