@@ -4189,6 +4189,17 @@ WISP_NAMESPACE_END
 #ifndef ASIO_NO_DEPRECATED
 #define ASIO_NO_DEPRECATED 1
 #endif
+// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
+// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
+// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
+// WISP_CUSTOM_ASIO_THROW to supply your own.
+#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
+#define ASIO_NO_EXCEPTIONS 1
+#endif
+// Without RTTI (-fno-rtti) Asio must not use typeid.
+#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
+#define ASIO_NO_TYPEID 1
+#endif
 
 // Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
 // (wisp's own code below keeps its warnings).
@@ -4222,6 +4233,20 @@ WISP_NAMESPACE_END
 #pragma clang diagnostic pop
 #elif defined(__GNUC__)
 #pragma GCC diagnostic pop
+#endif
+
+#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
+#include <cstdio>
+#include <cstdlib>
+namespace asio {
+namespace detail {
+template <typename Exception>
+void throw_exception(const Exception& e) {
+    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
+    std::abort();
+}
+}  // namespace detail
+}  // namespace asio
 #endif
 
 WISP_NAMESPACE_BEGIN

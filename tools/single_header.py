@@ -25,7 +25,7 @@ COMMITTED = os.path.join(ROOT, "single_header", "wisp.hpp")
 # Macros a user may see or set; every other macro wisp defines is #undef'd at the end.
 PUBLIC_MACROS = {
     "WISP_VERSION_MAJOR", "WISP_VERSION_MINOR", "WISP_VERSION_PATCH", "WISP_VERSION_STRING",
-    "WISP_NO_EXCEPTIONS", "WISP_SINGLE_HEADER", "WISP_JSON",
+    "WISP_NO_EXCEPTIONS", "WISP_SINGLE_HEADER", "WISP_JSON", "WISP_CUSTOM_ASIO_THROW",
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*<(wisp/[^>]+)>')
