@@ -4,6 +4,7 @@ and run unittest cases printing TAP (one line per test case) for the build's tes
 import argparse
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -13,10 +14,15 @@ import unittest
 
 
 class ExampleServer:
-    """Starts an example binary with --port 0 and reads its `listening on` line."""
+    """Starts an example binary with --port 0 and reads its `listening on` line.
+    WISP_EXE_WRAPPER (say `wine64` or `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a
+    cross-built binary under an emulator."""
 
     def __init__(self, binary, *extra, timeout=15):
-        self.proc = subprocess.Popen([binary, "--port", "0", *extra], stdout=subprocess.PIPE,
+        wrapper = shlex.split(os.environ.get("WISP_EXE_WRAPPER", ""))
+        if wrapper:
+            timeout *= 4
+        self.proc = subprocess.Popen([*wrapper, binary, "--port", "0", *extra], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout
         line = ""
