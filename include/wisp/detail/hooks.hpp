@@ -64,7 +64,6 @@ struct Hooks {
 
     /// Fails to compile, with one sentence per wrong hook, unless all_ok.
     static constexpr bool check() {
-        constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
         static_assert(upgrade_ok,
                       "wisp: hook `upgrade` must be callable as upgrade(wisp::Request&)");
         static_assert(upgrade_result_ok<H, has_upgrade && upgrade_ok>::value,
