@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Builds wisp and runs every test: g++ and clang++ builds (tests, examples, benchmarks), an
-# ASan+UBSan build of the whole suite, a TSan build of the threaded suites, and each libFuzzer
-# target for WISP_FUZZ_SECONDS (30).
+# Builds wisp and runs every test:
+#   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
+#           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
+#           and RTTI, the README's copy-one-header commands) and the benchmarks' build
+#   single  clang++, C++20, against the single header: the whole suite again, strict warnings
+#   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
+#   tsan    clang++, TSan: the threaded suites
+#   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30)
 # Installs missing Debian packages first. Ends with the line `N passed, N failed`.
-# Usage: tools/test.sh     (build dirs: build/gcc, build/clang, build/asan, build/tsan, build/fuzz)
+# Usage: tools/test.sh     (build dirs: build/<label>)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh || exit 1
@@ -20,7 +25,7 @@ run() {
   local label="$1" cxx="$2" cc="$3"
   shift 3
   local dir="build/$label"
-  echo "=== $label: $cxx $*" >&2
+  echo "=== $label: $cxx $* ($(date -u +%T))" >&2
   if [ -d "$dir/meson-private" ]; then
     meson setup "$dir" --reconfigure "$@" >/dev/null
   else
@@ -32,10 +37,13 @@ run() {
 }
 
 run gcc g++ gcc
-run clang clang++ clang
-run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false
+run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+  -Dcompile_checks=false -Doptimization=1
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
-only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread -Db_lundef=false -Dbench=false
+only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread \
+  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
+echo "=== done ($(date -u +%T))" >&2
 
 python3 tools/count_tests.py "${failed[@]}" "${logs[@]}"

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <future>
@@ -24,12 +25,22 @@ using namespace std::chrono_literals;
 namespace net = wisp::detail::net;
 using tcp = wisp::detail::tcp;
 
+/// A fixture that cannot be set up ends the test: thrown, or without exceptions printed and aborted.
+[[noreturn]] inline void fixture_failed(const std::string& what) {
+#if defined(WISP_NO_EXCEPTIONS)
+    std::fprintf(stderr, "test fixture failed: %s\n", what.c_str());
+    std::abort();
+#else
+    throw std::runtime_error(what);
+#endif
+}
+
 /// Runs an App on 127.0.0.1:<ephemeral> in a background thread for the scope's lifetime.
 class Server {
 public:
     explicit Server(wisp::App& app, unsigned threads = 1) : app_(app) {
         auto ec = app_.listen("127.0.0.1", 0);
-        if (ec) throw std::runtime_error("listen: " + ec.message());
+        if (ec) fixture_failed("listen: " + ec.message());
         port_ = app_.port();
         thread_ = std::thread([this, threads] { run_result_ = app_.run(threads); });
         // run() may not have started its loops yet; stop() before that is remembered.
@@ -60,7 +71,7 @@ public:
         : sock_(io_), timeout_(timeout) {
         std::error_code ec;
         sock_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-        if (ec) throw std::runtime_error("connect: " + ec.message());
+        if (ec) fixture_failed("connect: " + ec.message());
         sock_.set_option(tcp::no_delay(true), ec);
     }
 
