@@ -10,6 +10,22 @@
 // ---- wisp/config.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/config.hpp — version, versioned namespace and the documented WISP_* switches.
+//
+// Every macro a user may set or read, in one place (tests/headers/check_macros.py keeps this list
+// and tools/single_header.py's PUBLIC_MACROS in step; every other WISP_* macro is internal and is
+// #undef'd at the end of the single header):
+//   Set before including wisp (all optional):
+//     WISP_JSON               <wisp/json.hpp>'s helpers over nlohmann/json (off by default).
+//     WISP_NO_EXCEPTIONS      wisp never throws or catches; set automatically under
+//                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
+//     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
+//                             without exceptions); by default wisp's prints and aborts.
+//   Defined by wisp, to read:
+//     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
+//     WISP_SINGLE_HEADER      1 when compiled from the single header.
+//   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
+//   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
 
 // ---- version ----------------------------------------------------------------
 #define WISP_VERSION_MAJOR 0
@@ -4725,7 +4741,6 @@ struct Hooks {
 
     /// Fails to compile, with one sentence per wrong hook, unless all_ok.
     static constexpr bool check() {
-        constexpr bool upgrade_ok = hook_upgrade_ok<H, has_upgrade, Request&>::value;
         static_assert(upgrade_ok,
                       "wisp: hook `upgrade` must be callable as upgrade(wisp::Request&)");
         static_assert(upgrade_result_ok<H, has_upgrade && upgrade_ok>::value,

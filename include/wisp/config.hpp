@@ -1,5 +1,21 @@
 // SPDX-License-Identifier: MIT
 // wisp/config.hpp — version, versioned namespace and the documented WISP_* switches.
+//
+// Every macro a user may set or read, in one place (tests/headers/check_macros.py keeps this list
+// and tools/single_header.py's PUBLIC_MACROS in step; every other WISP_* macro is internal and is
+// #undef'd at the end of the single header):
+//   Set before including wisp (all optional):
+//     WISP_JSON               <wisp/json.hpp>'s helpers over nlohmann/json (off by default).
+//     WISP_NO_EXCEPTIONS      wisp never throws or catches; set automatically under
+//                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
+//     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
+//                             without exceptions); by default wisp's prints and aborts.
+//   Defined by wisp, to read:
+//     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
+//     WISP_SINGLE_HEADER      1 when compiled from the single header.
+//   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
+//   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
 #pragma once
 
 // ---- version ----------------------------------------------------------------
