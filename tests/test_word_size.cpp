@@ -4,6 +4,7 @@
 // low bits; unmasking is right at every start alignment and around every word-size boundary.
 // Meaningful on x86-64 as well; the ARM configurations (tools/cross/) run them under qemu-user
 // on aarch64 and on armhf, where size_t has 32 bits.
+#include <wisp/detail/http_date.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <wisp/static_files.hpp>
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -112,8 +114,8 @@ void expect_events(const std::string& bytes, const Events& expected, d::WsLimits
 }  // namespace
 
 TEST_CASE("word size: the platform under test") {
-    MESSAGE("size_t " << sizeof(std::size_t) * 8 << " bits, std::string::max_size() "
-                      << string_max);
+    MESSAGE("size_t " << sizeof(std::size_t) * 8 << " bits, time_t " << sizeof(std::time_t) * 8
+                      << " bits, std::string::max_size() " << string_max);
     CHECK(sizeof(std::uint64_t) == 8);
 }
 
@@ -294,4 +296,16 @@ TEST_CASE("serve_file: a file over 4 GiB is 413, never served as its low bits") 
         CHECK(res.body.size() != 10);
     }
     fs::remove_all(root);
+}
+
+TEST_CASE("http date: seconds past 2^31 (a 32-bit time_t's end) format from 64 bits") {
+    char buf[29];
+    auto fmt = [&](std::int64_t s) {
+        d::format_http_date(s, buf);
+        return std::string(buf, 29);
+    };
+    CHECK(fmt(2147483647) == "Tue, 19 Jan 2038 03:14:07 GMT");
+    CHECK(fmt(2147483648) == "Tue, 19 Jan 2038 03:14:08 GMT");
+    CHECK(fmt(4294967296) == "Sun, 07 Feb 2106 06:28:16 GMT");
+    CHECK(fmt(253402300799) == "Fri, 31 Dec 9999 23:59:59 GMT");
 }
