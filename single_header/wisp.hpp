@@ -1808,7 +1808,8 @@ WISP_NAMESPACE_BEGIN
 
 /// How serve_file answers.
 struct StaticOptions {
-    /// Files larger than this get 413 instead of being read into memory.
+    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
+    /// into memory.
     std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
     /// Sent with every file; empty for none.
     std::string cache_control = "no-cache";
@@ -1845,6 +1846,10 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
     if (size > options.max_file_bytes) return status(413);
 
     Response res(200, {}, detail::mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
     if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
     std::FILE* f = std::fopen(full->string().c_str(), "rb");
     if (f == nullptr) return status(404);
@@ -3308,6 +3313,8 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 struct WsLimits {
     /// A whole data message (the sum of its fragments) over this size fails the connection
     /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
+    /// A larger value than std::string::max_size() (about 1 GiB on a 32-bit size_t) acts as
+    /// that size: no longer message can be reassembled.
     std::uint64_t max_message_bytes = 16u << 20;
 };
 
@@ -3345,7 +3352,8 @@ struct WsLimits {
 /// buffer is unread and the count is lost, so the caller should fail the connection.
 class WsReader {
 public:
-    explicit WsReader(WsLimits limits = {}) noexcept : max_message_(limits.max_message_bytes) {}
+    explicit WsReader(WsLimits limits = {}) noexcept
+        : max_message_(clamp_limit(limits.max_message_bytes)) {}
 
     /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
     /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
@@ -3356,7 +3364,9 @@ public:
     std::size_t feed(char* data, std::size_t n, Sink& sink);
 
     /// Changes the limits; applies from the next frame header on.
-    void set_limits(WsLimits limits) noexcept { max_message_ = limits.max_message_bytes; }
+    void set_limits(WsLimits limits) noexcept {
+        max_message_ = clamp_limit(limits.max_message_bytes);
+    }
 
     /// True between frames with no fragmented message in progress: a good time for
     /// release_buffers().
@@ -3376,6 +3386,8 @@ private:
         const char* why;   // nullptr: no fault
     };
     enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
+
+    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
 
     Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
     Fault on_b0(unsigned char c) noexcept;
@@ -3529,6 +3541,14 @@ inline void WsReader::drop_buffers() noexcept {
     std::string().swap(msg_);
     ctl_.reset();
     ctl_len_ = 0;
+}
+
+inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noexcept {
+    // A 64-bit length announcing more than msg_ can ever hold is refused on the header (1009),
+    // not accepted and buffered until an allocation fails; with a 32-bit size_t any limit
+    // from 1 GiB up would otherwise let that happen.
+    const std::uint64_t most = std::string().max_size();
+    return max_message_bytes < most ? max_message_bytes : most;
 }
 
 inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {

@@ -17,7 +17,8 @@ WISP_NAMESPACE_BEGIN
 
 /// How serve_file answers.
 struct StaticOptions {
-    /// Files larger than this get 413 instead of being read into memory.
+    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
+    /// into memory.
     std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
     /// Sent with every file; empty for none.
     std::string cache_control = "no-cache";
@@ -54,6 +55,10 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
     if (size > options.max_file_bytes) return status(413);
 
     Response res(200, {}, detail::mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
     if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
     std::FILE* f = std::fopen(full->string().c_str(), "rb");
     if (f == nullptr) return status(404);

@@ -24,11 +24,20 @@ const executablePath = arg('--chromium', '/usr/bin/chromium');
 const WAIT = 10000;    // any single wait for the page or the server
 const TEST = 20000;    // any single test case
 
+// WISP_EXE_WRAPPER (say `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a cross-built
+// server under an emulator, as taplib.py does; command() gives spawn()'s program and args.
+const wrapper = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
+const startTimeout = wrapper.length ? 60000 : 15000;
+function command(binary) {
+  const argv = [...wrapper, binary, '--port', '0'];
+  return [argv[0], argv.slice(1)];
+}
+
 function startServer() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(...command(binary), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    const timer = setTimeout(() => reject(new Error('no listening line')), 15000);
+    const timer = setTimeout(() => reject(new Error('no listening line')), startTimeout);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/[^:\s]+:\d+)/);

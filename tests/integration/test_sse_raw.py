@@ -164,6 +164,10 @@ class ClockSse(unittest.TestCase):
     def test_idle_streams_memory_returns(self):
         if SANITIZED:
             self.skipTest("RSS is not meaningful under AddressSanitizer")
+        if os.environ.get("WISP_EXE_WRAPPER"):
+            # qemu-user's RSS includes the code it translates as new paths run (measured: +1 MiB
+            # in round 2, then flat for 6 more rounds, where the native build grows 150 KiB).
+            self.skipTest("RSS is the emulator's too under WISP_EXE_WRAPPER")
         pid = self.srv.proc.pid
         base = rss_kib(pid)
         rounds = []

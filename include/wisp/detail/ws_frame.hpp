@@ -71,6 +71,8 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 struct WsLimits {
     /// A whole data message (the sum of its fragments) over this size fails the connection
     /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
+    /// A larger value than std::string::max_size() (about 1 GiB on a 32-bit size_t) acts as
+    /// that size: no longer message can be reassembled.
     std::uint64_t max_message_bytes = 16u << 20;
 };
 
@@ -108,7 +110,8 @@ struct WsLimits {
 /// buffer is unread and the count is lost, so the caller should fail the connection.
 class WsReader {
 public:
-    explicit WsReader(WsLimits limits = {}) noexcept : max_message_(limits.max_message_bytes) {}
+    explicit WsReader(WsLimits limits = {}) noexcept
+        : max_message_(clamp_limit(limits.max_message_bytes)) {}
 
     /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
     /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
@@ -119,7 +122,9 @@ public:
     std::size_t feed(char* data, std::size_t n, Sink& sink);
 
     /// Changes the limits; applies from the next frame header on.
-    void set_limits(WsLimits limits) noexcept { max_message_ = limits.max_message_bytes; }
+    void set_limits(WsLimits limits) noexcept {
+        max_message_ = clamp_limit(limits.max_message_bytes);
+    }
 
     /// True between frames with no fragmented message in progress: a good time for
     /// release_buffers().
@@ -139,6 +144,8 @@ private:
         const char* why;   // nullptr: no fault
     };
     enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
+
+    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
 
     Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
     Fault on_b0(unsigned char c) noexcept;
@@ -292,6 +299,14 @@ inline void WsReader::drop_buffers() noexcept {
     std::string().swap(msg_);
     ctl_.reset();
     ctl_len_ = 0;
+}
+
+inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noexcept {
+    // A 64-bit length announcing more than msg_ can ever hold is refused on the header (1009),
+    // not accepted and buffered until an allocation fails; with a 32-bit size_t any limit
+    // from 1 GiB up would otherwise let that happen.
+    const std::uint64_t most = std::string().max_size();
+    return max_message_bytes < most ? max_message_bytes : most;
 }
 
 inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
