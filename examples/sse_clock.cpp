@@ -48,7 +48,11 @@ private:
     static std::string local_time() {
         const std::time_t t = std::time(nullptr);
         std::tm tm{};
+#ifdef _WIN32
+        localtime_s(&tm, &t);   // the C runtime's localtime_r
+#else
         localtime_r(&t, &tm);
+#endif
         char buf[64];
         std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
         return buf;

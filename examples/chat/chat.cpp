@@ -74,7 +74,11 @@ private:
             if (app_.subscriber_count("clock") == 0) continue;
             const std::time_t t = std::time(nullptr);
             std::tm tm{};
+#ifdef _WIN32
+            localtime_s(&tm, &t);   // the C runtime's localtime_r
+#else
             localtime_r(&t, &tm);
+#endif
             char text[64];
             const std::size_t n = std::strftime(text, sizeof text, "Message @ %H:%M:%S", &tm);
             app_.publish_text("clock", std::string_view(text, n));

@@ -60,7 +60,11 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
     // file would be served as its first few bytes.
     if (size > res.body.max_size()) return status(413);
     if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
+#ifdef _WIN32
+    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
+#else
     std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#endif
     if (f == nullptr) return status(404);
     res.body.resize(static_cast<std::size_t>(size));
     const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);

@@ -13,6 +13,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// WISP_EXE_WRAPPER (say `wine64`) runs a cross-built binary under an emulator, as in taplib.py.
+const wrapped = (bin, ...args) => {
+  const w = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
+  return w.length ? [w[0], [...w.slice(1), bin, ...args]] : [bin, args];
+};
+// WISP_STOP_SIGNAL: how a server is asked to stop (SIGTERM; Windows has Ctrl+C, SIGINT to Wine).
+const stopSignal = process.env.WISP_STOP_SIGNAL || 'SIGTERM';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../node/package.json'));
 const WebSocket = require('ws');
@@ -26,15 +34,6 @@ if (!binary) {
 }
 
 // ---- helpers ------------------------------------------------------------------------------
-
-// WISP_EXE_WRAPPER (say `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a cross-built
-// server under an emulator, as taplib.py does; command() gives spawn()'s program and args.
-const wrapper = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
-const startTimeout = wrapper.length ? 60000 : 15000;
-function command(binary) {
-  const argv = [...wrapper, binary, '--port', '0'];
-  return [argv[0], argv.slice(1)];
-}
 
 function assert(cond, what) {
   if (!cond) throw new Error(`assertion failed: ${what}`);
@@ -77,9 +76,9 @@ function until(pred, ms, what) {
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(...command(binary), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(...wrapped(binary, '--port', '0'), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no listening line')); }, startTimeout);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no listening line')); }, process.env.WISP_EXE_WRAPPER ? 60000 : 15000);
     proc.exited = new Promise((res) => proc.once('exit', (code, signal) => res({ code, signal })));
     proc.stdout.on('data', (d) => {
       out += d;
@@ -98,7 +97,7 @@ function startServer() {
 
 async function stopServer(srv) {
   if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) return;
-  srv.proc.kill('SIGTERM');
+  srv.proc.kill(stopSignal);
   let timer;
   const done = await Promise.race([
     srv.proc.exited.then(() => true),
@@ -106,7 +105,7 @@ async function stopServer(srv) {
   ]);
   clearTimeout(timer);
   if (!done) {
-    console.log('# server did not exit within 12 s of SIGTERM: killed');
+    console.log(`# server did not exit within 12 s of ${stopSignal}: killed`);
     srv.proc.kill('SIGKILL');
     await srv.proc.exited;
   }
@@ -849,7 +848,7 @@ const tests = {
     assert(!proto, `no protocol-relative or imported resource (found ${proto?.[0]})`);
   },
 
-  async 'SIGTERM: peers get 1001, streams end, the server exits 0'(ctx) {
+  async [`${stopSignal}: peers get 1001, streams end, the server exits 0`](ctx) {
     const a = await join(ctx, 'A');
     const streams = ['/chat/events', '/sse'].map((p) => new Promise((resolve, reject) => {
       const req = http.get({ host: ctx.srv.host, port: ctx.srv.port, path: p, agent: false }, (res) => {
@@ -860,7 +859,7 @@ const tests = {
       req.on('error', reject);
     }));
     const open = await within(10000, 'streams open', Promise.all(streams));
-    ctx.srv.proc.kill('SIGTERM');
+    ctx.srv.proc.kill(stopSignal);
     const { code } = await within(12000, 'A closed', a.closed);
     assert(code === 1001, `close code ${code}`);
     for (const s of open) {

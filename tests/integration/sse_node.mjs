@@ -7,26 +7,25 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// WISP_EXE_WRAPPER (say `wine64`) runs a cross-built binary under an emulator, as in taplib.py.
+const wrapped = (bin, ...args) => {
+  const w = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
+  return w.length ? [w[0], [...w.slice(1), bin, ...args]] : [bin, args];
+};
+// WISP_STOP_SIGNAL: how a server is asked to stop (SIGTERM; Windows has Ctrl+C, SIGINT to Wine).
+const stopSignal = process.env.WISP_STOP_SIGNAL || 'SIGTERM';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../node/package.json'));
 const EventSource = require('eventsource');
 
 const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
 
-// WISP_EXE_WRAPPER (say `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a cross-built
-// server under an emulator, as taplib.py does; command() gives spawn()'s program and args.
-const wrapper = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
-const startTimeout = wrapper.length ? 60000 : 15000;
-function command(binary) {
-  const argv = [...wrapper, binary, '--port', '0'];
-  return [argv[0], argv.slice(1)];
-}
-
 function start(binary) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(...command(binary), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(...wrapped(binary, '--port', '0'), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    const timer = setTimeout(() => reject(new Error('no listening line')), startTimeout);
+    const timer = setTimeout(() => reject(new Error('no listening line')), process.env.WISP_EXE_WRAPPER ? 60000 : 15000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/[^\s]+)/);
@@ -88,6 +87,6 @@ for (const [name, fn] of Object.entries(tests)) {
   }
 }
 console.log(`1..${n}`);
-echo.proc.kill('SIGTERM');
-sse.proc.kill('SIGTERM');
+echo.proc.kill(stopSignal);
+sse.proc.kill(stopSignal);
 process.exit(failed ? 1 : 0);

@@ -16,7 +16,8 @@ import unittest
 class ExampleServer:
     """Starts an example binary with --port 0 and reads its `listening on` line.
     WISP_EXE_WRAPPER (say `wine64` or `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a
-    cross-built binary under an emulator."""
+    cross-built binary under an emulator. WISP_STOP_SIGNAL (default SIGTERM) is the signal
+    stop() asks the server to stop with when the test names none."""
 
     def __init__(self, binary, *extra, timeout=15):
         wrapper = shlex.split(os.environ.get("WISP_EXE_WRAPPER", ""))
@@ -36,7 +37,9 @@ class ExampleServer:
             raise RuntimeError(f"{binary} did not print its address (got {line!r})")
         self.host, self.port = m.group(1), int(m.group(2))
 
-    def stop(self, sig=signal.SIGTERM, timeout=10):
+    def stop(self, sig=None, timeout=10):
+        if sig is None:
+            sig = getattr(signal, os.environ.get("WISP_STOP_SIGNAL", "SIGTERM"))
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -76,13 +79,28 @@ class _TapResult(unittest.TestResult):
         print(f"ok {self.n} - {test.id()} # SKIP {reason}", flush=True)
 
 
+def _skip(suite, reasons):
+    """Marks the cases named in reasons (Class.test_name -> why) as skipped."""
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            _skip(test, reasons)
+            continue
+        why = reasons.get(test.id().split(".", 1)[-1])
+        if why:
+            method = getattr(test, test._testMethodName)
+            setattr(test, test._testMethodName, unittest.skip(why)(method))
+
+
 def main(module_globals):
-    """Parses --server BINARY into module_globals['SERVER'] and runs the module's tests as TAP."""
+    """Parses --server BINARY into module_globals['SERVER'] and runs the module's tests as TAP.
+    WISP_TAP_SKIP (`Class.test_name: reason; ...`) skips cases a configuration cannot run."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     args, _ = ap.parse_known_args()
     module_globals["SERVER"] = os.path.abspath(args.server)
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_globals["__name__"]])
+    entries = (e.partition(":") for e in os.environ.get("WISP_TAP_SKIP", "").split(";"))
+    _skip(suite, {name.strip(): why.strip() or "skipped" for name, _, why in entries if name.strip()})
     result = _TapResult()
     suite.run(result)
     print(f"1..{result.n}", flush=True)

@@ -6,26 +6,25 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// WISP_EXE_WRAPPER (say `wine64`) runs a cross-built binary under an emulator, as in taplib.py.
+const wrapped = (bin, ...args) => {
+  const w = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
+  return w.length ? [w[0], [...w.slice(1), bin, ...args]] : [bin, args];
+};
+// WISP_STOP_SIGNAL: how a server is asked to stop (SIGTERM; Windows has Ctrl+C, SIGINT to Wine).
+const stopSignal = process.env.WISP_STOP_SIGNAL || 'SIGTERM';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../node/package.json'));
 const WebSocket = require('ws');
 
 const binary = process.argv[process.argv.indexOf('--server') + 1];
 
-// WISP_EXE_WRAPPER (say `qemu-aarch64-static -L /usr/aarch64-linux-gnu`) runs a cross-built
-// server under an emulator, as taplib.py does; command() gives spawn()'s program and args.
-const wrapper = (process.env.WISP_EXE_WRAPPER || '').split(/\s+/).filter(Boolean);
-const startTimeout = wrapper.length ? 60000 : 15000;
-function command(binary) {
-  const argv = [...wrapper, binary, '--port', '0'];
-  return [argv[0], argv.slice(1)];
-}
-
 function startServer() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(...command(binary), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(...wrapped(binary, '--port', '0'), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    const timer = setTimeout(() => reject(new Error('no listening line')), startTimeout);
+    const timer = setTimeout(() => reject(new Error('no listening line')), process.env.WISP_EXE_WRAPPER ? 60000 : 15000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on http:\/\/([^:]+):(\d+)/);
@@ -157,5 +156,5 @@ for (const [name, fn] of Object.entries(tests)) {
   }
 }
 console.log(`1..${n}`);
-proc.kill('SIGTERM');
+proc.kill(stopSignal);
 process.exit(failed ? 1 : 0);
