@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what wisp's build, examples and tests need on Debian 12 (idempotent, quiet when
-# everything is there). Run as root or with sudo available.
+# everything is there), and with --cross what the cross builds need. Run as root or with sudo
+# available.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,14 @@ packages=(
   python3-websockets curl                         # independent clients in the integration tests
   chromium                                        # the browser test of examples/chat (playwright-core)
 )
+# With --cross (tools/test.sh): the cross builds' toolchains and emulators.
+if [ "${1:-}" = "--cross" ]; then
+  packages+=(
+    g++-mingw-w64-x86-64-posix wine64               # Windows cross build, its tests under Wine
+    g++-aarch64-linux-gnu g++-arm-linux-gnueabihf   # ARM cross builds (64-bit, and a 32-bit size_t)
+    qemu-user-static                                # their tests under qemu-user
+  )
+fi
 
 # Node.js runs the npm clients of the integration tests; any recent node will do.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi

@@ -7,11 +7,14 @@
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
 #   tsan    clang++, TSan: the threaded suites
 #   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30)
+#   win     MinGW-w64 cross build run under Wine: unit, server, echo with Python clients
+#   armhf   32-bit ARM cross build under qemu-user: unit, server, echo with Python clients
+#   aarch64 64-bit ARM cross build under qemu-user: unit, server
 # Installs missing Debian packages first. Ends with the line `N passed, N failed`.
 # Usage: tools/test.sh     (build dirs: build/<label>)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh || exit 1
+tools/install-deps.sh --cross || exit 1
 
 fuzz_seconds="${WISP_FUZZ_SECONDS:-30}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
@@ -20,7 +23,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 logs=()
 failed=()
 # run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration
-# (only the tests named in $only when it is set).
+# (only the tests named in $only when it is set; only the ninja targets in $targets when set).
 run() {
   local label="$1" cxx="$2" cc="$3"
   shift 3
@@ -30,20 +33,36 @@ run() {
     meson setup "$dir" --reconfigure "$@" >/dev/null
   else
     CXX="$cxx" CC="$cc" meson setup "$dir" "$@" >/dev/null
-  fi && ninja -C "$dir" >&2 && meson test -C "$dir" --print-errorlogs --num-processes 2 ${only:-} >&2
+  fi && ninja -C "$dir" ${targets:-} >&2 &&
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${only:-} >&2
   local rc=$?
   logs+=("$label=$dir/meson-logs/testlog.junit.xml")
   if [ $rc -ne 0 ]; then failed+=(--failed-run "$label"); fi
 }
 
 run gcc g++ gcc
-run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false
+# The configurations below build unity (several sources per compiler run) to save compile time;
+# the gcc run above builds each source alone.
+run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false \
+  -Dcompile_checks=false -Dunity=on
 run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
-  -Dcompile_checks=false -Doptimization=1
+  -Dcompile_checks=false -Doptimization=1 -Dunity=on
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
 only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread \
-  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1
+  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
+
+# Cross builds (tools/cross/*.ini) run under emulators; the native runs above cover the
+# compile-only checks. Unity builds and no debug info keep their compile time down.
+cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Ddebug=false -Dunity=on)
+export WINEDEBUG=-all
+WINEPREFIX="$PWD/build/win/wine" targets="tests/unit tests/server examples/echo.exe examples/sse_clock.exe" \
+  only="unit server http-clients ws-protocol ws-python" \
+  run win g++ gcc --cross-file tools/cross/mingw-w64.ini "${cross[@]}"
+targets="tests/unit tests/server examples/echo" only="unit server http-clients ws-protocol" \
+  run armhf g++ gcc --cross-file tools/cross/armhf.ini "${cross[@]}"
+targets="tests/unit tests/server" only="unit server" \
+  run aarch64 g++ gcc --cross-file tools/cross/aarch64.ini "${cross[@]}"
 echo "=== done ($(date -u +%T))" >&2
 
 python3 tools/count_tests.py "${failed[@]}" "${logs[@]}"

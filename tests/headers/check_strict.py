@@ -3,7 +3,7 @@
 -Wconversion -Werror) in every language mode given: each source (the examples and a translation
 unit that includes every header) is compiled once per --std. Asio, llhttp, doctest and nlohmann
 come from system include directories, so their warnings stay out. TAP output.
-Usage: check_strict.py --cxx CXX --std c++17 --std c++20 [--flag F]... SOURCE..."""
+Usage: check_strict.py --cxx CXX [--cxx CXX2] --std c++17 --std c++20 [--flag F]... SOURCE..."""
 import argparse
 import concurrent.futures
 import os
@@ -13,18 +13,18 @@ import sys
 STRICT = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion", "-Werror"]
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--cxx", required=True)
+ap.add_argument("--cxx", action="append", required=True)
 ap.add_argument("--std", action="append", required=True)
 ap.add_argument("--flag", action="append", default=[])
 ap.add_argument("sources", nargs="+")
 a = ap.parse_args()
 
-cases = [(std, src) for std in a.std for src in a.sources]
+cases = [(cxx, std, src) for cxx in a.cxx for std in a.std for src in a.sources]
 
 
 def compile_one(case):
-    std, src = case
-    r = subprocess.run([a.cxx, f"-std={std}", "-fsyntax-only", *STRICT, *a.flag, src],
+    cxx, std, src = case
+    r = subprocess.run([cxx, f"-std={std}", "-fsyntax-only", *STRICT, *a.flag, src],
                        capture_output=True, text=True)
     return r.returncode == 0, r.stderr
 
@@ -34,8 +34,9 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
 
 print(f"1..{len(cases)}")
 failed = 0
-for i, ((std, src), (ok, err)) in enumerate(zip(cases, results), 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {os.path.basename(src)} -std={std} strict warnings")
+for i, ((cxx, std, src), (ok, err)) in enumerate(zip(cases, results), 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - {os.path.basename(src)} {os.path.basename(cxx)} -std={std}"
+          " strict warnings")
     if not ok:
         failed += 1
         for line in err[:3000].splitlines():
