@@ -56,7 +56,7 @@ run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false 
 # compile-only checks. Unity builds and no debug info keep their compile time down.
 cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Ddebug=false -Dunity=on)
 export WINEDEBUG=-all
-WINEPREFIX="$PWD/build/win/wine" targets="tests/unit tests/server examples/echo.exe examples/sse_clock.exe" \
+WINEPREFIX="$PWD/build/win/wine" targets="tests/unit.exe tests/server.exe examples/echo.exe examples/sse_clock.exe" \
   only="unit server http-clients ws-protocol ws-python" \
   run win g++ gcc --cross-file tools/cross/mingw-w64.ini "${cross[@]}"
 targets="tests/unit tests/server examples/echo" only="unit server http-clients ws-protocol" \
