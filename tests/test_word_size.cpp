@@ -201,7 +201,11 @@ TEST_CASE("ws_frame: a message longer than the reader can hold is 1009 on its he
     // The limit allows it, but no std::string could reassemble it: refused before buffering
     // (on a 32-bit size_t this is about 1 GiB, so it is reachable).
     const d::WsLimits unlimited{std::numeric_limits<std::uint64_t>::max()};
-    expect_events(frame64(FIN | BINARY, string_max + 1, "hello"), {"error:1009"}, unlimited);
+    // One past max_size() is a length a frame can carry only below 2^63; where max_size() is
+    // 2^63 - 1 (libstdc++ in C++20) it has the top bit set and is 1002 (the test above).
+    const bool one_past_is_legal = string_max < (std::uint64_t(1) << 63) - 1;
+    const char* one_past = one_past_is_legal ? "error:1009" : "error:1002";
+    expect_events(frame64(FIN | BINARY, string_max + 1, "hello"), {one_past}, unlimited);
     // Fragments count together: the second header takes the sum one past what fits.
     expect_events(small_frame(TEXT, "abc") + frame64(FIN | CONT, string_max - 2, "d"),
                   {"error:1009"}, unlimited);
@@ -215,7 +219,7 @@ TEST_CASE("ws_frame: a message longer than the reader can hold is 1009 on its he
     later.set_limits(unlimited);
     std::string big = frame64(FIN | BINARY, string_max + 1, "hello");
     later.feed(&big[0], big.size(), rec);
-    CHECK(joined(rec.events) == "{error:1009}");
+    CHECK(joined(rec.events) == "{" + std::string(one_past) + "}");
 }
 
 TEST_CASE("ws_frame: fragment sums past 2^32 are compared in 64 bits") {
