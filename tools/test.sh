@@ -3,7 +3,7 @@
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
 #           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
 #           and RTTI, the README's copy-one-header commands) and the benchmarks' build
-#   single  clang++, C++20, against the single header: the whole suite again, strict warnings
+#   single  clang++, C++20, against the single header: the whole suite again
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
 #   tsan    clang++, TSan: the threaded suites
 #   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30)
