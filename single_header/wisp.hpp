@@ -5240,23 +5240,32 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
     }
     char* buf = loop_.recv_buffer();
     const std::size_t cap = loop_.recv_size();
+    reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
         std::error_code ec;
         const std::size_t n = sock_.read_some(net::buffer(buf, cap), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) break;
         if (ec == net::error::eof) {
+            reading_ = false;
             on_peer_eof();
             return;
         }
         if (ec) {
+            reading_ = false;
             close_now();
             return;
         }
         if (mode_ == Mode::closing) continue;   // lingering close: discard
         on_data(buf, n);
+        // The replies to this read go out now, while their bytes are still in the cache and
+        // before the next read: the queue's blocks go back to the pool at once instead of
+        // piling up until the end of the turn. Output for other sockets still waits for the
+        // end of the turn, so a publication reaches each subscriber in one write per turn.
+        if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
         if (n < cap) break;
     }
+    reading_ = false;
     if (mode_ != Mode::closed) {
         update_timer();
         start_read();
