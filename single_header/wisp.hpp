@@ -2758,20 +2758,35 @@ public:
     std::size_t free_blocks() const noexcept { return free_.size(); }
     std::size_t free_small_blocks() const noexcept { return small_free_.size(); }
 
+    /// An output queue's list node (one segment), recycled through this pool so that
+    /// queueing output allocates nothing in the steady state.
+    struct SegNode {
+        Block* block;
+        std::uint32_t offset;
+        std::uint32_t length;
+        SegNode* next;
+    };
+    SegNode* get_node();
+    void put_node(SegNode* n) noexcept;
+    std::size_t free_nodes() const noexcept { return free_node_count_; }
+
 private:
     static Block* reuse(std::vector<Block*>& list) noexcept;
     std::vector<Block*> free_;
     std::vector<Block*> small_free_;
     std::size_t keep_;
     std::size_t keep_small_;
+    SegNode* free_nodes_ = nullptr;
+    std::size_t free_node_count_ = 0;
 };
 
 /// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
 /// segments. Small writes are appended into a pooled block; shared blocks are referenced.
-/// Empty queues hold no memory.
+/// The list's nodes come from `node_pool` (the loop's; the heap when null). Empty queues hold
+/// no memory.
 class OutQueue {
 public:
-    OutQueue() = default;
+    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
     OutQueue(const OutQueue&) = delete;
     OutQueue& operator=(const OutQueue&) = delete;
     ~OutQueue() { clear(); }
@@ -2796,15 +2811,15 @@ public:
     void clear() noexcept;
 
 private:
-    struct Segment {
-        Block* block;
-        std::uint32_t offset;
-        std::uint32_t length;
-    };
-    std::vector<Segment> segs_;
-    std::size_t first_ = 0;       ///< first segment not fully written
+    using Node = BlockPool::SegNode;
+    void push(Block* b, std::size_t offset, std::size_t length);
+    void pop() noexcept;
+
+    Node* head_ = nullptr;        ///< first segment not fully written
+    Node* last_ = nullptr;
     std::size_t bytes_ = 0;       ///< bytes not yet written
     Block* tail_ = nullptr;       ///< block this queue may append into (owned, unshared)
+    BlockPool* node_pool_;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -2842,6 +2857,24 @@ inline BlockPool::~BlockPool() {
             b->~Block();
             ::operator delete(b);
         }
+    while (free_nodes_) delete std::exchange(free_nodes_, free_nodes_->next);
+}
+
+inline BlockPool::SegNode* BlockPool::get_node() {
+    if (!free_nodes_) return new SegNode;
+    --free_node_count_;
+    return std::exchange(free_nodes_, free_nodes_->next);
+}
+
+inline void BlockPool::put_node(SegNode* n) noexcept {
+    // Kept up to what a busy turn needs (a few thousand queued segments); more go back.
+    if (free_node_count_ >= 16 * 1024) {
+        delete n;
+        return;
+    }
+    n->next = free_nodes_;
+    free_nodes_ = n;
+    ++free_node_count_;
 }
 
 inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
@@ -2878,24 +2911,42 @@ inline void BlockPool::put(Block* b) noexcept {
     ::operator delete(b);
 }
 
+inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
+    Node* n = node_pool_ ? node_pool_->get_node() : new Node;
+    *n = Node{b, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(length), nullptr};
+    if (last_) last_->next = n;
+    else head_ = n;
+    last_ = n;
+    bytes_ += length;
+}
+
+inline void OutQueue::pop() noexcept {
+    Node* n = head_;
+    head_ = n->next;
+    if (!head_) last_ = nullptr;
+    if (n->block == tail_) tail_ = nullptr;
+    block_release(n->block);
+    if (node_pool_) node_pool_->put_node(n);
+    else delete n;
+}
+
 inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
     // Append into the tail block when it is still ours alone and has room; this keeps
     // consecutive small writes in one segment, so one loop turn becomes one write.
-    if (tail_ && tail_->room() >= n && !segs_.empty() && segs_.back().block == tail_ &&
+    if (tail_ && tail_->room() >= n && last_ && last_->block == tail_ &&
         tail_->refs.load(std::memory_order_relaxed) == 1) {
         char* out = tail_->data() + tail_->size;
         tail_->size += n;
-        segs_.back().length += static_cast<std::uint32_t>(n);
+        last_->length += static_cast<std::uint32_t>(n);
         bytes_ += n;
         return out;
     }
     Block* b;
-    if (pool && n <= BlockPool::small_size && segs_.empty()) b = pool->get_small();
+    if (pool && n <= BlockPool::small_size && !head_) b = pool->get_small();
     else b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
     b->size = n;
-    segs_.push_back(Segment{b, 0, static_cast<std::uint32_t>(n)});
+    push(b, 0, n);
     tail_ = b;
-    bytes_ += n;
     return b->data();
 }
 
@@ -2914,48 +2965,33 @@ inline void OutQueue::append_shared(const SharedBuffer& buf, std::size_t offset,
                                     std::size_t length) {
     if (length == 0) return;
     block_retain(buf.get());
-    segs_.push_back(Segment{buf.get(), static_cast<std::uint32_t>(offset),
-                            static_cast<std::uint32_t>(length)});
-    bytes_ += length;
+    push(buf.get(), offset, length);
 }
 
 template <class Fn>
 std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
     std::size_t n = 0;
-    for (std::size_t i = first_; i < segs_.size() && n < max; ++i, ++n)
-        each(segs_[i].block->data() + segs_[i].offset, std::size_t(segs_[i].length));
+    for (const Node* s = head_; s && n < max; s = s->next, ++n)
+        each(s->block->data() + s->offset, std::size_t(s->length));
     return n;
 }
 
 inline void OutQueue::consume(std::size_t n) noexcept {
     bytes_ -= n;
     while (n > 0) {
-        Segment& s = segs_[first_];
+        Node& s = *head_;
         if (n < s.length) {
             s.offset += static_cast<std::uint32_t>(n);
             s.length -= static_cast<std::uint32_t>(n);
             return;
         }
         n -= s.length;
-        if (s.block == tail_) tail_ = nullptr;
-        block_release(s.block);
-        ++first_;
-    }
-    if (first_ == segs_.size()) {
-        // Everything written: give the memory back, so an idle connection holds none.
-        std::vector<Segment>().swap(segs_);
-        first_ = 0;
-    } else if (first_ >= 32 && first_ * 2 >= segs_.size()) {
-        // A slow reader: drop written segments so the list stays proportional to what waits.
-        segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(first_));
-        first_ = 0;
+        pop();   // written nodes go back at once: an idle connection holds no memory
     }
 }
 
 inline void OutQueue::clear() noexcept {
-    for (std::size_t i = first_; i < segs_.size(); ++i) block_release(segs_[i].block);
-    std::vector<Segment>().swap(segs_);
-    first_ = 0;
+    while (head_) pop();
     bytes_ = 0;
     tail_ = nullptr;
 }
@@ -4970,12 +5006,19 @@ class Connection;
 
 /// Header names must be tokens and values free of CR, LF and NUL: anything else would let a
 /// handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
-    for (char c : s) {
-        const unsigned char u = static_cast<unsigned char>(c);
-        if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
-    }
+    for (char c : s)
+        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
@@ -5178,7 +5221,7 @@ inline ConnRef::~ConnRef() {
 }
 
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)) {
+    : loop_(loop), sock_(std::move(socket)), out_(&loop.pool) {
     http_ = std::make_unique<HttpState>(loop_.core.parser_limits);
     std::error_code ec;
     sock_.non_blocking(true, ec);
@@ -5243,8 +5286,15 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
     reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
+        // A WebSocket peer's read is cut to the room left under the send cap (at least half
+        // of it, see can_read()), so echoing what one read brought cannot reach the cap even
+        // while the kernel refuses more.
+        std::size_t want = cap;
+        if (mode_ == Mode::websocket)
+            want = std::max<std::size_t>(
+                1, std::min(cap, loop_.core.options.limits.max_queued_bytes - out_.size()));
         std::error_code ec;
-        const std::size_t n = sock_.read_some(net::buffer(buf, cap), ec);
+        const std::size_t n = sock_.read_some(net::buffer(buf, want), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) break;
         if (ec == net::error::eof) {
             reading_ = false;
@@ -5263,7 +5313,7 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
         if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
-        if (n < cap) break;
+        if (n < want) break;
     }
     reading_ = false;
     if (mode_ != Mode::closed) {
@@ -5358,7 +5408,9 @@ inline void Connection::dispatch(Request& req) {
     req.set_remote_address(remote_);
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop_.stopping();
-    if (loop_.core.ws_router.size() != 0) {
+    // Only a request asking for an upgrade can be one (check_handshake's first test); the
+    // others skip the WebSocket routes.
+    if (loop_.core.ws_router.size() != 0 && req.header("upgrade")) {
         std::vector<RouteParam> params;
         if (const WsEndpoint* ep = loop_.core.ws_route(req, params))
             if (try_upgrade(req, *ep, params)) return;

@@ -189,3 +189,24 @@ TEST_CASE("http date: IMF-fixdate for known instants") {
     CHECK(fmt(1767225599) == "Wed, 31 Dec 2025 23:59:59 GMT");
     CHECK(fmt(4102444800) == "Fri, 01 Jan 2100 00:00:00 GMT");
 }
+
+TEST_CASE("out queue: list nodes come from the pool and go back to it as segments are written") {
+    BlockPool pool;
+    OutQueue q(&pool);
+    SharedBuffer shared = SharedBuffer::copy_of("publication");
+    for (int i = 0; i < 10; ++i) q.append_shared(shared);   // ten segments, ten nodes
+    CHECK(pool.free_nodes() == 0);
+    CHECK(drain(q, 7) == [] { std::string s; for (int i = 0; i < 10; ++i) s += "publication"; return s; }());
+    CHECK(pool.free_nodes() == 10);   // every written segment's node is back
+    // The steady state reuses them: a second turn takes nodes from the pool, not the heap.
+    for (int i = 0; i < 10; ++i) q.append_shared(shared);
+    CHECK(pool.free_nodes() == 0);
+    q.clear();
+    CHECK(pool.free_nodes() == 10);
+    CHECK(q.empty());
+    q.append("x", &pool);   // an owned block, then dropped: the queue holds nothing after
+    CHECK(pool.free_nodes() == 9);
+    CHECK(drain(q, 1) == "x");
+    CHECK(pool.free_nodes() == 10);
+    CHECK(pool.free_small_blocks() == 1);
+}

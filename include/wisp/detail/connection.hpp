@@ -31,12 +31,19 @@ class Connection;
 
 /// Header names must be tokens and values free of CR, LF and NUL: anything else would let a
 /// handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
-    for (char c : s) {
-        const unsigned char u = static_cast<unsigned char>(c);
-        if (u <= 32 || u >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
-    }
+    for (char c : s)
+        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
@@ -239,7 +246,7 @@ inline ConnRef::~ConnRef() {
 }
 
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)) {
+    : loop_(loop), sock_(std::move(socket)), out_(&loop.pool) {
     http_ = std::make_unique<HttpState>(loop_.core.parser_limits);
     std::error_code ec;
     sock_.non_blocking(true, ec);
@@ -304,8 +311,15 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
     reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
+        // A WebSocket peer's read is cut to the room left under the send cap (at least half
+        // of it, see can_read()), so echoing what one read brought cannot reach the cap even
+        // while the kernel refuses more.
+        std::size_t want = cap;
+        if (mode_ == Mode::websocket)
+            want = std::max<std::size_t>(
+                1, std::min(cap, loop_.core.options.limits.max_queued_bytes - out_.size()));
         std::error_code ec;
-        const std::size_t n = sock_.read_some(net::buffer(buf, cap), ec);
+        const std::size_t n = sock_.read_some(net::buffer(buf, want), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) break;
         if (ec == net::error::eof) {
             reading_ = false;
@@ -324,7 +338,7 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
         if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
-        if (n < cap) break;
+        if (n < want) break;
     }
     reading_ = false;
     if (mode_ != Mode::closed) {
@@ -419,7 +433,9 @@ inline void Connection::dispatch(Request& req) {
     req.set_remote_address(remote_);
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop_.stopping();
-    if (loop_.core.ws_router.size() != 0) {
+    // Only a request asking for an upgrade can be one (check_handshake's first test); the
+    // others skip the WebSocket routes.
+    if (loop_.core.ws_router.size() != 0 && req.header("upgrade")) {
         std::vector<RouteParam> params;
         if (const WsEndpoint* ep = loop_.core.ws_route(req, params))
             if (try_upgrade(req, *ep, params)) return;
