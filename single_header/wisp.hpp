@@ -203,6 +203,11 @@ struct Limits {
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
     std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+    /// Publications waiting for one event loop (made on another thread, not yet delivered by
+    /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
+    /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
+    /// thread never waits (two loops waiting on each other would deadlock).
+    std::size_t max_pending_publications = 64 * 1024;
 };
 
 /// App-wide settings, fixed once the App listens.
@@ -4132,8 +4137,12 @@ struct AppCore {
     std::string setup_error_detail;
     std::atomic<bool> stopping{false};
     TopicCounts topic_counts;
-    std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
-    std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
+    /// The running loops, or null when not running. Set by run() before its threads start
+    /// and cleared after they end; a publish reads it without a lock.
+    std::atomic<const std::vector<Loop*>*> live_loops{nullptr};
+    /// Publishes in progress on threads that are not I/O threads (run() waits for them
+    /// before the loops go away).
+    std::atomic<unsigned> foreign_publishes{0};
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -4515,11 +4524,13 @@ WISP_NAMESPACE_END
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -4570,6 +4581,18 @@ public:
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
     void fan_out(const Publication& p, const void* skip);
+    /// Queues a publication made on another thread for this loop's subscribers; any thread.
+    /// The loop takes everything queued at its next turn (one wakeup per batch, not per
+    /// publication). With `may_wait` (the caller is not an I/O thread) waits while
+    /// Limits::max_pending_publications wait already, until the loop catches up or stops.
+    void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
+    /// No more deliveries (run() ended): queued publications are dropped, waiters return.
+    void close_inbox();
+    /// The loop whose thread is calling, or null on other threads.
+    static Loop*& current() noexcept {
+        static thread_local Loop* loop = nullptr;
+        return loop;
+    }
 
     /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
     std::string_view date();
@@ -4586,6 +4609,7 @@ public:
 
 private:
     void flush_all();
+    void drain_inbox();
     void on_tick();
     void arm_tick();
 
@@ -4604,6 +4628,11 @@ private:
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
+    std::mutex inbox_mutex_;   ///< this loop's only: publishers to other loops never meet here
+    std::condition_variable inbox_space_;
+    std::vector<std::shared_ptr<const Publication>> inbox_, inbox_taken_;
+    bool inbox_posted_ = false;   ///< a drain is posted and has not taken the inbox yet
+    bool inbox_closed_ = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -4654,6 +4683,39 @@ inline void Loop::arm_tick() {
         }
         on_tick();
     });
+}
+
+inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
+    std::unique_lock<std::mutex> lock(inbox_mutex_);
+    const std::size_t limit = core.options.limits.max_pending_publications;
+    if (may_wait)
+        inbox_space_.wait(lock, [&] { return inbox_closed_ || inbox_.size() < limit; });
+    if (inbox_closed_) return;
+    inbox_.push_back(std::move(p));
+    if (inbox_posted_) return;
+    inbox_posted_ = true;
+    lock.unlock();
+    net::post(io, [this] { drain_inbox(); });
+}
+
+inline void Loop::drain_inbox() {
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox_taken_.swap(inbox_);
+        inbox_posted_ = false;
+    }
+    inbox_space_.notify_all();
+    for (const auto& p : inbox_taken_) fan_out(*p, nullptr);
+    inbox_taken_.clear();
+}
+
+inline void Loop::close_inbox() {
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox_closed_ = true;
+        inbox_.clear();
+    }
+    inbox_space_.notify_all();
 }
 
 inline std::string_view Loop::date() {
@@ -6650,7 +6712,7 @@ inline StreamState::~StreamState() {
 }
 
 inline bool StreamState::on_io_thread() const {
-    return conn == nullptr || conn->loop().io.get_executor().running_in_this_thread();
+    return conn == nullptr || Loop::current() == &conn->loop();
 }
 
 inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
@@ -6832,19 +6894,21 @@ namespace detail {
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
                              const void* skip) {
-    {
-        std::lock_guard<std::mutex> lock(loops_mutex);
-        for (Loop* l : live_loops) {
-            if (l == here) continue;
-            if (here == nullptr && l->io.get_executor().running_in_this_thread()) {
-                here = l;
-                continue;
-            }
-            net::post(l->io, [l, p] { l->fan_out(*p, nullptr); });
-        }
+    if (here == nullptr) here = Loop::current();
+    if (here != nullptr) {
+        // An I/O thread: the loops live at least as long as this call (run() is running).
+        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+            for (Loop* l : *loops)
+                if (l != here) l->enqueue(p, false);
+        // Last: a delivery may close a subscriber whose close hook publishes again.
+        here->fan_out(*p, skip);
+        return;
     }
-    // After the lock: a delivery may close a subscriber whose close hook publishes again.
-    if (here != nullptr) here->fan_out(*p, skip);
+    // Another thread: run() may be ending; it waits for this call before the loops go away.
+    foreign_publishes.fetch_add(1);
+    if (const std::vector<Loop*>* loops = live_loops.load())
+        for (Loop* l : *loops) l->enqueue(p, true);
+    foreign_publishes.fetch_sub(1);
 }
 
 inline void Loop::fan_out(const Publication& p, const void* skip) {
@@ -7062,6 +7126,7 @@ private:
     std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
+    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
     std::atomic<bool> running_{false};
@@ -7210,10 +7275,9 @@ inline std::error_code App::run(unsigned threads) {
     core_.sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
-    {
-        std::lock_guard<std::mutex> lock(core_.loops_mutex);
-        for (auto& l : loops_) core_.live_loops.push_back(l.get());
-    }
+    live_loops_.clear();
+    for (auto& l : loops_) live_loops_.push_back(l.get());
+    core_.live_loops.store(&live_loops_);
     for (auto& li : listeners_) accept_next(*li);
     if (stop_on_signals_) {
         if (!signals_)
@@ -7224,17 +7288,23 @@ inline std::error_code App::run(unsigned threads) {
     }
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
+    auto run_loop = [](detail::Loop* l) {
+        detail::Loop::current() = l;
+        l->io.run();
+        detail::Loop::current() = nullptr;
+    };
     for (std::size_t i = 1; i < loops_.size(); ++i)
-        workers.emplace_back([l = loops_[i].get()] { l->io.run(); });
-    loops_[0]->io.run();
+        workers.emplace_back([run_loop, l = loops_[i].get()] { run_loop(l); });
+    run_loop(loops_[0].get());
     for (auto& t : workers) t.join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     listeners_.clear();
-    {
-        std::lock_guard<std::mutex> lock(core_.loops_mutex);
-        core_.live_loops.clear();   // publishes from other threads now go nowhere
-    }
+    // Publishes from other threads now go nowhere; those already under way return (a full
+    // inbox lets its waiters go) before the loops are destroyed.
+    core_.live_loops.store(nullptr);
+    for (auto& l : loops_) l->close_inbox();
+    while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
     loops_.clear();
     port_ = 0;
     core_.stopping = false;

@@ -336,3 +336,65 @@ TEST_CASE("topics: publishing from another thread while peers and streams come a
     CHECK(published.load() > 0);
     CHECK(wait_until([&] { return app.subscriber_count("t") == 0; }));
 }
+
+TEST_CASE("topics: a producer thread faster than the loops waits at max_pending_publications") {
+    // One pending publication per loop at most: the producer waits on nearly every publish,
+    // and still every subscriber on both loops gets every number once, in order.
+    wisp::Options o;
+    o.limits.max_pending_publications = 1;
+    wisp::App app(o);
+    struct Sub {
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+    } sub;
+    app.ws("/s", sub);
+    support::Server server(app, 2);
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 10; ++i) {
+        clients.push_back(std::make_unique<WsClient>(server.port()));
+        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
+    }
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 10; }));
+    constexpr int n = 3000;
+    std::thread publisher([&] {
+        for (int i = 0; i < n; ++i) app.publish_text("t", std::to_string(i));
+    });
+    for (auto& c : clients)
+        for (int i = 0; i < n; ++i) {
+            auto f = c->read();
+            REQUIRE(f);
+            REQUIRE(f->payload == std::to_string(i));
+        }
+    publisher.join();
+}
+
+TEST_CASE("topics: stop() lets a producer that waits on a full inbox go") {
+    // The subscriber never reads and the limit is one publication: the producer soon waits
+    // for the loop. Stopping the app must release it, and later publishes return at once.
+    wisp::Options o;
+    o.limits.max_pending_publications = 1;
+    o.backpressure = wisp::BackpressurePolicy::drop;
+    wisp::App app(o);
+    struct Sub {
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+    } sub;
+    app.ws("/s", sub);
+    auto server = std::make_unique<support::Server>(app, 2);
+    WsClient c(server->port());
+    REQUIRE(support::status_of(c.handshake("/s")) == 101);
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 1; }));
+    std::atomic<bool> done{false};
+    std::atomic<long> count{0};
+    std::thread publisher([&] {
+        const std::string big(4096, 'x');
+        while (!done.load()) {
+            app.publish_text("t", big);
+            ++count;
+        }
+    });
+    REQUIRE(wait_until([&] { return count.load() > 1000; }));
+    server.reset();   // stop() and wait for run() to return
+    const long at_stop = count.load();
+    REQUIRE(wait_until([&] { return count.load() > at_stop + 1000; }));   // not stuck
+    done = true;
+    publisher.join();
+}

@@ -130,6 +130,7 @@ private:
     std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
+    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
     std::atomic<bool> running_{false};
@@ -278,10 +279,9 @@ inline std::error_code App::run(unsigned threads) {
     core_.sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
-    {
-        std::lock_guard<std::mutex> lock(core_.loops_mutex);
-        for (auto& l : loops_) core_.live_loops.push_back(l.get());
-    }
+    live_loops_.clear();
+    for (auto& l : loops_) live_loops_.push_back(l.get());
+    core_.live_loops.store(&live_loops_);
     for (auto& li : listeners_) accept_next(*li);
     if (stop_on_signals_) {
         if (!signals_)
@@ -292,17 +292,23 @@ inline std::error_code App::run(unsigned threads) {
     }
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
+    auto run_loop = [](detail::Loop* l) {
+        detail::Loop::current() = l;
+        l->io.run();
+        detail::Loop::current() = nullptr;
+    };
     for (std::size_t i = 1; i < loops_.size(); ++i)
-        workers.emplace_back([l = loops_[i].get()] { l->io.run(); });
-    loops_[0]->io.run();
+        workers.emplace_back([run_loop, l = loops_[i].get()] { run_loop(l); });
+    run_loop(loops_[0].get());
     for (auto& t : workers) t.join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     listeners_.clear();
-    {
-        std::lock_guard<std::mutex> lock(core_.loops_mutex);
-        core_.live_loops.clear();   // publishes from other threads now go nowhere
-    }
+    // Publishes from other threads now go nowhere; those already under way return (a full
+    // inbox lets its waiters go) before the loops are destroyed.
+    core_.live_loops.store(nullptr);
+    for (auto& l : loops_) l->close_inbox();
+    while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
     loops_.clear();
     port_ = 0;
     core_.stopping = false;

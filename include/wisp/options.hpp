@@ -33,6 +33,11 @@ struct Limits {
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
     std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+    /// Publications waiting for one event loop (made on another thread, not yet delivered by
+    /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
+    /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
+    /// thread never waits (two loops waiting on each other would deadlock).
+    std::size_t max_pending_publications = 64 * 1024;
 };
 
 /// App-wide settings, fixed once the App listens.

@@ -84,8 +84,12 @@ struct AppCore {
     std::string setup_error_detail;
     std::atomic<bool> stopping{false};
     TopicCounts topic_counts;
-    std::mutex loops_mutex;              ///< guards live_loops (publish vs run's start and end)
-    std::vector<Loop*> live_loops;       ///< the running loops; empty when not running
+    /// The running loops, or null when not running. Set by run() before its threads start
+    /// and cleared after they end; a publish reads it without a lock.
+    std::atomic<const std::vector<Loop*>*> live_loops{nullptr};
+    /// Publishes in progress on threads that are not I/O threads (run() waits for them
+    /// before the loops go away).
+    std::atomic<unsigned> foreign_publishes{0};
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other

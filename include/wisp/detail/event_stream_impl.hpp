@@ -61,7 +61,7 @@ inline StreamState::~StreamState() {
 }
 
 inline bool StreamState::on_io_thread() const {
-    return conn == nullptr || conn->loop().io.get_executor().running_in_this_thread();
+    return conn == nullptr || Loop::current() == &conn->loop();
 }
 
 inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {

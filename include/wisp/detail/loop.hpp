@@ -11,11 +11,13 @@
 #include <wisp/detail/topics.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -66,6 +68,18 @@ public:
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
     void fan_out(const Publication& p, const void* skip);
+    /// Queues a publication made on another thread for this loop's subscribers; any thread.
+    /// The loop takes everything queued at its next turn (one wakeup per batch, not per
+    /// publication). With `may_wait` (the caller is not an I/O thread) waits while
+    /// Limits::max_pending_publications wait already, until the loop catches up or stops.
+    void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
+    /// No more deliveries (run() ended): queued publications are dropped, waiters return.
+    void close_inbox();
+    /// The loop whose thread is calling, or null on other threads.
+    static Loop*& current() noexcept {
+        static thread_local Loop* loop = nullptr;
+        return loop;
+    }
 
     /// "Sun, 06 Nov 1994 08:49:37 GMT" for the current second (RFC 9110 §5.6.7 IMF-fixdate).
     std::string_view date();
@@ -82,6 +96,7 @@ public:
 
 private:
     void flush_all();
+    void drain_inbox();
     void on_tick();
     void arm_tick();
 
@@ -100,6 +115,11 @@ private:
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
+    std::mutex inbox_mutex_;   ///< this loop's only: publishers to other loops never meet here
+    std::condition_variable inbox_space_;
+    std::vector<std::shared_ptr<const Publication>> inbox_, inbox_taken_;
+    bool inbox_posted_ = false;   ///< a drain is posted and has not taken the inbox yet
+    bool inbox_closed_ = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -150,6 +170,39 @@ inline void Loop::arm_tick() {
         }
         on_tick();
     });
+}
+
+inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
+    std::unique_lock<std::mutex> lock(inbox_mutex_);
+    const std::size_t limit = core.options.limits.max_pending_publications;
+    if (may_wait)
+        inbox_space_.wait(lock, [&] { return inbox_closed_ || inbox_.size() < limit; });
+    if (inbox_closed_) return;
+    inbox_.push_back(std::move(p));
+    if (inbox_posted_) return;
+    inbox_posted_ = true;
+    lock.unlock();
+    net::post(io, [this] { drain_inbox(); });
+}
+
+inline void Loop::drain_inbox() {
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox_taken_.swap(inbox_);
+        inbox_posted_ = false;
+    }
+    inbox_space_.notify_all();
+    for (const auto& p : inbox_taken_) fan_out(*p, nullptr);
+    inbox_taken_.clear();
+}
+
+inline void Loop::close_inbox() {
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox_closed_ = true;
+        inbox_.clear();
+    }
+    inbox_space_.notify_all();
 }
 
 inline std::string_view Loop::date() {

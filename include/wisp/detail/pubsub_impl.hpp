@@ -25,19 +25,21 @@ namespace detail {
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
                              const void* skip) {
-    {
-        std::lock_guard<std::mutex> lock(loops_mutex);
-        for (Loop* l : live_loops) {
-            if (l == here) continue;
-            if (here == nullptr && l->io.get_executor().running_in_this_thread()) {
-                here = l;
-                continue;
-            }
-            net::post(l->io, [l, p] { l->fan_out(*p, nullptr); });
-        }
+    if (here == nullptr) here = Loop::current();
+    if (here != nullptr) {
+        // An I/O thread: the loops live at least as long as this call (run() is running).
+        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+            for (Loop* l : *loops)
+                if (l != here) l->enqueue(p, false);
+        // Last: a delivery may close a subscriber whose close hook publishes again.
+        here->fan_out(*p, skip);
+        return;
     }
-    // After the lock: a delivery may close a subscriber whose close hook publishes again.
-    if (here != nullptr) here->fan_out(*p, skip);
+    // Another thread: run() may be ending; it waits for this call before the loops go away.
+    foreign_publishes.fetch_add(1);
+    if (const std::vector<Loop*>* loops = live_loops.load())
+        for (Loop* l : *loops) l->enqueue(p, true);
+    foreign_publishes.fetch_sub(1);
 }
 
 inline void Loop::fan_out(const Publication& p, const void* skip) {
