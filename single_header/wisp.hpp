@@ -4572,7 +4572,23 @@ public:
     std::size_t connection_count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
     /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
+    /// Within a TickHold, the tick when the outermost hold began (one clock read per event
+    /// handled, not one per delivery or write).
     std::uint64_t now_tick() const noexcept;
+    /// Holds now_tick() still while one event (a read, a flush of the turn, a fan-out) is
+    /// handled; nests.
+    class TickHold {
+    public:
+        explicit TickHold(Loop& l) noexcept : l_(l) {
+            if (l_.tick_holds_++ == 0) l_.held_tick_ = l_.clock_tick();
+        }
+        ~TickHold() { --l_.tick_holds_; }
+        TickHold(const TickHold&) = delete;
+        TickHold& operator=(const TickHold&) = delete;
+
+    private:
+        Loop& l_;
+    };
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
     /// `d` in ticks, rounded up, at least 1.
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
@@ -4608,6 +4624,7 @@ public:
     bool stopping() const noexcept { return stopping_; }
 
 private:
+    std::uint64_t clock_tick() const noexcept;
     void flush_all();
     void drain_inbox();
     void on_tick();
@@ -4633,6 +4650,8 @@ private:
     std::vector<std::shared_ptr<const Publication>> inbox_, inbox_taken_;
     bool inbox_posted_ = false;   ///< a drain is posted and has not taken the inbox yet
     bool inbox_closed_ = false;
+    unsigned tick_holds_ = 0;
+    std::uint64_t held_tick_ = 0;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -4655,6 +4674,10 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
 }
 
 inline std::uint64_t Loop::now_tick() const noexcept {
+    return tick_holds_ != 0 ? held_tick_ : clock_tick();
+}
+
+inline std::uint64_t Loop::clock_tick() const noexcept {
     const auto d = std::chrono::steady_clock::now() - epoch_;
     return static_cast<std::uint64_t>(d / resolution_) + 1;
 }
@@ -4699,6 +4722,7 @@ inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
 }
 
 inline void Loop::drain_inbox() {
+    TickHold hold(*this);
     {
         std::lock_guard<std::mutex> lock(inbox_mutex_);
         inbox_taken_.swap(inbox_);
@@ -5343,6 +5367,7 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         if (wait_ec != net::error::operation_aborted) close_now();
         return;
     }
+    Loop::TickHold hold(loop_);
     char* buf = loop_.recv_buffer();
     const std::size_t cap = loop_.recv_size();
     reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
@@ -5842,6 +5867,7 @@ inline void Loop::mark_dirty(Connection& c) {
 }
 
 inline void Loop::flush_all() {
+    TickHold hold(*this);
     flush_posted_ = false;
     dirty_spare_.swap(dirty_);
     for (Connection* c : dirty_spare_) {
@@ -6912,6 +6938,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
 }
 
 inline void Loop::fan_out(const Publication& p, const void* skip) {
+    TickHold hold(*this);
     // A delivery may close its subscriber (backpressure), which then leaves its topics: the
     // walk skips it, no copy of the list needed.
     topics.for_each(p.topic, [&p, skip](const TopicSub& s) {

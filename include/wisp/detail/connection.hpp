@@ -306,6 +306,7 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         if (wait_ec != net::error::operation_aborted) close_now();
         return;
     }
+    Loop::TickHold hold(loop_);
     char* buf = loop_.recv_buffer();
     const std::size_t cap = loop_.recv_size();
     reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
@@ -805,6 +806,7 @@ inline void Loop::mark_dirty(Connection& c) {
 }
 
 inline void Loop::flush_all() {
+    TickHold hold(*this);
     flush_posted_ = false;
     dirty_spare_.swap(dirty_);
     for (Connection* c : dirty_spare_) {

@@ -43,6 +43,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
 }
 
 inline void Loop::fan_out(const Publication& p, const void* skip) {
+    TickHold hold(*this);
     // A delivery may close its subscriber (backpressure), which then leaves its topics: the
     // walk skips it, no copy of the list needed.
     topics.for_each(p.topic, [&p, skip](const TopicSub& s) {
