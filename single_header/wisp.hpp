@@ -2812,6 +2812,10 @@ public:
     std::size_t gather(std::size_t max, Fn&& each) const;
     /// Drops the first `n` bytes after they were written.
     void consume(std::size_t n) noexcept;
+    /// Gives every segment that still refers to `b` its own copy (from `pool`), so that `b`
+    /// may be overwritten: a reply queued straight from a receive buffer that the socket did
+    /// not take at once.
+    void own(const Block* b, BlockPool* pool);
     /// Drops everything.
     void clear() noexcept;
 
@@ -2992,6 +2996,18 @@ inline void OutQueue::consume(std::size_t n) noexcept {
         }
         n -= s.length;
         pop();   // written nodes go back at once: an idle connection holds no memory
+    }
+}
+
+inline void OutQueue::own(const Block* b, BlockPool* pool) {
+    for (Node* s = head_; s; s = s->next) {
+        if (s->block != b) continue;
+        Block* copy = (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
+        std::memcpy(copy->data(), b->data() + s->offset, s->length);
+        copy->size = s->length;
+        block_release(s->block);
+        s->block = copy;
+        s->offset = 0;
     }
 }
 
@@ -4562,8 +4578,14 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
 
-    char* recv_buffer() noexcept { return recv_.get(); }
+    char* recv_buffer() noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
+    /// The receive buffer as a block, so the connection that just read may queue a reply
+    /// straight from it (see Connection::on_readable, which copies what the socket did not
+    /// take before the next read).
+    Block* recv_block() noexcept { return recv_; }
+    /// The connection whose input is in the receive buffer now, or null.
+    Connection* reader = nullptr;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -4630,7 +4652,7 @@ private:
     void on_tick();
     void arm_tick();
 
-    std::unique_ptr<char[]> recv_;
+    Block* recv_;
     std::size_t recv_size_;
     std::vector<Connection*> dirty_, dirty_spare_;
     bool flush_posted_ = false;
@@ -4659,7 +4681,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
-      recv_(new char[app_core.options.receive_buffer_bytes]),
+      recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
       stop_timer_(io.get_executor()),
@@ -5225,6 +5247,19 @@ public:
         out_.append_shared(b, off, len);
         loop_.mark_dirty(*this);
     }
+    /// Queues `bytes` without copying them when they are this connection's own input in the
+    /// loop's receive buffer (an echo): on_readable writes them before the next read and
+    /// copies what the socket did not take. False (nothing queued) otherwise.
+    bool borrow(std::string_view bytes) {
+        const char* base = loop_.recv_buffer();
+        if (loop_.reader != this || bytes.data() < base || bytes.data() + bytes.size() > base + loop_.recv_size())
+            return false;
+        Block* b = loop_.recv_block();
+        block_retain(b);   // adopted by the handle below, which the queue then shares
+        out_.append_shared(SharedBuffer(b), static_cast<std::size_t>(bytes.data() - base), bytes.size());
+        loop_.mark_dirty(*this);
+        return true;
+    }
     std::size_t buffered_amount() const noexcept { return out_.size(); }
     /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
     /// (a burst within one loop turn is not a slow reader): only what the socket refuses counts.
@@ -5394,12 +5429,18 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
             return;
         }
         if (mode_ == Mode::closing) continue;   // lingering close: discard
+        loop_.reader = this;
         on_data(buf, n);
+        loop_.reader = nullptr;
         // The replies to this read go out now, while their bytes are still in the cache and
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
         if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
+        // A reply queued straight from the receive buffer (borrow()) that the socket did not
+        // take gets its own copy now, before any read overwrites the buffer.
+        if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
+            out_.own(loop_.recv_block(), &loop_.pool);
         if (n < want) break;
     }
     reading_ = false;
@@ -5851,6 +5892,7 @@ inline void Connection::shutdown() {
 // ---- Loop members that need a complete Connection -------------------------------
 inline Loop::~Loop() {
     while (head_) head_->terminate();
+    block_release(recv_);
 }
 
 inline void Loop::mark_dirty(Connection& c) {
@@ -6602,6 +6644,15 @@ inline void WsSession::on_drained() {
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t n = payload.size();
     const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    if (n >= 4096 && payload.data() != nullptr) {
+        char* h = conn_.reserve(header);
+        encode_frame_header(h, op, true, n, nullptr);
+        if (conn_.borrow(payload)) return;
+        std::memcpy(conn_.reserve(n), payload.data(), n);
+        return;
+    }
     char* out = conn_.reserve(header + n);
     encode_frame_header(out, op, true, n, nullptr);
     if (n != 0) std::memcpy(out + header, payload.data(), n);

@@ -5,6 +5,7 @@
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -209,4 +210,25 @@ TEST_CASE("out queue: list nodes come from the pool and go back to it as segment
     CHECK(drain(q, 1) == "x");
     CHECK(pool.free_nodes() == 10);
     CHECK(pool.free_small_blocks() == 1);
+}
+
+TEST_CASE("out queue: own() copies what still refers to a block, in place and in order") {
+    BlockPool pool;
+    OutQueue q(&pool);
+    SharedBuffer recv = SharedBuffer::copy_of(std::string(40000, 'r'));   // a receive buffer
+    SharedBuffer other = SharedBuffer::copy_of("other");
+    q.append("head", &pool);
+    q.append_shared(recv, 100, 30000);   // larger than a pooled block
+    q.append_shared(other);
+    q.append_shared(recv, 0, 10);
+    std::string before;
+    q.gather(64, [&](const char* p, std::size_t n) { before.append(p, n); });
+    q.consume(10);   // the head and part of the first borrowed segment were written
+    before.erase(0, 10);
+    CHECK(recv.get()->refs.load() == 3);
+    q.own(recv.get(), &pool);
+    CHECK(recv.get()->refs.load() == 1);   // the queue no longer refers to it
+    CHECK(other.get()->refs.load() == 2);  // other blocks are left as they are
+    std::memset(recv.mutable_data(), 'x', recv.size());   // the receive buffer is reused
+    CHECK(drain(q, 4096) == before);
 }

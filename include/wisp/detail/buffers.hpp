@@ -132,6 +132,10 @@ public:
     std::size_t gather(std::size_t max, Fn&& each) const;
     /// Drops the first `n` bytes after they were written.
     void consume(std::size_t n) noexcept;
+    /// Gives every segment that still refers to `b` its own copy (from `pool`), so that `b`
+    /// may be overwritten: a reply queued straight from a receive buffer that the socket did
+    /// not take at once.
+    void own(const Block* b, BlockPool* pool);
     /// Drops everything.
     void clear() noexcept;
 
@@ -312,6 +316,18 @@ inline void OutQueue::consume(std::size_t n) noexcept {
         }
         n -= s.length;
         pop();   // written nodes go back at once: an idle connection holds no memory
+    }
+}
+
+inline void OutQueue::own(const Block* b, BlockPool* pool) {
+    for (Node* s = head_; s; s = s->next) {
+        if (s->block != b) continue;
+        Block* copy = (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
+        std::memcpy(copy->data(), b->data() + s->offset, s->length);
+        copy->size = s->length;
+        block_release(s->block);
+        s->block = copy;
+        s->offset = 0;
     }
 }
 

@@ -164,6 +164,19 @@ public:
         out_.append_shared(b, off, len);
         loop_.mark_dirty(*this);
     }
+    /// Queues `bytes` without copying them when they are this connection's own input in the
+    /// loop's receive buffer (an echo): on_readable writes them before the next read and
+    /// copies what the socket did not take. False (nothing queued) otherwise.
+    bool borrow(std::string_view bytes) {
+        const char* base = loop_.recv_buffer();
+        if (loop_.reader != this || bytes.data() < base || bytes.data() + bytes.size() > base + loop_.recv_size())
+            return false;
+        Block* b = loop_.recv_block();
+        block_retain(b);   // adopted by the handle below, which the queue then shares
+        out_.append_shared(SharedBuffer(b), static_cast<std::size_t>(bytes.data() - base), bytes.size());
+        loop_.mark_dirty(*this);
+        return true;
+    }
     std::size_t buffered_amount() const noexcept { return out_.size(); }
     /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
     /// (a burst within one loop turn is not a slow reader): only what the socket refuses counts.
@@ -333,12 +346,18 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
             return;
         }
         if (mode_ == Mode::closing) continue;   // lingering close: discard
+        loop_.reader = this;
         on_data(buf, n);
+        loop_.reader = nullptr;
         // The replies to this read go out now, while their bytes are still in the cache and
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
         if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
+        // A reply queued straight from the receive buffer (borrow()) that the socket did not
+        // take gets its own copy now, before any read overwrites the buffer.
+        if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
+            out_.own(loop_.recv_block(), &loop_.pool);
         if (n < want) break;
     }
     reading_ = false;
@@ -790,6 +809,7 @@ inline void Connection::shutdown() {
 // ---- Loop members that need a complete Connection -------------------------------
 inline Loop::~Loop() {
     while (head_) head_->terminate();
+    block_release(recv_);
 }
 
 inline void Loop::mark_dirty(Connection& c) {

@@ -49,8 +49,14 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
 
-    char* recv_buffer() noexcept { return recv_.get(); }
+    char* recv_buffer() noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
+    /// The receive buffer as a block, so the connection that just read may queue a reply
+    /// straight from it (see Connection::on_readable, which copies what the socket did not
+    /// take before the next read).
+    Block* recv_block() noexcept { return recv_; }
+    /// The connection whose input is in the receive buffer now, or null.
+    Connection* reader = nullptr;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -117,7 +123,7 @@ private:
     void on_tick();
     void arm_tick();
 
-    std::unique_ptr<char[]> recv_;
+    Block* recv_;
     std::size_t recv_size_;
     std::vector<Connection*> dirty_, dirty_spare_;
     bool flush_posted_ = false;
@@ -146,7 +152,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
-      recv_(new char[app_core.options.receive_buffer_bytes]),
+      recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
       stop_timer_(io.get_executor()),

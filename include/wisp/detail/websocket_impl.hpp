@@ -313,6 +313,15 @@ inline void WsSession::on_drained() {
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t n = payload.size();
     const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    if (n >= 4096 && payload.data() != nullptr) {
+        char* h = conn_.reserve(header);
+        encode_frame_header(h, op, true, n, nullptr);
+        if (conn_.borrow(payload)) return;
+        std::memcpy(conn_.reserve(n), payload.data(), n);
+        return;
+    }
     char* out = conn_.reserve(header + n);
     encode_frame_header(out, op, true, n, nullptr);
     if (n != 0) std::memcpy(out + header, payload.data(), n);
