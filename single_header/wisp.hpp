@@ -5615,9 +5615,9 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
     const bool no_body = st < 200 || st == 204 || st == 304;
     keep_alive = keep_alive && !close_after_flush_;
-    for (const auto& hv : res.headers) {
-        if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
-    }
+    // One pass over the handler's fields: validity, `Connection: close`, and the size of
+    // those written as they are.
+    std::size_t fields_size = 0;
     for (const auto& hv : res.headers) {
         if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             Request empty;
@@ -5626,6 +5626,11 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
             write_response(status(500), head, false);
             return;
         }
+        if (is_framing_header(hv.first)) {
+            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            continue;
+        }
+        fields_size += hv.first.size() + 2 + hv.second.size() + 2;
     }
     const std::string_view reason = reason_phrase(st);
     const std::string_view date = loop_.date();
@@ -5647,8 +5652,7 @@ inline void Connection::write_response(const Response& res, bool head, bool keep
     const bool send_body = !no_body && !head;
     std::size_t size = 9 + 3 + 1 + reason.size() + 2 + 6 + date.size() + 2 + conn_hdr.size() + 2;
     if (!no_body) size += 16 + len_len + 2;
-    for (const auto& hv : res.headers)
-        if (!is_framing_header(hv.first)) size += hv.first.size() + 2 + hv.second.size() + 2;
+    size += fields_size;
     if (send_body) size += res.body.size();
 
     char* o = reserve(size);
