@@ -206,8 +206,8 @@ struct Limits {
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
     /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
-    /// thread never waits (two loops waiting on each other would deadlock).
-    std::size_t max_pending_publications = 64 * 1024;
+    /// thread never waits (two loops waiting on each other would deadlock). 0 counts as 1.
+    std::size_t max_pending_publications = 1024;
 };
 
 /// App-wide settings, fixed once the App listens.
@@ -4538,6 +4538,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -4732,7 +4733,7 @@ inline void Loop::arm_tick() {
 
 inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
     std::unique_lock<std::mutex> lock(inbox_mutex_);
-    const std::size_t limit = core.options.limits.max_pending_publications;
+    const std::size_t limit = std::max<std::size_t>(1, core.options.limits.max_pending_publications);
     if (may_wait)
         inbox_space_.wait(lock, [&] { return inbox_closed_ || inbox_.size() < limit; });
     if (inbox_closed_) return;

@@ -36,8 +36,8 @@ struct Limits {
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
     /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
-    /// thread never waits (two loops waiting on each other would deadlock).
-    std::size_t max_pending_publications = 64 * 1024;
+    /// thread never waits (two loops waiting on each other would deadlock). 0 counts as 1.
+    std::size_t max_pending_publications = 1024;
 };
 
 /// App-wide settings, fixed once the App listens.

@@ -9,6 +9,7 @@
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 #include <wisp/detail/topics.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -203,7 +204,7 @@ inline void Loop::arm_tick() {
 
 inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
     std::unique_lock<std::mutex> lock(inbox_mutex_);
-    const std::size_t limit = core.options.limits.max_pending_publications;
+    const std::size_t limit = std::max<std::size_t>(1, core.options.limits.max_pending_publications);
     if (may_wait)
         inbox_space_.wait(lock, [&] { return inbox_closed_ || inbox_.size() < limit; });
     if (inbox_closed_) return;
