@@ -4622,7 +4622,7 @@ public:
     void fan_out(const Publication& p, const void* skip);
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
-    /// publication). With `may_wait` (the caller is not an I/O thread) waits while
+    /// publication) and delivers it in handlers of at most 64 publications each. With `may_wait` (the caller is not an I/O thread) waits while
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
@@ -4671,6 +4671,8 @@ private:
     std::mutex inbox_mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable inbox_space_;
     std::vector<std::shared_ptr<const Publication>> inbox_, inbox_taken_;
+    std::size_t taken_pos_ = 0;   ///< inbox_taken_[0, taken_pos_) are delivered
+    static constexpr std::size_t inbox_batch = 64;   ///< publications delivered per handler
     bool inbox_posted_ = false;   ///< a drain is posted and has not taken the inbox yet
     bool inbox_closed_ = false;
     unsigned tick_holds_ = 0;
@@ -4746,14 +4748,26 @@ inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
 
 inline void Loop::drain_inbox() {
     TickHold hold(*this);
-    {
-        std::lock_guard<std::mutex> lock(inbox_mutex_);
-        inbox_taken_.swap(inbox_);
-        inbox_posted_ = false;
+    if (taken_pos_ == inbox_taken_.size()) {
+        inbox_taken_.clear();
+        taken_pos_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(inbox_mutex_);
+            inbox_taken_.swap(inbox_);
+            inbox_posted_ = false;
+        }
+        inbox_space_.notify_all();
     }
-    inbox_space_.notify_all();
-    for (const auto& p : inbox_taken_) fan_out(*p, nullptr);
-    inbox_taken_.clear();
+    // A bounded batch per handler, so a backlog (a producer far ahead, or other loops, which
+    // never wait) cannot hold the loop's other connections up for long: the rest follows in
+    // handlers posted behind the work already queued. What was taken is older than anything
+    // still in the inbox, so order is kept.
+    const std::size_t end = std::min(inbox_taken_.size(), taken_pos_ + inbox_batch);
+    for (; taken_pos_ < end; ++taken_pos_) {
+        fan_out(*inbox_taken_[taken_pos_], nullptr);
+        inbox_taken_[taken_pos_].reset();
+    }
+    if (taken_pos_ < inbox_taken_.size()) net::post(io, [this] { drain_inbox(); });
 }
 
 inline void Loop::close_inbox() {

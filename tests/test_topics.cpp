@@ -8,6 +8,8 @@
 #include "support/ws_client.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -366,6 +368,71 @@ TEST_CASE("topics: a producer thread faster than the loops waits at max_pending_
             REQUIRE(f->payload == std::to_string(i));
         }
     publisher.join();
+}
+
+TEST_CASE("topics: a backlog of foreign publications is delivered in batches, all and in order") {
+    // The loop is held inside a handler while a producer thread queues 3000 publications, so
+    // the loop finds them all waiting at once: it delivers them 64 per handler, and the
+    // subscribers still get every number once, in order, after what came before the backlog.
+    wisp::Options o;
+    o.limits.max_pending_publications = 100000;
+    wisp::App app(o);
+    std::mutex m;
+    std::condition_variable cv;
+    bool held = false, release = false;
+    struct Sub {
+        std::mutex& m;
+        std::condition_variable& cv;
+        bool& held;
+        bool& release;
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+        void message(wisp::Peer&, const wisp::Message&) {
+            std::unique_lock<std::mutex> lock(m);
+            held = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });   // the loop waits here
+        }
+    } sub{m, cv, held, release};
+    app.ws("/s", sub);
+    support::Server server(app, 1);
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 5; ++i) {
+        clients.push_back(std::make_unique<WsClient>(server.port()));
+        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
+    }
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 5; }));
+    app.publish_text("t", "first");
+    for (auto& c : clients) {
+        auto f = c->read();
+        REQUIRE(f);
+        REQUIRE(f->payload == "first");
+    }
+    auto let_go = [&] {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            release = true;
+        }
+        cv.notify_all();
+    };
+    struct LetGo {   // a failed REQUIRE must not leave the loop held (stop() would wait on it)
+        std::function<void()> f;
+        ~LetGo() { f(); }
+    } guard{let_go};
+    clients[0]->send(Opcode::text, "hold");
+    {
+        std::unique_lock<std::mutex> lock(m);
+        REQUIRE(cv.wait_for(lock, 5s, [&] { return held; }));
+    }
+    constexpr int n = 3000;
+    for (int i = 0; i < n; ++i) app.publish_text("t", std::to_string(i));   // never waits
+    let_go();
+    for (auto& c : clients)
+        for (int i = 0; i < n; ++i) {
+            auto f = c->read();
+            REQUIRE(f);
+            REQUIRE(f->payload == std::to_string(i));
+        }
+    for (auto& c : clients) CHECK_FALSE(c->read(50ms));   // nothing twice
 }
 
 TEST_CASE("topics: stop() lets a producer that waits on a full inbox go") {
