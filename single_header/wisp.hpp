@@ -20,6 +20,10 @@
 //                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
 //     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
 //                             without exceptions); by default wisp's prints and aborts.
+//     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
+//                             on other systems, instead of an edge-triggered epoll set of
+//                             each loop's own (the default there; it saves a system call
+//                             per read and Asio's state per connection).
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -49,6 +53,11 @@
 #if !defined(WISP_NO_EXCEPTIONS) && \
     !(defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
 #define WISP_NO_EXCEPTIONS 1
+#endif
+
+// ---- readiness of connection sockets -------------------------------------------
+#if defined(__linux__) && !defined(WISP_NO_EPOLL)
+#define WISP_EPOLL 1
 #endif
 
 // ---- optional JSON helpers ----------------------------------------------------
@@ -2802,7 +2811,11 @@ public:
     char* reserve(std::size_t n, BlockPool* pool);
     /// Queues a shared block by reference (no copy).
     void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
-    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length);
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
+        append_block(buf.get(), offset, length);
+    }
+    /// Queues `length` bytes of `b` from `offset` by reference, taking a reference to `b`.
+    void append_block(Block* b, std::size_t offset, std::size_t length);
 
     std::size_t size() const noexcept { return bytes_; }
     bool empty() const noexcept { return bytes_ == 0; }
@@ -2970,11 +2983,10 @@ inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
     }
 }
 
-inline void OutQueue::append_shared(const SharedBuffer& buf, std::size_t offset,
-                                    std::size_t length) {
+inline void OutQueue::append_block(Block* b, std::size_t offset, std::size_t length) {
     if (length == 0) return;
-    block_retain(buf.get());
-    push(buf.get(), offset, length);
+    block_retain(b);
+    push(b, offset, length);
 }
 
 template <class Fn>
@@ -4329,6 +4341,9 @@ WISP_NAMESPACE_END
 #include <asio/steady_timer.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/dispatch.hpp>
+#ifdef WISP_EPOLL
+#include <asio/posix/stream_descriptor.hpp>
+#endif
 
 #if defined(__clang__)
 #pragma clang diagnostic pop
@@ -4361,6 +4376,9 @@ using steady_timer =
     ::asio::basic_waitable_timer<std::chrono::steady_clock,
                                  ::asio::wait_traits<std::chrono::steady_clock>,
                                  ::asio::io_context::executor_type>;
+#ifdef WISP_EPOLL
+using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
+#endif
 }  // namespace detail
 WISP_NAMESPACE_END
 
@@ -4421,6 +4439,111 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
     two(out + 23, ss);
     std::memcpy(out + 25, " GMT", 4);
 }
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/socket_io.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/socket_io.hpp — socket calls without Asio: their results, and on Linux the reads,
+// gather writes and readiness set that connection sockets use instead of Asio's reactor.
+
+#include <cstddef>
+#include <cstdint>
+
+#ifdef WISP_EPOLL
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What a non-blocking read or write did.
+enum class IoResult : std::uint8_t {
+    done,     ///< moved at least one byte
+    again,    ///< nothing now: the socket is not ready
+    eof,      ///< (read) the peer sent everything it will send
+    failed,   ///< the connection is broken
+};
+
+#ifdef WISP_EPOLL
+/// Reads up to `n` bytes into `p`; `got` is set when done.
+inline IoResult fd_read(int fd, char* p, std::size_t n, std::size_t& got) noexcept {
+    for (;;) {
+        const ssize_t r = ::recv(fd, p, n, 0);
+        if (r > 0) {
+            got = static_cast<std::size_t>(r);
+            return IoResult::done;
+        }
+        if (r == 0) return IoResult::eof;
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+    }
+}
+
+/// One gather write of `count` slices; `put` is set when done. Never raises SIGPIPE.
+inline IoResult fd_write(int fd, const iovec* slices, std::size_t count, std::size_t& put) noexcept {
+    msghdr m{};
+    m.msg_iov = const_cast<iovec*>(slices);
+    m.msg_iovlen = count;
+    for (;;) {
+        const ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+        if (r >= 0) {
+            put = static_cast<std::size_t>(r);
+            return IoResult::done;
+        }
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+    }
+}
+
+/// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
+/// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
+/// a descriptor before every wait. The set's own descriptor is waited on through Asio, so
+/// timers and posted work stay Asio's.
+class ReadySet {
+public:
+    ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+    ReadySet(const ReadySet&) = delete;
+    ReadySet& operator=(const ReadySet&) = delete;
+    /// The set's descriptor (-1 if it could not be created), owned by whoever takes it.
+    int fd() const noexcept { return fd_; }
+    /// Gives the set up (nobody could take its descriptor): every add() fails from now on.
+    void close() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+    bool add(int fd, void* tag) noexcept {
+        if (fd_ < 0) return false;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+        ev.data.ptr = tag;
+        return ::epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+    }
+    /// Before the socket closes (a descriptor shared with a child process would stay in the set).
+    void remove(int fd) noexcept {
+        epoll_event ev{};
+        ::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, &ev);
+    }
+    /// The sockets ready now, without waiting: at most `max`.
+    int take(epoll_event* events, int max) noexcept {
+        for (;;) {
+            const int n = ::epoll_wait(fd_, events, max, 0);
+            if (n >= 0) return n;
+            if (errno != EINTR) return 0;
+        }
+    }
+
+private:
+    int fd_;
+};
+#endif
 
 }  // namespace detail
 WISP_NAMESPACE_END
@@ -4579,7 +4702,7 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
 
-    char* recv_buffer() noexcept { return recv_->data(); }
+    char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
     /// The receive buffer as a block, so the connection that just read may queue a reply
     /// straight from it (see Connection::on_readable, which copies what the socket did not
@@ -4643,8 +4766,24 @@ public:
     void release_work() {
         work_.reset();
         stop_timer_.cancel();
+#ifdef WISP_EPOLL
+        std::error_code ec;
+        poll_desc_.cancel(ec);
+#endif
     }
     bool stopping() const noexcept { return stopping_; }
+
+#ifdef WISP_EPOLL
+    /// Adds `c`'s socket to this loop's ready set (edge-triggered, reading and writing, for
+    /// its lifetime); the set holds a reference to `c` until forget(). False if it failed.
+    bool watch(Connection& c, int fd);
+    /// Takes `c`'s socket out of the set before it closes. The reference goes once the
+    /// current handler is done, since the batch of events being handled may still name `c`.
+    void forget(Connection& c, int fd);
+    /// Reads `c` again later this turn: it stopped with input left (a bounded read per
+    /// wakeup), or it resumed reading while the socket was still readable.
+    void read_later(Connection& c);
+#endif
 
 private:
     std::uint64_t clock_tick() const noexcept;
@@ -4677,6 +4816,18 @@ private:
     bool inbox_closed_ = false;
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
+#ifdef WISP_EPOLL
+    void arm_poll();
+    void on_poll();
+    void run_later();
+    void bury();
+    ReadySet ready_;
+    poll_descriptor poll_desc_;   ///< owns ready_'s descriptor; declared after io
+    bool poll_armed_ = false;
+    bool later_posted_ = false;
+    bool bury_posted_ = false;
+    std::vector<Connection*> later_, later_spare_, graves_, graves_spare_;
+#endif
 };
 
 // ---- implementation -------------------------------------------------------
@@ -4693,9 +4844,21 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
                       ? app_core.options.timer_resolution
                       : std::chrono::milliseconds(100)),
       work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
+          io.get_executor()))
+#ifdef WISP_EPOLL
+      ,
+      poll_desc_(io.get_executor())
+#endif
+{
     dirty_.reserve(256);
     dirty_spare_.reserve(256);
+#ifdef WISP_EPOLL
+    std::error_code ec;
+    if (ready_.fd() >= 0) {
+        poll_desc_.assign(ready_.fd(), ec);
+        if (ec) ready_.close();   // then every watch() fails: connections are refused, not lost
+    }
+#endif
 }
 
 inline std::uint64_t Loop::now_tick() const noexcept {
@@ -5232,6 +5395,8 @@ struct HttpState {
 /// One accepted socket. Lives on its loop's thread; other threads reach it only by posting.
 /// Reading: waits for readiness, then reads into the loop's shared buffer and handles every
 /// request that read delivered. Writing: output is queued and written once per loop turn.
+/// Readiness comes from the loop's ready set on Linux (the socket is taken from Asio after
+/// accept; see socket_io.hpp), from Asio's reactor elsewhere or with WISP_NO_EPOLL.
 class Connection : public WheelNode {
 public:
     enum class Mode : std::uint8_t { http, websocket, stream, closing, closed };
@@ -5262,18 +5427,19 @@ public:
         out_.append_shared(b, off, len);
         loop_.mark_dirty(*this);
     }
-    /// Queues `bytes` without copying them when they are this connection's own input in the
-    /// loop's receive buffer (an echo): on_readable writes them before the next read and
-    /// copies what the socket did not take. False (nothing queued) otherwise.
-    bool borrow(std::string_view bytes) {
+    /// True when `bytes` are this connection's own input in the loop's receive buffer (an
+    /// echo), which borrow() may queue without copying.
+    bool can_borrow(std::string_view bytes) const noexcept {
         const char* base = loop_.recv_buffer();
-        if (loop_.reader != this || bytes.data() < base || bytes.data() + bytes.size() > base + loop_.recv_size())
-            return false;
-        Block* b = loop_.recv_block();
-        block_retain(b);   // adopted by the handle below, which the queue then shares
-        out_.append_shared(SharedBuffer(b), static_cast<std::size_t>(bytes.data() - base), bytes.size());
+        return loop_.reader == this && bytes.data() >= base &&
+               bytes.data() + bytes.size() <= base + loop_.recv_size();
+    }
+    /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer: on_readable
+    /// writes them before the next read and copies what the socket did not take.
+    void borrow(std::string_view bytes) {
+        out_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
+                          bytes.size());
         loop_.mark_dirty(*this);
-        return true;
     }
     std::size_t buffered_amount() const noexcept { return out_.size(); }
     /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
@@ -5307,6 +5473,13 @@ public:
     /// True once the connection is closing or closed.
     bool closing() const noexcept { return close_after_flush_ || !is_open(); }
 
+#ifdef WISP_EPOLL
+    /// What the ready set reported for this socket (a mask of EPOLL* bits).
+    void on_events(std::uint32_t events);
+    /// Reads if input is waiting and reading is allowed (the loop's read_later list).
+    void read_if_ready();
+    bool read_later = false;          ///< on the loop's read-later list this turn
+#endif
     bool dirty = false;               ///< on the loop's dirty list this turn
     Connection* prev_conn = nullptr;  ///< the loop's list of open connections
     Connection* next_conn = nullptr;
@@ -5322,6 +5495,11 @@ private:
     void begin_linger();
     void update_timer();
     bool can_read() const noexcept;
+    IoResult read_some(char* p, std::size_t n, std::size_t& got);
+    /// One gather write of the queue's head: `put` bytes of `offered`.
+    IoResult write_some(std::size_t& put, std::size_t& offered);
+    bool shutdown_send();
+    void close_socket();
 
     void http_on_data(char* p, std::size_t n);
     void dispatch(Request& req);
@@ -5334,7 +5512,11 @@ private:
     void resume_http();
 
     Loop& loop_;
+#ifdef WISP_EPOLL
+    int fd_ = -1;
+#else
     tcp_socket sock_;
+#endif
     OutQueue out_;
     std::unique_ptr<HttpState> http_;
     std::unique_ptr<WsSession> ws_;
@@ -5343,8 +5525,12 @@ private:
     std::atomic<std::uint32_t> refs_{1};
     std::uint64_t write_progress_tick_ = 0;
     Mode mode_ = Mode::http;
-    bool reading_ = false;            ///< a readiness wait is pending
+    bool reading_ = false;            ///< a readiness wait is pending, or a read is running
     bool writing_ = false;            ///< a writability wait is pending
+#ifdef WISP_EPOLL
+    bool rd_ready_ = false;           ///< the socket became readable and was not read empty
+    bool watched_ = false;            ///< in the loop's ready set
+#endif
     bool close_after_flush_ = false;
 };
 
@@ -5356,21 +5542,38 @@ inline ConnRef::~ConnRef() {
     if (c_) c_->release();
 }
 
+#ifdef WISP_EPOLL
+inline Connection::Connection(Loop& loop, tcp_socket sock)
+    : loop_(loop), out_(&loop.pool) {
+#else
 inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), sock_(std::move(socket)), out_(&loop.pool) {
+    tcp_socket& sock = sock_;
+#endif
     http_ = std::make_unique<HttpState>(loop_.core.parser_limits);
     std::error_code ec;
-    sock_.non_blocking(true, ec);
-    sock_.set_option(tcp::no_delay(true), ec);
-    const auto ep = sock_.remote_endpoint(ec);
+    sock.non_blocking(true, ec);
+    sock.set_option(tcp::no_delay(true), ec);
+    const auto ep = sock.remote_endpoint(ec);
     if (!ec) {
         const auto a = ep.address();
         if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
         else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
     }
+#ifdef WISP_EPOLL
+    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes
+    // it in start(). On failure fd_ stays -1 and start() closes the connection.
+    ec.clear();
+    const int fd = sock.release(ec);
+    if (!ec) fd_ = fd;
+#endif
 }
 
-inline Connection::~Connection() = default;
+inline Connection::~Connection() {
+#ifdef WISP_EPOLL
+    if (fd_ >= 0) ::close(fd_);   // never started
+#endif
+}
 
 inline void Connection::release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -5379,6 +5582,14 @@ inline void Connection::release() noexcept {
 inline void Connection::start() {
     loop_.add(*this);
     http_->head_started = loop_.now_tick();   // a fresh connection owes a request head
+#ifdef WISP_EPOLL
+    // Joining the set reports input that is already there, so no read is attempted here.
+    watched_ = fd_ >= 0 && loop_.watch(*this, fd_);
+    if (!watched_) {
+        close_now();
+        return;
+    }
+#endif
     update_timer();
     start_read();
 }
@@ -5401,6 +5612,11 @@ inline bool Connection::can_read() const noexcept {
 }
 
 inline void Connection::start_read() {
+#ifdef WISP_EPOLL
+    // The set reports new input by itself; only input already reported and left unread needs
+    // a read now, and it happens later this turn (start_read runs inside other handlers).
+    if (!reading_ && rd_ready_ && can_read()) loop_.read_later(*this);
+#else
     if (reading_ || !can_read()) return;
     reading_ = true;
     retain();
@@ -5409,6 +5625,93 @@ inline void Connection::start_read() {
         on_readable(ec);
         release();
     });
+#endif
+}
+
+#ifdef WISP_EPOLL
+inline void Connection::on_events(std::uint32_t events) {
+    if (mode_ == Mode::closed) return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) rd_ready_ = true;
+    // An error or hang-up surfaces as the result of the next write or read.
+    if (writing_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        writing_ = false;
+        flush();
+    }
+    read_if_ready();
+}
+
+inline void Connection::read_if_ready() {
+    if (mode_ != Mode::closed && rd_ready_ && !reading_ && can_read()) on_readable({});
+}
+#endif
+
+inline IoResult Connection::read_some(char* p, std::size_t n, std::size_t& got) {
+#ifdef WISP_EPOLL
+    const IoResult r = fd_read(fd_, p, n, got);
+    // Edge-triggered: the set reports the socket again only after new input arrives, so it
+    // counts as readable until a read comes back short (the kernel's queue was emptied).
+    if (r == IoResult::again || (r == IoResult::done && got < n)) rd_ready_ = false;
+    return r;
+#else
+    std::error_code ec;
+    got = sock_.read_some(net::buffer(p, n), ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return ec == net::error::eof ? IoResult::eof : IoResult::failed;
+#endif
+}
+
+inline IoResult Connection::write_some(std::size_t& put, std::size_t& offered) {
+    offered = 0;
+    std::size_t i = 0;
+#ifdef WISP_EPOLL
+    std::array<iovec, 64> bufs;
+    out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
+        bufs[i++] = iovec{const_cast<char*>(p), n};
+        offered += n;
+    });
+    return fd_write(fd_, bufs.data(), i, put);
+#else
+    std::array<net::const_buffer, 64> bufs;
+    out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
+        bufs[i++] = net::const_buffer(p, n);
+        offered += n;
+    });
+    struct Seq {
+        const net::const_buffer* b;
+        const net::const_buffer* e;
+        const net::const_buffer* begin() const { return b; }
+        const net::const_buffer* end() const { return e; }
+    } seq{bufs.data(), bufs.data() + i};
+    std::error_code ec;
+    put = sock_.write_some(seq, ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return IoResult::failed;
+#endif
+}
+
+inline bool Connection::shutdown_send() {
+#ifdef WISP_EPOLL
+    return ::shutdown(fd_, SHUT_WR) == 0;
+#else
+    std::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    return !ec;
+#endif
+}
+
+inline void Connection::close_socket() {
+#ifdef WISP_EPOLL
+    if (fd_ < 0) return;
+    if (watched_) loop_.forget(*this, fd_);
+    watched_ = false;
+    ::close(fd_);
+    fd_ = -1;
+#else
+    std::error_code ec;
+    sock_.close(ec);   // cancels pending waits; their handlers release their references
+#endif
 }
 
 inline void Connection::on_readable(const std::error_code& wait_ec) {
@@ -5430,15 +5733,15 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         if (mode_ == Mode::websocket)
             want = std::max<std::size_t>(
                 1, std::min(cap, loop_.core.options.limits.max_queued_bytes - out_.size()));
-        std::error_code ec;
-        const std::size_t n = sock_.read_some(net::buffer(buf, want), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) break;
-        if (ec == net::error::eof) {
+        std::size_t n = 0;
+        const IoResult r = read_some(buf, want, n);
+        if (r == IoResult::again) break;
+        if (r == IoResult::eof) {
             reading_ = false;
             on_peer_eof();
             return;
         }
-        if (ec) {
+        if (r == IoResult::failed) {
             reading_ = false;
             close_now();
             return;
@@ -5451,7 +5754,7 @@ inline void Connection::on_readable(const std::error_code& wait_ec) {
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
-        if (!out_.empty() && !writing_ && mode_ != Mode::closed) flush();
+        if (!out_.empty()) flush();   // (flush checks writing_ and closed itself)
         // A reply queued straight from the receive buffer (borrow()) that the socket did not
         // take gets its own copy now, before any read overwrites the buffer.
         if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
@@ -5719,25 +6022,13 @@ inline void Connection::flush() {
     }
     if (writing_) return;   // the writability wait will flush
     while (!out_.empty()) {
-        std::array<net::const_buffer, 64> bufs;
-        std::size_t total = 0, i = 0;
-        out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
-            bufs[i++] = net::const_buffer(p, n);
-            total += n;
-        });
-        struct Seq {
-            const net::const_buffer* b;
-            const net::const_buffer* e;
-            const net::const_buffer* begin() const { return b; }
-            const net::const_buffer* end() const { return e; }
-        } seq{bufs.data(), bufs.data() + i};
-        std::error_code ec;
-        const std::size_t w = sock_.write_some(seq, ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
+        std::size_t w = 0, total = 0;
+        const IoResult r = write_some(w, total);
+        if (r == IoResult::again) {
             wait_writable();
             return;
         }
-        if (ec) {
+        if (r != IoResult::done) {
             close_now();
             return;
         }
@@ -5755,6 +6046,10 @@ inline void Connection::wait_writable() {
     if (writing_) return;
     writing_ = true;
     if (ws_) ws_->wants_drain = true;
+#ifdef WISP_EPOLL
+    // The socket refused bytes, so the set reports it when room appears (on_events).
+    update_timer();
+#else
     retain();
     update_timer();
     sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
@@ -5763,6 +6058,7 @@ inline void Connection::wait_writable() {
         else if (ec && ec != net::error::operation_aborted) close_now();
         release();
     });
+#endif
 }
 
 inline void Connection::on_drained() {
@@ -5792,9 +6088,7 @@ inline void Connection::begin_linger() {
     // RFC 9112 §9.6: half-close, then read until the client closes (or a short deadline), so
     // unread pipelined input does not make the kernel reset the connection and destroy the
     // response before the client has read it.
-    std::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) {
+    if (!shutdown_send()) {
         close_now();
         return;
     }
@@ -5812,8 +6106,7 @@ inline void Connection::close_now() {
     loop_.wheel.cancel(*this);
     out_.clear();
     http_.reset();
-    std::error_code ec;
-    sock_.close(ec);   // cancels pending waits; their handlers release their references
+    close_socket();
     if (ws_ || stream_) {
         retain();   // the close hook runs before the loop lets go of this connection
         if (ws_) ws_->on_transport_closed();
@@ -5911,8 +6204,79 @@ inline void Connection::shutdown() {
 // ---- Loop members that need a complete Connection -------------------------------
 inline Loop::~Loop() {
     while (head_) head_->terminate();
+#ifdef WISP_EPOLL
+    // Their handlers will not run now.
+    for (Connection* c : later_) c->release();
+    bury();
+#endif
     block_release(recv_);
 }
+
+#ifdef WISP_EPOLL
+inline bool Loop::watch(Connection& c, int fd) {
+    if (!ready_.add(fd, &c)) return false;
+    c.retain();   // the set's reference
+    if (!poll_armed_) arm_poll();
+    return true;
+}
+
+inline void Loop::forget(Connection& c, int fd) {
+    ready_.remove(fd);
+    graves_.push_back(&c);
+    if (!bury_posted_) {
+        bury_posted_ = true;
+        net::post(io, [this] { bury(); });
+    }
+}
+
+inline void Loop::bury() {
+    bury_posted_ = false;
+    graves_spare_.swap(graves_);
+    for (Connection* c : graves_spare_) c->release();
+    graves_spare_.clear();
+}
+
+inline void Loop::read_later(Connection& c) {
+    if (c.read_later) return;
+    c.read_later = true;
+    c.retain();
+    later_.push_back(&c);
+    if (!later_posted_) {
+        later_posted_ = true;
+        net::post(io, [this] { run_later(); });
+    }
+}
+
+inline void Loop::run_later() {
+    TickHold hold(*this);
+    later_posted_ = false;
+    later_spare_.swap(later_);
+    for (Connection* c : later_spare_) {
+        c->read_later = false;
+        c->read_if_ready();
+        c->release();
+    }
+    later_spare_.clear();
+}
+
+inline void Loop::arm_poll() {
+    poll_armed_ = true;
+    poll_desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
+        poll_armed_ = false;
+        if (!ec) on_poll();
+    });
+}
+
+inline void Loop::on_poll() {
+    TickHold hold(*this);
+    epoll_event events[256];
+    const int n = ready_.take(events, 256);
+    // A connection closed while this batch is handled keeps its memory until bury() runs
+    // (posted), so a later event in the batch that names it finds it marked closed.
+    for (int i = 0; i < n; ++i) static_cast<Connection*>(events[i].data.ptr)->on_events(events[i].events);
+    if (head_ != nullptr && !poll_armed_) arm_poll();
+}
+#endif
 
 inline void Loop::mark_dirty(Connection& c) {
     if (c.dirty) return;
@@ -6665,11 +7029,9 @@ inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t header = frame_header_size(n);   // server frames: no mask
     // A large payload that is this peer's own input (an echo) is queued from the receive
     // buffer, not copied; small ones are cheaper to copy next to their header.
-    if (n >= 4096 && payload.data() != nullptr) {
-        char* h = conn_.reserve(header);
-        encode_frame_header(h, op, true, n, nullptr);
-        if (conn_.borrow(payload)) return;
-        std::memcpy(conn_.reserve(n), payload.data(), n);
+    if (n >= 4096 && conn_.can_borrow(payload)) {
+        encode_frame_header(conn_.reserve(header), op, true, n, nullptr);
+        conn_.borrow(payload);
         return;
     }
     char* out = conn_.reserve(header + n);
@@ -7581,6 +7943,7 @@ WISP_NAMESPACE_END
 
 // ---- internal macros end here ----
 #undef WISP_DETECT_HOOK
+#undef WISP_EPOLL
 #undef WISP_LIKELY
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END

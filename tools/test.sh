@@ -3,7 +3,8 @@
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
 #           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
 #           and RTTI, the README's copy-one-header commands) and the benchmarks' build
-#   single  clang++, C++20, against the single header: the whole suite again
+#   single  clang++, C++20, against the single header, with WISP_NO_EPOLL (connection sockets
+#           wait through Asio's reactor, the path of Windows and the BSDs): the whole suite again
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
 #   tsan    clang++, TSan: the threaded suites
 #   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30)
@@ -44,7 +45,7 @@ run gcc g++ gcc
 # The configurations below build unity (several sources per compiler run) to save compile time;
 # the gcc run above builds each source alone.
 run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false \
-  -Dcompile_checks=false -Dunity=on
+  -Dcompile_checks=false -Dunity=on -Dcpp_args=-DWISP_NO_EPOLL
 run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
   -Dcompile_checks=false -Doptimization=1 -Dunity=on
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"

@@ -10,6 +10,10 @@
 //                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
 //     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
 //                             without exceptions); by default wisp's prints and aborts.
+//     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
+//                             on other systems, instead of an edge-triggered epoll set of
+//                             each loop's own (the default there; it saves a system call
+//                             per read and Asio's state per connection).
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -40,6 +44,11 @@
 #if !defined(WISP_NO_EXCEPTIONS) && \
     !(defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
 #define WISP_NO_EXCEPTIONS 1
+#endif
+
+// ---- readiness of connection sockets -------------------------------------------
+#if defined(__linux__) && !defined(WISP_NO_EPOLL)
+#define WISP_EPOLL 1
 #endif
 
 // ---- optional JSON helpers ----------------------------------------------------

@@ -49,6 +49,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/dispatch.hpp>
+#ifdef WISP_EPOLL
+#include <asio/posix/stream_descriptor.hpp>
+#endif
 
 #if defined(__clang__)
 #pragma clang diagnostic pop
@@ -81,5 +84,8 @@ using steady_timer =
     ::asio::basic_waitable_timer<std::chrono::steady_clock,
                                  ::asio::wait_traits<std::chrono::steady_clock>,
                                  ::asio::io_context::executor_type>;
+#ifdef WISP_EPOLL
+using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
+#endif
 }  // namespace detail
 WISP_NAMESPACE_END

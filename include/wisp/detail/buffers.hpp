@@ -122,7 +122,11 @@ public:
     char* reserve(std::size_t n, BlockPool* pool);
     /// Queues a shared block by reference (no copy).
     void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
-    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length);
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
+        append_block(buf.get(), offset, length);
+    }
+    /// Queues `length` bytes of `b` from `offset` by reference, taking a reference to `b`.
+    void append_block(Block* b, std::size_t offset, std::size_t length);
 
     std::size_t size() const noexcept { return bytes_; }
     bool empty() const noexcept { return bytes_ == 0; }
@@ -290,11 +294,10 @@ inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
     }
 }
 
-inline void OutQueue::append_shared(const SharedBuffer& buf, std::size_t offset,
-                                    std::size_t length) {
+inline void OutQueue::append_block(Block* b, std::size_t offset, std::size_t length) {
     if (length == 0) return;
-    block_retain(buf.get());
-    push(buf.get(), offset, length);
+    block_retain(b);
+    push(b, offset, length);
 }
 
 template <class Fn>

@@ -7,6 +7,7 @@
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/http_date.hpp>
+#include <wisp/detail/socket_io.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
@@ -50,7 +51,7 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
 
-    char* recv_buffer() noexcept { return recv_->data(); }
+    char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
     /// The receive buffer as a block, so the connection that just read may queue a reply
     /// straight from it (see Connection::on_readable, which copies what the socket did not
@@ -114,8 +115,24 @@ public:
     void release_work() {
         work_.reset();
         stop_timer_.cancel();
+#ifdef WISP_EPOLL
+        std::error_code ec;
+        poll_desc_.cancel(ec);
+#endif
     }
     bool stopping() const noexcept { return stopping_; }
+
+#ifdef WISP_EPOLL
+    /// Adds `c`'s socket to this loop's ready set (edge-triggered, reading and writing, for
+    /// its lifetime); the set holds a reference to `c` until forget(). False if it failed.
+    bool watch(Connection& c, int fd);
+    /// Takes `c`'s socket out of the set before it closes. The reference goes once the
+    /// current handler is done, since the batch of events being handled may still name `c`.
+    void forget(Connection& c, int fd);
+    /// Reads `c` again later this turn: it stopped with input left (a bounded read per
+    /// wakeup), or it resumed reading while the socket was still readable.
+    void read_later(Connection& c);
+#endif
 
 private:
     std::uint64_t clock_tick() const noexcept;
@@ -148,6 +165,18 @@ private:
     bool inbox_closed_ = false;
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
+#ifdef WISP_EPOLL
+    void arm_poll();
+    void on_poll();
+    void run_later();
+    void bury();
+    ReadySet ready_;
+    poll_descriptor poll_desc_;   ///< owns ready_'s descriptor; declared after io
+    bool poll_armed_ = false;
+    bool later_posted_ = false;
+    bool bury_posted_ = false;
+    std::vector<Connection*> later_, later_spare_, graves_, graves_spare_;
+#endif
 };
 
 // ---- implementation -------------------------------------------------------
@@ -164,9 +193,21 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
                       ? app_core.options.timer_resolution
                       : std::chrono::milliseconds(100)),
       work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
+          io.get_executor()))
+#ifdef WISP_EPOLL
+      ,
+      poll_desc_(io.get_executor())
+#endif
+{
     dirty_.reserve(256);
     dirty_spare_.reserve(256);
+#ifdef WISP_EPOLL
+    std::error_code ec;
+    if (ready_.fd() >= 0) {
+        poll_desc_.assign(ready_.fd(), ec);
+        if (ec) ready_.close();   // then every watch() fails: connections are refused, not lost
+    }
+#endif
 }
 
 inline std::uint64_t Loop::now_tick() const noexcept {

@@ -315,11 +315,9 @@ inline void WsSession::write_frame(Opcode op, std::string_view payload) {
     const std::size_t header = frame_header_size(n);   // server frames: no mask
     // A large payload that is this peer's own input (an echo) is queued from the receive
     // buffer, not copied; small ones are cheaper to copy next to their header.
-    if (n >= 4096 && payload.data() != nullptr) {
-        char* h = conn_.reserve(header);
-        encode_frame_header(h, op, true, n, nullptr);
-        if (conn_.borrow(payload)) return;
-        std::memcpy(conn_.reserve(n), payload.data(), n);
+    if (n >= 4096 && conn_.can_borrow(payload)) {
+        encode_frame_header(conn_.reserve(header), op, true, n, nullptr);
+        conn_.borrow(payload);
         return;
     }
     char* out = conn_.reserve(header + n);
