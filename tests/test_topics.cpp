@@ -50,6 +50,32 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds t =
     return true;
 }
 
+/// Subscribes every peer to "t" when it opens.
+struct SubscribeT {
+    void open(wisp::Peer& p) { p.subscribe("t"); }
+};
+
+/// `n` clients upgraded on "/s", returned once the app counts `n` subscribers of "t".
+std::vector<std::unique_ptr<WsClient>> connect_subscribers(wisp::App& app, std::uint16_t port, int n) {
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(std::make_unique<WsClient>(port));
+        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
+    }
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == static_cast<std::size_t>(n); }));
+    return clients;
+}
+
+/// Every client reads the text frames "0" .. "n-1", in order.
+void expect_numbers(const std::vector<std::unique_ptr<WsClient>>& clients, int n) {
+    for (auto& c : clients)
+        for (int i = 0; i < n; ++i) {
+            auto f = c->read();
+            REQUIRE(f);
+            REQUIRE(f->payload == std::to_string(i));
+        }
+}
+
 }  // namespace
 
 TEST_CASE("topics: a peer's publication reaches every other subscriber, not itself") {
@@ -182,26 +208,14 @@ TEST_CASE("topics: a stream subscribed with TopicEvents::named gets `event: <top
 
 TEST_CASE("topics: 100 subscribers on two threads get 200 publications once each, in order") {
     wisp::App app;
-    struct Sub {
-        void open(wisp::Peer& p) { p.subscribe("t"); }
-    } sub;
+    SubscribeT sub;
     app.ws("/s", sub);
     support::Server server(app, 2);
-    std::vector<std::unique_ptr<WsClient>> clients;
-    for (int i = 0; i < 100; ++i) {
-        clients.push_back(std::make_unique<WsClient>(server.port()));
-        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
-    }
-    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 100; }));
+    auto clients = connect_subscribers(app, server.port(), 100);
     std::thread publisher([&] {
         for (int i = 0; i < 200; ++i) app.publish_text("t", std::to_string(i));
     });
-    for (auto& c : clients)
-        for (int i = 0; i < 200; ++i) {
-            auto f = c->read();
-            REQUIRE(f);
-            REQUIRE(f->payload == std::to_string(i));
-        }
+    expect_numbers(clients, 200);
     publisher.join();
     for (auto& c : clients) CHECK_FALSE(c->read(50ms));   // nothing twice
 }
@@ -346,27 +360,15 @@ TEST_CASE("topics: a producer thread faster than the loops waits at max_pending_
     wisp::Options o;
     o.limits.max_pending_publications = 0;
     wisp::App app(o);
-    struct Sub {
-        void open(wisp::Peer& p) { p.subscribe("t"); }
-    } sub;
+    SubscribeT sub;
     app.ws("/s", sub);
     support::Server server(app, 2);
-    std::vector<std::unique_ptr<WsClient>> clients;
-    for (int i = 0; i < 10; ++i) {
-        clients.push_back(std::make_unique<WsClient>(server.port()));
-        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
-    }
-    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 10; }));
+    auto clients = connect_subscribers(app, server.port(), 10);
     constexpr int n = 3000;
     std::thread publisher([&] {
         for (int i = 0; i < n; ++i) app.publish_text("t", std::to_string(i));
     });
-    for (auto& c : clients)
-        for (int i = 0; i < n; ++i) {
-            auto f = c->read();
-            REQUIRE(f);
-            REQUIRE(f->payload == std::to_string(i));
-        }
+    expect_numbers(clients, n);
     publisher.join();
 }
 
@@ -395,12 +397,7 @@ TEST_CASE("topics: a backlog of foreign publications is delivered in batches, al
     } sub{m, cv, held, release};
     app.ws("/s", sub);
     support::Server server(app, 1);
-    std::vector<std::unique_ptr<WsClient>> clients;
-    for (int i = 0; i < 5; ++i) {
-        clients.push_back(std::make_unique<WsClient>(server.port()));
-        REQUIRE(support::status_of(clients.back()->handshake("/s")) == 101);
-    }
-    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 5; }));
+    auto clients = connect_subscribers(app, server.port(), 5);
     app.publish_text("t", "first");
     for (auto& c : clients) {
         auto f = c->read();
@@ -426,12 +423,7 @@ TEST_CASE("topics: a backlog of foreign publications is delivered in batches, al
     constexpr int n = 3000;
     for (int i = 0; i < n; ++i) app.publish_text("t", std::to_string(i));   // never waits
     let_go();
-    for (auto& c : clients)
-        for (int i = 0; i < n; ++i) {
-            auto f = c->read();
-            REQUIRE(f);
-            REQUIRE(f->payload == std::to_string(i));
-        }
+    expect_numbers(clients, n);
     for (auto& c : clients) CHECK_FALSE(c->read(50ms));   // nothing twice
 }
 
