@@ -99,6 +99,26 @@ TEST_CASE("server: pipelined responses to one read go out in one write") {
     for (int i = 0; i < 16; ++i) REQUIRE(status_of(c.read_response()) == 200);
 }
 
+TEST_CASE("server: a burst far over the per-wakeup read bound is served without more input") {
+    // 1 KiB receive buffer: one wakeup reads at most a few KiB, and 300 pipelined requests
+    // (about 9 KiB, sent in one write, then nothing) need many. The rest must be read without
+    // the socket signalling new input (edge-triggered readiness on Linux).
+    wisp::Options o;
+    o.receive_buffer_bytes = 1024;
+    wisp::App app(o);
+    hello_routes(app);
+    Server srv(app);
+    Client c(srv.port());
+    std::string batch;
+    for (int i = 0; i < 300; ++i) batch += "GET /n/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    c.send(batch);
+    for (int i = 0; i < 300; ++i) {
+        const std::string r = c.read_response();
+        REQUIRE(status_of(r) == 200);
+        REQUIRE(support::body_of(r) == std::to_string(i));
+    }
+}
+
 TEST_CASE("server: chunked request bodies and Expect: 100-continue") {
     wisp::App app;
     hello_routes(app);

@@ -190,6 +190,35 @@ TEST_CASE("websocket: a plain GET on a WebSocket route is 426; a shared HTTP rou
     CHECK(support::status_of(w.handshake("/both")) == 101);
 }
 
+TEST_CASE("websocket: a burst far over the per-wakeup read bound is echoed without more input") {
+    // As the HTTP case: 300 frames of 100 B (about 31 KiB) in one write, a 1 KiB receive
+    // buffer, then the client only reads.
+    wisp::Options o;
+    o.receive_buffer_bytes = 1024;
+    wisp::App app(o);
+    Log log;
+    Echo echo;
+    echo.log = &log;
+    app.ws("/_ws", echo);
+    support::Server server(app);
+    WsClient c(server.port());
+    REQUIRE(support::status_of(c.handshake("/_ws")) == 101);
+    std::string burst;
+    for (int i = 0; i < 300; ++i) {
+        std::string payload = std::to_string(i);
+        payload.resize(100, '.');
+        burst += frame(0x81, 100, payload);
+    }
+    c.send_raw(burst);
+    for (int i = 0; i < 300; ++i) {
+        auto f = c.read();
+        REQUIRE(f);
+        std::string payload = std::to_string(i);
+        payload.resize(100, '.');
+        REQUIRE(f->payload == payload);
+    }
+}
+
 TEST_CASE("websocket: frames that break RFC 6455 close the connection with 1002") {
     EchoServer s;
     struct Case {
