@@ -1,5 +1,6 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
-// Usage: anchor PORT [--threads N]. Listens on 0.0.0.0:PORT, one event loop by default.
+// Usage: anchor PORT [--threads N] [--no-keep-request]. Listens on 0.0.0.0:PORT, one event loop by default.
+// --no-keep-request sets WsOptions::keep_request = false on both WebSocket routes (idle memory).
 // Routes: GET / (plaintext), /_ws (echo), /_chat (pub/sub relay to the other peers and to every
 // /_sse stream), /_sse (event stream fed by the chat).
 #include "wisp.hpp"
@@ -19,21 +20,30 @@ struct Chat {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: anchor PORT [--threads N]\n");
+        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request]\n");
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
     unsigned threads = 1;
-    if (argc == 4 && !std::strcmp(argv[2], "--threads"))
-        threads = static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10));
+    wisp::WsOptions ws_options;   // --no-keep-request: WsOptions::keep_request = false (memory)
+    for (int i = 2; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+            threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+        } else if (!std::strcmp(argv[i], "--no-keep-request")) {
+            ws_options.keep_request = false;
+        } else {
+            std::fprintf(stderr, "anchor: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
 
     wisp::Options options;
     options.limits.keep_alive_timeout = std::chrono::minutes(10);   // the contract: long idle timeouts
     options.limits.ws_idle_timeout = std::chrono::minutes(10);
     wisp::App app(options);
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
-    app.ws<Echo>("/_ws");
-    app.ws<Chat>("/_chat");
+    app.ws<Echo>("/_ws", ws_options);
+    app.ws<Chat>("/_chat", ws_options);
     app.get("/_sse", [](wisp::Request& req) {
         wisp::EventStream stream(req);
         stream.push_comment("connected");

@@ -1173,6 +1173,9 @@ namespace detail {
 class RequestBuilder {
 public:
     static void reset(Request& r) noexcept;
+    /// Frees what the request holds except its remote address, state and version: the
+    /// method, target, headers, body and route params read empty afterwards.
+    static void strip(Request& r) noexcept;
     static void set_line(Request& r, std::string_view method, std::string_view target, int major,
                          int minor, bool keep_alive);
     static void add_header(Request& r, std::string_view name, std::string_view value) {
@@ -1594,6 +1597,13 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.owned_.clear();
     r.deferred_slot_ = nullptr;
     r.stream_slot_ = nullptr;
+}
+
+inline void detail::RequestBuilder::strip(Request& r) noexcept {
+    reset(r);
+    std::vector<Header>().swap(r.headers_);
+    std::vector<RouteParam>().swap(r.params_);
+    std::string().swap(r.owned_);
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
@@ -2088,6 +2098,11 @@ enum class SendResult : std::uint8_t {
 struct WsOptions {
     /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
     std::size_t max_message_bytes = 0;
+    /// false: once the `open` hook has returned, peer.request() keeps only the remote address
+    /// and the state (state<T>()); its method, target, headers and route params are freed.
+    /// For many long-lived connections whose hooks after `open` do not read the request:
+    /// about 0.4 KiB less per connection for a browser's handshake.
+    bool keep_request = true;
 };
 
 /// One WebSocket connection, handed to the handler's hooks.
@@ -5114,6 +5129,7 @@ struct Hooks {
 struct WsEndpoint {
     void* handler = nullptr;
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    bool keep_request = true;            ///< WsOptions::keep_request
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;
@@ -6890,6 +6906,7 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_open() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) RequestBuilder::strip(request_);
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -7627,6 +7644,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     auto ep = std::make_unique<detail::WsEndpoint>();
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
+    ep->keep_request = options.keep_request;
     if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
         core_.record_setup_error(ec, "WS " + std::string(pattern));
     ws_endpoints_.push_back(std::move(ep));

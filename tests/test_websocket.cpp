@@ -219,6 +219,50 @@ TEST_CASE("websocket: a burst far over the per-wakeup read bound is echoed witho
     }
 }
 
+TEST_CASE("websocket: WsOptions::keep_request = false keeps the address and state, frees the rest after open") {
+    struct Reporter {
+        Log* log = nullptr;
+        std::optional<wisp::Response> upgrade(wisp::Request& req) {
+            req.state<std::string>() = "from upgrade";
+            return std::nullopt;
+        }
+        void open(wisp::Peer& p) {   // complete in open either way
+            log->add("open " + std::string(p.request().path()) + " " +
+                     std::string(p.request().header("x-test").value_or("-")));
+        }
+        void message(wisp::Peer& p, const wisp::Message&) {
+            const wisp::Request& r = p.request();
+            p.send_text(std::string(r.method()) + "|" + std::string(r.path()) + "|" +
+                        std::to_string(r.headers().size()) + "|" + p.state<std::string>() + "|" +
+                        (p.remote_address().ip() == "127.0.0.1" ? "127.0.0.1" : "?"));
+        }
+    };
+    Log log;
+    Reporter reporter;
+    reporter.log = &log;
+    wisp::App app;
+    app.ws("/keep", reporter);
+    wisp::WsOptions lean;
+    lean.keep_request = false;
+    app.ws("/lean", reporter, lean);
+    support::Server server(app);
+    for (const std::string path : {"/keep", "/lean"}) {
+        WsClient c(server.port());
+        REQUIRE(support::status_of(c.handshake(path, "X-Test: yes\r\n")) == 101);
+        REQUIRE(log.wait_for("open " + path + " yes"));
+        c.send(Opcode::text, "?");
+        auto f = c.read();
+        REQUIRE(f);
+        if (path == "/keep") {
+            CHECK(f->payload.rfind("GET|/keep|", 0) == 0);
+            CHECK(f->payload.find("|0|") == std::string::npos);   // the headers are there
+        } else {
+            CHECK(f->payload == "||0|from upgrade|127.0.0.1");
+        }
+        CHECK(f->payload.find("|from upgrade|127.0.0.1") != std::string::npos);
+    }
+}
+
 TEST_CASE("websocket: frames that break RFC 6455 close the connection with 1002") {
     EchoServer s;
     struct Case {

@@ -172,6 +172,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     auto ep = std::make_unique<detail::WsEndpoint>();
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
+    ep->keep_request = options.keep_request;
     if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
         core_.record_setup_error(ec, "WS " + std::string(pattern));
     ws_endpoints_.push_back(std::move(ep));

@@ -186,6 +186,9 @@ namespace detail {
 class RequestBuilder {
 public:
     static void reset(Request& r) noexcept;
+    /// Frees what the request holds except its remote address, state and version: the
+    /// method, target, headers, body and route params read empty afterwards.
+    static void strip(Request& r) noexcept;
     static void set_line(Request& r, std::string_view method, std::string_view target, int major,
                          int minor, bool keep_alive);
     static void add_header(Request& r, std::string_view name, std::string_view value) {
@@ -607,6 +610,13 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.owned_.clear();
     r.deferred_slot_ = nullptr;
     r.stream_slot_ = nullptr;
+}
+
+inline void detail::RequestBuilder::strip(Request& r) noexcept {
+    reset(r);
+    std::vector<Header>().swap(r.headers_);
+    std::vector<RouteParam>().swap(r.params_);
+    std::string().swap(r.owned_);
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,

@@ -91,6 +91,7 @@ struct Hooks {
 struct WsEndpoint {
     void* handler = nullptr;
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    bool keep_request = true;            ///< WsOptions::keep_request
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;

@@ -176,6 +176,7 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_open() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) RequestBuilder::strip(request_);
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
