@@ -34,6 +34,9 @@ struct StateSlot {
     const void* tag = nullptr;
     std::shared_ptr<void> ptr;
 };
+/// The T in `slot`, created on first use; aborts if the slot already holds another type.
+template <class T>
+T& state_of(StateSlot& slot);
 }  // namespace detail
 
 /// ASCII case-insensitive equality, as HTTP field names compare.
@@ -186,9 +189,7 @@ namespace detail {
 class RequestBuilder {
 public:
     static void reset(Request& r) noexcept;
-    /// Frees what the request holds except its remote address, state and version: the
-    /// method, target, headers, body and route params read empty afterwards.
-    static void strip(Request& r) noexcept;
+    static StateSlot& state_slot(Request& r) noexcept { return r.state_; }
     static void set_line(Request& r, std::string_view method, std::string_view target, int major,
                          int minor, bool keep_alive);
     static void add_header(Request& r, std::string_view name, std::string_view value) {
@@ -535,18 +536,23 @@ inline void Request::rebase(const char* from, const char* to) noexcept {
 }
 
 template <class T>
-T& Request::state() {
+T& detail::state_of(StateSlot& slot) {
     static_assert(std::is_default_constructible_v<T>,
                   "wisp: Request::state<T>() needs a default-constructible T");
-    if (!state_.ptr) {
-        state_.ptr = std::make_shared<T>();
-        state_.tag = &detail::type_tag<T>;
-    } else if (state_.tag != &detail::type_tag<T>) {
+    if (!slot.ptr) {
+        slot.ptr = std::make_shared<T>();
+        slot.tag = &detail::type_tag<T>;
+    } else if (slot.tag != &detail::type_tag<T>) {
         std::fputs("wisp: Request::state<T>() asked for a second type; one state type per "
                    "request or peer\n", stderr);
         std::abort();
     }
-    return *static_cast<T*>(state_.ptr.get());
+    return *static_cast<T*>(slot.ptr.get());
+}
+
+template <class T>
+T& Request::state() {
+    return detail::state_of<T>(state_);
 }
 
 inline void Request::own() {
@@ -610,13 +616,6 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.owned_.clear();
     r.deferred_slot_ = nullptr;
     r.stream_slot_ = nullptr;
-}
-
-inline void detail::RequestBuilder::strip(Request& r) noexcept {
-    reset(r);
-    std::vector<Header>().swap(r.headers_);
-    std::vector<RouteParam>().swap(r.params_);
-    std::string().swap(r.owned_);
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,

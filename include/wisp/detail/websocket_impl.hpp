@@ -132,19 +132,21 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
 
     const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
                                                           : loop_.core.options.limits.max_message_bytes;
-    Request owned = req;   // the peer keeps an owned copy (and shares req's state)
-    ws_ = std::make_unique<WsSession>(*this, ep, std::move(owned), std::move(protocol), max_message);
+    // The peer keeps an owned copy (and shares req's state).
+    ws_ = std::make_unique<WsSession>(*this, ep, std::make_unique<Request>(req), std::move(protocol),
+                                      max_message);
     mode_ = Mode::websocket;
     return true;
 }
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request&& request,
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
                             std::string protocol, std::size_t max_message_bytes)
     : conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}),
       request_(std::move(request)),
+      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
       protocol_(std::move(protocol)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
@@ -176,7 +178,7 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_open() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) RequestBuilder::strip(request_);
+    if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -246,7 +248,7 @@ inline void WsSession::report_error(errc e, std::string_view why) {
         ep_.error(ep_.handler, peer_, err);
 #endif
     } else {
-        conn_.loop().core.report(request_, e, err.message);
+        conn_.loop().core.report(request(), e, err.message);
     }
 }
 
@@ -395,7 +397,9 @@ inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
 inline void Peer::terminate() { s_.terminate(); }
 inline bool Peer::is_open() const noexcept { return s_.is_open(); }
 inline const Request& Peer::request() const noexcept { return s_.request(); }
-inline Request& Peer::mutable_request() noexcept { return s_.request(); }
+inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
+inline const Address& detail::WsSession::remote_address() const noexcept { return conn_.remote_address(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
 

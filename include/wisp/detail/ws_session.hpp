@@ -10,12 +10,19 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
 
 class Connection;
 
@@ -25,14 +32,16 @@ class Connection;
 /// websocket_impl.hpp, where Connection is complete.
 class WsSession {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, Request&& request, std::string protocol,
+    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
               std::size_t max_message_bytes);
     WsSession(const WsSession&) = delete;
     WsSession& operator=(const WsSession&) = delete;
 
     Peer& peer() noexcept { return peer_; }
-    const Request& request() const noexcept { return request_; }
-    Request& request() noexcept { return request_; }
+    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
+    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    StateSlot& state_slot() noexcept { return state_; }
+    const Address& remote_address() const noexcept;
     std::string_view protocol() const noexcept { return protocol_; }
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
@@ -90,7 +99,8 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    Request request_;
+    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     Peer peer_{*this};
     std::vector<std::string> topics_;
