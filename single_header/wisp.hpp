@@ -4688,12 +4688,21 @@ WISP_NAMESPACE_END
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+
+/// Connections waiting for one handler posted behind the work already queued: the flush at the
+/// end of a turn, reads left for later, references to drop. The batch holds one reference to
+/// each entry and releases it once the handler has visited it.
+struct ConnBatch {
+    std::vector<Connection*> waiting, running;
+    bool posted = false;
+};
 
 /// An I/O thread's loop. Everything here is touched only from that thread, except post() and
 /// the connection count. What it holds is shared by all its connections, so an idle connection
@@ -4761,7 +4770,8 @@ public:
     void fan_out(const Publication& p, const void* skip);
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
-    /// publication) and delivers it in handlers of at most 64 publications each. With `may_wait` (the caller is not an I/O thread) waits while
+    /// publication) and delivers it in handlers of at most 64 publications each. With
+    /// `may_wait` (the caller is not an I/O thread) waits while
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
@@ -4805,13 +4815,23 @@ private:
     std::uint64_t clock_tick() const noexcept;
     void flush_all();
     void drain_inbox();
+    /// Adds `c` to `b` (its reference now the batch's) and posts `run` unless already posted.
+    template <class Run>
+    void enlist(ConnBatch& b, Connection& c, Run&& run) {
+        b.waiting.push_back(&c);
+        if (b.posted) return;
+        b.posted = true;
+        net::post(io, std::forward<Run>(run));
+    }
+    /// The posted handler's part: `each` for every entry enlisted so far, then its release.
+    template <class Each>
+    void run_batch(ConnBatch& b, Each&& each);
     void on_tick();
     void arm_tick();
 
     Block* recv_;
     std::size_t recv_size_;
-    std::vector<Connection*> dirty_, dirty_spare_;
-    bool flush_posted_ = false;
+    ConnBatch dirty_;   ///< connections with output this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
     steady_timer tick_timer_;
@@ -4840,9 +4860,8 @@ private:
     ReadySet ready_;
     poll_descriptor poll_desc_;   ///< owns ready_'s descriptor; declared after io
     bool poll_armed_ = false;
-    bool later_posted_ = false;
-    bool bury_posted_ = false;
-    std::vector<Connection*> later_, later_spare_, graves_, graves_spare_;
+    ConnBatch later_;    ///< to read again this turn
+    ConnBatch graves_;   ///< left the set; the set's reference goes after the current handler
 #endif
 };
 
@@ -4866,8 +4885,8 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       poll_desc_(io.get_executor())
 #endif
 {
-    dirty_.reserve(256);
-    dirty_spare_.reserve(256);
+    dirty_.waiting.reserve(256);
+    dirty_.running.reserve(256);
 #ifdef WISP_EPOLL
     std::error_code ec;
     if (ready_.fd() >= 0) {
@@ -6229,11 +6248,22 @@ inline void Connection::shutdown() {
 }
 
 // ---- Loop members that need a complete Connection -------------------------------
+template <class Each>
+void Loop::run_batch(ConnBatch& b, Each&& each) {
+    b.posted = false;   // entries enlisted while this runs get a handler of their own
+    b.running.swap(b.waiting);
+    for (Connection* c : b.running) {
+        each(*c);
+        c->release();
+    }
+    b.running.clear();
+}
+
 inline Loop::~Loop() {
     while (head_) head_->terminate();
 #ifdef WISP_EPOLL
     // Their handlers will not run now.
-    for (Connection* c : later_) c->release();
+    run_batch(later_, [](Connection&) {});
     bury();
 #endif
     block_release(recv_);
@@ -6249,41 +6279,26 @@ inline bool Loop::watch(Connection& c, int fd) {
 
 inline void Loop::forget(Connection& c, int fd) {
     ready_.remove(fd);
-    graves_.push_back(&c);
-    if (!bury_posted_) {
-        bury_posted_ = true;
-        net::post(io, [this] { bury(); });
-    }
+    enlist(graves_, c, [this] { bury(); });   // the set's reference moves to the batch
 }
 
 inline void Loop::bury() {
-    bury_posted_ = false;
-    graves_spare_.swap(graves_);
-    for (Connection* c : graves_spare_) c->release();
-    graves_spare_.clear();
+    run_batch(graves_, [](Connection&) {});
 }
 
 inline void Loop::read_later(Connection& c) {
     if (c.read_later) return;
     c.read_later = true;
     c.retain();
-    later_.push_back(&c);
-    if (!later_posted_) {
-        later_posted_ = true;
-        net::post(io, [this] { run_later(); });
-    }
+    enlist(later_, c, [this] { run_later(); });
 }
 
 inline void Loop::run_later() {
     TickHold hold(*this);
-    later_posted_ = false;
-    later_spare_.swap(later_);
-    for (Connection* c : later_spare_) {
-        c->read_later = false;
-        c->read_if_ready();
-        c->release();
-    }
-    later_spare_.clear();
+    run_batch(later_, [](Connection& c) {
+        c.read_later = false;
+        c.read_if_ready();
+    });
 }
 
 inline void Loop::arm_poll() {
@@ -6309,26 +6324,19 @@ inline void Loop::mark_dirty(Connection& c) {
     if (c.dirty) return;
     c.dirty = true;
     c.retain();
-    dirty_.push_back(&c);
-    if (!flush_posted_) {
-        flush_posted_ = true;
-        // Runs after the handlers already queued for this turn, so everything they produce
-        // for a socket goes out in one write.
-        net::post(io, [this] { flush_all(); });
-    }
+    // Runs after the handlers already queued for this turn, so everything they produce for
+    // a socket goes out in one write.
+    enlist(dirty_, c, [this] { flush_all(); });
 }
 
 inline void Loop::flush_all() {
     TickHold hold(*this);
-    flush_posted_ = false;
-    dirty_spare_.swap(dirty_);
-    for (Connection* c : dirty_spare_) {
-        c->dirty = false;
-        c->flush();
-        c->release();
-    }
-    dirty_spare_.clear();
+    run_batch(dirty_, [](Connection& c) {
+        c.dirty = false;
+        c.flush();
+    });
 }
+
 
 inline void Loop::add(Connection& c) noexcept {
     c.retain();   // the list's reference

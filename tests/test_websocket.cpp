@@ -197,25 +197,23 @@ TEST_CASE("websocket: a burst far over the per-wakeup read bound is echoed witho
     o.receive_buffer_bytes = 1024;
     wisp::App app(o);
     Log log;
-    Echo echo;
-    echo.log = &log;
+    Echo echo{&log};
     app.ws("/_ws", echo);
     support::Server server(app);
     WsClient c(server.port());
     REQUIRE(support::status_of(c.handshake("/_ws")) == 101);
+    auto payload_of = [](int i) {   // "17......" (100 bytes)
+        std::string p = std::to_string(i);
+        p.resize(100, '.');
+        return p;
+    };
     std::string burst;
-    for (int i = 0; i < 300; ++i) {
-        std::string payload = std::to_string(i);
-        payload.resize(100, '.');
-        burst += frame(0x81, 100, payload);
-    }
+    for (int i = 0; i < 300; ++i) burst += frame(0x81, 100, payload_of(i));
     c.send_raw(burst);
     for (int i = 0; i < 300; ++i) {
         auto f = c.read();
         REQUIRE(f);
-        std::string payload = std::to_string(i);
-        payload.resize(100, '.');
-        REQUIRE(f->payload == payload);
+        REQUIRE(f->payload == payload_of(i));
     }
 }
 

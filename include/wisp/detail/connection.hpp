@@ -942,11 +942,22 @@ inline void Connection::shutdown() {
 }
 
 // ---- Loop members that need a complete Connection -------------------------------
+template <class Each>
+void Loop::run_batch(ConnBatch& b, Each&& each) {
+    b.posted = false;   // entries enlisted while this runs get a handler of their own
+    b.running.swap(b.waiting);
+    for (Connection* c : b.running) {
+        each(*c);
+        c->release();
+    }
+    b.running.clear();
+}
+
 inline Loop::~Loop() {
     while (head_) head_->terminate();
 #ifdef WISP_EPOLL
     // Their handlers will not run now.
-    for (Connection* c : later_) c->release();
+    run_batch(later_, [](Connection&) {});
     bury();
 #endif
     block_release(recv_);
@@ -962,41 +973,26 @@ inline bool Loop::watch(Connection& c, int fd) {
 
 inline void Loop::forget(Connection& c, int fd) {
     ready_.remove(fd);
-    graves_.push_back(&c);
-    if (!bury_posted_) {
-        bury_posted_ = true;
-        net::post(io, [this] { bury(); });
-    }
+    enlist(graves_, c, [this] { bury(); });   // the set's reference moves to the batch
 }
 
 inline void Loop::bury() {
-    bury_posted_ = false;
-    graves_spare_.swap(graves_);
-    for (Connection* c : graves_spare_) c->release();
-    graves_spare_.clear();
+    run_batch(graves_, [](Connection&) {});
 }
 
 inline void Loop::read_later(Connection& c) {
     if (c.read_later) return;
     c.read_later = true;
     c.retain();
-    later_.push_back(&c);
-    if (!later_posted_) {
-        later_posted_ = true;
-        net::post(io, [this] { run_later(); });
-    }
+    enlist(later_, c, [this] { run_later(); });
 }
 
 inline void Loop::run_later() {
     TickHold hold(*this);
-    later_posted_ = false;
-    later_spare_.swap(later_);
-    for (Connection* c : later_spare_) {
-        c->read_later = false;
-        c->read_if_ready();
-        c->release();
-    }
-    later_spare_.clear();
+    run_batch(later_, [](Connection& c) {
+        c.read_later = false;
+        c.read_if_ready();
+    });
 }
 
 inline void Loop::arm_poll() {
@@ -1022,26 +1018,19 @@ inline void Loop::mark_dirty(Connection& c) {
     if (c.dirty) return;
     c.dirty = true;
     c.retain();
-    dirty_.push_back(&c);
-    if (!flush_posted_) {
-        flush_posted_ = true;
-        // Runs after the handlers already queued for this turn, so everything they produce
-        // for a socket goes out in one write.
-        net::post(io, [this] { flush_all(); });
-    }
+    // Runs after the handlers already queued for this turn, so everything they produce for
+    // a socket goes out in one write.
+    enlist(dirty_, c, [this] { flush_all(); });
 }
 
 inline void Loop::flush_all() {
     TickHold hold(*this);
-    flush_posted_ = false;
-    dirty_spare_.swap(dirty_);
-    for (Connection* c : dirty_spare_) {
-        c->dirty = false;
-        c->flush();
-        c->release();
-    }
-    dirty_spare_.clear();
+    run_batch(dirty_, [](Connection& c) {
+        c.dirty = false;
+        c.flush();
+    });
 }
+
 
 inline void Loop::add(Connection& c) noexcept {
     c.retain();   // the list's reference

@@ -21,12 +21,21 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+
+/// Connections waiting for one handler posted behind the work already queued: the flush at the
+/// end of a turn, reads left for later, references to drop. The batch holds one reference to
+/// each entry and releases it once the handler has visited it.
+struct ConnBatch {
+    std::vector<Connection*> waiting, running;
+    bool posted = false;
+};
 
 /// An I/O thread's loop. Everything here is touched only from that thread, except post() and
 /// the connection count. What it holds is shared by all its connections, so an idle connection
@@ -94,7 +103,8 @@ public:
     void fan_out(const Publication& p, const void* skip);
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
-    /// publication) and delivers it in handlers of at most 64 publications each. With `may_wait` (the caller is not an I/O thread) waits while
+    /// publication) and delivers it in handlers of at most 64 publications each. With
+    /// `may_wait` (the caller is not an I/O thread) waits while
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
@@ -138,13 +148,23 @@ private:
     std::uint64_t clock_tick() const noexcept;
     void flush_all();
     void drain_inbox();
+    /// Adds `c` to `b` (its reference now the batch's) and posts `run` unless already posted.
+    template <class Run>
+    void enlist(ConnBatch& b, Connection& c, Run&& run) {
+        b.waiting.push_back(&c);
+        if (b.posted) return;
+        b.posted = true;
+        net::post(io, std::forward<Run>(run));
+    }
+    /// The posted handler's part: `each` for every entry enlisted so far, then its release.
+    template <class Each>
+    void run_batch(ConnBatch& b, Each&& each);
     void on_tick();
     void arm_tick();
 
     Block* recv_;
     std::size_t recv_size_;
-    std::vector<Connection*> dirty_, dirty_spare_;
-    bool flush_posted_ = false;
+    ConnBatch dirty_;   ///< connections with output this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
     steady_timer tick_timer_;
@@ -173,9 +193,8 @@ private:
     ReadySet ready_;
     poll_descriptor poll_desc_;   ///< owns ready_'s descriptor; declared after io
     bool poll_armed_ = false;
-    bool later_posted_ = false;
-    bool bury_posted_ = false;
-    std::vector<Connection*> later_, later_spare_, graves_, graves_spare_;
+    ConnBatch later_;    ///< to read again this turn
+    ConnBatch graves_;   ///< left the set; the set's reference goes after the current handler
 #endif
 };
 
@@ -199,8 +218,8 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       poll_desc_(io.get_executor())
 #endif
 {
-    dirty_.reserve(256);
-    dirty_spare_.reserve(256);
+    dirty_.waiting.reserve(256);
+    dirty_.running.reserve(256);
 #ifdef WISP_EPOLL
     std::error_code ec;
     if (ready_.fd() >= 0) {
