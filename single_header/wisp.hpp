@@ -1007,10 +1007,10 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 
 namespace detail {
-class Connection;
+struct Exchange;
 struct Deferred;
 class RequestBuilder;
-class StreamState;
+struct ResponseAccess;
 
 /// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
 template <class T>
@@ -1146,15 +1146,8 @@ public:
     /// buffers (used for deferred requests and a WebSocket peer's upgrade request).
     void own();
 
-    // ---- set by wisp (public for tests and the in-process transport) ----
-    void set_remote_address(const Address& a) { remote_ = a; }
-    std::vector<RouteParam>& mutable_params() noexcept { return params_; }
-    detail::Connection* connection() const noexcept { return conn_; }
-
 private:
     friend class detail::RequestBuilder;
-    friend class App;
-    friend class detail::Connection;
     void set_target(std::string_view target);
     void rebase(const char* from, const char* to) noexcept;
 
@@ -1164,9 +1157,7 @@ private:
     detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
     Address remote_;
-    detail::Connection* conn_ = nullptr;
-    std::shared_ptr<detail::Deferred>* deferred_slot_ = nullptr;   ///< set while dispatching
-    std::shared_ptr<detail::StreamState>* stream_slot_ = nullptr;  ///< set while dispatching
+    detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
 };
@@ -1183,16 +1174,11 @@ public:
         r.headers_.push_back(Header{name, value});
     }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
-    static void set_connection(Request& r, detail::Connection* c) noexcept { r.conn_ = c; }
-    static void set_deferred_slot(Request& r, std::shared_ptr<detail::Deferred>* s) noexcept {
-        r.deferred_slot_ = s;
-    }
-    static void set_stream_slot(Request& r, std::shared_ptr<detail::StreamState>* s) noexcept {
-        r.stream_slot_ = s;
-    }
-    static std::shared_ptr<detail::StreamState>* stream_slot(Request& r) noexcept {
-        return r.stream_slot_;
-    }
+    static void set_remote(Request& r, const Address& a) noexcept { r.remote_ = a; }
+    static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
+    /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
+    static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
+    static Exchange* exchange(const Request& r) noexcept { return r.exchange_; }
 };
 }  // namespace detail
 
@@ -1215,22 +1201,23 @@ public:
     Headers headers;
     std::string body;
 
-    detail::ResponseKind kind() const noexcept { return kind_; }
-    /// A marker returned by handlers that answer through a Responder or an EventStream.
-    static Response deferred_marker() {
-        Response r;
-        r.kind_ = detail::ResponseKind::deferred;
-        return r;
-    }
-    static Response stream_marker() {
-        Response r;
-        r.kind_ = detail::ResponseKind::stream;
-        return r;
-    }
-
 private:
+    friend struct detail::ResponseAccess;
     detail::ResponseKind kind_ = detail::ResponseKind::normal;
 };
+
+namespace detail {
+/// What a Response is beyond its fields: a marker for an answer that comes through a Responder
+/// or an EventStream.
+struct ResponseAccess {
+    static ResponseKind kind(const Response& r) noexcept { return r.kind_; }
+    static Response marker(ResponseKind k) {
+        Response r;
+        r.kind_ = k;
+        return r;
+    }
+};
+}  // namespace detail
 
 /// 200 text/plain; charset=utf-8.
 Response text(std::string body, int status = 200);
@@ -1254,7 +1241,9 @@ public:
     bool send(Response res) const;
     /// The request being answered (an owned copy).
     const Request& request() const;
-    operator Response() const { return Response::deferred_marker(); }   // NOLINT: a marker
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::deferred);
+    }
 
 private:
     std::shared_ptr<detail::Deferred> d_;
@@ -1473,9 +1462,7 @@ inline Request& Request::operator=(const Request& other) {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
-    conn_ = nullptr;
-    deferred_slot_ = nullptr;
-    stream_slot_ = nullptr;
+    exchange_ = nullptr;   // a copy is not the request being dispatched
     owned_.clear();
     own();
     return *this;
@@ -1497,9 +1484,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
-    conn_ = other.conn_;
-    deferred_slot_ = other.deferred_slot_;
-    stream_slot_ = other.stream_slot_;
+    exchange_ = other.exchange_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
     return *this;
@@ -1601,8 +1586,7 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.headers_.clear();
     r.params_.clear();
     r.owned_.clear();
-    r.deferred_slot_ = nullptr;
-    r.stream_slot_ = nullptr;
+    r.exchange_ = nullptr;
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
@@ -2257,7 +2241,9 @@ public:
     void on_drain(std::function<void()> fn);
 
     /// Returning the stream from a handler starts it.
-    operator Response() const { return Response::stream_marker(); }   // NOLINT: a marker
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
+    }
 
 private:
     std::shared_ptr<detail::StreamState> s_;
@@ -3907,10 +3893,16 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/topics.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/topics.hpp — subscribe / publish: publications framed once, shared by every
-// subscriber; one registry per event loop, touched only by its thread.
+// wisp/detail/topics.hpp — the Topics module: subscribe / publish with publications framed once
+// and shared by every subscriber.
+// Owns: a publication's framing (one WebSocket frame, SSE events built on first need), each
+// loop's subscriber lists and its fan-out walk, the inbox through which other threads' publications
+// reach a loop, and the app-wide subscriber counts.
+// Must not know: connections, sockets or how a subscriber queues bytes (a subscriber is an
+// opaque pointer and a delivery function); the event loop (whoever owns an inbox wakes it).
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -3922,9 +3914,6 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
-
-class WsSession;
-class StreamState;
 
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
 /// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
@@ -3947,15 +3936,15 @@ private:
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
 };
 
-/// A subscriber on one loop: a WebSocket session or an event stream (which may want each
-/// publication as an event named after the topic).
+/// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
+/// function that queues a publication to it (`named`: an event stream that wants each
+/// publication as an event named after the topic). One function pointer instead of a virtual
+/// base keeps idle sessions free of a second vtable pointer.
 struct TopicSub {
-    WsSession* ws = nullptr;
-    StreamState* stream = nullptr;
+    void* self = nullptr;
+    void (*deliver)(void* self, const Publication& p, bool named) = nullptr;
     bool named = false;
-    const void* id() const noexcept {
-        return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
-    }
+    const void* id() const noexcept { return self; }
 };
 
 /// The subscriptions of one event loop. Thread: that loop's only; no lock.
@@ -3975,6 +3964,14 @@ public:
     /// still subscribed when its turn comes. f may subscribe and unsubscribe anyone.
     template <class F>
     void for_each(const std::string& topic, F&& f);
+    /// Queues `p` to every subscriber of its topic except the one whose id() is `skip`.
+    void fan_out(const Publication& p, const void* skip) {
+        // A delivery may close its subscriber (backpressure), which then leaves its topics: the
+        // walk skips it, no copy of the list needed.
+        for_each(p.topic, [&p, skip](const TopicSub& s) {
+            if (s.id() != skip) s.deliver(s.self, p, s.named);
+        });
+    }
 
 private:
     void sweep();
@@ -3993,6 +3990,32 @@ public:
 private:
     mutable std::mutex m_;
     std::unordered_map<std::string, std::size_t> n_;
+};
+
+/// Publications made on other threads for one loop, in order. Any thread may push; the loop's
+/// thread takes them in bounded batches. The owner wakes the loop when push() says so.
+class TopicInbox {
+public:
+    /// Queues `p`. With `may_wait` (the caller is not an I/O thread) waits first while `limit`
+    /// publications wait already, until the loop catches up or the inbox closes. True when
+    /// the caller must wake the loop (no drain is scheduled yet).
+    bool push(std::shared_ptr<const Publication> p, bool may_wait, std::size_t limit);
+    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// taking the whole inbox when the last batch is done. True when some remain (the owner
+    /// schedules another drain behind the work already queued, so a backlog never holds the
+    /// loop's other connections up for long).
+    template <class F>
+    bool drain(std::size_t batch, F&& deliver);
+    /// No more deliveries: queued publications are dropped, waiters return.
+    void close();
+
+private:
+    std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
+    std::condition_variable space_;
+    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
+    bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
+    bool closed_ = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -4084,6 +4107,48 @@ inline void LoopTopics::sweep() {
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
+}
+
+inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
+                             std::size_t limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (limit == 0) limit = 1;
+    if (may_wait) space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
+    if (closed_) return false;
+    queued_.push_back(std::move(p));
+    if (posted_) return false;
+    posted_ = true;
+    return true;
+}
+
+template <class F>
+bool TopicInbox::drain(std::size_t batch, F&& deliver) {
+    if (taken_pos_ == taken_.size()) {
+        taken_.clear();
+        taken_pos_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            taken_.swap(queued_);
+            posted_ = false;
+        }
+        space_.notify_all();
+    }
+    // What was taken is older than anything still queued, so order is kept.
+    const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
+    for (; taken_pos_ < end; ++taken_pos_) {
+        deliver(*taken_[taken_pos_]);
+        taken_[taken_pos_].reset();
+    }
+    return taken_pos_ < taken_.size();
+}
+
+inline void TopicInbox::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closed_ = true;
+        queued_.clear();
+    }
+    space_.notify_all();
 }
 
 inline void TopicCounts::add(const std::string& topic, long delta) {
@@ -4250,7 +4315,7 @@ private:
     Response handle_unguarded(Request& req) const {
         for (const Middleware& mw : middleware)
             if (auto r = mw(req)) return std::move(*r);
-        auto m = router.match(req.method(), req.path(), req.mutable_params());
+        auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
         case RouteStatus::found:
             return (*m.target)(req);
@@ -4459,22 +4524,16 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
 }  // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/socket_io.hpp ----
+// ---- wisp/detail/transport.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/socket_io.hpp — socket calls without Asio: their results, and on Linux the reads,
-// gather writes and readiness set that connection sockets use instead of Asio's reactor.
+// wisp/detail/transport.hpp — the Transport seam: one connection's bytes in and out, readiness,
+// half-close and close.
+// Owns: the interface between a connection and whatever carries its bytes (a socket of one
+// backend, a TLS layer over it, a test's in-memory fake).
+// Must not know: HTTP, WebSocket, event streams, what the bytes mean, or who reads them.
 
 #include <cstddef>
 #include <cstdint>
-
-#ifdef WISP_EPOLL
-#include <cerrno>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/uio.h>
-#include <unistd.h>
-#endif
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -4482,46 +4541,107 @@ namespace detail {
 /// What a non-blocking read or write did.
 enum class IoResult : std::uint8_t {
     done,     ///< moved at least one byte
-    again,    ///< nothing now: the socket is not ready
+    again,    ///< nothing now: the transport is not ready
     eof,      ///< (read) the peer sent everything it will send
     failed,   ///< the connection is broken
 };
 
+/// One piece of a gather write.
+struct Slice {
+    const char* data;
+    std::size_t size;
+};
+
+/// The side of a connection that a transport reports to. Calls come on the loop's thread.
+class TransportOwner {
+public:
+    /// Input (or an end of input) may be waiting: read until IoResult::again.
+    virtual void on_readable() = 0;
+    /// The transport takes bytes again after a write came back short or IoResult::again.
+    virtual void on_writable() = 0;
+    /// Waiting for readiness failed: the connection is broken.
+    virtual void on_transport_error() = 0;
+    /// Keeps the owner's memory while a wait or a batch of events may still name it.
+    virtual void hold() noexcept = 0;
+    virtual void unhold() noexcept = 0;
+
+    bool read_posted = false;   ///< the loop's: an on_readable() is posted (Loop::read_later)
+
+protected:
+    ~TransportOwner() = default;
+};
+
+/// Carries one connection's bytes. A connection talks to its transport only through this, so
+/// the sessions above never see a socket, a backend or (later) TLS records.
+/// Readiness is edge-like: after want_read() the owner gets on_readable() once input may be
+/// there (at once, posted, if it already is) and then reads until IoResult::again; after
+/// want_write() it gets on_writable() once when the transport takes bytes again.
+/// Lifetime: a transport holds its owner (TransportOwner::hold) whenever it may call it and
+/// from start() until after close() has returned (letting go from a posted handler), as a
+/// socket's pending wait or its place in a ready set does. So an owner is never freed inside a
+/// call from its transport, nor inside its own close.
+/// Thread: the owning loop's only.
+class Transport {
+public:
+    virtual ~Transport() = default;
+
+    /// Starts reporting readiness to `owner`. False when that failed (the owner closes).
+    virtual bool start(TransportOwner& owner) = 0;
+    /// Reads up to `n` bytes into `p`; `got` is set when done.
+    virtual IoResult read(char* p, std::size_t n, std::size_t& got) = 0;
+    /// One gather write of `count` slices; `put` is set when done (it may be short).
+    virtual IoResult write(const Slice* slices, std::size_t count, std::size_t& put) = 0;
+    /// Asks for on_readable() when input may be waiting.
+    virtual void want_read() = 0;
+    /// Asks for on_writable() when the transport takes bytes again.
+    virtual void want_write() = 0;
+    /// False when nothing can be waiting for a read now, so a read would only say `again`.
+    virtual bool may_have_input() const noexcept { return true; }
+    /// Sends the end of output (TCP FIN) while reading goes on. False when that failed.
+    virtual bool shutdown_send() = 0;
+    /// Closes at once; no readiness is reported afterwards.
+    virtual void close() = 0;
+
+    /// The peer's address ("" when there is none, as in tests).
+    const Address& remote_address() const noexcept { return remote_; }
+
+protected:
+    Address remote_;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/poller.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/poller.hpp — how one loop learns that its sockets are ready, per backend.
+// Owns: on Linux, the loop's edge-triggered epoll set (each socket joins it once, for its
+// lifetime) and the references that keep a socket's owner alive while a batch of events may
+// name it; elsewhere (and with WISP_NO_EPOLL) nothing, since Asio's reactor waits per socket.
+// Must not know: connections, sessions or protocols. Backend #ifs live here and in
+// socket_transport.hpp only.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
 #ifdef WISP_EPOLL
-/// Reads up to `n` bytes into `p`; `got` is set when done.
-inline IoResult fd_read(int fd, char* p, std::size_t n, std::size_t& got) noexcept {
-    for (;;) {
-        const ssize_t r = ::recv(fd, p, n, 0);
-        if (r > 0) {
-            got = static_cast<std::size_t>(r);
-            return IoResult::done;
-        }
-        if (r == 0) return IoResult::eof;
-        if (errno == EINTR) continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
-    }
-}
+#include <cerrno>
+#include <sys/epoll.h>
+#include <unistd.h>
+#endif
 
-/// One gather write of `count` slices; `put` is set when done. Never raises SIGPIPE.
-inline IoResult fd_write(int fd, const iovec* slices, std::size_t count, std::size_t& put) noexcept {
-    msghdr m{};
-    m.msg_iov = const_cast<iovec*>(slices);
-    m.msg_iovlen = count;
-    for (;;) {
-        const ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
-        if (r >= 0) {
-            put = static_cast<std::size_t>(r);
-            return IoResult::done;
-        }
-        if (errno == EINTR) continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
-    }
-}
+WISP_NAMESPACE_BEGIN
+namespace detail {
 
+class Loop;
+class SocketTransport;
+
+#ifdef WISP_EPOLL
 /// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
 /// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
-/// a descriptor before every wait. The set's own descriptor is waited on through Asio, so
-/// timers and posted work stay Asio's.
+/// a descriptor before every wait (Asio 1.22's epoll_reactor::start_op does an
+/// epoll_ctl(MOD) per non-speculative wait).
 class ReadySet {
 public:
     ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
@@ -4534,7 +4654,6 @@ public:
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
     }
-
     bool add(int fd, void* tag) noexcept {
         if (fd_ < 0) return false;
         epoll_event ev{};
@@ -4558,6 +4677,46 @@ public:
 
 private:
     int fd_;
+};
+
+/// The loop's side of the ready set. The set's own descriptor is waited on through Asio, so
+/// timers, posted work, the acceptor and signals stay Asio's; each wakeup takes every ready
+/// socket without waiting (up to 256 at a time).
+class Poller {
+public:
+    explicit Poller(Loop& loop);
+    Poller(const Poller&) = delete;
+    Poller& operator=(const Poller&) = delete;
+    ~Poller();
+
+    /// Adds `fd` (tagged with `t`) to the set for its lifetime, holding `owner` until forget().
+    bool watch(int fd, SocketTransport& t, TransportOwner& owner);
+    /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
+    /// is done, since the batch of events being handled may still name it.
+    void forget(int fd, TransportOwner& owner);
+    /// Stops waiting for the set (the loop is ending).
+    void stop();
+
+private:
+    void arm();
+    void on_poll();
+    void bury();
+
+    Loop& loop_;
+    ReadySet set_;
+    poll_descriptor desc_;   ///< owns set_'s descriptor
+    std::size_t watched_ = 0;
+    bool armed_ = false;
+    bool graves_posted_ = false;
+    std::vector<TransportOwner*> graves_, burying_;
+};
+#else
+/// Asio's reactor waits for each socket (SocketTransport::want_read / want_write): nothing
+/// per loop.
+class Poller {
+public:
+    explicit Poller(Loop&) noexcept {}
+    void stop() noexcept {}
 };
 #endif
 
@@ -4676,17 +4835,18 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/loop.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
+// Owns: the io_context, the receive buffer, the output block pool, the timer wheel, the
+// end-of-turn batches (writes, reads left for later), the list of open connections, this
+// loop's topic subscriptions and inbox, and the Date header of the current second.
+// Must not know: sockets and backends (the Poller and transports), protocols (sessions).
+// Members that need a complete Connection are in loop_impl.hpp.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <ctime>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -4696,23 +4856,22 @@ namespace detail {
 
 class Connection;
 
-/// Connections waiting for one handler posted behind the work already queued: the flush at the
-/// end of a turn, reads left for later, references to drop. The batch holds one reference to
-/// each entry and releases it once the handler has visited it.
-struct ConnBatch {
-    std::vector<Connection*> waiting, running;
+/// Owners waiting for one handler posted behind the work already queued: the flush at the end
+/// of a turn, reads left for later. The batch holds (TransportOwner::hold) each entry until the
+/// handler has visited it.
+struct OwnerBatch {
+    std::vector<TransportOwner*> waiting, running;
     bool posted = false;
 };
 
-/// An I/O thread's loop. Everything here is touched only from that thread, except post() and
-/// the connection count. What it holds is shared by all its connections, so an idle connection
-/// holds none of it:
+/// An I/O thread's loop. Everything here is touched only from that thread, except enqueue()
+/// and the connection count. What it holds is shared by all its connections, so an idle
+/// connection holds none of it:
 /// - one receive buffer (connections read into it and keep only unfinished input);
 /// - the dirty list: connections with output this turn, written by one gather write each at
 ///   the end of the turn (so replies, publications and pipelined responses coalesce);
 /// - a timer wheel ticking every Options::timer_resolution for every timeout;
 /// - a pool of output blocks, and the Date header of the current second.
-/// Functions that need a complete Connection are defined in connection.hpp.
 class Loop {
 public:
     Loop(AppCore& app_core, unsigned loop_index);
@@ -4726,25 +4885,27 @@ public:
     TimerWheel wheel;
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
+    Poller poller;           // after io: its descriptor belongs to io
 
     char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
     /// The receive buffer as a block, so the connection that just read may queue a reply
-    /// straight from it (see Connection::on_readable, which copies what the socket did not
-    /// take before the next read).
+    /// straight from it (SendQueue::borrow; the pump copies what the transport did not take
+    /// before the next read).
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
+    /// Calls o.on_readable() later this turn (once, however often asked before it runs).
+    void read_later(TransportOwner& o);
     void add(Connection& c) noexcept;
     void remove(Connection& c) noexcept;
     std::size_t connection_count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
-    /// Current tick of the wheel clock, and a deadline `d` from now in ticks (rounded up).
-    /// Within a TickHold, the tick when the outermost hold began (one clock read per event
-    /// handled, not one per delivery or write).
+    /// Current tick of the wheel clock. Within a TickHold, the tick when the outermost hold
+    /// began (one clock read per event handled, not one per delivery or write).
     std::uint64_t now_tick() const noexcept;
     /// Holds now_tick() still while one event (a read, a flush of the turn, a fan-out) is
     /// handled; nests.
@@ -4760,22 +4921,30 @@ public:
     private:
         Loop& l_;
     };
+    /// A deadline `d` from now, in ticks (rounded up).
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
     /// `d` in ticks, rounded up, at least 1.
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
+
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
-    void fan_out(const Publication& p, const void* skip);
+    void fan_out(const Publication& p, const void* skip) {
+        TickHold hold(*this);
+        topics.fan_out(p, skip);
+    }
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
     /// publication) and delivers it in handlers of at most 64 publications each. With
     /// `may_wait` (the caller is not an I/O thread) waits while
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
-    void enqueue(std::shared_ptr<const Publication> p, bool may_wait);
+    void enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
+        if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
+            net::post(io, [this] { drain_inbox(); });
+    }
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
-    void close_inbox();
+    void close_inbox() { inbox_.close(); }
     /// The loop whose thread is calling, or null on other threads.
     static Loop*& current() noexcept {
         static thread_local Loop* loop = nullptr;
@@ -4792,46 +4961,49 @@ public:
     void release_work() {
         work_.reset();
         stop_timer_.cancel();
-#ifdef WISP_EPOLL
-        std::error_code ec;
-        poll_desc_.cancel(ec);
-#endif
+        poller.stop();
     }
     bool stopping() const noexcept { return stopping_; }
 
-#ifdef WISP_EPOLL
-    /// Adds `c`'s socket to this loop's ready set (edge-triggered, reading and writing, for
-    /// its lifetime); the set holds a reference to `c` until forget(). False if it failed.
-    bool watch(Connection& c, int fd);
-    /// Takes `c`'s socket out of the set before it closes. The reference goes once the
-    /// current handler is done, since the batch of events being handled may still name `c`.
-    void forget(Connection& c, int fd);
-    /// Reads `c` again later this turn: it stopped with input left (a bounded read per
-    /// wakeup), or it resumed reading while the socket was still readable.
-    void read_later(Connection& c);
-#endif
-
-private:
-    std::uint64_t clock_tick() const noexcept;
-    void flush_all();
-    void drain_inbox();
-    /// Adds `c` to `b` (its reference now the batch's) and posts `run` unless already posted.
+    /// Adds `o` to `b` (held by the batch now) and posts `run` unless already posted.
     template <class Run>
-    void enlist(ConnBatch& b, Connection& c, Run&& run) {
-        b.waiting.push_back(&c);
+    void enlist(OwnerBatch& b, TransportOwner& o, Run&& run) {
+        o.hold();
+        b.waiting.push_back(&o);
         if (b.posted) return;
         b.posted = true;
         net::post(io, std::forward<Run>(run));
     }
     /// The posted handler's part: `each` for every entry enlisted so far, then its release.
     template <class Each>
-    void run_batch(ConnBatch& b, Each&& each);
+    void run_batch(OwnerBatch& b, Each&& each) {
+        b.posted = false;   // entries enlisted while this runs get a handler of their own
+        b.running.swap(b.waiting);
+        for (TransportOwner* o : b.running) {
+            each(*o);
+            o->unhold();
+        }
+        b.running.clear();
+    }
+
+private:
+    static constexpr std::size_t inbox_batch = 64;   ///< publications delivered per handler
+
+    std::uint64_t clock_tick() const noexcept;
+    void flush_all();
+    void run_later();
+    void drain_inbox() {
+        TickHold hold(*this);
+        if (inbox_.drain(inbox_batch, [this](const Publication& p) { topics.fan_out(p, nullptr); }))
+            net::post(io, [this] { drain_inbox(); });
+    }
     void on_tick();
     void arm_tick();
 
     Block* recv_;
     std::size_t recv_size_;
-    ConnBatch dirty_;   ///< connections with output this turn
+    OwnerBatch dirty_;   ///< connections with output this turn
+    OwnerBatch later_;   ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
     steady_timer tick_timer_;
@@ -4843,26 +5015,9 @@ private:
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
-    std::mutex inbox_mutex_;   ///< this loop's only: publishers to other loops never meet here
-    std::condition_variable inbox_space_;
-    std::vector<std::shared_ptr<const Publication>> inbox_, inbox_taken_;
-    std::size_t taken_pos_ = 0;   ///< inbox_taken_[0, taken_pos_) are delivered
-    static constexpr std::size_t inbox_batch = 64;   ///< publications delivered per handler
-    bool inbox_posted_ = false;   ///< a drain is posted and has not taken the inbox yet
-    bool inbox_closed_ = false;
+    TopicInbox inbox_;
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
-#ifdef WISP_EPOLL
-    void arm_poll();
-    void on_poll();
-    void run_later();
-    void bury();
-    ReadySet ready_;
-    poll_descriptor poll_desc_;   ///< owns ready_'s descriptor; declared after io
-    bool poll_armed_ = false;
-    ConnBatch later_;    ///< to read again this turn
-    ConnBatch graves_;   ///< left the set; the set's reference goes after the current handler
-#endif
 };
 
 // ---- implementation -------------------------------------------------------
@@ -4870,6 +5025,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
+      poller(*this),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
@@ -4879,21 +5035,9 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
                       ? app_core.options.timer_resolution
                       : std::chrono::milliseconds(100)),
       work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor()))
-#ifdef WISP_EPOLL
-      ,
-      poll_desc_(io.get_executor())
-#endif
-{
+          io.get_executor())) {
     dirty_.waiting.reserve(256);
     dirty_.running.reserve(256);
-#ifdef WISP_EPOLL
-    std::error_code ec;
-    if (ready_.fd() >= 0) {
-        poll_desc_.assign(ready_.fd(), ec);
-        if (ec) ready_.close();   // then every watch() fails: connections are refused, not lost
-    }
-#endif
 }
 
 inline std::uint64_t Loop::now_tick() const noexcept {
@@ -4931,50 +5075,37 @@ inline void Loop::arm_tick() {
     });
 }
 
-inline void Loop::enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
-    std::unique_lock<std::mutex> lock(inbox_mutex_);
-    const std::size_t limit = std::max<std::size_t>(1, core.options.limits.max_pending_publications);
-    if (may_wait)
-        inbox_space_.wait(lock, [&] { return inbox_closed_ || inbox_.size() < limit; });
-    if (inbox_closed_) return;
-    inbox_.push_back(std::move(p));
-    if (inbox_posted_) return;
-    inbox_posted_ = true;
-    lock.unlock();
-    net::post(io, [this] { drain_inbox(); });
+inline void Loop::read_later(TransportOwner& o) {
+    if (o.read_posted) return;
+    o.read_posted = true;
+    enlist(later_, o, [this] { run_later(); });
 }
 
-inline void Loop::drain_inbox() {
+inline void Loop::run_later() {
     TickHold hold(*this);
-    if (taken_pos_ == inbox_taken_.size()) {
-        inbox_taken_.clear();
-        taken_pos_ = 0;
-        {
-            std::lock_guard<std::mutex> lock(inbox_mutex_);
-            inbox_taken_.swap(inbox_);
-            inbox_posted_ = false;
-        }
-        inbox_space_.notify_all();
-    }
-    // A bounded batch per handler, so a backlog (a producer far ahead, or other loops, which
-    // never wait) cannot hold the loop's other connections up for long: the rest follows in
-    // handlers posted behind the work already queued. What was taken is older than anything
-    // still in the inbox, so order is kept.
-    const std::size_t end = std::min(inbox_taken_.size(), taken_pos_ + inbox_batch);
-    for (; taken_pos_ < end; ++taken_pos_) {
-        fan_out(*inbox_taken_[taken_pos_], nullptr);
-        inbox_taken_[taken_pos_].reset();
-    }
-    if (taken_pos_ < inbox_taken_.size()) net::post(io, [this] { drain_inbox(); });
+    run_batch(later_, [](TransportOwner& o) {
+        o.read_posted = false;
+        o.on_readable();
+    });
 }
 
-inline void Loop::close_inbox() {
-    {
-        std::lock_guard<std::mutex> lock(inbox_mutex_);
-        inbox_closed_ = true;
-        inbox_.clear();
+inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
+                             const void* skip) {
+    if (here == nullptr) here = Loop::current();
+    if (here != nullptr) {
+        // An I/O thread: the loops live at least as long as this call (run() is running).
+        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+            for (Loop* l : *loops)
+                if (l != here) l->enqueue(p, false);
+        // Last: a delivery may close a subscriber whose close hook publishes again.
+        here->fan_out(*p, skip);
+        return;
     }
-    inbox_space_.notify_all();
+    // Another thread: run() may be ending; it waits for this call before the loops go away.
+    foreign_publishes.fetch_add(1);
+    if (const std::vector<Loop*>* loops = live_loops.load())
+        for (Loop* l : *loops) l->enqueue(p, true);
+    foreign_publishes.fetch_sub(1);
 }
 
 inline std::string_view Loop::date() {
@@ -4989,11 +5120,985 @@ inline std::string_view Loop::date() {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/send_queue.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/send_queue.hpp — everything one connection sends, in order, and how much may wait.
+// Owns: the outgoing bytes (copies, and references to shared publication frames and to the
+// receive buffer), the gathered write of each loop turn, and backpressure: the cap
+// (Limits::max_queued_bytes), the policy past it, the pause of reading while too much waits,
+// the write-progress clock and whether a drain is owed.
+// Must not know: what the bytes are (responses, frames, events) or what carries them (it
+// writes to a Transport).
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// The send side of one connection. Appending marks the connection for the end-of-turn flush,
+/// so everything a turn produces for a socket (replies, publications, pipelined responses)
+/// goes out in one gather write.
+/// Thread: the connection's loop only.
+class SendQueue {
+public:
+    SendQueue(Loop& loop, Connection& owner) noexcept : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    SendQueue(const SendQueue&) = delete;
+    SendQueue& operator=(const SendQueue&) = delete;
+
+    // ---- appending ----
+    /// Copies `bytes` to the end of the queue.
+    void write(std::string_view bytes) {
+        q_.append(bytes, &loop_.pool);
+        loop_.mark_dirty(owner_);
+    }
+    /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
+    char* reserve(std::size_t n) {
+        loop_.mark_dirty(owner_);
+        return q_.reserve(n, &loop_.pool);
+    }
+    /// Queues `len` bytes of a shared (immutable) block by reference: a publication's frame.
+    void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
+        q_.append_shared(b, off, len);
+        loop_.mark_dirty(owner_);
+    }
+    /// True when `bytes` are this connection's own input in the loop's receive buffer (an
+    /// echo), which borrow() may queue without copying.
+    bool can_borrow(std::string_view bytes) const noexcept;
+    /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
+    /// writes them before its next read and keep_input_safe() copies what was not taken.
+    void borrow(std::string_view bytes) {
+        q_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
+                        bytes.size());
+        loop_.mark_dirty(owner_);
+    }
+    /// Before the receive buffer is read into again: queued bytes still in it get their own
+    /// copy.
+    void keep_input_safe() {
+        if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
+            q_.own(loop_.recv_block(), &loop_.pool);
+    }
+    /// Drops everything (the connection closed).
+    void clear() noexcept { q_.clear(); }
+
+    std::size_t size() const noexcept { return q_.size(); }
+    bool empty() const noexcept { return q_.empty(); }
+
+    // ---- writing ----
+    enum class Flush : std::uint8_t {
+        drained,   ///< everything was written
+        blocked,   ///< the transport took less than offered: wait for on_writable()
+        failed,    ///< the transport is broken
+    };
+    /// Writes the queue with gather writes until it is empty or the transport refuses more.
+    Flush write_to(Transport& t);
+    /// A write is waiting for the transport to take bytes again.
+    bool blocked() const noexcept { return blocked_; }
+    void set_blocked(bool b) noexcept { blocked_ = b; }
+    /// When bytes last moved (for Limits::send_timeout while blocked).
+    std::uint64_t progress_tick() const noexcept { return progress_tick_; }
+
+    // ---- backpressure ----
+    /// What queueing one more message may do.
+    enum class Room : std::uint8_t {
+        ok,       ///< queue it
+        full,     ///< the cap is reached: apply the policy (see policy())
+        closed,   ///< the connection closed while the queue was offered to the transport
+    };
+    /// Whether one more message may be queued. Below the cap it always may (so the most a
+    /// connection holds is the cap plus one message). At the cap, the queue is first offered to
+    /// the transport (a burst within one loop turn is not a slow reader): only what it refuses
+    /// counts. A full answer marks a drain as owed.
+    Room room();
+    /// The policy to apply when room() says full.
+    BackpressurePolicy policy() const noexcept { return loop_.core.options.backpressure; }
+    /// The cap: Limits::max_queued_bytes.
+    std::size_t cap() const noexcept { return loop_.core.options.limits.max_queued_bytes; }
+    /// Reading pauses while more than this waits: a client that pipelines requests (`cap`) or
+    /// sends WebSocket messages (half the cap, so replies to one read cannot reach the cap)
+    /// faster than it reads the answers.
+    bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
+    /// A send was refused or the transport blocked since the last drain: the next drain is
+    /// reported (the WebSocket `drain` hook).
+    bool drain_owed = false;
+
+private:
+    Loop& loop_;
+    Connection& owner_;
+    OutQueue q_;
+    std::uint64_t progress_tick_ = 0;
+    bool blocked_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
+    const char* base = loop_.recv_buffer();
+    return loop_.reader == &owner_ && bytes.data() >= base &&
+           bytes.data() + bytes.size() <= base + loop_.recv_size();
+}
+
+inline SendQueue::Flush SendQueue::write_to(Transport& t) {
+    while (!q_.empty()) {
+        Slice slices[64];
+        std::size_t count = 0, offered = 0;
+        q_.gather(64, [&](const char* p, std::size_t n) {
+            slices[count++] = Slice{p, n};
+            offered += n;
+        });
+        std::size_t put = 0;
+        const IoResult r = t.write(slices, count, put);
+        if (r == IoResult::again) return Flush::blocked;
+        if (r != IoResult::done) return Flush::failed;
+        q_.consume(put);
+        progress_tick_ = loop_.now_tick();
+        if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
+    }
+    return Flush::drained;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/session.hpp — the protocol a connection speaks now: HTTP/1.1 first, then a
+// WebSocket or an event stream after the HTTP session hands the connection over.
+// Owns: the interface between a connection and its protocol.
+// Must not know: transports, sockets, backends.
+
+#include <cstddef>
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class SessionKind : std::uint8_t { http, websocket, stream };
+
+/// One protocol's side of a connection. The connection calls these on its loop's thread; a
+/// session answers by queueing bytes (Connection::out()) and by asking the connection to close.
+class Session {
+public:
+    explicit Session(SessionKind k) noexcept : kind(k) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    virtual ~Session() = default;
+
+    const SessionKind kind;
+
+    /// Called once the session is in charge (after the previous one handed over).
+    virtual void on_start() {}
+    /// Input; the bytes are in the loop's receive buffer, valid during the call only.
+    virtual void on_data(char* p, std::size_t n) = 0;
+    /// Whether to read now. False pauses reading until Connection::resume_reading().
+    virtual bool wants_input() const noexcept { return true; }
+    /// Most bytes to take in one read of at most `cap`.
+    virtual std::size_t read_budget(std::size_t cap) const noexcept { return cap; }
+    /// The peer sent its last byte (TCP FIN).
+    virtual void on_peer_eof() = 0;
+    /// Everything queued was written.
+    virtual void on_drained() {}
+    /// The absolute tick of the session's next deadline; 0 for none.
+    virtual std::uint64_t deadline() const noexcept = 0;
+    /// A deadline that holds even while writes are blocked (0 for none), such as the
+    /// WebSocket close timeout: our close frame may be stuck behind what the peer never reads.
+    virtual std::uint64_t hard_deadline() const noexcept { return 0; }
+    /// deadline() passed.
+    virtual void on_timer() = 0;
+    /// The app is stopping.
+    virtual void on_shutdown() = 0;
+    /// The connection closed: the last call. The session stays allocated until the
+    /// connection's memory goes (a Peer& stays valid through its close hook and late calls).
+    virtual void on_closed() {}
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/socket_transport.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/socket_transport.hpp — the Transport over an accepted TCP socket, one backend per
+// build: on Linux the socket leaves Asio after accept and joins its loop's epoll set; elsewhere
+// (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
+// Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
+// the Poller's members that touch sockets.
+// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
+// poller.hpp only.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#ifdef WISP_EPOLL
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// An accepted TCP socket (non-blocking, TCP_NODELAY).
+class SocketTransport final : public Transport {
+public:
+    /// An empty transport: no socket (a connection over another transport).
+    explicit SocketTransport(Loop& loop);
+    SocketTransport(Loop& loop, tcp_socket socket);
+    SocketTransport(const SocketTransport&) = delete;
+    SocketTransport& operator=(const SocketTransport&) = delete;
+    ~SocketTransport() override;
+
+    bool start(TransportOwner& owner) override;
+    IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    void want_read() override;
+    void want_write() override;
+    bool may_have_input() const noexcept override;
+    bool shutdown_send() override;
+    void close() override;
+
+#ifdef WISP_EPOLL
+    /// What the ready set reported for this socket (a mask of EPOLL* bits).
+    void on_events(std::uint32_t events);
+#endif
+
+private:
+    TransportOwner* owner_ = nullptr;
+#ifdef WISP_EPOLL
+    Loop& loop_;
+    int fd_ = -1;
+    bool rd_ready_ = false;     ///< became readable and was not read empty since
+    bool watched_ = false;      ///< in the loop's ready set
+    bool want_write_ = false;   ///< the owner waits for room (a write came back short)
+#else
+    tcp_socket sock_;
+    bool held_ = false;
+    bool read_waiting_ = false;
+    bool write_waiting_ = false;
+#endif
+};
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_EPOLL
+inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
+#else
+inline SocketTransport::SocketTransport(Loop& loop) : sock_(loop.io.get_executor()) {}
+#endif
+
+#ifdef WISP_EPOLL
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
+#else
+inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
+    tcp_socket& sock = sock_;
+#endif
+    std::error_code ec;
+    sock.non_blocking(true, ec);
+    sock.set_option(tcp::no_delay(true), ec);
+    const auto ep = sock.remote_endpoint(ec);
+    if (!ec) {
+        const auto a = ep.address();
+        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
+    }
+#ifdef WISP_EPOLL
+    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
+    // in start(). On failure fd_ stays -1 and start() fails.
+    ec.clear();
+    const int fd = sock.release(ec);
+    if (!ec) fd_ = fd;
+#endif
+}
+
+inline SocketTransport::~SocketTransport() {
+#ifdef WISP_EPOLL
+    if (fd_ >= 0) ::close(fd_);   // never started
+#endif
+}
+
+inline bool SocketTransport::start(TransportOwner& owner) {
+    owner_ = &owner;
+#ifdef WISP_EPOLL
+    // Joining the set reports input that is already there, so no read is attempted here.
+    watched_ = fd_ >= 0 && loop_.poller.watch(fd_, *this, owner);
+    return watched_;
+#else
+    owner.hold();   // until after close(); the waits hold it too
+    held_ = true;
+    return sock_.is_open();
+#endif
+}
+
+inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) {
+#ifdef WISP_EPOLL
+    for (;;) {
+        const ssize_t r = ::recv(fd_, p, n, 0);
+        if (r > 0) {
+            got = static_cast<std::size_t>(r);
+            // Edge-triggered: the set reports the socket again only after new input arrives,
+            // so it counts as readable until a read comes back short (the kernel's queue was
+            // emptied).
+            if (got < n) rd_ready_ = false;
+            return IoResult::done;
+        }
+        if (r == 0) return IoResult::eof;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            rd_ready_ = false;
+            return IoResult::again;
+        }
+        return IoResult::failed;
+    }
+#else
+    std::error_code ec;
+    got = sock_.read_some(net::buffer(p, n), ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return ec == net::error::eof ? IoResult::eof : IoResult::failed;
+#endif
+}
+
+inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, std::size_t& put) {
+    std::array<
+#ifdef WISP_EPOLL
+        iovec,
+#else
+        net::const_buffer,
+#endif
+        64>
+        bufs;
+    if (count > bufs.size()) count = bufs.size();
+#ifdef WISP_EPOLL
+    for (std::size_t i = 0; i < count; ++i)
+        bufs[i] = iovec{const_cast<char*>(slices[i].data), slices[i].size};
+    msghdr m{};
+    m.msg_iov = bufs.data();
+    m.msg_iovlen = count;
+    for (;;) {
+        const ssize_t r = ::sendmsg(fd_, &m, MSG_NOSIGNAL);   // never raises SIGPIPE
+        if (r >= 0) {
+            put = static_cast<std::size_t>(r);
+            return IoResult::done;
+        }
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+    }
+#else
+    for (std::size_t i = 0; i < count; ++i) bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
+    struct Seq {
+        const net::const_buffer* b;
+        const net::const_buffer* e;
+        const net::const_buffer* begin() const { return b; }
+        const net::const_buffer* end() const { return e; }
+    } seq{bufs.data(), bufs.data() + count};
+    std::error_code ec;
+    put = sock_.write_some(seq, ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return IoResult::failed;
+#endif
+}
+
+inline void SocketTransport::want_read() {
+#ifdef WISP_EPOLL
+    // The set reports new input by itself; only input already reported and left unread needs
+    // a read now, and it happens later this turn (want_read runs inside other handlers).
+    if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
+#else
+    if (read_waiting_ || !sock_.is_open()) return;
+    read_waiting_ = true;
+    owner_->hold();
+    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+        read_waiting_ = false;
+        if (!ec) owner_->on_readable();
+        else if (ec != net::error::operation_aborted) owner_->on_transport_error();
+        owner_->unhold();
+    });
+#endif
+}
+
+inline void SocketTransport::want_write() {
+#ifdef WISP_EPOLL
+    // The socket refused bytes, so the set reports it when room appears (on_events).
+    want_write_ = true;
+#else
+    if (write_waiting_ || !sock_.is_open()) return;
+    write_waiting_ = true;
+    owner_->hold();
+    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+        write_waiting_ = false;
+        if (!ec) owner_->on_writable();
+        else if (ec != net::error::operation_aborted) owner_->on_transport_error();
+        owner_->unhold();
+    });
+#endif
+}
+
+inline bool SocketTransport::may_have_input() const noexcept {
+#ifdef WISP_EPOLL
+    return rd_ready_;
+#else
+    return true;
+#endif
+}
+
+inline bool SocketTransport::shutdown_send() {
+#ifdef WISP_EPOLL
+    return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0;
+#else
+    std::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    return !ec;
+#endif
+}
+
+inline void SocketTransport::close() {
+#ifdef WISP_EPOLL
+    if (fd_ < 0) return;
+    if (watched_) loop_.poller.forget(fd_, *owner_);
+    watched_ = false;
+    want_write_ = false;
+    ::close(fd_);
+    fd_ = -1;
+#else
+    std::error_code ec;
+    sock_.close(ec);   // cancels pending waits; their handlers let the owner go
+    if (held_) {
+        held_ = false;
+        TransportOwner* o = owner_;
+        net::post(sock_.get_executor(), [o] { o->unhold(); });
+    }
+#endif
+}
+
+#ifdef WISP_EPOLL
+inline void SocketTransport::on_events(std::uint32_t events) {
+    if (fd_ < 0) return;   // closed while this batch of events was being handled
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) rd_ready_ = true;
+    // An error or hang-up surfaces as the result of the next write or read.
+    if (want_write_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        want_write_ = false;
+        owner_->on_writable();
+    }
+    if (rd_ready_ && fd_ >= 0) owner_->on_readable();
+}
+
+// ---- Poller -----------------------------------------------------------------------
+inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
+    std::error_code ec;
+    if (set_.fd() >= 0) {
+        desc_.assign(set_.fd(), ec);
+        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
+    }
+}
+
+inline Poller::~Poller() { bury(); }
+
+inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
+    if (!set_.add(fd, &t)) return false;
+    owner.hold();   // the set's reference
+    ++watched_;
+    if (!armed_) arm();
+    return true;
+}
+
+inline void Poller::forget(int fd, TransportOwner& owner) {
+    set_.remove(fd);
+    --watched_;
+    graves_.push_back(&owner);   // the set's reference goes after the current handler
+    if (graves_posted_) return;
+    graves_posted_ = true;
+    net::post(loop_.io, [this] { bury(); });
+}
+
+inline void Poller::bury() {
+    graves_posted_ = false;
+    burying_.swap(graves_);
+    for (TransportOwner* o : burying_) o->unhold();
+    burying_.clear();
+}
+
+inline void Poller::stop() {
+    std::error_code ec;
+    desc_.cancel(ec);
+}
+
+inline void Poller::arm() {
+    armed_ = true;
+    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
+        armed_ = false;
+        if (!ec) on_poll();
+    });
+}
+
+inline void Poller::on_poll() {
+    Loop::TickHold hold(loop_);
+    epoll_event events[256];
+    const int n = set_.take(events, 256);
+    // A socket closed while this batch is handled keeps its owner's memory until bury() runs
+    // (posted), so a later event in the batch that names it finds it closed.
+    for (int i = 0; i < n; ++i) static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
+    if (watched_ != 0 && !armed_) arm();
+}
+#endif
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/connection.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/connection.hpp — one accepted connection: the owner of its transport, its send
+// queue, the session that speaks its protocol, and its one timer slot.
+// Owns: the connection's lifetime (references), the read pump (reads into the loop's buffer,
+// hands the input to the session, writes the replies before the next read), the hand-over
+// from one session to the next, closing (half-close and linger, or at once), and the deadline
+// of whichever session is in charge.
+// Must not know: how bytes are carried (Transport) or what they mean (the sessions).
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// One connection. Lives on its loop's thread; other threads reach it only by posting, with a
+/// ConnRef keeping its memory (not its socket) alive.
+class Connection final : public WheelNode, public TransportOwner {
+public:
+    /// Over an accepted socket.
+    Connection(Loop& loop, tcp_socket socket);
+    /// Over another transport (a test's in-memory one).
+    Connection(Loop& loop, std::unique_ptr<Transport> transport);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection() = default;
+
+    /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
+    /// charge. Closes at once when the transport cannot start.
+    void start(std::unique_ptr<Session> first);
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+    Loop& loop() noexcept { return loop_; }
+    SendQueue& out() noexcept { return out_; }
+    const Address& remote_address() const noexcept { return transport_->remote_address(); }
+    /// Open: neither lingering nor closed (a close may still be pending, see closing()).
+    bool is_open() const noexcept { return state_ == State::open; }
+    /// True once a close is pending or done: nothing new should be queued.
+    bool closing() const noexcept { return close_after_flush_ || state_ != State::open; }
+
+    /// The session in charge.
+    Session* session() const noexcept { return session_.get(); }
+    /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
+    /// session stays allocated until the outermost call into the session returns.
+    void switch_session(std::unique_ptr<Session> successor) {
+        retired_ = std::move(session_);
+        session_ = std::move(successor);
+    }
+    /// Calls `f` (which reaches into the session); a session replaced meanwhile is freed
+    /// once the outermost such call returns.
+    template <class F>
+    void in_session(F&& f) {
+        ++depth_;
+        f();
+        if (--depth_ == 0 && retired_) retired_.reset();
+    }
+
+    /// Writes the queue now (the end of the turn, or a session that needs room).
+    void flush();
+    /// Stops reading new input; closes once the queue is written (with a lingering close).
+    void close_after_flush();
+    /// Closes at once; queued output is dropped.
+    void terminate() { close_now(); }
+    /// The app stops: the session decides (finish, close 1001, end the stream).
+    void shutdown();
+    /// The loop's timer wheel reached this connection's deadline.
+    void on_timer();
+    /// Recomputes the deadline after the session's changed.
+    void rearm_timer();
+    /// A session that paused reading (wants_input() false) may read again.
+    void resume_reading();
+
+    // ---- TransportOwner ----
+    void on_readable() override;
+    void on_writable() override;
+    void on_transport_error() override;
+    void hold() noexcept override { retain(); }
+    void unhold() noexcept override { release(); }
+
+    bool dirty = false;               ///< on the loop's dirty list this turn
+    Connection* prev_conn = nullptr;  ///< the loop's list of open connections
+    Connection* next_conn = nullptr;
+
+private:
+    enum class State : std::uint8_t { open, lingering, closed };
+    bool can_read() const noexcept;
+    void on_peer_eof();
+    void on_drained();
+    void wait_writable();
+    void close_now();
+    void begin_linger();
+
+    Loop& loop_;
+    SocketTransport socket_;              ///< the socket (empty over another transport)
+    std::unique_ptr<Transport> layer_;    ///< a transport used instead of socket_
+    Transport* transport_;
+    SendQueue out_;
+    std::unique_ptr<Session> session_;
+    std::unique_ptr<Session> retired_;    ///< handed over during the current call
+    std::atomic<std::uint32_t> refs_{1};
+    State state_ = State::open;
+    std::uint8_t depth_ = 0;              ///< nested in_session() calls
+    bool in_read_ = false;                ///< the pump runs: start no second read
+    bool close_after_flush_ = false;
+};
+
+/// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
+class ConnRef {
+public:
+    ConnRef() = default;
+    explicit ConnRef(Connection* c) noexcept : c_(c) {
+        if (c_) c_->retain();
+    }
+    ConnRef(const ConnRef& o) noexcept : ConnRef(o.c_) {}
+    ConnRef(ConnRef&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    ConnRef& operator=(ConnRef o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~ConnRef() {
+        if (c_) c_->release();
+    }
+    Connection* get() const noexcept { return c_; }
+    Connection* operator->() const noexcept { return c_; }
+    explicit operator bool() const noexcept { return c_ != nullptr; }
+
+private:
+    Connection* c_ = nullptr;
+};
+
+// ---- implementation -------------------------------------------------------
+inline Connection::Connection(Loop& loop, tcp_socket socket)
+    : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+
+inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
+    : loop_(loop), socket_(loop), layer_(std::move(transport)), transport_(layer_.get()),
+      out_(loop, *this) {}
+
+inline void Connection::start(std::unique_ptr<Session> first) {
+    session_ = std::move(first);
+    loop_.add(*this);
+    if (!transport_->start(*this)) {
+        close_now();
+        return;
+    }
+    in_session([this] { session_->on_start(); });
+    if (state_ != State::open) return;
+    rearm_timer();
+    resume_reading();
+}
+
+inline bool Connection::can_read() const noexcept {
+    if (state_ == State::closed) return false;
+    if (state_ == State::lingering) return true;   // read and discard until EOF
+    if (close_after_flush_) return false;
+    return session_->wants_input();
+}
+
+inline void Connection::resume_reading() {
+    if (!in_read_ && can_read()) transport_->want_read();
+}
+
+inline void Connection::on_readable() {
+    if (state_ == State::closed || in_read_ || !can_read() || !transport_->may_have_input()) return;
+    Loop::TickHold hold(loop_);
+    char* buf = loop_.recv_buffer();
+    const std::size_t cap = loop_.recv_size();
+    in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
+    // A few reads per wakeup at most, so one busy peer cannot starve the others.
+    for (int round = 0; round < 4 && can_read(); ++round) {
+        const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
+        std::size_t n = 0;
+        const IoResult r = transport_->read(buf, want, n);
+        if (r == IoResult::again) break;
+        if (r == IoResult::eof) {
+            in_read_ = false;
+            on_peer_eof();
+            return;
+        }
+        if (r == IoResult::failed) {
+            in_read_ = false;
+            close_now();
+            return;
+        }
+        if (state_ == State::lingering) continue;   // lingering close: discard
+        loop_.reader = this;
+        in_session([&] { session_->on_data(buf, n); });
+        loop_.reader = nullptr;
+        // The replies to this read go out now, while their bytes are still in the cache and
+        // before the next read: the queue's blocks go back to the pool at once instead of
+        // piling up until the end of the turn. Output for other sockets still waits for the
+        // end of the turn, so a publication reaches each subscriber in one write per turn.
+        if (!out_.empty()) flush();
+        // A reply queued straight from the receive buffer that the transport did not take
+        // gets its own copy now, before any read overwrites the buffer.
+        out_.keep_input_safe();
+        if (n < want) break;
+    }
+    in_read_ = false;
+    if (state_ != State::closed) {
+        rearm_timer();
+        resume_reading();
+    }
+}
+
+inline void Connection::on_writable() {
+    if (state_ == State::closed) return;
+    out_.set_blocked(false);
+    flush();
+}
+
+inline void Connection::on_transport_error() {
+    if (state_ != State::closed) close_now();
+}
+
+inline void Connection::on_peer_eof() {
+    if (state_ != State::open) {
+        close_now();
+        return;
+    }
+    in_session([this] { session_->on_peer_eof(); });
+}
+
+inline void Connection::flush() {
+    if (state_ == State::closed) {
+        out_.clear();
+        return;
+    }
+    if (out_.blocked()) return;   // on_writable() will flush
+    switch (out_.write_to(*transport_)) {
+    case SendQueue::Flush::blocked: wait_writable(); return;
+    case SendQueue::Flush::failed: close_now(); return;
+    case SendQueue::Flush::drained: on_drained(); return;
+    }
+}
+
+inline void Connection::wait_writable() {
+    if (out_.blocked()) return;
+    out_.set_blocked(true);
+    out_.drain_owed = true;
+    transport_->want_write();
+    rearm_timer();   // from the session's deadline to the send timeout
+}
+
+inline void Connection::on_drained() {
+    if (state_ != State::open) return;
+    if (close_after_flush_) {
+        begin_linger();
+        return;
+    }
+    in_session([this] { session_->on_drained(); });
+}
+
+inline void Connection::close_after_flush() {
+    if (state_ != State::open) return;
+    close_after_flush_ = true;
+    if (out_.empty() && !dirty) begin_linger();
+}
+
+inline void Connection::begin_linger() {
+    // RFC 9112 §9.6: half-close, then read until the client closes (or a short deadline), so
+    // unread pipelined input does not make the kernel reset the connection and destroy the
+    // response before the client has read it.
+    if (!transport_->shutdown_send()) {
+        close_now();
+        return;
+    }
+    state_ = State::lingering;
+    loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
+    resume_reading();
+}
+
+inline void Connection::close_now() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    loop_.wheel.cancel(*this);
+    out_.clear();
+    transport_->close();
+    retain();   // the close hook runs before the loop lets go of this connection
+    if (session_) in_session([this] { session_->on_closed(); });
+    loop_.remove(*this);
+    release();
+}
+
+inline void Connection::rearm_timer() {
+    if (state_ != State::open) return;
+    if (out_.blocked()) {   // waiting on a reader that does not read
+        std::uint64_t t = out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
+        if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
+        loop_.schedule(*this, t);
+        return;
+    }
+    const std::uint64_t d = session_->deadline();
+    if (d == 0) loop_.wheel.cancel(*this);
+    else loop_.schedule(*this, d);
+}
+
+inline void Connection::on_timer() {
+    if (state_ == State::closed) return;
+    if (state_ == State::lingering || out_.blocked()) {
+        close_now();
+        return;
+    }
+    in_session([this] { session_->on_timer(); });
+}
+
+inline void Connection::shutdown() {
+    if (state_ != State::open) return;
+    in_session([this] { session_->on_shutdown(); });
+}
+
+// ---- SendQueue members that offer the queue to the connection's transport ---------------
+inline SendQueue::Room SendQueue::room() {
+    if (q_.size() < cap()) return Room::ok;
+    if (!blocked_ && owner_.is_open()) owner_.flush();
+    if (!owner_.is_open()) return Room::closed;
+    if (q_.size() < cap()) return Room::ok;
+    drain_owed = true;
+    return Room::full;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/deferred.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/deferred.hpp — one request's dispatch (Exchange) and the answers that come later
+// (Responder): what a handler's defer() and EventStream bind to.
+// Owns: the exchange a handler runs in, the owned copy of a deferred request, the
+// answered-once rule, the 500 for a Responder dropped unanswered, and where a late answer goes
+// (the connection's loop, or a waiting App::fetch).
+// Must not know: how the HTTP session writes the answer (answer_deferred, in
+// http_session.hpp).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class StreamState;
+struct Deferred;
+
+/// Where App::fetch waits for a deferred answer; outlives the Deferred that fills it.
+struct FetchWait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Response> result;
+};
+
+/// One request being handled: set on the Request while middleware and the handler run.
+/// A Responder or an EventStream made from that request binds here.
+struct Exchange {
+    Connection* conn = nullptr;           ///< null for App::fetch
+    std::uint64_t seq = 0;                ///< which request of the connection this is
+    std::shared_ptr<FetchWait> fetch;     ///< App::fetch: where a deferred answer goes
+    std::shared_ptr<Deferred> deferred;   ///< set by defer()
+    std::shared_ptr<StreamState> stream;  ///< set by EventStream(request)
+};
+
+/// Hands a deferred answer to the connection's HTTP session (defined in http_session.hpp).
+void answer_deferred(Connection& c, std::uint64_t seq, Response&& res);
+
+/// The state behind a Responder: an owned copy of the request and where the answer goes. The
+/// last Responder copy to go sends 500 if nobody answered.
+struct Deferred {
+    Request request;
+    ConnRef conn;
+    std::shared_ptr<FetchWait> fetch;
+    std::atomic<bool> answered{false};
+    std::uint64_t seq = 0;   ///< which request of the connection this answers
+
+    Deferred() = default;
+    Deferred(const Deferred&) = delete;
+    Deferred& operator=(const Deferred&) = delete;
+    ~Deferred() {
+        if (!answered.exchange(true)) deliver(status(500));
+    }
+    bool deliver(Response&& res);
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool Deferred::deliver(Response&& res) {
+    if (conn) {
+        Connection* c = conn.get();
+        const bool open = c->is_open();
+        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
+            answer_deferred(*ref.get(), s, std::move(r));
+        });
+        return open;
+    }
+    if (fetch) {
+        {
+            std::lock_guard<std::mutex> lock(fetch->mutex);
+            fetch->result = std::move(res);
+        }
+        fetch->cv.notify_all();
+    }
+    return true;
+}
+
+}  // namespace detail
+
+inline bool Responder::send(Response res) const {
+    if (!d_ || d_->answered.exchange(true)) return false;
+    return d_->deliver(std::move(res));
+}
+
+inline const Request& Responder::request() const { return d_->request; }
+
+inline Responder Request::defer() {
+    detail::Exchange* ex = exchange_;
+    if (ex && ex->deferred) return Responder(ex->deferred);   // asked twice: the same one
+    auto d = std::make_shared<detail::Deferred>();
+    d->request = *this;   // an owned copy
+    if (ex) {
+        d->conn = detail::ConnRef(ex->conn);
+        d->seq = ex->seq;
+        d->fetch = ex->fetch;
+        ex->deferred = d;
+    }
+    return Responder(std::move(d));
+}
+
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/stream_state.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles and its
-// connection.
+// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
+// and, once started, by its connection's StreamSession.
+// Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
+// pushed before the head went out, chunk framing of events, the stream's end (once), its
+// heartbeat clock, its topics.
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -5005,12 +6110,9 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-class Connection;
-
 /// Shared by every EventStream copy and, once started, by the Connection. Everything but
 /// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
-/// the handler's thread, which is that thread). Member functions are defined in
-/// event_stream_impl.hpp, where Connection is complete.
+/// the handler's thread, which is that thread).
 class StreamState : public std::enable_shared_from_this<StreamState> {
 public:
     StreamState(Connection* conn, const Request& req);
@@ -5029,7 +6131,7 @@ public:
     /// Ends the stream from our side. I/O thread.
     void end();
 
-    // ---- from the Connection ----
+    // ---- from the StreamSession ----
     /// The head was written: move what was pushed before into the connection.
     void started(bool head_only);
     void on_transport_closed();   ///< the connection is gone: on_closed, once
@@ -5039,6 +6141,8 @@ public:
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
+    /// The topic registry's delivery function.
+    static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;                ///< null for App::fetch (events collect in `pending`)
@@ -5056,6 +6160,848 @@ public:
 private:
     void fire_closed();
 };
+
+// ---- StreamState ----------------------------------------------------------------------
+inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
+    if (conn) {
+        conn->retain();   // the memory, not the socket: handles may outlive the connection
+        last_write_tick = conn->loop().now_tick();
+    }
+    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
+    if (auto id = req.header("last-event-id")) {
+        last_event_id = std::string(*id);
+        has_last_event_id = true;
+    }
+}
+
+inline StreamState::~StreamState() {
+    if (conn) conn->release();
+}
+
+inline bool StreamState::on_io_thread() const {
+    return conn == nullptr || Loop::current() == &conn->loop();
+}
+
+inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
+    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
+    if (self->on_io_thread()) return self->write_event_bytes(bytes);
+    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return SendResult::sent;   // as far as is known here
+}
+
+inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
+    if (!is_started) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept, framed as it will be sent.
+        if (conn == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
+            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+            end();
+            return SendResult::closed;
+        }
+        if (chunked) append_chunk(pending, bytes);
+        else pending.append(bytes);
+        return SendResult::sent;
+    }
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn->out().write(bytes);
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline SendResult StreamState::admit() {
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    switch (conn->out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    end();
+    return SendResult::closed;
+}
+
+inline void StreamState::started(bool head_only) {
+    is_started = true;
+    if (head_only) {   // HEAD: the head alone, then done
+        pending.clear();
+        end();
+        conn->close_after_flush();
+        return;
+    }
+    if (!pending.empty()) {
+        conn->out().write(pending);
+        std::string().swap(pending);
+    }
+    if (closed.load()) {   // ended before it started: the events, then the end
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+}
+
+inline void StreamState::end() {
+    if (closed.exchange(true)) return;
+    if (is_started && conn && !conn->closing()) {
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+    fire_closed();
+}
+
+inline void StreamState::on_transport_closed() {
+    closed.store(true);
+    fire_closed();
+}
+
+inline void StreamState::fire_closed() {
+    while (!topics.empty()) unsubscribe(std::string(topics.back()));
+    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
+    auto fn = std::move(closed_fn);
+    closed_fn = nullptr;
+    drain_fn = nullptr;
+    if (fn) fn();
+}
+
+inline void StreamState::on_drained() {
+    if (!drain_fn || closed.load()) return;
+    auto keep = shared_from_this();   // the callback may drop the last handle
+    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
+    auto fn = std::move(drain_fn);
+    drain_fn = nullptr;
+    fn();
+    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline std::uint64_t StreamState::deadline() const noexcept {
+    const Loop& l = conn->loop();
+    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
+}
+
+inline void StreamState::on_heartbeat() {
+    if (closed.load()) return;
+    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
+    conn->rearm_timer();
+}
+
+// ---- event streams ---------------------------------------------------------------
+inline bool StreamState::subscribe(std::string_view topic, bool named) {
+    if (closed.load() || conn == nullptr) return false;
+    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
+    std::string t(topic);
+    if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
+    conn->loop().core.topic_counts.add(t, +1);
+    topics.push_back(std::move(t));
+    return true;
+}
+
+inline bool StreamState::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics.begin(), topics.end(), topic);
+    if (it == topics.end()) return false;
+    conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
+    conn->loop().core.topic_counts.add(*it, -1);
+    topics.erase(it);
+    return true;
+}
+
+inline void StreamState::deliver(const Publication& p, bool named) {
+    if (closed.load() || p.binary) return;   // binary: not for SSE
+    if (!is_started) {
+        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
+        return;
+    }
+    if (admit() != SendResult::sent) return;
+    const SharedBuffer& b = p.sse(named, chunked);
+    conn->out().write_shared(b, 0, b.size());
+    last_write_tick = conn->loop().now_tick();
+}
+
+inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+    static_cast<StreamState*>(self)->deliver(p, named);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/event_stream_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
+// StreamState.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+
+// ---- EventStream ----------------------------------------------------------------------
+inline EventStream::EventStream(Request& req) {
+    detail::Exchange* ex = detail::RequestBuilder::exchange(req);
+    s_ = std::make_shared<detail::StreamState>(ex ? ex->conn : nullptr, req);
+    if (ex) ex->stream = s_;
+}
+
+inline SendResult EventStream::push(std::string_view data) {
+    std::string bytes;
+    (void)detail::format_event(bytes, data);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push(const EventMessage& m) {
+    std::string bytes;
+    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
+                             m.retry_ms, m.id.has_value()))
+        return SendResult::invalid;
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push_comment(std::string_view text) {
+    std::string bytes;
+    (void)detail::format_comment(bytes, text);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline void EventStream::close() {
+    if (s_->on_io_thread()) s_->end();
+    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
+}
+
+inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+inline Headers& EventStream::headers() noexcept { return s_->headers; }
+inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
+    if (!s_->has_last_event_id) return std::nullopt;
+    return std::string_view(s_->last_event_id);
+}
+inline std::size_t EventStream::buffered_amount() const noexcept {
+    return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
+}
+inline void EventStream::on_closed(std::function<void()> fn) {
+    if (s_->closed.load()) {
+        if (fn) fn();   // already over: exactly once, now
+        return;
+    }
+    s_->closed_fn = std::move(fn);
+}
+inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+
+inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+    return s_->subscribe(topic, events == TopicEvents::named);
+}
+inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_response.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
+// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
+// a response head and body in one contiguous piece of output.
+// Must not know: connections, keep-alive decisions (the caller passes them), routing.
+
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
+/// would let a handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
+                                                      std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
+}
+
+/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
+/// pass over the handler's fields found.
+class ResponseLayout {
+public:
+    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
+    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
+    /// (a kept connection says so).
+    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
+
+    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
+    const Headers::value_type* invalid() const noexcept { return invalid_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    /// Bytes write() produces.
+    std::size_t size() const noexcept;
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    void write(char* o, std::string_view date) const noexcept;
+
+private:
+    const Response& res_;
+    const Headers::value_type* invalid_ = nullptr;
+    std::string_view reason_;
+    std::string_view connection_;
+    std::size_t fields_size_ = 0;
+    char len_buf_[24];
+    std::size_t len_len_ = 0;
+    int status_;
+    bool no_body_;
+    bool send_body_;
+    bool keep_alive_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
+                                      bool http10) noexcept
+    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
+    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
+    send_body_ = !no_body_ && !head;
+    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
+    // written as they are.
+    for (const auto& hv : res.headers) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+            invalid_ = &hv;
+            return;
+        }
+        if (is_framing_header(hv.first)) {
+            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            continue;
+        }
+        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
+    }
+    keep_alive_ = keep_alive;
+    reason_ = reason_phrase(status_);
+    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
+                  : http10    ? std::string_view("Connection: keep-alive\r\n")
+                              : std::string_view();
+    std::size_t v = res.body.size();
+    char tmp[24];
+    do {
+        tmp[len_len_++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
+}
+
+inline std::size_t ResponseLayout::size() const noexcept {
+    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
+    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
+    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
+    n += fields_size_;
+    if (send_body_) n += res_.body.size();
+    return n;
+}
+
+inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
+    auto put = [&o](std::string_view s) {
+        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
+    put("HTTP/1.1 ");
+    *o++ = static_cast<char>('0' + status_ / 100);
+    *o++ = static_cast<char>('0' + status_ / 10 % 10);
+    *o++ = static_cast<char>('0' + status_ % 10);
+    *o++ = ' ';
+    put(reason_);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
+    for (const auto& hv : res_.headers) {
+        if (is_framing_header(hv.first)) continue;
+        put(hv.first);
+        put(": ");
+        put(hv.second);
+        put("\r\n");
+    }
+    if (!no_body_) {
+        put("Content-Length: ");
+        put({len_buf_, len_len_});
+        put("\r\n");
+    }
+    put(connection_);
+    put("\r\n");
+    if (send_body_) put(res_.body);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_session.hpp — HTTP/1.1 on one connection (RFC 9112): parse, route, respond,
+// keep-alive, pipelining in order (deferred answers hold later requests back), 100-continue,
+// the request timeouts, and the hand-over to a WebSocket or an event stream.
+// Owns: the request parser, pipelined input that waits behind a deferred answer, the request
+// count, and the head, body and keep-alive deadlines.
+// Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
+// WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class HttpSession;
+struct WsEndpoint;
+
+/// Handles a request for a WebSocket route (ws_upgrade.hpp): false when it is not an upgrade
+/// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
+bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                 std::vector<RouteParam>& params);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp).
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head);
+
+/// The HTTP/1.1 session a connection starts with.
+class HttpSession final : public Session {
+public:
+    explicit HttpSession(Connection& conn)
+        : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+
+    Connection& connection() noexcept { return conn_; }
+    /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
+    void write_response(const Response& res, bool head, bool keep_alive);
+    /// A deferred answer for request `seq` arrived (loop thread).
+    void complete_deferred(std::uint64_t seq, Response&& res);
+
+    // ---- Session ----
+    void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    void on_peer_eof() override;
+    void on_drained() override {
+        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
+    }
+    std::uint64_t deadline() const noexcept override;
+    void on_timer() override;
+    void on_shutdown() override {
+        if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
+        // otherwise the in-flight response is written with Connection: close
+    }
+    void on_closed() override { std::string().swap(stash_); }
+
+private:
+    void dispatch(Request& req);
+    void write_error(int status);
+    void resume();
+    void report(errc code, std::string_view why) const;
+
+    Connection& conn_;
+    RequestParser parser_;
+    std::string stash_;              ///< pipelined bytes read while a deferred answer is pending
+    std::uint64_t seq_ = 0;
+    std::uint64_t head_started_ = 0; ///< tick when the current head began (slowloris bound)
+    bool waiting_ = false;           ///< a deferred answer is pending
+    bool pending_head_ = false;      ///< ...for a HEAD request
+    bool pending_keep_alive_ = true;
+    bool peer_eof_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool HttpSession::wants_input() const noexcept {
+    if (waiting_ || peer_eof_) return false;
+    // A client that pipelines without reading is not read further until it catches up.
+    return !conn_.out().over(conn_.out().cap());
+}
+
+inline void HttpSession::report(errc code, std::string_view why) const {
+    if (!conn_.loop().core.on_error) return;
+    Request empty;
+    RequestBuilder::set_remote(empty, conn_.remote_address());
+    conn_.loop().core.report(empty, code, std::string(why));
+}
+
+inline void HttpSession::on_data(char* p, std::size_t n) {
+    while (n > 0 && conn_.session() == this && !conn_.closing()) {
+        if (waiting_ || conn_.out().over(conn_.out().cap())) {
+            // Keep pipelined input until the deferred answer is written, or until a client
+            // that does not read its responses has drained them (bounded memory).
+            stash_.append(p, n);
+            return;
+        }
+        const bool was_idle = !parser_.in_message();
+        const auto r = parser_.feed(p, n);
+        p += r.consumed;
+        n -= r.consumed;
+        if (was_idle && parser_.in_message() && head_started_ == 0)
+            head_started_ = conn_.loop().now_tick();
+        switch (r.event) {
+        case RequestParser::Event::need_more:
+            return;
+        case RequestParser::Event::expect_continue:
+            conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
+            parser_.continue_body();
+            continue;
+        case RequestParser::Event::error:
+            report(parser_.error_code(), parser_.error_reason());
+            write_error(parser_.error_status());
+            return;
+        case RequestParser::Event::request:
+            head_started_ = 0;
+            dispatch(parser_.request());
+            if (conn_.session() != this) {
+                // Handed over: what followed the head in this read belongs to the new
+                // protocol (WebSocket frames; an event stream ignores its client's bytes).
+                // This session stays allocated until the connection's call returns.
+                Connection& c = conn_;
+                Session* next = c.session();
+                next->on_start();
+                if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+                return;
+            }
+            if (!waiting_) parser_.next();
+            break;
+        }
+    }
+}
+
+inline void HttpSession::dispatch(Request& req) {
+    Loop& loop = conn_.loop();
+    ++seq_;
+    RequestBuilder::set_remote(req, conn_.remote_address());
+    const bool head = req.method() == "HEAD";
+    bool keep_alive = req.keep_alive() && !loop.stopping();
+    // Only a request asking for an upgrade can be one (check_handshake's first test); the
+    // others skip the WebSocket routes.
+    if (loop.core.ws_router.size() != 0 && req.header("upgrade")) {
+        std::vector<RouteParam> params;
+        if (const WsEndpoint* ep = loop.core.ws_route(req, params))
+            if (try_upgrade(*this, req, *ep, params)) return;
+    }
+    if (parser_.upgrade()) {
+        // No protocol switch is offered on this route: answer over HTTP, then close, since
+        // what follows the head would be the other protocol's bytes.
+        keep_alive = false;
+    }
+    Exchange ex;
+    ex.conn = &conn_;
+    ex.seq = seq_;
+    RequestBuilder::set_exchange(req, &ex);
+    Response res = loop.core.handle(req);
+    RequestBuilder::set_exchange(req, nullptr);
+    const ResponseKind answer = ResponseAccess::kind(res);
+    if (answer == ResponseKind::stream) {
+        if (ex.stream) {
+            start_stream(*this, std::move(ex.stream), head);
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned an EventStream not made from its request");
+        res = status(500);
+    } else if (ex.stream) {
+        ex.stream->end();   // made but not returned: it never starts, and says so once
+    }
+    if (answer == ResponseKind::deferred) {
+        if (ex.deferred) {
+            // Wait for the answer (it may already be posted, if sent inside the handler);
+            // later pipelined requests wait behind it.
+            waiting_ = true;
+            pending_head_ = head;
+            pending_keep_alive_ = keep_alive;
+            parser_.next();
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned a Responder it did not get from defer()");
+        res = status(500);
+    }
+    if (ex.deferred) ex.deferred->answered.store(true);   // the returned response wins
+    write_response(res, head, keep_alive);
+}
+
+inline void HttpSession::write_response(const Response& res, bool head, bool keep_alive) {
+    const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
+                                parser_.request().http_minor() == 0);
+    if (const auto* bad = layout.invalid()) {
+        report(errc::invalid_argument, "response header with an invalid name or value: " + bad->first);
+        write_response(status(500), head, false);
+        return;
+    }
+    layout.write(conn_.out().reserve(layout.size()), conn_.loop().date());
+    if (!layout.keep_alive()) conn_.close_after_flush();
+}
+
+inline void HttpSession::write_error(int st) { write_response(status(st), false, false); }
+
+inline void HttpSession::complete_deferred(std::uint64_t seq, Response&& res) {
+    if (!conn_.is_open() || conn_.session() != this || !waiting_ || seq != seq_) return;
+    waiting_ = false;
+    // The app may have begun stopping while the answer was pending: then this is the last.
+    write_response(res, pending_head_, pending_keep_alive_ && !conn_.loop().stopping());
+    resume();
+}
+
+inline void HttpSession::resume() {
+    if (!conn_.closing() && !stash_.empty()) {
+        std::string input = std::move(stash_);
+        stash_.clear();
+        on_data(input.data(), input.size());
+        if (conn_.session() != this || !conn_.is_open()) return;   // handed over, or closed
+    }
+    if (peer_eof_ && !waiting_) {
+        conn_.close_after_flush();
+        return;
+    }
+    conn_.rearm_timer();
+    conn_.resume_reading();
+}
+
+inline void HttpSession::on_peer_eof() {
+    // The client sent everything it will send; answer what is pending, then close.
+    peer_eof_ = true;
+    if (!waiting_ && conn_.out().empty()) {
+        conn_.terminate();
+        return;
+    }
+    if (!waiting_) conn_.close_after_flush();
+}
+
+inline std::uint64_t HttpSession::deadline() const noexcept {
+    const Loop& loop = conn_.loop();
+    const Limits& lim = loop.core.options.limits;
+    if (waiting_) return 0;
+    if (head_started_ != 0 && !parser_.in_body()) return head_started_ + loop.ticks(lim.header_timeout);
+    if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
+    return loop.ticks_from_now(lim.keep_alive_timeout);
+}
+
+inline void HttpSession::on_timer() {
+    if (parser_.in_message() || (head_started_ != 0 && seq_ == 0)) {
+        const bool body = parser_.in_body();
+        report(body ? errc::body_timeout : errc::header_timeout,
+               body ? "request body stalled" : "request head not complete in time");
+        if (parser_.in_message()) {
+            write_error(408);
+            return;
+        }
+        conn_.close_after_flush();   // connected but never sent a byte: just close
+        return;
+    }
+    conn_.close_after_flush();   // idle keep-alive connection
+}
+
+inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
+    c.in_session([&] {
+        Session* s = c.session();
+        if (s != nullptr && s->kind == SessionKind::http)
+            static_cast<HttpSession*>(s)->complete_deferred(seq, std::move(res));
+    });
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/loop_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop_impl.hpp — the Loop's members that walk its connections: the end-of-turn
+// flush, the list of open connections, the timer wheel's expiries and the graceful stop.
+// Must not know: protocols (each connection's session decides what a stop or a timeout means).
+
+#include <chrono>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline Loop::~Loop() {
+    while (head_) head_->terminate();
+    // run() has returned, so this thread is the only one left: what the closes posted (the
+    // transports letting their owners go, cancelled waits) runs now instead of leaking.
+    io.restart();
+    io.poll();
+    // Their handlers will not run now.
+    run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
+    run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
+    block_release(recv_);
+}
+
+inline void Loop::mark_dirty(Connection& c) {
+    if (c.dirty) return;
+    c.dirty = true;
+    // Runs after the handlers already queued for this turn, so everything they produce for
+    // a socket goes out in one write.
+    enlist(dirty_, c, [this] { flush_all(); });
+}
+
+inline void Loop::flush_all() {
+    TickHold hold(*this);
+    run_batch(dirty_, [](TransportOwner& o) {
+        Connection& c = static_cast<Connection&>(o);
+        c.dirty = false;
+        c.flush();
+    });
+}
+
+inline void Loop::add(Connection& c) noexcept {
+    c.retain();   // the list's reference
+    c.next_conn = head_;
+    c.prev_conn = nullptr;
+    if (head_) head_->prev_conn = &c;
+    head_ = &c;
+    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void Loop::remove(Connection& c) noexcept {
+    if (c.prev_conn) c.prev_conn->next_conn = c.next_conn;
+    else if (head_ == &c) head_ = c.next_conn;
+    else return;   // not listed
+    if (c.next_conn) c.next_conn->prev_conn = c.prev_conn;
+    c.prev_conn = c.next_conn = nullptr;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    if (stopping_ && head_ == nullptr) release_work();
+    c.release();
+}
+
+inline void Loop::on_tick() {
+    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
+    if (!wheel.empty()) arm_tick();
+    else ticking_ = false;
+}
+
+inline void Loop::shutdown(std::chrono::milliseconds deadline) {
+    if (stopping_) return;
+    stopping_ = true;
+    for (Connection* c = head_; c;) {
+        Connection* next = c->next_conn;
+        c->shutdown();
+        c = next;
+    }
+    if (head_ == nullptr) {
+        release_work();
+        return;
+    }
+    stop_timer_.expires_after(deadline);
+    stop_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) return;
+        while (head_) head_->terminate();
+        release_work();
+    });
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_session.hpp — a connection that serves an event stream (WHATWG HTML
+// §9.2): its head, then the StreamState's events until the stream ends.
+// Owns: the connection's side of a stream: the response head, the heartbeat through the
+// connection's timer slot, and telling the shared state when the connection drains or goes.
+// Must not know: sockets or transports, HTTP parsing.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The session of a connection that streams events. The client has nothing to say: its bytes
+/// are dropped, its FIN ends the stream.
+class StreamSession final : public Session {
+public:
+    StreamSession(Connection& conn, std::shared_ptr<StreamState> st)
+        : Session(SessionKind::stream), conn_(conn), st_(std::move(st)) {}
+
+    void on_data(char*, std::size_t) override {}
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override {
+        conn_.rearm_timer();
+        if (st_) st_->on_drained();
+    }
+    std::uint64_t deadline() const noexcept override {
+        if (!st_ || conn_.loop().core.options.limits.sse_heartbeat.count() <= 0) return 0;
+        return st_->deadline();
+    }
+    void on_timer() override {
+        if (st_) st_->on_heartbeat();
+    }
+    void on_shutdown() override {
+        if (st_) st_->end();
+    }
+    void on_closed() override {
+        // Handles still hold the state, and the state holds this connection's memory: let go.
+        std::shared_ptr<StreamState> st = std::move(st_);
+        if (st) st->on_transport_closed();
+    }
+
+private:
+    Connection& conn_;
+    std::shared_ptr<StreamState> st_;
+};
+
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
+    std::string h;
+    h.reserve(256);
+    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+             "X-Accel-Buffering: no\r\nDate: ");
+    h.append(loop.date()).append("\r\n");
+    if (auto* bad = append_header_lines(h, st->headers,
+                                        {"content-type", "cache-control", "x-accel-buffering"})) {
+        Request empty;
+        loop.core.report(empty, errc::invalid_argument,
+                          "event stream header with an invalid name or value: " + bad->first);
+        st->end();
+        http.write_response(status(500), head, false);
+        return;
+    }
+    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
+    conn.out().write(h);
+    conn.switch_session(std::make_unique<StreamSession>(conn, st));
+    st->started(head);
+    conn.rearm_timer();
+}
 
 }  // namespace detail
 WISP_NAMESPACE_END
@@ -5204,12 +7150,22 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_session.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/ws_session.hpp — one WebSocket connection's state: reader, peer, close handshake.
+// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
+// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
+// the idle timeout, the peer's topics.
+// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
+// close state, the idle and close deadlines (through the connection's one timer slot).
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -5221,43 +7177,39 @@ inline const Request& empty_request() {
     return r;
 }
 
-class Connection;
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
-/// What a Connection holds once it speaks WebSocket. Created by the upgrade, destroyed with
+/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
-/// Thread: the connection's I/O thread only. Member functions are defined in
-/// websocket_impl.hpp, where Connection is complete.
-class WsSession {
+/// Thread: the connection's I/O thread only.
+class WsSession final : public Session {
 public:
     WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
               std::size_t max_message_bytes);
-    WsSession(const WsSession&) = delete;
-    WsSession& operator=(const WsSession&) = delete;
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
     const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
     StateSlot& state_slot() noexcept { return state_; }
-    const Address& remote_address() const noexcept;
+    const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view protocol() const noexcept { return protocol_; }
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
-    // ---- from the Connection ----
-    void on_open();
-    void on_data(char* p, std::size_t n);
-    /// The TCP connection ended (EOF, reset, terminate, timeout): the close hook, once.
-    void on_transport_closed();
-    /// The app stops: close 1001.
-    void on_shutdown();
-    /// The idle/close deadline passed.
-    void on_timer();
-    /// The absolute tick of the next deadline.
-    std::uint64_t deadline() const noexcept;
-    /// Our close frame is queued or sent; deadline() is then the close deadline.
-    bool close_sent() const noexcept { return close_sent_; }
-    /// The send queue emptied.
-    void on_drained();
-    bool wants_drain = false;   ///< a send was refused or the socket blocked since the last drain
+    // ---- Session ----
+    void on_start() override;   ///< the open hook
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    std::size_t read_budget(std::size_t cap) const noexcept override;
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override;
+    std::uint64_t deadline() const noexcept override;
+    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    void on_timer() override;
+    void on_shutdown() override;   ///< close 1001
+    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
@@ -5270,17 +7222,17 @@ public:
     SendResult send_data(Opcode op, std::string_view payload);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
-    void terminate();
+    void terminate() { conn_.terminate(); }
     bool is_open() const noexcept;
-    std::size_t buffered_amount() const noexcept;
+    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
     void publish(std::string_view topic, std::string_view data, bool binary);
-    /// A publication for one of this peer's topics (loop thread).
-    void deliver(const Publication& p);
 
 private:
+    /// A publication for one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const Publication& p, bool named);
     /// Whether one more message may be queued; applies the backpressure policy when not.
     SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
@@ -5312,1125 +7264,339 @@ private:
     bool in_hook_failure_ = false;
 };
 
+// ---- WsSession ----------------------------------------------------------------------
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+                            std::string protocol, std::size_t max_message_bytes)
+    : Session(SessionKind::websocket),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}),
+      request_(std::move(request)),
+      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
+      protocol_(std::move(protocol)) {
+    std::uint64_t id = next_peer_id();
+    char tmp[16];
+    std::uint8_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[id & 15];
+        id >>= 4;
+    } while (id != 0);
+    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
+    id_len_ = n;
+    last_rx_tick_ = conn.loop().now_tick();
+}
+
+template <class F>
+void WsSession::guarded(F&& call) {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        call();
+    } catch (const std::exception& ex) {
+        fail(errc::handler_exception, 1011, ex.what());
+    } catch (...) {
+        fail(errc::handler_exception, 1011, "unknown exception");
+    }
+#else
+    call();
+#endif
+}
+
+inline void WsSession::on_start() {
+    conn_.rearm_timer();
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) request_.reset();
+}
+
+inline void WsSession::on_data(char* p, std::size_t n) {
+    last_rx_tick_ = conn_.loop().now_tick();
+    ping_outstanding_ = false;
+    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
+}
+
+inline bool WsSession::is_open() const noexcept {
+    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline bool WsSession::wants_input() const noexcept {
+    // A peer that sends faster than it reads our replies is not read further until half the
+    // send cap has drained, so replies to its own input never reach the cap (one read adds at
+    // most a read budget's worth).
+    return !conn_.out().over(conn_.out().cap() / 2);
+}
+
+inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
+    // A read is cut to the room left under the send cap (at least half of it, see
+    // wants_input()), so echoing what one read brought cannot reach the cap even while the
+    // transport refuses more.
+    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
+}
+
+inline void WsSession::on_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    const Message m(payload, op == Opcode::binary);
+    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_ping(std::string_view payload) {
+    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
+}
+
+inline void WsSession::on_pong(std::string_view) {}
+
+inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    close_received_ = true;
+    if (!close_sent_) {
+        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
+        close_sent_ = true;
+        if (code == 1005) write_frame(Opcode::close, {});
+        else send_close_frame(code, {});
+    }
+    report_close(code, reason, true);
+    conn_.close_after_flush();
+}
+
+inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
+    fail(e, close_code, why);
+}
+
+inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    if (in_hook_failure_ || close_reported_) return;
+    in_hook_failure_ = true;
+    if (!close_sent_ && !conn_.closing()) {
+        close_sent_ = true;
+        // Protocol errors say why; a hook's exception text stays on the server.
+        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
+    }
+    report_error(e, why);
+    report_close(code, why, false);
+    conn_.close_after_flush();
+    in_hook_failure_ = false;
+}
+
+inline void WsSession::report_error(errc e, std::string_view why) {
+    const Error err{make_error_code(e), std::string(why)};
+    if (ep_.error) {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            ep_.error(ep_.handler, peer_, err);
+        } catch (...) {   // an error hook that throws has nowhere left to report to
+        }
+#else
+        ep_.error(ep_.handler, peer_, err);
+#endif
+    } else {
+        conn_.loop().core.report(request(), e, err.message);
+    }
+}
+
+inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
+    if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
+    close_reported_ = true;
+    if (!ep_.close) return;
+    const CloseInfo info{code, reason, clean};
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        ep_.close(ep_.handler, peer_, info);
+    } catch (const std::exception& ex) {
+        report_error(errc::handler_exception, ex.what());
+    } catch (...) {
+        report_error(errc::handler_exception, "unknown exception");
+    }
+#else
+    ep_.close(ep_.handler, peer_, info);
+#endif
+}
+
+inline void WsSession::on_closed() {
+    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
+    if (close_reported_) return;
+    report_close(1006, {}, false);
+}
+
+inline void WsSession::on_shutdown() {
+    if (close_sent_ || close_reported_) return;
+    close(1001, "server shutting down");
+}
+
+inline std::uint64_t WsSession::deadline() const noexcept {
+    if (close_sent_) return close_deadline_;
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
+    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+}
+
+inline void WsSession::on_timer() {
+    const std::uint64_t now = conn_.loop().now_tick();
+    if (now < deadline()) {
+        conn_.rearm_timer();
+        return;
+    }
+    if (close_sent_) {   // our close frame was not answered in time
+        conn_.terminate();
+        return;
+    }
+    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
+        ping_outstanding_ = true;
+        write_frame(Opcode::ping, {});
+        conn_.rearm_timer();
+        return;
+    }
+    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
+    conn_.terminate();
+}
+
+inline void WsSession::on_drained() {
+    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    if (conn_.out().drain_owed) {
+        conn_.out().drain_owed = false;
+        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    }
+    conn_.resume_reading();   // if reading paused on a full queue
+}
+
+inline void WsSession::write_frame(Opcode op, std::string_view payload) {
+    const std::size_t n = payload.size();
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    SendQueue& q = conn_.out();
+    if (n >= 4096 && q.can_borrow(payload)) {
+        encode_frame_header(q.reserve(header), op, true, n, nullptr);
+        q.borrow(payload);
+        return;
+    }
+    char* out = q.reserve(header + n);
+    encode_frame_header(out, op, true, n, nullptr);
+    if (n != 0) std::memcpy(out + header, payload.data(), n);
+}
+
+inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
+    char payload[125];
+    const std::size_t n = encode_close_payload(payload, code, reason);
+    write_frame(Opcode::close, std::string_view(payload, n));
+    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    conn_.rearm_timer();
+}
+
+inline SendResult WsSession::admit() {
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
+    switch (conn_.out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (close_reported_ || conn_.closing()) return SendResult::closed;
+    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+    return SendResult::closed;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
+}
+
+inline SendResult WsSession::send_ping(std::string_view payload) {
+    if (payload.size() > 125) return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    write_frame(Opcode::ping, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
+    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    close_sent_ = true;
+    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
+    return SendResult::sent;
+}
+
+// ---- topics -------------------------------------------------------------------------
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    std::string t(topic);
+    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(t, +1);
+    topics_.push_back(std::move(t));
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(*it, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
+}
+
+inline void WsSession::deliver(void* self, const Publication& p, bool) {
+    WsSession& s = *static_cast<WsSession*>(self);
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
 }  // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/connection.hpp ----
+// ---- wisp/detail/websocket_impl.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/connection.hpp — one socket: reads, the write queue, timeouts, HTTP/1.1 requests.
+// wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
 
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <condition_variable>
-#include <cstring>
-#include <initializer_list>
-#include <memory>
-#include <mutex>
-#include <optional>
+#include <cstdint>
 #include <string>
-#include <utility>
+#include <string_view>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
-namespace detail {
 
-class Connection;
-
-/// Header names must be tokens and values free of CR, LF and NUL: anything else would let a
-/// handler split the response.
-struct TokenTable {
-    bool ok[256] = {};
-    constexpr TokenTable() {
-        for (int c = 33; c < 127; ++c) ok[c] = true;
-        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
-    }
-};
-inline constexpr TokenTable token_table{};
-
-inline bool valid_header_name(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
-    return true;
+// ---- Peer ---------------------------------------------------------------------------
+inline std::string_view Peer::id() const noexcept { return s_.id(); }
+inline SendResult Peer::send_text(std::string_view text) {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    return s_.send_data(detail::Opcode::text, text);
 }
-inline bool valid_header_value(std::string_view s) noexcept {
-    for (char c : s)
-        if (c == '\r' || c == '\n' || c == '\0') return false;
-    return true;
+inline SendResult Peer::send_binary(std::string_view bytes) {
+    return s_.send_data(detail::Opcode::binary, bytes);
 }
-
-/// Fields wisp writes itself on every response; a handler's values for them are ignored.
-inline bool is_framing_header(std::string_view name) noexcept {
-    return iequals(name, "content-length") || iequals(name, "connection") ||
-           iequals(name, "date") || iequals(name, "transfer-encoding");
+inline SendResult Peer::send(const Message& m) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
 }
-
-/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
-/// those named in `also_skip`. Returns the first header with an invalid name or value (then
-/// `out` is incomplete and must not be sent), or nullptr.
-inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
-                                                      std::initializer_list<std::string_view> also_skip) {
-    for (const auto& h : headers) {
-        bool skip = is_framing_header(h.first);
-        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
-        if (skip) continue;
-        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
-        out.append(h.first).append(": ").append(h.second).append("\r\n");
-    }
-    return nullptr;
+inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    return s_.close(code, reason);
 }
+inline void Peer::terminate() { s_.terminate(); }
+inline bool Peer::is_open() const noexcept { return s_.is_open(); }
+inline const Request& Peer::request() const noexcept { return s_.request(); }
+inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
+inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
+inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
 
-/// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
-class ConnRef {
-public:
-    ConnRef() = default;
-    explicit ConnRef(Connection* c) noexcept;
-    ConnRef(const ConnRef& o) noexcept : ConnRef(o.c_) {}
-    ConnRef(ConnRef&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
-    ConnRef& operator=(ConnRef o) noexcept {
-        std::swap(c_, o.c_);
-        return *this;
-    }
-    ~ConnRef();
-    Connection* get() const noexcept { return c_; }
-    Connection* operator->() const noexcept { return c_; }
-    explicit operator bool() const noexcept { return c_ != nullptr; }
-
-private:
-    Connection* c_ = nullptr;
-};
-
-/// Where App::fetch waits for a deferred answer; outlives the Deferred that fills it.
-struct FetchWait {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::optional<Response> result;
-};
-
-/// The state behind a Responder: an owned copy of the request and where the answer goes
-/// (a connection's loop, or a waiting App::fetch). The last Responder copy to go sends 500
-/// if nobody answered.
-struct Deferred {
-    Request request;
-    ConnRef conn;
-    std::shared_ptr<FetchWait> fetch;
-    std::atomic<bool> answered{false};
-    bool taken = false;      ///< defer() was called
-    std::uint64_t seq = 0;   ///< which request of the connection this answers
-
-    Deferred() = default;
-    Deferred(const Deferred&) = delete;
-    Deferred& operator=(const Deferred&) = delete;
-    ~Deferred();
-    bool deliver(Response&& res);
-};
-
-/// Per-connection HTTP/1.1 state; freed when the connection switches protocol.
-struct HttpState {
-    explicit HttpState(const ParserLimits& limits) : parser(limits) {}
-    RequestParser parser;
-    std::string stash;   ///< pipelined bytes read while a deferred answer is pending
-    std::uint64_t seq = 0;
-    std::uint64_t head_started = 0;   ///< tick when the current head began (slowloris bound)
-    bool waiting = false;             ///< a deferred answer is pending
-    bool pending_head = false;        ///< ...for a HEAD request
-    bool pending_keep_alive = true;
-    bool peer_eof = false;
-};
-
-/// One accepted socket. Lives on its loop's thread; other threads reach it only by posting.
-/// Reading: waits for readiness, then reads into the loop's shared buffer and handles every
-/// request that read delivered. Writing: output is queued and written once per loop turn.
-/// Readiness comes from the loop's ready set on Linux (the socket is taken from Asio after
-/// accept; see socket_io.hpp), from Asio's reactor elsewhere or with WISP_NO_EPOLL.
-class Connection : public WheelNode {
-public:
-    enum class Mode : std::uint8_t { http, websocket, stream, closing, closed };
-
-    Connection(Loop& loop, tcp_socket socket);
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-    ~Connection();
-
-    void start();
-    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-    void release() noexcept;
-    Loop& loop() noexcept { return loop_; }
-    Mode mode() const noexcept { return mode_; }
-    bool is_open() const noexcept { return mode_ != Mode::closing && mode_ != Mode::closed; }
-    const Address& remote_address() const noexcept { return remote_; }
-
-    // ---- output (loop thread) ----
-    void write(std::string_view bytes) {
-        out_.append(bytes, &loop_.pool);
-        loop_.mark_dirty(*this);
-    }
-    char* reserve(std::size_t n) {
-        loop_.mark_dirty(*this);
-        return out_.reserve(n, &loop_.pool);
-    }
-    void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
-        out_.append_shared(b, off, len);
-        loop_.mark_dirty(*this);
-    }
-    /// True when `bytes` are this connection's own input in the loop's receive buffer (an
-    /// echo), which borrow() may queue without copying.
-    bool can_borrow(std::string_view bytes) const noexcept {
-        const char* base = loop_.recv_buffer();
-        return loop_.reader == this && bytes.data() >= base &&
-               bytes.data() + bytes.size() <= base + loop_.recv_size();
-    }
-    /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer: on_readable
-    /// writes them before the next read and copies what the socket did not take.
-    void borrow(std::string_view bytes) {
-        out_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
-                          bytes.size());
-        loop_.mark_dirty(*this);
-    }
-    std::size_t buffered_amount() const noexcept { return out_.size(); }
-    /// True when fewer than `cap` bytes wait. When more do, first offers them to the kernel
-    /// (a burst within one loop turn is not a slow reader): only what the socket refuses counts.
-    bool has_room(std::size_t cap) {
-        if (out_.size() < cap) return true;
-        if (!writing_ && is_open()) flush();
-        return out_.size() < cap && is_open();
-    }
-    /// Writes the queue with one gather write; waits for writability if the kernel is full.
-    void flush();
-
-    // ---- lifecycle (loop thread) ----
-    /// Stops reading new input; closes once the queue is written (with a lingering close).
-    void close_after_flush();
-    /// Closes at once; queued output is dropped.
-    void terminate();
-    /// Called by the loop when the app stops.
-    void shutdown();
-    /// Called by the loop's timer wheel when this connection's deadline passes.
-    void on_timer();
-
-    // ---- HTTP (loop thread) ----
-    void complete_deferred(std::uint64_t seq, Response&& res);
-    /// Number of the request being handled (matches a deferred answer to its request).
-    std::uint64_t http_seq() const noexcept { return http_ ? http_->seq : 0; }
-
-    // ---- WebSocket (loop thread) ----
-    /// Recomputes this connection's deadline (after the WebSocket state changed it).
-    void rearm_timer() { update_timer(); }
-    /// True once the connection is closing or closed.
-    bool closing() const noexcept { return close_after_flush_ || !is_open(); }
-
-#ifdef WISP_EPOLL
-    /// What the ready set reported for this socket (a mask of EPOLL* bits).
-    void on_events(std::uint32_t events);
-    /// Reads if input is waiting and reading is allowed (the loop's read_later list).
-    void read_if_ready();
-    bool read_later = false;          ///< on the loop's read-later list this turn
-#endif
-    bool dirty = false;               ///< on the loop's dirty list this turn
-    Connection* prev_conn = nullptr;  ///< the loop's list of open connections
-    Connection* next_conn = nullptr;
-
-private:
-    void start_read();
-    void on_readable(const std::error_code& ec);
-    void on_data(char* p, std::size_t n);
-    void on_peer_eof();
-    void wait_writable();
-    void on_drained();
-    void close_now();
-    void begin_linger();
-    void update_timer();
-    bool can_read() const noexcept;
-    IoResult read_some(char* p, std::size_t n, std::size_t& got);
-    /// One gather write of the queue's head: `put` bytes of `offered`.
-    IoResult write_some(std::size_t& put, std::size_t& offered);
-    bool shutdown_send();
-    void close_socket();
-
-    void http_on_data(char* p, std::size_t n);
-    void dispatch(Request& req);
-    /// Handles a request for a WebSocket route; false when it is not an upgrade attempt.
-    bool try_upgrade(Request& req, const WsEndpoint& ep, std::vector<RouteParam>& params);
-    /// Writes an event stream's head and switches to streaming.
-    void start_stream(std::shared_ptr<StreamState> st, bool head);
-    void write_response(const Response& res, bool head, bool keep_alive);
-    void write_error(int status, std::string_view extra_header = {});
-    void resume_http();
-
-    Loop& loop_;
-#ifdef WISP_EPOLL
-    int fd_ = -1;
-#else
-    tcp_socket sock_;
-#endif
-    OutQueue out_;
-    std::unique_ptr<HttpState> http_;
-    std::unique_ptr<WsSession> ws_;
-    std::shared_ptr<StreamState> stream_;
-    Address remote_;
-    std::atomic<std::uint32_t> refs_{1};
-    std::uint64_t write_progress_tick_ = 0;
-    Mode mode_ = Mode::http;
-    bool reading_ = false;            ///< a readiness wait is pending, or a read is running
-    bool writing_ = false;            ///< a writability wait is pending
-#ifdef WISP_EPOLL
-    bool rd_ready_ = false;           ///< the socket became readable and was not read empty
-    bool watched_ = false;            ///< in the loop's ready set
-#endif
-    bool close_after_flush_ = false;
-};
-
-// ---- implementation -------------------------------------------------------
-inline ConnRef::ConnRef(Connection* c) noexcept : c_(c) {
-    if (c_) c_->retain();
+inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
+inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
+inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+inline void Peer::publish_text(std::string_view topic, std::string_view text) {
+    s_.publish(topic, text, false);
 }
-inline ConnRef::~ConnRef() {
-    if (c_) c_->release();
+inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
+    s_.publish(topic, bytes, true);
 }
-
-#ifdef WISP_EPOLL
-inline Connection::Connection(Loop& loop, tcp_socket sock)
-    : loop_(loop), out_(&loop.pool) {
-#else
-inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)), out_(&loop.pool) {
-    tcp_socket& sock = sock_;
-#endif
-    http_ = std::make_unique<HttpState>(loop_.core.parser_limits);
-    std::error_code ec;
-    sock.non_blocking(true, ec);
-    sock.set_option(tcp::no_delay(true), ec);
-    const auto ep = sock.remote_endpoint(ec);
-    if (!ec) {
-        const auto a = ep.address();
-        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
-        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
-    }
-#ifdef WISP_EPOLL
-    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes
-    // it in start(). On failure fd_ stays -1 and start() closes the connection.
-    ec.clear();
-    const int fd = sock.release(ec);
-    if (!ec) fd_ = fd;
-#endif
-}
-
-inline Connection::~Connection() {
-#ifdef WISP_EPOLL
-    if (fd_ >= 0) ::close(fd_);   // never started
-#endif
-}
-
-inline void Connection::release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-}
-
-inline void Connection::start() {
-    loop_.add(*this);
-    http_->head_started = loop_.now_tick();   // a fresh connection owes a request head
-#ifdef WISP_EPOLL
-    // Joining the set reports input that is already there, so no read is attempted here.
-    watched_ = fd_ >= 0 && loop_.watch(*this, fd_);
-    if (!watched_) {
-        close_now();
-        return;
-    }
-#endif
-    update_timer();
-    start_read();
-}
-
-inline bool Connection::can_read() const noexcept {
-    if (mode_ == Mode::closed) return false;
-    if (mode_ == Mode::closing) return true;   // lingering: read and discard until EOF
-    if (close_after_flush_) return false;
-    if (mode_ == Mode::http) {
-        if (http_->waiting || http_->peer_eof) return false;
-        // A client that pipelines without reading is not read further until it catches up.
-        if (out_.size() > loop_.core.options.limits.max_queued_bytes) return false;
-    } else if (mode_ == Mode::websocket) {
-        // A peer that sends faster than it reads our replies is not read further until half
-        // the send cap has drained, so replies to its own input never reach the cap
-        // (one read adds at most a receive buffer's worth).
-        if (out_.size() > loop_.core.options.limits.max_queued_bytes / 2) return false;
-    }
-    return true;
-}
-
-inline void Connection::start_read() {
-#ifdef WISP_EPOLL
-    // The set reports new input by itself; only input already reported and left unread needs
-    // a read now, and it happens later this turn (start_read runs inside other handlers).
-    if (!reading_ && rd_ready_ && can_read()) loop_.read_later(*this);
-#else
-    if (reading_ || !can_read()) return;
-    reading_ = true;
-    retain();
-    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
-        reading_ = false;
-        on_readable(ec);
-        release();
-    });
-#endif
-}
-
-#ifdef WISP_EPOLL
-inline void Connection::on_events(std::uint32_t events) {
-    if (mode_ == Mode::closed) return;
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) rd_ready_ = true;
-    // An error or hang-up surfaces as the result of the next write or read.
-    if (writing_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
-        writing_ = false;
-        flush();
-    }
-    read_if_ready();
-}
-
-inline void Connection::read_if_ready() {
-    if (mode_ != Mode::closed && rd_ready_ && !reading_ && can_read()) on_readable({});
-}
-#endif
-
-inline IoResult Connection::read_some(char* p, std::size_t n, std::size_t& got) {
-#ifdef WISP_EPOLL
-    const IoResult r = fd_read(fd_, p, n, got);
-    // Edge-triggered: the set reports the socket again only after new input arrives, so it
-    // counts as readable until a read comes back short (the kernel's queue was emptied).
-    if (r == IoResult::again || (r == IoResult::done && got < n)) rd_ready_ = false;
-    return r;
-#else
-    std::error_code ec;
-    got = sock_.read_some(net::buffer(p, n), ec);
-    if (!ec) return IoResult::done;
-    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
-    return ec == net::error::eof ? IoResult::eof : IoResult::failed;
-#endif
-}
-
-inline IoResult Connection::write_some(std::size_t& put, std::size_t& offered) {
-    offered = 0;
-    std::size_t i = 0;
-#ifdef WISP_EPOLL
-    std::array<iovec, 64> bufs;
-    out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
-        bufs[i++] = iovec{const_cast<char*>(p), n};
-        offered += n;
-    });
-    return fd_write(fd_, bufs.data(), i, put);
-#else
-    std::array<net::const_buffer, 64> bufs;
-    out_.gather(bufs.size(), [&](const char* p, std::size_t n) {
-        bufs[i++] = net::const_buffer(p, n);
-        offered += n;
-    });
-    struct Seq {
-        const net::const_buffer* b;
-        const net::const_buffer* e;
-        const net::const_buffer* begin() const { return b; }
-        const net::const_buffer* end() const { return e; }
-    } seq{bufs.data(), bufs.data() + i};
-    std::error_code ec;
-    put = sock_.write_some(seq, ec);
-    if (!ec) return IoResult::done;
-    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
-    return IoResult::failed;
-#endif
-}
-
-inline bool Connection::shutdown_send() {
-#ifdef WISP_EPOLL
-    return ::shutdown(fd_, SHUT_WR) == 0;
-#else
-    std::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
-    return !ec;
-#endif
-}
-
-inline void Connection::close_socket() {
-#ifdef WISP_EPOLL
-    if (fd_ < 0) return;
-    if (watched_) loop_.forget(*this, fd_);
-    watched_ = false;
-    ::close(fd_);
-    fd_ = -1;
-#else
-    std::error_code ec;
-    sock_.close(ec);   // cancels pending waits; their handlers release their references
-#endif
-}
-
-inline void Connection::on_readable(const std::error_code& wait_ec) {
-    if (mode_ == Mode::closed) return;
-    if (wait_ec) {
-        if (wait_ec != net::error::operation_aborted) close_now();
-        return;
-    }
-    Loop::TickHold hold(loop_);
-    char* buf = loop_.recv_buffer();
-    const std::size_t cap = loop_.recv_size();
-    reading_ = true;   // what runs below (a flush, a drain hook) starts no second wait
-    // A few reads per wakeup at most, so one busy peer cannot starve the others.
-    for (int round = 0; round < 4 && can_read(); ++round) {
-        // A WebSocket peer's read is cut to the room left under the send cap (at least half
-        // of it, see can_read()), so echoing what one read brought cannot reach the cap even
-        // while the kernel refuses more.
-        std::size_t want = cap;
-        if (mode_ == Mode::websocket)
-            want = std::max<std::size_t>(
-                1, std::min(cap, loop_.core.options.limits.max_queued_bytes - out_.size()));
-        std::size_t n = 0;
-        const IoResult r = read_some(buf, want, n);
-        if (r == IoResult::again) break;
-        if (r == IoResult::eof) {
-            reading_ = false;
-            on_peer_eof();
-            return;
-        }
-        if (r == IoResult::failed) {
-            reading_ = false;
-            close_now();
-            return;
-        }
-        if (mode_ == Mode::closing) continue;   // lingering close: discard
-        loop_.reader = this;
-        on_data(buf, n);
-        loop_.reader = nullptr;
-        // The replies to this read go out now, while their bytes are still in the cache and
-        // before the next read: the queue's blocks go back to the pool at once instead of
-        // piling up until the end of the turn. Output for other sockets still waits for the
-        // end of the turn, so a publication reaches each subscriber in one write per turn.
-        if (!out_.empty()) flush();   // (flush checks writing_ and closed itself)
-        // A reply queued straight from the receive buffer (borrow()) that the socket did not
-        // take gets its own copy now, before any read overwrites the buffer.
-        if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
-            out_.own(loop_.recv_block(), &loop_.pool);
-        if (n < want) break;
-    }
-    reading_ = false;
-    if (mode_ != Mode::closed) {
-        update_timer();
-        start_read();
-    }
-}
-
-inline void Connection::on_data(char* p, std::size_t n) {
-    switch (mode_) {
-    case Mode::http: http_on_data(p, n); break;
-    case Mode::websocket: ws_->on_data(p, n); break;
-    default: break;   // streaming: the client has nothing to say; its bytes are dropped
-    }
-}
-
-inline void Connection::on_peer_eof() {
-    if (mode_ == Mode::closing || mode_ == Mode::closed) {
-        close_now();
-        return;
-    }
-    if (mode_ == Mode::http) {
-        // The client sent everything it will send; answer what is pending, then close.
-        http_->peer_eof = true;
-        if (!http_->waiting && out_.empty()) {
-            close_now();
-            return;
-        }
-        close_after_flush_ = !http_->waiting;
-        if (close_after_flush_ && out_.empty()) close_now();
-        return;
-    }
-    close_now();
-}
-
-inline void Connection::http_on_data(char* p, std::size_t n) {
-    HttpState& h = *http_;
-    while (n > 0 && mode_ == Mode::http && !close_after_flush_) {
-        if (h.waiting || out_.size() > loop_.core.options.limits.max_queued_bytes) {
-            // Keep pipelined input until the deferred answer is written, or until a client
-            // that does not read its responses has drained them (bounded memory).
-            h.stash.append(p, n);
-            return;
-        }
-        const bool was_idle = !h.parser.in_message();
-        const auto r = h.parser.feed(p, n);
-        p += r.consumed;
-        n -= r.consumed;
-        if (was_idle && h.parser.in_message() && h.head_started == 0)
-            h.head_started = loop_.now_tick();
-        switch (r.event) {
-        case RequestParser::Event::need_more:
-            return;
-        case RequestParser::Event::expect_continue:
-            write("HTTP/1.1 100 Continue\r\n\r\n");
-            h.parser.continue_body();
-            continue;
-        case RequestParser::Event::error: {
-            const int st = h.parser.error_status();
-            if (loop_.core.on_error) {
-                Request empty;
-                empty.set_remote_address(remote_);
-                loop_.core.report(empty, h.parser.error_code(), h.parser.error_reason());
-            }
-            write_error(st);
-            return;
-        }
-        case RequestParser::Event::request:
-            h.head_started = 0;
-            dispatch(h.parser.request());
-            if (mode_ == Mode::websocket) {
-                // Switched protocols: what followed the handshake in this read is frames.
-                http_.reset();
-                ws_->on_open();
-                if (n > 0 && mode_ == Mode::websocket) ws_->on_data(p, n);
-                return;
-            }
-            if (mode_ == Mode::stream) {   // the rest of the connection is the event stream
-                http_.reset();
-                return;
-            }
-            if (!h.waiting) h.parser.next();
-            break;
-        }
-    }
-}
-
-inline void Connection::dispatch(Request& req) {
-    HttpState& h = *http_;
-    ++h.seq;
-    RequestBuilder::set_connection(req, this);
-    req.set_remote_address(remote_);
-    const bool head = req.method() == "HEAD";
-    bool keep_alive = req.keep_alive() && !loop_.stopping();
-    // Only a request asking for an upgrade can be one (check_handshake's first test); the
-    // others skip the WebSocket routes.
-    if (loop_.core.ws_router.size() != 0 && req.header("upgrade")) {
-        std::vector<RouteParam> params;
-        if (const WsEndpoint* ep = loop_.core.ws_route(req, params))
-            if (try_upgrade(req, *ep, params)) return;
-    }
-    if (h.parser.upgrade()) {
-        // No protocol switch is offered on this route: answer over HTTP, then close, since
-        // what follows the head would be the other protocol's bytes.
-        keep_alive = false;
-    }
-    std::shared_ptr<Deferred> deferred;
-    std::shared_ptr<StreamState> stream;
-    RequestBuilder::set_deferred_slot(req, &deferred);
-    RequestBuilder::set_stream_slot(req, &stream);
-    Response res = loop_.core.handle(req);
-    RequestBuilder::set_deferred_slot(req, nullptr);
-    RequestBuilder::set_stream_slot(req, nullptr);
-    if (res.kind() == ResponseKind::stream) {
-        if (stream) {
-            start_stream(std::move(stream), head);
-            return;
-        }
-        loop_.core.report(req, errc::handler_exception,
-                          "handler returned an EventStream not made from its request");
-        res = status(500);
-    } else if (stream) {
-        stream->end();   // made but not returned: it never starts, and says so once
-    }
-    if (res.kind() == ResponseKind::deferred) {
-        if (deferred) {
-            // Wait for the answer (it may already be posted, if sent inside the handler);
-            // later pipelined requests wait behind it.
-            h.waiting = true;
-            h.pending_head = head;
-            h.pending_keep_alive = keep_alive;
-            h.parser.next();
-            return;
-        }
-        loop_.core.report(req, errc::handler_exception,
-                          "handler returned a Responder it did not get from defer()");
-        res = status(500);
-    }
-    if (deferred) deferred->answered.store(true);   // the returned response wins
-    write_response(res, head, keep_alive);
-}
-
-inline void Connection::complete_deferred(std::uint64_t seq, Response&& res) {
-    if (mode_ != Mode::http || !http_ || !http_->waiting || seq != http_->seq) return;
-    HttpState& h = *http_;
-    h.waiting = false;
-    // The app may have begun stopping while the answer was pending: then this is the last.
-    write_response(res, h.pending_head, h.pending_keep_alive && !loop_.stopping());
-    resume_http();
-}
-
-inline void Connection::resume_http() {
-    HttpState& h = *http_;
-    if (!close_after_flush_ && !h.stash.empty()) {
-        std::string input = std::move(h.stash);
-        h.stash.clear();
-        http_on_data(input.data(), input.size());
-        if (mode_ != Mode::http) return;   // switched to WebSocket, or closed
-    }
-    if (h.peer_eof && !h.waiting) {
-        close_after_flush_ = true;
-        if (out_.empty()) begin_linger();
-        return;
-    }
-    update_timer();
-    start_read();
-}
-
-inline void Connection::write_response(const Response& res, bool head, bool keep_alive) {
-    const int st = (res.status >= 100 && res.status <= 999) ? res.status : 500;
-    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
-    const bool no_body = st < 200 || st == 204 || st == 304;
-    keep_alive = keep_alive && !close_after_flush_;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of
-    // those written as they are.
-    std::size_t fields_size = 0;
-    for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
-            Request empty;
-            loop_.core.report(empty, errc::invalid_argument,
-                              "response header with an invalid name or value: " + hv.first);
-            write_response(status(500), head, false);
-            return;
-        }
-        if (is_framing_header(hv.first)) {
-            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
-            continue;
-        }
-        fields_size += hv.first.size() + 2 + hv.second.size() + 2;
-    }
-    const std::string_view reason = reason_phrase(st);
-    const std::string_view date = loop_.date();
-    char len_buf[24];
-    std::size_t len_len = 0;
-    {
-        std::size_t v = res.body.size();
-        char tmp[24];
-        do {
-            tmp[len_len++] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v);
-        for (std::size_t i = 0; i < len_len; ++i) len_buf[i] = tmp[len_len - 1 - i];
-    }
-    const std::string_view conn_hdr = !keep_alive ? std::string_view("Connection: close\r\n")
-                                      : (http_ && http_->parser.request().http_minor() == 0)
-                                          ? std::string_view("Connection: keep-alive\r\n")
-                                          : std::string_view();
-    const bool send_body = !no_body && !head;
-    std::size_t size = 9 + 3 + 1 + reason.size() + 2 + 6 + date.size() + 2 + conn_hdr.size() + 2;
-    if (!no_body) size += 16 + len_len + 2;
-    size += fields_size;
-    if (send_body) size += res.body.size();
-
-    char* o = reserve(size);
-    auto put = [&o](std::string_view s) {
-        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(o, s.data(), s.size());
-        o += s.size();
-    };
-    put("HTTP/1.1 ");
-    *o++ = static_cast<char>('0' + st / 100);
-    *o++ = static_cast<char>('0' + st / 10 % 10);
-    *o++ = static_cast<char>('0' + st % 10);
-    *o++ = ' ';
-    put(reason);
-    put("\r\nDate: ");
-    put(date);
-    put("\r\n");
-    for (const auto& hv : res.headers) {
-        if (is_framing_header(hv.first)) continue;
-        put(hv.first);
-        put(": ");
-        put(hv.second);
-        put("\r\n");
-    }
-    if (!no_body) {
-        put("Content-Length: ");
-        put({len_buf, len_len});
-        put("\r\n");
-    }
-    put(conn_hdr);
-    put("\r\n");
-    if (send_body) put(res.body);
-    if (!keep_alive) close_after_flush();
-}
-
-inline void Connection::write_error(int st, std::string_view extra_header) {
-    Response r = status(st);
-    if (!extra_header.empty()) {
-        const auto colon = extra_header.find(':');
-        r.headers.set(extra_header.substr(0, colon), extra_header.substr(colon + 2));
-    }
-    write_response(r, false, false);
-}
-
-inline void Connection::flush() {
-    if (mode_ == Mode::closed) {
-        out_.clear();
-        return;
-    }
-    if (writing_) return;   // the writability wait will flush
-    while (!out_.empty()) {
-        std::size_t w = 0, total = 0;
-        const IoResult r = write_some(w, total);
-        if (r == IoResult::again) {
-            wait_writable();
-            return;
-        }
-        if (r != IoResult::done) {
-            close_now();
-            return;
-        }
-        out_.consume(w);
-        write_progress_tick_ = loop_.now_tick();
-        if (w < total) {   // the kernel buffer is full: wait instead of spinning
-            wait_writable();
-            return;
-        }
-    }
-    on_drained();
-}
-
-inline void Connection::wait_writable() {
-    if (writing_) return;
-    writing_ = true;
-    if (ws_) ws_->wants_drain = true;
-#ifdef WISP_EPOLL
-    // The socket refused bytes, so the set reports it when room appears (on_events).
-    update_timer();
-#else
-    retain();
-    update_timer();
-    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
-        writing_ = false;
-        if (!ec && mode_ != Mode::closed) flush();
-        else if (ec && ec != net::error::operation_aborted) close_now();
-        release();
-    });
-#endif
-}
-
-inline void Connection::on_drained() {
-    if (close_after_flush_ && mode_ != Mode::closing && mode_ != Mode::closed) {
-        begin_linger();
-        return;
-    }
-    if (mode_ == Mode::http && !http_->waiting) {
-        resume_http();   // a client paused for pipelining too far ahead goes on
-    } else if (mode_ == Mode::websocket) {
-        update_timer();   // back from the send timeout to the idle deadline
-        if (ws_->wants_drain) ws_->on_drained();
-        start_read();     // if reading paused on a full queue
-    } else if (mode_ == Mode::stream) {
-        update_timer();
-        stream_->on_drained();
-    }
-}
-
-inline void Connection::close_after_flush() {
-    if (mode_ == Mode::closed || mode_ == Mode::closing) return;
-    close_after_flush_ = true;
-    if (out_.empty() && !dirty) begin_linger();
-}
-
-inline void Connection::begin_linger() {
-    // RFC 9112 §9.6: half-close, then read until the client closes (or a short deadline), so
-    // unread pipelined input does not make the kernel reset the connection and destroy the
-    // response before the client has read it.
-    if (!shutdown_send()) {
-        close_now();
-        return;
-    }
-    mode_ = Mode::closing;
-    http_.reset();
-    loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
-    start_read();
-}
-
-inline void Connection::terminate() { close_now(); }
-
-inline void Connection::close_now() {
-    if (mode_ == Mode::closed) return;
-    mode_ = Mode::closed;
-    loop_.wheel.cancel(*this);
-    out_.clear();
-    http_.reset();
-    close_socket();
-    if (ws_ || stream_) {
-        retain();   // the close hook runs before the loop lets go of this connection
-        if (ws_) ws_->on_transport_closed();
-        if (stream_) {
-            stream_->on_transport_closed();
-            stream_.reset();   // handles still hold the state; the state holds this memory
-        }
-        loop_.remove(*this);
-        release();
-        return;
-    }
-    loop_.remove(*this);
-}
-
-inline void Connection::update_timer() {
-    using std::chrono::milliseconds;
-    const Limits& lim = loop_.core.options.limits;
-    if (mode_ == Mode::closed || mode_ == Mode::closing) return;
-    if (writing_) {   // blocked on a reader that does not read
-        std::uint64_t t = write_progress_tick_ + loop_.ticks(lim.send_timeout);
-        // Our close frame waits behind what the peer does not read: ws_close_timeout still
-        // bounds the connection (on_timer closes it when writing).
-        if (mode_ == Mode::websocket && ws_->close_sent()) t = std::min(t, ws_->deadline());
-        loop_.schedule(*this, t);
-        return;
-    }
-    if (mode_ == Mode::http) {
-        HttpState& h = *http_;
-        if (h.waiting) {
-            loop_.wheel.cancel(*this);
-        } else if (h.head_started != 0 && !h.parser.in_body()) {
-            loop_.schedule(*this, h.head_started + loop_.ticks(lim.header_timeout));
-        } else if (h.parser.in_body()) {
-            loop_.schedule(*this, loop_.ticks_from_now(lim.body_timeout));
-        } else {
-            loop_.schedule(*this, loop_.ticks_from_now(lim.keep_alive_timeout));
-        }
-    } else if (mode_ == Mode::websocket) {
-        loop_.schedule(*this, ws_->deadline());
-    } else if (mode_ == Mode::stream) {
-        if (lim.sse_heartbeat.count() > 0) loop_.schedule(*this, stream_->deadline());
-        else loop_.wheel.cancel(*this);
-    }
-}
-
-inline void Connection::on_timer() {
-    if (mode_ == Mode::closed) return;
-    if (mode_ == Mode::closing || writing_) {
-        close_now();
-        return;
-    }
-    if (mode_ == Mode::websocket) {
-        ws_->on_timer();
-        return;
-    }
-    if (mode_ == Mode::stream) {
-        stream_->on_heartbeat();
-        return;
-    }
-    if (mode_ == Mode::http) {
-        HttpState& h = *http_;
-        if (h.parser.in_message() || (h.head_started != 0 && h.seq == 0)) {
-            const bool body = h.parser.in_body();
-            Request empty;
-            empty.set_remote_address(remote_);
-            loop_.core.report(empty, body ? errc::body_timeout : errc::header_timeout,
-                              body ? "request body stalled" : "request head not complete in time");
-            if (h.parser.in_message()) {
-                write_error(408);
-                return;
-            }
-            close_after_flush();   // connected but never sent a byte: just close
-            return;
-        }
-        close_after_flush();   // idle keep-alive connection
-    }
-}
-
-inline void Connection::shutdown() {
-    if (mode_ == Mode::websocket) {
-        ws_->on_shutdown();
-        return;
-    }
-    if (mode_ == Mode::stream) {
-        stream_->end();
-        return;
-    }
-    if (mode_ == Mode::http) {
-        HttpState& h = *http_;
-        if (!h.waiting && !h.parser.in_message()) close_after_flush();
-        // otherwise the in-flight response is written with Connection: close
-    }
-}
-
-// ---- Loop members that need a complete Connection -------------------------------
-template <class Each>
-void Loop::run_batch(ConnBatch& b, Each&& each) {
-    b.posted = false;   // entries enlisted while this runs get a handler of their own
-    b.running.swap(b.waiting);
-    for (Connection* c : b.running) {
-        each(*c);
-        c->release();
-    }
-    b.running.clear();
-}
-
-inline Loop::~Loop() {
-    while (head_) head_->terminate();
-#ifdef WISP_EPOLL
-    // Their handlers will not run now.
-    run_batch(later_, [](Connection&) {});
-    bury();
-#endif
-    block_release(recv_);
-}
-
-#ifdef WISP_EPOLL
-inline bool Loop::watch(Connection& c, int fd) {
-    if (!ready_.add(fd, &c)) return false;
-    c.retain();   // the set's reference
-    if (!poll_armed_) arm_poll();
-    return true;
-}
-
-inline void Loop::forget(Connection& c, int fd) {
-    ready_.remove(fd);
-    enlist(graves_, c, [this] { bury(); });   // the set's reference moves to the batch
-}
-
-inline void Loop::bury() {
-    run_batch(graves_, [](Connection&) {});
-}
-
-inline void Loop::read_later(Connection& c) {
-    if (c.read_later) return;
-    c.read_later = true;
-    c.retain();
-    enlist(later_, c, [this] { run_later(); });
-}
-
-inline void Loop::run_later() {
-    TickHold hold(*this);
-    run_batch(later_, [](Connection& c) {
-        c.read_later = false;
-        c.read_if_ready();
-    });
-}
-
-inline void Loop::arm_poll() {
-    poll_armed_ = true;
-    poll_desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-        poll_armed_ = false;
-        if (!ec) on_poll();
-    });
-}
-
-inline void Loop::on_poll() {
-    TickHold hold(*this);
-    epoll_event events[256];
-    const int n = ready_.take(events, 256);
-    // A connection closed while this batch is handled keeps its memory until bury() runs
-    // (posted), so a later event in the batch that names it finds it marked closed.
-    for (int i = 0; i < n; ++i) static_cast<Connection*>(events[i].data.ptr)->on_events(events[i].events);
-    if (head_ != nullptr && !poll_armed_) arm_poll();
-}
-#endif
-
-inline void Loop::mark_dirty(Connection& c) {
-    if (c.dirty) return;
-    c.dirty = true;
-    c.retain();
-    // Runs after the handlers already queued for this turn, so everything they produce for
-    // a socket goes out in one write.
-    enlist(dirty_, c, [this] { flush_all(); });
-}
-
-inline void Loop::flush_all() {
-    TickHold hold(*this);
-    run_batch(dirty_, [](Connection& c) {
-        c.dirty = false;
-        c.flush();
-    });
-}
-
-
-inline void Loop::add(Connection& c) noexcept {
-    c.retain();   // the list's reference
-    c.next_conn = head_;
-    c.prev_conn = nullptr;
-    if (head_) head_->prev_conn = &c;
-    head_ = &c;
-    count_.fetch_add(1, std::memory_order_relaxed);
-}
-
-inline void Loop::remove(Connection& c) noexcept {
-    if (c.prev_conn) c.prev_conn->next_conn = c.next_conn;
-    else if (head_ == &c) head_ = c.next_conn;
-    else return;   // not listed
-    if (c.next_conn) c.next_conn->prev_conn = c.prev_conn;
-    c.prev_conn = c.next_conn = nullptr;
-    count_.fetch_sub(1, std::memory_order_relaxed);
-    if (stopping_ && head_ == nullptr) release_work();
-    c.release();
-}
-
-inline void Loop::on_tick() {
-    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
-    if (!wheel.empty()) arm_tick();
-    else ticking_ = false;
-}
-
-inline void Loop::shutdown(std::chrono::milliseconds deadline) {
-    if (stopping_) return;
-    stopping_ = true;
-    for (Connection* c = head_; c;) {
-        Connection* next = c->next_conn;
-        c->shutdown();
-        c = next;
-    }
-    if (head_ == nullptr) {
-        release_work();
-        return;
-    }
-    stop_timer_.expires_after(deadline);
-    stop_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
-        while (head_) head_->terminate();
-        release_work();
-    });
-}
-
-// ---- Deferred / Responder ---------------------------------------------------------
-inline bool Deferred::deliver(Response&& res) {
-    if (conn) {
-        Connection* c = conn.get();
-        const bool open = c->is_open();
-        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
-            ref->complete_deferred(s, std::move(r));
-        });
-        return open;
-    }
-    if (fetch) {
-        {
-            std::lock_guard<std::mutex> lock(fetch->mutex);
-            fetch->result = std::move(res);
-        }
-        fetch->cv.notify_all();
-    }
-    return true;
-}
-
-inline Deferred::~Deferred() {
-    if (!answered.exchange(true)) deliver(status(500));
-}
-
-}  // namespace detail
-
-inline bool Responder::send(Response res) const {
-    if (!d_ || d_->answered.exchange(true)) return false;
-    return d_->deliver(std::move(res));
-}
-
-inline const Request& Responder::request() const { return d_->request; }
-
-inline Responder Request::defer() {
-    std::shared_ptr<detail::Deferred> d;
-    if (deferred_slot_ && *deferred_slot_) d = *deferred_slot_;   // App::fetch made one
-    else d = std::make_shared<detail::Deferred>();
-    if (!d->taken) {
-        d->taken = true;
-        d->request = *this;   // an owned copy
-        if (conn_) {
-            d->conn = detail::ConnRef(conn_);
-            d->seq = conn_->http_seq();
-        }
-        if (deferred_slot_) *deferred_slot_ = d;
-    }
-    return Responder(std::move(d));
+inline void Peer::publish(std::string_view topic, const Message& m) {
+    s_.publish(topic, m.data(), m.is_binary());
 }
 
 WISP_NAMESPACE_END
@@ -6757,16 +7923,17 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
 }  // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/websocket_impl.hpp ----
+// ---- wisp/detail/ws_upgrade.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/websocket_impl.hpp — the upgrade, the WebSocket session and Peer, where
-// Connection is complete.
+// wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
+// §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
+// Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
+// handler may add).
+// Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
 
-#include <atomic>
-#include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6775,14 +7942,11 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-inline std::uint64_t next_peer_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
 // ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
-inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
-                                    std::vector<RouteParam>& params) {
+inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                        std::vector<RouteParam>& params) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
     std::string_view key;
     std::optional<std::string_view> hv;
     int key_count = 0, version_count = 0;
@@ -6797,11 +7961,11 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
     const HandshakeResult r =
         check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
     if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
-    auto reject = [this, &req](Response res) {
-        write_response(res, req.method() == "HEAD", false);
+    auto reject = [&http, &req](Response res) {
+        http.write_response(res, req.method() == "HEAD", false);
     };
     if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
-        loop_.core.report(req, errc::bad_request, "invalid WebSocket handshake");
+        loop.core.report(req, errc::bad_request, "invalid WebSocket handshake");
         reject(status(400));
         return true;
     }
@@ -6812,28 +7976,28 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
         reject(std::move(res));
         return true;
     }
-    if (loop_.stopping()) {
+    if (loop.stopping()) {
         reject(status(503));
         return true;
     }
-    req.mutable_params() = std::move(params);
+    RequestBuilder::params(req) = std::move(params);
 
     // Middleware, then the upgrade hook; either may answer instead of accepting.
     std::optional<Response> answer;
 #ifndef WISP_NO_EXCEPTIONS
     try {
 #endif
-        for (const Middleware& mw : loop_.core.middleware) {
+        for (const Middleware& mw : loop.core.middleware) {
             answer = mw(req);
             if (answer) break;
         }
         if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
 #ifndef WISP_NO_EXCEPTIONS
     } catch (const std::exception& ex) {
-        loop_.core.report(req, errc::handler_exception, ex.what());
+        loop.core.report(req, errc::handler_exception, ex.what());
         answer = status(500);
     } catch (...) {
-        loop_.core.report(req, errc::handler_exception, "unknown exception");
+        loop.core.report(req, errc::handler_exception, "unknown exception");
         answer = status(500);
     }
 #endif
@@ -6853,7 +8017,7 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
             if (iequals(h.name, "sec-websocket-protocol"))
                 parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
         if (!offered) {
-            loop_.core.report(req, errc::invalid_argument,
+            loop.core.report(req, errc::invalid_argument,
                               "upgrade chose subprotocol '" + protocol + "' the client did not offer");
             reject(status(500));
             return true;
@@ -6863,7 +8027,7 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
     std::string extra;
     if (answer) {
         if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
-            loop_.core.report(req, errc::invalid_argument,
+            loop.core.report(req, errc::invalid_argument,
                               "upgrade response header with an invalid name or value: " + bad->first);
             reject(status(500));
             return true;
@@ -6877,633 +8041,18 @@ inline bool Connection::try_upgrade(Request& req, const WsEndpoint& ep,
                 "Sec-WebSocket-Accept: ");
     head.append(accept, sizeof accept).append("\r\n");
     head.append(extra).append("\r\n");
-    write(head);
+    conn.out().write(head);
 
     const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
-                                                          : loop_.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state).
-    ws_ = std::make_unique<WsSession>(*this, ep, std::make_unique<Request>(req), std::move(protocol),
-                                      max_message);
-    mode_ = Mode::websocket;
+                                                          : loop.core.options.limits.max_message_bytes;
+    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // once the HTTP session has let go.
+    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
+                                                    std::move(protocol), max_message));
     return true;
-}
-
-// ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes)
-    : conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
-template <class F>
-void WsSession::guarded(F&& call) {
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        call();
-    } catch (const std::exception& ex) {
-        fail(errc::handler_exception, 1011, ex.what());
-    } catch (...) {
-        fail(errc::handler_exception, 1011, "unknown exception");
-    }
-#else
-    call();
-#endif
-}
-
-inline void WsSession::on_open() {
-    conn_.rearm_timer();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) request_.reset();
-}
-
-inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
-    ping_outstanding_ = false;
-    if (!reader_.done()) reader_.feed(p, n, *this);
-    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
-}
-
-inline bool WsSession::is_open() const noexcept {
-    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
-}
-
-inline std::size_t WsSession::buffered_amount() const noexcept { return conn_.buffered_amount(); }
-
-inline void WsSession::on_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
-    const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
-}
-
-inline void WsSession::on_ping(std::string_view payload) {
-    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
-}
-
-inline void WsSession::on_pong(std::string_view) {}
-
-inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
-    close_received_ = true;
-    if (!close_sent_) {
-        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
-        close_sent_ = true;
-        if (code == 1005) write_frame(Opcode::close, {});
-        else send_close_frame(code, {});
-    }
-    report_close(code, reason, true);
-    conn_.close_after_flush();
-}
-
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
-inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
-    if (in_hook_failure_ || close_reported_) return;
-    in_hook_failure_ = true;
-    if (!close_sent_ && !conn_.closing()) {
-        close_sent_ = true;
-        // Protocol errors say why; a hook's exception text stays on the server.
-        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
-    }
-    report_error(e, why);
-    report_close(code, why, false);
-    conn_.close_after_flush();
-    in_hook_failure_ = false;
-}
-
-inline void WsSession::report_error(errc e, std::string_view why) {
-    const Error err{make_error_code(e), std::string(why)};
-    if (ep_.error) {
-#ifndef WISP_NO_EXCEPTIONS
-        try {
-            ep_.error(ep_.handler, peer_, err);
-        } catch (...) {   // an error hook that throws has nowhere left to report to
-        }
-#else
-        ep_.error(ep_.handler, peer_, err);
-#endif
-    } else {
-        conn_.loop().core.report(request(), e, err.message);
-    }
-}
-
-inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
-    if (close_reported_) return;
-    leave_topics();   // before the hook: what it publishes does not come back to this peer
-    close_reported_ = true;
-    if (!ep_.close) return;
-    const CloseInfo info{code, reason, clean};
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        ep_.close(ep_.handler, peer_, info);
-    } catch (const std::exception& ex) {
-        report_error(errc::handler_exception, ex.what());
-    } catch (...) {
-        report_error(errc::handler_exception, "unknown exception");
-    }
-#else
-    ep_.close(ep_.handler, peer_, info);
-#endif
-}
-
-inline void WsSession::on_transport_closed() {
-    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
-    if (close_reported_) return;
-    report_close(1006, {}, false);
-}
-
-inline void WsSession::on_shutdown() {
-    if (close_sent_ || close_reported_) return;
-    close(1001, "server shutting down");
-}
-
-inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
-    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
-}
-
-inline void WsSession::on_timer() {
-    const std::uint64_t now = conn_.loop().now_tick();
-    if (now < deadline()) {
-        conn_.rearm_timer();
-        return;
-    }
-    if (close_sent_) {   // our close frame was not answered in time
-        conn_.terminate();
-        return;
-    }
-    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
-        ping_outstanding_ = true;
-        write_frame(Opcode::ping, {});
-        conn_.rearm_timer();
-        return;
-    }
-    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
-    conn_.terminate();
-}
-
-inline void WsSession::on_drained() {
-    wants_drain = false;
-    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
-}
-
-inline void WsSession::write_frame(Opcode op, std::string_view payload) {
-    const std::size_t n = payload.size();
-    const std::size_t header = frame_header_size(n);   // server frames: no mask
-    // A large payload that is this peer's own input (an echo) is queued from the receive
-    // buffer, not copied; small ones are cheaper to copy next to their header.
-    if (n >= 4096 && conn_.can_borrow(payload)) {
-        encode_frame_header(conn_.reserve(header), op, true, n, nullptr);
-        conn_.borrow(payload);
-        return;
-    }
-    char* out = conn_.reserve(header + n);
-    encode_frame_header(out, op, true, n, nullptr);
-    if (n != 0) std::memcpy(out + header, payload.data(), n);
-}
-
-inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
-    char payload[125];
-    const std::size_t n = encode_close_payload(payload, code, reason);
-    write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
-    conn_.rearm_timer();
-}
-
-inline SendResult WsSession::admit() {
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    const std::size_t cap = conn_.loop().core.options.limits.max_queued_bytes;
-    // Refused once the queue is full: a queue below the cap takes one more message of any
-    // size, so the most a peer holds is the cap plus one message.
-    if (!conn_.has_room(cap)) {
-        if (close_reported_ || conn_.closing()) return SendResult::closed;
-        wants_drain = true;
-        if (conn_.loop().core.options.backpressure == BackpressurePolicy::drop)
-            return SendResult::dropped;
-        fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
-        return SendResult::closed;
-    }
-    return SendResult::sent;
-}
-
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
-    const SendResult r = admit();
-    if (r == SendResult::sent) write_frame(op, payload);
-    return r;
-}
-
-inline SendResult WsSession::send_ping(std::string_view payload) {
-    if (payload.size() > 125) return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    write_frame(Opcode::ping, payload);
-    return SendResult::sent;
-}
-
-inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
-    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
-        return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    close_sent_ = true;
-    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
-    return SendResult::sent;
-}
-
-inline void WsSession::terminate() { conn_.terminate(); }
-
-}  // namespace detail
-
-// ---- Peer ---------------------------------------------------------------------------
-inline std::string_view Peer::id() const noexcept { return s_.id(); }
-inline SendResult Peer::send_text(std::string_view text) {
-    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text);
-}
-inline SendResult Peer::send_binary(std::string_view bytes) {
-    return s_.send_data(detail::Opcode::binary, bytes);
-}
-inline SendResult Peer::send(const Message& m) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
-}
-inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
-inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
-}
-inline void Peer::terminate() { s_.terminate(); }
-inline bool Peer::is_open() const noexcept { return s_.is_open(); }
-inline const Request& Peer::request() const noexcept { return s_.request(); }
-inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
-inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-inline const Address& detail::WsSession::remote_address() const noexcept { return conn_.remote_address(); }
-inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/event_stream_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/event_stream_impl.hpp — EventStream and its connection side, where Connection is
-// complete.
-
-#include <cstring>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// ---- the connection side --------------------------------------------------------------
-inline void Connection::start_stream(std::shared_ptr<StreamState> st, bool head) {
-    std::string h;
-    h.reserve(256);
-    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-             "X-Accel-Buffering: no\r\nDate: ");
-    h.append(loop_.date()).append("\r\n");
-    if (auto* bad = append_header_lines(h, st->headers,
-                                        {"content-type", "cache-control", "x-accel-buffering"})) {
-        Request empty;
-        loop_.core.report(empty, errc::invalid_argument,
-                          "event stream header with an invalid name or value: " + bad->first);
-        st->end();
-        write_response(status(500), head, false);
-        return;
-    }
-    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
-    write(h);
-    mode_ = Mode::stream;
-    stream_ = st;
-    st->started(head);
-    update_timer();
-}
-
-// ---- StreamState ----------------------------------------------------------------------
-inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
-    if (conn) {
-        conn->retain();   // the memory, not the socket: handles may outlive the connection
-        last_write_tick = conn->loop().now_tick();
-    }
-    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
-    if (auto id = req.header("last-event-id")) {
-        last_event_id = std::string(*id);
-        has_last_event_id = true;
-    }
-}
-
-inline StreamState::~StreamState() {
-    if (conn) conn->release();
-}
-
-inline bool StreamState::on_io_thread() const {
-    return conn == nullptr || Loop::current() == &conn->loop();
-}
-
-inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
-    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
-    if (self->on_io_thread()) return self->write_event_bytes(bytes);
-    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
-    return SendResult::sent;   // as far as is known here
-}
-
-inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
-    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
-    if (!is_started) {
-        // Before the head goes out (or for App::fetch, which has no connection and no cap):
-        // kept, framed as it will be sent.
-        if (conn == nullptr) {
-            pending.append(bytes);
-            return SendResult::sent;
-        }
-        const Options& o = conn->loop().core.options;
-        if (pending.size() >= o.limits.max_queued_bytes) {
-            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
-            end();
-            return SendResult::closed;
-        }
-        if (chunked) append_chunk(pending, bytes);
-        else pending.append(bytes);
-        return SendResult::sent;
-    }
-    const SendResult r = admit();
-    if (r != SendResult::sent) return r;
-    // One chunk, written straight into the output queue.
-    if (chunked) write_chunk(conn->reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
-    else conn->write(bytes);
-    last_write_tick = conn->loop().now_tick();
-    return SendResult::sent;
-}
-
-inline SendResult StreamState::admit() {
-    if (closed.load() || conn->closing()) return SendResult::closed;
-    const Options& o = conn->loop().core.options;
-    if (!conn->has_room(o.limits.max_queued_bytes)) {
-        if (closed.load() || conn->closing()) return SendResult::closed;
-        if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
-        end();
-        return SendResult::closed;
-    }
-    return SendResult::sent;
-}
-
-inline void StreamState::started(bool head_only) {
-    is_started = true;
-    if (head_only) {   // HEAD: the head alone, then done
-        pending.clear();
-        end();
-        conn->close_after_flush();
-        return;
-    }
-    if (!pending.empty()) {
-        conn->write(pending);
-        std::string().swap(pending);
-    }
-    if (closed.load()) {   // ended before it started: the events, then the end
-        if (chunked) conn->write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-}
-
-inline void StreamState::end() {
-    if (closed.exchange(true)) return;
-    if (is_started && conn && !conn->closing()) {
-        if (chunked) conn->write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-    fire_closed();
-}
-
-inline void StreamState::on_transport_closed() {
-    closed.store(true);
-    fire_closed();
-}
-
-inline void StreamState::fire_closed() {
-    while (!topics.empty()) unsubscribe(std::string(topics.back()));
-    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
-    auto fn = std::move(closed_fn);
-    closed_fn = nullptr;
-    drain_fn = nullptr;
-    if (fn) fn();
-}
-
-inline void StreamState::on_drained() {
-    if (!drain_fn || closed.load()) return;
-    auto keep = shared_from_this();   // the callback may drop the last handle
-    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
-    auto fn = std::move(drain_fn);
-    drain_fn = nullptr;
-    fn();
-    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
-}
-
-inline std::uint64_t StreamState::deadline() const noexcept {
-    const Loop& l = conn->loop();
-    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
-}
-
-inline void StreamState::on_heartbeat() {
-    if (closed.load()) return;
-    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
-    conn->rearm_timer();
 }
 
 }  // namespace detail
-
-// ---- EventStream ----------------------------------------------------------------------
-inline EventStream::EventStream(Request& req)
-    : s_(std::make_shared<detail::StreamState>(req.connection(), req)) {
-    if (auto* slot = detail::RequestBuilder::stream_slot(req)) *slot = s_;
-}
-
-inline SendResult EventStream::push(std::string_view data) {
-    std::string bytes;
-    (void)detail::format_event(bytes, data);
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline SendResult EventStream::push(const EventMessage& m) {
-    std::string bytes;
-    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
-                             m.retry_ms, m.id.has_value()))
-        return SendResult::invalid;
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline SendResult EventStream::push_comment(std::string_view text) {
-    std::string bytes;
-    (void)detail::format_comment(bytes, text);
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline void EventStream::close() {
-    if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
-}
-
-inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
-inline Headers& EventStream::headers() noexcept { return s_->headers; }
-inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
-    if (!s_->has_last_event_id) return std::nullopt;
-    return std::string_view(s_->last_event_id);
-}
-inline std::size_t EventStream::buffered_amount() const noexcept {
-    return s_->is_started && s_->conn ? s_->conn->buffered_amount() : s_->pending.size();
-}
-inline void EventStream::on_closed(std::function<void()> fn) {
-    if (s_->closed.load()) {
-        if (fn) fn();   // already over: exactly once, now
-        return;
-    }
-    s_->closed_fn = std::move(fn);
-}
-inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/pubsub_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/pubsub_impl.hpp — topics for peers and streams, and the per-loop fan-out, where
-// Connection, WsSession and StreamState are complete.
-
-#include <algorithm>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
-                             const void* skip) {
-    if (here == nullptr) here = Loop::current();
-    if (here != nullptr) {
-        // An I/O thread: the loops live at least as long as this call (run() is running).
-        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
-            for (Loop* l : *loops)
-                if (l != here) l->enqueue(p, false);
-        // Last: a delivery may close a subscriber whose close hook publishes again.
-        here->fan_out(*p, skip);
-        return;
-    }
-    // Another thread: run() may be ending; it waits for this call before the loops go away.
-    foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load())
-        for (Loop* l : *loops) l->enqueue(p, true);
-    foreign_publishes.fetch_sub(1);
-}
-
-inline void Loop::fan_out(const Publication& p, const void* skip) {
-    TickHold hold(*this);
-    // A delivery may close its subscriber (backpressure), which then leaves its topics: the
-    // walk skips it, no copy of the list needed.
-    topics.for_each(p.topic, [&p, skip](const TopicSub& s) {
-        if (s.id() == skip) return;
-        if (s.ws) s.ws->deliver(p);
-        else s.stream->deliver(p, s.named);
-    });
-}
-
-// ---- WebSocket peers ----------------------------------------------------------------
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    std::string t(topic);
-    if (!conn_.loop().topics.add(t, TopicSub{this, nullptr})) return false;
-    conn_.loop().core.topic_counts.add(t, +1);
-    topics_.push_back(std::move(t));
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
-    conn_.loop().topics.remove(*it, TopicSub{this, nullptr});
-    conn_.loop().core.topic_counts.add(*it, -1);
-    topics_.erase(it);
-    return true;
-}
-
-inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
-}
-
-inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
-    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
-}
-
-inline void WsSession::deliver(const Publication& p) {
-    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
-    if (admit() == SendResult::sent) conn_.write_shared(p.ws_frame, 0, p.ws_frame.size());
-}
-
-// ---- event streams ---------------------------------------------------------------
-inline bool StreamState::subscribe(std::string_view topic, bool named) {
-    if (closed.load() || conn == nullptr) return false;
-    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
-    std::string t(topic);
-    if (!conn->loop().topics.add(t, TopicSub{nullptr, this, named})) return false;
-    conn->loop().core.topic_counts.add(t, +1);
-    topics.push_back(std::move(t));
-    return true;
-}
-
-inline bool StreamState::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics.begin(), topics.end(), topic);
-    if (it == topics.end()) return false;
-    conn->loop().topics.remove(*it, TopicSub{nullptr, this});
-    conn->loop().core.topic_counts.add(*it, -1);
-    topics.erase(it);
-    return true;
-}
-
-inline void StreamState::deliver(const Publication& p, bool named) {
-    if (closed.load() || p.binary) return;   // binary: not for SSE
-    if (!is_started) {
-        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
-        return;
-    }
-    if (admit() != SendResult::sent) return;
-    const SharedBuffer& b = p.sse(named, chunked);
-    conn->write_shared(b, 0, b.size());
-    last_write_tick = conn->loop().now_tick();
-}
-
-}  // namespace detail
-
-inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline void Peer::publish_text(std::string_view topic, std::string_view text) {
-    s_.publish(topic, text, false);
-}
-inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
-    s_.publish(topic, bytes, true);
-}
-inline void Peer::publish(std::string_view topic, const Message& m) {
-    s_.publish(topic, m.data(), m.is_binary());
-}
-
-inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
-    return s_->subscribe(topic, events == TopicEvents::named);
-}
-inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
-
 WISP_NAMESPACE_END
 
 // ---- wisp/app.hpp ----
@@ -7751,7 +8300,7 @@ inline void App::accept_next(Listener& li) {
         }
         auto start = [&target](detail::tcp_socket s) {
             auto* c = new detail::Connection(target, std::move(s));
-            c->start();
+            c->start(std::make_unique<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
         if (&target == loops_[0].get()) start(std::move(sock));
@@ -7853,40 +8402,37 @@ inline std::size_t App::connection_count() const noexcept {
 
 inline Response App::fetch(Request req) {
     core_.sync_limits();
-    auto wait = std::make_shared<detail::FetchWait>();
-    std::shared_ptr<detail::Deferred> slot = std::make_shared<detail::Deferred>();
-    slot->fetch = wait;
-    std::shared_ptr<detail::StreamState> stream;
-    detail::RequestBuilder::set_deferred_slot(req, &slot);
-    detail::RequestBuilder::set_stream_slot(req, &stream);
+    detail::Exchange ex;
+    ex.fetch = std::make_shared<detail::FetchWait>();
+    detail::RequestBuilder::set_exchange(req, &ex);
     const bool head = req.method() == "HEAD";
     Response res = core_.handle(req);
-    detail::RequestBuilder::set_deferred_slot(req, nullptr);
-    detail::RequestBuilder::set_stream_slot(req, nullptr);
-    if (stream) {
+    detail::RequestBuilder::set_exchange(req, nullptr);
+    const detail::ResponseKind kind = detail::ResponseAccess::kind(res);
+    if (ex.stream) {
         // In-process there is no connection to stream to: the events pushed while the
         // handler ran are the body, and the stream ends (on_closed runs) here.
-        if (res.kind() == detail::ResponseKind::stream) {
-            Response r(200, std::move(stream->pending), "text/event-stream");
+        if (kind == detail::ResponseKind::stream) {
+            Response r(200, std::move(ex.stream->pending), "text/event-stream");
             r.headers.set("Cache-Control", "no-cache");
-            for (const auto& h : stream->headers) r.headers.set(h.first, h.second);
+            for (const auto& h : ex.stream->headers) r.headers.set(h.first, h.second);
             res = std::move(r);
         }
-        stream->end();
+        ex.stream->end();
     }
-    const bool taken = slot->taken;
+    const bool taken = ex.deferred != nullptr;
     // Not deferred (or the returned response wins): later answers are refused.
-    if (!taken || res.kind() != detail::ResponseKind::deferred) slot->answered = true;
-    slot.reset();                        // a dropped Responder now answers 500
-    if (res.kind() == detail::ResponseKind::deferred) {
+    if (taken && kind != detail::ResponseKind::deferred) ex.deferred->answered = true;
+    ex.deferred.reset();   // a dropped Responder now answers 500
+    if (kind == detail::ResponseKind::deferred) {
         if (!taken) {
             core_.report(req, errc::handler_exception,
                          "handler returned a Responder it did not get from defer()");
             res = status(500);
         } else {
-            std::unique_lock<std::mutex> lock(wait->mutex);
-            wait->cv.wait(lock, [&] { return wait->result.has_value(); });
-            res = std::move(*wait->result);
+            std::unique_lock<std::mutex> lock(ex.fetch->mutex);
+            ex.fetch->cv.wait(lock, [&] { return ex.fetch->result.has_value(); });
+            res = std::move(*ex.fetch->result);
         }
     }
     if (head) res.body.clear();

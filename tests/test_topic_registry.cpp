@@ -10,21 +10,20 @@
 
 using wisp::detail::LoopTopics;
 using wisp::detail::Publication;
-using wisp::detail::StreamState;
 using wisp::detail::TopicCounts;
 using wisp::detail::TopicSub;
-using wisp::detail::WsSession;
 
 namespace {
 
-// Distinct subscriber identities; the registry never dereferences them.
+// Distinct subscriber identities; the registry never dereferences them nor calls their
+// delivery function.
 TopicSub ws(int i) {
     static char slots[64];
-    return TopicSub{reinterpret_cast<WsSession*>(&slots[i]), nullptr};
+    return TopicSub{&slots[i], nullptr, false};
 }
 TopicSub stream(int i, bool named = false) {
     static char slots[64];
-    return TopicSub{nullptr, reinterpret_cast<StreamState*>(&slots[i]), named};
+    return TopicSub{&slots[i], nullptr, named};
 }
 
 std::vector<const void*> ids(const LoopTopics& t, const std::string& topic) {

@@ -9,10 +9,14 @@
 #include <wisp/detail/app_core.hpp>
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/connection.hpp>
-#include <wisp/detail/loop.hpp>
-#include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/deferred.hpp>
 #include <wisp/detail/event_stream_impl.hpp>
-#include <wisp/detail/pubsub_impl.hpp>
+#include <wisp/detail/http_session.hpp>
+#include <wisp/detail/loop.hpp>
+#include <wisp/detail/loop_impl.hpp>
+#include <wisp/detail/stream_session.hpp>
+#include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/ws_upgrade.hpp>
 #include <wisp/event_stream.hpp>
 #include <wisp/websocket.hpp>
 #include <atomic>
@@ -256,7 +260,7 @@ inline void App::accept_next(Listener& li) {
         }
         auto start = [&target](detail::tcp_socket s) {
             auto* c = new detail::Connection(target, std::move(s));
-            c->start();
+            c->start(std::make_unique<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
         if (&target == loops_[0].get()) start(std::move(sock));
@@ -358,40 +362,37 @@ inline std::size_t App::connection_count() const noexcept {
 
 inline Response App::fetch(Request req) {
     core_.sync_limits();
-    auto wait = std::make_shared<detail::FetchWait>();
-    std::shared_ptr<detail::Deferred> slot = std::make_shared<detail::Deferred>();
-    slot->fetch = wait;
-    std::shared_ptr<detail::StreamState> stream;
-    detail::RequestBuilder::set_deferred_slot(req, &slot);
-    detail::RequestBuilder::set_stream_slot(req, &stream);
+    detail::Exchange ex;
+    ex.fetch = std::make_shared<detail::FetchWait>();
+    detail::RequestBuilder::set_exchange(req, &ex);
     const bool head = req.method() == "HEAD";
     Response res = core_.handle(req);
-    detail::RequestBuilder::set_deferred_slot(req, nullptr);
-    detail::RequestBuilder::set_stream_slot(req, nullptr);
-    if (stream) {
+    detail::RequestBuilder::set_exchange(req, nullptr);
+    const detail::ResponseKind kind = detail::ResponseAccess::kind(res);
+    if (ex.stream) {
         // In-process there is no connection to stream to: the events pushed while the
         // handler ran are the body, and the stream ends (on_closed runs) here.
-        if (res.kind() == detail::ResponseKind::stream) {
-            Response r(200, std::move(stream->pending), "text/event-stream");
+        if (kind == detail::ResponseKind::stream) {
+            Response r(200, std::move(ex.stream->pending), "text/event-stream");
             r.headers.set("Cache-Control", "no-cache");
-            for (const auto& h : stream->headers) r.headers.set(h.first, h.second);
+            for (const auto& h : ex.stream->headers) r.headers.set(h.first, h.second);
             res = std::move(r);
         }
-        stream->end();
+        ex.stream->end();
     }
-    const bool taken = slot->taken;
+    const bool taken = ex.deferred != nullptr;
     // Not deferred (or the returned response wins): later answers are refused.
-    if (!taken || res.kind() != detail::ResponseKind::deferred) slot->answered = true;
-    slot.reset();                        // a dropped Responder now answers 500
-    if (res.kind() == detail::ResponseKind::deferred) {
+    if (taken && kind != detail::ResponseKind::deferred) ex.deferred->answered = true;
+    ex.deferred.reset();   // a dropped Responder now answers 500
+    if (kind == detail::ResponseKind::deferred) {
         if (!taken) {
             core_.report(req, errc::handler_exception,
                          "handler returned a Responder it did not get from defer()");
             res = status(500);
         } else {
-            std::unique_lock<std::mutex> lock(wait->mutex);
-            wait->cv.wait(lock, [&] { return wait->result.has_value(); });
-            res = std::move(*wait->result);
+            std::unique_lock<std::mutex> lock(ex.fetch->mutex);
+            ex.fetch->cv.wait(lock, [&] { return ex.fetch->result.has_value(); });
+            res = std::move(*ex.fetch->result);
         }
     }
     if (head) res.body.clear();

@@ -77,7 +77,9 @@ public:
     void on_drain(std::function<void()> fn);
 
     /// Returning the stream from a handler starts it.
-    operator Response() const { return Response::stream_marker(); }   // NOLINT: a marker
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
+    }
 
 private:
     std::shared_ptr<detail::StreamState> s_;

@@ -20,10 +20,10 @@
 WISP_NAMESPACE_BEGIN
 
 namespace detail {
-class Connection;
+struct Exchange;
 struct Deferred;
 class RequestBuilder;
-class StreamState;
+struct ResponseAccess;
 
 /// One address per type, without RTTI: `&type_tag<T>` identifies T in every translation unit.
 template <class T>
@@ -159,15 +159,8 @@ public:
     /// buffers (used for deferred requests and a WebSocket peer's upgrade request).
     void own();
 
-    // ---- set by wisp (public for tests and the in-process transport) ----
-    void set_remote_address(const Address& a) { remote_ = a; }
-    std::vector<RouteParam>& mutable_params() noexcept { return params_; }
-    detail::Connection* connection() const noexcept { return conn_; }
-
 private:
     friend class detail::RequestBuilder;
-    friend class App;
-    friend class detail::Connection;
     void set_target(std::string_view target);
     void rebase(const char* from, const char* to) noexcept;
 
@@ -177,9 +170,7 @@ private:
     detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
     Address remote_;
-    detail::Connection* conn_ = nullptr;
-    std::shared_ptr<detail::Deferred>* deferred_slot_ = nullptr;   ///< set while dispatching
-    std::shared_ptr<detail::StreamState>* stream_slot_ = nullptr;  ///< set while dispatching
+    detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
 };
@@ -196,16 +187,11 @@ public:
         r.headers_.push_back(Header{name, value});
     }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
-    static void set_connection(Request& r, detail::Connection* c) noexcept { r.conn_ = c; }
-    static void set_deferred_slot(Request& r, std::shared_ptr<detail::Deferred>* s) noexcept {
-        r.deferred_slot_ = s;
-    }
-    static void set_stream_slot(Request& r, std::shared_ptr<detail::StreamState>* s) noexcept {
-        r.stream_slot_ = s;
-    }
-    static std::shared_ptr<detail::StreamState>* stream_slot(Request& r) noexcept {
-        return r.stream_slot_;
-    }
+    static void set_remote(Request& r, const Address& a) noexcept { r.remote_ = a; }
+    static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
+    /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
+    static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
+    static Exchange* exchange(const Request& r) noexcept { return r.exchange_; }
 };
 }  // namespace detail
 
@@ -228,22 +214,23 @@ public:
     Headers headers;
     std::string body;
 
-    detail::ResponseKind kind() const noexcept { return kind_; }
-    /// A marker returned by handlers that answer through a Responder or an EventStream.
-    static Response deferred_marker() {
-        Response r;
-        r.kind_ = detail::ResponseKind::deferred;
-        return r;
-    }
-    static Response stream_marker() {
-        Response r;
-        r.kind_ = detail::ResponseKind::stream;
-        return r;
-    }
-
 private:
+    friend struct detail::ResponseAccess;
     detail::ResponseKind kind_ = detail::ResponseKind::normal;
 };
+
+namespace detail {
+/// What a Response is beyond its fields: a marker for an answer that comes through a Responder
+/// or an EventStream.
+struct ResponseAccess {
+    static ResponseKind kind(const Response& r) noexcept { return r.kind_; }
+    static Response marker(ResponseKind k) {
+        Response r;
+        r.kind_ = k;
+        return r;
+    }
+};
+}  // namespace detail
 
 /// 200 text/plain; charset=utf-8.
 Response text(std::string body, int status = 200);
@@ -267,7 +254,9 @@ public:
     bool send(Response res) const;
     /// The request being answered (an owned copy).
     const Request& request() const;
-    operator Response() const { return Response::deferred_marker(); }   // NOLINT: a marker
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::deferred);
+    }
 
 private:
     std::shared_ptr<detail::Deferred> d_;
@@ -486,9 +475,7 @@ inline Request& Request::operator=(const Request& other) {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
-    conn_ = nullptr;
-    deferred_slot_ = nullptr;
-    stream_slot_ = nullptr;
+    exchange_ = nullptr;   // a copy is not the request being dispatched
     owned_.clear();
     own();
     return *this;
@@ -510,9 +497,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
-    conn_ = other.conn_;
-    deferred_slot_ = other.deferred_slot_;
-    stream_slot_ = other.stream_slot_;
+    exchange_ = other.exchange_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
     return *this;
@@ -614,8 +599,7 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.headers_.clear();
     r.params_.clear();
     r.owned_.clear();
-    r.deferred_slot_ = nullptr;
-    r.stream_slot_ = nullptr;
+    r.exchange_ = nullptr;
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,

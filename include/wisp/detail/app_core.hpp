@@ -153,7 +153,7 @@ private:
     Response handle_unguarded(Request& req) const {
         for (const Middleware& mw : middleware)
             if (auto r = mw(req)) return std::move(*r);
-        auto m = router.match(req.method(), req.path(), req.mutable_params());
+        auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
         case RouteStatus::found:
             return (*m.target)(req);

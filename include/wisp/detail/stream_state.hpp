@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles and its
-// connection.
+// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
+// and, once started, by its connection's StreamSession.
+// Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
+// pushed before the head went out, chunk framing of events, the stream's end (once), its
+// heartbeat clock, its topics.
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
 #pragma once
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/connection.hpp>
+#include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/topics.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -18,12 +26,9 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-class Connection;
-
 /// Shared by every EventStream copy and, once started, by the Connection. Everything but
 /// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
-/// the handler's thread, which is that thread). Member functions are defined in
-/// event_stream_impl.hpp, where Connection is complete.
+/// the handler's thread, which is that thread).
 class StreamState : public std::enable_shared_from_this<StreamState> {
 public:
     StreamState(Connection* conn, const Request& req);
@@ -42,7 +47,7 @@ public:
     /// Ends the stream from our side. I/O thread.
     void end();
 
-    // ---- from the Connection ----
+    // ---- from the StreamSession ----
     /// The head was written: move what was pushed before into the connection.
     void started(bool head_only);
     void on_transport_closed();   ///< the connection is gone: on_closed, once
@@ -52,6 +57,8 @@ public:
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
+    /// The topic registry's delivery function.
+    static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;                ///< null for App::fetch (events collect in `pending`)
@@ -69,6 +76,173 @@ public:
 private:
     void fire_closed();
 };
+
+// ---- StreamState ----------------------------------------------------------------------
+inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
+    if (conn) {
+        conn->retain();   // the memory, not the socket: handles may outlive the connection
+        last_write_tick = conn->loop().now_tick();
+    }
+    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
+    if (auto id = req.header("last-event-id")) {
+        last_event_id = std::string(*id);
+        has_last_event_id = true;
+    }
+}
+
+inline StreamState::~StreamState() {
+    if (conn) conn->release();
+}
+
+inline bool StreamState::on_io_thread() const {
+    return conn == nullptr || Loop::current() == &conn->loop();
+}
+
+inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
+    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
+    if (self->on_io_thread()) return self->write_event_bytes(bytes);
+    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return SendResult::sent;   // as far as is known here
+}
+
+inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
+    if (!is_started) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept, framed as it will be sent.
+        if (conn == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
+            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+            end();
+            return SendResult::closed;
+        }
+        if (chunked) append_chunk(pending, bytes);
+        else pending.append(bytes);
+        return SendResult::sent;
+    }
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn->out().write(bytes);
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline SendResult StreamState::admit() {
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    switch (conn->out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    end();
+    return SendResult::closed;
+}
+
+inline void StreamState::started(bool head_only) {
+    is_started = true;
+    if (head_only) {   // HEAD: the head alone, then done
+        pending.clear();
+        end();
+        conn->close_after_flush();
+        return;
+    }
+    if (!pending.empty()) {
+        conn->out().write(pending);
+        std::string().swap(pending);
+    }
+    if (closed.load()) {   // ended before it started: the events, then the end
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+}
+
+inline void StreamState::end() {
+    if (closed.exchange(true)) return;
+    if (is_started && conn && !conn->closing()) {
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+    fire_closed();
+}
+
+inline void StreamState::on_transport_closed() {
+    closed.store(true);
+    fire_closed();
+}
+
+inline void StreamState::fire_closed() {
+    while (!topics.empty()) unsubscribe(std::string(topics.back()));
+    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
+    auto fn = std::move(closed_fn);
+    closed_fn = nullptr;
+    drain_fn = nullptr;
+    if (fn) fn();
+}
+
+inline void StreamState::on_drained() {
+    if (!drain_fn || closed.load()) return;
+    auto keep = shared_from_this();   // the callback may drop the last handle
+    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
+    auto fn = std::move(drain_fn);
+    drain_fn = nullptr;
+    fn();
+    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline std::uint64_t StreamState::deadline() const noexcept {
+    const Loop& l = conn->loop();
+    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
+}
+
+inline void StreamState::on_heartbeat() {
+    if (closed.load()) return;
+    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
+    conn->rearm_timer();
+}
+
+// ---- event streams ---------------------------------------------------------------
+inline bool StreamState::subscribe(std::string_view topic, bool named) {
+    if (closed.load() || conn == nullptr) return false;
+    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
+    std::string t(topic);
+    if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
+    conn->loop().core.topic_counts.add(t, +1);
+    topics.push_back(std::move(t));
+    return true;
+}
+
+inline bool StreamState::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics.begin(), topics.end(), topic);
+    if (it == topics.end()) return false;
+    conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
+    conn->loop().core.topic_counts.add(*it, -1);
+    topics.erase(it);
+    return true;
+}
+
+inline void StreamState::deliver(const Publication& p, bool named) {
+    if (closed.load() || p.binary) return;   // binary: not for SSE
+    if (!is_started) {
+        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
+        return;
+    }
+    if (admit() != SendResult::sent) return;
+    const SharedBuffer& b = p.sse(named, chunked);
+    conn->out().write_shared(b, 0, b.size());
+    last_write_tick = conn->loop().now_tick();
+}
+
+inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+    static_cast<StreamState*>(self)->deliver(p, named);
+}
 
 }  // namespace detail
 WISP_NAMESPACE_END

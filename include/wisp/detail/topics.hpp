@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/topics.hpp — subscribe / publish: publications framed once, shared by every
-// subscriber; one registry per event loop, touched only by its thread.
+// wisp/detail/topics.hpp — the Topics module: subscribe / publish with publications framed once
+// and shared by every subscriber.
+// Owns: a publication's framing (one WebSocket frame, SSE events built on first need), each
+// loop's subscriber lists and its fan-out walk, the inbox through which other threads' publications
+// reach a loop, and the app-wide subscriber counts.
+// Must not know: connections, sockets or how a subscriber queues bytes (a subscriber is an
+// opaque pointer and a delivery function); the event loop (whoever owns an inbox wakes it).
 #pragma once
 
 #include <wisp/config.hpp>
@@ -8,6 +13,7 @@
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -19,9 +25,6 @@
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
-
-class WsSession;
-class StreamState;
 
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
 /// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
@@ -44,15 +47,15 @@ private:
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
 };
 
-/// A subscriber on one loop: a WebSocket session or an event stream (which may want each
-/// publication as an event named after the topic).
+/// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
+/// function that queues a publication to it (`named`: an event stream that wants each
+/// publication as an event named after the topic). One function pointer instead of a virtual
+/// base keeps idle sessions free of a second vtable pointer.
 struct TopicSub {
-    WsSession* ws = nullptr;
-    StreamState* stream = nullptr;
+    void* self = nullptr;
+    void (*deliver)(void* self, const Publication& p, bool named) = nullptr;
     bool named = false;
-    const void* id() const noexcept {
-        return ws ? static_cast<const void*>(ws) : static_cast<const void*>(stream);
-    }
+    const void* id() const noexcept { return self; }
 };
 
 /// The subscriptions of one event loop. Thread: that loop's only; no lock.
@@ -72,6 +75,14 @@ public:
     /// still subscribed when its turn comes. f may subscribe and unsubscribe anyone.
     template <class F>
     void for_each(const std::string& topic, F&& f);
+    /// Queues `p` to every subscriber of its topic except the one whose id() is `skip`.
+    void fan_out(const Publication& p, const void* skip) {
+        // A delivery may close its subscriber (backpressure), which then leaves its topics: the
+        // walk skips it, no copy of the list needed.
+        for_each(p.topic, [&p, skip](const TopicSub& s) {
+            if (s.id() != skip) s.deliver(s.self, p, s.named);
+        });
+    }
 
 private:
     void sweep();
@@ -90,6 +101,32 @@ public:
 private:
     mutable std::mutex m_;
     std::unordered_map<std::string, std::size_t> n_;
+};
+
+/// Publications made on other threads for one loop, in order. Any thread may push; the loop's
+/// thread takes them in bounded batches. The owner wakes the loop when push() says so.
+class TopicInbox {
+public:
+    /// Queues `p`. With `may_wait` (the caller is not an I/O thread) waits first while `limit`
+    /// publications wait already, until the loop catches up or the inbox closes. True when
+    /// the caller must wake the loop (no drain is scheduled yet).
+    bool push(std::shared_ptr<const Publication> p, bool may_wait, std::size_t limit);
+    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// taking the whole inbox when the last batch is done. True when some remain (the owner
+    /// schedules another drain behind the work already queued, so a backlog never holds the
+    /// loop's other connections up for long).
+    template <class F>
+    bool drain(std::size_t batch, F&& deliver);
+    /// No more deliveries: queued publications are dropped, waiters return.
+    void close();
+
+private:
+    std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
+    std::condition_variable space_;
+    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
+    bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
+    bool closed_ = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -181,6 +218,48 @@ inline void LoopTopics::sweep() {
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
+}
+
+inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
+                             std::size_t limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (limit == 0) limit = 1;
+    if (may_wait) space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
+    if (closed_) return false;
+    queued_.push_back(std::move(p));
+    if (posted_) return false;
+    posted_ = true;
+    return true;
+}
+
+template <class F>
+bool TopicInbox::drain(std::size_t batch, F&& deliver) {
+    if (taken_pos_ == taken_.size()) {
+        taken_.clear();
+        taken_pos_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            taken_.swap(queued_);
+            posted_ = false;
+        }
+        space_.notify_all();
+    }
+    // What was taken is older than anything still queued, so order is kept.
+    const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
+    for (; taken_pos_ < end; ++taken_pos_) {
+        deliver(*taken_[taken_pos_]);
+        taken_[taken_pos_].reset();
+    }
+    return taken_pos_ < taken_.size();
+}
+
+inline void TopicInbox::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closed_ = true;
+        queued_.clear();
+    }
+    space_.notify_all();
 }
 
 inline void TopicCounts::add(const std::string& topic, long delta) {

@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/ws_session.hpp — one WebSocket connection's state: reader, peer, close handshake.
+// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
+// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
+// the idle timeout, the peer's topics.
+// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
+// close state, the idle and close deadlines (through the connection's one timer slot).
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 #pragma once
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
+#include <wisp/detail/connection.hpp>
 #include <wisp/detail/hooks.hpp>
+#include <wisp/detail/session.hpp>
 #include <wisp/detail/topics.hpp>
+#include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -24,43 +37,39 @@ inline const Request& empty_request() {
     return r;
 }
 
-class Connection;
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
-/// What a Connection holds once it speaks WebSocket. Created by the upgrade, destroyed with
+/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
-/// Thread: the connection's I/O thread only. Member functions are defined in
-/// websocket_impl.hpp, where Connection is complete.
-class WsSession {
+/// Thread: the connection's I/O thread only.
+class WsSession final : public Session {
 public:
     WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
               std::size_t max_message_bytes);
-    WsSession(const WsSession&) = delete;
-    WsSession& operator=(const WsSession&) = delete;
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
     const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
     StateSlot& state_slot() noexcept { return state_; }
-    const Address& remote_address() const noexcept;
+    const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view protocol() const noexcept { return protocol_; }
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
-    // ---- from the Connection ----
-    void on_open();
-    void on_data(char* p, std::size_t n);
-    /// The TCP connection ended (EOF, reset, terminate, timeout): the close hook, once.
-    void on_transport_closed();
-    /// The app stops: close 1001.
-    void on_shutdown();
-    /// The idle/close deadline passed.
-    void on_timer();
-    /// The absolute tick of the next deadline.
-    std::uint64_t deadline() const noexcept;
-    /// Our close frame is queued or sent; deadline() is then the close deadline.
-    bool close_sent() const noexcept { return close_sent_; }
-    /// The send queue emptied.
-    void on_drained();
-    bool wants_drain = false;   ///< a send was refused or the socket blocked since the last drain
+    // ---- Session ----
+    void on_start() override;   ///< the open hook
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    std::size_t read_budget(std::size_t cap) const noexcept override;
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override;
+    std::uint64_t deadline() const noexcept override;
+    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    void on_timer() override;
+    void on_shutdown() override;   ///< close 1001
+    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
@@ -73,17 +82,17 @@ public:
     SendResult send_data(Opcode op, std::string_view payload);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
-    void terminate();
+    void terminate() { conn_.terminate(); }
     bool is_open() const noexcept;
-    std::size_t buffered_amount() const noexcept;
+    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
     void publish(std::string_view topic, std::string_view data, bool binary);
-    /// A publication for one of this peer's topics (loop thread).
-    void deliver(const Publication& p);
 
 private:
+    /// A publication for one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const Publication& p, bool named);
     /// Whether one more message may be queued; applies the backpressure policy when not.
     SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
@@ -114,6 +123,290 @@ private:
     bool ping_outstanding_ = false;
     bool in_hook_failure_ = false;
 };
+
+// ---- WsSession ----------------------------------------------------------------------
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+                            std::string protocol, std::size_t max_message_bytes)
+    : Session(SessionKind::websocket),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}),
+      request_(std::move(request)),
+      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
+      protocol_(std::move(protocol)) {
+    std::uint64_t id = next_peer_id();
+    char tmp[16];
+    std::uint8_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[id & 15];
+        id >>= 4;
+    } while (id != 0);
+    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
+    id_len_ = n;
+    last_rx_tick_ = conn.loop().now_tick();
+}
+
+template <class F>
+void WsSession::guarded(F&& call) {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        call();
+    } catch (const std::exception& ex) {
+        fail(errc::handler_exception, 1011, ex.what());
+    } catch (...) {
+        fail(errc::handler_exception, 1011, "unknown exception");
+    }
+#else
+    call();
+#endif
+}
+
+inline void WsSession::on_start() {
+    conn_.rearm_timer();
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) request_.reset();
+}
+
+inline void WsSession::on_data(char* p, std::size_t n) {
+    last_rx_tick_ = conn_.loop().now_tick();
+    ping_outstanding_ = false;
+    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
+}
+
+inline bool WsSession::is_open() const noexcept {
+    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline bool WsSession::wants_input() const noexcept {
+    // A peer that sends faster than it reads our replies is not read further until half the
+    // send cap has drained, so replies to its own input never reach the cap (one read adds at
+    // most a read budget's worth).
+    return !conn_.out().over(conn_.out().cap() / 2);
+}
+
+inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
+    // A read is cut to the room left under the send cap (at least half of it, see
+    // wants_input()), so echoing what one read brought cannot reach the cap even while the
+    // transport refuses more.
+    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
+}
+
+inline void WsSession::on_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    const Message m(payload, op == Opcode::binary);
+    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_ping(std::string_view payload) {
+    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
+}
+
+inline void WsSession::on_pong(std::string_view) {}
+
+inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    close_received_ = true;
+    if (!close_sent_) {
+        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
+        close_sent_ = true;
+        if (code == 1005) write_frame(Opcode::close, {});
+        else send_close_frame(code, {});
+    }
+    report_close(code, reason, true);
+    conn_.close_after_flush();
+}
+
+inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
+    fail(e, close_code, why);
+}
+
+inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    if (in_hook_failure_ || close_reported_) return;
+    in_hook_failure_ = true;
+    if (!close_sent_ && !conn_.closing()) {
+        close_sent_ = true;
+        // Protocol errors say why; a hook's exception text stays on the server.
+        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
+    }
+    report_error(e, why);
+    report_close(code, why, false);
+    conn_.close_after_flush();
+    in_hook_failure_ = false;
+}
+
+inline void WsSession::report_error(errc e, std::string_view why) {
+    const Error err{make_error_code(e), std::string(why)};
+    if (ep_.error) {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            ep_.error(ep_.handler, peer_, err);
+        } catch (...) {   // an error hook that throws has nowhere left to report to
+        }
+#else
+        ep_.error(ep_.handler, peer_, err);
+#endif
+    } else {
+        conn_.loop().core.report(request(), e, err.message);
+    }
+}
+
+inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
+    if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
+    close_reported_ = true;
+    if (!ep_.close) return;
+    const CloseInfo info{code, reason, clean};
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        ep_.close(ep_.handler, peer_, info);
+    } catch (const std::exception& ex) {
+        report_error(errc::handler_exception, ex.what());
+    } catch (...) {
+        report_error(errc::handler_exception, "unknown exception");
+    }
+#else
+    ep_.close(ep_.handler, peer_, info);
+#endif
+}
+
+inline void WsSession::on_closed() {
+    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
+    if (close_reported_) return;
+    report_close(1006, {}, false);
+}
+
+inline void WsSession::on_shutdown() {
+    if (close_sent_ || close_reported_) return;
+    close(1001, "server shutting down");
+}
+
+inline std::uint64_t WsSession::deadline() const noexcept {
+    if (close_sent_) return close_deadline_;
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
+    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+}
+
+inline void WsSession::on_timer() {
+    const std::uint64_t now = conn_.loop().now_tick();
+    if (now < deadline()) {
+        conn_.rearm_timer();
+        return;
+    }
+    if (close_sent_) {   // our close frame was not answered in time
+        conn_.terminate();
+        return;
+    }
+    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
+        ping_outstanding_ = true;
+        write_frame(Opcode::ping, {});
+        conn_.rearm_timer();
+        return;
+    }
+    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
+    conn_.terminate();
+}
+
+inline void WsSession::on_drained() {
+    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    if (conn_.out().drain_owed) {
+        conn_.out().drain_owed = false;
+        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    }
+    conn_.resume_reading();   // if reading paused on a full queue
+}
+
+inline void WsSession::write_frame(Opcode op, std::string_view payload) {
+    const std::size_t n = payload.size();
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    SendQueue& q = conn_.out();
+    if (n >= 4096 && q.can_borrow(payload)) {
+        encode_frame_header(q.reserve(header), op, true, n, nullptr);
+        q.borrow(payload);
+        return;
+    }
+    char* out = q.reserve(header + n);
+    encode_frame_header(out, op, true, n, nullptr);
+    if (n != 0) std::memcpy(out + header, payload.data(), n);
+}
+
+inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
+    char payload[125];
+    const std::size_t n = encode_close_payload(payload, code, reason);
+    write_frame(Opcode::close, std::string_view(payload, n));
+    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    conn_.rearm_timer();
+}
+
+inline SendResult WsSession::admit() {
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
+    switch (conn_.out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (close_reported_ || conn_.closing()) return SendResult::closed;
+    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+    return SendResult::closed;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
+}
+
+inline SendResult WsSession::send_ping(std::string_view payload) {
+    if (payload.size() > 125) return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    write_frame(Opcode::ping, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
+    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    close_sent_ = true;
+    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
+    return SendResult::sent;
+}
+
+// ---- topics -------------------------------------------------------------------------
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    std::string t(topic);
+    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(t, +1);
+    topics_.push_back(std::move(t));
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(*it, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
+}
+
+inline void WsSession::deliver(void* self, const Publication& p, bool) {
+    WsSession& s = *static_cast<WsSession*>(self);
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
 
 }  // namespace detail
 WISP_NAMESPACE_END

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
+// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
+// a response head and body in one contiguous piece of output.
+// Must not know: connections, keep-alive decisions (the caller passes them), routing.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/request.hpp>
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
+/// would let a handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
+                                                      std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
+}
+
+/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
+/// pass over the handler's fields found.
+class ResponseLayout {
+public:
+    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
+    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
+    /// (a kept connection says so).
+    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
+
+    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
+    const Headers::value_type* invalid() const noexcept { return invalid_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    /// Bytes write() produces.
+    std::size_t size() const noexcept;
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    void write(char* o, std::string_view date) const noexcept;
+
+private:
+    const Response& res_;
+    const Headers::value_type* invalid_ = nullptr;
+    std::string_view reason_;
+    std::string_view connection_;
+    std::size_t fields_size_ = 0;
+    char len_buf_[24];
+    std::size_t len_len_ = 0;
+    int status_;
+    bool no_body_;
+    bool send_body_;
+    bool keep_alive_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
+                                      bool http10) noexcept
+    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
+    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
+    send_body_ = !no_body_ && !head;
+    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
+    // written as they are.
+    for (const auto& hv : res.headers) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+            invalid_ = &hv;
+            return;
+        }
+        if (is_framing_header(hv.first)) {
+            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            continue;
+        }
+        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
+    }
+    keep_alive_ = keep_alive;
+    reason_ = reason_phrase(status_);
+    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
+                  : http10    ? std::string_view("Connection: keep-alive\r\n")
+                              : std::string_view();
+    std::size_t v = res.body.size();
+    char tmp[24];
+    do {
+        tmp[len_len_++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
+}
+
+inline std::size_t ResponseLayout::size() const noexcept {
+    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
+    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
+    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
+    n += fields_size_;
+    if (send_body_) n += res_.body.size();
+    return n;
+}
+
+inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
+    auto put = [&o](std::string_view s) {
+        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
+    put("HTTP/1.1 ");
+    *o++ = static_cast<char>('0' + status_ / 100);
+    *o++ = static_cast<char>('0' + status_ / 10 % 10);
+    *o++ = static_cast<char>('0' + status_ % 10);
+    *o++ = ' ';
+    put(reason_);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
+    for (const auto& hv : res_.headers) {
+        if (is_framing_header(hv.first)) continue;
+        put(hv.first);
+        put(": ");
+        put(hv.second);
+        put("\r\n");
+    }
+    if (!no_body_) {
+        put("Content-Length: ");
+        put({len_buf_, len_len_});
+        put("\r\n");
+    }
+    put(connection_);
+    put("\r\n");
+    if (send_body_) put(res_.body);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/send_queue.hpp — everything one connection sends, in order, and how much may wait.
+// Owns: the outgoing bytes (copies, and references to shared publication frames and to the
+// receive buffer), the gathered write of each loop turn, and backpressure: the cap
+// (Limits::max_queued_bytes), the policy past it, the pause of reading while too much waits,
+// the write-progress clock and whether a drain is owed.
+// Must not know: what the bytes are (responses, frames, events) or what carries them (it
+// writes to a Transport).
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/options.hpp>
+#include <wisp/detail/buffers.hpp>
+#include <wisp/detail/loop.hpp>
+#include <wisp/detail/transport.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Connection;
+
+/// The send side of one connection. Appending marks the connection for the end-of-turn flush,
+/// so everything a turn produces for a socket (replies, publications, pipelined responses)
+/// goes out in one gather write.
+/// Thread: the connection's loop only.
+class SendQueue {
+public:
+    SendQueue(Loop& loop, Connection& owner) noexcept : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    SendQueue(const SendQueue&) = delete;
+    SendQueue& operator=(const SendQueue&) = delete;
+
+    // ---- appending ----
+    /// Copies `bytes` to the end of the queue.
+    void write(std::string_view bytes) {
+        q_.append(bytes, &loop_.pool);
+        loop_.mark_dirty(owner_);
+    }
+    /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
+    char* reserve(std::size_t n) {
+        loop_.mark_dirty(owner_);
+        return q_.reserve(n, &loop_.pool);
+    }
+    /// Queues `len` bytes of a shared (immutable) block by reference: a publication's frame.
+    void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
+        q_.append_shared(b, off, len);
+        loop_.mark_dirty(owner_);
+    }
+    /// True when `bytes` are this connection's own input in the loop's receive buffer (an
+    /// echo), which borrow() may queue without copying.
+    bool can_borrow(std::string_view bytes) const noexcept;
+    /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
+    /// writes them before its next read and keep_input_safe() copies what was not taken.
+    void borrow(std::string_view bytes) {
+        q_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
+                        bytes.size());
+        loop_.mark_dirty(owner_);
+    }
+    /// Before the receive buffer is read into again: queued bytes still in it get their own
+    /// copy.
+    void keep_input_safe() {
+        if (loop_.recv_block()->refs.load(std::memory_order_relaxed) != 1)
+            q_.own(loop_.recv_block(), &loop_.pool);
+    }
+    /// Drops everything (the connection closed).
+    void clear() noexcept { q_.clear(); }
+
+    std::size_t size() const noexcept { return q_.size(); }
+    bool empty() const noexcept { return q_.empty(); }
+
+    // ---- writing ----
+    enum class Flush : std::uint8_t {
+        drained,   ///< everything was written
+        blocked,   ///< the transport took less than offered: wait for on_writable()
+        failed,    ///< the transport is broken
+    };
+    /// Writes the queue with gather writes until it is empty or the transport refuses more.
+    Flush write_to(Transport& t);
+    /// A write is waiting for the transport to take bytes again.
+    bool blocked() const noexcept { return blocked_; }
+    void set_blocked(bool b) noexcept { blocked_ = b; }
+    /// When bytes last moved (for Limits::send_timeout while blocked).
+    std::uint64_t progress_tick() const noexcept { return progress_tick_; }
+
+    // ---- backpressure ----
+    /// What queueing one more message may do.
+    enum class Room : std::uint8_t {
+        ok,       ///< queue it
+        full,     ///< the cap is reached: apply the policy (see policy())
+        closed,   ///< the connection closed while the queue was offered to the transport
+    };
+    /// Whether one more message may be queued. Below the cap it always may (so the most a
+    /// connection holds is the cap plus one message). At the cap, the queue is first offered to
+    /// the transport (a burst within one loop turn is not a slow reader): only what it refuses
+    /// counts. A full answer marks a drain as owed.
+    Room room();
+    /// The policy to apply when room() says full.
+    BackpressurePolicy policy() const noexcept { return loop_.core.options.backpressure; }
+    /// The cap: Limits::max_queued_bytes.
+    std::size_t cap() const noexcept { return loop_.core.options.limits.max_queued_bytes; }
+    /// Reading pauses while more than this waits: a client that pipelines requests (`cap`) or
+    /// sends WebSocket messages (half the cap, so replies to one read cannot reach the cap)
+    /// faster than it reads the answers.
+    bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
+    /// A send was refused or the transport blocked since the last drain: the next drain is
+    /// reported (the WebSocket `drain` hook).
+    bool drain_owed = false;
+
+private:
+    Loop& loop_;
+    Connection& owner_;
+    OutQueue q_;
+    std::uint64_t progress_tick_ = 0;
+    bool blocked_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
+    const char* base = loop_.recv_buffer();
+    return loop_.reader == &owner_ && bytes.data() >= base &&
+           bytes.data() + bytes.size() <= base + loop_.recv_size();
+}
+
+inline SendQueue::Flush SendQueue::write_to(Transport& t) {
+    while (!q_.empty()) {
+        Slice slices[64];
+        std::size_t count = 0, offered = 0;
+        q_.gather(64, [&](const char* p, std::size_t n) {
+            slices[count++] = Slice{p, n};
+            offered += n;
+        });
+        std::size_t put = 0;
+        const IoResult r = t.write(slices, count, put);
+        if (r == IoResult::again) return Flush::blocked;
+        if (r != IoResult::done) return Flush::failed;
+        q_.consume(put);
+        progress_tick_ = loop_.now_tick();
+        if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
+    }
+    return Flush::drained;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/socket_transport.hpp — the Transport over an accepted TCP socket, one backend per
+// build: on Linux the socket leaves Asio after accept and joins its loop's epoll set; elsewhere
+// (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
+// Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
+// the Poller's members that touch sockets.
+// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
+// poller.hpp only.
+#pragma once
+
+#include <wisp/config.hpp>
+#include <wisp/request.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/loop.hpp>
+#include <wisp/detail/poller.hpp>
+#include <wisp/detail/transport.hpp>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#ifdef WISP_EPOLL
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// An accepted TCP socket (non-blocking, TCP_NODELAY).
+class SocketTransport final : public Transport {
+public:
+    /// An empty transport: no socket (a connection over another transport).
+    explicit SocketTransport(Loop& loop);
+    SocketTransport(Loop& loop, tcp_socket socket);
+    SocketTransport(const SocketTransport&) = delete;
+    SocketTransport& operator=(const SocketTransport&) = delete;
+    ~SocketTransport() override;
+
+    bool start(TransportOwner& owner) override;
+    IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    void want_read() override;
+    void want_write() override;
+    bool may_have_input() const noexcept override;
+    bool shutdown_send() override;
+    void close() override;
+
+#ifdef WISP_EPOLL
+    /// What the ready set reported for this socket (a mask of EPOLL* bits).
+    void on_events(std::uint32_t events);
+#endif
+
+private:
+    TransportOwner* owner_ = nullptr;
+#ifdef WISP_EPOLL
+    Loop& loop_;
+    int fd_ = -1;
+    bool rd_ready_ = false;     ///< became readable and was not read empty since
+    bool watched_ = false;      ///< in the loop's ready set
+    bool want_write_ = false;   ///< the owner waits for room (a write came back short)
+#else
+    tcp_socket sock_;
+    bool held_ = false;
+    bool read_waiting_ = false;
+    bool write_waiting_ = false;
+#endif
+};
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_EPOLL
+inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
+#else
+inline SocketTransport::SocketTransport(Loop& loop) : sock_(loop.io.get_executor()) {}
+#endif
+
+#ifdef WISP_EPOLL
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
+#else
+inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
+    tcp_socket& sock = sock_;
+#endif
+    std::error_code ec;
+    sock.non_blocking(true, ec);
+    sock.set_option(tcp::no_delay(true), ec);
+    const auto ep = sock.remote_endpoint(ec);
+    if (!ec) {
+        const auto a = ep.address();
+        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
+    }
+#ifdef WISP_EPOLL
+    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
+    // in start(). On failure fd_ stays -1 and start() fails.
+    ec.clear();
+    const int fd = sock.release(ec);
+    if (!ec) fd_ = fd;
+#endif
+}
+
+inline SocketTransport::~SocketTransport() {
+#ifdef WISP_EPOLL
+    if (fd_ >= 0) ::close(fd_);   // never started
+#endif
+}
+
+inline bool SocketTransport::start(TransportOwner& owner) {
+    owner_ = &owner;
+#ifdef WISP_EPOLL
+    // Joining the set reports input that is already there, so no read is attempted here.
+    watched_ = fd_ >= 0 && loop_.poller.watch(fd_, *this, owner);
+    return watched_;
+#else
+    owner.hold();   // until after close(); the waits hold it too
+    held_ = true;
+    return sock_.is_open();
+#endif
+}
+
+inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) {
+#ifdef WISP_EPOLL
+    for (;;) {
+        const ssize_t r = ::recv(fd_, p, n, 0);
+        if (r > 0) {
+            got = static_cast<std::size_t>(r);
+            // Edge-triggered: the set reports the socket again only after new input arrives,
+            // so it counts as readable until a read comes back short (the kernel's queue was
+            // emptied).
+            if (got < n) rd_ready_ = false;
+            return IoResult::done;
+        }
+        if (r == 0) return IoResult::eof;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            rd_ready_ = false;
+            return IoResult::again;
+        }
+        return IoResult::failed;
+    }
+#else
+    std::error_code ec;
+    got = sock_.read_some(net::buffer(p, n), ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return ec == net::error::eof ? IoResult::eof : IoResult::failed;
+#endif
+}
+
+inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, std::size_t& put) {
+    std::array<
+#ifdef WISP_EPOLL
+        iovec,
+#else
+        net::const_buffer,
+#endif
+        64>
+        bufs;
+    if (count > bufs.size()) count = bufs.size();
+#ifdef WISP_EPOLL
+    for (std::size_t i = 0; i < count; ++i)
+        bufs[i] = iovec{const_cast<char*>(slices[i].data), slices[i].size};
+    msghdr m{};
+    m.msg_iov = bufs.data();
+    m.msg_iovlen = count;
+    for (;;) {
+        const ssize_t r = ::sendmsg(fd_, &m, MSG_NOSIGNAL);   // never raises SIGPIPE
+        if (r >= 0) {
+            put = static_cast<std::size_t>(r);
+            return IoResult::done;
+        }
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+    }
+#else
+    for (std::size_t i = 0; i < count; ++i) bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
+    struct Seq {
+        const net::const_buffer* b;
+        const net::const_buffer* e;
+        const net::const_buffer* begin() const { return b; }
+        const net::const_buffer* end() const { return e; }
+    } seq{bufs.data(), bufs.data() + count};
+    std::error_code ec;
+    put = sock_.write_some(seq, ec);
+    if (!ec) return IoResult::done;
+    if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
+    return IoResult::failed;
+#endif
+}
+
+inline void SocketTransport::want_read() {
+#ifdef WISP_EPOLL
+    // The set reports new input by itself; only input already reported and left unread needs
+    // a read now, and it happens later this turn (want_read runs inside other handlers).
+    if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
+#else
+    if (read_waiting_ || !sock_.is_open()) return;
+    read_waiting_ = true;
+    owner_->hold();
+    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+        read_waiting_ = false;
+        if (!ec) owner_->on_readable();
+        else if (ec != net::error::operation_aborted) owner_->on_transport_error();
+        owner_->unhold();
+    });
+#endif
+}
+
+inline void SocketTransport::want_write() {
+#ifdef WISP_EPOLL
+    // The socket refused bytes, so the set reports it when room appears (on_events).
+    want_write_ = true;
+#else
+    if (write_waiting_ || !sock_.is_open()) return;
+    write_waiting_ = true;
+    owner_->hold();
+    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+        write_waiting_ = false;
+        if (!ec) owner_->on_writable();
+        else if (ec != net::error::operation_aborted) owner_->on_transport_error();
+        owner_->unhold();
+    });
+#endif
+}
+
+inline bool SocketTransport::may_have_input() const noexcept {
+#ifdef WISP_EPOLL
+    return rd_ready_;
+#else
+    return true;
+#endif
+}
+
+inline bool SocketTransport::shutdown_send() {
+#ifdef WISP_EPOLL
+    return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0;
+#else
+    std::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    return !ec;
+#endif
+}
+
+inline void SocketTransport::close() {
+#ifdef WISP_EPOLL
+    if (fd_ < 0) return;
+    if (watched_) loop_.poller.forget(fd_, *owner_);
+    watched_ = false;
+    want_write_ = false;
+    ::close(fd_);
+    fd_ = -1;
+#else
+    std::error_code ec;
+    sock_.close(ec);   // cancels pending waits; their handlers let the owner go
+    if (held_) {
+        held_ = false;
+        TransportOwner* o = owner_;
+        net::post(sock_.get_executor(), [o] { o->unhold(); });
+    }
+#endif
+}
+
+#ifdef WISP_EPOLL
+inline void SocketTransport::on_events(std::uint32_t events) {
+    if (fd_ < 0) return;   // closed while this batch of events was being handled
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) rd_ready_ = true;
+    // An error or hang-up surfaces as the result of the next write or read.
+    if (want_write_ && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        want_write_ = false;
+        owner_->on_writable();
+    }
+    if (rd_ready_ && fd_ >= 0) owner_->on_readable();
+}
+
+// ---- Poller -----------------------------------------------------------------------
+inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
+    std::error_code ec;
+    if (set_.fd() >= 0) {
+        desc_.assign(set_.fd(), ec);
+        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
+    }
+}
+
+inline Poller::~Poller() { bury(); }
+
+inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
+    if (!set_.add(fd, &t)) return false;
+    owner.hold();   // the set's reference
+    ++watched_;
+    if (!armed_) arm();
+    return true;
+}
+
+inline void Poller::forget(int fd, TransportOwner& owner) {
+    set_.remove(fd);
+    --watched_;
+    graves_.push_back(&owner);   // the set's reference goes after the current handler
+    if (graves_posted_) return;
+    graves_posted_ = true;
+    net::post(loop_.io, [this] { bury(); });
+}
+
+inline void Poller::bury() {
+    graves_posted_ = false;
+    burying_.swap(graves_);
+    for (TransportOwner* o : burying_) o->unhold();
+    burying_.clear();
+}
+
+inline void Poller::stop() {
+    std::error_code ec;
+    desc_.cancel(ec);
+}
+
+inline void Poller::arm() {
+    armed_ = true;
+    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
+        armed_ = false;
+        if (!ec) on_poll();
+    });
+}
+
+inline void Poller::on_poll() {
+    Loop::TickHold hold(loop_);
+    epoll_event events[256];
+    const int n = set_.take(events, 256);
+    // A socket closed while this batch is handled keeps its owner's memory until bury() runs
+    // (posted), so a later event in the batch that names it finds it closed.
+    for (int i = 0; i < n; ++i) static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
+    if (watched_ != 0 && !armed_) arm();
+}
+#endif
+
+}  // namespace detail
+WISP_NAMESPACE_END
