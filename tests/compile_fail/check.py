@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Compile-fail tests: each file's first line says `// expect: <sentence>` (or OK). The file
-must fail to compile with that sentence in the diagnostics (or compile, for OK). TAP output.
+must fail to compile with that sentence in the diagnostics (or compile, for OK). A long
+sentence continues on the next lines, each starting with `//` and at least two spaces; the
+pieces are joined with one space. One TAP case per file.
 Usage: check.py --cxx CXX [--flag F]... FILE..."""
 import argparse
 import subprocess
@@ -16,6 +18,10 @@ failed = 0
 for i, path in enumerate(a.files, 1):
     with open(path, encoding="utf-8") as f:
         expect = f.readline().split("expect:", 1)[1].strip()
+        for line in f:
+            if not line.startswith("//  "):
+                break
+            expect += " " + line[2:].strip()
     r = subprocess.run([a.cxx, "-fsyntax-only", *a.flag, path], capture_output=True, text=True)
     if expect == "OK":
         ok = r.returncode == 0

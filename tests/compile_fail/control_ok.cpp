@@ -10,7 +10,9 @@ struct H {
     void error(wisp::Peer&, const wisp::Error&) {}
     void drain(wisp::Peer&) {}
 };
+static_assert(wisp::is_websocket_handler_v<H>);
 struct Empty {};
+static_assert(wisp::is_websocket_handler_v<Empty>);
 int main() {
     wisp::App app;
     app.ws<H>("/ws");

@@ -1,4 +1,5 @@
-// expect: hook `drain` must be callable as drain(wisp::Peer&)
+// expect: hook `drain` must be public and callable as drain(wisp::Peer&)
+// drain is told which peer drained.
 #include <wisp/app.hpp>
 struct H {
     void drain() {}

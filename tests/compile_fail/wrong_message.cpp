@@ -1,4 +1,6 @@
-// expect: hook `message` must be callable as message(wisp::Peer&, const wisp::Message&)
+// expect: hook `message` must be public and callable as message(wisp::Peer&, const wisp::Message&)
+//         or message(wisp::Peer&, wisp::Message)
+// A parameter no message converts to.
 #include <wisp/app.hpp>
 struct H {
     void message(wisp::Peer&, std::string&) {}

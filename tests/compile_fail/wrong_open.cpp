@@ -1,4 +1,5 @@
-// expect: hook `open` must be callable as open(wisp::Peer&)
+// expect: hook `open` must be public and callable as open(wisp::Peer&)
+// A parameter no peer converts to.
 #include <wisp/app.hpp>
 struct H {
     void open(int) {}

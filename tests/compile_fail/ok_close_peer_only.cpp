@@ -1,0 +1,13 @@
+// expect: OK
+// close(Peer&): a close hook that does not need the code and reason.
+#include <wisp/app.hpp>
+struct H {
+    void close(wisp::Peer&) {}
+};
+using K = wisp::detail::Hooks<H>;
+static_assert(K::has_close && !K::close_with_info);
+static_assert(wisp::is_websocket_handler_v<H>);
+int main() {
+    wisp::App app;
+    app.ws<H>("/ws");
+}

@@ -1,0 +1,13 @@
+// expect: OK
+// error(Peer&, Error) by value.
+#include <wisp/app.hpp>
+struct H {
+    void error(wisp::Peer&, wisp::Error e) { (void)e.code; }
+};
+using K = wisp::detail::Hooks<H>;
+static_assert(K::has_error && K::error_with_info);
+static_assert(wisp::is_websocket_handler_v<H>);
+int main() {
+    wisp::App app;
+    app.ws<H>("/ws");
+}
