@@ -29,13 +29,19 @@ struct ParserLimits {
 
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
-/// between them. Views in request() point into the fed buffer when the whole request arrived
-/// in it, otherwise into the parser's own storage; they stay valid until next().
+/// between them.
+/// Buffers: feed() keeps no pointer into `data` after it returns, except into the buffer a
+/// complete request was returned from (Event::request), which request() may view until next():
+/// the caller handles that request before it reuses the buffer. Whatever an unfinished request
+/// needs (a head split over reads, a head waiting for its body after Event::expect_continue,
+/// body bytes so far) is copied into the parser's own storage before feed() returns, so after
+/// any other event the caller may overwrite or free the buffer at once.
 class RequestParser {
 public:
     enum class Event : std::uint8_t {
         need_more,         ///< everything consumed; more bytes needed
-        expect_continue,   ///< head complete, body expected, client waits for 100 Continue
+        expect_continue,   ///< head complete, body expected, client waits for 100 Continue;
+                           ///< `consumed` stops at the head: feed the rest after continue_body()
         request,           ///< a complete request: request() is ready
         error,             ///< malformed or over a limit: answer error_status() and close
     };
@@ -50,8 +56,10 @@ public:
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
+    /// Parses `data`; see the class comment for what it may keep pointing to.
     Result feed(const char* data, std::size_t n);
-    /// After Event::request: the request (views valid until next()).
+    /// After Event::request: the request; its views are valid until next(), and those into the
+    /// buffer it was returned from only while the caller leaves that buffer alone.
     Request& request() noexcept { return req_; }
     /// After Event::request: true for `Upgrade` and CONNECT requests; the parser is then done
     /// with this connection (bytes after the head belong to the new protocol).
@@ -102,7 +110,7 @@ private:
     }
     int finish_head();
     void build_request();
-    void save_partial(const char* end);
+    void keep_unfinished(const char* end);
 
     llhttp_t parser_;
     const ParserLimits& limits_;
@@ -308,7 +316,10 @@ inline void RequestParser::continue_body() noexcept {
     }
 }
 
-inline void RequestParser::save_partial(const char* end) {
+// Called before feed() returns without a complete request: copies what the unfinished request
+// views in the caller's buffer (bytes before `end`) into partial_ and body_owned_, because the
+// caller's next read may land in that buffer.
+inline void RequestParser::keep_unfinished(const char* end) {
     if (state_ == State::head && base_ != nullptr && !head_in_partial_) {
         // The head is incomplete and lives in the caller's buffer: keep it; views become
         // offsets into partial_, and later bytes are appended so pieces stay contiguous.
@@ -360,11 +371,15 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
             fail(431, errc::header_too_large, "header too large");
             return {Event::error, n};
         }
-        save_partial(exec + n);
+        keep_unfinished(exec + n);
         return {Event::need_more, n};
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
-    if (e == HPE_PAUSED && expect_continue_) return {Event::expect_continue, used};
+    if (e == HPE_PAUSED && expect_continue_) {
+        // The caller answers 100 Continue and reads the body, maybe into this very buffer.
+        keep_unfinished(exec + used);
+        return {Event::expect_continue, used};
+    }
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
         build_request();
         return {Event::request, used};
