@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// HTTP/1.1 edge cases over real sockets: requests split across reads.
+// HTTP/1.1 edge cases over real sockets: requests split across reads, and the status a
+// malformed request line gets.
 #include <doctest/doctest.h>
 #include "support/net.hpp"
 
@@ -94,4 +95,46 @@ TEST_CASE("http edge: a head and its body in separate reads, with and without Ex
             }
         }
     }
+}
+
+TEST_CASE("http edge: a malformed request line is 400; 501 and 505 only for well-formed ones") {
+    wisp::App app;
+    app.get("/", [](wisp::Request&) { return wisp::text("Hello"); });
+    Server srv(app);
+    struct Case {
+        std::string request;
+        int status;
+    };
+    const std::vector<Case> cases = {
+        {"GARBAGE\r\n\r\n", 400},
+        {"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400},
+        {"GET / HTTP/2.0 extra\r\nHost: x\r\n\r\n", 400},
+        {"GET / HTTP/1.10\r\nHost: x\r\n\r\n", 400},
+        {"GET /\r\nHost: x\r\n\r\n", 400},
+        {"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+        {"get / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+        {"GET / HTTP/0.9\r\n\r\n", 505},
+    };
+    for (const auto& k : cases) {
+        // Whole, and in two writes cut after the first byte, mid-line and before the CRLF.
+        const std::size_t line_end = k.request.find('\r');
+        for (std::size_t cut : {k.request.size(), std::size_t(1), line_end / 2, line_end}) {
+            CAPTURE(k.request);
+            CAPTURE(cut);
+            Client c(srv.port());
+            c.send(std::string_view(k.request).substr(0, cut));
+            if (cut < k.request.size()) c.send(std::string_view(k.request).substr(cut));
+            const std::string r = c.read_response();
+            CHECK(status_of(r) == k.status);
+            CHECK(support::header_of(r, "connection") == "close");
+            CHECK(c.wait_closed());
+        }
+    }
+    // HTTP/1.2 is served as HTTP/1.1 (RFC 9110 §2.5).
+    Client c(srv.port());
+    c.send("GET / HTTP/1.2\r\nHost: x\r\n\r\n");
+    const std::string r = c.read_response();
+    CHECK(status_of(r) == 200);
+    CHECK(r.compare(0, 9, "HTTP/1.1 ") == 0);
 }

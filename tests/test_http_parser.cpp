@@ -17,6 +17,7 @@ namespace {
 struct Seen {
     std::string method, target, body;
     std::vector<std::pair<std::string, std::string>> headers;
+    int minor = 1;
     bool keep_alive = true;
     bool upgrade = false;
 };
@@ -25,16 +26,21 @@ struct Outcome {
     std::vector<Seen> requests;
     int error_status = 0;
     int continues = 0;
+    bool pending = false;   ///< the parser ended inside a request
 };
 
-/// Feeds `input` in pieces of at most `step` bytes (each piece in a fresh buffer that is
-/// scribbled over afterwards, as the shared receive buffer is), collecting requests.
-Outcome run(const std::string& input, std::size_t step, const ParserLimits& limits = {}) {
+/// Feeds `input` in reads that end at `ends` (then one more to the end, if needed), each in
+/// a fresh buffer that is scribbled over afterwards, as the shared receive buffer is;
+/// collects requests.
+Outcome run_reads(const std::string& input, const std::vector<std::size_t>& ends,
+                  const ParserLimits& limits = {}) {
     RequestParser p(limits);
     Outcome out;
-    std::size_t pos = 0;
+    std::size_t pos = 0, next_end = 0;
     while (pos < input.size() && out.error_status == 0) {
-        std::string chunk = input.substr(pos, step);
+        const std::size_t end = next_end < ends.size() ? ends[next_end++] : input.size();
+        if (end <= pos) continue;
+        std::string chunk = input.substr(pos, end - pos);
         pos += chunk.size();
         const char* d = chunk.data();
         std::size_t n = chunk.size();
@@ -57,6 +63,7 @@ Outcome run(const std::string& input, std::size_t step, const ParserLimits& limi
             s.method = std::string(req.method());
             s.target = std::string(req.target());
             s.body = std::string(req.body());
+            s.minor = req.http_minor();
             for (const auto& h : req.headers())
                 s.headers.emplace_back(std::string(h.name), std::string(h.value));
             s.keep_alive = req.keep_alive();
@@ -67,7 +74,27 @@ Outcome run(const std::string& input, std::size_t step, const ParserLimits& limi
         }
         std::fill(chunk.begin(), chunk.end(), '#');   // the buffer is reused for other data
     }
+    out.pending = p.in_message();
     return out;
+}
+
+/// Feeds `input` in pieces of at most `step` bytes.
+Outcome run(const std::string& input, std::size_t step, const ParserLimits& limits = {}) {
+    std::vector<std::size_t> ends;
+    for (std::size_t e = step; e < input.size(); e += step) ends.push_back(e);
+    return run_reads(input, ends, limits);
+}
+
+/// The error status `input` gets (0: none) fed whole, then checks it is the same for every
+/// piece size and for every split into two reads.
+int status_at_every_split(const std::string& input) {
+    const int whole = run(input, input.size()).error_status;
+    for (std::size_t step = 1; step < input.size(); ++step) {
+        CAPTURE(step);
+        REQUIRE(run(input, step).error_status == whole);
+        REQUIRE(run_reads(input, {step}).error_status == whole);
+    }
+    return whole;
 }
 
 /// The same outcome for every split size.
@@ -221,12 +248,112 @@ TEST_CASE("http parser: request smuggling shapes are 400") {
     CHECK(run(with_nul, 1000).error_status == 400);
 }
 
-TEST_CASE("http parser: versions other than 1.0 and 1.1 are 505; unknown methods 501") {
-    CHECK(run("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 100).error_status == 505);
-    CHECK(run("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 100).error_status == 505);
-    CHECK(run("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 100).error_status == 400);
-    CHECK(run("FROB / HTTP/1.1\r\nHost: h\r\n\r\n", 100).error_status == 501);
-    CHECK(run("\x01\x02 / HTTP/1.1\r\n\r\n", 100).error_status == 400);
+TEST_CASE("http parser: a request line is judged whole: 505, 501 or 400, at every split") {
+    struct Case {
+        std::string input;
+        int status;
+    };
+    const Case cases[] = {
+        // RFC 9110 §15.6.6: 505 only for a well-formed line whose major version is not 1.
+        {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
+        {"GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505},
+        {"GET / HTTP/0.9\r\n\r\n", 505},
+        {"GET / HTTP/2.0\r\n", 505},
+        {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+        {"BREW / HTTP/2.0\r\nHost: h\r\n\r\n", 505},   // the version is judged first
+        // RFC 9110 §15.6.2: 501 only for a well-formed line whose method is unknown. Methods
+        // are case-sensitive (§9.1), so lowercase ones are unknown tokens, not garbage.
+        {"BREW / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"FROB /pot?milk=1 HTTP/1.0\r\n\r\n", 501},
+        {"GARBAGE / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"get / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"Get / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"post /x HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"GETS / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"M-SEARCHING / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"DESCRIBE / HTTP/1.1\r\nHost: h\r\n\r\n", 501},   // RTSP's, not HTTP's
+        {"B!#$%&'*+-.^_`|~9 / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 501},   // RFC 9112 §2.2
+        // Everything else malformed is 400.
+        {"GARBAGE\r\n\r\n", 400},
+        {"GARBAGE\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/2.0 extra\r\nHost: h\r\n\r\n", 400},
+        {"BREW / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.10\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/10.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1\r\nHost: h\r\n\r\n", 400},
+        {"GET / http/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTPS/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW / http/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/2.0\n\n", 400},
+        {"BREW / HTTP/1.1\n\n", 400},
+        {"GET / HTTP/2.0\r\r\n", 400},
+        {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET /  HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW\t/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {" GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET /\r\nHost: h\r\n\r\n", 400},   // HTTP/0.9's simple request
+        {"GET /\r\n\r\n", 400},
+        {"GET / \r\n\r\n", 400},
+        {"\x01\x02 / HTTP/1.1\r\n\r\n", 400},
+        {"B\x7f / HTTP/1.1\r\n\r\n", 400},
+        {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: h\r\nBad Name: v\r\n\r\n", 400},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.input);
+        CHECK(status_at_every_split(c.input) == c.status);
+    }
+    // Limits still come first, for unknown methods too.
+    const std::string long_target = "/" + std::string(9000, 'a');
+    CHECK(status_at_every_split("BREW " + long_target + " HTTP/1.1\r\n\r\n") == 414);
+    CHECK(run("GET " + long_target + " HTTP/1.1\r\n\r\n", 1).error_status == 414);
+    CHECK(run(std::string(17000, 'B') + " / HTTP/1.1\r\n\r\n", 1000).error_status == 431);
+    CHECK(run(std::string(17000, 'B') + " / HTTP/1.1\r\n\r\n", 1).error_status == 431);
+}
+
+TEST_CASE("http parser: a refused request line is read to its end before it is judged") {
+    // "GARBAGE" may yet become "GARBAGE / HTTP/1.1": no verdict until the line says.
+    for (std::size_t step = 1; step <= 7; ++step) {
+        const Outcome o = run("GARBAGE", step);
+        CHECK(o.error_status == 0);
+        CHECK(o.pending);
+    }
+    const ParserLimits limits;
+    RequestParser p(limits);
+    CHECK(p.feed("BREW / HTTP/1.1", 15).event == Event::need_more);
+    CHECK(p.in_head());
+    CHECK(p.feed("\r", 1).event == Event::need_more);
+    CHECK(p.feed("\n", 1).event == Event::error);
+    CHECK(p.error_status() == 501);
+
+    RequestParser q(limits);
+    CHECK(q.feed("GET / HTTP/1.1", 14).event == Event::need_more);
+    CHECK(q.feed(" extra", 6).event == Event::error);
+    CHECK(q.error_status() == 400);
+
+    // After a good request on the connection, the next line is judged on its own.
+    const Outcome o =
+        run("GET / HTTP/1.1\r\nHost: h\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 5);
+    CHECK(o.requests.size() == 1);
+    CHECK(o.error_status == 501);
+}
+
+TEST_CASE("http parser: HTTP/1.x with x > 1 is served as HTTP/1.1") {
+    // RFC 9110 §2.5: a higher minor version is processed as the highest one implemented.
+    Outcome o = run("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].minor == 1);
+    CHECK(o.requests[0].keep_alive);
+    o = run("GET / HTTP/1.9\r\nHost: h\r\nConnection: close\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK_FALSE(o.requests[0].keep_alive);
+    CHECK(status_at_every_split("GET / HTTP/1.2\r\n\r\n") == 400);   // a 1.1 request needs Host
 }
 
 TEST_CASE("http parser: limits give 414, 431 and 413 at their defaults and when set") {

@@ -135,6 +135,7 @@ public:
 
     std::string_view body() const noexcept { return body_; }
     int http_major() const noexcept { return major_; }
+    /// 0 or 1: HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5) and reports 1.
     int http_minor() const noexcept { return minor_; }
     /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
     bool keep_alive() const noexcept { return keep_alive_; }
