@@ -236,6 +236,7 @@ WISP_NAMESPACE_END
 // wisp/detail/url.hpp — percent-decoding, query strings and request-target splitting.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -276,9 +277,33 @@ void parse_query(std::string_view query, Fn&& each);
 /// The decoded value of the first pair named `name` (compared after decoding), or nullopt.
 inline std::optional<std::string> query_value(std::string_view query, std::string_view name);
 
-/// Splits an origin-form request target: `path` is everything before the first '?' or '#',
-/// `query` what follows the '?' up to a '#' (without either; empty when there is none).
-/// Both view into `target`. A fragment is dropped (clients should not send one).
+/// The forms of a request-target (RFC 9112 §3.2), told apart by their first bytes.
+enum class TargetForm : std::uint8_t {
+    origin,      ///< starts with '/': "/path?query"
+    absolute,    ///< "scheme://authority/path?query" (§3.2.2)
+    asterisk,    ///< exactly "*" (§3.2.4)
+    authority,   ///< anything else: "host:port" for CONNECT (§3.2.3), or malformed
+};
+
+/// A request-target taken apart. Every view points into the target, except a path of
+/// absolute-form that the target leaves empty, which is the literal "/".
+struct TargetParts {
+    TargetForm form = TargetForm::origin;
+    std::string_view scheme;      ///< absolute-form only, as sent (compare case-insensitively)
+    std::string_view authority;   ///< absolute-form only: host[:port] as sent, maybe empty
+    std::string_view path;        ///< what a server routes by; still percent-encoded
+    std::string_view query;       ///< after the first '?' without it; "" when none
+};
+
+/// Splits `target` by its form. A fragment ('#' on) is dropped first (clients should not send
+/// one). origin-form and authority-form: `path` is everything before the first '?'.
+/// absolute-form: the authority runs from "//" to the next '/' or '?', the path from there to
+/// the '?'; an empty path is "/" (RFC 9110 §4.2.3: they are equivalent for http(s)).
+/// asterisk-form: the path is "*", which no route matches (routes start with '/').
+/// The split is syntactic only: whether the form suits the method is the parser's business.
+inline TargetParts split_target(std::string_view target) noexcept;
+
+/// split_target(target) reduced to the path and the query.
 inline void split_target(std::string_view target, std::string_view& path,
                          std::string_view& query) noexcept;
 
@@ -397,13 +422,50 @@ inline std::optional<std::string> query_value(std::string_view query, std::strin
     return std::nullopt;
 }
 
-inline void split_target(std::string_view target, std::string_view& path,
-                         std::string_view& query) noexcept {
+// The length of the scheme that starts `s` when "://" follows it, else 0.
+// RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+inline std::size_t scheme_length(std::string_view s) noexcept {
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (s.empty() || !alpha(s[0])) return 0;
+    std::size_t i = 1;
+    while (i < s.size() && (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+                            s[i] == '-' || s[i] == '.'))
+        ++i;
+    return s.compare(i, 3, "://") == 0 ? i : 0;
+}
+
+inline TargetParts split_target(std::string_view target) noexcept {
+    TargetParts t;
     const std::size_t hash = target.find('#');
     if (hash != std::string_view::npos) target = target.substr(0, hash);
-    const std::size_t q = target.find('?');
-    path = target.substr(0, q);
-    query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    std::string_view rest = target;
+    if (target == "*") {
+        t.form = TargetForm::asterisk;
+    } else if (!target.empty() && target.front() != '/') {
+        const std::size_t scheme = scheme_length(target);
+        if (scheme == 0) {
+            t.form = TargetForm::authority;
+        } else {
+            t.form = TargetForm::absolute;
+            t.scheme = target.substr(0, scheme);
+            rest = target.substr(scheme + 3);
+            const std::size_t end = rest.find_first_of("/?");
+            t.authority = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+        }
+    }
+    const std::size_t q = rest.find('?');
+    t.path = rest.substr(0, q);
+    if (q != std::string_view::npos) t.query = rest.substr(q + 1);
+    if (t.form == TargetForm::absolute && t.path.empty()) t.path = "/";
+    return t;
+}
+
+inline void split_target(std::string_view target, std::string_view& path,
+                         std::string_view& query) noexcept {
+    const TargetParts t = split_target(target);
+    path = t.path;
+    query = t.query;
 }
 
 }  // namespace detail
@@ -1101,10 +1163,17 @@ public:
     Request& operator=(Request&& other) noexcept;
 
     std::string_view method() const noexcept { return method_; }
-    /// The request-target as sent: path plus optional query, still percent-encoded.
+    /// The request-target as sent, still percent-encoded: "/path?query", or in absolute-form
+    /// "http://host:port/path?query", or "*" (OPTIONS *).
     std::string_view target() const noexcept { return target_; }
-    /// The path part of the target (percent-encoded, no query).
+    /// The path part of the target (percent-encoded, no query), which routing matches: for an
+    /// absolute-form target its path ("/" when it has none); "*" for OPTIONS *, which matches
+    /// no route.
     std::string_view path() const noexcept { return path_; }
+    /// The host the request is for, host[:port] as sent: the authority of an absolute-form
+    /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
+    /// "" when there is neither (HTTP/1.0).
+    std::string_view host() const noexcept;
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
     /// The first value of query parameter `name`, percent-decoded ('+' is a space).
@@ -1589,6 +1658,12 @@ inline std::string_view Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
         if (p.name == name) return p.value;
     return {};
+}
+
+inline std::string_view Request::host() const noexcept {
+    const detail::TargetParts t = detail::split_target(target_);
+    if (t.form == detail::TargetForm::absolute) return t.authority;
+    return header("host").value_or(std::string_view());
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -2348,8 +2423,9 @@ bool is_llhttp_method(std::string_view method) noexcept;
 /// any other event the caller may overwrite or free the buffer at once.
 /// Statuses: a request line is judged as a whole (RFC 9112 §3), whatever the reads: 505 for a
 /// well-formed line whose version is not HTTP/1.x, 501 for a well-formed line whose method
-/// llhttp does not know, 400 for anything else malformed. HTTP/1.x with x > 1 is served as
-/// HTTP/1.1 (RFC 9110 §2.5).
+/// llhttp does not know, 400 for anything else malformed, including an asterisk-form target
+/// with another method than OPTIONS and an absolute-form target that is not an http(s) URI
+/// with a host. HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5).
 class RequestParser {
 public:
     enum class Event : std::uint8_t {
@@ -2601,6 +2677,20 @@ inline int RequestParser::check_line() {
     const char* after_target = base_ + url_.off + url_.len;
     if (url_.off != std::strlen(llhttp_method_name(method)) + 1 || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
+    const std::string_view target = view(url_);
+    // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
+    if (!target.empty() && target.front() == '*' &&
+        (target.size() != 1 || parser_.method != HTTP_OPTIONS))
+        return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    const TargetParts t = split_target(target);
+    if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
+    // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
+    // only; RFC 9110 §4.2.1 makes one with an empty host invalid, and §4.2.4 treats userinfo in
+    // one as an error.
+    if (!iequals(t.scheme, "http") && !iequals(t.scheme, "https"))
+        return fail(400, errc::bad_request, "absolute-form target of another scheme");
+    if (t.authority.empty() || t.authority.find('@') != std::string_view::npos)
+        return fail(400, errc::bad_request, "absolute-form target without a valid host");
     return 0;
 }
 

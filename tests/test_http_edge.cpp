@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// HTTP/1.1 edge cases over real sockets: requests split across reads, and the status a
-// malformed request line gets.
+// HTTP/1.1 edge cases over real sockets: requests split across reads, request-target forms,
+// and the status a malformed request line gets.
 #include <doctest/doctest.h>
 #include "support/net.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -94,6 +95,62 @@ TEST_CASE("http edge: a head and its body in separate reads, with and without Ex
                 }
             }
         }
+    }
+}
+
+TEST_CASE("http edge: absolute-form targets are routed by their path; host() is theirs") {
+    // RFC 9112 §3.2.2: a server MUST accept the absolute-form, and then ignores Host.
+    wisp::App app;
+    app.get("/n/:n", [](wisp::Request& req) {
+        return wisp::text(std::string(req.param("n")) + "@" + std::string(req.host()) + "?" +
+                          std::string(req.query_string()));
+    });
+    app.get("/", [](wisp::Request& req) { return wisp::text("root@" + std::string(req.host())); });
+    Server srv(app);
+    Client c(srv.port());
+    c.send("GET http://example.com:8080/n/5?x=1 HTTP/1.1\r\nHost: ignored\r\n\r\n");
+    std::string r = c.read_response();
+    CHECK(status_of(r) == 200);
+    CHECK(support::body_of(r) == "5@example.com:8080?x=1");
+    c.send("GET https://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    r = c.read_response();
+    CHECK(status_of(r) == 200);
+    CHECK(support::body_of(r) == "root@example.com");
+    c.send("GET /n/6 HTTP/1.1\r\nHost: h:1\r\n\r\n");
+    CHECK(support::body_of(c.read_response()) == "6@h:1?");
+
+    Client bad(srv.port());
+    bad.send("GET ws://example.com/n/5 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    CHECK(status_of(bad.read_response()) == 400);
+    CHECK(bad.wait_closed());
+}
+
+TEST_CASE("http edge: OPTIONS * reaches no route; * with another method is 400") {
+    // RFC 9112 §3.2.4: the asterisk-form is only for OPTIONS, and means the server itself.
+    wisp::App app;
+    std::atomic<int> catch_all{0};
+    app.any("/**", [&catch_all](wisp::Request&) {
+        ++catch_all;
+        return wisp::text("routed");
+    });
+    Server srv(app);
+    Client c(srv.port());
+    c.send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string r = c.read_response();
+    CHECK(status_of(r) != 0);
+    CHECK(status_of(r) != 400);
+    CHECK(support::body_of(r) != "routed");
+    c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");   // the connection goes on
+    CHECK(support::body_of(c.read_response()) == "routed");
+    CHECK(catch_all.load() == 1);
+
+    for (const char* bad : {"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+                            "OPTIONS *?x HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+        CAPTURE(bad);
+        Client b(srv.port());
+        b.send(bad);
+        CHECK(status_of(b.read_response()) == 400);
+        CHECK(b.wait_closed());
     }
 }
 

@@ -15,7 +15,7 @@ using Event = RequestParser::Event;
 namespace {
 
 struct Seen {
-    std::string method, target, body;
+    std::string method, target, path, query, host, body;
     std::vector<std::pair<std::string, std::string>> headers;
     int minor = 1;
     bool keep_alive = true;
@@ -62,6 +62,9 @@ Outcome run_reads(const std::string& input, const std::vector<std::size_t>& ends
             Seen s;
             s.method = std::string(req.method());
             s.target = std::string(req.target());
+            s.path = std::string(req.path());
+            s.query = std::string(req.query_string());
+            s.host = std::string(req.host());
             s.body = std::string(req.body());
             s.minor = req.http_minor();
             for (const auto& h : req.headers())
@@ -518,4 +521,86 @@ TEST_CASE("http parser: no read reuses a buffer the unfinished request still vie
             }
         }
     }
+}
+
+TEST_CASE("http parser: absolute-form targets give path, query and host; the target stays") {
+    // RFC 9112 §3.2.2: a server MUST accept the absolute-form; the Host field is then ignored.
+    const std::string in = "GET http://example.com:8080/a/b?x=1 HTTP/1.1\r\nHost: other\r\n\r\n";
+    for (std::size_t step = 1; step <= in.size(); ++step) {
+        CAPTURE(step);
+        const Outcome o = run(in, step);
+        REQUIRE(o.requests.size() == 1);
+        CHECK(o.requests[0].target == "http://example.com:8080/a/b?x=1");
+        CHECK(o.requests[0].path == "/a/b");
+        CHECK(o.requests[0].query == "x=1");
+        CHECK(o.requests[0].host == "example.com:8080");
+    }
+    Outcome o = run("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/");
+    CHECK(o.requests[0].host == "example.com");
+    o = run("GET HTTPS://Example.COM?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/");
+    CHECK(o.requests[0].query == "q=1");
+    CHECK(o.requests[0].host == "Example.COM");
+    o = run("DELETE http://[::1]:80/x HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/x");
+    CHECK(o.requests[0].host == "[::1]:80");
+    // Origin-form: the Host field; none in HTTP/1.0 without it.
+    o = run("GET /a HTTP/1.1\r\nHost: h:1\r\n\r\nGET /b HTTP/1.0\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 2);
+    CHECK(o.requests[0].host == "h:1");
+    CHECK(o.requests[1].host == "");
+    // Not an http(s) URI with a host: RFC 9110 §4.2.1 (empty host), §4.2.4 (userinfo).
+    for (const char* bad : {"GET ws://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://u:p@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://h/x HTTP/1.1\r\n\r\n"}) {
+        CAPTURE(bad);
+        CHECK(status_at_every_split(bad) == 400);
+    }
+}
+
+TEST_CASE("http parser: the asterisk-form is OPTIONS * only, and its path matches no route") {
+    // RFC 9112 §3.2.4.
+    const Outcome o = run("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].method == "OPTIONS");
+    CHECK(o.requests[0].target == "*");
+    CHECK(o.requests[0].path == "*");
+    CHECK(o.requests[0].query == "");
+    for (const char* bad : {"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "POST * HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+                            "CONNECT * HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "OPTIONS *?x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET *foo HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+        CAPTURE(bad);
+        CHECK(status_at_every_split(bad) == 400);
+    }
+    // The authority-form stays CONNECT's, as before.
+    const Outcome c = run("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", 100);
+    REQUIRE(c.requests.size() == 1);
+    CHECK(c.requests[0].upgrade);
+    CHECK(c.requests[0].target == "h:443");
+}
+
+TEST_CASE("request: host() of in-process requests and of copies") {
+    wisp::Request a("GET", "http://a.example:1/b?c=d", {{"Host", "ignored"}});
+    CHECK(a.path() == "/b");
+    CHECK(a.query_string() == "c=d");
+    CHECK(a.host() == "a.example:1");
+    const wisp::Request copy = a;
+    CHECK(copy.path() == "/b");
+    CHECK(copy.host() == "a.example:1");
+    wisp::Request b("GET", "/x", {{"Host", "b.example"}});
+    CHECK(b.host() == "b.example");
+    wisp::Request moved = std::move(b);
+    CHECK(moved.host() == "b.example");
+    CHECK(wisp::Request("GET", "/x").host() == "");
+    CHECK(wisp::Request("GET", "http://h").path() == "/");
 }

@@ -83,8 +83,9 @@ bool is_llhttp_method(std::string_view method) noexcept;
 /// any other event the caller may overwrite or free the buffer at once.
 /// Statuses: a request line is judged as a whole (RFC 9112 §3), whatever the reads: 505 for a
 /// well-formed line whose version is not HTTP/1.x, 501 for a well-formed line whose method
-/// llhttp does not know, 400 for anything else malformed. HTTP/1.x with x > 1 is served as
-/// HTTP/1.1 (RFC 9110 §2.5).
+/// llhttp does not know, 400 for anything else malformed, including an asterisk-form target
+/// with another method than OPTIONS and an absolute-form target that is not an http(s) URI
+/// with a host. HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5).
 class RequestParser {
 public:
     enum class Event : std::uint8_t {
@@ -336,6 +337,20 @@ inline int RequestParser::check_line() {
     const char* after_target = base_ + url_.off + url_.len;
     if (url_.off != std::strlen(llhttp_method_name(method)) + 1 || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
+    const std::string_view target = view(url_);
+    // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
+    if (!target.empty() && target.front() == '*' &&
+        (target.size() != 1 || parser_.method != HTTP_OPTIONS))
+        return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    const TargetParts t = split_target(target);
+    if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
+    // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
+    // only; RFC 9110 §4.2.1 makes one with an empty host invalid, and §4.2.4 treats userinfo in
+    // one as an error.
+    if (!iequals(t.scheme, "http") && !iequals(t.scheme, "https"))
+        return fail(400, errc::bad_request, "absolute-form target of another scheme");
+    if (t.authority.empty() || t.authority.find('@') != std::string_view::npos)
+        return fail(400, errc::bad_request, "absolute-form target without a valid host");
     return 0;
 }
 
