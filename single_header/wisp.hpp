@@ -236,6 +236,7 @@ WISP_NAMESPACE_END
 // wisp/detail/url.hpp — percent-decoding, query strings and request-target splitting.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -276,9 +277,33 @@ void parse_query(std::string_view query, Fn&& each);
 /// The decoded value of the first pair named `name` (compared after decoding), or nullopt.
 inline std::optional<std::string> query_value(std::string_view query, std::string_view name);
 
-/// Splits an origin-form request target: `path` is everything before the first '?' or '#',
-/// `query` what follows the '?' up to a '#' (without either; empty when there is none).
-/// Both view into `target`. A fragment is dropped (clients should not send one).
+/// The forms of a request-target (RFC 9112 §3.2), told apart by their first bytes.
+enum class TargetForm : std::uint8_t {
+    origin,      ///< starts with '/': "/path?query"
+    absolute,    ///< "scheme://authority/path?query" (§3.2.2)
+    asterisk,    ///< exactly "*" (§3.2.4)
+    authority,   ///< anything else: "host:port" for CONNECT (§3.2.3), or malformed
+};
+
+/// A request-target taken apart. Every view points into the target, except a path of
+/// absolute-form that the target leaves empty, which is the literal "/".
+struct TargetParts {
+    TargetForm form = TargetForm::origin;
+    std::string_view scheme;      ///< absolute-form only, as sent (compare case-insensitively)
+    std::string_view authority;   ///< absolute-form only: host[:port] as sent, maybe empty
+    std::string_view path;        ///< what a server routes by; still percent-encoded
+    std::string_view query;       ///< after the first '?' without it; "" when none
+};
+
+/// Splits `target` by its form. A fragment ('#' on) is dropped first (clients should not send
+/// one). origin-form and authority-form: `path` is everything before the first '?'.
+/// absolute-form: the authority runs from "//" to the next '/' or '?', the path from there to
+/// the '?'; an empty path is "/" (RFC 9110 §4.2.3: they are equivalent for http(s)).
+/// asterisk-form: the path is "*", which no route matches (routes start with '/').
+/// The split is syntactic only: whether the form suits the method is the parser's business.
+inline TargetParts split_target(std::string_view target) noexcept;
+
+/// split_target(target) reduced to the path and the query.
 inline void split_target(std::string_view target, std::string_view& path,
                          std::string_view& query) noexcept;
 
@@ -397,13 +422,50 @@ inline std::optional<std::string> query_value(std::string_view query, std::strin
     return std::nullopt;
 }
 
-inline void split_target(std::string_view target, std::string_view& path,
-                         std::string_view& query) noexcept {
+// The length of the scheme that starts `s` when "://" follows it, else 0.
+// RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+inline std::size_t scheme_length(std::string_view s) noexcept {
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (s.empty() || !alpha(s[0])) return 0;
+    std::size_t i = 1;
+    while (i < s.size() && (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+                            s[i] == '-' || s[i] == '.'))
+        ++i;
+    return s.compare(i, 3, "://") == 0 ? i : 0;
+}
+
+inline TargetParts split_target(std::string_view target) noexcept {
+    TargetParts t;
     const std::size_t hash = target.find('#');
     if (hash != std::string_view::npos) target = target.substr(0, hash);
-    const std::size_t q = target.find('?');
-    path = target.substr(0, q);
-    query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    std::string_view rest = target;
+    if (target == "*") {
+        t.form = TargetForm::asterisk;
+    } else if (!target.empty() && target.front() != '/') {
+        const std::size_t scheme = scheme_length(target);
+        if (scheme == 0) {
+            t.form = TargetForm::authority;
+        } else {
+            t.form = TargetForm::absolute;
+            t.scheme = target.substr(0, scheme);
+            rest = target.substr(scheme + 3);
+            const std::size_t end = rest.find_first_of("/?");
+            t.authority = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+        }
+    }
+    const std::size_t q = rest.find('?');
+    t.path = rest.substr(0, q);
+    if (q != std::string_view::npos) t.query = rest.substr(q + 1);
+    if (t.form == TargetForm::absolute && t.path.empty()) t.path = "/";
+    return t;
+}
+
+inline void split_target(std::string_view target, std::string_view& path,
+                         std::string_view& query) noexcept {
+    const TargetParts t = split_target(target);
+    path = t.path;
+    query = t.query;
 }
 
 }  // namespace detail
@@ -1101,10 +1163,17 @@ public:
     Request& operator=(Request&& other) noexcept;
 
     std::string_view method() const noexcept { return method_; }
-    /// The request-target as sent: path plus optional query, still percent-encoded.
+    /// The request-target as sent, still percent-encoded: "/path?query", or in absolute-form
+    /// "http://host:port/path?query", or "*" (OPTIONS *).
     std::string_view target() const noexcept { return target_; }
-    /// The path part of the target (percent-encoded, no query).
+    /// The path part of the target (percent-encoded, no query), which routing matches: for an
+    /// absolute-form target its path ("/" when it has none); "*" for OPTIONS *, which matches
+    /// no route.
     std::string_view path() const noexcept { return path_; }
+    /// The host the request is for, host[:port] as sent: the authority of an absolute-form
+    /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
+    /// "" when there is neither (HTTP/1.0).
+    std::string_view host() const noexcept;
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
     /// The first value of query parameter `name`, percent-decoded ('+' is a space).
@@ -1122,6 +1191,7 @@ public:
 
     std::string_view body() const noexcept { return body_; }
     int http_major() const noexcept { return major_; }
+    /// 0 or 1: HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5) and reports 1.
     int http_minor() const noexcept { return minor_; }
     /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -1573,6 +1643,12 @@ inline std::string_view Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
         if (p.name == name) return p.value;
     return {};
+}
+
+inline std::string_view Request::host() const noexcept {
+    const detail::TargetParts t = detail::split_target(target_);
+    if (t.form == detail::TargetForm::absolute) return t.authority;
+    return header("host").value_or(std::string_view());
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -2255,10 +2331,10 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
 
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -2277,15 +2353,71 @@ struct ParserLimits {
     std::size_t max_body_bytes = 1024 * 1024;   ///< decoded body: 413 past it
 };
 
+/// The shape of a request-line (RFC 9112 §3), judged a byte at a time:
+/// `token SP request-target SP "HTTP/" DIGIT "." DIGIT CRLF`, where the target is visible
+/// ASCII (RFC 3986 has nothing else). RequestParser runs it over a line that llhttp refused or
+/// whose version wisp refuses, so that the status it answers depends on the line's bytes alone,
+/// never on how they were split into reads. It keeps counters, not the bytes.
+class RequestLineCheck {
+public:
+    enum class Verdict : std::uint8_t {
+        more,              ///< a well-formed start: the rest of the line is needed
+        malformed,         ///< not a request-line
+        target_too_long,   ///< the target passed ParserLimits::max_url_bytes first
+        line_too_long,     ///< the line passed ParserLimits::max_header_bytes first
+        well_formed,       ///< the whole line, through its CRLF
+    };
+
+    explicit RequestLineCheck(const ParserLimits& limits) noexcept
+        : max_target_(limits.max_url_bytes), max_line_(limits.max_header_bytes) {}
+    /// Judges `n` more bytes of the line, which starts at the method (the empty lines a
+    /// request may follow, RFC 9112 §2.2, are not part of it). `used` is how many bytes it
+    /// read: through the byte that decided, or all `n` for Verdict::more, the only verdict
+    /// after which it may be called again.
+    Verdict scan(const char* p, std::size_t n, std::size_t& used) noexcept;
+    /// After Verdict::well_formed: the major version digit.
+    int major() const noexcept { return major_; }
+    /// After Verdict::well_formed: the method; "" when longer than 16 bytes (longer than any
+    /// method llhttp knows).
+    std::string_view method() const noexcept {
+        return method_len_ <= sizeof method_ ? std::string_view(method_, method_len_)
+                                             : std::string_view();
+    }
+
+private:
+    enum class Part : std::uint8_t { method, target, version, cr, lf };
+    std::size_t max_target_, max_line_;
+    std::size_t line_ = 0, target_ = 0, method_len_ = 0;
+    char method_[16] = {};
+    Part part_ = Part::method;
+    std::uint8_t version_at_ = 0;   ///< bytes of "HTTP/d.d" seen
+    int major_ = -1;
+};
+
+/// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
+/// parses); the methods llhttp knows only for RTSP are not HTTP methods.
+bool is_llhttp_method(std::string_view method) noexcept;
+
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
-/// between them. Views in request() point into the fed buffer when the whole request arrived
-/// in it, otherwise into the parser's own storage; they stay valid until next().
+/// between them.
+/// Buffers: feed() keeps no pointer into `data` after it returns, except into the buffer a
+/// complete request was returned from (Event::request), which request() may view until next():
+/// the caller handles that request before it reuses the buffer. Whatever an unfinished request
+/// needs (a head split over reads, a head waiting for its body after Event::expect_continue,
+/// body bytes so far) is copied into the parser's own storage before feed() returns, so after
+/// any other event the caller may overwrite or free the buffer at once.
+/// Statuses: a request line is judged as a whole (RFC 9112 §3), whatever the reads: 505 for a
+/// well-formed line whose version is not HTTP/1.x, 501 for a well-formed line whose method
+/// llhttp does not know, 400 for anything else malformed, including an asterisk-form target
+/// with another method than OPTIONS and an absolute-form target that is not an http(s) URI
+/// with a host. HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5).
 class RequestParser {
 public:
     enum class Event : std::uint8_t {
         need_more,         ///< everything consumed; more bytes needed
-        expect_continue,   ///< head complete, body expected, client waits for 100 Continue
+        expect_continue,   ///< head complete, body expected, client waits for 100 Continue;
+                           ///< `consumed` stops at the head: feed the rest after continue_body()
         request,           ///< a complete request: request() is ready
         error,             ///< malformed or over a limit: answer error_status() and close
     };
@@ -2300,8 +2432,10 @@ public:
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
+    /// Parses `data`; see the class comment for what it may keep pointing to.
     Result feed(const char* data, std::size_t n);
-    /// After Event::request: the request (views valid until next()).
+    /// After Event::request: the request; its views are valid until next(), and those into the
+    /// buffer it was returned from only while the caller leaves that buffer alone.
     Request& request() noexcept { return req_; }
     /// After Event::request: true for `Upgrade` and CONNECT requests; the parser is then done
     /// with this connection (bytes after the head belong to the new protocol).
@@ -2335,6 +2469,7 @@ private:
     static int on_message_begin(llhttp_t* p);
     static int on_method(llhttp_t* p, const char* at, std::size_t n);
     static int on_url(llhttp_t* p, const char* at, std::size_t n);
+    static int on_version_complete(llhttp_t* p);
     static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
     static int on_header_field_complete(llhttp_t* p);
     static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
@@ -2350,9 +2485,11 @@ private:
     bool head_over_limit(const char* at, std::size_t n) const noexcept {
         return static_cast<std::size_t>(at + n - base_) > limits_.max_header_bytes;
     }
+    int check_line();
     int finish_head();
     void build_request();
-    void save_partial(const char* end);
+    void keep_unfinished(const char* end);
+    Result judge_line(const char* p, std::size_t n);
 
     llhttp_t parser_;
     const ParserLimits& limits_;
@@ -2365,11 +2502,14 @@ private:
     std::size_t body_total_ = 0;
     std::string partial_;              ///< head bytes kept across reads
     std::string body_owned_;           ///< body bytes kept across reads or from chunks
+    std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
+    const char* refusal_ = "";         ///< llhttp's reason for refusing that line's request
     bool body_is_owned_ = false;
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
     bool in_value_ = false;
+    bool version_seen_ = false;        ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
     int err_status_ = 0;
     errc err_code_ = errc::bad_request;
@@ -2377,6 +2517,62 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size_t n,
+                                                        std::size_t& used) noexcept {
+    for (used = 0; used < n;) {
+        const char c = p[used++];
+        if (++line_ > max_line_) return Verdict::line_too_long;
+        switch (part_) {
+        case Part::method:
+            if (c == ' ' && method_len_ > 0) {
+                part_ = Part::target;
+            } else if (is_method_token(std::string_view(&c, 1))) {
+                if (method_len_ < sizeof method_) method_[method_len_] = c;
+                ++method_len_;
+            } else {
+                return Verdict::malformed;
+            }
+            break;
+        case Part::target:
+            if (c == ' ' && target_ > 0) {
+                part_ = Part::version;
+            } else if (c > ' ' && c < 0x7f) {
+                if (++target_ > max_target_) return Verdict::target_too_long;
+            } else {
+                return Verdict::malformed;
+            }
+            break;
+        case Part::version: {
+            // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+            static constexpr char shape[] = "HTTP/0.0";
+            const char want = shape[version_at_];
+            if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
+            if (version_at_ == 5) major_ = c - '0';
+            if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
+            break;
+        }
+        case Part::cr:
+            if (c != '\r') return Verdict::malformed;
+            part_ = Part::lf;
+            break;
+        case Part::lf:
+            return c == '\n' ? Verdict::well_formed : Verdict::malformed;
+        }
+    }
+    return Verdict::more;
+}
+
+inline bool is_llhttp_method(std::string_view method) noexcept {
+    static constexpr std::string_view known[] = {
+#define WISP_LLHTTP_METHOD_NAME_(num, name, string) #string,
+        HTTP_METHOD_MAP(WISP_LLHTTP_METHOD_NAME_)
+#undef WISP_LLHTTP_METHOD_NAME_
+    };
+    for (std::string_view m : known)
+        if (m == method) return true;
+    return false;
+}
+
 inline const llhttp_settings_t& RequestParser::settings() {
     static const llhttp_settings_t s = [] {
         llhttp_settings_t st;
@@ -2384,6 +2580,7 @@ inline const llhttp_settings_t& RequestParser::settings() {
         st.on_message_begin = &RequestParser::on_message_begin;
         st.on_method = &RequestParser::on_method;
         st.on_url = &RequestParser::on_url;
+        st.on_version_complete = &RequestParser::on_version_complete;
         st.on_header_field = &RequestParser::on_header_field;
         st.on_header_field_complete = &RequestParser::on_header_field_complete;
         st.on_header_value = &RequestParser::on_header_value;
@@ -2398,6 +2595,11 @@ inline const llhttp_settings_t& RequestParser::settings() {
 inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits) {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
+    // llhttp's version check knows 0.9, 1.0, 1.1 and 2.0 only. RFC 9110 §2.5 has HTTP/1.2 served
+    // as 1.1, and a major version other than 1 earns 505 only in a well-formed line, which
+    // on_version_complete and feed() judge; so let every d.d through (llhttp 8 has no setter).
+    parser_.lenient_flags =
+        static_cast<decltype(parser_.lenient_flags)>(parser_.lenient_flags | LENIENT_VERSION);
 }
 
 inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
@@ -2442,6 +2644,39 @@ inline int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
     if (r.url_.len > r.limits_.max_url_bytes)
         return r.fail(414, errc::url_too_long, "request target too long");
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_version_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    // Refused without a status: feed() reads the line to its end to choose 505 or 400.
+    if (p->http_major != 1) return -1;
+    r.version_seen_ = true;
+    return r.check_line();
+}
+
+inline int RequestParser::check_line() {
+    // RFC 9112 §3: one SP on each side of the target. llhttp takes runs of them, which §3 lets
+    // a recipient do; wisp does not, so that a line's status never depends on its method being
+    // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
+    const auto method = static_cast<llhttp_method_t>(parser_.method);
+    const char* after_target = base_ + url_.off + url_.len;
+    if (url_.off != std::strlen(llhttp_method_name(method)) + 1 || after_target[1] == ' ')
+        return fail(400, errc::bad_request, "request line with extra whitespace");
+    const std::string_view target = view(url_);
+    // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
+    if (!target.empty() && target.front() == '*' &&
+        (target.size() != 1 || parser_.method != HTTP_OPTIONS))
+        return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    const TargetParts t = split_target(target);
+    if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
+    // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
+    // only; RFC 9110 §4.2.1 makes one with an empty host invalid, and §4.2.4 treats userinfo in
+    // one as an error.
+    if (!iequals(t.scheme, "http") && !iequals(t.scheme, "https"))
+        return fail(400, errc::bad_request, "absolute-form target of another scheme");
+    if (t.authority.empty() || t.authority.find('@') != std::string_view::npos)
+        return fail(400, errc::bad_request, "absolute-form target without a valid host");
     return 0;
 }
 
@@ -2491,8 +2726,8 @@ inline int RequestParser::on_headers_complete(llhttp_t* p) {
 }
 
 inline int RequestParser::finish_head() {
-    if (parser_.http_major != 1 || parser_.http_minor > 1)
-        return fail(505, errc::version_not_supported, "HTTP version not supported");
+    // llhttp takes "GET /" (HTTP/0.9's simple request) as a request line; RFC 9112 §3 has none.
+    if (!version_seen_) return fail(400, errc::bad_request, "request line without a version");
     bool has_te = false, expect = false;
     int hosts = 0;
     for (const Field& f : fields_) {
@@ -2505,8 +2740,8 @@ inline int RequestParser::finish_head() {
             expect = true;
         }
     }
-    // RFC 9112 §3.2: a 1.1 request carries exactly one Host.
-    if (parser_.http_minor == 1 && hosts != 1)
+    // RFC 9112 §3.2: a 1.1 request carries exactly one Host (the absolute-form too).
+    if (parser_.http_minor >= 1 && hosts != 1)
         return fail(400, errc::bad_request, hosts ? "several Host fields" : "missing Host");
     if (hosts > 1) return fail(400, errc::bad_request, "several Host fields");
     // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
@@ -2518,7 +2753,7 @@ inline int RequestParser::finish_head() {
     state_ = State::body;
     const bool has_body = (parser_.flags & F_CHUNKED) ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
-    if (expect && has_body && parser_.http_minor == 1) {
+    if (expect && has_body && parser_.http_minor >= 1) {
         expect_continue_ = true;
         return HPE_PAUSED;
     }
@@ -2558,7 +2793,10 @@ inline void RequestParser::continue_body() noexcept {
     }
 }
 
-inline void RequestParser::save_partial(const char* end) {
+// Called before feed() returns without a complete request: copies what the unfinished request
+// views in the caller's buffer (bytes before `end`) into partial_ and body_owned_, because the
+// caller's next read may land in that buffer.
+inline void RequestParser::keep_unfinished(const char* end) {
     if (state_ == State::head && base_ != nullptr && !head_in_partial_) {
         // The head is incomplete and lives in the caller's buffer: keep it; views become
         // offsets into partial_, and later bytes are appended so pieces stay contiguous.
@@ -2591,6 +2829,7 @@ inline void RequestParser::save_partial(const char* end) {
 inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n) {
     if (err_status_ != 0) return {Event::error, 0};
     if (n == 0) return {Event::need_more, 0};
+    if (line_check_) return judge_line(data, n);
     const char* exec = data;
     if (head_in_partial_ && state_ == State::head) {
         const std::size_t old = partial_.size();
@@ -2610,50 +2849,80 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
             fail(431, errc::header_too_large, "header too large");
             return {Event::error, n};
         }
-        save_partial(exec + n);
+        keep_unfinished(exec + n);
         return {Event::need_more, n};
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
-    if (e == HPE_PAUSED && expect_continue_) return {Event::expect_continue, used};
+    if (e == HPE_PAUSED && expect_continue_) {
+        // The caller answers 100 Continue and reads the body, maybe into this very buffer.
+        keep_unfinished(exec + used);
+        return {Event::expect_continue, used};
+    }
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
         build_request();
         return {Event::request, used};
     }
-    if (err_status_ == 0) {
-        switch (e) {
-        case HPE_INVALID_METHOD: {
-            // RFC 9110 §9.1: a well-formed but unknown method is 501, garbage is 400. llhttp
-            // stops at the first byte no known method has there; a token character means an
-            // unknown method (judged on that byte alone, so any split of the input agrees).
-            const char c = used < n ? exec[used] : ' ';
-            const bool token = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
-                               c == '_' || (c >= '0' && c <= '9');
-            fail(token ? 501 : 400, errc::bad_request, "unknown method");
-            break;
+    if (err_status_ == 0 && state_ == State::head) {
+        // Refused in the head, for no limit of ours: whether for 400, 501 or 505 is the
+        // request line's call. Its bytes so far are contiguous up to exec + n (one buffer, or
+        // partial_ with this read appended); llhttp skipped the empty lines before it.
+        const char* line = base_;
+        if (line == nullptr) {
+            line = exec;
+            while (line < exec + n && (*line == '\r' || *line == '\n')) ++line;
         }
-        case HPE_INVALID_VERSION: {
-            // "HTTP/d.d" that llhttp does not know is an unsupported version (505); anything
-            // else is malformed (400).
-            const char* e_at = exec + used;
-            const bool digits = e_at - 3 >= base_ && std::isdigit(static_cast<unsigned char>(e_at[-3])) &&
-                                e_at[-2] == '.' && std::isdigit(static_cast<unsigned char>(e_at[-1]));
-            if (digits) fail(505, errc::version_not_supported, "HTTP version not supported");
-            else fail(400, errc::bad_request, "invalid HTTP version");
-            break;
+        refusal_ = llhttp_get_error_reason(&parser_);
+        line_check_ = std::make_unique<RequestLineCheck>(limits_);
+        const Result r = judge_line(line, static_cast<std::size_t>(exec + n - line));
+        if (r.event == Event::need_more) {
+            // Only counters are kept from here on.
+            std::string().swap(partial_);
+            base_ = nullptr;
+            head_in_partial_ = false;
+            return {Event::need_more, n};
         }
-        default:
-            fail(400, errc::bad_request, llhttp_get_error_reason(&parser_));
-            break;
-        }
+        return {r.event, used};
     }
+    if (err_status_ == 0) fail(400, errc::bad_request, llhttp_get_error_reason(&parser_));
+    return {Event::error, used};
+}
+
+inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_t n) {
+    std::size_t used = 0;
+    switch (line_check_->scan(p, n, used)) {
+    case RequestLineCheck::Verdict::more:
+        return {Event::need_more, n};
+    case RequestLineCheck::Verdict::malformed:
+        fail(400, errc::bad_request, "malformed request line");
+        break;
+    case RequestLineCheck::Verdict::target_too_long:
+        fail(414, errc::url_too_long, "request target too long");
+        break;
+    case RequestLineCheck::Verdict::line_too_long:
+        fail(431, errc::header_too_large, "header too large");
+        break;
+    case RequestLineCheck::Verdict::well_formed:
+        // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
+        // does not implement. The version goes first: what a method means depends on it.
+        if (line_check_->major() != 1)
+            fail(505, errc::version_not_supported, "HTTP version not supported");
+        else if (!is_llhttp_method(line_check_->method()))
+            fail(501, errc::bad_request, "method not implemented");
+        else   // a sound line: llhttp refused something else, in the target or after the line
+            fail(400, errc::bad_request, refusal_);
+        break;
+    }
+    line_check_.reset();
     return {Event::error, used};
 }
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
     const auto method = static_cast<llhttp_method_t>(parser_.method);
+    // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
     RequestBuilder::set_line(req_, llhttp_method_name(method), view(url_), parser_.http_major,
-                             parser_.http_minor, llhttp_should_keep_alive(&parser_) != 0);
+                             parser_.http_minor > 1 ? 1 : parser_.http_minor,
+                             llhttp_should_keep_alive(&parser_) != 0);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
         std::string_view v = view(f.value);
@@ -2672,6 +2941,9 @@ inline void RequestParser::next() {
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
     body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = false;
+    version_seen_ = false;
+    line_check_.reset();
+    refusal_ = "";
     partial_.clear();
     body_owned_.clear();
     state_ = State::idle;
@@ -8657,6 +8929,7 @@ WISP_NAMESPACE_END
 // ---- internal macros end here ----
 #undef WISP_EPOLL
 #undef WISP_LIKELY
+#undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
 #undef WISP_UNLIKELY

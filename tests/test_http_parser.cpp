@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <wisp/detail/llhttp.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,8 +15,9 @@ using Event = RequestParser::Event;
 namespace {
 
 struct Seen {
-    std::string method, target, body;
+    std::string method, target, path, query, host, body;
     std::vector<std::pair<std::string, std::string>> headers;
+    int minor = 1;
     bool keep_alive = true;
     bool upgrade = false;
 };
@@ -23,16 +26,21 @@ struct Outcome {
     std::vector<Seen> requests;
     int error_status = 0;
     int continues = 0;
+    bool pending = false;   ///< the parser ended inside a request
 };
 
-/// Feeds `input` in pieces of at most `step` bytes (each piece in a fresh buffer that is
-/// scribbled over afterwards, as the shared receive buffer is), collecting requests.
-Outcome run(const std::string& input, std::size_t step, const ParserLimits& limits = {}) {
+/// Feeds `input` in reads that end at `ends` (then one more to the end, if needed), each in
+/// a fresh buffer that is scribbled over afterwards, as the shared receive buffer is;
+/// collects requests.
+Outcome run_reads(const std::string& input, const std::vector<std::size_t>& ends,
+                  const ParserLimits& limits = {}) {
     RequestParser p(limits);
     Outcome out;
-    std::size_t pos = 0;
+    std::size_t pos = 0, next_end = 0;
     while (pos < input.size() && out.error_status == 0) {
-        std::string chunk = input.substr(pos, step);
+        const std::size_t end = next_end < ends.size() ? ends[next_end++] : input.size();
+        if (end <= pos) continue;
+        std::string chunk = input.substr(pos, end - pos);
         pos += chunk.size();
         const char* d = chunk.data();
         std::size_t n = chunk.size();
@@ -54,7 +62,11 @@ Outcome run(const std::string& input, std::size_t step, const ParserLimits& limi
             Seen s;
             s.method = std::string(req.method());
             s.target = std::string(req.target());
+            s.path = std::string(req.path());
+            s.query = std::string(req.query_string());
+            s.host = std::string(req.host());
             s.body = std::string(req.body());
+            s.minor = req.http_minor();
             for (const auto& h : req.headers())
                 s.headers.emplace_back(std::string(h.name), std::string(h.value));
             s.keep_alive = req.keep_alive();
@@ -65,7 +77,27 @@ Outcome run(const std::string& input, std::size_t step, const ParserLimits& limi
         }
         std::fill(chunk.begin(), chunk.end(), '#');   // the buffer is reused for other data
     }
+    out.pending = p.in_message();
     return out;
+}
+
+/// Feeds `input` in pieces of at most `step` bytes.
+Outcome run(const std::string& input, std::size_t step, const ParserLimits& limits = {}) {
+    std::vector<std::size_t> ends;
+    for (std::size_t e = step; e < input.size(); e += step) ends.push_back(e);
+    return run_reads(input, ends, limits);
+}
+
+/// The error status `input` gets (0: none) fed whole, then checks it is the same for every
+/// piece size and for every split into two reads.
+int status_at_every_split(const std::string& input) {
+    const int whole = run(input, input.size()).error_status;
+    for (std::size_t step = 1; step < input.size(); ++step) {
+        CAPTURE(step);
+        REQUIRE(run(input, step).error_status == whole);
+        REQUIRE(run_reads(input, {step}).error_status == whole);
+    }
+    return whole;
 }
 
 /// The same outcome for every split size.
@@ -219,12 +251,112 @@ TEST_CASE("http parser: request smuggling shapes are 400") {
     CHECK(run(with_nul, 1000).error_status == 400);
 }
 
-TEST_CASE("http parser: versions other than 1.0 and 1.1 are 505; unknown methods 501") {
-    CHECK(run("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 100).error_status == 505);
-    CHECK(run("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 100).error_status == 505);
-    CHECK(run("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 100).error_status == 400);
-    CHECK(run("FROB / HTTP/1.1\r\nHost: h\r\n\r\n", 100).error_status == 501);
-    CHECK(run("\x01\x02 / HTTP/1.1\r\n\r\n", 100).error_status == 400);
+TEST_CASE("http parser: a request line is judged whole: 505, 501 or 400, at every split") {
+    struct Case {
+        std::string input;
+        int status;
+    };
+    const Case cases[] = {
+        // RFC 9110 §15.6.6: 505 only for a well-formed line whose major version is not 1.
+        {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
+        {"GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505},
+        {"GET / HTTP/0.9\r\n\r\n", 505},
+        {"GET / HTTP/2.0\r\n", 505},
+        {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+        {"BREW / HTTP/2.0\r\nHost: h\r\n\r\n", 505},   // the version is judged first
+        // RFC 9110 §15.6.2: 501 only for a well-formed line whose method is unknown. Methods
+        // are case-sensitive (§9.1), so lowercase ones are unknown tokens, not garbage.
+        {"BREW / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"FROB /pot?milk=1 HTTP/1.0\r\n\r\n", 501},
+        {"GARBAGE / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"get / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"Get / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"post /x HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"GETS / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"M-SEARCHING / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"DESCRIBE / HTTP/1.1\r\nHost: h\r\n\r\n", 501},   // RTSP's, not HTTP's
+        {"B!#$%&'*+-.^_`|~9 / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+        {"\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 501},   // RFC 9112 §2.2
+        // Everything else malformed is 400.
+        {"GARBAGE\r\n\r\n", 400},
+        {"GARBAGE\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/2.0 extra\r\nHost: h\r\n\r\n", 400},
+        {"BREW / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.10\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/10.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1\r\nHost: h\r\n\r\n", 400},
+        {"GET / http/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTPS/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW / http/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/2.0\n\n", 400},
+        {"BREW / HTTP/1.1\n\n", 400},
+        {"GET / HTTP/2.0\r\r\n", 400},
+        {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET /  HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW\t/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {" GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET /\r\nHost: h\r\n\r\n", 400},   // HTTP/0.9's simple request
+        {"GET /\r\n\r\n", 400},
+        {"GET / \r\n\r\n", 400},
+        {"\x01\x02 / HTTP/1.1\r\n\r\n", 400},
+        {"B\x7f / HTTP/1.1\r\n\r\n", 400},
+        {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"BREW /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: h\r\nBad Name: v\r\n\r\n", 400},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.input);
+        CHECK(status_at_every_split(c.input) == c.status);
+    }
+    // Limits still come first, for unknown methods too.
+    const std::string long_target = "/" + std::string(9000, 'a');
+    CHECK(status_at_every_split("BREW " + long_target + " HTTP/1.1\r\n\r\n") == 414);
+    CHECK(run("GET " + long_target + " HTTP/1.1\r\n\r\n", 1).error_status == 414);
+    CHECK(run(std::string(17000, 'B') + " / HTTP/1.1\r\n\r\n", 1000).error_status == 431);
+    CHECK(run(std::string(17000, 'B') + " / HTTP/1.1\r\n\r\n", 1).error_status == 431);
+}
+
+TEST_CASE("http parser: a refused request line is read to its end before it is judged") {
+    // "GARBAGE" may yet become "GARBAGE / HTTP/1.1": no verdict until the line says.
+    for (std::size_t step = 1; step <= 7; ++step) {
+        const Outcome o = run("GARBAGE", step);
+        CHECK(o.error_status == 0);
+        CHECK(o.pending);
+    }
+    const ParserLimits limits;
+    RequestParser p(limits);
+    CHECK(p.feed("BREW / HTTP/1.1", 15).event == Event::need_more);
+    CHECK(p.in_head());
+    CHECK(p.feed("\r", 1).event == Event::need_more);
+    CHECK(p.feed("\n", 1).event == Event::error);
+    CHECK(p.error_status() == 501);
+
+    RequestParser q(limits);
+    CHECK(q.feed("GET / HTTP/1.1", 14).event == Event::need_more);
+    CHECK(q.feed(" extra", 6).event == Event::error);
+    CHECK(q.error_status() == 400);
+
+    // After a good request on the connection, the next line is judged on its own.
+    const Outcome o =
+        run("GET / HTTP/1.1\r\nHost: h\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 5);
+    CHECK(o.requests.size() == 1);
+    CHECK(o.error_status == 501);
+}
+
+TEST_CASE("http parser: HTTP/1.x with x > 1 is served as HTTP/1.1") {
+    // RFC 9110 §2.5: a higher minor version is processed as the highest one implemented.
+    Outcome o = run("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].minor == 1);
+    CHECK(o.requests[0].keep_alive);
+    o = run("GET / HTTP/1.9\r\nHost: h\r\nConnection: close\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK_FALSE(o.requests[0].keep_alive);
+    CHECK(status_at_every_split("GET / HTTP/1.2\r\n\r\n") == 400);   // a 1.1 request needs Host
 }
 
 TEST_CASE("http parser: limits give 414, 431 and 413 at their defaults and when set") {
@@ -289,4 +421,186 @@ TEST_CASE("http parser: a large body split over many reads is kept whole") {
         CHECK(o.requests[0].body == body);
         CHECK(o.requests[1].target == "/after");
     }
+}
+
+namespace {
+
+/// A POST of `body`, sized or chunked (in chunks of up to 5000 bytes), maybe with Expect.
+std::string post_of(const std::string& body, bool chunked, bool expect) {
+    std::string in = "POST /upload/some/path?x=1 HTTP/1.1\r\nHost: example.com\r\n";
+    if (expect) in += "Expect: 100-continue\r\n";
+    if (!chunked) return in + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    in += "Transfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < body.size(); at += 5000) {
+        const std::string piece = body.substr(at, 5000);
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx", piece.size());
+        in += std::string(size) + "\r\n" + piece + "\r\n";
+    }
+    return in + "0\r\n\r\n";
+}
+
+/// Feeds `in` as two reads split at `cut` through one buffer, as the engine's per-loop
+/// receive buffer is used: bytes of the first read are overwritten with '#' before the second
+/// read lands in the same place. Answers Expect the way the engine does (continue_body, then
+/// the rest of the same read). Empty when the request came out whole; else what went wrong.
+std::string split_once(const std::string& in, std::size_t cut, const std::string& body,
+                       bool expect, std::string& buf) {
+    const ParserLimits limits;
+    RequestParser p(limits);
+    int continues = 0, requests = 0;
+    std::string wrong;
+    auto read = [&](std::size_t from, std::size_t to) {
+        std::memcpy(&buf[0], in.data() + from, to - from);
+        const char* d = buf.data();
+        std::size_t n = to - from;
+        while (n > 0 && wrong.empty()) {
+            const auto r = p.feed(d, n);
+            d += r.consumed;
+            n -= r.consumed;
+            switch (r.event) {
+            case Event::need_more:
+                if (n != 0) wrong = "need_more left bytes";
+                break;
+            case Event::expect_continue:
+                ++continues;
+                p.continue_body();
+                break;
+            case Event::error:
+                wrong = "error " + std::to_string(p.error_status());
+                break;
+            case Event::request: {
+                wisp::Request& req = p.request();
+                ++requests;
+                if (req.method() != "POST") wrong = "method " + std::string(req.method());
+                else if (req.target() != "/upload/some/path?x=1")
+                    wrong = "target " + std::string(req.target());
+                else if (req.path() != "/upload/some/path")
+                    wrong = "path " + std::string(req.path());
+                else if (req.header("host") != std::string_view("example.com"))
+                    wrong = "host field";
+                else if (req.body() != body) wrong = "body";
+                p.next();
+                break;
+            }
+            }
+        }
+        std::memset(&buf[0], '#', to - from);
+    };
+    read(0, cut);
+    read(cut, in.size());
+    if (wrong.empty() && requests != 1) wrong = std::to_string(requests) + " requests";
+    if (wrong.empty() && continues != (expect ? 1 : 0)) wrong = "100 Continue count";
+    return wrong;
+}
+
+}  // namespace
+
+TEST_CASE("http parser: no read reuses a buffer the unfinished request still views") {
+    // Issue 16 A1: after Event::expect_continue the head stayed in the caller's buffer, which
+    // the body's read then overwrote. Every split of head and body, for each framing.
+    std::string buf(70000, '\0');
+    for (std::size_t size : {std::size_t(1), std::size_t(6), std::size_t(64 * 1024)}) {
+        std::string body(size, 'x');
+        for (std::size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + i % 26);
+        for (bool chunked : {false, true}) {
+            for (bool expect : {false, true}) {
+                CAPTURE(size);
+                CAPTURE(chunked);
+                CAPTURE(expect);
+                const std::string in = post_of(body, chunked, expect);
+                std::size_t failures = 0;
+                for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+                    const std::string wrong = split_once(in, cut, body, expect, buf);
+                    if (wrong.empty() || failures++ > 0) continue;   // report the first
+                    CAPTURE(cut);
+                    CAPTURE(wrong);
+                    CHECK(wrong.empty());
+                }
+                CHECK(failures == 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("http parser: absolute-form targets give path, query and host; the target stays") {
+    // RFC 9112 §3.2.2: a server MUST accept the absolute-form; the Host field is then ignored.
+    const std::string in = "GET http://example.com:8080/a/b?x=1 HTTP/1.1\r\nHost: other\r\n\r\n";
+    for (std::size_t step = 1; step <= in.size(); ++step) {
+        CAPTURE(step);
+        const Outcome o = run(in, step);
+        REQUIRE(o.requests.size() == 1);
+        CHECK(o.requests[0].target == "http://example.com:8080/a/b?x=1");
+        CHECK(o.requests[0].path == "/a/b");
+        CHECK(o.requests[0].query == "x=1");
+        CHECK(o.requests[0].host == "example.com:8080");
+    }
+    Outcome o = run("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/");
+    CHECK(o.requests[0].host == "example.com");
+    o = run("GET HTTPS://Example.COM?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/");
+    CHECK(o.requests[0].query == "q=1");
+    CHECK(o.requests[0].host == "Example.COM");
+    o = run("DELETE http://[::1]:80/x HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].path == "/x");
+    CHECK(o.requests[0].host == "[::1]:80");
+    // Origin-form: the Host field; none in HTTP/1.0 without it.
+    o = run("GET /a HTTP/1.1\r\nHost: h:1\r\n\r\nGET /b HTTP/1.0\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 2);
+    CHECK(o.requests[0].host == "h:1");
+    CHECK(o.requests[1].host == "");
+    // Not an http(s) URI with a host: RFC 9110 §4.2.1 (empty host), §4.2.4 (userinfo).
+    for (const char* bad : {"GET ws://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://u:p@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET http://h/x HTTP/1.1\r\n\r\n"}) {
+        CAPTURE(bad);
+        CHECK(status_at_every_split(bad) == 400);
+    }
+}
+
+TEST_CASE("http parser: the asterisk-form is OPTIONS * only, and its path matches no route") {
+    // RFC 9112 §3.2.4.
+    const Outcome o = run("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 100);
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].method == "OPTIONS");
+    CHECK(o.requests[0].target == "*");
+    CHECK(o.requests[0].path == "*");
+    CHECK(o.requests[0].query == "");
+    for (const char* bad : {"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "POST * HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+                            "CONNECT * HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "OPTIONS *?x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n",
+                            "GET *foo HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+        CAPTURE(bad);
+        CHECK(status_at_every_split(bad) == 400);
+    }
+    // The authority-form stays CONNECT's, as before.
+    const Outcome c = run("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", 100);
+    REQUIRE(c.requests.size() == 1);
+    CHECK(c.requests[0].upgrade);
+    CHECK(c.requests[0].target == "h:443");
+}
+
+TEST_CASE("request: host() of in-process requests and of copies") {
+    wisp::Request a("GET", "http://a.example:1/b?c=d", {{"Host", "ignored"}});
+    CHECK(a.path() == "/b");
+    CHECK(a.query_string() == "c=d");
+    CHECK(a.host() == "a.example:1");
+    const wisp::Request copy = a;
+    CHECK(copy.path() == "/b");
+    CHECK(copy.host() == "a.example:1");
+    wisp::Request b("GET", "/x", {{"Host", "b.example"}});
+    CHECK(b.host() == "b.example");
+    wisp::Request moved = std::move(b);
+    CHECK(moved.host() == "b.example");
+    CHECK(wisp::Request("GET", "/x").host() == "");
+    CHECK(wisp::Request("GET", "http://h").path() == "/");
 }

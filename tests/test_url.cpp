@@ -150,6 +150,59 @@ TEST_CASE("url: split_target separates path, query and fragment") {
     CHECK(query == "x=?y");
 }
 
+TEST_CASE("url: split_target takes an absolute-form target apart") {
+    // RFC 9112 §3.2.2: scheme "://" authority, then the path and query a server routes by.
+    wd::TargetParts t = wd::split_target("http://example.com:8080/a/b?x=1#frag");
+    CHECK(t.form == wd::TargetForm::absolute);
+    CHECK(t.scheme == "http");
+    CHECK(t.authority == "example.com:8080");
+    CHECK(t.path == "/a/b");
+    CHECK(t.query == "x=1");
+    // RFC 9110 §4.2.3: an empty path is "/".
+    t = wd::split_target("HTTPS://Example.com");
+    CHECK(t.form == wd::TargetForm::absolute);
+    CHECK(t.scheme == "HTTPS");
+    CHECK(t.authority == "Example.com");
+    CHECK(t.path == "/");
+    CHECK(t.query.empty());
+    t = wd::split_target("http://h?q=/x");
+    CHECK(t.authority == "h");
+    CHECK(t.path == "/");
+    CHECK(t.query == "q=/x");
+    t = wd::split_target("http://[::1]:80/");
+    CHECK(t.authority == "[::1]:80");
+    CHECK(t.path == "/");
+    t = wd::split_target("http:///x");
+    CHECK(t.form == wd::TargetForm::absolute);
+    CHECK(t.authority.empty());
+    CHECK(t.path == "/x");
+    // RFC 3986 §3.1: a scheme is a letter, then letters, digits, '+', '-', '.'.
+    CHECK(wd::split_target("a1+b-c.d://h/x").form == wd::TargetForm::absolute);
+    CHECK(wd::split_target("1a://h/x").form == wd::TargetForm::authority);
+    CHECK(wd::split_target("://h/x").form == wd::TargetForm::authority);
+    // The reduced form gives the same path and query.
+    std::string_view path, query;
+    wd::split_target("http://h/p?q", path, query);
+    CHECK(path == "/p");
+    CHECK(query == "q");
+}
+
+TEST_CASE("url: split_target tells the origin, asterisk and authority forms") {
+    wd::TargetParts t = wd::split_target("/http://x?y");
+    CHECK(t.form == wd::TargetForm::origin);
+    CHECK(t.path == "/http://x");
+    CHECK(t.query == "y");
+    CHECK(t.authority.empty());
+    t = wd::split_target("*");
+    CHECK(t.form == wd::TargetForm::asterisk);
+    CHECK(t.path == "*");
+    CHECK(wd::split_target("*x").form == wd::TargetForm::authority);
+    t = wd::split_target("example.com:443");
+    CHECK(t.form == wd::TargetForm::authority);
+    CHECK(t.path == "example.com:443");
+    CHECK(t.authority.empty());
+}
+
 TEST_CASE("mime: types by extension, case-insensitive") {
     using wd::mime_type;
     CHECK(mime_type("index.html") == "text/html; charset=utf-8");

@@ -114,10 +114,17 @@ public:
     Request& operator=(Request&& other) noexcept;
 
     std::string_view method() const noexcept { return method_; }
-    /// The request-target as sent: path plus optional query, still percent-encoded.
+    /// The request-target as sent, still percent-encoded: "/path?query", or in absolute-form
+    /// "http://host:port/path?query", or "*" (OPTIONS *).
     std::string_view target() const noexcept { return target_; }
-    /// The path part of the target (percent-encoded, no query).
+    /// The path part of the target (percent-encoded, no query), which routing matches: for an
+    /// absolute-form target its path ("/" when it has none); "*" for OPTIONS *, which matches
+    /// no route.
     std::string_view path() const noexcept { return path_; }
+    /// The host the request is for, host[:port] as sent: the authority of an absolute-form
+    /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
+    /// "" when there is neither (HTTP/1.0).
+    std::string_view host() const noexcept;
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
     /// The first value of query parameter `name`, percent-decoded ('+' is a space).
@@ -135,6 +142,7 @@ public:
 
     std::string_view body() const noexcept { return body_; }
     int http_major() const noexcept { return major_; }
+    /// 0 or 1: HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5) and reports 1.
     int http_minor() const noexcept { return minor_; }
     /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -586,6 +594,12 @@ inline std::string_view Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
         if (p.name == name) return p.value;
     return {};
+}
+
+inline std::string_view Request::host() const noexcept {
+    const detail::TargetParts t = detail::split_target(target_);
+    if (t.form == detail::TargetForm::absolute) return t.authority;
+    return header("host").value_or(std::string_view());
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {

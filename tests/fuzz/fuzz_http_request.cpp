@@ -57,7 +57,11 @@ Outcome parse(const std::string& input, const std::vector<std::size_t>& cuts,
                 continue;
             }
             auto& req = p.request();
-            std::string flat = std::string(req.method()) + ' ' + std::string(req.target()) + '\n';
+            // What routing sees (path, query, host) must agree across splits too.
+            std::string flat = std::string(req.method()) + ' ' + std::string(req.target()) + ' ' +
+                               std::string(req.path()) + ' ' + std::string(req.query_string()) +
+                               ' ' + std::string(req.host()) + ' ' +
+                               std::to_string(req.http_minor()) + '\n';
             for (const auto& h : req.headers())
                 flat += std::string(h.name) + ':' + std::string(h.value) + '\n';
             flat += '\n';

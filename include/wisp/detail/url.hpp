@@ -4,6 +4,7 @@
 
 #include <wisp/config.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,9 +45,33 @@ void parse_query(std::string_view query, Fn&& each);
 /// The decoded value of the first pair named `name` (compared after decoding), or nullopt.
 inline std::optional<std::string> query_value(std::string_view query, std::string_view name);
 
-/// Splits an origin-form request target: `path` is everything before the first '?' or '#',
-/// `query` what follows the '?' up to a '#' (without either; empty when there is none).
-/// Both view into `target`. A fragment is dropped (clients should not send one).
+/// The forms of a request-target (RFC 9112 §3.2), told apart by their first bytes.
+enum class TargetForm : std::uint8_t {
+    origin,      ///< starts with '/': "/path?query"
+    absolute,    ///< "scheme://authority/path?query" (§3.2.2)
+    asterisk,    ///< exactly "*" (§3.2.4)
+    authority,   ///< anything else: "host:port" for CONNECT (§3.2.3), or malformed
+};
+
+/// A request-target taken apart. Every view points into the target, except a path of
+/// absolute-form that the target leaves empty, which is the literal "/".
+struct TargetParts {
+    TargetForm form = TargetForm::origin;
+    std::string_view scheme;      ///< absolute-form only, as sent (compare case-insensitively)
+    std::string_view authority;   ///< absolute-form only: host[:port] as sent, maybe empty
+    std::string_view path;        ///< what a server routes by; still percent-encoded
+    std::string_view query;       ///< after the first '?' without it; "" when none
+};
+
+/// Splits `target` by its form. A fragment ('#' on) is dropped first (clients should not send
+/// one). origin-form and authority-form: `path` is everything before the first '?'.
+/// absolute-form: the authority runs from "//" to the next '/' or '?', the path from there to
+/// the '?'; an empty path is "/" (RFC 9110 §4.2.3: they are equivalent for http(s)).
+/// asterisk-form: the path is "*", which no route matches (routes start with '/').
+/// The split is syntactic only: whether the form suits the method is the parser's business.
+inline TargetParts split_target(std::string_view target) noexcept;
+
+/// split_target(target) reduced to the path and the query.
 inline void split_target(std::string_view target, std::string_view& path,
                          std::string_view& query) noexcept;
 
@@ -165,13 +190,50 @@ inline std::optional<std::string> query_value(std::string_view query, std::strin
     return std::nullopt;
 }
 
-inline void split_target(std::string_view target, std::string_view& path,
-                         std::string_view& query) noexcept {
+// The length of the scheme that starts `s` when "://" follows it, else 0.
+// RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+inline std::size_t scheme_length(std::string_view s) noexcept {
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (s.empty() || !alpha(s[0])) return 0;
+    std::size_t i = 1;
+    while (i < s.size() && (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+                            s[i] == '-' || s[i] == '.'))
+        ++i;
+    return s.compare(i, 3, "://") == 0 ? i : 0;
+}
+
+inline TargetParts split_target(std::string_view target) noexcept {
+    TargetParts t;
     const std::size_t hash = target.find('#');
     if (hash != std::string_view::npos) target = target.substr(0, hash);
-    const std::size_t q = target.find('?');
-    path = target.substr(0, q);
-    query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    std::string_view rest = target;
+    if (target == "*") {
+        t.form = TargetForm::asterisk;
+    } else if (!target.empty() && target.front() != '/') {
+        const std::size_t scheme = scheme_length(target);
+        if (scheme == 0) {
+            t.form = TargetForm::authority;
+        } else {
+            t.form = TargetForm::absolute;
+            t.scheme = target.substr(0, scheme);
+            rest = target.substr(scheme + 3);
+            const std::size_t end = rest.find_first_of("/?");
+            t.authority = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+        }
+    }
+    const std::size_t q = rest.find('?');
+    t.path = rest.substr(0, q);
+    if (q != std::string_view::npos) t.query = rest.substr(q + 1);
+    if (t.form == TargetForm::absolute && t.path.empty()) t.path = "/";
+    return t;
+}
+
+inline void split_target(std::string_view target, std::string_view& path,
+                         std::string_view& query) noexcept {
+    const TargetParts t = split_target(target);
+    path = t.path;
+    query = t.query;
 }
 
 }  // namespace detail
