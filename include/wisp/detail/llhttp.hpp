@@ -182,6 +182,7 @@ private:
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
+    bool head_paused_ = false;         ///< llhttp paused at the end of a head (finish_head)
     bool in_value_ = false;
     bool version_seen_ = false;        ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
@@ -427,11 +428,12 @@ inline int RequestParser::finish_head() {
     state_ = State::body;
     const bool has_body = (parser_.flags & F_CHUNKED) ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
-    if (expect && has_body && parser_.http_minor >= 1) {
-        expect_continue_ = true;
-        return HPE_PAUSED;
-    }
-    return 0;
+    expect_continue_ = expect && has_body && parser_.http_minor >= 1;
+    // Pause at the end of every head, so feed() measures the whole head (request line, fields
+    // and the empty line) against max_header_bytes in one place, whatever way the input was
+    // split, and can stop for 100-continue.
+    head_paused_ = true;
+    return HPE_PAUSED;
 }
 
 inline int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
@@ -516,7 +518,22 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
         base_ = partial_.data();
         exec = partial_.data() + old;
     }
-    const llhttp_errno_t e = llhttp_execute(&parser_, exec, n);
+    llhttp_errno_t e = llhttp_execute(&parser_, exec, n);
+    while (e == HPE_PAUSED && head_paused_) {
+        head_paused_ = false;
+        const char* end = llhttp_get_error_pos(&parser_);   // just past the head's empty line
+        if (static_cast<std::size_t>(end - base_) > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, static_cast<std::size_t>(end - exec)};
+        }
+        if (expect_continue_) {
+            // The caller answers 100 Continue and reads the body, maybe into this very buffer.
+            keep_unfinished(end);
+            return {Event::expect_continue, static_cast<std::size_t>(end - exec)};
+        }
+        llhttp_resume(&parser_);
+        e = llhttp_execute(&parser_, end, static_cast<std::size_t>(exec + n - end));
+    }
     if (e == HPE_OK) {
         if (state_ == State::head && base_ != nullptr &&
             static_cast<std::size_t>(exec + n - base_) > limits_.max_header_bytes) {
@@ -527,11 +544,6 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
         return {Event::need_more, n};
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
-    if (e == HPE_PAUSED && expect_continue_) {
-        // The caller answers 100 Continue and reads the body, maybe into this very buffer.
-        keep_unfinished(exec + used);
-        return {Event::expect_continue, used};
-    }
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
         build_request();
         return {Event::request, used};
@@ -614,7 +626,7 @@ inline void RequestParser::next() {
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
-    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = false;
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ = false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
