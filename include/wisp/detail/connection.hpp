@@ -51,6 +51,8 @@ public:
     Loop& loop() noexcept { return loop_; }
     SendQueue& out() noexcept { return out_; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
+    /// True over TLS.
+    bool is_secure() const noexcept { return transport_->is_secure(); }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.

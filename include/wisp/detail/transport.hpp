@@ -77,6 +77,8 @@ public:
     virtual bool shutdown_send() = 0;
     /// Closes at once; no readiness is reported afterwards.
     virtual void close() = 0;
+    /// True when the bytes are protected (TLS): URLs say https / wss.
+    virtual bool is_secure() const noexcept { return false; }
 
     /// The peer's address ("" when there is none, as in tests).
     const Address& remote_address() const noexcept { return remote_; }
