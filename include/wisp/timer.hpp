@@ -31,8 +31,8 @@ public:
     /// Stops it: the callback does not run again (a run under way finishes). Safe from any
     /// thread, from inside the callback, twice, and after App::run() returned.
     void cancel() const;
-    /// True until cancelled, until a one-shot timer ran, or until its owner (peer, stream, the
-    /// running app) went.
+    /// True until cancelled, until a one-shot timer's run begins (so false inside that run and
+    /// for anyone its callback tells), or until its owner (peer, stream, the running app) went.
     bool active() const noexcept;
 
 private:

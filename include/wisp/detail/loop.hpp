@@ -309,6 +309,7 @@ inline void Loop::fire_timer(TimerState& t) {
         return;
     }
     t.firing = true;
+    if (t.interval == 0) t.over = true;   // a one-shot run is its last: inactive from its start
 #ifndef WISP_NO_EXCEPTIONS
     try {
         if (t.fn) t.fn();
