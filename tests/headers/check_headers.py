@@ -14,6 +14,9 @@ ap.add_argument("--cxx", required=True)
 ap.add_argument("--include", required=True, help="the include/ directory")
 ap.add_argument("--flag", action="append", default=[])
 ap.add_argument("--json", action="store_true", help="nlohmann/json is there: check WISP_JSON too")
+ap.add_argument("--detail-only", action="store_true",
+                help="only include/wisp/detail: the public headers are built alone, with the same "
+                     "flags and linked, by check_public_link.py")
 a = ap.parse_args()
 
 headers = []
@@ -22,7 +25,9 @@ for base, _dirs, files in os.walk(os.path.join(a.include, "wisp")):
         if f.endswith(".hpp"):
             headers.append(os.path.relpath(os.path.join(base, f), a.include).replace(os.sep, "/"))
 headers.sort()
-cases = [(h, []) for h in headers] + ([("wisp/json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
+if a.detail_only:
+    headers = [h for h in headers if h.startswith("wisp/detail/")]
+cases = [(h, []) for h in headers] + ([("wisp/json.hpp", ["-DWISP_JSON=1"])] if a.json and not a.detail_only else [])
 
 
 def compile_one(case):
