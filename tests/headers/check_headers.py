@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every header under include/wisp compiles alone: one translation unit per header (and
-<wisp/json.hpp> once more with WISP_JSON defined), warning-free with the flags given. A header
+<wisp/json.hpp> once more with WISP_JSON defined, and the TLS headers with WISP_TLS), warning-free with the flags given. A header
 that leans on an include it does not make fails here. TAP output.
 Usage: check_headers.py --cxx CXX --include DIR [--json] [--flag F]..."""
 import argparse
@@ -14,6 +14,7 @@ ap.add_argument("--cxx", required=True)
 ap.add_argument("--include", required=True, help="the include/ directory")
 ap.add_argument("--flag", action="append", default=[])
 ap.add_argument("--json", action="store_true", help="nlohmann/json is there: check WISP_JSON too")
+ap.add_argument("--tls", action="store_true", help="OpenSSL is there: check WISP_TLS too")
 a = ap.parse_args()
 
 headers = []
@@ -23,6 +24,10 @@ for base, _dirs, files in os.walk(os.path.join(a.include, "wisp")):
             headers.append(os.path.relpath(os.path.join(base, f), a.include).replace(os.sep, "/"))
 headers.sort()
 cases = [(h, []) for h in headers] + ([("wisp/json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
+# With WISP_TLS, the headers whose code it switches on, alone again.
+TLS_HEADERS = ["wisp/tls.hpp", "wisp/detail/tls_context.hpp", "wisp/detail/tls_transport.hpp",
+               "wisp/app.hpp", "wisp/wisp.hpp"]
+cases += [(h, ["-DWISP_TLS=1"]) for h in TLS_HEADERS] if a.tls else []
 
 
 def compile_one(case):
