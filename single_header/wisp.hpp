@@ -9900,6 +9900,10 @@ private:
 inline App::App(Options opts) { core_.options = std::move(opts); }
 
 inline App::~App() {
+    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // were never reset by run()).
+    hup_.reset();
+    signals_.reset();
     listeners_.clear();
     loops_.clear();
 }
