@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     const bool secure = !tls.cert_file.empty();
     if (auto ec = secure ? app.listen_tls("0.0.0.0", port, tls) : app.listen("0.0.0.0", port)) {
-        std::fprintf(stderr, "anchor: %s %s\n", ec.message().c_str(), app.error_detail().c_str());
+        std::fprintf(stderr, "anchor: %s %s\n", ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
     std::printf("listening on %s://0.0.0.0:%u\n", secure ? "https" : "http", unsigned(app.port()));

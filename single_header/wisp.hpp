@@ -73,6 +73,16 @@
 // WISP_TLS: define it (before including wisp; meson: -Dtls=enabled) for HTTPS and wss:// over
 // OpenSSL 3. Only <wisp/detail/tls_context.hpp> includes OpenSSL.
 
+// ---- where definitions come in -------------------------------------------------
+// Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around
+// its text). A public header that declares what the engine defines (request.hpp,
+// websocket.hpp, event_stream.hpp) includes <wisp/detail/engine.hpp> at its end only when
+// WISP_IN_HEADER is unset there, that is, when it is the outermost wisp header of the
+// translation unit: its declarations (and those of every header it includes) are complete by
+// then, so each public header compiles and links on its own, and each internal one still
+// compiles alone. The single header has no such lines (tools/single_header.py orders
+// everything once).
+
 // ---- internal helpers (undefined again at the end of the single header) ---------
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -587,9 +597,10 @@ public:
     /// Errors: errc::invalid_route for a pattern that cannot be parsed; errc::duplicate_route
     /// when the same method (or "" twice) already has a pattern of the same shape (`/u/:id` and
     /// `/u/:name/` are the same shape); errc::invalid_argument for a method that is not a token.
-    /// A failed add() leaves the router unchanged.
+    /// A failed add() leaves the router unchanged. On duplicate_route, `clash` (when given)
+    /// receives the pattern already registered.
     [[nodiscard]] std::error_code add(std::string_view method, std::string_view pattern,
-                                      Target target);
+                                      Target target, std::string* clash = nullptr);
 
     /// Finds the route for `method` and `path` (still %-encoded, without the query).
     /// `params` is cleared, then holds the captures in pattern order when status is found.
@@ -795,7 +806,7 @@ bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Se
 
 template <class Target>
 std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
-                                         Target target) {
+                                         Target target, std::string* clash) {
     if (!method.empty() && !detail::is_method_token(method)) return errc::invalid_argument;
     std::vector<Seg> segs;
     if (!parse_pattern(pattern, segs)) return errc::invalid_route;
@@ -817,7 +828,10 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
     if (at) {
         const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
         for (const Route* r : is_rest ? at->rest : at->here)
-            if (r->method == method) return errc::duplicate_route;
+            if (r->method == method) {
+                if (clash) *clash = r->pattern;
+                return errc::duplicate_route;
+            }
     }
 
     auto route = std::make_unique<Route>(
@@ -1189,15 +1203,23 @@ public:
     /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
     /// "" when there is neither (HTTP/1.0).
     std::string_view host() const noexcept;
+    /// The full URL the client addressed: "http://" (or "https://" over TLS) + host() + path
+    /// + "?query" when there is one (percent-encoding kept, as sent). H3's getRequestURL.
+    std::string url() const;
+    /// True when the request came over TLS.
+    bool is_secure() const noexcept { return secure_; }
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
-    /// The first value of query parameter `name`, percent-decoded ('+' is a space).
-    std::optional<std::string> query(std::string_view name) const;
+    /// The first value of query parameter `name`, percent-decoded ('+' is a space); nullopt
+    /// when absent. The view is valid as long as the request (a value that needs decoding is
+    /// decoded once, into the request). Like header() and param(): one lookup shape.
+    std::optional<std::string_view> query(std::string_view name) const;
     /// Every query parameter in order, decoded.
     std::vector<std::pair<std::string, std::string>> query_params() const;
 
-    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; "" when absent.
-    std::string_view param(std::string_view name) const noexcept;
+    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; nullopt when
+    /// the route has no such parameter.
+    std::optional<std::string_view> param(std::string_view name) const noexcept;
     const std::vector<RouteParam>& params() const noexcept { return params_; }
 
     /// The first value of header `name` (case-insensitive), if present.
@@ -1246,11 +1268,14 @@ private:
     std::vector<RouteParam> params_;
     detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
+    /// Decoded query pairs, made by the first query() that needs decoding.
+    mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
     std::shared_ptr<const std::string> client_subject_;   ///< the connection's, shared
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;
 };
 
 namespace detail {
@@ -1265,7 +1290,10 @@ public:
         r.headers_.push_back(Header{name, value});
     }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
-    static void set_remote(Request& r, const Address& a) noexcept { r.remote_ = a; }
+    static void set_remote(Request& r, const Address& a, bool secure) noexcept {
+        r.remote_ = a;
+        r.secure_ = secure;
+    }
     static void set_client_subject(Request& r, std::shared_ptr<const std::string> s) noexcept {
         r.client_subject_ = std::move(s);
     }
@@ -1557,8 +1585,10 @@ inline Request& Request::operator=(const Request& other) {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = nullptr;   // a copy is not the request being dispatched
     owned_.clear();
+    decoded_query_.reset();
     own();
     return *this;
 }
@@ -1567,6 +1597,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     if (this == &other) return *this;
     const char* old_base = other.owned_.data();
     owned_ = std::move(other.owned_);
+    decoded_query_ = std::move(other.decoded_query_);
     method_ = other.method_;
     target_ = other.target_;
     path_ = other.path_;
@@ -1580,6 +1611,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = other.exchange_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
@@ -1653,8 +1685,30 @@ inline void Request::own() {
     }
 }
 
-inline std::optional<std::string> Request::query(std::string_view name) const {
-    return detail::query_value(query_, name);
+inline std::optional<std::string_view> Request::query(std::string_view name) const {
+    if (!detail::needs_decoding(query_, true)) {
+        // Nothing is encoded: the value is a view into the query string itself.
+        std::string_view rest = query_;
+        while (!rest.empty()) {
+            const std::size_t amp = rest.find('&');
+            const std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+            const std::size_t eq = pair.find('=');
+            if (pair.substr(0, eq) == name && !name.empty())
+                return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        }
+        return std::nullopt;
+    }
+    if (!decoded_query_) {
+        decoded_query_ = std::make_unique<std::vector<std::pair<std::string, std::string>>>();
+        auto& list = *decoded_query_;
+        detail::parse_query(query_, [&list](std::string k, std::string v) {
+            list.emplace_back(std::move(k), std::move(v));
+        });
+    }
+    for (const auto& kv : *decoded_query_)
+        if (kv.first == name) return std::string_view(kv.second);
+    return std::nullopt;
 }
 
 inline std::vector<std::pair<std::string, std::string>> Request::query_params() const {
@@ -1665,16 +1719,25 @@ inline std::vector<std::pair<std::string, std::string>> Request::query_params() 
     return out;
 }
 
-inline std::string_view Request::param(std::string_view name) const noexcept {
+inline std::optional<std::string_view> Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
-        if (p.name == name) return p.value;
-    return {};
+        if (p.name == name) return std::string_view(p.value);
+    return std::nullopt;
 }
 
 inline std::string_view Request::host() const noexcept {
     const detail::TargetParts t = detail::split_target(target_);
     if (t.form == detail::TargetForm::absolute) return t.authority;
     return header("host").value_or(std::string_view());
+}
+
+inline std::string Request::url() const {
+    std::string u = secure_ ? "https://" : "http://";
+    u.append(host());
+    if (target_ == "*") return u;   // OPTIONS *: the server itself
+    u.append(path_);
+    if (!query_.empty()) u.append("?").append(query_);
+    return u;
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -1725,706 +1788,95 @@ inline Response status(int code) {
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/mime.hpp ----
+// ---- wisp/detail/asio.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
 
-#include <cstddef>
-#include <string_view>
 
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
-/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
-/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
-/// Lifetime: the result views a static string.
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
-
-// ---- implementation -------------------------------------------------------
-
-struct MimeEntry {
-    std::string_view extension;   // lower case
-    std::string_view type;
-};
-
-inline constexpr MimeEntry mime_table[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},                 // source maps are JSON
-    {"txt", "text/plain; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"xml", "application/xml"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"ico", "image/x-icon"},
-    {"wasm", "application/wasm"},
-    {"pdf", "application/pdf"},
-    {"mp4", "video/mp4"},
-    {"webm", "video/webm"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-};
-
-inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
-    if (ext.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < ext.size(); ++i) {
-        char c = ext[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
-}
-
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
-    std::string_view ext = path_or_extension;
-    const std::size_t slash = ext.find_last_of("/\\");
-    const std::size_t dot = ext.rfind('.');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
-        ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos)
-        ext = {};
-    for (const MimeEntry& e : mime_table)
-        if (mime_extension_equals(ext, e.extension)) return e.type;
-    return "application/octet-stream";
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/static_path.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
-
-#include <algorithm>
-#include <cstddef>
-#include <filesystem>
-#include <iterator>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class PathCheck {
-    ok,                       ///< out_relative holds a safe relative path
-    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
-    bad_request,              ///< a malformed %-escape: answer 400
-};
-
-/// Turns the %-encoded request path that follows a static route's prefix into a relative file
-/// path, deciding safety on the string alone (no filesystem access).
-/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
-/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
-/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
-/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
-/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
-/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
-inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
-
-/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
-/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
-/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
-/// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
-
-/// True when `path` equals `root` or lies below it, comparing whole path elements
-/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
-
-// ---- implementation -------------------------------------------------------
-
-inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
-    out.clear();
-    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
-    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
-    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
-    for (char ch : out) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
-            return PathCheck::not_found_or_forbidden;
-    }
-    // Every segment but a final empty one (the directory's index) must be a plain name.
-    std::size_t start = 0;
-    while (start < out.size()) {
-        std::size_t end = out.find('/', start);
-        if (end == std::string::npos) end = out.size();
-        const std::string_view seg(out.data() + start, end - start);
-        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
-            return PathCheck::not_found_or_forbidden;
-        start = end + 1;
-    }
-    if (out.empty() || out.back() == '/') out += "index.html";
-    return PathCheck::ok;
-}
-
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
-    auto p = path.begin();
-    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-        // A trailing separator of root shows up as an empty final element.
-        if (r->empty() && std::next(r) == root.end()) return true;
-        if (p == path.end() || *p != *r) return false;
-    }
-    return true;
-}
-
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path base = fs::canonical(root, ec);
-    if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
-    const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
-#else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
 #endif
-    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
-    fs::path full = fs::weakly_canonical(base / rel, ec);
-    if (ec || !path_is_under(full, base)) return std::nullopt;
-    return full;
-}
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED 1
+#endif
+// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
+// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
+// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
+// WISP_CUSTOM_ASIO_THROW to supply your own.
+#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
+#define ASIO_NO_EXCEPTIONS 1
+#endif
+// Without RTTI (-fno-rtti) Asio must not use typeid.
+#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
+#define ASIO_NO_TYPEID 1
+#endif
 
-}  // namespace detail
-WISP_NAMESPACE_END
+// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
+// (wisp's own code below keeps its warnings).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
 
-// ---- wisp/static_files.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/static_files.hpp — serving files from a directory.
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/dispatch.hpp>
+#ifdef WISP_EPOLL
+#include <asio/posix/stream_descriptor.hpp>
+#endif
 
-#include <cstdint>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
 #include <cstdio>
-#include <filesystem>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-
-/// How serve_file answers.
-struct StaticOptions {
-    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
-    /// into memory.
-    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
-    /// Sent with every file; empty for none.
-    std::string cache_control = "no-cache";
-};
-
-/// Answers `req` with a file from directory `root`: the part of the path captured by the
-/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
-/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
-/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
-/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
-/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
-Response serve_file(const Request& req, const std::filesystem::path& root,
-                    const StaticOptions& options = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response serve_file(const Request& req, const std::filesystem::path& root,
-                           const StaticOptions& options) {
-    std::string_view raw = req.path();
-    for (const RouteParam& p : req.params())
-        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
-    std::string relative;
-    switch (detail::safe_relative_path(raw, relative)) {
-    case detail::PathCheck::ok: break;
-    case detail::PathCheck::bad_request: return status(400);
-    case detail::PathCheck::not_found_or_forbidden: return status(404);
-    }
-    const auto full = detail::resolve_under(root, relative);
-    if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
-    if (size > options.max_file_bytes) return status(413);
-
-    Response res(200, {}, detail::mime_type(relative));
-    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
-    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
-    // file would be served as its first few bytes.
-    if (size > res.body.max_size()) return status(413);
-    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#include <cstdlib>
+namespace asio {
+namespace detail {
+template <typename Exception>
+void throw_exception(const Exception& e) {
+    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
+    std::abort();
+}
+}  // namespace detail
+}  // namespace asio
 #endif
-    if (f == nullptr) return status(404);
-    res.body.resize(static_cast<std::size_t>(size));
-    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
-    std::fclose(f);
-    if (got != res.body.size()) return status(500);   // truncated while reading
-    return res;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/utf8.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string_view>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
-
-/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
-/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
-/// invalid). A code point may be split across feed() calls.
-/// State: one byte; copyable; no allocation; never throws.
-class Utf8Validator {
-public:
-    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
-    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
-    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
-    bool feed(const char* p, std::size_t n) noexcept;
-    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
-
-    /// True when every byte fed so far forms whole, valid code points (nothing pending).
-    bool complete() const noexcept;
-    /// True once invalid input has been seen.
-    bool failed() const noexcept;
-    /// Forgets everything fed so far.
-    void reset() noexcept { state_ = 0; }
-
-private:
-    std::uint8_t state_ = 0;
-};
-
-/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
-bool is_valid_utf8(const char* p, std::size_t n) noexcept;
-inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
-
-// ---- implementation -------------------------------------------------------
-
-// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
-// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
-// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
-// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
-// the next step's mask discards. The states follow the well-formed byte sequences of
-// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
-// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
-// (F4 90..BF, F5..FF).
-inline constexpr unsigned utf8_s_accept = 0;   // between code points
-inline constexpr unsigned utf8_s_reject = 6;   // absorbing
-inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
-inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
-inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
-inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
-inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
-inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
-inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
-
-constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
-    const bool cont = b >= 0x80 && b <= 0xBF;
-    switch (state) {
-    case utf8_s_accept:
-        if (b < 0x80) return utf8_s_accept;
-        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-        if (b == 0xE0) return utf8_s_e0;
-        if (b == 0xED) return utf8_s_ed;
-        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-        if (b == 0xF0) return utf8_s_f0;
-        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-        if (b == 0xF4) return utf8_s_f4;
-        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
-    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-    default: return utf8_s_reject;
-    }
-}
-
-constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
-    std::array<std::uint64_t, 256> rows{};
-    for (unsigned b = 0; b < 256; ++b) {
-        std::uint64_t row = 0;
-        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
-            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
-        rows[b] = row;
-    }
-    return rows;
-}
-
-inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
-
-inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
-inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
-
-inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
-    constexpr std::uint64_t high_bits = 0x8080808080808080u;
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-    const unsigned char* const end = p + n;
-    std::uint64_t s = state_;
-    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
-    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
-    // absorbing, so testing per block instead of per byte changes no verdict.
-    while (static_cast<std::size_t>(end - p) >= 16) {
-        if ((s & 63) == utf8_s_accept) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + 8, 8);
-            if (((a | b) & high_bits) == 0) {
-                p += 16;
-                continue;
-            }
-        }
-        for (const unsigned char* q = p; q != p + 16; q += 4) {
-            s = utf8_dfa[q[0]] >> (s & 63);
-            s = utf8_dfa[q[1]] >> (s & 63);
-            s = utf8_dfa[q[2]] >> (s & 63);
-            s = utf8_dfa[q[3]] >> (s & 63);
-        }
-        p += 16;
-        if ((s & 63) == utf8_s_reject) {
-            state_ = utf8_s_reject;
-            return false;
-        }
-    }
-    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
-    state_ = static_cast<std::uint8_t>(s & 63);
-    return state_ != utf8_s_reject;
-}
-
-inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
-    Utf8Validator v;
-    return v.feed(p, n) && v.complete();
-}
-
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
+/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
+using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
+using steady_timer =
+    ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 ::asio::wait_traits<std::chrono::steady_clock>,
+                                 ::asio::io_context::executor_type>;
+#ifdef WISP_EPOLL
+using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
+#endif
 }  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/websocket.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class Connection;
-class WsSession;
-}  // namespace detail
-
-/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
-/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
-inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
-
-/// One whole WebSocket message (fragments already joined). The bytes are valid during the
-/// hook call only: copy what you keep.
-class Message {
-public:
-    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
-    /// The payload as text; valid UTF-8 when !is_binary().
-    std::string_view text() const noexcept { return data_; }
-    /// The payload bytes, whatever the type.
-    std::string_view data() const noexcept { return data_; }
-    const unsigned char* bytes() const noexcept {
-        return reinterpret_cast<const unsigned char*>(data_.data());
-    }
-    bool is_binary() const noexcept { return binary_; }
-    bool is_text() const noexcept { return !binary_; }
-    std::size_t size() const noexcept { return data_.size(); }
-
-private:
-    std::string_view data_;
-    bool binary_;
-};
-
-/// Why a peer closed, as the close hook sees it.
-struct CloseInfo {
-    /// The close code: the peer's (1005 when its close frame had none), or ours when we
-    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
-    /// connection ended without a close frame.
-    std::uint16_t code = 1005;
-    std::string_view reason;   ///< valid during the hook call
-    bool clean = false;        ///< a close frame was both sent and received
-};
-
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
-};
-
-/// Per-endpoint settings of app.ws<H>(path, options).
-struct WsOptions {
-    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
-    std::size_t max_message_bytes = 0;
-    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
-    /// returned; peer.request() then reads as an empty request (no method, path, headers or
-    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
-    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
-    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
-    bool keep_request = true;
-};
-
-/// One WebSocket connection, handed to the handler's hooks.
-/// Thread: use from its hooks (the connection's I/O thread).
-/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
-/// no-ops that return SendResult::closed.
-class Peer {
-public:
-    Peer(const Peer&) = delete;
-    Peer& operator=(const Peer&) = delete;
-
-    /// Unique within the process, printable (hexadecimal), e.g. "1f".
-    std::string_view id() const noexcept;
-    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid).
-    SendResult send_text(std::string_view text);
-    /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes);
-    /// Sends `message` back with its own type (echo).
-    SendResult send(const Message& message);
-    /// Sends a ping (payload at most 125 bytes).
-    SendResult ping(std::string_view payload = {});
-    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
-    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
-    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
-    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
-    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
-    void terminate();
-    /// True until a close frame was sent or received, or the connection ended.
-    bool is_open() const noexcept;
-
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
-    const Request& request() const noexcept;
-    const Address& remote_address() const noexcept;
-    /// Over mutual TLS: the subject of the client's verified certificate (as
-    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
-    std::string_view client_cert_subject() const noexcept;
-    /// The subprotocol chosen at upgrade ("" when none).
-    std::string_view protocol() const noexcept;
-    /// Bytes queued for this peer and not yet written to the socket.
-    std::size_t buffered_amount() const noexcept;
-    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
-    /// all its topics before its close hook runs.
-    bool subscribe(std::string_view topic);
-    /// Leaves `topic` (false when not subscribed).
-    bool unsubscribe(std::string_view topic);
-    /// The topics this peer is subscribed to, in subscription order.
-    const std::vector<std::string>& topics() const noexcept;
-    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
-    void publish_text(std::string_view topic, std::string_view text);
-    void publish_binary(std::string_view topic, std::string_view bytes);
-    /// Publishes `message` with its own type.
-    void publish(std::string_view topic, const Message& message);
-
-    /// Typed per-peer state, the same object as the upgrade request's state<T>().
-    template <class T>
-    T& state() {
-        return detail::state_of<T>(state_slot());
-    }
-
-private:
-    friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
-    detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
-};
-
-/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
-/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
-Response accept(std::string_view protocol = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response accept(std::string_view protocol) {
-    Response r(101);
-    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
-    return r;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/event_stream.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
-
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class StreamState;
-}
-
-/// One server-sent event. Fields that are not set are not written.
-struct EventMessage {
-    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
-    std::string event;                ///< `event:` type; omitted when empty
-    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
-    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
-};
-
-/// How an event stream receives the publications of a topic it subscribed to.
-enum class TopicEvents {
-    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
-    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
-};
-
-/// A `text/event-stream` response bound to one request. Create it in a route handler and
-/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
-/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
-/// goes out when the handler returns; events pushed before that wait for it.
-/// Thread: push, push_comment and close may be called from any thread (they are posted to the
-/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
-/// on_closed / on_drain callbacks run on the I/O thread.
-/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
-class EventStream {
-public:
-    explicit EventStream(Request& req);
-
-    /// One event with `data` (empty data still makes an event).
-    SendResult push(std::string_view data);
-    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
-    /// refused with SendResult::invalid and nothing is written.
-    SendResult push(const EventMessage& message);
-    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
-    SendResult push_comment(std::string_view text);
-    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
-    void close();
-    /// True until the stream ended (close(), client gone, server stopping).
-    bool is_open() const noexcept;
-
-    /// Response headers to add; effective before the handler returns.
-    Headers& headers() noexcept;
-    /// The `Last-Event-ID` request header, for resuming after a reconnect.
-    std::optional<std::string_view> last_event_id() const noexcept;
-    /// Bytes queued and not yet written (I/O thread).
-    std::size_t buffered_amount() const noexcept;
-
-    /// Receives every text publication to `topic` as one event (`data:` lines; with
-    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
-    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
-    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
-    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
-    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
-    bool unsubscribe(std::string_view topic);
-
-    /// Called once when the stream ends, whatever ended it. Set it before returning.
-    void on_closed(std::function<void()> fn);
-    /// Called on the I/O thread each time everything queued has been written: push more here
-    /// to stream as fast as the client reads with bounded memory.
-    void on_drain(std::function<void()> fn);
-
-    /// Returning the stream from a handler starts it.
-    operator Response() const {   // NOLINT: a marker
-        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
-    }
-
-private:
-    std::shared_ptr<detail::StreamState> s_;
-};
-
-WISP_NAMESPACE_END
-
-// ---- wisp/tls.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/tls.hpp — TlsOptions: the certificates and settings of an HTTPS (and wss://) listener.
-// Owns: what a user configures for TLS, with its defaults and their reasons.
-// Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
-// names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
-
-#include <chrono>
-#include <string>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-/// One more certificate of a TLS listener, sent to clients that ask for `host` by name (SNI,
-/// RFC 6066 §3). Each certificate field works as in TlsOptions.
-struct TlsServerName {
-    /// The name it serves: "example.com", or "*.example.com" for one label more (RFC 6125
-    /// §6.4.3). Compared without regard to case.
-    std::string host{};
-    std::string cert_file{};
-    std::string key_file{};
-    std::string chain_file{};
-    std::string cert_pem{};
-    std::string key_pem{};
-    std::string chain_pem{};
-};
-
-/// The certificates and settings of an HTTPS listener (App::listen_tls).
-/// A certificate comes from a file or from memory: `cert_file` (PEM: the certificate, then
-/// optionally its intermediates) or `cert_pem` (the same text), and likewise the private key.
-/// Files are read at listen_tls() and again at App::reload_tls(), never in between.
-/// Every field has a default, so `TlsOptions{cert_file, key_file}` names only what it needs.
-/// The defaults are the secure ones: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, no
-/// compression, no renegotiation, ALPN "http/1.1", session tickets whose key rotates.
-struct TlsOptions {
-    std::string cert_file{};    ///< PEM: the server certificate, optionally followed by its chain
-    std::string key_file{};     ///< PEM: its private key (unencrypted)
-    std::string chain_file{};   ///< optional PEM: intermediate certificates sent after it
-    std::string cert_pem{};     ///< the certificate (and chain) as PEM text, instead of cert_file
-    std::string key_pem{};      ///< the key as PEM text, instead of key_file
-    std::string chain_pem{};    ///< intermediates as PEM text, instead of chain_file
-
-    /// More certificates chosen by the name the client asks for (SNI). A client that names
-    /// none of them, or no name at all, gets the certificate above.
-    std::vector<TlsServerName> server_names{};
-
-    /// Mutual TLS: clients must present a certificate issued by one of these CAs (PEM, file or
-    /// text); its subject is then Request::client_cert_subject() and Peer's. Empty: no client
-    /// certificates are asked for.
-    std::string client_ca_file{};
-    std::string client_ca_pem{};
-    /// With a client CA: true refuses a handshake without a client certificate; false lets
-    /// such clients in with an empty subject (a certificate that is sent is still verified).
-    bool require_client_cert = true;
-
-    /// A handshake not finished by then closes the connection (slowloris on the handshake).
-    std::chrono::milliseconds handshake_timeout{10'000};
-    /// Session tickets (RFC 5077, RFC 8446 §4.6.1) are encrypted with a key made at random and
-    /// replaced after this long; tickets under the previous key are still accepted (and
-    /// renewed), older ones get a full handshake. So a stolen key opens at most two periods of
-    /// sessions. 0 turns tickets (resumption) off.
-    std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
-    /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
-    /// are OpenSSL's defaults, all of them AEAD.
-    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-};
-
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/llhttp.hpp ----
@@ -3702,6 +3154,149 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
+/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
+/// invalid). A code point may be split across feed() calls.
+/// State: one byte; copyable; no allocation; never throws.
+class Utf8Validator {
+public:
+    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
+    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
+    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
+    bool feed(const char* p, std::size_t n) noexcept;
+    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
+
+    /// True when every byte fed so far forms whole, valid code points (nothing pending).
+    bool complete() const noexcept;
+    /// True once invalid input has been seen.
+    bool failed() const noexcept;
+    /// Forgets everything fed so far.
+    void reset() noexcept { state_ = 0; }
+
+private:
+    std::uint8_t state_ = 0;
+};
+
+/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
+bool is_valid_utf8(const char* p, std::size_t n) noexcept;
+inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
+
+// ---- implementation -------------------------------------------------------
+
+// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
+// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
+// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
+// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
+// the next step's mask discards. The states follow the well-formed byte sequences of
+// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
+// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
+// (F4 90..BF, F5..FF).
+inline constexpr unsigned utf8_s_accept = 0;   // between code points
+inline constexpr unsigned utf8_s_reject = 6;   // absorbing
+inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
+inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
+inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
+inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
+inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
+inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
+inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
+
+constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
+    const bool cont = b >= 0x80 && b <= 0xBF;
+    switch (state) {
+    case utf8_s_accept:
+        if (b < 0x80) return utf8_s_accept;
+        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+        if (b == 0xE0) return utf8_s_e0;
+        if (b == 0xED) return utf8_s_ed;
+        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+        if (b == 0xF0) return utf8_s_f0;
+        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+        if (b == 0xF4) return utf8_s_f4;
+        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
+    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+    default: return utf8_s_reject;
+    }
+}
+
+constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
+    std::array<std::uint64_t, 256> rows{};
+    for (unsigned b = 0; b < 256; ++b) {
+        std::uint64_t row = 0;
+        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
+            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
+        rows[b] = row;
+    }
+    return rows;
+}
+
+inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
+
+inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
+inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
+
+inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
+    std::uint64_t s = state_;
+    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
+    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
+    // absorbing, so testing per block instead of per byte changes no verdict.
+    while (static_cast<std::size_t>(end - p) >= 16) {
+        if ((s & 63) == utf8_s_accept) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + 8, 8);
+            if (((a | b) & high_bits) == 0) {
+                p += 16;
+                continue;
+            }
+        }
+        for (const unsigned char* q = p; q != p + 16; q += 4) {
+            s = utf8_dfa[q[0]] >> (s & 63);
+            s = utf8_dfa[q[1]] >> (s & 63);
+            s = utf8_dfa[q[2]] >> (s & 63);
+            s = utf8_dfa[q[3]] >> (s & 63);
+        }
+        p += 16;
+        if ((s & 63) == utf8_s_reject) {
+            state_ = utf8_s_reject;
+            return false;
+        }
+    }
+    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
+    state_ = static_cast<std::uint8_t>(s & 63);
+    return state_ != utf8_s_reject;
+}
+
+inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
+    Utf8Validator v;
+    return v.feed(p, n) && v.complete();
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_frame.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
@@ -4651,6 +4246,29 @@ struct AppCore {
         parser_limits.max_body_bytes = options.limits.max_body_bytes;
     }
 
+    /// Registers an HTTP route; a mistake is kept for listen() with the routes it concerns.
+    void add_route(std::string_view method, std::string_view pattern, HttpHandler h) {
+        std::string clash;
+        const std::string m(method.empty() ? "ANY" : method);
+        if (auto ec = router.add(method, pattern, std::move(h), &clash))
+            record_setup_error(ec, describe(ec, m, pattern, clash));
+    }
+    /// Registers a WebSocket route, the same way.
+    void add_ws_route(std::string_view pattern, WsEndpoint* ep) {
+        std::string clash;
+        if (auto ec = ws_router.add("GET", pattern, ep, &clash))
+            record_setup_error(ec, describe(ec, "WS", pattern, clash));
+    }
+    static std::string describe(std::error_code ec, const std::string& method,
+                                std::string_view pattern, const std::string& clash) {
+        std::string d = method + " " + std::string(pattern);
+        if (ec == errc::duplicate_route)
+            d += " clashes with " + method + " " + clash + ", registered before (same shape)";
+        else
+            d += ": " + ec.message();
+        return d;
+    }
+
     void record_setup_error(std::error_code ec, std::string detail) {
         if (!setup_error) {
             setup_error = ec;
@@ -4699,6 +4317,7 @@ private:
     Response handle_unguarded(Request& req) const {
         for (const Middleware& mw : middleware)
             if (auto r = mw(req)) return std::move(*r);
+        if (req.path() == "*") return server_options();
         auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
         case RouteStatus::found:
@@ -4728,6 +4347,30 @@ private:
         return status(500);
     }
 
+    /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
+    /// add nothing they could not take anyway; OPTIONS itself is always there.
+    Response server_options() const {
+        std::vector<std::string> all{"OPTIONS"};
+        auto add = [&all](std::string_view m) {
+            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
+                all.emplace_back(m);
+        };
+        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
+            add(m);
+            if (m == "GET") add("HEAD");
+        });
+        if (ws_router.size() != 0) {
+            add("GET");
+            add("HEAD");
+        }
+        std::sort(all.begin(), all.end());
+        std::string allow;
+        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        Response r(204);
+        r.headers.set("Allow", allow);
+        return r;
+    }
+
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
@@ -4753,97 +4396,6 @@ private:
     }
 };
 
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/asio.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
-
-
-#ifndef ASIO_STANDALONE
-#define ASIO_STANDALONE 1
-#endif
-#ifndef ASIO_NO_DEPRECATED
-#define ASIO_NO_DEPRECATED 1
-#endif
-// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
-// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
-// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
-// WISP_CUSTOM_ASIO_THROW to supply your own.
-#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
-#define ASIO_NO_EXCEPTIONS 1
-#endif
-// Without RTTI (-fno-rtti) Asio must not use typeid.
-#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
-#define ASIO_NO_TYPEID 1
-#endif
-
-// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
-// (wisp's own code below keeps its warnings).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-#endif
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/dispatch.hpp>
-#ifdef WISP_EPOLL
-#include <asio/posix/stream_descriptor.hpp>
-#endif
-
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
-#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
-#include <cstdio>
-#include <cstdlib>
-namespace asio {
-namespace detail {
-template <typename Exception>
-void throw_exception(const Exception& e) {
-    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
-    std::abort();
-}
-}  // namespace detail
-}  // namespace asio
-#endif
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-namespace net = ::asio;
-using tcp = ::asio::ip::tcp;
-/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
-using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
-using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer =
-    ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 ::asio::wait_traits<std::chrono::steady_clock>,
-                                 ::asio::io_context::executor_type>;
-#ifdef WISP_EPOLL
-using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
-#endif
 }  // namespace detail
 WISP_NAMESPACE_END
 
@@ -6507,6 +6059,280 @@ inline Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/websocket.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class WsSession;
+}  // namespace detail
+
+/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
+inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
+
+/// One whole WebSocket message (fragments already joined). The bytes are valid during the
+/// hook call only: copy what you keep.
+class Message {
+public:
+    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
+    /// The payload as text; valid UTF-8 when !is_binary().
+    std::string_view text() const noexcept { return data_; }
+    /// The payload bytes, whatever the type.
+    std::string_view data() const noexcept { return data_; }
+    const unsigned char* bytes() const noexcept {
+        return reinterpret_cast<const unsigned char*>(data_.data());
+    }
+    bool is_binary() const noexcept { return binary_; }
+    bool is_text() const noexcept { return !binary_; }
+    std::size_t size() const noexcept { return data_.size(); }
+
+private:
+    std::string_view data_;
+    bool binary_;
+};
+
+/// Why a peer closed, as the close hook sees it.
+struct CloseInfo {
+    /// The close code: the peer's (1005 when its close frame had none), or ours when we
+    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
+    /// connection ended without a close frame.
+    std::uint16_t code = 1005;
+    std::string_view reason;   ///< valid during the hook call
+    bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// A WebSocket's state, numbered as the WHATWG WebSocket API's readyState.
+enum class ReadyState : std::uint8_t {
+    connecting = 0,   ///< the handshake is under way (a Peer is never seen in this state)
+    open = 1,         ///< messages flow
+    closing = 2,      ///< a close frame was sent or received, or a close is pending
+    closed = 3,       ///< the connection is closed (also during the close hook)
+};
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+/// Per-endpoint settings of app.ws<H>(path, options).
+struct WsOptions {
+    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
+    std::size_t max_message_bytes = 0;
+    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
+    /// returned; peer.request() then reads as an empty request (no method, path, headers or
+    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
+    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
+    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
+    bool keep_request = true;
+};
+
+/// One WebSocket connection, handed to the handler's hooks.
+/// Thread: use from its hooks (the connection's I/O thread).
+/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
+/// no-ops that return SendResult::closed.
+class Peer {
+public:
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    /// Unique within the process, printable (hexadecimal), e.g. "1f".
+    std::string_view id() const noexcept;
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
+    SendResult send_text(std::string_view text);
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes);
+    SendResult send_binary(const void* data, std::size_t size) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size));
+    }
+    /// Sends text: anything string-like (std::string, std::string_view, const char*), as
+    /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
+    SendResult send(std::string_view text) { return send_text(text); }
+    /// Sends `message` with its own type (an echo).
+    SendResult send(const Message& message);
+    /// Sends a ping (payload at most 125 bytes).
+    SendResult ping(std::string_view payload = {});
+    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
+    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
+    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
+    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
+    void terminate();
+    /// True until a close frame was sent or received, or the connection ended.
+    bool is_open() const noexcept;
+
+    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
+    /// after `open` when the route's WsOptions::keep_request is false.
+    const Request& request() const noexcept;
+    const Address& remote_address() const noexcept;
+    /// Over mutual TLS: the subject of the client's verified certificate (as
+    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
+    std::string_view client_cert_subject() const noexcept;
+    /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
+    /// client's offer instead; wisp reports what was negotiated.)
+    std::string_view protocol() const noexcept;
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none).
+    std::string_view extensions() const noexcept;
+    /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
+    /// Kept when WsOptions::keep_request is false.
+    std::string url() const;
+    /// The state, numbered as WHATWG's readyState (1 open, 2 closing, 3 closed).
+    ReadyState ready_state() const noexcept;
+    /// Bytes queued for this peer and not yet written to the socket.
+    std::size_t buffered_amount() const noexcept;
+    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
+    /// all its topics before its close hook runs.
+    bool subscribe(std::string_view topic);
+    /// Leaves `topic` (false when not subscribed).
+    bool unsubscribe(std::string_view topic);
+    /// The topics this peer is subscribed to, in subscription order.
+    const std::vector<std::string>& topics() const noexcept;
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
+    /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
+    /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
+    SendResult publish_text(std::string_view topic, std::string_view text);
+    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text) {
+        return publish_text(topic, text);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message);
+
+    /// Typed per-peer state, the same object as the upgrade request's state<T>().
+    template <class T>
+    T& state() {
+        return detail::state_of<T>(state_slot());
+    }
+
+private:
+    friend class detail::WsSession;
+    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    detail::StateSlot& state_slot() noexcept;
+    detail::WsSession& s_;
+};
+
+/// The peer's id, as CrossWS's String(peer).
+inline std::string to_string(const Peer& peer) { return std::string(peer.id()); }
+/// Writes the peer's id to an output stream.
+template <class Stream>
+auto operator<<(Stream& os, const Peer& peer) -> decltype(os << std::string_view()) {
+    return os << peer.id();
+}
+
+/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
+/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
+Response accept(std::string_view protocol = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response accept(std::string_view protocol) {
+    Response r(101);
+    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
+    return r;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/event_stream.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class StreamState;
+}
+
+/// One server-sent event. Fields that are not set are not written.
+struct EventMessage {
+    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;                ///< `event:` type; omitted when empty
+    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+};
+
+/// How an event stream receives the publications of a topic it subscribed to.
+enum class TopicEvents {
+    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
+    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
+};
+
+/// A `text/event-stream` response bound to one request. Create it in a route handler and
+/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
+/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
+/// goes out when the handler returns; events pushed before that wait for it.
+/// Thread: push, push_comment and close may be called from any thread (they are posted to the
+/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
+/// on_closed / on_drain callbacks run on the I/O thread.
+/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
+class EventStream {
+public:
+    explicit EventStream(Request& req);
+
+    /// One event with `data` (empty data still makes an event).
+    SendResult push(std::string_view data);
+    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
+    /// refused with SendResult::invalid and nothing is written.
+    SendResult push(const EventMessage& message);
+    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
+    SendResult push_comment(std::string_view text);
+    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
+    void close();
+    /// True until the stream ended (close(), client gone, server stopping).
+    bool is_open() const noexcept;
+
+    /// Response headers to add; effective before the handler returns.
+    Headers& headers() noexcept;
+    /// The `Last-Event-ID` request header, for resuming after a reconnect.
+    std::optional<std::string_view> last_event_id() const noexcept;
+    /// Bytes queued and not yet written (I/O thread).
+    std::size_t buffered_amount() const noexcept;
+
+    /// Receives every text publication to `topic` as one event (`data:` lines; with
+    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
+    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
+    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
+    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
+    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
+    bool unsubscribe(std::string_view topic);
+
+    /// Called once when the stream ends, whatever ended it. Set it before returning.
+    void on_closed(std::function<void()> fn);
+    /// Called on the I/O thread each time everything queued has been written: push more here
+    /// to stream as fast as the client reads with bounded memory.
+    void on_drain(std::function<void()> fn);
+
+    /// Returning the stream from a handler starts it.
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
+    }
+
+private:
+    std::shared_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/stream_state.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
@@ -6551,7 +6377,7 @@ public:
 
     // ---- from the StreamSession ----
     /// The head was written: move what was pushed before into the connection.
-    void started(bool head_only);
+    void started();
     void on_transport_closed();   ///< the connection is gone: on_closed, once
     void on_drained();
     void on_heartbeat();
@@ -6648,14 +6474,8 @@ inline SendResult StreamState::admit() {
     return SendResult::closed;
 }
 
-inline void StreamState::started(bool head_only) {
+inline void StreamState::started() {
     is_started = true;
-    if (head_only) {   // HEAD: the head alone, then done
-        pending.clear();
-        end();
-        conn->close_after_flush();
-        return;
-    }
     if (!pending.empty()) {
         conn->out().write(pending);
         std::string().swap(pending);
@@ -7016,8 +6836,9 @@ struct WsEndpoint;
 /// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
 bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
                  std::vector<RouteParam>& params);
-/// Writes an event stream's head and hands the connection to it (stream_session.hpp).
-void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
+/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
@@ -7074,7 +6895,7 @@ inline bool HttpSession::wants_input() const noexcept {
 inline void HttpSession::report(errc code, std::string_view why) const {
     if (!conn_.loop().core.on_error) return;
     Request empty;
-    RequestBuilder::set_remote(empty, conn_.remote_address());
+    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
     conn_.loop().core.report(empty, code, std::string(why));
 }
 
@@ -7125,7 +6946,7 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
 inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address());
+    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
     RequestBuilder::set_client_subject(req, conn_.client_subject());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
@@ -7150,7 +6971,7 @@ inline void HttpSession::dispatch(Request& req) {
     const ResponseKind answer = ResponseAccess::kind(res);
     if (answer == ResponseKind::stream) {
         if (ex.stream) {
-            start_stream(*this, std::move(ex.stream), head);
+            start_stream(*this, std::move(ex.stream), head, keep_alive);
             return;
         }
         loop.core.report(req, errc::handler_exception,
@@ -7398,7 +7219,8 @@ private:
     std::shared_ptr<StreamState> st_;
 };
 
-inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head) {
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                         bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     std::string h;
@@ -7415,14 +7237,1562 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
         http.write_response(status(500), head, false);
         return;
     }
+    if (head) {
+        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
+        // the response ends with its head, so a request pipelined behind it is read as usual.
+        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
+        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
+        h.append("\r\n");
+        conn.out().write(h);
+        st->end();   // never started: on_closed runs, what was pushed is dropped
+        if (!st->chunked || !keep_alive) conn.close_after_flush();
+        return;
+    }
     h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
     conn.out().write(h);
     conn.switch_session(std::make_unique<StreamSession>(conn, st));
-    st->started(head);
+    st->started();
     conn.rearm_timer();
 }
 
 }  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/hooks.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
+// function pointers the engine calls them through.
+
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Every hook is optional, and a hook that is there is never skipped: it is called, or the
+// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
+// it is ill-formed for an overload set or a member template, which then looked absent. Instead
+// the name is looked up in a class derived from both H and HookNames, which declares every
+// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
+// whatever it names (a function, an overload set, a template, a static or data member, a type).
+// That needs a class one can derive from; a final handler is refused with its own sentence
+// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
+struct HookNames {
+    int upgrade, open, message, close, error, drain;
+};
+template <class H>
+struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
+
+template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
+template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
+template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
+template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
+template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
+template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
+
+template <template <class> class Op, class H, class = void>
+struct detected : std::false_type {};
+template <template <class> class Op, class H>
+struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
+
+/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
+/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
+template <template <class> class OnlyProbe, class H,
+          bool = std::is_class_v<H> && !std::is_final_v<H>>
+struct declares : std::false_type {};
+template <template <class> class OnlyProbe, class H>
+struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
+
+// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
+// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
+// Error, default arguments, templates, static members, callable data members). The arguments are
+// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
+// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
+template <class H>
+using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
+template <class H>
+using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
+template <class H>
+using message_call =
+    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
+template <class H>
+using close_info_call =
+    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
+template <class H>
+using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
+template <class H>
+using error_info_call =
+    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
+template <class H>
+using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
+template <class H>
+using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
+
+/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
+/// counts as the first: Response (101 accepts with its headers, any other status rejects),
+/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
+enum class UpgradeResult : unsigned char {
+    not_callable, accept, response, optional_response, headers, invalid
+};
+
+template <class H>
+constexpr UpgradeResult upgrade_result_of() {
+    if constexpr (!detected<upgrade_call, H>::value) {
+        return UpgradeResult::not_callable;
+    } else {
+        using R = upgrade_call<H>;
+        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
+        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
+        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
+            return UpgradeResult::optional_response;
+        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
+        else return UpgradeResult::invalid;
+    }
+}
+
+/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
+/// When a hook fits several accepted forms (an overload set, a template, default arguments),
+/// the form with the most parameters is the one called, and the only one: close(Peer&,
+/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
+/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
+/// is called if it fits, else the hook is reported.
+template <class H>
+struct Hooks {
+    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
+
+    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
+    static constexpr bool has_open = declares<only_probe_open, H>::value;
+    static constexpr bool has_message = declares<only_probe_message, H>::value;
+    static constexpr bool has_close = declares<only_probe_close, H>::value;
+    static constexpr bool has_error = declares<only_probe_error, H>::value;
+    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
+
+    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
+    static constexpr bool close_with_info = detected<close_info_call, H>::value;
+    static constexpr bool error_with_info = detected<error_info_call, H>::value;
+
+    static constexpr bool upgrade_ok =
+        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
+    /// Only asked of a callable upgrade, so one mistake gets one sentence.
+    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
+    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
+    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
+    static constexpr bool close_ok =
+        !has_close || close_with_info || detected<close_peer_call, H>::value;
+    static constexpr bool error_ok =
+        !has_error || error_with_info || detected<error_peer_call, H>::value;
+    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
+
+    /// H can serve a WebSocket route (no diagnostics; see check()).
+    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
+                                   message_ok && close_ok && error_ok && drain_ok;
+
+    /// Fails to compile, with one sentence per mistake, unless all_ok.
+    static constexpr bool check() {
+        static_assert(std::is_class_v<H>,
+                      "wisp: a WebSocket handler must be a struct or class whose member functions "
+                      "are its hooks");
+        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
+                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
+                      "hooks that are overloaded or templates (remove `final`)");
+        static_assert(upgrade_ok,
+                      "wisp: hook `upgrade` must be public and callable as "
+                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
+        static_assert(upgrade_result_ok,
+                      "wisp: hook `upgrade` must return void, wisp::Response, "
+                      "std::optional<wisp::Response> or wisp::Headers");
+        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
+                               "open(wisp::Peer&)");
+        static_assert(message_ok,
+                      "wisp: hook `message` must be public and callable as "
+                      "message(wisp::Peer&, const wisp::Message&) or "
+                      "message(wisp::Peer&, wisp::Message)");
+        static_assert(close_ok,
+                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
+                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
+                      "close(wisp::Peer&, wisp::CloseInfo)");
+        static_assert(error_ok,
+                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
+                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
+        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
+                                "drain(wisp::Peer&)");
+        return true;
+    }
+};
+
+/// A WebSocket route: the handler object and one plain function per hook (null when the
+/// handler has none). No virtual calls, no std::function per peer.
+struct WsEndpoint {
+    void* handler = nullptr;
+    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    bool keep_request = true;            ///< WsOptions::keep_request
+    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
+    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
+    void (*open)(void*, Peer&) = nullptr;
+    void (*message)(void*, Peer&, const Message&) = nullptr;
+    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
+    void (*error)(void*, Peer&, const Error&) = nullptr;
+    void (*drain)(void*, Peer&) = nullptr;
+};
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler);
+
+template <class H>
+void fill_endpoint(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    static_assert(K::check());
+    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
+    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+}
+
+// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
+// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    // A const handler keeps its constness in every call: the casts below restore H exactly.
+    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
+    if constexpr (K::has_upgrade) {
+        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
+            H& self = *static_cast<H*>(h);
+            if constexpr (K::upgrade_result == UpgradeResult::accept) {
+                self.upgrade(req);
+                return std::nullopt;
+            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
+                return Response(self.upgrade(req));
+            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
+                return std::optional<Response>(self.upgrade(req));
+            } else {
+                // CrossWS's upgrade may return just headers: accept, with them on the 101.
+                Response accepted(101);
+                accepted.headers = Headers(self.upgrade(req));
+                return accepted;
+            }
+        };
+    }
+    if constexpr (K::has_open)
+        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
+    if constexpr (K::has_message) {
+        ep.message = [](void* h, Peer& p, const Message& m) {
+            static_cast<void>(static_cast<H*>(h)->message(p, m));
+        };
+    }
+    if constexpr (K::has_close && K::close_with_info) {
+        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
+            static_cast<void>(static_cast<H*>(h)->close(p, c));
+        };
+    } else if constexpr (K::has_close) {
+        ep.close = [](void* h, Peer& p, const CloseInfo&) {
+            static_cast<void>(static_cast<H*>(h)->close(p));
+        };
+    }
+    if constexpr (K::has_error && K::error_with_info) {
+        ep.error = [](void* h, Peer& p, const Error& e) {
+            static_cast<void>(static_cast<H*>(h)->error(p, e));
+        };
+    } else if constexpr (K::has_error) {
+        ep.error = [](void* h, Peer& p, const Error&) {
+            static_cast<void>(static_cast<H*>(h)->error(p));
+        };
+    }
+    if constexpr (K::has_drain)
+        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
+}
+
+}  // namespace detail
+
+/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
+/// named like a hook is public and fits one of the accepted forms (const members, `const
+/// wisp::Peer&` parameters, templates and overload sets are fine):
+///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
+///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
+///   open(wisp::Peer&)
+///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
+///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
+///       close(wisp::Peer&, wisp::CloseInfo)
+///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
+///       error(wisp::Peer&, wisp::Error)
+///   drain(wisp::Peer&)
+/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
+/// refuses a T for which this is false, with a sentence naming the hook and these forms.
+/// `T` must be a complete type.
+template <class T>
+struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
+template <class T>
+inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
+// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
+// the idle timeout, the peer's topics.
+// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
+// close state, the idle and close deadlines (through the connection's one timer slot).
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
+
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
+/// the connection (so a Peer& stays valid through the close hook and any late call).
+/// Thread: the connection's I/O thread only.
+class WsSession final : public Session {
+public:
+    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
+              std::size_t max_message_bytes);
+
+    Peer& peer() noexcept { return peer_; }
+    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
+    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    StateSlot& state_slot() noexcept { return state_; }
+    const Address& remote_address() const noexcept { return conn_.remote_address(); }
+    std::string_view client_cert_subject() const noexcept {
+        const auto s = conn_.client_subject();   // the transport keeps the string alive
+        return s ? std::string_view(*s) : std::string_view();
+    }
+    std::string_view protocol() const noexcept { return protocol_; }
+    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
+    std::string_view extensions() const noexcept { return {}; }
+    std::string url() const;
+    ReadyState ready_state() const noexcept;
+    std::string_view id() const noexcept { return {id_, id_len_}; }
+
+    // ---- Session ----
+    void on_start() override;   ///< the open hook
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    std::size_t read_budget(std::size_t cap) const noexcept override;
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override;
+    std::uint64_t deadline() const noexcept override;
+    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    void on_timer() override;
+    void on_shutdown() override;   ///< close 1001
+    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
+
+    // ---- WsReader sink ----
+    void on_message(Opcode op, std::string_view payload);
+    void on_ping(std::string_view payload);
+    void on_pong(std::string_view payload);
+    void on_close(std::uint16_t code, std::string_view reason);
+    void on_error(errc e, std::uint16_t close_code, const char* why);
+
+    // ---- for Peer ----
+    SendResult send_data(Opcode op, std::string_view payload);
+    SendResult send_ping(std::string_view payload);
+    SendResult close(std::uint16_t code, std::string_view reason);
+    void terminate() { conn_.terminate(); }
+    bool is_open() const noexcept;
+    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    SendResult publish(std::string_view topic, std::string_view data, bool binary);
+
+private:
+    /// A publication for one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const Publication& p, bool named);
+    /// Whether one more message may be queued; applies the backpressure policy when not.
+    SendResult admit();
+    void write_frame(Opcode op, std::string_view payload);
+    void send_close_frame(std::uint16_t code, std::string_view reason);
+    /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
+    void fail(errc e, std::uint16_t code, std::string_view why);
+    void report_error(errc e, std::string_view why);
+    void report_close(std::uint16_t code, std::string_view reason, bool clean);
+    template <class F>
+    void guarded(F&& call);
+    void leave_topics();
+
+    Connection& conn_;
+    const WsEndpoint& ep_;
+    WsReader reader_;
+    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
+    StateSlot state_;                    ///< shared with the upgrade request's
+    std::string protocol_;
+    Peer peer_{*this};
+    std::vector<std::string> topics_;
+    std::uint64_t last_rx_tick_ = 0;
+    std::uint64_t close_deadline_ = 0;
+    char id_[16];
+    std::uint8_t id_len_ = 0;
+    bool close_sent_ = false;
+    bool close_received_ = false;
+    bool close_reported_ = false;
+    bool ping_outstanding_ = false;
+    bool in_hook_failure_ = false;
+};
+
+// ---- WsSession ----------------------------------------------------------------------
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+                            std::string protocol, std::size_t max_message_bytes)
+    : Session(SessionKind::websocket),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}),
+      request_(std::move(request)),
+      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
+      protocol_(std::move(protocol)) {
+    std::uint64_t id = next_peer_id();
+    char tmp[16];
+    std::uint8_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[id & 15];
+        id >>= 4;
+    } while (id != 0);
+    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
+    id_len_ = n;
+    last_rx_tick_ = conn.loop().now_tick();
+}
+
+template <class F>
+void WsSession::guarded(F&& call) {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        call();
+    } catch (const std::exception& ex) {
+        fail(errc::handler_exception, 1011, ex.what());
+    } catch (...) {
+        fail(errc::handler_exception, 1011, "unknown exception");
+    }
+#else
+    call();
+#endif
+}
+
+inline void WsSession::on_start() {
+    conn_.rearm_timer();
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) {
+        url_ = std::make_unique<std::string>(url());
+        request_.reset();
+    }
+}
+
+inline void WsSession::on_data(char* p, std::size_t n) {
+    last_rx_tick_ = conn_.loop().now_tick();
+    ping_outstanding_ = false;
+    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
+}
+
+inline bool WsSession::is_open() const noexcept {
+    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::string WsSession::url() const {
+    if (url_) return *url_;
+    std::string u = request().url();
+    u.replace(0, 4, "ws");   // http -> ws, https -> wss
+    return u;
+}
+
+inline ReadyState WsSession::ready_state() const noexcept {
+    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
+    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
+    return ReadyState::open;
+}
+
+inline bool WsSession::wants_input() const noexcept {
+    // A peer that sends faster than it reads our replies is not read further until half the
+    // send cap has drained, so replies to its own input never reach the cap (one read adds at
+    // most a read budget's worth).
+    return !conn_.out().over(conn_.out().cap() / 2);
+}
+
+inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
+    // A read is cut to the room left under the send cap (at least half of it, see
+    // wants_input()), so echoing what one read brought cannot reach the cap even while the
+    // transport refuses more.
+    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
+}
+
+inline void WsSession::on_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    const Message m(payload, op == Opcode::binary);
+    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_ping(std::string_view payload) {
+    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
+}
+
+inline void WsSession::on_pong(std::string_view) {}
+
+inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    close_received_ = true;
+    if (!close_sent_) {
+        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
+        close_sent_ = true;
+        if (code == 1005) write_frame(Opcode::close, {});
+        else send_close_frame(code, {});
+    }
+    report_close(code, reason, true);
+    conn_.close_after_flush();
+}
+
+inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
+    fail(e, close_code, why);
+}
+
+inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    if (in_hook_failure_ || close_reported_) return;
+    in_hook_failure_ = true;
+    if (!close_sent_ && !conn_.closing()) {
+        close_sent_ = true;
+        // Protocol errors say why; a hook's exception text stays on the server.
+        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
+    }
+    report_error(e, why);
+    report_close(code, why, false);
+    conn_.close_after_flush();
+    in_hook_failure_ = false;
+}
+
+inline void WsSession::report_error(errc e, std::string_view why) {
+    const Error err{make_error_code(e), std::string(why)};
+    if (ep_.error) {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            ep_.error(ep_.handler, peer_, err);
+        } catch (...) {   // an error hook that throws has nowhere left to report to
+        }
+#else
+        ep_.error(ep_.handler, peer_, err);
+#endif
+    } else {
+        conn_.loop().core.report(request(), e, err.message);
+    }
+}
+
+inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
+    if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
+    close_reported_ = true;
+    if (!ep_.close) return;
+    const CloseInfo info{code, reason, clean};
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        ep_.close(ep_.handler, peer_, info);
+    } catch (const std::exception& ex) {
+        report_error(errc::handler_exception, ex.what());
+    } catch (...) {
+        report_error(errc::handler_exception, "unknown exception");
+    }
+#else
+    ep_.close(ep_.handler, peer_, info);
+#endif
+}
+
+inline void WsSession::on_closed() {
+    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
+    if (close_reported_) return;
+    report_close(1006, {}, false);
+}
+
+inline void WsSession::on_shutdown() {
+    if (close_sent_ || close_reported_) return;
+    close(1001, "server shutting down");
+}
+
+inline std::uint64_t WsSession::deadline() const noexcept {
+    if (close_sent_) return close_deadline_;
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
+    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+}
+
+inline void WsSession::on_timer() {
+    const std::uint64_t now = conn_.loop().now_tick();
+    if (now < deadline()) {
+        conn_.rearm_timer();
+        return;
+    }
+    if (close_sent_) {   // our close frame was not answered in time
+        conn_.terminate();
+        return;
+    }
+    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
+        ping_outstanding_ = true;
+        write_frame(Opcode::ping, {});
+        conn_.rearm_timer();
+        return;
+    }
+    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
+    conn_.terminate();
+}
+
+inline void WsSession::on_drained() {
+    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    if (conn_.out().drain_owed) {
+        conn_.out().drain_owed = false;
+        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    }
+    conn_.resume_reading();   // if reading paused on a full queue
+}
+
+inline void WsSession::write_frame(Opcode op, std::string_view payload) {
+    const std::size_t n = payload.size();
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    SendQueue& q = conn_.out();
+    if (n >= 4096 && q.can_borrow(payload)) {
+        encode_frame_header(q.reserve(header), op, true, n, nullptr);
+        q.borrow(payload);
+        return;
+    }
+    char* out = q.reserve(header + n);
+    encode_frame_header(out, op, true, n, nullptr);
+    if (n != 0) std::memcpy(out + header, payload.data(), n);
+}
+
+inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
+    char payload[125];
+    const std::size_t n = encode_close_payload(payload, code, reason);
+    write_frame(Opcode::close, std::string_view(payload, n));
+    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    conn_.rearm_timer();
+}
+
+inline SendResult WsSession::admit() {
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
+    switch (conn_.out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (close_reported_ || conn_.closing()) return SendResult::closed;
+    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+    return SendResult::closed;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
+}
+
+inline SendResult WsSession::send_ping(std::string_view payload) {
+    if (payload.size() > 125) return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    write_frame(Opcode::ping, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
+    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    close_sent_ = true;
+    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
+    return SendResult::sent;
+}
+
+// ---- topics -------------------------------------------------------------------------
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    std::string t(topic);
+    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(t, +1);
+    topics_.push_back(std::move(t));
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(*it, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    // Once per publication, never per subscriber: one bad byte would close every browser.
+    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
+    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
+    return SendResult::sent;
+}
+
+inline void WsSession::deliver(void* self, const Publication& p, bool) {
+    WsSession& s = *static_cast<WsSession*>(self);
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/websocket_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+// ---- Peer ---------------------------------------------------------------------------
+inline std::string_view Peer::id() const noexcept { return s_.id(); }
+inline SendResult Peer::send_text(std::string_view text) {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    return s_.send_data(detail::Opcode::text, text);
+}
+inline SendResult Peer::send_binary(std::string_view bytes) {
+    return s_.send_data(detail::Opcode::binary, bytes);
+}
+inline SendResult Peer::send(const Message& m) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
+}
+inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    return s_.close(code, reason);
+}
+inline void Peer::terminate() { s_.terminate(); }
+inline bool Peer::is_open() const noexcept { return s_.is_open(); }
+inline const Request& Peer::request() const noexcept { return s_.request(); }
+inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
+inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
+inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
+inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
+inline std::string Peer::url() const { return s_.url(); }
+inline ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
+inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+
+inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
+inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
+inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text) {
+    return s_.publish(topic, text, false);
+}
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes) {
+    return s_.publish(topic, bytes, true);
+}
+inline SendResult Peer::publish(std::string_view topic, const Message& m) {
+    return s_.publish(topic, m.data(), m.is_binary());
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_handshake.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, verdicts out: header values are given as views, nothing touches a socket. Every
+// function may be called from any thread.
+
+/// SHA-1 (FIPS 180-4 §6.1), streaming. Used only for Sec-WebSocket-Accept, where RFC 6455
+/// §4.2.2 prescribes it; it is not used for anything that needs collision resistance.
+class Sha1 {
+public:
+    Sha1() noexcept { reset(); }
+    void reset() noexcept;
+    void update(const void* data, std::size_t n) noexcept;
+    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
+    /// The digest of everything updated since the last reset; then the object is reset.
+    std::array<std::uint8_t, 20> finish() noexcept;
+
+private:
+    void block(const unsigned char* p) noexcept;
+
+    std::uint32_t h_[5];
+    std::uint64_t total_;          // bytes hashed
+    unsigned char buf_[64];
+    std::size_t buf_len_;
+};
+
+/// SHA-1 of `data` in one call.
+std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
+
+/// The base64 length of `n` bytes, padding included (RFC 4648 §4).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+/// Writes base64 (RFC 4648 §4, standard alphabet, with padding) of [p, p + n) to `out`
+/// (room for base64_encoded_size(n)); returns the length written. No terminating NUL.
+std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept;
+std::string base64_encode(const std::uint8_t* p, std::size_t n);
+
+/// True when `key` is the base64 of exactly 16 bytes, as RFC 6455 §4.2.1 requires of
+/// Sec-WebSocket-Key: 22 characters of the standard alphabet, then "==". The value of the
+/// unused low bits of the 22nd character is not checked (RFC 4648 §3.5 lets a decoder accept
+/// them; the key is only ever hashed back).
+bool base64_decoded_size_is_16(std::string_view key) noexcept;
+
+/// The GUID RFC 6455 §1.3 appends to the key.
+inline constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Sec-WebSocket-Accept for `client_key` (RFC 6455 §4.2.2 item 5.4):
+/// base64(SHA-1(key + GUID)), always 28 characters, written to `out` (no terminating NUL).
+void accept_key(std::string_view client_key, char out[28]) noexcept;
+std::string accept_key(std::string_view client_key);
+
+/// True when the comma-separated list `header_value` has an element equal to `token`, ASCII
+/// case-insensitively, ignoring spaces and tabs around elements (RFC 9110 §5.6.1), e.g.
+/// `keep-alive, Upgrade` has "upgrade".
+bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// Calls each(std::string_view element) for every non-empty element of a comma-separated list,
+/// trimmed of spaces and tabs: for Sec-WebSocket-Protocol offers (RFC 6455 §4.2.1 item 8).
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each);
+
+/// What check_handshake decided about a request.
+enum class HandshakeResult {
+    ok,                    ///< a valid WebSocket upgrade; answer 101
+    not_upgrade,           ///< no `Upgrade: websocket`: an ordinary HTTP request
+    bad_request,           ///< a broken WebSocket upgrade: answer 400
+    version_unsupported,   ///< answer 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4)
+};
+
+/// Validates an opening handshake request (RFC 6455 §4.2.1). `get(name)` is called with a
+/// lower-case field name and returns a pointer to its value, or nullptr when absent; the caller
+/// folds case and decides about duplicates. A request is a WebSocket attempt iff its Upgrade
+/// field lists "websocket"; then it needs method GET and HTTP/1.1 or later, a Connection field
+/// listing "upgrade", Sec-WebSocket-Version exactly 13 (else version_unsupported, so a client
+/// speaking another version learns which one to use even if the rest of its request differs),
+/// and a Sec-WebSocket-Key of 16 base64 bytes. On ok, *key_out (if not null) is the key trimmed
+/// of spaces and tabs, a view into the value get() returned, ready for accept_key().
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out);
+
+// ---- implementation -------------------------------------------------------
+
+inline std::uint32_t sha1_rotl(std::uint32_t x, unsigned n) noexcept {
+    return (x << n) | (x >> (32 - n));
+}
+
+inline void Sha1::reset() noexcept {
+    // FIPS 180-4 §5.3.1.
+    h_[0] = 0x67452301u;
+    h_[1] = 0xEFCDAB89u;
+    h_[2] = 0x98BADCFEu;
+    h_[3] = 0x10325476u;
+    h_[4] = 0xC3D2E1F0u;
+    total_ = 0;
+    buf_len_ = 0;
+}
+
+inline void Sha1::block(const unsigned char* p) noexcept {
+    // FIPS 180-4 §6.1.2: the message schedule kept as a rolling window of 16 words.
+    std::uint32_t w[16];
+    for (int t = 0; t < 16; ++t, p += 4) {
+        w[t] = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+               static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+    }
+    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+    for (int t = 0; t < 80; ++t) {
+        if (t >= 16) {
+            const std::uint32_t x = w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15];
+            w[t & 15] = sha1_rotl(x ^ w[t & 15], 1);
+        }
+        std::uint32_t f, k;   // §4.1.1 functions and §4.2.1 constants, by round
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        const std::uint32_t tmp = sha1_rotl(a, 5) + f + e + k + w[t & 15];
+        e = d;
+        d = c;
+        c = sha1_rotl(b, 30);
+        b = a;
+        a = tmp;
+    }
+    h_[0] += a;
+    h_[1] += b;
+    h_[2] += c;
+    h_[3] += d;
+    h_[4] += e;
+}
+
+inline void Sha1::update(const void* data, std::size_t n) noexcept {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    total_ += n;
+    if (buf_len_ != 0) {
+        const std::size_t take = n < 64 - buf_len_ ? n : 64 - buf_len_;
+        std::memcpy(buf_ + buf_len_, p, take);
+        buf_len_ += take;
+        p += take;
+        n -= take;
+        if (buf_len_ < 64) return;
+        block(buf_);
+        buf_len_ = 0;
+    }
+    for (; n >= 64; n -= 64, p += 64) block(p);
+    if (n != 0) std::memcpy(buf_, p, n);
+    buf_len_ = n;
+}
+
+inline std::array<std::uint8_t, 20> Sha1::finish() noexcept {
+    // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length as 64-bit big-endian.
+    const std::uint64_t bits = total_ * 8;
+    unsigned char pad[72] = {0x80};
+    const std::size_t zeros = (buf_len_ < 56 ? 56 : 120) - buf_len_;
+    for (int i = 0; i < 8; ++i)
+        pad[zeros + static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    update(pad, zeros + 8);
+    std::array<std::uint8_t, 20> out{};
+    for (std::size_t i = 0; i < 20; ++i)
+        out[i] = static_cast<std::uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
+    reset();
+    return out;
+}
+
+inline std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
+    Sha1 h;
+    h.update(data);
+    return h.finish();
+}
+
+inline constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept {
+    char* o = out;
+    std::size_t i = 0;
+    for (; n - i >= 3; i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16 |
+                                static_cast<std::uint32_t>(p[i + 1]) << 8 | p[i + 2];
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = base64_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = '=';
+        *o++ = '=';
+    } else if (n - i == 2) {
+        const std::uint32_t v =
+            static_cast<std::uint32_t>(p[i]) << 16 | static_cast<std::uint32_t>(p[i + 1]) << 8;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = '=';
+    }
+    return static_cast<std::size_t>(o - out);
+}
+
+inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
+    std::string out(base64_encoded_size(n), '\0');
+    base64_encode(p, n, &out[0]);
+    return out;
+}
+
+inline bool base64_is_alphabet(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
+inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
+    // 16 bytes = 5 groups of 3 (20 characters) + 1 byte (2 characters and "==").
+    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+    for (std::size_t i = 0; i < 22; ++i) {
+        if (!base64_is_alphabet(key[i])) return false;
+    }
+    return true;
+}
+
+inline void accept_key(std::string_view client_key, char out[28]) noexcept {
+    Sha1 h;
+    h.update(client_key);
+    h.update(ws_guid);
+    const std::array<std::uint8_t, 20> digest = h.finish();
+    base64_encode(digest.data(), digest.size(), out);
+}
+
+inline std::string accept_key(std::string_view client_key) {
+    std::string out(28, '\0');
+    accept_key(client_key, &out[0]);
+    return out;
+}
+
+inline bool ws_is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view ws_trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && ws_is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws_is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+inline char ws_ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline bool ws_iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ws_ascii_lower(a[i]) != ws_ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each) {
+    // RFC 9110 §5.6.1: elements separated by commas with optional whitespace; empty elements
+    // are allowed in the list syntax and ignored by recipients.
+    while (!value.empty()) {
+        const std::size_t comma = value.find(',');
+        const std::string_view element = ws_trim_ows(value.substr(0, comma));
+        if (!element.empty()) each(element);
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+}
+
+inline bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    bool found = false;
+    parse_token_list(header_value, [&](std::string_view element) {
+        if (!found && ws_iequals(element, token)) found = true;
+    });
+    return found;
+}
+
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out) {
+    // §4.2.1 item 4: the upgrade keyword is case-insensitive; without it this is plain HTTP.
+    const std::string_view* upgrade = get(std::string_view("upgrade"));
+    if (!upgrade || !header_has_token(*upgrade, "websocket")) return HandshakeResult::not_upgrade;
+    // Item 1: an HTTP/1.1 or later GET (method names are case-sensitive, RFC 9110 §9.1).
+    if (method != "GET") return HandshakeResult::bad_request;
+    if (http_major < 1 || (http_major == 1 && http_minor < 1)) return HandshakeResult::bad_request;
+    // Item 5: Connection lists "upgrade", case-insensitively.
+    const std::string_view* connection = get(std::string_view("connection"));
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return HandshakeResult::bad_request;
+    // Item 7 and §4.4: any version but 13 (or none) gets 426 naming 13.
+    const std::string_view* version = get(std::string_view("sec-websocket-version"));
+    if (!version || ws_trim_ows(*version) != "13") return HandshakeResult::version_unsupported;
+    // Item 6: a nonce of 16 bytes, base64.
+    const std::string_view* key = get(std::string_view("sec-websocket-key"));
+    if (!key) return HandshakeResult::bad_request;
+    const std::string_view trimmed = ws_trim_ows(*key);
+    if (!base64_decoded_size_is_16(trimmed)) return HandshakeResult::bad_request;
+    if (key_out) *key_out = trimmed;
+    return HandshakeResult::ok;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_upgrade.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
+// §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
+// Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
+// handler may add).
+// Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
+inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                        std::vector<RouteParam>& params) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
+    std::string_view key;
+    std::optional<std::string_view> hv;
+    int key_count = 0, version_count = 0;
+    for (const Header& h : req.headers()) {
+        if (iequals(h.name, "sec-websocket-key")) ++key_count;
+        else if (iequals(h.name, "sec-websocket-version")) ++version_count;
+    }
+    auto get = [&req, &hv](std::string_view name) -> const std::string_view* {
+        hv = req.header(name);
+        return hv ? &*hv : nullptr;
+    };
+    const HandshakeResult r =
+        check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
+    if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
+    auto reject = [&http, &req](Response res) {
+        http.write_response(res, req.method() == "HEAD", false);
+    };
+    if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
+        loop.core.report(req, errc::bad_request, "invalid WebSocket handshake");
+        reject(status(400));
+        return true;
+    }
+    if (r == HandshakeResult::version_unsupported) {
+        Response res = status(426);
+        res.headers.set("Sec-WebSocket-Version", "13");
+        res.headers.set("Upgrade", "websocket");
+        reject(std::move(res));
+        return true;
+    }
+    if (loop.stopping()) {
+        reject(status(503));
+        return true;
+    }
+    RequestBuilder::params(req) = std::move(params);
+
+    // Middleware, then the upgrade hook; either may answer instead of accepting.
+    std::optional<Response> answer;
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+#endif
+        for (const Middleware& mw : loop.core.middleware) {
+            answer = mw(req);
+            if (answer) break;
+        }
+        if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
+#ifndef WISP_NO_EXCEPTIONS
+    } catch (const std::exception& ex) {
+        loop.core.report(req, errc::handler_exception, ex.what());
+        answer = status(500);
+    } catch (...) {
+        loop.core.report(req, errc::handler_exception, "unknown exception");
+        answer = status(500);
+    }
+#endif
+    if (answer && answer->status != 101) {
+        reject(std::move(*answer));
+        return true;
+    }
+
+    // The subprotocol, if chosen, must be one the client offered (RFC 6455 §4.2.2).
+    std::string protocol;
+    if (answer) {
+        if (auto p = answer->headers.get("sec-websocket-protocol")) protocol = std::string(*p);
+    }
+    if (!protocol.empty()) {
+        bool offered = false;
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-protocol"))
+                parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
+        if (!offered) {
+            loop.core.report(req, errc::invalid_argument,
+                              "upgrade chose subprotocol '" + protocol + "' the client did not offer");
+            reject(status(500));
+            return true;
+        }
+    }
+    // Headers the handler added must be safe to write.
+    std::string extra;
+    if (answer) {
+        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
+            loop.core.report(req, errc::invalid_argument,
+                              "upgrade response header with an invalid name or value: " + bad->first);
+            reject(status(500));
+            return true;
+        }
+    }
+    char accept[28];
+    accept_key(key, accept);
+    std::string head;
+    head.reserve(160 + extra.size());
+    head.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Accept: ");
+    head.append(accept, sizeof accept).append("\r\n");
+    head.append(extra).append("\r\n");
+    conn.out().write(head);
+
+    const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
+                                                          : loop.core.options.limits.max_message_bytes;
+    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // once the HTTP session has let go.
+    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
+                                                    std::move(protocol), max_message));
+    return true;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/engine.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/engine.hpp — every definition the public headers declare: the engine (loops,
+// connections, transports, sessions) and the members of Request, Peer and EventStream that
+// reach it.
+// Public headers include this at their end, from the outermost wisp header of a translation
+// unit only (see WISP_IN_HEADER in config.hpp), so each of them compiles and links on its own.
+
+
+// ---- wisp/detail/mime.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
+
+#include <cstddef>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
+/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
+/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
+/// Lifetime: the result views a static string.
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+struct MimeEntry {
+    std::string_view extension;   // lower case
+    std::string_view type;
+};
+
+inline constexpr MimeEntry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},                 // source maps are JSON
+    {"txt", "text/plain; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"wasm", "application/wasm"},
+    {"pdf", "application/pdf"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+};
+
+inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
+    if (ext.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < ext.size(); ++i) {
+        char c = ext[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != lower[i]) return false;
+    }
+    return true;
+}
+
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
+    std::string_view ext = path_or_extension;
+    const std::size_t slash = ext.find_last_of("/\\");
+    const std::size_t dot = ext.rfind('.');
+    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
+        ext = ext.substr(dot + 1);
+    else if (slash != std::string_view::npos)
+        ext = {};
+    for (const MimeEntry& e : mime_table)
+        if (mime_extension_equals(ext, e.extension)) return e.type;
+    return "application/octet-stream";
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/static_path.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class PathCheck {
+    ok,                       ///< out_relative holds a safe relative path
+    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
+    bad_request,              ///< a malformed %-escape: answer 400
+};
+
+/// Turns the %-encoded request path that follows a static route's prefix into a relative file
+/// path, deciding safety on the string alone (no filesystem access).
+/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
+/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
+/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
+/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
+/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
+/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
+inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
+
+/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
+/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
+/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
+/// The file itself need not exist. A symlink changed after this check is not caught.
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative);
+
+/// True when `path` equals `root` or lies below it, comparing whole path elements
+/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+
+// ---- implementation -------------------------------------------------------
+
+inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
+    out.clear();
+    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
+    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
+    for (char ch : out) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
+            return PathCheck::not_found_or_forbidden;
+    }
+    // Every segment but a final empty one (the directory's index) must be a plain name.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('/', start);
+        if (end == std::string::npos) end = out.size();
+        const std::string_view seg(out.data() + start, end - start);
+        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
+            return PathCheck::not_found_or_forbidden;
+        start = end + 1;
+    }
+    if (out.empty() || out.back() == '/') out += "index.html";
+    return PathCheck::ok;
+}
+
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+    auto p = path.begin();
+    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+        // A trailing separator of root shows up as an empty final element.
+        if (r->empty() && std::next(r) == root.end()) return true;
+        if (p == path.end() || *p != *r) return false;
+    }
+    return true;
+}
+
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path base = fs::canonical(root, ec);
+    if (ec) return std::nullopt;
+#if defined(_WIN32) && defined(__cpp_char8_t)
+    const fs::path rel(std::u8string(relative.begin(), relative.end()));
+#elif defined(_WIN32)
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
+#else
+    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#endif
+    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
+    fs::path full = fs::weakly_canonical(base / rel, ec);
+    if (ec || !path_is_under(full, base)) return std::nullopt;
+    return full;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/static_files.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/static_files.hpp — serving files from a directory.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+/// How serve_file answers.
+struct StaticOptions {
+    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
+    /// into memory.
+    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
+    /// Sent with every file; empty for none.
+    std::string cache_control = "no-cache";
+};
+
+/// Answers `req` with a file from directory `root`: the part of the path captured by the
+/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
+/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
+/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
+/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
+/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
+Response serve_file(const Request& req, const std::filesystem::path& root,
+                    const StaticOptions& options = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response serve_file(const Request& req, const std::filesystem::path& root,
+                           const StaticOptions& options) {
+    std::string_view raw = req.path();
+    for (const RouteParam& p : req.params())
+        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
+    std::string relative;
+    switch (detail::safe_relative_path(raw, relative)) {
+    case detail::PathCheck::ok: break;
+    case detail::PathCheck::bad_request: return status(400);
+    case detail::PathCheck::not_found_or_forbidden: return status(404);
+    }
+    const auto full = detail::resolve_under(root, relative);
+    if (!full) return status(404);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
+    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
+    if (ec) return status(404);
+    if (size > options.max_file_bytes) return status(413);
+
+    Response res(200, {}, detail::mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
+    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
+#ifdef _WIN32
+    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
+#else
+    std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#endif
+    if (f == nullptr) return status(404);
+    res.body.resize(static_cast<std::size_t>(size));
+    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
+    std::fclose(f);
+    if (got != res.body.size()) return status(500);   // truncated while reading
+    return res;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/tls.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/tls.hpp — TlsOptions: the certificates and settings of an HTTPS (and wss://) listener.
+// Owns: what a user configures for TLS, with its defaults and their reasons.
+// Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
+// names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+/// One more certificate of a TLS listener, sent to clients that ask for `host` by name (SNI,
+/// RFC 6066 §3). Each certificate field works as in TlsOptions.
+struct TlsServerName {
+    /// The name it serves: "example.com", or "*.example.com" for one label more (RFC 6125
+    /// §6.4.3). Compared without regard to case.
+    std::string host{};
+    std::string cert_file{};
+    std::string key_file{};
+    std::string chain_file{};
+    std::string cert_pem{};
+    std::string key_pem{};
+    std::string chain_pem{};
+};
+
+/// The certificates and settings of an HTTPS listener (App::listen_tls).
+/// A certificate comes from a file or from memory: `cert_file` (PEM: the certificate, then
+/// optionally its intermediates) or `cert_pem` (the same text), and likewise the private key.
+/// Files are read at listen_tls() and again at App::reload_tls(), never in between.
+/// Every field has a default, so `TlsOptions{cert_file, key_file}` names only what it needs.
+/// The defaults are the secure ones: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, no
+/// compression, no renegotiation, ALPN "http/1.1", session tickets whose key rotates.
+struct TlsOptions {
+    std::string cert_file{};    ///< PEM: the server certificate, optionally followed by its chain
+    std::string key_file{};     ///< PEM: its private key (unencrypted)
+    std::string chain_file{};   ///< optional PEM: intermediate certificates sent after it
+    std::string cert_pem{};     ///< the certificate (and chain) as PEM text, instead of cert_file
+    std::string key_pem{};      ///< the key as PEM text, instead of key_file
+    std::string chain_pem{};    ///< intermediates as PEM text, instead of chain_file
+
+    /// More certificates chosen by the name the client asks for (SNI). A client that names
+    /// none of them, or no name at all, gets the certificate above.
+    std::vector<TlsServerName> server_names{};
+
+    /// Mutual TLS: clients must present a certificate issued by one of these CAs (PEM, file or
+    /// text); its subject is then Request::client_cert_subject() and Peer's. Empty: no client
+    /// certificates are asked for.
+    std::string client_ca_file{};
+    std::string client_ca_pem{};
+    /// With a client CA: true refuses a handshake without a client certificate; false lets
+    /// such clients in with an empty subject (a certificate that is sent is still verified).
+    bool require_client_cert = true;
+
+    /// A handshake not finished by then closes the connection (slowloris on the handshake).
+    std::chrono::milliseconds handshake_timeout{10'000};
+    /// Session tickets (RFC 5077, RFC 8446 §4.6.1) are encrypted with a key made at random and
+    /// replaced after this long; tickets under the previous key are still accepted (and
+    /// renewed), older ones get a full handshake. So a stolen key opens at most two periods of
+    /// sessions. 0 turns tickets (resumption) off.
+    std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
+    /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
+    /// are OpenSSL's defaults, all of them AEAD.
+    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+};
+
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/tls_context.hpp ----
@@ -8516,6 +9886,7 @@ inline void TlsTransport::close() {
 
 inline void TlsTransport::answer_plain_http() {
     phase_ = Phase::plain_http;
+    report("plain HTTP sent to the TLS port");   // before the answer: the client may be quick
     static constexpr char reply[] =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
         "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// or wss://";
@@ -8525,7 +9896,6 @@ inline void TlsTransport::answer_plain_http() {
     // A fresh socket takes a few hundred bytes whole; if not, the client gets less.
     lower_.write(&sl, 1, put);
     lower_.shutdown_send();
-    report("plain HTTP sent to the TLS port");
 }
 
 inline IoResult TlsTransport::drain_plain(char* p, std::size_t n) {
@@ -8548,1191 +9918,11 @@ inline void TlsTransport::report(std::string why) const {
     const AppCore& core = loop_.core;
     if (!core.on_error) return;
     Request r;
-    RequestBuilder::set_remote(r, remote_);
+    RequestBuilder::set_remote(r, remote_, true);
     core.report(r, errc::tls_error, std::move(why));
 }
 
 #endif   // WISP_TLS
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/hooks.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
-// function pointers the engine calls them through.
-
-#include <cstddef>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// Every hook is optional, and a hook that is there is never skipped: it is called, or the
-// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
-// it is ill-formed for an overload set or a member template, which then looked absent. Instead
-// the name is looked up in a class derived from both H and HookNames, which declares every
-// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
-// whatever it names (a function, an overload set, a template, a static or data member, a type).
-// That needs a class one can derive from; a final handler is refused with its own sentence
-// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
-struct HookNames {
-    int upgrade, open, message, close, error, drain;
-};
-template <class H>
-struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
-
-template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
-template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
-template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
-template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
-template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
-template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
-
-template <template <class> class Op, class H, class = void>
-struct detected : std::false_type {};
-template <template <class> class Op, class H>
-struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
-
-/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
-/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
-template <template <class> class OnlyProbe, class H,
-          bool = std::is_class_v<H> && !std::is_final_v<H>>
-struct declares : std::false_type {};
-template <template <class> class OnlyProbe, class H>
-struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
-
-// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
-// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
-// Error, default arguments, templates, static members, callable data members). The arguments are
-// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
-// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
-template <class H>
-using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
-template <class H>
-using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
-template <class H>
-using message_call =
-    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
-template <class H>
-using close_info_call =
-    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
-template <class H>
-using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
-template <class H>
-using error_info_call =
-    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
-template <class H>
-using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
-template <class H>
-using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
-
-/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
-/// counts as the first: Response (101 accepts with its headers, any other status rejects),
-/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
-enum class UpgradeResult : unsigned char {
-    not_callable, accept, response, optional_response, headers, invalid
-};
-
-template <class H>
-constexpr UpgradeResult upgrade_result_of() {
-    if constexpr (!detected<upgrade_call, H>::value) {
-        return UpgradeResult::not_callable;
-    } else {
-        using R = upgrade_call<H>;
-        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
-        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
-        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
-            return UpgradeResult::optional_response;
-        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
-        else return UpgradeResult::invalid;
-    }
-}
-
-/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
-/// When a hook fits several accepted forms (an overload set, a template, default arguments),
-/// the form with the most parameters is the one called, and the only one: close(Peer&,
-/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
-/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
-/// is called if it fits, else the hook is reported.
-template <class H>
-struct Hooks {
-    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
-
-    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
-    static constexpr bool has_open = declares<only_probe_open, H>::value;
-    static constexpr bool has_message = declares<only_probe_message, H>::value;
-    static constexpr bool has_close = declares<only_probe_close, H>::value;
-    static constexpr bool has_error = declares<only_probe_error, H>::value;
-    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
-
-    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
-    static constexpr bool close_with_info = detected<close_info_call, H>::value;
-    static constexpr bool error_with_info = detected<error_info_call, H>::value;
-
-    static constexpr bool upgrade_ok =
-        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
-    /// Only asked of a callable upgrade, so one mistake gets one sentence.
-    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
-    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
-    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
-    static constexpr bool close_ok =
-        !has_close || close_with_info || detected<close_peer_call, H>::value;
-    static constexpr bool error_ok =
-        !has_error || error_with_info || detected<error_peer_call, H>::value;
-    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
-
-    /// H can serve a WebSocket route (no diagnostics; see check()).
-    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
-                                   message_ok && close_ok && error_ok && drain_ok;
-
-    /// Fails to compile, with one sentence per mistake, unless all_ok.
-    static constexpr bool check() {
-        static_assert(std::is_class_v<H>,
-                      "wisp: a WebSocket handler must be a struct or class whose member functions "
-                      "are its hooks");
-        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
-                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
-                      "hooks that are overloaded or templates (remove `final`)");
-        static_assert(upgrade_ok,
-                      "wisp: hook `upgrade` must be public and callable as "
-                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
-        static_assert(upgrade_result_ok,
-                      "wisp: hook `upgrade` must return void, wisp::Response, "
-                      "std::optional<wisp::Response> or wisp::Headers");
-        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
-                               "open(wisp::Peer&)");
-        static_assert(message_ok,
-                      "wisp: hook `message` must be public and callable as "
-                      "message(wisp::Peer&, const wisp::Message&) or "
-                      "message(wisp::Peer&, wisp::Message)");
-        static_assert(close_ok,
-                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
-                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
-                      "close(wisp::Peer&, wisp::CloseInfo)");
-        static_assert(error_ok,
-                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
-                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
-        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
-                                "drain(wisp::Peer&)");
-        return true;
-    }
-};
-
-/// A WebSocket route: the handler object and one plain function per hook (null when the
-/// handler has none). No virtual calls, no std::function per peer.
-struct WsEndpoint {
-    void* handler = nullptr;
-    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
-    bool keep_request = true;            ///< WsOptions::keep_request
-    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
-    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
-    void (*open)(void*, Peer&) = nullptr;
-    void (*message)(void*, Peer&, const Message&) = nullptr;
-    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
-    void (*error)(void*, Peer&, const Error&) = nullptr;
-    void (*drain)(void*, Peer&) = nullptr;
-};
-
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler);
-
-template <class H>
-void fill_endpoint(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    static_assert(K::check());
-    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
-    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
-}
-
-// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
-// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    // A const handler keeps its constness in every call: the casts below restore H exactly.
-    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
-    if constexpr (K::has_upgrade) {
-        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
-            H& self = *static_cast<H*>(h);
-            if constexpr (K::upgrade_result == UpgradeResult::accept) {
-                self.upgrade(req);
-                return std::nullopt;
-            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
-                return Response(self.upgrade(req));
-            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
-                return std::optional<Response>(self.upgrade(req));
-            } else {
-                // CrossWS's upgrade may return just headers: accept, with them on the 101.
-                Response accepted(101);
-                accepted.headers = Headers(self.upgrade(req));
-                return accepted;
-            }
-        };
-    }
-    if constexpr (K::has_open)
-        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
-    if constexpr (K::has_message) {
-        ep.message = [](void* h, Peer& p, const Message& m) {
-            static_cast<void>(static_cast<H*>(h)->message(p, m));
-        };
-    }
-    if constexpr (K::has_close && K::close_with_info) {
-        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
-            static_cast<void>(static_cast<H*>(h)->close(p, c));
-        };
-    } else if constexpr (K::has_close) {
-        ep.close = [](void* h, Peer& p, const CloseInfo&) {
-            static_cast<void>(static_cast<H*>(h)->close(p));
-        };
-    }
-    if constexpr (K::has_error && K::error_with_info) {
-        ep.error = [](void* h, Peer& p, const Error& e) {
-            static_cast<void>(static_cast<H*>(h)->error(p, e));
-        };
-    } else if constexpr (K::has_error) {
-        ep.error = [](void* h, Peer& p, const Error&) {
-            static_cast<void>(static_cast<H*>(h)->error(p));
-        };
-    }
-    if constexpr (K::has_drain)
-        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
-}
-
-}  // namespace detail
-
-/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
-/// named like a hook is public and fits one of the accepted forms (const members, `const
-/// wisp::Peer&` parameters, templates and overload sets are fine):
-///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
-///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
-///   open(wisp::Peer&)
-///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
-///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
-///       close(wisp::Peer&, wisp::CloseInfo)
-///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
-///       error(wisp::Peer&, wisp::Error)
-///   drain(wisp::Peer&)
-/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
-/// refuses a T for which this is false, with a sentence naming the hook and these forms.
-/// `T` must be a complete type.
-template <class T>
-struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
-template <class T>
-inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
-// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
-// the idle timeout, the peer's topics.
-// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
-// close state, the idle and close deadlines (through the connection's one timer slot).
-// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
-
-#include <algorithm>
-#include <atomic>
-#include <cstdint>
-#include <cstring>
-#include <exception>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// What peer.request() reads once the peer let its request go: immutable, shared.
-inline const Request& empty_request() {
-    static const Request r;
-    return r;
-}
-
-inline std::uint64_t next_peer_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
-/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
-/// the connection (so a Peer& stays valid through the close hook and any late call).
-/// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
-public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes);
-
-    Peer& peer() noexcept { return peer_; }
-    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
-    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
-    StateSlot& state_slot() noexcept { return state_; }
-    const Address& remote_address() const noexcept { return conn_.remote_address(); }
-    std::string_view client_cert_subject() const noexcept {
-        const auto s = conn_.client_subject();   // the transport keeps the string alive
-        return s ? std::string_view(*s) : std::string_view();
-    }
-    std::string_view protocol() const noexcept { return protocol_; }
-    std::string_view id() const noexcept { return {id_, id_len_}; }
-
-    // ---- Session ----
-    void on_start() override;   ///< the open hook
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    std::size_t read_budget(std::size_t cap) const noexcept override;
-    void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override;
-    std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
-    void on_timer() override;
-    void on_shutdown() override;   ///< close 1001
-    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
-
-    // ---- WsReader sink ----
-    void on_message(Opcode op, std::string_view payload);
-    void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
-    void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
-
-    // ---- for Peer ----
-    SendResult send_data(Opcode op, std::string_view payload);
-    SendResult send_ping(std::string_view payload);
-    SendResult close(std::uint16_t code, std::string_view reason);
-    void terminate() { conn_.terminate(); }
-    bool is_open() const noexcept;
-    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
-    bool subscribe(std::string_view topic);
-    bool unsubscribe(std::string_view topic);
-    const std::vector<std::string>& topics() const noexcept { return topics_; }
-    void publish(std::string_view topic, std::string_view data, bool binary);
-
-private:
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
-    /// Whether one more message may be queued; applies the backpressure policy when not.
-    SendResult admit();
-    void write_frame(Opcode op, std::string_view payload);
-    void send_close_frame(std::uint16_t code, std::string_view reason);
-    /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
-    void fail(errc e, std::uint16_t code, std::string_view why);
-    void report_error(errc e, std::string_view why);
-    void report_close(std::uint16_t code, std::string_view reason, bool clean);
-    template <class F>
-    void guarded(F&& call);
-    void leave_topics();
-
-    Connection& conn_;
-    const WsEndpoint& ep_;
-    WsReader reader_;
-    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
-    StateSlot state_;                    ///< shared with the upgrade request's
-    std::string protocol_;
-    Peer peer_{*this};
-    std::vector<std::string> topics_;
-    std::uint64_t last_rx_tick_ = 0;
-    std::uint64_t close_deadline_ = 0;
-    char id_[16];
-    std::uint8_t id_len_ = 0;
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    bool close_reported_ = false;
-    bool ping_outstanding_ = false;
-    bool in_hook_failure_ = false;
-};
-
-// ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes)
-    : Session(SessionKind::websocket),
-      conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
-template <class F>
-void WsSession::guarded(F&& call) {
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        call();
-    } catch (const std::exception& ex) {
-        fail(errc::handler_exception, 1011, ex.what());
-    } catch (...) {
-        fail(errc::handler_exception, 1011, "unknown exception");
-    }
-#else
-    call();
-#endif
-}
-
-inline void WsSession::on_start() {
-    conn_.rearm_timer();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) request_.reset();
-}
-
-inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
-    ping_outstanding_ = false;
-    if (!reader_.done()) reader_.feed(p, n, *this);
-    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
-}
-
-inline bool WsSession::is_open() const noexcept {
-    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
-}
-
-inline bool WsSession::wants_input() const noexcept {
-    // A peer that sends faster than it reads our replies is not read further until half the
-    // send cap has drained, so replies to its own input never reach the cap (one read adds at
-    // most a read budget's worth).
-    return !conn_.out().over(conn_.out().cap() / 2);
-}
-
-inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
-    // A read is cut to the room left under the send cap (at least half of it, see
-    // wants_input()), so echoing what one read brought cannot reach the cap even while the
-    // transport refuses more.
-    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
-}
-
-inline void WsSession::on_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
-    const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
-}
-
-inline void WsSession::on_ping(std::string_view payload) {
-    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
-}
-
-inline void WsSession::on_pong(std::string_view) {}
-
-inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
-    close_received_ = true;
-    if (!close_sent_) {
-        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
-        close_sent_ = true;
-        if (code == 1005) write_frame(Opcode::close, {});
-        else send_close_frame(code, {});
-    }
-    report_close(code, reason, true);
-    conn_.close_after_flush();
-}
-
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
-inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
-    if (in_hook_failure_ || close_reported_) return;
-    in_hook_failure_ = true;
-    if (!close_sent_ && !conn_.closing()) {
-        close_sent_ = true;
-        // Protocol errors say why; a hook's exception text stays on the server.
-        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
-    }
-    report_error(e, why);
-    report_close(code, why, false);
-    conn_.close_after_flush();
-    in_hook_failure_ = false;
-}
-
-inline void WsSession::report_error(errc e, std::string_view why) {
-    const Error err{make_error_code(e), std::string(why)};
-    if (ep_.error) {
-#ifndef WISP_NO_EXCEPTIONS
-        try {
-            ep_.error(ep_.handler, peer_, err);
-        } catch (...) {   // an error hook that throws has nowhere left to report to
-        }
-#else
-        ep_.error(ep_.handler, peer_, err);
-#endif
-    } else {
-        conn_.loop().core.report(request(), e, err.message);
-    }
-}
-
-inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
-    if (close_reported_) return;
-    leave_topics();   // before the hook: what it publishes does not come back to this peer
-    close_reported_ = true;
-    if (!ep_.close) return;
-    const CloseInfo info{code, reason, clean};
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        ep_.close(ep_.handler, peer_, info);
-    } catch (const std::exception& ex) {
-        report_error(errc::handler_exception, ex.what());
-    } catch (...) {
-        report_error(errc::handler_exception, "unknown exception");
-    }
-#else
-    ep_.close(ep_.handler, peer_, info);
-#endif
-}
-
-inline void WsSession::on_closed() {
-    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
-    if (close_reported_) return;
-    report_close(1006, {}, false);
-}
-
-inline void WsSession::on_shutdown() {
-    if (close_sent_ || close_reported_) return;
-    close(1001, "server shutting down");
-}
-
-inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
-    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
-}
-
-inline void WsSession::on_timer() {
-    const std::uint64_t now = conn_.loop().now_tick();
-    if (now < deadline()) {
-        conn_.rearm_timer();
-        return;
-    }
-    if (close_sent_) {   // our close frame was not answered in time
-        conn_.terminate();
-        return;
-    }
-    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
-        ping_outstanding_ = true;
-        write_frame(Opcode::ping, {});
-        conn_.rearm_timer();
-        return;
-    }
-    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
-    conn_.terminate();
-}
-
-inline void WsSession::on_drained() {
-    conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (conn_.out().drain_owed) {
-        conn_.out().drain_owed = false;
-        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
-    }
-    conn_.resume_reading();   // if reading paused on a full queue
-}
-
-inline void WsSession::write_frame(Opcode op, std::string_view payload) {
-    const std::size_t n = payload.size();
-    const std::size_t header = frame_header_size(n);   // server frames: no mask
-    // A large payload that is this peer's own input (an echo) is queued from the receive
-    // buffer, not copied; small ones are cheaper to copy next to their header.
-    SendQueue& q = conn_.out();
-    if (n >= 4096 && q.can_borrow(payload)) {
-        encode_frame_header(q.reserve(header), op, true, n, nullptr);
-        q.borrow(payload);
-        return;
-    }
-    char* out = q.reserve(header + n);
-    encode_frame_header(out, op, true, n, nullptr);
-    if (n != 0) std::memcpy(out + header, payload.data(), n);
-}
-
-inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
-    char payload[125];
-    const std::size_t n = encode_close_payload(payload, code, reason);
-    write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
-    conn_.rearm_timer();
-}
-
-inline SendResult WsSession::admit() {
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
-    switch (conn_.out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
-    }
-    if (close_reported_ || conn_.closing()) return SendResult::closed;
-    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
-    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
-    return SendResult::closed;
-}
-
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
-    const SendResult r = admit();
-    if (r == SendResult::sent) write_frame(op, payload);
-    return r;
-}
-
-inline SendResult WsSession::send_ping(std::string_view payload) {
-    if (payload.size() > 125) return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    write_frame(Opcode::ping, payload);
-    return SendResult::sent;
-}
-
-inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
-    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
-        return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    close_sent_ = true;
-    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
-    return SendResult::sent;
-}
-
-// ---- topics -------------------------------------------------------------------------
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    std::string t(topic);
-    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(t, +1);
-    topics_.push_back(std::move(t));
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
-    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(*it, -1);
-    topics_.erase(it);
-    return true;
-}
-
-inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
-}
-
-inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
-    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
-}
-
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
-    WsSession& s = *static_cast<WsSession*>(self);
-    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
-    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/websocket_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-// ---- Peer ---------------------------------------------------------------------------
-inline std::string_view Peer::id() const noexcept { return s_.id(); }
-inline SendResult Peer::send_text(std::string_view text) {
-    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text);
-}
-inline SendResult Peer::send_binary(std::string_view bytes) {
-    return s_.send_data(detail::Opcode::binary, bytes);
-}
-inline SendResult Peer::send(const Message& m) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
-}
-inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
-inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
-}
-inline void Peer::terminate() { s_.terminate(); }
-inline bool Peer::is_open() const noexcept { return s_.is_open(); }
-inline const Request& Peer::request() const noexcept { return s_.request(); }
-inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
-inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
-inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
-
-inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline void Peer::publish_text(std::string_view topic, std::string_view text) {
-    s_.publish(topic, text, false);
-}
-inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
-    s_.publish(topic, bytes, true);
-}
-inline void Peer::publish(std::string_view topic, const Message& m) {
-    s_.publish(topic, m.data(), m.is_binary());
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_handshake.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// Bytes in, verdicts out: header values are given as views, nothing touches a socket. Every
-// function may be called from any thread.
-
-/// SHA-1 (FIPS 180-4 §6.1), streaming. Used only for Sec-WebSocket-Accept, where RFC 6455
-/// §4.2.2 prescribes it; it is not used for anything that needs collision resistance.
-class Sha1 {
-public:
-    Sha1() noexcept { reset(); }
-    void reset() noexcept;
-    void update(const void* data, std::size_t n) noexcept;
-    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
-    /// The digest of everything updated since the last reset; then the object is reset.
-    std::array<std::uint8_t, 20> finish() noexcept;
-
-private:
-    void block(const unsigned char* p) noexcept;
-
-    std::uint32_t h_[5];
-    std::uint64_t total_;          // bytes hashed
-    unsigned char buf_[64];
-    std::size_t buf_len_;
-};
-
-/// SHA-1 of `data` in one call.
-std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
-
-/// The base64 length of `n` bytes, padding included (RFC 4648 §4).
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
-/// Writes base64 (RFC 4648 §4, standard alphabet, with padding) of [p, p + n) to `out`
-/// (room for base64_encoded_size(n)); returns the length written. No terminating NUL.
-std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept;
-std::string base64_encode(const std::uint8_t* p, std::size_t n);
-
-/// True when `key` is the base64 of exactly 16 bytes, as RFC 6455 §4.2.1 requires of
-/// Sec-WebSocket-Key: 22 characters of the standard alphabet, then "==". The value of the
-/// unused low bits of the 22nd character is not checked (RFC 4648 §3.5 lets a decoder accept
-/// them; the key is only ever hashed back).
-bool base64_decoded_size_is_16(std::string_view key) noexcept;
-
-/// The GUID RFC 6455 §1.3 appends to the key.
-inline constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// Sec-WebSocket-Accept for `client_key` (RFC 6455 §4.2.2 item 5.4):
-/// base64(SHA-1(key + GUID)), always 28 characters, written to `out` (no terminating NUL).
-void accept_key(std::string_view client_key, char out[28]) noexcept;
-std::string accept_key(std::string_view client_key);
-
-/// True when the comma-separated list `header_value` has an element equal to `token`, ASCII
-/// case-insensitively, ignoring spaces and tabs around elements (RFC 9110 §5.6.1), e.g.
-/// `keep-alive, Upgrade` has "upgrade".
-bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
-
-/// Calls each(std::string_view element) for every non-empty element of a comma-separated list,
-/// trimmed of spaces and tabs: for Sec-WebSocket-Protocol offers (RFC 6455 §4.2.1 item 8).
-template <class Fn>
-void parse_token_list(std::string_view value, Fn&& each);
-
-/// What check_handshake decided about a request.
-enum class HandshakeResult {
-    ok,                    ///< a valid WebSocket upgrade; answer 101
-    not_upgrade,           ///< no `Upgrade: websocket`: an ordinary HTTP request
-    bad_request,           ///< a broken WebSocket upgrade: answer 400
-    version_unsupported,   ///< answer 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4)
-};
-
-/// Validates an opening handshake request (RFC 6455 §4.2.1). `get(name)` is called with a
-/// lower-case field name and returns a pointer to its value, or nullptr when absent; the caller
-/// folds case and decides about duplicates. A request is a WebSocket attempt iff its Upgrade
-/// field lists "websocket"; then it needs method GET and HTTP/1.1 or later, a Connection field
-/// listing "upgrade", Sec-WebSocket-Version exactly 13 (else version_unsupported, so a client
-/// speaking another version learns which one to use even if the rest of its request differs),
-/// and a Sec-WebSocket-Key of 16 base64 bytes. On ok, *key_out (if not null) is the key trimmed
-/// of spaces and tabs, a view into the value get() returned, ready for accept_key().
-template <class GetHeader>
-HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
-                                GetHeader&& get, std::string_view* key_out);
-
-// ---- implementation -------------------------------------------------------
-
-inline std::uint32_t sha1_rotl(std::uint32_t x, unsigned n) noexcept {
-    return (x << n) | (x >> (32 - n));
-}
-
-inline void Sha1::reset() noexcept {
-    // FIPS 180-4 §5.3.1.
-    h_[0] = 0x67452301u;
-    h_[1] = 0xEFCDAB89u;
-    h_[2] = 0x98BADCFEu;
-    h_[3] = 0x10325476u;
-    h_[4] = 0xC3D2E1F0u;
-    total_ = 0;
-    buf_len_ = 0;
-}
-
-inline void Sha1::block(const unsigned char* p) noexcept {
-    // FIPS 180-4 §6.1.2: the message schedule kept as a rolling window of 16 words.
-    std::uint32_t w[16];
-    for (int t = 0; t < 16; ++t, p += 4) {
-        w[t] = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-               static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
-    }
-    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
-    for (int t = 0; t < 80; ++t) {
-        if (t >= 16) {
-            const std::uint32_t x = w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15];
-            w[t & 15] = sha1_rotl(x ^ w[t & 15], 1);
-        }
-        std::uint32_t f, k;   // §4.1.1 functions and §4.2.1 constants, by round
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        const std::uint32_t tmp = sha1_rotl(a, 5) + f + e + k + w[t & 15];
-        e = d;
-        d = c;
-        c = sha1_rotl(b, 30);
-        b = a;
-        a = tmp;
-    }
-    h_[0] += a;
-    h_[1] += b;
-    h_[2] += c;
-    h_[3] += d;
-    h_[4] += e;
-}
-
-inline void Sha1::update(const void* data, std::size_t n) noexcept {
-    const unsigned char* p = static_cast<const unsigned char*>(data);
-    total_ += n;
-    if (buf_len_ != 0) {
-        const std::size_t take = n < 64 - buf_len_ ? n : 64 - buf_len_;
-        std::memcpy(buf_ + buf_len_, p, take);
-        buf_len_ += take;
-        p += take;
-        n -= take;
-        if (buf_len_ < 64) return;
-        block(buf_);
-        buf_len_ = 0;
-    }
-    for (; n >= 64; n -= 64, p += 64) block(p);
-    if (n != 0) std::memcpy(buf_, p, n);
-    buf_len_ = n;
-}
-
-inline std::array<std::uint8_t, 20> Sha1::finish() noexcept {
-    // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length as 64-bit big-endian.
-    const std::uint64_t bits = total_ * 8;
-    unsigned char pad[72] = {0x80};
-    const std::size_t zeros = (buf_len_ < 56 ? 56 : 120) - buf_len_;
-    for (int i = 0; i < 8; ++i)
-        pad[zeros + static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
-    update(pad, zeros + 8);
-    std::array<std::uint8_t, 20> out{};
-    for (std::size_t i = 0; i < 20; ++i)
-        out[i] = static_cast<std::uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
-    reset();
-    return out;
-}
-
-inline std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
-    Sha1 h;
-    h.update(data);
-    return h.finish();
-}
-
-inline constexpr char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-inline std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept {
-    char* o = out;
-    std::size_t i = 0;
-    for (; n - i >= 3; i += 3) {
-        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16 |
-                                static_cast<std::uint32_t>(p[i + 1]) << 8 | p[i + 2];
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = base64_alphabet[(v >> 6) & 63];
-        *o++ = base64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        const std::uint32_t v =
-            static_cast<std::uint32_t>(p[i]) << 16 | static_cast<std::uint32_t>(p[i + 1]) << 8;
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = base64_alphabet[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    return static_cast<std::size_t>(o - out);
-}
-
-inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
-    std::string out(base64_encoded_size(n), '\0');
-    base64_encode(p, n, &out[0]);
-    return out;
-}
-
-inline bool base64_is_alphabet(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
-}
-
-inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
-    // 16 bytes = 5 groups of 3 (20 characters) + 1 byte (2 characters and "==").
-    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
-    for (std::size_t i = 0; i < 22; ++i) {
-        if (!base64_is_alphabet(key[i])) return false;
-    }
-    return true;
-}
-
-inline void accept_key(std::string_view client_key, char out[28]) noexcept {
-    Sha1 h;
-    h.update(client_key);
-    h.update(ws_guid);
-    const std::array<std::uint8_t, 20> digest = h.finish();
-    base64_encode(digest.data(), digest.size(), out);
-}
-
-inline std::string accept_key(std::string_view client_key) {
-    std::string out(28, '\0');
-    accept_key(client_key, &out[0]);
-    return out;
-}
-
-inline bool ws_is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-inline std::string_view ws_trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && ws_is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && ws_is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-inline char ws_ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-inline bool ws_iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ws_ascii_lower(a[i]) != ws_ascii_lower(b[i])) return false;
-    }
-    return true;
-}
-
-template <class Fn>
-void parse_token_list(std::string_view value, Fn&& each) {
-    // RFC 9110 §5.6.1: elements separated by commas with optional whitespace; empty elements
-    // are allowed in the list syntax and ignored by recipients.
-    while (!value.empty()) {
-        const std::size_t comma = value.find(',');
-        const std::string_view element = ws_trim_ows(value.substr(0, comma));
-        if (!element.empty()) each(element);
-        if (comma == std::string_view::npos) break;
-        value.remove_prefix(comma + 1);
-    }
-}
-
-inline bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    bool found = false;
-    parse_token_list(header_value, [&](std::string_view element) {
-        if (!found && ws_iequals(element, token)) found = true;
-    });
-    return found;
-}
-
-template <class GetHeader>
-HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
-                                GetHeader&& get, std::string_view* key_out) {
-    // §4.2.1 item 4: the upgrade keyword is case-insensitive; without it this is plain HTTP.
-    const std::string_view* upgrade = get(std::string_view("upgrade"));
-    if (!upgrade || !header_has_token(*upgrade, "websocket")) return HandshakeResult::not_upgrade;
-    // Item 1: an HTTP/1.1 or later GET (method names are case-sensitive, RFC 9110 §9.1).
-    if (method != "GET") return HandshakeResult::bad_request;
-    if (http_major < 1 || (http_major == 1 && http_minor < 1)) return HandshakeResult::bad_request;
-    // Item 5: Connection lists "upgrade", case-insensitively.
-    const std::string_view* connection = get(std::string_view("connection"));
-    if (!connection || !header_has_token(*connection, "upgrade"))
-        return HandshakeResult::bad_request;
-    // Item 7 and §4.4: any version but 13 (or none) gets 426 naming 13.
-    const std::string_view* version = get(std::string_view("sec-websocket-version"));
-    if (!version || ws_trim_ows(*version) != "13") return HandshakeResult::version_unsupported;
-    // Item 6: a nonce of 16 bytes, base64.
-    const std::string_view* key = get(std::string_view("sec-websocket-key"));
-    if (!key) return HandshakeResult::bad_request;
-    const std::string_view trimmed = ws_trim_ows(*key);
-    if (!base64_decoded_size_is_16(trimmed)) return HandshakeResult::bad_request;
-    if (key_out) *key_out = trimmed;
-    return HandshakeResult::ok;
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_upgrade.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
-// §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
-// Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
-// handler may add).
-// Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
-
-#include <exception>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
-inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
-                        std::vector<RouteParam>& params) {
-    Connection& conn = http.connection();
-    Loop& loop = conn.loop();
-    std::string_view key;
-    std::optional<std::string_view> hv;
-    int key_count = 0, version_count = 0;
-    for (const Header& h : req.headers()) {
-        if (iequals(h.name, "sec-websocket-key")) ++key_count;
-        else if (iequals(h.name, "sec-websocket-version")) ++version_count;
-    }
-    auto get = [&req, &hv](std::string_view name) -> const std::string_view* {
-        hv = req.header(name);
-        return hv ? &*hv : nullptr;
-    };
-    const HandshakeResult r =
-        check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
-    if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
-    auto reject = [&http, &req](Response res) {
-        http.write_response(res, req.method() == "HEAD", false);
-    };
-    if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
-        loop.core.report(req, errc::bad_request, "invalid WebSocket handshake");
-        reject(status(400));
-        return true;
-    }
-    if (r == HandshakeResult::version_unsupported) {
-        Response res = status(426);
-        res.headers.set("Sec-WebSocket-Version", "13");
-        res.headers.set("Upgrade", "websocket");
-        reject(std::move(res));
-        return true;
-    }
-    if (loop.stopping()) {
-        reject(status(503));
-        return true;
-    }
-    RequestBuilder::params(req) = std::move(params);
-
-    // Middleware, then the upgrade hook; either may answer instead of accepting.
-    std::optional<Response> answer;
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-#endif
-        for (const Middleware& mw : loop.core.middleware) {
-            answer = mw(req);
-            if (answer) break;
-        }
-        if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
-#ifndef WISP_NO_EXCEPTIONS
-    } catch (const std::exception& ex) {
-        loop.core.report(req, errc::handler_exception, ex.what());
-        answer = status(500);
-    } catch (...) {
-        loop.core.report(req, errc::handler_exception, "unknown exception");
-        answer = status(500);
-    }
-#endif
-    if (answer && answer->status != 101) {
-        reject(std::move(*answer));
-        return true;
-    }
-
-    // The subprotocol, if chosen, must be one the client offered (RFC 6455 §4.2.2).
-    std::string protocol;
-    if (answer) {
-        if (auto p = answer->headers.get("sec-websocket-protocol")) protocol = std::string(*p);
-    }
-    if (!protocol.empty()) {
-        bool offered = false;
-        for (const Header& h : req.headers())
-            if (iequals(h.name, "sec-websocket-protocol"))
-                parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
-        if (!offered) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade chose subprotocol '" + protocol + "' the client did not offer");
-            reject(status(500));
-            return true;
-        }
-    }
-    // Headers the handler added must be safe to write.
-    std::string extra;
-    if (answer) {
-        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade response header with an invalid name or value: " + bad->first);
-            reject(status(500));
-            return true;
-        }
-    }
-    char accept[28];
-    accept_key(key, accept);
-    std::string head;
-    head.reserve(160 + extra.size());
-    head.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: ");
-    head.append(accept, sizeof accept).append("\r\n");
-    head.append(extra).append("\r\n");
-    conn.out().write(head);
-
-    const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
-                                                          : loop.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
-    // once the HTTP session has let go.
-    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message));
-    return true;
-}
 
 }  // namespace detail
 WISP_NAMESPACE_END
@@ -9806,7 +9996,12 @@ public:
     /// The settings; change them before listen().
     Options& settings() noexcept { return core_.options; }
 
-    /// Binds and listens (0 = any free port; see port()). Reports route errors first.
+    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
+    /// listen() reports as an error code; "" when there is none.
+    const std::string& setup_error_detail() const noexcept { return core_.setup_error_detail; }
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first
+    /// (setup_error_detail() says which route).
     /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
     [[nodiscard]] std::error_code listen(std::uint16_t port);
     [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
@@ -9816,7 +10011,7 @@ public:
     /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
     /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
     /// certificates and keys are read now: one that cannot be read, does not fit its key or
-    /// has expired returns errc::tls_setup, and error_detail() names the file and OpenSSL's
+    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
     /// reason. Built without WISP_TLS: errc::tls_unavailable.
     [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
     [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
@@ -9824,16 +10019,16 @@ public:
     std::uint16_t tls_port() const noexcept { return tls_port_; }
     /// Certificate renewal without a restart: every TLS listener reads its certificate and key
     /// files again (or takes `tls`); handshakes from then on use them, open connections keep
-    /// theirs. On failure nothing changes and error_detail() says why. Thread-safe.
+    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
     [[nodiscard]] std::error_code reload_tls();
     [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
     /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
     /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
     /// SIGHUP (Windows).
     App& reload_tls_on_sighup(bool enable = true);
-    /// A sentence about the last failed listen_tls() or reload_tls() (or the first route error
-    /// listen() reported): for TLS the file and OpenSSL's reason.
-    std::string error_detail() const;
+    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
+    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
+    std::string tls_error_detail() const;
 
     /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
     [[nodiscard]] std::error_code run(unsigned threads = 1);
@@ -9855,9 +10050,19 @@ public:
     /// once and shared by all subscribers; order is kept per publishing thread. Called on an
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    void publish_text(std::string_view topic, std::string_view text);
+    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
+    SendResult publish_text(std::string_view topic, std::string_view text);
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    void publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text) {
+        return publish_text(topic, text);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message) {
+        return message.is_binary() ? publish_binary(topic, message.data())
+                                   : publish_text(topic, message.data());
+    }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
@@ -9884,9 +10089,9 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
     std::unique_ptr<detail::net::signal_set> hup_;   ///< SIGHUP: reload_tls()
-    mutable std::mutex tls_mutex_;   ///< tls_endpoints_ and error_detail_ (reload_tls from anywhere)
+    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
-    std::string error_detail_;
+    std::string tls_error_;
     std::uint16_t tls_port_ = 0;
     bool reload_on_hup_ = false;
     std::atomic<bool> running_{false};
@@ -9910,9 +10115,7 @@ inline App::~App() {
 
 template <class F>
 App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
-    if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
-        core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
-                                         std::string(pattern));
+    core_.add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
     return *this;
 }
 
@@ -9933,8 +10136,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
-    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
-        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
@@ -10037,7 +10239,7 @@ inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port
     std::shared_ptr<detail::TlsEndpoint> ep = detail::TlsEndpoint::make(std::move(tls), ec, why);
     if (!ep) {
         std::lock_guard<std::mutex> lock(tls_mutex_);
-        error_detail_ = "listen_tls: " + why;
+        tls_error_ = "listen_tls: " + why;
         return ec;
     }
     const std::size_t before = listeners_.size();
@@ -10057,13 +10259,13 @@ inline std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tl
 inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
     std::lock_guard<std::mutex> lock(tls_mutex_);
     if (tls_endpoints_.empty()) {
-        error_detail_ = "reload_tls: no TLS listener (listen_tls first)";
+        tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
         return make_error_code(errc::not_listening);
     }
     for (auto& ep : tls_endpoints_) {
         std::string why;
         if (auto ec = ep->reload(tls, why)) {
-            error_detail_ = "reload_tls: " + why;
+            tls_error_ = "reload_tls: " + why;
             return ec;
         }
     }
@@ -10079,10 +10281,9 @@ inline App& App::reload_tls_on_sighup(bool enable) {
     return *this;
 }
 
-inline std::string App::error_detail() const {
+inline std::string App::tls_error_detail() const {
     std::lock_guard<std::mutex> lock(tls_mutex_);
-    if (!error_detail_.empty()) return error_detail_;
-    return core_.setup_error_detail;
+    return tls_error_;
 }
 
 inline App& App::stop_on_signals(bool enable) {
@@ -10120,7 +10321,7 @@ inline std::error_code App::run(unsigned threads) {
                 if (ec) return;
                 if (app->reload_tls()) {
                     Request none;
-                    app->core_.report(none, errc::tls_setup, app->error_detail());
+                    app->core_.report(none, errc::tls_setup, app->tls_error_detail());
                 }
                 app->hup_->async_wait(*this);
             }
@@ -10187,11 +10388,14 @@ inline void App::stop() {
     }
 }
 
-inline void App::publish_text(std::string_view topic, std::string_view text) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
+    return SendResult::sent;
 }
-inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes) {
     core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
+    return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));

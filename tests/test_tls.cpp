@@ -9,6 +9,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,47 @@ TEST_CASE("tls: listen and listen_tls serve side by side in one app") {
     CHECK(ok_body(c) == "Hello, TLS!");
 }
 
+TEST_CASE("tls: Request::url() says https://, peer.url() wss://; plain HTTP redirects to HTTPS") {
+    wisp::App app;
+    std::atomic<std::uint16_t> tls_port{0};
+    // The redirect a site serving both ports wants: plain requests go to the same URL over TLS.
+    app.use([&tls_port](wisp::Request& req) -> std::optional<wisp::Response> {
+        if (req.is_secure()) return std::nullopt;
+        std::string host(req.host());
+        host = host.substr(0, host.rfind(':'));
+        return wisp::redirect("https://" + host + ":" + std::to_string(tls_port.load()) +
+                                  std::string(req.target()), 308);
+    });
+    app.get("/where", [](wisp::Request& req) { return wisp::text(req.url()); });
+    std::promise<std::string> peer_url;
+    struct Url {
+        std::promise<std::string>* out;
+        void open(wisp::Peer& p) { out->set_value(p.url()); }
+    };
+    Url url{&peer_url};
+    app.ws("/_ws", url);
+    TlsServer s(app, support::server_tls(), /*also_plain=*/true);
+    tls_port = s.tls_port();
+    const std::string tls_host = "localhost:" + std::to_string(s.tls_port());
+
+    TlsClient c(s.tls_port());
+    REQUIRE_MESSAGE(c.handshake(), c.error());
+    c.send("GET /where?a=1 HTTP/1.1\r\nHost: " + tls_host + "\r\n\r\n");
+    CHECK(support::body_of(c.read_response()) == "https://" + tls_host + "/where?a=1");
+    c.send("GET /_ws?room=2 HTTP/1.1\r\nHost: " + tls_host +
+           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    auto f = peer_url.get_future();
+    REQUIRE(f.wait_for(5s) == std::future_status::ready);
+    CHECK(f.get() == "wss://" + tls_host + "/_ws?room=2");
+
+    support::Client plain(s.port());
+    plain.send("GET /where?a=1 HTTP/1.1\r\nHost: localhost:" + std::to_string(s.port()) + "\r\n\r\n");
+    const std::string r = plain.read_response();
+    CHECK(support::status_of(r) == 308);
+    CHECK(support::header_of(r, "Location") == "https://" + tls_host + "/where?a=1");
+}
+
 TEST_CASE("tls: certificates from PEM text, the chain from chain_pem") {
     wisp::TlsOptions o;
     o.cert_pem = support::slurp(cert("server.pem"));
@@ -136,7 +178,7 @@ TEST_CASE("tls: start-up refuses bad certificates with the file and OpenSSL's re
     struct Bad {
         const char* what;
         std::string cert_file, key_file;
-        std::vector<std::string> says;   // all in error_detail()
+        std::vector<std::string> says;   // all in tls_error_detail()
     };
     const std::vector<Bad> cases = {
         {"missing certificate", cert("nope.pem"), cert("server.key"), {"nope.pem", "certificate"}},
@@ -156,7 +198,7 @@ TEST_CASE("tls: start-up refuses bad certificates with the file and OpenSSL's re
         o.key_file = b.key_file;
         const std::error_code ec = app.listen_tls("127.0.0.1", 0, o);
         CHECK(ec == wisp::errc::tls_setup);
-        const std::string detail = app.error_detail();
+        const std::string detail = app.tls_error_detail();
         CAPTURE(detail);
         for (const auto& s : b.says) CHECK(detail.find(s) != std::string::npos);
         CHECK(app.tls_port() == 0);   // nothing was bound
@@ -166,11 +208,11 @@ TEST_CASE("tls: start-up refuses bad certificates with the file and OpenSSL's re
     wisp::TlsOptions o = support::server_tls();
     o.ciphers = "NO-SUCH-CIPHER";
     CHECK(app.listen_tls("127.0.0.1", 0, o) == wisp::errc::tls_setup);
-    CHECK(app.error_detail().find("NO-SUCH-CIPHER") != std::string::npos);
+    CHECK(app.tls_error_detail().find("NO-SUCH-CIPHER") != std::string::npos);
     o = support::server_tls();
     o.server_names.push_back({"alpha.test", cert("alpha.pem"), cert("wrong.key"), "", "", "", ""});
     CHECK(app.listen_tls("127.0.0.1", 0, o) == wisp::errc::tls_setup);
-    CHECK(app.error_detail().find("alpha.test") != std::string::npos);
+    CHECK(app.tls_error_detail().find("alpha.test") != std::string::npos);
 }
 
 TEST_CASE("tls: SNI chooses the certificate by host name, wildcards included") {
@@ -436,7 +478,7 @@ TEST_CASE("tls: reload_tls: new handshakes get the new certificate, open connect
     // A renewal gone wrong (the key of another certificate) changes nothing.
     put(key_file, cert("wrong.key"));
     CHECK(app.reload_tls() == wisp::errc::tls_setup);
-    CHECK(app.error_detail().find("reload-key.pem") != std::string::npos);
+    CHECK(app.tls_error_detail().find("reload-key.pem") != std::string::npos);
     TlsClient still(s.tls_port());
     REQUIRE_MESSAGE(still.handshake(), still.error());
     CHECK(org(still) == "wisp tests renewed");

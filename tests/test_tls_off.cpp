@@ -15,7 +15,7 @@ TEST_CASE("tls: without WISP_TLS, listen_tls reports tls_unavailable and binds n
     o.cert_file = "cert.pem";
     o.key_file = "key.pem";
     CHECK(app.listen_tls("127.0.0.1", 0, o) == wisp::errc::tls_unavailable);
-    CHECK(app.error_detail().find("WISP_TLS") != std::string::npos);
+    CHECK(app.tls_error_detail().find("WISP_TLS") != std::string::npos);
     CHECK(app.tls_port() == 0);
     CHECK(app.reload_tls() == wisp::errc::not_listening);
 }

@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     if (auto ec = tls ? app.listen_tls(host, p, wisp::TlsOptions{tls_cert, tls_key})
                       : app.listen(host, p)) {
         std::fprintf(stderr, "chat: cannot listen on %s:%u: %s\n%s\n", host.c_str(), unsigned(port),
-                     ec.message().c_str(), app.error_detail().c_str());
+                     ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
     std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", host.c_str(), unsigned(app.port()));

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -87,7 +90,12 @@ public:
     /// The settings; change them before listen().
     Options& settings() noexcept { return core_.options; }
 
-    /// Binds and listens (0 = any free port; see port()). Reports route errors first.
+    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
+    /// listen() reports as an error code; "" when there is none.
+    const std::string& setup_error_detail() const noexcept { return core_.setup_error_detail; }
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first
+    /// (setup_error_detail() says which route).
     /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
     [[nodiscard]] std::error_code listen(std::uint16_t port);
     [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
@@ -97,7 +105,7 @@ public:
     /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
     /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
     /// certificates and keys are read now: one that cannot be read, does not fit its key or
-    /// has expired returns errc::tls_setup, and error_detail() names the file and OpenSSL's
+    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
     /// reason. Built without WISP_TLS: errc::tls_unavailable.
     [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
     [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
@@ -105,16 +113,16 @@ public:
     std::uint16_t tls_port() const noexcept { return tls_port_; }
     /// Certificate renewal without a restart: every TLS listener reads its certificate and key
     /// files again (or takes `tls`); handshakes from then on use them, open connections keep
-    /// theirs. On failure nothing changes and error_detail() says why. Thread-safe.
+    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
     [[nodiscard]] std::error_code reload_tls();
     [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
     /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
     /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
     /// SIGHUP (Windows).
     App& reload_tls_on_sighup(bool enable = true);
-    /// A sentence about the last failed listen_tls() or reload_tls() (or the first route error
-    /// listen() reported): for TLS the file and OpenSSL's reason.
-    std::string error_detail() const;
+    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
+    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
+    std::string tls_error_detail() const;
 
     /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
     [[nodiscard]] std::error_code run(unsigned threads = 1);
@@ -136,9 +144,19 @@ public:
     /// once and shared by all subscribers; order is kept per publishing thread. Called on an
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    void publish_text(std::string_view topic, std::string_view text);
+    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
+    SendResult publish_text(std::string_view topic, std::string_view text);
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    void publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text) {
+        return publish_text(topic, text);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message) {
+        return message.is_binary() ? publish_binary(topic, message.data())
+                                   : publish_text(topic, message.data());
+    }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
@@ -165,9 +183,9 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
     std::unique_ptr<detail::net::signal_set> hup_;   ///< SIGHUP: reload_tls()
-    mutable std::mutex tls_mutex_;   ///< tls_endpoints_ and error_detail_ (reload_tls from anywhere)
+    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
-    std::string error_detail_;
+    std::string tls_error_;
     std::uint16_t tls_port_ = 0;
     bool reload_on_hup_ = false;
     std::atomic<bool> running_{false};
@@ -191,9 +209,7 @@ inline App::~App() {
 
 template <class F>
 App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
-    if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
-        core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
-                                         std::string(pattern));
+    core_.add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
     return *this;
 }
 
@@ -214,8 +230,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
-    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
-        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
@@ -318,7 +333,7 @@ inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port
     std::shared_ptr<detail::TlsEndpoint> ep = detail::TlsEndpoint::make(std::move(tls), ec, why);
     if (!ep) {
         std::lock_guard<std::mutex> lock(tls_mutex_);
-        error_detail_ = "listen_tls: " + why;
+        tls_error_ = "listen_tls: " + why;
         return ec;
     }
     const std::size_t before = listeners_.size();
@@ -338,13 +353,13 @@ inline std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tl
 inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
     std::lock_guard<std::mutex> lock(tls_mutex_);
     if (tls_endpoints_.empty()) {
-        error_detail_ = "reload_tls: no TLS listener (listen_tls first)";
+        tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
         return make_error_code(errc::not_listening);
     }
     for (auto& ep : tls_endpoints_) {
         std::string why;
         if (auto ec = ep->reload(tls, why)) {
-            error_detail_ = "reload_tls: " + why;
+            tls_error_ = "reload_tls: " + why;
             return ec;
         }
     }
@@ -360,10 +375,9 @@ inline App& App::reload_tls_on_sighup(bool enable) {
     return *this;
 }
 
-inline std::string App::error_detail() const {
+inline std::string App::tls_error_detail() const {
     std::lock_guard<std::mutex> lock(tls_mutex_);
-    if (!error_detail_.empty()) return error_detail_;
-    return core_.setup_error_detail;
+    return tls_error_;
 }
 
 inline App& App::stop_on_signals(bool enable) {
@@ -401,7 +415,7 @@ inline std::error_code App::run(unsigned threads) {
                 if (ec) return;
                 if (app->reload_tls()) {
                     Request none;
-                    app->core_.report(none, errc::tls_setup, app->error_detail());
+                    app->core_.report(none, errc::tls_setup, app->tls_error_detail());
                 }
                 app->hup_->async_wait(*this);
             }
@@ -468,11 +482,14 @@ inline void App::stop() {
     }
 }
 
-inline void App::publish_text(std::string_view topic, std::string_view text) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
+    return SendResult::sent;
 }
-inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes) {
     core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
+    return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));
@@ -524,3 +541,4 @@ inline Response App::fetch(Request req) {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

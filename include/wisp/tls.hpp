@@ -4,6 +4,9 @@
 // Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
 // names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <chrono>
@@ -69,3 +72,4 @@ struct TlsOptions {
 };
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

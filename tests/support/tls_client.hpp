@@ -296,7 +296,7 @@ public:
             port_ = app_.port();
         }
         if (auto ec = app_.listen_tls("127.0.0.1", 0, std::move(tls)))
-            fixture_failed("listen_tls: " + ec.message() + ": " + app_.error_detail());
+            fixture_failed("listen_tls: " + ec.message() + ": " + app_.tls_error_detail());
         tls_port_ = app_.tls_port();
         thread_ = std::thread([this, threads] { (void)app_.run(threads); });
     }

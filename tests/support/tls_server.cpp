@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     app.get("/whoami", [](wisp::Request& req) { return wisp::text(std::string(req.client_cert_subject())); });
     app.ws<Echo>("/_ws", wisp::WsOptions{16 * 1024 * 1024});
     app.get("/sse", [](wisp::Request& req) {
-        const unsigned long n = std::strtoul(req.query("count").value_or("0").c_str(), nullptr, 10);
+        const unsigned long n = std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
         wisp::EventStream s(req);
         for (unsigned long i = 1; i <= n; ++i) s.push(wisp::EventMessage{std::to_string(i), {}, std::to_string(i)});
         s.close();
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     app.stop_on_signals();
     app.reload_tls_on_sighup();
     if (auto ec = app.listen_tls("127.0.0.1", static_cast<std::uint16_t>(port), tls)) {
-        std::fprintf(stderr, "tls_server: %s: %s\n", ec.message().c_str(), app.error_detail().c_str());
+        std::fprintf(stderr, "tls_server: %s: %s\n", ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
     std::printf("listening on https://127.0.0.1:%u\n", unsigned(app.tls_port()));

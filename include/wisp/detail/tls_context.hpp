@@ -7,6 +7,9 @@
 // Must not know: transports, connections, sessions (tls_transport.hpp uses an SSL from here).
 // Without WISP_TLS only the stub at the end is compiled, and OpenSSL is not included.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -578,3 +581,4 @@ inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::strin
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -8,6 +8,9 @@
 // Must not know: what the plaintext means (HTTP, WebSocket, events) or which backend the
 // lower transport uses.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -519,6 +522,7 @@ inline void TlsTransport::close() {
 
 inline void TlsTransport::answer_plain_http() {
     phase_ = Phase::plain_http;
+    report("plain HTTP sent to the TLS port");   // before the answer: the client may be quick
     static constexpr char reply[] =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
         "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// or wss://";
@@ -528,7 +532,6 @@ inline void TlsTransport::answer_plain_http() {
     // A fresh socket takes a few hundred bytes whole; if not, the client gets less.
     lower_.write(&sl, 1, put);
     lower_.shutdown_send();
-    report("plain HTTP sent to the TLS port");
 }
 
 inline IoResult TlsTransport::drain_plain(char* p, std::size_t n) {
@@ -551,7 +554,7 @@ inline void TlsTransport::report(std::string why) const {
     const AppCore& core = loop_.core;
     if (!core.on_error) return;
     Request r;
-    RequestBuilder::set_remote(r, remote_);
+    RequestBuilder::set_remote(r, remote_, true);
     core.report(r, errc::tls_error, std::move(why));
 }
 
@@ -559,3 +562,4 @@ inline void TlsTransport::report(std::string why) const {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

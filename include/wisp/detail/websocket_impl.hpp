@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -38,19 +41,23 @@ inline const Address& Peer::remote_address() const noexcept { return s_.remote_a
 inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
+inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
+inline std::string Peer::url() const { return s_.url(); }
+inline ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
 inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
 
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline void Peer::publish_text(std::string_view topic, std::string_view text) {
-    s_.publish(topic, text, false);
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text) {
+    return s_.publish(topic, text, false);
 }
-inline void Peer::publish_binary(std::string_view topic, std::string_view bytes) {
-    s_.publish(topic, bytes, true);
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes) {
+    return s_.publish(topic, bytes, true);
 }
-inline void Peer::publish(std::string_view topic, const Message& m) {
-    s_.publish(topic, m.data(), m.is_binary());
+inline SendResult Peer::publish(std::string_view topic, const Message& m) {
+    return s_.publish(topic, m.data(), m.is_binary());
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

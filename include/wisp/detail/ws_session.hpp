@@ -6,6 +6,9 @@
 // close state, the idle and close deadlines (through the connection's one timer slot).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -60,6 +63,10 @@ public:
         return s ? std::string_view(*s) : std::string_view();
     }
     std::string_view protocol() const noexcept { return protocol_; }
+    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
+    std::string_view extensions() const noexcept { return {}; }
+    std::string url() const;
+    ReadyState ready_state() const noexcept;
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
     // ---- Session ----
@@ -92,7 +99,7 @@ public:
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
-    void publish(std::string_view topic, std::string_view data, bool binary);
+    SendResult publish(std::string_view topic, std::string_view data, bool binary);
 
 private:
     /// A publication for one of this peer's topics (the topic registry's delivery function).
@@ -113,6 +120,7 @@ private:
     const WsEndpoint& ep_;
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     Peer peer_{*this};
@@ -168,7 +176,10 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request) {
+        url_ = std::make_unique<std::string>(url());
+        request_.reset();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -180,6 +191,19 @@ inline void WsSession::on_data(char* p, std::size_t n) {
 
 inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::string WsSession::url() const {
+    if (url_) return *url_;
+    std::string u = request().url();
+    u.replace(0, 4, "ws");   // http -> ws, https -> wss
+    return u;
+}
+
+inline ReadyState WsSession::ready_state() const noexcept {
+    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
+    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
+    return ReadyState::open;
 }
 
 inline bool WsSession::wants_input() const noexcept {
@@ -402,8 +426,11 @@ inline void WsSession::leave_topics() {
     while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
 }
 
-inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    // Once per publication, never per subscriber: one bad byte would close every browser.
+    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
+    return SendResult::sent;
 }
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
@@ -414,3 +441,4 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
