@@ -136,6 +136,7 @@ private:
     IoResult end_ = IoResult::done;  ///< eof or failed once input ended (sticky)
     bool buffered_ = false;          ///< the last read filled the caller's buffer: more may wait
     bool lower_eof_ = false;
+    bool lower_failed_ = false;      ///< the lower transport failed (a reset)
     bool first_read_ = true;
     bool plain_http_ = false;        ///< the first bytes were not TLS but an HTTP request line
     bool write_waiting_ = false;     ///< the owner waits for on_writable()
@@ -242,6 +243,7 @@ inline int TlsTransport::pull(BIO* b, char* p, int n) {
         lower_eof_ = true;
         return 0;
     case IoResult::failed:
+        lower_failed_ = true;
         break;
     }
     return -1;
@@ -311,8 +313,9 @@ inline IoResult TlsTransport::handshake() {
         return IoResult::again;
     }
     // A refused handshake: OpenSSL's alert goes out, then the connection closes.
-    std::string why = lower_eof_ ? std::string("the client closed during the TLS handshake")
-                                 : "TLS handshake: " + openssl_reason();
+    std::string why = lower_eof_      ? std::string("the client closed during the TLS handshake")
+                      : lower_failed_ ? std::string("the connection broke during the TLS handshake")
+                                      : "TLS handshake: " + openssl_reason();
     ERR_clear_error();
     if (send_cipher() && !has_pending()) lower_.shutdown_send();
     report(std::move(why));
