@@ -229,6 +229,10 @@ struct Limits {
     std::size_t max_body_bytes = 1024 * 1024;         ///< request body (decoded): 413
     std::size_t max_message_bytes = 16 * 1024 * 1024; ///< WebSocket message: close 1009
     std::size_t max_queued_bytes = 1024 * 1024;       ///< unsent bytes per connection: policy
+    /// The WebSocket `drain` hook runs when a peer's queue, after a refused send or a write the
+    /// socket did not take whole, falls to this many bytes or fewer (µWebSockets' low
+    /// watermark); 0: only once it is empty.
+    std::size_t low_watermark = 64 * 1024;
     std::chrono::milliseconds header_timeout{10'000}; ///< whole request head (slowloris): 408
     std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
@@ -236,7 +240,7 @@ struct Limits {
     std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
-    std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+    std::chrono::milliseconds shutdown_timeout{5'000};   ///< stop(): then close what remains
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
     /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
@@ -3894,6 +3898,16 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+/// The registry key of `topic` within namespace `ns` (WsOptions::namespace_of): the namespace,
+/// a NUL no topic name from an app's own text is likely to hold, then the topic.
+inline std::string namespaced_topic(std::string_view ns, std::string_view topic) {
+    std::string key;
+    key.reserve(ns.size() + 1 + topic.size());
+    key.append(ns).push_back('\0');
+    key.append(topic);
+    return key;
+}
+
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
 /// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
 /// (plain for HTTP/1.0, chunked for HTTP/1.1; unnamed, or named after the topic) each built
@@ -4460,6 +4474,74 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/loop_gate.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop_gate.hpp — where other threads post work for one loop, for as long as the loop
+// lives.
+// Owns: the one lock that makes "is the loop still there, then post" atomic against the loop's
+// end, so a late Responder, a handle held by a worker thread or a timer cancelled after run()
+// returned never touches a freed loop.
+// Must not know: connections, sessions, what the work does.
+
+#include <functional>
+#include <mutex>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Shared (std::shared_ptr) by a loop and everything that may post to it from elsewhere. The
+/// loop closes it before it goes; posting afterwards does nothing and says so. Work posted
+/// before that but never run is destroyed with the loop: work that must report its fate does
+/// it from its destructor (see Unrun).
+class LoopGate {
+public:
+    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    LoopGate(const LoopGate&) = delete;
+    LoopGate& operator=(const LoopGate&) = delete;
+
+    /// Runs `fn` on the loop's thread, later; false (and `fn` is destroyed here) when the loop
+    /// is gone. Any thread.
+    template <class F>
+    bool post(F&& fn) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (io_ == nullptr) return false;
+        net::post(*io_, std::forward<F>(fn));
+        return true;
+    }
+    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    void close() noexcept {
+        std::lock_guard<std::mutex> lock(m_);
+        io_ = nullptr;
+    }
+
+private:
+    std::mutex m_;
+    net::io_context* io_;
+};
+
+/// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
+/// when it never runs (the loop was destroyed first).
+class Unrun {
+public:
+    explicit Unrun(std::function<void()> lost) : lost_(std::move(lost)) {}
+    Unrun(Unrun&& o) noexcept : lost_(std::exchange(o.lost_, nullptr)) {}
+    Unrun(const Unrun&) = delete;
+    Unrun& operator=(const Unrun&) = delete;
+    Unrun& operator=(Unrun&&) = delete;
+    ~Unrun() {
+        if (lost_) lost_();
+    }
+    /// The task ran: nothing to report.
+    void dismiss() noexcept { lost_ = nullptr; }
+
+private:
+    std::function<void()> lost_;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/transport.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/transport.hpp — the Transport seam: one connection's bytes in and out, readiness,
@@ -4684,11 +4766,14 @@ namespace detail {
 
 /// Embedded in every object with a deadline (a connection has one at a time).
 struct WheelNode {
+    enum class Kind : std::uint8_t { connection, timer };
+    explicit WheelNode(Kind k = Kind::connection) noexcept : kind(k) {}
     WheelNode* prev = nullptr;
     WheelNode* next = nullptr;
     std::uint64_t deadline = 0;   ///< in ticks; 0 = none
     std::uint32_t bucket = 0;
     bool linked = false;
+    const Kind kind;              ///< what expiring means (the loop dispatches on it)
 };
 
 /// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
@@ -4780,12 +4865,107 @@ private:
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/timer.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/timer.hpp — Timer: the handle of a callback that runs after a delay or every interval, on
+// an event loop (app.after / app.every, peer.after / peer.every, stream.after / stream.every).
+
+#include <memory>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+struct TimerState;
+struct TimerAccess;
+}  // namespace detail
+
+/// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
+/// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
+/// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
+/// its deadline (so up to one tick late, more if the loop is busy). Drift: a repeating timer's
+/// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
+/// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
+/// skipped, not run in a burst.
+/// Thread: the callback runs on its loop's thread (app timers: the first I/O thread; a peer's or
+/// a stream's: its connection's). cancel() and active() may be called from any thread.
+class Timer {
+public:
+    Timer() = default;
+    /// Stops it: the callback does not run again (a run under way finishes). Safe from any
+    /// thread, from inside the callback, twice, and after App::run() returned.
+    void cancel() const;
+    /// True until cancelled, until a one-shot timer's run begins (so false inside that run and
+    /// for anyone its callback tells), or until its owner (peer, stream, the running app) went.
+    bool active() const noexcept;
+
+private:
+    friend struct detail::TimerAccess;
+    std::shared_ptr<detail::TimerState> s_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/timers.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/timers.hpp — user timers on a loop's timer wheel: app.after / app.every and the
+// per-peer and per-stream ones, behind wisp::Timer.
+// Owns: a timer's state (callback, interval, cancellation from any thread) and the rule that a
+// scheduled timer is kept alive by its loop until it stops.
+// Must not know: peers or streams (their timers are plain callbacks the owners cancel when they
+// close), sockets.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Loop;
+
+/// One timer. Everything but the two flags is touched on its loop's thread only (or before the
+/// handle is shared).
+struct TimerState : WheelNode {
+    TimerState() noexcept : WheelNode(Kind::timer) {}
+
+    std::function<void()> fn;
+    std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::atomic<bool> cancelled{false};
+    std::atomic<bool> over{false};        ///< will not run again
+    Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
+    std::shared_ptr<LoopGate> gate;
+    // ---- the loop's ----
+    std::shared_ptr<TimerState> self;     ///< the loop's reference while it is scheduled
+    std::uint64_t planned = 0;            ///< the tick it is due at
+    std::uint64_t interval = 0;           ///< `every` in ticks
+    bool firing = false;
+    TimerState* prev_t = nullptr;         ///< the loop's list of live timers
+    TimerState* next_t = nullptr;
+};
+
+/// Makes Timers; the loops and owners start and stop them.
+struct TimerAccess {
+    static Timer wrap(std::shared_ptr<TimerState> s) {
+        Timer t;
+        t.s_ = std::move(s);
+        return t;
+    }
+    static const std::shared_ptr<TimerState>& state(const Timer& t) noexcept { return t.s_; }
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/loop.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context, the receive buffer, the output block pool, the timer wheel, the
-// end-of-turn batches (writes, reads left for later), the list of open connections, this
-// loop's topic subscriptions and inbox, and the Date header of the current second.
+// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// output block pool, the timer wheel and the user timers on it, the end-of-turn batches
+// (writes, reads left for later), the list of open connections, this loop's topic
+// subscriptions and inbox, and the Date header of the current second.
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 
@@ -4834,6 +5014,9 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
     Poller poller;           // after io: its descriptor belongs to io
+    /// Posts from other threads (handles, Responders, timers) go through here; closed when
+    /// the loop ends.
+    const std::shared_ptr<LoopGate> gate;
 
     char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
@@ -4876,6 +5059,13 @@ public:
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
 
+    // ---- user timers (this thread) ----
+    /// Starts `t` (its delay, then every `every` when set); the loop keeps it until it stops.
+    /// Nothing when it was cancelled meanwhile.
+    void start_timer(const std::shared_ptr<TimerState>& t);
+    /// Stops `t` (scheduled or not): it will not run again. Safe inside its own callback.
+    void stop_timer(TimerState& t);
+
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
     void fan_out(const Publication& p, const void* skip) {
@@ -4905,11 +5095,15 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains.
+    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
+    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
     void release_work() {
+        released_ = true;
         work_.reset();
         stop_timer_.cancel();
         poller.stop();
+        while (timers_) stop_timer(*timers_);
+        if (wheel.empty()) tick_timer_.cancel();
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -4947,6 +5141,7 @@ private:
     }
     void on_tick();
     void arm_tick();
+    void fire_timer(TimerState& t);
 
     Block* recv_;
     std::size_t recv_size_;
@@ -4958,12 +5153,14 @@ private:
     steady_timer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
+    bool released_ = false;   ///< release_work() ran: no timer starts any more
     std::chrono::steady_clock::time_point epoch_;
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
+    TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
 };
@@ -4974,6 +5171,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
+      gate(std::make_shared<LoopGate>(io)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
@@ -5023,6 +5221,67 @@ inline void Loop::arm_tick() {
     });
 }
 
+inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
+    if (released_) t->over = true;   // the loop is ending
+    if (t->cancelled.load() || t->self || released_) return;
+    t->self = t;
+    t->next_t = timers_;
+    t->prev_t = nullptr;
+    if (timers_) timers_->prev_t = t.get();
+    timers_ = t.get();
+    t->interval = t->every.count() > 0 ? ticks(t->every) : 0;
+    t->planned = ticks_from_now(t->delay);
+    schedule(*t, t->planned);
+}
+
+inline void Loop::stop_timer(TimerState& t) {
+    t.over = true;
+    wheel.cancel(t);
+    if (!t.self) return;   // not started, or stopped already
+    if (t.prev_t) t.prev_t->next_t = t.next_t;
+    else timers_ = t.next_t;
+    if (t.next_t) t.next_t->prev_t = t.prev_t;
+    t.prev_t = t.next_t = nullptr;
+    // The callback goes now (it may hold a Timer to itself: a cycle), unless it is the one
+    // running; then fire_timer lets it go.
+    if (!t.firing) t.fn = nullptr;
+    t.self.reset();   // last: may free `t` (fire_timer holds its own reference while it runs)
+}
+
+inline void Loop::fire_timer(TimerState& t) {
+    const std::shared_ptr<TimerState> keep = t.self;   // the callback may stop (and drop) it
+    if (!keep) return;
+    if (t.cancelled.load()) {
+        stop_timer(t);
+        return;
+    }
+    t.firing = true;
+    if (t.interval == 0) t.over = true;   // a one-shot run is its last: inactive from its start
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        if (t.fn) t.fn();
+    } catch (const std::exception& ex) {
+        core.report(Request(), errc::handler_exception, std::string("timer: ") + ex.what());
+    } catch (...) {
+        core.report(Request(), errc::handler_exception, "timer: unknown exception");
+    }
+#else
+    if (t.fn) t.fn();
+#endif
+    t.firing = false;
+    if (t.interval == 0 || t.cancelled.load() || !t.self) {
+        if (t.self) stop_timer(t);
+        else t.fn = nullptr;   // stopped from inside its own callback
+        return;
+    }
+    // The next deadline follows the planned one, so lateness does not add up; runs the loop
+    // was too busy for are skipped, not made up in a burst.
+    const std::uint64_t now = now_tick();
+    t.planned += t.interval;
+    if (t.planned <= now) t.planned += ((now - t.planned) / t.interval + 1) * t.interval;
+    schedule(t, t.planned);
+}
+
 inline void Loop::read_later(TransportOwner& o) {
     if (o.read_posted) return;
     o.read_posted = true;
@@ -5065,7 +5324,39 @@ inline std::string_view Loop::date() {
     return {date_, sizeof date_};
 }
 
+/// A timer on `loop` running `fn` after `delay`, then every `every` (0: once). Started at once
+/// on the loop's own thread, else posted there (inactive at once if the loop is gone).
+/// `gate` is the loop's gate, which a caller on another thread holds (the loop may be ending).
+inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
+                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
+    auto s = std::make_shared<TimerState>();
+    s->fn = std::move(fn);
+    s->delay = delay;
+    s->every = every;
+    s->loop = loop;
+    s->gate = std::move(gate);
+    if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
+    else if (!s->gate || !s->gate->post([s] { s->loop->start_timer(s); })) s->over = true;
+    return TimerAccess::wrap(std::move(s));
+}
+
 }  // namespace detail
+
+inline void Timer::cancel() const {
+    if (!s_ || s_->cancelled.exchange(true)) return;
+    s_->over = true;
+    if (s_->loop != nullptr && detail::Loop::current() == s_->loop) {
+        s_->loop->stop_timer(*s_);
+        return;
+    }
+    // Another thread: the loop stops it (a run under way there finishes first); after run()
+    // returned the gate is closed and the loop has let every timer go already.
+    if (s_->gate) s_->gate->post([s = s_] { s->loop->stop_timer(*s); });
+}
+
+inline bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/send_queue.hpp ----
@@ -5248,6 +5539,9 @@ public:
     virtual void on_peer_eof() = 0;
     /// Everything queued was written.
     virtual void on_drained() {}
+    /// After backpressure (a refused send, a write the transport did not take whole), the
+    /// queue fell to Limits::low_watermark or below.
+    virtual void on_low_water() {}
     /// The absolute tick of the session's next deadline; 0 for none.
     virtual std::uint64_t deadline() const noexcept = 0;
     /// A deadline that holds even while writes are blocked (0 for none), such as the
@@ -5278,6 +5572,7 @@ WISP_NAMESPACE_END
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #ifdef WISP_EPOLL
@@ -5325,7 +5620,9 @@ private:
     bool watched_ = false;      ///< in the loop's ready set
     bool want_write_ = false;   ///< the owner waits for room (a write came back short)
 #else
-    tcp_socket sock_;
+    /// Destroyed at close(), on the loop's thread: a connection whose memory outlives its loop
+    /// (a late handle) must not reach Asio's services from its destructor.
+    std::optional<tcp_socket> sock_;
     bool held_ = false;
     bool read_waiting_ = false;
     bool write_waiting_ = false;
@@ -5336,14 +5633,14 @@ private:
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
 #else
-inline SocketTransport::SocketTransport(Loop& loop) : sock_(loop.io.get_executor()) {}
+inline SocketTransport::SocketTransport(Loop&) {}
 #endif
 
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
 #else
 inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
-    tcp_socket& sock = sock_;
+    tcp_socket& sock = *sock_;
 #endif
     std::error_code ec;
     sock.non_blocking(true, ec);
@@ -5378,7 +5675,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
 #else
     owner.hold();   // until after close(); the waits hold it too
     held_ = true;
-    return sock_.is_open();
+    return sock_ && sock_->is_open();
 #endif
 }
 
@@ -5404,7 +5701,7 @@ inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) 
     }
 #else
     std::error_code ec;
-    got = sock_.read_some(net::buffer(p, n), ec);
+    got = sock_->read_some(net::buffer(p, n), ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return ec == net::error::eof ? IoResult::eof : IoResult::failed;
@@ -5445,7 +5742,7 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         const net::const_buffer* end() const { return e; }
     } seq{bufs.data(), bufs.data() + count};
     std::error_code ec;
-    put = sock_.write_some(seq, ec);
+    put = sock_->write_some(seq, ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return IoResult::failed;
@@ -5458,10 +5755,10 @@ inline void SocketTransport::want_read() {
     // a read now, and it happens later this turn (want_read runs inside other handlers).
     if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
 #else
-    if (read_waiting_ || !sock_.is_open()) return;
+    if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
         read_waiting_ = false;
         if (!ec) owner_->on_readable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -5475,10 +5772,10 @@ inline void SocketTransport::want_write() {
     // The socket refused bytes, so the set reports it when room appears (on_events).
     want_write_ = true;
 #else
-    if (write_waiting_ || !sock_.is_open()) return;
+    if (write_waiting_ || !sock_ || !sock_->is_open()) return;
     write_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
         write_waiting_ = false;
         if (!ec) owner_->on_writable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -5500,7 +5797,8 @@ inline bool SocketTransport::shutdown_send() {
     return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0;
 #else
     std::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    if (!sock_) return false;
+    sock_->shutdown(tcp::socket::shutdown_send, ec);
     return !ec;
 #endif
 }
@@ -5514,12 +5812,15 @@ inline void SocketTransport::close() {
     ::close(fd_);
     fd_ = -1;
 #else
+    if (!sock_) return;
     std::error_code ec;
-    sock_.close(ec);   // cancels pending waits; their handlers let the owner go
+    sock_->close(ec);   // cancels pending waits; their handlers let the owner go
+    auto ex = sock_->get_executor();
+    sock_.reset();
     if (held_) {
         held_ = false;
         TransportOwner* o = owner_;
-        net::post(sock_.get_executor(), [o] { o->unhold(); });
+        net::post(ex, [o] { o->unhold(); });
     }
 #endif
 }
@@ -5659,6 +5960,10 @@ public:
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
     bool closing() const noexcept { return close_after_flush_ || state_ != State::open; }
+    /// True once no session takes new work (closed, lingering, or a WebSocket whose close is
+    /// done); any thread (handles ask it).
+    bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
+    void mark_gone() noexcept { gone_.store(true, std::memory_order_release); }
 
     /// The session in charge.
     Session* session() const noexcept { return session_.get(); }
@@ -5720,6 +6025,7 @@ private:
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;    ///< handed over during the current call
     std::atomic<std::uint32_t> refs_{1};
+    std::atomic<bool> gone_{false};
     State state_ = State::open;
     std::uint8_t depth_ = 0;              ///< nested in_session() calls
     bool in_read_ = false;                ///< the pump runs: start no second read
@@ -5849,11 +6155,19 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
-    switch (out_.write_to(*transport_)) {
-    case SendQueue::Flush::blocked: wait_writable(); return;
-    case SendQueue::Flush::failed: close_now(); return;
-    case SendQueue::Flush::drained: on_drained(); return;
+    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (r == SendQueue::Flush::failed) {
+        close_now();
+        return;
     }
+    if (out_.drain_owed && out_.size() <= loop_.core.options.limits.low_watermark &&
+        state_ == State::open && !close_after_flush_) {
+        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        in_session([this] { session_->on_low_water(); });
+        if (state_ == State::closed) return;
+    }
+    if (r == SendQueue::Flush::blocked) wait_writable();
+    else on_drained();
 }
 
 inline void Connection::wait_writable() {
@@ -5888,6 +6202,7 @@ inline void Connection::begin_linger() {
         return;
     }
     state_ = State::lingering;
+    mark_gone();
     loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
     resume_reading();
 }
@@ -5895,6 +6210,7 @@ inline void Connection::begin_linger() {
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
     state_ = State::closed;
+    gone_.store(true, std::memory_order_release);
     loop_.wheel.cancel(*this);
     out_.clear();
     transport_->close();
@@ -6001,6 +6317,7 @@ void answer_deferred(Connection& c, std::uint64_t seq, Response&& res);
 struct Deferred {
     Request request;
     ConnRef conn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, while it lives
     std::shared_ptr<FetchWait> fetch;
     std::atomic<bool> answered{false};
     std::uint64_t seq = 0;   ///< which request of the connection this answers
@@ -6017,12 +6334,13 @@ struct Deferred {
 // ---- implementation -------------------------------------------------------
 inline bool Deferred::deliver(Response&& res) {
     if (conn) {
-        Connection* c = conn.get();
-        const bool open = c->is_open();
-        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
+        // Any thread, any time: after the client left, after stop(), after run() returned
+        // and the App is gone (then the gate is closed and nothing is touched).
+        const bool open = !conn->gone();
+        const bool posted = gate->post([ref = conn, s = seq, r = std::move(res)]() mutable {
             answer_deferred(*ref.get(), s, std::move(r));
         });
-        return open;
+        return posted && open;
     }
     if (fetch) {
         {
@@ -6050,6 +6368,7 @@ inline Responder Request::defer() {
     d->request = *this;   // an owned copy
     if (ex) {
         d->conn = detail::ConnRef(ex->conn);
+        if (ex->conn) d->gate = ex->conn->loop().gate;
         d->seq = ex->seq;
         d->fetch = ex->fetch;
         ex->deferred = d;
@@ -6059,12 +6378,130 @@ inline Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/send_result.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/send_result.hpp — SendResult: what a send, a publish or a push did.
+
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/handle.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/handle.hpp — PeerHandle and StreamHandle: weak, copyable references to a WebSocket peer or
+// an event stream that work from any thread (a queue consumer, a database listener, a timer).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class LoopGate;
+class StreamState;
+struct HandleAccess;
+}  // namespace detail
+
+class Peer;
+class EventStream;
+struct EventMessage;
+
+/// What a handle's asynchronous work finally did, reported once: SendResult::sent (queued on the
+/// peer's loop), dropped (backpressure policy), closed (the peer or the app went first) or
+/// invalid.
+using SendDone = std::function<void(SendResult)>;
+
+/// A weak reference to a WebSocket peer (peer.handle()), usable from any thread.
+/// Thread: every member may be called from any thread. The work is done on the peer's I/O
+/// thread, later; a result returned at once says what is known at the call: SendResult::closed
+/// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
+/// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
+/// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
+/// app ends before the work could run) on the thread that ends it.
+/// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
+class PeerHandle {
+public:
+    PeerHandle() noexcept = default;
+    PeerHandle(const PeerHandle& o);
+    PeerHandle(PeerHandle&& o) noexcept;
+    PeerHandle& operator=(PeerHandle o) noexcept;
+    ~PeerHandle();
+
+    /// The peer's id ("" for an empty handle).
+    std::string_view id() const noexcept { return id_; }
+    /// False once the peer's connection has closed (true during a close handshake).
+    bool is_open() const noexcept;
+    /// Sends text (UTF-8, else invalid at once), as Peer::send.
+    SendResult send(std::string_view text, SendDone done = {}) const;
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes, SendDone done = {}) const;
+    /// Publishes to `topic` from this peer (every subscriber but it), as Peer::publish.
+    SendResult publish(std::string_view topic, std::string_view text) const;
+    SendResult publish_binary(std::string_view topic, std::string_view bytes) const;
+    /// Starts the closing handshake, as Peer::close (invalid codes and reasons at once).
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {}) const;
+    /// Runs fn(peer) on the peer's I/O thread with the live Peer&; false when the peer is known
+    /// gone. When it has closed by the time fn would run, fn is not run.
+    bool post(std::function<void(Peer&)> fn) const;
+
+    explicit operator bool() const noexcept { return conn_ != nullptr; }
+    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ == b.conn_; }
+    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ != b.conn_; }
+
+private:
+    friend struct detail::HandleAccess;
+    SendResult post_send(bool binary, std::string_view data, SendDone done) const;
+    detail::Connection* conn_ = nullptr;   ///< holds its memory (a reference count), not its socket
+    std::shared_ptr<detail::LoopGate> gate_;
+    std::string id_;
+};
+
+/// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
+/// keep the stream's state alive (an EventStream does).
+/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
+class StreamHandle {
+public:
+    StreamHandle() noexcept = default;
+    /// False once the stream ended (or every EventStream and the connection let it go).
+    bool is_open() const noexcept;
+    SendResult push(std::string_view data) const;
+    SendResult push(const EventMessage& message) const;
+    SendResult push_comment(std::string_view text) const;
+    /// Ends the stream.
+    void close() const;
+    /// Runs fn(stream) on the stream's I/O thread; false when the stream is known gone.
+    bool post(std::function<void(EventStream&)> fn) const;
+
+private:
+    friend struct detail::HandleAccess;
+    std::weak_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
 // ---- wisp/websocket.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -6119,15 +6556,6 @@ enum class ReadyState : std::uint8_t {
     closed = 3,       ///< the connection is closed (also during the close hook)
 };
 
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
-};
-
 /// Per-endpoint settings of app.ws<H>(path, options).
 struct WsOptions {
     /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
@@ -6138,7 +6566,16 @@ struct WsOptions {
     /// long-lived connections whose later hooks do not read the request: 0.5 instead of
     /// 1.0 KiB per idle connection with the benchmark kit's handshake.
     bool keep_request = true;
+    /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
+    /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
+    /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
+    /// targets one namespace. Unset (the default), topics are the app's, shared with event
+    /// streams and App::publish, as wisp has always had them.
+    std::function<std::string(const Request&)> namespace_of{};
 };
+
+/// WsOptions::namespace_of that names a peer's namespace after its request's path.
+inline std::string namespace_by_path(const Request& request) { return std::string(request.path()); }
 
 /// One WebSocket connection, handed to the handler's hooks.
 /// Thread: use from its hooks (the connection's I/O thread).
@@ -6218,6 +6655,24 @@ public:
         return detail::state_of<T>(state_slot());
     }
 
+    // ---- runtime ----
+    /// A weak handle for other threads (PeerHandle): send, publish, close, post.
+    PeerHandle handle() const;
+    /// Runs fn(peer) every `interval` on the peer's I/O thread until cancelled or the peer
+    /// closes (a closed peer's timer never fires). See Timer for resolution and drift.
+    Timer every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once after `delay`, unless the peer closed first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once when everything queued for the peer has been written (CrossWS's
+    /// waitForDrain): posted at once when the queue is empty already. Not run when the peer
+    /// closes first.
+    void when_drained(std::function<void(Peer&)> fn);
+    /// Handles of every open peer of this peer's route (itself included), across threads: a
+    /// snapshot (CrossWS's peer.peers). With namespaces: of its namespace.
+    std::vector<PeerHandle> peers() const;
+    /// The peer's namespace ("" when its route has none, see WsOptions::namespace_of).
+    std::string_view namespace_name() const noexcept;
+
 private:
     friend class detail::WsSession;
     explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
@@ -6251,6 +6706,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -6322,14 +6778,329 @@ public:
     /// to stream as fast as the client reads with bounded memory.
     void on_drain(std::function<void()> fn);
 
+    // ---- runtime ----
+    /// A weak handle for other threads: it does not keep the stream's state alive.
+    StreamHandle handle() const;
+    /// Runs fn(stream) every `interval` on the stream's I/O thread until cancelled or the
+    /// stream ends (an ended stream's timer never fires). See Timer for resolution and drift.
+    /// Inactive for a stream that has no connection (App::fetch). Call it on the I/O thread.
+    Timer every(std::chrono::milliseconds interval, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once after `delay`, unless the stream ended first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once when everything queued has been written: posted at once when the
+    /// queue is empty already. Not run when the stream ends first. I/O thread.
+    void when_drained(std::function<void(EventStream&)> fn);
+
     /// Returning the stream from a handler starts it.
     operator Response() const {   // NOLINT: a marker
         return detail::ResponseAccess::marker(detail::ResponseKind::stream);
     }
 
 private:
+    friend struct detail::HandleAccess;
+    explicit EventStream(std::shared_ptr<detail::StreamState> s) noexcept : s_(std::move(s)) {}
     std::shared_ptr<detail::StreamState> s_;
 };
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/peer_list.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/peer_list.hpp — the peer registry of one WebSocket route: its open peers across
+// every loop (app.peers(route), peer.peers(), app.peer_count, app.close_all).
+// Owns: the list's lock and count. The links live in the sessions (two pointers each).
+// Must not know: what a peer does; only ws_session.hpp joins and leaves.
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class WsSession;
+
+/// A list threaded through the sessions themselves, under a lock taken only when a peer opens
+/// or closes and when someone asks for the list: never for a message, a send or a publication.
+struct PeerList {
+    std::mutex mutex;
+    WsSession* head = nullptr;
+    std::atomic<std::size_t> count{0};
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/hooks.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
+// function pointers the engine calls them through.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Every hook is optional, and a hook that is there is never skipped: it is called, or the
+// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
+// it is ill-formed for an overload set or a member template, which then looked absent. Instead
+// the name is looked up in a class derived from both H and HookNames, which declares every
+// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
+// whatever it names (a function, an overload set, a template, a static or data member, a type).
+// That needs a class one can derive from; a final handler is refused with its own sentence
+// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
+struct HookNames {
+    int upgrade, open, message, close, error, drain;
+};
+template <class H>
+struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
+
+template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
+template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
+template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
+template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
+template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
+template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
+
+template <template <class> class Op, class H, class = void>
+struct detected : std::false_type {};
+template <template <class> class Op, class H>
+struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
+
+/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
+/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
+template <template <class> class OnlyProbe, class H,
+          bool = std::is_class_v<H> && !std::is_final_v<H>>
+struct declares : std::false_type {};
+template <template <class> class OnlyProbe, class H>
+struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
+
+// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
+// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
+// Error, default arguments, templates, static members, callable data members). The arguments are
+// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
+// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
+template <class H>
+using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
+template <class H>
+using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
+template <class H>
+using message_call =
+    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
+template <class H>
+using close_info_call =
+    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
+template <class H>
+using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
+template <class H>
+using error_info_call =
+    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
+template <class H>
+using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
+template <class H>
+using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
+
+/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
+/// counts as the first: Response (101 accepts with its headers, any other status rejects),
+/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
+enum class UpgradeResult : unsigned char {
+    not_callable, accept, response, optional_response, headers, invalid
+};
+
+template <class H>
+constexpr UpgradeResult upgrade_result_of() {
+    if constexpr (!detected<upgrade_call, H>::value) {
+        return UpgradeResult::not_callable;
+    } else {
+        using R = upgrade_call<H>;
+        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
+        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
+        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
+            return UpgradeResult::optional_response;
+        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
+        else return UpgradeResult::invalid;
+    }
+}
+
+/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
+/// When a hook fits several accepted forms (an overload set, a template, default arguments),
+/// the form with the most parameters is the one called, and the only one: close(Peer&,
+/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
+/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
+/// is called if it fits, else the hook is reported.
+template <class H>
+struct Hooks {
+    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
+
+    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
+    static constexpr bool has_open = declares<only_probe_open, H>::value;
+    static constexpr bool has_message = declares<only_probe_message, H>::value;
+    static constexpr bool has_close = declares<only_probe_close, H>::value;
+    static constexpr bool has_error = declares<only_probe_error, H>::value;
+    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
+
+    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
+    static constexpr bool close_with_info = detected<close_info_call, H>::value;
+    static constexpr bool error_with_info = detected<error_info_call, H>::value;
+
+    static constexpr bool upgrade_ok =
+        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
+    /// Only asked of a callable upgrade, so one mistake gets one sentence.
+    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
+    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
+    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
+    static constexpr bool close_ok =
+        !has_close || close_with_info || detected<close_peer_call, H>::value;
+    static constexpr bool error_ok =
+        !has_error || error_with_info || detected<error_peer_call, H>::value;
+    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
+
+    /// H can serve a WebSocket route (no diagnostics; see check()).
+    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
+                                   message_ok && close_ok && error_ok && drain_ok;
+
+    /// Fails to compile, with one sentence per mistake, unless all_ok.
+    static constexpr bool check() {
+        static_assert(std::is_class_v<H>,
+                      "wisp: a WebSocket handler must be a struct or class whose member functions "
+                      "are its hooks");
+        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
+                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
+                      "hooks that are overloaded or templates (remove `final`)");
+        static_assert(upgrade_ok,
+                      "wisp: hook `upgrade` must be public and callable as "
+                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
+        static_assert(upgrade_result_ok,
+                      "wisp: hook `upgrade` must return void, wisp::Response, "
+                      "std::optional<wisp::Response> or wisp::Headers");
+        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
+                               "open(wisp::Peer&)");
+        static_assert(message_ok,
+                      "wisp: hook `message` must be public and callable as "
+                      "message(wisp::Peer&, const wisp::Message&) or "
+                      "message(wisp::Peer&, wisp::Message)");
+        static_assert(close_ok,
+                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
+                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
+                      "close(wisp::Peer&, wisp::CloseInfo)");
+        static_assert(error_ok,
+                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
+                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
+        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
+                                "drain(wisp::Peer&)");
+        return true;
+    }
+};
+
+/// A WebSocket route: the handler object and one plain function per hook (null when the
+/// handler has none). No virtual calls, no std::function per peer.
+struct WsEndpoint {
+    void* handler = nullptr;
+    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
+    bool keep_request = true;            ///< WsOptions::keep_request
+    std::string pattern;                 ///< as given to App::ws
+    std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
+    mutable PeerList peers;              ///< the route's open peers, across loops
+    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
+    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
+    void (*open)(void*, Peer&) = nullptr;
+    void (*message)(void*, Peer&, const Message&) = nullptr;
+    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
+    void (*error)(void*, Peer&, const Error&) = nullptr;
+    void (*drain)(void*, Peer&) = nullptr;
+};
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler);
+
+template <class H>
+void fill_endpoint(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    static_assert(K::check());
+    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
+    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+}
+
+// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
+// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    // A const handler keeps its constness in every call: the casts below restore H exactly.
+    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
+    if constexpr (K::has_upgrade) {
+        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
+            H& self = *static_cast<H*>(h);
+            if constexpr (K::upgrade_result == UpgradeResult::accept) {
+                self.upgrade(req);
+                return std::nullopt;
+            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
+                return Response(self.upgrade(req));
+            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
+                return std::optional<Response>(self.upgrade(req));
+            } else {
+                // CrossWS's upgrade may return just headers: accept, with them on the 101.
+                Response accepted(101);
+                accepted.headers = Headers(self.upgrade(req));
+                return accepted;
+            }
+        };
+    }
+    if constexpr (K::has_open)
+        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
+    if constexpr (K::has_message) {
+        ep.message = [](void* h, Peer& p, const Message& m) {
+            static_cast<void>(static_cast<H*>(h)->message(p, m));
+        };
+    }
+    if constexpr (K::has_close && K::close_with_info) {
+        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
+            static_cast<void>(static_cast<H*>(h)->close(p, c));
+        };
+    } else if constexpr (K::has_close) {
+        ep.close = [](void* h, Peer& p, const CloseInfo&) {
+            static_cast<void>(static_cast<H*>(h)->close(p));
+        };
+    }
+    if constexpr (K::has_error && K::error_with_info) {
+        ep.error = [](void* h, Peer& p, const Error& e) {
+            static_cast<void>(static_cast<H*>(h)->error(p, e));
+        };
+    } else if constexpr (K::has_error) {
+        ep.error = [](void* h, Peer& p, const Error&) {
+            static_cast<void>(static_cast<H*>(h)->error(p));
+        };
+    }
+    if constexpr (K::has_drain)
+        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
+}
+
+}  // namespace detail
+
+/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
+/// named like a hook is public and fits one of the accepted forms (const members, `const
+/// wisp::Peer&` parameters, templates and overload sets are fine):
+///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
+///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
+///   open(wisp::Peer&)
+///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
+///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
+///       close(wisp::Peer&, wisp::CloseInfo)
+///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
+///       error(wisp::Peer&, wisp::Error)
+///   drain(wisp::Peer&)
+/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
+/// refuses a T for which this is false, with a sentence naming the hook and these forms.
+/// `T` must be a complete type.
+template <class T>
+struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
+template <class T>
+inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
 
 WISP_NAMESPACE_END
 
@@ -6399,6 +7170,13 @@ public:
     std::string pending;             ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
+    /// Timers and drain waiters (EventStream::every, when_drained), made on first use.
+    struct Extras {
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void()>> when_drained;
+    };
+    std::unique_ptr<Extras> extras;
     std::uint64_t last_write_tick = 0;
 
 private:
@@ -6410,6 +7188,7 @@ inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
     if (conn) {
         conn->retain();   // the memory, not the socket: handles may outlive the connection
         last_write_tick = conn->loop().now_tick();
+        gate = conn->loop().gate;
     }
     chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
     if (auto id = req.header("last-event-id")) {
@@ -6429,8 +7208,10 @@ inline bool StreamState::on_io_thread() const {
 inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
     if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
     if (self->on_io_thread()) return self->write_event_bytes(bytes);
-    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
-    return SendResult::sent;   // as far as is known here
+    // Another thread: through the loop's gate, so a push after the app ended does nothing.
+    const bool posted =
+        self->gate->post([self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
@@ -6502,6 +7283,14 @@ inline void StreamState::on_transport_closed() {
 
 inline void StreamState::fire_closed() {
     while (!topics.empty()) unsubscribe(std::string(topics.back()));
+    if (extras) {   // an ended stream's timers never fire; its drain waiters never run
+        for (const auto& t : extras->timers) {
+            t->cancelled = true;
+            conn->loop().stop_timer(*t);
+        }
+        extras->timers.clear();
+        extras->when_drained.clear();
+    }
     // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
     auto fn = std::move(closed_fn);
     closed_fn = nullptr;
@@ -6510,6 +7299,13 @@ inline void StreamState::fire_closed() {
 }
 
 inline void StreamState::on_drained() {
+    if (extras && !extras->when_drained.empty() && !closed.load()) {
+        auto keep = shared_from_this();
+        auto waiting = std::move(extras->when_drained);
+        extras->when_drained.clear();
+        for (auto& fn : waiting)
+            if (!closed.load()) fn();
+    }
     if (!drain_fn || closed.load()) return;
     auto keep = shared_from_this();   // the callback may drop the last handle
     // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
@@ -6569,11 +7365,781 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
+// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
+// the idle timeout, the peer's topics.
+// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
+// close state, the idle and close deadlines (through the connection's one timer slot).
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
+
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
+/// the connection (so a Peer& stays valid through the close hook and any late call).
+/// Thread: the connection's I/O thread only.
+class WsSession final : public Session {
+public:
+    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
+              std::size_t max_message_bytes);
+
+    Peer& peer() noexcept { return peer_; }
+    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
+    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    StateSlot& state_slot() noexcept { return state_; }
+    const Address& remote_address() const noexcept { return conn_.remote_address(); }
+    std::string_view client_cert_subject() const noexcept {
+        const auto s = conn_.client_subject();   // the transport keeps the string alive
+        return s ? std::string_view(*s) : std::string_view();
+    }
+    std::string_view protocol() const noexcept { return protocol_; }
+    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
+    std::string_view extensions() const noexcept { return {}; }
+    std::string url() const;
+    ReadyState ready_state() const noexcept;
+    Connection& connection() noexcept { return conn_; }
+    /// The next peer of the route's PeerList (under its lock).
+    WsSession* list_next() const noexcept { return list_next_; }
+    /// The session a topic subscription is, when it is a peer's (else null).
+    static WsSession* of(const TopicSub& sub) noexcept {
+        return sub.deliver == &WsSession::deliver ? static_cast<WsSession*>(sub.self) : nullptr;
+    }
+    /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
+    void visit(const std::function<void(Peer&)>& fn) {
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+    }
+
+    // ---- runtime (ws_runtime.hpp) ----
+    PeerHandle handle();
+    Timer every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
+                std::function<void(Peer&)> fn);
+    void when_drained(std::function<void(Peer&)> fn);
+    std::vector<PeerHandle> peers();
+    std::string_view namespace_name() const noexcept;
+    std::string_view id() const noexcept { return {id_, id_len_}; }
+
+    // ---- Session ----
+    void on_start() override;   ///< the open hook
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    std::size_t read_budget(std::size_t cap) const noexcept override;
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override;
+    void on_low_water() override;   ///< the drain hook
+    std::uint64_t deadline() const noexcept override;
+    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    void on_timer() override;
+    void on_shutdown() override;   ///< close 1001
+    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
+
+    // ---- WsReader sink ----
+    void on_message(Opcode op, std::string_view payload);
+    void on_ping(std::string_view payload);
+    void on_pong(std::string_view payload);
+    void on_close(std::uint16_t code, std::string_view reason);
+    void on_error(errc e, std::uint16_t close_code, const char* why);
+
+    // ---- for Peer ----
+    SendResult send_data(Opcode op, std::string_view payload);
+    SendResult send_ping(std::string_view payload);
+    SendResult close(std::uint16_t code, std::string_view reason);
+    void terminate() { conn_.terminate(); }
+    bool is_open() const noexcept;
+    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
+    bool subscribe(std::string_view topic);
+    bool unsubscribe(std::string_view topic);
+    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    SendResult publish(std::string_view topic, std::string_view data, bool binary);
+
+private:
+    /// A publication for one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const Publication& p, bool named);
+    /// Whether one more message may be queued; applies the backpressure policy when not.
+    SendResult admit();
+    void write_frame(Opcode op, std::string_view payload);
+    void send_close_frame(std::uint16_t code, std::string_view reason);
+    /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
+    void fail(errc e, std::uint16_t code, std::string_view why);
+    void report_error(errc e, std::string_view why);
+    void report_close(std::uint16_t code, std::string_view reason, bool clean);
+    template <class F>
+    void guarded(F&& call);
+    void leave_topics();
+    /// The registry key of `topic`: itself, or within the peer's namespace.
+    std::string topic_key(std::string_view topic) const;
+    void join_list();
+    void leave_list();
+    /// The peer is closing for good: its timers stop, its drain waiters go (before its close
+    /// hook, so what the hook does cannot come back to it).
+    void let_go();
+
+    /// What few peers use, allocated on first use so that idle peers do not pay for it.
+    struct Extras {
+        std::string url;   ///< kept when the request is let go
+        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void(Peer&)>> when_drained;
+    };
+    Extras& extras() {
+        if (!extras_) extras_ = std::make_unique<Extras>();
+        return *extras_;
+    }
+
+    Connection& conn_;
+    const WsEndpoint& ep_;
+    WsReader reader_;
+    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    std::unique_ptr<Extras> extras_;
+    WsSession* list_prev_ = nullptr;     ///< the route's PeerList
+    WsSession* list_next_ = nullptr;
+    StateSlot state_;                    ///< shared with the upgrade request's
+    std::string protocol_;
+    Peer peer_{*this};
+    std::vector<std::string> topics_;
+    std::uint64_t last_rx_tick_ = 0;
+    std::uint64_t close_deadline_ = 0;
+    char id_[16];
+    std::uint8_t id_len_ = 0;
+    bool close_sent_ = false;
+    bool close_received_ = false;
+    bool close_reported_ = false;
+    bool ping_outstanding_ = false;
+    bool in_hook_failure_ = false;
+    bool listed_ = false;
+};
+
+// ---- WsSession ----------------------------------------------------------------------
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+                            std::string protocol, std::size_t max_message_bytes)
+    : Session(SessionKind::websocket),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}),
+      request_(std::move(request)),
+      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
+      protocol_(std::move(protocol)) {
+    std::uint64_t id = next_peer_id();
+    char tmp[16];
+    std::uint8_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[id & 15];
+        id >>= 4;
+    } while (id != 0);
+    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
+    id_len_ = n;
+    last_rx_tick_ = conn.loop().now_tick();
+}
+
+template <class F>
+void WsSession::guarded(F&& call) {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        call();
+    } catch (const std::exception& ex) {
+        fail(errc::handler_exception, 1011, ex.what());
+    } catch (...) {
+        fail(errc::handler_exception, 1011, "unknown exception");
+    }
+#else
+    call();
+#endif
+}
+
+inline void WsSession::on_start() {
+    conn_.rearm_timer();
+    if (ep_.namespace_of) {
+        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        if (close_reported_) return;
+    }
+    join_list();
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (!ep_.keep_request) {
+        std::string u = url();
+        if (!close_reported_) extras().url = std::move(u);
+        request_.reset();
+    }
+}
+
+inline void WsSession::on_data(char* p, std::size_t n) {
+    last_rx_tick_ = conn_.loop().now_tick();
+    ping_outstanding_ = false;
+    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
+}
+
+inline bool WsSession::is_open() const noexcept {
+    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::string WsSession::url() const {
+    if (!request_ && extras_) return extras_->url;
+    std::string u = request().url();
+    u.replace(0, 4, "ws");   // http -> ws, https -> wss
+    return u;
+}
+
+inline ReadyState WsSession::ready_state() const noexcept {
+    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
+    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
+    return ReadyState::open;
+}
+
+inline bool WsSession::wants_input() const noexcept {
+    // A peer that sends faster than it reads our replies is not read further until half the
+    // send cap has drained, so replies to its own input never reach the cap (one read adds at
+    // most a read budget's worth).
+    return !conn_.out().over(conn_.out().cap() / 2);
+}
+
+inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
+    // A read is cut to the room left under the send cap (at least half of it, see
+    // wants_input()), so echoing what one read brought cannot reach the cap even while the
+    // transport refuses more.
+    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
+}
+
+inline void WsSession::on_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    const Message m(payload, op == Opcode::binary);
+    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_ping(std::string_view payload) {
+    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
+}
+
+inline void WsSession::on_pong(std::string_view) {}
+
+inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    close_received_ = true;
+    if (!close_sent_) {
+        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
+        close_sent_ = true;
+        if (code == 1005) write_frame(Opcode::close, {});
+        else send_close_frame(code, {});
+    }
+    report_close(code, reason, true);
+    conn_.close_after_flush();
+}
+
+inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
+    fail(e, close_code, why);
+}
+
+inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    if (in_hook_failure_ || close_reported_) return;
+    in_hook_failure_ = true;
+    if (!close_sent_ && !conn_.closing()) {
+        close_sent_ = true;
+        // Protocol errors say why; a hook's exception text stays on the server.
+        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
+    }
+    report_error(e, why);
+    report_close(code, why, false);
+    conn_.close_after_flush();
+    in_hook_failure_ = false;
+}
+
+inline void WsSession::report_error(errc e, std::string_view why) {
+    const Error err{make_error_code(e), std::string(why)};
+    if (ep_.error) {
+#ifndef WISP_NO_EXCEPTIONS
+        try {
+            ep_.error(ep_.handler, peer_, err);
+        } catch (...) {   // an error hook that throws has nowhere left to report to
+        }
+#else
+        ep_.error(ep_.handler, peer_, err);
+#endif
+    } else {
+        conn_.loop().core.report(request(), e, err.message);
+    }
+}
+
+inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
+    if (close_reported_) return;
+    leave_topics();   // before the hook: what it publishes does not come back to this peer
+    close_reported_ = true;
+    let_go();
+    if (!ep_.close) return;
+    const CloseInfo info{code, reason, clean};
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        ep_.close(ep_.handler, peer_, info);
+    } catch (const std::exception& ex) {
+        report_error(errc::handler_exception, ex.what());
+    } catch (...) {
+        report_error(errc::handler_exception, "unknown exception");
+    }
+#else
+    ep_.close(ep_.handler, peer_, info);
+#endif
+}
+
+inline void WsSession::on_closed() {
+    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
+    if (close_reported_) return;
+    report_close(1006, {}, false);
+}
+
+inline void WsSession::on_shutdown() {
+    if (close_sent_ || close_reported_) return;
+    close(1001, "server shutting down");
+}
+
+inline std::uint64_t WsSession::deadline() const noexcept {
+    if (close_sent_) return close_deadline_;
+    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
+    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+}
+
+inline void WsSession::on_timer() {
+    const std::uint64_t now = conn_.loop().now_tick();
+    if (now < deadline()) {
+        conn_.rearm_timer();
+        return;
+    }
+    if (close_sent_) {   // our close frame was not answered in time
+        conn_.terminate();
+        return;
+    }
+    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
+        ping_outstanding_ = true;
+        write_frame(Opcode::ping, {});
+        conn_.rearm_timer();
+        return;
+    }
+    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
+    conn_.terminate();
+}
+
+inline void WsSession::on_low_water() {
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+}
+
+inline void WsSession::on_drained() {
+    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
+        auto waiting = std::move(extras_->when_drained);
+        extras_->when_drained.clear();
+        for (auto& fn : waiting) {
+            if (close_reported_) break;
+            guarded([&] { fn(peer_); });
+        }
+    }
+    conn_.resume_reading();   // if reading paused on a full queue
+}
+
+inline void WsSession::write_frame(Opcode op, std::string_view payload) {
+    const std::size_t n = payload.size();
+    const std::size_t header = frame_header_size(n);   // server frames: no mask
+    // A large payload that is this peer's own input (an echo) is queued from the receive
+    // buffer, not copied; small ones are cheaper to copy next to their header.
+    SendQueue& q = conn_.out();
+    if (n >= 4096 && q.can_borrow(payload)) {
+        encode_frame_header(q.reserve(header), op, true, n, nullptr);
+        q.borrow(payload);
+        return;
+    }
+    char* out = q.reserve(header + n);
+    encode_frame_header(out, op, true, n, nullptr);
+    if (n != 0) std::memcpy(out + header, payload.data(), n);
+}
+
+inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
+    char payload[125];
+    const std::size_t n = encode_close_payload(payload, code, reason);
+    write_frame(Opcode::close, std::string_view(payload, n));
+    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    conn_.rearm_timer();
+}
+
+inline SendResult WsSession::admit() {
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
+    switch (conn_.out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (close_reported_ || conn_.closing()) return SendResult::closed;
+    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
+    return SendResult::closed;
+}
+
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+    const SendResult r = admit();
+    if (r == SendResult::sent) write_frame(op, payload);
+    return r;
+}
+
+inline SendResult WsSession::send_ping(std::string_view payload) {
+    if (payload.size() > 125) return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    write_frame(Opcode::ping, payload);
+    return SendResult::sent;
+}
+
+inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
+    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
+    close_sent_ = true;
+    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
+    return SendResult::sent;
+}
+
+// ---- topics -------------------------------------------------------------------------
+inline std::string WsSession::topic_key(std::string_view topic) const {
+    if (!extras_ || extras_->ns.empty()) return std::string(topic);
+    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+}
+
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const std::string key = topic_key(topic);
+    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(key, +1);
+    topics_.emplace_back(topic);
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return false;
+    const std::string key = topic_key(*it);
+    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(key, -1);
+    topics_.erase(it);
+    return true;
+}
+
+inline void WsSession::leave_topics() {
+    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+}
+
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+    // Once per publication, never per subscriber: one bad byte would close every browser.
+    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
+    // An un-namespaced peer publishes under the topic itself: no key is made.
+    auto p = namespace_name().empty() ? Publication::make(topic, data, binary)
+                                      : Publication::make(topic_key(topic), data, binary);
+    conn_.loop().core.publish(p, &conn_.loop(), this);
+    return SendResult::sent;
+}
+
+inline void WsSession::deliver(void* self, const Publication& p, bool) {
+    WsSession& s = *static_cast<WsSession*>(self);
+    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
+    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/handles.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/handles.hpp — the runtime side of peers and streams: weak handles that work from
+// any thread (PeerHandle, StreamHandle), per-peer timers and drain waiters, and the route's
+// peer registry.
+// Owns: how work from another thread reaches a peer or a stream (through its loop's gate, with
+// a reference on the connection's memory, reporting `closed` when it never runs), and how a
+// session joins and leaves its route's PeerList.
+// Must not know: sockets, frames (WsSession sends), the registry's users (app.hpp).
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+struct HandleAccess {
+    static PeerHandle peer(Connection& conn, std::string_view id) {
+        PeerHandle h;
+        conn.retain();
+        h.conn_ = &conn;
+        h.gate_ = conn.loop().gate;
+        h.id_ = std::string(id);
+        return h;
+    }
+    static StreamHandle stream(const std::shared_ptr<StreamState>& s) {
+        StreamHandle h;
+        h.s_ = s;
+        return h;
+    }
+    static EventStream event_stream(std::shared_ptr<StreamState> s) { return EventStream(std::move(s)); }
+    static const std::shared_ptr<StreamState>& state(const EventStream& e) noexcept { return e.s_; }
+};
+
+/// The WebSocket session of `c` (its loop's thread), or null when it has none any more.
+inline WsSession* ws_session_of(Connection& c) noexcept {
+    Session* s = c.session();
+    if (!c.is_open() || s == nullptr || s->kind != SessionKind::websocket) return nullptr;
+    return static_cast<WsSession*>(s);
+}
+
+// ---- WsSession: handles, timers, drain waiters, the registry -----------------------------
+inline PeerHandle WsSession::handle() { return HandleAccess::peer(conn_, id()); }
+
+inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
+                              std::function<void(Peer&)> fn) {
+    if (close_reported_ || conn_.closing() || !fn) return Timer();
+    Extras& x = extras();
+    // Timers that stopped (cancelled, fired once) leave the list as new ones come.
+    x.timers.erase(std::remove_if(x.timers.begin(), x.timers.end(),
+                                  [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+                   x.timers.end());
+    // The timer cannot outlive the session: let_go() stops it first, on this thread.
+    Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
+                             [this, user = std::move(fn)] {
+                                 if (!close_reported_) guarded([&] { user(peer_); });
+                             });
+    x.timers.push_back(TimerAccess::state(t));
+    return t;
+}
+
+inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
+    if (close_reported_ || conn_.closing() || !fn) return;
+    extras().when_drained.push_back(std::move(fn));
+    // Already empty: the next drain is now, posted (never inside the caller).
+    if (conn_.out().empty())
+        net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
+            if (WsSession* s = ws_session_of(*ref.get())) s->on_drained();
+        });
+}
+
+inline void WsSession::join_list() {
+    PeerList& list = ep_.peers;
+    std::lock_guard<std::mutex> lock(list.mutex);
+    list_prev_ = nullptr;
+    list_next_ = list.head;
+    if (list.head) list.head->list_prev_ = this;
+    list.head = this;
+    listed_ = true;
+    list.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void WsSession::leave_list() {
+    if (!listed_) return;
+    PeerList& list = ep_.peers;
+    std::lock_guard<std::mutex> lock(list.mutex);
+    if (list_prev_) list_prev_->list_next_ = list_next_;
+    else list.head = list_next_;
+    if (list_next_) list_next_->list_prev_ = list_prev_;
+    list_prev_ = list_next_ = nullptr;
+    listed_ = false;
+    list.count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+inline void WsSession::let_go() {
+    conn_.mark_gone();   // handles now say closed
+    leave_list();
+    if (!extras_) return;
+    for (const auto& t : extras_->timers) {
+        t->cancelled = true;
+        conn_.loop().stop_timer(*t);
+    }
+    extras_->timers.clear();
+    extras_->when_drained.clear();
+}
+
+inline std::vector<PeerHandle> WsSession::peers() {
+    std::vector<PeerHandle> out;
+    PeerList& list = ep_.peers;
+    const std::string_view ns = namespace_name();
+    std::lock_guard<std::mutex> lock(list.mutex);
+    out.reserve(list.count.load(std::memory_order_relaxed));
+    for (WsSession* s = list.head; s; s = s->list_next_)
+        if (s->namespace_name() == ns) out.push_back(HandleAccess::peer(s->conn_, s->id()));
+    return out;
+}
+
+inline std::string_view WsSession::namespace_name() const noexcept {
+    // Only a namespaced route's peers have one, set in on_start before they join the list, so
+    // another thread walking the list reads it safely.
+    if (!ep_.namespace_of || !extras_) return {};
+    return extras_->ns;
+}
+
+/// Handles of the open peers of `ep`, across loops.
+inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
+    std::vector<PeerHandle> out;
+    std::lock_guard<std::mutex> lock(ep.peers.mutex);
+    out.reserve(ep.peers.count.load(std::memory_order_relaxed));
+    for (WsSession* s = ep.peers.head; s; s = s->list_next())
+        out.push_back(HandleAccess::peer(s->connection(), s->id()));
+    return out;
+}
+
+}  // namespace detail
+
+// ---- Peer -----------------------------------------------------------------------------
+inline PeerHandle Peer::handle() const { return s_.handle(); }
+inline Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
+    return s_.every(interval, interval, std::move(fn));
+}
+inline Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
+    return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
+}
+inline void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
+inline std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
+inline std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+
+// ---- PeerHandle -----------------------------------------------------------------------
+inline PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
+    if (conn_) conn_->retain();
+}
+inline PeerHandle::PeerHandle(PeerHandle&& o) noexcept
+    : conn_(std::exchange(o.conn_, nullptr)), gate_(std::move(o.gate_)), id_(std::move(o.id_)) {}
+inline PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
+    std::swap(conn_, o.conn_);
+    std::swap(gate_, o.gate_);
+    std::swap(id_, o.id_);
+    return *this;
+}
+inline PeerHandle::~PeerHandle() {
+    if (conn_) conn_->release();   // the last reference may free the (closed) connection here
+}
+
+inline bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
+
+inline SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
+    auto report = [&done](SendResult r) {
+        if (done) done(r);
+        return r;
+    };
+    if (!binary && !detail::is_valid_utf8(data)) return report(SendResult::invalid);
+    if (!is_open()) return report(SendResult::closed);
+    // `done` goes with the task; if the task never runs (the app ended first) it says closed.
+    auto shared_done = std::make_shared<SendDone>(std::move(done));
+    detail::Unrun lost([shared_done] {
+        if (*shared_done) (*shared_done)(SendResult::closed);
+    });
+    const bool posted = gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data),
+                                     shared_done, lost = std::move(lost)]() mutable {
+        lost.dismiss();
+        SendResult r = SendResult::closed;
+        if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
+            ref->in_session([&] {
+                r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
+            });
+        if (*shared_done) (*shared_done)(r);
+    });
+    return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
+}
+
+inline SendResult PeerHandle::send(std::string_view text, SendDone done) const {
+    return post_send(false, text, std::move(done));
+}
+inline SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
+    return post_send(true, bytes, std::move(done));
+}
+
+inline SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    if (!is_open()) return SendResult::closed;
+    return post([t = std::string(topic), d = std::string(text)](Peer& p) { p.publish(t, d); })
+               ? SendResult::sent
+               : SendResult::closed;
+}
+inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
+    if (!is_open()) return SendResult::closed;
+    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) { p.publish_binary(t, d); })
+               ? SendResult::sent
+               : SendResult::closed;
+}
+
+inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
+    if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (!is_open()) return SendResult::closed;
+    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); }) ? SendResult::sent
+                                                                                 : SendResult::closed;
+}
+
+inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
+    if (!is_open() || !fn) return false;
+    return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
+        detail::WsSession* s = detail::ws_session_of(*ref.get());
+        if (s == nullptr || s->ready_state() == ReadyState::closed) return;
+        ref->in_session([&] { f(s->peer()); });
+    });
+}
+
+// ---- StreamHandle ---------------------------------------------------------------------
+inline bool StreamHandle::is_open() const noexcept {
+    auto s = s_.lock();
+    return s && !s->closed.load();
+}
+inline SendResult StreamHandle::push(std::string_view data) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push(data) : SendResult::closed;
+}
+inline SendResult StreamHandle::push(const EventMessage& message) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push(message) : SendResult::closed;
+}
+inline SendResult StreamHandle::push_comment(std::string_view text) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text) : SendResult::closed;
+}
+inline void StreamHandle::close() const {
+    if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();
+}
+inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
+    auto s = s_.lock();
+    if (!s || s->closed.load() || !fn || !s->gate) return false;
+    return s->gate->post([st = std::move(s), f = std::move(fn)] {
+        if (st->closed.load()) return;
+        EventStream e = detail::HandleAccess::event_stream(st);
+        f(e);
+    });
+}
+
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/event_stream_impl.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
 // StreamState.
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -6582,6 +8148,30 @@ WISP_NAMESPACE_END
 #include <utility>
 
 WISP_NAMESPACE_BEGIN
+
+namespace detail {
+/// A stream's timer: it runs on the stream's loop and stops when the stream ends.
+inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
+                          std::chrono::milliseconds interval, std::function<void(EventStream&)> fn) {
+    if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
+    if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    auto& timers = s->extras->timers;
+    timers.erase(std::remove_if(timers.begin(), timers.end(),
+                                [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+                 timers.end());
+    // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
+    // not keep the stream's memory alive meanwhile.
+    Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
+                             [w = std::weak_ptr<StreamState>(s), f = std::move(fn)] {
+                                 auto st = w.lock();
+                                 if (!st || st->closed.load()) return;
+                                 EventStream e = HandleAccess::event_stream(std::move(st));
+                                 f(e);
+                             });
+    timers.push_back(TimerAccess::state(t));
+    return t;
+}
+}  // namespace detail
 
 // ---- EventStream ----------------------------------------------------------------------
 inline EventStream::EventStream(Request& req) {
@@ -6612,7 +8202,34 @@ inline SendResult EventStream::push_comment(std::string_view text) {
 
 inline void EventStream::close() {
     if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
+    else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
+}
+
+inline StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+
+inline Timer EventStream::every(std::chrono::milliseconds interval,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, interval, interval, std::move(fn));
+}
+
+inline Timer EventStream::after(std::chrono::milliseconds delay,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, delay, std::chrono::milliseconds(0), std::move(fn));
+}
+
+inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
+    detail::StreamState& st = *s_;
+    if (st.closed.load() || st.conn == nullptr || !fn) return;
+    if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    // A weak reference: the waiter must not keep its own stream alive.
+    st.extras->when_drained.push_back([w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
+        if (auto s = w.lock()) {
+            EventStream e = detail::HandleAccess::event_stream(std::move(s));
+            f(e);
+        }
+    });
+    if (st.is_started && st.conn->out().empty())
+        detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
 inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
@@ -7092,11 +8709,14 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 inline Loop::~Loop() {
+    gate->close();   // nothing new from other threads; what they posted before runs below
     while (head_) head_->terminate();
     // run() has returned, so this thread is the only one left: what the closes posted (the
-    // transports letting their owners go, cancelled waits) runs now instead of leaking.
+    // transports letting their owners go, cancelled waits) and what other threads posted
+    // (answers, sends, timers) runs now, against closed connections, instead of leaking.
     io.restart();
     io.poll();
+    while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
     run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
     run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
@@ -7141,7 +8761,10 @@ inline void Loop::remove(Connection& c) noexcept {
 }
 
 inline void Loop::on_tick() {
-    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
+    wheel.advance(now_tick(), [this](WheelNode& n) {
+        if (n.kind == WheelNode::Kind::timer) fire_timer(static_cast<TimerState&>(n));
+        else static_cast<Connection&>(n).on_timer();
+    });
     if (!wheel.empty()) arm_tick();
     else ticking_ = false;
 }
@@ -7253,705 +8876,6 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
     conn.switch_session(std::make_unique<StreamSession>(conn, st));
     st->started();
     conn.rearm_timer();
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/hooks.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
-// function pointers the engine calls them through.
-
-#include <cstddef>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// Every hook is optional, and a hook that is there is never skipped: it is called, or the
-// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
-// it is ill-formed for an overload set or a member template, which then looked absent. Instead
-// the name is looked up in a class derived from both H and HookNames, which declares every
-// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
-// whatever it names (a function, an overload set, a template, a static or data member, a type).
-// That needs a class one can derive from; a final handler is refused with its own sentence
-// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
-struct HookNames {
-    int upgrade, open, message, close, error, drain;
-};
-template <class H>
-struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
-
-template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
-template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
-template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
-template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
-template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
-template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
-
-template <template <class> class Op, class H, class = void>
-struct detected : std::false_type {};
-template <template <class> class Op, class H>
-struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
-
-/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
-/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
-template <template <class> class OnlyProbe, class H,
-          bool = std::is_class_v<H> && !std::is_final_v<H>>
-struct declares : std::false_type {};
-template <template <class> class OnlyProbe, class H>
-struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
-
-// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
-// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
-// Error, default arguments, templates, static members, callable data members). The arguments are
-// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
-// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
-template <class H>
-using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
-template <class H>
-using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
-template <class H>
-using message_call =
-    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
-template <class H>
-using close_info_call =
-    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
-template <class H>
-using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
-template <class H>
-using error_info_call =
-    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
-template <class H>
-using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
-template <class H>
-using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
-
-/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
-/// counts as the first: Response (101 accepts with its headers, any other status rejects),
-/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
-enum class UpgradeResult : unsigned char {
-    not_callable, accept, response, optional_response, headers, invalid
-};
-
-template <class H>
-constexpr UpgradeResult upgrade_result_of() {
-    if constexpr (!detected<upgrade_call, H>::value) {
-        return UpgradeResult::not_callable;
-    } else {
-        using R = upgrade_call<H>;
-        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
-        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
-        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
-            return UpgradeResult::optional_response;
-        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
-        else return UpgradeResult::invalid;
-    }
-}
-
-/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
-/// When a hook fits several accepted forms (an overload set, a template, default arguments),
-/// the form with the most parameters is the one called, and the only one: close(Peer&,
-/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
-/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
-/// is called if it fits, else the hook is reported.
-template <class H>
-struct Hooks {
-    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
-
-    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
-    static constexpr bool has_open = declares<only_probe_open, H>::value;
-    static constexpr bool has_message = declares<only_probe_message, H>::value;
-    static constexpr bool has_close = declares<only_probe_close, H>::value;
-    static constexpr bool has_error = declares<only_probe_error, H>::value;
-    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
-
-    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
-    static constexpr bool close_with_info = detected<close_info_call, H>::value;
-    static constexpr bool error_with_info = detected<error_info_call, H>::value;
-
-    static constexpr bool upgrade_ok =
-        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
-    /// Only asked of a callable upgrade, so one mistake gets one sentence.
-    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
-    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
-    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
-    static constexpr bool close_ok =
-        !has_close || close_with_info || detected<close_peer_call, H>::value;
-    static constexpr bool error_ok =
-        !has_error || error_with_info || detected<error_peer_call, H>::value;
-    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
-
-    /// H can serve a WebSocket route (no diagnostics; see check()).
-    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
-                                   message_ok && close_ok && error_ok && drain_ok;
-
-    /// Fails to compile, with one sentence per mistake, unless all_ok.
-    static constexpr bool check() {
-        static_assert(std::is_class_v<H>,
-                      "wisp: a WebSocket handler must be a struct or class whose member functions "
-                      "are its hooks");
-        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
-                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
-                      "hooks that are overloaded or templates (remove `final`)");
-        static_assert(upgrade_ok,
-                      "wisp: hook `upgrade` must be public and callable as "
-                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
-        static_assert(upgrade_result_ok,
-                      "wisp: hook `upgrade` must return void, wisp::Response, "
-                      "std::optional<wisp::Response> or wisp::Headers");
-        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
-                               "open(wisp::Peer&)");
-        static_assert(message_ok,
-                      "wisp: hook `message` must be public and callable as "
-                      "message(wisp::Peer&, const wisp::Message&) or "
-                      "message(wisp::Peer&, wisp::Message)");
-        static_assert(close_ok,
-                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
-                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
-                      "close(wisp::Peer&, wisp::CloseInfo)");
-        static_assert(error_ok,
-                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
-                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
-        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
-                                "drain(wisp::Peer&)");
-        return true;
-    }
-};
-
-/// A WebSocket route: the handler object and one plain function per hook (null when the
-/// handler has none). No virtual calls, no std::function per peer.
-struct WsEndpoint {
-    void* handler = nullptr;
-    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
-    bool keep_request = true;            ///< WsOptions::keep_request
-    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
-    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
-    void (*open)(void*, Peer&) = nullptr;
-    void (*message)(void*, Peer&, const Message&) = nullptr;
-    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
-    void (*error)(void*, Peer&, const Error&) = nullptr;
-    void (*drain)(void*, Peer&) = nullptr;
-};
-
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler);
-
-template <class H>
-void fill_endpoint(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    static_assert(K::check());
-    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
-    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
-}
-
-// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
-// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    // A const handler keeps its constness in every call: the casts below restore H exactly.
-    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
-    if constexpr (K::has_upgrade) {
-        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
-            H& self = *static_cast<H*>(h);
-            if constexpr (K::upgrade_result == UpgradeResult::accept) {
-                self.upgrade(req);
-                return std::nullopt;
-            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
-                return Response(self.upgrade(req));
-            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
-                return std::optional<Response>(self.upgrade(req));
-            } else {
-                // CrossWS's upgrade may return just headers: accept, with them on the 101.
-                Response accepted(101);
-                accepted.headers = Headers(self.upgrade(req));
-                return accepted;
-            }
-        };
-    }
-    if constexpr (K::has_open)
-        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
-    if constexpr (K::has_message) {
-        ep.message = [](void* h, Peer& p, const Message& m) {
-            static_cast<void>(static_cast<H*>(h)->message(p, m));
-        };
-    }
-    if constexpr (K::has_close && K::close_with_info) {
-        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
-            static_cast<void>(static_cast<H*>(h)->close(p, c));
-        };
-    } else if constexpr (K::has_close) {
-        ep.close = [](void* h, Peer& p, const CloseInfo&) {
-            static_cast<void>(static_cast<H*>(h)->close(p));
-        };
-    }
-    if constexpr (K::has_error && K::error_with_info) {
-        ep.error = [](void* h, Peer& p, const Error& e) {
-            static_cast<void>(static_cast<H*>(h)->error(p, e));
-        };
-    } else if constexpr (K::has_error) {
-        ep.error = [](void* h, Peer& p, const Error&) {
-            static_cast<void>(static_cast<H*>(h)->error(p));
-        };
-    }
-    if constexpr (K::has_drain)
-        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
-}
-
-}  // namespace detail
-
-/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
-/// named like a hook is public and fits one of the accepted forms (const members, `const
-/// wisp::Peer&` parameters, templates and overload sets are fine):
-///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
-///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
-///   open(wisp::Peer&)
-///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
-///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
-///       close(wisp::Peer&, wisp::CloseInfo)
-///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
-///       error(wisp::Peer&, wisp::Error)
-///   drain(wisp::Peer&)
-/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
-/// refuses a T for which this is false, with a sentence naming the hook and these forms.
-/// `T` must be a complete type.
-template <class T>
-struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
-template <class T>
-inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
-// in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
-// the idle timeout, the peer's topics.
-// Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
-// close state, the idle and close deadlines (through the connection's one timer slot).
-// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
-
-#include <algorithm>
-#include <atomic>
-#include <cstdint>
-#include <cstring>
-#include <exception>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// What peer.request() reads once the peer let its request go: immutable, shared.
-inline const Request& empty_request() {
-    static const Request r;
-    return r;
-}
-
-inline std::uint64_t next_peer_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
-/// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
-/// the connection (so a Peer& stays valid through the close hook and any late call).
-/// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
-public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes);
-
-    Peer& peer() noexcept { return peer_; }
-    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
-    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
-    StateSlot& state_slot() noexcept { return state_; }
-    const Address& remote_address() const noexcept { return conn_.remote_address(); }
-    std::string_view client_cert_subject() const noexcept {
-        const auto s = conn_.client_subject();   // the transport keeps the string alive
-        return s ? std::string_view(*s) : std::string_view();
-    }
-    std::string_view protocol() const noexcept { return protocol_; }
-    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
-    std::string_view extensions() const noexcept { return {}; }
-    std::string url() const;
-    ReadyState ready_state() const noexcept;
-    std::string_view id() const noexcept { return {id_, id_len_}; }
-
-    // ---- Session ----
-    void on_start() override;   ///< the open hook
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    std::size_t read_budget(std::size_t cap) const noexcept override;
-    void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override;
-    std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
-    void on_timer() override;
-    void on_shutdown() override;   ///< close 1001
-    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
-
-    // ---- WsReader sink ----
-    void on_message(Opcode op, std::string_view payload);
-    void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
-    void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
-
-    // ---- for Peer ----
-    SendResult send_data(Opcode op, std::string_view payload);
-    SendResult send_ping(std::string_view payload);
-    SendResult close(std::uint16_t code, std::string_view reason);
-    void terminate() { conn_.terminate(); }
-    bool is_open() const noexcept;
-    std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
-    bool subscribe(std::string_view topic);
-    bool unsubscribe(std::string_view topic);
-    const std::vector<std::string>& topics() const noexcept { return topics_; }
-    SendResult publish(std::string_view topic, std::string_view data, bool binary);
-
-private:
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
-    /// Whether one more message may be queued; applies the backpressure policy when not.
-    SendResult admit();
-    void write_frame(Opcode op, std::string_view payload);
-    void send_close_frame(std::uint16_t code, std::string_view reason);
-    /// Fails the connection: close frame with `code` (if none was sent), error hook, close hook.
-    void fail(errc e, std::uint16_t code, std::string_view why);
-    void report_error(errc e, std::string_view why);
-    void report_close(std::uint16_t code, std::string_view reason, bool clean);
-    template <class F>
-    void guarded(F&& call);
-    void leave_topics();
-
-    Connection& conn_;
-    const WsEndpoint& ep_;
-    WsReader reader_;
-    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
-    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
-    StateSlot state_;                    ///< shared with the upgrade request's
-    std::string protocol_;
-    Peer peer_{*this};
-    std::vector<std::string> topics_;
-    std::uint64_t last_rx_tick_ = 0;
-    std::uint64_t close_deadline_ = 0;
-    char id_[16];
-    std::uint8_t id_len_ = 0;
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    bool close_reported_ = false;
-    bool ping_outstanding_ = false;
-    bool in_hook_failure_ = false;
-};
-
-// ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes)
-    : Session(SessionKind::websocket),
-      conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
-template <class F>
-void WsSession::guarded(F&& call) {
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        call();
-    } catch (const std::exception& ex) {
-        fail(errc::handler_exception, 1011, ex.what());
-    } catch (...) {
-        fail(errc::handler_exception, 1011, "unknown exception");
-    }
-#else
-    call();
-#endif
-}
-
-inline void WsSession::on_start() {
-    conn_.rearm_timer();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) {
-        url_ = std::make_unique<std::string>(url());
-        request_.reset();
-    }
-}
-
-inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
-    ping_outstanding_ = false;
-    if (!reader_.done()) reader_.feed(p, n, *this);
-    if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
-}
-
-inline bool WsSession::is_open() const noexcept {
-    return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
-}
-
-inline std::string WsSession::url() const {
-    if (url_) return *url_;
-    std::string u = request().url();
-    u.replace(0, 4, "ws");   // http -> ws, https -> wss
-    return u;
-}
-
-inline ReadyState WsSession::ready_state() const noexcept {
-    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
-    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
-    return ReadyState::open;
-}
-
-inline bool WsSession::wants_input() const noexcept {
-    // A peer that sends faster than it reads our replies is not read further until half the
-    // send cap has drained, so replies to its own input never reach the cap (one read adds at
-    // most a read budget's worth).
-    return !conn_.out().over(conn_.out().cap() / 2);
-}
-
-inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
-    // A read is cut to the room left under the send cap (at least half of it, see
-    // wants_input()), so echoing what one read brought cannot reach the cap even while the
-    // transport refuses more.
-    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
-}
-
-inline void WsSession::on_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
-    const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
-}
-
-inline void WsSession::on_ping(std::string_view payload) {
-    if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
-}
-
-inline void WsSession::on_pong(std::string_view) {}
-
-inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
-    close_received_ = true;
-    if (!close_sent_) {
-        // §5.5.1: echo the code, then close the TCP connection (the server closes first).
-        close_sent_ = true;
-        if (code == 1005) write_frame(Opcode::close, {});
-        else send_close_frame(code, {});
-    }
-    report_close(code, reason, true);
-    conn_.close_after_flush();
-}
-
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
-inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
-    if (in_hook_failure_ || close_reported_) return;
-    in_hook_failure_ = true;
-    if (!close_sent_ && !conn_.closing()) {
-        close_sent_ = true;
-        // Protocol errors say why; a hook's exception text stays on the server.
-        send_close_frame(code, e == errc::handler_exception ? std::string_view() : why);
-    }
-    report_error(e, why);
-    report_close(code, why, false);
-    conn_.close_after_flush();
-    in_hook_failure_ = false;
-}
-
-inline void WsSession::report_error(errc e, std::string_view why) {
-    const Error err{make_error_code(e), std::string(why)};
-    if (ep_.error) {
-#ifndef WISP_NO_EXCEPTIONS
-        try {
-            ep_.error(ep_.handler, peer_, err);
-        } catch (...) {   // an error hook that throws has nowhere left to report to
-        }
-#else
-        ep_.error(ep_.handler, peer_, err);
-#endif
-    } else {
-        conn_.loop().core.report(request(), e, err.message);
-    }
-}
-
-inline void WsSession::report_close(std::uint16_t code, std::string_view reason, bool clean) {
-    if (close_reported_) return;
-    leave_topics();   // before the hook: what it publishes does not come back to this peer
-    close_reported_ = true;
-    if (!ep_.close) return;
-    const CloseInfo info{code, reason, clean};
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-        ep_.close(ep_.handler, peer_, info);
-    } catch (const std::exception& ex) {
-        report_error(errc::handler_exception, ex.what());
-    } catch (...) {
-        report_error(errc::handler_exception, "unknown exception");
-    }
-#else
-    ep_.close(ep_.handler, peer_, info);
-#endif
-}
-
-inline void WsSession::on_closed() {
-    // No close frame came back: 1006 (§7.1.5), or the code we sent if we were closing.
-    if (close_reported_) return;
-    report_close(1006, {}, false);
-}
-
-inline void WsSession::on_shutdown() {
-    if (close_sent_ || close_reported_) return;
-    close(1001, "server shutting down");
-}
-
-inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
-    const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
-}
-
-inline void WsSession::on_timer() {
-    const std::uint64_t now = conn_.loop().now_tick();
-    if (now < deadline()) {
-        conn_.rearm_timer();
-        return;
-    }
-    if (close_sent_) {   // our close frame was not answered in time
-        conn_.terminate();
-        return;
-    }
-    if (!ping_outstanding_) {   // half the idle time passed: ask for a sign of life
-        ping_outstanding_ = true;
-        write_frame(Opcode::ping, {});
-        conn_.rearm_timer();
-        return;
-    }
-    report_error(errc::idle_timeout, "no data and no pong within Limits::ws_idle_timeout");
-    conn_.terminate();
-}
-
-inline void WsSession::on_drained() {
-    conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (conn_.out().drain_owed) {
-        conn_.out().drain_owed = false;
-        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
-    }
-    conn_.resume_reading();   // if reading paused on a full queue
-}
-
-inline void WsSession::write_frame(Opcode op, std::string_view payload) {
-    const std::size_t n = payload.size();
-    const std::size_t header = frame_header_size(n);   // server frames: no mask
-    // A large payload that is this peer's own input (an echo) is queued from the receive
-    // buffer, not copied; small ones are cheaper to copy next to their header.
-    SendQueue& q = conn_.out();
-    if (n >= 4096 && q.can_borrow(payload)) {
-        encode_frame_header(q.reserve(header), op, true, n, nullptr);
-        q.borrow(payload);
-        return;
-    }
-    char* out = q.reserve(header + n);
-    encode_frame_header(out, op, true, n, nullptr);
-    if (n != 0) std::memcpy(out + header, payload.data(), n);
-}
-
-inline void WsSession::send_close_frame(std::uint16_t code, std::string_view reason) {
-    char payload[125];
-    const std::size_t n = encode_close_payload(payload, code, reason);
-    write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
-    conn_.rearm_timer();
-}
-
-inline SendResult WsSession::admit() {
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
-    switch (conn_.out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
-    }
-    if (close_reported_ || conn_.closing()) return SendResult::closed;
-    if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
-    fail(errc::backpressure, 1008, "send queue over Limits::max_queued_bytes");
-    return SendResult::closed;
-}
-
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
-    const SendResult r = admit();
-    if (r == SendResult::sent) write_frame(op, payload);
-    return r;
-}
-
-inline SendResult WsSession::send_ping(std::string_view payload) {
-    if (payload.size() > 125) return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    write_frame(Opcode::ping, payload);
-    return SendResult::sent;
-}
-
-inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) {
-    if (!is_valid_close_code(code) || reason.size() > 123 || !is_valid_utf8(reason))
-        return SendResult::invalid;
-    if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
-    close_sent_ = true;
-    send_close_frame(code, reason);   // then wait for the peer's close (on_close)
-    return SendResult::sent;
-}
-
-// ---- topics -------------------------------------------------------------------------
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    std::string t(topic);
-    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(t, +1);
-    topics_.push_back(std::move(t));
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
-    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(*it, -1);
-    topics_.erase(it);
-    return true;
-}
-
-inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
-}
-
-inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
-    // Once per publication, never per subscriber: one bad byte would close every browser.
-    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
-    conn_.loop().core.publish(Publication::make(topic, data, binary), &conn_.loop(), this);
-    return SendResult::sent;
-}
-
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
-    WsSession& s = *static_cast<WsSession*>(self);
-    // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
-    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }  // namespace detail
@@ -9936,6 +10860,7 @@ WISP_NAMESPACE_END
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <csignal>
 #include <cstdint>
 #include <memory>
@@ -10069,8 +10994,39 @@ public:
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
+    /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
+    /// namespace's peers receive it. Otherwise as publish_text.
+    SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
+
+    // ---- runtime ----
+    /// Runs `fn` every `interval` on the first I/O thread, from run() until cancelled or run()
+    /// returns. Made before run(), it starts with it. See Timer for resolution and drift.
+    /// Thread: any.
+    Timer every(std::chrono::milliseconds interval, std::function<void()> fn);
+    /// Runs `fn` once after `delay`, the same way.
+    Timer after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Runs `fn` on the first I/O thread, soon; called before run(), once run() starts.
+    /// False only for an empty `fn`. Thread: any.
+    bool post(std::function<void()> fn);
+
+    // ---- the peer registry (any thread) ----
+    /// Handles of every open WebSocket peer of every route (CrossWS app.peers): a snapshot.
+    std::vector<PeerHandle> peers() const;
+    /// ... of the route registered as `pattern` with ws() ("" when there is none).
+    std::vector<PeerHandle> peers(std::string_view pattern) const;
+    /// Open WebSocket peers of every route, or of one.
+    std::size_t peer_count() const noexcept;
+    std::size_t peer_count(std::string_view pattern) const noexcept;
+    /// Closes every WebSocket peer (or a route's) with `code` and `reason`, as Peer::close.
+    void close_all(std::uint16_t code = 1000, std::string_view reason = {});
+    void close_all(std::string_view pattern, std::uint16_t code, std::string_view reason = {});
+    /// Runs fn(peer) for each WebSocket subscriber of `topic` (app-wide topics), on each
+    /// subscriber's own I/O thread: one visit posted per loop. Returns the number of loops
+    /// visited (0 when not running).
+    std::size_t for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn);
 
 private:
     struct Listener {
@@ -10100,6 +11056,9 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
+    std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
+    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
+    std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -10139,6 +11098,8 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
+    ep->pattern = std::string(pattern);
+    ep->namespace_of = std::move(options.namespace_of);
     core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
@@ -10308,6 +11269,18 @@ inline std::error_code App::run(unsigned threads) {
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
     for (auto& li : listeners_) accept_next(*li);
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_ = loops_[0]->gate;
+        for (auto& t : pending_timers_) {
+            t->loop = loops_[0].get();
+            t->gate = gate0_;
+            if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
+        }
+        pending_timers_.clear();
+        for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
+        pending_posts_.clear();
+    }
     if (stop_on_signals_) {
         if (!signals_)
             signals_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGINT, SIGTERM);
@@ -10357,6 +11330,10 @@ inline std::error_code App::run(unsigned threads) {
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_.reset();
+    }
     loops_.clear();
     port_ = 0;
     core_.stopping = false;
@@ -10402,6 +11379,98 @@ inline SendResult App::publish_binary(std::string_view topic, std::string_view b
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));
+}
+
+inline SendResult App::publish_to(std::string_view ns, std::string_view topic,
+                                  std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_.publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
+                  nullptr, nullptr);
+    return SendResult::sent;
+}
+
+inline Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {   // not running: it starts with run()
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = interval;
+        s->every = interval;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, interval, interval, std::move(fn));
+}
+
+inline Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = delay;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, delay, std::chrono::milliseconds(0),
+                                  std::move(fn));
+}
+
+inline bool App::post(std::function<void()> fn) {
+    if (!fn) return false;
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (gate0_ && gate0_->post(fn)) return true;
+    pending_posts_.push_back(std::move(fn));   // not running: when run() starts
+    return true;
+}
+
+inline std::vector<PeerHandle> App::peers() const {
+    std::vector<PeerHandle> out;
+    for (const auto& ep : ws_endpoints_) {
+        auto some = detail::snapshot(*ep);
+        for (auto& h : some) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+inline std::vector<PeerHandle> App::peers(std::string_view pattern) const {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return detail::snapshot(*ep);
+    return {};
+}
+
+inline std::size_t App::peer_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& ep : ws_endpoints_) n += ep->peers.count.load(std::memory_order_relaxed);
+    return n;
+}
+
+inline std::size_t App::peer_count(std::string_view pattern) const noexcept {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return ep->peers.count.load(std::memory_order_relaxed);
+    return 0;
+}
+
+inline void App::close_all(std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers()) (void)h.close(code, reason);
+}
+
+inline void App::close_all(std::string_view pattern, std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers(pattern)) (void)h.close(code, reason);
+}
+
+inline std::size_t App::for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn) {
+    if (!fn) return 0;
+    const std::vector<detail::Loop*>* loops = core_.live_loops.load(std::memory_order_acquire);
+    if (loops == nullptr) return 0;
+    auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
+    std::size_t n = 0;
+    for (detail::Loop* l : *loops)
+        n += l->gate->post([l, t = std::string(topic), shared] {
+            l->topics.for_each(t, [&](const detail::TopicSub& sub) {
+                if (detail::WsSession* s = detail::WsSession::of(sub)) s->visit(*shared);
+            });
+        });
+    return n;
 }
 
 inline std::size_t App::connection_count() const noexcept {

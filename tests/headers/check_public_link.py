@@ -58,6 +58,14 @@ USES = {
     "tls.hpp": """wisp::TlsOptions o{"cert.pem", "key.pem"};   // plain data, with or without WISP_TLS
         return o.key_file == "key.pem" && o.require_client_cert && o.handshake_timeout.count() == 10000
                    ? 0 : 1;""",
+    "handle.hpp": """wisp::PeerHandle none;   // an empty handle answers closed, out of line
+        wisp::StreamHandle gone;
+        return !none && !none.is_open() && none.send("x") == wisp::SendResult::closed &&
+            !gone.is_open() && gone.push("x") == wisp::SendResult::closed ? 0 : 1;""",
+    "send_result.hpp": """return wisp::SendResult::sent == wisp::SendResult{} ? 0 : 1;""",
+    "timer.hpp": """wisp::Timer t;   // an empty timer: cancel() and active() are the engine's
+        t.cancel();
+        return t.active() ? 1 : 0;""",
     "json.hpp": """#if WISP_JSON
         return wisp::json_text(wisp::Json{{"a", 1}}) == "{\\"a\\":1}" ? 0 : 1;
     #else
