@@ -1,6 +1,8 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
-// Usage: anchor PORT [--threads N] [--no-keep-request]. Listens on 0.0.0.0:PORT, one event loop by default.
+// Usage: anchor PORT [--threads N] [--no-keep-request] [--tls-cert F --tls-key F]. Listens on
+// 0.0.0.0:PORT, one event loop by default.
 // --no-keep-request sets WsOptions::keep_request = false on both WebSocket routes (idle memory).
+// --tls-cert/--tls-key serve the same routes over TLS on PORT instead (bench/tls_bench.py).
 // Routes: GET / (plaintext), /_ws (echo), /_chat (pub/sub relay to the other peers and to every
 // /_sse stream), /_sse (event stream fed by the chat).
 #include "wisp.hpp"
@@ -20,17 +22,23 @@ struct Chat {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request]\n");
+        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request] "
+                             "[--tls-cert F --tls-key F]\n");
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
     unsigned threads = 1;
     wisp::WsOptions ws_options;   // --no-keep-request: WsOptions::keep_request = false (memory)
+    wisp::TlsOptions tls;
     for (int i = 2; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
         } else if (!std::strcmp(argv[i], "--no-keep-request")) {
             ws_options.keep_request = false;
+        } else if (!std::strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
+            tls.cert_file = argv[++i];
+        } else if (!std::strcmp(argv[i], "--tls-key") && i + 1 < argc) {
+            tls.key_file = argv[++i];
         } else {
             std::fprintf(stderr, "anchor: unknown argument %s\n", argv[i]);
             return 2;
@@ -51,11 +59,12 @@ int main(int argc, char** argv) {
         return stream;
     });
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
-    if (auto ec = app.listen("0.0.0.0", port)) {
-        std::fprintf(stderr, "anchor: %s\n", ec.message().c_str());
+    const bool secure = !tls.cert_file.empty();
+    if (auto ec = secure ? app.listen_tls("0.0.0.0", port, tls) : app.listen("0.0.0.0", port)) {
+        std::fprintf(stderr, "anchor: %s %s\n", ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
-    std::printf("listening on http://0.0.0.0:%u\n", unsigned(app.port()));
+    std::printf("listening on %s://0.0.0.0:%u\n", secure ? "https" : "http", unsigned(app.port()));
     std::fflush(stdout);
     return app.run(threads ? threads : 1) ? 1 : 0;
 }

@@ -24,6 +24,10 @@
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
 //                             per read and Asio's state per connection).
+//     WISP_TLS                HTTPS and wss:// (App::listen_tls, <wisp/tls.hpp>) over
+//                             OpenSSL 3, which it then includes; link -lssl -lcrypto
+//                             (Debian: libssl-dev). Off by default: without it nothing
+//                             includes OpenSSL and listen_tls reports errc::tls_unavailable.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -64,6 +68,10 @@
 // WISP_JSON: define it (before including wisp) to get <wisp/json.hpp>'s helpers over
 // nlohmann/json (Debian: nlohmann-json3-dev), which it then includes. Off by default: the
 // core never needs a JSON library.
+
+// ---- optional TLS -----------------------------------------------------------------
+// WISP_TLS: define it (before including wisp; meson: -Dtls=enabled) for HTTPS and wss:// over
+// OpenSSL 3. Only <wisp/detail/tls_context.hpp> includes OpenSSL.
 
 // ---- where definitions come in -------------------------------------------------
 // Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around
@@ -124,6 +132,10 @@ enum class errc {
     closed,                  ///< the peer or stream has closed; nothing was sent
     invalid_event_field,     ///< SSE id/event with CR, LF or NUL
     shutting_down,           ///< the server is stopping
+    // TLS (App::listen_tls)
+    tls_unavailable,         ///< built without WISP_TLS
+    tls_setup,               ///< a certificate, key or TLS setting that does not work
+    tls_error,               ///< a failed TLS handshake or record (the connection closes)
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -170,6 +182,9 @@ public:
         case errc::closed: return "closed";
         case errc::invalid_event_field: return "SSE field contains CR, LF or NUL";
         case errc::shutting_down: return "server shutting down";
+        case errc::tls_unavailable: return "built without TLS (WISP_TLS)";
+        case errc::tls_setup: return "TLS setup failed";
+        case errc::tls_error: return "TLS handshake or record failed";
         }
         return "unknown wisp error";
     }
@@ -1222,6 +1237,11 @@ public:
     /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
     bool keep_alive() const noexcept { return keep_alive_; }
     const Address& remote_address() const noexcept { return remote_; }
+    /// Over mutual TLS (TlsOptions::client_ca_file): the subject of the client's verified
+    /// certificate, RFC 2253 form ("CN=alice,O=Example"); "" otherwise.
+    std::string_view client_cert_subject() const noexcept {
+        return client_subject_ ? std::string_view(*client_subject_) : std::string_view();
+    }
 
     /// Answer later: returns a handle that sends the response from any thread. The request is
     /// copied so it stays readable through the handle; pipelined requests wait in order.
@@ -1255,6 +1275,7 @@ private:
     /// Decoded query pairs, made by the first query() that needs decoding.
     mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
+    std::shared_ptr<const std::string> client_subject_;   ///< the connection's, shared
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
@@ -1276,6 +1297,9 @@ public:
     static void set_remote(Request& r, const Address& a, bool secure) noexcept {
         r.remote_ = a;
         r.secure_ = secure;
+    }
+    static void set_client_subject(Request& r, std::shared_ptr<const std::string> s) noexcept {
+        r.client_subject_ = std::move(s);
     }
     static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
     /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
@@ -1561,6 +1585,7 @@ inline Request& Request::operator=(const Request& other) {
     params_ = other.params_;
     state_ = other.state_;
     remote_ = other.remote_;
+    client_subject_ = other.client_subject_;
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
@@ -1586,6 +1611,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     params_ = std::move(other.params_);
     state_ = std::move(other.state_);
     remote_ = other.remote_;
+    client_subject_ = std::move(other.client_subject_);
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
@@ -4526,6 +4552,8 @@ WISP_NAMESPACE_END
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -4595,6 +4623,14 @@ public:
     virtual void close() = 0;
     /// True when the bytes are protected (TLS): URLs say https / wss.
     virtual bool is_secure() const noexcept { return false; }
+    /// A tick of the loop's clock by which the transport itself needs progress (a TLS
+    /// handshake), or 0 for none. The connection's timer slot keeps it with the session's.
+    virtual std::uint64_t deadline() const noexcept { return 0; }
+    /// deadline() passed (the connection closes next): say why to whoever listens.
+    virtual void on_deadline() {}
+    /// The subject of the client's verified certificate (mutual TLS), shared with the requests
+    /// that report it; null without one.
+    virtual std::shared_ptr<const std::string> client_subject() const { return nullptr; }
 
     /// The peer's address ("" when there is none, as in tests).
     const Address& remote_address() const noexcept { return remote_; }
@@ -5878,6 +5914,7 @@ WISP_NAMESPACE_END
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 
 WISP_NAMESPACE_BEGIN
@@ -5895,6 +5932,15 @@ public:
     Connection& operator=(const Connection&) = delete;
     ~Connection() = default;
 
+    /// The accepted socket's transport, for a layer to be built over it (TLS).
+    Transport& socket() noexcept { return socket_; }
+    /// Puts `layer` (built over socket()) between this connection and its socket; before
+    /// start(). Null leaves the socket in charge.
+    void set_layer(std::unique_ptr<Transport> layer) {
+        if (!layer) return;
+        layer_ = std::move(layer);
+        transport_ = layer_.get();
+    }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
     void start(std::unique_ptr<Session> first);
@@ -5908,6 +5954,8 @@ public:
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
+    /// The subject of the client's verified certificate (mutual TLS); null without one.
+    std::shared_ptr<const std::string> client_subject() const { return transport_->client_subject(); }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
@@ -6180,7 +6228,9 @@ inline void Connection::rearm_timer() {
         loop_.schedule(*this, t);
         return;
     }
-    const std::uint64_t d = session_->deadline();
+    std::uint64_t d = session_->deadline();
+    // The transport's own deadline (a TLS handshake) shares the slot; the earlier one wins.
+    if (const std::uint64_t t = transport_->deadline()) d = d == 0 ? t : std::min(d, t);
     if (d == 0) loop_.wheel.cancel(*this);
     else loop_.schedule(*this, d);
 }
@@ -6188,6 +6238,12 @@ inline void Connection::rearm_timer() {
 inline void Connection::on_timer() {
     if (state_ == State::closed) return;
     if (state_ == State::lingering || out_.blocked()) {
+        close_now();
+        return;
+    }
+    const std::uint64_t t = transport_->deadline();
+    if (t != 0 && loop_.now_tick() >= t) {
+        transport_->on_deadline();
         close_now();
         return;
     }
@@ -6559,6 +6615,9 @@ public:
     /// after `open` when the route's WsOptions::keep_request is false.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
+    /// Over mutual TLS: the subject of the client's verified certificate (as
+    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
+    std::string_view client_cert_subject() const noexcept;
     /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
     /// client's offer instead; wisp reports what was negotiated.)
     std::string_view protocol() const noexcept;
@@ -7355,6 +7414,10 @@ public:
     const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
+    std::string_view client_cert_subject() const noexcept {
+        const auto s = conn_.client_subject();   // the transport keeps the string alive
+        return s ? std::string_view(*s) : std::string_view();
+    }
     std::string_view protocol() const noexcept { return protocol_; }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept { return {}; }
@@ -8501,6 +8564,7 @@ inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
     RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
+    RequestBuilder::set_client_subject(req, conn_.client_subject());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the
@@ -8848,6 +8912,7 @@ inline void Peer::terminate() { s_.terminate(); }
 inline bool Peer::is_open() const noexcept { return s_.is_open(); }
 inline const Request& Peer::request() const noexcept { return s_.request(); }
 inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
@@ -9583,6 +9648,1212 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
 
 WISP_NAMESPACE_END
 
+// ---- wisp/tls.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/tls.hpp — TlsOptions: the certificates and settings of an HTTPS (and wss://) listener.
+// Owns: what a user configures for TLS, with its defaults and their reasons.
+// Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
+// names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+/// One more certificate of a TLS listener, sent to clients that ask for `host` by name (SNI,
+/// RFC 6066 §3). Each certificate field works as in TlsOptions.
+struct TlsServerName {
+    /// The name it serves: "example.com", or "*.example.com" for one label more (RFC 6125
+    /// §6.4.3). Compared without regard to case.
+    std::string host{};
+    std::string cert_file{};
+    std::string key_file{};
+    std::string chain_file{};
+    std::string cert_pem{};
+    std::string key_pem{};
+    std::string chain_pem{};
+};
+
+/// The certificates and settings of an HTTPS listener (App::listen_tls).
+/// A certificate comes from a file or from memory: `cert_file` (PEM: the certificate, then
+/// optionally its intermediates) or `cert_pem` (the same text), and likewise the private key.
+/// Files are read at listen_tls() and again at App::reload_tls(), never in between.
+/// Every field has a default, so `TlsOptions{cert_file, key_file}` names only what it needs.
+/// The defaults are the secure ones: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, no
+/// compression, no renegotiation, ALPN "http/1.1", session tickets whose key rotates.
+struct TlsOptions {
+    std::string cert_file{};    ///< PEM: the server certificate, optionally followed by its chain
+    std::string key_file{};     ///< PEM: its private key (unencrypted)
+    std::string chain_file{};   ///< optional PEM: intermediate certificates sent after it
+    std::string cert_pem{};     ///< the certificate (and chain) as PEM text, instead of cert_file
+    std::string key_pem{};      ///< the key as PEM text, instead of key_file
+    std::string chain_pem{};    ///< intermediates as PEM text, instead of chain_file
+
+    /// More certificates chosen by the name the client asks for (SNI). A client that names
+    /// none of them, or no name at all, gets the certificate above.
+    std::vector<TlsServerName> server_names{};
+
+    /// Mutual TLS: clients must present a certificate issued by one of these CAs (PEM, file or
+    /// text); its subject is then Request::client_cert_subject() and Peer's. Empty: no client
+    /// certificates are asked for.
+    std::string client_ca_file{};
+    std::string client_ca_pem{};
+    /// With a client CA: true refuses a handshake without a client certificate; false lets
+    /// such clients in with an empty subject (a certificate that is sent is still verified).
+    bool require_client_cert = true;
+
+    /// A handshake not finished by then closes the connection (slowloris on the handshake).
+    std::chrono::milliseconds handshake_timeout{10'000};
+    /// Session tickets (RFC 5077, RFC 8446 §4.6.1) are encrypted with a key made at random and
+    /// replaced after this long; tickets under the previous key are still accepted (and
+    /// renewed), older ones get a full handshake. So a stolen key opens at most two periods of
+    /// sessions. 0 turns tickets (resumption) off.
+    std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
+    /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
+    /// are OpenSSL's defaults, all of them AEAD.
+    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/tls_context.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/tls_context.hpp — the only file that includes OpenSSL: a TLS listener's
+// certificates and settings, built from TlsOptions, and their reload.
+// Owns: the SSL_CTX of each certificate (the default one and one per SNI name), the secure
+// defaults, certificate and key loading with errors that name the file and OpenSSL's reason,
+// SNI and ALPN selection, the rotating session-ticket key, and the swap on reload.
+// Must not know: transports, connections, sessions (tls_transport.hpp uses an SSL from here).
+// Without WISP_TLS only the stub at the end is compiled, and OpenSSL is not included.
+
+#include <memory>
+#include <string>
+#include <system_error>
+
+#ifdef WISP_TLS
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "wisp: WISP_TLS needs OpenSSL 3 (Debian: libssl-dev)"
+#endif
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifdef WISP_TLS
+
+/// OpenSSL's reasons for the errors queued on this thread (then cleared), "; "-separated.
+std::string openssl_reason();
+
+/// The session-ticket keys of one listener: the current one and the one before it, replaced
+/// lazily once the current one is older than TlsOptions::ticket_key_lifetime. Kept across
+/// reloads, so a certificate renewal does not end resumable sessions.
+/// Thread: any (handshakes on every I/O thread); a mutex guards the keys.
+class TicketKeys {
+public:
+    explicit TicketKeys(std::chrono::milliseconds lifetime) : lifetime_(lifetime) {}
+    /// OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb): `enc` 1 seals a
+    /// new ticket with the current key; 0 opens one: 1 (current key), 2 (previous key: the
+    /// client gets a fresh ticket), 0 (unknown or expired: a full handshake), -1 on failure.
+    int on_ticket(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                  int enc);
+    std::chrono::milliseconds lifetime() const noexcept { return lifetime_; }
+
+private:
+    struct Key {
+        std::array<unsigned char, 16> name{};
+        std::array<unsigned char, 32> aes{};
+        std::array<unsigned char, 32> hmac{};
+        std::chrono::steady_clock::time_point born;
+        bool valid = false;
+    };
+    bool rotate_if_due();   // mutex held
+    static bool fresh(Key& k);
+    static bool set_mac(EVP_MAC_CTX* mac, Key& k);
+
+    std::mutex mutex_;
+    std::chrono::milliseconds lifetime_;
+    Key current_, previous_;
+};
+
+/// One version of a listener's TLS settings: an SSL_CTX per certificate. Immutable once
+/// made; a reload makes a new one, and connections keep the one they started with (each SSL
+/// holds a reference to its SSL_CTX, each transport to this object).
+class TlsContext {
+public:
+    /// Null with `why` set (the file, the field and OpenSSL's reason) when the options do not
+    /// make a working server.
+    static std::shared_ptr<TlsContext> make(const TlsOptions& options,
+                                            std::shared_ptr<TicketKeys> keys, std::string& why);
+    TlsContext() = default;
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+    ~TlsContext();
+
+    /// A server-side SSL for a new connection (null when OpenSSL is out of memory).
+    SSL* new_ssl() const;
+    std::chrono::milliseconds handshake_timeout() const noexcept { return handshake_timeout_; }
+    /// Client certificates are asked for (mutual TLS).
+    bool asks_client_cert() const noexcept { return asks_client_cert_; }
+
+private:
+    struct Name {
+        std::string host;   ///< lower case; "*.example.com" for a wildcard
+        SSL_CTX* ctx;
+    };
+    SSL_CTX* configure(const TlsOptions& o, std::string& why);
+    SSL_CTX* find(std::string_view host) const noexcept;
+    static int on_servername(SSL* ssl, int* alert, void* self);
+    static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
+                       const unsigned char* in, unsigned int in_len, void* arg);
+    static int on_ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv,
+                             EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc);
+
+    SSL_CTX* main_ = nullptr;
+    std::vector<Name> names_;
+    std::shared_ptr<TicketKeys> keys_;
+    std::chrono::milliseconds handshake_timeout_{10'000};
+    bool asks_client_cert_ = false;
+};
+
+/// The subject of `cert` in RFC 2253 form ("CN=alice,O=Example").
+std::string subject_of(X509* cert);
+
+/// One TLS listener: its options (kept for reload), its ticket keys and its current context.
+/// Thread: context() from the accepting thread, reload() from any.
+class TlsEndpoint {
+public:
+    /// Null with `ec` and `why` set when the options do not make a working server.
+    static std::shared_ptr<TlsEndpoint> make(TlsOptions options, std::error_code& ec,
+                                             std::string& why);
+    /// Builds a new context from the kept options (re-reading the files), or from `replace`
+    /// (then kept); on failure the current context stays.
+    std::error_code reload(const TlsOptions* replace, std::string& why);
+    std::shared_ptr<const TlsContext> context() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return ctx_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    TlsOptions options_;
+    std::shared_ptr<TicketKeys> keys_;
+    std::shared_ptr<const TlsContext> ctx_;
+};
+
+#else   // !WISP_TLS
+
+/// Without WISP_TLS a listener cannot be made: App::listen_tls reports errc::tls_unavailable.
+class TlsEndpoint {
+public:
+    static std::shared_ptr<TlsEndpoint> make(const TlsOptions&, std::error_code& ec,
+                                             std::string& why) {
+        ec = make_error_code(errc::tls_unavailable);
+        why = "wisp was built without TLS: define WISP_TLS and link OpenSSL 3 (-lssl -lcrypto)";
+        return nullptr;
+    }
+    std::error_code reload(const TlsOptions*, std::string&) { return {}; }
+};
+
+#endif
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_TLS
+
+inline std::string openssl_reason() {
+    std::string out;
+    while (const unsigned long e = ERR_get_error()) {
+        const char* r = ERR_reason_error_string(e);
+        std::string s;
+        if (r) {
+            s = r;
+        } else {
+            char buf[256];
+            ERR_error_string_n(e, buf, sizeof buf);
+            s = buf;
+        }
+        if (out.find(s) != std::string::npos) continue;
+        if (!out.empty()) out += "; ";
+        out += s;
+    }
+    return out.empty() ? std::string("unknown error") : out;
+}
+
+inline std::string subject_of(X509* cert) {
+    std::string out;
+    BIO* b = BIO_new(BIO_s_mem());
+    if (!b) return out;
+    // RFC 2253 order and escaping, UTF-8 kept as it is.
+    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        char* p = nullptr;
+        const long n = BIO_get_mem_data(b, &p);
+        if (n > 0 && p) out.assign(p, static_cast<std::size_t>(n));
+    }
+    BIO_free(b);
+    return out;
+}
+
+// ---- ticket keys ----
+inline bool TicketKeys::fresh(Key& k) {
+    k.valid = RAND_bytes(k.name.data(), static_cast<int>(k.name.size())) == 1 &&
+              RAND_priv_bytes(k.aes.data(), static_cast<int>(k.aes.size())) == 1 &&
+              RAND_priv_bytes(k.hmac.data(), static_cast<int>(k.hmac.size())) == 1;
+    k.born = std::chrono::steady_clock::now();
+    return k.valid;
+}
+
+inline bool TicketKeys::rotate_if_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (current_.valid && now - current_.born < lifetime_) return true;
+    // Past two lifetimes (no handshake for a while) the current key is as stale as the
+    // previous one would be: both go.
+    if (current_.valid && now - current_.born < 2 * lifetime_) previous_ = current_;
+    else previous_.valid = false;
+    return fresh(current_);
+}
+
+inline bool TicketKeys::set_mac(EVP_MAC_CTX* mac, Key& k) {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac.data(), k.hmac.size());
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[2] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(mac, params) == 1;
+}
+
+inline int TicketKeys::on_ticket(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                                 EVP_MAC_CTX* mac, int enc) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!rotate_if_due()) return -1;
+    const int iv_len = EVP_CIPHER_get_iv_length(EVP_aes_256_cbc());
+    if (enc) {
+        std::memcpy(name, current_.name.data(), current_.name.size());
+        if (RAND_bytes(iv, iv_len) != 1) return -1;
+        if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, current_.aes.data(), iv) != 1)
+            return -1;
+        return set_mac(mac, current_) ? 1 : -1;
+    }
+    Key* k = nullptr;
+    if (std::memcmp(name, current_.name.data(), current_.name.size()) == 0) k = &current_;
+    else if (previous_.valid && std::memcmp(name, previous_.name.data(), previous_.name.size()) == 0)
+        k = &previous_;
+    if (!k) return 0;
+    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k->aes.data(), iv) != 1) return -1;
+    if (!set_mac(mac, *k)) return -1;
+    return k == &current_ ? 1 : 2;
+}
+
+// ---- loading certificates and keys ----
+namespace tls_load {
+
+inline std::string label(const char* what, const std::string& file) {
+    return file.empty() ? std::string(what) + " (PEM text)" : std::string(what) + " file '" + file + "'";
+}
+
+/// Every certificate in a PEM text or file, in order; false with `why` when there is none or
+/// one cannot be read.
+inline bool read_certs(const std::string& file, const std::string& pem, const char* what,
+                       std::vector<X509*>& out, std::string& why) {
+    BIO* b = file.empty() ? BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))
+                          : BIO_new_file(file.c_str(), "r");
+    if (!b) {
+        why = label(what, file) + ": " + openssl_reason();
+        return false;
+    }
+    while (X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) out.push_back(x);
+    // The loop ends at the end of the text ("no start line"), which is no error once a
+    // certificate was read.
+    const unsigned long e = ERR_peek_last_error();
+    const bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    BIO_free(b);
+    if (out.empty() || !at_end) {
+        why = label(what, file) + ": " + (out.empty() && at_end ? std::string("no PEM certificate in it")
+                                                                 : openssl_reason());
+        ERR_clear_error();
+        for (X509* x : out) X509_free(x);
+        out.clear();
+        return false;
+    }
+    ERR_clear_error();
+    return true;
+}
+
+inline std::string asn1_time(const ASN1_TIME* t) {
+    std::string out;
+    BIO* b = BIO_new(BIO_s_mem());
+    if (!b) return out;
+    if (ASN1_TIME_print(b, t) == 1) {
+        char* p = nullptr;
+        const long n = BIO_get_mem_data(b, &p);
+        if (n > 0 && p) out.assign(p, static_cast<std::size_t>(n));
+    }
+    BIO_free(b);
+    return out;
+}
+
+/// Loads one certificate (with its chain) and its key into `ctx`.
+inline bool identity(SSL_CTX* ctx, const std::string& cert_file, const std::string& cert_pem,
+                     const std::string& key_file, const std::string& key_pem,
+                     const std::string& chain_file, const std::string& chain_pem, std::string& why) {
+    if (cert_file.empty() && cert_pem.empty()) {
+        why = "no certificate: set cert_file or cert_pem";
+        return false;
+    }
+    if (key_file.empty() && key_pem.empty()) {
+        why = "no private key: set key_file or key_pem";
+        return false;
+    }
+    const std::string cert_label = label("certificate", cert_file);
+    std::vector<X509*> certs;
+    if (!read_certs(cert_file, cert_pem, "certificate", certs, why)) return false;
+    bool ok = SSL_CTX_use_certificate(ctx, certs[0]) == 1;
+    if (!ok) why = cert_label + ": " + openssl_reason();
+    for (std::size_t i = 1; i < certs.size(); ++i) {
+        if (ok && SSL_CTX_add0_chain_cert(ctx, certs[i]) == 1) continue;
+        X509_free(certs[i]);
+    }
+    X509_free(certs[0]);
+    if (!ok) return false;
+    if (!chain_file.empty() || !chain_pem.empty()) {
+        std::vector<X509*> chain;
+        if (!read_certs(chain_file, chain_pem, "chain", chain, why)) return false;
+        for (X509* x : chain) {
+            if (ok && SSL_CTX_add0_chain_cert(ctx, x) == 1) continue;
+            if (ok) why = label("chain", chain_file) + ": " + openssl_reason();
+            ok = false;
+            X509_free(x);
+        }
+        if (!ok) return false;
+    }
+
+    const std::string key_label = label("private key", key_file);
+    BIO* b = key_file.empty() ? BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()))
+                              : BIO_new_file(key_file.c_str(), "r");
+    EVP_PKEY* key = b ? PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr) : nullptr;
+    if (b) BIO_free(b);
+    if (!key) {
+        why = key_label + ": " + openssl_reason();
+        return false;
+    }
+    ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(key);
+    if (!ok) {
+        why = key_label + " does not fit " + cert_label + ": " + openssl_reason();
+        return false;
+    }
+
+    // A certificate outside its validity would make every client refuse the server: say so
+    // now, not on the first handshake.
+    X509* leaf = SSL_CTX_get0_certificate(ctx);
+    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
+        why = cert_label + " expired on " + asn1_time(X509_get0_notAfter(leaf));
+        return false;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
+        why = cert_label + " is not valid before " + asn1_time(X509_get0_notBefore(leaf));
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tls_load
+
+// ---- TlsContext ----
+inline TlsContext::~TlsContext() {
+    for (Name& n : names_) SSL_CTX_free(n.ctx);
+    if (main_) SSL_CTX_free(main_);
+}
+
+inline std::shared_ptr<TlsContext> TlsContext::make(const TlsOptions& o,
+                                                    std::shared_ptr<TicketKeys> keys,
+                                                    std::string& why) {
+    ERR_clear_error();
+    auto c = std::make_shared<TlsContext>();
+    c->keys_ = std::move(keys);
+    c->handshake_timeout_ = o.handshake_timeout;
+    c->asks_client_cert_ = !o.client_ca_file.empty() || !o.client_ca_pem.empty();
+    if (o.handshake_timeout.count() <= 0) {
+        why = "handshake_timeout must be positive";
+        return nullptr;
+    }
+    c->main_ = c->configure(o, why);
+    if (!c->main_) return nullptr;
+    if (!tls_load::identity(c->main_, o.cert_file, o.cert_pem, o.key_file, o.key_pem, o.chain_file,
+                            o.chain_pem, why))
+        return nullptr;
+    for (const TlsServerName& sn : o.server_names) {
+        std::string host = sn.host;
+        std::transform(host.begin(), host.end(), host.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (host.empty() || host.find_first_of("*", 1) != std::string::npos ||
+            (host[0] == '*' && host.rfind("*.", 0) != 0)) {
+            why = "server_names: '" + sn.host + "' is not a host name or *.name";
+            return nullptr;
+        }
+        SSL_CTX* ctx = c->configure(o, why);
+        if (!ctx) return nullptr;
+        c->names_.push_back(Name{host, ctx});
+        if (!tls_load::identity(ctx, sn.cert_file, sn.cert_pem, sn.key_file, sn.key_pem,
+                                sn.chain_file, sn.chain_pem, why)) {
+            why = "server_names '" + sn.host + "': " + why;
+            return nullptr;
+        }
+    }
+    if (!c->names_.empty()) {
+        SSL_CTX_set_tlsext_servername_callback(c->main_, &TlsContext::on_servername);
+        SSL_CTX_set_tlsext_servername_arg(c->main_, c.get());
+    }
+    return c;
+}
+
+inline SSL_CTX* TlsContext::configure(const TlsOptions& o, std::string& why) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        why = "SSL_CTX_new: " + openssl_reason();
+        return nullptr;
+    }
+    // RFC 8996: nothing older than TLS 1.2. Compression (CRIME) and renegotiation (RFC 5746's
+    // attacks, and a client's cheap way to make the server work) are off. An end of input
+    // without close_notify is an ordinary end of input: browsers do that, and HTTP framing
+    // catches truncation.
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    std::uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                         SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF;
+    const bool tickets = o.ticket_key_lifetime.count() > 0;
+    if (!tickets) opts |= SSL_OP_NO_TICKET;
+    SSL_CTX_set_options(ctx, opts);
+    // Idle connections give their record buffers back (about 34 KiB each); read-ahead lets
+    // one read take many records.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
+    if (SSL_CTX_set_cipher_list(ctx, o.ciphers.c_str()) != 1) {
+        why = "ciphers '" + o.ciphers + "': " + openssl_reason();
+        SSL_CTX_free(ctx);
+        return nullptr;
+    }
+    // Resumption is by ticket only: no per-session state on the server.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    static const unsigned char sid_ctx[] = "wisp";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    if (tickets) {
+        SSL_CTX_set_app_data(ctx, keys_.get());
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &TlsContext::on_ticket_key);
+        // A ticket opens for at most two key lifetimes (the key ring enforces it); the session
+        // timeout, counted by OpenSSL in whole seconds, only has to be no shorter.
+        const auto ms = 2 * o.ticket_key_lifetime.count();
+        SSL_CTX_set_timeout(ctx, static_cast<long>(ms / 1000 + 2));
+    } else {
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::on_alpn, nullptr);
+
+    if (asks_client_cert_) {
+        std::vector<X509*> cas;
+        if (!tls_load::read_certs(o.client_ca_file, o.client_ca_pem, "client CA", cas, why)) {
+            SSL_CTX_free(ctx);
+            return nullptr;
+        }
+        X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+        bool ok = true;
+        for (X509* x : cas) {
+            ok = ok && X509_STORE_add_cert(store, x) == 1 && SSL_CTX_add_client_CA(ctx, x) == 1;
+            X509_free(x);
+        }
+        if (!ok) {
+            why = tls_load::label("client CA", o.client_ca_file) + ": " + openssl_reason();
+            SSL_CTX_free(ctx);
+            return nullptr;
+        }
+        SSL_CTX_set_verify(ctx,
+                           SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE |
+                               (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                           nullptr);
+    }
+    return ctx;
+}
+
+inline SSL* TlsContext::new_ssl() const { return SSL_new(main_); }
+
+inline SSL_CTX* TlsContext::find(std::string_view host) const noexcept {
+    auto same = [](std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+        return true;
+    };
+    for (const Name& n : names_)
+        if (same(host, n.host)) return n.ctx;
+    // RFC 6125 §6.4.3: "*.example.com" stands for exactly one label in front.
+    const std::size_t dot = host.find('.');
+    if (dot == std::string_view::npos || dot == 0) return nullptr;
+    const std::string_view rest = host.substr(dot);
+    for (const Name& n : names_)
+        if (n.host[0] == '*' && same(rest, std::string_view(n.host).substr(1))) return n.ctx;
+    return nullptr;
+}
+
+inline int TlsContext::on_servername(SSL* ssl, int*, void* self) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!name) return SSL_TLSEXT_ERR_OK;   // no name: the default certificate
+    if (SSL_CTX* ctx = static_cast<const TlsContext*>(self)->find(name)) SSL_set_SSL_CTX(ssl, ctx);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+inline int TlsContext::on_alpn(SSL*, const unsigned char** out, unsigned char* out_len,
+                               const unsigned char* in, unsigned int in_len, void*) {
+    // RFC 7301 §3.1: the client's list is length-prefixed names. wisp speaks HTTP/1.1 only.
+    for (unsigned int i = 0; i < in_len;) {
+        const unsigned int n = in[i];
+        if (i + 1 + n > in_len) break;
+        if (n == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+            *out = in + i + 1;
+            *out_len = 8;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + n;
+    }
+    // §3.2: a client that offers protocols, none of them ours, gets no_application_protocol.
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+inline int TlsContext::on_ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv,
+                                     EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) {
+    auto* keys = static_cast<TicketKeys*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    return keys ? keys->on_ticket(name, iv, cipher, mac, enc) : -1;
+}
+
+// ---- TlsEndpoint ----
+inline std::shared_ptr<TlsEndpoint> TlsEndpoint::make(TlsOptions options, std::error_code& ec,
+                                                      std::string& why) {
+    auto e = std::make_shared<TlsEndpoint>();
+    e->keys_ = std::make_shared<TicketKeys>(options.ticket_key_lifetime);
+    e->ctx_ = TlsContext::make(options, e->keys_, why);
+    if (!e->ctx_) {
+        ec = make_error_code(errc::tls_setup);
+        return nullptr;
+    }
+    e->options_ = std::move(options);
+    return e;
+}
+
+inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::string& why) {
+    TlsOptions o;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        o = replace ? *replace : options_;
+    }
+    // The ticket keys stay unless their lifetime changed.
+    std::shared_ptr<TicketKeys> keys = keys_;
+    if (o.ticket_key_lifetime != keys->lifetime()) keys = std::make_shared<TicketKeys>(o.ticket_key_lifetime);
+    auto ctx = TlsContext::make(o, keys, why);
+    if (!ctx) return make_error_code(errc::tls_setup);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ctx_ = std::move(ctx);
+    keys_ = std::move(keys);
+    if (replace) options_ = std::move(o);
+    return {};
+}
+
+#endif   // WISP_TLS
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/tls_transport.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/tls_transport.hpp — TLS as a layer of the Transport seam: a server-side SSL over
+// another transport (the connection's socket), invisible to the connection and its sessions.
+// Owns: the connection's SSL and its BIO (ciphertext comes from the lower transport's reads
+// and leaves through its writes; OpenSSL never sees a descriptor), the handshake and its
+// deadline, the turn's plaintext sealed into records in one batch, ciphertext the socket did
+// not take, close_notify, plain HTTP sent to the TLS port, the client certificate's subject.
+// Must not know: what the plaintext means (HTTP, WebSocket, events) or which backend the
+// lower transport uses.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifdef WISP_TLS
+
+/// Per I/O thread: the ciphertext the current SSL call produced (written to the socket before
+/// the call's transport method returns) and the plaintext of small messages that share a
+/// record. Shared by the thread's connections, so an idle connection holds neither.
+struct TlsScratch {
+    std::string cipher;
+    std::string plain;
+};
+inline TlsScratch& tls_scratch() {
+    thread_local TlsScratch s;
+    return s;
+}
+
+/// TLS over `lower`. Reads: the lower transport's bytes go straight into the SSL's record
+/// buffer (through a BIO of ours), and SSL_read decrypts into the caller's buffer until it is
+/// full or the socket is empty. Writes: a gather write of the connection's queue becomes one
+/// batch of records: a lone or large slice (a shared publication, a big echo) is sealed from
+/// where it lies; small slices are copied together so that they share a record. The batch's
+/// ciphertext goes to the lower transport in one write per 64 KiB; what it does not take waits
+/// here (the plaintext counts as written) and goes first when the socket has room.
+/// Readiness and lifetime: the lower transport reports to this layer (its TransportOwner),
+/// which reports to the connection; holds are the connection's.
+class TlsTransport final : public Transport, private TransportOwner {
+public:
+    /// Over `lower` (the connection's socket transport), which outlives this layer.
+    TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx);
+    /// Over a transport this layer owns (tests: an in-memory one).
+    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower, std::shared_ptr<const TlsContext> ctx);
+    TlsTransport(const TlsTransport&) = delete;
+    TlsTransport& operator=(const TlsTransport&) = delete;
+    ~TlsTransport() override;
+
+    bool start(TransportOwner& owner) override;
+    IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    void want_read() override;
+    void want_write() override;
+    bool may_have_input() const noexcept override;
+    bool shutdown_send() override;
+    void close() override;
+    bool is_secure() const noexcept override { return true; }
+    std::uint64_t deadline() const noexcept override { return phase_ == Phase::open ? 0 : deadline_; }
+    void on_deadline() override;
+    std::shared_ptr<const std::string> client_subject() const override { return subject_; }
+
+    /// The handshake finished (tests).
+    bool established() const noexcept { return phase_ == Phase::open; }
+    /// Plaintext bytes copied to share a record, since start (tests: the copies that remain).
+    std::size_t staged_bytes() const noexcept { return staged_total_; }
+    /// SSL_write calls, since start (tests: one batch per write, not one per message).
+    std::size_t seal_calls() const noexcept { return seals_; }
+
+    /// Largest plaintext of one TLS record (RFC 8446 §5.1).
+    static constexpr std::size_t record_bytes = 16384;
+    /// Ciphertext handed to the lower transport at once.
+    static constexpr std::size_t batch_bytes = 64 * 1024;
+
+private:
+    enum class Phase : std::uint8_t { handshake, open, plain_http, closed };
+
+    // ---- TransportOwner: the lower transport reports here ----
+    void on_readable() override { owner_->on_readable(); }
+    void on_writable() override;
+    void on_transport_error() override { owner_->on_transport_error(); }
+    void hold() noexcept override { owner_->hold(); }
+    void unhold() noexcept override { owner_->unhold(); }
+
+    // ---- the BIO ----
+    static BIO_METHOD* bio_method();
+    static int bio_read(BIO* b, char* p, int n);
+    static int bio_write(BIO* b, const char* p, int n);
+    static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
+    int pull(BIO* b, char* p, int n);
+
+    void init();
+    IoResult handshake();
+    void on_established();
+    bool seal(const char* p, std::size_t n);
+    /// Hands the scratch ciphertext to the lower transport (behind any that waits).
+    bool send_cipher();
+    /// Writes ciphertext that waits; false when the lower transport failed.
+    bool flush_pending();
+    bool has_pending() const noexcept { return pending_off_ < pending_.size(); }
+    void answer_plain_http();
+    IoResult drain_plain(char* p, std::size_t n);
+    void post_writable();
+    void report(std::string why) const;
+
+    Loop& loop_;
+    std::unique_ptr<Transport> owned_lower_;
+    Transport& lower_;
+    std::shared_ptr<const TlsContext> ctx_;
+    SSL* ssl_ = nullptr;
+    TransportOwner* owner_ = nullptr;
+    std::string pending_;            ///< ciphertext the lower transport did not take
+    std::size_t pending_off_ = 0;
+    std::shared_ptr<const std::string> subject_;
+    std::uint64_t deadline_ = 0;     ///< handshake deadline (loop ticks)
+    std::size_t staged_total_ = 0;
+    std::size_t seals_ = 0;
+    Phase phase_ = Phase::handshake;
+    IoResult end_ = IoResult::done;  ///< eof or failed once input ended (sticky)
+    bool buffered_ = false;          ///< the last read filled the caller's buffer: more may wait
+    bool lower_eof_ = false;
+    bool lower_failed_ = false;      ///< the lower transport failed (a reset)
+    bool first_read_ = true;
+    bool plain_http_ = false;        ///< the first bytes were not TLS but an HTTP request line
+    bool write_waiting_ = false;     ///< the owner waits for on_writable()
+    bool writable_posted_ = false;
+    bool shut_pending_ = false;      ///< shutdown_send() once the waiting ciphertext is out
+};
+
+/// A TLS layer over `lower` with the endpoint's current certificates.
+inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower, const TlsEndpoint& ep) {
+    return std::make_unique<TlsTransport>(loop, lower, ep.context());
+}
+
+#else   // !WISP_TLS
+
+inline std::unique_ptr<Transport> make_tls_layer(Loop&, Transport&, const TlsEndpoint&) {
+    return nullptr;   // never called: no TlsEndpoint exists without WISP_TLS
+}
+
+#endif
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_TLS
+
+inline TlsTransport::TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx)
+    : loop_(loop), lower_(lower), ctx_(std::move(ctx)) {
+    init();
+}
+
+inline TlsTransport::TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
+                                  std::shared_ptr<const TlsContext> ctx)
+    : loop_(loop), owned_lower_(std::move(lower)), lower_(*owned_lower_), ctx_(std::move(ctx)) {
+    init();
+}
+
+inline void TlsTransport::init() {
+    remote_ = lower_.remote_address();
+    ssl_ = ctx_ ? ctx_->new_ssl() : nullptr;
+    if (!ssl_) return;
+    BIO* b = BIO_new(bio_method());
+    if (!b) {
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+        return;
+    }
+    BIO_set_data(b, this);
+    BIO_set_init(b, 1);
+    SSL_set_bio(ssl_, b, b);   // one BIO both ways: the SSL takes its one reference
+    SSL_set_accept_state(ssl_);
+}
+
+inline TlsTransport::~TlsTransport() {
+    if (ssl_) SSL_free(ssl_);
+}
+
+inline BIO_METHOD* TlsTransport::bio_method() {
+    static BIO_METHOD* const m = [] {
+        BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wisp transport");
+        if (bm) {
+            BIO_meth_set_read(bm, &TlsTransport::bio_read);
+            BIO_meth_set_write(bm, &TlsTransport::bio_write);
+            BIO_meth_set_ctrl(bm, &TlsTransport::bio_ctrl);
+        }
+        return bm;
+    }();
+    return m;
+}
+
+inline int TlsTransport::bio_read(BIO* b, char* p, int n) {
+    BIO_clear_retry_flags(b);
+    return static_cast<TlsTransport*>(BIO_get_data(b))->pull(b, p, n);
+}
+
+inline int TlsTransport::bio_write(BIO* b, const char* p, int n) {
+    BIO_clear_retry_flags(b);
+    // Ciphertext collects here until the SSL call returns; the transport method that made it
+    // writes it then, one write for the whole batch.
+    tls_scratch().cipher.append(p, static_cast<std::size_t>(n));
+    return n;
+}
+
+inline long TlsTransport::bio_ctrl(BIO*, int cmd, long, void*) {
+    // OpenSSL flushes after each handshake flight: the scratch is written by the caller.
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+inline int TlsTransport::pull(BIO* b, char* p, int n) {
+    std::size_t got = 0;
+    switch (lower_.read(p, static_cast<std::size_t>(n), got)) {
+    case IoResult::done:
+        if (first_read_) {
+            first_read_ = false;
+            // RFC 8446 §5.1: a TLS connection starts with a handshake record (type 22). An
+            // upper-case letter is the method of a plain HTTP request sent to this port.
+            if (p[0] >= 'A' && p[0] <= 'Z') {
+                plain_http_ = true;
+                return -1;
+            }
+        }
+        return static_cast<int>(got);
+    case IoResult::again:
+        BIO_set_retry_read(b);
+        return -1;
+    case IoResult::eof:
+        lower_eof_ = true;
+        return 0;
+    case IoResult::failed:
+        lower_failed_ = true;
+        break;
+    }
+    return -1;
+}
+
+inline bool TlsTransport::start(TransportOwner& owner) {
+    owner_ = &owner;
+    deadline_ = loop_.ticks_from_now(ctx_ ? ctx_->handshake_timeout() : std::chrono::milliseconds(1));
+    // The lower transport holds this layer as its owner, which is to say the connection.
+    const bool ok = lower_.start(*this);
+    return ok && ssl_ != nullptr;
+}
+
+inline IoResult TlsTransport::read(char* p, std::size_t n, std::size_t& got) {
+    got = 0;
+    if (end_ != IoResult::done) return end_;
+    if (phase_ == Phase::closed) return IoResult::failed;
+    if (phase_ == Phase::plain_http) return drain_plain(p, n);
+    if (phase_ == Phase::handshake) {
+        const IoResult r = handshake();
+        if (r != IoResult::done) return r;
+    }
+    // Fill the caller's buffer: SSL_read gives one record at a time.
+    buffered_ = false;
+    while (got < n) {
+        std::size_t k = 0;
+        const int ok = SSL_read_ex(ssl_, p + got, n - got, &k);
+        if (ok == 1) {
+            got += k;
+            continue;
+        }
+        const int e = SSL_get_error(ssl_, ok);
+        if (e == SSL_ERROR_WANT_READ) break;
+        // The peer's close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) its FIN without one.
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && lower_eof_)) {
+            end_ = IoResult::eof;
+        } else {
+            end_ = IoResult::failed;
+            if (e == SSL_ERROR_SSL) report("TLS record: " + openssl_reason());
+        }
+        ERR_clear_error();
+        break;
+    }
+    if (got == n) buffered_ = true;
+    // Reading may have made records to send (alerts, a key update).
+    if (!send_cipher()) end_ = IoResult::failed;
+    if (got > 0) return IoResult::done;
+    return end_ != IoResult::done ? end_ : IoResult::again;
+}
+
+inline IoResult TlsTransport::handshake() {
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) {
+        if (!send_cipher()) return end_ = IoResult::failed;
+        on_established();
+        return IoResult::done;
+    }
+    if (plain_http_) {
+        ERR_clear_error();
+        tls_scratch().cipher.clear();   // an alert the client would not read
+        answer_plain_http();
+        return IoResult::again;
+    }
+    const int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        if (!send_cipher()) return end_ = IoResult::failed;
+        return IoResult::again;
+    }
+    // A refused handshake: OpenSSL's alert goes out, then the connection closes.
+    std::string why = lower_eof_      ? std::string("the client closed during the TLS handshake")
+                      : lower_failed_ ? std::string("the connection broke during the TLS handshake")
+                                      : "TLS handshake: " + openssl_reason();
+    ERR_clear_error();
+    if (send_cipher() && !has_pending()) lower_.shutdown_send();
+    report(std::move(why));
+    return end_ = IoResult::failed;
+}
+
+inline void TlsTransport::on_established() {
+    phase_ = Phase::open;
+    deadline_ = 0;
+    if (ctx_->asks_client_cert()) {
+        X509* cert = SSL_get0_peer_certificate(ssl_);
+        if (cert && SSL_get_verify_result(ssl_) == X509_V_OK)
+            subject_ = std::make_shared<const std::string>(subject_of(cert));
+    }
+    if (write_waiting_) post_writable();
+}
+
+inline IoResult TlsTransport::write(const Slice* s, std::size_t count, std::size_t& put) {
+    put = 0;
+    if (phase_ == Phase::handshake) return IoResult::again;   // on_writable once established
+    if (phase_ != Phase::open || end_ == IoResult::failed) return IoResult::failed;
+    if (!flush_pending()) return IoResult::failed;
+    if (has_pending()) return IoResult::again;
+    TlsScratch& sc = tls_scratch();
+    if (sc.plain.size() < record_bytes) sc.plain.resize(record_bytes);
+    char* stage = &sc.plain[0];
+    std::size_t staged = 0;
+    bool ok = true;
+    for (std::size_t i = 0; ok && i < count && !has_pending(); ++i) {
+        const char* d = s[i].data;
+        std::size_t len = s[i].size;
+        while (ok && len > 0) {
+            if (sc.cipher.size() >= batch_bytes) {
+                // A full batch goes to the socket before more is sealed; one it does not take
+                // ends this write (the rest of the queue waits, still plaintext, in the
+                // connection's queue).
+                ok = send_cipher();
+                if (!ok || has_pending()) break;
+            }
+            if (staged == 0 && (len >= record_bytes || i + 1 == count)) {
+                // Alone at the end of the batch, or a record or more: sealed from the caller's
+                // memory (a shared publication stays shared: no copy of it is made here).
+                const std::size_t k = std::min(len, batch_bytes);
+                ok = seal(d, k);
+                d += k;
+                len -= k;
+                put += k;
+                continue;
+            }
+            const std::size_t k = std::min(len, record_bytes - staged);
+            std::memcpy(stage + staged, d, k);
+            staged += k;
+            staged_total_ += k;
+            d += k;
+            len -= k;
+            put += k;
+            if (staged == record_bytes) {
+                ok = seal(stage, staged);
+                staged = 0;
+            }
+        }
+        if (has_pending()) break;
+    }
+    if (ok && staged > 0) ok = seal(stage, staged);
+    if (!ok || !send_cipher()) {
+        sc.cipher.clear();
+        end_ = IoResult::failed;
+        return IoResult::failed;
+    }
+    return IoResult::done;
+}
+
+inline bool TlsTransport::seal(const char* p, std::size_t n) {
+    ++seals_;
+    std::size_t w = 0;
+    // The BIO takes every byte, so SSL_write completes (no partial writes to resume).
+    if (SSL_write_ex(ssl_, p, n, &w) == 1 && w == n) return true;
+    report("TLS write: " + openssl_reason());
+    return false;
+}
+
+inline bool TlsTransport::send_cipher() {
+    std::string& c = tls_scratch().cipher;
+    if (c.empty()) return true;
+    if (phase_ == Phase::closed) {
+        c.clear();
+        return false;
+    }
+    if (has_pending()) {   // order: behind what already waits
+        pending_.append(c);
+        c.clear();
+        return true;
+    }
+    std::size_t put = 0;
+    const Slice sl{c.data(), c.size()};
+    const IoResult r = lower_.write(&sl, 1, put);
+    if (r == IoResult::failed) {
+        c.clear();
+        return false;
+    }
+    if (r == IoResult::again) put = 0;
+    if (put < c.size()) {
+        pending_.assign(c.data() + put, c.size() - put);
+        pending_off_ = 0;
+        lower_.want_write();
+    }
+    c.clear();
+    return true;
+}
+
+inline bool TlsTransport::flush_pending() {
+    while (has_pending()) {
+        const Slice sl{pending_.data() + pending_off_, pending_.size() - pending_off_};
+        std::size_t put = 0;
+        const IoResult r = lower_.write(&sl, 1, put);
+        if (r == IoResult::failed) return false;
+        if (r == IoResult::again || put == 0) {
+            lower_.want_write();
+            return true;
+        }
+        pending_off_ += put;
+        if (put < sl.size) {
+            lower_.want_write();
+            return true;
+        }
+    }
+    if (!pending_.empty()) {
+        std::string().swap(pending_);   // an idle connection holds no ciphertext buffer
+        pending_off_ = 0;
+    }
+    if (shut_pending_) {
+        shut_pending_ = false;
+        return lower_.shutdown_send();
+    }
+    return true;
+}
+
+inline void TlsTransport::on_writable() {
+    if (phase_ == Phase::closed) return;
+    if (!flush_pending()) {
+        owner_->on_transport_error();
+        return;
+    }
+    if (has_pending()) return;   // the lower transport reports again
+    if (write_waiting_) {
+        write_waiting_ = false;
+        owner_->on_writable();
+    }
+}
+
+inline void TlsTransport::want_read() {
+    if (phase_ == Phase::closed) return;
+    // Records read ahead, or an end already seen, wait in this layer: the socket would not
+    // report them.
+    if (buffered_ || end_ != IoResult::done) loop_.read_later(*owner_);
+    else lower_.want_read();
+}
+
+inline void TlsTransport::want_write() {
+    write_waiting_ = true;
+    if (has_pending()) lower_.want_write();   // on_writable() passes it on once drained
+    else if (phase_ == Phase::open) post_writable();
+    // In the handshake: on_established() reports.
+}
+
+inline void TlsTransport::post_writable() {
+    if (writable_posted_) return;
+    writable_posted_ = true;
+    owner_->hold();
+    net::post(loop_.io, [this] {
+        writable_posted_ = false;
+        TransportOwner* o = owner_;
+        if (write_waiting_ && phase_ == Phase::open) {
+            write_waiting_ = false;
+            o->on_writable();
+        }
+        o->unhold();
+    });
+}
+
+inline bool TlsTransport::may_have_input() const noexcept {
+    return buffered_ || end_ != IoResult::done || lower_.may_have_input();
+}
+
+inline bool TlsTransport::shutdown_send() {
+    if (phase_ == Phase::closed) return false;
+    if (phase_ != Phase::open || end_ == IoResult::failed) return lower_.shutdown_send();
+    // RFC 8446 §6.1: close_notify before the FIN; the peer's is not waited for here (the
+    // connection reads on until the peer ends).
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+    if (!send_cipher()) return false;
+    if (has_pending()) {
+        shut_pending_ = true;
+        return true;
+    }
+    return lower_.shutdown_send();
+}
+
+inline void TlsTransport::close() {
+    if (phase_ == Phase::closed) return;
+    phase_ = Phase::closed;
+    std::string().swap(pending_);
+    pending_off_ = 0;
+    lower_.close();
+}
+
+inline void TlsTransport::answer_plain_http() {
+    phase_ = Phase::plain_http;
+    report("plain HTTP sent to the TLS port");   // before the answer: the client may be quick
+    static constexpr char reply[] =
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
+        "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// or wss://";
+    static_assert(sizeof "This port speaks HTTPS: use https:// or wss://" - 1 == 46, "Content-Length");
+    const Slice sl{reply, sizeof reply - 1};
+    std::size_t put = 0;
+    // A fresh socket takes a few hundred bytes whole; if not, the client gets less.
+    lower_.write(&sl, 1, put);
+    lower_.shutdown_send();
+}
+
+inline IoResult TlsTransport::drain_plain(char* p, std::size_t n) {
+    // Read and drop the rest of the request until the client closes (the handshake deadline
+    // bounds this), so that closing does not reset the connection before it read the answer.
+    for (;;) {
+        std::size_t got = 0;
+        const IoResult r = lower_.read(p, n, got);
+        if (r == IoResult::done) continue;
+        if (r == IoResult::eof || r == IoResult::failed) end_ = r;
+        return r;
+    }
+}
+
+inline void TlsTransport::on_deadline() {
+    if (phase_ == Phase::handshake) report("TLS handshake timed out");
+}
+
+inline void TlsTransport::report(std::string why) const {
+    const AppCore& core = loop_.core;
+    if (!core.on_error) return;
+    Request r;
+    RequestBuilder::set_remote(r, remote_, true);
+    core.report(r, errc::tls_error, std::move(why));
+}
+
+#endif   // WISP_TLS
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/app.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
@@ -9665,6 +10936,28 @@ public:
     /// The port the first listener is bound to (0 before listen()).
     std::uint16_t port() const noexcept { return port_; }
 
+    /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
+    /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
+    /// certificates and keys are read now: one that cannot be read, does not fit its key or
+    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
+    /// reason. Built without WISP_TLS: errc::tls_unavailable.
+    [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
+    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
+    /// The port the first TLS listener is bound to (0 before listen_tls()).
+    std::uint16_t tls_port() const noexcept { return tls_port_; }
+    /// Certificate renewal without a restart: every TLS listener reads its certificate and key
+    /// files again (or takes `tls`); handshakes from then on use them, open connections keep
+    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
+    [[nodiscard]] std::error_code reload_tls();
+    [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
+    /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
+    /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
+    /// SIGHUP (Windows).
+    App& reload_tls_on_sighup(bool enable = true);
+    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
+    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
+    std::string tls_error_detail() const;
+
     /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
     [[nodiscard]] std::error_code run(unsigned threads = 1);
     /// Graceful stop: stops accepting, closes idle connections, lets in-flight responses finish
@@ -9740,7 +11033,9 @@ private:
         explicit Listener(detail::net::io_context& io) : acceptor(io.get_executor()), retry(io.get_executor()) {}
         detail::tcp_acceptor acceptor;
         detail::steady_timer retry;
+        std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
     };
+    std::error_code reload_tls_with(const TlsOptions* tls);
     void accept_next(Listener& l);
     detail::Loop& pick_loop();
     detail::Loop& loop0();
@@ -9752,6 +11047,12 @@ private:
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
+    std::unique_ptr<detail::net::signal_set> hup_;   ///< SIGHUP: reload_tls()
+    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
+    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    std::string tls_error_;
+    std::uint16_t tls_port_ = 0;
+    bool reload_on_hup_ = false;
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
@@ -9766,6 +11067,10 @@ private:
 inline App::App(Options opts) { core_.options = std::move(opts); }
 
 inline App::~App() {
+    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // were never reset by run()).
+    hup_.reset();
+    signals_.reset();
     listeners_.clear();
     loops_.clear();
 }
@@ -9875,8 +11180,9 @@ inline void App::accept_next(Listener& li) {
             });
             return;
         }
-        auto start = [&target](detail::tcp_socket s) {
+        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
             auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
             c->start(std::make_unique<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
@@ -9884,6 +11190,64 @@ inline void App::accept_next(Listener& li) {
         else detail::net::post(target.io, [start, s = std::move(sock)]() mutable { start(std::move(s)); });
         accept_next(li);
     });
+}
+
+inline std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
+    return listen_tls("0.0.0.0", port, std::move(tls));
+}
+
+inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls) {
+    std::error_code ec;
+    std::string why;
+    // The certificates first: a listener that cannot serve TLS is never bound.
+    std::shared_ptr<detail::TlsEndpoint> ep = detail::TlsEndpoint::make(std::move(tls), ec, why);
+    if (!ep) {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_error_ = "listen_tls: " + why;
+        return ec;
+    }
+    const std::size_t before = listeners_.size();
+    if ((ec = listen(host, port))) return ec;
+    if (listeners_.size() != before + 1) return make_error_code(errc::invalid_argument);
+    Listener& li = *listeners_.back();
+    li.tls = ep;
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    tls_endpoints_.push_back(std::move(ep));
+    if (tls_port_ == 0) tls_port_ = li.acceptor.local_endpoint(ec).port();
+    return ec;
+}
+
+inline std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
+inline std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tls_with(&tls); }
+
+inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    if (tls_endpoints_.empty()) {
+        tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
+        return make_error_code(errc::not_listening);
+    }
+    for (auto& ep : tls_endpoints_) {
+        std::string why;
+        if (auto ec = ep->reload(tls, why)) {
+            tls_error_ = "reload_tls: " + why;
+            return ec;
+        }
+    }
+    return {};
+}
+
+inline App& App::reload_tls_on_sighup(bool enable) {
+    reload_on_hup_ = enable;
+#ifdef SIGHUP
+    if (!enable) hup_.reset();
+    else if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loop0().io, SIGHUP);
+#endif
+    return *this;
+}
+
+inline std::string App::tls_error_detail() const {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    return tls_error_;
 }
 
 inline App& App::stop_on_signals(bool enable) {
@@ -9924,6 +11288,23 @@ inline std::error_code App::run(unsigned threads) {
             if (!ec) stop();
         });
     }
+#ifdef SIGHUP
+    if (reload_on_hup_) {
+        if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(const std::error_code& ec, int) const {
+                if (ec) return;
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_.report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                app->hup_->async_wait(*this);
+            }
+        };
+        hup_->async_wait(Rearm{this});
+    }
+#endif
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
@@ -9937,7 +11318,13 @@ inline std::error_code App::run(unsigned threads) {
     for (auto& t : workers) t.join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
+    hup_.reset();
     listeners_.clear();
+    {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_endpoints_.clear();
+        tls_port_ = 0;
+    }
     // Publishes from other threads now go nowhere; those already under way return (a full
     // inbox lets its waiters go) before the loops are destroyed.
     core_.live_loops.store(nullptr);
@@ -9969,6 +11356,10 @@ inline void App::stop() {
         if (signals_) {
             std::error_code ec;
             signals_->cancel(ec);
+        }
+        if (hup_) {
+            std::error_code ec;
+            hup_->cancel(ec);
         }
     });
     for (auto& l : loops_) {

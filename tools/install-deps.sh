@@ -8,6 +8,7 @@ packages=(
   g++ clang meson ninja-build pkg-config python3   # toolchain (clang: second compiler, fuzzing)
   libasio-dev node-llhttp doctest-dev             # wisp's three dependencies
   nlohmann-json3-dev                              # optional JSON helpers (tests, examples/chat)
+  libssl-dev openssl                              # optional TLS (WISP_TLS); openssl makes the test certificates
   python3-websockets curl                         # independent clients in the integration tests
   chromium                                        # the browser test of examples/chat (playwright-core)
 )

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds wisp and runs every test:
+# TLS (WISP_TLS, OpenSSL 3) is on in gcc, single, asan and fuzz; off in tsan (it runs none of
+# the TLS suites, and OpenSSL is not instrumented) and in the cross builds.
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
 #           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
 #           and RTTI, the README's copy-one-header commands) and the benchmarks' build
@@ -51,12 +53,14 @@ run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=f
   -Dcompile_checks=false -Doptimization=1 -Dunity=on
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
 only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread \
-  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on
+  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on -Dtls=disabled
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
 
 # Cross builds (tools/cross/*.ini) run under emulators; the native runs above cover the
 # compile-only checks. Unity builds and no debug info keep their compile time down.
-cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Ddebug=false -Dunity=on)
+# TLS is off there (-Dtls=disabled): no OpenSSL for the targets, and the suites then check that
+# listen_tls says so (test_tls_off.cpp); the native runs cover TLS.
+cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddebug=false -Dunity=on)
 export WINEDEBUG=-all
 WINEPREFIX="$PWD/build/win/wine" targets="tests/unit.exe tests/server.exe examples/echo.exe examples/sse_clock.exe" \
   only="unit server http-clients ws-protocol ws-python" \

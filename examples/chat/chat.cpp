@@ -4,6 +4,8 @@
 // room as `event: chat`; POST /api/publish says its body (UTF-8 text, up to 64 KiB) to the room.
 // Build: meson setup build && ninja -C build examples/chat   (needs nlohmann-json3-dev)
 // Run:   build/examples/chat --port 3000   ->  listening on http://127.0.0.1:3000
+// HTTPS: --tls-cert F --tls-key F serves https:// and wss:// instead (the page picks wss:);
+//        SIGHUP re-reads the two files (certificate renewal without a restart).
 #define WISP_JSON 1   // wisp's helpers over nlohmann/json: json_text, send_json, publish_json
 #include "wisp.hpp"
 
@@ -67,7 +69,7 @@ std::string clock_text() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
+    std::string host = "127.0.0.1", tls_cert, tls_key;
     unsigned long port = 3000, threads = 1;
     for (int i = 1; i < argc; i += 2) {
         char* end = nullptr;
@@ -78,9 +80,12 @@ int main(int argc, char** argv) {
             ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--threads"))
             ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+        else if (ok && !std::strcmp(argv[i], "--tls-cert")) tls_cert = value;
+        else if (ok && !std::strcmp(argv[i], "--tls-key")) tls_key = value;
         else ok = false;
         if (!ok) {
-            std::fprintf(stderr, "usage: chat [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            std::fprintf(stderr, "usage: chat [--host H] [--port 0-65535] [--threads 1-1024] "
+                                 "[--tls-cert FILE --tls-key FILE]\n");
             return 2;
         }
     }
@@ -111,12 +116,16 @@ int main(int argc, char** argv) {
         if (app.subscriber_count("clock") != 0) app.publish_text("clock", clock_text());
     });
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
-    if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {
-        std::fprintf(stderr, "chat: cannot listen on %s:%u: %s\n", host.c_str(), unsigned(port),
-                     ec.message().c_str());
+    const bool tls = !tls_cert.empty() || !tls_key.empty();
+    if (tls) app.reload_tls_on_sighup();
+    const auto p = static_cast<std::uint16_t>(port);
+    if (auto ec = tls ? app.listen_tls(host, p, wisp::TlsOptions{tls_cert, tls_key})
+                      : app.listen(host, p)) {
+        std::fprintf(stderr, "chat: cannot listen on %s:%u: %s\n%s\n", host.c_str(), unsigned(port),
+                     ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
-    std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(app.port()));
+    std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", host.c_str(), unsigned(app.port()));
     std::fflush(stdout);
     auto ec = app.run(static_cast<unsigned>(threads));
     return ec ? 1 : 0;

@@ -19,9 +19,12 @@
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/loop_impl.hpp>
 #include <wisp/detail/stream_session.hpp>
+#include <wisp/detail/tls_context.hpp>
+#include <wisp/detail/tls_transport.hpp>
 #include <wisp/detail/websocket_impl.hpp>
 #include <wisp/detail/ws_upgrade.hpp>
 #include <wisp/event_stream.hpp>
+#include <wisp/tls.hpp>
 #include <wisp/websocket.hpp>
 #include <atomic>
 #include <chrono>
@@ -101,6 +104,28 @@ public:
     /// The port the first listener is bound to (0 before listen()).
     std::uint16_t port() const noexcept { return port_; }
 
+    /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
+    /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
+    /// certificates and keys are read now: one that cannot be read, does not fit its key or
+    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
+    /// reason. Built without WISP_TLS: errc::tls_unavailable.
+    [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
+    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
+    /// The port the first TLS listener is bound to (0 before listen_tls()).
+    std::uint16_t tls_port() const noexcept { return tls_port_; }
+    /// Certificate renewal without a restart: every TLS listener reads its certificate and key
+    /// files again (or takes `tls`); handshakes from then on use them, open connections keep
+    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
+    [[nodiscard]] std::error_code reload_tls();
+    [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
+    /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
+    /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
+    /// SIGHUP (Windows).
+    App& reload_tls_on_sighup(bool enable = true);
+    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
+    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
+    std::string tls_error_detail() const;
+
     /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
     [[nodiscard]] std::error_code run(unsigned threads = 1);
     /// Graceful stop: stops accepting, closes idle connections, lets in-flight responses finish
@@ -176,7 +201,9 @@ private:
         explicit Listener(detail::net::io_context& io) : acceptor(io.get_executor()), retry(io.get_executor()) {}
         detail::tcp_acceptor acceptor;
         detail::steady_timer retry;
+        std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
     };
+    std::error_code reload_tls_with(const TlsOptions* tls);
     void accept_next(Listener& l);
     detail::Loop& pick_loop();
     detail::Loop& loop0();
@@ -188,6 +215,12 @@ private:
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<detail::net::signal_set> signals_;
+    std::unique_ptr<detail::net::signal_set> hup_;   ///< SIGHUP: reload_tls()
+    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
+    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    std::string tls_error_;
+    std::uint16_t tls_port_ = 0;
+    bool reload_on_hup_ = false;
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
@@ -202,6 +235,10 @@ private:
 inline App::App(Options opts) { core_.options = std::move(opts); }
 
 inline App::~App() {
+    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // were never reset by run()).
+    hup_.reset();
+    signals_.reset();
     listeners_.clear();
     loops_.clear();
 }
@@ -311,8 +348,9 @@ inline void App::accept_next(Listener& li) {
             });
             return;
         }
-        auto start = [&target](detail::tcp_socket s) {
+        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
             auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
             c->start(std::make_unique<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
@@ -320,6 +358,64 @@ inline void App::accept_next(Listener& li) {
         else detail::net::post(target.io, [start, s = std::move(sock)]() mutable { start(std::move(s)); });
         accept_next(li);
     });
+}
+
+inline std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
+    return listen_tls("0.0.0.0", port, std::move(tls));
+}
+
+inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls) {
+    std::error_code ec;
+    std::string why;
+    // The certificates first: a listener that cannot serve TLS is never bound.
+    std::shared_ptr<detail::TlsEndpoint> ep = detail::TlsEndpoint::make(std::move(tls), ec, why);
+    if (!ep) {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_error_ = "listen_tls: " + why;
+        return ec;
+    }
+    const std::size_t before = listeners_.size();
+    if ((ec = listen(host, port))) return ec;
+    if (listeners_.size() != before + 1) return make_error_code(errc::invalid_argument);
+    Listener& li = *listeners_.back();
+    li.tls = ep;
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    tls_endpoints_.push_back(std::move(ep));
+    if (tls_port_ == 0) tls_port_ = li.acceptor.local_endpoint(ec).port();
+    return ec;
+}
+
+inline std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
+inline std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tls_with(&tls); }
+
+inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    if (tls_endpoints_.empty()) {
+        tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
+        return make_error_code(errc::not_listening);
+    }
+    for (auto& ep : tls_endpoints_) {
+        std::string why;
+        if (auto ec = ep->reload(tls, why)) {
+            tls_error_ = "reload_tls: " + why;
+            return ec;
+        }
+    }
+    return {};
+}
+
+inline App& App::reload_tls_on_sighup(bool enable) {
+    reload_on_hup_ = enable;
+#ifdef SIGHUP
+    if (!enable) hup_.reset();
+    else if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loop0().io, SIGHUP);
+#endif
+    return *this;
+}
+
+inline std::string App::tls_error_detail() const {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    return tls_error_;
 }
 
 inline App& App::stop_on_signals(bool enable) {
@@ -360,6 +456,23 @@ inline std::error_code App::run(unsigned threads) {
             if (!ec) stop();
         });
     }
+#ifdef SIGHUP
+    if (reload_on_hup_) {
+        if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(const std::error_code& ec, int) const {
+                if (ec) return;
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_.report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                app->hup_->async_wait(*this);
+            }
+        };
+        hup_->async_wait(Rearm{this});
+    }
+#endif
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
@@ -373,7 +486,13 @@ inline std::error_code App::run(unsigned threads) {
     for (auto& t : workers) t.join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
+    hup_.reset();
     listeners_.clear();
+    {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_endpoints_.clear();
+        tls_port_ = 0;
+    }
     // Publishes from other threads now go nowhere; those already under way return (a full
     // inbox lets its waiters go) before the loops are destroyed.
     core_.live_loops.store(nullptr);
@@ -405,6 +524,10 @@ inline void App::stop() {
         if (signals_) {
             std::error_code ec;
             signals_->cancel(ec);
+        }
+        if (hup_) {
+            std::error_code ec;
+            hup_->cancel(ec);
         }
     });
     for (auto& l : loops_) {

@@ -14,6 +14,10 @@
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
 //                             per read and Asio's state per connection).
+//     WISP_TLS                HTTPS and wss:// (App::listen_tls, <wisp/tls.hpp>) over
+//                             OpenSSL 3, which it then includes; link -lssl -lcrypto
+//                             (Debian: libssl-dev). Off by default: without it nothing
+//                             includes OpenSSL and listen_tls reports errc::tls_unavailable.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -55,6 +59,10 @@
 // WISP_JSON: define it (before including wisp) to get <wisp/json.hpp>'s helpers over
 // nlohmann/json (Debian: nlohmann-json3-dev), which it then includes. Off by default: the
 // core never needs a JSON library.
+
+// ---- optional TLS -----------------------------------------------------------------
+// WISP_TLS: define it (before including wisp; meson: -Dtls=enabled) for HTTPS and wss:// over
+// OpenSSL 3. Only <wisp/detail/tls_context.hpp> includes OpenSSL.
 
 // ---- where definitions come in -------------------------------------------------
 // Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around

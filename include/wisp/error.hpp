@@ -42,6 +42,10 @@ enum class errc {
     closed,                  ///< the peer or stream has closed; nothing was sent
     invalid_event_field,     ///< SSE id/event with CR, LF or NUL
     shutting_down,           ///< the server is stopping
+    // TLS (App::listen_tls)
+    tls_unavailable,         ///< built without WISP_TLS
+    tls_setup,               ///< a certificate, key or TLS setting that does not work
+    tls_error,               ///< a failed TLS handshake or record (the connection closes)
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -88,6 +92,9 @@ public:
         case errc::closed: return "closed";
         case errc::invalid_event_field: return "SSE field contains CR, LF or NUL";
         case errc::shutting_down: return "server shutting down";
+        case errc::tls_unavailable: return "built without TLS (WISP_TLS)";
+        case errc::tls_setup: return "TLS setup failed";
+        case errc::tls_error: return "TLS handshake or record failed";
         }
         return "unknown wisp error";
     }

@@ -158,6 +158,11 @@ public:
     /// True when the connection stays open after this response (keep-alive rules of RFC 9112).
     bool keep_alive() const noexcept { return keep_alive_; }
     const Address& remote_address() const noexcept { return remote_; }
+    /// Over mutual TLS (TlsOptions::client_ca_file): the subject of the client's verified
+    /// certificate, RFC 2253 form ("CN=alice,O=Example"); "" otherwise.
+    std::string_view client_cert_subject() const noexcept {
+        return client_subject_ ? std::string_view(*client_subject_) : std::string_view();
+    }
 
     /// Answer later: returns a handle that sends the response from any thread. The request is
     /// copied so it stays readable through the handle; pipelined requests wait in order.
@@ -191,6 +196,7 @@ private:
     /// Decoded query pairs, made by the first query() that needs decoding.
     mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
+    std::shared_ptr<const std::string> client_subject_;   ///< the connection's, shared
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
@@ -212,6 +218,9 @@ public:
     static void set_remote(Request& r, const Address& a, bool secure) noexcept {
         r.remote_ = a;
         r.secure_ = secure;
+    }
+    static void set_client_subject(Request& r, std::shared_ptr<const std::string> s) noexcept {
+        r.client_subject_ = std::move(s);
     }
     static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
     /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
@@ -497,6 +506,7 @@ inline Request& Request::operator=(const Request& other) {
     params_ = other.params_;
     state_ = other.state_;
     remote_ = other.remote_;
+    client_subject_ = other.client_subject_;
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
@@ -522,6 +532,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     params_ = std::move(other.params_);
     state_ = std::move(other.state_);
     remote_ = other.remote_;
+    client_subject_ = std::move(other.client_subject_);
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;

@@ -129,6 +129,9 @@ public:
     /// after `open` when the route's WsOptions::keep_request is false.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
+    /// Over mutual TLS: the subject of the client's verified certificate (as
+    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
+    std::string_view client_cert_subject() const noexcept;
     /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
     /// client's offer instead; wisp reports what was negotiated.)
     std::string_view protocol() const noexcept;

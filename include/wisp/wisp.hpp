@@ -13,6 +13,7 @@
 #include <wisp/static_files.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/event_stream.hpp>
+#include <wisp/tls.hpp>
 #include <wisp/app.hpp>
 #include <wisp/json.hpp>   // empty unless WISP_JSON is defined
 #pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every header under include/wisp compiles alone: one translation unit per header (and
-<wisp/json.hpp> once more with WISP_JSON defined), warning-free with the flags given. A header
+<wisp/json.hpp> once more with WISP_JSON defined, and the TLS headers with WISP_TLS), warning-free with the flags given. A header
 that leans on an include it does not make fails here. TAP output.
 Usage: check_headers.py --cxx CXX --include DIR [--json] [--flag F]..."""
 import argparse
@@ -17,6 +17,7 @@ ap.add_argument("--json", action="store_true", help="nlohmann/json is there: che
 ap.add_argument("--detail-only", action="store_true",
                 help="only include/wisp/detail: the public headers are built alone, with the same "
                      "flags and linked, by check_public_link.py")
+ap.add_argument("--tls", action="store_true", help="OpenSSL is there: check WISP_TLS too")
 a = ap.parse_args()
 
 headers = []
@@ -28,6 +29,10 @@ headers.sort()
 if a.detail_only:
     headers = [h for h in headers if h.startswith("wisp/detail/")]
 cases = [(h, []) for h in headers] + ([("wisp/json.hpp", ["-DWISP_JSON=1"])] if a.json and not a.detail_only else [])
+# With WISP_TLS, the headers whose code it switches on, alone again.
+TLS_HEADERS = ["wisp/tls.hpp", "wisp/detail/tls_context.hpp", "wisp/detail/tls_transport.hpp",
+               "wisp/app.hpp", "wisp/wisp.hpp"]
+cases += [(h, ["-DWISP_TLS=1"]) for h in TLS_HEADERS if h in headers] if a.tls else []
 
 
 def compile_one(case):

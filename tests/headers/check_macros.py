@@ -2,8 +2,8 @@
 """The single header leaves only documented macros behind: of every macro include/wisp defines,
 a translation unit that includes the single header still sees only the WISP_* switches of
 <wisp/config.hpp> and the Asio configuration macros wisp sets for Asio (which must stay, so a
-later Asio include sees the same configuration). Checked with and without exceptions and with
-WISP_JSON. And each of those macros is documented in the comment that opens <wisp/config.hpp>.
+later Asio include sees the same configuration). Checked with and without exceptions, with
+WISP_JSON and (--tls) with WISP_TLS. And each of those macros is documented in the comment that opens <wisp/config.hpp>.
 TAP output.
 Usage: check_macros.py --cxx CXX --header SINGLE_HEADER --include INCLUDE_DIR [--flag F]..."""
 import argparse
@@ -22,6 +22,7 @@ ap.add_argument("--cxx", required=True)
 ap.add_argument("--header", required=True)
 ap.add_argument("--include", required=True)
 ap.add_argument("--flag", action="append", default=[])
+ap.add_argument("--tls", action="store_true", help="OpenSSL is there: check WISP_TLS too")
 a = ap.parse_args()
 
 ours = set()
@@ -38,7 +39,7 @@ header_comment = config.split("#pragma once")[0]
 undocumented = sorted(m for m in PUBLIC_MACROS | ASIO_CONFIG if m not in header_comment)
 
 cases = [("default", []), ("-fno-exceptions -fno-rtti", ["-fno-exceptions", "-fno-rtti"]),
-         ("WISP_JSON", ["-DWISP_JSON=1"])]
+         ("WISP_JSON", ["-DWISP_JSON=1"])] + ([("WISP_TLS", ["-DWISP_TLS=1"])] if a.tls else [])
 print(f"1..{len(cases) + 1}")
 failed = 0
 for i, (name, extra) in enumerate(cases, 1):

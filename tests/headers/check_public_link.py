@@ -19,6 +19,7 @@ ap.add_argument("--include", required=True)
 ap.add_argument("--llhttp-src", required=True)
 ap.add_argument("--llhttp-include", required=True)
 ap.add_argument("--json", action="store_true")
+ap.add_argument("--tls", action="store_true", help="OpenSSL is there: app.hpp with WISP_TLS too")
 ap.add_argument("--flag", action="append", default=[])
 a = ap.parse_args()
 
@@ -54,6 +55,9 @@ USES = {
     "wisp.hpp": """wisp::App app;
         app.get("/", [](wisp::Request&) { return "hi"; });
         return app.fetch(wisp::Request("GET", "/")).status == 200 ? 0 : 1;""",
+    "tls.hpp": """wisp::TlsOptions o{"cert.pem", "key.pem"};   // plain data, with or without WISP_TLS
+        return o.key_file == "key.pem" && o.require_client_cert && o.handshake_timeout.count() == 10000
+                   ? 0 : 1;""",
     "handle.hpp": """wisp::PeerHandle none;   // an empty handle answers closed, out of line
         wisp::StreamHandle gone;
         return !none && !none.is_open() && none.send("x") == wisp::SendResult::closed &&
@@ -71,6 +75,7 @@ USES = {
 
 headers = sorted(f for f in os.listdir(os.path.join(a.include, "wisp")) if f.endswith(".hpp"))
 cases = [(h, []) for h in headers] + ([("json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
+cases += [("app.hpp", ["-DWISP_TLS=1"])] if a.tls else []
 
 work = tempfile.mkdtemp(prefix="wisp-public-link-")
 objs = []
@@ -91,8 +96,9 @@ def build_and_run(case):
     with open(src, "w", encoding="utf-8") as f:
         f.write(f"#include <wisp/{header}>\n#include <string_view>\n#include <vector>\n"
                 f"int main() {{\n    {use}\n}}\n")
+    libs = ["-lssl", "-lcrypto"] if "-DWISP_TLS=1" in extra else []
     r = subprocess.run([a.cxx, *a.flag, *extra, f"-I{a.include}", f"-I{a.llhttp_include}", src,
-                        *objs, "-pthread", "-o", exe], capture_output=True, text=True)
+                        *objs, *libs, "-pthread", "-o", exe], capture_output=True, text=True)
     if r.returncode != 0:
         return False, r.stderr
     r = subprocess.run([exe], capture_output=True, text=True, timeout=60)

@@ -31,7 +31,7 @@ class ExampleServer:
             line = self.proc.stdout.readline()
             if line or self.proc.poll() is not None:
                 break
-        m = re.match(r"listening on http://([^:]+):(\d+)", line or "")
+        m = re.match(r"listening on https?://([^:]+):(\d+)", line or "")
         if not m:
             self.stop()
             raise RuntimeError(f"{binary} did not print its address (got {line!r})")

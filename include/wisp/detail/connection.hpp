@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 
 WISP_NAMESPACE_BEGIN
@@ -43,6 +44,15 @@ public:
     Connection& operator=(const Connection&) = delete;
     ~Connection() = default;
 
+    /// The accepted socket's transport, for a layer to be built over it (TLS).
+    Transport& socket() noexcept { return socket_; }
+    /// Puts `layer` (built over socket()) between this connection and its socket; before
+    /// start(). Null leaves the socket in charge.
+    void set_layer(std::unique_ptr<Transport> layer) {
+        if (!layer) return;
+        layer_ = std::move(layer);
+        transport_ = layer_.get();
+    }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
     void start(std::unique_ptr<Session> first);
@@ -56,6 +66,8 @@ public:
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
+    /// The subject of the client's verified certificate (mutual TLS); null without one.
+    std::shared_ptr<const std::string> client_subject() const { return transport_->client_subject(); }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
@@ -328,7 +340,9 @@ inline void Connection::rearm_timer() {
         loop_.schedule(*this, t);
         return;
     }
-    const std::uint64_t d = session_->deadline();
+    std::uint64_t d = session_->deadline();
+    // The transport's own deadline (a TLS handshake) shares the slot; the earlier one wins.
+    if (const std::uint64_t t = transport_->deadline()) d = d == 0 ? t : std::min(d, t);
     if (d == 0) loop_.wheel.cancel(*this);
     else loop_.schedule(*this, d);
 }
@@ -336,6 +350,12 @@ inline void Connection::rearm_timer() {
 inline void Connection::on_timer() {
     if (state_ == State::closed) return;
     if (state_ == State::lingering || out_.blocked()) {
+        close_now();
+        return;
+    }
+    const std::uint64_t t = transport_->deadline();
+    if (t != 0 && loop_.now_tick() >= t) {
+        transport_->on_deadline();
         close_now();
         return;
     }

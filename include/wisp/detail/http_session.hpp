@@ -149,6 +149,7 @@ inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
     RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
+    RequestBuilder::set_client_subject(req, conn_.client_subject());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the

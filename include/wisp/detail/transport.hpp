@@ -13,6 +13,8 @@
 #include <wisp/request.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -82,6 +84,14 @@ public:
     virtual void close() = 0;
     /// True when the bytes are protected (TLS): URLs say https / wss.
     virtual bool is_secure() const noexcept { return false; }
+    /// A tick of the loop's clock by which the transport itself needs progress (a TLS
+    /// handshake), or 0 for none. The connection's timer slot keeps it with the session's.
+    virtual std::uint64_t deadline() const noexcept { return 0; }
+    /// deadline() passed (the connection closes next): say why to whoever listens.
+    virtual void on_deadline() {}
+    /// The subject of the client's verified certificate (mutual TLS), shared with the requests
+    /// that report it; null without one.
+    virtual std::shared_ptr<const std::string> client_subject() const { return nullptr; }
 
     /// The peer's address ("" when there is none, as in tests).
     const Address& remote_address() const noexcept { return remote_; }

@@ -38,6 +38,7 @@ inline void Peer::terminate() { s_.terminate(); }
 inline bool Peer::is_open() const noexcept { return s_.is_open(); }
 inline const Request& Peer::request() const noexcept { return s_.request(); }
 inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }

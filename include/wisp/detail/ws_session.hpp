@@ -62,6 +62,10 @@ public:
     const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
+    std::string_view client_cert_subject() const noexcept {
+        const auto s = conn_.client_subject();   // the transport keeps the string alive
+        return s ? std::string_view(*s) : std::string_view();
+    }
     std::string_view protocol() const noexcept { return protocol_; }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept { return {}; }

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""The single header stays usable where there is no OpenSSL: preprocessed without WISP_TLS it
+opens no OpenSSL header, so it builds without libssl-dev. Every header opened is listed by the
+preprocessor (-H), so a stray #include anywhere shows up. TAP output.
+Usage: check_no_openssl.py --cxx CXX --header SINGLE_HEADER [--flag F]..."""
+import argparse
+import re
+import subprocess
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--cxx", required=True)
+ap.add_argument("--header", required=True)
+ap.add_argument("--flag", action="append", default=[])
+a = ap.parse_args()
+
+
+def opened(extra):
+    r = subprocess.run([a.cxx, "-x", "c++", "-std=c++17", "-H", "-E", "-o", "/dev/null", *a.flag,
+                        *extra, "-"], input=f'#include "{a.header}"\n', capture_output=True,
+                       text=True)
+    heads = [line.lstrip(". ").strip() for line in r.stderr.splitlines() if re.match(r"^\.+ ", line)]
+    return r.returncode, r.stderr, heads
+
+
+print("1..1")
+rc, err, heads = opened([])
+ssl = [h for h in heads if "/openssl/" in h]
+ok = rc == 0 and not ssl and any("asio" in h for h in heads)
+print(f"{'ok' if ok else 'not ok'} 1 - without WISP_TLS the single header opens no OpenSSL header"
+      f" ({len(heads)} headers opened)")
+if rc != 0:
+    for line in err.splitlines()[:20]:
+        print("# " + line)
+for h in ssl[:10]:
+    print("# opened: " + h)
+sys.exit(0 if ok else 1)
