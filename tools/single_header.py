@@ -29,6 +29,7 @@ COMMITTED = os.path.join(ROOT, "single_header", "wisp.hpp")
 PUBLIC_MACROS = {
     "WISP_VERSION_MAJOR", "WISP_VERSION_MINOR", "WISP_VERSION_PATCH", "WISP_VERSION_STRING",
     "WISP_NO_EXCEPTIONS", "WISP_SINGLE_HEADER", "WISP_JSON", "WISP_CUSTOM_ASIO_THROW",
+    "WISP_DEFLATE",
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*<(wisp/[^>]+)>')

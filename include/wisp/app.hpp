@@ -111,9 +111,9 @@ public:
     /// once and shared by all subscribers; order is kept per publishing thread. Called on an
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    void publish_text(std::string_view topic, std::string_view text);
+    void publish_text(std::string_view topic, std::string_view text, SendOptions options = {});
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    void publish_binary(std::string_view topic, std::string_view bytes);
+    void publish_binary(std::string_view topic, std::string_view bytes, SendOptions options = {});
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
@@ -177,6 +177,15 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
+    ep->deflate = options.deflate;
+    if (options.deflate.mode != DeflateMode::off &&
+        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
+         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
+         options.deflate.level > 9))
+        core_.record_setup_error(make_error_code(errc::invalid_argument),
+                                 "WS " + std::string(pattern) +
+                                     ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
+                                     "level 0-9");
     if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
         core_.record_setup_error(ec, "WS " + std::string(pattern));
     ws_endpoints_.push_back(std::move(ep));
@@ -344,11 +353,11 @@ inline void App::stop() {
     }
 }
 
-inline void App::publish_text(std::string_view topic, std::string_view text) {
-    core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
+inline void App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
+    core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
 }
-inline void App::publish_binary(std::string_view topic, std::string_view bytes) {
-    core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
+inline void App::publish_binary(std::string_view topic, std::string_view bytes, SendOptions o) {
+    core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));

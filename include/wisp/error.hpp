@@ -39,6 +39,9 @@ enum class errc {
     closed,                  ///< the peer or stream has closed; nothing was sent
     invalid_event_field,     ///< SSE id/event with CR, LF or NUL
     shutting_down,           ///< the server is stopping
+    // permessage-deflate (RFC 7692); last, so the values above keep their numbers
+    invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
+    out_of_memory,           ///< zlib could not allocate its state: close 1011
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -85,6 +88,8 @@ public:
         case errc::closed: return "closed";
         case errc::invalid_event_field: return "SSE field contains CR, LF or NUL";
         case errc::shutting_down: return "server shutting down";
+        case errc::invalid_compressed_data: return "invalid compressed data";
+        case errc::out_of_memory: return "out of memory";
         }
         return "unknown wisp error";
     }

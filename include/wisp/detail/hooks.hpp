@@ -172,6 +172,7 @@ struct WsEndpoint {
     void* handler = nullptr;
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
     bool keep_request = true;            ///< WsOptions::keep_request
+    DeflateOptions deflate;              ///< WsOptions::deflate
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;
