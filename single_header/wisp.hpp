@@ -5101,6 +5101,14 @@ inline Deflater::~Deflater() {
 inline bool Deflater::compress(std::string_view in, ByteBuffer& out, std::size_t at,
                                std::size_t& len, bool keep_context) {
     if (!ok_) return false;
+    if (in.empty()) {
+        // §7.2.3.6: an empty message is one empty stored block, 0x00 once its tail is off. zlib
+        // would make nothing at all after an earlier flush (a flush with nothing new is refused).
+        out.reserve(at + 1, at);
+        out.data()[at] = '\0';
+        len = 1;
+        return true;
+    }
     // Room for the whole result at once, so one deflate() call is the rule: deflateBound is for
     // a finished stream; a sync flush adds at most an empty stored block and a partial byte.
     const std::size_t bound = deflateBound(&z_, static_cast<uLong>(in.size())) + 16;

@@ -86,6 +86,13 @@ TEST_CASE("deflate_codec: context takeover both ways, and a fresh window without
     CHECK(cb.size() * 4 < ca.size());   // the second refers to the first
     CHECK(peer.message(ca) == a);
     CHECK(peer.message(cb) == b);
+    // An empty message between them is one empty stored block (§7.2.3.6), and leaves the
+    // context alone (zlib itself would refuse a second flush with nothing new).
+    CHECK(compress(keep, "", true) == std::string(1, '\0'));
+    CHECK(peer.message(std::string(1, '\0')).empty());
+    const std::string cc = compress(keep, a, true);
+    CHECK(cc.size() * 4 < ca.size());
+    CHECK(peer.message(cc) == a);
 
     support::PeerDeflater client;
     const std::string pa = client.message(a), pb = client.message(b);
