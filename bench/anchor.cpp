@@ -1,6 +1,11 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
-// Usage: anchor PORT [--threads N] [--no-keep-request]. Listens on 0.0.0.0:PORT, one event loop by default.
+// Usage: anchor PORT [--threads N] [--no-keep-request] [--deflate off|shared|dedicated]
+//        [--window-bits 9-15] [--mem-level 1-9] [--level 0-9] [--min-size N]
+// Listens on 0.0.0.0:PORT, one event loop by default.
 // --no-keep-request sets WsOptions::keep_request = false on both WebSocket routes (idle memory).
+// --deflate and the options after it set WsOptions::deflate on both WebSocket routes
+// (permessage-deflate; bench/deflate_load.cpp negotiates it); on exit the zlib call counts go to
+// stderr as `zlib deflate_calls N inflate_calls N`.
 // Routes: GET / (plaintext), /_ws (echo), /_chat (pub/sub relay to the other peers and to every
 // /_sse stream), /_sse (event stream fed by the chat).
 #include "wisp.hpp"
@@ -8,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 struct Echo {
     void message(wisp::Peer& peer, const wisp::Message& message) { peer.send(message); }
@@ -20,7 +26,8 @@ struct Chat {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request]\n");
+        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request] [--deflate MODE] "
+                             "[--window-bits N] [--mem-level N] [--level N] [--min-size N]\n");
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
@@ -31,6 +38,19 @@ int main(int argc, char** argv) {
             threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
         } else if (!std::strcmp(argv[i], "--no-keep-request")) {
             ws_options.keep_request = false;
+        } else if (!std::strcmp(argv[i], "--deflate") && i + 1 < argc) {
+            const std::string m = argv[++i];
+            ws_options.deflate.mode = m == "shared"      ? wisp::DeflateMode::shared
+                                      : m == "dedicated" ? wisp::DeflateMode::dedicated
+                                                         : wisp::DeflateMode::off;
+        } else if (!std::strcmp(argv[i], "--window-bits") && i + 1 < argc) {
+            ws_options.deflate.window_bits = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--mem-level") && i + 1 < argc) {
+            ws_options.deflate.mem_level = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--level") && i + 1 < argc) {
+            ws_options.deflate.level = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--min-size") && i + 1 < argc) {
+            ws_options.deflate.min_size = std::strtoul(argv[++i], nullptr, 10);
         } else {
             std::fprintf(stderr, "anchor: unknown argument %s\n", argv[i]);
             return 2;
@@ -57,5 +77,12 @@ int main(int argc, char** argv) {
     }
     std::printf("listening on http://0.0.0.0:%u\n", unsigned(app.port()));
     std::fflush(stdout);
-    return app.run(threads ? threads : 1) ? 1 : 0;
+    const bool failed = static_cast<bool>(app.run(threads ? threads : 1));
+#ifdef WISP_DEFLATE
+    const auto& z = wisp::detail::deflate_stats();
+    std::fprintf(stderr, "zlib deflate_calls %llu inflate_calls %llu\n",
+                 static_cast<unsigned long long>(z.deflate_calls.load()),
+                 static_cast<unsigned long long>(z.inflate_calls.load()));
+#endif
+    return failed ? 1 : 0;
 }
