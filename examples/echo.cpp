@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
     app.ws<Echo>("/_ws", wisp::WsOptions{16 * 1024 * 1024});
     app.get("/sse", [](wisp::Request& req) {
-        const std::string count = req.query("count").value_or("0");
+        const std::string count(req.query("count").value_or("0"));
         char* end = nullptr;
         const unsigned long long n = std::strtoull(count.c_str(), &end, 10);
         if (count.empty() || *end != '\0') return wisp::status(400);

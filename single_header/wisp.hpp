@@ -69,6 +69,16 @@
 // nlohmann/json (Debian: nlohmann-json3-dev), which it then includes. Off by default: the
 // core never needs a JSON library.
 
+// ---- where definitions come in -------------------------------------------------
+// Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around
+// its text). A public header that declares what the engine defines (request.hpp,
+// websocket.hpp, event_stream.hpp) includes <wisp/detail/engine.hpp> at its end only when
+// WISP_IN_HEADER is unset there, that is, when it is the outermost wisp header of the
+// translation unit: its declarations (and those of every header it includes) are complete by
+// then, so each public header compiles and links on its own, and each internal one still
+// compiles alone. The single header has no such lines (tools/single_header.py orders
+// everything once).
+
 // ---- internal helpers (undefined again at the end of the single header) ---------
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -581,9 +591,10 @@ public:
     /// Errors: errc::invalid_route for a pattern that cannot be parsed; errc::duplicate_route
     /// when the same method (or "" twice) already has a pattern of the same shape (`/u/:id` and
     /// `/u/:name/` are the same shape); errc::invalid_argument for a method that is not a token.
-    /// A failed add() leaves the router unchanged.
+    /// A failed add() leaves the router unchanged. On duplicate_route, `clash` (when given)
+    /// receives the pattern already registered.
     [[nodiscard]] std::error_code add(std::string_view method, std::string_view pattern,
-                                      Target target);
+                                      Target target, std::string* clash = nullptr);
 
     /// Finds the route for `method` and `path` (still %-encoded, without the query).
     /// `params` is cleared, then holds the captures in pattern order when status is found.
@@ -789,7 +800,7 @@ bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Se
 
 template <class Target>
 std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
-                                         Target target) {
+                                         Target target, std::string* clash) {
     if (!method.empty() && !detail::is_method_token(method)) return errc::invalid_argument;
     std::vector<Seg> segs;
     if (!parse_pattern(pattern, segs)) return errc::invalid_route;
@@ -811,7 +822,10 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
     if (at) {
         const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
         for (const Route* r : is_rest ? at->rest : at->here)
-            if (r->method == method) return errc::duplicate_route;
+            if (r->method == method) {
+                if (clash) *clash = r->pattern;
+                return errc::duplicate_route;
+            }
     }
 
     auto route = std::make_unique<Route>(
@@ -1183,15 +1197,23 @@ public:
     /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
     /// "" when there is neither (HTTP/1.0).
     std::string_view host() const noexcept;
+    /// The full URL the client addressed: "http://" (or "https://" over TLS) + host() + path
+    /// + "?query" when there is one (percent-encoding kept, as sent). H3's getRequestURL.
+    std::string url() const;
+    /// True when the request came over TLS.
+    bool is_secure() const noexcept { return secure_; }
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
-    /// The first value of query parameter `name`, percent-decoded ('+' is a space).
-    std::optional<std::string> query(std::string_view name) const;
+    /// The first value of query parameter `name`, percent-decoded ('+' is a space); nullopt
+    /// when absent. The view is valid as long as the request (a value that needs decoding is
+    /// decoded once, into the request). Like header() and param(): one lookup shape.
+    std::optional<std::string_view> query(std::string_view name) const;
     /// Every query parameter in order, decoded.
     std::vector<std::pair<std::string, std::string>> query_params() const;
 
-    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; "" when absent.
-    std::string_view param(std::string_view name) const noexcept;
+    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; nullopt when
+    /// the route has no such parameter.
+    std::optional<std::string_view> param(std::string_view name) const noexcept;
     const std::vector<RouteParam>& params() const noexcept { return params_; }
 
     /// The first value of header `name` (case-insensitive), if present.
@@ -1235,10 +1257,13 @@ private:
     std::vector<RouteParam> params_;
     detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
+    /// Decoded query pairs, made by the first query() that needs decoding.
+    mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;
 };
 
 namespace detail {
@@ -1253,7 +1278,10 @@ public:
         r.headers_.push_back(Header{name, value});
     }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
-    static void set_remote(Request& r, const Address& a) noexcept { r.remote_ = a; }
+    static void set_remote(Request& r, const Address& a, bool secure) noexcept {
+        r.remote_ = a;
+        r.secure_ = secure;
+    }
     static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
     /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
     static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
@@ -1541,8 +1569,10 @@ inline Request& Request::operator=(const Request& other) {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = nullptr;   // a copy is not the request being dispatched
     owned_.clear();
+    decoded_query_.reset();
     own();
     return *this;
 }
@@ -1551,6 +1581,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     if (this == &other) return *this;
     const char* old_base = other.owned_.data();
     owned_ = std::move(other.owned_);
+    decoded_query_ = std::move(other.decoded_query_);
     method_ = other.method_;
     target_ = other.target_;
     path_ = other.path_;
@@ -1563,6 +1594,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = other.exchange_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
@@ -1636,8 +1668,30 @@ inline void Request::own() {
     }
 }
 
-inline std::optional<std::string> Request::query(std::string_view name) const {
-    return detail::query_value(query_, name);
+inline std::optional<std::string_view> Request::query(std::string_view name) const {
+    if (!detail::needs_decoding(query_, true)) {
+        // Nothing is encoded: the value is a view into the query string itself.
+        std::string_view rest = query_;
+        while (!rest.empty()) {
+            const std::size_t amp = rest.find('&');
+            const std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+            const std::size_t eq = pair.find('=');
+            if (pair.substr(0, eq) == name && !name.empty())
+                return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        }
+        return std::nullopt;
+    }
+    if (!decoded_query_) {
+        decoded_query_ = std::make_unique<std::vector<std::pair<std::string, std::string>>>();
+        auto& list = *decoded_query_;
+        detail::parse_query(query_, [&list](std::string k, std::string v) {
+            list.emplace_back(std::move(k), std::move(v));
+        });
+    }
+    for (const auto& kv : *decoded_query_)
+        if (kv.first == name) return std::string_view(kv.second);
+    return std::nullopt;
 }
 
 inline std::vector<std::pair<std::string, std::string>> Request::query_params() const {
@@ -1648,16 +1702,25 @@ inline std::vector<std::pair<std::string, std::string>> Request::query_params() 
     return out;
 }
 
-inline std::string_view Request::param(std::string_view name) const noexcept {
+inline std::optional<std::string_view> Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
-        if (p.name == name) return p.value;
-    return {};
+        if (p.name == name) return std::string_view(p.value);
+    return std::nullopt;
 }
 
 inline std::string_view Request::host() const noexcept {
     const detail::TargetParts t = detail::split_target(target_);
     if (t.form == detail::TargetForm::absolute) return t.authority;
     return header("host").value_or(std::string_view());
+}
+
+inline std::string Request::url() const {
+    std::string u = secure_ ? "https://" : "http://";
+    u.append(host());
+    if (target_ == "*") return u;   // OPTIONS *: the server itself
+    u.append(path_);
+    if (!query_.empty()) u.append("?").append(query_);
+    return u;
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -1708,691 +1771,95 @@ inline Response status(int code) {
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/mime.hpp ----
+// ---- wisp/detail/asio.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
 
-#include <cstddef>
-#include <string_view>
 
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
-/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
-/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
-/// Lifetime: the result views a static string.
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
-
-// ---- implementation -------------------------------------------------------
-
-struct MimeEntry {
-    std::string_view extension;   // lower case
-    std::string_view type;
-};
-
-inline constexpr MimeEntry mime_table[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},                 // source maps are JSON
-    {"txt", "text/plain; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"xml", "application/xml"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"ico", "image/x-icon"},
-    {"wasm", "application/wasm"},
-    {"pdf", "application/pdf"},
-    {"mp4", "video/mp4"},
-    {"webm", "video/webm"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-};
-
-inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
-    if (ext.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < ext.size(); ++i) {
-        char c = ext[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
-}
-
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
-    std::string_view ext = path_or_extension;
-    const std::size_t slash = ext.find_last_of("/\\");
-    const std::size_t dot = ext.rfind('.');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
-        ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos)
-        ext = {};
-    for (const MimeEntry& e : mime_table)
-        if (mime_extension_equals(ext, e.extension)) return e.type;
-    return "application/octet-stream";
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/static_path.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
-
-#include <algorithm>
-#include <cstddef>
-#include <filesystem>
-#include <iterator>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class PathCheck {
-    ok,                       ///< out_relative holds a safe relative path
-    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
-    bad_request,              ///< a malformed %-escape: answer 400
-};
-
-/// Turns the %-encoded request path that follows a static route's prefix into a relative file
-/// path, deciding safety on the string alone (no filesystem access).
-/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
-/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
-/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
-/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
-/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
-/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
-inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
-
-/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
-/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
-/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
-/// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
-
-/// True when `path` equals `root` or lies below it, comparing whole path elements
-/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
-
-// ---- implementation -------------------------------------------------------
-
-inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
-    out.clear();
-    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
-    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
-    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
-    for (char ch : out) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
-            return PathCheck::not_found_or_forbidden;
-    }
-    // Every segment but a final empty one (the directory's index) must be a plain name.
-    std::size_t start = 0;
-    while (start < out.size()) {
-        std::size_t end = out.find('/', start);
-        if (end == std::string::npos) end = out.size();
-        const std::string_view seg(out.data() + start, end - start);
-        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
-            return PathCheck::not_found_or_forbidden;
-        start = end + 1;
-    }
-    if (out.empty() || out.back() == '/') out += "index.html";
-    return PathCheck::ok;
-}
-
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
-    auto p = path.begin();
-    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-        // A trailing separator of root shows up as an empty final element.
-        if (r->empty() && std::next(r) == root.end()) return true;
-        if (p == path.end() || *p != *r) return false;
-    }
-    return true;
-}
-
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path base = fs::canonical(root, ec);
-    if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
-    const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
-#else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
 #endif
-    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
-    fs::path full = fs::weakly_canonical(base / rel, ec);
-    if (ec || !path_is_under(full, base)) return std::nullopt;
-    return full;
-}
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED 1
+#endif
+// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
+// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
+// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
+// WISP_CUSTOM_ASIO_THROW to supply your own.
+#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
+#define ASIO_NO_EXCEPTIONS 1
+#endif
+// Without RTTI (-fno-rtti) Asio must not use typeid.
+#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
+#define ASIO_NO_TYPEID 1
+#endif
 
-}  // namespace detail
-WISP_NAMESPACE_END
+// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
+// (wisp's own code below keeps its warnings).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
 
-// ---- wisp/static_files.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/static_files.hpp — serving files from a directory.
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/dispatch.hpp>
+#ifdef WISP_EPOLL
+#include <asio/posix/stream_descriptor.hpp>
+#endif
 
-#include <cstdint>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
 #include <cstdio>
-#include <filesystem>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-
-/// How serve_file answers.
-struct StaticOptions {
-    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
-    /// into memory.
-    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
-    /// Sent with every file; empty for none.
-    std::string cache_control = "no-cache";
-};
-
-/// Answers `req` with a file from directory `root`: the part of the path captured by the
-/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
-/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
-/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
-/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
-/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
-Response serve_file(const Request& req, const std::filesystem::path& root,
-                    const StaticOptions& options = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response serve_file(const Request& req, const std::filesystem::path& root,
-                           const StaticOptions& options) {
-    std::string_view raw = req.path();
-    for (const RouteParam& p : req.params())
-        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
-    std::string relative;
-    switch (detail::safe_relative_path(raw, relative)) {
-    case detail::PathCheck::ok: break;
-    case detail::PathCheck::bad_request: return status(400);
-    case detail::PathCheck::not_found_or_forbidden: return status(404);
-    }
-    const auto full = detail::resolve_under(root, relative);
-    if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
-    if (size > options.max_file_bytes) return status(413);
-
-    Response res(200, {}, detail::mime_type(relative));
-    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
-    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
-    // file would be served as its first few bytes.
-    if (size > res.body.max_size()) return status(413);
-    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
-#endif
-    if (f == nullptr) return status(404);
-    res.body.resize(static_cast<std::size_t>(size));
-    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
-    std::fclose(f);
-    if (got != res.body.size()) return status(500);   // truncated while reading
-    return res;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/utf8.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
+#include <cstdlib>
+namespace asio {
 namespace detail {
-
-/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
-/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
-/// invalid). A code point may be split across feed() calls.
-/// State: one byte; copyable; no allocation; never throws.
-class Utf8Validator {
-public:
-    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
-    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
-    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
-    bool feed(const char* p, std::size_t n) noexcept;
-    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
-
-    /// True when every byte fed so far forms whole, valid code points (nothing pending).
-    bool complete() const noexcept;
-    /// True once invalid input has been seen.
-    bool failed() const noexcept;
-    /// Forgets everything fed so far.
-    void reset() noexcept { state_ = 0; }
-
-private:
-    std::uint8_t state_ = 0;
-};
-
-/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
-bool is_valid_utf8(const char* p, std::size_t n) noexcept;
-inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
-
-// ---- implementation -------------------------------------------------------
-
-// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
-// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
-// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
-// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
-// the next step's mask discards. The states follow the well-formed byte sequences of
-// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
-// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
-// (F4 90..BF, F5..FF).
-inline constexpr unsigned utf8_s_accept = 0;   // between code points
-inline constexpr unsigned utf8_s_reject = 6;   // absorbing
-inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
-inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
-inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
-inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
-inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
-inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
-inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
-
-constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
-    const bool cont = b >= 0x80 && b <= 0xBF;
-    switch (state) {
-    case utf8_s_accept:
-        if (b < 0x80) return utf8_s_accept;
-        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-        if (b == 0xE0) return utf8_s_e0;
-        if (b == 0xED) return utf8_s_ed;
-        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-        if (b == 0xF0) return utf8_s_f0;
-        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-        if (b == 0xF4) return utf8_s_f4;
-        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
-    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-    default: return utf8_s_reject;
-    }
+template <typename Exception>
+void throw_exception(const Exception& e) {
+    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
+    std::abort();
 }
-
-constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
-    std::array<std::uint64_t, 256> rows{};
-    for (unsigned b = 0; b < 256; ++b) {
-        std::uint64_t row = 0;
-        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
-            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
-        rows[b] = row;
-    }
-    return rows;
-}
-
-inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
-
-inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
-inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
-
-inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
-    constexpr std::uint64_t high_bits = 0x8080808080808080u;
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-    const unsigned char* const end = p + n;
-    std::uint64_t s = state_;
-    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
-    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
-    // absorbing, so testing per block instead of per byte changes no verdict.
-    while (static_cast<std::size_t>(end - p) >= 16) {
-        if ((s & 63) == utf8_s_accept) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + 8, 8);
-            if (((a | b) & high_bits) == 0) {
-                p += 16;
-                continue;
-            }
-        }
-        for (const unsigned char* q = p; q != p + 16; q += 4) {
-            s = utf8_dfa[q[0]] >> (s & 63);
-            s = utf8_dfa[q[1]] >> (s & 63);
-            s = utf8_dfa[q[2]] >> (s & 63);
-            s = utf8_dfa[q[3]] >> (s & 63);
-        }
-        p += 16;
-        if ((s & 63) == utf8_s_reject) {
-            state_ = utf8_s_reject;
-            return false;
-        }
-    }
-    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
-    state_ = static_cast<std::uint8_t>(s & 63);
-    return state_ != utf8_s_reject;
-}
-
-inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
-    Utf8Validator v;
-    return v.feed(p, n) && v.complete();
-}
-
 }  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/websocket.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class Connection;
-class WsSession;
-}  // namespace detail
-
-/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
-/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
-inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
-
-/// One whole WebSocket message (fragments already joined). The bytes are valid during the
-/// hook call only: copy what you keep.
-class Message {
-public:
-    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
-    /// The payload as text; valid UTF-8 when !is_binary().
-    std::string_view text() const noexcept { return data_; }
-    /// The payload bytes, whatever the type.
-    std::string_view data() const noexcept { return data_; }
-    const unsigned char* bytes() const noexcept {
-        return reinterpret_cast<const unsigned char*>(data_.data());
-    }
-    bool is_binary() const noexcept { return binary_; }
-    bool is_text() const noexcept { return !binary_; }
-    std::size_t size() const noexcept { return data_.size(); }
-
-private:
-    std::string_view data_;
-    bool binary_;
-};
-
-/// Why a peer closed, as the close hook sees it.
-struct CloseInfo {
-    /// The close code: the peer's (1005 when its close frame had none), or ours when we
-    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
-    /// connection ended without a close frame.
-    std::uint16_t code = 1005;
-    std::string_view reason;   ///< valid during the hook call
-    bool clean = false;        ///< a close frame was both sent and received
-};
-
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
-};
-
-/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
-/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
-enum class DeflateMode : std::uint8_t {
-    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
-    /// memory per peer (figures in bench/README.md).
-    off,
-    /// No context takeover either way: each message is compressed and inflated on its own, so a
-    /// peer holds no zlib state between messages (the loop's streams are shared), and a
-    /// publication is compressed once for all its subscribers with the same window size.
-    shared,
-    /// Context takeover where the client allows it: each peer keeps its own compressor and
-    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
-    /// of zlib state once it has sent and received a compressed message), so repeated content
-    /// across messages compresses far better; publications are compressed per subscriber.
-    dedicated,
-};
-
-/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
-#ifdef WISP_DEFLATE
-inline constexpr bool deflate_supported = true;
-#else
-inline constexpr bool deflate_supported = false;
+}  // namespace asio
 #endif
 
-/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
-/// a value out of range makes listen() fail with errc::invalid_argument.
-struct DeflateOptions {
-    DeflateMode mode = DeflateMode::off;
-    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
-    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
-    /// In dedicated mode it also limits the client's window when its offer lets us
-    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
-    std::uint8_t window_bits = 15;
-    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
-    /// memory per peer in dedicated mode at some cost in ratio and speed.
-    std::uint8_t mem_level = 8;
-    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
-    std::uint8_t level = 6;
-    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
-    /// a zlib call).
-    std::size_t min_size = 64;
-};
-
-/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
-struct SendOptions {
-    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
-    /// compressed already, or a secret in a message that also carries text an attacker chooses
-    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
-    bool compress = true;
-};
-
-/// Per-endpoint settings of app.ws<H>(path, options).
-struct WsOptions {
-    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
-    std::size_t max_message_bytes = 0;
-    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
-    /// returned; peer.request() then reads as an empty request (no method, path, headers or
-    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
-    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
-    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
-    bool keep_request = true;
-    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
-    /// -Wmissing-field-initializers.)
-    DeflateOptions deflate = {};
-};
-
-/// One WebSocket connection, handed to the handler's hooks.
-/// Thread: use from its hooks (the connection's I/O thread).
-/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
-/// no-ops that return SendResult::closed.
-class Peer {
-public:
-    Peer(const Peer&) = delete;
-    Peer& operator=(const Peer&) = delete;
-
-    /// Unique within the process, printable (hexadecimal), e.g. "1f".
-    std::string_view id() const noexcept;
-    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid).
-    SendResult send_text(std::string_view text, SendOptions options = {});
-    /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes, SendOptions options = {});
-    /// Sends `message` back with its own type (echo).
-    SendResult send(const Message& message, SendOptions options = {});
-    /// Sends a ping (payload at most 125 bytes).
-    SendResult ping(std::string_view payload = {});
-    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
-    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
-    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
-    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
-    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
-    void terminate();
-    /// True until a close frame was sent or received, or the connection ended.
-    bool is_open() const noexcept;
-
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
-    const Request& request() const noexcept;
-    const Address& remote_address() const noexcept;
-    /// The subprotocol chosen at upgrade ("" when none).
-    std::string_view protocol() const noexcept;
-    /// The Sec-WebSocket-Extensions value the upgrade answered with, e.g. "permessage-deflate;
-    /// server_no_context_takeover; client_no_context_takeover" ("" when none was agreed).
-    std::string_view extensions() const noexcept;
-    /// Bytes queued for this peer and not yet written to the socket.
-    std::size_t buffered_amount() const noexcept;
-    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
-    /// all its topics before its close hook runs.
-    bool subscribe(std::string_view topic);
-    /// Leaves `topic` (false when not subscribed).
-    bool unsubscribe(std::string_view topic);
-    /// The topics this peer is subscribed to, in subscription order.
-    const std::vector<std::string>& topics() const noexcept;
-    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
-    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
-    /// compressed once per window size).
-    void publish_text(std::string_view topic, std::string_view text, SendOptions options = {});
-    void publish_binary(std::string_view topic, std::string_view bytes, SendOptions options = {});
-    /// Publishes `message` with its own type.
-    void publish(std::string_view topic, const Message& message, SendOptions options = {});
-
-    /// Typed per-peer state, the same object as the upgrade request's state<T>().
-    template <class T>
-    T& state() {
-        return detail::state_of<T>(state_slot());
-    }
-
-private:
-    friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
-    detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
-};
-
-/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
-/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
-Response accept(std::string_view protocol = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response accept(std::string_view protocol) {
-    Response r(101);
-    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
-    return r;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/event_stream.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
-
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-
 WISP_NAMESPACE_BEGIN
-
 namespace detail {
-class StreamState;
-}
-
-/// One server-sent event. Fields that are not set are not written.
-struct EventMessage {
-    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
-    std::string event;                ///< `event:` type; omitted when empty
-    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
-    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
-};
-
-/// How an event stream receives the publications of a topic it subscribed to.
-enum class TopicEvents {
-    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
-    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
-};
-
-/// A `text/event-stream` response bound to one request. Create it in a route handler and
-/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
-/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
-/// goes out when the handler returns; events pushed before that wait for it.
-/// Thread: push, push_comment and close may be called from any thread (they are posted to the
-/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
-/// on_closed / on_drain callbacks run on the I/O thread.
-/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
-class EventStream {
-public:
-    explicit EventStream(Request& req);
-
-    /// One event with `data` (empty data still makes an event).
-    SendResult push(std::string_view data);
-    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
-    /// refused with SendResult::invalid and nothing is written.
-    SendResult push(const EventMessage& message);
-    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
-    SendResult push_comment(std::string_view text);
-    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
-    void close();
-    /// True until the stream ended (close(), client gone, server stopping).
-    bool is_open() const noexcept;
-
-    /// Response headers to add; effective before the handler returns.
-    Headers& headers() noexcept;
-    /// The `Last-Event-ID` request header, for resuming after a reconnect.
-    std::optional<std::string_view> last_event_id() const noexcept;
-    /// Bytes queued and not yet written (I/O thread).
-    std::size_t buffered_amount() const noexcept;
-
-    /// Receives every text publication to `topic` as one event (`data:` lines; with
-    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
-    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
-    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
-    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
-    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
-    bool unsubscribe(std::string_view topic);
-
-    /// Called once when the stream ends, whatever ended it. Set it before returning.
-    void on_closed(std::function<void()> fn);
-    /// Called on the I/O thread each time everything queued has been written: push more here
-    /// to stream as fast as the client reads with bounded memory.
-    void on_drain(std::function<void()> fn);
-
-    /// Returning the stream from a handler starts it.
-    operator Response() const {   // NOLINT: a marker
-        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
-    }
-
-private:
-    std::shared_ptr<detail::StreamState> s_;
-};
-
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
+/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
+using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
+using steady_timer =
+    ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 ::asio::wait_traits<std::chrono::steady_clock>,
+                                 ::asio::io_context::executor_type>;
+#ifdef WISP_EPOLL
+using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
+#endif
+}  // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/llhttp.hpp ----
@@ -3670,6 +3137,149 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
+/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
+/// invalid). A code point may be split across feed() calls.
+/// State: one byte; copyable; no allocation; never throws.
+class Utf8Validator {
+public:
+    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
+    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
+    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
+    bool feed(const char* p, std::size_t n) noexcept;
+    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
+
+    /// True when every byte fed so far forms whole, valid code points (nothing pending).
+    bool complete() const noexcept;
+    /// True once invalid input has been seen.
+    bool failed() const noexcept;
+    /// Forgets everything fed so far.
+    void reset() noexcept { state_ = 0; }
+
+private:
+    std::uint8_t state_ = 0;
+};
+
+/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
+bool is_valid_utf8(const char* p, std::size_t n) noexcept;
+inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
+
+// ---- implementation -------------------------------------------------------
+
+// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
+// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
+// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
+// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
+// the next step's mask discards. The states follow the well-formed byte sequences of
+// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
+// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
+// (F4 90..BF, F5..FF).
+inline constexpr unsigned utf8_s_accept = 0;   // between code points
+inline constexpr unsigned utf8_s_reject = 6;   // absorbing
+inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
+inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
+inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
+inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
+inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
+inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
+inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
+
+constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
+    const bool cont = b >= 0x80 && b <= 0xBF;
+    switch (state) {
+    case utf8_s_accept:
+        if (b < 0x80) return utf8_s_accept;
+        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+        if (b == 0xE0) return utf8_s_e0;
+        if (b == 0xED) return utf8_s_ed;
+        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+        if (b == 0xF0) return utf8_s_f0;
+        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+        if (b == 0xF4) return utf8_s_f4;
+        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
+    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+    default: return utf8_s_reject;
+    }
+}
+
+constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
+    std::array<std::uint64_t, 256> rows{};
+    for (unsigned b = 0; b < 256; ++b) {
+        std::uint64_t row = 0;
+        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
+            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
+        rows[b] = row;
+    }
+    return rows;
+}
+
+inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
+
+inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
+inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
+
+inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
+    std::uint64_t s = state_;
+    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
+    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
+    // absorbing, so testing per block instead of per byte changes no verdict.
+    while (static_cast<std::size_t>(end - p) >= 16) {
+        if ((s & 63) == utf8_s_accept) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + 8, 8);
+            if (((a | b) & high_bits) == 0) {
+                p += 16;
+                continue;
+            }
+        }
+        for (const unsigned char* q = p; q != p + 16; q += 4) {
+            s = utf8_dfa[q[0]] >> (s & 63);
+            s = utf8_dfa[q[1]] >> (s & 63);
+            s = utf8_dfa[q[2]] >> (s & 63);
+            s = utf8_dfa[q[3]] >> (s & 63);
+        }
+        p += 16;
+        if ((s & 63) == utf8_s_reject) {
+            state_ = utf8_s_reject;
+            return false;
+        }
+    }
+    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
+    state_ = static_cast<std::uint8_t>(s & 63);
+    return state_ != utf8_s_reject;
+}
+
+inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
+    Utf8Validator v;
+    return v.feed(p, n) && v.complete();
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_frame.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
@@ -4703,6 +4313,29 @@ struct AppCore {
         parser_limits.max_body_bytes = options.limits.max_body_bytes;
     }
 
+    /// Registers an HTTP route; a mistake is kept for listen() with the routes it concerns.
+    void add_route(std::string_view method, std::string_view pattern, HttpHandler h) {
+        std::string clash;
+        const std::string m(method.empty() ? "ANY" : method);
+        if (auto ec = router.add(method, pattern, std::move(h), &clash))
+            record_setup_error(ec, describe(ec, m, pattern, clash));
+    }
+    /// Registers a WebSocket route, the same way.
+    void add_ws_route(std::string_view pattern, WsEndpoint* ep) {
+        std::string clash;
+        if (auto ec = ws_router.add("GET", pattern, ep, &clash))
+            record_setup_error(ec, describe(ec, "WS", pattern, clash));
+    }
+    static std::string describe(std::error_code ec, const std::string& method,
+                                std::string_view pattern, const std::string& clash) {
+        std::string d = method + " " + std::string(pattern);
+        if (ec == errc::duplicate_route)
+            d += " clashes with " + method + " " + clash + ", registered before (same shape)";
+        else
+            d += ": " + ec.message();
+        return d;
+    }
+
     void record_setup_error(std::error_code ec, std::string detail) {
         if (!setup_error) {
             setup_error = ec;
@@ -4751,6 +4384,7 @@ private:
     Response handle_unguarded(Request& req) const {
         for (const Middleware& mw : middleware)
             if (auto r = mw(req)) return std::move(*r);
+        if (req.path() == "*") return server_options();
         auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
         case RouteStatus::found:
@@ -4780,6 +4414,30 @@ private:
         return status(500);
     }
 
+    /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
+    /// add nothing they could not take anyway; OPTIONS itself is always there.
+    Response server_options() const {
+        std::vector<std::string> all{"OPTIONS"};
+        auto add = [&all](std::string_view m) {
+            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
+                all.emplace_back(m);
+        };
+        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
+            add(m);
+            if (m == "GET") add("HEAD");
+        });
+        if (ws_router.size() != 0) {
+            add("GET");
+            add("HEAD");
+        }
+        std::sort(all.begin(), all.end());
+        std::string allow;
+        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        Response r(204);
+        r.headers.set("Allow", allow);
+        return r;
+    }
+
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
@@ -4805,97 +4463,6 @@ private:
     }
 };
 
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/asio.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
-
-
-#ifndef ASIO_STANDALONE
-#define ASIO_STANDALONE 1
-#endif
-#ifndef ASIO_NO_DEPRECATED
-#define ASIO_NO_DEPRECATED 1
-#endif
-// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
-// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
-// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
-// WISP_CUSTOM_ASIO_THROW to supply your own.
-#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
-#define ASIO_NO_EXCEPTIONS 1
-#endif
-// Without RTTI (-fno-rtti) Asio must not use typeid.
-#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
-#define ASIO_NO_TYPEID 1
-#endif
-
-// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
-// (wisp's own code below keeps its warnings).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-#endif
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/dispatch.hpp>
-#ifdef WISP_EPOLL
-#include <asio/posix/stream_descriptor.hpp>
-#endif
-
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
-#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
-#include <cstdio>
-#include <cstdlib>
-namespace asio {
-namespace detail {
-template <typename Exception>
-void throw_exception(const Exception& e) {
-    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
-    std::abort();
-}
-}  // namespace detail
-}  // namespace asio
-#endif
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-namespace net = ::asio;
-using tcp = ::asio::ip::tcp;
-/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
-using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
-using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer =
-    ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 ::asio::wait_traits<std::chrono::steady_clock>,
-                                 ::asio::io_context::executor_type>;
-#ifdef WISP_EPOLL
-using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
-#endif
 }  // namespace detail
 WISP_NAMESPACE_END
 
@@ -6886,6 +6453,340 @@ inline Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/websocket.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class WsSession;
+}  // namespace detail
+
+/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
+inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
+
+/// One whole WebSocket message (fragments already joined). The bytes are valid during the
+/// hook call only: copy what you keep.
+class Message {
+public:
+    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
+    /// The payload as text; valid UTF-8 when !is_binary().
+    std::string_view text() const noexcept { return data_; }
+    /// The payload bytes, whatever the type.
+    std::string_view data() const noexcept { return data_; }
+    const unsigned char* bytes() const noexcept {
+        return reinterpret_cast<const unsigned char*>(data_.data());
+    }
+    bool is_binary() const noexcept { return binary_; }
+    bool is_text() const noexcept { return !binary_; }
+    std::size_t size() const noexcept { return data_.size(); }
+
+private:
+    std::string_view data_;
+    bool binary_;
+};
+
+/// Why a peer closed, as the close hook sees it.
+struct CloseInfo {
+    /// The close code: the peer's (1005 when its close frame had none), or ours when we
+    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
+    /// connection ended without a close frame.
+    std::uint16_t code = 1005;
+    std::string_view reason;   ///< valid during the hook call
+    bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// A WebSocket's state, numbered as the WHATWG WebSocket API's readyState.
+enum class ReadyState : std::uint8_t {
+    connecting = 0,   ///< the handshake is under way (a Peer is never seen in this state)
+    open = 1,         ///< messages flow
+    closing = 2,      ///< a close frame was sent or received, or a close is pending
+    closed = 3,       ///< the connection is closed (also during the close hook)
+};
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
+/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
+enum class DeflateMode : std::uint8_t {
+    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
+    /// memory per peer (figures in bench/README.md).
+    off,
+    /// No context takeover either way: each message is compressed and inflated on its own, so a
+    /// peer holds no zlib state between messages (the loop's streams are shared), and a
+    /// publication is compressed once for all its subscribers with the same window size.
+    shared,
+    /// Context takeover where the client allows it: each peer keeps its own compressor and
+    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
+    /// of zlib state once it has sent and received a compressed message), so repeated content
+    /// across messages compresses far better; publications are compressed per subscriber.
+    dedicated,
+};
+
+/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
+#ifdef WISP_DEFLATE
+inline constexpr bool deflate_supported = true;
+#else
+inline constexpr bool deflate_supported = false;
+#endif
+
+/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
+/// a value out of range makes listen() fail with errc::invalid_argument.
+struct DeflateOptions {
+    DeflateMode mode = DeflateMode::off;
+    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
+    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
+    /// In dedicated mode it also limits the client's window when its offer lets us
+    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
+    std::uint8_t window_bits = 15;
+    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
+    /// memory per peer in dedicated mode at some cost in ratio and speed.
+    std::uint8_t mem_level = 8;
+    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
+    std::uint8_t level = 6;
+    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
+    /// a zlib call).
+    std::size_t min_size = 64;
+};
+
+/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
+struct SendOptions {
+    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
+    /// compressed already, or a secret in a message that also carries text an attacker chooses
+    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
+    bool compress = true;
+};
+
+/// Per-endpoint settings of app.ws<H>(path, options).
+struct WsOptions {
+    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
+    std::size_t max_message_bytes = 0;
+    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
+    /// returned; peer.request() then reads as an empty request (no method, path, headers or
+    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
+    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
+    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
+    bool keep_request = true;
+    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
+    /// -Wmissing-field-initializers.)
+    DeflateOptions deflate = {};
+};
+
+/// One WebSocket connection, handed to the handler's hooks.
+/// Thread: use from its hooks (the connection's I/O thread).
+/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
+/// no-ops that return SendResult::closed.
+class Peer {
+public:
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    /// Unique within the process, printable (hexadecimal), e.g. "1f".
+    std::string_view id() const noexcept;
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
+    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
+    /// (the same for every send and publish below).
+    SendResult send_text(std::string_view text, SendOptions options = {});
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes, SendOptions options = {});
+    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
+    }
+    /// Sends text: anything string-like (std::string, std::string_view, const char*), as
+    /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
+    SendResult send(std::string_view text, SendOptions options = {}) {
+        return send_text(text, options);
+    }
+    /// Sends `message` with its own type (an echo).
+    SendResult send(const Message& message, SendOptions options = {});
+    /// Sends a ping (payload at most 125 bytes).
+    SendResult ping(std::string_view payload = {});
+    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
+    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
+    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
+    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
+    void terminate();
+    /// True until a close frame was sent or received, or the connection ended.
+    bool is_open() const noexcept;
+
+    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
+    /// after `open` when the route's WsOptions::keep_request is false.
+    const Request& request() const noexcept;
+    const Address& remote_address() const noexcept;
+    /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
+    /// client's offer instead; wisp reports what was negotiated.)
+    std::string_view protocol() const noexcept;
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
+    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
+    std::string_view extensions() const noexcept;
+    /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
+    /// Kept when WsOptions::keep_request is false.
+    std::string url() const;
+    /// The state, numbered as WHATWG's readyState (1 open, 2 closing, 3 closed).
+    ReadyState ready_state() const noexcept;
+    /// Bytes queued for this peer and not yet written to the socket.
+    std::size_t buffered_amount() const noexcept;
+    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
+    /// all its topics before its close hook runs.
+    bool subscribe(std::string_view topic);
+    /// Leaves `topic` (false when not subscribed).
+    bool unsubscribe(std::string_view topic);
+    /// The topics this peer is subscribed to, in subscription order.
+    const std::vector<std::string>& topics() const noexcept;
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
+    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
+    /// compressed once per window size).
+    /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
+    /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
+
+    /// Typed per-peer state, the same object as the upgrade request's state<T>().
+    template <class T>
+    T& state() {
+        return detail::state_of<T>(state_slot());
+    }
+
+private:
+    friend class detail::WsSession;
+    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    detail::StateSlot& state_slot() noexcept;
+    detail::WsSession& s_;
+};
+
+/// The peer's id, as CrossWS's String(peer).
+inline std::string to_string(const Peer& peer) { return std::string(peer.id()); }
+/// Writes the peer's id to an output stream.
+template <class Stream>
+auto operator<<(Stream& os, const Peer& peer) -> decltype(os << std::string_view()) {
+    return os << peer.id();
+}
+
+/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
+/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
+Response accept(std::string_view protocol = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response accept(std::string_view protocol) {
+    Response r(101);
+    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
+    return r;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/event_stream.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class StreamState;
+}
+
+/// One server-sent event. Fields that are not set are not written.
+struct EventMessage {
+    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;                ///< `event:` type; omitted when empty
+    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+};
+
+/// How an event stream receives the publications of a topic it subscribed to.
+enum class TopicEvents {
+    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
+    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
+};
+
+/// A `text/event-stream` response bound to one request. Create it in a route handler and
+/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
+/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
+/// goes out when the handler returns; events pushed before that wait for it.
+/// Thread: push, push_comment and close may be called from any thread (they are posted to the
+/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
+/// on_closed / on_drain callbacks run on the I/O thread.
+/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
+class EventStream {
+public:
+    explicit EventStream(Request& req);
+
+    /// One event with `data` (empty data still makes an event).
+    SendResult push(std::string_view data);
+    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
+    /// refused with SendResult::invalid and nothing is written.
+    SendResult push(const EventMessage& message);
+    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
+    SendResult push_comment(std::string_view text);
+    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
+    void close();
+    /// True until the stream ended (close(), client gone, server stopping).
+    bool is_open() const noexcept;
+
+    /// Response headers to add; effective before the handler returns.
+    Headers& headers() noexcept;
+    /// The `Last-Event-ID` request header, for resuming after a reconnect.
+    std::optional<std::string_view> last_event_id() const noexcept;
+    /// Bytes queued and not yet written (I/O thread).
+    std::size_t buffered_amount() const noexcept;
+
+    /// Receives every text publication to `topic` as one event (`data:` lines; with
+    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
+    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
+    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
+    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
+    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
+    bool unsubscribe(std::string_view topic);
+
+    /// Called once when the stream ends, whatever ended it. Set it before returning.
+    void on_closed(std::function<void()> fn);
+    /// Called on the I/O thread each time everything queued has been written: push more here
+    /// to stream as fast as the client reads with bounded memory.
+    void on_drain(std::function<void()> fn);
+
+    /// Returning the stream from a handler starts it.
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
+    }
+
+private:
+    std::shared_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/stream_state.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
@@ -6930,7 +6831,7 @@ public:
 
     // ---- from the StreamSession ----
     /// The head was written: move what was pushed before into the connection.
-    void started(bool head_only);
+    void started();
     void on_transport_closed();   ///< the connection is gone: on_closed, once
     void on_drained();
     void on_heartbeat();
@@ -7027,14 +6928,8 @@ inline SendResult StreamState::admit() {
     return SendResult::closed;
 }
 
-inline void StreamState::started(bool head_only) {
+inline void StreamState::started() {
     is_started = true;
-    if (head_only) {   // HEAD: the head alone, then done
-        pending.clear();
-        end();
-        conn->close_after_flush();
-        return;
-    }
     if (!pending.empty()) {
         conn->out().write(pending);
         std::string().swap(pending);
@@ -7395,8 +7290,9 @@ struct WsEndpoint;
 /// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
 bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
                  std::vector<RouteParam>& params);
-/// Writes an event stream's head and hands the connection to it (stream_session.hpp).
-void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
+/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
@@ -7453,7 +7349,7 @@ inline bool HttpSession::wants_input() const noexcept {
 inline void HttpSession::report(errc code, std::string_view why) const {
     if (!conn_.loop().core.on_error) return;
     Request empty;
-    RequestBuilder::set_remote(empty, conn_.remote_address());
+    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
     conn_.loop().core.report(empty, code, std::string(why));
 }
 
@@ -7504,7 +7400,7 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
 inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address());
+    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the
@@ -7528,7 +7424,7 @@ inline void HttpSession::dispatch(Request& req) {
     const ResponseKind answer = ResponseAccess::kind(res);
     if (answer == ResponseKind::stream) {
         if (ex.stream) {
-            start_stream(*this, std::move(ex.stream), head);
+            start_stream(*this, std::move(ex.stream), head, keep_alive);
             return;
         }
         loop.core.report(req, errc::handler_exception,
@@ -7776,7 +7672,8 @@ private:
     std::shared_ptr<StreamState> st_;
 };
 
-inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head) {
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                         bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     std::string h;
@@ -7793,10 +7690,21 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
         http.write_response(status(500), head, false);
         return;
     }
+    if (head) {
+        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
+        // the response ends with its head, so a request pipelined behind it is read as usual.
+        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
+        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
+        h.append("\r\n");
+        conn.out().write(h);
+        st->end();   // never started: on_closed runs, what was pushed is dropped
+        if (!st->chunked || !keep_alive) conn.close_after_flush();
+        return;
+    }
     h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
     conn.out().write(h);
     conn.switch_session(std::make_unique<StreamSession>(conn, st));
-    st->started(head);
+    st->started();
     conn.rearm_timer();
 }
 
@@ -8663,12 +8571,14 @@ public:
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view protocol() const noexcept { return protocol_; }
-    /// The agreed Sec-WebSocket-Extensions value ("" when none).
+    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
         return deflate_ ? deflate_->extensions() : std::string_view();
     }
     /// The peer's compression, or null when none was agreed.
     const WsCompression* compression() const noexcept { return deflate_.get(); }
+    std::string url() const;
+    ReadyState ready_state() const noexcept;
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
     // ---- Session ----
@@ -8702,7 +8612,8 @@ public:
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
-    void publish(std::string_view topic, std::string_view data, bool binary, bool compress = true);
+    SendResult publish(std::string_view topic, std::string_view data, bool binary,
+                       bool compress = true);
 
 private:
     /// A publication for one of this peer's topics (the topic registry's delivery function).
@@ -8723,6 +8634,7 @@ private:
     const WsEndpoint& ep_;
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
@@ -8781,7 +8693,10 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request) {
+        url_ = std::make_unique<std::string>(url());
+        request_.reset();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -8793,6 +8708,19 @@ inline void WsSession::on_data(char* p, std::size_t n) {
 
 inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::string WsSession::url() const {
+    if (url_) return *url_;
+    std::string u = request().url();
+    u.replace(0, 4, "ws");   // http -> ws, https -> wss
+    return u;
+}
+
+inline ReadyState WsSession::ready_state() const noexcept {
+    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
+    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
+    return ReadyState::open;
 }
 
 inline bool WsSession::wants_input() const noexcept {
@@ -9048,10 +8976,13 @@ inline void WsSession::leave_topics() {
     while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
 }
 
-inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary,
-                               bool compress) {
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
+                                     bool compress) {
+    // Once per publication, never per subscriber: one bad byte would close every browser.
+    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     conn_.loop().core.publish(Publication::make(topic, data, binary, compress), &conn_.loop(),
                               this);
+    return SendResult::sent;
 }
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
@@ -9112,19 +9043,23 @@ inline const Address& Peer::remote_address() const noexcept { return s_.remote_a
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
+inline std::string Peer::url() const { return s_.url(); }
+inline ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
 inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
 
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline void Peer::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
-    s_.publish(topic, text, false, o.compress);
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
+                                     SendOptions o) {
+    return s_.publish(topic, text, false, o.compress);
 }
-inline void Peer::publish_binary(std::string_view topic, std::string_view bytes, SendOptions o) {
-    s_.publish(topic, bytes, true, o.compress);
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
+                                       SendOptions o) {
+    return s_.publish(topic, bytes, true, o.compress);
 }
-inline void Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    s_.publish(topic, m.data(), m.is_binary(), o.compress);
+inline SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
+    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
 }
 
 WISP_NAMESPACE_END
@@ -9600,6 +9535,265 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/engine.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/engine.hpp — every definition the public headers declare: the engine (loops,
+// connections, transports, sessions) and the members of Request, Peer and EventStream that
+// reach it.
+// Public headers include this at their end, from the outermost wisp header of a translation
+// unit only (see WISP_IN_HEADER in config.hpp), so each of them compiles and links on its own.
+
+
+// ---- wisp/detail/mime.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
+
+#include <cstddef>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
+/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
+/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
+/// Lifetime: the result views a static string.
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+struct MimeEntry {
+    std::string_view extension;   // lower case
+    std::string_view type;
+};
+
+inline constexpr MimeEntry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},                 // source maps are JSON
+    {"txt", "text/plain; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"wasm", "application/wasm"},
+    {"pdf", "application/pdf"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+};
+
+inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
+    if (ext.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < ext.size(); ++i) {
+        char c = ext[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != lower[i]) return false;
+    }
+    return true;
+}
+
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
+    std::string_view ext = path_or_extension;
+    const std::size_t slash = ext.find_last_of("/\\");
+    const std::size_t dot = ext.rfind('.');
+    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
+        ext = ext.substr(dot + 1);
+    else if (slash != std::string_view::npos)
+        ext = {};
+    for (const MimeEntry& e : mime_table)
+        if (mime_extension_equals(ext, e.extension)) return e.type;
+    return "application/octet-stream";
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/static_path.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class PathCheck {
+    ok,                       ///< out_relative holds a safe relative path
+    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
+    bad_request,              ///< a malformed %-escape: answer 400
+};
+
+/// Turns the %-encoded request path that follows a static route's prefix into a relative file
+/// path, deciding safety on the string alone (no filesystem access).
+/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
+/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
+/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
+/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
+/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
+/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
+inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
+
+/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
+/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
+/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
+/// The file itself need not exist. A symlink changed after this check is not caught.
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative);
+
+/// True when `path` equals `root` or lies below it, comparing whole path elements
+/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+
+// ---- implementation -------------------------------------------------------
+
+inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
+    out.clear();
+    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
+    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
+    for (char ch : out) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
+            return PathCheck::not_found_or_forbidden;
+    }
+    // Every segment but a final empty one (the directory's index) must be a plain name.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('/', start);
+        if (end == std::string::npos) end = out.size();
+        const std::string_view seg(out.data() + start, end - start);
+        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
+            return PathCheck::not_found_or_forbidden;
+        start = end + 1;
+    }
+    if (out.empty() || out.back() == '/') out += "index.html";
+    return PathCheck::ok;
+}
+
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+    auto p = path.begin();
+    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+        // A trailing separator of root shows up as an empty final element.
+        if (r->empty() && std::next(r) == root.end()) return true;
+        if (p == path.end() || *p != *r) return false;
+    }
+    return true;
+}
+
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path base = fs::canonical(root, ec);
+    if (ec) return std::nullopt;
+#if defined(_WIN32) && defined(__cpp_char8_t)
+    const fs::path rel(std::u8string(relative.begin(), relative.end()));
+#elif defined(_WIN32)
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
+#else
+    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#endif
+    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
+    fs::path full = fs::weakly_canonical(base / rel, ec);
+    if (ec || !path_is_under(full, base)) return std::nullopt;
+    return full;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/static_files.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/static_files.hpp — serving files from a directory.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+/// How serve_file answers.
+struct StaticOptions {
+    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
+    /// into memory.
+    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
+    /// Sent with every file; empty for none.
+    std::string cache_control = "no-cache";
+};
+
+/// Answers `req` with a file from directory `root`: the part of the path captured by the
+/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
+/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
+/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
+/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
+/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
+Response serve_file(const Request& req, const std::filesystem::path& root,
+                    const StaticOptions& options = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response serve_file(const Request& req, const std::filesystem::path& root,
+                           const StaticOptions& options) {
+    std::string_view raw = req.path();
+    for (const RouteParam& p : req.params())
+        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
+    std::string relative;
+    switch (detail::safe_relative_path(raw, relative)) {
+    case detail::PathCheck::ok: break;
+    case detail::PathCheck::bad_request: return status(400);
+    case detail::PathCheck::not_found_or_forbidden: return status(404);
+    }
+    const auto full = detail::resolve_under(root, relative);
+    if (!full) return status(404);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
+    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
+    if (ec) return status(404);
+    if (size > options.max_file_bytes) return status(413);
+
+    Response res(200, {}, detail::mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
+    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
+#ifdef _WIN32
+    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
+#else
+    std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#endif
+    if (f == nullptr) return status(404);
+    res.body.resize(static_cast<std::size_t>(size));
+    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
+    std::fclose(f);
+    if (got != res.body.size()) return status(500);   // truncated while reading
+    return res;
+}
+
+WISP_NAMESPACE_END
+
 // ---- wisp/app.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
@@ -9669,7 +9863,12 @@ public:
     /// The settings; change them before listen().
     Options& settings() noexcept { return core_.options; }
 
-    /// Binds and listens (0 = any free port; see port()). Reports route errors first.
+    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
+    /// listen() reports as an error code; "" when there is none.
+    const std::string& setup_error_detail() const noexcept { return core_.setup_error_detail; }
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first
+    /// (setup_error_detail() says which route).
     /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
     [[nodiscard]] std::error_code listen(std::uint16_t port);
     [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
@@ -9696,9 +9895,22 @@ public:
     /// once and shared by all subscribers; order is kept per publishing thread. Called on an
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    void publish_text(std::string_view topic, std::string_view text, SendOptions options = {});
+    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
+    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    void publish_binary(std::string_view topic, std::string_view bytes, SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
+        return message.is_binary() ? publish_binary(topic, message.data(), options)
+                                   : publish_text(topic, message.data(), options);
+    }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
@@ -9739,9 +9951,7 @@ inline App::~App() {
 
 template <class F>
 App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
-    if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
-        core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
-                                         std::string(pattern));
+    core_.add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
     return *this;
 }
 
@@ -9771,8 +9981,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
                                  "WS " + std::string(pattern) +
                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
                                      "level 0-9");
-    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
-        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
@@ -9938,11 +10147,16 @@ inline void App::stop() {
     }
 }
 
-inline void App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text,
+                                    SendOptions o) {
+    if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    return SendResult::sent;
 }
-inline void App::publish_binary(std::string_view topic, std::string_view bytes, SendOptions o) {
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                      SendOptions o) {
     core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));

@@ -12,11 +12,11 @@ TEST_CASE("fetch: routes by method and pattern, with params and query") {
     wisp::App app;
     app.get("/", [](wisp::Request&) { return wisp::text("root"); });
     app.get("/users/:id", [](wisp::Request& req) {
-        return wisp::text("user " + std::string(req.param("id")) + " q=" +
-                          req.query("q").value_or("-"));
+        return wisp::text("user " + std::string(req.param("id").value_or("")) + " q=" +
+                          std::string(req.query("q").value_or("-")));
     });
     app.post("/users/:id", [](wisp::Request& req) { return "posted " + std::string(req.body()); });
-    app.get("/files/**", [](wisp::Request& req) { return std::string(req.param("_")); });
+    app.get("/files/**", [](wisp::Request& req) { return std::string(req.param("_").value_or("")); });
 
     auto r = app.fetch(wisp::Request("GET", "/"));
     CHECK(r.status == 200);
@@ -35,7 +35,7 @@ TEST_CASE("fetch: 404, 405 with Allow, automatic HEAD, malformed escapes 400") {
     wisp::App app;
     app.get("/thing", [](wisp::Request&) { return wisp::text("body!"); });
     app.put("/thing", [](wisp::Request&) { return wisp::text("put"); });
-    app.get("/p/:x", [](wisp::Request& req) { return std::string(req.param("x")); });
+    app.get("/p/:x", [](wisp::Request& req) { return std::string(req.param("x").value_or("")); });
 
     auto r = app.fetch(wisp::Request("GET", "/nothing"));
     CHECK(r.status == 404);
@@ -93,7 +93,7 @@ TEST_CASE("fetch: a deferred answer from another thread is waited for") {
     app.get("/later/:n", [](wisp::Request& req) {
         wisp::Responder res = req.defer();
         std::thread([res] {
-            res.send(wisp::text("answered " + std::string(res.request().param("n"))));
+            res.send(wisp::text("answered " + std::string(res.request().param("n").value_or(""))));
         }).detach();
         return res;
     });

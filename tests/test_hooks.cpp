@@ -84,7 +84,7 @@ struct Room {
 };
 
 struct UpgradeVoid {
-    void upgrade(wisp::Request& req) { req.state<Room>().name = std::string(req.param("room")); }
+    void upgrade(wisp::Request& req) { req.state<Room>().name = std::string(req.param("room").value_or("")); }
     void open(wisp::Peer& p) { p.send_text("in " + p.state<Room>().name); }
 };
 
@@ -101,7 +101,7 @@ struct UpgradeConstRequest {
 
 struct UpgradeHeaders {
     wisp::Headers upgrade(wisp::Request& req) {
-        wisp::Headers h{{"X-Room", std::string(req.param("room"))}};
+        wisp::Headers h{{"X-Room", std::string(req.param("room").value_or(""))}};
         if (req.header("sec-websocket-protocol")) h.set("Sec-WebSocket-Protocol", "chat.v1");
         return h;
     }

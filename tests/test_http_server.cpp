@@ -21,7 +21,7 @@ namespace {
 void hello_routes(wisp::App& app) {
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
     app.post("/echo", [](wisp::Request& req) { return wisp::text(std::string(req.body())); });
-    app.get("/n/:n", [](wisp::Request& req) { return wisp::text(std::string(req.param("n"))); });
+    app.get("/n/:n", [](wisp::Request& req) { return wisp::text(std::string(req.param("n").value_or(""))); });
 }
 
 const char* get_root = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

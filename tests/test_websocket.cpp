@@ -534,7 +534,7 @@ struct Rich {
         return ok;
     }
     void open(wisp::Peer& p) {
-        p.send_text("hello " + p.state<User>().name + " room=" + std::string(p.request().param("room")) +
+        p.send_text("hello " + p.state<User>().name + " room=" + std::string(p.request().param("room").value_or("")) +
                     " proto=" + std::string(p.protocol()) + " ua=" +
                     std::string(p.request().header("user-agent").value_or("-")) +
                     " from=" + p.remote_address().ip());

@@ -33,6 +33,13 @@ PUBLIC_MACROS = {
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*<(wisp/[^>]+)>')
+# Lines a header has only for the include/ tree: the WISP_IN_HEADER guard (config.hpp says why)
+# and the `// wisp: definitions` tail that brings the engine in. The single header orders every
+# file once, so it drops them; a definitions include is visited after its file (not before), so
+# it makes no include cycle.
+GUARD_RE = re.compile(r'^\s*#\s*(pragma\s+(push|pop)_macro\("WISP_IN_HEADER"\)|undef\s+WISP_IN_HEADER|'
+                      r'define\s+WISP_IN_HEADER\b)')
+DEFINITIONS_MARK = "// wisp: definitions"
 DEFINE_RE = re.compile(r'^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)')
 PRAGMA_ONCE_RE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 
@@ -64,13 +71,19 @@ def order():
         if not os.path.isfile(os.path.join(INCLUDE, rel)):
             raise SystemExit(f"single_header.py: {stack[-1] if stack else '?'} includes missing <{rel}>")
         stack.append(rel)
+        late = []
         for line in read(rel):
             m = INCLUDE_RE.match(line)
-            if m:
+            if m and DEFINITIONS_MARK in line:
+                late.append(m.group(1))
+            elif m:
                 visit(m.group(1))
         stack.pop()
         seen.add(rel)
         out.append(rel)
+        for dep in late:
+            if dep not in stack:   # being visited already: it comes out when it is done
+                visit(dep)
 
     visit(UMBRELLA)
     missing = [h for h in all_headers() if h not in seen]
@@ -85,7 +98,8 @@ def generate():
     for rel in files:
         body.append(f"// ---- {rel} ----")
         for line in read(rel):
-            if PRAGMA_ONCE_RE.match(line) or INCLUDE_RE.match(line):
+            if (PRAGMA_ONCE_RE.match(line) or INCLUDE_RE.match(line) or GUARD_RE.match(line)
+                    or DEFINITIONS_MARK in line):
                 continue
             m = DEFINE_RE.match(line)
             if (m and m.group(1).startswith("WISP_") and m.group(1) not in PUBLIC_MACROS

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -84,7 +87,12 @@ public:
     /// The settings; change them before listen().
     Options& settings() noexcept { return core_.options; }
 
-    /// Binds and listens (0 = any free port; see port()). Reports route errors first.
+    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
+    /// listen() reports as an error code; "" when there is none.
+    const std::string& setup_error_detail() const noexcept { return core_.setup_error_detail; }
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first
+    /// (setup_error_detail() says which route).
     /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
     [[nodiscard]] std::error_code listen(std::uint16_t port);
     [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
@@ -111,9 +119,22 @@ public:
     /// once and shared by all subscribers; order is kept per publishing thread. Called on an
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    void publish_text(std::string_view topic, std::string_view text, SendOptions options = {});
+    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
+    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    void publish_binary(std::string_view topic, std::string_view bytes, SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
+        return message.is_binary() ? publish_binary(topic, message.data(), options)
+                                   : publish_text(topic, message.data(), options);
+    }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
@@ -154,9 +175,7 @@ inline App::~App() {
 
 template <class F>
 App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
-    if (auto ec = core_.router.add(method, pattern, detail::make_handler(std::forward<F>(handler))))
-        core_.record_setup_error(ec, std::string(method.empty() ? "ANY" : method) + " " +
-                                         std::string(pattern));
+    core_.add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
     return *this;
 }
 
@@ -186,8 +205,7 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
                                  "WS " + std::string(pattern) +
                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
                                      "level 0-9");
-    if (auto ec = core_.ws_router.add("GET", pattern, ep.get()))
-        core_.record_setup_error(ec, "WS " + std::string(pattern));
+    core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
 }
@@ -353,11 +371,16 @@ inline void App::stop() {
     }
 }
 
-inline void App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text,
+                                    SendOptions o) {
+    if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    return SendResult::sent;
 }
-inline void App::publish_binary(std::string_view topic, std::string_view bytes, SendOptions o) {
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                      SendOptions o) {
     core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));
@@ -409,3 +432,4 @@ inline Response App::fetch(Request req) {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

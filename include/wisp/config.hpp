@@ -60,6 +60,16 @@
 // nlohmann/json (Debian: nlohmann-json3-dev), which it then includes. Off by default: the
 // core never needs a JSON library.
 
+// ---- where definitions come in -------------------------------------------------
+// Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around
+// its text). A public header that declares what the engine defines (request.hpp,
+// websocket.hpp, event_stream.hpp) includes <wisp/detail/engine.hpp> at its end only when
+// WISP_IN_HEADER is unset there, that is, when it is the outermost wisp header of the
+// translation unit: its declarations (and those of every header it includes) are complete by
+// then, so each public header compiles and links on its own, and each internal one still
+// compiles alone. The single header has no such lines (tools/single_header.py orders
+// everything once).
+
 // ---- internal helpers (undefined again at the end of the single header) ---------
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/error.hpp — wisp's error codes (errc + category) and the Error passed to error hooks.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <string>
@@ -107,3 +110,4 @@ namespace std {
 template <>
 struct is_error_code_enum<wisp::errc> : true_type {};
 }  // namespace std
+#pragma pop_macro("WISP_IN_HEADER")

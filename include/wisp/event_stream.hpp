@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -86,3 +89,7 @@ private:
 };
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
+#ifndef WISP_IN_HEADER   // wisp: definitions
+#include <wisp/detail/engine.hpp>   // wisp: definitions
+#endif   // wisp: definitions

@@ -3,6 +3,9 @@
 // parse messages and bodies as JSON. Compiled only when WISP_JSON is defined; the core never
 // depends on a JSON library.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 
@@ -84,3 +87,4 @@ inline Response json_response(const Json& value, int status) {
 
 WISP_NAMESPACE_END
 #endif  // WISP_JSON
+#pragma pop_macro("WISP_IN_HEADER")

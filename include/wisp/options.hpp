@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/options.hpp — every limit and timeout of an App, with its default and its reason.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <chrono>
@@ -51,3 +54,4 @@ struct Options {
 };
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

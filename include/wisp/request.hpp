@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/request.hpp — Request (what a handler reads) and Response (what it returns).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/router.hpp>
@@ -125,15 +128,23 @@ public:
     /// target (RFC 9112 §3.2.2: the Host field is then ignored), else the Host field's value;
     /// "" when there is neither (HTTP/1.0).
     std::string_view host() const noexcept;
+    /// The full URL the client addressed: "http://" (or "https://" over TLS) + host() + path
+    /// + "?query" when there is one (percent-encoding kept, as sent). H3's getRequestURL.
+    std::string url() const;
+    /// True when the request came over TLS.
+    bool is_secure() const noexcept { return secure_; }
     /// The query string without '?' ("" when none).
     std::string_view query_string() const noexcept { return query_; }
-    /// The first value of query parameter `name`, percent-decoded ('+' is a space).
-    std::optional<std::string> query(std::string_view name) const;
+    /// The first value of query parameter `name`, percent-decoded ('+' is a space); nullopt
+    /// when absent. The view is valid as long as the request (a value that needs decoding is
+    /// decoded once, into the request). Like header() and param(): one lookup shape.
+    std::optional<std::string_view> query(std::string_view name) const;
     /// Every query parameter in order, decoded.
     std::vector<std::pair<std::string, std::string>> query_params() const;
 
-    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; "" when absent.
-    std::string_view param(std::string_view name) const noexcept;
+    /// A route parameter (":id", "*" as "_0", "**" as "_"), percent-decoded; nullopt when
+    /// the route has no such parameter.
+    std::optional<std::string_view> param(std::string_view name) const noexcept;
     const std::vector<RouteParam>& params() const noexcept { return params_; }
 
     /// The first value of header `name` (case-insensitive), if present.
@@ -177,10 +188,13 @@ private:
     std::vector<RouteParam> params_;
     detail::StateSlot state_;
     std::string owned_;          ///< backing bytes when the request owns them
+    /// Decoded query pairs, made by the first query() that needs decoding.
+    mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
     std::uint8_t major_ = 1, minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;
 };
 
 namespace detail {
@@ -195,7 +209,10 @@ public:
         r.headers_.push_back(Header{name, value});
     }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
-    static void set_remote(Request& r, const Address& a) noexcept { r.remote_ = a; }
+    static void set_remote(Request& r, const Address& a, bool secure) noexcept {
+        r.remote_ = a;
+        r.secure_ = secure;
+    }
     static std::vector<RouteParam>& params(Request& r) noexcept { return r.params_; }
     /// The dispatch a handler runs in (set while it runs): where defer() and EventStream bind.
     static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
@@ -483,8 +500,10 @@ inline Request& Request::operator=(const Request& other) {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = nullptr;   // a copy is not the request being dispatched
     owned_.clear();
+    decoded_query_.reset();
     own();
     return *this;
 }
@@ -493,6 +512,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     if (this == &other) return *this;
     const char* old_base = other.owned_.data();
     owned_ = std::move(other.owned_);
+    decoded_query_ = std::move(other.decoded_query_);
     method_ = other.method_;
     target_ = other.target_;
     path_ = other.path_;
@@ -505,6 +525,7 @@ inline Request& Request::operator=(Request&& other) noexcept {
     major_ = other.major_;
     minor_ = other.minor_;
     keep_alive_ = other.keep_alive_;
+    secure_ = other.secure_;
     exchange_ = other.exchange_;
     // A moved small string changes address (SSO); re-point views that referred to it.
     if (old_base != owned_.data()) rebase(old_base, owned_.data());
@@ -578,8 +599,30 @@ inline void Request::own() {
     }
 }
 
-inline std::optional<std::string> Request::query(std::string_view name) const {
-    return detail::query_value(query_, name);
+inline std::optional<std::string_view> Request::query(std::string_view name) const {
+    if (!detail::needs_decoding(query_, true)) {
+        // Nothing is encoded: the value is a view into the query string itself.
+        std::string_view rest = query_;
+        while (!rest.empty()) {
+            const std::size_t amp = rest.find('&');
+            const std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+            const std::size_t eq = pair.find('=');
+            if (pair.substr(0, eq) == name && !name.empty())
+                return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        }
+        return std::nullopt;
+    }
+    if (!decoded_query_) {
+        decoded_query_ = std::make_unique<std::vector<std::pair<std::string, std::string>>>();
+        auto& list = *decoded_query_;
+        detail::parse_query(query_, [&list](std::string k, std::string v) {
+            list.emplace_back(std::move(k), std::move(v));
+        });
+    }
+    for (const auto& kv : *decoded_query_)
+        if (kv.first == name) return std::string_view(kv.second);
+    return std::nullopt;
 }
 
 inline std::vector<std::pair<std::string, std::string>> Request::query_params() const {
@@ -590,16 +633,25 @@ inline std::vector<std::pair<std::string, std::string>> Request::query_params() 
     return out;
 }
 
-inline std::string_view Request::param(std::string_view name) const noexcept {
+inline std::optional<std::string_view> Request::param(std::string_view name) const noexcept {
     for (const auto& p : params_)
-        if (p.name == name) return p.value;
-    return {};
+        if (p.name == name) return std::string_view(p.value);
+    return std::nullopt;
 }
 
 inline std::string_view Request::host() const noexcept {
     const detail::TargetParts t = detail::split_target(target_);
     if (t.form == detail::TargetForm::absolute) return t.authority;
     return header("host").value_or(std::string_view());
+}
+
+inline std::string Request::url() const {
+    std::string u = secure_ ? "https://" : "http://";
+    u.append(host());
+    if (target_ == "*") return u;   // OPTIONS *: the server itself
+    u.append(path_);
+    if (!query_.empty()) u.append("?").append(query_);
+    return u;
 }
 
 inline std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -649,3 +701,7 @@ inline Response status(int code) {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
+#ifndef WISP_IN_HEADER   // wisp: definitions
+#include <wisp/detail/engine.hpp>   // wisp: definitions
+#endif   // wisp: definitions

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/router.hpp — method + path pattern -> target, H3/rou3-style patterns, 404/405/Allow.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -102,9 +105,10 @@ public:
     /// Errors: errc::invalid_route for a pattern that cannot be parsed; errc::duplicate_route
     /// when the same method (or "" twice) already has a pattern of the same shape (`/u/:id` and
     /// `/u/:name/` are the same shape); errc::invalid_argument for a method that is not a token.
-    /// A failed add() leaves the router unchanged.
+    /// A failed add() leaves the router unchanged. On duplicate_route, `clash` (when given)
+    /// receives the pattern already registered.
     [[nodiscard]] std::error_code add(std::string_view method, std::string_view pattern,
-                                      Target target);
+                                      Target target, std::string* clash = nullptr);
 
     /// Finds the route for `method` and `path` (still %-encoded, without the query).
     /// `params` is cleared, then holds the captures in pattern order when status is found.
@@ -310,7 +314,7 @@ bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Se
 
 template <class Target>
 std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
-                                         Target target) {
+                                         Target target, std::string* clash) {
     if (!method.empty() && !detail::is_method_token(method)) return errc::invalid_argument;
     std::vector<Seg> segs;
     if (!parse_pattern(pattern, segs)) return errc::invalid_route;
@@ -332,7 +336,10 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
     if (at) {
         const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
         for (const Route* r : is_rest ? at->rest : at->here)
-            if (r->method == method) return errc::duplicate_route;
+            if (r->method == method) {
+                if (clash) *clash = r->pattern;
+                return errc::duplicate_route;
+            }
     }
 
     auto route = std::make_unique<Route>(
@@ -579,3 +586,4 @@ std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/static_files.hpp — serving files from a directory.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -74,3 +77,4 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

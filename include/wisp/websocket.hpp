@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -52,6 +55,14 @@ struct CloseInfo {
     std::uint16_t code = 1005;
     std::string_view reason;   ///< valid during the hook call
     bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// A WebSocket's state, numbered as the WHATWG WebSocket API's readyState.
+enum class ReadyState : std::uint8_t {
+    connecting = 0,   ///< the handshake is under way (a Peer is never seen in this state)
+    open = 1,         ///< messages flow
+    closing = 2,      ///< a close frame was sent or received, or a close is pending
+    closed = 3,       ///< the connection is closed (also during the close hook)
 };
 
 /// What Peer::send and friends did.
@@ -140,11 +151,21 @@ public:
 
     /// Unique within the process, printable (hexadecimal), e.g. "1f".
     std::string_view id() const noexcept;
-    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid).
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
+    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
+    /// (the same for every send and publish below).
     SendResult send_text(std::string_view text, SendOptions options = {});
     /// Sends a binary message.
     SendResult send_binary(std::string_view bytes, SendOptions options = {});
-    /// Sends `message` back with its own type (echo).
+    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
+    }
+    /// Sends text: anything string-like (std::string, std::string_view, const char*), as
+    /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
+    SendResult send(std::string_view text, SendOptions options = {}) {
+        return send_text(text, options);
+    }
+    /// Sends `message` with its own type (an echo).
     SendResult send(const Message& message, SendOptions options = {});
     /// Sends a ping (payload at most 125 bytes).
     SendResult ping(std::string_view payload = {});
@@ -161,11 +182,17 @@ public:
     /// after `open` when the route's WsOptions::keep_request is false.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
-    /// The subprotocol chosen at upgrade ("" when none).
+    /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
+    /// client's offer instead; wisp reports what was negotiated.)
     std::string_view protocol() const noexcept;
-    /// The Sec-WebSocket-Extensions value the upgrade answered with, e.g. "permessage-deflate;
-    /// server_no_context_takeover; client_no_context_takeover" ("" when none was agreed).
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
+    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
     std::string_view extensions() const noexcept;
+    /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
+    /// Kept when WsOptions::keep_request is false.
+    std::string url() const;
+    /// The state, numbered as WHATWG's readyState (1 open, 2 closing, 3 closed).
+    ReadyState ready_state() const noexcept;
     /// Bytes queued for this peer and not yet written to the socket.
     std::size_t buffered_amount() const noexcept;
     /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
@@ -178,10 +205,18 @@ public:
     /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
     /// (and, for subscribers that agreed on permessage-deflate without context takeover,
     /// compressed once per window size).
-    void publish_text(std::string_view topic, std::string_view text, SendOptions options = {});
-    void publish_binary(std::string_view topic, std::string_view bytes, SendOptions options = {});
+    /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
+    /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
     /// Publishes `message` with its own type.
-    void publish(std::string_view topic, const Message& message, SendOptions options = {});
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
 
     /// Typed per-peer state, the same object as the upgrade request's state<T>().
     template <class T>
@@ -196,6 +231,14 @@ private:
     detail::WsSession& s_;
 };
 
+/// The peer's id, as CrossWS's String(peer).
+inline std::string to_string(const Peer& peer) { return std::string(peer.id()); }
+/// Writes the peer's id to an output stream.
+template <class Stream>
+auto operator<<(Stream& os, const Peer& peer) -> decltype(os << std::string_view()) {
+    return os << peer.id();
+}
+
 /// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
 /// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
 Response accept(std::string_view protocol = {});
@@ -209,3 +252,7 @@ inline Response accept(std::string_view protocol) {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
+#ifndef WISP_IN_HEADER   // wisp: definitions
+#include <wisp/detail/engine.hpp>   // wisp: definitions
+#endif   // wisp: definitions

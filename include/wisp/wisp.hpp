@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/wisp.hpp — umbrella: every public header, nothing else.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -12,3 +15,4 @@
 #include <wisp/event_stream.hpp>
 #include <wisp/app.hpp>
 #include <wisp/json.hpp>   // empty unless WISP_JSON is defined
+#pragma pop_macro("WISP_IN_HEADER")

@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
     wisp::App app;
     app.get("/sse", [](wisp::Request& req) {
-        const unsigned long n = std::strtoul(req.query("count").value_or("0").c_str(), nullptr, 10);
-        const unsigned long per = std::strtoul(req.query("per").value_or("1").c_str(), nullptr, 10);
+        const unsigned long n = std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
+        const unsigned long per = std::strtoul(std::string(req.query("per").value_or("1")).c_str(), nullptr, 10);
         wisp::EventStream s(req);
         unsigned long i = 1;
         if (auto last = s.last_event_id()) i = std::strtoul(std::string(*last).c_str(), nullptr, 10) + 1;

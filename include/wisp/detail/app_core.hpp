@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/app_core.hpp — routes, middleware and hooks shared by every I/O thread and fetch().
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -105,6 +108,29 @@ struct AppCore {
         parser_limits.max_body_bytes = options.limits.max_body_bytes;
     }
 
+    /// Registers an HTTP route; a mistake is kept for listen() with the routes it concerns.
+    void add_route(std::string_view method, std::string_view pattern, HttpHandler h) {
+        std::string clash;
+        const std::string m(method.empty() ? "ANY" : method);
+        if (auto ec = router.add(method, pattern, std::move(h), &clash))
+            record_setup_error(ec, describe(ec, m, pattern, clash));
+    }
+    /// Registers a WebSocket route, the same way.
+    void add_ws_route(std::string_view pattern, WsEndpoint* ep) {
+        std::string clash;
+        if (auto ec = ws_router.add("GET", pattern, ep, &clash))
+            record_setup_error(ec, describe(ec, "WS", pattern, clash));
+    }
+    static std::string describe(std::error_code ec, const std::string& method,
+                                std::string_view pattern, const std::string& clash) {
+        std::string d = method + " " + std::string(pattern);
+        if (ec == errc::duplicate_route)
+            d += " clashes with " + method + " " + clash + ", registered before (same shape)";
+        else
+            d += ": " + ec.message();
+        return d;
+    }
+
     void record_setup_error(std::error_code ec, std::string detail) {
         if (!setup_error) {
             setup_error = ec;
@@ -153,6 +179,7 @@ private:
     Response handle_unguarded(Request& req) const {
         for (const Middleware& mw : middleware)
             if (auto r = mw(req)) return std::move(*r);
+        if (req.path() == "*") return server_options();
         auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
         case RouteStatus::found:
@@ -182,6 +209,30 @@ private:
         return status(500);
     }
 
+    /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
+    /// add nothing they could not take anyway; OPTIONS itself is always there.
+    Response server_options() const {
+        std::vector<std::string> all{"OPTIONS"};
+        auto add = [&all](std::string_view m) {
+            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
+                all.emplace_back(m);
+        };
+        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
+            add(m);
+            if (m == "GET") add("HEAD");
+        });
+        if (ws_router.size() != 0) {
+            add("GET");
+            add("HEAD");
+        }
+        std::sort(all.begin(), all.end());
+        std::string allow;
+        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        Response r(204);
+        r.headers.set("Allow", allow);
+        return r;
+    }
+
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
@@ -209,3 +260,4 @@ private:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 
@@ -89,3 +92,4 @@ using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_contex
 #endif
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/buffers.hpp — shared immutable byte blocks and the per-connection output queue.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <atomic>
@@ -342,3 +345,4 @@ inline void OutQueue::clear() noexcept {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

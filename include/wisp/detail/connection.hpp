@@ -7,6 +7,9 @@
 // of whichever session is in charge.
 // Must not know: how bytes are carried (Transport) or what they mean (the sessions).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/options.hpp>
@@ -341,3 +344,4 @@ inline SendQueue::Room SendQueue::room() {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

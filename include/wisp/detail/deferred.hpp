@@ -7,6 +7,9 @@
 // Must not know: how the HTTP session writes the answer (answer_deferred, in
 // http_session.hpp).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -108,3 +111,4 @@ inline Responder Request::defer() {
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -7,6 +7,9 @@
 // Must not know: frames, sessions, sockets, negotiation (ws_deflate.hpp). Without WISP_DEFLATE
 // it declares only an empty pool, so nothing includes zlib.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/utf8.hpp>
@@ -354,3 +357,4 @@ inline Inflater* DeflatePool::inflater() {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -2,6 +2,9 @@
 // wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
 // StreamState.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/event_stream.hpp>
@@ -75,3 +78,4 @@ inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
 inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -2,6 +2,9 @@
 // wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
 // function pointers the engine calls them through.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -270,3 +273,4 @@ template <class T>
 inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/http_date.hpp — the Date header value (RFC 9110 §5.6.7 IMF-fixdate).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstdint>
@@ -59,3 +62,4 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

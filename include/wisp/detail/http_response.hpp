@@ -4,6 +4,9 @@
 // a response head and body in one contiguous piece of output.
 // Must not know: connections, keep-alive decisions (the caller passes them), routing.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -168,3 +171,4 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -7,6 +7,9 @@
 // Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
 // WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -35,8 +38,9 @@ struct WsEndpoint;
 /// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
 bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
                  std::vector<RouteParam>& params);
-/// Writes an event stream's head and hands the connection to it (stream_session.hpp).
-void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
+/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
@@ -93,7 +97,7 @@ inline bool HttpSession::wants_input() const noexcept {
 inline void HttpSession::report(errc code, std::string_view why) const {
     if (!conn_.loop().core.on_error) return;
     Request empty;
-    RequestBuilder::set_remote(empty, conn_.remote_address());
+    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
     conn_.loop().core.report(empty, code, std::string(why));
 }
 
@@ -144,7 +148,7 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
 inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address());
+    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the
@@ -168,7 +172,7 @@ inline void HttpSession::dispatch(Request& req) {
     const ResponseKind answer = ResponseAccess::kind(res);
     if (answer == ResponseKind::stream) {
         if (ex.stream) {
-            start_stream(*this, std::move(ex.stream), head);
+            start_stream(*this, std::move(ex.stream), head, keep_alive);
             return;
         }
         loop.core.report(req, errc::handler_exception,
@@ -276,3 +280,4 @@ inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -647,3 +650,4 @@ inline void RequestParser::release_memory() {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

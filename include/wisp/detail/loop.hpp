@@ -7,6 +7,9 @@
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/app_core.hpp>
@@ -297,3 +300,4 @@ inline std::string_view Loop::date() {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

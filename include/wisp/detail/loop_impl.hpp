@@ -3,6 +3,9 @@
 // flush, the list of open connections, the timer wheel's expiries and the graceful stop.
 // Must not know: protocols (each connection's session decides what a stop or a timeout means).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/connection.hpp>
@@ -89,3 +92,4 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

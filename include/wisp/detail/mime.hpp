@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/mime.hpp — Content-Type by file extension, for static files.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstddef>
@@ -74,3 +77,4 @@ inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

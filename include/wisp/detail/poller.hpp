@@ -6,6 +6,9 @@
 // Must not know: connections, sessions or protocols. Backend #ifs live here and in
 // socket_transport.hpp only.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/asio.hpp>
@@ -111,3 +114,4 @@ public:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

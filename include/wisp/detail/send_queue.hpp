@@ -7,6 +7,9 @@
 // Must not know: what the bytes are (responses, frames, events) or what carries them (it
 // writes to a Transport).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/options.hpp>
@@ -144,3 +147,4 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -4,6 +4,9 @@
 // Owns: the interface between a connection and its protocol.
 // Must not know: transports, sockets, backends.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstddef>
@@ -53,3 +56,4 @@ public:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

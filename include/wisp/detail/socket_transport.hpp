@@ -7,6 +7,9 @@
 // Must not know: what the connection above does with the bytes. Backend #ifs live here and in
 // poller.hpp only.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -336,3 +339,4 @@ inline void Poller::on_poll() {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/sse_format.hpp — Server-Sent Events wire format: events and comments in, bytes out.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -283,3 +286,4 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
 }  // namespace detail
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

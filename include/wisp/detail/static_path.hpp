@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/url.hpp>
@@ -100,3 +103,4 @@ inline std::optional<std::filesystem::path> resolve_under(const std::filesystem:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

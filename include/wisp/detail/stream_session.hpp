@@ -5,6 +5,9 @@
 // connection's timer slot, and telling the shared state when the connection drains or goes.
 // Must not know: sockets or transports, HTTP parsing.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -55,7 +58,8 @@ private:
     std::shared_ptr<StreamState> st_;
 };
 
-inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head) {
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                         bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     std::string h;
@@ -72,12 +76,24 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
         http.write_response(status(500), head, false);
         return;
     }
+    if (head) {
+        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
+        // the response ends with its head, so a request pipelined behind it is read as usual.
+        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
+        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
+        h.append("\r\n");
+        conn.out().write(h);
+        st->end();   // never started: on_closed runs, what was pushed is dropped
+        if (!st->chunked || !keep_alive) conn.close_after_flush();
+        return;
+    }
     h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
     conn.out().write(h);
     conn.switch_session(std::make_unique<StreamSession>(conn, st));
-    st->started(head);
+    st->started();
     conn.rearm_timer();
 }
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -6,6 +6,9 @@
 // heartbeat clock, its topics.
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -49,7 +52,7 @@ public:
 
     // ---- from the StreamSession ----
     /// The head was written: move what was pushed before into the connection.
-    void started(bool head_only);
+    void started();
     void on_transport_closed();   ///< the connection is gone: on_closed, once
     void on_drained();
     void on_heartbeat();
@@ -146,14 +149,8 @@ inline SendResult StreamState::admit() {
     return SendResult::closed;
 }
 
-inline void StreamState::started(bool head_only) {
+inline void StreamState::started() {
     is_started = true;
-    if (head_only) {   // HEAD: the head alone, then done
-        pending.clear();
-        end();
-        conn->close_after_flush();
-        return;
-    }
     if (!pending.empty()) {
         conn->out().write(pending);
         std::string().swap(pending);
@@ -246,3 +243,4 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/timer_wheel.hpp — coarse per-thread deadlines without a timer per connection.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstddef>
@@ -107,3 +110,4 @@ private:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -7,6 +7,9 @@
 // Must not know: connections, sockets or how a subscriber queues bytes (a subscriber is an
 // opaque pointer and a delivery function); the event loop (whoever owns an inbox wakes it).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/detail/buffers.hpp>
@@ -295,3 +298,4 @@ inline std::size_t TopicCounts::get(const std::string& topic) const {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -5,6 +5,9 @@
 // backend, a TLS layer over it, a test's in-memory fake).
 // Must not know: HTTP, WebSocket, event streams, what the bytes mean, or who reads them.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -89,3 +92,4 @@ protected:
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

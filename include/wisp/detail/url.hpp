@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/url.hpp — percent-decoding, query strings and request-target splitting.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstddef>
@@ -238,3 +241,4 @@ inline void split_target(std::string_view target, std::string_view& path,
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

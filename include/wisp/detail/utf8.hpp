@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <array>
@@ -141,3 +144,4 @@ inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
@@ -39,19 +42,24 @@ inline const Address& Peer::remote_address() const noexcept { return s_.remote_a
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
+inline std::string Peer::url() const { return s_.url(); }
+inline ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
 inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
 
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline void Peer::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
-    s_.publish(topic, text, false, o.compress);
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
+                                     SendOptions o) {
+    return s_.publish(topic, text, false, o.compress);
 }
-inline void Peer::publish_binary(std::string_view topic, std::string_view bytes, SendOptions o) {
-    s_.publish(topic, bytes, true, o.compress);
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
+                                       SendOptions o) {
+    return s_.publish(topic, bytes, true, o.compress);
 }
-inline void Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    s_.publish(topic, m.data(), m.is_binary(), o.compress);
+inline SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
+    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
 }
 
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

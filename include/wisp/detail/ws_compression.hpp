@@ -7,6 +7,9 @@
 // Must not know: sockets, the session's close logic (it reports results), negotiation
 // (ws_deflate.hpp). Without WISP_DEFLATE it is never created (no offer is ever accepted).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/websocket.hpp>
@@ -192,3 +195,4 @@ inline int WsCompression::kept_streams() const noexcept { return 0; }
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -5,6 +5,9 @@
 // taken, the response's wording.
 // Must not know: zlib (deflate_codec.hpp), sessions, sockets: header values in, verdicts out.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <cstddef>
@@ -352,3 +355,4 @@ inline std::string_view deflate_response(const DeflateParams& p) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <array>
@@ -320,3 +323,4 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

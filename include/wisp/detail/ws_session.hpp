@@ -8,6 +8,9 @@
 // (the how is WsCompression's, ws_compression.hpp).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -59,12 +62,14 @@ public:
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view protocol() const noexcept { return protocol_; }
-    /// The agreed Sec-WebSocket-Extensions value ("" when none).
+    /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
         return deflate_ ? deflate_->extensions() : std::string_view();
     }
     /// The peer's compression, or null when none was agreed.
     const WsCompression* compression() const noexcept { return deflate_.get(); }
+    std::string url() const;
+    ReadyState ready_state() const noexcept;
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
     // ---- Session ----
@@ -98,7 +103,8 @@ public:
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
-    void publish(std::string_view topic, std::string_view data, bool binary, bool compress = true);
+    SendResult publish(std::string_view topic, std::string_view data, bool binary,
+                       bool compress = true);
 
 private:
     /// A publication for one of this peer's topics (the topic registry's delivery function).
@@ -119,6 +125,7 @@ private:
     const WsEndpoint& ep_;
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
@@ -177,7 +184,10 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request) {
+        url_ = std::make_unique<std::string>(url());
+        request_.reset();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -189,6 +199,19 @@ inline void WsSession::on_data(char* p, std::size_t n) {
 
 inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
+}
+
+inline std::string WsSession::url() const {
+    if (url_) return *url_;
+    std::string u = request().url();
+    u.replace(0, 4, "ws");   // http -> ws, https -> wss
+    return u;
+}
+
+inline ReadyState WsSession::ready_state() const noexcept {
+    if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
+    if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
+    return ReadyState::open;
 }
 
 inline bool WsSession::wants_input() const noexcept {
@@ -444,10 +467,13 @@ inline void WsSession::leave_topics() {
     while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
 }
 
-inline void WsSession::publish(std::string_view topic, std::string_view data, bool binary,
-                               bool compress) {
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
+                                     bool compress) {
+    // Once per publication, never per subscriber: one bad byte would close every browser.
+    if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     conn_.loop().core.publish(Publication::make(topic, data, binary, compress), &conn_.loop(),
                               this);
+    return SendResult::sent;
 }
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
@@ -472,3 +498,4 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

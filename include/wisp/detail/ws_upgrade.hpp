@@ -5,6 +5,9 @@
 // handler may add, whether permessage-deflate is agreed: the rules are ws_deflate.hpp's).
 // Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
 #pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
@@ -158,3 +161,4 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 
 }  // namespace detail
 WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")

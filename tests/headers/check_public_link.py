@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Every public header compiles, links and runs on its own: for each include/wisp/*.hpp, a program
+that includes only that header and uses what it declares (so every definition it needs must come
+with it), built warning-free and linked with llhttp. TAP output.
+Usage: check_public_link.py --cxx CXX --cc CC --include DIR --llhttp-src DIR --llhttp-include DIR
+                            [--json] [--flag F]..."""
+import argparse
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--cxx", required=True)
+ap.add_argument("--cc", required=True)
+ap.add_argument("--include", required=True)
+ap.add_argument("--llhttp-src", required=True)
+ap.add_argument("--llhttp-include", required=True)
+ap.add_argument("--json", action="store_true")
+ap.add_argument("--flag", action="append", default=[])
+a = ap.parse_args()
+
+# What each program does with its one header. A header added to include/wisp without a use
+# here fails the run, so the list cannot fall behind.
+USES = {
+    "config.hpp": "return WISP_VERSION_MAJOR == 0 ? 0 : 1;",
+    "error.hpp": "return wisp::make_error_code(wisp::errc::closed).message().empty();",
+    "options.hpp": "wisp::Options o; return o.limits.max_header_count == 100 ? 0 : 1;",
+    "router.hpp": """wisp::BasicRouter<int> r;
+        if (r.add("GET", "/u/:id", 7)) return 1;
+        std::vector<wisp::RouteParam> params;
+        return r.match("GET", "/u/42", params).status == wisp::RouteStatus::found ? 0 : 1;""",
+    "request.hpp": """wisp::Request req("GET", "/x?a=1", {{"Host", "h"}});
+        wisp::Responder later = req.defer();   // reaches the engine's Deferred
+        const bool ok = req.query("a") == std::string_view("1") && req.url() == "http://h/x?a=1";
+        return ok && later.send(wisp::text("late")) ? 0 : 1;""",
+    "websocket.hpp": """auto send = &wisp::Peer::send_text;   // Peer's members are the engine's
+        auto url = &wisp::Peer::url;
+        return send != nullptr && url != nullptr && wisp::is_utf8("ok") ? 0 : 1;""",
+    "event_stream.hpp": """wisp::Request req("GET", "/events");
+        wisp::EventStream s(req);
+        bool closed = false;
+        s.on_closed([&closed] { closed = true; });
+        s.push("hello");
+        s.close();
+        return closed ? 0 : 1;""",
+    "static_files.hpp": """wisp::Request req("GET", "/missing.txt");
+        return wisp::serve_file(req, "/nonexistent-wisp-root").status == 404 ? 0 : 1;""",
+    "app.hpp": """wisp::App app;
+        app.get("/", [](wisp::Request&) { return wisp::text("hi"); });
+        return app.fetch(wisp::Request("GET", "/")).body == "hi" ? 0 : 1;""",
+    "wisp.hpp": """wisp::App app;
+        app.get("/", [](wisp::Request&) { return "hi"; });
+        return app.fetch(wisp::Request("GET", "/")).status == 200 ? 0 : 1;""",
+    "json.hpp": """#if WISP_JSON
+        return wisp::json_text(wisp::Json{{"a", 1}}) == "{\\"a\\":1}" ? 0 : 1;
+    #else
+        return 0;   // without WISP_JSON the header is empty
+    #endif""",
+}
+
+headers = sorted(f for f in os.listdir(os.path.join(a.include, "wisp")) if f.endswith(".hpp"))
+cases = [(h, []) for h in headers] + ([("json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
+
+work = tempfile.mkdtemp(prefix="wisp-public-link-")
+objs = []
+for c in ("api.c", "http.c", "llhttp.c"):
+    out = os.path.join(work, c + ".o")
+    subprocess.run([a.cc, "-c", "-O1", "-DLLHTTP_STRICT_MODE=1", f"-I{a.llhttp_include}",
+                    os.path.join(a.llhttp_src, c), "-o", out], check=True)
+    objs.append(out)
+
+
+def build_and_run(case):
+    header, extra = case
+    use = USES.get(header)
+    if use is None:
+        return False, f"no use of <wisp/{header}> in check_public_link.py's USES"
+    src = os.path.join(work, f"{header}{'-'.join(extra)}.cpp")
+    exe = src[:-4]
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(f"#include <wisp/{header}>\n#include <string_view>\n#include <vector>\n"
+                f"int main() {{\n    {use}\n}}\n")
+    r = subprocess.run([a.cxx, *a.flag, *extra, f"-I{a.include}", f"-I{a.llhttp_include}", src,
+                        *objs, "-pthread", "-o", exe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return False, r.stderr
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    return r.returncode == 0, f"exit status {r.returncode}\n{r.stderr}"
+
+
+with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    results = list(pool.map(build_and_run, cases))
+print(f"1..{len(cases)}")
+failed = 0
+for i, ((header, extra), (ok, err)) in enumerate(zip(cases, results), 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - <wisp/{header}> alone compiles, links and runs"
+          f"{' ' + ' '.join(extra) if extra else ''}")
+    if not ok:
+        failed += 1
+        for line in err[:3000].splitlines():
+            print("# " + line)
+shutil.rmtree(work, ignore_errors=True)
+sys.exit(1 if failed else 0)
