@@ -4591,7 +4591,6 @@ private:
     void restart_keeping_window() noexcept;
 
     z_stream z_{};
-    int window_bits_;
     bool ok_ = false;
 };
 
@@ -4717,7 +4716,7 @@ inline bool Deflater::compress(std::string_view in, ByteBuffer& out, std::size_t
     return true;
 }
 
-inline Inflater::Inflater(int window_bits) noexcept : window_bits_(window_bits) {
+inline Inflater::Inflater(int window_bits) noexcept {
     z_.zalloc = deflate_zalloc;
     z_.zfree = deflate_zfree;
     ok_ = inflateInit2(&z_, -window_bits) == Z_OK;
