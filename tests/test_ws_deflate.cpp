@@ -19,7 +19,7 @@ const d::DeflateConfig dedicated15{true, 15};
 const d::DeflateConfig dedicated10{true, 10};
 
 /// The response to these Sec-WebSocket-Extensions fields, or "declined".
-std::string answer(d::DeflateConfig config, std::vector<std::string_view> fields) {
+std::string answer_fields(d::DeflateConfig config, std::vector<std::string_view> fields) {
     d::DeflateNegotiator n(config);
     for (std::string_view f : fields) n.feed(f);
     if (!n.accepted()) return "declined";
@@ -28,7 +28,7 @@ std::string answer(d::DeflateConfig config, std::vector<std::string_view> fields
     return text;
 }
 std::string answer(d::DeflateConfig config, std::string_view field) {
-    return answer(config, std::vector<std::string_view>{field});
+    return answer_fields(config, std::vector<std::string_view>{field});
 }
 
 const std::string both =
@@ -148,13 +148,13 @@ TEST_CASE("ws_deflate: several offers in one field: the first acceptable one win
 }
 
 TEST_CASE("ws_deflate: several fields are one list, in order") {
-    CHECK(answer(dedicated15, {"x-foo", "permessage-deflate; server_max_window_bits=8",
+    CHECK(answer_fields(dedicated15, {"x-foo", "permessage-deflate; server_max_window_bits=8",
                                "permessage-deflate; server_max_window_bits=14"}) ==
           "permessage-deflate; server_max_window_bits=14");
-    CHECK(answer(dedicated15, {"permessage-deflate; client_no_context_takeover",
+    CHECK(answer_fields(dedicated15, {"permessage-deflate; client_no_context_takeover",
                                "permessage-deflate"}) ==
           "permessage-deflate; client_no_context_takeover");
-    CHECK(answer(dedicated15, {"x-foo", "x-bar"}) == "declined");
+    CHECK(answer_fields(dedicated15, {"x-foo", "x-bar"}) == "declined");
 }
 
 TEST_CASE("ws_deflate: a shared route with a smaller window says so; the agreed parameters") {
