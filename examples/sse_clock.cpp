@@ -1,67 +1,30 @@
 // sse_clock — the seed's event stream: GET /sse pushes `Message @ <local time>` every second
-// until the client leaves. One clock thread feeds every stream (pushes are thread-safe);
-// streams cost no thread of their own.
+// until the client leaves. Each stream ticks with its own timer on its I/O thread (no thread of
+// our own, no lock); the timer stops by itself when the client goes.
 // Run: build/gcc/examples/sse_clock --port 3000   then   curl -N http://127.0.0.1:3000/sse
 #include "wisp.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <list>
-#include <mutex>
 #include <string>
-#include <thread>
 
 namespace {
 
-/// The open streams, and a thread that pushes the time to them once a second.
-class Clock {
-public:
-    void add(wisp::EventStream s) {
-        std::lock_guard<std::mutex> lock(m_);
-        streams_.push_back(std::move(s));
-    }
-    void run() {
-        std::unique_lock<std::mutex> lock(m_);
-        while (!stop_) {
-            cv_.wait_for(lock, std::chrono::seconds(1));
-            if (stop_) break;
-            const std::string text = "Message @ " + local_time();
-            for (auto it = streams_.begin(); it != streams_.end();) {
-                if (it->push(text) == wisp::SendResult::closed) it = streams_.erase(it);
-                else ++it;
-            }
-        }
-    }
-    void stop() {
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-    }
-
-private:
-    static std::string local_time() {
-        const std::time_t t = std::time(nullptr);
-        std::tm tm{};
+std::string local_time() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
 #ifdef _WIN32
-        localtime_s(&tm, &t);   // the C runtime's localtime_r
+    localtime_s(&tm, &t);   // the C runtime's localtime_r
 #else
-        localtime_r(&t, &tm);
+    localtime_r(&t, &tm);
 #endif
-        char buf[64];
-        std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-        return buf;
-    }
-    std::mutex m_;
-    std::condition_variable cv_;
-    std::list<wisp::EventStream> streams_;
-    bool stop_ = false;
-};
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+    return buf;
+}
 
 }  // namespace
 
@@ -84,12 +47,12 @@ int main(int argc, char** argv) {
         }
     }
 
-    Clock clock;
     wisp::App app;
-    app.get("/sse", [&clock](wisp::Request& req) {
+    app.get("/sse", [](wisp::Request& req) {
         wisp::EventStream stream(req);
         stream.push_comment("connected");
-        clock.add(stream);
+        stream.every(std::chrono::seconds(1),
+                     [](wisp::EventStream& s) { s.push("Message @ " + local_time()); });
         return stream;
     });
 
@@ -101,9 +64,5 @@ int main(int argc, char** argv) {
     }
     std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(app.port()));
     std::fflush(stdout);
-    std::thread ticker([&clock] { clock.run(); });
-    const auto ec = app.run(static_cast<unsigned>(threads));
-    clock.stop();
-    ticker.join();
-    return ec ? 1 : 0;
+    return app.run(static_cast<unsigned>(threads)) ? 1 : 0;
 }

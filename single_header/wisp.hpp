@@ -223,6 +223,10 @@ struct Limits {
     std::size_t max_body_bytes = 1024 * 1024;         ///< request body (decoded): 413
     std::size_t max_message_bytes = 16 * 1024 * 1024; ///< WebSocket message: close 1009
     std::size_t max_queued_bytes = 1024 * 1024;       ///< unsent bytes per connection: policy
+    /// The WebSocket `drain` hook runs when a peer's queue, after a refused send or a write the
+    /// socket did not take whole, falls to this many bytes or fewer (µWebSockets' low
+    /// watermark); 0: only once it is empty.
+    std::size_t low_watermark = 64 * 1024;
     std::chrono::milliseconds header_timeout{10'000}; ///< whole request head (slowloris): 408
     std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
@@ -230,7 +234,7 @@ struct Limits {
     std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
-    std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+    std::chrono::milliseconds shutdown_timeout{5'000};   ///< stop(): then close what remains
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
     /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
@@ -3943,6 +3947,16 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+/// The registry key of `topic` within namespace `ns` (WsOptions::namespace_of): the namespace,
+/// a NUL no topic name from an app's own text is likely to hold, then the topic.
+inline std::string namespaced_topic(std::string_view ns, std::string_view topic) {
+    std::string key;
+    key.reserve(ns.size() + 1 + topic.size());
+    key.append(ns).push_back('\0');
+    key.append(topic);
+    return key;
+}
+
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
 /// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
 /// (plain for HTTP/1.0, chunked for HTTP/1.1; unnamed, or named after the topic) each built
@@ -4881,6 +4895,74 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/loop_gate.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop_gate.hpp — where other threads post work for one loop, for as long as the loop
+// lives.
+// Owns: the one lock that makes "is the loop still there, then post" atomic against the loop's
+// end, so a late Responder, a handle held by a worker thread or a timer cancelled after run()
+// returned never touches a freed loop.
+// Must not know: connections, sessions, what the work does.
+
+#include <functional>
+#include <mutex>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Shared (std::shared_ptr) by a loop and everything that may post to it from elsewhere. The
+/// loop closes it before it goes; posting afterwards does nothing and says so. Work posted
+/// before that but never run is destroyed with the loop: work that must report its fate does
+/// it from its destructor (see Unrun).
+class LoopGate {
+public:
+    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    LoopGate(const LoopGate&) = delete;
+    LoopGate& operator=(const LoopGate&) = delete;
+
+    /// Runs `fn` on the loop's thread, later; false (and `fn` is destroyed here) when the loop
+    /// is gone. Any thread.
+    template <class F>
+    bool post(F&& fn) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (io_ == nullptr) return false;
+        net::post(*io_, std::forward<F>(fn));
+        return true;
+    }
+    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    void close() noexcept {
+        std::lock_guard<std::mutex> lock(m_);
+        io_ = nullptr;
+    }
+
+private:
+    std::mutex m_;
+    net::io_context* io_;
+};
+
+/// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
+/// when it never runs (the loop was destroyed first).
+class Unrun {
+public:
+    explicit Unrun(std::function<void()> lost) : lost_(std::move(lost)) {}
+    Unrun(Unrun&& o) noexcept : lost_(std::exchange(o.lost_, nullptr)) {}
+    Unrun(const Unrun&) = delete;
+    Unrun& operator=(const Unrun&) = delete;
+    Unrun& operator=(Unrun&&) = delete;
+    ~Unrun() {
+        if (lost_) lost_();
+    }
+    /// The task ran: nothing to report.
+    void dismiss() noexcept { lost_ = nullptr; }
+
+private:
+    std::function<void()> lost_;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/transport.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/transport.hpp — the Transport seam: one connection's bytes in and out, readiness,
@@ -5095,11 +5177,14 @@ namespace detail {
 
 /// Embedded in every object with a deadline (a connection has one at a time).
 struct WheelNode {
+    enum class Kind : std::uint8_t { connection, timer };
+    explicit WheelNode(Kind k = Kind::connection) noexcept : kind(k) {}
     WheelNode* prev = nullptr;
     WheelNode* next = nullptr;
     std::uint64_t deadline = 0;   ///< in ticks; 0 = none
     std::uint32_t bucket = 0;
     bool linked = false;
+    const Kind kind;              ///< what expiring means (the loop dispatches on it)
 };
 
 /// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
@@ -5191,13 +5276,108 @@ private:
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/timer.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/timer.hpp — Timer: the handle of a callback that runs after a delay or every interval, on
+// an event loop (app.after / app.every, peer.after / peer.every, stream.after / stream.every).
+
+#include <memory>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+struct TimerState;
+struct TimerAccess;
+}  // namespace detail
+
+/// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
+/// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
+/// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
+/// its deadline (so up to one tick late, more if the loop is busy). Drift: a repeating timer's
+/// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
+/// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
+/// skipped, not run in a burst.
+/// Thread: the callback runs on its loop's thread (app timers: the first I/O thread; a peer's or
+/// a stream's: its connection's). cancel() and active() may be called from any thread.
+class Timer {
+public:
+    Timer() = default;
+    /// Stops it: the callback does not run again (a run under way finishes). Safe from any
+    /// thread, from inside the callback, twice, and after App::run() returned.
+    void cancel() const;
+    /// True until cancelled, until a one-shot timer's run begins (so false inside that run and
+    /// for anyone its callback tells), or until its owner (peer, stream, the running app) went.
+    bool active() const noexcept;
+
+private:
+    friend struct detail::TimerAccess;
+    std::shared_ptr<detail::TimerState> s_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/timers.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/timers.hpp — user timers on a loop's timer wheel: app.after / app.every and the
+// per-peer and per-stream ones, behind wisp::Timer.
+// Owns: a timer's state (callback, interval, cancellation from any thread) and the rule that a
+// scheduled timer is kept alive by its loop until it stops.
+// Must not know: peers or streams (their timers are plain callbacks the owners cancel when they
+// close), sockets.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Loop;
+
+/// One timer. Everything but the two flags is touched on its loop's thread only (or before the
+/// handle is shared).
+struct TimerState : WheelNode {
+    TimerState() noexcept : WheelNode(Kind::timer) {}
+
+    std::function<void()> fn;
+    std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::atomic<bool> cancelled{false};
+    std::atomic<bool> over{false};        ///< will not run again
+    Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
+    std::shared_ptr<LoopGate> gate;
+    // ---- the loop's ----
+    std::shared_ptr<TimerState> self;     ///< the loop's reference while it is scheduled
+    std::uint64_t planned = 0;            ///< the tick it is due at
+    std::uint64_t interval = 0;           ///< `every` in ticks
+    bool firing = false;
+    TimerState* prev_t = nullptr;         ///< the loop's list of live timers
+    TimerState* next_t = nullptr;
+};
+
+/// Makes Timers; the loops and owners start and stop them.
+struct TimerAccess {
+    static Timer wrap(std::shared_ptr<TimerState> s) {
+        Timer t;
+        t.s_ = std::move(s);
+        return t;
+    }
+    static const std::shared_ptr<TimerState>& state(const Timer& t) noexcept { return t.s_; }
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/loop.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context, the receive buffer, the output block pool, the zlib streams its peers
-// share (permessage-deflate without context takeover), the timer wheel, the
-// end-of-turn batches (writes, reads left for later), the list of open connections, this
-// loop's topic subscriptions and inbox, and the Date header of the current second.
+// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// output block pool, the zlib streams its peers share (permessage-deflate without context
+// takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
+// left for later), the list of open connections, this loop's topic subscriptions and inbox, and
+// the Date header of the current second.
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 
@@ -5247,6 +5427,9 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
     Poller poller;           // after io: its descriptor belongs to io
+    /// Posts from other threads (handles, Responders, timers) go through here; closed when
+    /// the loop ends.
+    const std::shared_ptr<LoopGate> gate;
 
     char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
@@ -5289,6 +5472,13 @@ public:
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
 
+    // ---- user timers (this thread) ----
+    /// Starts `t` (its delay, then every `every` when set); the loop keeps it until it stops.
+    /// Nothing when it was cancelled meanwhile.
+    void start_timer(const std::shared_ptr<TimerState>& t);
+    /// Stops `t` (scheduled or not): it will not run again. Safe inside its own callback.
+    void stop_timer(TimerState& t);
+
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
     void fan_out(const Publication& p, const void* skip) {
@@ -5318,11 +5508,15 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains.
+    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
+    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
     void release_work() {
+        released_ = true;
         work_.reset();
         stop_timer_.cancel();
         poller.stop();
+        while (timers_) stop_timer(*timers_);
+        if (wheel.empty()) tick_timer_.cancel();
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -5360,6 +5554,7 @@ private:
     }
     void on_tick();
     void arm_tick();
+    void fire_timer(TimerState& t);
 
     Block* recv_;
     std::size_t recv_size_;
@@ -5371,12 +5566,14 @@ private:
     steady_timer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
+    bool released_ = false;   ///< release_work() ran: no timer starts any more
     std::chrono::steady_clock::time_point epoch_;
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
+    TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
 };
@@ -5387,6 +5584,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
+      gate(std::make_shared<LoopGate>(io)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
@@ -5436,6 +5634,67 @@ inline void Loop::arm_tick() {
     });
 }
 
+inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
+    if (released_) t->over = true;   // the loop is ending
+    if (t->cancelled.load() || t->self || released_) return;
+    t->self = t;
+    t->next_t = timers_;
+    t->prev_t = nullptr;
+    if (timers_) timers_->prev_t = t.get();
+    timers_ = t.get();
+    t->interval = t->every.count() > 0 ? ticks(t->every) : 0;
+    t->planned = ticks_from_now(t->delay);
+    schedule(*t, t->planned);
+}
+
+inline void Loop::stop_timer(TimerState& t) {
+    t.over = true;
+    wheel.cancel(t);
+    if (!t.self) return;   // not started, or stopped already
+    if (t.prev_t) t.prev_t->next_t = t.next_t;
+    else timers_ = t.next_t;
+    if (t.next_t) t.next_t->prev_t = t.prev_t;
+    t.prev_t = t.next_t = nullptr;
+    // The callback goes now (it may hold a Timer to itself: a cycle), unless it is the one
+    // running; then fire_timer lets it go.
+    if (!t.firing) t.fn = nullptr;
+    t.self.reset();   // last: may free `t` (fire_timer holds its own reference while it runs)
+}
+
+inline void Loop::fire_timer(TimerState& t) {
+    const std::shared_ptr<TimerState> keep = t.self;   // the callback may stop (and drop) it
+    if (!keep) return;
+    if (t.cancelled.load()) {
+        stop_timer(t);
+        return;
+    }
+    t.firing = true;
+    if (t.interval == 0) t.over = true;   // a one-shot run is its last: inactive from its start
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        if (t.fn) t.fn();
+    } catch (const std::exception& ex) {
+        core.report(Request(), errc::handler_exception, std::string("timer: ") + ex.what());
+    } catch (...) {
+        core.report(Request(), errc::handler_exception, "timer: unknown exception");
+    }
+#else
+    if (t.fn) t.fn();
+#endif
+    t.firing = false;
+    if (t.interval == 0 || t.cancelled.load() || !t.self) {
+        if (t.self) stop_timer(t);
+        else t.fn = nullptr;   // stopped from inside its own callback
+        return;
+    }
+    // The next deadline follows the planned one, so lateness does not add up; runs the loop
+    // was too busy for are skipped, not made up in a burst.
+    const std::uint64_t now = now_tick();
+    t.planned += t.interval;
+    if (t.planned <= now) t.planned += ((now - t.planned) / t.interval + 1) * t.interval;
+    schedule(t, t.planned);
+}
+
 inline void Loop::read_later(TransportOwner& o) {
     if (o.read_posted) return;
     o.read_posted = true;
@@ -5478,7 +5737,39 @@ inline std::string_view Loop::date() {
     return {date_, sizeof date_};
 }
 
+/// A timer on `loop` running `fn` after `delay`, then every `every` (0: once). Started at once
+/// on the loop's own thread, else posted there (inactive at once if the loop is gone).
+/// `gate` is the loop's gate, which a caller on another thread holds (the loop may be ending).
+inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
+                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
+    auto s = std::make_shared<TimerState>();
+    s->fn = std::move(fn);
+    s->delay = delay;
+    s->every = every;
+    s->loop = loop;
+    s->gate = std::move(gate);
+    if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
+    else if (!s->gate || !s->gate->post([s] { s->loop->start_timer(s); })) s->over = true;
+    return TimerAccess::wrap(std::move(s));
+}
+
 }  // namespace detail
+
+inline void Timer::cancel() const {
+    if (!s_ || s_->cancelled.exchange(true)) return;
+    s_->over = true;
+    if (s_->loop != nullptr && detail::Loop::current() == s_->loop) {
+        s_->loop->stop_timer(*s_);
+        return;
+    }
+    // Another thread: the loop stops it (a run under way there finishes first); after run()
+    // returned the gate is closed and the loop has let every timer go already.
+    if (s_->gate) s_->gate->post([s = s_] { s->loop->stop_timer(*s); });
+}
+
+inline bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/send_queue.hpp ----
@@ -5661,6 +5952,9 @@ public:
     virtual void on_peer_eof() = 0;
     /// Everything queued was written.
     virtual void on_drained() {}
+    /// After backpressure (a refused send, a write the transport did not take whole), the
+    /// queue fell to Limits::low_watermark or below.
+    virtual void on_low_water() {}
     /// The absolute tick of the session's next deadline; 0 for none.
     virtual std::uint64_t deadline() const noexcept = 0;
     /// A deadline that holds even while writes are blocked (0 for none), such as the
@@ -5691,6 +5985,7 @@ WISP_NAMESPACE_END
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #ifdef WISP_EPOLL
@@ -5738,7 +6033,9 @@ private:
     bool watched_ = false;      ///< in the loop's ready set
     bool want_write_ = false;   ///< the owner waits for room (a write came back short)
 #else
-    tcp_socket sock_;
+    /// Destroyed at close(), on the loop's thread: a connection whose memory outlives its loop
+    /// (a late handle) must not reach Asio's services from its destructor.
+    std::optional<tcp_socket> sock_;
     bool held_ = false;
     bool read_waiting_ = false;
     bool write_waiting_ = false;
@@ -5749,14 +6046,14 @@ private:
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
 #else
-inline SocketTransport::SocketTransport(Loop& loop) : sock_(loop.io.get_executor()) {}
+inline SocketTransport::SocketTransport(Loop&) {}
 #endif
 
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
 #else
 inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
-    tcp_socket& sock = sock_;
+    tcp_socket& sock = *sock_;
 #endif
     std::error_code ec;
     sock.non_blocking(true, ec);
@@ -5791,7 +6088,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
 #else
     owner.hold();   // until after close(); the waits hold it too
     held_ = true;
-    return sock_.is_open();
+    return sock_ && sock_->is_open();
 #endif
 }
 
@@ -5817,7 +6114,7 @@ inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) 
     }
 #else
     std::error_code ec;
-    got = sock_.read_some(net::buffer(p, n), ec);
+    got = sock_->read_some(net::buffer(p, n), ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return ec == net::error::eof ? IoResult::eof : IoResult::failed;
@@ -5858,7 +6155,7 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         const net::const_buffer* end() const { return e; }
     } seq{bufs.data(), bufs.data() + count};
     std::error_code ec;
-    put = sock_.write_some(seq, ec);
+    put = sock_->write_some(seq, ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return IoResult::failed;
@@ -5871,10 +6168,10 @@ inline void SocketTransport::want_read() {
     // a read now, and it happens later this turn (want_read runs inside other handlers).
     if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
 #else
-    if (read_waiting_ || !sock_.is_open()) return;
+    if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
         read_waiting_ = false;
         if (!ec) owner_->on_readable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -5888,10 +6185,10 @@ inline void SocketTransport::want_write() {
     // The socket refused bytes, so the set reports it when room appears (on_events).
     want_write_ = true;
 #else
-    if (write_waiting_ || !sock_.is_open()) return;
+    if (write_waiting_ || !sock_ || !sock_->is_open()) return;
     write_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
         write_waiting_ = false;
         if (!ec) owner_->on_writable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -5913,7 +6210,8 @@ inline bool SocketTransport::shutdown_send() {
     return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0;
 #else
     std::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    if (!sock_) return false;
+    sock_->shutdown(tcp::socket::shutdown_send, ec);
     return !ec;
 #endif
 }
@@ -5927,12 +6225,15 @@ inline void SocketTransport::close() {
     ::close(fd_);
     fd_ = -1;
 #else
+    if (!sock_) return;
     std::error_code ec;
-    sock_.close(ec);   // cancels pending waits; their handlers let the owner go
+    sock_->close(ec);   // cancels pending waits; their handlers let the owner go
+    auto ex = sock_->get_executor();
+    sock_.reset();
     if (held_) {
         held_ = false;
         TransportOwner* o = owner_;
-        net::post(sock_.get_executor(), [o] { o->unhold(); });
+        net::post(ex, [o] { o->unhold(); });
     }
 #endif
 }
@@ -6060,6 +6361,10 @@ public:
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
     bool closing() const noexcept { return close_after_flush_ || state_ != State::open; }
+    /// True once no session takes new work (closed, lingering, or a WebSocket whose close is
+    /// done); any thread (handles ask it).
+    bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
+    void mark_gone() noexcept { gone_.store(true, std::memory_order_release); }
 
     /// The session in charge.
     Session* session() const noexcept { return session_.get(); }
@@ -6121,6 +6426,7 @@ private:
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;    ///< handed over during the current call
     std::atomic<std::uint32_t> refs_{1};
+    std::atomic<bool> gone_{false};
     State state_ = State::open;
     std::uint8_t depth_ = 0;              ///< nested in_session() calls
     bool in_read_ = false;                ///< the pump runs: start no second read
@@ -6250,11 +6556,19 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
-    switch (out_.write_to(*transport_)) {
-    case SendQueue::Flush::blocked: wait_writable(); return;
-    case SendQueue::Flush::failed: close_now(); return;
-    case SendQueue::Flush::drained: on_drained(); return;
+    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (r == SendQueue::Flush::failed) {
+        close_now();
+        return;
     }
+    if (out_.drain_owed && out_.size() <= loop_.core.options.limits.low_watermark &&
+        state_ == State::open && !close_after_flush_) {
+        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        in_session([this] { session_->on_low_water(); });
+        if (state_ == State::closed) return;
+    }
+    if (r == SendQueue::Flush::blocked) wait_writable();
+    else on_drained();
 }
 
 inline void Connection::wait_writable() {
@@ -6289,6 +6603,7 @@ inline void Connection::begin_linger() {
         return;
     }
     state_ = State::lingering;
+    mark_gone();
     loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
     resume_reading();
 }
@@ -6296,6 +6611,7 @@ inline void Connection::begin_linger() {
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
     state_ = State::closed;
+    gone_.store(true, std::memory_order_release);
     loop_.wheel.cancel(*this);
     out_.clear();
     transport_->close();
@@ -6394,6 +6710,7 @@ void answer_deferred(Connection& c, std::uint64_t seq, Response&& res);
 struct Deferred {
     Request request;
     ConnRef conn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, while it lives
     std::shared_ptr<FetchWait> fetch;
     std::atomic<bool> answered{false};
     std::uint64_t seq = 0;   ///< which request of the connection this answers
@@ -6410,12 +6727,13 @@ struct Deferred {
 // ---- implementation -------------------------------------------------------
 inline bool Deferred::deliver(Response&& res) {
     if (conn) {
-        Connection* c = conn.get();
-        const bool open = c->is_open();
-        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
+        // Any thread, any time: after the client left, after stop(), after run() returned
+        // and the App is gone (then the gate is closed and nothing is touched).
+        const bool open = !conn->gone();
+        const bool posted = gate->post([ref = conn, s = seq, r = std::move(res)]() mutable {
             answer_deferred(*ref.get(), s, std::move(r));
         });
-        return open;
+        return posted && open;
     }
     if (fetch) {
         {
@@ -6443,6 +6761,7 @@ inline Responder Request::defer() {
     d->request = *this;   // an owned copy
     if (ex) {
         d->conn = detail::ConnRef(ex->conn);
+        if (ex->conn) d->gate = ex->conn->loop().gate;
         d->seq = ex->seq;
         d->fetch = ex->fetch;
         ex->deferred = d;
@@ -6452,12 +6771,130 @@ inline Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/send_result.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/send_result.hpp — SendResult: what a send, a publish or a push did.
+
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/handle.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/handle.hpp — PeerHandle and StreamHandle: weak, copyable references to a WebSocket peer or
+// an event stream that work from any thread (a queue consumer, a database listener, a timer).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class LoopGate;
+class StreamState;
+struct HandleAccess;
+}  // namespace detail
+
+class Peer;
+class EventStream;
+struct EventMessage;
+
+/// What a handle's asynchronous work finally did, reported once: SendResult::sent (queued on the
+/// peer's loop), dropped (backpressure policy), closed (the peer or the app went first) or
+/// invalid.
+using SendDone = std::function<void(SendResult)>;
+
+/// A weak reference to a WebSocket peer (peer.handle()), usable from any thread.
+/// Thread: every member may be called from any thread. The work is done on the peer's I/O
+/// thread, later; a result returned at once says what is known at the call: SendResult::closed
+/// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
+/// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
+/// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
+/// app ends before the work could run) on the thread that ends it.
+/// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
+class PeerHandle {
+public:
+    PeerHandle() noexcept = default;
+    PeerHandle(const PeerHandle& o);
+    PeerHandle(PeerHandle&& o) noexcept;
+    PeerHandle& operator=(PeerHandle o) noexcept;
+    ~PeerHandle();
+
+    /// The peer's id ("" for an empty handle).
+    std::string_view id() const noexcept { return id_; }
+    /// False once the peer's connection has closed (true during a close handshake).
+    bool is_open() const noexcept;
+    /// Sends text (UTF-8, else invalid at once), as Peer::send.
+    SendResult send(std::string_view text, SendDone done = {}) const;
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes, SendDone done = {}) const;
+    /// Publishes to `topic` from this peer (every subscriber but it), as Peer::publish.
+    SendResult publish(std::string_view topic, std::string_view text) const;
+    SendResult publish_binary(std::string_view topic, std::string_view bytes) const;
+    /// Starts the closing handshake, as Peer::close (invalid codes and reasons at once).
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {}) const;
+    /// Runs fn(peer) on the peer's I/O thread with the live Peer&; false when the peer is known
+    /// gone. When it has closed by the time fn would run, fn is not run.
+    bool post(std::function<void(Peer&)> fn) const;
+
+    explicit operator bool() const noexcept { return conn_ != nullptr; }
+    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ == b.conn_; }
+    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ != b.conn_; }
+
+private:
+    friend struct detail::HandleAccess;
+    SendResult post_send(bool binary, std::string_view data, SendDone done) const;
+    detail::Connection* conn_ = nullptr;   ///< holds its memory (a reference count), not its socket
+    std::shared_ptr<detail::LoopGate> gate_;
+    std::string id_;
+};
+
+/// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
+/// keep the stream's state alive (an EventStream does).
+/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
+class StreamHandle {
+public:
+    StreamHandle() noexcept = default;
+    /// False once the stream ended (or every EventStream and the connection let it go).
+    bool is_open() const noexcept;
+    SendResult push(std::string_view data) const;
+    SendResult push(const EventMessage& message) const;
+    SendResult push_comment(std::string_view text) const;
+    /// Ends the stream.
+    void close() const;
+    /// Runs fn(stream) on the stream's I/O thread; false when the stream is known gone.
+    bool post(std::function<void(EventStream&)> fn) const;
+
+private:
+    friend struct detail::HandleAccess;
+    std::weak_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
 // ---- wisp/websocket.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -6510,15 +6947,6 @@ enum class ReadyState : std::uint8_t {
     open = 1,         ///< messages flow
     closing = 2,      ///< a close frame was sent or received, or a close is pending
     closed = 3,       ///< the connection is closed (also during the close hook)
-};
-
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
 };
 
 /// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
@@ -6585,7 +7013,16 @@ struct WsOptions {
     /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
     /// -Wmissing-field-initializers.)
     DeflateOptions deflate = {};
+    /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
+    /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
+    /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
+    /// targets one namespace. Unset (the default), topics are the app's, shared with event
+    /// streams and App::publish, as wisp has always had them.
+    std::function<std::string(const Request&)> namespace_of{};
 };
+
+/// WsOptions::namespace_of that names a peer's namespace after its request's path.
+inline std::string namespace_by_path(const Request& request) { return std::string(request.path()); }
 
 /// One WebSocket connection, handed to the handler's hooks.
 /// Thread: use from its hooks (the connection's I/O thread).
@@ -6671,6 +7108,24 @@ public:
         return detail::state_of<T>(state_slot());
     }
 
+    // ---- runtime ----
+    /// A weak handle for other threads (PeerHandle): send, publish, close, post.
+    PeerHandle handle() const;
+    /// Runs fn(peer) every `interval` on the peer's I/O thread until cancelled or the peer
+    /// closes (a closed peer's timer never fires). See Timer for resolution and drift.
+    Timer every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once after `delay`, unless the peer closed first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once when everything queued for the peer has been written (CrossWS's
+    /// waitForDrain): posted at once when the queue is empty already. Not run when the peer
+    /// closes first.
+    void when_drained(std::function<void(Peer&)> fn);
+    /// Handles of every open peer of this peer's route (itself included), across threads: a
+    /// snapshot (CrossWS's peer.peers). With namespaces: of its namespace.
+    std::vector<PeerHandle> peers() const;
+    /// The peer's namespace ("" when its route has none, see WsOptions::namespace_of).
+    std::string_view namespace_name() const noexcept;
+
 private:
     friend class detail::WsSession;
     explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
@@ -6704,6 +7159,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -6775,937 +7231,55 @@ public:
     /// to stream as fast as the client reads with bounded memory.
     void on_drain(std::function<void()> fn);
 
+    // ---- runtime ----
+    /// A weak handle for other threads: it does not keep the stream's state alive.
+    StreamHandle handle() const;
+    /// Runs fn(stream) every `interval` on the stream's I/O thread until cancelled or the
+    /// stream ends (an ended stream's timer never fires). See Timer for resolution and drift.
+    /// Inactive for a stream that has no connection (App::fetch). Call it on the I/O thread.
+    Timer every(std::chrono::milliseconds interval, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once after `delay`, unless the stream ended first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once when everything queued has been written: posted at once when the
+    /// queue is empty already. Not run when the stream ends first. I/O thread.
+    void when_drained(std::function<void(EventStream&)> fn);
+
     /// Returning the stream from a handler starts it.
     operator Response() const {   // NOLINT: a marker
         return detail::ResponseAccess::marker(detail::ResponseKind::stream);
     }
 
 private:
+    friend struct detail::HandleAccess;
+    explicit EventStream(std::shared_ptr<detail::StreamState> s) noexcept : s_(std::move(s)) {}
     std::shared_ptr<detail::StreamState> s_;
 };
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/stream_state.hpp ----
+// ---- wisp/detail/peer_list.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
-// and, once started, by its connection's StreamSession.
-// Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
-// pushed before the head went out, chunk framing of events, the stream's end (once), its
-// heartbeat clock, its topics.
-// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
+// wisp/detail/peer_list.hpp — the peer registry of one WebSocket route: its open peers across
+// every loop (app.peers(route), peer.peers(), app.peer_count, app.close_all).
+// Owns: the list's lock and count. The links live in the sessions (two pointers each).
+// Must not know: what a peer does; only ws_session.hpp joins and leaves.
 
-#include <algorithm>
 #include <atomic>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Shared by every EventStream copy and, once started, by the Connection. Everything but
-/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
-/// the handler's thread, which is that thread).
-class StreamState : public std::enable_shared_from_this<StreamState> {
-public:
-    StreamState(Connection* conn, const Request& req);
-    ~StreamState();
-    StreamState(const StreamState&) = delete;
-    StreamState& operator=(const StreamState&) = delete;
-
-    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
-    SendResult write_event_bytes(std::string_view bytes);
-    /// Writes now when called on the I/O thread, else posts the write there.
-    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
-    bool on_io_thread() const;
-    /// Whether one more event may be queued on the started stream; applies the backpressure
-    /// policy when not. I/O thread.
-    SendResult admit();
-    /// Ends the stream from our side. I/O thread.
-    void end();
-
-    // ---- from the StreamSession ----
-    /// The head was written: move what was pushed before into the connection.
-    void started();
-    void on_transport_closed();   ///< the connection is gone: on_closed, once
-    void on_drained();
-    void on_heartbeat();
-    std::uint64_t deadline() const noexcept;
-    bool subscribe(std::string_view topic, bool named);
-    bool unsubscribe(std::string_view topic);
-    void deliver(const Publication& p, bool named);
-    /// The topic registry's delivery function.
-    static void deliver_to(void* self, const Publication& p, bool named);
-    std::vector<std::string> topics;
-
-    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
-    std::atomic<bool> closed{false};
-    bool is_started = false;
-    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
-    Headers headers;
-    std::string last_event_id;
-    bool has_last_event_id = false;
-    std::string pending;             ///< formatted events pushed before the head went out
-    std::function<void()> closed_fn;
-    std::function<void()> drain_fn;
-    std::uint64_t last_write_tick = 0;
-
-private:
-    void fire_closed();
-};
-
-// ---- StreamState ----------------------------------------------------------------------
-inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
-    if (conn) {
-        conn->retain();   // the memory, not the socket: handles may outlive the connection
-        last_write_tick = conn->loop().now_tick();
-    }
-    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
-    if (auto id = req.header("last-event-id")) {
-        last_event_id = std::string(*id);
-        has_last_event_id = true;
-    }
-}
-
-inline StreamState::~StreamState() {
-    if (conn) conn->release();
-}
-
-inline bool StreamState::on_io_thread() const {
-    return conn == nullptr || Loop::current() == &conn->loop();
-}
-
-inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
-    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
-    if (self->on_io_thread()) return self->write_event_bytes(bytes);
-    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
-    return SendResult::sent;   // as far as is known here
-}
-
-inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
-    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
-    if (!is_started) {
-        // Before the head goes out (or for App::fetch, which has no connection and no cap):
-        // kept, framed as it will be sent.
-        if (conn == nullptr) {
-            pending.append(bytes);
-            return SendResult::sent;
-        }
-        const Options& o = conn->loop().core.options;
-        if (pending.size() >= o.limits.max_queued_bytes) {
-            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
-            end();
-            return SendResult::closed;
-        }
-        if (chunked) append_chunk(pending, bytes);
-        else pending.append(bytes);
-        return SendResult::sent;
-    }
-    const SendResult r = admit();
-    if (r != SendResult::sent) return r;
-    // One chunk, written straight into the output queue.
-    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
-    else conn->out().write(bytes);
-    last_write_tick = conn->loop().now_tick();
-    return SendResult::sent;
-}
-
-inline SendResult StreamState::admit() {
-    if (closed.load() || conn->closing()) return SendResult::closed;
-    switch (conn->out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
-    }
-    if (closed.load() || conn->closing()) return SendResult::closed;
-    if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
-    end();
-    return SendResult::closed;
-}
-
-inline void StreamState::started() {
-    is_started = true;
-    if (!pending.empty()) {
-        conn->out().write(pending);
-        std::string().swap(pending);
-    }
-    if (closed.load()) {   // ended before it started: the events, then the end
-        if (chunked) conn->out().write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-}
-
-inline void StreamState::end() {
-    if (closed.exchange(true)) return;
-    if (is_started && conn && !conn->closing()) {
-        if (chunked) conn->out().write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-    fire_closed();
-}
-
-inline void StreamState::on_transport_closed() {
-    closed.store(true);
-    fire_closed();
-}
-
-inline void StreamState::fire_closed() {
-    while (!topics.empty()) unsubscribe(std::string(topics.back()));
-    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
-    auto fn = std::move(closed_fn);
-    closed_fn = nullptr;
-    drain_fn = nullptr;
-    if (fn) fn();
-}
-
-inline void StreamState::on_drained() {
-    if (!drain_fn || closed.load()) return;
-    auto keep = shared_from_this();   // the callback may drop the last handle
-    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
-    auto fn = std::move(drain_fn);
-    drain_fn = nullptr;
-    fn();
-    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
-}
-
-inline std::uint64_t StreamState::deadline() const noexcept {
-    const Loop& l = conn->loop();
-    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
-}
-
-inline void StreamState::on_heartbeat() {
-    if (closed.load()) return;
-    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
-    conn->rearm_timer();
-}
-
-// ---- event streams ---------------------------------------------------------------
-inline bool StreamState::subscribe(std::string_view topic, bool named) {
-    if (closed.load() || conn == nullptr) return false;
-    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
-    std::string t(topic);
-    if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
-    conn->loop().core.topic_counts.add(t, +1);
-    topics.push_back(std::move(t));
-    return true;
-}
-
-inline bool StreamState::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics.begin(), topics.end(), topic);
-    if (it == topics.end()) return false;
-    conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
-    conn->loop().core.topic_counts.add(*it, -1);
-    topics.erase(it);
-    return true;
-}
-
-inline void StreamState::deliver(const Publication& p, bool named) {
-    if (closed.load() || p.binary) return;   // binary: not for SSE
-    if (!is_started) {
-        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
-        return;
-    }
-    if (admit() != SendResult::sent) return;
-    const SharedBuffer& b = p.sse(named, chunked);
-    conn->out().write_shared(b, 0, b.size());
-    last_write_tick = conn->loop().now_tick();
-}
-
-inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
-    static_cast<StreamState*>(self)->deliver(p, named);
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/event_stream_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
-// StreamState.
-
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-
-// ---- EventStream ----------------------------------------------------------------------
-inline EventStream::EventStream(Request& req) {
-    detail::Exchange* ex = detail::RequestBuilder::exchange(req);
-    s_ = std::make_shared<detail::StreamState>(ex ? ex->conn : nullptr, req);
-    if (ex) ex->stream = s_;
-}
-
-inline SendResult EventStream::push(std::string_view data) {
-    std::string bytes;
-    (void)detail::format_event(bytes, data);
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline SendResult EventStream::push(const EventMessage& m) {
-    std::string bytes;
-    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
-                             m.retry_ms, m.id.has_value()))
-        return SendResult::invalid;
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline SendResult EventStream::push_comment(std::string_view text) {
-    std::string bytes;
-    (void)detail::format_comment(bytes, text);
-    return detail::StreamState::push(s_, std::move(bytes));
-}
-
-inline void EventStream::close() {
-    if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
-}
-
-inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
-inline Headers& EventStream::headers() noexcept { return s_->headers; }
-inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
-    if (!s_->has_last_event_id) return std::nullopt;
-    return std::string_view(s_->last_event_id);
-}
-inline std::size_t EventStream::buffered_amount() const noexcept {
-    return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
-}
-inline void EventStream::on_closed(std::function<void()> fn) {
-    if (s_->closed.load()) {
-        if (fn) fn();   // already over: exactly once, now
-        return;
-    }
-    s_->closed_fn = std::move(fn);
-}
-inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
-
-inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
-    return s_->subscribe(topic, events == TopicEvents::named);
-}
-inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/http_response.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
-// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
-// a response head and body in one contiguous piece of output.
-// Must not know: connections, keep-alive decisions (the caller passes them), routing.
-
 #include <cstddef>
-#include <cstring>
-#include <initializer_list>
-#include <string>
-#include <string_view>
+#include <mutex>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
-/// would let a handler split the response.
-struct TokenTable {
-    bool ok[256] = {};
-    constexpr TokenTable() {
-        for (int c = 33; c < 127; ++c) ok[c] = true;
-        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
-    }
+class WsSession;
+
+/// A list threaded through the sessions themselves, under a lock taken only when a peer opens
+/// or closes and when someone asks for the list: never for a message, a send or a publication.
+struct PeerList {
+    std::mutex mutex;
+    WsSession* head = nullptr;
+    std::atomic<std::size_t> count{0};
 };
-inline constexpr TokenTable token_table{};
-
-inline bool valid_header_name(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
-    return true;
-}
-inline bool valid_header_value(std::string_view s) noexcept {
-    for (char c : s)
-        if (c == '\r' || c == '\n' || c == '\0') return false;
-    return true;
-}
-
-/// Fields wisp writes itself on every response; a handler's values for them are ignored.
-inline bool is_framing_header(std::string_view name) noexcept {
-    return iequals(name, "content-length") || iequals(name, "connection") ||
-           iequals(name, "date") || iequals(name, "transfer-encoding");
-}
-
-/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
-/// those named in `also_skip`. Returns the first header with an invalid name or value (then
-/// `out` is incomplete and must not be sent), or nullptr.
-inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
-                                                      std::initializer_list<std::string_view> also_skip) {
-    for (const auto& h : headers) {
-        bool skip = is_framing_header(h.first);
-        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
-        if (skip) continue;
-        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
-        out.append(h.first).append(": ").append(h.second).append("\r\n");
-    }
-    return nullptr;
-}
-
-/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
-/// pass over the handler's fields found.
-class ResponseLayout {
-public:
-    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
-    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
-    /// (a kept connection says so).
-    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
-
-    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
-    const Headers::value_type* invalid() const noexcept { return invalid_; }
-    bool keep_alive() const noexcept { return keep_alive_; }
-    /// Bytes write() produces.
-    std::size_t size() const noexcept;
-    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
-    void write(char* o, std::string_view date) const noexcept;
-
-private:
-    const Response& res_;
-    const Headers::value_type* invalid_ = nullptr;
-    std::string_view reason_;
-    std::string_view connection_;
-    std::size_t fields_size_ = 0;
-    char len_buf_[24];
-    std::size_t len_len_ = 0;
-    int status_;
-    bool no_body_;
-    bool send_body_;
-    bool keep_alive_;
-};
-
-// ---- implementation -------------------------------------------------------
-inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
-                                      bool http10) noexcept
-    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
-    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
-    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
-    send_body_ = !no_body_ && !head;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
-    // written as they are.
-    for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
-            invalid_ = &hv;
-            return;
-        }
-        if (is_framing_header(hv.first)) {
-            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
-            continue;
-        }
-        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
-    }
-    keep_alive_ = keep_alive;
-    reason_ = reason_phrase(status_);
-    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
-                  : http10    ? std::string_view("Connection: keep-alive\r\n")
-                              : std::string_view();
-    std::size_t v = res.body.size();
-    char tmp[24];
-    do {
-        tmp[len_len_++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
-}
-
-inline std::size_t ResponseLayout::size() const noexcept {
-    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
-    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
-    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
-    n += fields_size_;
-    if (send_body_) n += res_.body.size();
-    return n;
-}
-
-inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
-    auto put = [&o](std::string_view s) {
-        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(o, s.data(), s.size());
-        o += s.size();
-    };
-    put("HTTP/1.1 ");
-    *o++ = static_cast<char>('0' + status_ / 100);
-    *o++ = static_cast<char>('0' + status_ / 10 % 10);
-    *o++ = static_cast<char>('0' + status_ % 10);
-    *o++ = ' ';
-    put(reason_);
-    put("\r\nDate: ");
-    put(date);
-    put("\r\n");
-    for (const auto& hv : res_.headers) {
-        if (is_framing_header(hv.first)) continue;
-        put(hv.first);
-        put(": ");
-        put(hv.second);
-        put("\r\n");
-    }
-    if (!no_body_) {
-        put("Content-Length: ");
-        put({len_buf_, len_len_});
-        put("\r\n");
-    }
-    put(connection_);
-    put("\r\n");
-    if (send_body_) put(res_.body);
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/http_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/http_session.hpp — HTTP/1.1 on one connection (RFC 9112): parse, route, respond,
-// keep-alive, pipelining in order (deferred answers hold later requests back), 100-continue,
-// the request timeouts, and the hand-over to a WebSocket or an event stream.
-// Owns: the request parser, pipelined input that waits behind a deferred answer, the request
-// count, and the head, body and keep-alive deadlines.
-// Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
-// WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
-
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-class HttpSession;
-struct WsEndpoint;
-
-/// Handles a request for a WebSocket route (ws_upgrade.hpp): false when it is not an upgrade
-/// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
-bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
-                 std::vector<RouteParam>& params);
-/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
-/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
-void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
-
-/// The HTTP/1.1 session a connection starts with.
-class HttpSession final : public Session {
-public:
-    explicit HttpSession(Connection& conn)
-        : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
-
-    Connection& connection() noexcept { return conn_; }
-    /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
-    void write_response(const Response& res, bool head, bool keep_alive);
-    /// A deferred answer for request `seq` arrived (loop thread).
-    void complete_deferred(std::uint64_t seq, Response&& res);
-
-    // ---- Session ----
-    void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    void on_peer_eof() override;
-    void on_drained() override {
-        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
-    }
-    std::uint64_t deadline() const noexcept override;
-    void on_timer() override;
-    void on_shutdown() override {
-        if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
-        // otherwise the in-flight response is written with Connection: close
-    }
-    void on_closed() override { std::string().swap(stash_); }
-
-private:
-    void dispatch(Request& req);
-    void write_error(int status);
-    void resume();
-    void report(errc code, std::string_view why) const;
-
-    Connection& conn_;
-    RequestParser parser_;
-    std::string stash_;              ///< pipelined bytes read while a deferred answer is pending
-    std::uint64_t seq_ = 0;
-    std::uint64_t head_started_ = 0; ///< tick when the current head began (slowloris bound)
-    bool waiting_ = false;           ///< a deferred answer is pending
-    bool pending_head_ = false;      ///< ...for a HEAD request
-    bool pending_keep_alive_ = true;
-    bool peer_eof_ = false;
-};
-
-// ---- implementation -------------------------------------------------------
-inline bool HttpSession::wants_input() const noexcept {
-    if (waiting_ || peer_eof_) return false;
-    // A client that pipelines without reading is not read further until it catches up.
-    return !conn_.out().over(conn_.out().cap());
-}
-
-inline void HttpSession::report(errc code, std::string_view why) const {
-    if (!conn_.loop().core.on_error) return;
-    Request empty;
-    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
-    conn_.loop().core.report(empty, code, std::string(why));
-}
-
-inline void HttpSession::on_data(char* p, std::size_t n) {
-    while (n > 0 && conn_.session() == this && !conn_.closing()) {
-        if (waiting_ || conn_.out().over(conn_.out().cap())) {
-            // Keep pipelined input until the deferred answer is written, or until a client
-            // that does not read its responses has drained them (bounded memory).
-            stash_.append(p, n);
-            return;
-        }
-        const bool was_idle = !parser_.in_message();
-        const auto r = parser_.feed(p, n);
-        p += r.consumed;
-        n -= r.consumed;
-        if (was_idle && parser_.in_message() && head_started_ == 0)
-            head_started_ = conn_.loop().now_tick();
-        switch (r.event) {
-        case RequestParser::Event::need_more:
-            return;
-        case RequestParser::Event::expect_continue:
-            conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
-            parser_.continue_body();
-            continue;
-        case RequestParser::Event::error:
-            report(parser_.error_code(), parser_.error_reason());
-            write_error(parser_.error_status());
-            return;
-        case RequestParser::Event::request:
-            head_started_ = 0;
-            dispatch(parser_.request());
-            if (conn_.session() != this) {
-                // Handed over: what followed the head in this read belongs to the new
-                // protocol (WebSocket frames; an event stream ignores its client's bytes).
-                // This session stays allocated until the connection's call returns.
-                Connection& c = conn_;
-                Session* next = c.session();
-                next->on_start();
-                if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
-                return;
-            }
-            if (!waiting_) parser_.next();
-            break;
-        }
-    }
-}
-
-inline void HttpSession::dispatch(Request& req) {
-    Loop& loop = conn_.loop();
-    ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
-    const bool head = req.method() == "HEAD";
-    bool keep_alive = req.keep_alive() && !loop.stopping();
-    // Only a request asking for an upgrade can be one (check_handshake's first test); the
-    // others skip the WebSocket routes.
-    if (loop.core.ws_router.size() != 0 && req.header("upgrade")) {
-        std::vector<RouteParam> params;
-        if (const WsEndpoint* ep = loop.core.ws_route(req, params))
-            if (try_upgrade(*this, req, *ep, params)) return;
-    }
-    if (parser_.upgrade()) {
-        // No protocol switch is offered on this route: answer over HTTP, then close, since
-        // what follows the head would be the other protocol's bytes.
-        keep_alive = false;
-    }
-    Exchange ex;
-    ex.conn = &conn_;
-    ex.seq = seq_;
-    RequestBuilder::set_exchange(req, &ex);
-    Response res = loop.core.handle(req);
-    RequestBuilder::set_exchange(req, nullptr);
-    const ResponseKind answer = ResponseAccess::kind(res);
-    if (answer == ResponseKind::stream) {
-        if (ex.stream) {
-            start_stream(*this, std::move(ex.stream), head, keep_alive);
-            return;
-        }
-        loop.core.report(req, errc::handler_exception,
-                         "handler returned an EventStream not made from its request");
-        res = status(500);
-    } else if (ex.stream) {
-        ex.stream->end();   // made but not returned: it never starts, and says so once
-    }
-    if (answer == ResponseKind::deferred) {
-        if (ex.deferred) {
-            // Wait for the answer (it may already be posted, if sent inside the handler);
-            // later pipelined requests wait behind it.
-            waiting_ = true;
-            pending_head_ = head;
-            pending_keep_alive_ = keep_alive;
-            parser_.next();
-            return;
-        }
-        loop.core.report(req, errc::handler_exception,
-                         "handler returned a Responder it did not get from defer()");
-        res = status(500);
-    }
-    if (ex.deferred) ex.deferred->answered.store(true);   // the returned response wins
-    write_response(res, head, keep_alive);
-}
-
-inline void HttpSession::write_response(const Response& res, bool head, bool keep_alive) {
-    const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
-                                parser_.request().http_minor() == 0);
-    if (const auto* bad = layout.invalid()) {
-        report(errc::invalid_argument, "response header with an invalid name or value: " + bad->first);
-        write_response(status(500), head, false);
-        return;
-    }
-    layout.write(conn_.out().reserve(layout.size()), conn_.loop().date());
-    if (!layout.keep_alive()) conn_.close_after_flush();
-}
-
-inline void HttpSession::write_error(int st) { write_response(status(st), false, false); }
-
-inline void HttpSession::complete_deferred(std::uint64_t seq, Response&& res) {
-    if (!conn_.is_open() || conn_.session() != this || !waiting_ || seq != seq_) return;
-    waiting_ = false;
-    // The app may have begun stopping while the answer was pending: then this is the last.
-    write_response(res, pending_head_, pending_keep_alive_ && !conn_.loop().stopping());
-    resume();
-}
-
-inline void HttpSession::resume() {
-    if (!conn_.closing() && !stash_.empty()) {
-        std::string input = std::move(stash_);
-        stash_.clear();
-        on_data(input.data(), input.size());
-        if (conn_.session() != this || !conn_.is_open()) return;   // handed over, or closed
-    }
-    if (peer_eof_ && !waiting_) {
-        conn_.close_after_flush();
-        return;
-    }
-    conn_.rearm_timer();
-    conn_.resume_reading();
-}
-
-inline void HttpSession::on_peer_eof() {
-    // The client sent everything it will send; answer what is pending, then close.
-    peer_eof_ = true;
-    if (!waiting_ && conn_.out().empty()) {
-        conn_.terminate();
-        return;
-    }
-    if (!waiting_) conn_.close_after_flush();
-}
-
-inline std::uint64_t HttpSession::deadline() const noexcept {
-    const Loop& loop = conn_.loop();
-    const Limits& lim = loop.core.options.limits;
-    if (waiting_) return 0;
-    if (head_started_ != 0 && !parser_.in_body()) return head_started_ + loop.ticks(lim.header_timeout);
-    if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
-    return loop.ticks_from_now(lim.keep_alive_timeout);
-}
-
-inline void HttpSession::on_timer() {
-    if (parser_.in_message() || (head_started_ != 0 && seq_ == 0)) {
-        const bool body = parser_.in_body();
-        report(body ? errc::body_timeout : errc::header_timeout,
-               body ? "request body stalled" : "request head not complete in time");
-        if (parser_.in_message()) {
-            write_error(408);
-            return;
-        }
-        conn_.close_after_flush();   // connected but never sent a byte: just close
-        return;
-    }
-    conn_.close_after_flush();   // idle keep-alive connection
-}
-
-inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
-    c.in_session([&] {
-        Session* s = c.session();
-        if (s != nullptr && s->kind == SessionKind::http)
-            static_cast<HttpSession*>(s)->complete_deferred(seq, std::move(res));
-    });
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/loop_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/loop_impl.hpp — the Loop's members that walk its connections: the end-of-turn
-// flush, the list of open connections, the timer wheel's expiries and the graceful stop.
-// Must not know: protocols (each connection's session decides what a stop or a timeout means).
-
-#include <chrono>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-inline Loop::~Loop() {
-    while (head_) head_->terminate();
-    // run() has returned, so this thread is the only one left: what the closes posted (the
-    // transports letting their owners go, cancelled waits) runs now instead of leaking.
-    io.restart();
-    io.poll();
-    // Their handlers will not run now.
-    run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
-    run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
-    block_release(recv_);
-}
-
-inline void Loop::mark_dirty(Connection& c) {
-    if (c.dirty) return;
-    c.dirty = true;
-    // Runs after the handlers already queued for this turn, so everything they produce for
-    // a socket goes out in one write.
-    enlist(dirty_, c, [this] { flush_all(); });
-}
-
-inline void Loop::flush_all() {
-    TickHold hold(*this);
-    run_batch(dirty_, [](TransportOwner& o) {
-        Connection& c = static_cast<Connection&>(o);
-        c.dirty = false;
-        c.flush();
-    });
-}
-
-inline void Loop::add(Connection& c) noexcept {
-    c.retain();   // the list's reference
-    c.next_conn = head_;
-    c.prev_conn = nullptr;
-    if (head_) head_->prev_conn = &c;
-    head_ = &c;
-    count_.fetch_add(1, std::memory_order_relaxed);
-}
-
-inline void Loop::remove(Connection& c) noexcept {
-    if (c.prev_conn) c.prev_conn->next_conn = c.next_conn;
-    else if (head_ == &c) head_ = c.next_conn;
-    else return;   // not listed
-    if (c.next_conn) c.next_conn->prev_conn = c.prev_conn;
-    c.prev_conn = c.next_conn = nullptr;
-    count_.fetch_sub(1, std::memory_order_relaxed);
-    if (stopping_ && head_ == nullptr) release_work();
-    c.release();
-}
-
-inline void Loop::on_tick() {
-    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
-    if (!wheel.empty()) arm_tick();
-    else ticking_ = false;
-}
-
-inline void Loop::shutdown(std::chrono::milliseconds deadline) {
-    if (stopping_) return;
-    stopping_ = true;
-    for (Connection* c = head_; c;) {
-        Connection* next = c->next_conn;
-        c->shutdown();
-        c = next;
-    }
-    if (head_ == nullptr) {
-        release_work();
-        return;
-    }
-    stop_timer_.expires_after(deadline);
-    stop_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
-        while (head_) head_->terminate();
-        release_work();
-    });
-}
-
-}  // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/stream_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/stream_session.hpp — a connection that serves an event stream (WHATWG HTML
-// §9.2): its head, then the StreamState's events until the stream ends.
-// Owns: the connection's side of a stream: the response head, the heartbeat through the
-// connection's timer slot, and telling the shared state when the connection drains or goes.
-// Must not know: sockets or transports, HTTP parsing.
-
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The session of a connection that streams events. The client has nothing to say: its bytes
-/// are dropped, its FIN ends the stream.
-class StreamSession final : public Session {
-public:
-    StreamSession(Connection& conn, std::shared_ptr<StreamState> st)
-        : Session(SessionKind::stream), conn_(conn), st_(std::move(st)) {}
-
-    void on_data(char*, std::size_t) override {}
-    void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override {
-        conn_.rearm_timer();
-        if (st_) st_->on_drained();
-    }
-    std::uint64_t deadline() const noexcept override {
-        if (!st_ || conn_.loop().core.options.limits.sse_heartbeat.count() <= 0) return 0;
-        return st_->deadline();
-    }
-    void on_timer() override {
-        if (st_) st_->on_heartbeat();
-    }
-    void on_shutdown() override {
-        if (st_) st_->end();
-    }
-    void on_closed() override {
-        // Handles still hold the state, and the state holds this connection's memory: let go.
-        std::shared_ptr<StreamState> st = std::move(st_);
-        if (st) st->on_transport_closed();
-    }
-
-private:
-    Connection& conn_;
-    std::shared_ptr<StreamState> st_;
-};
-
-inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
-                         bool keep_alive) {
-    Connection& conn = http.connection();
-    Loop& loop = conn.loop();
-    std::string h;
-    h.reserve(256);
-    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-             "X-Accel-Buffering: no\r\nDate: ");
-    h.append(loop.date()).append("\r\n");
-    if (auto* bad = append_header_lines(h, st->headers,
-                                        {"content-type", "cache-control", "x-accel-buffering"})) {
-        Request empty;
-        loop.core.report(empty, errc::invalid_argument,
-                          "event stream header with an invalid name or value: " + bad->first);
-        st->end();
-        http.write_response(status(500), head, false);
-        return;
-    }
-    if (head) {
-        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
-        // the response ends with its head, so a request pipelined behind it is read as usual.
-        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
-        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
-        h.append("\r\n");
-        conn.out().write(h);
-        st->end();   // never started: on_closed runs, what was pushed is dropped
-        if (!st->chunked || !keep_alive) conn.close_after_flush();
-        return;
-    }
-    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
-    conn.out().write(h);
-    conn.switch_session(std::make_unique<StreamSession>(conn, st));
-    st->started();
-    conn.rearm_timer();
-}
 
 }  // namespace detail
 WISP_NAMESPACE_END
@@ -7716,7 +7290,9 @@ WISP_NAMESPACE_END
 // function pointers the engine calls them through.
 
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -7881,6 +7457,9 @@ struct WsEndpoint {
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
     bool keep_request = true;            ///< WsOptions::keep_request
     DeflateOptions deflate;              ///< WsOptions::deflate
+    std::string pattern;                 ///< as given to App::ws
+    std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
+    mutable PeerList peers;              ///< the route's open peers, across loops
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;
@@ -7977,6 +7556,267 @@ struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
 template <class T>
 inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
 
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_state.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
+// and, once started, by its connection's StreamSession.
+// Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
+// pushed before the head went out, chunk framing of events, the stream's end (once), its
+// heartbeat clock, its topics.
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Shared by every EventStream copy and, once started, by the Connection. Everything but
+/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
+/// the handler's thread, which is that thread).
+class StreamState : public std::enable_shared_from_this<StreamState> {
+public:
+    StreamState(Connection* conn, const Request& req);
+    ~StreamState();
+    StreamState(const StreamState&) = delete;
+    StreamState& operator=(const StreamState&) = delete;
+
+    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
+    SendResult write_event_bytes(std::string_view bytes);
+    /// Writes now when called on the I/O thread, else posts the write there.
+    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
+    bool on_io_thread() const;
+    /// Whether one more event may be queued on the started stream; applies the backpressure
+    /// policy when not. I/O thread.
+    SendResult admit();
+    /// Ends the stream from our side. I/O thread.
+    void end();
+
+    // ---- from the StreamSession ----
+    /// The head was written: move what was pushed before into the connection.
+    void started();
+    void on_transport_closed();   ///< the connection is gone: on_closed, once
+    void on_drained();
+    void on_heartbeat();
+    std::uint64_t deadline() const noexcept;
+    bool subscribe(std::string_view topic, bool named);
+    bool unsubscribe(std::string_view topic);
+    void deliver(const Publication& p, bool named);
+    /// The topic registry's delivery function.
+    static void deliver_to(void* self, const Publication& p, bool named);
+    std::vector<std::string> topics;
+
+    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
+    std::atomic<bool> closed{false};
+    bool is_started = false;
+    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    Headers headers;
+    std::string last_event_id;
+    bool has_last_event_id = false;
+    std::string pending;             ///< formatted events pushed before the head went out
+    std::function<void()> closed_fn;
+    std::function<void()> drain_fn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
+    /// Timers and drain waiters (EventStream::every, when_drained), made on first use.
+    struct Extras {
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void()>> when_drained;
+    };
+    std::unique_ptr<Extras> extras;
+    std::uint64_t last_write_tick = 0;
+
+private:
+    void fire_closed();
+};
+
+// ---- StreamState ----------------------------------------------------------------------
+inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
+    if (conn) {
+        conn->retain();   // the memory, not the socket: handles may outlive the connection
+        last_write_tick = conn->loop().now_tick();
+        gate = conn->loop().gate;
+    }
+    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
+    if (auto id = req.header("last-event-id")) {
+        last_event_id = std::string(*id);
+        has_last_event_id = true;
+    }
+}
+
+inline StreamState::~StreamState() {
+    if (conn) conn->release();
+}
+
+inline bool StreamState::on_io_thread() const {
+    return conn == nullptr || Loop::current() == &conn->loop();
+}
+
+inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
+    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
+    if (self->on_io_thread()) return self->write_event_bytes(bytes);
+    // Another thread: through the loop's gate, so a push after the app ended does nothing.
+    const bool posted =
+        self->gate->post([self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
+}
+
+inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
+    if (!is_started) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept, framed as it will be sent.
+        if (conn == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
+            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+            end();
+            return SendResult::closed;
+        }
+        if (chunked) append_chunk(pending, bytes);
+        else pending.append(bytes);
+        return SendResult::sent;
+    }
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn->out().write(bytes);
+    last_write_tick = conn->loop().now_tick();
+    return SendResult::sent;
+}
+
+inline SendResult StreamState::admit() {
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    switch (conn->out().room()) {
+    case SendQueue::Room::ok: return SendResult::sent;
+    case SendQueue::Room::closed: return SendResult::closed;
+    case SendQueue::Room::full: break;
+    }
+    if (closed.load() || conn->closing()) return SendResult::closed;
+    if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    end();
+    return SendResult::closed;
+}
+
+inline void StreamState::started() {
+    is_started = true;
+    if (!pending.empty()) {
+        conn->out().write(pending);
+        std::string().swap(pending);
+    }
+    if (closed.load()) {   // ended before it started: the events, then the end
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+}
+
+inline void StreamState::end() {
+    if (closed.exchange(true)) return;
+    if (is_started && conn && !conn->closing()) {
+        if (chunked) conn->out().write("0\r\n\r\n");
+        conn->close_after_flush();
+    }
+    fire_closed();
+}
+
+inline void StreamState::on_transport_closed() {
+    closed.store(true);
+    fire_closed();
+}
+
+inline void StreamState::fire_closed() {
+    while (!topics.empty()) unsubscribe(std::string(topics.back()));
+    if (extras) {   // an ended stream's timers never fire; its drain waiters never run
+        for (const auto& t : extras->timers) {
+            t->cancelled = true;
+            conn->loop().stop_timer(*t);
+        }
+        extras->timers.clear();
+        extras->when_drained.clear();
+    }
+    // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
+    auto fn = std::move(closed_fn);
+    closed_fn = nullptr;
+    drain_fn = nullptr;
+    if (fn) fn();
+}
+
+inline void StreamState::on_drained() {
+    if (extras && !extras->when_drained.empty() && !closed.load()) {
+        auto keep = shared_from_this();
+        auto waiting = std::move(extras->when_drained);
+        extras->when_drained.clear();
+        for (auto& fn : waiting)
+            if (!closed.load()) fn();
+    }
+    if (!drain_fn || closed.load()) return;
+    auto keep = shared_from_this();   // the callback may drop the last handle
+    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
+    auto fn = std::move(drain_fn);
+    drain_fn = nullptr;
+    fn();
+    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline std::uint64_t StreamState::deadline() const noexcept {
+    const Loop& l = conn->loop();
+    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
+}
+
+inline void StreamState::on_heartbeat() {
+    if (closed.load()) return;
+    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
+    conn->rearm_timer();
+}
+
+// ---- event streams ---------------------------------------------------------------
+inline bool StreamState::subscribe(std::string_view topic, bool named) {
+    if (closed.load() || conn == nullptr) return false;
+    if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
+    std::string t(topic);
+    if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
+    conn->loop().core.topic_counts.add(t, +1);
+    topics.push_back(std::move(t));
+    return true;
+}
+
+inline bool StreamState::unsubscribe(std::string_view topic) {
+    auto it = std::find(topics.begin(), topics.end(), topic);
+    if (it == topics.end()) return false;
+    conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
+    conn->loop().core.topic_counts.add(*it, -1);
+    topics.erase(it);
+    return true;
+}
+
+inline void StreamState::deliver(const Publication& p, bool named) {
+    if (closed.load() || p.binary) return;   // binary: not for SSE
+    if (!is_started) {
+        write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
+        return;
+    }
+    if (admit() != SendResult::sent) return;
+    const SharedBuffer& b = p.sse(named, chunked);
+    conn->out().write_shared(b, 0, b.size());
+    last_write_tick = conn->loop().now_tick();
+}
+
+inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+    static_cast<StreamState*>(self)->deliver(p, named);
+}
+
+}  // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_deflate.hpp ----
@@ -8533,9 +8373,11 @@ WISP_NAMESPACE_END
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -8578,6 +8420,25 @@ public:
     const WsCompression* compression() const noexcept { return deflate_.get(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
+    Connection& connection() noexcept { return conn_; }
+    /// The next peer of the route's PeerList (under its lock).
+    WsSession* list_next() const noexcept { return list_next_; }
+    /// The session a topic subscription is, when it is a peer's (else null).
+    static WsSession* of(const TopicSub& sub) noexcept {
+        return sub.deliver == &WsSession::deliver ? static_cast<WsSession*>(sub.self) : nullptr;
+    }
+    /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
+    void visit(const std::function<void(Peer&)>& fn) {
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+    }
+
+    // ---- runtime (ws_runtime.hpp) ----
+    PeerHandle handle();
+    Timer every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
+                std::function<void(Peer&)> fn);
+    void when_drained(std::function<void(Peer&)> fn);
+    std::vector<PeerHandle> peers();
+    std::string_view namespace_name() const noexcept;
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
     // ---- Session ----
@@ -8587,6 +8448,7 @@ public:
     std::size_t read_budget(std::size_t cap) const noexcept override;
     void on_peer_eof() override { conn_.terminate(); }
     void on_drained() override;
+    void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
     std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
     void on_timer() override;
@@ -8628,12 +8490,33 @@ private:
     template <class F>
     void guarded(F&& call);
     void leave_topics();
+    /// The registry key of `topic`: itself, or within the peer's namespace.
+    std::string topic_key(std::string_view topic) const;
+    void join_list();
+    void leave_list();
+    /// The peer is closing for good: its timers stop, its drain waiters go (before its close
+    /// hook, so what the hook does cannot come back to it).
+    void let_go();
+
+    /// What few peers use, allocated on first use so that idle peers do not pay for it.
+    struct Extras {
+        std::string url;   ///< kept when the request is let go
+        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void(Peer&)>> when_drained;
+    };
+    Extras& extras() {
+        if (!extras_) extras_ = std::make_unique<Extras>();
+        return *extras_;
+    }
 
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
-    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
+    std::unique_ptr<Extras> extras_;
+    WsSession* list_prev_ = nullptr;     ///< the route's PeerList
+    WsSession* list_next_ = nullptr;
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
@@ -8648,6 +8531,7 @@ private:
     bool close_reported_ = false;
     bool ping_outstanding_ = false;
     bool in_hook_failure_ = false;
+    bool listed_ = false;
 };
 
 // ---- WsSession ----------------------------------------------------------------------
@@ -8691,9 +8575,15 @@ void WsSession::guarded(F&& call) {
 
 inline void WsSession::on_start() {
     conn_.rearm_timer();
+    if (ep_.namespace_of) {
+        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        if (close_reported_) return;
+    }
+    join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
     if (!ep_.keep_request) {
-        url_ = std::make_unique<std::string>(url());
+        std::string u = url();
+        if (!close_reported_) extras().url = std::move(u);
         request_.reset();
     }
 }
@@ -8710,7 +8600,7 @@ inline bool WsSession::is_open() const noexcept {
 }
 
 inline std::string WsSession::url() const {
-    if (url_) return *url_;
+    if (!request_ && extras_) return extras_->url;
     std::string u = request().url();
     u.replace(0, 4, "ws");   // http -> ws, https -> wss
     return u;
@@ -8829,6 +8719,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     if (close_reported_) return;
     leave_topics();   // before the hook: what it publishes does not come back to this peer
     close_reported_ = true;
+    let_go();
     if (!ep_.close) return;
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
@@ -8881,11 +8772,19 @@ inline void WsSession::on_timer() {
     conn_.terminate();
 }
 
+inline void WsSession::on_low_water() {
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+}
+
 inline void WsSession::on_drained() {
     conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (conn_.out().drain_owed) {
-        conn_.out().drain_owed = false;
-        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
+        auto waiting = std::move(extras_->when_drained);
+        extras_->when_drained.clear();
+        for (auto& fn : waiting) {
+            if (close_reported_) break;
+            guarded([&] { fn(peer_); });
+        }
     }
     conn_.resume_reading();   // if reading paused on a full queue
 }
@@ -8953,20 +8852,27 @@ inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) 
 }
 
 // ---- topics -------------------------------------------------------------------------
+inline std::string WsSession::topic_key(std::string_view topic) const {
+    if (!extras_ || extras_->ns.empty()) return std::string(topic);
+    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+}
+
 inline bool WsSession::subscribe(std::string_view topic) {
     if (close_reported_ || conn_.closing()) return false;
-    std::string t(topic);
-    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(t, +1);
-    topics_.push_back(std::move(t));
+    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const std::string key = topic_key(topic);
+    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(key, +1);
+    topics_.emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
     auto it = std::find(topics_.begin(), topics_.end(), topic);
     if (it == topics_.end()) return false;
-    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(*it, -1);
+    const std::string key = topic_key(*it);
+    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(key, -1);
     topics_.erase(it);
     return true;
 }
@@ -8979,8 +8885,10 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
                                      bool compress) {
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
-    conn_.loop().core.publish(Publication::make(topic, data, binary, compress), &conn_.loop(),
-                              this);
+    // An un-namespaced peer publishes under the topic itself: no key is made.
+    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
+                                      : Publication::make(topic_key(topic), data, binary, compress);
+    conn_.loop().core.publish(p, &conn_.loop(), this);
     return SendResult::sent;
 }
 
@@ -9002,6 +8910,1021 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
         }
     }
     s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/handles.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/handles.hpp — the runtime side of peers and streams: weak handles that work from
+// any thread (PeerHandle, StreamHandle), per-peer timers and drain waiters, and the route's
+// peer registry.
+// Owns: how work from another thread reaches a peer or a stream (through its loop's gate, with
+// a reference on the connection's memory, reporting `closed` when it never runs), and how a
+// session joins and leaves its route's PeerList.
+// Must not know: sockets, frames (WsSession sends), the registry's users (app.hpp).
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+struct HandleAccess {
+    static PeerHandle peer(Connection& conn, std::string_view id) {
+        PeerHandle h;
+        conn.retain();
+        h.conn_ = &conn;
+        h.gate_ = conn.loop().gate;
+        h.id_ = std::string(id);
+        return h;
+    }
+    static StreamHandle stream(const std::shared_ptr<StreamState>& s) {
+        StreamHandle h;
+        h.s_ = s;
+        return h;
+    }
+    static EventStream event_stream(std::shared_ptr<StreamState> s) { return EventStream(std::move(s)); }
+    static const std::shared_ptr<StreamState>& state(const EventStream& e) noexcept { return e.s_; }
+};
+
+/// The WebSocket session of `c` (its loop's thread), or null when it has none any more.
+inline WsSession* ws_session_of(Connection& c) noexcept {
+    Session* s = c.session();
+    if (!c.is_open() || s == nullptr || s->kind != SessionKind::websocket) return nullptr;
+    return static_cast<WsSession*>(s);
+}
+
+// ---- WsSession: handles, timers, drain waiters, the registry -----------------------------
+inline PeerHandle WsSession::handle() { return HandleAccess::peer(conn_, id()); }
+
+inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
+                              std::function<void(Peer&)> fn) {
+    if (close_reported_ || conn_.closing() || !fn) return Timer();
+    Extras& x = extras();
+    // Timers that stopped (cancelled, fired once) leave the list as new ones come.
+    x.timers.erase(std::remove_if(x.timers.begin(), x.timers.end(),
+                                  [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+                   x.timers.end());
+    // The timer cannot outlive the session: let_go() stops it first, on this thread.
+    Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
+                             [this, user = std::move(fn)] {
+                                 if (!close_reported_) guarded([&] { user(peer_); });
+                             });
+    x.timers.push_back(TimerAccess::state(t));
+    return t;
+}
+
+inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
+    if (close_reported_ || conn_.closing() || !fn) return;
+    extras().when_drained.push_back(std::move(fn));
+    // Already empty: the next drain is now, posted (never inside the caller).
+    if (conn_.out().empty())
+        net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
+            if (WsSession* s = ws_session_of(*ref.get())) s->on_drained();
+        });
+}
+
+inline void WsSession::join_list() {
+    PeerList& list = ep_.peers;
+    std::lock_guard<std::mutex> lock(list.mutex);
+    list_prev_ = nullptr;
+    list_next_ = list.head;
+    if (list.head) list.head->list_prev_ = this;
+    list.head = this;
+    listed_ = true;
+    list.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void WsSession::leave_list() {
+    if (!listed_) return;
+    PeerList& list = ep_.peers;
+    std::lock_guard<std::mutex> lock(list.mutex);
+    if (list_prev_) list_prev_->list_next_ = list_next_;
+    else list.head = list_next_;
+    if (list_next_) list_next_->list_prev_ = list_prev_;
+    list_prev_ = list_next_ = nullptr;
+    listed_ = false;
+    list.count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+inline void WsSession::let_go() {
+    conn_.mark_gone();   // handles now say closed
+    leave_list();
+    if (!extras_) return;
+    for (const auto& t : extras_->timers) {
+        t->cancelled = true;
+        conn_.loop().stop_timer(*t);
+    }
+    extras_->timers.clear();
+    extras_->when_drained.clear();
+}
+
+inline std::vector<PeerHandle> WsSession::peers() {
+    std::vector<PeerHandle> out;
+    PeerList& list = ep_.peers;
+    const std::string_view ns = namespace_name();
+    std::lock_guard<std::mutex> lock(list.mutex);
+    out.reserve(list.count.load(std::memory_order_relaxed));
+    for (WsSession* s = list.head; s; s = s->list_next_)
+        if (s->namespace_name() == ns) out.push_back(HandleAccess::peer(s->conn_, s->id()));
+    return out;
+}
+
+inline std::string_view WsSession::namespace_name() const noexcept {
+    // Only a namespaced route's peers have one, set in on_start before they join the list, so
+    // another thread walking the list reads it safely.
+    if (!ep_.namespace_of || !extras_) return {};
+    return extras_->ns;
+}
+
+/// Handles of the open peers of `ep`, across loops.
+inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
+    std::vector<PeerHandle> out;
+    std::lock_guard<std::mutex> lock(ep.peers.mutex);
+    out.reserve(ep.peers.count.load(std::memory_order_relaxed));
+    for (WsSession* s = ep.peers.head; s; s = s->list_next())
+        out.push_back(HandleAccess::peer(s->connection(), s->id()));
+    return out;
+}
+
+}  // namespace detail
+
+// ---- Peer -----------------------------------------------------------------------------
+inline PeerHandle Peer::handle() const { return s_.handle(); }
+inline Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
+    return s_.every(interval, interval, std::move(fn));
+}
+inline Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
+    return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
+}
+inline void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
+inline std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
+inline std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+
+// ---- PeerHandle -----------------------------------------------------------------------
+inline PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
+    if (conn_) conn_->retain();
+}
+inline PeerHandle::PeerHandle(PeerHandle&& o) noexcept
+    : conn_(std::exchange(o.conn_, nullptr)), gate_(std::move(o.gate_)), id_(std::move(o.id_)) {}
+inline PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
+    std::swap(conn_, o.conn_);
+    std::swap(gate_, o.gate_);
+    std::swap(id_, o.id_);
+    return *this;
+}
+inline PeerHandle::~PeerHandle() {
+    if (conn_) conn_->release();   // the last reference may free the (closed) connection here
+}
+
+inline bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
+
+inline SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
+    auto report = [&done](SendResult r) {
+        if (done) done(r);
+        return r;
+    };
+    if (!binary && !detail::is_valid_utf8(data)) return report(SendResult::invalid);
+    if (!is_open()) return report(SendResult::closed);
+    // `done` goes with the task; if the task never runs (the app ended first) it says closed.
+    auto shared_done = std::make_shared<SendDone>(std::move(done));
+    detail::Unrun lost([shared_done] {
+        if (*shared_done) (*shared_done)(SendResult::closed);
+    });
+    const bool posted = gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data),
+                                     shared_done, lost = std::move(lost)]() mutable {
+        lost.dismiss();
+        SendResult r = SendResult::closed;
+        if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
+            ref->in_session([&] {
+                r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
+            });
+        if (*shared_done) (*shared_done)(r);
+    });
+    return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
+}
+
+inline SendResult PeerHandle::send(std::string_view text, SendDone done) const {
+    return post_send(false, text, std::move(done));
+}
+inline SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
+    return post_send(true, bytes, std::move(done));
+}
+
+inline SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    if (!is_open()) return SendResult::closed;
+    return post([t = std::string(topic), d = std::string(text)](Peer& p) { p.publish(t, d); })
+               ? SendResult::sent
+               : SendResult::closed;
+}
+inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
+    if (!is_open()) return SendResult::closed;
+    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) { p.publish_binary(t, d); })
+               ? SendResult::sent
+               : SendResult::closed;
+}
+
+inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
+    if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
+        return SendResult::invalid;
+    if (!is_open()) return SendResult::closed;
+    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); }) ? SendResult::sent
+                                                                                 : SendResult::closed;
+}
+
+inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
+    if (!is_open() || !fn) return false;
+    return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
+        detail::WsSession* s = detail::ws_session_of(*ref.get());
+        if (s == nullptr || s->ready_state() == ReadyState::closed) return;
+        ref->in_session([&] { f(s->peer()); });
+    });
+}
+
+// ---- StreamHandle ---------------------------------------------------------------------
+inline bool StreamHandle::is_open() const noexcept {
+    auto s = s_.lock();
+    return s && !s->closed.load();
+}
+inline SendResult StreamHandle::push(std::string_view data) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push(data) : SendResult::closed;
+}
+inline SendResult StreamHandle::push(const EventMessage& message) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push(message) : SendResult::closed;
+}
+inline SendResult StreamHandle::push_comment(std::string_view text) const {
+    auto s = s_.lock();
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text) : SendResult::closed;
+}
+inline void StreamHandle::close() const {
+    if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();
+}
+inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
+    auto s = s_.lock();
+    if (!s || s->closed.load() || !fn || !s->gate) return false;
+    return s->gate->post([st = std::move(s), f = std::move(fn)] {
+        if (st->closed.load()) return;
+        EventStream e = detail::HandleAccess::event_stream(st);
+        f(e);
+    });
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/event_stream_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
+// StreamState.
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+/// A stream's timer: it runs on the stream's loop and stops when the stream ends.
+inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
+                          std::chrono::milliseconds interval, std::function<void(EventStream&)> fn) {
+    if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
+    if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    auto& timers = s->extras->timers;
+    timers.erase(std::remove_if(timers.begin(), timers.end(),
+                                [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+                 timers.end());
+    // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
+    // not keep the stream's memory alive meanwhile.
+    Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
+                             [w = std::weak_ptr<StreamState>(s), f = std::move(fn)] {
+                                 auto st = w.lock();
+                                 if (!st || st->closed.load()) return;
+                                 EventStream e = HandleAccess::event_stream(std::move(st));
+                                 f(e);
+                             });
+    timers.push_back(TimerAccess::state(t));
+    return t;
+}
+}  // namespace detail
+
+// ---- EventStream ----------------------------------------------------------------------
+inline EventStream::EventStream(Request& req) {
+    detail::Exchange* ex = detail::RequestBuilder::exchange(req);
+    s_ = std::make_shared<detail::StreamState>(ex ? ex->conn : nullptr, req);
+    if (ex) ex->stream = s_;
+}
+
+inline SendResult EventStream::push(std::string_view data) {
+    std::string bytes;
+    (void)detail::format_event(bytes, data);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push(const EventMessage& m) {
+    std::string bytes;
+    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
+                             m.retry_ms, m.id.has_value()))
+        return SendResult::invalid;
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline SendResult EventStream::push_comment(std::string_view text) {
+    std::string bytes;
+    (void)detail::format_comment(bytes, text);
+    return detail::StreamState::push(s_, std::move(bytes));
+}
+
+inline void EventStream::close() {
+    if (s_->on_io_thread()) s_->end();
+    else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
+}
+
+inline StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+
+inline Timer EventStream::every(std::chrono::milliseconds interval,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, interval, interval, std::move(fn));
+}
+
+inline Timer EventStream::after(std::chrono::milliseconds delay,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, delay, std::chrono::milliseconds(0), std::move(fn));
+}
+
+inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
+    detail::StreamState& st = *s_;
+    if (st.closed.load() || st.conn == nullptr || !fn) return;
+    if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    // A weak reference: the waiter must not keep its own stream alive.
+    st.extras->when_drained.push_back([w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
+        if (auto s = w.lock()) {
+            EventStream e = detail::HandleAccess::event_stream(std::move(s));
+            f(e);
+        }
+    });
+    if (st.is_started && st.conn->out().empty())
+        detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
+}
+
+inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+inline Headers& EventStream::headers() noexcept { return s_->headers; }
+inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
+    if (!s_->has_last_event_id) return std::nullopt;
+    return std::string_view(s_->last_event_id);
+}
+inline std::size_t EventStream::buffered_amount() const noexcept {
+    return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
+}
+inline void EventStream::on_closed(std::function<void()> fn) {
+    if (s_->closed.load()) {
+        if (fn) fn();   // already over: exactly once, now
+        return;
+    }
+    s_->closed_fn = std::move(fn);
+}
+inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+
+inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+    return s_->subscribe(topic, events == TopicEvents::named);
+}
+inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_response.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
+// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
+// a response head and body in one contiguous piece of output.
+// Must not know: connections, keep-alive decisions (the caller passes them), routing.
+
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
+/// would let a handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
+                                                      std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
+}
+
+/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
+/// pass over the handler's fields found.
+class ResponseLayout {
+public:
+    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
+    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
+    /// (a kept connection says so).
+    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
+
+    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
+    const Headers::value_type* invalid() const noexcept { return invalid_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    /// Bytes write() produces.
+    std::size_t size() const noexcept;
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    void write(char* o, std::string_view date) const noexcept;
+
+private:
+    const Response& res_;
+    const Headers::value_type* invalid_ = nullptr;
+    std::string_view reason_;
+    std::string_view connection_;
+    std::size_t fields_size_ = 0;
+    char len_buf_[24];
+    std::size_t len_len_ = 0;
+    int status_;
+    bool no_body_;
+    bool send_body_;
+    bool keep_alive_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
+                                      bool http10) noexcept
+    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
+    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
+    send_body_ = !no_body_ && !head;
+    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
+    // written as they are.
+    for (const auto& hv : res.headers) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+            invalid_ = &hv;
+            return;
+        }
+        if (is_framing_header(hv.first)) {
+            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            continue;
+        }
+        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
+    }
+    keep_alive_ = keep_alive;
+    reason_ = reason_phrase(status_);
+    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
+                  : http10    ? std::string_view("Connection: keep-alive\r\n")
+                              : std::string_view();
+    std::size_t v = res.body.size();
+    char tmp[24];
+    do {
+        tmp[len_len_++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
+}
+
+inline std::size_t ResponseLayout::size() const noexcept {
+    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
+    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
+    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
+    n += fields_size_;
+    if (send_body_) n += res_.body.size();
+    return n;
+}
+
+inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
+    auto put = [&o](std::string_view s) {
+        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
+    put("HTTP/1.1 ");
+    *o++ = static_cast<char>('0' + status_ / 100);
+    *o++ = static_cast<char>('0' + status_ / 10 % 10);
+    *o++ = static_cast<char>('0' + status_ % 10);
+    *o++ = ' ';
+    put(reason_);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
+    for (const auto& hv : res_.headers) {
+        if (is_framing_header(hv.first)) continue;
+        put(hv.first);
+        put(": ");
+        put(hv.second);
+        put("\r\n");
+    }
+    if (!no_body_) {
+        put("Content-Length: ");
+        put({len_buf_, len_len_});
+        put("\r\n");
+    }
+    put(connection_);
+    put("\r\n");
+    if (send_body_) put(res_.body);
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_session.hpp — HTTP/1.1 on one connection (RFC 9112): parse, route, respond,
+// keep-alive, pipelining in order (deferred answers hold later requests back), 100-continue,
+// the request timeouts, and the hand-over to a WebSocket or an event stream.
+// Owns: the request parser, pipelined input that waits behind a deferred answer, the request
+// count, and the head, body and keep-alive deadlines.
+// Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
+// WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class HttpSession;
+struct WsEndpoint;
+
+/// Handles a request for a WebSocket route (ws_upgrade.hpp): false when it is not an upgrade
+/// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
+bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                 std::vector<RouteParam>& params);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
+/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
+
+/// The HTTP/1.1 session a connection starts with.
+class HttpSession final : public Session {
+public:
+    explicit HttpSession(Connection& conn)
+        : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+
+    Connection& connection() noexcept { return conn_; }
+    /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
+    void write_response(const Response& res, bool head, bool keep_alive);
+    /// A deferred answer for request `seq` arrived (loop thread).
+    void complete_deferred(std::uint64_t seq, Response&& res);
+
+    // ---- Session ----
+    void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
+    void on_data(char* p, std::size_t n) override;
+    bool wants_input() const noexcept override;
+    void on_peer_eof() override;
+    void on_drained() override {
+        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
+    }
+    std::uint64_t deadline() const noexcept override;
+    void on_timer() override;
+    void on_shutdown() override {
+        if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
+        // otherwise the in-flight response is written with Connection: close
+    }
+    void on_closed() override { std::string().swap(stash_); }
+
+private:
+    void dispatch(Request& req);
+    void write_error(int status);
+    void resume();
+    void report(errc code, std::string_view why) const;
+
+    Connection& conn_;
+    RequestParser parser_;
+    std::string stash_;              ///< pipelined bytes read while a deferred answer is pending
+    std::uint64_t seq_ = 0;
+    std::uint64_t head_started_ = 0; ///< tick when the current head began (slowloris bound)
+    bool waiting_ = false;           ///< a deferred answer is pending
+    bool pending_head_ = false;      ///< ...for a HEAD request
+    bool pending_keep_alive_ = true;
+    bool peer_eof_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool HttpSession::wants_input() const noexcept {
+    if (waiting_ || peer_eof_) return false;
+    // A client that pipelines without reading is not read further until it catches up.
+    return !conn_.out().over(conn_.out().cap());
+}
+
+inline void HttpSession::report(errc code, std::string_view why) const {
+    if (!conn_.loop().core.on_error) return;
+    Request empty;
+    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
+    conn_.loop().core.report(empty, code, std::string(why));
+}
+
+inline void HttpSession::on_data(char* p, std::size_t n) {
+    while (n > 0 && conn_.session() == this && !conn_.closing()) {
+        if (waiting_ || conn_.out().over(conn_.out().cap())) {
+            // Keep pipelined input until the deferred answer is written, or until a client
+            // that does not read its responses has drained them (bounded memory).
+            stash_.append(p, n);
+            return;
+        }
+        const bool was_idle = !parser_.in_message();
+        const auto r = parser_.feed(p, n);
+        p += r.consumed;
+        n -= r.consumed;
+        if (was_idle && parser_.in_message() && head_started_ == 0)
+            head_started_ = conn_.loop().now_tick();
+        switch (r.event) {
+        case RequestParser::Event::need_more:
+            return;
+        case RequestParser::Event::expect_continue:
+            conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
+            parser_.continue_body();
+            continue;
+        case RequestParser::Event::error:
+            report(parser_.error_code(), parser_.error_reason());
+            write_error(parser_.error_status());
+            return;
+        case RequestParser::Event::request:
+            head_started_ = 0;
+            dispatch(parser_.request());
+            if (conn_.session() != this) {
+                // Handed over: what followed the head in this read belongs to the new
+                // protocol (WebSocket frames; an event stream ignores its client's bytes).
+                // This session stays allocated until the connection's call returns.
+                Connection& c = conn_;
+                Session* next = c.session();
+                next->on_start();
+                if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+                return;
+            }
+            if (!waiting_) parser_.next();
+            break;
+        }
+    }
+}
+
+inline void HttpSession::dispatch(Request& req) {
+    Loop& loop = conn_.loop();
+    ++seq_;
+    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
+    const bool head = req.method() == "HEAD";
+    bool keep_alive = req.keep_alive() && !loop.stopping();
+    // Only a request asking for an upgrade can be one (check_handshake's first test); the
+    // others skip the WebSocket routes.
+    if (loop.core.ws_router.size() != 0 && req.header("upgrade")) {
+        std::vector<RouteParam> params;
+        if (const WsEndpoint* ep = loop.core.ws_route(req, params))
+            if (try_upgrade(*this, req, *ep, params)) return;
+    }
+    if (parser_.upgrade()) {
+        // No protocol switch is offered on this route: answer over HTTP, then close, since
+        // what follows the head would be the other protocol's bytes.
+        keep_alive = false;
+    }
+    Exchange ex;
+    ex.conn = &conn_;
+    ex.seq = seq_;
+    RequestBuilder::set_exchange(req, &ex);
+    Response res = loop.core.handle(req);
+    RequestBuilder::set_exchange(req, nullptr);
+    const ResponseKind answer = ResponseAccess::kind(res);
+    if (answer == ResponseKind::stream) {
+        if (ex.stream) {
+            start_stream(*this, std::move(ex.stream), head, keep_alive);
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned an EventStream not made from its request");
+        res = status(500);
+    } else if (ex.stream) {
+        ex.stream->end();   // made but not returned: it never starts, and says so once
+    }
+    if (answer == ResponseKind::deferred) {
+        if (ex.deferred) {
+            // Wait for the answer (it may already be posted, if sent inside the handler);
+            // later pipelined requests wait behind it.
+            waiting_ = true;
+            pending_head_ = head;
+            pending_keep_alive_ = keep_alive;
+            parser_.next();
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned a Responder it did not get from defer()");
+        res = status(500);
+    }
+    if (ex.deferred) ex.deferred->answered.store(true);   // the returned response wins
+    write_response(res, head, keep_alive);
+}
+
+inline void HttpSession::write_response(const Response& res, bool head, bool keep_alive) {
+    const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
+                                parser_.request().http_minor() == 0);
+    if (const auto* bad = layout.invalid()) {
+        report(errc::invalid_argument, "response header with an invalid name or value: " + bad->first);
+        write_response(status(500), head, false);
+        return;
+    }
+    layout.write(conn_.out().reserve(layout.size()), conn_.loop().date());
+    if (!layout.keep_alive()) conn_.close_after_flush();
+}
+
+inline void HttpSession::write_error(int st) { write_response(status(st), false, false); }
+
+inline void HttpSession::complete_deferred(std::uint64_t seq, Response&& res) {
+    if (!conn_.is_open() || conn_.session() != this || !waiting_ || seq != seq_) return;
+    waiting_ = false;
+    // The app may have begun stopping while the answer was pending: then this is the last.
+    write_response(res, pending_head_, pending_keep_alive_ && !conn_.loop().stopping());
+    resume();
+}
+
+inline void HttpSession::resume() {
+    if (!conn_.closing() && !stash_.empty()) {
+        std::string input = std::move(stash_);
+        stash_.clear();
+        on_data(input.data(), input.size());
+        if (conn_.session() != this || !conn_.is_open()) return;   // handed over, or closed
+    }
+    if (peer_eof_ && !waiting_) {
+        conn_.close_after_flush();
+        return;
+    }
+    conn_.rearm_timer();
+    conn_.resume_reading();
+}
+
+inline void HttpSession::on_peer_eof() {
+    // The client sent everything it will send; answer what is pending, then close.
+    peer_eof_ = true;
+    if (!waiting_ && conn_.out().empty()) {
+        conn_.terminate();
+        return;
+    }
+    if (!waiting_) conn_.close_after_flush();
+}
+
+inline std::uint64_t HttpSession::deadline() const noexcept {
+    const Loop& loop = conn_.loop();
+    const Limits& lim = loop.core.options.limits;
+    if (waiting_) return 0;
+    if (head_started_ != 0 && !parser_.in_body()) return head_started_ + loop.ticks(lim.header_timeout);
+    if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
+    return loop.ticks_from_now(lim.keep_alive_timeout);
+}
+
+inline void HttpSession::on_timer() {
+    if (parser_.in_message() || (head_started_ != 0 && seq_ == 0)) {
+        const bool body = parser_.in_body();
+        report(body ? errc::body_timeout : errc::header_timeout,
+               body ? "request body stalled" : "request head not complete in time");
+        if (parser_.in_message()) {
+            write_error(408);
+            return;
+        }
+        conn_.close_after_flush();   // connected but never sent a byte: just close
+        return;
+    }
+    conn_.close_after_flush();   // idle keep-alive connection
+}
+
+inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
+    c.in_session([&] {
+        Session* s = c.session();
+        if (s != nullptr && s->kind == SessionKind::http)
+            static_cast<HttpSession*>(s)->complete_deferred(seq, std::move(res));
+    });
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/loop_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop_impl.hpp — the Loop's members that walk its connections: the end-of-turn
+// flush, the list of open connections, the timer wheel's expiries and the graceful stop.
+// Must not know: protocols (each connection's session decides what a stop or a timeout means).
+
+#include <chrono>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline Loop::~Loop() {
+    gate->close();   // nothing new from other threads; what they posted before runs below
+    while (head_) head_->terminate();
+    // run() has returned, so this thread is the only one left: what the closes posted (the
+    // transports letting their owners go, cancelled waits) and what other threads posted
+    // (answers, sends, timers) runs now, against closed connections, instead of leaking.
+    io.restart();
+    io.poll();
+    while (timers_) stop_timer(*timers_);
+    // Their handlers will not run now.
+    run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
+    run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
+    block_release(recv_);
+}
+
+inline void Loop::mark_dirty(Connection& c) {
+    if (c.dirty) return;
+    c.dirty = true;
+    // Runs after the handlers already queued for this turn, so everything they produce for
+    // a socket goes out in one write.
+    enlist(dirty_, c, [this] { flush_all(); });
+}
+
+inline void Loop::flush_all() {
+    TickHold hold(*this);
+    run_batch(dirty_, [](TransportOwner& o) {
+        Connection& c = static_cast<Connection&>(o);
+        c.dirty = false;
+        c.flush();
+    });
+}
+
+inline void Loop::add(Connection& c) noexcept {
+    c.retain();   // the list's reference
+    c.next_conn = head_;
+    c.prev_conn = nullptr;
+    if (head_) head_->prev_conn = &c;
+    head_ = &c;
+    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline void Loop::remove(Connection& c) noexcept {
+    if (c.prev_conn) c.prev_conn->next_conn = c.next_conn;
+    else if (head_ == &c) head_ = c.next_conn;
+    else return;   // not listed
+    if (c.next_conn) c.next_conn->prev_conn = c.prev_conn;
+    c.prev_conn = c.next_conn = nullptr;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    if (stopping_ && head_ == nullptr) release_work();
+    c.release();
+}
+
+inline void Loop::on_tick() {
+    wheel.advance(now_tick(), [this](WheelNode& n) {
+        if (n.kind == WheelNode::Kind::timer) fire_timer(static_cast<TimerState&>(n));
+        else static_cast<Connection&>(n).on_timer();
+    });
+    if (!wheel.empty()) arm_tick();
+    else ticking_ = false;
+}
+
+inline void Loop::shutdown(std::chrono::milliseconds deadline) {
+    if (stopping_) return;
+    stopping_ = true;
+    for (Connection* c = head_; c;) {
+        Connection* next = c->next_conn;
+        c->shutdown();
+        c = next;
+    }
+    if (head_ == nullptr) {
+        release_work();
+        return;
+    }
+    stop_timer_.expires_after(deadline);
+    stop_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) return;
+        while (head_) head_->terminate();
+        release_work();
+    });
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_session.hpp — a connection that serves an event stream (WHATWG HTML
+// §9.2): its head, then the StreamState's events until the stream ends.
+// Owns: the connection's side of a stream: the response head, the heartbeat through the
+// connection's timer slot, and telling the shared state when the connection drains or goes.
+// Must not know: sockets or transports, HTTP parsing.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The session of a connection that streams events. The client has nothing to say: its bytes
+/// are dropped, its FIN ends the stream.
+class StreamSession final : public Session {
+public:
+    StreamSession(Connection& conn, std::shared_ptr<StreamState> st)
+        : Session(SessionKind::stream), conn_(conn), st_(std::move(st)) {}
+
+    void on_data(char*, std::size_t) override {}
+    void on_peer_eof() override { conn_.terminate(); }
+    void on_drained() override {
+        conn_.rearm_timer();
+        if (st_) st_->on_drained();
+    }
+    std::uint64_t deadline() const noexcept override {
+        if (!st_ || conn_.loop().core.options.limits.sse_heartbeat.count() <= 0) return 0;
+        return st_->deadline();
+    }
+    void on_timer() override {
+        if (st_) st_->on_heartbeat();
+    }
+    void on_shutdown() override {
+        if (st_) st_->end();
+    }
+    void on_closed() override {
+        // Handles still hold the state, and the state holds this connection's memory: let go.
+        std::shared_ptr<StreamState> st = std::move(st_);
+        if (st) st->on_transport_closed();
+    }
+
+private:
+    Connection& conn_;
+    std::shared_ptr<StreamState> st_;
+};
+
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                         bool keep_alive) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
+    std::string h;
+    h.reserve(256);
+    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+             "X-Accel-Buffering: no\r\nDate: ");
+    h.append(loop.date()).append("\r\n");
+    if (auto* bad = append_header_lines(h, st->headers,
+                                        {"content-type", "cache-control", "x-accel-buffering"})) {
+        Request empty;
+        loop.core.report(empty, errc::invalid_argument,
+                          "event stream header with an invalid name or value: " + bad->first);
+        st->end();
+        http.write_response(status(500), head, false);
+        return;
+    }
+    if (head) {
+        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
+        // the response ends with its head, so a request pipelined behind it is read as usual.
+        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
+        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
+        h.append("\r\n");
+        conn.out().write(h);
+        st->end();   // never started: on_closed runs, what was pushed is dropped
+        if (!st->chunked || !keep_alive) conn.close_after_flush();
+        return;
+    }
+    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
+    conn.out().write(h);
+    conn.switch_session(std::make_unique<StreamSession>(conn, st));
+    st->started();
+    conn.rearm_timer();
 }
 
 }  // namespace detail
@@ -9799,6 +10722,7 @@ WISP_NAMESPACE_END
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <csignal>
 #include <cstdint>
 #include <memory>
@@ -9913,8 +10837,39 @@ public:
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
+    /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
+    /// namespace's peers receive it. Otherwise as publish_text.
+    SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
+
+    // ---- runtime ----
+    /// Runs `fn` every `interval` on the first I/O thread, from run() until cancelled or run()
+    /// returns. Made before run(), it starts with it. See Timer for resolution and drift.
+    /// Thread: any.
+    Timer every(std::chrono::milliseconds interval, std::function<void()> fn);
+    /// Runs `fn` once after `delay`, the same way.
+    Timer after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Runs `fn` on the first I/O thread, soon; called before run(), once run() starts.
+    /// False only for an empty `fn`. Thread: any.
+    bool post(std::function<void()> fn);
+
+    // ---- the peer registry (any thread) ----
+    /// Handles of every open WebSocket peer of every route (CrossWS app.peers): a snapshot.
+    std::vector<PeerHandle> peers() const;
+    /// ... of the route registered as `pattern` with ws() ("" when there is none).
+    std::vector<PeerHandle> peers(std::string_view pattern) const;
+    /// Open WebSocket peers of every route, or of one.
+    std::size_t peer_count() const noexcept;
+    std::size_t peer_count(std::string_view pattern) const noexcept;
+    /// Closes every WebSocket peer (or a route's) with `code` and `reason`, as Peer::close.
+    void close_all(std::uint16_t code = 1000, std::string_view reason = {});
+    void close_all(std::string_view pattern, std::uint16_t code, std::string_view reason = {});
+    /// Runs fn(peer) for each WebSocket subscriber of `topic` (app-wide topics), on each
+    /// subscriber's own I/O thread: one visit posted per loop. Returns the number of loops
+    /// visited (0 when not running).
+    std::size_t for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn);
 
 private:
     struct Listener {
@@ -9936,6 +10891,9 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
+    std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
+    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
+    std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -9980,6 +10938,8 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
                                  "WS " + std::string(pattern) +
                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
                                      "level 0-9");
+    ep->pattern = std::string(pattern);
+    ep->namespace_of = std::move(options.namespace_of);
     core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
@@ -10090,6 +11050,18 @@ inline std::error_code App::run(unsigned threads) {
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
     for (auto& li : listeners_) accept_next(*li);
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_ = loops_[0]->gate;
+        for (auto& t : pending_timers_) {
+            t->loop = loops_[0].get();
+            t->gate = gate0_;
+            if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
+        }
+        pending_timers_.clear();
+        for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
+        pending_posts_.clear();
+    }
     if (stop_on_signals_) {
         if (!signals_)
             signals_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGINT, SIGTERM);
@@ -10116,6 +11088,10 @@ inline std::error_code App::run(unsigned threads) {
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_.reset();
+    }
     loops_.clear();
     port_ = 0;
     core_.stopping = false;
@@ -10159,6 +11135,98 @@ inline SendResult App::publish_binary(std::string_view topic, std::string_view b
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));
+}
+
+inline SendResult App::publish_to(std::string_view ns, std::string_view topic,
+                                  std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_.publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
+                  nullptr, nullptr);
+    return SendResult::sent;
+}
+
+inline Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {   // not running: it starts with run()
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = interval;
+        s->every = interval;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, interval, interval, std::move(fn));
+}
+
+inline Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = delay;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, delay, std::chrono::milliseconds(0),
+                                  std::move(fn));
+}
+
+inline bool App::post(std::function<void()> fn) {
+    if (!fn) return false;
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (gate0_ && gate0_->post(fn)) return true;
+    pending_posts_.push_back(std::move(fn));   // not running: when run() starts
+    return true;
+}
+
+inline std::vector<PeerHandle> App::peers() const {
+    std::vector<PeerHandle> out;
+    for (const auto& ep : ws_endpoints_) {
+        auto some = detail::snapshot(*ep);
+        for (auto& h : some) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+inline std::vector<PeerHandle> App::peers(std::string_view pattern) const {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return detail::snapshot(*ep);
+    return {};
+}
+
+inline std::size_t App::peer_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& ep : ws_endpoints_) n += ep->peers.count.load(std::memory_order_relaxed);
+    return n;
+}
+
+inline std::size_t App::peer_count(std::string_view pattern) const noexcept {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return ep->peers.count.load(std::memory_order_relaxed);
+    return 0;
+}
+
+inline void App::close_all(std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers()) (void)h.close(code, reason);
+}
+
+inline void App::close_all(std::string_view pattern, std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers(pattern)) (void)h.close(code, reason);
+}
+
+inline std::size_t App::for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn) {
+    if (!fn) return 0;
+    const std::vector<detail::Loop*>* loops = core_.live_loops.load(std::memory_order_acquire);
+    if (loops == nullptr) return 0;
+    auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
+    std::size_t n = 0;
+    for (detail::Loop* l : *loops)
+        n += l->gate->post([l, t = std::string(topic), shared] {
+            l->topics.for_each(t, [&](const detail::TopicSub& sub) {
+                if (detail::WsSession* s = detail::WsSession::of(sub)) s->visit(*shared);
+            });
+        });
+    return n;
 }
 
 inline std::size_t App::connection_count() const noexcept {

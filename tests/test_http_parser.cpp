@@ -494,6 +494,27 @@ std::string split_once(const std::string& in, std::size_t cut, const std::string
     return wrong;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define WISP_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WISP_TEST_TSAN 1
+#endif
+#endif
+
+/// Every cut; under ThreadSanitizer (whose run is for threaded code, and where 4 x 65,000 cuts
+/// of a 64 KiB request outlast the test's time limit) every cut in the first and last 512 B
+/// and every 97th between.
+std::size_t cut_step(std::size_t cut, std::size_t size) {
+#ifdef WISP_TEST_TSAN
+    if (cut >= 512 && cut + 512 < size) return 97;
+#else
+    (void)cut;
+    (void)size;
+#endif
+    return 1;
+}
+
 }  // namespace
 
 TEST_CASE("http parser: no read reuses a buffer the unfinished request still views") {
@@ -510,7 +531,7 @@ TEST_CASE("http parser: no read reuses a buffer the unfinished request still vie
                 CAPTURE(expect);
                 const std::string in = post_of(body, chunked, expect);
                 std::size_t failures = 0;
-                for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+                for (std::size_t cut = 0; cut <= in.size(); cut += cut_step(cut, in.size())) {
                     const std::string wrong = split_once(in, cut, body, expect, buf);
                     if (wrong.empty() || failures++ > 0) continue;   // report the first
                     CAPTURE(cut);

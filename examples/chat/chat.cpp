@@ -10,15 +10,12 @@
 #include "chat_page.hpp"   // chat_page: index.html, embedded by tools/embed.py
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace {
 
@@ -53,43 +50,19 @@ struct Chat {
     }
 };
 
-// Publishes the local time to topic "clock" once a second while anyone listens.
-class Clock {
-public:
-    explicit Clock(wisp::App& app) : app_(app), thread_([this] { run(); }) {}
-    ~Clock() {
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        thread_.join();
-    }
-
-private:
-    void run() {
-        std::unique_lock<std::mutex> lock(m_);
-        auto next = std::chrono::steady_clock::now();
-        while (!cv_.wait_until(lock, next += std::chrono::seconds(1), [this] { return stop_; })) {
-            if (app_.subscriber_count("clock") == 0) continue;
-            const std::time_t t = std::time(nullptr);
-            std::tm tm{};
+// "Message @ <local time>", for the clock at /sse.
+std::string clock_text() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
 #ifdef _WIN32
-            localtime_s(&tm, &t);   // the C runtime's localtime_r
+    localtime_s(&tm, &t);   // the C runtime's localtime_r
 #else
-            localtime_r(&t, &tm);
+    localtime_r(&t, &tm);
 #endif
-            char text[64];
-            const std::size_t n = std::strftime(text, sizeof text, "Message @ %H:%M:%S", &tm);
-            app_.publish_text("clock", std::string_view(text, n));
-        }
-    }
-    wisp::App& app_;
-    std::mutex m_;
-    std::condition_variable cv_;
-    bool stop_ = false;
-    std::thread thread_;
-};
+    char text[64];
+    const std::size_t n = std::strftime(text, sizeof text, "Message @ %H:%M:%S", &tm);
+    return std::string(text, n);
+}
 
 }  // namespace
 
@@ -138,7 +111,10 @@ int main(int argc, char** argv) {
         return wisp::status(204);
     });
 
-    Clock clock(app);
+    // The clock ticks on the loop while anyone listens: no thread of our own.
+    app.every(std::chrono::seconds(1), [&app] {
+        if (app.subscriber_count("clock") != 0) app.publish_text("clock", clock_text());
+    });
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     if (auto ec = app.listen(host, static_cast<std::uint16_t>(port))) {
         std::fprintf(stderr, "chat: cannot listen on %s:%u: %s\n", host.c_str(), unsigned(port),

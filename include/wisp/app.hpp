@@ -14,6 +14,7 @@
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/deferred.hpp>
 #include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/detail/handles.hpp>
 #include <wisp/detail/http_session.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/loop_impl.hpp>
@@ -24,6 +25,7 @@
 #include <wisp/websocket.hpp>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <csignal>
 #include <cstdint>
 #include <memory>
@@ -138,8 +140,39 @@ public:
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
 
+    /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
+    /// namespace's peers receive it. Otherwise as publish_text.
+    SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
+
+    // ---- runtime ----
+    /// Runs `fn` every `interval` on the first I/O thread, from run() until cancelled or run()
+    /// returns. Made before run(), it starts with it. See Timer for resolution and drift.
+    /// Thread: any.
+    Timer every(std::chrono::milliseconds interval, std::function<void()> fn);
+    /// Runs `fn` once after `delay`, the same way.
+    Timer after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Runs `fn` on the first I/O thread, soon; called before run(), once run() starts.
+    /// False only for an empty `fn`. Thread: any.
+    bool post(std::function<void()> fn);
+
+    // ---- the peer registry (any thread) ----
+    /// Handles of every open WebSocket peer of every route (CrossWS app.peers): a snapshot.
+    std::vector<PeerHandle> peers() const;
+    /// ... of the route registered as `pattern` with ws() ("" when there is none).
+    std::vector<PeerHandle> peers(std::string_view pattern) const;
+    /// Open WebSocket peers of every route, or of one.
+    std::size_t peer_count() const noexcept;
+    std::size_t peer_count(std::string_view pattern) const noexcept;
+    /// Closes every WebSocket peer (or a route's) with `code` and `reason`, as Peer::close.
+    void close_all(std::uint16_t code = 1000, std::string_view reason = {});
+    void close_all(std::string_view pattern, std::uint16_t code, std::string_view reason = {});
+    /// Runs fn(peer) for each WebSocket subscriber of `topic` (app-wide topics), on each
+    /// subscriber's own I/O thread: one visit posted per loop. Returns the number of loops
+    /// visited (0 when not running).
+    std::size_t for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn);
 
 private:
     struct Listener {
@@ -161,6 +194,9 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
+    std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
+    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
+    std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -205,6 +241,8 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
                                  "WS " + std::string(pattern) +
                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
                                      "level 0-9");
+    ep->pattern = std::string(pattern);
+    ep->namespace_of = std::move(options.namespace_of);
     core_.add_ws_route(pattern, ep.get());
     ws_endpoints_.push_back(std::move(ep));
     return *this;
@@ -315,6 +353,18 @@ inline std::error_code App::run(unsigned threads) {
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
     for (auto& li : listeners_) accept_next(*li);
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_ = loops_[0]->gate;
+        for (auto& t : pending_timers_) {
+            t->loop = loops_[0].get();
+            t->gate = gate0_;
+            if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
+        }
+        pending_timers_.clear();
+        for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
+        pending_posts_.clear();
+    }
     if (stop_on_signals_) {
         if (!signals_)
             signals_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGINT, SIGTERM);
@@ -341,6 +391,10 @@ inline std::error_code App::run(unsigned threads) {
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_.reset();
+    }
     loops_.clear();
     port_ = 0;
     core_.stopping = false;
@@ -384,6 +438,98 @@ inline SendResult App::publish_binary(std::string_view topic, std::string_view b
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {
     return core_.topic_counts.get(std::string(topic));
+}
+
+inline SendResult App::publish_to(std::string_view ns, std::string_view topic,
+                                  std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_.publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
+                  nullptr, nullptr);
+    return SendResult::sent;
+}
+
+inline Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {   // not running: it starts with run()
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = interval;
+        s->every = interval;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, interval, interval, std::move(fn));
+}
+
+inline Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {
+        auto s = std::make_shared<detail::TimerState>();
+        s->fn = std::move(fn);
+        s->delay = delay;
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, delay, std::chrono::milliseconds(0),
+                                  std::move(fn));
+}
+
+inline bool App::post(std::function<void()> fn) {
+    if (!fn) return false;
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (gate0_ && gate0_->post(fn)) return true;
+    pending_posts_.push_back(std::move(fn));   // not running: when run() starts
+    return true;
+}
+
+inline std::vector<PeerHandle> App::peers() const {
+    std::vector<PeerHandle> out;
+    for (const auto& ep : ws_endpoints_) {
+        auto some = detail::snapshot(*ep);
+        for (auto& h : some) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+inline std::vector<PeerHandle> App::peers(std::string_view pattern) const {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return detail::snapshot(*ep);
+    return {};
+}
+
+inline std::size_t App::peer_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& ep : ws_endpoints_) n += ep->peers.count.load(std::memory_order_relaxed);
+    return n;
+}
+
+inline std::size_t App::peer_count(std::string_view pattern) const noexcept {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return ep->peers.count.load(std::memory_order_relaxed);
+    return 0;
+}
+
+inline void App::close_all(std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers()) (void)h.close(code, reason);
+}
+
+inline void App::close_all(std::string_view pattern, std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers(pattern)) (void)h.close(code, reason);
+}
+
+inline std::size_t App::for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn) {
+    if (!fn) return 0;
+    const std::vector<detail::Loop*>* loops = core_.live_loops.load(std::memory_order_acquire);
+    if (loops == nullptr) return 0;
+    auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
+    std::size_t n = 0;
+    for (detail::Loop* l : *loops)
+        n += l->gate->post([l, t = std::string(topic), shared] {
+            l->topics.for_each(t, [&](const detail::TopicSub& sub) {
+                if (detail::WsSession* s = detail::WsSession::of(sub)) s->visit(*shared);
+            });
+        });
+    return n;
 }
 
 inline std::size_t App::connection_count() const noexcept {

@@ -6,8 +6,12 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/handle.hpp>
 #include <wisp/request.hpp>
+#include <wisp/send_result.hpp>
+#include <wisp/timer.hpp>
 #include <wisp/websocket.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,12 +83,27 @@ public:
     /// to stream as fast as the client reads with bounded memory.
     void on_drain(std::function<void()> fn);
 
+    // ---- runtime ----
+    /// A weak handle for other threads: it does not keep the stream's state alive.
+    StreamHandle handle() const;
+    /// Runs fn(stream) every `interval` on the stream's I/O thread until cancelled or the
+    /// stream ends (an ended stream's timer never fires). See Timer for resolution and drift.
+    /// Inactive for a stream that has no connection (App::fetch). Call it on the I/O thread.
+    Timer every(std::chrono::milliseconds interval, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once after `delay`, unless the stream ended first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once when everything queued has been written: posted at once when the
+    /// queue is empty already. Not run when the stream ends first. I/O thread.
+    void when_drained(std::function<void(EventStream&)> fn);
+
     /// Returning the stream from a handler starts it.
     operator Response() const {   // NOLINT: a marker
         return detail::ResponseAccess::marker(detail::ResponseKind::stream);
     }
 
 private:
+    friend struct detail::HandleAccess;
+    explicit EventStream(std::shared_ptr<detail::StreamState> s) noexcept : s_(std::move(s)) {}
     std::shared_ptr<detail::StreamState> s_;
 };
 

@@ -28,6 +28,10 @@ struct Limits {
     std::size_t max_body_bytes = 1024 * 1024;         ///< request body (decoded): 413
     std::size_t max_message_bytes = 16 * 1024 * 1024; ///< WebSocket message: close 1009
     std::size_t max_queued_bytes = 1024 * 1024;       ///< unsent bytes per connection: policy
+    /// The WebSocket `drain` hook runs when a peer's queue, after a refused send or a write the
+    /// socket did not take whole, falls to this many bytes or fewer (µWebSockets' low
+    /// watermark); 0: only once it is empty.
+    std::size_t low_watermark = 64 * 1024;
     std::chrono::milliseconds header_timeout{10'000}; ///< whole request head (slowloris): 408
     std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
@@ -35,7 +39,7 @@ struct Limits {
     std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
     std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
-    std::chrono::milliseconds shutdown_timeout{10'000};   ///< stop(): then close what remains
+    std::chrono::milliseconds shutdown_timeout{5'000};   ///< stop(): then close what remains
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
     /// it). App::publish_* from a thread that is not an I/O thread waits while this many wait
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O

@@ -7,10 +7,15 @@
 
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
+#include <wisp/handle.hpp>
 #include <wisp/request.hpp>
+#include <wisp/send_result.hpp>
+#include <wisp/timer.hpp>
 #include <wisp/detail/utf8.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,15 +68,6 @@ enum class ReadyState : std::uint8_t {
     open = 1,         ///< messages flow
     closing = 2,      ///< a close frame was sent or received, or a close is pending
     closed = 3,       ///< the connection is closed (also during the close hook)
-};
-
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
 };
 
 /// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
@@ -138,7 +134,16 @@ struct WsOptions {
     /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
     /// -Wmissing-field-initializers.)
     DeflateOptions deflate = {};
+    /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
+    /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
+    /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
+    /// targets one namespace. Unset (the default), topics are the app's, shared with event
+    /// streams and App::publish, as wisp has always had them.
+    std::function<std::string(const Request&)> namespace_of{};
 };
+
+/// WsOptions::namespace_of that names a peer's namespace after its request's path.
+inline std::string namespace_by_path(const Request& request) { return std::string(request.path()); }
 
 /// One WebSocket connection, handed to the handler's hooks.
 /// Thread: use from its hooks (the connection's I/O thread).
@@ -223,6 +228,24 @@ public:
     T& state() {
         return detail::state_of<T>(state_slot());
     }
+
+    // ---- runtime ----
+    /// A weak handle for other threads (PeerHandle): send, publish, close, post.
+    PeerHandle handle() const;
+    /// Runs fn(peer) every `interval` on the peer's I/O thread until cancelled or the peer
+    /// closes (a closed peer's timer never fires). See Timer for resolution and drift.
+    Timer every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once after `delay`, unless the peer closed first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once when everything queued for the peer has been written (CrossWS's
+    /// waitForDrain): posted at once when the queue is empty already. Not run when the peer
+    /// closes first.
+    void when_drained(std::function<void(Peer&)> fn);
+    /// Handles of every open peer of this peer's route (itself included), across threads: a
+    /// snapshot (CrossWS's peer.peers). With namespaces: of its namespace.
+    std::vector<PeerHandle> peers() const;
+    /// The peer's namespace ("" when its route has none, see WsOptions::namespace_of).
+    std::string_view namespace_name() const noexcept;
 
 private:
     friend class detail::WsSession;

@@ -54,6 +54,14 @@ USES = {
     "wisp.hpp": """wisp::App app;
         app.get("/", [](wisp::Request&) { return "hi"; });
         return app.fetch(wisp::Request("GET", "/")).status == 200 ? 0 : 1;""",
+    "handle.hpp": """wisp::PeerHandle none;   // an empty handle answers closed, out of line
+        wisp::StreamHandle gone;
+        return !none && !none.is_open() && none.send("x") == wisp::SendResult::closed &&
+            !gone.is_open() && gone.push("x") == wisp::SendResult::closed ? 0 : 1;""",
+    "send_result.hpp": """return wisp::SendResult::sent == wisp::SendResult{} ? 0 : 1;""",
+    "timer.hpp": """wisp::Timer t;   // an empty timer: cancel() and active() are the engine's
+        t.cancel();
+        return t.active() ? 1 : 0;""",
     "json.hpp": """#if WISP_JSON
         return wisp::json_text(wisp::Json{{"a", 1}}) == "{\\"a\\":1}" ? 0 : 1;
     #else

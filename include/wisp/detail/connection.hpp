@@ -60,6 +60,10 @@ public:
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
     bool closing() const noexcept { return close_after_flush_ || state_ != State::open; }
+    /// True once no session takes new work (closed, lingering, or a WebSocket whose close is
+    /// done); any thread (handles ask it).
+    bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
+    void mark_gone() noexcept { gone_.store(true, std::memory_order_release); }
 
     /// The session in charge.
     Session* session() const noexcept { return session_.get(); }
@@ -121,6 +125,7 @@ private:
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;    ///< handed over during the current call
     std::atomic<std::uint32_t> refs_{1};
+    std::atomic<bool> gone_{false};
     State state_ = State::open;
     std::uint8_t depth_ = 0;              ///< nested in_session() calls
     bool in_read_ = false;                ///< the pump runs: start no second read
@@ -250,11 +255,19 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
-    switch (out_.write_to(*transport_)) {
-    case SendQueue::Flush::blocked: wait_writable(); return;
-    case SendQueue::Flush::failed: close_now(); return;
-    case SendQueue::Flush::drained: on_drained(); return;
+    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (r == SendQueue::Flush::failed) {
+        close_now();
+        return;
     }
+    if (out_.drain_owed && out_.size() <= loop_.core.options.limits.low_watermark &&
+        state_ == State::open && !close_after_flush_) {
+        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        in_session([this] { session_->on_low_water(); });
+        if (state_ == State::closed) return;
+    }
+    if (r == SendQueue::Flush::blocked) wait_writable();
+    else on_drained();
 }
 
 inline void Connection::wait_writable() {
@@ -289,6 +302,7 @@ inline void Connection::begin_linger() {
         return;
     }
     state_ = State::lingering;
+    mark_gone();
     loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
     resume_reading();
 }
@@ -296,6 +310,7 @@ inline void Connection::begin_linger() {
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
     state_ = State::closed;
+    gone_.store(true, std::memory_order_release);
     loop_.wheel.cancel(*this);
     out_.clear();
     transport_->close();

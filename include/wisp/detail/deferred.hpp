@@ -15,6 +15,7 @@
 #include <wisp/request.hpp>
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/connection.hpp>
+#include <wisp/detail/loop_gate.hpp>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +55,7 @@ void answer_deferred(Connection& c, std::uint64_t seq, Response&& res);
 struct Deferred {
     Request request;
     ConnRef conn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, while it lives
     std::shared_ptr<FetchWait> fetch;
     std::atomic<bool> answered{false};
     std::uint64_t seq = 0;   ///< which request of the connection this answers
@@ -70,12 +72,13 @@ struct Deferred {
 // ---- implementation -------------------------------------------------------
 inline bool Deferred::deliver(Response&& res) {
     if (conn) {
-        Connection* c = conn.get();
-        const bool open = c->is_open();
-        net::post(c->loop().io, [ref = conn, s = seq, r = std::move(res)]() mutable {
+        // Any thread, any time: after the client left, after stop(), after run() returned
+        // and the App is gone (then the gate is closed and nothing is touched).
+        const bool open = !conn->gone();
+        const bool posted = gate->post([ref = conn, s = seq, r = std::move(res)]() mutable {
             answer_deferred(*ref.get(), s, std::move(r));
         });
-        return open;
+        return posted && open;
     }
     if (fetch) {
         {
@@ -103,6 +106,7 @@ inline Responder Request::defer() {
     d->request = *this;   // an owned copy
     if (ex) {
         d->conn = detail::ConnRef(ex->conn);
+        if (ex->conn) d->gate = ex->conn->loop().gate;
         d->seq = ex->seq;
         d->fetch = ex->fetch;
         ex->deferred = d;

@@ -10,6 +10,7 @@
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/deferred.hpp>
 #include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/detail/handles.hpp>
 #include <wisp/detail/http_session.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/loop_impl.hpp>

@@ -11,8 +11,12 @@
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/detail/deferred.hpp>
+#include <wisp/detail/handles.hpp>
+#include <wisp/detail/timers.hpp>
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/stream_state.hpp>
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +25,30 @@
 #include <utility>
 
 WISP_NAMESPACE_BEGIN
+
+namespace detail {
+/// A stream's timer: it runs on the stream's loop and stops when the stream ends.
+inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
+                          std::chrono::milliseconds interval, std::function<void(EventStream&)> fn) {
+    if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
+    if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    auto& timers = s->extras->timers;
+    timers.erase(std::remove_if(timers.begin(), timers.end(),
+                                [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+                 timers.end());
+    // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
+    // not keep the stream's memory alive meanwhile.
+    Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
+                             [w = std::weak_ptr<StreamState>(s), f = std::move(fn)] {
+                                 auto st = w.lock();
+                                 if (!st || st->closed.load()) return;
+                                 EventStream e = HandleAccess::event_stream(std::move(st));
+                                 f(e);
+                             });
+    timers.push_back(TimerAccess::state(t));
+    return t;
+}
+}  // namespace detail
 
 // ---- EventStream ----------------------------------------------------------------------
 inline EventStream::EventStream(Request& req) {
@@ -51,7 +79,34 @@ inline SendResult EventStream::push_comment(std::string_view text) {
 
 inline void EventStream::close() {
     if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) detail::net::post(s_->conn->loop().io, [s = s_] { s->end(); });
+    else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
+}
+
+inline StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+
+inline Timer EventStream::every(std::chrono::milliseconds interval,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, interval, interval, std::move(fn));
+}
+
+inline Timer EventStream::after(std::chrono::milliseconds delay,
+                                std::function<void(EventStream&)> fn) {
+    return detail::stream_timer(s_, delay, std::chrono::milliseconds(0), std::move(fn));
+}
+
+inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
+    detail::StreamState& st = *s_;
+    if (st.closed.load() || st.conn == nullptr || !fn) return;
+    if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    // A weak reference: the waiter must not keep its own stream alive.
+    st.extras->when_drained.push_back([w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
+        if (auto s = w.lock()) {
+            EventStream e = detail::HandleAccess::event_stream(std::move(s));
+            f(e);
+        }
+    });
+    if (st.is_started && st.conn->out().empty())
+        detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
 inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }

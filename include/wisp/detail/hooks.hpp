@@ -10,8 +10,11 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
+#include <wisp/detail/peer_list.hpp>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -176,6 +179,9 @@ struct WsEndpoint {
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
     bool keep_request = true;            ///< WsOptions::keep_request
     DeflateOptions deflate;              ///< WsOptions::deflate
+    std::string pattern;                 ///< as given to App::ws
+    std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
+    mutable PeerList peers;              ///< the route's open peers, across loops
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;

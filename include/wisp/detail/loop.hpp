@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context, the receive buffer, the output block pool, the zlib streams its peers
-// share (permessage-deflate without context takeover), the timer wheel, the
-// end-of-turn batches (writes, reads left for later), the list of open connections, this
-// loop's topic subscriptions and inbox, and the Date header of the current second.
+// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// output block pool, the zlib streams its peers share (permessage-deflate without context
+// takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
+// left for later), the list of open connections, this loop's topic subscriptions and inbox, and
+// the Date header of the current second.
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 #pragma once
@@ -17,8 +18,10 @@
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/deflate_codec.hpp>
 #include <wisp/detail/http_date.hpp>
+#include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/poller.hpp>
 #include <wisp/detail/timer_wheel.hpp>
+#include <wisp/detail/timers.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/transport.hpp>
 #include <algorithm>
@@ -67,6 +70,9 @@ public:
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
     Poller poller;           // after io: its descriptor belongs to io
+    /// Posts from other threads (handles, Responders, timers) go through here; closed when
+    /// the loop ends.
+    const std::shared_ptr<LoopGate> gate;
 
     char* recv_buffer() const noexcept { return recv_->data(); }
     std::size_t recv_size() const noexcept { return recv_size_; }
@@ -109,6 +115,13 @@ public:
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
     void schedule(WheelNode& n, std::uint64_t t);
 
+    // ---- user timers (this thread) ----
+    /// Starts `t` (its delay, then every `every` when set); the loop keeps it until it stops.
+    /// Nothing when it was cancelled meanwhile.
+    void start_timer(const std::shared_ptr<TimerState>& t);
+    /// Stops `t` (scheduled or not): it will not run again. Safe inside its own callback.
+    void stop_timer(TimerState& t);
+
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
     /// publishing peer, or nullptr); loop thread.
     void fan_out(const Publication& p, const void* skip) {
@@ -138,11 +151,15 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains.
+    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
+    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
     void release_work() {
+        released_ = true;
         work_.reset();
         stop_timer_.cancel();
         poller.stop();
+        while (timers_) stop_timer(*timers_);
+        if (wheel.empty()) tick_timer_.cancel();
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -180,6 +197,7 @@ private:
     }
     void on_tick();
     void arm_tick();
+    void fire_timer(TimerState& t);
 
     Block* recv_;
     std::size_t recv_size_;
@@ -191,12 +209,14 @@ private:
     steady_timer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
+    bool released_ = false;   ///< release_work() ran: no timer starts any more
     std::chrono::steady_clock::time_point epoch_;
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
     std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
+    TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
     std::uint64_t held_tick_ = 0;
 };
@@ -207,6 +227,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       index(loop_index),
       io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
+      gate(std::make_shared<LoopGate>(io)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(io.get_executor()),
@@ -256,6 +277,67 @@ inline void Loop::arm_tick() {
     });
 }
 
+inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
+    if (released_) t->over = true;   // the loop is ending
+    if (t->cancelled.load() || t->self || released_) return;
+    t->self = t;
+    t->next_t = timers_;
+    t->prev_t = nullptr;
+    if (timers_) timers_->prev_t = t.get();
+    timers_ = t.get();
+    t->interval = t->every.count() > 0 ? ticks(t->every) : 0;
+    t->planned = ticks_from_now(t->delay);
+    schedule(*t, t->planned);
+}
+
+inline void Loop::stop_timer(TimerState& t) {
+    t.over = true;
+    wheel.cancel(t);
+    if (!t.self) return;   // not started, or stopped already
+    if (t.prev_t) t.prev_t->next_t = t.next_t;
+    else timers_ = t.next_t;
+    if (t.next_t) t.next_t->prev_t = t.prev_t;
+    t.prev_t = t.next_t = nullptr;
+    // The callback goes now (it may hold a Timer to itself: a cycle), unless it is the one
+    // running; then fire_timer lets it go.
+    if (!t.firing) t.fn = nullptr;
+    t.self.reset();   // last: may free `t` (fire_timer holds its own reference while it runs)
+}
+
+inline void Loop::fire_timer(TimerState& t) {
+    const std::shared_ptr<TimerState> keep = t.self;   // the callback may stop (and drop) it
+    if (!keep) return;
+    if (t.cancelled.load()) {
+        stop_timer(t);
+        return;
+    }
+    t.firing = true;
+    if (t.interval == 0) t.over = true;   // a one-shot run is its last: inactive from its start
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        if (t.fn) t.fn();
+    } catch (const std::exception& ex) {
+        core.report(Request(), errc::handler_exception, std::string("timer: ") + ex.what());
+    } catch (...) {
+        core.report(Request(), errc::handler_exception, "timer: unknown exception");
+    }
+#else
+    if (t.fn) t.fn();
+#endif
+    t.firing = false;
+    if (t.interval == 0 || t.cancelled.load() || !t.self) {
+        if (t.self) stop_timer(t);
+        else t.fn = nullptr;   // stopped from inside its own callback
+        return;
+    }
+    // The next deadline follows the planned one, so lateness does not add up; runs the loop
+    // was too busy for are skipped, not made up in a burst.
+    const std::uint64_t now = now_tick();
+    t.planned += t.interval;
+    if (t.planned <= now) t.planned += ((now - t.planned) / t.interval + 1) * t.interval;
+    schedule(t, t.planned);
+}
+
 inline void Loop::read_later(TransportOwner& o) {
     if (o.read_posted) return;
     o.read_posted = true;
@@ -298,6 +380,38 @@ inline std::string_view Loop::date() {
     return {date_, sizeof date_};
 }
 
+/// A timer on `loop` running `fn` after `delay`, then every `every` (0: once). Started at once
+/// on the loop's own thread, else posted there (inactive at once if the loop is gone).
+/// `gate` is the loop's gate, which a caller on another thread holds (the loop may be ending).
+inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
+                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
+    auto s = std::make_shared<TimerState>();
+    s->fn = std::move(fn);
+    s->delay = delay;
+    s->every = every;
+    s->loop = loop;
+    s->gate = std::move(gate);
+    if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
+    else if (!s->gate || !s->gate->post([s] { s->loop->start_timer(s); })) s->over = true;
+    return TimerAccess::wrap(std::move(s));
+}
+
 }  // namespace detail
+
+inline void Timer::cancel() const {
+    if (!s_ || s_->cancelled.exchange(true)) return;
+    s_->over = true;
+    if (s_->loop != nullptr && detail::Loop::current() == s_->loop) {
+        s_->loop->stop_timer(*s_);
+        return;
+    }
+    // Another thread: the loop stops it (a run under way there finishes first); after run()
+    // returned the gate is closed and the loop has let every timer go already.
+    if (s_->gate) s_->gate->post([s = s_] { s->loop->stop_timer(*s); });
+}
+
+inline bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -16,11 +16,14 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 inline Loop::~Loop() {
+    gate->close();   // nothing new from other threads; what they posted before runs below
     while (head_) head_->terminate();
     // run() has returned, so this thread is the only one left: what the closes posted (the
-    // transports letting their owners go, cancelled waits) runs now instead of leaking.
+    // transports letting their owners go, cancelled waits) and what other threads posted
+    // (answers, sends, timers) runs now, against closed connections, instead of leaking.
     io.restart();
     io.poll();
+    while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
     run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
     run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
@@ -65,7 +68,10 @@ inline void Loop::remove(Connection& c) noexcept {
 }
 
 inline void Loop::on_tick() {
-    wheel.advance(now_tick(), [](WheelNode& n) { static_cast<Connection&>(n).on_timer(); });
+    wheel.advance(now_tick(), [this](WheelNode& n) {
+        if (n.kind == WheelNode::Kind::timer) fire_timer(static_cast<TimerState&>(n));
+        else static_cast<Connection&>(n).on_timer();
+    });
     if (!wheel.empty()) arm_tick();
     else ticking_ = false;
 }

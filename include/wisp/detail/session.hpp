@@ -40,6 +40,9 @@ public:
     virtual void on_peer_eof() = 0;
     /// Everything queued was written.
     virtual void on_drained() {}
+    /// After backpressure (a refused send, a write the transport did not take whole), the
+    /// queue fell to Limits::low_watermark or below.
+    virtual void on_low_water() {}
     /// The absolute tick of the session's next deadline; 0 for none.
     virtual std::uint64_t deadline() const noexcept = 0;
     /// A deadline that holds even while writes are blocked (0 for none), such as the

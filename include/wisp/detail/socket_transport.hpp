@@ -20,6 +20,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #ifdef WISP_EPOLL
@@ -67,7 +68,9 @@ private:
     bool watched_ = false;      ///< in the loop's ready set
     bool want_write_ = false;   ///< the owner waits for room (a write came back short)
 #else
-    tcp_socket sock_;
+    /// Destroyed at close(), on the loop's thread: a connection whose memory outlives its loop
+    /// (a late handle) must not reach Asio's services from its destructor.
+    std::optional<tcp_socket> sock_;
     bool held_ = false;
     bool read_waiting_ = false;
     bool write_waiting_ = false;
@@ -78,14 +81,14 @@ private:
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
 #else
-inline SocketTransport::SocketTransport(Loop& loop) : sock_(loop.io.get_executor()) {}
+inline SocketTransport::SocketTransport(Loop&) {}
 #endif
 
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
 #else
 inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
-    tcp_socket& sock = sock_;
+    tcp_socket& sock = *sock_;
 #endif
     std::error_code ec;
     sock.non_blocking(true, ec);
@@ -120,7 +123,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
 #else
     owner.hold();   // until after close(); the waits hold it too
     held_ = true;
-    return sock_.is_open();
+    return sock_ && sock_->is_open();
 #endif
 }
 
@@ -146,7 +149,7 @@ inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) 
     }
 #else
     std::error_code ec;
-    got = sock_.read_some(net::buffer(p, n), ec);
+    got = sock_->read_some(net::buffer(p, n), ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return ec == net::error::eof ? IoResult::eof : IoResult::failed;
@@ -187,7 +190,7 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         const net::const_buffer* end() const { return e; }
     } seq{bufs.data(), bufs.data() + count};
     std::error_code ec;
-    put = sock_.write_some(seq, ec);
+    put = sock_->write_some(seq, ec);
     if (!ec) return IoResult::done;
     if (ec == net::error::would_block || ec == net::error::try_again) return IoResult::again;
     return IoResult::failed;
@@ -200,10 +203,10 @@ inline void SocketTransport::want_read() {
     // a read now, and it happens later this turn (want_read runs inside other handlers).
     if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
 #else
-    if (read_waiting_ || !sock_.is_open()) return;
+    if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_read, [this](const std::error_code& ec) {
         read_waiting_ = false;
         if (!ec) owner_->on_readable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -217,10 +220,10 @@ inline void SocketTransport::want_write() {
     // The socket refused bytes, so the set reports it when room appears (on_events).
     want_write_ = true;
 #else
-    if (write_waiting_ || !sock_.is_open()) return;
+    if (write_waiting_ || !sock_ || !sock_->is_open()) return;
     write_waiting_ = true;
     owner_->hold();
-    sock_.async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
+    sock_->async_wait(tcp_socket::wait_write, [this](const std::error_code& ec) {
         write_waiting_ = false;
         if (!ec) owner_->on_writable();
         else if (ec != net::error::operation_aborted) owner_->on_transport_error();
@@ -242,7 +245,8 @@ inline bool SocketTransport::shutdown_send() {
     return fd_ >= 0 && ::shutdown(fd_, SHUT_WR) == 0;
 #else
     std::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    if (!sock_) return false;
+    sock_->shutdown(tcp::socket::shutdown_send, ec);
     return !ec;
 #endif
 }
@@ -256,12 +260,15 @@ inline void SocketTransport::close() {
     ::close(fd_);
     fd_ = -1;
 #else
+    if (!sock_) return;
     std::error_code ec;
-    sock_.close(ec);   // cancels pending waits; their handlers let the owner go
+    sock_->close(ec);   // cancels pending waits; their handlers let the owner go
+    auto ex = sock_->get_executor();
+    sock_.reset();
     if (held_) {
         held_ = false;
         TransportOwner* o = owner_;
-        net::post(sock_.get_executor(), [o] { o->unhold(); });
+        net::post(ex, [o] { o->unhold(); });
     }
 #endif
 }

@@ -15,7 +15,9 @@
 #include <wisp/websocket.hpp>
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/connection.hpp>
+#include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/sse_format.hpp>
+#include <wisp/detail/timers.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
 #include <atomic>
@@ -74,6 +76,13 @@ public:
     std::string pending;             ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
+    /// Timers and drain waiters (EventStream::every, when_drained), made on first use.
+    struct Extras {
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void()>> when_drained;
+    };
+    std::unique_ptr<Extras> extras;
     std::uint64_t last_write_tick = 0;
 
 private:
@@ -85,6 +94,7 @@ inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
     if (conn) {
         conn->retain();   // the memory, not the socket: handles may outlive the connection
         last_write_tick = conn->loop().now_tick();
+        gate = conn->loop().gate;
     }
     chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
     if (auto id = req.header("last-event-id")) {
@@ -104,8 +114,10 @@ inline bool StreamState::on_io_thread() const {
 inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
     if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
     if (self->on_io_thread()) return self->write_event_bytes(bytes);
-    net::post(self->conn->loop().io, [self, b = std::move(bytes)] { self->write_event_bytes(b); });
-    return SendResult::sent;   // as far as is known here
+    // Another thread: through the loop's gate, so a push after the app ended does nothing.
+    const bool posted =
+        self->gate->post([self, b = std::move(bytes)] { self->write_event_bytes(b); });
+    return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
@@ -177,6 +189,14 @@ inline void StreamState::on_transport_closed() {
 
 inline void StreamState::fire_closed() {
     while (!topics.empty()) unsubscribe(std::string(topics.back()));
+    if (extras) {   // an ended stream's timers never fire; its drain waiters never run
+        for (const auto& t : extras->timers) {
+            t->cancelled = true;
+            conn->loop().stop_timer(*t);
+        }
+        extras->timers.clear();
+        extras->when_drained.clear();
+    }
     // Callbacks may hold handles to this state: drop them after the call, breaking cycles.
     auto fn = std::move(closed_fn);
     closed_fn = nullptr;
@@ -185,6 +205,13 @@ inline void StreamState::fire_closed() {
 }
 
 inline void StreamState::on_drained() {
+    if (extras && !extras->when_drained.empty() && !closed.load()) {
+        auto keep = shared_from_this();
+        auto waiting = std::move(extras->when_drained);
+        extras->when_drained.clear();
+        for (auto& fn : waiting)
+            if (!closed.load()) fn();
+    }
     if (!drain_fn || closed.load()) return;
     auto keep = shared_from_this();   // the callback may drop the last handle
     // Held aside while it runs: a push inside it may end the stream, which clears callbacks.

@@ -15,11 +15,14 @@ namespace detail {
 
 /// Embedded in every object with a deadline (a connection has one at a time).
 struct WheelNode {
+    enum class Kind : std::uint8_t { connection, timer };
+    explicit WheelNode(Kind k = Kind::connection) noexcept : kind(k) {}
     WheelNode* prev = nullptr;
     WheelNode* next = nullptr;
     std::uint64_t deadline = 0;   ///< in ticks; 0 = none
     std::uint32_t bucket = 0;
     bool linked = false;
+    const Kind kind;              ///< what expiring means (the loop dispatches on it)
 };
 
 /// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its

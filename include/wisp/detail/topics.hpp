@@ -29,6 +29,16 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+/// The registry key of `topic` within namespace `ns` (WsOptions::namespace_of): the namespace,
+/// a NUL no topic name from an app's own text is likely to hold, then the topic.
+inline std::string namespaced_topic(std::string_view ns, std::string_view topic) {
+    std::string key;
+    key.reserve(ns.size() + 1 + topic.size());
+    key.append(ns).push_back('\0');
+    key.append(topic);
+    return key;
+}
+
 /// One publication, framed once for every kind of subscriber and shared (immutable) by all
 /// of them, on every thread: a WebSocket frame built at once, and for text the SSE events
 /// (plain for HTTP/1.0, chunked for HTTP/1.1; unnamed, or named after the topic) each built

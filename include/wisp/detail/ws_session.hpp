@@ -15,6 +15,8 @@
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
+#include <wisp/handle.hpp>
+#include <wisp/timer.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/hooks.hpp>
@@ -25,9 +27,11 @@
 #include <wisp/detail/ws_frame.hpp>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +74,25 @@ public:
     const WsCompression* compression() const noexcept { return deflate_.get(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
+    Connection& connection() noexcept { return conn_; }
+    /// The next peer of the route's PeerList (under its lock).
+    WsSession* list_next() const noexcept { return list_next_; }
+    /// The session a topic subscription is, when it is a peer's (else null).
+    static WsSession* of(const TopicSub& sub) noexcept {
+        return sub.deliver == &WsSession::deliver ? static_cast<WsSession*>(sub.self) : nullptr;
+    }
+    /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
+    void visit(const std::function<void(Peer&)>& fn) {
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+    }
+
+    // ---- runtime (ws_runtime.hpp) ----
+    PeerHandle handle();
+    Timer every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
+                std::function<void(Peer&)> fn);
+    void when_drained(std::function<void(Peer&)> fn);
+    std::vector<PeerHandle> peers();
+    std::string_view namespace_name() const noexcept;
     std::string_view id() const noexcept { return {id_, id_len_}; }
 
     // ---- Session ----
@@ -79,6 +102,7 @@ public:
     std::size_t read_budget(std::size_t cap) const noexcept override;
     void on_peer_eof() override { conn_.terminate(); }
     void on_drained() override;
+    void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
     std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
     void on_timer() override;
@@ -120,12 +144,33 @@ private:
     template <class F>
     void guarded(F&& call);
     void leave_topics();
+    /// The registry key of `topic`: itself, or within the peer's namespace.
+    std::string topic_key(std::string_view topic) const;
+    void join_list();
+    void leave_list();
+    /// The peer is closing for good: its timers stop, its drain waiters go (before its close
+    /// hook, so what the hook does cannot come back to it).
+    void let_go();
+
+    /// What few peers use, allocated on first use so that idle peers do not pay for it.
+    struct Extras {
+        std::string url;   ///< kept when the request is let go
+        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::vector<std::shared_ptr<TimerState>> timers;
+        std::vector<std::function<void(Peer&)>> when_drained;
+    };
+    Extras& extras() {
+        if (!extras_) extras_ = std::make_unique<Extras>();
+        return *extras_;
+    }
 
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
-    std::unique_ptr<std::string> url_;   ///< kept when the request is let go
+    std::unique_ptr<Extras> extras_;
+    WsSession* list_prev_ = nullptr;     ///< the route's PeerList
+    WsSession* list_next_ = nullptr;
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
@@ -140,6 +185,7 @@ private:
     bool close_reported_ = false;
     bool ping_outstanding_ = false;
     bool in_hook_failure_ = false;
+    bool listed_ = false;
 };
 
 // ---- WsSession ----------------------------------------------------------------------
@@ -183,9 +229,15 @@ void WsSession::guarded(F&& call) {
 
 inline void WsSession::on_start() {
     conn_.rearm_timer();
+    if (ep_.namespace_of) {
+        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        if (close_reported_) return;
+    }
+    join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
     if (!ep_.keep_request) {
-        url_ = std::make_unique<std::string>(url());
+        std::string u = url();
+        if (!close_reported_) extras().url = std::move(u);
         request_.reset();
     }
 }
@@ -202,7 +254,7 @@ inline bool WsSession::is_open() const noexcept {
 }
 
 inline std::string WsSession::url() const {
-    if (url_) return *url_;
+    if (!request_ && extras_) return extras_->url;
     std::string u = request().url();
     u.replace(0, 4, "ws");   // http -> ws, https -> wss
     return u;
@@ -321,6 +373,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     if (close_reported_) return;
     leave_topics();   // before the hook: what it publishes does not come back to this peer
     close_reported_ = true;
+    let_go();
     if (!ep_.close) return;
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
@@ -373,11 +426,19 @@ inline void WsSession::on_timer() {
     conn_.terminate();
 }
 
+inline void WsSession::on_low_water() {
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+}
+
 inline void WsSession::on_drained() {
     conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (conn_.out().drain_owed) {
-        conn_.out().drain_owed = false;
-        if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
+        auto waiting = std::move(extras_->when_drained);
+        extras_->when_drained.clear();
+        for (auto& fn : waiting) {
+            if (close_reported_) break;
+            guarded([&] { fn(peer_); });
+        }
     }
     conn_.resume_reading();   // if reading paused on a full queue
 }
@@ -445,20 +506,27 @@ inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) 
 }
 
 // ---- topics -------------------------------------------------------------------------
+inline std::string WsSession::topic_key(std::string_view topic) const {
+    if (!extras_ || extras_->ns.empty()) return std::string(topic);
+    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+}
+
 inline bool WsSession::subscribe(std::string_view topic) {
     if (close_reported_ || conn_.closing()) return false;
-    std::string t(topic);
-    if (!conn_.loop().topics.add(t, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(t, +1);
-    topics_.push_back(std::move(t));
+    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const std::string key = topic_key(topic);
+    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.topic_counts.add(key, +1);
+    topics_.emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
     auto it = std::find(topics_.begin(), topics_.end(), topic);
     if (it == topics_.end()) return false;
-    conn_.loop().topics.remove(*it, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(*it, -1);
+    const std::string key = topic_key(*it);
+    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.topic_counts.add(key, -1);
     topics_.erase(it);
     return true;
 }
@@ -471,8 +539,10 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
                                      bool compress) {
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
-    conn_.loop().core.publish(Publication::make(topic, data, binary, compress), &conn_.loop(),
-                              this);
+    // An un-namespaced peer publishes under the topic itself: no key is made.
+    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
+                                      : Publication::make(topic_key(topic), data, binary, compress);
+    conn_.loop().core.publish(p, &conn_.loop(), this);
     return SendResult::sent;
 }
 

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/loop_gate.hpp — where other threads post work for one loop, for as long as the loop
+// lives.
+// Owns: the one lock that makes "is the loop still there, then post" atomic against the loop's
+// end, so a late Responder, a handle held by a worker thread or a timer cancelled after run()
+// returned never touches a freed loop.
+// Must not know: connections, sessions, what the work does.
+#pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
+
+#include <wisp/config.hpp>
+#include <wisp/detail/asio.hpp>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Shared (std::shared_ptr) by a loop and everything that may post to it from elsewhere. The
+/// loop closes it before it goes; posting afterwards does nothing and says so. Work posted
+/// before that but never run is destroyed with the loop: work that must report its fate does
+/// it from its destructor (see Unrun).
+class LoopGate {
+public:
+    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    LoopGate(const LoopGate&) = delete;
+    LoopGate& operator=(const LoopGate&) = delete;
+
+    /// Runs `fn` on the loop's thread, later; false (and `fn` is destroyed here) when the loop
+    /// is gone. Any thread.
+    template <class F>
+    bool post(F&& fn) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (io_ == nullptr) return false;
+        net::post(*io_, std::forward<F>(fn));
+        return true;
+    }
+    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    void close() noexcept {
+        std::lock_guard<std::mutex> lock(m_);
+        io_ = nullptr;
+    }
+
+private:
+    std::mutex m_;
+    net::io_context* io_;
+};
+
+/// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
+/// when it never runs (the loop was destroyed first).
+class Unrun {
+public:
+    explicit Unrun(std::function<void()> lost) : lost_(std::move(lost)) {}
+    Unrun(Unrun&& o) noexcept : lost_(std::exchange(o.lost_, nullptr)) {}
+    Unrun(const Unrun&) = delete;
+    Unrun& operator=(const Unrun&) = delete;
+    Unrun& operator=(Unrun&&) = delete;
+    ~Unrun() {
+        if (lost_) lost_();
+    }
+    /// The task ran: nothing to report.
+    void dismiss() noexcept { lost_ = nullptr; }
+
+private:
+    std::function<void()> lost_;
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
