@@ -1,8 +1,13 @@
 // anchor — wisp implementing the benchmark kit's anchor contract (../shared/bench/README.md).
-// Usage: anchor PORT [--threads N] [--no-keep-request] [--tls-cert F --tls-key F]. Listens on
-// 0.0.0.0:PORT, one event loop by default.
+// Usage: anchor PORT [--threads N] [--no-keep-request] [--tls-cert F --tls-key F]
+//        [--deflate off|shared|dedicated] [--window-bits 9-15] [--mem-level 1-9] [--level 0-9]
+//        [--min-size N]
+// Listens on 0.0.0.0:PORT, one event loop by default.
 // --no-keep-request sets WsOptions::keep_request = false on both WebSocket routes (idle memory).
 // --tls-cert/--tls-key serve the same routes over TLS on PORT instead (bench/tls_bench.py).
+// --deflate and the options after it set WsOptions::deflate on both WebSocket routes
+// (permessage-deflate; bench/deflate_load.cpp negotiates it); on exit the zlib call counts go to
+// stderr as `zlib deflate_calls N inflate_calls N`.
 // Routes: GET / (plaintext), /_ws (echo), /_chat (pub/sub relay to the other peers and to every
 // /_sse stream), /_sse (event stream fed by the chat).
 #include "wisp.hpp"
@@ -10,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 struct Echo {
     void message(wisp::Peer& peer, const wisp::Message& message) { peer.send(message); }
@@ -23,7 +29,8 @@ struct Chat {
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request] "
-                             "[--tls-cert F --tls-key F]\n");
+                             "[--tls-cert F --tls-key F] [--deflate MODE] [--window-bits N] "
+                             "[--mem-level N] [--level N] [--min-size N]\n");
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
@@ -39,6 +46,19 @@ int main(int argc, char** argv) {
             tls.cert_file = argv[++i];
         } else if (!std::strcmp(argv[i], "--tls-key") && i + 1 < argc) {
             tls.key_file = argv[++i];
+        } else if (!std::strcmp(argv[i], "--deflate") && i + 1 < argc) {
+            const std::string m = argv[++i];
+            ws_options.deflate.mode = m == "shared"      ? wisp::DeflateMode::shared
+                                      : m == "dedicated" ? wisp::DeflateMode::dedicated
+                                                         : wisp::DeflateMode::off;
+        } else if (!std::strcmp(argv[i], "--window-bits") && i + 1 < argc) {
+            ws_options.deflate.window_bits = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--mem-level") && i + 1 < argc) {
+            ws_options.deflate.mem_level = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--level") && i + 1 < argc) {
+            ws_options.deflate.level = static_cast<std::uint8_t>(std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--min-size") && i + 1 < argc) {
+            ws_options.deflate.min_size = std::strtoul(argv[++i], nullptr, 10);
         } else {
             std::fprintf(stderr, "anchor: unknown argument %s\n", argv[i]);
             return 2;
@@ -66,5 +86,12 @@ int main(int argc, char** argv) {
     }
     std::printf("listening on %s://0.0.0.0:%u\n", secure ? "https" : "http", unsigned(app.port()));
     std::fflush(stdout);
-    return app.run(threads ? threads : 1) ? 1 : 0;
+    const bool failed = static_cast<bool>(app.run(threads ? threads : 1));
+#ifdef WISP_DEFLATE
+    const auto& z = wisp::detail::deflate_stats();
+    std::fprintf(stderr, "zlib deflate_calls %llu inflate_calls %llu\n",
+                 static_cast<unsigned long long>(z.deflate_calls.load()),
+                 static_cast<unsigned long long>(z.inflate_calls.load()));
+#endif
+    return failed ? 1 : 0;
 }

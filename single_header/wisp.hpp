@@ -20,6 +20,10 @@
 //                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
 //     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
 //                             without exceptions); by default wisp's prints and aborts.
+//     WISP_DEFLATE            permessage-deflate (RFC 7692) for WebSocket routes that ask for it
+//                             (WsOptions::deflate): includes <zlib.h>, link with -lz (Debian:
+//                             zlib1g-dev). Off by default; without it every offer is declined
+//                             and nothing needs zlib. Define it alike in every translation unit.
 //     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
@@ -136,6 +140,9 @@ enum class errc {
     tls_unavailable,         ///< built without WISP_TLS
     tls_setup,               ///< a certificate, key or TLS setting that does not work
     tls_error,               ///< a failed TLS handshake or record (the connection closes)
+    // permessage-deflate (RFC 7692); last, so the values above keep their numbers
+    invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
+    out_of_memory,           ///< zlib could not allocate its state: close 1011
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -185,6 +192,8 @@ public:
         case errc::tls_unavailable: return "built without TLS (WISP_TLS)";
         case errc::tls_setup: return "TLS setup failed";
         case errc::tls_error: return "TLS handshake or record failed";
+        case errc::invalid_compressed_data: return "invalid compressed data";
+        case errc::out_of_memory: return "out of memory";
         }
         return "unknown wisp error";
     }
@@ -3311,6 +3320,8 @@ WISP_NAMESPACE_END
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -3387,6 +3398,12 @@ struct WsLimits {
 ///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
 ///
 /// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
+/// - With compression on (permessage-deflate negotiated, RFC 7692), a message whose first frame
+///   has RSV1 set is compressed: it goes whole, still compressed and unchecked for UTF-8, to
+///   `void on_compressed_message(Opcode op, std::string_view payload)` (same lifetime rules),
+///   which the sink must then have; a sink without it sees such a message as a protocol error.
+///   Its compressed size may exceed max_message_bytes by the slack deflate_size_slack() allows
+///   (incompressible data grows a little); the inflated size is the sink's to limit.
 ///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
 ///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
 ///   into the reader's message buffer. Either way it is valid only during the call.
@@ -3399,7 +3416,9 @@ struct WsLimits {
 ///   done: further feed() calls consume nothing and call nothing.
 /// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
 /// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
-/// clients. Extensions are not supported, so a set RSV1-3 bit is a protocol error.
+/// clients. RSV2 and RSV3 are always a protocol error (no extension defines them here); RSV1 is
+/// one too unless compression is on, and even then on control frames and continuation frames
+/// (RFC 7692 §6.1: only a message's first frame says it is compressed).
 /// Memory: the reader is small (no inline buffers). The message buffer grows only when a
 /// message does not arrive whole in one read, is released after delivering a message whose
 /// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
@@ -3410,8 +3429,8 @@ struct WsLimits {
 /// buffer is unread and the count is lost, so the caller should fail the connection.
 class WsReader {
 public:
-    explicit WsReader(WsLimits limits = {}) noexcept
-        : max_message_(clamp_limit(limits.max_message_bytes)) {}
+    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
+        : max_message_(clamp_limit(limits.max_message_bytes)), compression_(compression) {}
 
     /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
     /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
@@ -3425,6 +3444,10 @@ public:
     void set_limits(WsLimits limits) noexcept {
         max_message_ = clamp_limit(limits.max_message_bytes);
     }
+    /// The message limit in force.
+    std::uint64_t max_message() const noexcept { return max_message_; }
+    /// Whether RSV1 may mark a compressed message (permessage-deflate was negotiated).
+    void set_compression(bool on) noexcept { compression_ = on; }
 
     /// True between frames with no fragmented message in progress: a good time for
     /// release_buffers().
@@ -3459,6 +3482,10 @@ private:
     void fail(Sink& sink, Fault f);
     template <class Sink>
     bool control(Sink& sink, unsigned op, std::string_view payload);
+    template <class Sink>
+    void deliver(Sink& sink, Opcode op, std::string_view payload);
+    /// The most payload bytes the message in progress may have on the wire.
+    std::uint64_t wire_limit() const noexcept;
 
     std::string msg_;                 // fragments of a message that did not arrive whole
     std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
@@ -3473,11 +3500,20 @@ private:
     std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
     std::uint8_t ctl_len_ = 0;        // bytes in ctl_
     bool started_ = false;            // some of this frame's payload was read by an earlier feed
+    bool compression_ = false;        // RSV1 may mark a compressed message
+    bool msg_compressed_ = false;     // the message in progress is compressed
     Utf8Validator utf8_;              // a text message's bytes so far
 };
 
 /// The close code RFC 6455 §7.4.1 gives each reader error.
 std::uint16_t close_code_for(errc e) noexcept;
+
+/// How many more bytes than its inflated limit a compressed message may take on the wire: an
+/// eighth, plus 1 KiB. Deflate's own worst case is 5 bytes per 64 KiB stored block, but an
+/// encoder may pick fixed Huffman codes for random bytes (up to 9 bits per byte).
+constexpr std::uint64_t deflate_size_slack(std::uint64_t limit) noexcept {
+    return limit / 8 + 1024;
+}
 
 // ---- implementation -------------------------------------------------------
 
@@ -3611,19 +3647,26 @@ inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noex
 
 inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
     b0_ = c;
-    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them; none is negotiated.
-    if (c & 0x70) return {errc::protocol_error, "reserved bit (RSV1-3) set"};
+    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate
+    // is supported, and it defines RSV1 alone (RFC 7692 §6).
+    if (c & 0x30) return {errc::protocol_error, "reserved bit (RSV2 or RSV3) set"};
+    const bool rsv1 = (c & 0x40) != 0;
+    if (rsv1 && !compression_)
+        return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
     const unsigned op = c & 0x0Fu;
     switch (op) {
     case 0:
         // §5.4: a continuation frame only continues a fragmented message.
         if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+        // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
+        if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
         return {};
     case 1:
     case 2:
         // §5.4: the fragments of one message are not interleaved with another message.
         if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
         msg_op_ = static_cast<std::uint8_t>(op);
+        msg_compressed_ = rsv1;
         msg_.clear();
         utf8_.reset();
         return {};
@@ -3632,6 +3675,8 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
     case 10:
         // §5.5: control frames must not be fragmented.
         if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+        // RFC 7692 §6.1: control frames are never compressed.
+        if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
         return {};
     default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
     }
@@ -3653,9 +3698,16 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
     // Data frames: the whole message must fit. Checked on the header, before any payload
     // is read, so an announced giant is refused without buffering a byte of it.
-    if (!(b0_ & 0x08) && (msg_.size() > max_message_ || remaining_ > max_message_ - msg_.size()))
+    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
         return {errc::message_too_big, "message over max_message_bytes"};
     return {};
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    if (!msg_compressed_) return max_message_;
+    const std::uint64_t most = std::string().max_size();
+    const std::uint64_t slack = deflate_size_slack(max_message_);
+    return max_message_ < most - slack ? max_message_ + slack : most;
 }
 
 inline void WsReader::begin_payload() noexcept {
@@ -3778,6 +3830,26 @@ bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
     return false;
 }
 
+template <class S, class = void>
+struct has_on_compressed_message : std::false_type {};
+template <class S>
+struct has_on_compressed_message<S, std::void_t<decltype(std::declval<S&>().on_compressed_message(
+                                        Opcode::text, std::string_view()))>> : std::true_type {};
+
+template <class Sink>
+void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
+    if (!msg_compressed_) {
+        sink.on_message(op, payload);
+        return;
+    }
+    msg_compressed_ = false;
+    if constexpr (has_on_compressed_message<Sink>::value) {
+        sink.on_compressed_message(op, payload);
+    } else {
+        fail(sink, Fault{errc::protocol_error, "compressed message and no way to inflate it"});
+    }
+}
+
 template <class Sink>
 std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
     std::size_t pos = 0;
@@ -3829,7 +3901,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             return pos;
         }
 
-        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text);
+        // A compressed message's UTF-8 is checked once inflated, by the sink.
+        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text) && !msg_compressed_;
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
@@ -3842,7 +3915,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
-            sink.on_message(static_cast<Opcode>(op), std::string_view(p, avail));
+            deliver(sink, static_cast<Opcode>(op), std::string_view(p, avail));
+            if (state_ >= st_closed) return pos;
             continue;
         }
         mask(p, avail, key_, phase_);
@@ -3865,7 +3939,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
         const Opcode mop = static_cast<Opcode>(msg_op_);
         msg_op_ = 0;
-        sink.on_message(mop, std::string_view(msg_));
+        deliver(sink, mop, std::string_view(msg_));
+        if (state_ >= st_closed) return pos;
         msg_.clear();
         if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
     }
@@ -3917,16 +3992,25 @@ struct Publication {
     SharedBuffer ws_frame;
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
+    bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary);
+                                                   bool binary, bool compress = true);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
+    /// The publication as one compressed WebSocket frame (RFC 7692) for every peer that
+    /// compresses without context takeover with a window of `window_bits` (9..15): made by
+    /// `make(payload())`, which returns a SharedBuffer, the first time any loop asks, so once
+    /// per publication and window size. An empty buffer means "send it uncompressed". Any thread.
+    template <class Make>
+    const SharedBuffer& deflated(unsigned window_bits, Make&& make) const;
 
 private:
     mutable std::once_flag sse_once_[2];
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
+    mutable std::once_flag deflate_once_[7];
+    mutable SharedBuffer deflated_[7];   // [window_bits - 9]
 };
 
 /// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
@@ -4014,10 +4098,12 @@ private:
 // ---- implementation -------------------------------------------------------
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
-                                                            std::string_view data, bool binary) {
+                                                            std::string_view data, bool binary,
+                                                            bool compress) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
+    p->compress = compress;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -4045,6 +4131,13 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
         sse_[named][1] = std::move(framed);
     });
     return sse_[named][chunked];
+}
+
+template <class Make>
+const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) const {
+    const unsigned i = window_bits - 9;
+    std::call_once(deflate_once_[i], [&] { deflated_[i] = make(payload()); });
+    return deflated_[i];
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
@@ -4409,6 +4502,360 @@ private:
         return out;
     }
 };
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/deflate_codec.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/deflate_codec.hpp — zlib behind permessage-deflate (RFC 7692 §7.2): one message
+// compressed to DEFLATE blocks ending in a sync flush (its 4-byte tail removed), one inflated
+// with a cap on its size and its UTF-8 checked as it comes out.
+// Owns: zlib's streams and their memory, the per-loop pool of streams that keep no context
+// between messages, the scratch buffers, the counters of zlib calls and of zlib's live memory.
+// Must not know: frames, sessions, sockets, negotiation (ws_deflate.hpp). Without WISP_DEFLATE
+// it declares only an empty pool, so nothing includes zlib.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+#ifdef WISP_DEFLATE
+#include <zlib.h>
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifndef WISP_DEFLATE
+/// Without WISP_DEFLATE nothing is ever compressed: the loop's pool is empty.
+class DeflatePool {};
+#else
+
+/// Process-wide zlib counters: what tests and benchmarks count (zlib calls per publication,
+/// memory held by idle connections). Relaxed atomics: a count, never a synchronisation.
+struct DeflateStats {
+    std::atomic<std::uint64_t> deflate_calls{0};   ///< deflate() calls
+    std::atomic<std::uint64_t> inflate_calls{0};   ///< inflate() calls
+    std::atomic<std::int64_t> live_bytes{0};       ///< bytes zlib has allocated and not freed
+    std::atomic<std::int64_t> streams{0};          ///< zlib streams alive
+};
+inline DeflateStats& deflate_stats() noexcept {
+    static DeflateStats s;
+    return s;
+}
+
+/// A growable byte buffer that is never zero-filled (zlib writes every byte it hands back).
+class ByteBuffer {
+public:
+    char* data() noexcept { return p_.get(); }
+    std::size_t capacity() const noexcept { return cap_; }
+    /// Exactly `n` bytes of room when it had less (the caller chooses how to grow), keeping
+    /// the first `keep` bytes.
+    void reserve(std::size_t n, std::size_t keep = 0);
+    /// Frees the memory when it holds more than `most` bytes.
+    void trim(std::size_t most) noexcept {
+        if (cap_ > most) {
+            p_.reset();
+            cap_ = 0;
+        }
+    }
+
+private:
+    std::unique_ptr<char[]> p_;
+    std::size_t cap_ = 0;
+};
+
+/// One zlib compressor for raw DEFLATE (no zlib header: RFC 7692 §7.2.1).
+class Deflater {
+public:
+    /// `window_bits` 9..15, `mem_level` 1..9, `level` 0..9 (zlib's meanings).
+    Deflater(int window_bits, int mem_level, int level) noexcept;
+    ~Deflater();
+    Deflater(const Deflater&) = delete;
+    Deflater& operator=(const Deflater&) = delete;
+
+    bool ok() const noexcept { return ok_; }
+    bool same(int window_bits, int mem_level, int level) const noexcept {
+        return window_bits == window_bits_ && mem_level == mem_level_ && level == level_;
+    }
+    /// Compresses `in` as one message: DEFLATE blocks ending with a sync flush whose empty
+    /// stored block's 00 00 FF FF is removed (§7.2.1). The result is written to `out` from
+    /// offset `at` and is `len` bytes. With `keep_context` false the window is emptied
+    /// afterwards (no context takeover). False when zlib fails (then the stream is reset).
+    bool compress(std::string_view in, ByteBuffer& out, std::size_t at, std::size_t& len,
+                  bool keep_context);
+
+private:
+    z_stream z_{};
+    int window_bits_, mem_level_, level_;
+    bool ok_ = false;
+};
+
+/// One zlib decompressor for raw DEFLATE.
+class Inflater {
+public:
+    enum class Result : std::uint8_t {
+        ok,
+        too_big,     ///< more than `limit` bytes: close 1009
+        corrupt,     ///< not valid DEFLATE data, or a message ending inside a block: close 1007
+        not_utf8,    ///< a text message whose inflated bytes are not UTF-8: close 1007
+        no_memory,   ///< zlib could not allocate: close 1011
+    };
+    /// `window_bits` 8..15: the largest window the peer's compressor may use.
+    explicit Inflater(int window_bits) noexcept;
+    ~Inflater();
+    Inflater(const Inflater&) = delete;
+    Inflater& operator=(const Inflater&) = delete;
+
+    bool ok() const noexcept { return ok_; }
+    /// Inflates one message (§7.2.2: its payload followed by 00 00 FF FF) into `out`, `len`
+    /// bytes. Stops as soon as more than `limit` bytes came out (so at most limit + 1 are ever
+    /// produced and `out` never grows past that), or, for `text`, as soon as the bytes so far
+    /// cannot be UTF-8. With `keep_context` the window stays for the next message (context
+    /// takeover, §7.2.3); otherwise, and after any error, the stream starts afresh.
+    Result inflate(std::string_view in, std::size_t limit, bool text, bool keep_context,
+                   ByteBuffer& out, std::size_t& len);
+
+private:
+    Result fail(Result r) noexcept {
+        inflateReset(&z_);
+        return r;
+    }
+    /// After a final block (BFINAL, §7.2.3.4): a new stream that still sees the old window.
+    void restart_keeping_window() noexcept;
+
+    z_stream z_{};
+    bool ok_ = false;
+};
+
+/// The streams and scratch buffers one event loop shares among its connections, so that
+/// connections that keep no compression context between messages hold no zlib state at all.
+/// Thread: its loop's only.
+class DeflatePool {
+public:
+    /// A compressor with these settings, used for one message at a time and left with an empty
+    /// window (null when zlib cannot allocate one).
+    Deflater* deflater(int window_bits, int mem_level, int level);
+    /// A decompressor with a 15-bit window (any peer's), for one message at a time.
+    Inflater* inflater();
+    /// Where inflated messages go: a message's bytes stay valid until the next inflate on this
+    /// loop. Trimmed after a message larger than keep_bytes.
+    ByteBuffer inflated;
+    /// Where compressed frames are built before they are queued.
+    ByteBuffer frame;
+    /// Scratch memory kept between messages (more is freed after each message).
+    static constexpr std::size_t keep_bytes = 256 * 1024;
+
+private:
+    std::vector<std::unique_ptr<Deflater>> deflaters_;
+    std::unique_ptr<Inflater> inflater_;
+};
+
+// ---- implementation -------------------------------------------------------
+
+// zlib's memory goes through these, so its live bytes can be counted (a size word precedes
+// each block; 16 bytes keep the block's alignment).
+inline voidpf deflate_zalloc(voidpf, uInt items, uInt size) {
+    const std::size_t n = static_cast<std::size_t>(items) * size;
+    void* p = std::malloc(n + 16);
+    if (!p) return Z_NULL;
+    std::memcpy(p, &n, sizeof n);
+    deflate_stats().live_bytes.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+    return static_cast<char*>(p) + 16;
+}
+
+inline void deflate_zfree(voidpf, voidpf address) {
+    if (!address) return;
+    char* p = static_cast<char*>(address) - 16;
+    std::size_t n;
+    std::memcpy(&n, p, sizeof n);
+    deflate_stats().live_bytes.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+    std::free(p);
+}
+
+inline void ByteBuffer::reserve(std::size_t n, std::size_t keep) {
+    if (n <= cap_) return;
+    const std::size_t c = n;
+    std::unique_ptr<char[]> q(new char[c]);
+    if (keep > cap_) keep = cap_;   // nothing was there to keep
+    if (keep != 0) std::memcpy(q.get(), p_.get(), keep);
+    p_ = std::move(q);
+    cap_ = c;
+}
+
+inline Deflater::Deflater(int window_bits, int mem_level, int level) noexcept
+    : window_bits_(window_bits), mem_level_(mem_level), level_(level) {
+    z_.zalloc = deflate_zalloc;
+    z_.zfree = deflate_zfree;
+    // A negative window means raw DEFLATE: no zlib header or checksum (§7.2.1).
+    ok_ = deflateInit2(&z_, level, Z_DEFLATED, -window_bits, mem_level, Z_DEFAULT_STRATEGY) == Z_OK;
+    if (ok_) deflate_stats().streams.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline Deflater::~Deflater() {
+    if (!ok_) return;
+    deflateEnd(&z_);
+    deflate_stats().streams.fetch_sub(1, std::memory_order_relaxed);
+}
+
+inline bool Deflater::compress(std::string_view in, ByteBuffer& out, std::size_t at,
+                               std::size_t& len, bool keep_context) {
+    if (!ok_) return false;
+    if (in.empty()) {
+        // §7.2.3.6: an empty message is one empty stored block, 0x00 once its tail is off. zlib
+        // would make nothing at all after an earlier flush (a flush with nothing new is refused).
+        out.reserve(at + 1, at);
+        out.data()[at] = '\0';
+        len = 1;
+        return true;
+    }
+    // Room for the whole result at once, so one deflate() call is the rule: deflateBound is for
+    // a finished stream; a sync flush adds at most an empty stored block and a partial byte.
+    const std::size_t bound = deflateBound(&z_, static_cast<uLong>(in.size())) + 16;
+    out.reserve(at + bound, at);
+    std::size_t produced = 0;
+    const char* next = in.data();
+    std::size_t left = in.size();
+    for (;;) {
+        // zlib counts in uInt (32 bits): a larger message goes in pieces.
+        const uInt take = left > 0x40000000u ? 0x40000000u : static_cast<uInt>(left);
+        z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(next));
+        z_.avail_in = take;
+        const std::size_t room = out.capacity() - at - produced;
+        const uInt give = room > 0x40000000u ? 0x40000000u : static_cast<uInt>(room);
+        z_.next_out = reinterpret_cast<Bytef*>(out.data() + at + produced);
+        z_.avail_out = give;
+        const int flush = take == left ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        const int r = ::deflate(&z_, flush);
+        deflate_stats().deflate_calls.fetch_add(1, std::memory_order_relaxed);
+        if (r != Z_OK && r != Z_BUF_ERROR) {
+            deflateReset(&z_);
+            return false;
+        }
+        const std::size_t consumed = take - z_.avail_in;
+        next += consumed;
+        left -= consumed;
+        produced += give - z_.avail_out;
+        if (left == 0 && flush == Z_SYNC_FLUSH && z_.avail_in == 0 && z_.avail_out != 0) break;
+        if (z_.avail_out == 0) out.reserve(at + produced + bound / 2 + 64, at + produced);
+    }
+    // The flush ends in an empty stored block, 00 00 FF FF: the wire leaves it out.
+    const auto* end = reinterpret_cast<const unsigned char*>(out.data() + at + produced);
+    if (produced < 4 || end[-4] != 0 || end[-3] != 0 || end[-2] != 0xFF || end[-1] != 0xFF) {
+        deflateReset(&z_);
+        return false;
+    }
+    len = produced - 4;
+    if (!keep_context) deflateReset(&z_);
+    return true;
+}
+
+inline Inflater::Inflater(int window_bits) noexcept {
+    z_.zalloc = deflate_zalloc;
+    z_.zfree = deflate_zfree;
+    ok_ = inflateInit2(&z_, -window_bits) == Z_OK;
+    if (ok_) deflate_stats().streams.fetch_add(1, std::memory_order_relaxed);
+}
+
+inline Inflater::~Inflater() {
+    if (!ok_) return;
+    inflateEnd(&z_);
+    deflate_stats().streams.fetch_sub(1, std::memory_order_relaxed);
+}
+
+inline void Inflater::restart_keeping_window() noexcept {
+    unsigned char window[1u << 15];
+    uInt n = 0;
+    const bool have = inflateGetDictionary(&z_, window, &n) == Z_OK;
+    inflateReset(&z_);
+    if (have && n != 0) inflateSetDictionary(&z_, window, n);
+}
+
+inline Inflater::Result Inflater::inflate(std::string_view in, std::size_t limit, bool text,
+                                          bool keep_context, ByteBuffer& out, std::size_t& len) {
+    if (!ok_) return Result::no_memory;
+    static const unsigned char tail[4] = {0x00, 0x00, 0xFF, 0xFF};
+    // The most the output may ever hold: one byte past the limit says "too big".
+    const std::size_t most = limit < ~std::size_t(0) ? limit + 1 : limit;
+    Utf8Validator utf8;
+    len = 0;
+    bool ended = false;   // a final block (BFINAL) ended the DEFLATE stream
+    for (int part = 0; part < 2 && !ended; ++part) {
+        const unsigned char* next =
+            part == 0 ? reinterpret_cast<const unsigned char*>(in.data()) : tail;
+        std::size_t left = part == 0 ? in.size() : sizeof tail;
+        for (;;) {
+            if (len == out.capacity()) {
+                if (len >= most) return fail(Result::too_big);
+                // Grow with the output, never past the limit: a bomb costs at most limit + 1.
+                std::size_t want = len * 2;
+                if (want < 16384) want = 16384;
+                if (want < in.size() * 4 && part == 0) want = in.size() * 4;
+                out.reserve(want < most ? want : most, len);
+            }
+            const std::size_t room = (out.capacity() < most ? out.capacity() : most) - len;
+            const uInt take = left > 0x40000000u ? 0x40000000u : static_cast<uInt>(left);
+            const uInt give = room > 0x40000000u ? 0x40000000u : static_cast<uInt>(room);
+            z_.next_in = const_cast<Bytef*>(next);
+            z_.avail_in = take;
+            z_.next_out = reinterpret_cast<Bytef*>(out.data() + len);
+            z_.avail_out = give;
+            const int r = ::inflate(&z_, Z_SYNC_FLUSH);
+            deflate_stats().inflate_calls.fetch_add(1, std::memory_order_relaxed);
+            const std::size_t produced = give - z_.avail_out;
+            next += take - z_.avail_in;
+            left -= take - z_.avail_in;
+            // RFC 6455 §8.1: text that cannot be UTF-8 fails at once, before inflating more.
+            if (text && produced != 0 && !utf8.feed(out.data() + len, produced))
+                return fail(Result::not_utf8);
+            len += produced;
+            if (len > limit) return fail(Result::too_big);
+            if (r == Z_STREAM_END) {
+                // A final block ends the stream; only (part of) the appended tail may follow it.
+                if (part == 0 && left != 0) return fail(Result::corrupt);
+                ended = true;
+                break;
+            }
+            if (r == Z_MEM_ERROR) return fail(Result::no_memory);
+            if (r != Z_OK && r != Z_BUF_ERROR) return fail(Result::corrupt);
+            if (left == 0 && z_.avail_out != 0) break;   // all input used, all output out
+            if (r == Z_BUF_ERROR && z_.avail_out != 0) return fail(Result::corrupt);
+        }
+    }
+    // After the tail the stream must sit between blocks (zlib's data_type bit 7): otherwise the
+    // message ended inside a block (§7.2.2 gives no other way to end one).
+    if (!ended && (z_.data_type & 128) == 0) return fail(Result::corrupt);
+    if (text && !utf8.complete()) return fail(Result::not_utf8);
+    if (!keep_context) inflateReset(&z_);
+    else if (ended) restart_keeping_window();
+    return Result::ok;
+}
+
+inline Deflater* DeflatePool::deflater(int window_bits, int mem_level, int level) {
+    for (auto& d : deflaters_)
+        if (d->same(window_bits, mem_level, level)) return d.get();
+    auto d = std::make_unique<Deflater>(window_bits, mem_level, level);
+    if (!d->ok()) return nullptr;
+    deflaters_.push_back(std::move(d));
+    return deflaters_.back().get();
+}
+
+inline Inflater* DeflatePool::inflater() {
+    if (!inflater_) {
+        auto i = std::make_unique<Inflater>(15);
+        if (!i->ok()) return nullptr;
+        inflater_ = std::move(i);
+    }
+    return inflater_.get();
+}
+
+#endif   // WISP_DEFLATE
 
 }  // namespace detail
 WISP_NAMESPACE_END
@@ -4963,9 +5410,10 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
 // Owns: the io_context and its gate (posting from other threads), the receive buffer, the
-// output block pool, the timer wheel and the user timers on it, the end-of-turn batches
-// (writes, reads left for later), the list of open connections, this loop's topic
-// subscriptions and inbox, and the Date header of the current second.
+// output block pool, the zlib streams its peers share (permessage-deflate without context
+// takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
+// left for later), the list of open connections, this loop's topic subscriptions and inbox, and
+// the Date header of the current second.
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 
@@ -5010,6 +5458,7 @@ public:
     AppCore& core;
     const unsigned index;
     BlockPool pool;          // declared before io: handlers destroyed with io release blocks
+    DeflatePool deflate;     ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;
@@ -6556,6 +7005,57 @@ enum class ReadyState : std::uint8_t {
     closed = 3,       ///< the connection is closed (also during the close hook)
 };
 
+/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
+/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
+enum class DeflateMode : std::uint8_t {
+    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
+    /// memory per peer (figures in bench/README.md).
+    off,
+    /// No context takeover either way: each message is compressed and inflated on its own, so a
+    /// peer holds no zlib state between messages (the loop's streams are shared), and a
+    /// publication is compressed once for all its subscribers with the same window size.
+    shared,
+    /// Context takeover where the client allows it: each peer keeps its own compressor and
+    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
+    /// of zlib state once it has sent and received a compressed message), so repeated content
+    /// across messages compresses far better; publications are compressed per subscriber.
+    dedicated,
+};
+
+/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
+#ifdef WISP_DEFLATE
+inline constexpr bool deflate_supported = true;
+#else
+inline constexpr bool deflate_supported = false;
+#endif
+
+/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
+/// a value out of range makes listen() fail with errc::invalid_argument.
+struct DeflateOptions {
+    DeflateMode mode = DeflateMode::off;
+    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
+    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
+    /// In dedicated mode it also limits the client's window when its offer lets us
+    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
+    std::uint8_t window_bits = 15;
+    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
+    /// memory per peer in dedicated mode at some cost in ratio and speed.
+    std::uint8_t mem_level = 8;
+    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
+    std::uint8_t level = 6;
+    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
+    /// a zlib call).
+    std::size_t min_size = 64;
+};
+
+/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
+struct SendOptions {
+    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
+    /// compressed already, or a secret in a message that also carries text an attacker chooses
+    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
+    bool compress = true;
+};
+
 /// Per-endpoint settings of app.ws<H>(path, options).
 struct WsOptions {
     /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
@@ -6566,6 +7066,9 @@ struct WsOptions {
     /// long-lived connections whose later hooks do not read the request: 0.5 instead of
     /// 1.0 KiB per idle connection with the benchmark kit's handshake.
     bool keep_request = true;
+    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
+    /// -Wmissing-field-initializers.)
+    DeflateOptions deflate = {};
     /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
     /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
     /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
@@ -6589,17 +7092,21 @@ public:
     /// Unique within the process, printable (hexadecimal), e.g. "1f".
     std::string_view id() const noexcept;
     /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
-    SendResult send_text(std::string_view text);
+    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
+    /// (the same for every send and publish below).
+    SendResult send_text(std::string_view text, SendOptions options = {});
     /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes);
-    SendResult send_binary(const void* data, std::size_t size) {
-        return send_binary(std::string_view(static_cast<const char*>(data), size));
+    SendResult send_binary(std::string_view bytes, SendOptions options = {});
+    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
     }
     /// Sends text: anything string-like (std::string, std::string_view, const char*), as
     /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
-    SendResult send(std::string_view text) { return send_text(text); }
+    SendResult send(std::string_view text, SendOptions options = {}) {
+        return send_text(text, options);
+    }
     /// Sends `message` with its own type (an echo).
-    SendResult send(const Message& message);
+    SendResult send(const Message& message, SendOptions options = {});
     /// Sends a ping (payload at most 125 bytes).
     SendResult ping(std::string_view payload = {});
     /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
@@ -6621,7 +7128,8 @@ public:
     /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
     /// client's offer instead; wisp reports what was negotiated.)
     std::string_view protocol() const noexcept;
-    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none).
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
+    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
     std::string_view extensions() const noexcept;
     /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
     /// Kept when WsOptions::keep_request is false.
@@ -6637,17 +7145,21 @@ public:
     bool unsubscribe(std::string_view topic);
     /// The topics this peer is subscribed to, in subscription order.
     const std::vector<std::string>& topics() const noexcept;
-    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
+    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
+    /// compressed once per window size).
     /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
     /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
-    SendResult publish_text(std::string_view topic, std::string_view text);
-    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
     /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text) {
-        return publish_text(topic, text);
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
     }
     /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message);
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
 
     /// Typed per-peer state, the same object as the upgrade request's state<T>().
     template <class T>
@@ -7003,6 +7515,7 @@ struct WsEndpoint {
     void* handler = nullptr;
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
     bool keep_request = true;            ///< WsOptions::keep_request
+    DeflateOptions deflate;              ///< WsOptions::deflate
     std::string pattern;                 ///< as given to App::ws
     std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
     mutable PeerList peers;              ///< the route's open peers, across loops
@@ -7365,13 +7878,556 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_deflate.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_deflate.hpp — permessage-deflate negotiation (RFC 7692 §5, §7.1): the client's
+// Sec-WebSocket-Extensions offers in, the agreed parameters and the response value out.
+// Owns: the extension-list syntax (RFC 6455 §9.1), the rules for each parameter, which offer is
+// taken, the response's wording.
+// Must not know: zlib (deflate_codec.hpp), sessions, sockets: header values in, verdicts out.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What a route allows, from WsOptions::deflate.
+struct DeflateConfig {
+    /// Dedicated mode: keep the LZ77 window between messages in both directions unless the
+    /// client's offer forbids it. Shared mode (false): a fresh window for every message both ways,
+    /// so nothing is kept between messages.
+    bool context_takeover = false;
+    /// 9..15: our compressor's window (server_max_window_bits) and, in dedicated mode, the window
+    /// asked of the client when its offer lets us choose (client_max_window_bits).
+    std::uint8_t window_bits = 15;
+};
+
+/// The agreed parameters (RFC 7692 §7.1), from the server's side.
+struct DeflateParams {
+    bool server_no_context_takeover = false;   ///< we compress each message with a fresh window
+    bool client_no_context_takeover = false;   ///< so does the client: we inflate each one fresh
+    std::uint8_t server_max_window_bits = 15;  ///< our compressor's window, 9..15
+    std::uint8_t client_max_window_bits = 15;  ///< the most the client's compressor uses, 8..15
+    bool say_server_max_window_bits = false;   ///< written in the response
+    bool say_client_max_window_bits = false;   ///< written in the response
+
+    friend bool operator==(const DeflateParams& a, const DeflateParams& b) noexcept {
+        return a.server_no_context_takeover == b.server_no_context_takeover &&
+               a.client_no_context_takeover == b.client_no_context_takeover &&
+               a.server_max_window_bits == b.server_max_window_bits &&
+               a.client_max_window_bits == b.client_max_window_bits &&
+               a.say_server_max_window_bits == b.say_server_max_window_bits &&
+               a.say_client_max_window_bits == b.say_client_max_window_bits;
+    }
+};
+
+/// The most bytes format_deflate_response writes.
+inline constexpr std::size_t max_deflate_response_bytes = 128;
+
+/// Reads the Sec-WebSocket-Extensions fields of one request, in the order they came (several
+/// fields are one list, RFC 9110 §5.3), and takes the first permessage-deflate offer that is
+/// valid and supported (RFC 7692 §5: the client lists offers in its order of preference).
+/// Declined, and the next offer tried: a parameter that is unknown, repeated, missing its value
+/// or with an invalid one (§7), an element that breaks the list syntax, and an offer that asks
+/// for a server window of 8 bits (zlib cannot compress with a 256-byte window; §7.1.2.2 lets
+/// the server decline what it does not support). Other extensions are ignored.
+class DeflateNegotiator {
+public:
+    explicit DeflateNegotiator(DeflateConfig config) noexcept : config_(config) {}
+    /// One Sec-WebSocket-Extensions field value.
+    void feed(std::string_view field_value);
+    /// An offer was accepted.
+    bool accepted() const noexcept { return accepted_; }
+    /// The agreed parameters (valid when accepted()).
+    const DeflateParams& params() const noexcept { return params_; }
+
+private:
+    struct Offer {
+        bool server_no_context_takeover = false;
+        bool client_no_context_takeover = false;
+        std::uint8_t server_max_window_bits = 0;   // 0: absent
+        bool client_max_window_bits = false;       // present, with or without a value
+        std::uint8_t client_max_window_bits_value = 0;   // 0: no value
+    };
+    /// Parses one list element at `s` (after leading separators); advances past it. Returns
+    /// whether it was a valid permessage-deflate offer (then `offer` holds it).
+    static bool parse_element(std::string_view& s, Offer& offer);
+    bool accept(const Offer& offer);
+
+    DeflateConfig config_;
+    DeflateParams params_;
+    bool accepted_ = false;
+};
+
+/// Writes the response's Sec-WebSocket-Extensions value for `p` to `out` (room for
+/// max_deflate_response_bytes); returns its length. Only what RFC 7692 §7.1 lets a server say:
+/// a window size only when it must (the client offered it) or when it limits the client.
+std::size_t format_deflate_response(const DeflateParams& p, char* out) noexcept;
+std::string format_deflate_response(const DeflateParams& p);
+/// The same text, from a table shared by the whole process (so a peer keeps a view, not a
+/// copy): valid for the program's life, any thread.
+std::string_view deflate_response(const DeflateParams& p);
+
+// ---- implementation -------------------------------------------------------
+
+inline bool ext_is_tchar(char c) noexcept {
+    // RFC 9110 §5.6.2: token characters.
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~': return true;
+    default: return false;
+    }
+}
+
+inline void ext_skip_ows(std::string_view& s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+}
+
+inline std::string_view ext_take_token(std::string_view& s) noexcept {
+    std::size_t n = 0;
+    while (n < s.size() && ext_is_tchar(s[n])) ++n;
+    const std::string_view t = s.substr(0, n);
+    s.remove_prefix(n);
+    return t;
+}
+
+inline bool ext_iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+/// Skips the rest of a broken element up to its list's next comma outside a quoted string.
+inline void ext_skip_element(std::string_view& s) noexcept {
+    bool quoted = false;
+    while (!s.empty()) {
+        const char c = s.front();
+        if (quoted && c == '\\' && s.size() >= 2) {
+            s.remove_prefix(2);
+            continue;
+        }
+        if (c == '"') quoted = !quoted;
+        else if (c == ',' && !quoted) return;
+        s.remove_prefix(1);
+    }
+}
+
+/// A window-bits value: a decimal 8..15 without leading zeros (RFC 7692 §7.1.2.1, §7.1.2.2).
+inline std::uint8_t ext_window_bits(std::string_view v) noexcept {
+    if (v.size() == 1 && v[0] == '8') return 8;
+    if (v.size() == 1 && v[0] == '9') return 9;
+    if (v.size() == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5')
+        return static_cast<std::uint8_t>(10 + (v[1] - '0'));
+    return 0;
+}
+
+inline bool DeflateNegotiator::parse_element(std::string_view& s, Offer& offer) {
+    const std::string_view name = ext_take_token(s);
+    bool valid = !name.empty();
+    const bool deflate = ext_iequals(name, "permessage-deflate");
+    bool seen[4] = {false, false, false, false};
+    for (;;) {
+        ext_skip_ows(s);
+        if (!valid || s.empty() || s.front() == ',') break;
+        if (s.front() != ';') {
+            valid = false;
+            break;
+        }
+        s.remove_prefix(1);
+        ext_skip_ows(s);
+        const std::string_view param = ext_take_token(s);
+        if (param.empty()) {
+            valid = false;
+            break;
+        }
+        ext_skip_ows(s);
+        bool has_value = false;
+        char value_buf[8];
+        std::size_t value_len = 0;
+        bool value_ok = true;   // short enough to be one of ours
+        if (!s.empty() && s.front() == '=') {
+            has_value = true;
+            s.remove_prefix(1);
+            ext_skip_ows(s);
+            if (!s.empty() && s.front() == '"') {
+                // RFC 6455 §9.1: a quoted value must be a token once unescaped (RFC 9110 §5.6.4).
+                s.remove_prefix(1);
+                bool closed = false;
+                while (!s.empty()) {
+                    char c = s.front();
+                    s.remove_prefix(1);
+                    if (c == '"') {
+                        closed = true;
+                        break;
+                    }
+                    if (c == '\\') {
+                        if (s.empty()) break;
+                        c = s.front();
+                        s.remove_prefix(1);
+                    }
+                    if (!ext_is_tchar(c)) value_ok = valid = false;
+                    if (value_len < sizeof value_buf) value_buf[value_len++] = c;
+                    else value_ok = false;
+                }
+                if (!closed || value_len == 0) valid = false;
+            } else {
+                const std::string_view t = ext_take_token(s);
+                if (t.empty()) valid = false;
+                if (t.size() <= sizeof value_buf) {
+                    for (char c : t) value_buf[value_len++] = c;
+                } else {
+                    value_ok = false;
+                }
+            }
+            if (!valid) break;
+        }
+        if (!deflate) continue;   // another extension's parameters: only the syntax matters
+        const std::string_view value(value_buf, value_ok ? value_len : 0);
+        int which = -1;
+        if (param == "server_no_context_takeover") which = 0;
+        else if (param == "client_no_context_takeover") which = 1;
+        else if (param == "server_max_window_bits") which = 2;
+        else if (param == "client_max_window_bits") which = 3;
+        // §7: an unknown or repeated parameter declines the offer.
+        if (which < 0 || seen[which]) {
+            valid = false;
+            continue;   // keep reading, to find where the element ends
+        }
+        seen[which] = true;
+        switch (which) {
+        case 0:   // §7.1.1.1: no value
+            if (has_value) valid = false;
+            offer.server_no_context_takeover = true;
+            break;
+        case 1:   // §7.1.1.2: no value
+            if (has_value) valid = false;
+            offer.client_no_context_takeover = true;
+            break;
+        case 2:   // §7.1.2.2: a value is required
+            offer.server_max_window_bits = has_value ? ext_window_bits(value) : 0;
+            if (offer.server_max_window_bits == 0) valid = false;
+            break;
+        default:   // §7.1.2.1: the value is optional
+            offer.client_max_window_bits = true;
+            if (has_value) {
+                offer.client_max_window_bits_value = ext_window_bits(value);
+                if (offer.client_max_window_bits_value == 0) valid = false;
+            }
+            break;
+        }
+    }
+    if (!s.empty() && s.front() != ',') {
+        valid = false;
+        ext_skip_element(s);
+    }
+    return valid && deflate;
+}
+
+inline bool DeflateNegotiator::accept(const Offer& o) {
+    DeflateParams p;
+    // §7.1.1.1: an offered server_no_context_takeover must be in the response; the server may
+    // add it unasked. §7.1.1.2: the server may likewise impose client_no_context_takeover.
+    p.server_no_context_takeover = o.server_no_context_takeover || !config_.context_takeover;
+    p.client_no_context_takeover = o.client_no_context_takeover || !config_.context_takeover;
+    // §7.1.2.2: an offered server_max_window_bits is answered with the same or a smaller value;
+    // the server may also limit itself unasked.
+    std::uint8_t w = config_.window_bits;
+    if (o.server_max_window_bits != 0) {
+        if (o.server_max_window_bits < w) w = o.server_max_window_bits;
+        p.say_server_max_window_bits = true;
+    }
+    if (w < 9) return false;   // zlib's deflate makes no 8-bit window: decline, try the next
+    if (w < 15) p.say_server_max_window_bits = true;
+    p.server_max_window_bits = w;
+    // §7.1.2.1: client_max_window_bits may appear in the response only when offered. We limit
+    // the client only where it saves memory: an inflate window kept between messages.
+    if (o.client_max_window_bits) {
+        const std::uint8_t offered =
+            o.client_max_window_bits_value != 0 ? o.client_max_window_bits_value : 15;
+        p.client_max_window_bits = offered;
+        if (!p.client_no_context_takeover && config_.window_bits < offered) {
+            p.client_max_window_bits = config_.window_bits;
+            p.say_client_max_window_bits = true;
+        }
+    }
+    params_ = p;
+    accepted_ = true;
+    return true;
+}
+
+inline void DeflateNegotiator::feed(std::string_view s) {
+    while (!accepted_) {
+        while (!s.empty() && (s.front() == ',' || s.front() == ' ' || s.front() == '\t'))
+            s.remove_prefix(1);   // RFC 9110 §5.6.1: empty list elements are ignored
+        if (s.empty()) return;
+        Offer offer;
+        if (parse_element(s, offer)) accept(offer);
+    }
+}
+
+inline std::size_t format_deflate_response(const DeflateParams& p, char* out) noexcept {
+    std::size_t n = 0;
+    auto put = [&](std::string_view s) {
+        for (char c : s) out[n++] = c;
+    };
+    auto bits = [&](std::uint8_t b) {
+        if (b >= 10) out[n++] = '1';
+        out[n++] = static_cast<char>('0' + b % 10);
+    };
+    put("permessage-deflate");
+    if (p.server_no_context_takeover) put("; server_no_context_takeover");
+    if (p.client_no_context_takeover) put("; client_no_context_takeover");
+    if (p.say_server_max_window_bits) {
+        put("; server_max_window_bits=");
+        bits(p.server_max_window_bits);
+    }
+    if (p.say_client_max_window_bits) {
+        put("; client_max_window_bits=");
+        bits(p.client_max_window_bits);
+    }
+    return n;
+}
+
+inline std::string format_deflate_response(const DeflateParams& p) {
+    char buf[max_deflate_response_bytes];
+    return std::string(buf, format_deflate_response(p, buf));
+}
+
+inline std::string_view deflate_response(const DeflateParams& p) {
+    // Every response there can be: two flags, a server window said (9..15) or not, a client
+    // window said (8..15) or not: 2 * 2 * 8 * 9 texts, made once.
+    struct Table {
+        std::string text[2 * 2 * 8 * 9];
+        Table() {
+            for (std::size_t i = 0; i < 2 * 2 * 8 * 9; ++i) {
+                DeflateParams q;
+                const std::size_t c = i % 9, s = i / 9 % 8;
+                q.client_no_context_takeover = (i / 72) % 2 != 0;
+                q.server_no_context_takeover = i / 144 != 0;
+                q.say_server_max_window_bits = s != 0;
+                q.server_max_window_bits = static_cast<std::uint8_t>(s != 0 ? s + 8 : 15);
+                q.say_client_max_window_bits = c != 0;
+                q.client_max_window_bits = static_cast<std::uint8_t>(c != 0 ? c + 7 : 15);
+                text[i] = format_deflate_response(q);
+            }
+        }
+    };
+    static const Table table;
+    const std::size_t s = p.say_server_max_window_bits ? p.server_max_window_bits - 8u : 0u;
+    const std::size_t c = p.say_client_max_window_bits ? p.client_max_window_bits - 7u : 0u;
+    const std::size_t i = ((p.server_no_context_takeover ? 2u : 0u) +
+                           (p.client_no_context_takeover ? 1u : 0u)) * 72u + s * 9u + c;
+    return table.text[i];
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_compression.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_compression.hpp — one peer's permessage-deflate once agreed (RFC 7692): which
+// messages go out compressed and how, the shared compressed frame of a publication, and
+// inflating what the peer compressed.
+// Owns: the agreed parameters, the compressor and decompressor a peer keeps for context
+// takeover (dedicated mode), the choice between them and the loop's shared streams.
+// Must not know: sockets, the session's close logic (it reports results), negotiation
+// (ws_deflate.hpp). Without WISP_DEFLATE it is never created (no offer is ever accepted).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What inflating a compressed message gave.
+enum class InflateOutcome : std::uint8_t { ok, too_big, corrupt, not_utf8, no_memory };
+
+/// A peer's compression. Created by the upgrade when an offer was accepted; lives with the
+/// session. Thread: the peer's loop only.
+class WsCompression {
+public:
+    WsCompression(const DeflateParams& params, const DeflateOptions& options, DeflatePool& pool)
+        : params_(params),
+          response_(deflate_response(params)),
+          min_size_(options.min_size),
+          mem_level_(options.mem_level),
+          level_(options.level),
+          pool_(pool) {}
+
+    /// The response's Sec-WebSocket-Extensions value (peer.extensions()).
+    std::string_view extensions() const noexcept { return response_; }
+    const DeflateParams& params() const noexcept { return params_; }
+
+    /// Queues `payload` as one compressed frame (RSV1) on `q`. False, with nothing queued, when
+    /// it goes uncompressed instead: shorter than min_size, not smaller once compressed (without
+    /// context takeover, where skipping costs nothing), or zlib failed.
+    bool write(SendQueue& q, Opcode op, std::string_view payload);
+    /// The publication's shared compressed frame for this peer, or null when it gets the plain
+    /// frame: opted out, shorter than min_size, or not smaller compressed. Compressed once per
+    /// publication and window size. Peers with server context takeover (dedicated mode) never
+    /// share (their compressor's window must see every message they get): null, use write().
+    const SharedBuffer* shared_frame(const Publication& p);
+    /// Whether this peer's publications may use shared frames (no server context takeover).
+    bool shares() const noexcept { return params_.server_no_context_takeover; }
+
+    /// Inflates a compressed message of at most `limit` bytes (text: valid UTF-8); on ok, `out`
+    /// views it until the next inflate on this loop.
+    InflateOutcome inflate(std::string_view in, std::size_t limit, bool text,
+                           std::string_view& out);
+    /// The inflated message's hook has returned: scratch memory beyond what a loop keeps goes.
+    void finished_message() noexcept;
+    /// zlib state this peer holds between messages (dedicated mode only), in streams.
+    int kept_streams() const noexcept;
+
+private:
+#ifdef WISP_DEFLATE
+    /// Compresses `payload` with `d` into the pool's frame buffer as a whole frame (header
+    /// with RSV1, then the compressed bytes); returns its view, or an empty view on failure.
+    std::string_view build_frame(Deflater& d, Opcode op, std::string_view payload,
+                                 bool keep_context);
+    std::unique_ptr<Deflater> deflater_;   ///< dedicated: context kept between messages
+    std::unique_ptr<Inflater> inflater_;   ///< dedicated: the client's context kept
+#endif
+    DeflateParams params_;
+    std::string_view response_;
+    std::size_t min_size_;
+    std::uint8_t mem_level_;
+    std::uint8_t level_;
+    DeflatePool& pool_;
+};
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_DEFLATE
+inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op,
+                                                   std::string_view payload, bool keep_context) {
+    // The compressed bytes go right after room for the longest header, which is then written
+    // just before them: the frame is contiguous without moving the payload.
+    constexpr std::size_t at = 10;
+    std::size_t n = 0;
+    if (!d.compress(payload, pool_.frame, at, n, keep_context)) return {};
+    const std::size_t header = frame_header_size(n);
+    char* start = pool_.frame.data() + at - header;
+    encode_frame_header(start, op, true, n, nullptr, true);   // RSV1: compressed (§6)
+    return std::string_view(start, header + n);
+}
+
+inline bool WsCompression::write(SendQueue& q, Opcode op, std::string_view payload) {
+    if (payload.size() < min_size_) return false;
+    std::string_view frame;
+    if (params_.server_no_context_takeover) {
+        Deflater* d = pool_.deflater(params_.server_max_window_bits, mem_level_, level_);
+        if (!d) return false;
+        frame = build_frame(*d, op, payload, false);
+        // Without context nothing depends on this message having been compressed: send the
+        // smaller form.
+        if (frame.empty() || frame.size() >= payload.size() + frame_header_size(payload.size()))
+            return false;
+    } else {
+        if (!deflater_) {
+            deflater_ =
+                std::make_unique<Deflater>(params_.server_max_window_bits, mem_level_, level_);
+            if (!deflater_->ok()) {
+                deflater_.reset();
+                return false;
+            }
+        }
+        // With context takeover the peer's window must see every byte our compressor saw, so
+        // what was compressed is sent compressed, larger or not.
+        frame = build_frame(*deflater_, op, payload, true);
+        if (frame.empty()) return false;   // zlib failed and reset: the next message starts fresh
+    }
+    std::memcpy(q.reserve(frame.size()), frame.data(), frame.size());
+    pool_.frame.trim(DeflatePool::keep_bytes);
+    return true;
+}
+
+inline const SharedBuffer* WsCompression::shared_frame(const Publication& p) {
+    if (!p.compress || p.payload().size() < min_size_ || !shares()) return nullptr;
+    const Opcode op = p.binary ? Opcode::binary : Opcode::text;
+    const unsigned bits = params_.server_max_window_bits;
+    const SharedBuffer& f = p.deflated(bits, [&](std::string_view payload) {
+        Deflater* d = pool_.deflater(static_cast<int>(bits), mem_level_, level_);
+        if (!d) return SharedBuffer();
+        const std::string_view frame = build_frame(*d, op, payload, false);
+        if (frame.empty() || frame.size() >= p.ws_frame.size()) return SharedBuffer();
+        SharedBuffer b = SharedBuffer::copy_of(frame);
+        pool_.frame.trim(DeflatePool::keep_bytes);
+        return b;
+    });
+    return f ? &f : nullptr;
+}
+
+inline InflateOutcome WsCompression::inflate(std::string_view in, std::size_t limit, bool text,
+                                             std::string_view& out) {
+    Inflater* inf = nullptr;
+    const bool keep = !params_.client_no_context_takeover;
+    if (keep) {
+        if (!inflater_) {
+            inflater_ = std::make_unique<Inflater>(params_.client_max_window_bits);
+            if (!inflater_->ok()) {
+                inflater_.reset();
+                return InflateOutcome::no_memory;
+            }
+        }
+        inf = inflater_.get();
+    } else {
+        inf = pool_.inflater();
+        if (!inf) return InflateOutcome::no_memory;
+    }
+    std::size_t n = 0;
+    switch (inf->inflate(in, limit, text, keep, pool_.inflated, n)) {
+    case Inflater::Result::ok: break;
+    case Inflater::Result::too_big: return InflateOutcome::too_big;
+    case Inflater::Result::corrupt: return InflateOutcome::corrupt;
+    case Inflater::Result::not_utf8: return InflateOutcome::not_utf8;
+    case Inflater::Result::no_memory: return InflateOutcome::no_memory;
+    }
+    out = std::string_view(pool_.inflated.data(), n);
+    return InflateOutcome::ok;
+}
+
+inline void WsCompression::finished_message() noexcept {
+    pool_.inflated.trim(DeflatePool::keep_bytes);
+}
+
+inline int WsCompression::kept_streams() const noexcept {
+    return (deflater_ ? 1 : 0) + (inflater_ ? 1 : 0);
+}
+#else
+inline bool WsCompression::write(SendQueue&, Opcode, std::string_view) { return false; }
+inline const SharedBuffer* WsCompression::shared_frame(const Publication&) { return nullptr; }
+inline InflateOutcome WsCompression::inflate(std::string_view, std::size_t, bool,
+                                             std::string_view&) {
+    return InflateOutcome::corrupt;
+}
+inline void WsCompression::finished_message() noexcept {}
+inline int WsCompression::kept_streams() const noexcept { return 0; }
+#endif
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_session.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
 // in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
 // the idle timeout, the peer's topics.
 // Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
-// close state, the idle and close deadlines (through the connection's one timer slot).
+// close state, the idle and close deadlines (through the connection's one timer slot), and
+// where permessage-deflate applies: inflate before the message hook, deflate on the way out
+// (the how is WsCompression's, ws_compression.hpp).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 
 #include <algorithm>
@@ -7407,7 +8463,7 @@ inline std::uint64_t next_peer_id() noexcept {
 class WsSession final : public Session {
 public:
     WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes);
+              std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate = nullptr);
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
@@ -7420,7 +8476,11 @@ public:
     }
     std::string_view protocol() const noexcept { return protocol_; }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
-    std::string_view extensions() const noexcept { return {}; }
+    std::string_view extensions() const noexcept {
+        return deflate_ ? deflate_->extensions() : std::string_view();
+    }
+    /// The peer's compression, or null when none was agreed.
+    const WsCompression* compression() const noexcept { return deflate_.get(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
     Connection& connection() noexcept { return conn_; }
@@ -7460,13 +8520,14 @@ public:
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
+    void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
     void on_pong(std::string_view payload);
     void on_close(std::uint16_t code, std::string_view reason);
     void on_error(errc e, std::uint16_t close_code, const char* why);
 
     // ---- for Peer ----
-    SendResult send_data(Opcode op, std::string_view payload);
+    SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
     void terminate() { conn_.terminate(); }
@@ -7475,7 +8536,8 @@ public:
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
-    SendResult publish(std::string_view topic, std::string_view data, bool binary);
+    SendResult publish(std::string_view topic, std::string_view data, bool binary,
+                       bool compress = true);
 
 private:
     /// A publication for one of this peer's topics (the topic registry's delivery function).
@@ -7520,6 +8582,7 @@ private:
     WsSession* list_next_ = nullptr;
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
+    std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
     std::vector<std::string> topics_;
     std::uint64_t last_rx_tick_ = 0;
@@ -7536,14 +8599,16 @@ private:
 
 // ---- WsSession ----------------------------------------------------------------------
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes)
+                            std::string protocol, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}),
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
       request_(std::move(request)),
       state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)) {
+      protocol_(std::move(protocol)),
+      deflate_(std::move(deflate)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
     std::uint8_t n = 0;
@@ -7628,6 +8693,37 @@ inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
     guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !deflate_) return;   // closing: discard (§7.1.4)
+    std::string_view inflated;
+    // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
+    // inflation stops one byte past it.
+    const std::uint64_t limit64 = reader_.max_message();
+    const std::size_t limit = limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64)
+                                                        : ~std::size_t(0) - 1;
+    const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
+    if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
+    switch (r) {
+    case InflateOutcome::ok: break;
+    case InflateOutcome::too_big:
+        fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
+        return;
+    case InflateOutcome::corrupt:
+        // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
+        // 1007 to data inconsistent with the message's type, as for broken UTF-8.
+        fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
+        return;
+    case InflateOutcome::not_utf8:
+        fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
+        return;
+    case InflateOutcome::no_memory:
+        fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
+        return;
+    }
+    on_message(op, inflated);
+    deflate_->finished_message();
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
@@ -7794,9 +8890,11 @@ inline SendResult WsSession::admit() {
     return SendResult::closed;
 }
 
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload, bool compress) {
     const SendResult r = admit();
-    if (r == SendResult::sent) write_frame(op, payload);
+    if (r != SendResult::sent) return r;
+    if (!(compress && deflate_ && deflate_->write(conn_.out(), op, payload)))
+        write_frame(op, payload);
     return r;
 }
 
@@ -7846,12 +8944,13 @@ inline void WsSession::leave_topics() {
     while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
 }
 
-inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
+                                     bool compress) {
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     // An un-namespaced peer publishes under the topic itself: no key is made.
-    auto p = namespace_name().empty() ? Publication::make(topic, data, binary)
-                                      : Publication::make(topic_key(topic), data, binary);
+    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
+                                      : Publication::make(topic_key(topic), data, binary, compress);
     conn_.loop().core.publish(p, &conn_.loop(), this);
     return SendResult::sent;
 }
@@ -7859,7 +8958,21 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
-    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+    if (s.admit() != SendResult::sent) return;
+    if (s.deflate_ && p.compress) {
+        // Without context takeover, every peer with the same window shares one compressed frame;
+        // with it, the peer's own compressor must see the message.
+        if (s.deflate_->shares()) {
+            if (const SharedBuffer* f = s.deflate_->shared_frame(p)) {
+                s.conn_.out().write_shared(*f, 0, f->size());
+                return;
+            }
+        } else if (s.deflate_->write(s.conn_.out(), p.binary ? Opcode::binary : Opcode::text,
+                                     p.payload())) {
+            return;
+        }
+    }
+    s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }  // namespace detail
@@ -8894,15 +10007,16 @@ WISP_NAMESPACE_BEGIN
 
 // ---- Peer ---------------------------------------------------------------------------
 inline std::string_view Peer::id() const noexcept { return s_.id(); }
-inline SendResult Peer::send_text(std::string_view text) {
+inline SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text);
+    return s_.send_data(detail::Opcode::text, text, o.compress);
 }
-inline SendResult Peer::send_binary(std::string_view bytes) {
-    return s_.send_data(detail::Opcode::binary, bytes);
+inline SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
+    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
 }
-inline SendResult Peer::send(const Message& m) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
+inline SendResult Peer::send(const Message& m, SendOptions o) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                        o.compress);
 }
 inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
 inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
@@ -8923,14 +10037,16 @@ inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_a
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline SendResult Peer::publish_text(std::string_view topic, std::string_view text) {
-    return s_.publish(topic, text, false);
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
+                                     SendOptions o) {
+    return s_.publish(topic, text, false, o.compress);
 }
-inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes) {
-    return s_.publish(topic, bytes, true);
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
+                                       SendOptions o) {
+    return s_.publish(topic, bytes, true, o.compress);
 }
-inline SendResult Peer::publish(std::string_view topic, const Message& m) {
-    return s_.publish(topic, m.data(), m.is_binary());
+inline SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
+    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
 }
 
 WISP_NAMESPACE_END
@@ -9262,7 +10378,7 @@ WISP_NAMESPACE_END
 // wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
 // §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
 // Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
-// handler may add).
+// handler may add, whether permessage-deflate is agreed: the rules are ws_deflate.hpp's).
 // Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
 
 #include <exception>
@@ -9357,14 +10473,30 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
             return true;
         }
     }
-    // Headers the handler added must be safe to write.
+    // Headers the handler added must be safe to write. A route that negotiates compression
+    // owns Sec-WebSocket-Extensions: a handler's own would promise what the session cannot do.
+    const bool deflate_route = deflate_supported && ep.deflate.mode != DeflateMode::off;
+    const std::string_view owned = deflate_route ? "sec-websocket-extensions" : "upgrade";
     std::string extra;
     if (answer) {
-        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
+        if (auto* bad = append_header_lines(extra, answer->headers,
+                                            {"upgrade", "sec-websocket-accept", owned})) {
             loop.core.report(req, errc::invalid_argument,
                               "upgrade response header with an invalid name or value: " + bad->first);
             reject(status(500));
             return true;
+        }
+    }
+    // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
+    std::unique_ptr<WsCompression> deflate;
+    if (deflate_route) {
+        DeflateNegotiator n(DeflateConfig{ep.deflate.mode == DeflateMode::dedicated,
+                                          ep.deflate.window_bits});
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
+        if (n.accepted()) {
+            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
+            extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
         }
     }
     char accept[28];
@@ -9382,7 +10514,8 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
     conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message));
+                                                    std::move(protocol), max_message,
+                                                    std::move(deflate)));
     return true;
 }
 
@@ -10979,17 +12112,20 @@ public:
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
     /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
-    SendResult publish_text(std::string_view topic, std::string_view text);
+    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
     /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text) {
-        return publish_text(topic, text);
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
     }
     /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message) {
-        return message.is_binary() ? publish_binary(topic, message.data())
-                                   : publish_text(topic, message.data());
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
+        return message.is_binary() ? publish_binary(topic, message.data(), options)
+                                   : publish_text(topic, message.data(), options);
     }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
@@ -11098,6 +12234,15 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
+    ep->deflate = options.deflate;
+    if (options.deflate.mode != DeflateMode::off &&
+        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
+         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
+         options.deflate.level > 9))
+        core_.record_setup_error(make_error_code(errc::invalid_argument),
+                                 "WS " + std::string(pattern) +
+                                     ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
+                                     "level 0-9");
     ep->pattern = std::string(pattern);
     ep->namespace_of = std::move(options.namespace_of);
     core_.add_ws_route(pattern, ep.get());
@@ -11368,13 +12513,15 @@ inline void App::stop() {
     }
 }
 
-inline SendResult App::publish_text(std::string_view topic, std::string_view text) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text,
+                                    SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
+    core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
     return SendResult::sent;
 }
-inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes) {
-    core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                      SendOptions o) {
+    core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
     return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {

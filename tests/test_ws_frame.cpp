@@ -63,6 +63,10 @@ struct Recorder {
         events.push_back((op == Opcode::text ? "text:" : "binary:") + std::string(p));
         message_data.push_back(p.data());
     }
+    void on_compressed_message(Opcode op, std::string_view p) {
+        CHECK((op == Opcode::text || op == Opcode::binary));
+        events.push_back((op == Opcode::text ? "ztext:" : "zbinary:") + std::string(p));
+    }
     void on_ping(std::string_view p) {
         CHECK(p.size() <= 125);
         events.push_back("ping:" + std::string(p));
@@ -130,9 +134,16 @@ struct Run {
 
 // Feeds `bytes` in pieces of the given sizes (the last piece takes the rest), stopping where
 // the reader stops; each piece is a separate heap buffer, as successive socket reads would be.
+// permessage-deflate negotiated for the readers run() makes (Compression sets it for a scope).
+bool compression_on = false;
+struct Compression {
+    Compression() { compression_on = true; }
+    ~Compression() { compression_on = false; }
+};
+
 Run run(const std::string& bytes, const std::vector<std::size_t>& pieces,
         d::WsLimits limits = {}) {
-    d::WsReader reader(limits);
+    d::WsReader reader(limits, compression_on);
     Recorder rec;
     Run r;
     std::size_t pos = 0;
@@ -385,6 +396,75 @@ TEST_CASE("ws_frame: RSV1, RSV2 and RSV3 are protocol errors without an extensio
         expect_error(frame(FIN | rsv | TEXT, "x"), "error:protocol_error:1002");
         expect_error(frame(FIN | rsv | PING, "x"), "error:protocol_error:1002");
     }
+}
+
+TEST_CASE("ws_frame: with compression on, RSV1 marks a message compressed, delivered unchecked") {
+    const Compression on;
+    constexpr unsigned RSV1 = 0x40;
+    // Not UTF-8 and not inflated: the reader leaves both to the sink.
+    expect_events(frame(FIN | RSV1 | TEXT, "\xff\xfe") + frame(FIN | RSV1 | BINARY, "z"),
+                  {"ztext:\xff\xfe", "zbinary:z"});
+    // Fragmented, a ping between the fragments; the next message is plain again.
+    expect_events(frame(RSV1 | TEXT, "ab") + frame(FIN | PING, "p") + frame(CONT, "\xc3") +
+                      frame(FIN | CONT, "cd") + frame(FIN | TEXT, "plain"),
+                  {"ping:p", "ztext:ab\xc3" "cd", "text:plain"});
+    // An uncompressed message is still checked for UTF-8.
+    expect_error(frame(FIN | TEXT, "\xff"), "error:invalid_utf8:1007");
+}
+
+TEST_CASE("ws_frame: RSV1 on a control or continuation frame, RSV2 and RSV3 stay 1002") {
+    const Compression on;
+    constexpr unsigned RSV1 = 0x40;
+    for (unsigned op : {CLOSE, PING, PONG}) {
+        CAPTURE(op);
+        expect_error(frame(FIN | RSV1 | op, ""), "error:protocol_error:1002");
+    }
+    // RFC 7692 §6.1: only the first frame of a message says it is compressed.
+    expect_events(frame(RSV1 | TEXT, "a") + frame(FIN | RSV1 | CONT, "b"),
+                  {"error:protocol_error:1002"});
+    expect_events(frame(TEXT, "a") + frame(FIN | RSV1 | CONT, "b"), {"error:protocol_error:1002"});
+    for (unsigned rsv : {0x20u, 0x10u, 0x60u, 0x50u}) {
+        CAPTURE(rsv);
+        expect_error(frame(FIN | rsv | TEXT, "x"), "error:protocol_error:1002");
+    }
+}
+
+TEST_CASE("ws_frame: a compressed message may exceed the limit by the deflate slack, no more") {
+    const Compression on;
+    constexpr unsigned RSV1 = 0x40;
+    const std::uint64_t limit = 100;
+    const std::size_t slack = static_cast<std::size_t>(d::deflate_size_slack(limit));
+    CHECK(slack == 100 / 8 + 1024);
+    const std::string most(limit + slack, 'a');
+    expect_events(frame(FIN | RSV1 | BINARY, most), {"zbinary:" + most}, d::WsLimits{limit});
+    expect_error(frame(FIN | RSV1 | BINARY, most + "a"), "error:message_too_big:1009",
+                 d::WsLimits{limit});
+    // Fragmented: the sum counts.
+    expect_events(frame(RSV1 | BINARY, most.substr(1)) + frame(FIN | CONT, "aa"),
+                  {"error:message_too_big:1009"}, d::WsLimits{limit});
+    // Uncompressed messages keep the plain limit.
+    expect_error(frame(FIN | BINARY, std::string(limit + 1, 'a')), "error:message_too_big:1009",
+                 d::WsLimits{limit});
+}
+
+TEST_CASE("ws_frame: a sink that cannot inflate sees a compressed message as a protocol error") {
+    struct Plain {
+        std::vector<std::string> events;
+        void on_message(Opcode, std::string_view p) {
+            events.push_back("message:" + std::string(p));
+        }
+        void on_ping(std::string_view) {}
+        void on_pong(std::string_view) {}
+        void on_close(std::uint16_t, std::string_view) {}
+        void on_error(wisp::errc e, std::uint16_t code, const char*) {
+            events.push_back(std::string("error:") + errc_name(e) + ":" + std::to_string(code));
+        }
+    } sink;
+    d::WsReader reader({}, true);
+    std::string bytes = frame(FIN | 0x40 | TEXT, "x");
+    reader.feed(&bytes[0], bytes.size(), sink);
+    CHECK(sink.events == Events{"error:protocol_error:1002"});
+    CHECK(reader.done());
 }
 
 TEST_CASE("ws_frame: reserved opcodes are protocol errors (1002)") {

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   g++ clang meson ninja-build pkg-config python3   # toolchain (clang: second compiler, fuzzing)
   libasio-dev node-llhttp doctest-dev             # wisp's three dependencies
+  zlib1g-dev                                      # optional permessage-deflate (WISP_DEFLATE)
   nlohmann-json3-dev                              # optional JSON helpers (tests, examples/chat)
   libssl-dev openssl                              # optional TLS (WISP_TLS); openssl makes the test certificates
   python3-websockets curl                         # independent clients in the integration tests

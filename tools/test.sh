@@ -5,6 +5,7 @@
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
 #           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
 #           and RTTI, the README's copy-one-header commands) and the benchmarks' build
+#           (this and the next three: with zlib, so WISP_DEFLATE and the permessage-deflate tests)
 #   single  clang++, C++20, against the single header, with WISP_NO_EPOLL (connection sockets
 #           wait through Asio's reactor, the path of Windows and the BSDs): the whole suite again
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
@@ -13,6 +14,7 @@
 #   win     MinGW-w64 cross build run under Wine: unit, server, echo with Python clients
 #   armhf   32-bit ARM cross build under qemu-user: unit, server, echo with Python clients
 #   aarch64 64-bit ARM cross build under qemu-user: unit, server
+#           (the cross builds without zlib: they are the WISP_DEFLATE-off build of the suite)
 # Installs missing Debian packages first. Ends with the line `N passed, N failed`.
 # Usage: tools/test.sh     (build dirs: build/<label>)
 set -uo pipefail
@@ -58,9 +60,11 @@ run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false 
 
 # Cross builds (tools/cross/*.ini) run under emulators; the native runs above cover the
 # compile-only checks. Unity builds and no debug info keep their compile time down.
-# TLS is off there (-Dtls=disabled): no OpenSSL for the targets, and the suites then check that
-# listen_tls says so (test_tls_off.cpp); the native runs cover TLS.
-cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddebug=false -Dunity=on)
+# TLS and permessage-deflate are off there (-Dtls=disabled -Ddeflate=disabled): no OpenSSL or
+# zlib for the targets; the suites then check that listen_tls says so (test_tls_off.cpp); the
+# native runs cover both.
+cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddeflate=disabled -Ddebug=false
+  -Dunity=on)
 export WINEDEBUG=-all
 WINEPREFIX="$PWD/build/win/wine" targets="tests/unit.exe tests/server.exe examples/echo.exe examples/sse_clock.exe" \
   only="unit server http-clients ws-protocol ws-python" \

@@ -94,7 +94,12 @@ int main(int argc, char** argv) {
     options.limits.max_body_bytes = max_text;   // POST /api/publish: 413 beyond 64 KiB
     wisp::App app(options);
     app.get("/", [](wisp::Request&) { return wisp::html(std::string(chat_page)); });
-    app.ws<Chat>("/_ws", wisp::WsOptions{max_text});
+    // Browsers offer permessage-deflate on every WebSocket: in shared mode a message to the
+    // room is compressed once for everyone, and idle peers keep no zlib state (with
+    // WISP_DEFLATE, as meson's build defines when zlib is there; otherwise offers are declined).
+    wisp::WsOptions room{max_text};
+    room.deflate.mode = wisp::DeflateMode::shared;
+    app.ws<Chat>("/_ws", room);
     app.get("/sse", [](wisp::Request& req) {
         wisp::EventStream stream(req);
         stream.subscribe("clock");

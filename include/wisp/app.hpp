@@ -147,17 +147,20 @@ public:
     /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
     /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
     /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
-    SendResult publish_text(std::string_view topic, std::string_view text);
+    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
     /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
     /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text) {
-        return publish_text(topic, text);
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
     }
     /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message) {
-        return message.is_binary() ? publish_binary(topic, message.data())
-                                   : publish_text(topic, message.data());
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
+        return message.is_binary() ? publish_binary(topic, message.data(), options)
+                                   : publish_text(topic, message.data(), options);
     }
     /// Subscribers of `topic` across all threads (peers and streams).
     std::size_t subscriber_count(std::string_view topic) const;
@@ -266,6 +269,15 @@ App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
     detail::fill_endpoint(*ep, handler);
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
+    ep->deflate = options.deflate;
+    if (options.deflate.mode != DeflateMode::off &&
+        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
+         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
+         options.deflate.level > 9))
+        core_.record_setup_error(make_error_code(errc::invalid_argument),
+                                 "WS " + std::string(pattern) +
+                                     ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
+                                     "level 0-9");
     ep->pattern = std::string(pattern);
     ep->namespace_of = std::move(options.namespace_of);
     core_.add_ws_route(pattern, ep.get());
@@ -536,13 +548,15 @@ inline void App::stop() {
     }
 }
 
-inline SendResult App::publish_text(std::string_view topic, std::string_view text) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text,
+                                    SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_.publish(detail::Publication::make(topic, text, false), nullptr, nullptr);
+    core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
     return SendResult::sent;
 }
-inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes) {
-    core_.publish(detail::Publication::make(topic, bytes, true), nullptr, nullptr);
+inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                      SendOptions o) {
+    core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
     return SendResult::sent;
 }
 inline std::size_t App::subscriber_count(std::string_view topic) const {

@@ -10,6 +10,10 @@
 //                             -fno-exceptions. Asio then runs with ASIO_NO_EXCEPTIONS.
 //     WISP_CUSTOM_ASIO_THROW  you define asio::detail::throw_exception yourself (only read
 //                             without exceptions); by default wisp's prints and aborts.
+//     WISP_DEFLATE            permessage-deflate (RFC 7692) for WebSocket routes that ask for it
+//                             (WsOptions::deflate): includes <zlib.h>, link with -lz (Debian:
+//                             zlib1g-dev). Off by default; without it every offer is declined
+//                             and nothing needs zlib. Define it alike in every translation unit.
 //     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call

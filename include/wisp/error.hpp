@@ -46,6 +46,9 @@ enum class errc {
     tls_unavailable,         ///< built without WISP_TLS
     tls_setup,               ///< a certificate, key or TLS setting that does not work
     tls_error,               ///< a failed TLS handshake or record (the connection closes)
+    // permessage-deflate (RFC 7692); last, so the values above keep their numbers
+    invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
+    out_of_memory,           ///< zlib could not allocate its state: close 1011
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -95,6 +98,8 @@ public:
         case errc::tls_unavailable: return "built without TLS (WISP_TLS)";
         case errc::tls_setup: return "TLS setup failed";
         case errc::tls_error: return "TLS handshake or record failed";
+        case errc::invalid_compressed_data: return "invalid compressed data";
+        case errc::out_of_memory: return "out of memory";
         }
         return "unknown wisp error";
     }

@@ -70,6 +70,57 @@ enum class ReadyState : std::uint8_t {
     closed = 3,       ///< the connection is closed (also during the close hook)
 };
 
+/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
+/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
+enum class DeflateMode : std::uint8_t {
+    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
+    /// memory per peer (figures in bench/README.md).
+    off,
+    /// No context takeover either way: each message is compressed and inflated on its own, so a
+    /// peer holds no zlib state between messages (the loop's streams are shared), and a
+    /// publication is compressed once for all its subscribers with the same window size.
+    shared,
+    /// Context takeover where the client allows it: each peer keeps its own compressor and
+    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
+    /// of zlib state once it has sent and received a compressed message), so repeated content
+    /// across messages compresses far better; publications are compressed per subscriber.
+    dedicated,
+};
+
+/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
+#ifdef WISP_DEFLATE
+inline constexpr bool deflate_supported = true;
+#else
+inline constexpr bool deflate_supported = false;
+#endif
+
+/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
+/// a value out of range makes listen() fail with errc::invalid_argument.
+struct DeflateOptions {
+    DeflateMode mode = DeflateMode::off;
+    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
+    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
+    /// In dedicated mode it also limits the client's window when its offer lets us
+    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
+    std::uint8_t window_bits = 15;
+    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
+    /// memory per peer in dedicated mode at some cost in ratio and speed.
+    std::uint8_t mem_level = 8;
+    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
+    std::uint8_t level = 6;
+    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
+    /// a zlib call).
+    std::size_t min_size = 64;
+};
+
+/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
+struct SendOptions {
+    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
+    /// compressed already, or a secret in a message that also carries text an attacker chooses
+    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
+    bool compress = true;
+};
+
 /// Per-endpoint settings of app.ws<H>(path, options).
 struct WsOptions {
     /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
@@ -80,6 +131,9 @@ struct WsOptions {
     /// long-lived connections whose later hooks do not read the request: 0.5 instead of
     /// 1.0 KiB per idle connection with the benchmark kit's handshake.
     bool keep_request = true;
+    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
+    /// -Wmissing-field-initializers.)
+    DeflateOptions deflate = {};
     /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
     /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
     /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
@@ -103,17 +157,21 @@ public:
     /// Unique within the process, printable (hexadecimal), e.g. "1f".
     std::string_view id() const noexcept;
     /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
-    SendResult send_text(std::string_view text);
+    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
+    /// (the same for every send and publish below).
+    SendResult send_text(std::string_view text, SendOptions options = {});
     /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes);
-    SendResult send_binary(const void* data, std::size_t size) {
-        return send_binary(std::string_view(static_cast<const char*>(data), size));
+    SendResult send_binary(std::string_view bytes, SendOptions options = {});
+    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
     }
     /// Sends text: anything string-like (std::string, std::string_view, const char*), as
     /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
-    SendResult send(std::string_view text) { return send_text(text); }
+    SendResult send(std::string_view text, SendOptions options = {}) {
+        return send_text(text, options);
+    }
     /// Sends `message` with its own type (an echo).
-    SendResult send(const Message& message);
+    SendResult send(const Message& message, SendOptions options = {});
     /// Sends a ping (payload at most 125 bytes).
     SendResult ping(std::string_view payload = {});
     /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
@@ -135,7 +193,8 @@ public:
     /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
     /// client's offer instead; wisp reports what was negotiated.)
     std::string_view protocol() const noexcept;
-    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none).
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
+    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
     std::string_view extensions() const noexcept;
     /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
     /// Kept when WsOptions::keep_request is false.
@@ -151,17 +210,21 @@ public:
     bool unsubscribe(std::string_view topic);
     /// The topics this peer is subscribed to, in subscription order.
     const std::vector<std::string>& topics() const noexcept;
-    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once.
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
+    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
+    /// compressed once per window size).
     /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
     /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
-    SendResult publish_text(std::string_view topic, std::string_view text);
-    SendResult publish_binary(std::string_view topic, std::string_view bytes);
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
     /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text) {
-        return publish_text(topic, text);
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
     }
     /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message);
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
 
     /// Typed per-peer state, the same object as the upgrade request's state<T>().
     template <class T>

@@ -20,6 +20,8 @@ ap.add_argument("--llhttp-src", required=True)
 ap.add_argument("--llhttp-include", required=True)
 ap.add_argument("--json", action="store_true")
 ap.add_argument("--tls", action="store_true", help="OpenSSL is there: app.hpp with WISP_TLS too")
+ap.add_argument("--deflate", action="store_true",
+                help="zlib is there: websocket.hpp and app.hpp with WISP_DEFLATE too")
 ap.add_argument("--flag", action="append", default=[])
 a = ap.parse_args()
 
@@ -76,6 +78,7 @@ USES = {
 headers = sorted(f for f in os.listdir(os.path.join(a.include, "wisp")) if f.endswith(".hpp"))
 cases = [(h, []) for h in headers] + ([("json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
 cases += [("app.hpp", ["-DWISP_TLS=1"])] if a.tls else []
+cases += [(h, ["-DWISP_DEFLATE=1"]) for h in ("websocket.hpp", "app.hpp")] if a.deflate else []
 
 work = tempfile.mkdtemp(prefix="wisp-public-link-")
 objs = []
@@ -97,6 +100,7 @@ def build_and_run(case):
         f.write(f"#include <wisp/{header}>\n#include <string_view>\n#include <vector>\n"
                 f"int main() {{\n    {use}\n}}\n")
     libs = ["-lssl", "-lcrypto"] if "-DWISP_TLS=1" in extra else []
+    libs += ["-lz"] if "-DWISP_DEFLATE=1" in extra else []
     r = subprocess.run([a.cxx, *a.flag, *extra, f"-I{a.include}", f"-I{a.llhttp_include}", src,
                         *objs, *libs, "-pthread", "-o", exe], capture_output=True, text=True)
     if r.returncode != 0:

@@ -2,6 +2,8 @@
 // examples/chat driven through its own page in a headless Chromium (Debian's /usr/bin/chromium,
 // controlled by npm `playwright-core`, pinned in tests/node/package-lock.json). Prints TAP.
 // Usage: node chat_browser.mjs --server CHAT_BINARY [--artifacts DIR] [--chromium PATH]
+//        [--expect-deflate]   (the server was built with WISP_DEFLATE: Chromium's offer of
+//        permessage-deflate must be answered, seen in the handshake response Chromium got)
 // The full-page screenshot of the conversation goes to DIR/chat_browser.png (DIR: default cwd).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +30,7 @@ const arg = (name, fallback) => {
 const binary = arg('--server');
 const artifacts = path.resolve(arg('--artifacts', process.cwd()));
 const executablePath = arg('--chromium', '/usr/bin/chromium');
+const expectDeflate = process.argv.includes('--expect-deflate');
 
 const WAIT = 10000;    // any single wait for the page or the server
 const TEST = 20000;    // any single test case
@@ -111,7 +114,16 @@ async function openChat(name, base) {
   const origin = new URL(base).origin;
   await context.route((url) => url.origin !== origin, (route) => route.abort());
   const page = await context.newPage();
-  const chat = { name, page, context, requests: [], sockets: [], frames: [], errors: [] };
+  const chat = { name, page, context, requests: [], sockets: [], frames: [], errors: [], handshakes: [] };
+  // The WebSocket handshake as Chromium's network stack saw it (DevTools protocol): the
+  // request's Sec-WebSocket-Extensions offer and the response's answer.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
+    const lower = (h) => Object.fromEntries(Object.entries(h || {}).map(([k, v]) => [k.toLowerCase(), v]));
+    chat.handshakes.push({ status: e.response.status, response: lower(e.response.headers),
+      request: lower(e.response.requestHeaders) });
+  });
   page.on('request', (r) => chat.requests.push(r.url()));
   page.on('websocket', (ws) => {
     chat.sockets.push(ws.url());
@@ -162,6 +174,21 @@ const tests = {
       `A's WebSockets: ${JSON.stringify(s.a.sockets)}`);
     assert(s.a.errors.length === 0, `A's script errors: ${s.a.errors}`);
     console.log(`# A is ${s.a.id}`);
+  },
+
+  async 'the WebSocket handshake: Chromium offers permessage-deflate and the server answers it'() {
+    const h = await until(async () => s.a.handshakes[0], "A's handshake response");
+    assert(h.status === 101, `status ${h.status}`);
+    const offer = h.request['sec-websocket-extensions'] || '';
+    const answer = h.response['sec-websocket-extensions'];
+    console.log(`# offer: ${offer}; answer: ${answer}`);
+    if (!expectDeflate) {
+      assert(answer === undefined, `no extension without WISP_DEFLATE, got ${answer}`);
+      return;
+    }
+    assert(/permessage-deflate/.test(offer), `Chromium offers permessage-deflate: ${offer}`);
+    assert(answer === 'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+      `the shared-mode answer, got ${answer}`);
   },
 
   async 'a typed message reaches both pages once, from the sender\'s id, shown as text'(base) {

@@ -178,6 +178,7 @@ struct WsEndpoint {
     void* handler = nullptr;
     std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
     bool keep_request = true;            ///< WsOptions::keep_request
+    DeflateOptions deflate;              ///< WsOptions::deflate
     std::string pattern;                 ///< as given to App::ws
     std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
     mutable PeerList peers;              ///< the route's open peers, across loops

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
 // Owns: the io_context and its gate (posting from other threads), the receive buffer, the
-// output block pool, the timer wheel and the user timers on it, the end-of-turn batches
-// (writes, reads left for later), the list of open connections, this loop's topic
-// subscriptions and inbox, and the Date header of the current second.
+// output block pool, the zlib streams its peers share (permessage-deflate without context
+// takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
+// left for later), the list of open connections, this loop's topic subscriptions and inbox, and
+// the Date header of the current second.
 // Must not know: sockets and backends (the Poller and transports), protocols (sessions).
 // Members that need a complete Connection are in loop_impl.hpp.
 #pragma once
@@ -15,6 +16,7 @@
 #include <wisp/detail/app_core.hpp>
 #include <wisp/detail/asio.hpp>
 #include <wisp/detail/buffers.hpp>
+#include <wisp/detail/deflate_codec.hpp>
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/poller.hpp>
@@ -63,6 +65,7 @@ public:
     AppCore& core;
     const unsigned index;
     BlockPool pool;          // declared before io: handlers destroyed with io release blocks
+    DeflatePool deflate;     ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
     LoopTopics topics;       ///< this loop's subscriptions (its thread only)
     net::io_context io;

@@ -48,16 +48,25 @@ struct Publication {
     SharedBuffer ws_frame;
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
+    bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary);
+                                                   bool binary, bool compress = true);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
+    /// The publication as one compressed WebSocket frame (RFC 7692) for every peer that
+    /// compresses without context takeover with a window of `window_bits` (9..15): made by
+    /// `make(payload())`, which returns a SharedBuffer, the first time any loop asks, so once
+    /// per publication and window size. An empty buffer means "send it uncompressed". Any thread.
+    template <class Make>
+    const SharedBuffer& deflated(unsigned window_bits, Make&& make) const;
 
 private:
     mutable std::once_flag sse_once_[2];
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
+    mutable std::once_flag deflate_once_[7];
+    mutable SharedBuffer deflated_[7];   // [window_bits - 9]
 };
 
 /// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
@@ -145,10 +154,12 @@ private:
 // ---- implementation -------------------------------------------------------
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
-                                                            std::string_view data, bool binary) {
+                                                            std::string_view data, bool binary,
+                                                            bool compress) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
+    p->compress = compress;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -176,6 +187,13 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
         sse_[named][1] = std::move(framed);
     });
     return sse_[named][chunked];
+}
+
+template <class Make>
+const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) const {
+    const unsigned i = window_bits - 9;
+    std::call_once(deflate_once_[i], [&] { deflated_[i] = make(payload()); });
+    return deflated_[i];
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {

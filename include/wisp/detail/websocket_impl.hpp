@@ -20,15 +20,16 @@ WISP_NAMESPACE_BEGIN
 
 // ---- Peer ---------------------------------------------------------------------------
 inline std::string_view Peer::id() const noexcept { return s_.id(); }
-inline SendResult Peer::send_text(std::string_view text) {
+inline SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text);
+    return s_.send_data(detail::Opcode::text, text, o.compress);
 }
-inline SendResult Peer::send_binary(std::string_view bytes) {
-    return s_.send_data(detail::Opcode::binary, bytes);
+inline SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
+    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
 }
-inline SendResult Peer::send(const Message& m) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data());
+inline SendResult Peer::send(const Message& m, SendOptions o) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                        o.compress);
 }
 inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
 inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
@@ -49,14 +50,16 @@ inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_a
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline SendResult Peer::publish_text(std::string_view topic, std::string_view text) {
-    return s_.publish(topic, text, false);
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
+                                     SendOptions o) {
+    return s_.publish(topic, text, false, o.compress);
 }
-inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes) {
-    return s_.publish(topic, bytes, true);
+inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
+                                       SendOptions o) {
+    return s_.publish(topic, bytes, true, o.compress);
 }
-inline SendResult Peer::publish(std::string_view topic, const Message& m) {
-    return s_.publish(topic, m.data(), m.is_binary());
+inline SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
+    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
 }
 
 WISP_NAMESPACE_END

@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -90,6 +92,12 @@ struct WsLimits {
 ///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
 ///
 /// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
+/// - With compression on (permessage-deflate negotiated, RFC 7692), a message whose first frame
+///   has RSV1 set is compressed: it goes whole, still compressed and unchecked for UTF-8, to
+///   `void on_compressed_message(Opcode op, std::string_view payload)` (same lifetime rules),
+///   which the sink must then have; a sink without it sees such a message as a protocol error.
+///   Its compressed size may exceed max_message_bytes by the slack deflate_size_slack() allows
+///   (incompressible data grows a little); the inflated size is the sink's to limit.
 ///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
 ///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
 ///   into the reader's message buffer. Either way it is valid only during the call.
@@ -102,7 +110,9 @@ struct WsLimits {
 ///   done: further feed() calls consume nothing and call nothing.
 /// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
 /// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
-/// clients. Extensions are not supported, so a set RSV1-3 bit is a protocol error.
+/// clients. RSV2 and RSV3 are always a protocol error (no extension defines them here); RSV1 is
+/// one too unless compression is on, and even then on control frames and continuation frames
+/// (RFC 7692 §6.1: only a message's first frame says it is compressed).
 /// Memory: the reader is small (no inline buffers). The message buffer grows only when a
 /// message does not arrive whole in one read, is released after delivering a message whose
 /// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
@@ -113,8 +123,8 @@ struct WsLimits {
 /// buffer is unread and the count is lost, so the caller should fail the connection.
 class WsReader {
 public:
-    explicit WsReader(WsLimits limits = {}) noexcept
-        : max_message_(clamp_limit(limits.max_message_bytes)) {}
+    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
+        : max_message_(clamp_limit(limits.max_message_bytes)), compression_(compression) {}
 
     /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
     /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
@@ -128,6 +138,10 @@ public:
     void set_limits(WsLimits limits) noexcept {
         max_message_ = clamp_limit(limits.max_message_bytes);
     }
+    /// The message limit in force.
+    std::uint64_t max_message() const noexcept { return max_message_; }
+    /// Whether RSV1 may mark a compressed message (permessage-deflate was negotiated).
+    void set_compression(bool on) noexcept { compression_ = on; }
 
     /// True between frames with no fragmented message in progress: a good time for
     /// release_buffers().
@@ -162,6 +176,10 @@ private:
     void fail(Sink& sink, Fault f);
     template <class Sink>
     bool control(Sink& sink, unsigned op, std::string_view payload);
+    template <class Sink>
+    void deliver(Sink& sink, Opcode op, std::string_view payload);
+    /// The most payload bytes the message in progress may have on the wire.
+    std::uint64_t wire_limit() const noexcept;
 
     std::string msg_;                 // fragments of a message that did not arrive whole
     std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
@@ -176,11 +194,20 @@ private:
     std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
     std::uint8_t ctl_len_ = 0;        // bytes in ctl_
     bool started_ = false;            // some of this frame's payload was read by an earlier feed
+    bool compression_ = false;        // RSV1 may mark a compressed message
+    bool msg_compressed_ = false;     // the message in progress is compressed
     Utf8Validator utf8_;              // a text message's bytes so far
 };
 
 /// The close code RFC 6455 §7.4.1 gives each reader error.
 std::uint16_t close_code_for(errc e) noexcept;
+
+/// How many more bytes than its inflated limit a compressed message may take on the wire: an
+/// eighth, plus 1 KiB. Deflate's own worst case is 5 bytes per 64 KiB stored block, but an
+/// encoder may pick fixed Huffman codes for random bytes (up to 9 bits per byte).
+constexpr std::uint64_t deflate_size_slack(std::uint64_t limit) noexcept {
+    return limit / 8 + 1024;
+}
 
 // ---- implementation -------------------------------------------------------
 
@@ -314,19 +341,26 @@ inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noex
 
 inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
     b0_ = c;
-    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them; none is negotiated.
-    if (c & 0x70) return {errc::protocol_error, "reserved bit (RSV1-3) set"};
+    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate
+    // is supported, and it defines RSV1 alone (RFC 7692 §6).
+    if (c & 0x30) return {errc::protocol_error, "reserved bit (RSV2 or RSV3) set"};
+    const bool rsv1 = (c & 0x40) != 0;
+    if (rsv1 && !compression_)
+        return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
     const unsigned op = c & 0x0Fu;
     switch (op) {
     case 0:
         // §5.4: a continuation frame only continues a fragmented message.
         if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+        // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
+        if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
         return {};
     case 1:
     case 2:
         // §5.4: the fragments of one message are not interleaved with another message.
         if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
         msg_op_ = static_cast<std::uint8_t>(op);
+        msg_compressed_ = rsv1;
         msg_.clear();
         utf8_.reset();
         return {};
@@ -335,6 +369,8 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
     case 10:
         // §5.5: control frames must not be fragmented.
         if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+        // RFC 7692 §6.1: control frames are never compressed.
+        if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
         return {};
     default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
     }
@@ -356,9 +392,16 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
     // Data frames: the whole message must fit. Checked on the header, before any payload
     // is read, so an announced giant is refused without buffering a byte of it.
-    if (!(b0_ & 0x08) && (msg_.size() > max_message_ || remaining_ > max_message_ - msg_.size()))
+    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
         return {errc::message_too_big, "message over max_message_bytes"};
     return {};
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    if (!msg_compressed_) return max_message_;
+    const std::uint64_t most = std::string().max_size();
+    const std::uint64_t slack = deflate_size_slack(max_message_);
+    return max_message_ < most - slack ? max_message_ + slack : most;
 }
 
 inline void WsReader::begin_payload() noexcept {
@@ -481,6 +524,26 @@ bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
     return false;
 }
 
+template <class S, class = void>
+struct has_on_compressed_message : std::false_type {};
+template <class S>
+struct has_on_compressed_message<S, std::void_t<decltype(std::declval<S&>().on_compressed_message(
+                                        Opcode::text, std::string_view()))>> : std::true_type {};
+
+template <class Sink>
+void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
+    if (!msg_compressed_) {
+        sink.on_message(op, payload);
+        return;
+    }
+    msg_compressed_ = false;
+    if constexpr (has_on_compressed_message<Sink>::value) {
+        sink.on_compressed_message(op, payload);
+    } else {
+        fail(sink, Fault{errc::protocol_error, "compressed message and no way to inflate it"});
+    }
+}
+
 template <class Sink>
 std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
     std::size_t pos = 0;
@@ -532,7 +595,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             return pos;
         }
 
-        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text);
+        // A compressed message's UTF-8 is checked once inflated, by the sink.
+        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text) && !msg_compressed_;
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
@@ -545,7 +609,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
-            sink.on_message(static_cast<Opcode>(op), std::string_view(p, avail));
+            deliver(sink, static_cast<Opcode>(op), std::string_view(p, avail));
+            if (state_ >= st_closed) return pos;
             continue;
         }
         mask(p, avail, key_, phase_);
@@ -568,7 +633,8 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
         const Opcode mop = static_cast<Opcode>(msg_op_);
         msg_op_ = 0;
-        sink.on_message(mop, std::string_view(msg_));
+        deliver(sink, mop, std::string_view(msg_));
+        if (state_ >= st_closed) return pos;
         msg_.clear();
         if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
     }

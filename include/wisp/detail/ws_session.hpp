@@ -3,7 +3,9 @@
 // in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
 // the idle timeout, the peer's topics.
 // Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
-// close state, the idle and close deadlines (through the connection's one timer slot).
+// close state, the idle and close deadlines (through the connection's one timer slot), and
+// where permessage-deflate applies: inflate before the message hook, deflate on the way out
+// (the how is WsCompression's, ws_compression.hpp).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
@@ -21,6 +23,7 @@
 #include <wisp/detail/session.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
+#include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <algorithm>
 #include <atomic>
@@ -55,7 +58,7 @@ inline std::uint64_t next_peer_id() noexcept {
 class WsSession final : public Session {
 public:
     WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes);
+              std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate = nullptr);
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
@@ -68,7 +71,11 @@ public:
     }
     std::string_view protocol() const noexcept { return protocol_; }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
-    std::string_view extensions() const noexcept { return {}; }
+    std::string_view extensions() const noexcept {
+        return deflate_ ? deflate_->extensions() : std::string_view();
+    }
+    /// The peer's compression, or null when none was agreed.
+    const WsCompression* compression() const noexcept { return deflate_.get(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
     Connection& connection() noexcept { return conn_; }
@@ -108,13 +115,14 @@ public:
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
+    void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
     void on_pong(std::string_view payload);
     void on_close(std::uint16_t code, std::string_view reason);
     void on_error(errc e, std::uint16_t close_code, const char* why);
 
     // ---- for Peer ----
-    SendResult send_data(Opcode op, std::string_view payload);
+    SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
     void terminate() { conn_.terminate(); }
@@ -123,7 +131,8 @@ public:
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept { return topics_; }
-    SendResult publish(std::string_view topic, std::string_view data, bool binary);
+    SendResult publish(std::string_view topic, std::string_view data, bool binary,
+                       bool compress = true);
 
 private:
     /// A publication for one of this peer's topics (the topic registry's delivery function).
@@ -168,6 +177,7 @@ private:
     WsSession* list_next_ = nullptr;
     StateSlot state_;                    ///< shared with the upgrade request's
     std::string protocol_;
+    std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
     std::vector<std::string> topics_;
     std::uint64_t last_rx_tick_ = 0;
@@ -184,14 +194,16 @@ private:
 
 // ---- WsSession ----------------------------------------------------------------------
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes)
+                            std::string protocol, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}),
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
       request_(std::move(request)),
       state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)) {
+      protocol_(std::move(protocol)),
+      deflate_(std::move(deflate)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
     std::uint8_t n = 0;
@@ -276,6 +288,37 @@ inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
     guarded([&] { ep_.message(ep_.handler, peer_, m); });
+}
+
+inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
+    if (close_sent_ || close_reported_ || !deflate_) return;   // closing: discard (§7.1.4)
+    std::string_view inflated;
+    // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
+    // inflation stops one byte past it.
+    const std::uint64_t limit64 = reader_.max_message();
+    const std::size_t limit = limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64)
+                                                        : ~std::size_t(0) - 1;
+    const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
+    if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
+    switch (r) {
+    case InflateOutcome::ok: break;
+    case InflateOutcome::too_big:
+        fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
+        return;
+    case InflateOutcome::corrupt:
+        // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
+        // 1007 to data inconsistent with the message's type, as for broken UTF-8.
+        fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
+        return;
+    case InflateOutcome::not_utf8:
+        fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
+        return;
+    case InflateOutcome::no_memory:
+        fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
+        return;
+    }
+    on_message(op, inflated);
+    deflate_->finished_message();
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
@@ -442,9 +485,11 @@ inline SendResult WsSession::admit() {
     return SendResult::closed;
 }
 
-inline SendResult WsSession::send_data(Opcode op, std::string_view payload) {
+inline SendResult WsSession::send_data(Opcode op, std::string_view payload, bool compress) {
     const SendResult r = admit();
-    if (r == SendResult::sent) write_frame(op, payload);
+    if (r != SendResult::sent) return r;
+    if (!(compress && deflate_ && deflate_->write(conn_.out(), op, payload)))
+        write_frame(op, payload);
     return r;
 }
 
@@ -494,12 +539,13 @@ inline void WsSession::leave_topics() {
     while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
 }
 
-inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary) {
+inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
+                                     bool compress) {
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     // An un-namespaced peer publishes under the topic itself: no key is made.
-    auto p = namespace_name().empty() ? Publication::make(topic, data, binary)
-                                      : Publication::make(topic_key(topic), data, binary);
+    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
+                                      : Publication::make(topic_key(topic), data, binary, compress);
     conn_.loop().core.publish(p, &conn_.loop(), this);
     return SendResult::sent;
 }
@@ -507,7 +553,21 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
-    if (s.admit() == SendResult::sent) s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+    if (s.admit() != SendResult::sent) return;
+    if (s.deflate_ && p.compress) {
+        // Without context takeover, every peer with the same window shares one compressed frame;
+        // with it, the peer's own compressor must see the message.
+        if (s.deflate_->shares()) {
+            if (const SharedBuffer* f = s.deflate_->shared_frame(p)) {
+                s.conn_.out().write_shared(*f, 0, f->size());
+                return;
+            }
+        } else if (s.deflate_->write(s.conn_.out(), p.binary ? Opcode::binary : Opcode::text,
+                                     p.payload())) {
+            return;
+        }
+    }
+    s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }  // namespace detail

@@ -2,7 +2,7 @@
 // wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
 // §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
 // Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
-// handler may add).
+// handler may add, whether permessage-deflate is agreed: the rules are ws_deflate.hpp's).
 // Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
@@ -17,6 +17,8 @@
 #include <wisp/detail/hooks.hpp>
 #include <wisp/detail/http_response.hpp>
 #include <wisp/detail/http_session.hpp>
+#include <wisp/detail/ws_compression.hpp>
+#include <wisp/detail/ws_deflate.hpp>
 #include <wisp/detail/ws_handshake.hpp>
 #include <wisp/detail/ws_session.hpp>
 #include <exception>
@@ -111,14 +113,30 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
             return true;
         }
     }
-    // Headers the handler added must be safe to write.
+    // Headers the handler added must be safe to write. A route that negotiates compression
+    // owns Sec-WebSocket-Extensions: a handler's own would promise what the session cannot do.
+    const bool deflate_route = deflate_supported && ep.deflate.mode != DeflateMode::off;
+    const std::string_view owned = deflate_route ? "sec-websocket-extensions" : "upgrade";
     std::string extra;
     if (answer) {
-        if (auto* bad = append_header_lines(extra, answer->headers, {"upgrade", "sec-websocket-accept"})) {
+        if (auto* bad = append_header_lines(extra, answer->headers,
+                                            {"upgrade", "sec-websocket-accept", owned})) {
             loop.core.report(req, errc::invalid_argument,
                               "upgrade response header with an invalid name or value: " + bad->first);
             reject(status(500));
             return true;
+        }
+    }
+    // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
+    std::unique_ptr<WsCompression> deflate;
+    if (deflate_route) {
+        DeflateNegotiator n(DeflateConfig{ep.deflate.mode == DeflateMode::dedicated,
+                                          ep.deflate.window_bits});
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
+        if (n.accepted()) {
+            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
+            extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
         }
     }
     char accept[28];
@@ -136,7 +154,8 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
     conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message));
+                                                    std::move(protocol), max_message,
+                                                    std::move(deflate)));
     return true;
 }
 
