@@ -24,6 +24,8 @@ const certs = arg('--certs');
 const cert = (name) => path.join(certs, name);
 const artifacts = path.resolve(arg('--artifacts', process.cwd()));
 const WAIT = 10000;
+// Built with WISP_DEFLATE: the chat's room negotiates permessage-deflate (shared mode) over wss too.
+const expectDeflate = process.argv.includes('--expect-deflate');
 
 function assert(cond, what) { if (!cond) throw new Error(`assertion failed: ${what}`); }
 
@@ -103,6 +105,15 @@ const tests = {
       const page = await context.newPage();
       const sockets = [];
       page.on('websocket', (w) => sockets.push(w.url()));
+      // The handshake as Chromium's network stack saw it (DevTools protocol): the extension answer.
+      const answers = [];
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
+        const h = Object.fromEntries(Object.entries(e.response.headers || {})
+          .map(([k, v]) => [k.toLowerCase(), v]));
+        answers.push(h['sec-websocket-extensions'] || '');
+      });
       const res = await page.goto(`https://localhost:${chat.port}/`);
       assert(res.status() === 200, `${name}: GET / ${res.status()}`);
       assert(res.url().startsWith('https://'), `${name}: loaded over https`);
@@ -110,9 +121,13 @@ const tests = {
         `${name} connected`);
       assert(sockets.length === 1 && sockets[0] === `wss://localhost:${chat.port}/_ws`,
         `${name}: the page opened ${JSON.stringify(sockets)}`);
+      const answer = await until(async () => answers[0], `${name}'s handshake response`);
+      const want = expectDeflate ? 'permessage-deflate; server_no_context_takeover; client_no_context_takeover' : '';
+      assert(answer === want, `${name}: Sec-WebSocket-Extensions over wss: '${answer}', want '${want}'`);
       pages.push(page);
     }
-    const text = `over wss ✓ ${Date.now()}`;
+    // Over the deflate min_size (64 B), so with WISP_DEFLATE it travels compressed inside TLS records.
+    const text = `over wss ✓ ${Date.now()} ${'compressible '.repeat(12)}`.trim();
     await pages[0].fill('#input', text);
     await pages[0].press('#input', 'Enter');
     for (const page of pages) {
