@@ -5329,7 +5329,9 @@ struct TimerAccess;
 /// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
 /// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
 /// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
-/// its deadline (so up to one tick late, more if the loop is busy). Drift: a repeating timer's
+/// its deadline (so up to one tick late, more if the loop is busy). The first delay counts from
+/// the call that made the timer (for the app's timers made before run(), from run()), whichever
+/// thread made it, so timers made together fire in deadline order. Drift: a repeating timer's
 /// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
 /// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
 /// skipped, not run in a burst.
@@ -5380,6 +5382,7 @@ struct TimerState : WheelNode {
     std::function<void()> fn;
     std::chrono::milliseconds delay{0};
     std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::chrono::steady_clock::time_point made{};   ///< the first delay counts from here
     std::atomic<bool> cancelled{false};
     std::atomic<bool> over{false};        ///< will not run again
     Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
@@ -5503,6 +5506,8 @@ public:
     };
     /// A deadline `d` from now, in ticks (rounded up).
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// The first tick at which the clock is at or past `at` (what a timer due at `at` waits for).
+    std::uint64_t tick_at(std::chrono::steady_clock::time_point at) const noexcept;
     /// `d` in ticks, rounded up, at least 1.
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
@@ -5653,6 +5658,14 @@ inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noe
     return now_tick() + ticks(d);
 }
 
+inline std::uint64_t Loop::tick_at(std::chrono::steady_clock::time_point at) const noexcept {
+    // clock_tick() >= k exactly when the clock has passed epoch_ + (k - 1) ticks.
+    if (at <= epoch_) return 1;
+    const auto r = std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
+    const auto n = (at - epoch_).count();
+    return static_cast<std::uint64_t>((n + r - 1) / r) + 1;
+}
+
 inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
     wheel.schedule(n, t);
     if (!ticking_) arm_tick();
@@ -5679,7 +5692,10 @@ inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
     if (timers_) timers_->prev_t = t.get();
     timers_ = t.get();
     t->interval = t->every.count() > 0 ? ticks(t->every) : 0;
-    t->planned = ticks_from_now(t->delay);
+    // The delay counts from when the timer was made (or from run(), for the app's timers made
+    // before it), not from when this loop got to it: timers made together keep their order
+    // however long the post took.
+    t->planned = tick_at(t->made + t->delay);
     schedule(*t, t->planned);
 }
 
@@ -5783,6 +5799,7 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
     s->fn = std::move(fn);
     s->delay = delay;
     s->every = every;
+    s->made = std::chrono::steady_clock::now();
     s->loop = loop;
     s->gate = std::move(gate);
     if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
@@ -12417,7 +12434,9 @@ inline std::error_code App::run(unsigned threads) {
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
         gate0_ = loops_[0]->gate;
+        const auto started = std::chrono::steady_clock::now();   // their delays count from here
         for (auto& t : pending_timers_) {
+            t->made = started;
             t->loop = loops_[0].get();
             t->gate = gate0_;
             if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;

@@ -452,7 +452,9 @@ inline std::error_code App::run(unsigned threads) {
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
         gate0_ = loops_[0]->gate;
+        const auto started = std::chrono::steady_clock::now();   // their delays count from here
         for (auto& t : pending_timers_) {
+            t->made = started;
             t->loop = loops_[0].get();
             t->gate = gate0_;
             if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;

@@ -19,7 +19,9 @@ struct TimerAccess;
 /// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
 /// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
 /// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
-/// its deadline (so up to one tick late, more if the loop is busy). Drift: a repeating timer's
+/// its deadline (so up to one tick late, more if the loop is busy). The first delay counts from
+/// the call that made the timer (for the app's timers made before run(), from run()), whichever
+/// thread made it, so timers made together fire in deadline order. Drift: a repeating timer's
 /// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
 /// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
 /// skipped, not run in a burst.

@@ -110,6 +110,8 @@ public:
     };
     /// A deadline `d` from now, in ticks (rounded up).
     std::uint64_t ticks_from_now(std::chrono::milliseconds d) const noexcept;
+    /// The first tick at which the clock is at or past `at` (what a timer due at `at` waits for).
+    std::uint64_t tick_at(std::chrono::steady_clock::time_point at) const noexcept;
     /// `d` in ticks, rounded up, at least 1.
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     /// Schedules `n` at absolute tick `t`, starting the tick timer if it was idle.
@@ -260,6 +262,14 @@ inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noe
     return now_tick() + ticks(d);
 }
 
+inline std::uint64_t Loop::tick_at(std::chrono::steady_clock::time_point at) const noexcept {
+    // clock_tick() >= k exactly when the clock has passed epoch_ + (k - 1) ticks.
+    if (at <= epoch_) return 1;
+    const auto r = std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
+    const auto n = (at - epoch_).count();
+    return static_cast<std::uint64_t>((n + r - 1) / r) + 1;
+}
+
 inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
     wheel.schedule(n, t);
     if (!ticking_) arm_tick();
@@ -286,7 +296,10 @@ inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
     if (timers_) timers_->prev_t = t.get();
     timers_ = t.get();
     t->interval = t->every.count() > 0 ? ticks(t->every) : 0;
-    t->planned = ticks_from_now(t->delay);
+    // The delay counts from when the timer was made (or from run(), for the app's timers made
+    // before it), not from when this loop got to it: timers made together keep their order
+    // however long the post took.
+    t->planned = tick_at(t->made + t->delay);
     schedule(*t, t->planned);
 }
 
@@ -390,6 +403,7 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
     s->fn = std::move(fn);
     s->delay = delay;
     s->every = every;
+    s->made = std::chrono::steady_clock::now();
     s->loop = loop;
     s->gate = std::move(gate);
     if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);

@@ -33,6 +33,7 @@ struct TimerState : WheelNode {
     std::function<void()> fn;
     std::chrono::milliseconds delay{0};
     std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::chrono::steady_clock::time_point made{};   ///< the first delay counts from here
     std::atomic<bool> cancelled{false};
     std::atomic<bool> over{false};        ///< will not run again
     Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
