@@ -5792,14 +5792,21 @@ inline std::string_view Loop::date() {
 /// A timer on `loop` running `fn` after `delay`, then every `every` (0: once). Started at once
 /// on the loop's own thread, else posted there (inactive at once if the loop is gone).
 /// `gate` is the loop's gate, which a caller on another thread holds (the loop may be ending).
-inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
-                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
-                            std::function<void()> fn) {
+inline std::shared_ptr<TimerState> make_timer_state(std::chrono::milliseconds delay,
+                                                    std::chrono::milliseconds every,
+                                                    std::function<void()> fn) {
     auto s = std::make_shared<TimerState>();
     s->fn = std::move(fn);
     s->delay = delay;
     s->every = every;
     s->made = std::chrono::steady_clock::now();
+    return s;
+}
+
+inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
+                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
+    auto s = make_timer_state(delay, every, std::move(fn));
     s->loop = loop;
     s->gate = std::move(gate);
     if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
@@ -12210,6 +12217,9 @@ private:
     std::atomic<bool> stop_requested_{false};
     std::mutex stop_mutex_;
     std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
+    /// App::every and App::after: on loop 0 when running, else kept for run().
+    Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                    std::function<void()> fn);
     std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
     std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
     std::uint16_t port_ = 0;
@@ -12556,29 +12566,22 @@ inline SendResult App::publish_to(std::string_view ns, std::string_view topic,
 }
 
 inline Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
-    std::lock_guard<std::mutex> lock(stop_mutex_);
-    if (!gate0_) {   // not running: it starts with run()
-        auto s = std::make_shared<detail::TimerState>();
-        s->fn = std::move(fn);
-        s->delay = interval;
-        s->every = interval;
-        pending_timers_.push_back(s);
-        return detail::TimerAccess::wrap(std::move(s));
-    }
-    return detail::start_timer_on(loops_[0].get(), gate0_, interval, interval, std::move(fn));
+    return app_timer(interval, interval, std::move(fn));
 }
 
 inline Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    return app_timer(delay, std::chrono::milliseconds(0), std::move(fn));
+}
+
+inline Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(stop_mutex_);
-    if (!gate0_) {
-        auto s = std::make_shared<detail::TimerState>();
-        s->fn = std::move(fn);
-        s->delay = delay;
+    if (!gate0_) {   // not running: it starts with run(), which sets its start
+        auto s = detail::make_timer_state(delay, every, std::move(fn));
         pending_timers_.push_back(s);
         return detail::TimerAccess::wrap(std::move(s));
     }
-    return detail::start_timer_on(loops_[0].get(), gate0_, delay, std::chrono::milliseconds(0),
-                                  std::move(fn));
+    return detail::start_timer_on(loops_[0].get(), gate0_, delay, every, std::move(fn));
 }
 
 inline bool App::post(std::function<void()> fn) {

@@ -396,14 +396,21 @@ inline std::string_view Loop::date() {
 /// A timer on `loop` running `fn` after `delay`, then every `every` (0: once). Started at once
 /// on the loop's own thread, else posted there (inactive at once if the loop is gone).
 /// `gate` is the loop's gate, which a caller on another thread holds (the loop may be ending).
-inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
-                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
-                            std::function<void()> fn) {
+inline std::shared_ptr<TimerState> make_timer_state(std::chrono::milliseconds delay,
+                                                    std::chrono::milliseconds every,
+                                                    std::function<void()> fn) {
     auto s = std::make_shared<TimerState>();
     s->fn = std::move(fn);
     s->delay = delay;
     s->every = every;
     s->made = std::chrono::steady_clock::now();
+    return s;
+}
+
+inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
+                            std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                            std::function<void()> fn) {
+    auto s = make_timer_state(delay, every, std::move(fn));
     s->loop = loop;
     s->gate = std::move(gate);
     if (loop != nullptr && Loop::current() == loop) loop->start_timer(s);
