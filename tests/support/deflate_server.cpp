@@ -14,6 +14,9 @@
 #include <string>
 #include <string_view>
 
+// Run as `deflate_server`: support_servers.cpp calls run().
+namespace wisp_test::deflate_server {
+
 namespace {
 
 struct Room {
@@ -40,7 +43,7 @@ wisp::WsOptions options(wisp::DeflateMode mode, int window_bits = 15, int mem_le
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     unsigned long port = 0;
     for (int i = 1; i + 1 < argc; i += 2)
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
@@ -59,3 +62,5 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     return app.run() ? 1 : 0;
 }
+
+}  // namespace wisp_test::deflate_server

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <string>
 
+// Run as `pubsub_server`: support_servers.cpp calls run().
+namespace wisp_test::pubsub_server {
+
 namespace {
 
 struct Room {
@@ -30,7 +33,7 @@ struct Room {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     unsigned long port = 0;
     for (int i = 1; i + 1 < argc; i += 2)
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
@@ -48,3 +51,5 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     return app.run() ? 1 : 0;
 }
+
+}  // namespace wisp_test::pubsub_server

@@ -9,7 +9,10 @@
 #include <cstring>
 #include <string>
 
-int main(int argc, char** argv) {
+// Run as `sse_server`: support_servers.cpp calls run().
+namespace wisp_test::sse_server {
+
+int run(int argc, char** argv) {
     unsigned long port = 0;
     for (int i = 1; i + 1 < argc; i += 2)
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
@@ -34,3 +37,5 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     return app.run() ? 1 : 0;
 }
+
+}  // namespace wisp_test::sse_server

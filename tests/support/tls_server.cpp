@@ -13,6 +13,9 @@
 #include <cstring>
 #include <string>
 
+// Run as `tls_server`: support_servers.cpp calls run().
+namespace wisp_test::tls_server {
+
 namespace {
 
 struct Echo {
@@ -24,7 +27,7 @@ struct Echo {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     unsigned long port = 0, threads = 1;
     wisp::TlsOptions tls;
     for (int i = 1; i < argc; ++i) {
@@ -75,3 +78,5 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     return app.run(static_cast<unsigned>(threads ? threads : 1)) ? 1 : 0;
 }
+
+}  // namespace wisp_test::tls_server
