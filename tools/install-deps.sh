@@ -1,32 +1,58 @@
 #!/usr/bin/env bash
-# Installs what wisp's build, examples and tests need on Debian 12 (idempotent, quiet when
-# everything is there), and with --cross what the cross builds need. Run as root or with sudo
-# available.
+# Installs the Debian 12 packages a wisp command needs (idempotent, quiet when everything is
+# there). Run as root or with sudo available.
+#   tools/install-deps.sh serve              build and run the examples: a compiler, meson,
+#                                            Asio, llhttp (and nlohmann/json for examples/chat)
+#   tools/install-deps.sh test CONFIG...     what those tools/test.sh configurations need
+#                                            (gcc single asan tsan fuzz win armhf aarch64)
 set -euo pipefail
 
+# serve: tools/serve.sh (a build with -Dtests=false -Dbench=false).
 packages=(
-  g++ clang meson ninja-build pkg-config python3   # toolchain (clang: second compiler, fuzzing)
-  libasio-dev node-llhttp doctest-dev             # wisp's three dependencies
-  zlib1g-dev                                      # optional permessage-deflate (WISP_DEFLATE)
-  nlohmann-json3-dev                              # optional JSON helpers (tests, examples/chat)
-  libssl-dev openssl                              # optional TLS (WISP_TLS); openssl makes the test certificates
-  python3-websockets curl                         # independent clients in the integration tests
-  chromium                                        # the browser test of examples/chat (playwright-core)
+  g++ meson ninja-build pkg-config python3   # toolchain (python3: meson, tools/embed.py)
+  libasio-dev node-llhttp                    # wisp's dependencies
+  nlohmann-json3-dev                         # examples/chat's JSON (wisp's optional JSON helpers)
 )
-# With --cross (tools/test.sh): the cross builds' toolchains and emulators.
-if [ "${1:-}" = "--cross" ]; then
-  packages+=(
-    g++-mingw-w64-x86-64-posix wine64               # Windows cross build, its tests under Wine
-    g++-aarch64-linux-gnu g++-arm-linux-gnueabihf   # ARM cross builds (64-bit, and a 32-bit size_t)
-    qemu-user-static                                # their tests under qemu-user
-  )
-fi
+mode="${1:-serve}"
+[ $# -gt 0 ] && shift
+need_node=0
+case "$mode" in
+  serve) ;;
+  test)
+    [ $# -gt 0 ] || { echo "install-deps: test needs configuration names" >&2; exit 2; }
+    # Every configuration that builds the suite: doctest and the Python clients.
+    suite=(doctest-dev python3-websockets curl)
+    optional=(zlib1g-dev libssl-dev openssl)   # permessage-deflate; TLS (openssl makes the test certificates)
+    for config in "$@"; do
+      case "$config" in
+        gcc)
+          # clang: the strict-warnings check's second compiler; chromium: the browser tests
+          packages+=("${suite[@]}" "${optional[@]}" clang chromium); need_node=1 ;;
+        single | asan)
+          packages+=("${suite[@]}" "${optional[@]}" clang chromium); need_node=1 ;;
+        tsan)
+          packages+=("${suite[@]}" zlib1g-dev clang); need_node=1 ;;
+        fuzz)
+          packages+=("${optional[@]}" clang) ;;
+        win)
+          packages+=("${suite[@]}" g++-mingw-w64-x86-64-posix wine64); need_node=1 ;;
+        armhf)
+          packages+=("${suite[@]}" g++-arm-linux-gnueabihf qemu-user-static); need_node=1 ;;
+        aarch64)
+          packages+=("${suite[@]}" g++-aarch64-linux-gnu qemu-user-static); need_node=1 ;;
+        *) echo "install-deps: unknown configuration '$config'" >&2; exit 2 ;;
+      esac
+    done ;;
+  *) echo "usage: tools/install-deps.sh serve | test CONFIG..." >&2; exit 2 ;;
+esac
 
 # Node.js runs the npm clients of the integration tests; any recent node will do.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+if ((need_node)) && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
-for p in "${packages[@]}"; do
+for p in $(printf '%s\n' "${packages[@]}" | sort -u); do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -38,11 +64,13 @@ if ((${#missing[@]})); then
 fi
 
 # The pinned npm clients (tests/node/package-lock.json), installed once per lock change.
-here="$(cd "$(dirname "$0")/.." && pwd)"
-lock="$here/tests/node/package-lock.json"
-stamp="$here/tests/node/node_modules/.wisp-lock"
-if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
-  echo "install-deps: npm ci in tests/node" >&2
-  (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$lock" "$stamp"
+if ((need_node)); then
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  lock="$here/tests/node/package-lock.json"
+  stamp="$here/tests/node/node_modules/.wisp-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+    echo "install-deps: npm ci in tests/node" >&2
+    (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$lock" "$stamp"
+  fi
 fi

@@ -1,45 +1,83 @@
 #!/usr/bin/env bash
-# Builds wisp and runs every test:
-# TLS (WISP_TLS, OpenSSL 3) is on in gcc, single, asan and fuzz; off in tsan (it runs none of
-# the TLS suites, and OpenSSL is not instrumented) and in the cross builds.
+# Builds wisp and runs its tests, in every configuration or the ones named.
+# Usage: tools/test.sh [CONFIG...] [-- TEST...]
+#   tools/test.sh                   every configuration, every test (CI); the last line is
+#                                   `N passed, N failed`
+#   tools/test.sh gcc asan          those configurations
+#   tools/test.sh gcc -- server     only the meson test `server` in build/gcc (the
+#                                   configuration defaults to gcc when tests are named)
+# Installs the Debian packages the chosen configurations need first (tools/install-deps.sh).
+# Build directories are build/<CONFIG>; re-running reuses them.
+#
+# TLS (WISP_TLS, OpenSSL 3) and permessage-deflate (WISP_DEFLATE, zlib) are on in gcc, single,
+# asan and fuzz; TLS is off in tsan (it runs none of the TLS suites, and OpenSSL is not
+# instrumented) and both are off in the cross builds (no OpenSSL or zlib for the targets: they
+# are the feature-off build of the suite, test_tls_off.cpp).
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
-#           alone, strict warnings in C++17 and C++20, hook diagnostics, builds without exceptions
-#           and RTTI, the README's copy-one-header commands) and the benchmarks' build
-#           (this and the next three: with zlib, so WISP_DEFLATE and the permessage-deflate tests)
+#           alone, strict warnings in C++17 and C++20, hook diagnostics, two translation units,
+#           two versions in one program, the README's copy-one-header commands) and the
+#           benchmarks' build. Optimized, without debug information (the sanitizer runs have it).
 #   single  clang++, C++20, against the single header, with WISP_NO_EPOLL (connection sockets
-#           wait through Asio's reactor, the path of Windows and the BSDs): the whole suite again
+#           wait through Asio's reactor, the path of Windows and the BSDs) and without
+#           exceptions and RTTI (-fno-exceptions -fno-rtti): the whole suite again (the cases
+#           about throwing handlers drop out; everything else must behave the same)
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
 #   tsan    clang++, TSan: the threaded suites
-#   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30)
+#   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30), two at a time
 #   win     MinGW-w64 cross build run under Wine: unit, server, echo with Python clients
 #   armhf   32-bit ARM cross build under qemu-user: unit, server, echo with Python clients
 #   aarch64 64-bit ARM cross build under qemu-user: unit, server
-#           (the cross builds without zlib: they are the WISP_DEFLATE-off build of the suite)
-# Installs missing Debian packages first. Ends with the line `N passed, N failed`.
-# Usage: tools/test.sh     (build dirs: build/<label>)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh --cross || exit 1
+
+all_configs=(gcc single asan tsan fuzz win armhf aarch64)
+configs=()
+tests=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; tests=("$@"); break ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *)
+      if [[ " ${all_configs[*]} " != *" $1 "* ]]; then
+        echo "test.sh: unknown configuration '$1' (one of: ${all_configs[*]})" >&2
+        exit 2
+      fi
+      configs+=("$1") ;;
+  esac
+  shift
+done
+if [ ${#configs[@]} -eq 0 ]; then
+  if [ ${#tests[@]} -gt 0 ]; then configs=(gcc); else configs=("${all_configs[@]}"); fi
+fi
+chosen() { [[ " ${configs[*]} " == *" $1 "* ]]; }
+
+tools/install-deps.sh test "${configs[@]}" || exit 1
 
 fuzz_seconds="${WISP_FUZZ_SECONDS:-30}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+export WINEDEBUG=-all
 
 logs=()
 failed=()
-# run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration
-# (only the tests named in $only when it is set; only the ninja targets in $targets when set).
+# run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration, when it was
+# chosen (only the tests named in $only when it is set, or those after `--`; only the ninja
+# targets in $targets when set).
 run() {
   local label="$1" cxx="$2" cc="$3"
   shift 3
+  chosen "$label" || return 0
   local dir="build/$label"
+  local selected=(${only:-})
+  [ ${#tests[@]} -gt 0 ] && selected=("${tests[@]}")
   echo "=== $label: $cxx $* ($(date -u +%T))" >&2
   if [ -d "$dir/meson-private" ]; then
     meson setup "$dir" --reconfigure "$@" >/dev/null
   else
     CXX="$cxx" CC="$cc" meson setup "$dir" "$@" >/dev/null
   fi && ninja -C "$dir" ${targets:-} >&2 &&
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${only:-} >&2
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "${selected[@]}" >&2
   local rc=$?
   logs+=("$label=$dir/meson-logs/testlog.junit.xml")
   if [ $rc -ne 0 ]; then failed+=(--failed-run "$label"); fi
@@ -48,24 +86,22 @@ run() {
 # Every configuration builds unity (several sources per compiler run: each pays for parsing
 # Asio and wisp once, not once per test file); that a header stands alone is checked by the
 # gcc run's headers and public-headers-link tests.
-run gcc g++ gcc -Dunity=on
+run gcc g++ gcc -Dunity=on -Ddebug=false
 run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false \
-  -Dcompile_checks=false -Dunity=on -Dcpp_args=-DWISP_NO_EPOLL
-run asan clang++ clang -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
-  -Dcompile_checks=false -Doptimization=1 -Dunity=on
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+  -Dcompile_checks=false -Dunity=on -Dcpp_args=-DWISP_NO_EPOLL -Dcpp_eh=none -Dcpp_rtti=false
+# The sanitizer runs keep line tables only: enough for their reports' stack traces, and a
+# quarter less compile time than full debug information.
+sanitized=(-Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on
+  -Ddebug=false -Dcpp_args=-gline-tables-only)
+run asan clang++ clang -Db_sanitize=address,undefined "${sanitized[@]}"
 only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread \
-  -Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on -Dtls=disabled
+  "${sanitized[@]}" -Dtls=disabled
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
 
 # Cross builds (tools/cross/*.ini) run under emulators; the native runs above cover the
 # compile-only checks. Unity builds and no debug info keep their compile time down.
-# TLS and permessage-deflate are off there (-Dtls=disabled -Ddeflate=disabled): no OpenSSL or
-# zlib for the targets; the suites then check that listen_tls says so (test_tls_off.cpp); the
-# native runs cover both.
 cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddeflate=disabled -Ddebug=false
   -Dunity=on)
-export WINEDEBUG=-all
 WINEPREFIX="$PWD/build/win/wine" targets="tests/unit.exe tests/server.exe examples/echo.exe examples/sse_clock.exe" \
   only="unit server http-clients ws-protocol ws-python" \
   run win g++ gcc --cross-file tools/cross/mingw-w64.ini "${cross[@]}"
@@ -75,4 +111,9 @@ targets="tests/unit tests/server" only="unit server" \
   run aarch64 g++ gcc --cross-file tools/cross/aarch64.ini "${cross[@]}"
 echo "=== done ($(date -u +%T))" >&2
 
+cat >&2 <<'HINT'
+One test again:   tools/test.sh gcc -- server          (meson test names: meson test -C build/gcc --list)
+Without rebuilding everything:  ninja -C build/gcc tests/server && meson test -C build/gcc --no-rebuild server
+One doctest case: build/gcc/tests/server -tc='*keep-alive*'     (-ltc lists them)
+HINT
 python3 tools/count_tests.py "${failed[@]}" "${logs[@]}"
