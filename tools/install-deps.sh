@@ -26,8 +26,9 @@ case "$mode" in
     for config in "$@"; do
       case "$config" in
         gcc)
-          # clang: the strict-warnings check's second compiler; chromium: the browser tests
-          packages+=("${suite[@]}" "${optional[@]}" clang chromium); need_node=1 ;;
+          # clang: the strict-warnings check's second compiler; chromium: the browser tests;
+          # cmake: the consumers test's find_package(wisp)
+          packages+=("${suite[@]}" "${optional[@]}" clang chromium cmake); need_node=1 ;;
         single | asan)
           packages+=("${suite[@]}" "${optional[@]}" clang chromium); need_node=1 ;;
         tsan)
