@@ -63,9 +63,12 @@ def order():
     """Depth-first post-order from the umbrella; raises on a cycle or a missing file."""
     seen, stack, out = set(), [], []
 
+    # A header's definitions include (DEFINITIONS_MARK) takes effect at the end of the
+    # outermost wisp header only (WISP_IN_HEADER is set inside any other), so visit() hands it
+    # up to its includer and the umbrella's direct includes take it in.
     def visit(rel):
         if rel in seen:
-            return
+            return []
         if rel in stack:
             cycle = " -> ".join(stack[stack.index(rel):] + [rel])
             raise SystemExit(f"single_header.py: include cycle: {cycle}")
@@ -78,13 +81,16 @@ def order():
             if m and DEFINITIONS_MARK in line:
                 late.append(m.group(1))
             elif m:
-                visit(m.group(1))
+                late += visit(m.group(1))
         stack.pop()
         seen.add(rel)
         out.append(rel)
+        if len(stack) > 1:
+            return late
         for dep in late:
             if dep not in stack:   # being visited already: it comes out when it is done
                 visit(dep)
+        return []
 
     visit(UMBRELLA)
     missing = [h for h in all_headers() if h not in seen]

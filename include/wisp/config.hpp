@@ -70,7 +70,7 @@
 
 // ---- where definitions come in -------------------------------------------------
 // Every wisp header sets WISP_IN_HEADER while it is being read (push_macro / pop_macro around
-// its text). A public header that declares what the engine defines (request.hpp,
+// its text). A public header that declares what the engine defines (request.hpp, response.hpp,
 // websocket.hpp, event_stream.hpp) includes <wisp/detail/engine.hpp> at its end only when
 // WISP_IN_HEADER is unset there, that is, when it is the outermost wisp header of the
 // translation unit: its declarations (and those of every header it includes) are complete by

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-// wisp/request.hpp — Request (what a handler reads) and Response (what it returns).
+// wisp/request.hpp — Request: what a handler reads (the request line, fields, body, route and
+// query parameters, the peer address, typed state). What it returns is in response.hpp.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/headers.hpp>
+#include <wisp/response.hpp>
 #include <wisp/router.hpp>
 #include <wisp/detail/url.hpp>
 #include <array>
@@ -41,37 +44,6 @@ struct StateSlot {
 template <class T>
 T& state_of(StateSlot& slot);
 }  // namespace detail
-
-/// ASCII case-insensitive equality, as HTTP field names compare.
-bool iequals(std::string_view a, std::string_view b) noexcept;
-
-/// The reason phrase of a status code ("Not Found"); "Unknown" for unregistered codes.
-std::string_view reason_phrase(int status) noexcept;
-
-/// An ordered, case-insensitive list of header fields that owns its strings.
-class Headers {
-public:
-    using value_type = std::pair<std::string, std::string>;
-    Headers() = default;
-    Headers(std::initializer_list<value_type> init) : list_(init) {}
-
-    /// Replaces every field named `name` with one field.
-    Headers& set(std::string_view name, std::string_view value);
-    /// Adds a field, keeping existing ones of the same name.
-    Headers& add(std::string_view name, std::string_view value);
-    /// The first value of `name`, if present.
-    std::optional<std::string_view> get(std::string_view name) const;
-    bool has(std::string_view name) const { return get(name).has_value(); }
-    void remove(std::string_view name);
-
-    auto begin() const { return list_.begin(); }
-    auto end() const { return list_.end(); }
-    std::size_t size() const { return list_.size(); }
-    bool empty() const { return list_.empty(); }
-
-private:
-    std::vector<value_type> list_;
-};
 
 /// A peer's IP address and port.
 class Address {
@@ -229,176 +201,7 @@ public:
 };
 }  // namespace detail
 
-namespace detail {
-enum class ResponseKind : std::uint8_t { normal, deferred, stream };
-}
-
-/// An HTTP response: status, headers and body. Content-Length, Date and Connection are
-/// written by wisp and ignored if set here.
-class Response {
-public:
-    Response() = default;
-    explicit Response(int status_code, std::string body_text = {},
-                      std::string_view content_type = {})
-        : status(status_code), body(std::move(body_text)) {
-        if (!content_type.empty()) headers.set("Content-Type", content_type);
-    }
-
-    int status = 200;
-    Headers headers;
-    std::string body;
-
-private:
-    friend struct detail::ResponseAccess;
-    detail::ResponseKind kind_ = detail::ResponseKind::normal;
-};
-
-namespace detail {
-/// What a Response is beyond its fields: a marker for an answer that comes through a Responder
-/// or an EventStream.
-struct ResponseAccess {
-    static ResponseKind kind(const Response& r) noexcept { return r.kind_; }
-    static Response marker(ResponseKind k) {
-        Response r;
-        r.kind_ = k;
-        return r;
-    }
-};
-}  // namespace detail
-
-/// 200 text/plain; charset=utf-8.
-Response text(std::string body, int status = 200);
-/// 200 text/html; charset=utf-8.
-Response html(std::string body, int status = 200);
-/// 200 application/json with `body` already serialised (see wisp/json.hpp for values).
-Response json(std::string body, int status = 200);
-/// A redirect (302 by default; 301, 303, 307, 308 accepted) to `location`.
-Response redirect(std::string_view location, int status = 302);
-/// An empty response with `status` and, for errors, its reason phrase as a text body.
-Response status(int status);
-
-/// The handle a deferred handler answers through. Copyable; any copy may send, once.
-/// Thread: send() may be called from any thread; the response is written on the connection's
-/// I/O thread. If the connection is gone, send() returns false and the response is dropped.
-class Responder {
-public:
-    Responder() = default;
-    explicit Responder(std::shared_ptr<detail::Deferred> d) : d_(std::move(d)) {}
-    /// Sends the response; false when already answered or the connection has closed.
-    bool send(Response res) const;
-    /// The request being answered (an owned copy).
-    const Request& request() const;
-    operator Response() const {   // NOLINT: a marker
-        return detail::ResponseAccess::marker(detail::ResponseKind::deferred);
-    }
-
-private:
-    std::shared_ptr<detail::Deferred> d_;
-};
-
 // ---- implementation -------------------------------------------------------
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-        if (x == y) continue;
-        if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
-    }
-    return true;
-}
-
-inline std::string_view reason_phrase(int s) noexcept {
-    switch (s) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 207: return "Multi-Status";
-    case 208: return "Already Reported";
-    case 226: return "IM Used";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 423: return "Locked";
-    case 424: return "Failed Dependency";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 506: return "Variant Also Negotiates";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 510: return "Not Extended";
-    case 511: return "Network Authentication Required";
-    default: return "Unknown";
-    }
-}
-
-inline Headers& Headers::set(std::string_view name, std::string_view value) {
-    remove(name);
-    list_.emplace_back(std::string(name), std::string(value));
-    return *this;
-}
-
-inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    list_.emplace_back(std::string(name), std::string(value));
-    return *this;
-}
-
-inline std::optional<std::string_view> Headers::get(std::string_view name) const {
-    for (const auto& h : list_)
-        if (iequals(h.first, name)) return std::string_view(h.second);
-    return std::nullopt;
-}
-
-inline void Headers::remove(std::string_view name) {
-    for (std::size_t i = 0; i < list_.size();) {
-        if (iequals(list_[i].first, name)) list_.erase(list_.begin() + static_cast<long>(i));
-        else ++i;
-    }
-}
-
 inline Address Address::v4(const std::array<std::uint8_t, 4>& b, std::uint16_t port) {
     Address a;
     for (std::size_t i = 0; i < 4; ++i) a.bytes_[i] = b[i];
@@ -686,29 +489,6 @@ inline void detail::RequestBuilder::set_line(Request& r, std::string_view method
     r.major_ = static_cast<std::uint8_t>(major);
     r.minor_ = static_cast<std::uint8_t>(minor);
     r.keep_alive_ = keep_alive;
-}
-
-inline Response text(std::string body, int status) {
-    return Response(status, std::move(body), "text/plain; charset=utf-8");
-}
-
-inline Response html(std::string body, int status) {
-    return Response(status, std::move(body), "text/html; charset=utf-8");
-}
-
-inline Response json(std::string body, int status) {
-    return Response(status, std::move(body), "application/json");
-}
-
-inline Response redirect(std::string_view location, int status) {
-    Response r(status);
-    r.headers.set("Location", location);
-    return r;
-}
-
-inline Response status(int code) {
-    if (code >= 400) return text(std::string(reason_phrase(code)) + "\n", code);
-    return Response(code);
 }
 
 WISP_NAMESPACE_END

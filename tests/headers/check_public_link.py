@@ -39,6 +39,15 @@ USES = {
         wisp::Responder later = req.defer();   // reaches the engine's Deferred
         const bool ok = req.query("a") == std::string_view("1") && req.url() == "http://h/x?a=1";
         return ok && later.send(wisp::text("late")) ? 0 : 1;""",
+    "headers.hpp": """wisp::Headers h{{"Content-Type", "text/plain"}};
+        h.add("Vary", "a").add("vary", "b");
+        return h.get("content-type") == std::string_view("text/plain") && h.size() == 3 &&
+            wisp::iequals("ETag", "etag") ? 0 : 1;""",
+    "response.hpp": """wisp::Response r = wisp::redirect("/there", 303);
+        wisp::Responder none;   // an empty Responder: send() is the engine's, and refuses
+        return r.status == 303 && r.headers.get("Location") == std::string_view("/there") &&
+            wisp::reason_phrase(404) == std::string_view("Not Found") &&
+            !none.send(wisp::text("x")) ? 0 : 1;""",
     "websocket.hpp": """auto send = &wisp::Peer::send_text;   // Peer's members are the engine's
         auto url = &wisp::Peer::url;
         return send != nullptr && url != nullptr && wisp::is_utf8("ok") ? 0 : 1;""",
