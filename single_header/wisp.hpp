@@ -1892,6 +1892,62 @@ using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_contex
 }  // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/bridge.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/bridge.hpp — the seam between an App's topics and other processes' topics.
+// Owns: what an App tells a bridge (a publication made in this process, a topic whose local
+// subscribers came or went, run() starting, stopping and ending) and how App::bridge reaches
+// the bridge behind a public handle (BridgeAccess).
+// Must not know: Redis or any other carrier, sockets, connections.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Loop;
+struct AppCore;
+struct Publication;
+
+/// Carries publications between this App and others. Publications that came through it are
+/// marked (Publication::from_bridge) and never handed back to it.
+class Bridge {
+public:
+    virtual ~Bridge() = default;
+    /// A publication made in this process. Thread: any; `here` is the caller's loop (null on
+    /// other threads). Called once per publication, before the local fan-out.
+    virtual void relay(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// The app-wide subscriber count of `topic` went from 0 to 1 or from 1 to 0. Thread: any
+    /// (the count may have changed again by the time the bridge looks).
+    virtual void topic_changed(const std::string& topic, Loop* here) = 0;
+    /// run() starts; the bridge lives on `loop`, whose thread does not run yet.
+    virtual void start(AppCore& core, Loop& loop) = 0;
+    /// stop() was called; on the bridge's loop. Publications keep coming while the
+    /// connections close (their close hooks publish): give up after `deadline`.
+    virtual void stop(std::chrono::milliseconds deadline) = 0;
+    /// run() ends: every loop's thread has returned and the loops are about to go. Releases
+    /// what belongs to the loop; publishers on other threads waiting for the bridge return.
+    virtual void detach() = 0;
+};
+
+/// How App::bridge opens a public bridge handle (which befriends this).
+struct BridgeAccess {
+    template <class B>
+    static std::shared_ptr<Bridge> link(const B& b) { return b.link_; }
+    /// The handle's setup error (a bad URL, a host that does not resolve) and its sentence.
+    template <class B>
+    static std::error_code error(const B& b, std::string& why) {
+        why = b.error_detail_;
+        return b.error_;
+    }
+};
+
+}  // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/llhttp.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
@@ -3993,9 +4049,11 @@ struct Publication {
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
     bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
+    bool from_bridge = false;         ///< came from another process: never sent back (bridge.hpp)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary, bool compress = true);
+                                                   bool binary, bool compress = true,
+                                                   bool from_bridge = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -4061,7 +4119,8 @@ private:
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
 class TopicCounts {
 public:
-    void add(const std::string& topic, long delta);
+    /// True when the count went from 0 to more, or back to 0 (a bridge then follows it).
+    bool add(const std::string& topic, long delta);
     std::size_t get(const std::string& topic) const;
 
 private:
@@ -4099,11 +4158,12 @@ private:
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
-                                                            bool compress) {
+                                                            bool compress, bool from_bridge) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
+    p->from_bridge = from_bridge;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -4237,11 +4297,13 @@ inline void TopicInbox::close() {
     space_.notify_all();
 }
 
-inline void TopicCounts::add(const std::string& topic, long delta) {
+inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
     auto& n = n_[topic];
+    const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     if (n == 0) n_.erase(topic);
+    return was_zero != (n == 0);
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
@@ -4338,6 +4400,9 @@ struct AppCore {
     /// Publishes in progress on threads that are not I/O threads (run() waits for them
     /// before the loops go away).
     std::atomic<unsigned> foreign_publishes{0};
+    /// Carries publications to and from other processes (App::bridge), or null. Set before
+    /// run(); every publication made here is relayed to it, none that came through it.
+    std::shared_ptr<Bridge> bridge;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -4345,6 +4410,12 @@ struct AppCore {
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
     void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+
+    /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
+    /// when the app-wide count leaves or reaches 0.
+    void count_subscriber(const std::string& topic, long delta, Loop* here) {
+        if (topic_counts.add(topic, delta) && bridge) bridge->topic_changed(topic, here);
+    }
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;
@@ -4374,6 +4445,21 @@ struct AppCore {
         else
             d += ": " + ec.message();
         return d;
+    }
+
+    /// App::bridge: takes the bridge behind handle `b` (BridgeAccess), or keeps its setup
+    /// error for listen() and returns it.
+    template <class B>
+    std::error_code attach_bridge(const B& b, bool running) {
+        std::string why;
+        std::error_code ec = BridgeAccess::error(b, why);
+        if (!ec && (running || bridge)) {
+            ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
+            why = running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
+        }
+        if (ec) record_setup_error(ec, why);
+        else bridge = BridgeAccess::link(b);
+        return ec;
     }
 
     void record_setup_error(std::error_code ec, std::string detail) {
@@ -5765,6 +5851,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
                              const void* skip) {
     if (here == nullptr) here = Loop::current();
     if (here != nullptr) {
+        if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
         if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
             for (Loop* l : *loops)
@@ -5775,8 +5862,10 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
     foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load())
+    if (const std::vector<Loop*>* loops = live_loops.load()) {
+        if (bridge && !p->from_bridge) bridge->relay(p, nullptr);
         for (Loop* l : *loops) l->enqueue(p, true);
+    }
     foreign_publishes.fetch_sub(1);
 }
 
@@ -7869,7 +7958,7 @@ inline bool StreamState::subscribe(std::string_view topic, bool named) {
     if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
     if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
-    conn->loop().core.topic_counts.add(t, +1);
+    conn->loop().core.count_subscriber(t, +1, &conn->loop());
     topics.push_back(std::move(t));
     return true;
 }
@@ -7878,7 +7967,7 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     auto it = std::find(topics.begin(), topics.end(), topic);
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
-    conn->loop().core.topic_counts.add(*it, -1);
+    conn->loop().core.count_subscriber(*it, -1, &conn->loop());
     topics.erase(it);
     return true;
 }
@@ -8949,7 +9038,7 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(key, +1);
+    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     topics_.emplace_back(topic);
     return true;
 }
@@ -8959,7 +9048,7 @@ inline bool WsSession::unsubscribe(std::string_view topic) {
     if (it == topics_.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(key, -1);
+    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
     topics_.erase(it);
     return true;
 }
@@ -12158,6 +12247,12 @@ public:
     /// namespace's peers receive it. Otherwise as publish_text.
     SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
 
+    /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
+    /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
+    /// bridge with a setup error returns it, and listen() reports it too.
+    template <class B>
+    [[nodiscard]] std::error_code bridge(const B& b) { return core_.attach_bridge(b, running_); }
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
 
@@ -12440,6 +12535,7 @@ inline std::error_code App::run(unsigned threads) {
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
+    if (core_.bridge) core_.bridge->start(core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -12503,6 +12599,7 @@ inline std::error_code App::run(unsigned threads) {
     // inbox lets its waiters go) before the loops are destroyed.
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
+    if (core_.bridge) core_.bridge->detach();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -12535,6 +12632,7 @@ inline void App::stop() {
             std::error_code ec;
             hup_->cancel(ec);
         }
+        if (core_.bridge) core_.bridge->stop(core_.options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
