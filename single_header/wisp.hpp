@@ -13297,6 +13297,7 @@ private:
     void on_connected(Conn& c);
     void read(Conn& c);
     void on_reply(Conn& c, const redisReply& r);
+    void auth_failed(const std::string& why);
     void on_message(std::string_view channel, std::string_view payload);
     void lost(Conn& c, const std::string& why);
     void retry(Conn& c);
@@ -13436,7 +13437,7 @@ inline void RedisLink::on_connected(Conn& c) {
     c.attempt = 0;
     c.lost_once = false;
     c.state = State::connected;
-    // The hello goes first, ahead of what waited: AUTH, then SELECT or the subscriptions.
+    // The hello goes first, ahead of what waited: AUTH, PING, then SELECT or the subscriptions.
     std::string hello;
     std::deque<char> kinds;
     if (!url_.password.empty()) {
@@ -13445,6 +13446,10 @@ inline void RedisLink::on_connected(Conn& c) {
         kinds.push_back('a');
         c.awaiting_auth = true;
     }
+    // A PING, so that a server wanting a password says so now (NOAUTH), not at the first
+    // publication or subscription.
+    append_command(hello, {"PING"});
+    kinds.push_back('c');
     if (&c == &pub_) {
         if (url_.db != 0) {
             const std::string db = std::to_string(url_.db);
@@ -13551,19 +13556,24 @@ inline void RedisLink::read(Conn& c) {
     });
 }
 
+inline void RedisLink::auth_failed(const std::string& why) {
+    failed_ = true;
+    log(errc::redis_auth, "redis: " + why + "; the bridge stops (local delivery goes on)");
+    close(sub_);
+    close(pub_);
+}
+
 inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
     if (c.awaiting_auth) {
         c.awaiting_auth = false;
         if (&c == &pub_ && !c.expect.empty()) c.expect.pop_front();
-        if (r.type == REDIS_REPLY_ERROR) {
-            failed_ = true;
-            log(errc::redis_auth, "redis: AUTH rejected by " + where() + ": " +
-                                      std::string(reply_text(r)) +
-                                      "; the bridge stops (local delivery goes on)");
-            close(sub_);
-            close(pub_);
-            return;
-        }
+        if (r.type == REDIS_REPLY_ERROR)
+            auth_failed("AUTH rejected by " + where() + ": " + std::string(reply_text(r)));
+        return;
+    }
+    if (r.type == REDIS_REPLY_ERROR && reply_text(r).substr(0, 6) == "NOAUTH") {
+        auth_failed(where() + " wants a password (" + std::string(reply_text(r)) +
+                    "): give it in the URL, redis://:password@host:port");
         return;
     }
     if (&c == &pub_) {

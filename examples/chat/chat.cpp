@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
     // the others' peers and streams. Redis' news (lost, back, AUTH rejected) goes to stderr;
     // a rejected password ends the chat, as a bad URL does before it listens.
     std::atomic<bool> redis_rejected{false};
-    wisp::RedisBridge redis(redis_url.empty() ? "redis://" : redis_url);
     if (!redis_url.empty()) {
+        const wisp::RedisBridge redis(redis_url);
         if (auto ec = app.bridge(redis)) {
             std::fprintf(stderr, "chat: --redis: %s\n", redis.error_detail().c_str());
             return 1;

@@ -329,12 +329,13 @@ class RedisErrors(unittest.TestCase):
         err = self.exits_with("redis://:hunter2@no-such-host.invalid:6379", r"cannot resolve host")
         self.assertNotIn("hunter2", err)
 
-    def test_wrong_password_is_a_clear_error_and_the_right_one_works(self):
+    def test_wrong_or_missing_password_is_a_clear_error_and_the_right_one_works(self):
         redis = Redis(password="right-one")
         try:
             err = self.exits_with(f"redis://:wrong-one@127.0.0.1:{redis.port}",
                                   r"AUTH rejected by 127\.0\.0\.1:\d+")
             self.assertNotIn("wrong-one", err)
+            self.exits_with(f"redis://127.0.0.1:{redis.port}", r"wants a password \(NOAUTH")
             a = chat(f"redis://:right-one@127.0.0.1:{redis.port}")
             b = chat(f"redis://default:right-one@127.0.0.1:{redis.port}")
             try:
