@@ -13047,7 +13047,8 @@ inline bool percent_decode(std::string_view in, std::string& out) {
     return true;
 }
 inline bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 }  // namespace redis_url_detail
 
@@ -13067,7 +13068,8 @@ inline std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string
     // The credentials end at the last '@' before the path: a password may hold '@'.
     const std::size_t slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
-    const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    const std::string_view path =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
     std::string_view hostport = authority;
     const std::size_t at = authority.rfind('@');
     if (at != std::string_view::npos) {
@@ -13184,7 +13186,8 @@ inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::
     if (!(jitter >= 0.0)) jitter = 0.0;   // also NaN
     if (jitter > 1.0) jitter = 1.0;
     const long long half = base / 2;
-    return std::chrono::milliseconds(base - half + static_cast<long long>(jitter * static_cast<double>(half)));
+    const auto jittered = static_cast<long long>(jitter * static_cast<double>(half));
+    return std::chrono::milliseconds(base - half + jittered);
 }
 
 inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel,
@@ -13197,7 +13200,8 @@ inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& c
     return wanted ? Command::subscribe : Command::unsubscribe;
 }
 
-inline std::vector<std::vector<std::string>> RedisSubscriptions::resubscribe(std::size_t batch) const {
+inline std::vector<std::vector<std::string>> RedisSubscriptions::resubscribe(
+    std::size_t batch) const {
     std::vector<std::vector<std::string>> out;
     if (batch == 0) batch = 1;
     for (const std::string& c : wanted_) {
@@ -13217,7 +13221,8 @@ inline bool append_command(std::string& out, const std::vector<std::string_view>
         lens.push_back(a.size());
     }
     char* cmd = nullptr;
-    const int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+    const int n =
+        redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
     if (n < 0 || cmd == nullptr) return false;
     out.append(cmd, static_cast<std::size_t>(n));
     redisFreeCommand(cmd);
@@ -13283,7 +13288,8 @@ private:
         unsigned attempt = 0;    ///< failures in a row
         bool lost_once = false;  ///< this outage is logged already
         std::string out;         ///< commands not yet handed to the socket
-        std::deque<char> out_kinds;   ///< one per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' other
+        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
+        std::deque<char> out_kinds;
         std::string writing;     ///< the write in flight
         std::size_t written = 0; ///< of `writing`, taken by the socket
         std::deque<char> expect;      ///< replies awaited, in order (publishing connection)
@@ -13340,8 +13346,8 @@ private:
 inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
     : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
     std::random_device rd;
-    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^
-                            std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
     instance_ = make_instance_id(r);
     random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
 }

@@ -39,7 +39,8 @@ struct Room {
             const int n = std::atoi(std::string(m.text().substr(8)).c_str());
             std::lock_guard<std::mutex> lock(threads_mutex);
             threads.emplace_back([n] {
-                for (int i = 0; i < n; ++i) app_->publish_text("room", "thread-" + std::to_string(i));
+                for (int i = 0; i < n; ++i)
+                    app_->publish_text("room", "thread-" + std::to_string(i));
             });
             return;
         }
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
     std::string url;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--threads")) n_threads = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--threads"))
+            n_threads = std::strtoul(argv[i + 1], nullptr, 10);
         else if (!std::strcmp(argv[i], "--redis")) url = argv[i + 1];
     }
     wisp::App app;

@@ -67,7 +67,8 @@ private:
         unsigned attempt = 0;    ///< failures in a row
         bool lost_once = false;  ///< this outage is logged already
         std::string out;         ///< commands not yet handed to the socket
-        std::deque<char> out_kinds;   ///< one per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' other
+        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
+        std::deque<char> out_kinds;
         std::string writing;     ///< the write in flight
         std::size_t written = 0; ///< of `writing`, taken by the socket
         std::deque<char> expect;      ///< replies awaited, in order (publishing connection)
@@ -124,8 +125,8 @@ private:
 inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
     : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
     std::random_device rd;
-    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^
-                            std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
     instance_ = make_instance_id(r);
     random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
 }

@@ -206,7 +206,8 @@ inline bool percent_decode(std::string_view in, std::string& out) {
     return true;
 }
 inline bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 }  // namespace redis_url_detail
 
@@ -226,7 +227,8 @@ inline std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string
     // The credentials end at the last '@' before the path: a password may hold '@'.
     const std::size_t slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
-    const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    const std::string_view path =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
     std::string_view hostport = authority;
     const std::size_t at = authority.rfind('@');
     if (at != std::string_view::npos) {
@@ -343,7 +345,8 @@ inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::
     if (!(jitter >= 0.0)) jitter = 0.0;   // also NaN
     if (jitter > 1.0) jitter = 1.0;
     const long long half = base / 2;
-    return std::chrono::milliseconds(base - half + static_cast<long long>(jitter * static_cast<double>(half)));
+    const auto jittered = static_cast<long long>(jitter * static_cast<double>(half));
+    return std::chrono::milliseconds(base - half + jittered);
 }
 
 inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel,
@@ -356,7 +359,8 @@ inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& c
     return wanted ? Command::subscribe : Command::unsubscribe;
 }
 
-inline std::vector<std::vector<std::string>> RedisSubscriptions::resubscribe(std::size_t batch) const {
+inline std::vector<std::vector<std::string>> RedisSubscriptions::resubscribe(
+    std::size_t batch) const {
     std::vector<std::vector<std::string>> out;
     if (batch == 0) batch = 1;
     for (const std::string& c : wanted_) {
@@ -376,7 +380,8 @@ inline bool append_command(std::string& out, const std::vector<std::string_view>
         lens.push_back(a.size());
     }
     char* cmd = nullptr;
-    const int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+    const int n =
+        redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
     if (n < 0 || cmd == nullptr) return false;
     out.append(cmd, static_cast<std::size_t>(n));
     redisFreeCommand(cmd);
