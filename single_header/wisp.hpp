@@ -32,6 +32,10 @@
 //                             OpenSSL 3, which it then includes; link -lssl -lcrypto
 //                             (Debian: libssl-dev). Off by default: without it nothing
 //                             includes OpenSSL and listen_tls reports errc::tls_unavailable.
+//     WISP_REDIS              the Redis bridge (<wisp/redis.hpp>: RedisBridge, App::bridge)
+//                             over hiredis, which it then includes; link -lhiredis (Debian:
+//                             libhiredis-dev). Off by default: without it nothing includes
+//                             hiredis and App::bridge reports errc::redis_unavailable.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -143,6 +147,11 @@ enum class errc {
     // permessage-deflate (RFC 7692); last, so the values above keep their numbers
     invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
     out_of_memory,           ///< zlib could not allocate its state: close 1011
+    // the Redis bridge (<wisp/redis.hpp>); last, so the values above keep their numbers
+    redis_unavailable,       ///< built without WISP_REDIS
+    redis_url,               ///< a redis:// URL that does not parse, or a host that does not resolve
+    redis_auth,              ///< Redis rejected AUTH (the bridge stops; local delivery goes on)
+    redis_connection,        ///< a Redis connection failed or was lost; publications were dropped
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -194,6 +203,10 @@ public:
         case errc::tls_error: return "TLS handshake or record failed";
         case errc::invalid_compressed_data: return "invalid compressed data";
         case errc::out_of_memory: return "out of memory";
+        case errc::redis_unavailable: return "built without the Redis bridge (WISP_REDIS)";
+        case errc::redis_url: return "bad Redis URL";
+        case errc::redis_auth: return "Redis rejected AUTH";
+        case errc::redis_connection: return "Redis connection failed";
         }
         return "unknown wisp error";
     }
@@ -1930,6 +1943,62 @@ using steady_timer =
 #ifdef WISP_EPOLL
 using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
 #endif
+}  // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/bridge.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/bridge.hpp — the seam between an App's topics and other processes' topics.
+// Owns: what an App tells a bridge (a publication made in this process, a topic whose local
+// subscribers came or went, run() starting, stopping and ending) and how App::bridge reaches
+// the bridge behind a public handle (BridgeAccess).
+// Must not know: Redis or any other carrier, sockets, connections.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class Loop;
+struct AppCore;
+struct Publication;
+
+/// Carries publications between this App and others. Publications that came through it are
+/// marked (Publication::from_bridge) and never handed back to it.
+class Bridge {
+public:
+    virtual ~Bridge() = default;
+    /// A publication made in this process. Thread: any; `here` is the caller's loop (null on
+    /// other threads). Called once per publication, before the local fan-out.
+    virtual void relay(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// The app-wide subscriber count of `topic` went from 0 to 1 or from 1 to 0. Thread: any
+    /// (the count may have changed again by the time the bridge looks).
+    virtual void topic_changed(const std::string& topic, Loop* here) = 0;
+    /// run() starts; the bridge lives on `loop`, whose thread does not run yet.
+    virtual void start(AppCore& core, Loop& loop) = 0;
+    /// stop() was called; on the bridge's loop. Publications keep coming while the
+    /// connections close (their close hooks publish): give up after `deadline`.
+    virtual void stop(std::chrono::milliseconds deadline) = 0;
+    /// run() ends: every loop's thread has returned and the loops are about to go. Releases
+    /// what belongs to the loop; publishers on other threads waiting for the bridge return.
+    virtual void detach() = 0;
+};
+
+/// How App::bridge opens a public bridge handle (which befriends this).
+struct BridgeAccess {
+    template <class B>
+    static std::shared_ptr<Bridge> link(const B& b) { return b.link_; }
+    /// The handle's setup error (a bad URL, a host that does not resolve) and its sentence.
+    template <class B>
+    static std::error_code error(const B& b, std::string& why) {
+        why = b.error_detail_;
+        return b.error_;
+    }
+};
+
 }  // namespace detail
 WISP_NAMESPACE_END
 
@@ -4034,9 +4103,11 @@ struct Publication {
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
     bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
+    bool from_bridge = false;         ///< came from another process: never sent back (bridge.hpp)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary, bool compress = true);
+                                                   bool binary, bool compress = true,
+                                                   bool from_bridge = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -4102,7 +4173,8 @@ private:
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
 class TopicCounts {
 public:
-    void add(const std::string& topic, long delta);
+    /// True when the count went from 0 to more, or back to 0 (a bridge then follows it).
+    bool add(const std::string& topic, long delta);
     std::size_t get(const std::string& topic) const;
 
 private:
@@ -4140,11 +4212,12 @@ private:
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
-                                                            bool compress) {
+                                                            bool compress, bool from_bridge) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
+    p->from_bridge = from_bridge;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -4278,11 +4351,13 @@ inline void TopicInbox::close() {
     space_.notify_all();
 }
 
-inline void TopicCounts::add(const std::string& topic, long delta) {
+inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
     auto& n = n_[topic];
+    const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     if (n == 0) n_.erase(topic);
+    return was_zero != (n == 0);
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
@@ -4379,6 +4454,9 @@ struct AppCore {
     /// Publishes in progress on threads that are not I/O threads (run() waits for them
     /// before the loops go away).
     std::atomic<unsigned> foreign_publishes{0};
+    /// Carries publications to and from other processes (App::bridge), or null. Set before
+    /// run(); every publication made here is relayed to it, none that came through it.
+    std::shared_ptr<Bridge> bridge;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -4386,6 +4464,12 @@ struct AppCore {
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
     void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+
+    /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
+    /// when the app-wide count leaves or reaches 0.
+    void count_subscriber(const std::string& topic, long delta, Loop* here) {
+        if (topic_counts.add(topic, delta) && bridge) bridge->topic_changed(topic, here);
+    }
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;
@@ -4415,6 +4499,21 @@ struct AppCore {
         else
             d += ": " + ec.message();
         return d;
+    }
+
+    /// App::bridge: takes the bridge behind handle `b` (BridgeAccess), or keeps its setup
+    /// error for listen() and returns it.
+    template <class B>
+    std::error_code attach_bridge(const B& b, bool running) {
+        std::string why;
+        std::error_code ec = BridgeAccess::error(b, why);
+        if (!ec && (running || bridge)) {
+            ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
+            why = running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
+        }
+        if (ec) record_setup_error(ec, why);
+        else bridge = BridgeAccess::link(b);
+        return ec;
     }
 
     void record_setup_error(std::error_code ec, std::string detail) {
@@ -5806,6 +5905,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
                              const void* skip) {
     if (here == nullptr) here = Loop::current();
     if (here != nullptr) {
+        if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
         if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
             for (Loop* l : *loops)
@@ -5816,8 +5916,10 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
     foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load())
+    if (const std::vector<Loop*>* loops = live_loops.load()) {
+        if (bridge && !p->from_bridge) bridge->relay(p, nullptr);
         for (Loop* l : *loops) l->enqueue(p, true);
+    }
     foreign_publishes.fetch_sub(1);
 }
 
@@ -7910,7 +8012,7 @@ inline bool StreamState::subscribe(std::string_view topic, bool named) {
     if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
     if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
-    conn->loop().core.topic_counts.add(t, +1);
+    conn->loop().core.count_subscriber(t, +1, &conn->loop());
     topics.push_back(std::move(t));
     return true;
 }
@@ -7919,7 +8021,7 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     auto it = std::find(topics.begin(), topics.end(), topic);
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
-    conn->loop().core.topic_counts.add(*it, -1);
+    conn->loop().core.count_subscriber(*it, -1, &conn->loop());
     topics.erase(it);
     return true;
 }
@@ -8990,7 +9092,7 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(key, +1);
+    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     topics_.emplace_back(topic);
     return true;
 }
@@ -9000,7 +9102,7 @@ inline bool WsSession::unsubscribe(std::string_view topic) {
     if (it == topics_.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(key, -1);
+    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
     topics_.erase(it);
     return true;
 }
@@ -12199,6 +12301,12 @@ public:
     /// namespace's peers receive it. Otherwise as publish_text.
     SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
 
+    /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
+    /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
+    /// bridge with a setup error returns it, and listen() reports it too.
+    template <class B>
+    [[nodiscard]] std::error_code bridge(const B& b) { return core_.attach_bridge(b, running_); }
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
 
@@ -12481,6 +12589,7 @@ inline std::error_code App::run(unsigned threads) {
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
+    if (core_.bridge) core_.bridge->start(core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -12544,6 +12653,7 @@ inline std::error_code App::run(unsigned threads) {
     // inbox lets its waiters go) before the loops are destroyed.
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
+    if (core_.bridge) core_.bridge->detach();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -12576,6 +12686,7 @@ inline void App::stop() {
             std::error_code ec;
             hup_->cancel(ec);
         }
+        if (core_.bridge) core_.bridge->stop(core_.options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
@@ -12726,6 +12837,1089 @@ inline Response App::fetch(Request req) {
     }
     if (head) res.body.clear();
     return res;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/redis_options.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/redis_options.hpp — RedisOptions and RedisStats: what a user sets and reads of the
+// Redis bridge (<wisp/redis.hpp>).
+// Owns: the bridge's limits and timeouts with their defaults and reasons; its counters.
+// Must not know: hiredis, sockets (plain data, declared with or without WISP_REDIS).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+WISP_NAMESPACE_BEGIN
+
+/// Settings of a RedisBridge. Every field has a default, so `RedisOptions{}` works.
+struct RedisOptions {
+    /// Topic `t` travels on channel `channel_prefix + t`: apps sharing one Redis stay apart by
+    /// prefix, and every instance of one app must use the same.
+    std::string channel_prefix = "wisp:";
+    /// Reconnecting: the first retry waits about this long, each failure in a row doubles it
+    /// up to reconnect_max; half of each wait is random, so instances do not return in step.
+    std::chrono::milliseconds reconnect_min{100};
+    std::chrono::milliseconds reconnect_max{5'000};
+    /// A connection attempt that has not connected by then fails (and is retried).
+    std::chrono::milliseconds connect_timeout{2'000};
+    /// Publications waiting for Redis (disconnected, or Redis slower than the app): past this
+    /// many bytes of commands, more are dropped and counted (RedisStats::dropped) instead of
+    /// growing memory without bound.
+    std::size_t max_pending_bytes = 8 * 1024 * 1024;
+};
+
+/// What a RedisBridge has done since it was made; read with RedisBridge::stats() (any thread).
+struct RedisStats {
+    std::uint64_t published = 0;    ///< publications Redis acknowledged (PUBLISH replies)
+    std::uint64_t received = 0;     ///< publications of other instances delivered here
+    std::uint64_t dropped = 0;      ///< publications that could not cross (see RedisBridge)
+    std::uint64_t reconnects = 0;   ///< connections made again after one was lost or refused
+    std::uint64_t rejected = 0;     ///< messages on our channels that were not wisp envelopes
+    bool connected = false;         ///< both connections (subscribe, publish) are up now
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/redis_protocol.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/redis_protocol.hpp — the only file that includes hiredis: the Redis bridge as
+// bytes in and bytes out.
+// Owns: the redis:// URL, the envelope a publication crosses in (instance id, type, payload),
+// channel names, the reconnect backoff schedule, which SUBSCRIBE / UNSUBSCRIBE to send, and
+// RESP through hiredis (redisFormatCommandArgv for commands, a redisReader for replies).
+// Must not know: sockets, the event loop, Asio, App (redis_link.hpp does the I/O).
+// Without WISP_REDIS nothing here is compiled and hiredis is not included.
+
+
+#ifdef WISP_REDIS
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#include <hiredis/hiredis.h>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// ---- the URL --------------------------------------------------------------------------
+
+/// Where a Redis server is and how to log in.
+struct RedisUrl {
+    std::string host;
+    std::uint16_t port = 6379;
+    std::string user;       ///< ACL user (Redis 6+); empty: AUTH with the password alone
+    std::string password;   ///< empty: no AUTH
+    unsigned db = 0;        ///< SELECTed on the publishing connection (pub/sub ignores it)
+};
+
+/// Parses `redis://[[user]:password@]host[:port][/db]` (user and password may be
+/// percent-encoded; an IPv6 host goes in brackets). On failure returns nothing and `why` is a
+/// sentence saying what is wrong; it never repeats the password.
+std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why);
+
+// ---- the envelope ---------------------------------------------------------------------
+// A publication crosses Redis as one message: "wisp1", the type ('t' text, 'b' binary), the
+// compress flag ('c' or 'u': SendOptions::compress), the publishing instance's id (16 hex
+// digits), ':', then the payload as it was published. Only the instance id keeps an instance
+// from delivering its own publication twice (it gets it back as a subscriber).
+
+constexpr std::size_t instance_id_size = 16;
+constexpr std::size_t envelope_header_size = 5 + 1 + 1 + instance_id_size + 1;
+
+struct Envelope {
+    std::string_view instance;
+    bool binary = false;
+    bool compress = true;
+    std::string_view payload;
+};
+
+/// 16 lowercase hex digits of `random`.
+std::string make_instance_id(std::uint64_t random);
+std::string encode_envelope(std::string_view instance, bool binary, bool compress,
+                            std::string_view payload);
+/// The envelope in `bytes` (views into it), or nothing when they are not one.
+std::optional<Envelope> decode_envelope(std::string_view bytes);
+
+// ---- channels -------------------------------------------------------------------------
+
+inline std::string channel_name(std::string_view prefix, std::string_view topic) {
+    std::string c;
+    c.reserve(prefix.size() + topic.size());
+    c.append(prefix).append(topic);
+    return c;
+}
+/// The topic a channel carries, or nothing when it is not under `prefix`.
+inline std::optional<std::string_view> topic_of_channel(std::string_view prefix,
+                                                        std::string_view channel) {
+    if (channel.size() < prefix.size() || channel.substr(0, prefix.size()) != prefix)
+        return std::nullopt;
+    return channel.substr(prefix.size());
+}
+
+// ---- reconnecting ---------------------------------------------------------------------
+
+/// The wait before connection attempt `attempt` + 1 after `attempt` failures in a row (0: the
+/// first retry): `min` doubled per failure up to `max`, then "equal jitter": half of it fixed
+/// and half scaled by `jitter` (0..1, drawn at random by the caller), so instances that lost
+/// Redis together do not come back in step. Never below min / 2, never above max.
+std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::milliseconds min,
+                                          std::chrono::milliseconds max, double jitter);
+
+// ---- subscriptions --------------------------------------------------------------------
+
+/// Which channels the subscriber connection must hold, and the commands that get it there.
+/// The caller says what it wants for one channel (from the app-wide subscriber count, read
+/// when it changed) and whether the connection is up; a command comes back only for a change
+/// on a live connection. A new connection gets every wanted channel back (resubscribe()).
+class RedisSubscriptions {
+public:
+    enum class Command { none, subscribe, unsubscribe };
+    Command want(const std::string& channel, bool wanted, bool connected);
+    /// SUBSCRIBE arguments for a new connection: every wanted channel, in batches of at most
+    /// `batch` channels (each vector is one command, "SUBSCRIBE" first).
+    std::vector<std::vector<std::string>> resubscribe(std::size_t batch = 256) const;
+    bool wants(const std::string& channel) const { return wanted_.count(channel) != 0; }
+    std::size_t size() const noexcept { return wanted_.size(); }
+
+private:
+    std::set<std::string> wanted_;
+};
+
+// ---- RESP (through hiredis) -----------------------------------------------------------
+
+/// Appends one command, as RESP (an array of bulk strings), to `out`. False when hiredis
+/// could not format it (out of memory); `out` is then unchanged.
+bool append_command(std::string& out, const std::vector<std::string_view>& args);
+
+struct ReplyFree {
+    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using RedisReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+/// Replies out of a byte stream: hiredis's reader.
+class RespReader {
+public:
+    RespReader() : r_(redisReaderCreate()) {}
+    ~RespReader() {
+        if (r_) redisReaderFree(r_);
+    }
+    RespReader(const RespReader&) = delete;
+    RespReader& operator=(const RespReader&) = delete;
+
+    /// False when the reader could not take the bytes (out of memory, or broken earlier).
+    bool feed(const char* data, std::size_t n) {
+        return r_ && redisReaderFeed(r_, data, n) == REDIS_OK;
+    }
+    /// The next complete reply, or null when more bytes are needed. `broken` is set when the
+    /// stream is not RESP (the connection must go).
+    RedisReplyPtr next(bool& broken) {
+        broken = false;
+        if (!r_) {
+            broken = true;
+            return nullptr;
+        }
+        void* reply = nullptr;
+        if (redisReaderGetReply(r_, &reply) != REDIS_OK) {
+            broken = true;
+            return nullptr;
+        }
+        return RedisReplyPtr(static_cast<redisReply*>(reply));
+    }
+
+private:
+    redisReader* r_;
+};
+
+/// The text of a bulk, status or error reply ("" for other types).
+inline std::string_view reply_text(const redisReply& r) {
+    if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS &&
+        r.type != REDIS_REPLY_ERROR)
+        return {};
+    return {r.str, r.len};
+}
+
+// ---- implementation -------------------------------------------------------
+
+namespace redis_url_detail {
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+inline bool percent_decode(std::string_view in, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (i + 2 >= in.size()) return false;
+        const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return true;
+}
+inline bool all_digits(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace redis_url_detail
+
+inline std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why) {
+    using namespace redis_url_detail;
+    constexpr std::string_view scheme = "redis://";
+    if (url.substr(0, 9) == "rediss://") {
+        why = "redis URL: rediss:// (TLS) is not supported; use redis://host:port";
+        return std::nullopt;
+    }
+    if (url.size() < scheme.size() || url.substr(0, scheme.size()) != scheme) {
+        why = "redis URL must look like redis://[:password@]host[:port][/db]";
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(scheme.size());
+    RedisUrl u;
+    // The credentials end at the last '@' before the path: a password may hold '@'.
+    const std::size_t slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    const std::string_view path =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    std::string_view hostport = authority;
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+        const std::string_view cred = authority.substr(0, at);
+        hostport = authority.substr(at + 1);
+        const std::size_t colon = cred.find(':');
+        if (colon == std::string_view::npos) {
+            why = "redis URL: the credentials must be user:password@ or :password@";
+            return std::nullopt;
+        }
+        if (!percent_decode(cred.substr(0, colon), u.user) ||
+            !percent_decode(cred.substr(colon + 1), u.password)) {
+            why = "redis URL: a bad %-escape in the user or password";
+            return std::nullopt;
+        }
+        if (u.password.empty()) {
+            why = "redis URL: an empty password (leave out the '@' part for no AUTH)";
+            return std::nullopt;
+        }
+    }
+    std::string_view port;
+    if (!hostport.empty() && hostport.front() == '[') {   // [IPv6]:port
+        const std::size_t close = hostport.find(']');
+        if (close == std::string_view::npos) {
+            why = "redis URL: an IPv6 host needs its closing ']'";
+            return std::nullopt;
+        }
+        u.host = std::string(hostport.substr(1, close - 1));
+        const std::string_view after = hostport.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                why = "redis URL: expected ':port' after the IPv6 host";
+                return std::nullopt;
+            }
+            port = after.substr(1);
+            if (port.empty()) port = "?";
+        }
+    } else {
+        const std::size_t colon = hostport.rfind(':');
+        u.host = std::string(hostport.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port = hostport.substr(colon + 1);
+            if (port.empty()) port = "?";
+        }
+    }
+    if (u.host.empty()) {
+        why = "redis URL has no host (redis://host:port)";
+        return std::nullopt;
+    }
+    if (!port.empty()) {
+        unsigned long p = 0;
+        if (!all_digits(port) || port.size() > 5 || (p = std::stoul(std::string(port))) == 0 ||
+            p > 65535) {
+            why = "redis URL: the port must be a number from 1 to 65535";
+            return std::nullopt;
+        }
+        u.port = static_cast<std::uint16_t>(p);
+    }
+    if (!path.empty()) {
+        if (!all_digits(path) || path.size() > 5 || std::stoul(std::string(path)) > 65535) {
+            why = "redis URL: the database after '/' must be a number (redis://host:port/0)";
+            return std::nullopt;
+        }
+        u.db = static_cast<unsigned>(std::stoul(std::string(path)));
+    }
+    why.clear();
+    return u;
+}
+
+inline std::string make_instance_id(std::uint64_t random) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string id(instance_id_size, '0');
+    for (std::size_t i = 0; i < instance_id_size; ++i)
+        id[instance_id_size - 1 - i] = digits[(random >> (4 * i)) & 0xf];
+    return id;
+}
+
+inline std::string encode_envelope(std::string_view instance, bool binary, bool compress,
+                                   std::string_view payload) {
+    std::string e;
+    e.reserve(envelope_header_size + payload.size());
+    e.append("wisp1");
+    e.push_back(binary ? 'b' : 't');
+    e.push_back(compress ? 'c' : 'u');
+    e.append(instance.substr(0, instance_id_size));
+    e.append(instance_id_size - std::min(instance.size(), instance_id_size), '0');
+    e.push_back(':');
+    e.append(payload);
+    return e;
+}
+
+inline std::optional<Envelope> decode_envelope(std::string_view bytes) {
+    if (bytes.size() < envelope_header_size || bytes.substr(0, 5) != "wisp1") return std::nullopt;
+    Envelope e;
+    if (bytes[5] != 't' && bytes[5] != 'b') return std::nullopt;
+    if (bytes[6] != 'c' && bytes[6] != 'u') return std::nullopt;
+    e.binary = bytes[5] == 'b';
+    e.compress = bytes[6] == 'c';
+    e.instance = bytes.substr(7, instance_id_size);
+    for (char c : e.instance)
+        if (redis_url_detail::hex_digit(c) < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
+    if (bytes[envelope_header_size - 1] != ':') return std::nullopt;
+    e.payload = bytes.substr(envelope_header_size);
+    return e;
+}
+
+inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::milliseconds min,
+                                                 std::chrono::milliseconds max, double jitter) {
+    if (min.count() < 1) min = std::chrono::milliseconds(1);
+    if (max < min) max = min;
+    long long base = min.count();
+    for (unsigned i = 0; i < attempt && base < max.count(); ++i) base *= 2;
+    if (base > max.count()) base = max.count();
+    if (!(jitter >= 0.0)) jitter = 0.0;   // also NaN
+    if (jitter > 1.0) jitter = 1.0;
+    const long long half = base / 2;
+    const auto jittered = static_cast<long long>(jitter * static_cast<double>(half));
+    return std::chrono::milliseconds(base - half + jittered);
+}
+
+inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel,
+                                                            bool wanted, bool connected) {
+    const bool had = wanted_.count(channel) != 0;
+    if (had == wanted) return Command::none;
+    if (wanted) wanted_.insert(channel);
+    else wanted_.erase(channel);
+    if (!connected) return Command::none;   // resubscribe() catches up on the next connection
+    return wanted ? Command::subscribe : Command::unsubscribe;
+}
+
+inline std::vector<std::vector<std::string>> RedisSubscriptions::resubscribe(
+    std::size_t batch) const {
+    std::vector<std::vector<std::string>> out;
+    if (batch == 0) batch = 1;
+    for (const std::string& c : wanted_) {
+        if (out.empty() || out.back().size() > batch) out.push_back({"SUBSCRIBE"});
+        out.back().push_back(c);
+    }
+    return out;
+}
+
+inline bool append_command(std::string& out, const std::vector<std::string_view>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (std::string_view a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    char* cmd = nullptr;
+    const int n =
+        redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+    if (n < 0 || cmd == nullptr) return false;
+    out.append(cmd, static_cast<std::size_t>(n));
+    redisFreeCommand(cmd);
+    return true;
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+#endif   // WISP_REDIS
+
+// ---- wisp/detail/redis_link.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/redis_link.hpp — the Redis bridge on an event loop: two non-blocking
+// connections (one SUBSCRIBEs, one PUBLISHes) on the io_context of the app's first loop.
+// Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
+// queue (one write per loop turn, capped while Redis is away), following the app-wide
+// subscriber counts with SUBSCRIBE / UNSUBSCRIBE, handing what arrives to the app's fan-out,
+// the counters and the log lines (through the app's error hook).
+// Must not know: RESP or the envelope's layout (redis_protocol.hpp), connections and sessions.
+// Without WISP_REDIS nothing here is compiled.
+
+
+#ifdef WISP_REDIS
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// One bridge: made by RedisBridge, started by App::run on the first loop.
+/// Thread: relay() and topic_changed() from any thread; everything else on the bridge's loop,
+/// except stats() (any thread) and start()/detach() (run()'s thread, loops not running).
+class RedisLink final : public Bridge, public std::enable_shared_from_this<RedisLink> {
+public:
+    RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
+
+    void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    void topic_changed(const std::string& topic, Loop* here) override;
+    void start(AppCore& core, Loop& loop) override;
+    void stop(std::chrono::milliseconds deadline) override;
+    void detach() override;
+    RedisStats stats() const;
+    const std::string& instance() const noexcept { return instance_; }
+
+private:
+    enum class State { idle, connecting, connected, waiting };
+    /// One Redis connection.
+    struct Conn {
+        explicit Conn(const char* n) : name(n) {}
+        const char* name;   ///< "subscribe" or "publish", for log lines
+        std::unique_ptr<tcp_socket> sock;
+        std::unique_ptr<steady_timer> timer;   ///< connect timeout, then the backoff wait
+        std::unique_ptr<RespReader> reader;
+        State state = State::idle;
+        unsigned gen = 0;        ///< bumped when the socket goes: late handlers see they are stale
+        unsigned attempt = 0;    ///< failures in a row
+        bool lost_once = false;  ///< this outage is logged already
+        std::string out;         ///< commands not yet handed to the socket
+        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
+        std::deque<char> out_kinds;
+        std::string writing;     ///< the write in flight
+        std::size_t written = 0; ///< of `writing`, taken by the socket
+        std::deque<char> expect;      ///< replies awaited, in order (publishing connection)
+        bool write_busy = false;
+        bool flush_posted = false;
+        bool awaiting_auth = false;
+        std::vector<char> rbuf;
+    };
+
+    void connect(Conn& c);
+    void on_connected(Conn& c);
+    void read(Conn& c);
+    void on_reply(Conn& c, const redisReply& r);
+    void auth_failed(const std::string& why);
+    void on_message(std::string_view channel, std::string_view payload);
+    void lost(Conn& c, const std::string& why);
+    void retry(Conn& c);
+    void close(Conn& c);
+    void schedule_flush(Conn& c);
+    void flush(Conn& c);
+    void write_some(Conn& c);
+    void append_publication(const Publication& p);
+    void drain_inbox();
+    void reconcile(const std::string& topic);
+    void check_stopped();
+    void log(errc code, std::string message) const;
+    std::string where() const { return url_.host + ":" + std::to_string(url_.port); }
+    std::shared_ptr<RedisLink> self() { return shared_from_this(); }
+
+    const RedisUrl url_;
+    const tcp::endpoint endpoint_;
+    const RedisOptions options_;
+    std::string instance_;
+    std::minstd_rand random_;
+    AppCore* core_ = nullptr;
+    Loop* loop_ = nullptr;
+    std::shared_ptr<LoopGate> gate_;
+    std::unique_ptr<TopicInbox> inbox_;   ///< publications made on other threads
+    RedisSubscriptions subs_;
+    Conn sub_{"subscribe"}, pub_{"publish"};
+    std::atomic<bool> active_{false};     ///< between start() and detach()
+    bool stopping_ = false;
+    bool failed_ = false;                 ///< AUTH was rejected: no more attempts
+    std::unique_ptr<steady_timer> stop_timer_;
+    std::chrono::steady_clock::time_point stop_deadline_;
+    std::uint64_t dropped_in_outage_ = 0;
+    std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, reconnects_{0},
+        rejected_{0};
+    std::atomic<bool> sub_up_{false}, pub_up_{false};
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
+    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
+    std::random_device rd;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
+    instance_ = make_instance_id(r);
+    random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
+}
+
+inline RedisStats RedisLink::stats() const {
+    RedisStats s;
+    s.published = published_.load();
+    s.received = received_.load();
+    s.dropped = dropped_.load();
+    s.reconnects = reconnects_.load();
+    s.rejected = rejected_.load();
+    s.connected = sub_up_.load() && pub_up_.load();
+    return s;
+}
+
+inline void RedisLink::log(errc code, std::string message) const {
+    if (core_) core_->report(Request(), code, std::move(message));
+}
+
+inline void RedisLink::start(AppCore& core, Loop& loop) {
+    core_ = &core;
+    loop_ = &loop;
+    gate_ = loop.gate;
+    inbox_ = std::make_unique<TopicInbox>();
+    subs_ = RedisSubscriptions();
+    stopping_ = false;
+    failed_ = false;
+    for (Conn* c : {&sub_, &pub_}) {
+        c->timer = std::make_unique<steady_timer>(loop.io.get_executor());
+        c->state = State::idle;
+        c->attempt = 0;
+        c->lost_once = false;
+        c->rbuf.resize(64 * 1024);
+    }
+    stop_timer_ = std::make_unique<steady_timer>(loop.io.get_executor());
+    active_ = true;
+    net::post(loop.io, [s = self()] {
+        s->connect(s->sub_);
+        s->connect(s->pub_);
+    });
+}
+
+inline void RedisLink::detach() {
+    active_ = false;
+    if (inbox_) inbox_->close();   // publishers waiting for room return
+    for (Conn* c : {&sub_, &pub_}) {
+        c->sock.reset();   // the loop's io_context goes next: nothing of it may outlive it
+        c->timer.reset();
+        c->reader.reset();
+        c->state = State::idle;
+        c->write_busy = c->flush_posted = false;
+        c->writing.clear();
+        c->expect.clear();
+    }
+    stop_timer_.reset();
+    sub_up_ = pub_up_ = false;
+}
+
+// ---- connecting -------------------------------------------------------------------------
+
+inline void RedisLink::connect(Conn& c) {
+    if (!active_ || stopping_ || failed_) return;
+    c.sock = std::make_unique<tcp_socket>(loop_->io.get_executor());
+    c.reader = std::make_unique<RespReader>();
+    c.state = State::connecting;
+    const unsigned gen = ++c.gen;
+    c.timer->expires_after(options_.connect_timeout);
+    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
+        if (ec || gen != c.gen || c.state != State::connecting) return;
+        s->lost(c, "no connection within connect_timeout");
+    });
+    c.sock->async_connect(endpoint_, [s = self(), &c, gen](const std::error_code& ec) {
+        if (gen != c.gen || !s->active_) return;
+        if (ec) s->lost(c, ec.message());
+        else s->on_connected(c);
+    });
+}
+
+inline void RedisLink::on_connected(Conn& c) {
+    c.timer->cancel();
+    std::error_code ignored;
+    c.sock->set_option(tcp::no_delay(true), ignored);
+    if (c.attempt != 0 || c.lost_once) {
+        reconnects_.fetch_add(1);
+        log(errc::redis_connection,
+            "redis: " + std::string(c.name) + " connection to " + where() + " is back" +
+                (&c == &pub_ && dropped_in_outage_ != 0
+                     ? "; " + std::to_string(dropped_in_outage_) +
+                           " publications could not cross meanwhile"
+                     : std::string()));
+        if (&c == &pub_) dropped_in_outage_ = 0;
+    }
+    c.attempt = 0;
+    c.lost_once = false;
+    c.state = State::connected;
+    // The hello goes first, ahead of what waited: AUTH, PING, then SELECT or the subscriptions.
+    std::string hello;
+    std::deque<char> kinds;
+    if (!url_.password.empty()) {
+        if (url_.user.empty()) append_command(hello, {"AUTH", url_.password});
+        else append_command(hello, {"AUTH", url_.user, url_.password});
+        kinds.push_back('a');
+        c.awaiting_auth = true;
+    }
+    // A PING, so that a server wanting a password says so now (NOAUTH), not at the first
+    // publication or subscription.
+    append_command(hello, {"PING"});
+    kinds.push_back('c');
+    if (&c == &pub_) {
+        if (url_.db != 0) {
+            const std::string db = std::to_string(url_.db);
+            append_command(hello, {"SELECT", db});
+            kinds.push_back('s');
+        }
+        pub_up_ = true;
+    } else {
+        c.out.clear();   // what was asked while away is in subs_ already
+        c.out_kinds.clear();
+        for (const auto& batch : subs_.resubscribe()) {
+            std::vector<std::string_view> args(batch.begin(), batch.end());
+            append_command(hello, args);
+            kinds.push_back('c');
+        }
+        sub_up_ = true;
+    }
+    c.out.insert(0, hello);
+    c.out_kinds.insert(c.out_kinds.begin(), kinds.begin(), kinds.end());
+    read(c);
+    flush(c);
+}
+
+inline void RedisLink::lost(Conn& c, const std::string& why) {
+    const bool was_up = c.state == State::connected;
+    close(c);
+    if (&c == &pub_) {
+        // What was written and not acknowledged may or may not have crossed: at-most-once.
+        std::uint64_t n = 0;
+        for (char k : c.expect) n += k == 'p';
+        c.expect.clear();
+        c.writing.clear();   // `out` keeps what waited: it goes after the next hello
+        dropped_.fetch_add(n);
+        dropped_in_outage_ += n;
+    } else {
+        c.out.clear();
+        c.out_kinds.clear();
+    }
+    if (stopping_ || failed_ || !active_) return;
+    if (!c.lost_once) {
+        c.lost_once = true;
+        log(errc::redis_connection,
+            "redis: " + std::string(c.name) + " connection to " + where() +
+                (was_up ? " lost: " : " failed: ") + why +
+                "; retrying with backoff (local delivery goes on; publications meanwhile "
+                "are dropped beyond max_pending_bytes and counted)");
+    }
+    retry(c);
+}
+
+inline void RedisLink::retry(Conn& c) {
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    const auto delay = reconnect_delay(c.attempt++, options_.reconnect_min,
+                                       options_.reconnect_max, jitter(random_));
+    c.state = State::waiting;
+    const unsigned gen = c.gen;
+    c.timer->expires_after(delay);
+    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
+        if (ec || gen != c.gen || c.state != State::waiting) return;
+        s->connect(c);
+    });
+}
+
+inline void RedisLink::close(Conn& c) {
+    ++c.gen;
+    if (c.sock) {
+        std::error_code ignored;
+        c.sock->close(ignored);
+    }
+    if (c.timer) c.timer->cancel();
+    c.state = State::idle;
+    c.write_busy = false;
+    c.awaiting_auth = false;
+    (&c == &pub_ ? pub_up_ : sub_up_) = false;
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+inline void RedisLink::read(Conn& c) {
+    const unsigned gen = c.gen;
+    c.sock->async_read_some(net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec,
+                                                                        std::size_t n) {
+        if (gen != c.gen || !s->active_) return;
+        if (ec) {
+            s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
+            return;
+        }
+        if (!c.reader->feed(c.rbuf.data(), n)) {
+            s->lost(c, "the reply reader failed");
+            return;
+        }
+        for (;;) {
+            bool broken = false;
+            RedisReplyPtr r = c.reader->next(broken);
+            if (broken) {
+                s->lost(c, "the server does not speak RESP");
+                return;
+            }
+            if (!r) break;
+            s->on_reply(c, *r);
+            if (gen != c.gen) return;   // the reply closed the connection
+        }
+        s->read(c);
+    });
+}
+
+inline void RedisLink::auth_failed(const std::string& why) {
+    failed_ = true;
+    log(errc::redis_auth, "redis: " + why + "; the bridge stops (local delivery goes on)");
+    close(sub_);
+    close(pub_);
+}
+
+inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
+    if (c.awaiting_auth) {
+        c.awaiting_auth = false;
+        if (&c == &pub_ && !c.expect.empty()) c.expect.pop_front();
+        if (r.type == REDIS_REPLY_ERROR)
+            auth_failed("AUTH rejected by " + where() + ": " + std::string(reply_text(r)));
+        return;
+    }
+    if (r.type == REDIS_REPLY_ERROR && reply_text(r).substr(0, 6) == "NOAUTH") {
+        auth_failed(where() + " wants a password (" + std::string(reply_text(r)) +
+                    "): give it in the URL, redis://:password@host:port");
+        return;
+    }
+    if (&c == &pub_) {
+        const char kind = c.expect.empty() ? 'c' : c.expect.front();
+        if (!c.expect.empty()) c.expect.pop_front();
+        if (r.type == REDIS_REPLY_ERROR) {
+            if (kind == 'p') dropped_.fetch_add(1);
+            log(errc::redis_connection, "redis: " + where() + " answered " +
+                                            (kind == 's' ? "SELECT" : "PUBLISH") + " with " +
+                                            std::string(reply_text(r)));
+        } else if (kind == 'p') {
+            published_.fetch_add(1);
+        }
+        check_stopped();
+        return;
+    }
+    // The subscribing connection: ["message", channel, payload], or a (un)subscribe count.
+    if (r.type == REDIS_REPLY_ERROR) {
+        log(errc::redis_connection,
+            "redis: " + where() + " answered a subscription with " + std::string(reply_text(r)));
+        return;
+    }
+    if (r.type == REDIS_REPLY_ARRAY && r.elements == 3 && reply_text(*r.element[0]) == "message")
+        on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
+}
+
+inline void RedisLink::on_message(std::string_view channel, std::string_view payload) {
+    const auto topic = topic_of_channel(options_.channel_prefix, channel);
+    const auto e = decode_envelope(payload);
+    if (!topic || !e || (!e->binary && !is_valid_utf8(e->payload))) {
+        rejected_.fetch_add(1);
+        return;
+    }
+    if (e->instance == instance_) return;   // our own, delivered here already
+    received_.fetch_add(1);
+    core_->publish(Publication::make(*topic, e->payload, e->binary, e->compress, true), loop_,
+                   nullptr);
+}
+
+// ---- writing ----------------------------------------------------------------------------
+
+inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* here) {
+    if (!active_) return;
+    if (here == loop_) {
+        append_publication(*p);
+        return;
+    }
+    // Another loop or thread: the bridge's loop takes them in order, in batches (a thread
+    // that is not an I/O thread waits while the inbox is full, as for the loops).
+    if (inbox_->push(p, here == nullptr, core_->options.limits.max_pending_publications))
+        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+}
+
+inline void RedisLink::drain_inbox() {
+    if (!active_) return;
+    if (inbox_->drain(64, [this](const Publication& p) { append_publication(p); }))
+        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+}
+
+inline void RedisLink::append_publication(const Publication& p) {
+    Conn& c = pub_;
+    const std::string channel = channel_name(options_.channel_prefix, p.topic);
+    const std::string_view payload = p.payload();
+    if (failed_ ||
+        c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
+            options_.max_pending_bytes) {
+        dropped_.fetch_add(1);
+        ++dropped_in_outage_;
+        return;
+    }
+    const std::string e = encode_envelope(instance_, p.binary, p.compress, payload);
+    if (!append_command(c.out, {"PUBLISH", channel, e})) {
+        dropped_.fetch_add(1);
+        return;
+    }
+    c.out_kinds.push_back('p');
+    schedule_flush(c);
+}
+
+inline void RedisLink::schedule_flush(Conn& c) {
+    if (c.flush_posted || c.state != State::connected || c.write_busy) return;
+    c.flush_posted = true;
+    // After the handlers already queued this turn: one write carries all they publish.
+    net::post(loop_->io, [s = self(), &c] {
+        c.flush_posted = false;
+        if (s->active_) s->flush(c);
+    });
+}
+
+inline void RedisLink::flush(Conn& c) {
+    if (c.state != State::connected || c.write_busy || c.out.empty()) return;
+    c.writing.swap(c.out);
+    c.out.clear();
+    if (&c == &pub_) c.expect.insert(c.expect.end(), c.out_kinds.begin(), c.out_kinds.end());
+    c.out_kinds.clear();
+    c.written = 0;
+    c.write_busy = true;
+    write_some(c);
+}
+
+inline void RedisLink::write_some(Conn& c) {
+    const unsigned gen = c.gen;
+    c.sock->async_write_some(
+        net::buffer(c.writing.data() + c.written, c.writing.size() - c.written),
+        [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+            if (gen != c.gen || !s->active_) return;
+            if (ec) {
+                c.write_busy = false;
+                s->lost(c, ec.message());
+                return;
+            }
+            c.written += n;
+            if (c.written < c.writing.size()) {
+                s->write_some(c);
+                return;
+            }
+            c.write_busy = false;
+            c.writing.clear();
+            s->flush(c);
+            s->check_stopped();
+        });
+}
+
+// ---- subscriptions ----------------------------------------------------------------------
+
+inline void RedisLink::topic_changed(const std::string& topic, Loop* here) {
+    if (!active_) return;
+    if (here == loop_) reconcile(topic);
+    else gate_->post([s = self(), topic] { s->reconcile(topic); });
+}
+
+inline void RedisLink::reconcile(const std::string& topic) {
+    if (!active_ || stopping_) return;
+    // The count now, not the change that was reported: changes on several loops may arrive
+    // here out of order, the count they leave behind cannot.
+    const bool wanted = core_->topic_counts.get(topic) != 0;
+    const std::string channel = channel_name(options_.channel_prefix, topic);
+    const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
+    if (cmd == RedisSubscriptions::Command::none) return;
+    append_command(sub_.out,
+                   {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE",
+                    channel});
+    sub_.out_kinds.push_back('c');
+    schedule_flush(sub_);
+}
+
+// ---- stopping ---------------------------------------------------------------------------
+
+inline void RedisLink::stop(std::chrono::milliseconds deadline) {
+    if (!active_ || stopping_) return;
+    stopping_ = true;
+    close(sub_);   // nothing more to receive
+    if (pub_.state != State::connected) close(pub_);
+    stop_deadline_ = std::chrono::steady_clock::now() + deadline;
+    check_stopped();
+}
+
+inline void RedisLink::check_stopped() {
+    if (!stopping_ || !stop_timer_ || pub_.state != State::connected) return;
+    // Peers closing now publish their goodbyes: the publishing connection stays until every
+    // loop's connections are gone and what they said is written, or until the deadline.
+    std::size_t open = 0;
+    if (const std::vector<Loop*>* loops = core_->live_loops.load())
+        for (Loop* l : *loops) open += l->connection_count();
+    const bool idle = open == 0 && pub_.out.empty() && !pub_.write_busy && pub_.expect.empty();
+    if (idle || std::chrono::steady_clock::now() >= stop_deadline_) {
+        stop_timer_->cancel();
+        close(pub_);
+        return;
+    }
+    stop_timer_->expires_after(std::chrono::milliseconds(20));
+    stop_timer_->async_wait([s = self()](const std::error_code& ec) {
+        if (!ec && s->active_) s->check_stopped();
+    });
+}
+
+}  // namespace detail
+WISP_NAMESPACE_END
+#endif   // WISP_REDIS
+
+// ---- wisp/redis.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/redis.hpp — RedisBridge: an App's topics shared with other processes through Redis
+// pub/sub (CrossWS's sync backplane, on a proven broker).
+// Owns: the handle a user makes and passes to App::bridge, its setup errors, its counters.
+// Must not know: hiredis and sockets (detail/redis_link.hpp); declared with or without
+// WISP_REDIS, so code that names it builds either way (App::bridge then reports
+// errc::redis_unavailable).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class RedisLink;
+}
+
+/// Every topic publication of the App it is given to (app.publish_*, peer.publish_*, any
+/// thread, WebSocket peers and event streams alike) also goes to Redis on channel
+/// `channel_prefix + topic`, and what other instances publish there reaches this App's
+/// subscribers through the normal fan-out (with its type; the publishing peer is skipped only
+/// on its own instance, as in one process). An instance SUBSCRIBEs to a channel only while
+/// it has subscribers to the topic, and never delivers its own publication twice.
+///
+///     wisp::RedisBridge redis("redis://:secret@127.0.0.1:6379");
+///     if (auto ec = app.bridge(redis)) return fail(redis.error_detail());
+///     app.listen(3000); app.run();      // redis.stats() from any thread
+///
+/// Delivery is at most once, as Redis pub/sub's: what is published while Redis is away or
+/// while a connection is being replaced may not cross (it is counted in
+/// RedisStats::dropped and logged through App::on_error, errc::redis_connection), and a
+/// subscriber instance that falls too far behind is disconnected by Redis (its
+/// client-output-buffer-limit) and reconnects. Local delivery never waits for Redis.
+/// Redis I/O runs on the App's first I/O thread, non-blocking, no thread of its own.
+/// Errors: a bad URL or a host that does not resolve is found here (error(), and
+/// App::bridge and listen() return it); Redis down at start is retried with backoff; AUTH
+/// rejected goes to App::on_error as errc::redis_auth and the bridge stops (the app serves
+/// on, alone).
+/// Lifetime: a cheap handle; copies refer to the same bridge; it may outlive the App.
+class RedisBridge {
+public:
+    /// `url`: `redis://[[user]:password@]host[:port][/db]` (port 6379 by default). The host
+    /// is resolved now (a blocking lookup on the calling thread, before run()).
+    explicit RedisBridge(std::string_view url, RedisOptions options = {});
+
+    /// The counters so far. Thread: any.
+    RedisStats stats() const;
+    /// This process's id in the envelopes it publishes (16 hex digits; "" without a bridge).
+    std::string instance() const;
+    /// What went wrong at setup (errc::redis_url, errc::invalid_argument,
+    /// errc::redis_unavailable), or nothing.
+    std::error_code error() const noexcept { return error_; }
+    /// The setup error in words ("redis URL: the port must be a number from 1 to 65535").
+    const std::string& error_detail() const noexcept { return error_detail_; }
+
+private:
+    friend struct detail::BridgeAccess;
+    std::shared_ptr<detail::RedisLink> redis_;
+    std::shared_ptr<detail::Bridge> link_;   ///< redis_, for App::bridge
+    std::error_code error_;
+    std::string error_detail_;
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
+#ifdef WISP_REDIS
+    std::string why;
+    std::optional<detail::RedisUrl> u = detail::parse_redis_url(url, why);
+    if (!u) {
+        error_ = make_error_code(errc::redis_url);
+        error_detail_ = why;
+        return;
+    }
+    if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min ||
+        options.connect_timeout.count() <= 0 || options.max_pending_bytes == 0) {
+        error_ = make_error_code(errc::invalid_argument);
+        error_detail_ = "RedisOptions: reconnect_min and connect_timeout must be positive, "
+                        "reconnect_max at least reconnect_min, max_pending_bytes not 0";
+        return;
+    }
+    std::error_code ec;
+    detail::net::io_context io(1);
+    detail::tcp::resolver resolver(io);
+    auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
+    if (ec || found.empty()) {
+        error_ = make_error_code(errc::redis_url);
+        error_detail_ = "redis URL: cannot resolve host '" + u->host + "': " +
+                        (ec ? ec.message() : std::string("no address"));
+        return;
+    }
+    const detail::tcp::endpoint ep = found.begin()->endpoint();
+    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), ep, std::move(options));
+    link_ = redis_;
+#else
+    (void)url;
+    (void)options;
+    error_ = make_error_code(errc::redis_unavailable);
+    error_detail_ = "RedisBridge: wisp was built without WISP_REDIS (define it and link "
+                    "hiredis; Debian: libhiredis-dev)";
+#endif
+}
+
+inline RedisStats RedisBridge::stats() const {
+#ifdef WISP_REDIS
+    if (redis_) return redis_->stats();
+#endif
+    return {};
+}
+
+inline std::string RedisBridge::instance() const {
+#ifdef WISP_REDIS
+    if (redis_) return redis_->instance();
+#endif
+    return {};
 }
 
 WISP_NAMESPACE_END

@@ -23,16 +23,17 @@ case "$mode" in
     # Every configuration that builds the suite: doctest and the Python clients.
     suite=(doctest-dev python3-websockets curl)
     optional=(zlib1g-dev libssl-dev openssl)   # permessage-deflate; TLS (openssl makes the test certificates)
+    redis=(libhiredis-dev redis-server)        # the Redis bridge; its tests start a real redis-server
     for config in "$@"; do
       case "$config" in
         gcc)
           # clang: the strict-warnings check's second compiler; chromium: the browser tests;
           # cmake: the consumers test's find_package(wisp)
-          packages+=("${suite[@]}" "${optional[@]}" clang chromium cmake); need_node=1 ;;
+          packages+=("${suite[@]}" "${optional[@]}" "${redis[@]}" clang chromium cmake); need_node=1 ;;
         single | asan)
-          packages+=("${suite[@]}" "${optional[@]}" clang chromium); need_node=1 ;;
+          packages+=("${suite[@]}" "${optional[@]}" "${redis[@]}" clang chromium); need_node=1 ;;
         tsan)
-          packages+=("${suite[@]}" zlib1g-dev clang); need_node=1 ;;
+          packages+=("${suite[@]}" zlib1g-dev "${redis[@]}" clang); need_node=1 ;;
         fuzz)
           packages+=("${optional[@]}" clang) ;;
         win)

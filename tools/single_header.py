@@ -31,6 +31,7 @@ PUBLIC_MACROS = {
     "WISP_NO_EXCEPTIONS", "WISP_SINGLE_HEADER", "WISP_JSON", "WISP_CUSTOM_ASIO_THROW",
     "WISP_TLS",
     "WISP_DEFLATE",
+    "WISP_REDIS",
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*<(wisp/[^>]+)>')

@@ -10,9 +10,10 @@
 # Build directories are build/<CONFIG>; re-running reuses them.
 #
 # TLS (WISP_TLS, OpenSSL 3) and permessage-deflate (WISP_DEFLATE, zlib) are on in gcc, single,
-# asan and fuzz; TLS is off in tsan (it runs none of the TLS suites, and OpenSSL is not
-# instrumented) and both are off in the cross builds (no OpenSSL or zlib for the targets: they
-# are the feature-off build of the suite, test_tls_off.cpp).
+# asan and fuzz, the Redis bridge (WISP_REDIS, hiredis) in gcc, single, asan and tsan. TLS is
+# off in tsan (it runs none of the TLS suites, and OpenSSL is not instrumented); all three are
+# off in the cross builds (no OpenSSL, zlib or hiredis for the targets: they are the
+# feature-off build of the suite, test_tls_off.cpp).
 #   gcc     g++, C++17, against include/: the whole suite, the compile-time checks (each header
 #           alone, strict warnings in C++17 and C++20, hook diagnostics, two translation units,
 #           two versions in one program, the README's copy-one-header commands) and the
@@ -22,7 +23,7 @@
 #           exceptions and RTTI (-fno-exceptions -fno-rtti): the whole suite again (the cases
 #           about throwing handlers drop out; everything else must behave the same)
 #   asan    clang++, ASan+UBSan: the whole suite (no compile-time checks)
-#   tsan    clang++, TSan: the threaded suites
+#   tsan    clang++, TSan: the threaded suites (and the Redis bridge between processes)
 #   fuzz    each libFuzzer target for WISP_FUZZ_SECONDS (30), two at a time
 #   win     MinGW-w64 cross build run under Wine: unit, server, echo with Python clients
 #   armhf   32-bit ARM cross build under qemu-user: unit, server, echo with Python clients
@@ -94,14 +95,14 @@ run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false
 sanitized=(-Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on
   -Ddebug=false -Dcpp_args=-gline-tables-only)
 run asan clang++ clang -Db_sanitize=address,undefined "${sanitized[@]}"
-only="unit server sse-node ws-python chat-python" run tsan clang++ clang -Db_sanitize=thread \
+only="unit server sse-node ws-python chat-python redis-python" run tsan clang++ clang -Db_sanitize=thread \
   "${sanitized[@]}" -Dtls=disabled
 run fuzz clang++ clang -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Dtests=false -Dexamples=false -Dbench=false
 
 # Cross builds (tools/cross/*.ini) run under emulators; the native runs above cover the
 # compile-only checks. Unity builds and no debug info keep their compile time down.
-cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddeflate=disabled -Ddebug=false
-  -Dunity=on)
+cross=(-Dbench=false -Dcompile_checks=false -Djson=disabled -Dtls=disabled -Ddeflate=disabled
+  -Dredis=disabled -Ddebug=false -Dunity=on)
 WINEPREFIX="$PWD/build/win/wine" targets="tests/unit.exe tests/server.exe examples/echo.exe examples/sse_clock.exe" \
   only="unit server http-clients ws-protocol ws-python" \
   run win g++ gcc --cross-file tools/cross/mingw-w64.ini "${cross[@]}"

@@ -6,11 +6,14 @@
 // Run:   build/examples/chat --port 3000   ->  listening on http://127.0.0.1:3000
 // HTTPS: --tls-cert F --tls-key F serves https:// and wss:// instead (the page picks wss:);
 //        SIGHUP re-reads the two files (certificate renewal without a restart).
+// Scale out: --redis redis://[:password@]host:port shares the room with every chat started
+//        with the same Redis (needs WISP_REDIS: meson defines it when hiredis is there).
 #define WISP_JSON 1   // wisp's helpers over nlohmann/json: json_text, send_json, publish_json
 #include "wisp.hpp"
 
 #include "chat_page.hpp"   // chat_page: index.html, embedded by tools/embed.py
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -69,7 +72,7 @@ std::string clock_text() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1", tls_cert, tls_key;
+    std::string host = "127.0.0.1", tls_cert, tls_key, redis_url;
     unsigned long port = 3000, threads = 1;
     for (int i = 1; i < argc; i += 2) {
         char* end = nullptr;
@@ -82,10 +85,11 @@ int main(int argc, char** argv) {
             ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--tls-cert")) tls_cert = value;
         else if (ok && !std::strcmp(argv[i], "--tls-key")) tls_key = value;
+        else if (ok && !std::strcmp(argv[i], "--redis")) redis_url = value;
         else ok = false;
         if (!ok) {
             std::fprintf(stderr, "usage: chat [--host H] [--port 0-65535] [--threads 1-1024] "
-                                 "[--tls-cert FILE --tls-key FILE]\n");
+                                 "[--tls-cert FILE --tls-key FILE] [--redis URL]\n");
             return 2;
         }
     }
@@ -120,6 +124,26 @@ int main(int argc, char** argv) {
     app.every(std::chrono::seconds(1), [&app] {
         if (app.subscriber_count("clock") != 0) app.publish_text("clock", clock_text());
     });
+    // Every instance started with the same --redis is one room: what is said on one reaches
+    // the others' peers and streams. Redis' news (lost, back, AUTH rejected) goes to stderr;
+    // a rejected password ends the chat, as a bad URL does before it listens.
+    std::atomic<bool> redis_rejected{false};
+    if (!redis_url.empty()) {
+        const wisp::RedisBridge redis(redis_url);
+        if (auto ec = app.bridge(redis)) {
+            std::fprintf(stderr, "chat: --redis: %s\n", redis.error_detail().c_str());
+            return 1;
+        }
+        app.on_error([&app, &redis_rejected](const wisp::Request&, const wisp::Error& e) {
+            if (e.code == wisp::make_error_code(wisp::errc::redis_auth)) {
+                redis_rejected = true;
+                app.stop();
+            }
+            if (e.code == wisp::make_error_code(wisp::errc::redis_auth) ||
+                e.code == wisp::make_error_code(wisp::errc::redis_connection))
+                std::fprintf(stderr, "chat: %s\n", e.message.c_str());
+        });
+    }
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     const bool tls = !tls_cert.empty() || !tls_key.empty();
     if (tls) app.reload_tls_on_sighup();
@@ -133,5 +157,5 @@ int main(int argc, char** argv) {
     std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", host.c_str(), unsigned(app.port()));
     std::fflush(stdout);
     auto ec = app.run(static_cast<unsigned>(threads));
-    return ec ? 1 : 0;
+    return ec || redis_rejected ? 1 : 0;
 }

@@ -169,6 +169,12 @@ public:
     /// namespace's peers receive it. Otherwise as publish_text.
     SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
 
+    /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
+    /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
+    /// bridge with a setup error returns it, and listen() reports it too.
+    template <class B>
+    [[nodiscard]] std::error_code bridge(const B& b) { return core_.attach_bridge(b, running_); }
+
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
 
@@ -451,6 +457,7 @@ inline std::error_code App::run(unsigned threads) {
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
+    if (core_.bridge) core_.bridge->start(core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -514,6 +521,7 @@ inline std::error_code App::run(unsigned threads) {
     // inbox lets its waiters go) before the loops are destroyed.
     core_.live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
+    if (core_.bridge) core_.bridge->detach();
     while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -546,6 +554,7 @@ inline void App::stop() {
             std::error_code ec;
             hup_->cancel(ec);
         }
+        if (core_.bridge) core_.bridge->stop(core_.options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();

@@ -22,6 +22,10 @@
 //                             OpenSSL 3, which it then includes; link -lssl -lcrypto
 //                             (Debian: libssl-dev). Off by default: without it nothing
 //                             includes OpenSSL and listen_tls reports errc::tls_unavailable.
+//     WISP_REDIS              the Redis bridge (<wisp/redis.hpp>: RedisBridge, App::bridge)
+//                             over hiredis, which it then includes; link -lhiredis (Debian:
+//                             libhiredis-dev). Off by default: without it nothing includes
+//                             hiredis and App::bridge reports errc::redis_unavailable.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.

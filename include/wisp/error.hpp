@@ -49,6 +49,11 @@ enum class errc {
     // permessage-deflate (RFC 7692); last, so the values above keep their numbers
     invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
     out_of_memory,           ///< zlib could not allocate its state: close 1011
+    // the Redis bridge (<wisp/redis.hpp>); last, so the values above keep their numbers
+    redis_unavailable,       ///< built without WISP_REDIS
+    redis_url,               ///< a redis:// URL that does not parse, or a host that does not resolve
+    redis_auth,              ///< Redis rejected AUTH (the bridge stops; local delivery goes on)
+    redis_connection,        ///< a Redis connection failed or was lost; publications were dropped
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -100,6 +105,10 @@ public:
         case errc::tls_error: return "TLS handshake or record failed";
         case errc::invalid_compressed_data: return "invalid compressed data";
         case errc::out_of_memory: return "out of memory";
+        case errc::redis_unavailable: return "built without the Redis bridge (WISP_REDIS)";
+        case errc::redis_url: return "bad Redis URL";
+        case errc::redis_auth: return "Redis rejected AUTH";
+        case errc::redis_connection: return "Redis connection failed";
         }
         return "unknown wisp error";
     }

@@ -18,6 +18,7 @@ ap.add_argument("--detail-only", action="store_true",
                 help="only include/wisp/detail: the public headers are built alone, with the same "
                      "flags and linked, by check_public_link.py")
 ap.add_argument("--tls", action="store_true", help="OpenSSL is there: check WISP_TLS too")
+ap.add_argument("--redis", action="store_true", help="hiredis is there: check WISP_REDIS too")
 a = ap.parse_args()
 
 headers = []
@@ -33,6 +34,10 @@ cases = [(h, []) for h in headers] + ([("wisp/json.hpp", ["-DWISP_JSON=1"])] if 
 TLS_HEADERS = ["wisp/tls.hpp", "wisp/detail/tls_context.hpp", "wisp/detail/tls_transport.hpp",
                "wisp/app.hpp", "wisp/wisp.hpp"]
 cases += [(h, ["-DWISP_TLS=1"]) for h in TLS_HEADERS if h in headers] if a.tls else []
+# With WISP_REDIS, the Redis bridge's headers alone again.
+REDIS_HEADERS = ["wisp/redis.hpp", "wisp/detail/redis_protocol.hpp", "wisp/detail/redis_link.hpp",
+                 "wisp/wisp.hpp"]
+cases += [(h, ["-DWISP_REDIS=1"]) for h in REDIS_HEADERS if h in headers] if a.redis else []
 
 
 def compile_one(case):

@@ -3,7 +3,7 @@
 a translation unit that includes the single header still sees only the WISP_* switches of
 <wisp/config.hpp> and the Asio configuration macros wisp sets for Asio (which must stay, so a
 later Asio include sees the same configuration). Checked with and without exceptions, with
-WISP_JSON and (--tls) with WISP_TLS. And each of those macros is documented in the comment that opens <wisp/config.hpp>.
+WISP_JSON, (--tls) with WISP_TLS and (--redis) with WISP_REDIS. And each of those macros is documented in the comment that opens <wisp/config.hpp>.
 TAP output.
 Usage: check_macros.py --cxx CXX --header SINGLE_HEADER --include INCLUDE_DIR [--flag F]..."""
 import argparse
@@ -23,6 +23,7 @@ ap.add_argument("--header", required=True)
 ap.add_argument("--include", required=True)
 ap.add_argument("--flag", action="append", default=[])
 ap.add_argument("--tls", action="store_true", help="OpenSSL is there: check WISP_TLS too")
+ap.add_argument("--redis", action="store_true", help="hiredis is there: check WISP_REDIS too")
 a = ap.parse_args()
 
 ours = set()
@@ -39,7 +40,8 @@ header_comment = config.split("#pragma once")[0]
 undocumented = sorted(m for m in PUBLIC_MACROS | ASIO_CONFIG if m not in header_comment)
 
 cases = [("default", []), ("-fno-exceptions -fno-rtti", ["-fno-exceptions", "-fno-rtti"]),
-         ("WISP_JSON", ["-DWISP_JSON=1"])] + ([("WISP_TLS", ["-DWISP_TLS=1"])] if a.tls else [])
+         ("WISP_JSON", ["-DWISP_JSON=1"])] + ([("WISP_TLS", ["-DWISP_TLS=1"])] if a.tls else []) \
+    + ([("WISP_REDIS", ["-DWISP_REDIS=1"])] if a.redis else [])
 print(f"1..{len(cases) + 1}")
 failed = 0
 for i, (name, extra) in enumerate(cases, 1):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The single header stays usable where there is no OpenSSL: preprocessed without WISP_TLS it
-opens no OpenSSL header, so it builds without libssl-dev. Every header opened is listed by the
+"""The single header stays usable where there is no OpenSSL and no hiredis: preprocessed without
+WISP_TLS it opens no OpenSSL header, so it builds without libssl-dev; without WISP_REDIS no
+hiredis header, so it builds without libhiredis-dev. Every header opened is listed by the
 preprocessor (-H), so a stray #include anywhere shows up. TAP output.
 Usage: check_no_openssl.py --cxx CXX --header SINGLE_HEADER [--flag F]..."""
 import argparse
@@ -23,7 +24,7 @@ def opened(extra):
     return r.returncode, r.stderr, heads
 
 
-print("1..1")
+print("1..2")
 rc, err, heads = opened([])
 ssl = [h for h in heads if "/openssl/" in h]
 ok = rc == 0 and not ssl and any("asio" in h for h in heads)
@@ -34,4 +35,9 @@ if rc != 0:
         print("# " + line)
 for h in ssl[:10]:
     print("# opened: " + h)
-sys.exit(0 if ok else 1)
+redis = [h for h in heads if "/hiredis/" in h]
+ok2 = rc == 0 and not redis
+print(f"{'ok' if ok2 else 'not ok'} 2 - without WISP_REDIS the single header opens no hiredis header")
+for h in redis[:10]:
+    print("# opened: " + h)
+sys.exit(0 if ok and ok2 else 1)

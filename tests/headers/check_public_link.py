@@ -22,6 +22,8 @@ ap.add_argument("--json", action="store_true")
 ap.add_argument("--tls", action="store_true", help="OpenSSL is there: app.hpp with WISP_TLS too")
 ap.add_argument("--deflate", action="store_true",
                 help="zlib is there: websocket.hpp and app.hpp with WISP_DEFLATE too")
+ap.add_argument("--redis", action="store_true",
+                help="hiredis is there: redis.hpp with WISP_REDIS too")
 ap.add_argument("--flag", action="append", default=[])
 a = ap.parse_args()
 
@@ -77,6 +79,15 @@ USES = {
     "timer.hpp": """wisp::Timer t;   // an empty timer: cancel() and active() are the engine's
         t.cancel();
         return t.active() ? 1 : 0;""",
+    "redis_options.hpp": """wisp::RedisOptions o;   // plain data, with or without WISP_REDIS
+        return o.channel_prefix == "wisp:" && o.max_pending_bytes == 8u * 1024 * 1024 &&
+            !wisp::RedisStats{}.connected ? 0 : 1;""",
+    "redis.hpp": """wisp::RedisBridge r("redis://127.0.0.1:6379");   // checked now, connected by run()
+    #if WISP_REDIS
+        return !r.error() && r.instance().size() == 16 && r.stats().published == 0 ? 0 : 1;
+    #else
+        return r.error() == wisp::make_error_code(wisp::errc::redis_unavailable) ? 0 : 1;
+    #endif""",
     "json.hpp": """#if WISP_JSON
         return wisp::json_text(wisp::Json{{"a", 1}}) == "{\\"a\\":1}" ? 0 : 1;
     #else
@@ -88,6 +99,7 @@ headers = sorted(f for f in os.listdir(os.path.join(a.include, "wisp")) if f.end
 cases = [(h, []) for h in headers] + ([("json.hpp", ["-DWISP_JSON=1"])] if a.json else [])
 cases += [("app.hpp", ["-DWISP_TLS=1"])] if a.tls else []
 cases += [(h, ["-DWISP_DEFLATE=1"]) for h in ("websocket.hpp", "app.hpp")] if a.deflate else []
+cases += [("redis.hpp", ["-DWISP_REDIS=1"])] if a.redis else []
 
 work = tempfile.mkdtemp(prefix="wisp-public-link-")
 objs = []
@@ -110,6 +122,7 @@ def build_and_run(case):
                 f"int main() {{\n    {use}\n}}\n")
     libs = ["-lssl", "-lcrypto"] if "-DWISP_TLS=1" in extra else []
     libs += ["-lz"] if "-DWISP_DEFLATE=1" in extra else []
+    libs += ["-lhiredis"] if "-DWISP_REDIS=1" in extra else []
     r = subprocess.run([a.cxx, *a.flag, *extra, f"-I{a.include}", f"-I{a.llhttp_include}", src,
                         *objs, *libs, "-pthread", "-o", exe], capture_output=True, text=True)
     if r.returncode != 0:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The integration tests' support servers in one binary: each (deflate_server, pubsub_server,
-// sse_server, tls_server) is a wisp program of its own, compiled together so that a test build
-// pays for wisp once, not four times. The binary runs the server its name says (tests/meson.build
+// sse_server, tls_server, redis_room_server) is a wisp program of its own, compiled together
+// so that a test build pays for wisp once, not five times. The binary runs the server its name says (tests/meson.build
 // makes each name a link to it), or the one named by its first argument:
 //   pubsub_server --port 0          support_servers pubsub_server --port 0
 #include <cstdio>
@@ -16,6 +16,9 @@ namespace deflate_server { int run(int argc, char** argv); }
 #endif
 #if defined(WISP_TLS)
 namespace tls_server { int run(int argc, char** argv); }
+#endif
+#if defined(WISP_REDIS)
+namespace redis_room_server { int run(int argc, char** argv); }
 #endif
 }  // namespace wisp_test
 
@@ -36,6 +39,9 @@ constexpr Server servers[] = {
 #endif
 #if defined(WISP_TLS)
     {"tls_server", wisp_test::tls_server::run},
+#endif
+#if defined(WISP_REDIS)
+    {"redis_room_server", wisp_test::redis_room_server::run},
 #endif
 };
 

@@ -10,6 +10,7 @@
 #include <wisp/options.hpp>
 #include <wisp/request.hpp>
 #include <wisp/router.hpp>
+#include <wisp/detail/bridge.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
@@ -93,6 +94,9 @@ struct AppCore {
     /// Publishes in progress on threads that are not I/O threads (run() waits for them
     /// before the loops go away).
     std::atomic<unsigned> foreign_publishes{0};
+    /// Carries publications to and from other processes (App::bridge), or null. Set before
+    /// run(); every publication made here is relayed to it, none that came through it.
+    std::shared_ptr<Bridge> bridge;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -100,6 +104,12 @@ struct AppCore {
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
     void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+
+    /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
+    /// when the app-wide count leaves or reaches 0.
+    void count_subscriber(const std::string& topic, long delta, Loop* here) {
+        if (topic_counts.add(topic, delta) && bridge) bridge->topic_changed(topic, here);
+    }
 
     void sync_limits() {
         parser_limits.max_header_bytes = options.limits.max_header_bytes;
@@ -129,6 +139,21 @@ struct AppCore {
         else
             d += ": " + ec.message();
         return d;
+    }
+
+    /// App::bridge: takes the bridge behind handle `b` (BridgeAccess), or keeps its setup
+    /// error for listen() and returns it.
+    template <class B>
+    std::error_code attach_bridge(const B& b, bool running) {
+        std::string why;
+        std::error_code ec = BridgeAccess::error(b, why);
+        if (!ec && (running || bridge)) {
+            ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
+            why = running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
+        }
+        if (ec) record_setup_error(ec, why);
+        else bridge = BridgeAccess::link(b);
+        return ec;
     }
 
     void record_setup_error(std::error_code ec, std::string detail) {

@@ -369,6 +369,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
                              const void* skip) {
     if (here == nullptr) here = Loop::current();
     if (here != nullptr) {
+        if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
         if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
             for (Loop* l : *loops)
@@ -379,8 +380,10 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
     foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load())
+    if (const std::vector<Loop*>* loops = live_loops.load()) {
+        if (bridge && !p->from_bridge) bridge->relay(p, nullptr);
         for (Loop* l : *loops) l->enqueue(p, true);
+    }
     foreign_publishes.fetch_sub(1);
 }
 

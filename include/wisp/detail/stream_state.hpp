@@ -238,7 +238,7 @@ inline bool StreamState::subscribe(std::string_view topic, bool named) {
     if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
     if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
-    conn->loop().core.topic_counts.add(t, +1);
+    conn->loop().core.count_subscriber(t, +1, &conn->loop());
     topics.push_back(std::move(t));
     return true;
 }
@@ -247,7 +247,7 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     auto it = std::find(topics.begin(), topics.end(), topic);
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
-    conn->loop().core.topic_counts.add(*it, -1);
+    conn->loop().core.count_subscriber(*it, -1, &conn->loop());
     topics.erase(it);
     return true;
 }

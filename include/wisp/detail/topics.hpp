@@ -49,9 +49,11 @@ struct Publication {
     std::size_t payload_offset = 0;   ///< where the payload starts in ws_frame
     bool binary = false;              ///< binary publications reach WebSocket peers only
     bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
+    bool from_bridge = false;         ///< came from another process: never sent back (bridge.hpp)
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
-                                                   bool binary, bool compress = true);
+                                                   bool binary, bool compress = true,
+                                                   bool from_bridge = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -117,7 +119,8 @@ private:
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
 class TopicCounts {
 public:
-    void add(const std::string& topic, long delta);
+    /// True when the count went from 0 to more, or back to 0 (a bridge then follows it).
+    bool add(const std::string& topic, long delta);
     std::size_t get(const std::string& topic) const;
 
 private:
@@ -155,11 +158,12 @@ private:
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
-                                                            bool compress) {
+                                                            bool compress, bool from_bridge) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
+    p->from_bridge = from_bridge;
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -293,11 +297,13 @@ inline void TopicInbox::close() {
     space_.notify_all();
 }
 
-inline void TopicCounts::add(const std::string& topic, long delta) {
+inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
     auto& n = n_[topic];
+    const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     if (n == 0) n_.erase(topic);
+    return was_zero != (n == 0);
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {

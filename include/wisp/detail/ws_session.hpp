@@ -520,7 +520,7 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.topic_counts.add(key, +1);
+    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     topics_.emplace_back(topic);
     return true;
 }
@@ -530,7 +530,7 @@ inline bool WsSession::unsubscribe(std::string_view topic) {
     if (it == topics_.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.topic_counts.add(key, -1);
+    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
     topics_.erase(it);
     return true;
 }
