@@ -22,10 +22,22 @@ extern void __libc_free(void*);
 
 static atomic_ulong allocations, frees;
 
-void* malloc(size_t n) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); return __libc_malloc(n); }
-void* calloc(size_t a, size_t b) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); return __libc_calloc(a, b); }
-void* realloc(void* p, size_t n) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); return __libc_realloc(p, n); }
-void* memalign(size_t a, size_t n) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); return __libc_memalign(a, n); }
+void* malloc(size_t n) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_malloc(n);
+}
+void* calloc(size_t a, size_t b) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_calloc(a, b);
+}
+void* realloc(void* p, size_t n) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+void* memalign(size_t a, size_t n) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_memalign(a, n);
+}
 void* aligned_alloc(size_t a, size_t n) { return memalign(a, n); }
 int posix_memalign(void** out, size_t a, size_t n) {
     void* p = memalign(a, n);
@@ -41,7 +53,10 @@ void free(void* p) {
 static char* put_num(char* o, unsigned long v) {
     char tmp[24];
     int n = 0;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
     while (n) *o++ = tmp[--n];
     return o;
 }
@@ -50,16 +65,21 @@ static void report(void) {
     char buf[96], *o = buf;
     const char* a = "alloc_count: allocations ";
     const char* f = " frees ";
-    memcpy(o, a, strlen(a)); o += strlen(a);
+    memcpy(o, a, strlen(a));
+    o += strlen(a);
     o = put_num(o, atomic_load(&allocations));
-    memcpy(o, f, strlen(f)); o += strlen(f);
+    memcpy(o, f, strlen(f));
+    o += strlen(f);
     o = put_num(o, atomic_load(&frees));
     *o++ = '\n';
     ssize_t r = write(2, buf, (size_t)(o - buf));
     (void)r;
 }
 
-static void on_signal(int sig) { (void)sig; report(); }
+static void on_signal(int sig) {
+    (void)sig;
+    report();
+}
 
 __attribute__((constructor)) static void start(void) { signal(SIGUSR2, on_signal); }
 __attribute__((destructor)) static void stop(void) { report(); }

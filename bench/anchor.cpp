@@ -28,9 +28,10 @@ struct Chat {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: anchor PORT [--threads N] [--no-keep-request] "
-                             "[--tls-cert F --tls-key F] [--deflate MODE] [--window-bits N] "
-                             "[--mem-level N] [--level N] [--min-size N]\n");
+        std::fprintf(stderr,
+                     "usage: anchor PORT [--threads N] [--no-keep-request] "
+                     "[--tls-cert F --tls-key F] [--deflate MODE] [--window-bits N] "
+                     "[--mem-level N] [--level N] [--min-size N]\n");
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
     }
 
     wisp::Options options;
-    options.limits.keep_alive_timeout = std::chrono::minutes(10);   // the contract: long idle timeouts
+    options.limits.keep_alive_timeout =
+        std::chrono::minutes(10);   // the contract: long idle timeouts
     options.limits.ws_idle_timeout = std::chrono::minutes(10);
     wisp::App app(options);
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
     app.stop_on_signals();   // before the "listening on" line: no signal is lost after it
     const bool secure = !tls.cert_file.empty();
     if (auto ec = secure ? app.listen_tls("0.0.0.0", port, tls) : app.listen("0.0.0.0", port)) {
-        std::fprintf(stderr, "anchor: %s %s\n", ec.message().c_str(), app.tls_error_detail().c_str());
+        std::fprintf(stderr, "anchor: %s %s\n", ec.message().c_str(),
+                     app.tls_error_detail().c_str());
         return 1;
     }
     std::printf("listening on %s://0.0.0.0:%u\n", secure ? "https" : "http", unsigned(app.port()));

@@ -99,7 +99,8 @@ double cpu_server() {
     std::fclose(f);
     const char* p = ok ? std::strrchr(line, ')') : nullptr;
     unsigned long long u = 0, s = 0;
-    if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &u, &s) != 2)
+    if (!p ||
+        std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &u, &s) != 2)
         return -1;
     return double(u + s) / double(sysconf(_SC_CLK_TCK));
 }
@@ -138,11 +139,11 @@ struct Conn {
     std::string pending, out;   // pending: an unfinished frame from the last read
     std::size_t out_off = 0;
     bool want_out = false;
-    std::uint64_t data = 0;        // data messages received
-    std::uint64_t sent = 0;        // echo: messages sent
-    bool reset_def = false;        // the server said client_no_context_takeover
-    int probes = 0;                // fanout: probes seen
-    bool last_probe = false;       // fanout: the final probe seen
+    std::uint64_t data = 0;    // data messages received
+    std::uint64_t sent = 0;    // echo: messages sent
+    bool reset_def = false;    // the server said client_no_context_takeover
+    int probes = 0;            // fanout: probes seen
+    bool last_probe = false;   // fanout: the final probe seen
     z_stream def{}, inf{};
 };
 
@@ -165,7 +166,8 @@ void watch(Conn& c, bool out) {
 
 void flush(Conn& c) {
     while (c.out_off < c.out.size()) {
-        const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c.out_off += std::size_t(n);
             continue;
@@ -198,8 +200,8 @@ void queue_frame(Conn& c, unsigned op, std::string_view payload, bool rsv1) {
     rng ^= rng << 13;
     rng ^= rng >> 17;
     rng ^= rng << 5;
-    const unsigned char key[4] = {std::uint8_t(rng), std::uint8_t(rng >> 8), std::uint8_t(rng >> 16),
-                                  std::uint8_t(rng >> 24)};
+    const unsigned char key[4] = {std::uint8_t(rng), std::uint8_t(rng >> 8),
+                                  std::uint8_t(rng >> 16), std::uint8_t(rng >> 24)};
     o.append(reinterpret_cast<const char*>(key), 4);
     const std::size_t at = o.size();
     o += payload;
@@ -331,15 +333,18 @@ addrinfo* target = nullptr;
 void connect_one(Conn& c, const std::string& path, bool offer) {
     c.fd = ::socket(target->ai_family, SOCK_STREAM, 0);
     if (c.fd < 0) die("socket: %s", std::strerror(errno));
-    if (::connect(c.fd, target->ai_addr, target->ai_addrlen) != 0) die("connect: %s", std::strerror(errno));
+    if (::connect(c.fd, target->ai_addr, target->ai_addrlen) != 0)
+        die("connect: %s", std::strerror(errno));
     const int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + opt.host +
-                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: " + opt.host +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
     if (offer) req += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     req += "\r\n";
-    if (::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) die("send handshake");
+    if (::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size()))
+        die("send handshake");
 }
 
 /// Blocking read of the 101; then the socket turns non-blocking and joins the epoll set.
@@ -424,9 +429,11 @@ void run_until(F&& until, double deadline, const char* what) {
 void report() {
     const double secs = t_end - t_measure;
     const double cpu = (cpu_self() - cpu0) / secs;
-    std::printf("msgs/s %.0f bytes_per_msg %.1f payload_bytes_per_msg %.1f seconds %.2f client_cpu %.2f",
-                double(msgs_measured) / secs, double(bytes_measured) / double(msgs_measured ? msgs_measured : 1),
-                double(payload_measured) / double(msgs_measured ? msgs_measured : 1), secs, cpu);
+    std::printf(
+        "msgs/s %.0f bytes_per_msg %.1f payload_bytes_per_msg %.1f seconds %.2f client_cpu %.2f",
+        double(msgs_measured) / secs,
+        double(bytes_measured) / double(msgs_measured ? msgs_measured : 1),
+        double(payload_measured) / double(msgs_measured ? msgs_measured : 1), secs, cpu);
     if (opt.server_pid) std::printf(" server_cpu %.2f", (cpu_server() - scpu0) / secs);
     std::printf(" published %llu\n", static_cast<unsigned long long>(published));
     std::fflush(stdout);
@@ -435,15 +442,17 @@ void report() {
 void measure_phase() {
     t_measure = mono() + opt.warmup;
     const double stop = t_measure + opt.seconds;
-    run_until([&] {
-        if (measuring && mono() >= stop) {
-            measuring = false;
-            done_measuring = true;
-            t_end = mono();
-            return true;
-        }
-        return false;
-    }, stop + 30, "the measurement (stalled?)");
+    run_until(
+        [&] {
+            if (measuring && mono() >= stop) {
+                measuring = false;
+                done_measuring = true;
+                t_end = mono();
+                return true;
+            }
+            return false;
+        },
+        stop + 30, "the measurement (stalled?)");
     report();
 }
 
@@ -458,15 +467,17 @@ void fanout() {
     // subscriber has seen one (so all are subscribed), then a last probe that every subscriber
     // must see before the data starts (so no probe is in flight behind the data).
     double next_probe = 0;
-    run_until([&] {
-        if (probes_seen >= std::uint64_t(opt.subscribers)) return true;
-        if (mono() >= next_probe) {
-            queue_frame(pub, 1, "p", false);
-            flush(pub);
-            next_probe = mono() + 0.02;
-        }
-        return false;
-    }, mono() + 60, "every subscriber's first probe");
+    run_until(
+        [&] {
+            if (probes_seen >= std::uint64_t(opt.subscribers)) return true;
+            if (mono() >= next_probe) {
+                queue_frame(pub, 1, "p", false);
+                flush(pub);
+                next_probe = mono() + 0.02;
+            }
+            return false;
+        },
+        mono() + 60, "every subscriber's first probe");
     queue_frame(pub, 1, "p-last", false);
     flush(pub);
     run_until([&] { return last_seen >= std::uint64_t(opt.subscribers); }, mono() + 30,
@@ -498,13 +509,16 @@ void idle() {
     for (int step : opt.steps) {
         open_range(have, step, opt.path, opt.deflate);
         if (opt.touch) {
-            for (int k = have; k < step; ++k) send_message(conns[std::size_t(k)], message(std::uint64_t(k)));
+            for (int k = have; k < step; ++k)
+                send_message(conns[std::size_t(k)], message(std::uint64_t(k)));
             std::uint64_t want = std::uint64_t(step);
-            run_until([&] {
-                std::uint64_t n = 0;
-                for (int k = 0; k < step; ++k) n += conns[std::size_t(k)].data;
-                return n >= want;
-            }, mono() + 120, "the touch replies");
+            run_until(
+                [&] {
+                    std::uint64_t n = 0;
+                    for (int k = 0; k < step; ++k) n += conns[std::size_t(k)].data;
+                    return n >= want;
+                },
+                mono() + 120, "the touch replies");
             for (int k = have; k < step; ++k) conns[std::size_t(k)].data = 1;
         }
         have = step;
@@ -517,7 +531,7 @@ void idle() {
     while (std::getline(std::cin, line)) {}
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) die("usage: deflate_load fanout|echo|idle --port P [options] (see the source)");
@@ -554,7 +568,8 @@ int main(int argc, char** argv) {
     if (opt.port.empty()) die("--port is required");
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(opt.host.c_str(), opt.port.c_str(), &hints, &target) != 0) die("cannot resolve");
+    if (getaddrinfo(opt.host.c_str(), opt.port.c_str(), &hints, &target) != 0)
+        die("cannot resolve");
     ep = epoll_create1(0);
     make_templates();
     if (opt.mode == "fanout") fanout();

@@ -72,12 +72,12 @@ struct Options {
     double seconds = 5;
     double warmup = 1;
     bool verbose = false;
-    long server_pid = 0;             // optional: report that process's CPU share while measuring
+    long server_pid = 0;   // optional: report that process's CPU share while measuring
 };
 Options opt;
 
-constexpr std::size_t kHead = 13;        // 'd' or 'p', then 12 hex digits
-constexpr int kMaxHandshakes = 128;      // connections in connect/handshake at once
+constexpr std::size_t kHead = 13;     // 'd' or 'p', then 12 hex digits
+constexpr int kMaxHandshakes = 128;   // connections in connect/handshake at once
 constexpr std::uint64_t kSecond = 1000000000ull;
 constexpr std::uint64_t kProbeEvery = 10 * 1000000ull;
 constexpr std::uint64_t kSetupLimit = 60 * kSecond;
@@ -105,21 +105,40 @@ std::string sha1(const std::string& in) {
     for (std::size_t off = 0; off < m.size(); off += 64) {
         std::uint32_t w[80];
         for (int i = 0; i < 16; ++i) {
-            const auto* p = reinterpret_cast<const unsigned char*>(m.data() + off + 4 * std::size_t(i));
-            w[i] = std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+            const auto* p =
+                reinterpret_cast<const unsigned char*>(m.data() + off + 4 * std::size_t(i));
+            w[i] = std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 |
+                   std::uint32_t(p[2]) << 8 | p[3];
         }
         for (int i = 16; i < 80; ++i) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
         std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
         for (int i = 0; i < 80; ++i) {
             std::uint32_t f, k;
-            if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
-            else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
-            else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
-            else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999u;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1u;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDCu;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6u;
+            }
             const std::uint32_t t = rol(a, 5) + f + e + k + w[i];
-            e = d; d = c; c = rol(b, 30); b = a; a = t;
+            e = d;
+            d = c;
+            c = rol(b, 30);
+            b = a;
+            a = t;
         }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
     }
     std::string out;
     for (std::uint32_t v : h)
@@ -132,16 +151,26 @@ std::string base64(const std::string& in) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16 | std::uint32_t(std::uint8_t(in[i + 1])) << 8 |
+        const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16 |
+                                std::uint32_t(std::uint8_t(in[i + 1])) << 8 |
                                 std::uint8_t(in[i + 2]);
-        out += tbl[v >> 18]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += tbl[v & 63];
+        out += tbl[v >> 18];
+        out += tbl[(v >> 12) & 63];
+        out += tbl[(v >> 6) & 63];
+        out += tbl[v & 63];
     }
     if (i + 1 == in.size()) {
         const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
-        out += tbl[v >> 18]; out += tbl[(v >> 12) & 63]; out += "==";
+        out += tbl[v >> 18];
+        out += tbl[(v >> 12) & 63];
+        out += "==";
     } else if (i + 2 == in.size()) {
-        const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16 | std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-        out += tbl[v >> 18]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += '=';
+        const std::uint32_t v =
+            std::uint32_t(std::uint8_t(in[i])) << 16 | std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+        out += tbl[v >> 18];
+        out += tbl[(v >> 12) & 63];
+        out += tbl[(v >> 6) & 63];
+        out += '=';
     }
     return out;
 }
@@ -154,51 +183,51 @@ struct Conn {
     bool publisher = false;
     int fd = -1;
     State state = State::Idle;
-    std::string out;                 // bytes not yet written
+    std::string out;   // bytes not yet written
     std::size_t out_off = 0;
-    bool watching_out = false;       // EPOLLOUT registered
-    bool dirty = false;              // in the flush list
-    std::string response;            // handshake answer until its blank line
+    bool watching_out = false;   // EPOLLOUT registered
+    bool dirty = false;          // in the flush list
+    std::string response;        // handshake answer until its blank line
 
     // frame parser: header bytes, then the payload streamed
     unsigned char hdr[14] = {};
     unsigned hdr_have = 0, hdr_need = 2;
     bool in_payload = false;
-    unsigned opcode = 0;             // of the current frame
+    unsigned opcode = 0;   // of the current frame
     bool fin = false;
     bool masked = false;
     unsigned char mask[4] = {};
     unsigned mask_off = 0;
-    std::uint64_t remaining = 0;     // payload bytes left in the current frame
-    std::string control;             // control frame payload (<= 125 bytes)
+    std::uint64_t remaining = 0;   // payload bytes left in the current frame
+    std::string control;           // control frame payload (<= 125 bytes)
 
     // the current data message
     bool in_message = false;
     unsigned msg_opcode = 0;
     std::uint64_t msg_len = 0;
-    const char* bad = nullptr;       // first thing wrong with it
-    bool head_ok = false;            // kind and number parsed
+    const char* bad = nullptr;   // first thing wrong with it
+    bool head_ok = false;        // kind and number parsed
     char kind = 0;
     std::uint64_t number = 0;
 
     // sequence state (subscribers)
-    std::uint64_t next = 0;          // next data sequence number expected
+    std::uint64_t next = 0;   // next data sequence number expected
     bool probed = false;
     std::uint64_t first_probe = 0;
     std::uint64_t last_probe = 0;
-    std::uint64_t received = 0;      // data messages received (valid or not)
+    std::uint64_t received = 0;   // data messages received (valid or not)
 };
 
 enum class Phase { Connecting, Probing, Settling, Warmup, Measure, Drain, Linger };
 
-std::vector<Conn> conns;             // subscribers 0..K-1, publisher K
+std::vector<Conn> conns;   // subscribers 0..K-1, publisher K
 Conn* pub = nullptr;
 int ep = -1;
 std::vector<Conn*> dirty;
 addrinfo* target = nullptr;
 std::string request;
 std::string accept_expected;
-std::string tmpl;                    // the payload: bytes from kHead on are the filler
+std::string tmpl;   // the payload: bytes from kHead on are the filler
 std::uint32_t rng = 0x9e3779b9u;
 unsigned char rbuf[1 << 16];
 
@@ -208,15 +237,16 @@ int started = 0, opened = 0, handshaking = 0;
 int probed_subs = 0;
 std::uint64_t probes_sent = 0, next_probe_at = 0, probe_interval = kProbeEvery;
 std::uint64_t sent = 0, completed = 0;
-std::vector<std::uint32_t> got;      // per window slot: subscribers that got it
-std::vector<std::uint64_t> sent_at;  // per window slot: when it was published
+std::vector<std::uint32_t> got;       // per window slot: subscribers that got it
+std::vector<std::uint64_t> sent_at;   // per window slot: when it was published
 std::uint64_t t_begin = 0, t_opened = 0, t_subscribed = 0, t_start = 0, t_measure = 0, t_end = 0;
 std::uint64_t t_measured_end = 0, t_phase = 0, last_progress = 0;
-std::uint64_t deliveries = 0;        // all data deliveries, warm-up included
-std::uint64_t deliveries_at_measure = 0, deliveries_measured = 0, completed_at_measure = 0, completed_measured = 0;
+std::uint64_t deliveries = 0;   // all data deliveries, warm-up included
+std::uint64_t deliveries_at_measure = 0, deliveries_measured = 0, completed_at_measure = 0,
+              completed_measured = 0;
 std::uint64_t errors = 0;
 bool drain_failed = false;
-std::uint64_t lost = 0;             // publications a subscriber never got (each also counted in errors)
+std::uint64_t lost = 0;   // publications a subscriber never got (each also counted in errors)
 std::vector<std::uint64_t> latencies;
 double cpu_at_measure = 0, cpu_used = -1;
 double server_cpu_at_measure = 0, server_cpu_used = -1;
@@ -234,14 +264,17 @@ double server_cpu_seconds() {
     const char* p = ok ? std::strrchr(line, ')') : nullptr;
     if (!p) return -1;
     unsigned long long utime = 0, stime = 0;
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) != 2)
+        return -1;
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 double cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double percentile_us(double q) {
@@ -255,13 +288,19 @@ double percentile_us(double q) {
 void print_result() {
     const std::uint64_t end = t_measured_end ? t_measured_end : now;
     const double secs = t_measure && end > t_measure ? double(end - t_measure) / 1e9 : 0;
-    const std::uint64_t d = t_measured_end ? deliveries_measured : deliveries - deliveries_at_measure;
-    const std::uint64_t p = t_measured_end ? completed_measured : (t_measure ? completed - completed_at_measure : 0);
-    const double cpu = cpu_used >= 0 ? cpu_used : (secs > 0 ? (cpu_seconds() - cpu_at_measure) / secs : 0);
-    std::printf("deliveries/s %.0f publications/s %.0f subscribers %d size %zu window %d seconds %.2f errors %llu "
-                "p50_us %.0f p99_us %.0f client_cpu %.2f",
-                secs > 0 ? double(d) / secs : 0.0, secs > 0 ? double(p) / secs : 0.0, opt.subscribers, opt.size,
-                opt.window, secs, static_cast<unsigned long long>(errors), percentile_us(0.50), percentile_us(0.99), cpu);
+    const std::uint64_t d =
+        t_measured_end ? deliveries_measured : deliveries - deliveries_at_measure;
+    const std::uint64_t p =
+        t_measured_end ? completed_measured : (t_measure ? completed - completed_at_measure : 0);
+    const double cpu =
+        cpu_used >= 0 ? cpu_used : (secs > 0 ? (cpu_seconds() - cpu_at_measure) / secs : 0);
+    std::printf(
+        "deliveries/s %.0f publications/s %.0f subscribers %d size %zu window %d seconds %.2f "
+        "errors %llu "
+        "p50_us %.0f p99_us %.0f client_cpu %.2f",
+        secs > 0 ? double(d) / secs : 0.0, secs > 0 ? double(p) / secs : 0.0, opt.subscribers,
+        opt.size, opt.window, secs, static_cast<unsigned long long>(errors), percentile_us(0.50),
+        percentile_us(0.99), cpu);
     if (opt.server_pid) {
         double scpu = server_cpu_used;
         if (scpu < 0 && secs > 0 && server_cpu_at_measure >= 0 && server_cpu_seconds() >= 0)
@@ -287,10 +326,12 @@ void print_result() {
 [[gnu::format(printf, 2, 3)]] void violation(const Conn& c, const char* fmt, ...) {
     ++errors;
     if (errors > std::uint64_t(kMaxReported)) {
-        if (errors == std::uint64_t(kMaxReported) + 1) std::fprintf(stderr, "deliveries: (further violations not shown)\n");
+        if (errors == std::uint64_t(kMaxReported) + 1)
+            std::fprintf(stderr, "deliveries: (further violations not shown)\n");
         return;
     }
-    std::fprintf(stderr, "deliveries: violation: %s %d: ", c.publisher ? "publisher" : "subscriber", c.id);
+    std::fprintf(stderr, "deliveries: violation: %s %d: ", c.publisher ? "publisher" : "subscriber",
+                 c.id);
     va_list ap;
     va_start(ap, fmt);
     std::vfprintf(stderr, fmt, ap);
@@ -302,7 +343,10 @@ const char* who(const Conn& c) { return c.publisher ? "publisher" : "subscriber"
 
 // ---- output -----------------------------------------------------------------------------------------
 void mark_dirty(Conn& c) {
-    if (!c.dirty) { c.dirty = true; dirty.push_back(&c); }
+    if (!c.dirty) {
+        c.dirty = true;
+        dirty.push_back(&c);
+    }
 }
 
 void watch(Conn& c, bool out) {
@@ -315,8 +359,12 @@ void watch(Conn& c, bool out) {
 
 void flush(Conn& c) {
     while (c.out_off < c.out.size()) {
-        const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-        if (n > 0) { c.out_off += std::size_t(n); continue; }
+        const ssize_t n =
+            ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.out_off += std::size_t(n);
+            continue;
+        }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!c.watching_out) watch(c, true);
@@ -337,13 +385,17 @@ void queue_frame(Conn& c, unsigned opcode, const char* payload, std::size_t len)
         o.push_back(char(0x80 | len));
     } else if (len < 65536) {
         o.push_back(char(0x80 | 126));
-        o.push_back(char(len >> 8)); o.push_back(char(len & 0xff));
+        o.push_back(char(len >> 8));
+        o.push_back(char(len & 0xff));
     } else {
         o.push_back(char(0x80 | 127));
         for (int i = 7; i >= 0; --i) o.push_back(char((std::uint64_t(len) >> (8 * i)) & 0xff));
     }
-    rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5;
-    unsigned char key[4] = {std::uint8_t(rng), std::uint8_t(rng >> 8), std::uint8_t(rng >> 16), std::uint8_t(rng >> 24)};
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    unsigned char key[4] = {std::uint8_t(rng), std::uint8_t(rng >> 8), std::uint8_t(rng >> 16),
+                            std::uint8_t(rng >> 24)};
     o.append(reinterpret_cast<const char*>(key), 4);
     const std::size_t at = o.size();
     o.append(payload, len);
@@ -353,7 +405,8 @@ void queue_frame(Conn& c, unsigned opcode, const char* payload, std::size_t len)
 
 void publish(char kind, std::uint64_t number) {
     tmpl[0] = kind;
-    for (std::size_t i = 0; i < 12; ++i) tmpl[1 + i] = "0123456789abcdef"[(number >> (4 * (11 - i))) & 15];
+    for (std::size_t i = 0; i < 12; ++i)
+        tmpl[1 + i] = "0123456789abcdef"[(number >> (4 * (11 - i))) & 15];
     queue_frame(*pub, 1, tmpl.data(), tmpl.size());
 }
 
@@ -365,42 +418,49 @@ void publish_data() {
 }
 
 void fill_window() {
-    while ((phase == Phase::Warmup || phase == Phase::Measure) && sent - completed < std::uint64_t(opt.window))
+    while ((phase == Phase::Warmup || phase == Phase::Measure) &&
+           sent - completed < std::uint64_t(opt.window))
         publish_data();
 }
 
 // ---- input: messages ----------------------------------------------------------------------------
 void complete(std::uint64_t seq) {
-    if (seq != completed) fail("publication %llu completed before %llu", static_cast<unsigned long long>(seq),
-                               static_cast<unsigned long long>(completed));
+    if (seq != completed)
+        fail("publication %llu completed before %llu", static_cast<unsigned long long>(seq),
+             static_cast<unsigned long long>(completed));
     ++completed;
     last_progress = now;
-    if (phase == Phase::Measure) latencies.push_back(now - sent_at[std::size_t(seq % std::uint64_t(opt.window))]);
+    if (phase == Phase::Measure)
+        latencies.push_back(now - sent_at[std::size_t(seq % std::uint64_t(opt.window))]);
     fill_window();
 }
 
 void on_data(Conn& c, std::uint64_t seq) {
     ++c.received;
     if (phase < Phase::Warmup) {
-        violation(c, "data message %llu before the run started", static_cast<unsigned long long>(seq));
+        violation(c, "data message %llu before the run started",
+                  static_cast<unsigned long long>(seq));
         return;
     }
     if (seq >= sent) {
-        violation(c, "sequence number %llu was never published (%llu sent)", static_cast<unsigned long long>(seq),
-                  static_cast<unsigned long long>(sent));
+        violation(c, "sequence number %llu was never published (%llu sent)",
+                  static_cast<unsigned long long>(seq), static_cast<unsigned long long>(sent));
         return;
     }
     if (seq < c.next) {
-        violation(c, "got %llu again or out of order (expected %llu)", static_cast<unsigned long long>(seq),
-                  static_cast<unsigned long long>(c.next));
+        violation(c, "got %llu again or out of order (expected %llu)",
+                  static_cast<unsigned long long>(seq), static_cast<unsigned long long>(c.next));
         return;
     }
     if (seq > c.next) {   // lost: count them as settled for this subscriber so the window moves on
-        violation(c, "missed %llu message(s): expected %llu, got %llu", static_cast<unsigned long long>(seq - c.next),
+        violation(c, "missed %llu message(s): expected %llu, got %llu",
+                  static_cast<unsigned long long>(seq - c.next),
                   static_cast<unsigned long long>(c.next), static_cast<unsigned long long>(seq));
         for (; c.next < seq; ++c.next) {
             ++lost;
-            if (++got[std::size_t(c.next % std::uint64_t(opt.window))] == std::uint32_t(opt.subscribers)) complete(c.next);
+            if (++got[std::size_t(c.next % std::uint64_t(opt.window))] ==
+                std::uint32_t(opt.subscribers))
+                complete(c.next);
         }
     }
     c.next = seq + 1;
@@ -412,7 +472,8 @@ void on_data(Conn& c, std::uint64_t seq) {
 
 void on_probe(Conn& c, std::uint64_t n) {
     if (phase != Phase::Probing && phase != Phase::Settling) {
-        violation(c, "probe %llu after the subscription barrier", static_cast<unsigned long long>(n));
+        violation(c, "probe %llu after the subscription barrier",
+                  static_cast<unsigned long long>(n));
         return;
     }
     if (n >= probes_sent) {
@@ -434,7 +495,8 @@ void on_message(Conn& c) {
     if (c.msg_opcode != 1 && !c.bad) c.bad = "binary message (text was published)";
     if (c.msg_len != opt.size && !c.bad) c.bad = "wrong payload length";
     if (c.bad) {
-        violation(c, "%s (opcode %u, %llu bytes)", c.bad, c.msg_opcode, static_cast<unsigned long long>(c.msg_len));
+        violation(c, "%s (opcode %u, %llu bytes)", c.bad, c.msg_opcode,
+                  static_cast<unsigned long long>(c.msg_len));
         if (c.publisher || !c.head_ok) {
             if (!c.publisher) ++c.received;
             return;
@@ -442,8 +504,9 @@ void on_message(Conn& c) {
         // the sequence number is readable: account for it (the run already failed) so the window moves on
     }
     if (c.publisher) {
-        violation(c, "received a message (%c %llu): the publisher must not get its own publications", c.kind,
-                  static_cast<unsigned long long>(c.number));
+        violation(c,
+                  "received a message (%c %llu): the publisher must not get its own publications",
+                  c.kind, static_cast<unsigned long long>(c.number));
         return;
     }
     if (c.kind == 'd') on_data(c, c.number);
@@ -470,11 +533,17 @@ void check_payload(Conn& c, const unsigned char* p, std::size_t n) {
     std::size_t i = 0;
     if (pos == 0 && n >= kHead) {   // the whole head at once
         c.kind = char(p[0]);
-        if (c.kind != 'd' && c.kind != 'p') { c.bad = "payload is not one of ours"; return; }
+        if (c.kind != 'd' && c.kind != 'p') {
+            c.bad = "payload is not one of ours";
+            return;
+        }
         std::uint64_t number = 0;
         for (std::size_t k = 1; k < kHead; ++k) {
             const unsigned v = hex_value[p[k]];
-            if (v > 15) { c.bad = "payload: bad sequence digits"; return; }
+            if (v > 15) {
+                c.bad = "payload: bad sequence digits";
+                return;
+            }
             number = number * 16 + v;
         }
         c.number = number;
@@ -485,25 +554,36 @@ void check_payload(Conn& c, const unsigned char* p, std::size_t n) {
     for (; i < n && pos < kHead; ++i, ++pos) {
         const unsigned char b = p[i];
         if (pos == 0) {
-            if (b != 'd' && b != 'p') { c.bad = "payload is not one of ours"; return; }
+            if (b != 'd' && b != 'p') {
+                c.bad = "payload is not one of ours";
+                return;
+            }
             c.kind = char(b);
             c.number = 0;
         } else {
             unsigned v;
             if (b >= '0' && b <= '9') v = unsigned(b - '0');
             else if (b >= 'a' && b <= 'f') v = unsigned(b - 'a' + 10);
-            else { c.bad = "payload: bad sequence digits"; return; }
+            else {
+                c.bad = "payload: bad sequence digits";
+                return;
+            }
             c.number = c.number * 16 + v;
             if (pos + 1 == kHead) c.head_ok = true;
         }
     }
     if (i == n) return;
-    if (pos + (n - i) > opt.size) { c.bad = "payload longer than published"; return; }
-    if (std::memcmp(p + i, tmpl.data() + pos, n - i) != 0) c.bad = "payload bytes differ from what was published";
+    if (pos + (n - i) > opt.size) {
+        c.bad = "payload longer than published";
+        return;
+    }
+    if (std::memcmp(p + i, tmpl.data() + pos, n - i) != 0)
+        c.bad = "payload bytes differ from what was published";
 }
 
 void on_control(Conn& c) {
-    if (c.opcode == 0x9) {   // ping: answer (the contract says servers do not ping, but it is legal)
+    if (c.opcode ==
+        0x9) {   // ping: answer (the contract says servers do not ping, but it is legal)
         queue_frame(c, 0xA, c.control.data(), c.control.size());
     } else if (c.opcode == 0x8) {
         unsigned code = 0;
@@ -512,8 +592,8 @@ void on_control(Conn& c) {
             code = unsigned(std::uint8_t(c.control[0])) << 8 | std::uint8_t(c.control[1]);
             reason = c.control.substr(2);
         }
-        fail("%s %d: the server sent a close frame (code %u%s%s)", who(c), c.id, code, reason.empty() ? "" : ", ",
-             reason.c_str());
+        fail("%s %d: the server sent a close frame (code %u%s%s)", who(c), c.id, code,
+             reason.empty() ? "" : ", ", reason.c_str());
     }
     // pong: ignored
 }
@@ -551,7 +631,8 @@ void header_done(Conn& c) {
     if (b0 & 0x70) violation(c, "RSV bits set (0x%02x) without an extension", b0 & 0x70);
     if (c.masked) violation(c, "the server masked a frame");
     if (c.opcode >= 0x8) {
-        if (c.opcode != 0x8 && c.opcode != 0x9 && c.opcode != 0xA) fail("%s %d: unknown control opcode %u", who(c), c.id, c.opcode);
+        if (c.opcode != 0x8 && c.opcode != 0x9 && c.opcode != 0xA)
+            fail("%s %d: unknown control opcode %u", who(c), c.id, c.opcode);
         if (!c.fin || len > 125) fail("%s %d: malformed control frame", who(c), c.id);
         c.control.clear();
     } else if (c.opcode == 0x0) {
@@ -582,7 +663,8 @@ void feed(Conn& c, unsigned char* p, std::size_t n) {
         // Fast path: the whole expected frame is in the buffer and no frame or message is in progress.
         // Same checks as the general path below; it only skips the byte-at-a-time state machine.
         if (!c.in_payload && c.hdr_have == 0 && !c.in_message && expected_header_len &&
-            n >= expected_header_len + opt.size && std::memcmp(p, expected_header, expected_header_len) == 0) {
+            n >= expected_header_len + opt.size &&
+            std::memcmp(p, expected_header, expected_header_len) == 0) {
             c.msg_opcode = 1;
             c.msg_len = 0;
             c.bad = nullptr;
@@ -599,7 +681,11 @@ void feed(Conn& c, unsigned char* p, std::size_t n) {
                 --n;
                 if (c.hdr_have == 2) {
                     const unsigned len7 = c.hdr[1] & 0x7f;
-                    c.hdr_need = 2u + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + ((c.hdr[1] & 0x80) ? 4u : 0u);
+                    c.hdr_need = 2u +
+                                 (len7 == 126   ? 2u
+                                  : len7 == 127 ? 8u
+                                                : 0u) +
+                                 ((c.hdr[1] & 0x80) ? 4u : 0u);
                 }
             }
             if (c.hdr_have < c.hdr_need) return;
@@ -661,10 +747,13 @@ void on_handshake(Conn& c, const unsigned char* p, std::size_t n) {
         else if (name == "sec-websocket-extensions") extensions = trim(line.substr(colon + 1));
     }
     if (accept != accept_expected)
-        fail("%s %d: Sec-WebSocket-Accept is \"%s\", expected \"%s\"", who(c), c.id, accept.c_str(), accept_expected.c_str());
-    if (upgrade != "websocket") fail("%s %d: Upgrade is \"%s\", expected websocket", who(c), c.id, upgrade.c_str());
+        fail("%s %d: Sec-WebSocket-Accept is \"%s\", expected \"%s\"", who(c), c.id, accept.c_str(),
+             accept_expected.c_str());
+    if (upgrade != "websocket")
+        fail("%s %d: Upgrade is \"%s\", expected websocket", who(c), c.id, upgrade.c_str());
     if (!extensions.empty())
-        fail("%s %d: the server negotiated an extension none was offered for: %s", who(c), c.id, extensions.c_str());
+        fail("%s %d: the server negotiated an extension none was offered for: %s", who(c), c.id,
+             extensions.c_str());
     c.response.clear();
     c.response.shrink_to_fit();
     c.state = State::Open;
@@ -680,11 +769,13 @@ void on_readable(Conn& c) {
         if (n > 0) {
             if (c.state == State::Open) feed(c, rbuf, std::size_t(n));
             else on_handshake(c, rbuf, std::size_t(n));
-            if (std::size_t(n) < sizeof rbuf) return;   // level-triggered: epoll reports what is left
+            if (std::size_t(n) < sizeof rbuf)
+                return;   // level-triggered: epoll reports what is left
             continue;
         }
-        if (n == 0) fail("%s %d: the server closed the connection%s", who(c), c.id,
-                         c.state == State::Open ? "" : " during the handshake");
+        if (n == 0)
+            fail("%s %d: the server closed the connection%s", who(c), c.id,
+                 c.state == State::Open ? "" : " during the handshake");
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         fail("%s %d: recv: %s", who(c), c.id, std::strerror(errno));
@@ -709,7 +800,8 @@ void connect_one(Conn& c) {
 }
 
 void start_connections() {
-    while (handshaking < kMaxHandshakes && started < int(conns.size())) connect_one(conns[std::size_t(started++)]);
+    while (handshaking < kMaxHandshakes && started < int(conns.size()))
+        connect_one(conns[std::size_t(started++)]);
 }
 
 void on_writable(Conn& c) {
@@ -727,13 +819,18 @@ void on_writable(Conn& c) {
 
 // ---- main -------------------------------------------------------------------------------------------
 [[noreturn]] void usage(int status) {
-    std::fprintf(status ? stderr : stdout,
-                 "usage: deliveries --port N [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] [--size 64]\n"
-                 "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] [--verbose]\n"
-                 "1 WebSocket publisher -> K subscribers on a chat route; prints deliveries/s (see the source).\n"
-                 "--size is the payload in bytes (>= %zu), --window the publications in flight, --server-pid adds\n"
-                 "the server's CPU share while measuring (from /proc/PID/stat) to the result line.\n",
-                 kHead);
+    std::fprintf(
+        status ? stderr : stdout,
+        "usage: deliveries --port N [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] "
+        "[--size 64]\n"
+        "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] "
+        "[--verbose]\n"
+        "1 WebSocket publisher -> K subscribers on a chat route; prints deliveries/s (see the "
+        "source).\n"
+        "--size is the payload in bytes (>= %zu), --window the publications in flight, "
+        "--server-pid adds\n"
+        "the server's CPU share while measuring (from /proc/PID/stat) to the result line.\n",
+        kHead);
     std::exit(status);
 }
 
@@ -741,7 +838,10 @@ void parse_args(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") usage(0);
-        if (a == "--verbose" || a == "-v") { opt.verbose = true; continue; }
+        if (a == "--verbose" || a == "-v") {
+            opt.verbose = true;
+            continue;
+        }
         if (i + 1 >= argc) usage(2);
         const char* v = argv[++i];
         char* end = nullptr;
@@ -757,8 +857,8 @@ void parse_args(int argc, char** argv) {
         else usage(2);
         if (end && *end) usage(2);
     }
-    if (opt.port.empty() || opt.subscribers < 1 || opt.window < 1 || opt.size < kHead || opt.seconds <= 0 ||
-        opt.warmup < 0)
+    if (opt.port.empty() || opt.subscribers < 1 || opt.window < 1 || opt.size < kHead ||
+        opt.seconds <= 0 || opt.warmup < 0)
         usage(2);
 }
 
@@ -769,14 +869,16 @@ void dump_laggards() {
         if (c.next >= sent) continue;
         ++behind;
         if (shown++ < 10)
-            std::fprintf(stderr, "deliveries:   subscriber %d expects %llu (received %llu of %llu)\n", i,
-                         static_cast<unsigned long long>(c.next), static_cast<unsigned long long>(c.received),
-                         static_cast<unsigned long long>(sent));
+            std::fprintf(
+                stderr, "deliveries:   subscriber %d expects %llu (received %llu of %llu)\n", i,
+                static_cast<unsigned long long>(c.next),
+                static_cast<unsigned long long>(c.received), static_cast<unsigned long long>(sent));
     }
-    std::fprintf(stderr, "deliveries:   %d of %d subscribers are behind\n", behind, opt.subscribers);
+    std::fprintf(stderr, "deliveries:   %d of %d subscribers are behind\n", behind,
+                 opt.subscribers);
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     parse_args(argc, argv);
@@ -790,8 +892,9 @@ int main(int argc, char** argv) {
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
         if (rl.rlim_cur < need)
-            fail("RLIMIT_NOFILE is %llu, %d subscribers need %llu", static_cast<unsigned long long>(rl.rlim_cur),
-                 opt.subscribers, static_cast<unsigned long long>(need));
+            fail("RLIMIT_NOFILE is %llu, %d subscribers need %llu",
+                 static_cast<unsigned long long>(rl.rlim_cur), opt.subscribers,
+                 static_cast<unsigned long long>(need));
     }
 
     addrinfo hints{};
@@ -852,7 +955,8 @@ int main(int argc, char** argv) {
             }
             if (e & EPOLLIN) on_readable(c);
             if (e & EPOLLOUT) on_writable(c);
-            else if ((e & (EPOLLERR | EPOLLHUP)) && !(e & EPOLLIN)) fail("%s %d: socket error or hangup", who(c), c.id);
+            else if ((e & (EPOLLERR | EPOLLHUP)) && !(e & EPOLLIN))
+                fail("%s %d: socket error or hangup", who(c), c.id);
         }
         for (std::size_t i = 0; i < dirty.size(); ++i) {   // flush() may not add to the list
             dirty[i]->dirty = false;
@@ -861,107 +965,126 @@ int main(int argc, char** argv) {
         dirty.clear();
 
         switch (phase) {
-        case Phase::Connecting:
-            if (now - t_begin > kSetupLimit) fail("setup: %d of %zu connections open after 60 s", opened, conns.size());
-            if (opened == int(conns.size())) {
-                phase = Phase::Probing;
-                t_opened = now;
-            }
-            break;
-        case Phase::Probing:
-            if (now - t_begin > kSetupLimit)
-                fail("setup: %d of %d subscribers received a probe after %llu probes", probed_subs, opt.subscribers,
-                     static_cast<unsigned long long>(probes_sent));
-            if (probed_subs == opt.subscribers) {
-                phase = Phase::Settling;
-            } else if (now >= next_probe_at) {
-                // At most one probe in flight to the subscribers known to be in: the next one goes out
-                // when all of them have the last one. While nobody has seen one, back off (10 ms, 20 ms,
-                // ... 1 s) so that a slow server is not buried under probes.
-                bool caught_up = true;
-                for (int i = 0; i < opt.subscribers && caught_up; ++i) {
-                    const Conn& s = conns[std::size_t(i)];
-                    caught_up = !s.probed || s.last_probe + 1 == probes_sent;
+            case Phase::Connecting:
+                if (now - t_begin > kSetupLimit)
+                    fail("setup: %d of %zu connections open after 60 s", opened, conns.size());
+                if (opened == int(conns.size())) {
+                    phase = Phase::Probing;
+                    t_opened = now;
                 }
-                if (caught_up) {
-                    publish('p', probes_sent++);
-                    flush(*pub);
-                    if (probed_subs == 0 && probes_sent > 1) probe_interval = std::min(probe_interval * 2, kSecond);
-                    next_probe_at = now + probe_interval;
+                break;
+            case Phase::Probing:
+                if (now - t_begin > kSetupLimit)
+                    fail("setup: %d of %d subscribers received a probe after %llu probes",
+                         probed_subs, opt.subscribers,
+                         static_cast<unsigned long long>(probes_sent));
+                if (probed_subs == opt.subscribers) {
+                    phase = Phase::Settling;
+                } else if (now >= next_probe_at) {
+                    // At most one probe in flight to the subscribers known to be in: the next one goes out
+                    // when all of them have the last one. While nobody has seen one, back off (10 ms, 20 ms,
+                    // ... 1 s) so that a slow server is not buried under probes.
+                    bool caught_up = true;
+                    for (int i = 0; i < opt.subscribers && caught_up; ++i) {
+                        const Conn& s = conns[std::size_t(i)];
+                        caught_up = !s.probed || s.last_probe + 1 == probes_sent;
+                    }
+                    if (caught_up) {
+                        publish('p', probes_sent++);
+                        flush(*pub);
+                        if (probed_subs == 0 && probes_sent > 1)
+                            probe_interval = std::min(probe_interval * 2, kSecond);
+                        next_probe_at = now + probe_interval;
+                    }
                 }
+                break;
+            case Phase::Settling: {
+                if (now - t_begin > kSetupLimit) fail("setup: probes still in flight after 60 s");
+                bool settled = true;
+                for (int i = 0; i < opt.subscribers && settled; ++i)
+                    settled = conns[std::size_t(i)].last_probe + 1 == probes_sent;
+                if (!settled) break;
+                t_subscribed = now;
+                if (opt.verbose) {
+                    int late =
+                        0;   // subscribed after their 101 reached us and the first probe went out
+                    for (int i = 0; i < opt.subscribers; ++i)
+                        late += conns[std::size_t(i)].first_probe > 0;
+                    std::fprintf(stderr,
+                                 "deliveries: %zu connections open in %.3f s, all subscribed %.3f "
+                                 "s later (%llu probes; "
+                                 "%d subscribers missed the first)\n",
+                                 conns.size(), double(t_opened - t_begin) / 1e9,
+                                 double(t_subscribed - t_opened) / 1e9,
+                                 static_cast<unsigned long long>(probes_sent), late);
+                }
+                phase = Phase::Warmup;
+                t_start = last_progress = next_report = now;
+                t_measure = now + std::uint64_t(opt.warmup * 1e9);
+                fill_window();
+                flush(*pub);
+                break;
             }
-            break;
-        case Phase::Settling: {
-            if (now - t_begin > kSetupLimit) fail("setup: probes still in flight after 60 s");
-            bool settled = true;
-            for (int i = 0; i < opt.subscribers && settled; ++i) settled = conns[std::size_t(i)].last_probe + 1 == probes_sent;
-            if (!settled) break;
-            t_subscribed = now;
-            if (opt.verbose) {
-                int late = 0;   // subscribed after their 101 reached us and the first probe went out
-                for (int i = 0; i < opt.subscribers; ++i) late += conns[std::size_t(i)].first_probe > 0;
-                std::fprintf(stderr, "deliveries: %zu connections open in %.3f s, all subscribed %.3f s later (%llu probes; "
-                             "%d subscribers missed the first)\n", conns.size(), double(t_opened - t_begin) / 1e9,
-                             double(t_subscribed - t_opened) / 1e9, static_cast<unsigned long long>(probes_sent), late);
-            }
-            phase = Phase::Warmup;
-            t_start = last_progress = next_report = now;
-            t_measure = now + std::uint64_t(opt.warmup * 1e9);
-            fill_window();
-            flush(*pub);
-            break;
+            case Phase::Warmup:
+            case Phase::Measure:
+                if (phase == Phase::Warmup && now >= t_measure) {
+                    phase = Phase::Measure;
+                    t_measure = now;
+                    t_end = now + std::uint64_t(opt.seconds * 1e9);
+                    deliveries_at_measure = deliveries;
+                    completed_at_measure = completed;
+                    cpu_at_measure = cpu_seconds();
+                    server_cpu_at_measure = server_cpu_seconds();
+                }
+                if (phase == Phase::Measure && now >= t_end) {
+                    t_measured_end = now;
+                    deliveries_measured = deliveries - deliveries_at_measure;
+                    completed_measured = completed - completed_at_measure;
+                    cpu_used = (cpu_seconds() - cpu_at_measure) / (double(now - t_measure) / 1e9);
+                    if (server_cpu_at_measure >= 0 && server_cpu_seconds() >= 0)
+                        server_cpu_used = (server_cpu_seconds() - server_cpu_at_measure) /
+                                          (double(now - t_measure) / 1e9);
+                    phase = Phase::Drain;
+                    t_phase = now;
+                }
+                break;
+            case Phase::Drain:
+                if (completed == sent) {
+                    phase = Phase::Linger;
+                    t_phase = now;
+                } else if (now - t_phase > kDrainLimit) {
+                    std::fprintf(stderr,
+                                 "deliveries: error: %llu publication(s) still undelivered 10 s "
+                                 "after the run\n",
+                                 static_cast<unsigned long long>(sent - completed));
+                    dump_laggards();
+                    ++errors;
+                    drain_failed = true;
+                    phase = Phase::Linger;
+                    t_phase = now - kLinger;
+                }
+                break;
+            case Phase::Linger:
+                break;
         }
-        case Phase::Warmup:
-        case Phase::Measure:
-            if (phase == Phase::Warmup && now >= t_measure) {
-                phase = Phase::Measure;
-                t_measure = now;
-                t_end = now + std::uint64_t(opt.seconds * 1e9);
-                deliveries_at_measure = deliveries;
-                completed_at_measure = completed;
-                cpu_at_measure = cpu_seconds();
-                server_cpu_at_measure = server_cpu_seconds();
-            }
-            if (phase == Phase::Measure && now >= t_end) {
-                t_measured_end = now;
-                deliveries_measured = deliveries - deliveries_at_measure;
-                completed_measured = completed - completed_at_measure;
-                cpu_used = (cpu_seconds() - cpu_at_measure) / (double(now - t_measure) / 1e9);
-                if (server_cpu_at_measure >= 0 && server_cpu_seconds() >= 0)
-                    server_cpu_used = (server_cpu_seconds() - server_cpu_at_measure) / (double(now - t_measure) / 1e9);
-                phase = Phase::Drain;
-                t_phase = now;
-            }
-            break;
-        case Phase::Drain:
-            if (completed == sent) {
-                phase = Phase::Linger;
-                t_phase = now;
-            } else if (now - t_phase > kDrainLimit) {
-                std::fprintf(stderr, "deliveries: error: %llu publication(s) still undelivered 10 s after the run\n",
-                             static_cast<unsigned long long>(sent - completed));
-                dump_laggards();
-                ++errors;
-                drain_failed = true;
-                phase = Phase::Linger;
-                t_phase = now - kLinger;
-            }
-            break;
-        case Phase::Linger:
-            break;
-        }
-        if (phase >= Phase::Warmup && phase <= Phase::Measure && now - last_progress > kStallLimit) {
-            std::fprintf(stderr, "deliveries: error: stalled: no delivery for 5 s; publication %llu reached %u of %d subscribers\n",
-                         static_cast<unsigned long long>(completed), got[std::size_t(completed % std::uint64_t(opt.window))],
-                         opt.subscribers);
+        if (phase >= Phase::Warmup && phase <= Phase::Measure &&
+            now - last_progress > kStallLimit) {
+            std::fprintf(stderr,
+                         "deliveries: error: stalled: no delivery for 5 s; publication %llu "
+                         "reached %u of %d subscribers\n",
+                         static_cast<unsigned long long>(completed),
+                         got[std::size_t(completed % std::uint64_t(opt.window))], opt.subscribers);
             dump_laggards();
             fail("stalled");
         }
-        if (opt.verbose && phase >= Phase::Warmup && phase <= Phase::Measure && now >= next_report) {
+        if (opt.verbose && phase >= Phase::Warmup && phase <= Phase::Measure &&
+            now >= next_report) {
             if (reported || deliveries)
                 std::fprintf(stderr, "deliveries: [%s] %.1f s: %llu deliveries (+%llu)\n",
-                             phase == Phase::Warmup ? "warmup" : "measure", double(now - t_start) / 1e9,
-                             static_cast<unsigned long long>(deliveries), static_cast<unsigned long long>(deliveries - reported));
+                             phase == Phase::Warmup ? "warmup" : "measure",
+                             double(now - t_start) / 1e9,
+                             static_cast<unsigned long long>(deliveries),
+                             static_cast<unsigned long long>(deliveries - reported));
             reported = deliveries;
             next_report = now + kSecond;
         }
@@ -970,13 +1093,14 @@ int main(int argc, char** argv) {
     for (int i = 0; i < opt.subscribers && !drain_failed; ++i) {
         const Conn& c = conns[std::size_t(i)];
         if (c.next != sent && errors < std::uint64_t(kMaxReported))
-            violation(c, "received up to %llu of %llu publications", static_cast<unsigned long long>(c.next),
+            violation(c, "received up to %llu of %llu publications",
+                      static_cast<unsigned long long>(c.next),
                       static_cast<unsigned long long>(sent));
-        else if (c.next != sent)
-            ++errors;
+        else if (c.next != sent) ++errors;
     }
     if (lost)
-        std::fprintf(stderr, "deliveries: error: %llu deliveries lost\n", static_cast<unsigned long long>(lost));
+        std::fprintf(stderr, "deliveries: error: %llu deliveries lost\n",
+                     static_cast<unsigned long long>(lost));
     print_result();
     return errors ? 1 : 0;
 }

@@ -135,8 +135,7 @@ struct NaiveRouter {
         }
         list.push_back(std::move(r));
     }
-    int match(std::string_view method, std::string_view path,
-              std::vector<std::string_view>& parts,
+    int match(std::string_view method, std::string_view path, std::vector<std::string_view>& parts,
               std::vector<std::pair<std::string_view, std::string>>& params) const {
         split(path, parts);
         for (const Route& r : list) {
@@ -155,8 +154,14 @@ struct NaiveRouter {
                     i = parts.size();
                     break;
                 }
-                if (i >= parts.size()) { ok = false; break; }
-                if (s.kind == 's' && parts[i] != s.text) { ok = false; break; }
+                if (i >= parts.size()) {
+                    ok = false;
+                    break;
+                }
+                if (s.kind == 's' && parts[i] != s.text) {
+                    ok = false;
+                    break;
+                }
                 if (s.kind != 's') params.emplace_back(s.text, std::string(parts[i]));
                 ++i;
             }
@@ -222,7 +227,7 @@ double ns_per_op(const std::vector<const Lookup*>& set, Fn&& fn, long iterations
     return best;
 }
 
-}  // namespace
+}   // namespace
 
 int main() {
     wisp::BasicRouter<int> wisp_router;
@@ -262,16 +267,19 @@ int main() {
         for (const Lookup& l : lookups)
             if (std::string_view(kind) == "all" || std::string_view(kind) == l.kind)
                 set.push_back(&l);
-        const double t_wisp = ns_per_op(set, [&](const Lookup& l) {
-            const auto m = wisp_router.match(l.method, l.path, params);
-            return m.target ? *m.target : static_cast<int>(m.status);
-        }, 200000);
-        const double t_naive = ns_per_op(set, [&](const Lookup& l) {
-            return naive.match(l.method, l.path, parts, naive_params);
-        }, 100000);
-        const double t_regex = ns_per_op(set, [&](const Lookup& l) {
-            return regex.match(l.method, l.path, cm);
-        }, 2000);
+        const double t_wisp = ns_per_op(
+            set,
+            [&](const Lookup& l) {
+                const auto m = wisp_router.match(l.method, l.path, params);
+                return m.target ? *m.target : static_cast<int>(m.status);
+            },
+            200000);
+        const double t_naive = ns_per_op(
+            set,
+            [&](const Lookup& l) { return naive.match(l.method, l.path, parts, naive_params); },
+            100000);
+        const double t_regex = ns_per_op(
+            set, [&](const Lookup& l) { return regex.match(l.method, l.path, cm); }, 2000);
         std::printf("%-10s %10.1f %14.1f %12.1f\n", kind, t_wisp, t_naive, t_regex);
     }
     return 0;

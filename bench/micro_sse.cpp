@@ -73,7 +73,7 @@ std::string lines_of(std::size_t total, std::size_t line_len) {
     return s;
 }
 
-}  // namespace
+}   // namespace
 
 int main() {
     const Case cases[] = {

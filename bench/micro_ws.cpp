@@ -141,11 +141,16 @@ double measure(std::size_t bytes_per_call, F&& call) {
 
 const char* size_name(std::size_t n) {
     switch (n) {
-    case 16: return "16 B";
-    case 1024: return "1 KiB";
-    case 64u << 10: return "64 KiB";
-    case 1u << 20: return "1 MiB";
-    default: return "?";
+        case 16:
+            return "16 B";
+        case 1024:
+            return "1 KiB";
+        case 64u << 10:
+            return "64 KiB";
+        case 1u << 20:
+            return "1 MiB";
+        default:
+            return "?";
     }
 }
 
@@ -192,7 +197,7 @@ void reader_row(const char* what, d::Opcode op, std::size_t payload_size, bool m
     sink = sink + counter.messages;
 }
 
-}  // namespace
+}   // namespace
 
 int main() {
     const std::size_t sizes[] = {16, 1024, 64u << 10, 1u << 20};

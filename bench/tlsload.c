@@ -40,13 +40,13 @@ enum { MODE_ECHO, MODE_FANOUT, MODE_IDLE };
 typedef struct {
     int fd;
     SSL* ssl;
-    char* rx;          // received, not yet parsed
+    char* rx;   // received, not yet parsed
     size_t rx_len, rx_cap;
-    char* tx;          // to send, not yet taken by the socket / SSL
+    char* tx;   // to send, not yet taken by the socket / SSL
     size_t tx_off, tx_len, tx_cap;
-    int want_out;      // EPOLLOUT armed
-    uint64_t received; // messages received (fanout: this subscriber's count)
-    int in_flight;     // echo: frames sent, not yet echoed
+    int want_out;        // EPOLLOUT armed
+    uint64_t received;   // messages received (fanout: this subscriber's count)
+    int in_flight;       // echo: frames sent, not yet echoed
 } Conn;
 
 static int mode, use_tls, binary, conns = 100, depth = 16, subs = 1000, seconds = 5, warmup = 2;
@@ -57,15 +57,15 @@ static SSL_CTX* ctx;
 static int ep;
 static Conn* all;
 static int nall;
-static char* frame;       // one masked client frame of `size` bytes (echo)
+static char* frame;   // one masked client frame of `size` bytes (echo)
 static size_t frame_len;
-static char* payload;     // its payload, unmasked (what must come back)
+static char* payload;   // its payload, unmasked (what must come back)
 static int measuring;
-static uint64_t counted;  // messages counted in the window
+static uint64_t counted;   // messages counted in the window
 static uint64_t bytes_counted;
 // fanout
 static uint64_t published, completed;
-static uint32_t* got_by;  // per publication slot: subscribers that have it
+static uint32_t* got_by;   // per publication slot: subscribers that have it
 static size_t window;
 
 static void die(const char* fmt, ...) {
@@ -98,7 +98,8 @@ static double server_cpu(void) {
     if (!p) return 0;
     unsigned long utime = 0, stime = 0;
     // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return 0;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -221,10 +222,11 @@ static void open_conn(Conn* c, const char* path) {
         }
     }
     char req[512];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                     path);
+    int n = snprintf(
+        req, sizeof req,
+        "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        path);
     queue(c, req, (size_t)n);
     while (c->tx_len) {
         ssize_t r = conn_write(c, c->tx + c->tx_off, c->tx_len - c->tx_off);
@@ -285,7 +287,8 @@ static void parse(Conn* c) {
             break;
         }
         int op = b[0] & 0x0f;
-        if (op == 8) die("the server closed the WebSocket (code %d)", len >= 2 ? (b[h] << 8 | b[h + 1]) : 0);
+        if (op == 8)
+            die("the server closed the WebSocket (code %d)", len >= 2 ? (b[h] << 8 | b[h + 1]) : 0);
         if (op != 9 && op != 10) on_message(c, op, c->rx + off + h, (size_t)len);
         off += h + (size_t)len;
     }
@@ -318,8 +321,9 @@ static void on_message(Conn* c, int opcode, const char* p, size_t n) {
     memcpy(hex, p, 16);
     hex[16] = 0;
     const uint64_t seq = strtoull(hex, NULL, 16);
-    if (seq != c->received) die("subscriber got publication %llu, expected %llu", (unsigned long long)seq,
-                                (unsigned long long)c->received);
+    if (seq != c->received)
+        die("subscriber got publication %llu, expected %llu", (unsigned long long)seq,
+            (unsigned long long)c->received);
     if (memcmp(p + 16, payload + 16, n - 16) != 0) die("published bytes differ");
     ++c->received;
     if (measuring) {
@@ -363,8 +367,9 @@ static void on_event(Conn* c, uint32_t events) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: tlsload echo|fanout|idle [-T] [-c N] [-k K] [-d D] [-s BYTES] [-b] [-t S] "
-                    "[-w S] [-h HOST] [-p PORT] [-P SERVER_PID]\n");
+    fprintf(stderr,
+            "usage: tlsload echo|fanout|idle [-T] [-c N] [-k K] [-d D] [-s BYTES] [-b] [-t S] "
+            "[-w S] [-h HOST] [-p PORT] [-P SERVER_PID]\n");
     exit(1);
 }
 
@@ -378,18 +383,41 @@ int main(int argc, char** argv) {
     optind = 2;
     while ((opt = getopt(argc, argv, "Tc:k:d:s:bt:w:h:p:P:")) != -1) {
         switch (opt) {
-        case 'T': use_tls = 1; break;
-        case 'c': conns = atoi(optarg); break;
-        case 'k': subs = atoi(optarg); break;
-        case 'd': depth = atoi(optarg); break;
-        case 's': size = (size_t)strtoull(optarg, NULL, 10); break;
-        case 'b': binary = 1; break;
-        case 't': seconds = atoi(optarg); break;
-        case 'w': warmup = atoi(optarg); break;
-        case 'h': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'P': server_pid = atoi(optarg); break;
-        default: usage();
+            case 'T':
+                use_tls = 1;
+                break;
+            case 'c':
+                conns = atoi(optarg);
+                break;
+            case 'k':
+                subs = atoi(optarg);
+                break;
+            case 'd':
+                depth = atoi(optarg);
+                break;
+            case 's':
+                size = (size_t)strtoull(optarg, NULL, 10);
+                break;
+            case 'b':
+                binary = 1;
+                break;
+            case 't':
+                seconds = atoi(optarg);
+                break;
+            case 'w':
+                warmup = atoi(optarg);
+                break;
+            case 'h':
+                host = optarg;
+                break;
+            case 'p':
+                port = atoi(optarg);
+                break;
+            case 'P':
+                server_pid = atoi(optarg);
+                break;
+            default:
+                usage();
         }
     }
     if (mode == MODE_FANOUT && size < 16) die("fanout needs -s >= 16 (a sequence number leads)");
@@ -411,7 +439,8 @@ int main(int argc, char** argv) {
     nall = mode == MODE_FANOUT ? subs + 1 : conns;
     all = calloc((size_t)nall, sizeof *all);
     const double t_open = now();
-    for (int i = 0; i < nall; ++i) open_conn(&all[i], mode == MODE_ECHO ? "/_ws" : mode == MODE_FANOUT ? "/_chat" : "/_ws");
+    for (int i = 0; i < nall; ++i)
+        open_conn(&all[i], mode == MODE_ECHO ? "/_ws" : mode == MODE_FANOUT ? "/_chat" : "/_ws");
     const double open_s = now() - t_open;
     if (mode == MODE_IDLE) {
         printf("ready %d\n", nall);
@@ -422,7 +451,8 @@ int main(int argc, char** argv) {
             int n = epoll_wait(ep, evs, 64, 100);
             for (int i = 0; i < n; ++i) on_event(evs[i].data.ptr, evs[i].events);
         }
-        printf("{\"mode\": \"idle\", \"tls\": %d, \"conns\": %d, \"open_s\": %.3f}\n", use_tls, nall, open_s);
+        printf("{\"mode\": \"idle\", \"tls\": %d, \"conns\": %d, \"open_s\": %.3f}\n", use_tls,
+               nall, open_s);
         return 0;
     }
     if (mode == MODE_ECHO) {
@@ -455,9 +485,13 @@ int main(int argc, char** argv) {
     }
     const double wall = now() - m0, cpu = server_cpu() - cpu0;
     const double rate = (double)counted / wall;
-    printf("{\"mode\": \"%s\", \"tls\": %d, \"conns\": %d, \"depth\": %d, \"size\": %zu, \"seconds\": %.3f, "
-           "\"msgs_per_s\": %.0f, \"MiB_per_s\": %.2f, \"server_cpu_s\": %.3f, \"server_cpu_s_per_M\": %.3f}\n",
-           mode == MODE_ECHO ? "echo" : "fanout", use_tls, nall, depth, size, wall, rate,
-           (double)bytes_counted / wall / 1048576.0, cpu, counted ? cpu / ((double)counted / 1e6) : 0.0);
+    printf(
+        "{\"mode\": \"%s\", \"tls\": %d, \"conns\": %d, \"depth\": %d, \"size\": %zu, \"seconds\": "
+        "%.3f, "
+        "\"msgs_per_s\": %.0f, \"MiB_per_s\": %.2f, \"server_cpu_s\": %.3f, "
+        "\"server_cpu_s_per_M\": %.3f}\n",
+        mode == MODE_ECHO ? "echo" : "fanout", use_tls, nall, depth, size, wall, rate,
+        (double)bytes_counted / wall / 1048576.0, cpu,
+        counted ? cpu / ((double)counted / 1e6) : 0.0);
     return 0;
 }

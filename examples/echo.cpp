@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
         else if (ok && !std::strcmp(argv[i], "--port"))
             ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--threads"))
-            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value &&
+                 !*end;
         else ok = false;
         if (!ok) {
             std::fprintf(stderr, "usage: echo [--host H] [--port 0-65535] [--threads 1-1024]\n");

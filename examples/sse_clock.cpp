@@ -26,7 +26,7 @@ std::string local_time() {
     return buf;
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
         else if (ok && !std::strcmp(argv[i], "--port"))
             ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--threads"))
-            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value &&
+                 !*end;
         else ok = false;
         if (!ok) {
-            std::fprintf(stderr, "usage: sse_clock [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            std::fprintf(stderr,
+                         "usage: sse_clock [--host H] [--port 0-65535] [--threads 1-1024]\n");
             return 2;
         }
     }

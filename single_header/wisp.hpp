@@ -113,11 +113,11 @@ WISP_NAMESPACE_BEGIN
 /// failures reach the `error` hook of a handler as an Error.
 enum class errc {
     // setup and API misuse
-    invalid_route = 1,       ///< a route pattern that cannot be parsed
-    duplicate_route,         ///< the same method and pattern registered twice
-    invalid_argument,        ///< an option or argument out of its range
-    not_listening,           ///< run() without a successful listen()
-    already_running,         ///< listen()/run() while the app runs
+    invalid_route = 1,   ///< a route pattern that cannot be parsed
+    duplicate_route,     ///< the same method and pattern registered twice
+    invalid_argument,    ///< an option or argument out of its range
+    not_listening,       ///< run() without a successful listen()
+    already_running,     ///< listen()/run() while the app runs
     // HTTP
     bad_request,             ///< malformed request: 400
     header_too_large,        ///< header block over Limits::max_header_bytes: 431
@@ -130,28 +130,28 @@ enum class errc {
     handler_exception,       ///< a user handler or hook threw
     already_answered,        ///< a deferred response answered twice, or after the connection ended
     // WebSocket (RFC 6455)
-    protocol_error,          ///< violation of RFC 6455 framing: close 1002
-    invalid_utf8,            ///< text or close reason that is not UTF-8: close 1007
-    message_too_big,         ///< message over Limits::max_message_bytes: close 1009
-    invalid_close_code,      ///< a close code that may not be sent
-    invalid_close_reason,    ///< close reason over 123 bytes or not UTF-8
+    protocol_error,         ///< violation of RFC 6455 framing: close 1002
+    invalid_utf8,           ///< text or close reason that is not UTF-8: close 1007
+    message_too_big,        ///< message over Limits::max_message_bytes: close 1009
+    invalid_close_code,     ///< a close code that may not be sent
+    invalid_close_reason,   ///< close reason over 123 bytes or not UTF-8
     // queues and lifetime
-    backpressure,            ///< queued bytes over Limits::max_queued_bytes
-    closed,                  ///< the peer or stream has closed; nothing was sent
-    invalid_event_field,     ///< SSE id/event with CR, LF or NUL
-    shutting_down,           ///< the server is stopping
+    backpressure,          ///< queued bytes over Limits::max_queued_bytes
+    closed,                ///< the peer or stream has closed; nothing was sent
+    invalid_event_field,   ///< SSE id/event with CR, LF or NUL
+    shutting_down,         ///< the server is stopping
     // TLS (App::listen_tls)
-    tls_unavailable,         ///< built without WISP_TLS
-    tls_setup,               ///< a certificate, key or TLS setting that does not work
-    tls_error,               ///< a failed TLS handshake or record (the connection closes)
+    tls_unavailable,   ///< built without WISP_TLS
+    tls_setup,         ///< a certificate, key or TLS setting that does not work
+    tls_error,         ///< a failed TLS handshake or record (the connection closes)
     // permessage-deflate (RFC 7692); last, so the values above keep their numbers
-    invalid_compressed_data, ///< a compressed message that does not inflate: close 1007
-    out_of_memory,           ///< zlib could not allocate its state: close 1011
+    invalid_compressed_data,   ///< a compressed message that does not inflate: close 1007
+    out_of_memory,             ///< zlib could not allocate its state: close 1011
     // the Redis bridge (<wisp/redis.hpp>); last, so the values above keep their numbers
-    redis_unavailable,       ///< built without WISP_REDIS
-    redis_url,               ///< a redis:// URL that does not parse, or a host that does not resolve
-    redis_auth,              ///< Redis rejected AUTH (the bridge stops; local delivery goes on)
-    redis_connection,        ///< a Redis connection failed or was lost; publications were dropped
+    redis_unavailable,   ///< built without WISP_REDIS
+    redis_url,           ///< a redis:// URL that does not parse, or a host that does not resolve
+    redis_auth,          ///< Redis rejected AUTH (the bridge stops; local delivery goes on)
+    redis_connection,    ///< a Redis connection failed or was lost; publications were dropped
 };
 
 /// The category of wisp::errc values ("wisp").
@@ -174,44 +174,77 @@ public:
     const char* name() const noexcept override { return "wisp"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-        case errc::invalid_route: return "invalid route pattern";
-        case errc::duplicate_route: return "route already registered";
-        case errc::invalid_argument: return "invalid argument";
-        case errc::not_listening: return "not listening";
-        case errc::already_running: return "already running";
-        case errc::bad_request: return "bad request";
-        case errc::header_too_large: return "request header fields too large";
-        case errc::url_too_long: return "URI too long";
-        case errc::body_too_large: return "content too large";
-        case errc::version_not_supported: return "HTTP version not supported";
-        case errc::header_timeout: return "request header timeout";
-        case errc::body_timeout: return "request body timeout";
-        case errc::idle_timeout: return "idle timeout";
-        case errc::handler_exception: return "handler threw an exception";
-        case errc::already_answered: return "already answered";
-        case errc::protocol_error: return "WebSocket protocol error";
-        case errc::invalid_utf8: return "invalid UTF-8";
-        case errc::message_too_big: return "message too big";
-        case errc::invalid_close_code: return "invalid close code";
-        case errc::invalid_close_reason: return "invalid close reason";
-        case errc::backpressure: return "send queue limit reached";
-        case errc::closed: return "closed";
-        case errc::invalid_event_field: return "SSE field contains CR, LF or NUL";
-        case errc::shutting_down: return "server shutting down";
-        case errc::tls_unavailable: return "built without TLS (WISP_TLS)";
-        case errc::tls_setup: return "TLS setup failed";
-        case errc::tls_error: return "TLS handshake or record failed";
-        case errc::invalid_compressed_data: return "invalid compressed data";
-        case errc::out_of_memory: return "out of memory";
-        case errc::redis_unavailable: return "built without the Redis bridge (WISP_REDIS)";
-        case errc::redis_url: return "bad Redis URL";
-        case errc::redis_auth: return "Redis rejected AUTH";
-        case errc::redis_connection: return "Redis connection failed";
+            case errc::invalid_route:
+                return "invalid route pattern";
+            case errc::duplicate_route:
+                return "route already registered";
+            case errc::invalid_argument:
+                return "invalid argument";
+            case errc::not_listening:
+                return "not listening";
+            case errc::already_running:
+                return "already running";
+            case errc::bad_request:
+                return "bad request";
+            case errc::header_too_large:
+                return "request header fields too large";
+            case errc::url_too_long:
+                return "URI too long";
+            case errc::body_too_large:
+                return "content too large";
+            case errc::version_not_supported:
+                return "HTTP version not supported";
+            case errc::header_timeout:
+                return "request header timeout";
+            case errc::body_timeout:
+                return "request body timeout";
+            case errc::idle_timeout:
+                return "idle timeout";
+            case errc::handler_exception:
+                return "handler threw an exception";
+            case errc::already_answered:
+                return "already answered";
+            case errc::protocol_error:
+                return "WebSocket protocol error";
+            case errc::invalid_utf8:
+                return "invalid UTF-8";
+            case errc::message_too_big:
+                return "message too big";
+            case errc::invalid_close_code:
+                return "invalid close code";
+            case errc::invalid_close_reason:
+                return "invalid close reason";
+            case errc::backpressure:
+                return "send queue limit reached";
+            case errc::closed:
+                return "closed";
+            case errc::invalid_event_field:
+                return "SSE field contains CR, LF or NUL";
+            case errc::shutting_down:
+                return "server shutting down";
+            case errc::tls_unavailable:
+                return "built without TLS (WISP_TLS)";
+            case errc::tls_setup:
+                return "TLS setup failed";
+            case errc::tls_error:
+                return "TLS handshake or record failed";
+            case errc::invalid_compressed_data:
+                return "invalid compressed data";
+            case errc::out_of_memory:
+                return "out of memory";
+            case errc::redis_unavailable:
+                return "built without the Redis bridge (WISP_REDIS)";
+            case errc::redis_url:
+                return "bad Redis URL";
+            case errc::redis_auth:
+                return "Redis rejected AUTH";
+            case errc::redis_connection:
+                return "Redis connection failed";
         }
         return "unknown wisp error";
     }
 };
-}  // namespace detail
+}   // namespace detail
 
 inline const std::error_category& error_category() noexcept {
     static const detail::error_category_impl instance;
@@ -223,7 +256,7 @@ WISP_NAMESPACE_END
 namespace std {
 template <>
 struct is_error_code_enum<wisp::errc> : true_type {};
-}  // namespace std
+}   // namespace std
 
 // ---- wisp/options.hpp ----
 // SPDX-License-Identifier: MIT
@@ -245,22 +278,22 @@ enum class BackpressurePolicy : std::uint8_t {
 
 /// Limits. Exceeding one gives its own answer (status or close code) and errc; each has a test.
 struct Limits {
-    std::size_t max_header_bytes = 16 * 1024;         ///< request line + fields: 431
-    std::size_t max_header_count = 100;               ///< number of fields: 431
-    std::size_t max_url_bytes = 8 * 1024;             ///< request-target: 414
-    std::size_t max_body_bytes = 1024 * 1024;         ///< request body (decoded): 413
-    std::size_t max_message_bytes = 16 * 1024 * 1024; ///< WebSocket message: close 1009
-    std::size_t max_queued_bytes = 1024 * 1024;       ///< unsent bytes per connection: policy
+    std::size_t max_header_bytes = 16 * 1024;           ///< request line + fields: 431
+    std::size_t max_header_count = 100;                 ///< number of fields: 431
+    std::size_t max_url_bytes = 8 * 1024;               ///< request-target: 414
+    std::size_t max_body_bytes = 1024 * 1024;           ///< request body (decoded): 413
+    std::size_t max_message_bytes = 16 * 1024 * 1024;   ///< WebSocket message: close 1009
+    std::size_t max_queued_bytes = 1024 * 1024;         ///< unsent bytes per connection: policy
     /// The WebSocket `drain` hook runs when a peer's queue, after a refused send or a write the
     /// socket did not take whole, falls to this many bytes or fewer (µWebSockets' low
     /// watermark); 0: only once it is empty.
     std::size_t low_watermark = 64 * 1024;
-    std::chrono::milliseconds header_timeout{10'000}; ///< whole request head (slowloris): 408
-    std::chrono::milliseconds body_timeout{10'000};   ///< no body bytes for this long: 408
+    std::chrono::milliseconds header_timeout{10'000};       ///< whole request head (slowloris): 408
+    std::chrono::milliseconds body_timeout{10'000};         ///< no body bytes for this long: 408
     std::chrono::milliseconds keep_alive_timeout{15'000};   ///< idle HTTP connection: closed
     std::chrono::milliseconds ws_idle_timeout{120'000};     ///< WebSocket: ping at half, close
-    std::chrono::milliseconds ws_close_timeout{5'000};  ///< our close frame unanswered: closed
-    std::chrono::milliseconds sse_heartbeat{15'000};  ///< comment on idle streams; 0 disables
+    std::chrono::milliseconds ws_close_timeout{5'000};      ///< our close frame unanswered: closed
+    std::chrono::milliseconds sse_heartbeat{15'000};        ///< comment on idle streams; 0 disables
     std::chrono::milliseconds send_timeout{30'000};   ///< no write progress for this long: closed
     std::chrono::milliseconds shutdown_timeout{5'000};   ///< stop(): then close what remains
     /// Publications waiting for one event loop (made on another thread, not yet delivered by
@@ -274,10 +307,10 @@ struct Limits {
 struct Options {
     Limits limits;
     BackpressurePolicy backpressure = BackpressurePolicy::close;
-    std::size_t receive_buffer_bytes = 256 * 1024;   ///< one per I/O thread, not per connection
-    std::chrono::milliseconds timer_resolution{100}; ///< granularity of every timeout above
+    std::size_t receive_buffer_bytes = 256 * 1024;     ///< one per I/O thread, not per connection
+    std::chrono::milliseconds timer_resolution{100};   ///< granularity of every timeout above
     int listen_backlog = 1024;
-    bool reuse_address = true;                       ///< SO_REUSEADDR on listening sockets
+    bool reuse_address = true;   ///< SO_REUSEADDR on listening sockets
 };
 
 WISP_NAMESPACE_END
@@ -519,7 +552,7 @@ inline void split_target(std::string_view target, std::string_view& path,
     query = t.query;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/router.hpp ----
@@ -575,7 +608,7 @@ private:
     std::vector<Slot> slots_;   // capacity a power of two, at most half full
     std::size_t count_ = 0;
 };
-}  // namespace detail
+}   // namespace detail
 
 /// Maps (method, path) to a Target, the way H3 (rou3) does.
 ///
@@ -652,7 +685,7 @@ public:
 
 private:
     struct Route {
-        std::string method;                    // "" = any method
+        std::string method;   // "" = any method
         std::string pattern;
         std::vector<std::string_view> names;   // one per capture, into names_
         Target target;
@@ -662,8 +695,8 @@ private:
         // bytes only when the tag (length, first and last byte) agrees.
         std::vector<std::uint32_t> tags;
         std::vector<std::pair<std::string, std::unique_ptr<Node>>> statics;
-        std::unique_ptr<Node> param;   // `:name`
-        std::unique_ptr<Node> star;    // `*`
+        std::unique_ptr<Node> param;      // `:name`
+        std::unique_ptr<Node> star;       // `*`
         std::vector<const Route*> here;   // routes ending at this node
         std::vector<const Route*> rest;   // `**` routes whose rest starts here
     };
@@ -768,8 +801,8 @@ inline bool is_method_token(std::string_view s) noexcept {
 inline bool is_param_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s) {
-        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                        (c >= 'A' && c <= 'Z') || c == '_';
+        const bool ok =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -782,7 +815,7 @@ inline bool is_pattern_static_char(char ch) noexcept {
     return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
 }
 
-}  // namespace detail
+}   // namespace detail
 
 template <class Target>
 bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
@@ -864,8 +897,7 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
         Route{std::string(method), std::string(pattern), {}, std::move(target)});
     Node* node = &root_;
     for (const Seg& seg : segs) {
-        if (seg.kind != SegKind::fixed)
-            route->names.push_back(*names_.insert(seg.text).first);
+        if (seg.kind != SegKind::fixed) route->names.push_back(*names_.insert(seg.text).first);
         if (seg.kind == SegKind::rest) break;
         std::unique_ptr<Node>* child = nullptr;
         if (seg.kind == SegKind::param) {
@@ -893,8 +925,8 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
         std::string key;
         bool indexable = true;
         for (const Seg& seg : segs) {
-            indexable = indexable && seg.kind == SegKind::fixed &&
-                        seg.text.find('/') == std::string::npos;
+            indexable =
+                indexable && seg.kind == SegKind::fixed && seg.text.find('/') == std::string::npos;
             if (&seg != &segs.front()) key += '/';
             key += seg.text;
         }
@@ -917,8 +949,8 @@ template <class Target>
 std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key,
                                              bool& exact) noexcept {
     const std::uint32_t tag = static_tag(key);
-    std::size_t i = static_cast<std::size_t>(
-        std::lower_bound(n.tags.begin(), n.tags.end(), tag) - n.tags.begin());
+    std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
+                                             n.tags.begin());
     for (; i < n.tags.size() && n.tags[i] == tag; ++i) {
         const std::string_view k = n.statics[i].first;
         if (k == key) {
@@ -932,8 +964,8 @@ std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key
 }
 
 template <class Target>
-const typename BasicRouter<Target>::Node*
-BasicRouter<Target>::static_child(const Node& n, std::string_view raw) noexcept {
+const typename BasicRouter<Target>::Node* BasicRouter<Target>::static_child(
+    const Node& n, std::string_view raw) noexcept {
     if (n.statics.empty()) return nullptr;
     if (raw.find('%') == std::string_view::npos) {
         bool exact = false;
@@ -949,16 +981,15 @@ BasicRouter<Target>::static_child(const Node& n, std::string_view raw) noexcept 
 // Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
 // the path without its leading '/' and one trailing '/'.
 template <class Target>
-std::size_t BasicRouter<Target>::trim_path(std::string_view path,
-                                           std::string_view& rem) noexcept {
+std::size_t BasicRouter<Target>::trim_path(std::string_view path, std::string_view& rem) noexcept {
     rem = path.substr(1);
     if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
     return rem.empty() ? std::string_view::npos : 0;
 }
 
 template <class Target>
-const typename BasicRouter<Target>::Route*
-BasicRouter<Target>::pick(const std::vector<const Route*>& routes, Search& s) noexcept {
+const typename BasicRouter<Target>::Route* BasicRouter<Target>::pick(
+    const std::vector<const Route*>& routes, Search& s) noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
     for (const Route* r : routes) {
@@ -1007,9 +1038,8 @@ bool BasicRouter<Target>::find(const Node& n, std::size_t pos, Search& s) const 
 }
 
 template <class Target>
-typename BasicRouter<Target>::Match
-BasicRouter<Target>::match(std::string_view method, std::string_view path,
-                           std::vector<RouteParam>& params) const {
+typename BasicRouter<Target>::Match BasicRouter<Target>::match(
+    std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
     params.clear();
     Match m;
     if (path.empty() || path.front() != '/') return m;
@@ -1049,8 +1079,7 @@ BasicRouter<Target>::match(std::string_view method, std::string_view path,
 
 template <class Target>
 void BasicRouter<Target>::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                  std::vector<std::string_view>& methods,
-                                  bool& any_route) const {
+                                  std::vector<std::string_view>& methods, bool& any_route) const {
     auto take = [&](const std::vector<const Route*>& routes) {
         for (const Route* r : routes) {
             if (r->method.empty()) any_route = true;
@@ -1202,7 +1231,7 @@ class Request;
 namespace detail {
 struct Deferred;
 struct ResponseAccess;
-}  // namespace detail
+}   // namespace detail
 
 /// The reason phrase of a status code ("Not Found"); "Unknown" for unregistered codes.
 std::string_view reason_phrase(int status) noexcept;
@@ -1242,7 +1271,7 @@ struct ResponseAccess {
         return r;
     }
 };
-}  // namespace detail
+}   // namespace detail
 
 /// 200 text/plain; charset=utf-8.
 Response text(std::string body, int status = 200);
@@ -1277,69 +1306,132 @@ private:
 // ---- implementation -------------------------------------------------------
 inline std::string_view reason_phrase(int s) noexcept {
     switch (s) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 207: return "Multi-Status";
-    case 208: return "Already Reported";
-    case 226: return "IM Used";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 423: return "Locked";
-    case 424: return "Failed Dependency";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 506: return "Variant Also Negotiates";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 510: return "Not Extended";
-    case 511: return "Network Authentication Required";
-    default: return "Unknown";
+        case 100:
+            return "Continue";
+        case 101:
+            return "Switching Protocols";
+        case 102:
+            return "Processing";
+        case 103:
+            return "Early Hints";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 203:
+            return "Non-Authoritative Information";
+        case 204:
+            return "No Content";
+        case 205:
+            return "Reset Content";
+        case 206:
+            return "Partial Content";
+        case 207:
+            return "Multi-Status";
+        case 208:
+            return "Already Reported";
+        case 226:
+            return "IM Used";
+        case 300:
+            return "Multiple Choices";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 305:
+            return "Use Proxy";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 402:
+            return "Payment Required";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 406:
+            return "Not Acceptable";
+        case 407:
+            return "Proxy Authentication Required";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 411:
+            return "Length Required";
+        case 412:
+            return "Precondition Failed";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
+        case 417:
+            return "Expectation Failed";
+        case 418:
+            return "I'm a teapot";
+        case 421:
+            return "Misdirected Request";
+        case 422:
+            return "Unprocessable Content";
+        case 423:
+            return "Locked";
+        case 424:
+            return "Failed Dependency";
+        case 425:
+            return "Too Early";
+        case 426:
+            return "Upgrade Required";
+        case 428:
+            return "Precondition Required";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 451:
+            return "Unavailable For Legal Reasons";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
+        case 506:
+            return "Variant Also Negotiates";
+        case 507:
+            return "Insufficient Storage";
+        case 508:
+            return "Loop Detected";
+        case 510:
+            return "Not Extended";
+        case 511:
+            return "Network Authentication Required";
+        default:
+            return "Unknown";
     }
 }
 
@@ -1405,7 +1497,7 @@ struct StateSlot {
 /// The T in `slot`, created on first use; aborts if the slot already holds another type.
 template <class T>
 T& state_of(StateSlot& slot);
-}  // namespace detail
+}   // namespace detail
 
 /// A peer's IP address and port.
 class Address {
@@ -1526,7 +1618,7 @@ private:
     std::vector<Header> headers_;
     std::vector<RouteParam> params_;
     detail::StateSlot state_;
-    std::string owned_;          ///< backing bytes when the request owns them
+    std::string owned_;   ///< backing bytes when the request owns them
     /// Decoded query pairs, made by the first query() that needs decoding.
     mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
@@ -1561,7 +1653,7 @@ public:
     static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
     static Exchange* exchange(const Request& r) noexcept { return r.exchange_; }
 };
-}  // namespace detail
+}   // namespace detail
 
 // ---- implementation -------------------------------------------------------
 inline Address Address::v4(const std::array<std::uint8_t, 4>& b, std::uint16_t port) {
@@ -1596,10 +1688,16 @@ inline std::string Address::ip() const {
     // RFC 5952 §4.2: compress the longest run (first if tied) of two or more zero groups.
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
-        if (g[i] != 0) { ++i; continue; }
+        if (g[i] != 0) {
+            ++i;
+            continue;
+        }
         int j = i;
         while (j < 8 && g[j] == 0) ++j;
-        if (j - i > best_len && j - i >= 2) { best = i; best_len = j - i; }
+        if (j - i > best_len && j - i >= 2) {
+            best = i;
+            best_len = j - i;
+        }
         i = j;
     }
     static const char hex[] = "0123456789abcdef";
@@ -1648,8 +1746,8 @@ inline Request::Request(std::string_view method, std::string_view target, Header
     set_target({base + t, target.size()});
     std::size_t i = 0;
     for (const auto& h : headers) {
-        headers_.push_back(Header{{base + hs[i].first, h.first.size()},
-                                  {base + hs[i].second, h.second.size()}});
+        headers_.push_back(
+            Header{{base + hs[i].first, h.first.size()}, {base + hs[i].second, h.second.size()}});
         ++i;
     }
     body_ = {base + b, body.size()};
@@ -1733,8 +1831,10 @@ T& detail::state_of(StateSlot& slot) {
         slot.ptr = std::make_shared<T>();
         slot.tag = &detail::type_tag<T>;
     } else if (slot.tag != &detail::type_tag<T>) {
-        std::fputs("wisp: Request::state<T>() asked for a second type; one state type per "
-                   "request or peer\n", stderr);
+        std::fputs(
+            "wisp: Request::state<T>() asked for a second type; one state type per "
+            "request or peer\n",
+            stderr);
         std::abort();
     }
     return *static_cast<T*>(slot.ptr.get());
@@ -1844,8 +1944,9 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.exchange_ = nullptr;
 }
 
-inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
-                                     int major, int minor, bool keep_alive) {
+inline void detail::RequestBuilder::set_line(Request& r, std::string_view method,
+                                             std::string_view target, int major, int minor,
+                                             bool keep_alive) {
     r.method_ = method;
     r.set_target(target);
     r.major_ = static_cast<std::uint8_t>(major);
@@ -1925,8 +2026,8 @@ void throw_exception(const Exception& e) {
     std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
     std::abort();
 }
-}  // namespace detail
-}  // namespace asio
+}   // namespace detail
+}   // namespace asio
 #endif
 
 WISP_NAMESPACE_BEGIN
@@ -1936,14 +2037,13 @@ using tcp = ::asio::ip::tcp;
 /// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
 using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
 using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer =
-    ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 ::asio::wait_traits<std::chrono::steady_clock>,
-                                 ::asio::io_context::executor_type>;
+using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  ::asio::wait_traits<std::chrono::steady_clock>,
+                                                  ::asio::io_context::executor_type>;
 #ifdef WISP_EPOLL
 using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
 #endif
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/bridge.hpp ----
@@ -1990,7 +2090,9 @@ public:
 /// How App::bridge opens a public bridge handle (which befriends this).
 struct BridgeAccess {
     template <class B>
-    static std::shared_ptr<Bridge> link(const B& b) { return b.link_; }
+    static std::shared_ptr<Bridge> link(const B& b) {
+        return b.link_;
+    }
     /// The handle's setup error (a bad URL, a host that does not resolve) and its sentence.
     template <class B>
     static std::error_code error(const B& b, std::string& why) {
@@ -1999,7 +2101,7 @@ struct BridgeAccess {
     }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/llhttp.hpp ----
@@ -2175,17 +2277,17 @@ private:
     const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
     std::size_t body_len_ = 0;
     std::size_t body_total_ = 0;
-    std::string partial_;              ///< head bytes kept across reads
-    std::string body_owned_;           ///< body bytes kept across reads or from chunks
+    std::string partial_;      ///< head bytes kept across reads
+    std::string body_owned_;   ///< body bytes kept across reads or from chunks
     std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
-    const char* refusal_ = "";         ///< llhttp's reason for refusing that line's request
+    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
     bool body_is_owned_ = false;
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
-    bool head_paused_ = false;         ///< llhttp paused at the end of a head (finish_head)
+    bool head_paused_ = false;   ///< llhttp paused at the end of a head (finish_head)
     bool in_value_ = false;
-    bool version_seen_ = false;        ///< the request line had an HTTP version (not 0.9 style)
+    bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
     int err_status_ = 0;
     errc err_code_ = errc::bad_request;
@@ -2199,40 +2301,40 @@ inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size
         const char c = p[used++];
         if (++line_ > max_line_) return Verdict::line_too_long;
         switch (part_) {
-        case Part::method:
-            if (c == ' ' && method_len_ > 0) {
-                part_ = Part::target;
-            } else if (is_method_token(std::string_view(&c, 1))) {
-                if (method_len_ < sizeof method_) method_[method_len_] = c;
-                ++method_len_;
-            } else {
-                return Verdict::malformed;
+            case Part::method:
+                if (c == ' ' && method_len_ > 0) {
+                    part_ = Part::target;
+                } else if (is_method_token(std::string_view(&c, 1))) {
+                    if (method_len_ < sizeof method_) method_[method_len_] = c;
+                    ++method_len_;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::target:
+                if (c == ' ' && target_ > 0) {
+                    part_ = Part::version;
+                } else if (c > ' ' && c < 0x7f) {
+                    if (++target_ > max_target_) return Verdict::target_too_long;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::version: {
+                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+                static constexpr char shape[] = "HTTP/0.0";
+                const char want = shape[version_at_];
+                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
+                if (version_at_ == 5) major_ = c - '0';
+                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
+                break;
             }
-            break;
-        case Part::target:
-            if (c == ' ' && target_ > 0) {
-                part_ = Part::version;
-            } else if (c > ' ' && c < 0x7f) {
-                if (++target_ > max_target_) return Verdict::target_too_long;
-            } else {
-                return Verdict::malformed;
-            }
-            break;
-        case Part::version: {
-            // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
-            static constexpr char shape[] = "HTTP/0.0";
-            const char want = shape[version_at_];
-            if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
-            if (version_at_ == 5) major_ = c - '0';
-            if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
-            break;
-        }
-        case Part::cr:
-            if (c != '\r') return Verdict::malformed;
-            part_ = Part::lf;
-            break;
-        case Part::lf:
-            return c == '\n' ? Verdict::well_formed : Verdict::malformed;
+            case Part::cr:
+                if (c != '\r') return Verdict::malformed;
+                part_ = Part::lf;
+                break;
+            case Part::lf:
+                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
         }
     }
     return Verdict::more;
@@ -2389,7 +2491,8 @@ inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size
     // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
     const char* q = at;
     while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
-    if (q > r.base_ && q[-1] == '\n') return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (q > r.base_ && q[-1] == '\n')
+        return r.fail(400, errc::bad_request, "obsolete line folding");
     if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
         return r.fail(400, errc::bad_request, "obsolete line folding");
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
@@ -2577,27 +2680,27 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
 inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_t n) {
     std::size_t used = 0;
     switch (line_check_->scan(p, n, used)) {
-    case RequestLineCheck::Verdict::more:
-        return {Event::need_more, n};
-    case RequestLineCheck::Verdict::malformed:
-        fail(400, errc::bad_request, "malformed request line");
-        break;
-    case RequestLineCheck::Verdict::target_too_long:
-        fail(414, errc::url_too_long, "request target too long");
-        break;
-    case RequestLineCheck::Verdict::line_too_long:
-        fail(431, errc::header_too_large, "header too large");
-        break;
-    case RequestLineCheck::Verdict::well_formed:
-        // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
-        // does not implement. The version goes first: what a method means depends on it.
-        if (line_check_->major() != 1)
-            fail(505, errc::version_not_supported, "HTTP version not supported");
-        else if (!is_llhttp_method(line_check_->method()))
-            fail(501, errc::bad_request, "method not implemented");
-        else   // a sound line: llhttp refused something else, in the target or after the line
-            fail(400, errc::bad_request, refusal_);
-        break;
+        case RequestLineCheck::Verdict::more:
+            return {Event::need_more, n};
+        case RequestLineCheck::Verdict::malformed:
+            fail(400, errc::bad_request, "malformed request line");
+            break;
+        case RequestLineCheck::Verdict::target_too_long:
+            fail(414, errc::url_too_long, "request target too long");
+            break;
+        case RequestLineCheck::Verdict::line_too_long:
+            fail(431, errc::header_too_large, "header too large");
+            break;
+        case RequestLineCheck::Verdict::well_formed:
+            // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
+            // does not implement. The version goes first: what a method means depends on it.
+            if (line_check_->major() != 1)
+                fail(505, errc::version_not_supported, "HTTP version not supported");
+            else if (!is_llhttp_method(line_check_->method()))
+                fail(501, errc::bad_request, "method not implemented");
+            else   // a sound line: llhttp refused something else, in the target or after the line
+                fail(400, errc::bad_request, refusal_);
+            break;
     }
     line_check_.reset();
     return {Event::error, used};
@@ -2627,7 +2730,8 @@ inline void RequestParser::next() {
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
-    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ = false;
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
+        false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
@@ -2646,7 +2750,7 @@ inline void RequestParser::release_memory() {
     std::vector<Field>().swap(fields_);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/buffers.hpp ----
@@ -2688,10 +2792,17 @@ class SharedBuffer {
 public:
     SharedBuffer() = default;
     explicit SharedBuffer(Block* adopted) noexcept : b_(adopted) {}
-    SharedBuffer(const SharedBuffer& o) noexcept : b_(o.b_) { if (b_) block_retain(b_); }
+    SharedBuffer(const SharedBuffer& o) noexcept : b_(o.b_) {
+        if (b_) block_retain(b_);
+    }
     SharedBuffer(SharedBuffer&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
-    SharedBuffer& operator=(SharedBuffer o) noexcept { std::swap(b_, o.b_); return *this; }
-    ~SharedBuffer() { if (b_) block_release(b_); }
+    SharedBuffer& operator=(SharedBuffer o) noexcept {
+        std::swap(b_, o.b_);
+        return *this;
+    }
+    ~SharedBuffer() {
+        if (b_) block_release(b_);
+    }
 
     /// A new block holding a copy of `bytes`.
     static SharedBuffer copy_of(std::string_view bytes);
@@ -2798,10 +2909,10 @@ private:
     void push(Block* b, std::size_t offset, std::size_t length);
     void pop() noexcept;
 
-    Node* head_ = nullptr;        ///< first segment not fully written
+    Node* head_ = nullptr;   ///< first segment not fully written
     Node* last_ = nullptr;
-    std::size_t bytes_ = 0;       ///< bytes not yet written
-    Block* tail_ = nullptr;       ///< block this queue may append into (owned, unshared)
+    std::size_t bytes_ = 0;   ///< bytes not yet written
+    Block* tail_ = nullptr;   ///< block this queue may append into (owned, unshared)
     BlockPool* node_pool_;
 };
 
@@ -2975,7 +3086,8 @@ inline void OutQueue::consume(std::size_t n) noexcept {
 inline void OutQueue::own(const Block* b, BlockPool* pool) {
     for (Node* s = head_; s; s = s->next) {
         if (s->block != b) continue;
-        Block* copy = (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
+        Block* copy =
+            (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
         std::memcpy(copy->data(), b->data() + s->offset, s->length);
         copy->size = s->length;
         block_release(s->block);
@@ -2990,7 +3102,7 @@ inline void OutQueue::clear() noexcept {
     tail_ = nullptr;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/sse_format.hpp ----
@@ -3099,9 +3211,8 @@ inline char* sse_put(char* dst, const char* src, std::size_t n) noexcept {
 // empty line (no trailing space); the prefix ends with the colon ("data:" or ":").
 inline std::size_t sse_lines_size(std::string_view text, std::size_t prefix_len) noexcept {
     std::size_t size = 0;
-    sse_for_each_line(text, [&](const char*, std::size_t n) {
-        size += prefix_len + 1 + (n == 0 ? 0 : n + 1);
-    });
+    sse_for_each_line(
+        text, [&](const char*, std::size_t n) { size += prefix_len + 1 + (n == 0 ? 0 : n + 1); });
     return size;
 }
 
@@ -3210,9 +3321,8 @@ inline std::size_t formatted_size(std::string_view data, std::string_view event,
     return size;
 }
 
-inline std::error_code format_event(std::string& out, std::string_view data,
-                                    std::string_view event, std::string_view id,
-                                    long long retry_ms, bool has_id) {
+inline std::error_code format_event(std::string& out, std::string_view data, std::string_view event,
+                                    std::string_view id, long long retry_ms, bool has_id) {
     // Fast path for fan-out of one-line messages: two memchr scans, one reserve, one copy.
     const char* const end = data.data() + data.size();
     if (WISP_LIKELY(event.empty() && id.empty() && !has_id && retry_ms < 0 &&
@@ -3273,7 +3383,7 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
     return {};
 }
 
-}  // namespace detail
+}   // namespace detail
 
 WISP_NAMESPACE_END
 
@@ -3340,24 +3450,32 @@ inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over
 constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
     const bool cont = b >= 0x80 && b <= 0xBF;
     switch (state) {
-    case utf8_s_accept:
-        if (b < 0x80) return utf8_s_accept;
-        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-        if (b == 0xE0) return utf8_s_e0;
-        if (b == 0xED) return utf8_s_ed;
-        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-        if (b == 0xF0) return utf8_s_f0;
-        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-        if (b == 0xF4) return utf8_s_f4;
-        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
-    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-    default: return utf8_s_reject;
+        case utf8_s_accept:
+            if (b < 0x80) return utf8_s_accept;
+            if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+            if (b == 0xE0) return utf8_s_e0;
+            if (b == 0xED) return utf8_s_ed;
+            if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+            if (b == 0xF0) return utf8_s_f0;
+            if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+            if (b == 0xF4) return utf8_s_f4;
+            return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+        case utf8_s_tail1:
+            return cont ? utf8_s_accept : utf8_s_reject;
+        case utf8_s_tail2:
+            return cont ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_tail3:
+            return cont ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_e0:
+            return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_ed:
+            return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_f0:
+            return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_f4:
+            return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+        default:
+            return utf8_s_reject;
     }
 }
 
@@ -3417,7 +3535,7 @@ inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
     return v.feed(p, n) && v.complete();
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_frame.hpp ----
@@ -3468,8 +3586,7 @@ constexpr std::size_t frame_header_size(std::uint64_t payload_len, bool masked =
 /// `payload_len` must be below 2^63; `rsv1` marks a compressed message (RFC 7692), only on its
 /// first frame.
 std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
-                                const std::uint8_t* mask_key = nullptr,
-                                bool rsv1 = false) noexcept;
+                                const std::uint8_t* mask_key = nullptr, bool rsv1 = false) noexcept;
 
 /// True when `code` may appear in a close frame on the wire (RFC 6455 §7.4.1, §7.4.2 and the
 /// IANA registry): 1000-1003, 1007-1014, 3000-4999. 1005, 1006 and 1015 are reserved for
@@ -3597,22 +3714,22 @@ private:
     /// The most payload bytes the message in progress may have on the wire.
     std::uint64_t wire_limit() const noexcept;
 
-    std::string msg_;                 // fragments of a message that did not arrive whole
-    std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
-    std::uint64_t remaining_ = 0;     // payload bytes of this frame still to come
+    std::string msg_;               // fragments of a message that did not arrive whole
+    std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
+    std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint64_t max_message_;
-    std::uint8_t key_[4] = {};        // this frame's masking key
+    std::uint8_t key_[4] = {};   // this frame's masking key
     std::uint8_t state_ = st_header;
-    std::uint8_t hdr_pos_ = 0;        // header bytes read so far
-    std::uint8_t b0_ = 0;             // FIN, RSV1-3, opcode
-    std::uint8_t b1_ = 0;             // MASK, 7-bit length
-    std::uint8_t phase_ = 0;          // payload bytes read so far, mod 4
-    std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
-    std::uint8_t ctl_len_ = 0;        // bytes in ctl_
-    bool started_ = false;            // some of this frame's payload was read by an earlier feed
-    bool compression_ = false;        // RSV1 may mark a compressed message
-    bool msg_compressed_ = false;     // the message in progress is compressed
-    Utf8Validator utf8_;              // a text message's bytes so far
+    std::uint8_t hdr_pos_ = 0;      // header bytes read so far
+    std::uint8_t b0_ = 0;           // FIN, RSV1-3, opcode
+    std::uint8_t b1_ = 0;           // MASK, 7-bit length
+    std::uint8_t phase_ = 0;        // payload bytes read so far, mod 4
+    std::uint8_t msg_op_ = 0;       // opcode of the data message in progress; 0: none
+    std::uint8_t ctl_len_ = 0;      // bytes in ctl_
+    bool started_ = false;          // some of this frame's payload was read by an earlier feed
+    bool compression_ = false;      // RSV1 may mark a compressed message
+    bool msg_compressed_ = false;   // the message in progress is compressed
+    Utf8Validator utf8_;            // a text message's bytes so far
 };
 
 /// The close code RFC 6455 §7.4.1 gives each reader error.
@@ -3726,9 +3843,12 @@ inline std::string encode_client_frame(Opcode op, std::string_view payload, bool
 
 inline std::uint16_t close_code_for(errc e) noexcept {
     switch (e) {
-    case errc::invalid_utf8: return 1007;
-    case errc::message_too_big: return 1009;
-    default: return 1002;
+        case errc::invalid_utf8:
+            return 1007;
+        case errc::message_too_big:
+            return 1009;
+        default:
+            return 1002;
     }
 }
 
@@ -3765,30 +3885,31 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
         return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
     const unsigned op = c & 0x0Fu;
     switch (op) {
-    case 0:
-        // §5.4: a continuation frame only continues a fragmented message.
-        if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
-        // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
-        if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
-        return {};
-    case 1:
-    case 2:
-        // §5.4: the fragments of one message are not interleaved with another message.
-        if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
-        msg_op_ = static_cast<std::uint8_t>(op);
-        msg_compressed_ = rsv1;
-        msg_.clear();
-        utf8_.reset();
-        return {};
-    case 8:
-    case 9:
-    case 10:
-        // §5.5: control frames must not be fragmented.
-        if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
-        // RFC 7692 §6.1: control frames are never compressed.
-        if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
-        return {};
-    default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
+        case 0:
+            // §5.4: a continuation frame only continues a fragmented message.
+            if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+            // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
+            return {};
+        case 1:
+        case 2:
+            // §5.4: the fragments of one message are not interleaved with another message.
+            if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
+            msg_op_ = static_cast<std::uint8_t>(op);
+            msg_compressed_ = rsv1;
+            msg_.clear();
+            utf8_.reset();
+            return {};
+        case 8:
+        case 9:
+        case 10:
+            // §5.5: control frames must not be fragmented.
+            if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+            // RFC 7692 §6.1: control frames are never compressed.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
+            return {};
+        default:
+            return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
     }
 }
 
@@ -3888,8 +4009,8 @@ inline void WsReader::append(const char* p, std::size_t n) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and
         // at least double, so a message arriving in many small reads is copied O(1) times.
         constexpr std::uint64_t ahead_cap = 1u << 20;
-        std::size_t want = need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_
-                                                                                  : ahead_cap);
+        std::size_t want =
+            need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
         if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
         msg_.reserve(want);
     }
@@ -3976,8 +4097,7 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
 
         const std::size_t left = n - pos;
-        const std::size_t avail =
-            remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
+        const std::size_t avail = remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
         char* const p = data + pos;
         const unsigned op = b0_ & 0x0Fu;
         const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
@@ -4056,7 +4176,7 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
     }
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/topics.hpp ----
@@ -4221,8 +4341,8 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
-    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
-                        n, nullptr);
+    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true, n,
+                        nullptr);
     if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
     p->ws_frame.set_size(header + n);
     p->payload_offset = header;
@@ -4266,7 +4386,8 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
-    auto pos = std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
+    auto pos =
+        std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
     if (pos == v.end()) return false;
     if (walking_ != 0) {   // a walk may be on this list: leave a hole, sweep later
         *pos = TopicSub{};
@@ -4302,8 +4423,9 @@ inline void LoopTopics::sweep() {
         auto it = subs_.find(topic);
         if (it == subs_.end()) continue;   // swept already (several holes in one topic)
         auto& v = it->second;
-        v.erase(std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
-                v.end());
+        v.erase(
+            std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
+            v.end());
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
@@ -4366,7 +4488,7 @@ inline std::size_t TopicCounts::get(const std::string& topic) const {
     return it == n_.end() ? 0 : it->second;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/app_core.hpp ----
@@ -4403,8 +4525,10 @@ Response to_response(R&& r) {
     else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
     else if constexpr (std::is_convertible_v<R, std::string_view>)
         return text(std::string(std::string_view(r)));
-    else static_assert(!sizeof(T), "wisp: a handler must return wisp::Response, a string, a "
-                                   "wisp::EventStream or a wisp::Responder");
+    else
+        static_assert(!sizeof(T),
+                      "wisp: a handler must return wisp::Response, a string, a "
+                      "wisp::EventStream or a wisp::Responder");
 }
 
 /// Wraps a user callable taking Request& into an HttpHandler.
@@ -4444,7 +4568,7 @@ struct AppCore {
     BasicRouter<WsEndpoint*> ws_router;
     std::vector<Middleware> middleware;
     ErrorHook on_error;
-    std::error_code setup_error;    ///< first misconfiguration, reported by listen()
+    std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
     std::atomic<bool> stopping{false};
     TopicCounts topic_counts;
@@ -4496,8 +4620,7 @@ struct AppCore {
         std::string d = method + " " + std::string(pattern);
         if (ec == errc::duplicate_route)
             d += " clashes with " + method + " " + clash + ", registered before (same shape)";
-        else
-            d += ": " + ec.message();
+        else d += ": " + ec.message();
         return d;
     }
 
@@ -4509,7 +4632,8 @@ struct AppCore {
         std::error_code ec = BridgeAccess::error(b, why);
         if (!ec && (running || bridge)) {
             ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
-            why = running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
+            why =
+                running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
         }
         if (ec) record_setup_error(ec, why);
         else bridge = BridgeAccess::link(b);
@@ -4530,8 +4654,7 @@ struct AppCore {
 #ifndef WISP_NO_EXCEPTIONS
         try {
             on_error(req, e);
-        } catch (...) {
-        }
+        } catch (...) {}
 #else
         on_error(req, e);
 #endif
@@ -4567,29 +4690,29 @@ private:
         if (req.path() == "*") return server_options();
         auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
-        case RouteStatus::found:
-            return (*m.target)(req);
-        case RouteStatus::bad_request:
-            return status(400);
-        case RouteStatus::method_not_allowed:
-        case RouteStatus::not_found: {
-            std::vector<RouteParam> ws_params;
-            auto w = ws_router.match(req.method(), req.path(), ws_params);
-            if (w.status == RouteStatus::found) {
-                // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
-                Response r = status(426);
-                r.headers.set("Upgrade", "websocket");
-                r.headers.set("Connection", "Upgrade");
-                r.headers.set("Sec-WebSocket-Version", "13");
+            case RouteStatus::found:
+                return (*m.target)(req);
+            case RouteStatus::bad_request:
+                return status(400);
+            case RouteStatus::method_not_allowed:
+            case RouteStatus::not_found: {
+                std::vector<RouteParam> ws_params;
+                auto w = ws_router.match(req.method(), req.path(), ws_params);
+                if (w.status == RouteStatus::found) {
+                    // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
+                    Response r = status(426);
+                    r.headers.set("Upgrade", "websocket");
+                    r.headers.set("Connection", "Upgrade");
+                    r.headers.set("Sec-WebSocket-Version", "13");
+                    return r;
+                }
+                if (m.status == RouteStatus::not_found &&
+                    w.status != RouteStatus::method_not_allowed)
+                    return status(404);
+                Response r = status(405);
+                r.headers.set("Allow", merge_allow(m.allow, w.allow));
                 return r;
             }
-            if (m.status == RouteStatus::not_found &&
-                w.status != RouteStatus::method_not_allowed)
-                return status(404);
-            Response r = status(405);
-            r.headers.set("Allow", merge_allow(m.allow, w.allow));
-            return r;
-        }
         }
         return status(500);
     }
@@ -4643,7 +4766,7 @@ private:
     }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/deflate_codec.hpp ----
@@ -4997,7 +5120,7 @@ inline Inflater* DeflatePool::inflater() {
 
 #endif   // WISP_DEFLATE
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/http_date.hpp ----
@@ -5058,7 +5181,7 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
     std::memcpy(out + 25, " GMT", 4);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/loop_gate.hpp ----
@@ -5126,7 +5249,7 @@ private:
     std::function<void()> lost_;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/transport.hpp ----
@@ -5226,7 +5349,7 @@ protected:
     Address remote_;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/poller.hpp ----
@@ -5337,7 +5460,7 @@ public:
 };
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/timer_wheel.hpp ----
@@ -5360,7 +5483,7 @@ struct WheelNode {
     std::uint64_t deadline = 0;   ///< in ticks; 0 = none
     std::uint32_t bucket = 0;
     bool linked = false;
-    const Kind kind;              ///< what expiring means (the loop dispatches on it)
+    const Kind kind;   ///< what expiring means (the loop dispatches on it)
 };
 
 /// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
@@ -5449,7 +5572,7 @@ private:
     WheelNode* pending_ = nullptr;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/timer.hpp ----
@@ -5464,7 +5587,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 struct TimerState;
 struct TimerAccess;
-}  // namespace detail
+}   // namespace detail
 
 /// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
 /// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
@@ -5521,18 +5644,18 @@ struct TimerState : WheelNode {
 
     std::function<void()> fn;
     std::chrono::milliseconds delay{0};
-    std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::chrono::milliseconds every{0};             ///< 0: runs once
     std::chrono::steady_clock::time_point made{};   ///< the first delay counts from here
     std::atomic<bool> cancelled{false};
-    std::atomic<bool> over{false};        ///< will not run again
-    Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
+    std::atomic<bool> over{false};   ///< will not run again
+    Loop* loop = nullptr;            ///< set before sharing; compared off its thread, never used
     std::shared_ptr<LoopGate> gate;
     // ---- the loop's ----
-    std::shared_ptr<TimerState> self;     ///< the loop's reference while it is scheduled
-    std::uint64_t planned = 0;            ///< the tick it is due at
-    std::uint64_t interval = 0;           ///< `every` in ticks
+    std::shared_ptr<TimerState> self;   ///< the loop's reference while it is scheduled
+    std::uint64_t planned = 0;          ///< the tick it is due at
+    std::uint64_t interval = 0;         ///< `every` in ticks
     bool firing = false;
-    TimerState* prev_t = nullptr;         ///< the loop's list of live timers
+    TimerState* prev_t = nullptr;   ///< the loop's list of live timers
     TimerState* next_t = nullptr;
 };
 
@@ -5546,7 +5669,7 @@ struct TimerAccess {
     static const std::shared_ptr<TimerState>& state(const Timer& t) noexcept { return t.s_; }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/loop.hpp ----
@@ -5600,12 +5723,12 @@ public:
 
     AppCore& core;
     const unsigned index;
-    BlockPool pool;          // declared before io: handlers destroyed with io release blocks
-    DeflatePool deflate;     ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
+    BlockPool pool;        // declared before io: handlers destroyed with io release blocks
+    DeflatePool deflate;   ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
-    LoopTopics topics;       ///< this loop's subscriptions (its thread only)
+    LoopTopics topics;   ///< this loop's subscriptions (its thread only)
     net::io_context io;
-    Poller poller;           // after io: its descriptor belongs to io
+    Poller poller;   // after io: its descriptor belongs to io
     /// Posts from other threads (handles, Responders, timers) go through here; closed when
     /// the loop ends.
     const std::shared_ptr<LoopGate> gate;
@@ -5739,8 +5862,8 @@ private:
 
     Block* recv_;
     std::size_t recv_size_;
-    OwnerBatch dirty_;   ///< connections with output this turn
-    OwnerBatch later_;   ///< owners to read again this turn
+    OwnerBatch dirty_;             ///< connections with output this turn
+    OwnerBatch later_;             ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
     steady_timer tick_timer_;
@@ -5771,9 +5894,8 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       tick_timer_(io.get_executor()),
       stop_timer_(io.get_executor()),
       epoch_(std::chrono::steady_clock::now()),
-      resolution_(app_core.options.timer_resolution.count() > 0
-                      ? app_core.options.timer_resolution
-                      : std::chrono::milliseconds(100)),
+      resolution_(app_core.options.timer_resolution.count() > 0 ? app_core.options.timer_resolution
+                                                                : std::chrono::milliseconds(100)),
       work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
           io.get_executor())) {
     dirty_.waiting.reserve(256);
@@ -5801,7 +5923,8 @@ inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noe
 inline std::uint64_t Loop::tick_at(std::chrono::steady_clock::time_point at) const noexcept {
     // clock_tick() >= k exactly when the clock has passed epoch_ + (k - 1) ticks.
     if (at <= epoch_) return 1;
-    const auto r = std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
+    const auto r =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
     const auto n = (at - epoch_).count();
     return static_cast<std::uint64_t>((n + r - 1) / r) + 1;
 }
@@ -5957,7 +6080,7 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
     return TimerAccess::wrap(std::move(s));
 }
 
-}  // namespace detail
+}   // namespace detail
 
 inline void Timer::cancel() const {
     if (!s_ || s_->cancelled.exchange(true)) return;
@@ -6000,7 +6123,8 @@ class Connection;
 /// Thread: the connection's loop only.
 class SendQueue {
 public:
-    SendQueue(Loop& loop, Connection& owner) noexcept : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    SendQueue(Loop& loop, Connection& owner) noexcept
+        : loop_(loop), owner_(owner), q_(&loop.pool) {}
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
 
@@ -6026,8 +6150,8 @@ public:
     /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
     /// writes them before its next read and keep_input_safe() copies what was not taken.
     void borrow(std::string_view bytes) {
-        q_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
-                        bytes.size());
+        q_.append_block(loop_.recv_block(),
+                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
         loop_.mark_dirty(owner_);
     }
     /// Before the receive buffer is read into again: queued bytes still in it get their own
@@ -6114,7 +6238,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
     return Flush::drained;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/session.hpp ----
@@ -6172,7 +6296,7 @@ public:
     virtual void on_closed() {}
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/socket_transport.hpp ----
@@ -6253,28 +6377,29 @@ inline SocketTransport::SocketTransport(Loop&) {}
 #endif
 
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock)
+    : loop_(loop){
 #else
 inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
     tcp_socket& sock = *sock_;
 #endif
-    std::error_code ec;
-    sock.non_blocking(true, ec);
-    sock.set_option(tcp::no_delay(true), ec);
-    const auto ep = sock.remote_endpoint(ec);
-    if (!ec) {
-        const auto a = ep.address();
-        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
-        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
-    }
-#ifdef WISP_EPOLL
-    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
-    // in start(). On failure fd_ stays -1 and start() fails.
-    ec.clear();
-    const int fd = sock.release(ec);
-    if (!ec) fd_ = fd;
-#endif
+          std::error_code ec;
+sock.non_blocking(true, ec);
+sock.set_option(tcp::no_delay(true), ec);
+const auto ep = sock.remote_endpoint(ec);
+if (!ec) {
+    const auto a = ep.address();
+    if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+    else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
 }
+#ifdef WISP_EPOLL
+// Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
+// in start(). On failure fd_ stays -1 and start() fails.
+ec.clear();
+const int fd = sock.release(ec);
+if (!ec) fd_ = fd;
+#endif
+}   // namespace detail
 
 inline SocketTransport::~SocketTransport() {
 #ifdef WISP_EPOLL
@@ -6350,7 +6475,8 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
     }
 #else
-    for (std::size_t i = 0; i < count; ++i) bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
+    for (std::size_t i = 0; i < count; ++i)
+        bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
     struct Seq {
         const net::const_buffer* b;
         const net::const_buffer* e;
@@ -6507,12 +6633,13 @@ inline void Poller::on_poll() {
     const int n = set_.take(events, 256);
     // A socket closed while this batch is handled keeps its owner's memory until bury() runs
     // (posted), so a later event in the batch that names it finds it closed.
-    for (int i = 0; i < n; ++i) static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
+    for (int i = 0; i < n; ++i)
+        static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
     if (watched_ != 0 && !armed_) arm();
 }
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/connection.hpp ----
@@ -6571,7 +6698,9 @@ public:
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
     /// The subject of the client's verified certificate (mutual TLS); null without one.
-    std::shared_ptr<const std::string> client_subject() const { return transport_->client_subject(); }
+    std::shared_ptr<const std::string> client_subject() const {
+        return transport_->client_subject();
+    }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
@@ -6620,8 +6749,8 @@ public:
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 
-    bool dirty = false;               ///< on the loop's dirty list this turn
-    Connection* prev_conn = nullptr;  ///< the loop's list of open connections
+    bool dirty = false;                ///< on the loop's dirty list this turn
+    Connection* prev_conn = nullptr;   ///< the loop's list of open connections
     Connection* next_conn = nullptr;
 
 private:
@@ -6634,17 +6763,17 @@ private:
     void begin_linger();
 
     Loop& loop_;
-    SocketTransport socket_;              ///< the socket (empty over another transport)
-    std::unique_ptr<Transport> layer_;    ///< a transport used instead of socket_
+    SocketTransport socket_;             ///< the socket (empty over another transport)
+    std::unique_ptr<Transport> layer_;   ///< a transport used instead of socket_
     Transport* transport_;
     SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;    ///< handed over during the current call
+    std::unique_ptr<Session> retired_;   ///< handed over during the current call
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> gone_{false};
     State state_ = State::open;
-    std::uint8_t depth_ = 0;              ///< nested in_session() calls
-    bool in_read_ = false;                ///< the pump runs: start no second read
+    std::uint8_t depth_ = 0;   ///< nested in_session() calls
+    bool in_read_ = false;     ///< the pump runs: start no second read
     bool close_after_flush_ = false;
 };
 
@@ -6677,7 +6806,10 @@ inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop), socket_(loop), layer_(std::move(transport)), transport_(layer_.get()),
+    : loop_(loop),
+      socket_(loop),
+      layer_(std::move(transport)),
+      transport_(layer_.get()),
       out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
@@ -6839,7 +6971,8 @@ inline void Connection::close_now() {
 inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
     if (out_.blocked()) {   // waiting on a reader that does not read
-        std::uint64_t t = out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
+        std::uint64_t t =
+            out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
         loop_.schedule(*this, t);
         return;
@@ -6881,7 +7014,7 @@ inline SendQueue::Room SendQueue::room() {
     return Room::full;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/deferred.hpp ----
@@ -6918,11 +7051,11 @@ struct FetchWait {
 /// One request being handled: set on the Request while middleware and the handler run.
 /// A Responder or an EventStream made from that request binds here.
 struct Exchange {
-    Connection* conn = nullptr;           ///< null for App::fetch
-    std::uint64_t seq = 0;                ///< which request of the connection this is
-    std::shared_ptr<FetchWait> fetch;     ///< App::fetch: where a deferred answer goes
-    std::shared_ptr<Deferred> deferred;   ///< set by defer()
-    std::shared_ptr<StreamState> stream;  ///< set by EventStream(request)
+    Connection* conn = nullptr;            ///< null for App::fetch
+    std::uint64_t seq = 0;                 ///< which request of the connection this is
+    std::shared_ptr<FetchWait> fetch;      ///< App::fetch: where a deferred answer goes
+    std::shared_ptr<Deferred> deferred;    ///< set by defer()
+    std::shared_ptr<StreamState> stream;   ///< set by EventStream(request)
 };
 
 /// Hands a deferred answer to the connection's HTTP session (defined in http_session.hpp).
@@ -6968,7 +7101,7 @@ inline bool Deferred::deliver(Response&& res) {
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 
 inline bool Responder::send(Response res) const {
     if (!d_ || d_->answered.exchange(true)) return false;
@@ -7031,7 +7164,7 @@ class Connection;
 class LoopGate;
 class StreamState;
 struct HandleAccess;
-}  // namespace detail
+}   // namespace detail
 
 class Peer;
 class EventStream;
@@ -7076,8 +7209,12 @@ public:
     bool post(std::function<void(Peer&)> fn) const;
 
     explicit operator bool() const noexcept { return conn_ != nullptr; }
-    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ == b.conn_; }
-    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ != b.conn_; }
+    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ == b.conn_;
+    }
+    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ != b.conn_;
+    }
 
 private:
     friend struct detail::HandleAccess;
@@ -7127,7 +7264,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 class Connection;
 class WsSession;
-}  // namespace detail
+}   // namespace detail
 
 /// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
 /// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
@@ -7400,10 +7537,10 @@ class StreamState;
 
 /// One server-sent event. Fields that are not set are not written.
 struct EventMessage {
-    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
-    std::string event;                ///< `event:` type; omitted when empty
-    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
-    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+    std::string data;                ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;               ///< `event:` type; omitted when empty
+    std::optional<std::string> id;   ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;         ///< `retry:` reconnection time; omitted when negative
 };
 
 /// How an event stream receives the publications of a topic it subscribed to.
@@ -7507,7 +7644,7 @@ struct PeerList {
     std::atomic<std::size_t> count{0};
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/hooks.hpp ----
@@ -7539,12 +7676,18 @@ struct HookNames {
 template <class H>
 struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
 
-template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
-template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
-template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
-template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
-template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
-template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
+template <class H>
+using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
+template <class H>
+using only_probe_open = decltype(&HookNameProbe<H>::open);
+template <class H>
+using only_probe_message = decltype(&HookNameProbe<H>::message);
+template <class H>
+using only_probe_close = decltype(&HookNameProbe<H>::close);
+template <class H>
+using only_probe_error = decltype(&HookNameProbe<H>::error);
+template <class H>
+using only_probe_drain = decltype(&HookNameProbe<H>::drain);
 
 template <template <class> class Op, class H, class = void>
 struct detected : std::false_type {};
@@ -7588,7 +7731,12 @@ using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
 /// counts as the first: Response (101 accepts with its headers, any other status rejects),
 /// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
 enum class UpgradeResult : unsigned char {
-    not_callable, accept, response, optional_response, headers, invalid
+    not_callable,
+    accept,
+    response,
+    optional_response,
+    headers,
+    invalid
 };
 
 template <class H>
@@ -7657,8 +7805,9 @@ struct Hooks {
         static_assert(upgrade_result_ok,
                       "wisp: hook `upgrade` must return void, wisp::Response, "
                       "std::optional<wisp::Response> or wisp::Headers");
-        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
-                               "open(wisp::Peer&)");
+        static_assert(open_ok,
+                      "wisp: hook `open` must be public and callable as "
+                      "open(wisp::Peer&)");
         static_assert(message_ok,
                       "wisp: hook `message` must be public and callable as "
                       "message(wisp::Peer&, const wisp::Message&) or "
@@ -7670,8 +7819,9 @@ struct Hooks {
         static_assert(error_ok,
                       "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
                       "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
-        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
-                                "drain(wisp::Peer&)");
+        static_assert(drain_ok,
+                      "wisp: hook `drain` must be public and callable as "
+                      "drain(wisp::Peer&)");
         return true;
     }
 };
@@ -7680,12 +7830,12 @@ struct Hooks {
 /// handler has none). No virtual calls, no std::function per peer.
 struct WsEndpoint {
     void* handler = nullptr;
-    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
-    bool keep_request = true;            ///< WsOptions::keep_request
-    DeflateOptions deflate;              ///< WsOptions::deflate
-    std::string pattern;                 ///< as given to App::ws
+    std::size_t max_message_bytes = 0;                         ///< 0: Limits::max_message_bytes
+    bool keep_request = true;                                  ///< WsOptions::keep_request
+    DeflateOptions deflate;                                    ///< WsOptions::deflate
+    std::string pattern;                                       ///< as given to App::ws
     std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
-    mutable PeerList peers;              ///< the route's open peers, across loops
+    mutable PeerList peers;   ///< the route's open peers, across loops
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;
@@ -7760,7 +7910,7 @@ void fill_hooks(WsEndpoint& ep, H& handler) {
         ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
 }
 
-}  // namespace detail
+}   // namespace detail
 
 /// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
 /// named like a hook is public and fits one of the accepted forms (const members, `const
@@ -7840,14 +7990,14 @@ public:
     static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
 
-    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
+    Connection* conn;   ///< null for App::fetch (events collect in `pending`)
     std::atomic<bool> closed{false};
     bool is_started = false;
-    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool chunked = true;   ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
     Headers headers;
     std::string last_event_id;
     bool has_last_event_id = false;
-    std::string pending;             ///< formatted events pushed before the head went out
+    std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
     std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
@@ -7916,7 +8066,8 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
     const SendResult r = admit();
     if (r != SendResult::sent) return r;
     // One chunk, written straight into the output queue.
-    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    if (chunked)
+        write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
     else conn->out().write(bytes);
     last_write_tick = conn->loop().now_tick();
     return SendResult::sent;
@@ -7925,9 +8076,12 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
 inline SendResult StreamState::admit() {
     if (closed.load() || conn->closing()) return SendResult::closed;
     switch (conn->out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
+        case SendQueue::Room::ok:
+            return SendResult::sent;
+        case SendQueue::Room::closed:
+            return SendResult::closed;
+        case SendQueue::Room::full:
+            break;
     }
     if (closed.load() || conn->closing()) return SendResult::closed;
     if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
@@ -8042,7 +8196,7 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
     static_cast<StreamState*>(self)->deliver(p, named);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_deflate.hpp ----
@@ -8074,12 +8228,12 @@ struct DeflateConfig {
 
 /// The agreed parameters (RFC 7692 §7.1), from the server's side.
 struct DeflateParams {
-    bool server_no_context_takeover = false;   ///< we compress each message with a fresh window
-    bool client_no_context_takeover = false;   ///< so does the client: we inflate each one fresh
-    std::uint8_t server_max_window_bits = 15;  ///< our compressor's window, 9..15
-    std::uint8_t client_max_window_bits = 15;  ///< the most the client's compressor uses, 8..15
-    bool say_server_max_window_bits = false;   ///< written in the response
-    bool say_client_max_window_bits = false;   ///< written in the response
+    bool server_no_context_takeover = false;    ///< we compress each message with a fresh window
+    bool client_no_context_takeover = false;    ///< so does the client: we inflate each one fresh
+    std::uint8_t server_max_window_bits = 15;   ///< our compressor's window, 9..15
+    std::uint8_t client_max_window_bits = 15;   ///< the most the client's compressor uses, 8..15
+    bool say_server_max_window_bits = false;    ///< written in the response
+    bool say_client_max_window_bits = false;    ///< written in the response
 
     friend bool operator==(const DeflateParams& a, const DeflateParams& b) noexcept {
         return a.server_no_context_takeover == b.server_no_context_takeover &&
@@ -8115,8 +8269,8 @@ private:
     struct Offer {
         bool server_no_context_takeover = false;
         bool client_no_context_takeover = false;
-        std::uint8_t server_max_window_bits = 0;   // 0: absent
-        bool client_max_window_bits = false;       // present, with or without a value
+        std::uint8_t server_max_window_bits = 0;         // 0: absent
+        bool client_max_window_bits = false;             // present, with or without a value
         std::uint8_t client_max_window_bits_value = 0;   // 0: no value
     };
     /// Parses one list element at `s` (after leading separators); advances past it. Returns
@@ -8144,9 +8298,24 @@ inline bool ext_is_tchar(char c) noexcept {
     // RFC 9110 §5.6.2: token characters.
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -8271,25 +8440,25 @@ inline bool DeflateNegotiator::parse_element(std::string_view& s, Offer& offer) 
         }
         seen[which] = true;
         switch (which) {
-        case 0:   // §7.1.1.1: no value
-            if (has_value) valid = false;
-            offer.server_no_context_takeover = true;
-            break;
-        case 1:   // §7.1.1.2: no value
-            if (has_value) valid = false;
-            offer.client_no_context_takeover = true;
-            break;
-        case 2:   // §7.1.2.2: a value is required
-            offer.server_max_window_bits = has_value ? ext_window_bits(value) : 0;
-            if (offer.server_max_window_bits == 0) valid = false;
-            break;
-        default:   // §7.1.2.1: the value is optional
-            offer.client_max_window_bits = true;
-            if (has_value) {
-                offer.client_max_window_bits_value = ext_window_bits(value);
-                if (offer.client_max_window_bits_value == 0) valid = false;
-            }
-            break;
+            case 0:   // §7.1.1.1: no value
+                if (has_value) valid = false;
+                offer.server_no_context_takeover = true;
+                break;
+            case 1:   // §7.1.1.2: no value
+                if (has_value) valid = false;
+                offer.client_no_context_takeover = true;
+                break;
+            case 2:   // §7.1.2.2: a value is required
+                offer.server_max_window_bits = has_value ? ext_window_bits(value) : 0;
+                if (offer.server_max_window_bits == 0) valid = false;
+                break;
+            default:   // §7.1.2.1: the value is optional
+                offer.client_max_window_bits = true;
+                if (has_value) {
+                    offer.client_max_window_bits_value = ext_window_bits(value);
+                    if (offer.client_max_window_bits_value == 0) valid = false;
+                }
+                break;
         }
     }
     if (!s.empty() && s.front() != ',') {
@@ -8391,12 +8560,14 @@ inline std::string_view deflate_response(const DeflateParams& p) {
     static const Table table;
     const std::size_t s = p.say_server_max_window_bits ? p.server_max_window_bits - 8u : 0u;
     const std::size_t c = p.say_client_max_window_bits ? p.client_max_window_bits - 7u : 0u;
-    const std::size_t i = ((p.server_no_context_takeover ? 2u : 0u) +
-                           (p.client_no_context_takeover ? 1u : 0u)) * 72u + s * 9u + c;
+    const std::size_t i =
+        ((p.server_no_context_takeover ? 2u : 0u) + (p.client_no_context_takeover ? 1u : 0u)) *
+            72u +
+        s * 9u + c;
     return table.text[i];
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_compression.hpp ----
@@ -8477,8 +8648,8 @@ private:
 
 // ---- implementation -------------------------------------------------------
 #ifdef WISP_DEFLATE
-inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op,
-                                                   std::string_view payload, bool keep_context) {
+inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op, std::string_view payload,
+                                                   bool keep_context) {
     // The compressed bytes go right after room for the longest header, which is then written
     // just before them: the frame is contiguous without moving the payload.
     constexpr std::size_t at = 10;
@@ -8555,11 +8726,16 @@ inline InflateOutcome WsCompression::inflate(std::string_view in, std::size_t li
     }
     std::size_t n = 0;
     switch (inf->inflate(in, limit, text, keep, pool_.inflated, n)) {
-    case Inflater::Result::ok: break;
-    case Inflater::Result::too_big: return InflateOutcome::too_big;
-    case Inflater::Result::corrupt: return InflateOutcome::corrupt;
-    case Inflater::Result::not_utf8: return InflateOutcome::not_utf8;
-    case Inflater::Result::no_memory: return InflateOutcome::no_memory;
+        case Inflater::Result::ok:
+            break;
+        case Inflater::Result::too_big:
+            return InflateOutcome::too_big;
+        case Inflater::Result::corrupt:
+            return InflateOutcome::corrupt;
+        case Inflater::Result::not_utf8:
+            return InflateOutcome::not_utf8;
+        case Inflater::Result::no_memory:
+            return InflateOutcome::no_memory;
     }
     out = std::string_view(pool_.inflated.data(), n);
     return InflateOutcome::ok;
@@ -8583,7 +8759,7 @@ inline void WsCompression::finished_message() noexcept {}
 inline int WsCompression::kept_streams() const noexcept { return 0; }
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_session.hpp ----
@@ -8629,8 +8805,9 @@ inline std::uint64_t next_peer_id() noexcept {
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate = nullptr);
+    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+              std::string protocol, std::size_t max_message_bytes,
+              std::unique_ptr<WsCompression> deflate = nullptr);
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
@@ -8680,7 +8857,9 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    std::uint64_t hard_deadline() const noexcept override {
+        return close_sent_ ? close_deadline_ : 0;
+    }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -8745,9 +8924,9 @@ private:
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
     std::unique_ptr<Extras> extras_;
-    WsSession* list_prev_ = nullptr;     ///< the route's PeerList
+    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;                    ///< shared with the upgrade request's
+    StateSlot state_;   ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
@@ -8765,9 +8944,9 @@ private:
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes,
-                            std::unique_ptr<WsCompression> deflate)
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
+                            std::unique_ptr<Request> request, std::string protocol,
+                            std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
@@ -8868,26 +9047,27 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
     const std::uint64_t limit64 = reader_.max_message();
-    const std::size_t limit = limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64)
-                                                        : ~std::size_t(0) - 1;
+    const std::size_t limit =
+        limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
     const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
     if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
     switch (r) {
-    case InflateOutcome::ok: break;
-    case InflateOutcome::too_big:
-        fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
-        return;
-    case InflateOutcome::corrupt:
-        // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
-        // 1007 to data inconsistent with the message's type, as for broken UTF-8.
-        fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
-        return;
-    case InflateOutcome::not_utf8:
-        fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
-        return;
-    case InflateOutcome::no_memory:
-        fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
-        return;
+        case InflateOutcome::ok:
+            break;
+        case InflateOutcome::too_big:
+            fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
+            return;
+        case InflateOutcome::corrupt:
+            // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
+            // 1007 to data inconsistent with the message's type, as for broken UTF-8.
+            fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
+            return;
+        case InflateOutcome::not_utf8:
+            fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
+            return;
+        case InflateOutcome::no_memory:
+            fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
+            return;
     }
     on_message(op, inflated);
     deflate_->finished_message();
@@ -9039,7 +9219,8 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    close_deadline_ =
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
     conn_.rearm_timer();
 }
 
@@ -9047,9 +9228,12 @@ inline SendResult WsSession::admit() {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
     // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
     switch (conn_.out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
+        case SendQueue::Room::ok:
+            return SendResult::sent;
+        case SendQueue::Room::closed:
+            return SendResult::closed;
+        case SendQueue::Room::full:
+            break;
     }
     if (close_reported_ || conn_.closing()) return SendResult::closed;
     if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
@@ -9142,7 +9326,7 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
     s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/handles.hpp ----
@@ -9182,7 +9366,9 @@ struct HandleAccess {
         h.s_ = s;
         return h;
     }
-    static EventStream event_stream(std::shared_ptr<StreamState> s) { return EventStream(std::move(s)); }
+    static EventStream event_stream(std::shared_ptr<StreamState> s) {
+        return EventStream(std::move(s));
+    }
     static const std::shared_ptr<StreamState>& state(const EventStream& e) noexcept { return e.s_; }
 };
 
@@ -9201,9 +9387,10 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
     if (close_reported_ || conn_.closing() || !fn) return Timer();
     Extras& x = extras();
     // Timers that stopped (cancelled, fired once) leave the list as new ones come.
-    x.timers.erase(std::remove_if(x.timers.begin(), x.timers.end(),
-                                  [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
-                   x.timers.end());
+    x.timers.erase(
+        std::remove_if(x.timers.begin(), x.timers.end(),
+                       [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+        x.timers.end());
     // The timer cannot outlive the session: let_go() stops it first, on this thread.
     Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
                              [this, user = std::move(fn)] {
@@ -9286,7 +9473,7 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
     return out;
 }
 
-}  // namespace detail
+}   // namespace detail
 
 // ---- Peer -----------------------------------------------------------------------------
 inline PeerHandle Peer::handle() const { return s_.handle(); }
@@ -9330,16 +9517,17 @@ inline SendResult PeerHandle::post_send(bool binary, std::string_view data, Send
     detail::Unrun lost([shared_done] {
         if (*shared_done) (*shared_done)(SendResult::closed);
     });
-    const bool posted = gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data),
-                                     shared_done, lost = std::move(lost)]() mutable {
-        lost.dismiss();
-        SendResult r = SendResult::closed;
-        if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
-            ref->in_session([&] {
-                r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
-            });
-        if (*shared_done) (*shared_done)(r);
-    });
+    const bool posted =
+        gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
+                     lost = std::move(lost)]() mutable {
+            lost.dismiss();
+            SendResult r = SendResult::closed;
+            if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
+                ref->in_session([&] {
+                    r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
+                });
+            if (*shared_done) (*shared_done)(r);
+        });
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
@@ -9359,7 +9547,9 @@ inline SendResult PeerHandle::publish(std::string_view topic, std::string_view t
 }
 inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
     if (!is_open()) return SendResult::closed;
-    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) { p.publish_binary(t, d); })
+    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) {
+        p.publish_binary(t, d);
+    })
                ? SendResult::sent
                : SendResult::closed;
 }
@@ -9368,8 +9558,9 @@ inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason)
     if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
         return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
-    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); }) ? SendResult::sent
-                                                                                 : SendResult::closed;
+    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); })
+               ? SendResult::sent
+               : SendResult::closed;
 }
 
 inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
@@ -9396,7 +9587,8 @@ inline SendResult StreamHandle::push(const EventMessage& message) const {
 }
 inline SendResult StreamHandle::push_comment(std::string_view text) const {
     auto s = s_.lock();
-    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text) : SendResult::closed;
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text)
+             : SendResult::closed;
 }
 inline void StreamHandle::close() const {
     if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();
@@ -9432,13 +9624,15 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 /// A stream's timer: it runs on the stream's loop and stops when the stream ends.
 inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
-                          std::chrono::milliseconds interval, std::function<void(EventStream&)> fn) {
+                          std::chrono::milliseconds interval,
+                          std::function<void(EventStream&)> fn) {
     if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
     auto& timers = s->extras->timers;
-    timers.erase(std::remove_if(timers.begin(), timers.end(),
-                                [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
-                 timers.end());
+    timers.erase(
+        std::remove_if(timers.begin(), timers.end(),
+                       [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+        timers.end());
     // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
     // not keep the stream's memory alive meanwhile.
     Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
@@ -9451,7 +9645,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
     timers.push_back(TimerAccess::state(t));
     return t;
 }
-}  // namespace detail
+}   // namespace detail
 
 // ---- EventStream ----------------------------------------------------------------------
 inline EventStream::EventStream(Request& req) {
@@ -9468,8 +9662,9 @@ inline SendResult EventStream::push(std::string_view data) {
 
 inline SendResult EventStream::push(const EventMessage& m) {
     std::string bytes;
-    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
-                             m.retry_ms, m.id.has_value()))
+    if (detail::format_event(bytes, m.data, m.event,
+                             m.id ? std::string_view(*m.id) : std::string_view(), m.retry_ms,
+                             m.id.has_value()))
         return SendResult::invalid;
     return detail::StreamState::push(s_, std::move(bytes));
 }
@@ -9502,12 +9697,13 @@ inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     if (st.closed.load() || st.conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
     // A weak reference: the waiter must not keep its own stream alive.
-    st.extras->when_drained.push_back([w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
-        if (auto s = w.lock()) {
-            EventStream e = detail::HandleAccess::event_stream(std::move(s));
-            f(e);
-        }
-    });
+    st.extras->when_drained.push_back(
+        [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
+            if (auto s = w.lock()) {
+                EventStream e = detail::HandleAccess::event_stream(std::move(s));
+                f(e);
+            }
+        });
     if (st.is_started && st.conn->out().empty())
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
@@ -9559,7 +9755,8 @@ struct TokenTable {
     bool ok[256] = {};
     constexpr TokenTable() {
         for (int c = 33; c < 127; ++c) ok[c] = true;
-        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}"))
+            ok[static_cast<unsigned char>(c)] = false;
     }
 };
 inline constexpr TokenTable token_table{};
@@ -9585,8 +9782,8 @@ inline bool is_framing_header(std::string_view name) noexcept {
 /// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
 /// those named in `also_skip`. Returns the first header with an invalid name or value (then
 /// `out` is incomplete and must not be sent), or nullptr.
-inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
-                                                      std::initializer_list<std::string_view> also_skip) {
+inline const Headers::value_type* append_header_lines(
+    std::string& out, const Headers& headers, std::initializer_list<std::string_view> also_skip) {
     for (const auto& h : headers) {
         bool skip = is_framing_header(h.first);
         for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
@@ -9703,7 +9900,7 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     if (send_body_) put(res_.body);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/http_session.hpp ----
@@ -9773,11 +9970,11 @@ private:
 
     Connection& conn_;
     RequestParser parser_;
-    std::string stash_;              ///< pipelined bytes read while a deferred answer is pending
+    std::string stash_;   ///< pipelined bytes read while a deferred answer is pending
     std::uint64_t seq_ = 0;
-    std::uint64_t head_started_ = 0; ///< tick when the current head began (slowloris bound)
-    bool waiting_ = false;           ///< a deferred answer is pending
-    bool pending_head_ = false;      ///< ...for a HEAD request
+    std::uint64_t head_started_ = 0;   ///< tick when the current head began (slowloris bound)
+    bool waiting_ = false;             ///< a deferred answer is pending
+    bool pending_head_ = false;        ///< ...for a HEAD request
     bool pending_keep_alive_ = true;
     bool peer_eof_ = false;
 };
@@ -9811,31 +10008,31 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
         if (was_idle && parser_.in_message() && head_started_ == 0)
             head_started_ = conn_.loop().now_tick();
         switch (r.event) {
-        case RequestParser::Event::need_more:
-            return;
-        case RequestParser::Event::expect_continue:
-            conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
-            parser_.continue_body();
-            continue;
-        case RequestParser::Event::error:
-            report(parser_.error_code(), parser_.error_reason());
-            write_error(parser_.error_status());
-            return;
-        case RequestParser::Event::request:
-            head_started_ = 0;
-            dispatch(parser_.request());
-            if (conn_.session() != this) {
-                // Handed over: what followed the head in this read belongs to the new
-                // protocol (WebSocket frames; an event stream ignores its client's bytes).
-                // This session stays allocated until the connection's call returns.
-                Connection& c = conn_;
-                Session* next = c.session();
-                next->on_start();
-                if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+            case RequestParser::Event::need_more:
                 return;
-            }
-            if (!waiting_) parser_.next();
-            break;
+            case RequestParser::Event::expect_continue:
+                conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
+                parser_.continue_body();
+                continue;
+            case RequestParser::Event::error:
+                report(parser_.error_code(), parser_.error_reason());
+                write_error(parser_.error_status());
+                return;
+            case RequestParser::Event::request:
+                head_started_ = 0;
+                dispatch(parser_.request());
+                if (conn_.session() != this) {
+                    // Handed over: what followed the head in this read belongs to the new
+                    // protocol (WebSocket frames; an event stream ignores its client's bytes).
+                    // This session stays allocated until the connection's call returns.
+                    Connection& c = conn_;
+                    Session* next = c.session();
+                    next->on_start();
+                    if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+                    return;
+                }
+                if (!waiting_) parser_.next();
+                break;
         }
     }
 }
@@ -9899,7 +10096,8 @@ inline void HttpSession::write_response(const Response& res, bool head, bool kee
     const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
                                 parser_.request().http_minor() == 0);
     if (const auto* bad = layout.invalid()) {
-        report(errc::invalid_argument, "response header with an invalid name or value: " + bad->first);
+        report(errc::invalid_argument,
+               "response header with an invalid name or value: " + bad->first);
         write_response(status(500), head, false);
         return;
     }
@@ -9946,7 +10144,8 @@ inline std::uint64_t HttpSession::deadline() const noexcept {
     const Loop& loop = conn_.loop();
     const Limits& lim = loop.core.options.limits;
     if (waiting_) return 0;
-    if (head_started_ != 0 && !parser_.in_body()) return head_started_ + loop.ticks(lim.header_timeout);
+    if (head_started_ != 0 && !parser_.in_body())
+        return head_started_ + loop.ticks(lim.header_timeout);
     if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
     return loop.ticks_from_now(lim.keep_alive_timeout);
 }
@@ -9974,7 +10173,7 @@ inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/loop_impl.hpp ----
@@ -10069,7 +10268,7 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/stream_session.hpp ----
@@ -10128,14 +10327,15 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
     Loop& loop = conn.loop();
     std::string h;
     h.reserve(256);
-    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-             "X-Accel-Buffering: no\r\nDate: ");
+    h.append(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nDate: ");
     h.append(loop.date()).append("\r\n");
     if (auto* bad = append_header_lines(h, st->headers,
                                         {"content-type", "cache-control", "x-accel-buffering"})) {
         Request empty;
         loop.core.report(empty, errc::invalid_argument,
-                          "event stream header with an invalid name or value: " + bad->first);
+                         "event stream header with an invalid name or value: " + bad->first);
         st->end();
         http.write_response(status(500), head, false);
         return;
@@ -10158,7 +10358,7 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
     conn.rearm_timer();
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/websocket_impl.hpp ----
@@ -10193,7 +10393,9 @@ inline void Peer::terminate() { s_.terminate(); }
 inline bool Peer::is_open() const noexcept { return s_.is_open(); }
 inline const Request& Peer::request() const noexcept { return s_.request(); }
 inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
-inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
+inline std::string_view Peer::client_cert_subject() const noexcept {
+    return s_.client_cert_subject();
+}
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
@@ -10204,8 +10406,7 @@ inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_a
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
-                                     SendOptions o) {
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
     return s_.publish(topic, text, false, o.compress);
 }
 inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
@@ -10250,7 +10451,7 @@ private:
     void block(const unsigned char* p) noexcept;
 
     std::uint32_t h_[5];
-    std::uint64_t total_;          // bytes hashed
+    std::uint64_t total_;   // bytes hashed
     unsigned char buf_[64];
     std::size_t buf_len_;
 };
@@ -10444,8 +10645,8 @@ inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
 }
 
 inline bool base64_is_alphabet(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
@@ -10537,7 +10738,7 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
     return HandshakeResult::ok;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_upgrade.hpp ----
@@ -10634,8 +10835,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
             if (iequals(h.name, "sec-websocket-protocol"))
                 parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
         if (!offered) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade chose subprotocol '" + protocol + "' the client did not offer");
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade chose subprotocol '" + protocol + "' the client did not offer");
             reject(status(500));
             return true;
         }
@@ -10648,8 +10850,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     if (answer) {
         if (auto* bad = append_header_lines(extra, answer->headers,
                                             {"upgrade", "sec-websocket-accept", owned})) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade response header with an invalid name or value: " + bad->first);
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade response header with an invalid name or value: " + bad->first);
             reject(status(500));
             return true;
         }
@@ -10657,8 +10860,8 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
     std::unique_ptr<WsCompression> deflate;
     if (deflate_route) {
-        DeflateNegotiator n(DeflateConfig{ep.deflate.mode == DeflateMode::dedicated,
-                                          ep.deflate.window_bits});
+        DeflateNegotiator n(
+            DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
         for (const Header& h : req.headers())
             if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
         if (n.accepted()) {
@@ -10670,14 +10873,15 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     accept_key(key, accept);
     std::string head;
     head.reserve(160 + extra.size());
-    head.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: ");
+    head.append(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ");
     head.append(accept, sizeof accept).append("\r\n");
     head.append(extra).append("\r\n");
     conn.out().write(head);
 
-    const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
-                                                          : loop.core.options.limits.max_message_bytes;
+    const std::size_t max_message =
+        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
     // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
     conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
@@ -10686,7 +10890,7 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/engine.hpp ----
@@ -10725,10 +10929,10 @@ inline constexpr MimeEntry mime_table[] = {
     {"html", "text/html; charset=utf-8"},
     {"htm", "text/html; charset=utf-8"},
     {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
+    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
     {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},                 // source maps are JSON
+    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},    // source maps are JSON
     {"txt", "text/plain; charset=utf-8"},
     {"csv", "text/csv; charset=utf-8"},
     {"md", "text/markdown; charset=utf-8"},
@@ -10764,14 +10968,13 @@ inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
     const std::size_t dot = ext.rfind('.');
     if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
         ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos)
-        ext = {};
+    else if (slash != std::string_view::npos) ext = {};
     for (const MimeEntry& e : mime_table)
         if (mime_extension_equals(ext, e.extension)) return e.type;
     return "application/octet-stream";
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/static_path.hpp ----
@@ -10872,7 +11075,7 @@ inline std::optional<std::filesystem::path> resolve_under(const std::filesystem:
     return full;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/static_files.hpp ----
@@ -10915,9 +11118,12 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
         if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
     std::string relative;
     switch (detail::safe_relative_path(raw, relative)) {
-    case detail::PathCheck::ok: break;
-    case detail::PathCheck::bad_request: return status(400);
-    case detail::PathCheck::not_found_or_forbidden: return status(404);
+        case detail::PathCheck::ok:
+            break;
+        case detail::PathCheck::bad_request:
+            return status(400);
+        case detail::PathCheck::not_found_or_forbidden:
+            return status(404);
     }
     const auto full = detail::resolve_under(root, relative);
     if (!full) return status(404);
@@ -11012,9 +11218,10 @@ struct TlsOptions {
     std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
     /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
     /// are OpenSSL's defaults, all of them AEAD.
-    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    std::string ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 };
 
 WISP_NAMESPACE_END
@@ -11222,7 +11429,8 @@ inline std::string subject_of(X509* cert) {
     BIO* b = BIO_new(BIO_s_mem());
     if (!b) return out;
     // RFC 2253 order and escaping, UTF-8 kept as it is.
-    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         char* p = nullptr;
         const long n = BIO_get_mem_data(b, &p);
         if (n > 0 && p) out.assign(p, static_cast<std::size_t>(n));
@@ -11273,7 +11481,8 @@ inline int TicketKeys::on_ticket(unsigned char* name, unsigned char* iv, EVP_CIP
     }
     Key* k = nullptr;
     if (std::memcmp(name, current_.name.data(), current_.name.size()) == 0) k = &current_;
-    else if (previous_.valid && std::memcmp(name, previous_.name.data(), previous_.name.size()) == 0)
+    else if (previous_.valid &&
+             std::memcmp(name, previous_.name.data(), previous_.name.size()) == 0)
         k = &previous_;
     if (!k) return 0;
     if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k->aes.data(), iv) != 1) return -1;
@@ -11285,7 +11494,8 @@ inline int TicketKeys::on_ticket(unsigned char* name, unsigned char* iv, EVP_CIP
 namespace tls_load {
 
 inline std::string label(const char* what, const std::string& file) {
-    return file.empty() ? std::string(what) + " (PEM text)" : std::string(what) + " file '" + file + "'";
+    return file.empty() ? std::string(what) + " (PEM text)"
+                        : std::string(what) + " file '" + file + "'";
 }
 
 /// Every certificate in a PEM text or file, in order; false with `why` when there is none or
@@ -11305,8 +11515,8 @@ inline bool read_certs(const std::string& file, const std::string& pem, const ch
     const bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
     BIO_free(b);
     if (out.empty() || !at_end) {
-        why = label(what, file) + ": " + (out.empty() && at_end ? std::string("no PEM certificate in it")
-                                                                 : openssl_reason());
+        why = label(what, file) + ": " +
+              (out.empty() && at_end ? std::string("no PEM certificate in it") : openssl_reason());
         ERR_clear_error();
         for (X509* x : out) X509_free(x);
         out.clear();
@@ -11332,7 +11542,8 @@ inline std::string asn1_time(const ASN1_TIME* t) {
 /// Loads one certificate (with its chain) and its key into `ctx`.
 inline bool identity(SSL_CTX* ctx, const std::string& cert_file, const std::string& cert_pem,
                      const std::string& key_file, const std::string& key_pem,
-                     const std::string& chain_file, const std::string& chain_pem, std::string& why) {
+                     const std::string& chain_file, const std::string& chain_pem,
+                     std::string& why) {
     if (cert_file.empty() && cert_pem.empty()) {
         why = "no certificate: set cert_file or cert_pem";
         return false;
@@ -11394,7 +11605,7 @@ inline bool identity(SSL_CTX* ctx, const std::string& cert_file, const std::stri
     return true;
 }
 
-}  // namespace tls_load
+}   // namespace tls_load
 
 // ---- TlsContext ----
 inline TlsContext::~TlsContext() {
@@ -11582,7 +11793,8 @@ inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::strin
     }
     // The ticket keys stay unless their lifetime changed.
     std::shared_ptr<TicketKeys> keys = keys_;
-    if (o.ticket_key_lifetime != keys->lifetime()) keys = std::make_shared<TicketKeys>(o.ticket_key_lifetime);
+    if (o.ticket_key_lifetime != keys->lifetime())
+        keys = std::make_shared<TicketKeys>(o.ticket_key_lifetime);
     auto ctx = TlsContext::make(o, keys, why);
     if (!ctx) return make_error_code(errc::tls_setup);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -11594,7 +11806,7 @@ inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::strin
 
 #endif   // WISP_TLS
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/tls_transport.hpp ----
@@ -11647,7 +11859,8 @@ public:
     /// Over `lower` (the connection's socket transport), which outlives this layer.
     TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx);
     /// Over a transport this layer owns (tests: an in-memory one).
-    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower, std::shared_ptr<const TlsContext> ctx);
+    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
+                 std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
     ~TlsTransport() override;
@@ -11661,7 +11874,9 @@ public:
     bool shutdown_send() override;
     void close() override;
     bool is_secure() const noexcept override { return true; }
-    std::uint64_t deadline() const noexcept override { return phase_ == Phase::open ? 0 : deadline_; }
+    std::uint64_t deadline() const noexcept override {
+        return phase_ == Phase::open ? 0 : deadline_;
+    }
     void on_deadline() override;
     std::shared_ptr<const std::string> client_subject() const override { return subject_; }
 
@@ -11714,26 +11929,27 @@ private:
     std::shared_ptr<const TlsContext> ctx_;
     SSL* ssl_ = nullptr;
     TransportOwner* owner_ = nullptr;
-    std::string pending_;            ///< ciphertext the lower transport did not take
+    std::string pending_;   ///< ciphertext the lower transport did not take
     std::size_t pending_off_ = 0;
     std::shared_ptr<const std::string> subject_;
-    std::uint64_t deadline_ = 0;     ///< handshake deadline (loop ticks)
+    std::uint64_t deadline_ = 0;   ///< handshake deadline (loop ticks)
     std::size_t staged_total_ = 0;
     std::size_t seals_ = 0;
     Phase phase_ = Phase::handshake;
-    IoResult end_ = IoResult::done;  ///< eof or failed once input ended (sticky)
-    bool buffered_ = false;          ///< the last read filled the caller's buffer: more may wait
+    IoResult end_ = IoResult::done;   ///< eof or failed once input ended (sticky)
+    bool buffered_ = false;           ///< the last read filled the caller's buffer: more may wait
     bool lower_eof_ = false;
-    bool lower_failed_ = false;      ///< the lower transport failed (a reset)
+    bool lower_failed_ = false;   ///< the lower transport failed (a reset)
     bool first_read_ = true;
-    bool plain_http_ = false;        ///< the first bytes were not TLS but an HTTP request line
-    bool write_waiting_ = false;     ///< the owner waits for on_writable()
+    bool plain_http_ = false;      ///< the first bytes were not TLS but an HTTP request line
+    bool write_waiting_ = false;   ///< the owner waits for on_writable()
     bool writable_posted_ = false;
-    bool shut_pending_ = false;      ///< shutdown_send() once the waiting ciphertext is out
+    bool shut_pending_ = false;   ///< shutdown_send() once the waiting ciphertext is out
 };
 
 /// A TLS layer over `lower` with the endpoint's current certificates.
-inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower, const TlsEndpoint& ep) {
+inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower,
+                                                 const TlsEndpoint& ep) {
     return std::make_unique<TlsTransport>(loop, lower, ep.context());
 }
 
@@ -11748,7 +11964,8 @@ inline std::unique_ptr<Transport> make_tls_layer(Loop&, Transport&, const TlsEnd
 // ---- implementation -------------------------------------------------------
 #ifdef WISP_TLS
 
-inline TlsTransport::TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx)
+inline TlsTransport::TlsTransport(Loop& loop, Transport& lower,
+                                  std::shared_ptr<const TlsContext> ctx)
     : loop_(loop), lower_(lower), ctx_(std::move(ctx)) {
     init();
 }
@@ -11813,33 +12030,34 @@ inline long TlsTransport::bio_ctrl(BIO*, int cmd, long, void*) {
 inline int TlsTransport::pull(BIO* b, char* p, int n) {
     std::size_t got = 0;
     switch (lower_.read(p, static_cast<std::size_t>(n), got)) {
-    case IoResult::done:
-        if (first_read_) {
-            first_read_ = false;
-            // RFC 8446 §5.1: a TLS connection starts with a handshake record (type 22). An
-            // upper-case letter is the method of a plain HTTP request sent to this port.
-            if (p[0] >= 'A' && p[0] <= 'Z') {
-                plain_http_ = true;
-                return -1;
+        case IoResult::done:
+            if (first_read_) {
+                first_read_ = false;
+                // RFC 8446 §5.1: a TLS connection starts with a handshake record (type 22). An
+                // upper-case letter is the method of a plain HTTP request sent to this port.
+                if (p[0] >= 'A' && p[0] <= 'Z') {
+                    plain_http_ = true;
+                    return -1;
+                }
             }
-        }
-        return static_cast<int>(got);
-    case IoResult::again:
-        BIO_set_retry_read(b);
-        return -1;
-    case IoResult::eof:
-        lower_eof_ = true;
-        return 0;
-    case IoResult::failed:
-        lower_failed_ = true;
-        break;
+            return static_cast<int>(got);
+        case IoResult::again:
+            BIO_set_retry_read(b);
+            return -1;
+        case IoResult::eof:
+            lower_eof_ = true;
+            return 0;
+        case IoResult::failed:
+            lower_failed_ = true;
+            break;
     }
     return -1;
 }
 
 inline bool TlsTransport::start(TransportOwner& owner) {
     owner_ = &owner;
-    deadline_ = loop_.ticks_from_now(ctx_ ? ctx_->handshake_timeout() : std::chrono::milliseconds(1));
+    deadline_ =
+        loop_.ticks_from_now(ctx_ ? ctx_->handshake_timeout() : std::chrono::milliseconds(1));
     // The lower transport holds this layer as its owner, which is to say the connection.
     const bool ok = lower_.start(*this);
     return ok && ssl_ != nullptr;
@@ -12117,7 +12335,8 @@ inline void TlsTransport::answer_plain_http() {
     static constexpr char reply[] =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
         "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// or wss://";
-    static_assert(sizeof "This port speaks HTTPS: use https:// or wss://" - 1 == 46, "Content-Length");
+    static_assert(sizeof "This port speaks HTTPS: use https:// or wss://" - 1 == 46,
+                  "Content-Length");
     const Slice sl{reply, sizeof reply - 1};
     std::size_t put = 0;
     // A fresh socket takes a few hundred bytes whole; if not, the client gets less.
@@ -12151,7 +12370,7 @@ inline void TlsTransport::report(std::string why) const {
 
 #endif   // WISP_TLS
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/app.hpp ----
@@ -12189,15 +12408,39 @@ public:
     /// Responder. An invalid pattern is reported by listen().
     template <class F>
     App& route(std::string_view method, std::string_view pattern, F&& handler);
-    template <class F> App& get(std::string_view p, F&& h) { return route("GET", p, std::forward<F>(h)); }
-    template <class F> App& post(std::string_view p, F&& h) { return route("POST", p, std::forward<F>(h)); }
-    template <class F> App& put(std::string_view p, F&& h) { return route("PUT", p, std::forward<F>(h)); }
-    template <class F> App& patch(std::string_view p, F&& h) { return route("PATCH", p, std::forward<F>(h)); }
-    template <class F> App& del(std::string_view p, F&& h) { return route("DELETE", p, std::forward<F>(h)); }
-    template <class F> App& head(std::string_view p, F&& h) { return route("HEAD", p, std::forward<F>(h)); }
-    template <class F> App& options(std::string_view p, F&& h) { return route("OPTIONS", p, std::forward<F>(h)); }
+    template <class F>
+    App& get(std::string_view p, F&& h) {
+        return route("GET", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& post(std::string_view p, F&& h) {
+        return route("POST", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& put(std::string_view p, F&& h) {
+        return route("PUT", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& patch(std::string_view p, F&& h) {
+        return route("PATCH", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& del(std::string_view p, F&& h) {
+        return route("DELETE", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& head(std::string_view p, F&& h) {
+        return route("HEAD", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& options(std::string_view p, F&& h) {
+        return route("OPTIONS", p, std::forward<F>(h));
+    }
     /// Any method.
-    template <class F> App& any(std::string_view p, F&& h) { return route("", p, std::forward<F>(h)); }
+    template <class F>
+    App& any(std::string_view p, F&& h) {
+        return route("", p, std::forward<F>(h));
+    }
 
     /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
     /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
@@ -12242,7 +12485,8 @@ public:
     /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
     /// reason. Built without WISP_TLS: errc::tls_unavailable.
     [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
-    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
+    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port,
+                                             TlsOptions tls);
     /// The port the first TLS listener is bound to (0 before listen_tls()).
     std::uint16_t tls_port() const noexcept { return tls_port_; }
     /// Certificate renewal without a restart: every TLS listener reads its certificate and key
@@ -12305,7 +12549,9 @@ public:
     /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
     /// bridge with a setup error returns it, and listen() reports it too.
     template <class B>
-    [[nodiscard]] std::error_code bridge(const B& b) { return core_.attach_bridge(b, running_); }
+    [[nodiscard]] std::error_code bridge(const B& b) {
+        return core_.attach_bridge(b, running_);
+    }
 
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
@@ -12339,7 +12585,8 @@ public:
 
 private:
     struct Listener {
-        explicit Listener(detail::net::io_context& io) : acceptor(io.get_executor()), retry(io.get_executor()) {}
+        explicit Listener(detail::net::io_context& io)
+            : acceptor(io.get_executor()), retry(io.get_executor()) {}
         detail::tcp_acceptor acceptor;
         detail::steady_timer retry;
         std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
@@ -12350,7 +12597,7 @@ private:
     detail::Loop& loop0();
 
     detail::AppCore core_;
-    std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
+    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
@@ -12370,7 +12617,7 @@ private:
     Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
                     std::function<void()> fn);
     std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
+    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -12490,27 +12737,29 @@ inline detail::Loop& App::pick_loop() {
 
 inline void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(target.io, [this, &li, &target](const std::error_code& ec,
-                                                              detail::tcp_socket sock) {
-        if (ec == detail::net::error::operation_aborted || core_.stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.expires_after(std::chrono::milliseconds(50));
-            li.retry.async_wait([this, &li](const std::error_code& e) {
-                if (!e && !core_.stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(std::make_unique<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0].get()) start(std::move(sock));
-        else detail::net::post(target.io, [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.acceptor.async_accept(
+        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
+            if (ec == detail::net::error::operation_aborted || core_.stopping) return;
+            if (ec) {
+                // Out of descriptors or a transient failure: wait, then accept again (never spin).
+                li.retry.expires_after(std::chrono::milliseconds(50));
+                li.retry.async_wait([this, &li](const std::error_code& e) {
+                    if (!e && !core_.stopping) accept_next(li);
+                });
+                return;
+            }
+            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
+                auto* c = new detail::Connection(target, std::move(s));
+                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+                c->start(std::make_unique<detail::HttpSession>(*c));
+                c->release();   // the loop's list holds it now
+            };
+            if (&target == loops_[0].get()) start(std::move(sock));
+            else
+                detail::net::post(target.io,
+                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
+            accept_next(li);
+        });
 }
 
 inline std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -12585,7 +12834,8 @@ inline std::error_code App::run(unsigned threads) {
     if (threads == 0) threads = 1;
     core_.sync_limits();
     while (loops_.size() < threads)
-        loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+        loops_.push_back(
+            std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
@@ -12694,8 +12944,7 @@ inline void App::stop() {
     }
 }
 
-inline SendResult App::publish_text(std::string_view topic, std::string_view text,
-                                    SendOptions o) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
     return SendResult::sent;
@@ -13057,8 +13306,7 @@ private:
 
 /// The text of a bulk, status or error reply ("" for other types).
 inline std::string_view reply_text(const redisReply& r) {
-    if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS &&
-        r.type != REDIS_REPLY_ERROR)
+    if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS && r.type != REDIS_REPLY_ERROR)
         return {};
     return {r.str, r.len};
 }
@@ -13091,7 +13339,7 @@ inline bool all_digits(std::string_view s) {
     return !s.empty() &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-}  // namespace redis_url_detail
+}   // namespace redis_url_detail
 
 inline std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why) {
     using namespace redis_url_detail;
@@ -13231,8 +13479,8 @@ inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::
     return std::chrono::milliseconds(base - half + jittered);
 }
 
-inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel,
-                                                            bool wanted, bool connected) {
+inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel, bool wanted,
+                                                            bool connected) {
     const bool had = wanted_.count(channel) != 0;
     if (had == wanted) return Command::none;
     if (wanted) wanted_.insert(channel);
@@ -13270,7 +13518,7 @@ inline bool append_command(std::string& out, const std::vector<std::string_view>
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 
@@ -13325,15 +13573,15 @@ private:
         std::unique_ptr<steady_timer> timer;   ///< connect timeout, then the backoff wait
         std::unique_ptr<RespReader> reader;
         State state = State::idle;
-        unsigned gen = 0;        ///< bumped when the socket goes: late handlers see they are stale
-        unsigned attempt = 0;    ///< failures in a row
-        bool lost_once = false;  ///< this outage is logged already
-        std::string out;         ///< commands not yet handed to the socket
+        unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
+        unsigned attempt = 0;     ///< failures in a row
+        bool lost_once = false;   ///< this outage is logged already
+        std::string out;          ///< commands not yet handed to the socket
         /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
         std::deque<char> out_kinds;
-        std::string writing;     ///< the write in flight
-        std::size_t written = 0; ///< of `writing`, taken by the socket
-        std::deque<char> expect;      ///< replies awaited, in order (publishing connection)
+        std::string writing;       ///< the write in flight
+        std::size_t written = 0;   ///< of `writing`, taken by the socket
+        std::deque<char> expect;   ///< replies awaited, in order (publishing connection)
         bool write_busy = false;
         bool flush_posted = false;
         bool awaiting_auth = false;
@@ -13371,9 +13619,9 @@ private:
     std::unique_ptr<TopicInbox> inbox_;   ///< publications made on other threads
     RedisSubscriptions subs_;
     Conn sub_{"subscribe"}, pub_{"publish"};
-    std::atomic<bool> active_{false};     ///< between start() and detach()
+    std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
-    bool failed_ = false;                 ///< AUTH was rejected: no more attempts
+    bool failed_ = false;   ///< AUTH was rejected: no more attempts
     std::unique_ptr<steady_timer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
@@ -13473,12 +13721,12 @@ inline void RedisLink::on_connected(Conn& c) {
     c.sock->set_option(tcp::no_delay(true), ignored);
     if (c.attempt != 0 || c.lost_once) {
         reconnects_.fetch_add(1);
-        log(errc::redis_connection,
-            "redis: " + std::string(c.name) + " connection to " + where() + " is back" +
-                (&c == &pub_ && dropped_in_outage_ != 0
-                     ? "; " + std::to_string(dropped_in_outage_) +
-                           " publications could not cross meanwhile"
-                     : std::string()));
+        log(errc::redis_connection, "redis: " + std::string(c.name) + " connection to " + where() +
+                                        " is back" +
+                                        (&c == &pub_ && dropped_in_outage_ != 0
+                                             ? "; " + std::to_string(dropped_in_outage_) +
+                                                   " publications could not cross meanwhile"
+                                             : std::string()));
         if (&c == &pub_) dropped_in_outage_ = 0;
     }
     c.attempt = 0;
@@ -13549,8 +13797,8 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
 
 inline void RedisLink::retry(Conn& c) {
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
-    const auto delay = reconnect_delay(c.attempt++, options_.reconnect_min,
-                                       options_.reconnect_max, jitter(random_));
+    const auto delay = reconnect_delay(c.attempt++, options_.reconnect_min, options_.reconnect_max,
+                                       jitter(random_));
     c.state = State::waiting;
     const unsigned gen = c.gen;
     c.timer->expires_after(delay);
@@ -13577,30 +13825,30 @@ inline void RedisLink::close(Conn& c) {
 
 inline void RedisLink::read(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_read_some(net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec,
-                                                                        std::size_t n) {
-        if (gen != c.gen || !s->active_) return;
-        if (ec) {
-            s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
-            return;
-        }
-        if (!c.reader->feed(c.rbuf.data(), n)) {
-            s->lost(c, "the reply reader failed");
-            return;
-        }
-        for (;;) {
-            bool broken = false;
-            RedisReplyPtr r = c.reader->next(broken);
-            if (broken) {
-                s->lost(c, "the server does not speak RESP");
+    c.sock->async_read_some(
+        net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+            if (gen != c.gen || !s->active_) return;
+            if (ec) {
+                s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
                 return;
             }
-            if (!r) break;
-            s->on_reply(c, *r);
-            if (gen != c.gen) return;   // the reply closed the connection
-        }
-        s->read(c);
-    });
+            if (!c.reader->feed(c.rbuf.data(), n)) {
+                s->lost(c, "the reply reader failed");
+                return;
+            }
+            for (;;) {
+                bool broken = false;
+                RedisReplyPtr r = c.reader->next(broken);
+                if (broken) {
+                    s->lost(c, "the server does not speak RESP");
+                    return;
+                }
+                if (!r) break;
+                s->on_reply(c, *r);
+                if (gen != c.gen) return;   // the reply closed the connection
+            }
+            s->read(c);
+        });
 }
 
 inline void RedisLink::auth_failed(const std::string& why) {
@@ -13684,9 +13932,8 @@ inline void RedisLink::append_publication(const Publication& p) {
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ ||
-        c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
-            options_.max_pending_bytes) {
+    if (failed_ || c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
+                       options_.max_pending_bytes) {
         dropped_.fetch_add(1);
         ++dropped_in_outage_;
         return;
@@ -13760,9 +14007,9 @@ inline void RedisLink::reconcile(const std::string& topic) {
     const std::string channel = channel_name(options_.channel_prefix, topic);
     const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
     if (cmd == RedisSubscriptions::Command::none) return;
-    append_command(sub_.out,
-                   {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE",
-                    channel});
+    append_command(
+        sub_.out,
+        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
     sub_.out_kinds.push_back('c');
     schedule_flush(sub_);
 }
@@ -13797,7 +14044,7 @@ inline void RedisLink::check_stopped() {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 
@@ -13882,8 +14129,9 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min ||
         options.connect_timeout.count() <= 0 || options.max_pending_bytes == 0) {
         error_ = make_error_code(errc::invalid_argument);
-        error_detail_ = "RedisOptions: reconnect_min and connect_timeout must be positive, "
-                        "reconnect_max at least reconnect_min, max_pending_bytes not 0";
+        error_detail_ =
+            "RedisOptions: reconnect_min and connect_timeout must be positive, "
+            "reconnect_max at least reconnect_min, max_pending_bytes not 0";
         return;
     }
     std::error_code ec;
@@ -13892,8 +14140,8 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
     if (ec || found.empty()) {
         error_ = make_error_code(errc::redis_url);
-        error_detail_ = "redis URL: cannot resolve host '" + u->host + "': " +
-                        (ec ? ec.message() : std::string("no address"));
+        error_detail_ = "redis URL: cannot resolve host '" + u->host +
+                        "': " + (ec ? ec.message() : std::string("no address"));
         return;
     }
     const detail::tcp::endpoint ep = found.begin()->endpoint();
@@ -13903,8 +14151,9 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     (void)url;
     (void)options;
     error_ = make_error_code(errc::redis_unavailable);
-    error_detail_ = "RedisBridge: wisp was built without WISP_REDIS (define it and link "
-                    "hiredis; Debian: libhiredis-dev)";
+    error_detail_ =
+        "RedisBridge: wisp was built without WISP_REDIS (define it and link "
+        "hiredis; Debian: libhiredis-dev)";
 #endif
 }
 
@@ -13973,7 +14222,7 @@ inline std::string json_text(const Json& value) {
 
 inline std::optional<Json> parse_json(std::string_view text) {
     Json v = Json::parse(text.begin(), text.end(), nullptr,
-                                             /*allow_exceptions=*/false);
+                         /*allow_exceptions=*/false);
     if (v.is_discarded()) return std::nullopt;
     return v;
 }
@@ -14004,7 +14253,7 @@ inline Response json_response(const Json& value, int status) {
 }
 
 WISP_NAMESPACE_END
-#endif  // WISP_JSON
+#endif   // WISP_JSON
 
 // ---- wisp/wisp.hpp ----
 // SPDX-License-Identifier: MIT

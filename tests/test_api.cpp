@@ -16,21 +16,25 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using support::Client;
-using support::Server;
-using support::WsClient;
 using support::body_of;
+using support::Client;
 using support::header_of;
+using support::Server;
 using support::status_of;
+using support::WsClient;
 
 namespace {
 
 std::string result_name(wisp::SendResult r) {
     switch (r) {
-    case wisp::SendResult::sent: return "sent";
-    case wisp::SendResult::dropped: return "dropped";
-    case wisp::SendResult::closed: return "closed";
-    case wisp::SendResult::invalid: return "invalid";
+        case wisp::SendResult::sent:
+            return "sent";
+        case wisp::SendResult::dropped:
+            return "dropped";
+        case wisp::SendResult::closed:
+            return "closed";
+        case wisp::SendResult::invalid:
+            return "invalid";
     }
     return "?";
 }
@@ -59,7 +63,7 @@ struct Shapes {
     }
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("api: peer.send takes any string-like as text; binary stays explicit") {
     wisp::App app;
@@ -260,10 +264,12 @@ TEST_CASE("api: HEAD on every route: GET's head, no body, no chunk; the next req
     Server srv(app);
     Client c(srv.port());
     // Pipelined: HEAD of a stream, HEAD of a plain route, then a GET, in one write.
-    c.send("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n"
-           "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
-           "GET /text HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(c.read_until([](const std::string& b) { return b.find("twelve bytes") != std::string::npos; }));
+    c.send(
+        "HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n"
+        "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /text HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(c.read_until(
+        [](const std::string& b) { return b.find("twelve bytes") != std::string::npos; }));
     const std::string all = c.buffer();
     const std::size_t h1 = all.find("\r\n\r\n");
     const std::string head1 = all.substr(0, h1 + 4);

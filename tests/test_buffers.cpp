@@ -23,7 +23,7 @@ std::string drain(OutQueue& q, std::size_t max_write) {
     }
     return out;
 }
-}  // namespace
+}   // namespace
 
 TEST_CASE("out queue: small appends coalesce into one segment") {
     BlockPool pool;
@@ -138,7 +138,7 @@ TEST_CASE("timer wheel: expires in deadline order, lazily moves later deadlines"
     w.schedule(c, 20);   // beyond one revolution of 8 slots
     w.advance(2, fire);
     CHECK(fired.empty());
-    w.schedule(a, 6);    // later: lazy
+    w.schedule(a, 6);   // later: lazy
     w.advance(5, fire);
     REQUIRE(fired.size() == 1);
     CHECK(fired[0] == &b);
@@ -197,7 +197,11 @@ TEST_CASE("out queue: list nodes come from the pool and go back to it as segment
     SharedBuffer shared = SharedBuffer::copy_of("publication");
     for (int i = 0; i < 10; ++i) q.append_shared(shared);   // ten segments, ten nodes
     CHECK(pool.free_nodes() == 0);
-    CHECK(drain(q, 7) == [] { std::string s; for (int i = 0; i < 10; ++i) s += "publication"; return s; }());
+    CHECK(drain(q, 7) == [] {
+        std::string s;
+        for (int i = 0; i < 10; ++i) s += "publication";
+        return s;
+    }());
     CHECK(pool.free_nodes() == 10);   // every written segment's node is back
     // The steady state reuses them: a second turn takes nodes from the pool, not the heap.
     for (int i = 0; i < 10; ++i) q.append_shared(shared);
@@ -227,8 +231,8 @@ TEST_CASE("out queue: own() copies what still refers to a block, in place and in
     before.erase(0, 10);
     CHECK(recv.get()->refs.load() == 3);
     q.own(recv.get(), &pool);
-    CHECK(recv.get()->refs.load() == 1);   // the queue no longer refers to it
-    CHECK(other.get()->refs.load() == 2);  // other blocks are left as they are
+    CHECK(recv.get()->refs.load() == 1);                  // the queue no longer refers to it
+    CHECK(other.get()->refs.load() == 2);                 // other blocks are left as they are
     std::memset(recv.mutable_data(), 'x', recv.size());   // the receive buffer is reused
     CHECK(drain(q, 4096) == before);
 }

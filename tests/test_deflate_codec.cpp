@@ -47,7 +47,7 @@ Result inflate(d::Inflater& z, std::string_view in, std::string& got, std::size_
     return r;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("deflate_codec: a message compressed by wisp inflates with a peer's zlib, and back") {
     d::Deflater z(15, 8, 6);

@@ -54,11 +54,12 @@ struct Recorder {
     }
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("engine: a request fed a byte at a time is answered once complete, and kept alive") {
     FakeEngine e;
-    route(e, "GET", "/hello", [](wisp::Request& r) { return wisp::text("hello " + std::string(r.path())); });
+    route(e, "GET", "/hello",
+          [](wisp::Request& r) { return wisp::text("hello " + std::string(r.path())); });
     auto w = e.connect();
     const std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     e.trickle(*w, std::string_view(req).substr(0, req.size() - 1));
@@ -88,7 +89,8 @@ TEST_CASE("engine: a POST body trickled in; Connection: close is honoured with a
     FakeEngine e;
     route(e, "POST", "/echo", [](wisp::Request& r) { return wisp::text(std::string(r.body())); });
     auto w = e.connect();
-    e.trickle(*w, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nab");
+    e.trickle(*w,
+              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nab");
     CHECK(w->output.empty());
     e.trickle(*w, "cde");
     auto r = responses(w->take());
@@ -103,7 +105,8 @@ TEST_CASE("engine: a POST body trickled in; Connection: close is honoured with a
     CHECK(w->closed);
 }
 
-TEST_CASE("engine: a WebSocket upgrade and frames fed a byte at a time, then the closing handshake") {
+TEST_CASE(
+    "engine: a WebSocket upgrade and frames fed a byte at a time, then the closing handshake") {
     Recorder rec;   // outlives the engine, whose loop closes what is still open
     wisp::detail::WsEndpoint ep;
     wisp::detail::fill_endpoint(ep, rec);
@@ -138,7 +141,10 @@ TEST_CASE("engine: a WebSocket upgrade and frames fed a byte at a time, then the
     REQUIRE(support::parse_frame(out, f) == out.size());
     CHECK(f.payload == "fragment");
 
-    std::string close_payload("\x03\xe8" "bye", 5);
+    std::string close_payload(
+        "\x03\xe8"
+        "bye",
+        5);
     e.trickle(*w, wisp::detail::encode_client_frame(Opcode::close, close_payload, true, 11));
     out = w->take();
     REQUIRE(support::parse_frame(out, f) == out.size());
@@ -160,7 +166,8 @@ TEST_CASE("engine: frames that arrive with the upgrade request go to the WebSock
     FakeEngine e;
     REQUIRE_FALSE(e.core.ws_router.add("GET", "/_ws", &ep));
     auto w = e.connect();
-    e.send(*w, std::string(upgrade_request) + wisp::detail::encode_client_frame(Opcode::text, "early", true, 3));
+    e.send(*w, std::string(upgrade_request) +
+                   wisp::detail::encode_client_frame(Opcode::text, "early", true, 3));
     CHECK(rec.events == std::vector<std::string>{"open", "message early"});
     const std::string out = w->take();
     CHECK(out.find("early") != std::string::npos);

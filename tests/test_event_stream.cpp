@@ -92,7 +92,7 @@ struct Flag {
     }
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("event stream: head, chunked framing, every field, invalid fields refused") {
     std::vector<wisp::SendResult> results;
@@ -180,7 +180,8 @@ TEST_CASE("event stream: Last-Event-ID reaches the handler; HEAD gets the head o
     // HEAD: the head alone, and the connection stays open for the next request (issue 16 A2;
     // it used to end the head with a chunked terminator and close).
     head.send("HEAD /sse HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(head.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
+    REQUIRE(head.read_until(
+        [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
     CHECK(support::status_of(head.buffer()) == 200);
     head.buffer().clear();
     head.send("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n");

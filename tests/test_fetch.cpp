@@ -12,11 +12,12 @@ TEST_CASE("fetch: routes by method and pattern, with params and query") {
     wisp::App app;
     app.get("/", [](wisp::Request&) { return wisp::text("root"); });
     app.get("/users/:id", [](wisp::Request& req) {
-        return wisp::text("user " + std::string(req.param("id").value_or("")) + " q=" +
-                          std::string(req.query("q").value_or("-")));
+        return wisp::text("user " + std::string(req.param("id").value_or("")) +
+                          " q=" + std::string(req.query("q").value_or("-")));
     });
     app.post("/users/:id", [](wisp::Request& req) { return "posted " + std::string(req.body()); });
-    app.get("/files/**", [](wisp::Request& req) { return std::string(req.param("_").value_or("")); });
+    app.get("/files/**",
+            [](wisp::Request& req) { return std::string(req.param("_").value_or("")); });
 
     auto r = app.fetch(wisp::Request("GET", "/"));
     CHECK(r.status == 200);

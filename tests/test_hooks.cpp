@@ -84,7 +84,9 @@ struct Room {
 };
 
 struct UpgradeVoid {
-    void upgrade(wisp::Request& req) { req.state<Room>().name = std::string(req.param("room").value_or("")); }
+    void upgrade(wisp::Request& req) {
+        req.state<Room>().name = std::string(req.param("room").value_or(""));
+    }
     void open(wisp::Peer& p) { p.send_text("in " + p.state<Room>().name); }
 };
 
@@ -214,7 +216,7 @@ static_assert(!wisp::is_websocket_handler_v<Mistyped>);
 static_assert(!wisp::is_websocket_handler_v<Sealed>);
 static_assert(!wisp::is_websocket_handler_v<int>);
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("hooks: upgrade(Request&) returning void accepts and may set per-peer state") {
     wisp::App app;
@@ -343,7 +345,10 @@ TEST_CASE("hooks: member templates are called with the engine's arguments") {
     {
         WsClient c(server.port());
         CHECK(open_and_greet(c, "/ws") == "hello from generic");
-        const std::string bytes("\x00\xff" "bytes", 7);
+        const std::string bytes(
+            "\x00\xff"
+            "bytes",
+            7);
         c.binary(bytes);
         auto f = c.read();
         REQUIRE(f);

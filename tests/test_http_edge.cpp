@@ -51,7 +51,7 @@ bool wait_continue(Client& c) {
     return status_of(r) == 100;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("http edge: a head and its body in separate reads, with and without Expect") {
     // Issue 16 A1: the head of a request answered with 100 Continue was left in the receive
@@ -102,8 +102,8 @@ TEST_CASE("http edge: absolute-form targets are routed by their path; host() is 
     // RFC 9112 §3.2.2: a server MUST accept the absolute-form, and then ignores Host.
     wisp::App app;
     app.get("/n/:n", [](wisp::Request& req) {
-        return wisp::text(std::string(req.param("n").value_or("")) + "@" + std::string(req.host()) + "?" +
-                          std::string(req.query_string()));
+        return wisp::text(std::string(req.param("n").value_or("")) + "@" + std::string(req.host()) +
+                          "?" + std::string(req.query_string()));
     });
     app.get("/", [](wisp::Request& req) { return wisp::text("root@" + std::string(req.host())); });
     Server srv(app);
@@ -137,15 +137,16 @@ TEST_CASE("http edge: OPTIONS * reaches no route; * with another method is 400")
     Client c(srv.port());
     c.send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
     const std::string r = c.read_response();
-    CHECK(status_of(r) == 204);   // the server's options: OPTIONS alone (any-method routes add none)
+    CHECK(status_of(r) ==
+          204);   // the server's options: OPTIONS alone (any-method routes add none)
     CHECK(support::header_of(r, "allow") == "OPTIONS");
     CHECK(support::body_of(r) != "routed");
     c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");   // the connection goes on
     CHECK(support::body_of(c.read_response()) == "routed");
     CHECK(catch_all.load() == 1);
 
-    for (const char* bad : {"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
-                            "OPTIONS *?x HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+    for (const char* bad :
+         {"GET * HTTP/1.1\r\nHost: x\r\n\r\n", "OPTIONS *?x HTTP/1.1\r\nHost: x\r\n\r\n"}) {
         CAPTURE(bad);
         Client b(srv.port());
         b.send(bad);

@@ -117,7 +117,7 @@ void check_all_splits(const std::string& input, const Outcome& expected,
     }
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("http parser: a simple request, split at every byte") {
     const std::string in = "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\nX-Long: some value here\r\n\r\n";
@@ -209,8 +209,10 @@ TEST_CASE("http parser: an upgrade request stops the parser at its head") {
 TEST_CASE("http parser: request smuggling shapes are 400") {
     const char* cases[] = {
         // Content-Length with Transfer-Encoding (either order)
-        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "3\r\n\r\n0\r\n\r\n",
         // duplicate Content-Length (same and different values), and a list
         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
@@ -227,7 +229,8 @@ TEST_CASE("http parser: request smuggling shapes are 400") {
         "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
         // Transfer-Encoding that does not end in chunked, or repeated
         "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n0\r\n\r\n",
         // Transfer-Encoding in HTTP/1.0
         "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         // Host missing or doubled in HTTP/1.1
@@ -341,8 +344,7 @@ TEST_CASE("http parser: a refused request line is read to its end before it is j
     CHECK(q.error_status() == 400);
 
     // After a good request on the connection, the next line is judged on its own.
-    const Outcome o =
-        run("GET / HTTP/1.1\r\nHost: h\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 5);
+    const Outcome o = run("GET / HTTP/1.1\r\nHost: h\r\n\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", 5);
     CHECK(o.requests.size() == 1);
     CHECK(o.error_status == 501);
 }
@@ -373,13 +375,14 @@ TEST_CASE("http parser: limits give 414, 431 and 413 at their defaults and when 
     CHECK(run("GET " + ok_url + "a HTTP/1.1\r\nHost: h\r\n\r\n", 1).error_status == 414);
 
     // Header block: 431, whether it arrives at once or a byte at a time.
-    const std::string big = "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes, 'v') +
-                            "\r\n\r\n";
+    const std::string big =
+        "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes, 'v') + "\r\n\r\n";
     CHECK(run(big, big.size()).error_status == 431);
     CHECK(run(big, 1).error_status == 431);
     CHECK(run(big, 3000).error_status == 431);
-    const std::string fits = "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes - 200, 'v') +
-                             "\r\n\r\n";
+    const std::string fits =
+        "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(def.max_header_bytes - 200, 'v') +
+        "\r\n\r\n";
     CHECK(run(fits, 1000).requests.size() == 1);
 
     // Too many fields.
@@ -412,9 +415,9 @@ TEST_CASE("http parser: limits give 414, 431 and 413 at their defaults and when 
 TEST_CASE("http parser: a large body split over many reads is kept whole") {
     std::string body(300000, 'x');
     for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
-    const std::string in = "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body +
-                           "GET /after HTTP/1.1\r\nHost: h\r\n\r\n";
+    const std::string in =
+        "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body + "GET /after HTTP/1.1\r\nHost: h\r\n\r\n";
     for (std::size_t step : {std::size_t(1000), std::size_t(65536), std::size_t(7919)}) {
         Outcome o = run(in, step);
         REQUIRE(o.requests.size() == 2);
@@ -444,8 +447,8 @@ std::string post_of(const std::string& body, bool chunked, bool expect) {
 /// receive buffer is used: bytes of the first read are overwritten with '#' before the second
 /// read lands in the same place. Answers Expect the way the engine does (continue_body, then
 /// the rest of the same read). Empty when the request came out whole; else what went wrong.
-std::string split_once(const std::string& in, std::size_t cut, const std::string& body,
-                       bool expect, std::string& buf) {
+std::string split_once(const std::string& in, std::size_t cut, const std::string& body, bool expect,
+                       std::string& buf) {
     const ParserLimits limits;
     RequestParser p(limits);
     int continues = 0, requests = 0;
@@ -459,30 +462,30 @@ std::string split_once(const std::string& in, std::size_t cut, const std::string
             d += r.consumed;
             n -= r.consumed;
             switch (r.event) {
-            case Event::need_more:
-                if (n != 0) wrong = "need_more left bytes";
-                break;
-            case Event::expect_continue:
-                ++continues;
-                p.continue_body();
-                break;
-            case Event::error:
-                wrong = "error " + std::to_string(p.error_status());
-                break;
-            case Event::request: {
-                wisp::Request& req = p.request();
-                ++requests;
-                if (req.method() != "POST") wrong = "method " + std::string(req.method());
-                else if (req.target() != "/upload/some/path?x=1")
-                    wrong = "target " + std::string(req.target());
-                else if (req.path() != "/upload/some/path")
-                    wrong = "path " + std::string(req.path());
-                else if (req.header("host") != std::string_view("example.com"))
-                    wrong = "host field";
-                else if (req.body() != body) wrong = "body";
-                p.next();
-                break;
-            }
+                case Event::need_more:
+                    if (n != 0) wrong = "need_more left bytes";
+                    break;
+                case Event::expect_continue:
+                    ++continues;
+                    p.continue_body();
+                    break;
+                case Event::error:
+                    wrong = "error " + std::to_string(p.error_status());
+                    break;
+                case Event::request: {
+                    wisp::Request& req = p.request();
+                    ++requests;
+                    if (req.method() != "POST") wrong = "method " + std::string(req.method());
+                    else if (req.target() != "/upload/some/path?x=1")
+                        wrong = "target " + std::string(req.target());
+                    else if (req.path() != "/upload/some/path")
+                        wrong = "path " + std::string(req.path());
+                    else if (req.header("host") != std::string_view("example.com"))
+                        wrong = "host field";
+                    else if (req.body() != body) wrong = "body";
+                    p.next();
+                    break;
+                }
             }
         }
         std::memset(&buf[0], '#', to - from);
@@ -515,7 +518,7 @@ std::size_t cut_step(std::size_t cut, std::size_t size) {
     return 1;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("http parser: no read reuses a buffer the unfinished request still views") {
     // Issue 16 A1: after Event::expect_continue the head stayed in the caller's buffer, which
@@ -575,12 +578,11 @@ TEST_CASE("http parser: absolute-form targets give path, query and host; the tar
     CHECK(o.requests[0].host == "h:1");
     CHECK(o.requests[1].host == "");
     // Not an http(s) URI with a host: RFC 9110 §4.2.1 (empty host), §4.2.4 (userinfo).
-    for (const char* bad : {"GET ws://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET http://u:p@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET http://h/x HTTP/1.1\r\n\r\n"}) {
+    for (const char* bad :
+         {"GET ws://h/x HTTP/1.1\r\nHost: h\r\n\r\n", "GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+          "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+          "GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n",
+          "GET http://u:p@h/x HTTP/1.1\r\nHost: h\r\n\r\n", "GET http://h/x HTTP/1.1\r\n\r\n"}) {
         CAPTURE(bad);
         CHECK(status_at_every_split(bad) == 400);
     }
@@ -594,12 +596,11 @@ TEST_CASE("http parser: the asterisk-form is OPTIONS * only, and its path matche
     CHECK(o.requests[0].target == "*");
     CHECK(o.requests[0].path == "*");
     CHECK(o.requests[0].query == "");
-    for (const char* bad : {"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "POST * HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
-                            "CONNECT * HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "OPTIONS *?x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n",
-                            "GET *foo HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+    for (const char* bad :
+         {"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+          "POST * HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+          "CONNECT * HTTP/1.1\r\nHost: h\r\n\r\n", "OPTIONS *?x HTTP/1.1\r\nHost: h\r\n\r\n",
+          "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n", "GET *foo HTTP/1.1\r\nHost: h\r\n\r\n"}) {
         CAPTURE(bad);
         CHECK(status_at_every_split(bad) == 400);
     }

@@ -21,12 +21,14 @@ namespace {
 void hello_routes(wisp::App& app) {
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
     app.post("/echo", [](wisp::Request& req) { return wisp::text(std::string(req.body())); });
-    app.get("/n/:n", [](wisp::Request& req) { return wisp::text(std::string(req.param("n").value_or(""))); });
+    app.get("/n/:n", [](wisp::Request& req) {
+        return wisp::text(std::string(req.param("n").value_or("")));
+    });
 }
 
 const char* get_root = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("server: GET / answers 200 text/plain with Date and Content-Length") {
     wisp::App app;
@@ -110,7 +112,8 @@ TEST_CASE("server: a burst far over the per-wakeup read bound is served without 
     Server srv(app);
     Client c(srv.port());
     std::string batch;
-    for (int i = 0; i < 300; ++i) batch += "GET /n/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 300; ++i)
+        batch += "GET /n/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
     c.send(batch);
     for (int i = 0; i < 300; ++i) {
         const std::string r = c.read_response();
@@ -124,8 +127,9 @@ TEST_CASE("server: chunked request bodies and Expect: 100-continue") {
     hello_routes(app);
     Server srv(app);
     Client c(srv.port());
-    c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n");
     CHECK(support::body_of(c.read_response()) == "Wikipedia");
 
     c.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
@@ -135,7 +139,9 @@ TEST_CASE("server: chunked request bodies and Expect: 100-continue") {
     CHECK(support::body_of(c.read_response()) == "12345");
 
     // Over the body limit: refused at once, without the 100.
-    c.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+        "2000000\r\n\r\n");
     const std::string r = c.read_response();
     CHECK(status_of(r) == 413);
     CHECK(c.wait_closed());
@@ -222,7 +228,8 @@ TEST_CASE("server: request smuggling shapes get 400 and the connection closes") 
     hello_routes(app);
     Server srv(app);
     const char* shapes[] = {
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
         "GET / HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\n\r\n",
         "GET / HTTP/1.1\nHost: x\n\n",
@@ -274,7 +281,8 @@ TEST_CASE("server: slowloris is cut at the header timeout with 408") {
         c.send("X");
         c.read_until([](const std::string& b) { return !b.empty(); }, 60ms);
     }
-    c.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 2000ms);
+    c.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; },
+                 2000ms);
     CHECK(status_of(c.buffer()) == 408);
     CHECK(c.wait_closed(2000ms));
     const auto took = std::chrono::steady_clock::now() - t0;
@@ -369,7 +377,8 @@ TEST_CASE("server: a client that reads nothing is not read further (bounded memo
     CHECK(status_of(other.read_response()) == 200);
     CHECK(served.load() == 1);
     // Reading everything, all responses arrive in order and complete.
-    for (int i = 0; i < 200; ++i) REQUIRE(support::body_of(c.read_response(5000ms)).size() == 256 * 1024);
+    for (int i = 0; i < 200; ++i)
+        REQUIRE(support::body_of(c.read_response(5000ms)).size() == 256 * 1024);
     CHECK(support::body_of(c.read_response()) == "x");
     CHECK(served.load() == 2);
 }

@@ -15,24 +15,32 @@ using support::WsClient;
 using namespace std::chrono_literals;
 
 TEST_CASE("json: json_text escapes quotes, backslashes and control characters, keeps UTF-8") {
-    const std::string text = std::string("say \"hi\" \\ now\n\t\x01 caf\xC3\xA9 \xF0\x9F\x98\x80") + '\0';
+    const std::string text =
+        std::string("say \"hi\" \\ now\n\t\x01 caf\xC3\xA9 \xF0\x9F\x98\x80") + '\0';
     const std::string out = wisp::json_text({{"message", text}});
-    CHECK(out == "{\"message\":\"say \\\"hi\\\" \\\\ now\\n\\t\\u0001 caf\xC3\xA9 \xF0\x9F\x98\x80\\u0000\"}");
+    CHECK(out ==
+          "{\"message\":\"say \\\"hi\\\" \\\\ now\\n\\t\\u0001 caf\xC3\xA9 "
+          "\xF0\x9F\x98\x80\\u0000\"}");
     auto back = wisp::parse_json(out);
     REQUIRE(back);
     CHECK((*back)["message"].get<std::string>() == text);
 }
 
 TEST_CASE("json: bytes that are not UTF-8 become U+FFFD instead of throwing") {
-    const std::string out = wisp::json_text(std::string("a\xFF" "b\xC3"));
-    CHECK(out == "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"");
+    const std::string out =
+        wisp::json_text(std::string("a\xFF"
+                                    "b\xC3"));
+    CHECK(out ==
+          "\"a\xEF\xBF\xBD"
+          "b\xEF\xBF\xBD\"");
     CHECK(wisp::parse_json(out));
 }
 
 TEST_CASE("json: parse_json answers nullopt for anything that is not one JSON value") {
     CHECK(wisp::parse_json("{\"a\":[1,2,{\"b\":null}]}"));
     CHECK(wisp::parse_json(" 42 ")->get<int>() == 42);
-    for (const char* bad : {"", "{", "{\"a\":}", "[1,2", "nul", "1 2", "{\"a\":1}x", "'a'", "\"\xFF\""})
+    for (const char* bad :
+         {"", "{", "{\"a\":}", "[1,2", "nul", "1 2", "{\"a\":1}x", "'a'", "\"\xFF\""})
         CHECK_MESSAGE(!wisp::parse_json(bad), bad);
     CHECK_FALSE(wisp::parse_json(wisp::Message("{}", true)));   // binary messages are not JSON
     CHECK(wisp::parse_json(wisp::Message("{}", false)));
@@ -75,7 +83,9 @@ TEST_CASE("json: send_json, publish_json, push_json and json_response over real 
 
     support::Client sse(server.port());
     sse.send("GET /events HTTP/1.0\r\n\r\n");
-    CHECK(sse.read_until([](const std::string& b) { return b.find("data: {\"hello\":true}\n\n") != std::string::npos; }));
+    CHECK(sse.read_until([](const std::string& b) {
+        return b.find("data: {\"hello\":true}\n\n") != std::string::npos;
+    }));
 
     WsClient a(server.port()), b(server.port());
     REQUIRE(support::status_of(a.handshake("/ws")) == 101);
@@ -101,7 +111,8 @@ TEST_CASE("json: send_json, publish_json, push_json and json_response over real 
 }
 
 TEST_CASE("json: keys keep their order, and a nlohmann::json converts") {
-    CHECK(wisp::json_text({{"user", "server"}, {"message", "hi"}}) == "{\"user\":\"server\",\"message\":\"hi\"}");
+    CHECK(wisp::json_text({{"user", "server"}, {"message", "hi"}}) ==
+          "{\"user\":\"server\",\"message\":\"hi\"}");
     nlohmann::json sorted = {{"b", 1}, {"a", 2}};   // nlohmann::json sorts its keys
     CHECK(wisp::json_text(sorted) == "{\"a\":2,\"b\":1}");
     auto v = wisp::parse_json("{\"z\":1,\"a\":2}");

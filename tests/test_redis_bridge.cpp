@@ -48,7 +48,7 @@ struct Listener {
     void open(wisp::Peer& p) { p.subscribe("t"); }
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("redis bridge: a bad URL is refused by bridge(), and again by listen()") {
     wisp::App app;
@@ -79,8 +79,9 @@ TEST_CASE("redis bridge: options out of range are refused; an app takes one brid
     CHECK(app.bridge(two) == wisp::make_error_code(wisp::errc::invalid_argument));
 }
 
-TEST_CASE("redis bridge: with Redis away, local delivery goes on and what exceeds "
-          "max_pending_bytes is dropped and counted") {
+TEST_CASE(
+    "redis bridge: with Redis away, local delivery goes on and what exceeds "
+    "max_pending_bytes is dropped and counted") {
     wisp::RedisOptions o;
     o.max_pending_bytes = 300;   // two of the publications below, not ten
     o.reconnect_min = 10ms;

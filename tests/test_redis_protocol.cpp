@@ -26,7 +26,7 @@ std::string why_of(std::string_view u) {
     CHECK_FALSE(parse_redis_url(u, w).has_value());
     return w;
 }
-}  // namespace
+}   // namespace
 
 TEST_CASE("redis url: host and port, default port 6379, no password, db 0") {
     auto u = url("redis://127.0.0.1:7000");
@@ -154,7 +154,7 @@ TEST_CASE("redis backoff: doubles from min, capped at max, half of it jittered")
     CHECK(reconnect_delay(1, min, max, 1.0) == milliseconds(200));
     CHECK(reconnect_delay(2, min, max, 0.5) == milliseconds(300));   // 400: 200 + 100
     CHECK(reconnect_delay(5, min, max, 1.0) == milliseconds(3200));
-    CHECK(reconnect_delay(6, min, max, 1.0) == milliseconds(5000));   // 6400 capped
+    CHECK(reconnect_delay(6, min, max, 1.0) == milliseconds(5000));      // 6400 capped
     CHECK(reconnect_delay(1000, min, max, 1.0) == milliseconds(5000));   // no overflow
     CHECK(reconnect_delay(1000, min, max, 0.0) == milliseconds(2500));
     for (unsigned a = 0; a < 40; ++a)
@@ -169,9 +169,9 @@ TEST_CASE("redis backoff: doubles from min, capped at max, half of it jittered")
 TEST_CASE("redis subscriptions: commands follow 0->1 and 1->0, and a reconnect") {
     using C = RedisSubscriptions::Command;
     RedisSubscriptions s;
-    CHECK(s.want("wisp:chat", true, true) == C::subscribe);    // first local subscriber
-    CHECK(s.want("wisp:chat", true, true) == C::none);         // still wanted
-    CHECK(s.want("wisp:chat", false, true) == C::unsubscribe); // the last one left
+    CHECK(s.want("wisp:chat", true, true) == C::subscribe);      // first local subscriber
+    CHECK(s.want("wisp:chat", true, true) == C::none);           // still wanted
+    CHECK(s.want("wisp:chat", false, true) == C::unsubscribe);   // the last one left
     CHECK(s.want("wisp:chat", false, true) == C::none);
     CHECK(s.size() == 0);
     // While disconnected nothing is sent, but the wish is kept for the next connection.

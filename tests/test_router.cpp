@@ -51,7 +51,7 @@ void add(Router& r, std::string_view method, std::string_view pattern, int targe
 
 using Params = std::map<std::string, std::string>;
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("router: static routes match exactly") {
     Router r;
@@ -410,7 +410,7 @@ TEST_CASE("router: static segments match their percent-encoded spelling") {
     Router r;
     add(r, "GET", "/caf\xC3\xA9", 1);
     add(r, "GET", "/a%20b/c", 2);   // a raw space is refused; write it encoded
-    add(r, "GET", "/x%2Fy", 3);   // a pattern may use escapes: one segment "x/y"
+    add(r, "GET", "/x%2Fy", 3);     // a pattern may use escapes: one segment "x/y"
     add(r, "GET", "/:p", 4);
     CHECK(run(r, "GET", "/caf%C3%A9").target == 1);
     CHECK(run(r, "GET", "/caf%c3%a9").target == 1);
@@ -449,11 +449,11 @@ TEST_CASE("router: consecutive slashes are an empty segment, not collapsed") {
 
 TEST_CASE("router: invalid patterns are refused") {
     Router r;
-    for (std::string_view p : {"", "a", "users/:id", "//", "/a//b", "/:", "/a/:", "/:id/:id",
-                               "/:a-b", "/:a.json", "/**/a", "/**/**", "/**:",
-                               "/**:a/b", "/**:x-y", "/a*", "/a**", "/*a", "/a?b", "/a#b",
-                               "/a b", "/a\tb", "/a\x7f", "/%", "/a%zz", "/a%2", "/.", "/a/..",
-                               "/%2e%2E", "/:_0/*", "/*/:_1/*", "/:_/**"}) {
+    for (std::string_view p :
+         {"",      "a",        "users/:id", "//",     "/a//b",   "/:",      "/a/:",     "/:id/:id",
+          "/:a-b", "/:a.json", "/**/a",     "/**/**", "/**:",    "/**:a/b", "/**:x-y",  "/a*",
+          "/a**",  "/*a",      "/a?b",      "/a#b",   "/a b",    "/a\tb",   "/a\x7f",   "/%",
+          "/a%zz", "/a%2",     "/.",        "/a/..",  "/%2e%2E", "/:_0/*",  "/*/:_1/*", "/:_/**"}) {
         CAPTURE(p);
         CHECK(r.add("GET", p, 1) == wisp::errc::invalid_route);
     }

@@ -23,8 +23,8 @@
 using namespace std::chrono_literals;
 using support::Client;
 using support::Server;
-using support::WsClient;
 using support::status_of;
+using support::WsClient;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -51,7 +51,7 @@ wisp::Options fast_timers() {
     return o;
 }
 
-}  // namespace
+}   // namespace
 
 // ---- timers ------------------------------------------------------------------------------
 TEST_CASE("runtime: 1000 timers each fire once, never early, in deadline order by ticks") {
@@ -85,7 +85,8 @@ TEST_CASE("runtime: 1000 timers each fire once, never early, in deadline order b
     for (const auto& t : timers) CHECK_FALSE(t.active());   // one-shot timers are over
 }
 
-TEST_CASE("runtime: every() repeats until cancelled from inside, from another thread, or after run()") {
+TEST_CASE(
+    "runtime: every() repeats until cancelled from inside, from another thread, or after run()") {
     wisp::App app(fast_timers());
     std::atomic<int> inside{0};
     wisp::Timer self_cancelling;
@@ -179,7 +180,8 @@ TEST_CASE("runtime: a stream's timer pushes until the client goes, then stops") 
     {
         Client c(srv.port());
         c.send("GET /clock HTTP/1.1\r\nHost: x\r\n\r\n");
-        REQUIRE(c.read_until([](const std::string& b) { return b.find("data: 3\n") != std::string::npos; }));
+        REQUIRE(c.read_until(
+            [](const std::string& b) { return b.find("data: 3\n") != std::string::npos; }));
     }
     std::promise<void> sentinel;
     app.after(60ms, [&] { sentinel.set_value(); });
@@ -225,7 +227,8 @@ TEST_CASE("runtime: a peer handle sends and posts from another thread, and says 
     REQUIRE(c.wait_closed());
     // The peer is gone: sends say closed, at once or through `done`.
     std::promise<wisp::SendResult> after;
-    const wisp::SendResult now = h.send("late", [&after](wisp::SendResult r) { after.set_value(r); });
+    const wisp::SendResult now =
+        h.send("late", [&after](wisp::SendResult r) { after.set_value(r); });
     CHECK(after.get_future().get() == wisp::SendResult::closed);
     CHECK((now == wisp::SendResult::closed || now == wisp::SendResult::sent));
     CHECK_FALSE(h.is_open());   // the server closed the connection before the client saw it
@@ -251,7 +254,8 @@ TEST_CASE("runtime: app.post runs on the I/O thread; a stream handle pushes from
     REQUIRE(fut.wait_for(5s) == std::future_status::ready);
     wisp::StreamHandle h = fut.get();
     std::thread([&h] { CHECK(h.push("from a worker") == wisp::SendResult::sent); }).join();
-    REQUIRE(c.read_until([](const std::string& b) { return b.find("data: from a worker\n") != std::string::npos; }));
+    REQUIRE(c.read_until(
+        [](const std::string& b) { return b.find("data: from a worker\n") != std::string::npos; }));
     h.close();
     CHECK(c.wait_closed());
     CHECK_FALSE(h.is_open());
@@ -446,7 +450,8 @@ TEST_CASE("runtime: for_each_subscriber visits a topic's peers on their own thre
 }
 
 // ---- drain ---------------------------------------------------------------------------------
-TEST_CASE("runtime: the drain hook runs at the low watermark; when_drained once the queue is empty") {
+TEST_CASE(
+    "runtime: the drain hook runs at the low watermark; when_drained once the queue is empty") {
     wisp::Options o;
     o.limits.max_queued_bytes = 256 * 1024;
     o.limits.low_watermark = 64 * 1024;
@@ -544,7 +549,8 @@ TEST_CASE("runtime: namespaced routes keep their topics apart; publish_to reache
 }
 
 // ---- late answers ---------------------------------------------------------------------------
-TEST_CASE("runtime: a Responder answered late does nothing and says so, also after the App is gone") {
+TEST_CASE(
+    "runtime: a Responder answered late does nothing and says so, also after the App is gone") {
     // Issue 16 B5: an answer after run() returned was posted to a freed loop.
     std::mutex m;
     std::condition_variable cv;
@@ -584,7 +590,8 @@ TEST_CASE("runtime: a Responder answered late does nothing and says so, also aft
 }
 
 // ---- graceful shutdown -----------------------------------------------------------------------
-TEST_CASE("runtime: stop() finishes in-flight answers, closes peers 1001, and ends by its deadline") {
+TEST_CASE(
+    "runtime: stop() finishes in-flight answers, closes peers 1001, and ends by its deadline") {
     CHECK(wisp::Limits{}.shutdown_timeout == 5s);   // the default the issue asks for
     wisp::Options o;
     o.limits.shutdown_timeout = 300ms;
@@ -625,7 +632,7 @@ TEST_CASE("runtime: stop() finishes in-flight answers, closes peers 1001, and en
     f = silent.read_close();
     REQUIRE(f);
     CHECK(f->close_code() == 1001);
-    stopper.join();   // run() returned
+    stopper.join();                  // run() returned
     CHECK(Clock::now() - t0 < 5s);   // the deadline, not the default 5 s nor ws_close_timeout
     CHECK(hooks.load() == 2);        // every close hook ran
     CHECK(silent.wait_closed());

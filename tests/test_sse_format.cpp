@@ -58,7 +58,7 @@ bool lines_are_well_formed(std::string_view s) {
     return true;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("sse_format: single-line data is one data line and a blank line") {
     CHECK(event_bytes("hello") == "data: hello\n\n");
@@ -118,8 +118,8 @@ TEST_CASE("sse_format: an empty id is written only when has_id is set, and reset
                          event_bytes("three", {}, {}, -1, true));
     REQUIRE(p.events.size() == 3);
     CHECK(p.events[0].last_event_id == "5");
-    CHECK(p.events[1].last_event_id == "5");   // the client keeps the last id
-    CHECK(p.events[2].last_event_id.empty());  // until an empty id resets it
+    CHECK(p.events[1].last_event_id == "5");    // the client keeps the last id
+    CHECK(p.events[2].last_event_id.empty());   // until an empty id resets it
 }
 
 TEST_CASE("sse_format: an empty event name is omitted and reads as message") {
@@ -141,8 +141,8 @@ TEST_CASE("sse_format: retry is decimal milliseconds, 0 included, omitted when n
 }
 
 TEST_CASE("sse_format: event or id with CR, LF or NUL is rejected and leaves out untouched") {
-    const std::string_view bad[] = {"a\rb"sv, "a\nb"sv, "a\0b"sv, "\r"sv, "\n"sv, "\0"sv,
-                                    "x\r\n"sv};
+    const std::string_view bad[] = {"a\rb"sv, "a\nb"sv, "a\0b"sv, "\r"sv,
+                                    "\n"sv,   "\0"sv,   "x\r\n"sv};
     for (const std::string_view v : bad) {
         CAPTURE(v.size());
         CHECK_FALSE(sse::is_valid_event_field(v));
@@ -165,9 +165,10 @@ TEST_CASE("sse_format: format_event appends and never clobbers earlier content")
     std::string out = "HTTP/1.1 200 OK\r\n\r\n";
     CHECK_FALSE(sse::format_event(out, "one"));
     CHECK_FALSE(sse::format_event(out, "two\nlines", "e", "1", 5));
-    CHECK(out == "HTTP/1.1 200 OK\r\n\r\n"
-                 "data: one\n\n"
-                 "event: e\nid: 1\nretry: 5\ndata: two\ndata: lines\n\n");
+    CHECK(out ==
+          "HTTP/1.1 200 OK\r\n\r\n"
+          "data: one\n\n"
+          "event: e\nid: 1\nretry: 5\ndata: two\ndata: lines\n\n");
 }
 
 TEST_CASE("sse_format: NUL inside data is written as is") {
@@ -226,7 +227,8 @@ TEST_CASE("sse_format: tricky data round-trips exactly through a WHATWG parser")
         "a\r\r\nb"sv,
         "mixed\rline\nbreaks\r\nhere"sv,
         "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93 \xF0\x9F\x98\x80"sv,   // non-ASCII UTF-8
-        "\xEF\xBB\xBF" "BOM first"sv,
+        "\xEF\xBB\xBF"
+        "BOM first"sv,
         "tab\there"sv,
         "nul\0inside"sv,
         "{\"user\":\"server\",\"message\":\"hi\"}"sv,
@@ -259,8 +261,8 @@ TEST_CASE("sse_format: tricky data round-trips exactly through a WHATWG parser")
 }
 
 TEST_CASE("sse_format: round trip holds when the client reads one byte at a time") {
-    const std::string bytes = event_bytes("a\r\nb\rc\n", "e", "9") + comment_bytes("c\r\n") +
-                              event_bytes("\r");
+    const std::string bytes =
+        event_bytes("a\r\nb\rc\n", "e", "9") + comment_bytes("c\r\n") + event_bytes("\r");
     support::SseParser p;
     for (const char c : bytes) p.feed(std::string_view(&c, 1));
     p.finish();
@@ -299,7 +301,7 @@ TEST_CASE("sse_format: chunk framing writes the size in hex with CRLFs") {
         std::size_t size;
         const char* hex;
     };
-    const Row rows[] = {{1, "1"},     {15, "f"},     {16, "10"},    {255, "ff"},
+    const Row rows[] = {{1, "1"},     {15, "f"},      {16, "10"},     {255, "ff"},
                         {256, "100"}, {4096, "1000"}, {65535, "ffff"}};
     for (const Row& row : rows) {
         CAPTURE(row.size);

@@ -56,7 +56,7 @@ wisp::App& make_app(wisp::App& app, const fs::path& root) {
     return app;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("serve_file: files, content types, index.html, HEAD") {
     Tree t;
@@ -94,14 +94,21 @@ TEST_CASE("serve_file: traversal in every spelling is 404, malformed escapes 400
     wisp::App app;
     make_app(app, t.root);
     const char* attacks[] = {
-        "/static/../secret.txt",          "/static/..%2fsecret.txt",
-        "/static/%2e%2e/secret.txt",      "/static/%2E%2E%2Fsecret.txt",
-        "/static/.%2e/secret.txt",        "/static/css/../../secret.txt",
+        "/static/../secret.txt",
+        "/static/..%2fsecret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2E%2E%2Fsecret.txt",
+        "/static/.%2e/secret.txt",
+        "/static/css/../../secret.txt",
         "/static/css/%2e%2e/%2e%2e/secret.txt",
-        "/static/..%5csecret.txt",        "/static/%2fetc%2fpasswd",
-        "/static//etc/passwd",            "/static/escape/secret.txt",
-        "/static/./index.html",           "/static/css/..",
-        "/static/c:%5cwindows",           "/static/index.html%00.txt",
+        "/static/..%5csecret.txt",
+        "/static/%2fetc%2fpasswd",
+        "/static//etc/passwd",
+        "/static/escape/secret.txt",
+        "/static/./index.html",
+        "/static/css/..",
+        "/static/c:%5cwindows",
+        "/static/index.html%00.txt",
         "/static/%252e%252e/secret.txt",
     };
     for (const char* a : attacks) {
@@ -119,8 +126,8 @@ TEST_CASE("serve_file: raw traversal bytes over a real socket") {
     wisp::App app;
     make_app(app, t.root);
     support::Server server(app);
-    for (const char* target : {"/static/../secret.txt", "/static/%2e%2e/secret.txt",
-                               "/static/..%2f..%2fsecret.txt"}) {
+    for (const char* target :
+         {"/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static/..%2f..%2fsecret.txt"}) {
         CAPTURE(target);
         support::Client c(server.port());
         c.send(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -63,7 +63,7 @@ struct TempDir {
 
 void touch(const fs::path& p) { std::ofstream(p) << "x"; }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("static_path: plain paths become relative paths") {
     CHECK(relative("css/site.css") == "css/site.css");

@@ -23,7 +23,8 @@ namespace {
 
 void hello_routes(wisp::App& app) {
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, TLS!"); });
-    app.get("/whoami", [](wisp::Request& req) { return wisp::text(std::string(req.client_cert_subject())); });
+    app.get("/whoami",
+            [](wisp::Request& req) { return wisp::text(std::string(req.client_cert_subject())); });
 }
 
 struct Echo {
@@ -62,10 +63,11 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
 
 std::string ok_body(TlsClient& c, std::string_view path = "/") {
     const std::string r = c.get(path);
-    return support::status_of(r) == 200 ? support::body_of(r) : "status " + std::to_string(support::status_of(r));
+    return support::status_of(r) == 200 ? support::body_of(r)
+                                        : "status " + std::to_string(support::status_of(r));
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("tls: an https GET is answered, with ALPN http/1.1, and keeps alive") {
     wisp::App app;
@@ -105,8 +107,9 @@ TEST_CASE("tls: Request::url() says https://, peer.url() wss://; plain HTTP redi
         if (req.is_secure()) return std::nullopt;
         std::string host(req.host());
         host = host.substr(0, host.rfind(':'));
-        return wisp::redirect("https://" + host + ":" + std::to_string(tls_port.load()) +
-                                  std::string(req.target()), 308);
+        return wisp::redirect(
+            "https://" + host + ":" + std::to_string(tls_port.load()) + std::string(req.target()),
+            308);
     });
     app.get("/where", [](wisp::Request& req) { return wisp::text(req.url()); });
     std::promise<std::string> peer_url;
@@ -132,7 +135,8 @@ TEST_CASE("tls: Request::url() says https://, peer.url() wss://; plain HTTP redi
     CHECK(f.get() == "wss://" + tls_host + "/_ws?room=2");
 
     support::Client plain(s.port());
-    plain.send("GET /where?a=1 HTTP/1.1\r\nHost: localhost:" + std::to_string(s.port()) + "\r\n\r\n");
+    plain.send("GET /where?a=1 HTTP/1.1\r\nHost: localhost:" + std::to_string(s.port()) +
+               "\r\n\r\n");
     const std::string r = plain.read_response();
     CHECK(support::status_of(r) == 308);
     CHECK(support::header_of(r, "Location") == "https://" + tls_host + "/where?a=1");
@@ -183,10 +187,15 @@ TEST_CASE("tls: start-up refuses bad certificates with the file and OpenSSL's re
     const std::vector<Bad> cases = {
         {"missing certificate", cert("nope.pem"), cert("server.key"), {"nope.pem", "certificate"}},
         {"not PEM", cert("garbage.pem"), cert("server.key"), {"garbage.pem", "no PEM certificate"}},
-        {"key of another certificate", cert("fullchain.pem"), cert("wrong.key"),
+        {"key of another certificate",
+         cert("fullchain.pem"),
+         cert("wrong.key"),
          {"wrong.key", "fullchain.pem", "does not fit", "mismatch"}},
         {"missing key", cert("fullchain.pem"), cert("nokey.key"), {"nokey.key", "private key"}},
-        {"expired", cert("expired.pem"), cert("expired.key"), {"expired.pem", "expired on", "2020"}},
+        {"expired",
+         cert("expired.pem"),
+         cert("expired.key"),
+         {"expired.pem", "expired on", "2020"}},
         {"no key at all", cert("fullchain.pem"), "", {"no private key"}},
     };
     for (const Bad& b : cases) {
@@ -408,13 +417,13 @@ TEST_CASE("tls: session tickets resume; the key rotates, the previous one still 
         // One lifetime later key A is the previous one: still accepted, and the client gets a
         // ticket under the new key.
         std::this_thread::sleep_until(born + 500ms);   // time itself is what is waited for
-        SSL_SESSION* r2 = connect(a2, reused);        // rotates the key (lazily, on use)
+        SSL_SESSION* r2 = connect(a2, reused);         // rotates the key (lazily, on use)
         CHECK(reused == 1);
         CHECK(r2 != a2);
         CHECK(SSL_SESSION_has_ticket(r2) == 1);
         // Two rotations later key A is gone: a full handshake.
         std::this_thread::sleep_until(born + 1000ms);
-        SSL_SESSION* b = connect(nullptr, reused);    // rotates again
+        SSL_SESSION* b = connect(nullptr, reused);   // rotates again
         SSL_SESSION* r3 = connect(a3, reused);
         CHECK(reused == 0);
         for (SSL_SESSION* x : {a1, a2, a3, r1, r2, b, r3}) SSL_SESSION_free(x);
@@ -643,7 +652,11 @@ TEST_CASE("tls: wss echo: text, binary, a 1 MiB message, and the closing handsha
     REQUIRE(f);
     CHECK(f->opcode == 2);
     CHECK(f->payload == big);
-    c.send(wisp::detail::encode_client_frame(Opcode::close, std::string("\x0f\xa0" "done", 6), true, 3));
+    c.send(wisp::detail::encode_client_frame(Opcode::close,
+                                             std::string("\x0f\xa0"
+                                                         "done",
+                                                         6),
+                                             true, 3));
     f = c.next_frame();
     REQUIRE(f);
     CHECK(f->opcode == 8);
@@ -683,7 +696,8 @@ TEST_CASE("tls: a publication reaches every TLS subscriber; a reset mid-record c
     REQUIRE(eventually([&] { return opened.load() == 21; }));
     using wisp::detail::Opcode;
     // Half a record of a frame, then a reset (SO_LINGER 0).
-    std::string frame = wisp::detail::encode_client_frame(Opcode::text, std::string(3000, 'r'), true, 5);
+    std::string frame =
+        wisp::detail::encode_client_frame(Opcode::text, std::string(3000, 'r'), true, 5);
     {
         BIO* mem = BIO_new(BIO_s_mem());
         BIO* keep = SSL_get_wbio(resetter.ssl());
@@ -718,7 +732,8 @@ TEST_CASE("tls: an event stream over https") {
     wisp::App app;
     app.get("/sse", [](wisp::Request& req) {
         wisp::EventStream s(req);
-        for (int i = 1; i <= 3; ++i) s.push(wisp::EventMessage{std::to_string(i), "", std::to_string(i)});
+        for (int i = 1; i <= 3; ++i)
+            s.push(wisp::EventMessage{std::to_string(i), "", std::to_string(i)});
         s.close();
         return wisp::Response(s);
     });
@@ -726,7 +741,8 @@ TEST_CASE("tls: an event stream over https") {
     TlsClient c(s.tls_port());
     REQUIRE_MESSAGE(c.handshake(), c.error());
     c.send("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(c.read_until([](const std::string& b) { return b.find("data: 3\n\n") != std::string::npos; }));
+    CHECK(c.read_until(
+        [](const std::string& b) { return b.find("data: 3\n\n") != std::string::npos; }));
     CHECK(c.buffer().find("text/event-stream") != std::string::npos);
     CHECK(c.buffer().find("id: 1\ndata: 1\n\n") != std::string::npos);
 }

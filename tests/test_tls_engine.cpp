@@ -27,7 +27,8 @@ Records count_records(const std::string& cipher) {
     Records r;
     std::size_t p = 0;
     while (p + 5 <= cipher.size()) {
-        const std::size_t len = static_cast<std::size_t>(static_cast<unsigned char>(cipher[p + 3])) << 8 |
+        const std::size_t len = static_cast<std::size_t>(static_cast<unsigned char>(cipher[p + 3]))
+                                    << 8 |
                                 static_cast<unsigned char>(cipher[p + 4]);
         (cipher[p] == 23 ? r.app_data : r.other) += 1;
         p += 5 + len;
@@ -48,7 +49,7 @@ const char* upgrade =
     "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("tls engine: a handshake fed a byte at a time, then a request and its answer") {
     TlsFakeEngine e(support::server_tls(), support::cert("ca.pem"));
@@ -70,7 +71,8 @@ TEST_CASE("tls engine: a handshake fed a byte at a time, then a request and its 
     CHECK(r.find("\r\n\r\nhi") != std::string::npos);
 }
 
-TEST_CASE("tls engine: a turn's publications to a TLS peer are one SSL_write, one record, one write") {
+TEST_CASE(
+    "tls engine: a turn's publications to a TLS peer are one SSL_write, one record, one write") {
     wisp::detail::WsEndpoint ep;
     Subscriber sub;
     wisp::detail::fill_endpoint(ep, sub);
@@ -170,7 +172,8 @@ TEST_CASE("tls engine: the client's close_notify ends the connection; ours prece
     e.pump(c);
     CHECK(c.client->read().find("\r\n\r\nbye") != std::string::npos);
     CHECK(c.wire->shut);   // half-closed after the answer...
-    CHECK((SSL_get_shutdown(c.client->ssl()) & SSL_RECEIVED_SHUTDOWN) != 0);   // ...after close_notify
+    CHECK((SSL_get_shutdown(c.client->ssl()) & SSL_RECEIVED_SHUTDOWN) !=
+          0);   // ...after close_notify
     CHECK_FALSE(c.wire->closed);
     SSL_shutdown(c.client->ssl());
     e.pump(c);

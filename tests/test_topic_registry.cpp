@@ -33,7 +33,7 @@ std::vector<const void*> ids(const LoopTopics& t, const std::string& topic) {
     return out;
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("topic registry: subscribers are kept once each, in subscription order") {
     LoopTopics t;
@@ -51,9 +51,9 @@ TEST_CASE("topic registry: removal keeps the others' order and drops empty topic
     LoopTopics t;
     for (int i = 0; i < 5; ++i) t.add("chat", ws(i));
     CHECK(t.remove("chat", ws(2)));
-    CHECK_FALSE(t.remove("chat", ws(2)));      // not twice
-    CHECK_FALSE(t.remove("chat", stream(9)));  // never subscribed
-    CHECK_FALSE(t.remove("none", ws(0)));      // unknown topic
+    CHECK_FALSE(t.remove("chat", ws(2)));       // not twice
+    CHECK_FALSE(t.remove("chat", stream(9)));   // never subscribed
+    CHECK_FALSE(t.remove("none", ws(0)));       // unknown topic
     CHECK(ids(t, "chat") ==
           std::vector<const void*>{ws(0).id(), ws(1).id(), ws(3).id(), ws(4).id()});
     CHECK(t.add("chat", ws(2)));   // back in, now last
@@ -101,7 +101,9 @@ TEST_CASE("topic registry: counts from several threads add up") {
 
 TEST_CASE("publication: framed once for WebSocket; SSE forms built once on demand, any thread") {
     auto p = Publication::make("chat", "a\nb", false);
-    CHECK(p->ws_frame.view() == std::string_view("\x81\x03" "a\nb", 5));
+    CHECK(p->ws_frame.view() == std::string_view("\x81\x03"
+                                                 "a\nb",
+                                                 5));
     CHECK(p->payload() == "a\nb");
     std::vector<const char*> seen(4);
     std::vector<std::thread> threads;
@@ -132,11 +134,12 @@ TEST_CASE("topic registry: a walk survives its subscribers leaving and arriving"
             CHECK(t.remove("news", ws(1)));
             CHECK(t.remove("chat", ws(3)));   // and takes a later one with it
             CHECK_FALSE(t.remove("chat", ws(3)));
-            CHECK(t.add("chat", ws(9)));      // a newcomer waits for the next publication
-            CHECK(t.add("chat", ws(3)));      // back, at the end
+            CHECK(t.add("chat", ws(9)));   // a newcomer waits for the next publication
+            CHECK(t.add("chat", ws(3)));   // back, at the end
         }
     });
-    CHECK(seen == std::vector<const void*>{ws(0).id(), ws(1).id(), ws(2).id(), ws(4).id(), ws(5).id()});
+    CHECK(seen ==
+          std::vector<const void*>{ws(0).id(), ws(1).id(), ws(2).id(), ws(4).id(), ws(5).id()});
     // After the walk the holes are gone and the order is the subscription order.
     CHECK(ids(t, "chat") == std::vector<const void*>{ws(0).id(), ws(2).id(), ws(4).id(), ws(5).id(),
                                                      ws(9).id(), ws(3).id()});

@@ -56,7 +56,8 @@ struct SubscribeT {
 };
 
 /// `n` clients upgraded on "/s", returned once the app counts `n` subscribers of "t".
-std::vector<std::unique_ptr<WsClient>> connect_subscribers(wisp::App& app, std::uint16_t port, int n) {
+std::vector<std::unique_ptr<WsClient>> connect_subscribers(wisp::App& app, std::uint16_t port,
+                                                           int n) {
     std::vector<std::unique_ptr<WsClient>> clients;
     for (int i = 0; i < n; ++i) {
         clients.push_back(std::make_unique<WsClient>(port));
@@ -76,7 +77,7 @@ void expect_numbers(const std::vector<std::unique_ptr<WsClient>>& clients, int n
         }
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("topics: a peer's publication reaches every other subscriber, not itself") {
     Chat chat;
@@ -118,7 +119,7 @@ TEST_CASE("topics: a peer's publication reaches every other subscriber, not itse
         CHECK(f->payload == "from the app");
     }
     CHECK_FALSE(peers[2]->read(300ms));   // unsubscribed
-    peers.clear();   // closed peers leave their topics
+    peers.clear();                        // closed peers leave their topics
     CHECK(wait_until([&] { return app.subscriber_count("chat") == 0; }));
 }
 
@@ -166,7 +167,8 @@ TEST_CASE("topics: event streams receive text publications as events, binary one
     support::Server server(app);
     support::Client sse(server.port());
     sse.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(sse.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
+    REQUIRE(sse.read_until(
+        [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
     REQUIRE(wait_until([&] { return app.subscriber_count("chat") == 1; }));
     WsClient p(server.port());
     REQUIRE(support::status_of(p.handshake("/chat")) == 101);
@@ -187,7 +189,7 @@ TEST_CASE("topics: a stream subscribed with TopicEvents::named gets `event: <top
     app.get("/events", [](wisp::Request& req) {
         wisp::EventStream s(req);
         CHECK(s.subscribe("chat", wisp::TopicEvents::named));
-        CHECK_FALSE(s.subscribe("chat"));                                 // already subscribed
+        CHECK_FALSE(s.subscribe("chat"));                                   // already subscribed
         CHECK_FALSE(s.subscribe("bad\ntopic", wisp::TopicEvents::named));   // not an event name
         CHECK_FALSE(s.subscribe("", wisp::TopicEvents::named));
         CHECK(s.subscribe("plain"));
@@ -196,13 +198,15 @@ TEST_CASE("topics: a stream subscribed with TopicEvents::named gets `event: <top
     support::Server server(app);
     support::Client sse(server.port());
     sse.send("GET /events HTTP/1.0\r\n\r\n");   // plain (close-delimited) framing
-    REQUIRE(sse.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
+    REQUIRE(sse.read_until(
+        [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
     REQUIRE(wait_until([&] { return app.subscriber_count("plain") == 1; }));
     CHECK(app.subscriber_count("bad\ntopic") == 0);
     app.publish_text("chat", "{\"a\":1}");
     app.publish_text("plain", "two\nlines");
     CHECK(sse.read_until([](const std::string& b) {
-        return b.find("event: chat\ndata: {\"a\":1}\n\ndata: two\ndata: lines\n\n") != std::string::npos;
+        return b.find("event: chat\ndata: {\"a\":1}\n\ndata: two\ndata: lines\n\n") !=
+               std::string::npos;
     }));
 }
 

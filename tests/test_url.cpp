@@ -30,7 +30,7 @@ std::vector<std::pair<std::string, std::string>> query_pairs(std::string_view q)
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("url: percent_decode decodes escapes of either case") {
     CHECK(decode("") == "");
@@ -44,9 +44,7 @@ TEST_CASE("url: percent_decode decodes escapes of either case") {
     CHECK(decode("100%25") == "100%");
 }
 
-TEST_CASE("url: percent_decode decodes once") {
-    CHECK(decode("%252e") == "%2e");
-}
+TEST_CASE("url: percent_decode decodes once") { CHECK(decode("%252e") == "%2e"); }
 
 TEST_CASE("url: percent_decode turns '+' into a space only when asked") {
     CHECK(decode("a+b") == "a+b");

@@ -94,7 +94,7 @@ Verdict oracle(std::string_view s) {
                 if ((p[i + j] & 0xC0) != 0x80) return Verdict::invalid;
             }
             return completable(p + i, static_cast<int>(have), len) ? Verdict::incomplete
-                                                                    : Verdict::invalid;
+                                                                   : Verdict::invalid;
         }
         if (!decodes_validly(p + i, len)) return Verdict::invalid;
         i += static_cast<std::size_t>(len);
@@ -125,8 +125,9 @@ void check_streaming(std::string_view s) {
         d::Utf8Validator v;
         const bool a = v.feed(s.data(), k);
         const bool b = v.feed(s.data() + k, s.size() - k);
-        const Verdict split = !b ? Verdict::invalid : v.complete() ? Verdict::valid
-                                                                   : Verdict::incomplete;
+        const Verdict split = !b             ? Verdict::invalid
+                              : v.complete() ? Verdict::valid
+                                             : Verdict::incomplete;
         CHECK(split == one_shot);
         if (!a) CHECK_FALSE(b);   // once failed, stays failed
     }
@@ -139,11 +140,11 @@ void check_streaming(std::string_view s) {
     CHECK(v.failed() == (one_shot == Verdict::invalid));
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("utf8: code point boundaries are valid") {
-    for (std::uint32_t cp : {0x0u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xD7FFu, 0xE000u, 0xFFFDu,
-                             0xFFFFu, 0x10000u, 0x10FFFFu}) {
+    for (std::uint32_t cp : {0x0u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xD7FFu, 0xE000u, 0xFFFDu, 0xFFFFu,
+                             0x10000u, 0x10FFFFu}) {
         CAPTURE(cp);
         CHECK(d::is_valid_utf8(encode(cp)));
     }
@@ -176,7 +177,7 @@ TEST_CASE("utf8: code points above U+10FFFF are rejected") {
     CHECK_FALSE(d::is_valid_utf8(encode(0x13FFFF)));
     CHECK_FALSE(d::is_valid_utf8(bytes({0xF4, 0x90, 0x80, 0x80})));
     CHECK_FALSE(d::is_valid_utf8(bytes({0xF5, 0x80, 0x80, 0x80})));
-    CHECK_FALSE(d::is_valid_utf8(bytes({0xF7, 0xBF, 0xBF, 0xBF})));   // U+1FFFFF
+    CHECK_FALSE(d::is_valid_utf8(bytes({0xF7, 0xBF, 0xBF, 0xBF})));         // U+1FFFFF
     CHECK_FALSE(d::is_valid_utf8(bytes({0xF8, 0x88, 0x80, 0x80, 0x80})));   // old 5-byte form
     CHECK_FALSE(d::is_valid_utf8(bytes({0xFC, 0x84, 0x80, 0x80, 0x80, 0x80})));
 }
@@ -260,9 +261,9 @@ TEST_CASE("utf8: every 1- and 2-byte input agrees with the oracle, streamed or n
 }
 
 TEST_CASE("utf8: every 3- and 4-byte input over the boundary bytes agrees with the oracle") {
-    const unsigned interesting[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
-                                    0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0,
-                                    0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+    const unsigned interesting[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                    0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                    0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
     std::size_t mismatches = 0;
     for (unsigned a : interesting)
         for (unsigned b : interesting)
@@ -300,7 +301,7 @@ TEST_CASE("utf8: split at every byte boundary and byte by byte agrees with one-s
         std::string(40, 'a') + "\xe2\x82\xac" + std::string(40, 'b'),
         std::string(33, 'a') + "\xed\xa0\x80" + std::string(10, 'b'),   // surrogate mid-block
         std::string(31, 'a') + "\xf4\x90\x80\x80",                      // > U+10FFFF
-        std::string(16, 'a') + "\xc0\xaf" + std::string(16, 'a'),      // overlong
+        std::string(16, 'a') + "\xc0\xaf" + std::string(16, 'a'),       // overlong
         std::string(15, 'a') + "\xe2\x82",                              // truncated at end
         "\xf0\x9f\x98",                                                 // truncated 4-byte
         std::string(20, 'z') + "\x80",                                  // lone continuation

@@ -65,7 +65,8 @@ struct Echo {
     void close(wisp::Peer& p, const wisp::CloseInfo& c) {
         log->add("close " + std::to_string(c.code) + (c.clean ? " clean" : " unclean"));
         // A closed peer refuses sends without crashing.
-        log->add(p.send_text("late") == wisp::SendResult::closed ? "late send refused" : "late send ok");
+        log->add(p.send_text("late") == wisp::SendResult::closed ? "late send refused"
+                                                                 : "late send ok");
     }
     void error(wisp::Peer&, const wisp::Error& e) { log->add("error " + e.code.message()); }
 };
@@ -102,7 +103,7 @@ void expect_fail(WsClient& c, std::uint16_t code) {
     CHECK(c.wait_closed());
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("websocket: the handshake answers 101 with the RFC 6455 accept value") {
     EchoServer s;
@@ -145,19 +146,26 @@ TEST_CASE("websocket: broken handshakes get 400, other versions 426 with version
     };
     const Case cases[] = {
         {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: short==\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+         "Sec-WebSocket-Key: short==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+         400},
         {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", 400},
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         400},
         {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n" + key +
-         "Sec-WebSocket-Version: 13\r\n\r\n", 400},
+             "Sec-WebSocket-Version: 13\r\n\r\n",
+         400},
         {"GET /_ws HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key +
-         "Sec-WebSocket-Version: 13\r\n\r\n", 400},
-        {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + key +
-         "Sec-WebSocket-Version: 13\r\n\r\n", 400},
+             "Sec-WebSocket-Version: 13\r\n\r\n",
+         400},
         {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key +
-         "Sec-WebSocket-Version: 8\r\n\r\n", 426},
+             key + "Sec-WebSocket-Version: 13\r\n\r\n",
+         400},
         {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key +
-         "\r\n", 426},
+             "Sec-WebSocket-Version: 8\r\n\r\n",
+         426},
+        {"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key +
+             "\r\n",
+         426},
     };
     for (const Case& k : cases) {
         CAPTURE(k.request);
@@ -217,7 +225,9 @@ TEST_CASE("websocket: a burst far over the per-wakeup read bound is echoed witho
     }
 }
 
-TEST_CASE("websocket: WsOptions::keep_request = false keeps the address and state, frees the rest after open") {
+TEST_CASE(
+    "websocket: WsOptions::keep_request = false keeps the address and state, frees the rest after "
+    "open") {
     struct Reporter {
         Log* log = nullptr;
         std::optional<wisp::Response> upgrade(wisp::Request& req) {
@@ -276,8 +286,7 @@ TEST_CASE("websocket: frames that break RFC 6455 close the connection with 1002"
         {"reserved data opcode 3", frame(0x83, 0)},
         {"reserved control opcode 11", frame(0x8B, 0)},
         {"64-bit length with the top bit", std::string("\x82\xff\x80\0\0\0\0\0\0\0\0\0\0\0", 14)},
-        {"ping over 125 bytes",
-         std::string("\x89\xfe\x00\x7e\0\0\0\0", 8) + big_control},
+        {"ping over 125 bytes", std::string("\x89\xfe\x00\x7e\0\0\0\0", 8) + big_control},
         {"fragmented ping", frame(0x09, 1, "x")},
         {"continuation without a start", frame(0x80, 1, "x")},
         {"new start inside a message", frame(0x01, 1, "a") + frame(0x81, 1, "b")},
@@ -301,7 +310,8 @@ TEST_CASE("websocket: frames that break RFC 6455 close the connection with 1002"
 }
 
 TEST_CASE("websocket: fragments with interleaved control frames; all three length forms") {
-    EchoServer s([](wisp::App& app, Echo& echo) { app.ws("/big", echo, wisp::WsOptions{1 << 20}); });
+    EchoServer s(
+        [](wisp::App& app, Echo& echo) { app.ws("/big", echo, wisp::WsOptions{1 << 20}); });
     WsClient c(s.port());
     REQUIRE(support::status_of(c.handshake("/_ws")) == 101);
     c.send(Opcode::text, "Hel", false);
@@ -468,11 +478,13 @@ TEST_CASE("websocket: our close waits for the peer's, bounded by ws_close_timeou
         void message(wisp::Peer& p, const wisp::Message& m) {
             log->add(p.close(999) == wisp::SendResult::invalid ? "999 invalid" : "999 accepted");
             log->add(p.close(1000, std::string(124, 'r')) == wisp::SendResult::invalid
-                         ? "long reason invalid" : "long reason accepted");
+                         ? "long reason invalid"
+                         : "long reason accepted");
             p.close(4001, m.text());
             log->add(p.send_text("x") == wisp::SendResult::closed ? "send after close refused"
                                                                   : "send after close ok");
-            log->add(p.close(1000) == wisp::SendResult::closed ? "second close refused" : "second close ok");
+            log->add(p.close(1000) == wisp::SendResult::closed ? "second close refused"
+                                                               : "second close ok");
         }
         void close(wisp::Peer&, const wisp::CloseInfo& c) {
             log->add("close " + std::to_string(c.code) + (c.clean ? " clean" : " unclean"));
@@ -534,9 +546,10 @@ struct Rich {
         return ok;
     }
     void open(wisp::Peer& p) {
-        p.send_text("hello " + p.state<User>().name + " room=" + std::string(p.request().param("room").value_or("")) +
-                    " proto=" + std::string(p.protocol()) + " ua=" +
-                    std::string(p.request().header("user-agent").value_or("-")) +
+        p.send_text("hello " + p.state<User>().name +
+                    " room=" + std::string(p.request().param("room").value_or("")) +
+                    " proto=" + std::string(p.protocol()) +
+                    " ua=" + std::string(p.request().header("user-agent").value_or("-")) +
                     " from=" + p.remote_address().ip());
     }
     void message(wisp::Peer& p, const wisp::Message& m) {
@@ -548,7 +561,8 @@ struct Rich {
             return;
         }
         if (m.text() == "bad utf8") {
-            log->add(p.send_text("\xff") == wisp::SendResult::invalid ? "bad text refused" : "bad text sent");
+            log->add(p.send_text("\xff") == wisp::SendResult::invalid ? "bad text refused"
+                                                                      : "bad text sent");
             return;
         }
         if (m.text() == "terminate") {
@@ -562,7 +576,7 @@ struct Rich {
     }
     void error(wisp::Peer&, const wisp::Error& e) { log->add("error: " + e.message); }
 };
-}  // namespace
+}   // namespace
 
 TEST_CASE("websocket: upgrade accepts, rejects, adds headers, picks a subprotocol, sets state") {
     Log log;
@@ -585,7 +599,8 @@ TEST_CASE("websocket: upgrade accepts, rejects, adds headers, picks a subprotoco
     }
     {   // rejected by middleware before the hook
         WsClient c(server.port());
-        CHECK(support::status_of(c.handshake("/rooms/a?token=t", "Authorization: deny\r\n")) == 401);
+        CHECK(support::status_of(c.handshake("/rooms/a?token=t", "Authorization: deny\r\n")) ==
+              401);
     }
 #if !defined(WISP_NO_EXCEPTIONS)
     {   // a throwing upgrade hook: 500, and the server goes on
@@ -689,17 +704,26 @@ TEST_CASE("websocket: backpressure closes a non-reading peer with 1008, or drops
                 int sent = 0, dropped = 0, closed = 0;
                 for (int i = 0; i < 20000; ++i) {   // 1.25 GiB if nothing pushed back
                     switch (p.send_binary(chunk)) {
-                    case wisp::SendResult::sent: ++sent; break;
-                    case wisp::SendResult::dropped: ++dropped; break;
-                    default: ++closed; break;
+                        case wisp::SendResult::sent:
+                            ++sent;
+                            break;
+                        case wisp::SendResult::dropped:
+                            ++dropped;
+                            break;
+                        default:
+                            ++closed;
+                            break;
                     }
                     if (closed) break;
                 }
                 log->add(closed ? "closed" : dropped ? "dropped" : "all sent");
-                log->add(p.buffered_amount() <= 256 * 1024 + 64 * 1024 + 16 ? "bounded" : "unbounded");
+                log->add(p.buffered_amount() <= 256 * 1024 + 64 * 1024 + 16 ? "bounded"
+                                                                            : "unbounded");
             }
             void drain(wisp::Peer&) { log->add("drain"); }
-            void close(wisp::Peer&, const wisp::CloseInfo& c) { log->add("close " + std::to_string(c.code)); }
+            void close(wisp::Peer&, const wisp::CloseInfo& c) {
+                log->add("close " + std::to_string(c.code));
+            }
         } flood{&log};
         wisp::App app(o);
         app.ws("/f", flood);
@@ -745,7 +769,9 @@ TEST_CASE("websocket: a peer closed for backpressure that never reads is cut at 
             const std::string chunk(64 * 1024, 'f');
             for (int i = 0; i < 20000 && p.send_binary(chunk) == wisp::SendResult::sent; ++i) {}
         }
-        void close(wisp::Peer&, const wisp::CloseInfo& c) { log->add("close " + std::to_string(c.code)); }
+        void close(wisp::Peer&, const wisp::CloseInfo& c) {
+            log->add("close " + std::to_string(c.code));
+        }
     } flood{&log};
     wisp::App app(o);
     app.ws("/f", flood);
@@ -788,8 +814,9 @@ TEST_CASE("websocket: stop() closes peers with 1001") {
 TEST_CASE("websocket: frames that arrive with the handshake are not lost") {
     EchoServer s;
     WsClient c(s.port());
-    std::string req = "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    std::string req =
+        "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     req += wisp::detail::encode_client_frame(Opcode::text, "early", true, 7);
     CHECK(support::status_of(c.raw_handshake(req)) == 101);
     auto f = c.read();

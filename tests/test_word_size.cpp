@@ -111,7 +111,7 @@ void expect_events(const std::string& bytes, const Events& expected, d::WsLimits
     CHECK(joined(rec.events) == joined(expected));
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("word size: the platform under test") {
     MESSAGE("size_t " << sizeof(std::size_t) * 8 << " bits, time_t " << sizeof(std::time_t) * 8
@@ -181,9 +181,9 @@ TEST_CASE("ws_frame: 64-bit lengths above 32 bits are never cut to their low bit
             frame64(FIN | BINARY, len, "hello") + small_frame(FIN | TEXT, "x");
         const Events expected = len > string_max ? Events{"error:1009"} : Events{};
         expect_events(bytes, expected, {std::numeric_limits<std::uint64_t>::max()});
-        expect_events(bytes, len > std::numeric_limits<std::size_t>::max() ? Events{"error:1009"}
-                                                                          : expected,
-                      {std::numeric_limits<std::size_t>::max()});
+        expect_events(
+            bytes, len > std::numeric_limits<std::size_t>::max() ? Events{"error:1009"} : expected,
+            {std::numeric_limits<std::size_t>::max()});
     }
 }
 
@@ -226,9 +226,9 @@ TEST_CASE("ws_frame: fragment sums past 2^32 are compared in 64 bits") {
     // 100 bytes, then a fragment of 2^32 - 90: the sum is 2^32 + 10, over a limit of 2^32 + 9
     // (a 32-bit sum would wrap to 10 and pass).
     const std::string first(100, 'a');
-    expect_events(small_frame(BINARY, "") + frame64(CONT, 100, first) +
-                      frame64(FIN | CONT, two32 - 90, "bb"),
-                  {"error:1009"}, {two32 + 9});
+    expect_events(
+        small_frame(BINARY, "") + frame64(CONT, 100, first) + frame64(FIN | CONT, two32 - 90, "bb"),
+        {"error:1009"}, {two32 + 9});
     // One byte more of limit and it is accepted, where a string can hold it (64-bit).
     if (two32 + 10 <= string_max)
         expect_events(small_frame(BINARY, "") + frame64(CONT, 100, first) +

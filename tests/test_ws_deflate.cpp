@@ -41,7 +41,7 @@ struct Row {
     const char* dedicated10;   // of a dedicated route, 10-bit window
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("ws_deflate: a table of single offers and the answer of each mode") {
     const Row rows[] = {
@@ -60,8 +60,8 @@ TEST_CASE("ws_deflate: a table of single offers and the answer of each mode") {
         {"permessage-deflate;server_no_context_takeover;client_no_context_takeover", "B", "B",
          "B; server_max_window_bits=10"},
         // §7.1.2.2: an offered server window is answered with it or less.
-        {"permessage-deflate; server_max_window_bits=12",
-         "B; server_max_window_bits=12", "permessage-deflate; server_max_window_bits=12",
+        {"permessage-deflate; server_max_window_bits=12", "B; server_max_window_bits=12",
+         "permessage-deflate; server_max_window_bits=12",
          "permessage-deflate; server_max_window_bits=10"},
         {"permessage-deflate; server_max_window_bits=9", "B; server_max_window_bits=9",
          "permessage-deflate; server_max_window_bits=9",
@@ -126,16 +126,17 @@ TEST_CASE("ws_deflate: a table of single offers and the answer of each mode") {
 
 TEST_CASE("ws_deflate: several offers in one field: the first acceptable one wins") {
     // The first is declined (8 bits), the second taken.
-    CHECK(answer(dedicated15, "permessage-deflate; server_max_window_bits=8, "
-                              "permessage-deflate; server_max_window_bits=12") ==
+    CHECK(answer(dedicated15,
+                 "permessage-deflate; server_max_window_bits=8, "
+                 "permessage-deflate; server_max_window_bits=12") ==
           "permessage-deflate; server_max_window_bits=12");
     // An invalid first offer (unknown parameter) is skipped; then a plain one.
     CHECK(answer(dedicated15, "permessage-deflate; foo=1, permessage-deflate") ==
           "permessage-deflate");
     // Preference order holds when both are acceptable.
-    CHECK(answer(dedicated15,
-                 "permessage-deflate; server_max_window_bits=11, permessage-deflate") ==
-          "permessage-deflate; server_max_window_bits=11");
+    CHECK(
+        answer(dedicated15, "permessage-deflate; server_max_window_bits=11, permessage-deflate") ==
+        "permessage-deflate; server_max_window_bits=11");
     // Other extensions before and between are ignored, their parameters too, quoted commas
     // included.
     CHECK(answer(shared15, "x-foo; a=\"1,2\"; b, permessage-deflate; server_max_window_bits=13") ==
@@ -149,10 +150,10 @@ TEST_CASE("ws_deflate: several offers in one field: the first acceptable one win
 
 TEST_CASE("ws_deflate: several fields are one list, in order") {
     CHECK(answer_fields(dedicated15, {"x-foo", "permessage-deflate; server_max_window_bits=8",
-                               "permessage-deflate; server_max_window_bits=14"}) ==
+                                      "permessage-deflate; server_max_window_bits=14"}) ==
           "permessage-deflate; server_max_window_bits=14");
-    CHECK(answer_fields(dedicated15, {"permessage-deflate; client_no_context_takeover",
-                               "permessage-deflate"}) ==
+    CHECK(answer_fields(dedicated15,
+                        {"permessage-deflate; client_no_context_takeover", "permessage-deflate"}) ==
           "permessage-deflate; client_no_context_takeover");
     CHECK(answer_fields(dedicated15, {"x-foo", "x-bar"}) == "declined");
 }

@@ -125,10 +125,11 @@ const char* shared_answer =
 
 std::uint64_t deflate_calls() { return wd::deflate_stats().deflate_calls.load(); }
 
-}  // namespace
+}   // namespace
 
-TEST_CASE("ws deflate engine: shared mode answers the offer; a compressed message is inflated "
-          "before the hook and the echo goes out compressed") {
+TEST_CASE(
+    "ws deflate engine: shared mode answers the offer; a compressed message is inflated "
+    "before the hook and the echo goes out compressed") {
     Room room;
     auto ep = endpoint(room, wisp::DeflateMode::shared);
     FakeEngine e;
@@ -223,8 +224,9 @@ TEST_CASE("ws deflate engine: an off route declines; RSV1 there is a protocol er
     CHECK(room.got.empty());
 }
 
-TEST_CASE("ws deflate engine: RSV1 on control and continuation frames is 1002; corrupt data "
-          "and inflated text that is not UTF-8 are 1007") {
+TEST_CASE(
+    "ws deflate engine: RSV1 on control and continuation frames is 1002; corrupt data "
+    "and inflated text that is not UTF-8 are 1007") {
     struct Case {
         const char* name;
         std::string bytes;
@@ -299,8 +301,9 @@ TEST_CASE("ws deflate engine: a 1 GiB bomb closes 1009 after inflating at most t
     }
 }
 
-TEST_CASE("ws deflate engine: a publication is compressed once per window size and the same "
-          "bytes go to every subscriber that shares them") {
+TEST_CASE(
+    "ws deflate engine: a publication is compressed once per window size and the same "
+    "bytes go to every subscriber that shares them") {
     Room room;
     auto shared15 = endpoint(room, wisp::DeflateMode::shared, 15);
     auto shared10 = endpoint(room, wisp::DeflateMode::shared, 10);
@@ -342,7 +345,8 @@ TEST_CASE("ws deflate engine: a publication is compressed once per window size a
         CHECK(support::peer_inflate(f.payload) == m);
     }
 
-    for (auto* group : {&s15, &s10, &plain, &ded}) for (auto& w : *group) w->take();
+    for (auto* group : {&s15, &s10, &plain, &ded})
+        for (auto& w : *group) w->take();
     ded_nct->take();
     const auto before = deflate_calls();
     e.core.publish(wd::Publication::make("room", m, false), e.loop.get(), nullptr);
@@ -422,8 +426,9 @@ TEST_CASE("ws deflate engine: dedicated mode keeps context per peer; shared peer
     CHECK(room.got.size() == 30);
 }
 
-TEST_CASE("ws deflate engine: a handler's own Sec-WebSocket-Extensions is left out on a "
-          "compressing route") {
+TEST_CASE(
+    "ws deflate engine: a handler's own Sec-WebSocket-Extensions is left out on a "
+    "compressing route") {
     struct Own {
         wisp::Response upgrade(wisp::Request&) {
             wisp::Response r = wisp::accept();
@@ -475,9 +480,10 @@ TEST_CASE("ws deflate engine: without WISP_DEFLATE a compressing route declines 
     support::FakeEngine e;
     REQUIRE_FALSE(e.core.ws_router.add("GET", "/_ws", &ep));
     auto w = e.connect();
-    e.send(*w, "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+    e.send(*w,
+           "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
     const std::string head = w->take();
     CHECK(head.rfind("HTTP/1.1 101 ", 0) == 0);
     CHECK(head.find("Sec-WebSocket-Extensions") == std::string::npos);

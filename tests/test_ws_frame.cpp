@@ -36,7 +36,7 @@ struct StringMaker<std::vector<std::string>> {
         return (out + "}").c_str();
     }
 };
-}  // namespace doctest
+}   // namespace doctest
 
 namespace {
 
@@ -46,10 +46,14 @@ using Events = std::vector<std::string>;
 
 const char* errc_name(wisp::errc e) {
     switch (e) {
-    case wisp::errc::protocol_error: return "protocol_error";
-    case wisp::errc::invalid_utf8: return "invalid_utf8";
-    case wisp::errc::message_too_big: return "message_too_big";
-    default: return "unexpected errc";
+        case wisp::errc::protocol_error:
+            return "protocol_error";
+        case wisp::errc::invalid_utf8:
+            return "invalid_utf8";
+        case wisp::errc::message_too_big:
+            return "message_too_big";
+        default:
+            return "unexpected errc";
     }
 }
 
@@ -141,16 +145,14 @@ struct Compression {
     ~Compression() { compression_on = false; }
 };
 
-Run run(const std::string& bytes, const std::vector<std::size_t>& pieces,
-        d::WsLimits limits = {}) {
+Run run(const std::string& bytes, const std::vector<std::size_t>& pieces, d::WsLimits limits = {}) {
     d::WsReader reader(limits, compression_on);
     Recorder rec;
     Run r;
     std::size_t pos = 0;
     for (std::size_t i = 0; i <= pieces.size() && pos <= bytes.size(); ++i) {
-        const std::size_t n = i < pieces.size() && pieces[i] < bytes.size() - pos
-                                  ? pieces[i]
-                                  : bytes.size() - pos;
+        const std::size_t n =
+            i < pieces.size() && pieces[i] < bytes.size() - pos ? pieces[i] : bytes.size() - pos;
         std::vector<char> buf(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
                               bytes.begin() + static_cast<std::ptrdiff_t>(pos + n));
         const std::size_t got = reader.feed(buf.data(), n, rec);
@@ -200,7 +202,7 @@ void naive_mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t p
     for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>(p[i] ^ key[(phase + i) % 4]);
 }
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("ws_frame: mask equals a naive loop for every phase, length and alignment") {
     const std::uint8_t key[4] = {0x37, 0xFA, 0x21, 0x3D};
@@ -300,7 +302,9 @@ TEST_CASE("ws_frame: close payloads carry the code big-endian and cut the reason
     CHECK(d::encode_close_payload(out, 1000, "") == 2);
     CHECK(std::string(out, 2) == "\x03\xe8");
     CHECK(d::encode_close_payload(out, 4999, "bye") == 5);
-    CHECK(std::string(out, 5) == "\x13\x87" "bye");
+    CHECK(std::string(out, 5) ==
+          "\x13\x87"
+          "bye");
     const std::string long_ascii(200, 'x');
     CHECK(d::encode_close_payload(out, 1001, long_ascii) == 125);
     // 122 ASCII bytes then a 2-byte character: it would straddle byte 123, so it is dropped.
@@ -407,7 +411,10 @@ TEST_CASE("ws_frame: with compression on, RSV1 marks a message compressed, deliv
     // Fragmented, a ping between the fragments; the next message is plain again.
     expect_events(frame(RSV1 | TEXT, "ab") + frame(FIN | PING, "p") + frame(CONT, "\xc3") +
                       frame(FIN | CONT, "cd") + frame(FIN | TEXT, "plain"),
-                  {"ping:p", "ztext:ab\xc3" "cd", "text:plain"});
+                  {"ping:p",
+                   "ztext:ab\xc3"
+                   "cd",
+                   "text:plain"});
     // An uncompressed message is still checked for UTF-8.
     expect_error(frame(FIN | TEXT, "\xff"), "error:invalid_utf8:1007");
 }
@@ -521,9 +528,9 @@ TEST_CASE("ws_frame: max_message_bytes is enforced on the header, before the pay
     expect_error(frame(TEXT, std::string(60, 'a')) + frame(FIN | CONT, std::string(41, 'b')),
                  "error:message_too_big:1009", limits);
     // Control frames do not count toward the message.
-    expect_events(frame(TEXT, std::string(100, 'a')) + frame(FIN | PING, "p") +
-                      frame(FIN | CONT, ""),
-                  {"ping:p", "text:" + std::string(100, 'a')}, limits);
+    expect_events(
+        frame(TEXT, std::string(100, 'a')) + frame(FIN | PING, "p") + frame(FIN | CONT, ""),
+        {"ping:p", "text:" + std::string(100, 'a')}, limits);
 
     SUBCASE("only the header has arrived") {
         for (int form : {0, 126, 127}) {
@@ -679,8 +686,8 @@ TEST_CASE("ws_frame: a long mixed stream gives identical events for every split"
 TEST_CASE("ws_frame: a large message in many reads; big buffers are released afterwards") {
     std::string payload(1u << 20, '\0');
     for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 23);
-    const std::string bytes = frame(TEXT, payload.substr(0, 300000)) +
-                              frame(FIN | CONT, payload.substr(300000));
+    const std::string bytes =
+        frame(TEXT, payload.substr(0, 300000)) + frame(FIN | CONT, payload.substr(300000));
     std::vector<std::size_t> pieces(bytes.size() / 4096 + 1, 4096);
     d::WsReader reader;
     Recorder rec;

@@ -36,10 +36,14 @@ std::string b64(std::string_view s) {
 
 const char* result_name(HandshakeResult r) {
     switch (r) {
-    case HandshakeResult::ok: return "ok";
-    case HandshakeResult::not_upgrade: return "not_upgrade";
-    case HandshakeResult::bad_request: return "bad_request";
-    case HandshakeResult::version_unsupported: return "version_unsupported";
+        case HandshakeResult::ok:
+            return "ok";
+        case HandshakeResult::not_upgrade:
+            return "not_upgrade";
+        case HandshakeResult::bad_request:
+            return "bad_request";
+        case HandshakeResult::version_unsupported:
+            return "version_unsupported";
     }
     return "?";
 }
@@ -49,10 +53,8 @@ struct Request {
     std::string method = "GET";
     int major = 1, minor = 1;
     std::map<std::string, std::string> headers = {
-        {"host", "example.com"},
-        {"upgrade", "websocket"},
-        {"connection", "Upgrade"},
-        {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+        {"host", "example.com"},         {"upgrade", "websocket"},
+        {"connection", "Upgrade"},       {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
         {"sec-websocket-version", "13"},
     };
     std::vector<std::string> asked;       // names get() was called with
@@ -73,7 +75,7 @@ struct Request {
     }
 };
 
-}  // namespace
+}   // namespace
 
 TEST_CASE("ws_handshake: SHA-1 matches the FIPS 180 examples") {
     CHECK(hex(d::sha1("abc")) == "a9993e364706816aba3e25717850c26c9cd0d89d");
@@ -168,9 +170,8 @@ TEST_CASE("ws_handshake: header_has_token splits on commas, trims OWS, ignores c
 
 TEST_CASE("ws_handshake: parse_token_list yields trimmed, non-empty elements") {
     std::vector<std::string> got;
-    d::parse_token_list(" chat, superchat ,,\tv2.json\t,", [&](std::string_view t) {
-        got.emplace_back(t);
-    });
+    d::parse_token_list(" chat, superchat ,,\tv2.json\t,",
+                        [&](std::string_view t) { got.emplace_back(t); });
     CHECK(got == std::vector<std::string>{"chat", "superchat", "v2.json"});
     got.clear();
     d::parse_token_list("", [&](std::string_view t) { got.emplace_back(t); });
@@ -263,11 +264,11 @@ TEST_CASE("ws_handshake: method, HTTP version and Connection are checked (400)")
 }
 
 TEST_CASE("ws_handshake: bad or missing keys are rejected (400)") {
-    for (const char* key : {"", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",
-                            "MDEyMzQ1Njc4OWFiY2Rl",        // 15 bytes
-                            "MDEyMzQ1Njc4OWFiY2RlZmc=",    // 17 bytes
-                            "dGhlIHNhbXBsZSBub25jZQ!!", "dGhlIHNhbXBsZSBub2 5jZQ==",
-                            "dGhlIHNhbXBsZSBub25jZ-=="}) {
+    for (const char* key :
+         {"", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",
+          "MDEyMzQ1Njc4OWFiY2Rl",       // 15 bytes
+          "MDEyMzQ1Njc4OWFiY2RlZmc=",   // 17 bytes
+          "dGhlIHNhbXBsZSBub25jZQ!!", "dGhlIHNhbXBsZSBub2 5jZQ==", "dGhlIHNhbXBsZSBub25jZ-=="}) {
         CAPTURE(key);
         Request req;
         req.headers["sec-websocket-key"] = key;

@@ -69,7 +69,7 @@ std::string clock_text() {
     return std::string(text, n);
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1", tls_cert, tls_key, redis_url;
@@ -82,14 +82,16 @@ int main(int argc, char** argv) {
         else if (ok && !std::strcmp(argv[i], "--port"))
             ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--threads"))
-            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value &&
+                 !*end;
         else if (ok && !std::strcmp(argv[i], "--tls-cert")) tls_cert = value;
         else if (ok && !std::strcmp(argv[i], "--tls-key")) tls_key = value;
         else if (ok && !std::strcmp(argv[i], "--redis")) redis_url = value;
         else ok = false;
         if (!ok) {
-            std::fprintf(stderr, "usage: chat [--host H] [--port 0-65535] [--threads 1-1024] "
-                                 "[--tls-cert FILE --tls-key FILE] [--redis URL]\n");
+            std::fprintf(stderr,
+                         "usage: chat [--host H] [--port 0-65535] [--threads 1-1024] "
+                         "[--tls-cert FILE --tls-key FILE] [--redis URL]\n");
             return 2;
         }
     }
@@ -154,7 +156,8 @@ int main(int argc, char** argv) {
                      ec.message().c_str(), app.tls_error_detail().c_str());
         return 1;
     }
-    std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", host.c_str(), unsigned(app.port()));
+    std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", host.c_str(),
+                unsigned(app.port()));
     std::fflush(stdout);
     auto ec = app.run(static_cast<unsigned>(threads));
     return ec || redis_rejected ? 1 : 0;

@@ -25,7 +25,8 @@ using steady = std::chrono::steady_clock;
 std::string clean_name(std::string_view raw, std::string_view fallback) {
     std::string out;
     for (char c : raw)
-        if (out.size() < 24 && (std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '-' || c == '_'))
+        if (out.size() < 24 &&
+            (std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '-' || c == '_'))
             out += c;
     return out.empty() ? std::string(fallback) : out;
 }
@@ -36,7 +37,7 @@ struct Presence {
         steady::time_point since, last;
     };
     wisp::App* app = nullptr;
-    std::mutex m;   // hooks run on every I/O thread
+    std::mutex m;                            // hooks run on every I/O thread
     std::map<std::string, Member> members;   // by peer id
 
     void open(wisp::Peer& p) {
@@ -55,7 +56,8 @@ struct Presence {
             std::lock_guard<std::mutex> lock(m);
             Member& me = members[std::string(p.id())];
             me.last = steady::now();
-            if (msg.text().rfind("name:", 0) == 0) me.name = clean_name(msg.text().substr(5), me.name);
+            if (msg.text().rfind("name:", 0) == 0)
+                me.name = clean_name(msg.text().substr(5), me.name);
         }
         publish_roster();
     }
@@ -69,7 +71,8 @@ struct Presence {
 
     /// {"count":N,"online":[{"id":..,"name":..,"away":..,"for":seconds},...]}, from the registry.
     void publish_roster() {
-        std::string json = "{\"count\":" + std::to_string(app->peer_count("/_ws")) + ",\"online\":[";
+        std::string json =
+            "{\"count\":" + std::to_string(app->peer_count("/_ws")) + ",\"online\":[";
         const auto now = steady::now();
         bool first = true;
         for (const wisp::PeerHandle& h : app->peers("/_ws")) {   // the registry: who is open now
@@ -77,10 +80,12 @@ struct Presence {
             auto it = members.find(std::string(h.id()));
             if (it == members.end()) continue;   // opening or closing right now
             const auto secs = [&](steady::time_point t) {
-                return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
+                return std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
             };
             json += std::string(first ? "" : ",") + "{\"id\":\"" + it->first + "\",\"name\":\"" +
-                    it->second.name + "\",\"away\":" + (now - it->second.last > std::chrono::seconds(10) ? "true" : "false") +
+                    it->second.name + "\",\"away\":" +
+                    (now - it->second.last > std::chrono::seconds(10) ? "true" : "false") +
                     ",\"for\":" + secs(it->second.since) + "}";
             first = false;
         }
@@ -88,7 +93,7 @@ struct Presence {
     }
 };
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
@@ -101,10 +106,12 @@ int main(int argc, char** argv) {
         else if (ok && !std::strcmp(argv[i], "--port"))
             ok = (port = std::strtoul(value, &end, 10)) <= 65535 && *value && !*end;
         else if (ok && !std::strcmp(argv[i], "--threads"))
-            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value && !*end;
+            ok = (threads = std::strtoul(value, &end, 10)) >= 1 && threads <= 1024 && *value &&
+                 !*end;
         else ok = false;
         if (!ok) {
-            std::fprintf(stderr, "usage: presence [--host H] [--port 0-65535] [--threads 1-1024]\n");
+            std::fprintf(stderr,
+                         "usage: presence [--host H] [--port 0-65535] [--threads 1-1024]\n");
             return 2;
         }
     }

@@ -57,15 +57,39 @@ public:
     /// Responder. An invalid pattern is reported by listen().
     template <class F>
     App& route(std::string_view method, std::string_view pattern, F&& handler);
-    template <class F> App& get(std::string_view p, F&& h) { return route("GET", p, std::forward<F>(h)); }
-    template <class F> App& post(std::string_view p, F&& h) { return route("POST", p, std::forward<F>(h)); }
-    template <class F> App& put(std::string_view p, F&& h) { return route("PUT", p, std::forward<F>(h)); }
-    template <class F> App& patch(std::string_view p, F&& h) { return route("PATCH", p, std::forward<F>(h)); }
-    template <class F> App& del(std::string_view p, F&& h) { return route("DELETE", p, std::forward<F>(h)); }
-    template <class F> App& head(std::string_view p, F&& h) { return route("HEAD", p, std::forward<F>(h)); }
-    template <class F> App& options(std::string_view p, F&& h) { return route("OPTIONS", p, std::forward<F>(h)); }
+    template <class F>
+    App& get(std::string_view p, F&& h) {
+        return route("GET", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& post(std::string_view p, F&& h) {
+        return route("POST", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& put(std::string_view p, F&& h) {
+        return route("PUT", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& patch(std::string_view p, F&& h) {
+        return route("PATCH", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& del(std::string_view p, F&& h) {
+        return route("DELETE", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& head(std::string_view p, F&& h) {
+        return route("HEAD", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& options(std::string_view p, F&& h) {
+        return route("OPTIONS", p, std::forward<F>(h));
+    }
     /// Any method.
-    template <class F> App& any(std::string_view p, F&& h) { return route("", p, std::forward<F>(h)); }
+    template <class F>
+    App& any(std::string_view p, F&& h) {
+        return route("", p, std::forward<F>(h));
+    }
 
     /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
     /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
@@ -110,7 +134,8 @@ public:
     /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
     /// reason. Built without WISP_TLS: errc::tls_unavailable.
     [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
-    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls);
+    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port,
+                                             TlsOptions tls);
     /// The port the first TLS listener is bound to (0 before listen_tls()).
     std::uint16_t tls_port() const noexcept { return tls_port_; }
     /// Certificate renewal without a restart: every TLS listener reads its certificate and key
@@ -173,7 +198,9 @@ public:
     /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
     /// bridge with a setup error returns it, and listen() reports it too.
     template <class B>
-    [[nodiscard]] std::error_code bridge(const B& b) { return core_.attach_bridge(b, running_); }
+    [[nodiscard]] std::error_code bridge(const B& b) {
+        return core_.attach_bridge(b, running_);
+    }
 
     /// Open connections across all I/O threads.
     std::size_t connection_count() const noexcept;
@@ -207,7 +234,8 @@ public:
 
 private:
     struct Listener {
-        explicit Listener(detail::net::io_context& io) : acceptor(io.get_executor()), retry(io.get_executor()) {}
+        explicit Listener(detail::net::io_context& io)
+            : acceptor(io.get_executor()), retry(io.get_executor()) {}
         detail::tcp_acceptor acceptor;
         detail::steady_timer retry;
         std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
@@ -218,7 +246,7 @@ private:
     detail::Loop& loop0();
 
     detail::AppCore core_;
-    std::vector<std::shared_ptr<void>> ws_handlers_;                 ///< created by ws<H>(path)
+    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
@@ -238,7 +266,7 @@ private:
     Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
                     std::function<void()> fn);
     std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                    ///< posted before run()
+    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -358,27 +386,29 @@ inline detail::Loop& App::pick_loop() {
 
 inline void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(target.io, [this, &li, &target](const std::error_code& ec,
-                                                              detail::tcp_socket sock) {
-        if (ec == detail::net::error::operation_aborted || core_.stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.expires_after(std::chrono::milliseconds(50));
-            li.retry.async_wait([this, &li](const std::error_code& e) {
-                if (!e && !core_.stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(std::make_unique<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0].get()) start(std::move(sock));
-        else detail::net::post(target.io, [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.acceptor.async_accept(
+        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
+            if (ec == detail::net::error::operation_aborted || core_.stopping) return;
+            if (ec) {
+                // Out of descriptors or a transient failure: wait, then accept again (never spin).
+                li.retry.expires_after(std::chrono::milliseconds(50));
+                li.retry.async_wait([this, &li](const std::error_code& e) {
+                    if (!e && !core_.stopping) accept_next(li);
+                });
+                return;
+            }
+            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
+                auto* c = new detail::Connection(target, std::move(s));
+                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+                c->start(std::make_unique<detail::HttpSession>(*c));
+                c->release();   // the loop's list holds it now
+            };
+            if (&target == loops_[0].get()) start(std::move(sock));
+            else
+                detail::net::post(target.io,
+                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
+            accept_next(li);
+        });
 }
 
 inline std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -453,7 +483,8 @@ inline std::error_code App::run(unsigned threads) {
     if (threads == 0) threads = 1;
     core_.sync_limits();
     while (loops_.size() < threads)
-        loops_.push_back(std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+        loops_.push_back(
+            std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
     core_.live_loops.store(&live_loops_);
@@ -562,8 +593,7 @@ inline void App::stop() {
     }
 }
 
-inline SendResult App::publish_text(std::string_view topic, std::string_view text,
-                                    SendOptions o) {
+inline SendResult App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
     core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
     return SendResult::sent;

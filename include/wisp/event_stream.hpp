@@ -26,10 +26,10 @@ class StreamState;
 
 /// One server-sent event. Fields that are not set are not written.
 struct EventMessage {
-    std::string data;                 ///< CR, LF and CRLF split it into several `data:` lines
-    std::string event;                ///< `event:` type; omitted when empty
-    std::optional<std::string> id;    ///< `id:`; an empty id resets the client's last event ID
-    long long retry_ms = -1;          ///< `retry:` reconnection time; omitted when negative
+    std::string data;                ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;               ///< `event:` type; omitted when empty
+    std::optional<std::string> id;   ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;         ///< `retry:` reconnection time; omitted when negative
 };
 
 /// How an event stream receives the publications of a topic it subscribed to.
@@ -109,6 +109,6 @@ private:
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER   // wisp: definitions
+#ifndef WISP_IN_HEADER              // wisp: definitions
 #include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif   // wisp: definitions
+#endif                              // wisp: definitions

@@ -21,7 +21,7 @@ class Connection;
 class LoopGate;
 class StreamState;
 struct HandleAccess;
-}  // namespace detail
+}   // namespace detail
 
 class Peer;
 class EventStream;
@@ -66,8 +66,12 @@ public:
     bool post(std::function<void(Peer&)> fn) const;
 
     explicit operator bool() const noexcept { return conn_ != nullptr; }
-    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ == b.conn_; }
-    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept { return a.conn_ != b.conn_; }
+    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ == b.conn_;
+    }
+    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ != b.conn_;
+    }
 
 private:
     friend struct detail::HandleAccess;
@@ -100,6 +104,6 @@ private:
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER   // wisp: definitions
+#ifndef WISP_IN_HEADER              // wisp: definitions
 #include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif   // wisp: definitions
+#endif                              // wisp: definitions

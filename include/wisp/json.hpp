@@ -55,7 +55,7 @@ inline std::string json_text(const Json& value) {
 
 inline std::optional<Json> parse_json(std::string_view text) {
     Json v = Json::parse(text.begin(), text.end(), nullptr,
-                                             /*allow_exceptions=*/false);
+                         /*allow_exceptions=*/false);
     if (v.is_discarded()) return std::nullopt;
     return v;
 }
@@ -86,5 +86,5 @@ inline Response json_response(const Json& value, int status) {
 }
 
 WISP_NAMESPACE_END
-#endif  // WISP_JSON
+#endif   // WISP_JSON
 #pragma pop_macro("WISP_IN_HEADER")

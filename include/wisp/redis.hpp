@@ -89,8 +89,9 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min ||
         options.connect_timeout.count() <= 0 || options.max_pending_bytes == 0) {
         error_ = make_error_code(errc::invalid_argument);
-        error_detail_ = "RedisOptions: reconnect_min and connect_timeout must be positive, "
-                        "reconnect_max at least reconnect_min, max_pending_bytes not 0";
+        error_detail_ =
+            "RedisOptions: reconnect_min and connect_timeout must be positive, "
+            "reconnect_max at least reconnect_min, max_pending_bytes not 0";
         return;
     }
     std::error_code ec;
@@ -99,8 +100,8 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
     if (ec || found.empty()) {
         error_ = make_error_code(errc::redis_url);
-        error_detail_ = "redis URL: cannot resolve host '" + u->host + "': " +
-                        (ec ? ec.message() : std::string("no address"));
+        error_detail_ = "redis URL: cannot resolve host '" + u->host +
+                        "': " + (ec ? ec.message() : std::string("no address"));
         return;
     }
     const detail::tcp::endpoint ep = found.begin()->endpoint();
@@ -110,8 +111,9 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     (void)url;
     (void)options;
     error_ = make_error_code(errc::redis_unavailable);
-    error_detail_ = "RedisBridge: wisp was built without WISP_REDIS (define it and link "
-                    "hiredis; Debian: libhiredis-dev)";
+    error_detail_ =
+        "RedisBridge: wisp was built without WISP_REDIS (define it and link "
+        "hiredis; Debian: libhiredis-dev)";
 #endif
 }
 

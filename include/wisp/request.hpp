@@ -43,7 +43,7 @@ struct StateSlot {
 /// The T in `slot`, created on first use; aborts if the slot already holds another type.
 template <class T>
 T& state_of(StateSlot& slot);
-}  // namespace detail
+}   // namespace detail
 
 /// A peer's IP address and port.
 class Address {
@@ -164,7 +164,7 @@ private:
     std::vector<Header> headers_;
     std::vector<RouteParam> params_;
     detail::StateSlot state_;
-    std::string owned_;          ///< backing bytes when the request owns them
+    std::string owned_;   ///< backing bytes when the request owns them
     /// Decoded query pairs, made by the first query() that needs decoding.
     mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
@@ -199,7 +199,7 @@ public:
     static void set_exchange(Request& r, Exchange* e) noexcept { r.exchange_ = e; }
     static Exchange* exchange(const Request& r) noexcept { return r.exchange_; }
 };
-}  // namespace detail
+}   // namespace detail
 
 // ---- implementation -------------------------------------------------------
 inline Address Address::v4(const std::array<std::uint8_t, 4>& b, std::uint16_t port) {
@@ -234,10 +234,16 @@ inline std::string Address::ip() const {
     // RFC 5952 §4.2: compress the longest run (first if tied) of two or more zero groups.
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
-        if (g[i] != 0) { ++i; continue; }
+        if (g[i] != 0) {
+            ++i;
+            continue;
+        }
         int j = i;
         while (j < 8 && g[j] == 0) ++j;
-        if (j - i > best_len && j - i >= 2) { best = i; best_len = j - i; }
+        if (j - i > best_len && j - i >= 2) {
+            best = i;
+            best_len = j - i;
+        }
         i = j;
     }
     static const char hex[] = "0123456789abcdef";
@@ -286,8 +292,8 @@ inline Request::Request(std::string_view method, std::string_view target, Header
     set_target({base + t, target.size()});
     std::size_t i = 0;
     for (const auto& h : headers) {
-        headers_.push_back(Header{{base + hs[i].first, h.first.size()},
-                                  {base + hs[i].second, h.second.size()}});
+        headers_.push_back(
+            Header{{base + hs[i].first, h.first.size()}, {base + hs[i].second, h.second.size()}});
         ++i;
     }
     body_ = {base + b, body.size()};
@@ -371,8 +377,10 @@ T& detail::state_of(StateSlot& slot) {
         slot.ptr = std::make_shared<T>();
         slot.tag = &detail::type_tag<T>;
     } else if (slot.tag != &detail::type_tag<T>) {
-        std::fputs("wisp: Request::state<T>() asked for a second type; one state type per "
-                   "request or peer\n", stderr);
+        std::fputs(
+            "wisp: Request::state<T>() asked for a second type; one state type per "
+            "request or peer\n",
+            stderr);
         std::abort();
     }
     return *static_cast<T*>(slot.ptr.get());
@@ -482,8 +490,9 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.exchange_ = nullptr;
 }
 
-inline void detail::RequestBuilder::set_line(Request& r, std::string_view method, std::string_view target,
-                                     int major, int minor, bool keep_alive) {
+inline void detail::RequestBuilder::set_line(Request& r, std::string_view method,
+                                             std::string_view target, int major, int minor,
+                                             bool keep_alive) {
     r.method_ = method;
     r.set_target(target);
     r.major_ = static_cast<std::uint8_t>(major);
@@ -493,6 +502,6 @@ inline void detail::RequestBuilder::set_line(Request& r, std::string_view method
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER   // wisp: definitions
+#ifndef WISP_IN_HEADER              // wisp: definitions
 #include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif   // wisp: definitions
+#endif                              // wisp: definitions

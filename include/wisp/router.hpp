@@ -57,7 +57,7 @@ private:
     std::vector<Slot> slots_;   // capacity a power of two, at most half full
     std::size_t count_ = 0;
 };
-}  // namespace detail
+}   // namespace detail
 
 /// Maps (method, path) to a Target, the way H3 (rou3) does.
 ///
@@ -134,7 +134,7 @@ public:
 
 private:
     struct Route {
-        std::string method;                    // "" = any method
+        std::string method;   // "" = any method
         std::string pattern;
         std::vector<std::string_view> names;   // one per capture, into names_
         Target target;
@@ -144,8 +144,8 @@ private:
         // bytes only when the tag (length, first and last byte) agrees.
         std::vector<std::uint32_t> tags;
         std::vector<std::pair<std::string, std::unique_ptr<Node>>> statics;
-        std::unique_ptr<Node> param;   // `:name`
-        std::unique_ptr<Node> star;    // `*`
+        std::unique_ptr<Node> param;      // `:name`
+        std::unique_ptr<Node> star;       // `*`
         std::vector<const Route*> here;   // routes ending at this node
         std::vector<const Route*> rest;   // `**` routes whose rest starts here
     };
@@ -250,8 +250,8 @@ inline bool is_method_token(std::string_view s) noexcept {
 inline bool is_param_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s) {
-        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                        (c >= 'A' && c <= 'Z') || c == '_';
+        const bool ok =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -264,7 +264,7 @@ inline bool is_pattern_static_char(char ch) noexcept {
     return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
 }
 
-}  // namespace detail
+}   // namespace detail
 
 template <class Target>
 bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
@@ -346,8 +346,7 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
         Route{std::string(method), std::string(pattern), {}, std::move(target)});
     Node* node = &root_;
     for (const Seg& seg : segs) {
-        if (seg.kind != SegKind::fixed)
-            route->names.push_back(*names_.insert(seg.text).first);
+        if (seg.kind != SegKind::fixed) route->names.push_back(*names_.insert(seg.text).first);
         if (seg.kind == SegKind::rest) break;
         std::unique_ptr<Node>* child = nullptr;
         if (seg.kind == SegKind::param) {
@@ -375,8 +374,8 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
         std::string key;
         bool indexable = true;
         for (const Seg& seg : segs) {
-            indexable = indexable && seg.kind == SegKind::fixed &&
-                        seg.text.find('/') == std::string::npos;
+            indexable =
+                indexable && seg.kind == SegKind::fixed && seg.text.find('/') == std::string::npos;
             if (&seg != &segs.front()) key += '/';
             key += seg.text;
         }
@@ -399,8 +398,8 @@ template <class Target>
 std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key,
                                              bool& exact) noexcept {
     const std::uint32_t tag = static_tag(key);
-    std::size_t i = static_cast<std::size_t>(
-        std::lower_bound(n.tags.begin(), n.tags.end(), tag) - n.tags.begin());
+    std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
+                                             n.tags.begin());
     for (; i < n.tags.size() && n.tags[i] == tag; ++i) {
         const std::string_view k = n.statics[i].first;
         if (k == key) {
@@ -414,8 +413,8 @@ std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key
 }
 
 template <class Target>
-const typename BasicRouter<Target>::Node*
-BasicRouter<Target>::static_child(const Node& n, std::string_view raw) noexcept {
+const typename BasicRouter<Target>::Node* BasicRouter<Target>::static_child(
+    const Node& n, std::string_view raw) noexcept {
     if (n.statics.empty()) return nullptr;
     if (raw.find('%') == std::string_view::npos) {
         bool exact = false;
@@ -431,16 +430,15 @@ BasicRouter<Target>::static_child(const Node& n, std::string_view raw) noexcept 
 // Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
 // the path without its leading '/' and one trailing '/'.
 template <class Target>
-std::size_t BasicRouter<Target>::trim_path(std::string_view path,
-                                           std::string_view& rem) noexcept {
+std::size_t BasicRouter<Target>::trim_path(std::string_view path, std::string_view& rem) noexcept {
     rem = path.substr(1);
     if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
     return rem.empty() ? std::string_view::npos : 0;
 }
 
 template <class Target>
-const typename BasicRouter<Target>::Route*
-BasicRouter<Target>::pick(const std::vector<const Route*>& routes, Search& s) noexcept {
+const typename BasicRouter<Target>::Route* BasicRouter<Target>::pick(
+    const std::vector<const Route*>& routes, Search& s) noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
     for (const Route* r : routes) {
@@ -489,9 +487,8 @@ bool BasicRouter<Target>::find(const Node& n, std::size_t pos, Search& s) const 
 }
 
 template <class Target>
-typename BasicRouter<Target>::Match
-BasicRouter<Target>::match(std::string_view method, std::string_view path,
-                           std::vector<RouteParam>& params) const {
+typename BasicRouter<Target>::Match BasicRouter<Target>::match(
+    std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
     params.clear();
     Match m;
     if (path.empty() || path.front() != '/') return m;
@@ -531,8 +528,7 @@ BasicRouter<Target>::match(std::string_view method, std::string_view path,
 
 template <class Target>
 void BasicRouter<Target>::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                  std::vector<std::string_view>& methods,
-                                  bool& any_route) const {
+                                  std::vector<std::string_view>& methods, bool& any_route) const {
     auto take = [&](const std::vector<const Route*>& routes) {
         for (const Route* r : routes) {
             if (r->method.empty()) any_route = true;

@@ -45,9 +45,12 @@ inline Response serve_file(const Request& req, const std::filesystem::path& root
         if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
     std::string relative;
     switch (detail::safe_relative_path(raw, relative)) {
-    case detail::PathCheck::ok: break;
-    case detail::PathCheck::bad_request: return status(400);
-    case detail::PathCheck::not_found_or_forbidden: return status(404);
+        case detail::PathCheck::ok:
+            break;
+        case detail::PathCheck::bad_request:
+            return status(400);
+        case detail::PathCheck::not_found_or_forbidden:
+            return status(404);
     }
     const auto full = detail::resolve_under(root, relative);
     if (!full) return status(404);

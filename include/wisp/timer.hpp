@@ -14,7 +14,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 struct TimerState;
 struct TimerAccess;
-}  // namespace detail
+}   // namespace detail
 
 /// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
 /// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
@@ -44,6 +44,6 @@ private:
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER   // wisp: definitions
+#ifndef WISP_IN_HEADER              // wisp: definitions
 #include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif   // wisp: definitions
+#endif                              // wisp: definitions

@@ -66,9 +66,10 @@ struct TlsOptions {
     std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
     /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
     /// are OpenSSL's defaults, all of them AEAD.
-    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    std::string ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 };
 
 WISP_NAMESPACE_END

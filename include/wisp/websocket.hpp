@@ -25,7 +25,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 class Connection;
 class WsSession;
-}  // namespace detail
+}   // namespace detail
 
 /// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
 /// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
@@ -279,6 +279,6 @@ inline Response accept(std::string_view protocol) {
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER   // wisp: definitions
+#ifndef WISP_IN_HEADER              // wisp: definitions
 #include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif   // wisp: definitions
+#endif                              // wisp: definitions

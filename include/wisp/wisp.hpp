@@ -16,5 +16,5 @@
 #include <wisp/tls.hpp>
 #include <wisp/app.hpp>
 #include <wisp/redis.hpp>   // RedisBridge; works only with WISP_REDIS
-#include <wisp/json.hpp>   // empty unless WISP_JSON is defined
+#include <wisp/json.hpp>    // empty unless WISP_JSON is defined
 #pragma pop_macro("WISP_IN_HEADER")

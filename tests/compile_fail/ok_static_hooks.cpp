@@ -6,8 +6,8 @@
 struct H {
     static void open(wisp::Peer&) {}
     static wisp::Headers upgrade(wisp::Request&) { return {}; }
-    std::function<void(wisp::Peer&, const wisp::Message&)> message =
-        [](wisp::Peer&, const wisp::Message&) {};
+    std::function<void(wisp::Peer&, const wisp::Message&)> message = [](wisp::Peer&,
+                                                                        const wisp::Message&) {};
 };
 using K = wisp::detail::Hooks<H>;
 static_assert(K::has_open && K::open_ok && K::has_message && K::message_ok);

@@ -79,7 +79,7 @@ Outcome parse(const std::string& input, const std::vector<std::size_t>& cuts,
     return out;
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;

@@ -75,7 +75,7 @@ void fuzz_static_path(std::string_view in) {
     }
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::vector<std::string_view> lines;
@@ -126,25 +126,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto m = router.match(method.empty() ? "GET" : method, path, params);
         const bool exists = router.matches_path(path);
         switch (m.status) {
-        case wisp::RouteStatus::found:
-            check(m.target != nullptr && *m.target < lines.size() && exists);
-            for (const auto& p : params) {
-                check(!p.name.empty());
-                check(p.value.size() <= p.raw.size());
-                check(p.raw.data() >= path.data() &&
-                      p.raw.data() + p.raw.size() <= path.data() + path.size());
-            }
-            break;
-        case wisp::RouteStatus::method_not_allowed:
-            check(m.target == nullptr && !m.allow.empty() && exists && params.empty());
-            check(m.allow == router.allowed_methods(path));
-            break;
-        case wisp::RouteStatus::bad_request:
-            check(m.target == nullptr && exists && params.empty());
-            break;
-        case wisp::RouteStatus::not_found:
-            check(m.target == nullptr && !exists && params.empty() && m.allow.empty());
-            break;
+            case wisp::RouteStatus::found:
+                check(m.target != nullptr && *m.target < lines.size() && exists);
+                for (const auto& p : params) {
+                    check(!p.name.empty());
+                    check(p.value.size() <= p.raw.size());
+                    check(p.raw.data() >= path.data() &&
+                          p.raw.data() + p.raw.size() <= path.data() + path.size());
+                }
+                break;
+            case wisp::RouteStatus::method_not_allowed:
+                check(m.target == nullptr && !m.allow.empty() && exists && params.empty());
+                check(m.allow == router.allowed_methods(path));
+                break;
+            case wisp::RouteStatus::bad_request:
+                check(m.target == nullptr && exists && params.empty());
+                break;
+            case wisp::RouteStatus::not_found:
+                check(m.target == nullptr && !exists && params.empty() && m.allow.empty());
+                break;
         }
     }
     return 0;

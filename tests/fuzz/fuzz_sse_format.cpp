@@ -17,9 +17,9 @@
 #include <string_view>
 #include <system_error>
 
-#define FUZZ_CHECK(cond)                 \
-    do {                                 \
-        if (!(cond)) __builtin_trap();   \
+#define FUZZ_CHECK(cond)               \
+    do {                               \
+        if (!(cond)) __builtin_trap(); \
     } while (0)
 
 namespace {
@@ -137,7 +137,7 @@ void check_event(std::string_view data, std::string_view event, std::string_view
     FUZZ_CHECK(p.comments.empty() && p.ignored.empty());
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
     if (size < 11) return 0;

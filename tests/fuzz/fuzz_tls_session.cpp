@@ -75,7 +75,8 @@ struct Shared {
         wisp::TlsOptions o;
         make_identity(o.cert_pem, o.key_pem);
         std::string why;
-        server = d::TlsContext::make(o, std::make_shared<d::TicketKeys>(o.ticket_key_lifetime), why);
+        server =
+            d::TlsContext::make(o, std::make_shared<d::TicketKeys>(o.ticket_key_lifetime), why);
         if (!server) __builtin_trap();
         client = SSL_CTX_new(TLS_client_method());   // verifies nothing: the server is ours
         d::fill_endpoint(ws, echo);
@@ -91,7 +92,8 @@ struct Client {
     SSL* ssl;
     BIO* in;
     BIO* out;
-    explicit Client(SSL_CTX* ctx) : ssl(SSL_new(ctx)), in(BIO_new(BIO_s_mem())), out(BIO_new(BIO_s_mem())) {
+    explicit Client(SSL_CTX* ctx)
+        : ssl(SSL_new(ctx)), in(BIO_new(BIO_s_mem())), out(BIO_new(BIO_s_mem())) {
         BIO_set_mem_eof_return(in, -1);
         SSL_set_bio(ssl, in, out);
         SSL_set_connect_state(ssl);
@@ -100,20 +102,20 @@ struct Client {
     void exchange(support::FakeWire& w) {
         char buf[16384];
         int n;
-        while ((n = BIO_read(out, buf, sizeof buf)) > 0) w.input.append(buf, static_cast<std::size_t>(n));
+        while ((n = BIO_read(out, buf, sizeof buf)) > 0)
+            w.input.append(buf, static_cast<std::size_t>(n));
         const std::string s = w.take();
         if (!s.empty()) BIO_write(in, s.data(), static_cast<int>(s.size()));
     }
     void drain() {
         char buf[16384];
         std::size_t n;
-        while (SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) {
-        }
+        while (SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) {}
         ERR_clear_error();
     }
 };
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
@@ -124,11 +126,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     opts.receive_buffer_bytes = 4096;   // small: reads end mid-record often
     {
         support::FakeEngine e(opts);
-        if (e.core.router.add("GET", "/", [](wisp::Request&) { return wisp::text("ok"); })) __builtin_trap();
+        if (e.core.router.add("GET", "/", [](wisp::Request&) { return wisp::text("ok"); }))
+            __builtin_trap();
         if (e.core.ws_router.add("GET", "/_ws", &sh.ws)) __builtin_trap();
         auto wire = std::make_shared<support::FakeWire>();
-        auto t = std::make_unique<d::TlsTransport>(*e.loop, std::make_unique<support::FakeTransport>(*e.loop, wire),
-                                                   sh.server);
+        auto t = std::make_unique<d::TlsTransport>(
+            *e.loop, std::make_unique<support::FakeTransport>(*e.loop, wire), sh.server);
         d::TlsTransport* tls = t.get();
         auto* conn = new d::Connection(*e.loop, std::move(t));
         conn->start(std::make_unique<d::HttpSession>(*conn));
@@ -157,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (mode == 2) {
                 const std::string up =
                     "GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
+                    "13\r\n\r\n";
                 std::size_t w = 0;
                 SSL_write_ex(c.ssl, up.data(), up.size(), &w);
             }

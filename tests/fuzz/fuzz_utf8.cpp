@@ -87,7 +87,7 @@ Verdict verdict_of(bool fed_ok, const d::Utf8Validator& v) {
     return v.complete() ? Verdict::valid : Verdict::incomplete;
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;

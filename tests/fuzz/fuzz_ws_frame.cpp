@@ -227,8 +227,8 @@ std::string from_records(const std::uint8_t* p, std::size_t n) {
             payload = big;
         }
         const std::uint32_t seed = static_cast<std::uint32_t>(len * 0x9E3779B1u ^ switches);
-        std::string f = d::encode_client_frame(static_cast<Opcode>(b0 & 15), payload,
-                                               (b0 & 0x80) != 0, seed);
+        std::string f =
+            d::encode_client_frame(static_cast<Opcode>(b0 & 15), payload, (b0 & 0x80) != 0, seed);
         f[0] = static_cast<char>(b0);
         if (switches & 8) f[1] = static_cast<char>(f[1] & 0x7F);
         out += f;
@@ -236,7 +236,7 @@ std::string from_records(const std::uint8_t* p, std::size_t n) {
     return out;
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 3) return 0;

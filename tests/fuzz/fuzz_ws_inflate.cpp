@@ -92,7 +92,7 @@ struct Sink {
     void on_error(wisp::errc, std::uint16_t, const char*) {}
 };
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;

@@ -21,7 +21,8 @@ int main() {
     const std::string other = other_version_serve();
     if (mine != "text/plain; charset=utf-8 0.1.0" ||
         other != "text/plain; charset=utf-8; wisp=0.99 0.99.0") {
-        std::printf("not ok: this copy answered '%s', the other '%s'\n", mine.c_str(), other.c_str());
+        std::printf("not ok: this copy answered '%s', the other '%s'\n", mine.c_str(),
+                    other.c_str());
         return 1;
     }
     std::printf("wisp %s and wisp %s coexist\n", mine.c_str(), other.c_str());

@@ -41,7 +41,7 @@ wisp::WsOptions options(wisp::DeflateMode mode, int window_bits = 15, int mem_le
     return o;
 }
 
-}  // namespace
+}   // namespace
 
 int run(int argc, char** argv) {
     unsigned long port = 0;
@@ -63,4 +63,4 @@ int run(int argc, char** argv) {
     return app.run() ? 1 : 0;
 }
 
-}  // namespace wisp_test::deflate_server
+}   // namespace wisp_test::deflate_server

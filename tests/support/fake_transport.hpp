@@ -19,11 +19,11 @@ namespace wd = wisp::detail;
 /// What the peer sends and what the server wrote, in memory. Shared by the test and the
 /// connection's transport, so it outlives the connection (which may free itself on close).
 struct FakeWire {
-    std::string input;                  ///< sent by the peer, not read yet
-    bool input_ended = false;           ///< the peer sent its FIN
-    std::string output;                 ///< written by the server
-    std::size_t write_room = SIZE_MAX;  ///< bytes the transport takes in all (then `again`)
-    std::size_t reads = 0, writes = 0;  ///< calls, for checking batching
+    std::string input;                   ///< sent by the peer, not read yet
+    bool input_ended = false;            ///< the peer sent its FIN
+    std::string output;                  ///< written by the server
+    std::size_t write_room = SIZE_MAX;   ///< bytes the transport takes in all (then `again`)
+    std::size_t reads = 0, writes = 0;   ///< calls, for checking batching
     bool shut = false, closed = false;
     bool wants_write = false;
     wd::TransportOwner* owner = nullptr;   ///< null once the connection is gone
@@ -50,7 +50,8 @@ struct FakeWire {
 
 class FakeTransport final : public wd::Transport {
 public:
-    FakeTransport(wd::Loop& loop, std::shared_ptr<FakeWire> wire) : loop_(loop), w_(std::move(wire)) {}
+    FakeTransport(wd::Loop& loop, std::shared_ptr<FakeWire> wire)
+        : loop_(loop), w_(std::move(wire)) {}
     ~FakeTransport() override { w_->owner = nullptr; }
 
     bool start(wd::TransportOwner& owner) override {
@@ -147,4 +148,4 @@ struct FakeEngine {
     }
 };
 
-}  // namespace support
+}   // namespace support

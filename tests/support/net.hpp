@@ -220,4 +220,4 @@ inline std::string header_of(const std::string& response, std::string_view name)
     return {};
 }
 
-}  // namespace support
+}   // namespace support

@@ -27,11 +27,13 @@ struct Room {
             return;
         }
         const wisp::SendResult r = p.publish_text("room", m.data());
-        p.send(r == wisp::SendResult::sent ? "sent" : r == wisp::SendResult::invalid ? "invalid" : "other");
+        p.send(r == wisp::SendResult::sent      ? "sent"
+               : r == wisp::SendResult::invalid ? "invalid"
+                                                : "other");
     }
 };
 
-}  // namespace
+}   // namespace
 
 int run(int argc, char** argv) {
     unsigned long port = 0;
@@ -52,4 +54,4 @@ int run(int argc, char** argv) {
     return app.run() ? 1 : 0;
 }
 
-}  // namespace wisp_test::pubsub_server
+}   // namespace wisp_test::pubsub_server

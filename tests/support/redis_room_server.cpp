@@ -51,7 +51,7 @@ struct Room {
     }
 };
 
-}  // namespace
+}   // namespace
 
 int run(int argc, char** argv) {
     unsigned long port = 0, n_threads = 1;
@@ -90,4 +90,4 @@ int run(int argc, char** argv) {
     return failed ? 1 : 0;
 }
 
-}  // namespace wisp_test::redis_room_server
+}   // namespace wisp_test::redis_room_server

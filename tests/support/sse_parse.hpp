@@ -17,7 +17,7 @@ namespace support {
 
 /// One dispatched MessageEvent, as a browser's EventSource would deliver it.
 struct SseEvent {
-    std::string type;            ///< "message" when no event field was given
+    std::string type;   ///< "message" when no event field was given
     std::string data;
     std::string last_event_id;   ///< the source's last event ID string at dispatch
 };
@@ -114,8 +114,8 @@ private:
             return;
         }
         if (data_.back() == '\n') data_.pop_back();
-        events.push_back(SseEvent{type_.empty() ? std::string("message") : type_, data_,
-                                  last_event_id});
+        events.push_back(
+            SseEvent{type_.empty() ? std::string("message") : type_, data_, last_event_id});
         data_.clear();
         type_.clear();
     }
@@ -139,4 +139,4 @@ inline std::string sse_normalise_breaks(std::string_view s) {
     return out;
 }
 
-}  // namespace support
+}   // namespace support

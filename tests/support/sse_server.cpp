@@ -18,11 +18,14 @@ int run(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--port")) port = std::strtoul(argv[i + 1], nullptr, 10);
     wisp::App app;
     app.get("/sse", [](wisp::Request& req) {
-        const unsigned long n = std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
-        const unsigned long per = std::strtoul(std::string(req.query("per").value_or("1")).c_str(), nullptr, 10);
+        const unsigned long n =
+            std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
+        const unsigned long per =
+            std::strtoul(std::string(req.query("per").value_or("1")).c_str(), nullptr, 10);
         wisp::EventStream s(req);
         unsigned long i = 1;
-        if (auto last = s.last_event_id()) i = std::strtoul(std::string(*last).c_str(), nullptr, 10) + 1;
+        if (auto last = s.last_event_id())
+            i = std::strtoul(std::string(*last).c_str(), nullptr, 10) + 1;
         s.push(wisp::EventMessage{{}, "hello", {}, 50});   // retry: 50 ms, for quick reconnects
         for (unsigned long k = 0; k < per && i <= n; ++k, ++i) {
             const std::string v = std::to_string(i);
@@ -38,4 +41,4 @@ int run(int argc, char** argv) {
     return app.run() ? 1 : 0;
 }
 
-}  // namespace wisp_test::sse_server
+}   // namespace wisp_test::sse_server

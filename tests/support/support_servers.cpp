@@ -9,18 +9,28 @@
 #include <string_view>
 
 namespace wisp_test {
-namespace pubsub_server { int run(int argc, char** argv); }
-namespace sse_server { int run(int argc, char** argv); }
+namespace pubsub_server {
+int run(int argc, char** argv);
+}
+namespace sse_server {
+int run(int argc, char** argv);
+}
 #if defined(WISP_DEFLATE)
-namespace deflate_server { int run(int argc, char** argv); }
+namespace deflate_server {
+int run(int argc, char** argv);
+}
 #endif
 #if defined(WISP_TLS)
-namespace tls_server { int run(int argc, char** argv); }
+namespace tls_server {
+int run(int argc, char** argv);
+}
 #endif
 #if defined(WISP_REDIS)
-namespace redis_room_server { int run(int argc, char** argv); }
+namespace redis_room_server {
+int run(int argc, char** argv);
+}
 #endif
-}  // namespace wisp_test
+}   // namespace wisp_test
 
 namespace {
 
@@ -60,7 +70,7 @@ Run find(std::string_view name) {
     return nullptr;
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv) {
     if (argc > 0) {
@@ -70,7 +80,8 @@ int main(int argc, char** argv) {
         if (Run run = find(argv[1])) return run(argc - 1, argv + 1);   // argv[1] becomes argv[0]
     }
     std::fprintf(stderr, "usage: support_servers NAME [ARGS...], NAME one of:");
-    for (const Server& s : servers) std::fprintf(stderr, " %.*s", int(s.name.size()), s.name.data());
+    for (const Server& s : servers)
+        std::fprintf(stderr, " %.*s", int(s.name.size()), s.name.data());
     std::fprintf(stderr, "\n(or run it through a link with that name)\n");
     return 2;
 }

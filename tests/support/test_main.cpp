@@ -61,9 +61,7 @@ struct TapReporter : doctest::IReporter {
         diagnostics += "# " + std::string(m.m_file) + ":" + std::to_string(m.m_line) + ": " +
                        one_line(m.m_string.c_str()) + "\n";
     }
-    void test_case_skipped(const doctest::TestCaseData& in) override {
-        (void)in;
-    }
+    void test_case_skipped(const doctest::TestCaseData& in) override { (void)in; }
 
     const doctest::ContextOptions& opt;
     const doctest::TestCaseData* tc = nullptr;
@@ -72,7 +70,7 @@ struct TapReporter : doctest::IReporter {
     int number = 0;
 };
 
-}  // namespace
+}   // namespace
 
 DOCTEST_REGISTER_REPORTER("tap", 1, TapReporter);
 

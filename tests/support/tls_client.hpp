@@ -73,12 +73,12 @@ inline bool wait_fd(int fd, bool for_write, std::chrono::steady_clock::time_poin
 }
 
 struct TlsClientOptions {
-    std::string ca_file = cert("ca.pem");   ///< "" verifies nothing
+    std::string ca_file = cert("ca.pem");    ///< "" verifies nothing
     std::string server_name = "localhost";   ///< SNI and the name checked; "" sends none
     std::string cert_file, key_file;         ///< a client certificate (mutual TLS)
     std::vector<std::string> alpn = {"http/1.1"};
-    int max_version = 0;                     ///< e.g. TLS1_1_VERSION to offer no more than that
-    SSL_SESSION* session = nullptr;          ///< resume this session (not taken)
+    int max_version = 0;              ///< e.g. TLS1_1_VERSION to offer no more than that
+    SSL_SESSION* session = nullptr;   ///< resume this session (not taken)
 };
 
 /// One TLS connection. handshake() says whether it was established; error() why not.
@@ -96,7 +96,8 @@ public:
             SSL_CTX_set_security_level(ctx_, 0);   // let the client offer old versions at all
             SSL_CTX_set_cipher_list(ctx_, "ALL:@SECLEVEL=0");
         }
-        SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(ctx_,
+                                       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
         if (!o.ca_file.empty()) {
             SSL_CTX_load_verify_locations(ctx_, o.ca_file.c_str(), nullptr);
             SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
@@ -226,10 +227,12 @@ public:
         return head;
     }
     /// The next whole server frame; nullopt on timeout or close.
-    std::optional<Frame> next_frame(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    std::optional<Frame> next_frame(
+        std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         Frame f;
         std::size_t n = 0;
-        if (!read_until([&](const std::string& b) { return (n = parse_frame(b, f)) != 0; }, timeout))
+        if (!read_until([&](const std::string& b) { return (n = parse_frame(b, f)) != 0; },
+                        timeout))
             return std::nullopt;
         buf_.erase(0, n);
         return f;
@@ -325,4 +328,4 @@ inline wisp::TlsOptions server_tls() {
     return o;
 }
 
-}  // namespace support
+}   // namespace support

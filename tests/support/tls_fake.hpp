@@ -42,10 +42,12 @@ public:
     void exchange(FakeWire& w) {
         char buf[16384];
         int n;
-        while ((n = BIO_read(out_, buf, sizeof buf)) > 0) w.input.append(buf, static_cast<std::size_t>(n));
+        while ((n = BIO_read(out_, buf, sizeof buf)) > 0)
+            w.input.append(buf, static_cast<std::size_t>(n));
         const std::string from_server = w.take();
         cipher_in_ += from_server.size();
-        if (!from_server.empty()) BIO_write(in_, from_server.data(), static_cast<int>(from_server.size()));
+        if (!from_server.empty())
+            BIO_write(in_, from_server.data(), static_cast<int>(from_server.size()));
     }
     /// One step of the handshake; true once done.
     bool step() {
@@ -141,4 +143,4 @@ struct TlsFakeEngine : FakeEngine {
     }
 };
 
-}  // namespace support
+}   // namespace support

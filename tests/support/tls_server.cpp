@@ -25,7 +25,7 @@ struct Echo {
     }
 };
 
-}  // namespace
+}   // namespace
 
 int run(int argc, char** argv) {
     unsigned long port = 0, threads = 1;
@@ -47,8 +47,8 @@ int run(int argc, char** argv) {
             ++i;
             const auto c1 = s.find(','), c2 = s.find(',', c1 + 1);
             if (c1 == std::string::npos || c2 == std::string::npos) return 2;
-            tls.server_names.push_back(
-                wisp::TlsServerName{s.substr(0, c1), s.substr(c1 + 1, c2 - c1 - 1), s.substr(c2 + 1)});
+            tls.server_names.push_back(wisp::TlsServerName{
+                s.substr(0, c1), s.substr(c1 + 1, c2 - c1 - 1), s.substr(c2 + 1)});
         } else {
             std::fprintf(stderr, "tls_server: unknown argument %s\n", a.c_str());
             return 2;
@@ -56,12 +56,15 @@ int run(int argc, char** argv) {
     }
     wisp::App app;
     app.get("/", [](wisp::Request&) { return wisp::text("Hello, World!"); });
-    app.get("/whoami", [](wisp::Request& req) { return wisp::text(std::string(req.client_cert_subject())); });
+    app.get("/whoami",
+            [](wisp::Request& req) { return wisp::text(std::string(req.client_cert_subject())); });
     app.ws<Echo>("/_ws", wisp::WsOptions{16 * 1024 * 1024});
     app.get("/sse", [](wisp::Request& req) {
-        const unsigned long n = std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
+        const unsigned long n =
+            std::strtoul(std::string(req.query("count").value_or("0")).c_str(), nullptr, 10);
         wisp::EventStream s(req);
-        for (unsigned long i = 1; i <= n; ++i) s.push(wisp::EventMessage{std::to_string(i), {}, std::to_string(i)});
+        for (unsigned long i = 1; i <= n; ++i)
+            s.push(wisp::EventMessage{std::to_string(i), {}, std::to_string(i)});
         s.close();
         return wisp::Response(s);
     });
@@ -71,7 +74,8 @@ int run(int argc, char** argv) {
     app.stop_on_signals();
     app.reload_tls_on_sighup();
     if (auto ec = app.listen_tls("127.0.0.1", static_cast<std::uint16_t>(port), tls)) {
-        std::fprintf(stderr, "tls_server: %s: %s\n", ec.message().c_str(), app.tls_error_detail().c_str());
+        std::fprintf(stderr, "tls_server: %s: %s\n", ec.message().c_str(),
+                     app.tls_error_detail().c_str());
         return 1;
     }
     std::printf("listening on https://127.0.0.1:%u\n", unsigned(app.tls_port()));
@@ -79,4 +83,4 @@ int run(int argc, char** argv) {
     return app.run(static_cast<unsigned>(threads ? threads : 1)) ? 1 : 0;
 }
 
-}  // namespace wisp_test::tls_server
+}   // namespace wisp_test::tls_server

@@ -22,10 +22,10 @@ struct Frame {
     std::string payload;
     /// A close frame's code (0 when its payload is empty) and reason.
     std::uint16_t close_code() const {
-        return payload.size() >= 2 ? static_cast<std::uint16_t>(
-                                         static_cast<unsigned char>(payload[0]) << 8 |
-                                         static_cast<unsigned char>(payload[1]))
-                                   : 0;
+        return payload.size() >= 2
+                   ? static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                                static_cast<unsigned char>(payload[1]))
+                   : 0;
     }
     std::string close_reason() const { return payload.size() > 2 ? payload.substr(2) : ""; }
 };
@@ -69,14 +69,15 @@ public:
     std::string handshake(std::string_view path, std::string_view extra = {}) {
         std::string req = "GET " + std::string(path) +
                           " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Key: " + sample_key +
-                          "\r\nSec-WebSocket-Version: 13\r\n";
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: " +
+                          sample_key + "\r\nSec-WebSocket-Version: 13\r\n";
         req.append(extra).append("\r\n");
         return raw_handshake(req);
     }
     std::string raw_handshake(std::string_view request) {
         c_.send(request);
-        if (!c_.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }))
+        if (!c_.read_until(
+                [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }))
             return {};
         auto& b = c_.buffer();
         const std::size_t end = b.find("\r\n\r\n") + 4;
@@ -113,14 +114,17 @@ public:
         return f;
     }
     /// Reads frames until a close frame; skips pings/data. nullopt if none arrives.
-    std::optional<Frame> read_close(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    std::optional<Frame> read_close(
+        std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         for (;;) {
             auto f = read(timeout);
             if (!f) return std::nullopt;
             if (f->opcode == 8) return f;
         }
     }
-    bool wait_closed(std::optional<std::chrono::milliseconds> t = std::nullopt) { return c_.wait_closed(t); }
+    bool wait_closed(std::optional<std::chrono::milliseconds> t = std::nullopt) {
+        return c_.wait_closed(t);
+    }
     Client& tcp() { return c_; }
 
 private:
@@ -139,4 +143,4 @@ private:
     std::uint32_t seed_ = 0x1234;
 };
 
-}  // namespace support
+}   // namespace support

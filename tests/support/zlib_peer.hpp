@@ -119,5 +119,5 @@ inline std::string zero_bomb(std::size_t mib) {
     return out;
 }
 
-}  // namespace support
+}   // namespace support
 #endif

@@ -43,8 +43,10 @@ Response to_response(R&& r) {
     else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
     else if constexpr (std::is_convertible_v<R, std::string_view>)
         return text(std::string(std::string_view(r)));
-    else static_assert(!sizeof(T), "wisp: a handler must return wisp::Response, a string, a "
-                                   "wisp::EventStream or a wisp::Responder");
+    else
+        static_assert(!sizeof(T),
+                      "wisp: a handler must return wisp::Response, a string, a "
+                      "wisp::EventStream or a wisp::Responder");
 }
 
 /// Wraps a user callable taking Request& into an HttpHandler.
@@ -84,7 +86,7 @@ struct AppCore {
     BasicRouter<WsEndpoint*> ws_router;
     std::vector<Middleware> middleware;
     ErrorHook on_error;
-    std::error_code setup_error;    ///< first misconfiguration, reported by listen()
+    std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
     std::atomic<bool> stopping{false};
     TopicCounts topic_counts;
@@ -136,8 +138,7 @@ struct AppCore {
         std::string d = method + " " + std::string(pattern);
         if (ec == errc::duplicate_route)
             d += " clashes with " + method + " " + clash + ", registered before (same shape)";
-        else
-            d += ": " + ec.message();
+        else d += ": " + ec.message();
         return d;
     }
 
@@ -149,7 +150,8 @@ struct AppCore {
         std::error_code ec = BridgeAccess::error(b, why);
         if (!ec && (running || bridge)) {
             ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
-            why = running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
+            why =
+                running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
         }
         if (ec) record_setup_error(ec, why);
         else bridge = BridgeAccess::link(b);
@@ -170,8 +172,7 @@ struct AppCore {
 #ifndef WISP_NO_EXCEPTIONS
         try {
             on_error(req, e);
-        } catch (...) {
-        }
+        } catch (...) {}
 #else
         on_error(req, e);
 #endif
@@ -207,29 +208,29 @@ private:
         if (req.path() == "*") return server_options();
         auto m = router.match(req.method(), req.path(), RequestBuilder::params(req));
         switch (m.status) {
-        case RouteStatus::found:
-            return (*m.target)(req);
-        case RouteStatus::bad_request:
-            return status(400);
-        case RouteStatus::method_not_allowed:
-        case RouteStatus::not_found: {
-            std::vector<RouteParam> ws_params;
-            auto w = ws_router.match(req.method(), req.path(), ws_params);
-            if (w.status == RouteStatus::found) {
-                // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
-                Response r = status(426);
-                r.headers.set("Upgrade", "websocket");
-                r.headers.set("Connection", "Upgrade");
-                r.headers.set("Sec-WebSocket-Version", "13");
+            case RouteStatus::found:
+                return (*m.target)(req);
+            case RouteStatus::bad_request:
+                return status(400);
+            case RouteStatus::method_not_allowed:
+            case RouteStatus::not_found: {
+                std::vector<RouteParam> ws_params;
+                auto w = ws_router.match(req.method(), req.path(), ws_params);
+                if (w.status == RouteStatus::found) {
+                    // RFC 9110 §15.5.22: a WebSocket endpoint asked without the upgrade.
+                    Response r = status(426);
+                    r.headers.set("Upgrade", "websocket");
+                    r.headers.set("Connection", "Upgrade");
+                    r.headers.set("Sec-WebSocket-Version", "13");
+                    return r;
+                }
+                if (m.status == RouteStatus::not_found &&
+                    w.status != RouteStatus::method_not_allowed)
+                    return status(404);
+                Response r = status(405);
+                r.headers.set("Allow", merge_allow(m.allow, w.allow));
                 return r;
             }
-            if (m.status == RouteStatus::not_found &&
-                w.status != RouteStatus::method_not_allowed)
-                return status(404);
-            Response r = status(405);
-            r.headers.set("Allow", merge_allow(m.allow, w.allow));
-            return r;
-        }
         }
         return status(500);
     }
@@ -283,6 +284,6 @@ private:
     }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -72,8 +72,8 @@ void throw_exception(const Exception& e) {
     std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
     std::abort();
 }
-}  // namespace detail
-}  // namespace asio
+}   // namespace detail
+}   // namespace asio
 #endif
 
 WISP_NAMESPACE_BEGIN
@@ -83,13 +83,12 @@ using tcp = ::asio::ip::tcp;
 /// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
 using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
 using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer =
-    ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 ::asio::wait_traits<std::chrono::steady_clock>,
-                                 ::asio::io_context::executor_type>;
+using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  ::asio::wait_traits<std::chrono::steady_clock>,
+                                                  ::asio::io_context::executor_type>;
 #ifdef WISP_EPOLL
 using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
 #endif
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -46,7 +46,9 @@ public:
 /// How App::bridge opens a public bridge handle (which befriends this).
 struct BridgeAccess {
     template <class B>
-    static std::shared_ptr<Bridge> link(const B& b) { return b.link_; }
+    static std::shared_ptr<Bridge> link(const B& b) {
+        return b.link_;
+    }
     /// The handle's setup error (a bad URL, a host that does not resolve) and its sentence.
     template <class B>
     static std::error_code error(const B& b, std::string& why) {
@@ -55,6 +57,6 @@ struct BridgeAccess {
     }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -41,10 +41,17 @@ class SharedBuffer {
 public:
     SharedBuffer() = default;
     explicit SharedBuffer(Block* adopted) noexcept : b_(adopted) {}
-    SharedBuffer(const SharedBuffer& o) noexcept : b_(o.b_) { if (b_) block_retain(b_); }
+    SharedBuffer(const SharedBuffer& o) noexcept : b_(o.b_) {
+        if (b_) block_retain(b_);
+    }
     SharedBuffer(SharedBuffer&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
-    SharedBuffer& operator=(SharedBuffer o) noexcept { std::swap(b_, o.b_); return *this; }
-    ~SharedBuffer() { if (b_) block_release(b_); }
+    SharedBuffer& operator=(SharedBuffer o) noexcept {
+        std::swap(b_, o.b_);
+        return *this;
+    }
+    ~SharedBuffer() {
+        if (b_) block_release(b_);
+    }
 
     /// A new block holding a copy of `bytes`.
     static SharedBuffer copy_of(std::string_view bytes);
@@ -151,10 +158,10 @@ private:
     void push(Block* b, std::size_t offset, std::size_t length);
     void pop() noexcept;
 
-    Node* head_ = nullptr;        ///< first segment not fully written
+    Node* head_ = nullptr;   ///< first segment not fully written
     Node* last_ = nullptr;
-    std::size_t bytes_ = 0;       ///< bytes not yet written
-    Block* tail_ = nullptr;       ///< block this queue may append into (owned, unshared)
+    std::size_t bytes_ = 0;   ///< bytes not yet written
+    Block* tail_ = nullptr;   ///< block this queue may append into (owned, unshared)
     BlockPool* node_pool_;
 };
 
@@ -328,7 +335,8 @@ inline void OutQueue::consume(std::size_t n) noexcept {
 inline void OutQueue::own(const Block* b, BlockPool* pool) {
     for (Node* s = head_; s; s = s->next) {
         if (s->block != b) continue;
-        Block* copy = (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
+        Block* copy =
+            (pool && s->length <= BlockPool::block_size) ? pool->get() : block_new(s->length);
         std::memcpy(copy->data(), b->data() + s->offset, s->length);
         copy->size = s->length;
         block_release(s->block);
@@ -343,6 +351,6 @@ inline void OutQueue::clear() noexcept {
     tail_ = nullptr;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -67,7 +67,9 @@ public:
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
     /// The subject of the client's verified certificate (mutual TLS); null without one.
-    std::shared_ptr<const std::string> client_subject() const { return transport_->client_subject(); }
+    std::shared_ptr<const std::string> client_subject() const {
+        return transport_->client_subject();
+    }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
     /// True once a close is pending or done: nothing new should be queued.
@@ -116,8 +118,8 @@ public:
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 
-    bool dirty = false;               ///< on the loop's dirty list this turn
-    Connection* prev_conn = nullptr;  ///< the loop's list of open connections
+    bool dirty = false;                ///< on the loop's dirty list this turn
+    Connection* prev_conn = nullptr;   ///< the loop's list of open connections
     Connection* next_conn = nullptr;
 
 private:
@@ -130,17 +132,17 @@ private:
     void begin_linger();
 
     Loop& loop_;
-    SocketTransport socket_;              ///< the socket (empty over another transport)
-    std::unique_ptr<Transport> layer_;    ///< a transport used instead of socket_
+    SocketTransport socket_;             ///< the socket (empty over another transport)
+    std::unique_ptr<Transport> layer_;   ///< a transport used instead of socket_
     Transport* transport_;
     SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;    ///< handed over during the current call
+    std::unique_ptr<Session> retired_;   ///< handed over during the current call
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> gone_{false};
     State state_ = State::open;
-    std::uint8_t depth_ = 0;              ///< nested in_session() calls
-    bool in_read_ = false;                ///< the pump runs: start no second read
+    std::uint8_t depth_ = 0;   ///< nested in_session() calls
+    bool in_read_ = false;     ///< the pump runs: start no second read
     bool close_after_flush_ = false;
 };
 
@@ -173,7 +175,10 @@ inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop), socket_(loop), layer_(std::move(transport)), transport_(layer_.get()),
+    : loop_(loop),
+      socket_(loop),
+      layer_(std::move(transport)),
+      transport_(layer_.get()),
       out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
@@ -335,7 +340,8 @@ inline void Connection::close_now() {
 inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
     if (out_.blocked()) {   // waiting on a reader that does not read
-        std::uint64_t t = out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
+        std::uint64_t t =
+            out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
         loop_.schedule(*this, t);
         return;
@@ -377,6 +383,6 @@ inline SendQueue::Room SendQueue::room() {
     return Room::full;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -40,11 +40,11 @@ struct FetchWait {
 /// One request being handled: set on the Request while middleware and the handler run.
 /// A Responder or an EventStream made from that request binds here.
 struct Exchange {
-    Connection* conn = nullptr;           ///< null for App::fetch
-    std::uint64_t seq = 0;                ///< which request of the connection this is
-    std::shared_ptr<FetchWait> fetch;     ///< App::fetch: where a deferred answer goes
-    std::shared_ptr<Deferred> deferred;   ///< set by defer()
-    std::shared_ptr<StreamState> stream;  ///< set by EventStream(request)
+    Connection* conn = nullptr;            ///< null for App::fetch
+    std::uint64_t seq = 0;                 ///< which request of the connection this is
+    std::shared_ptr<FetchWait> fetch;      ///< App::fetch: where a deferred answer goes
+    std::shared_ptr<Deferred> deferred;    ///< set by defer()
+    std::shared_ptr<StreamState> stream;   ///< set by EventStream(request)
 };
 
 /// Hands a deferred answer to the connection's HTTP session (defined in http_session.hpp).
@@ -90,7 +90,7 @@ inline bool Deferred::deliver(Response&& res) {
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 
 inline bool Responder::send(Response res) const {
     if (!d_ || d_->answered.exchange(true)) return false;

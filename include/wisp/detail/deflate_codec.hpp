@@ -354,6 +354,6 @@ inline Inflater* DeflatePool::inflater() {
 
 #endif   // WISP_DEFLATE
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

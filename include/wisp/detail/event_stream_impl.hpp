@@ -29,13 +29,15 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 /// A stream's timer: it runs on the stream's loop and stops when the stream ends.
 inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
-                          std::chrono::milliseconds interval, std::function<void(EventStream&)> fn) {
+                          std::chrono::milliseconds interval,
+                          std::function<void(EventStream&)> fn) {
     if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
     auto& timers = s->extras->timers;
-    timers.erase(std::remove_if(timers.begin(), timers.end(),
-                                [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
-                 timers.end());
+    timers.erase(
+        std::remove_if(timers.begin(), timers.end(),
+                       [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+        timers.end());
     // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
     // not keep the stream's memory alive meanwhile.
     Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
@@ -48,7 +50,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
     timers.push_back(TimerAccess::state(t));
     return t;
 }
-}  // namespace detail
+}   // namespace detail
 
 // ---- EventStream ----------------------------------------------------------------------
 inline EventStream::EventStream(Request& req) {
@@ -65,8 +67,9 @@ inline SendResult EventStream::push(std::string_view data) {
 
 inline SendResult EventStream::push(const EventMessage& m) {
     std::string bytes;
-    if (detail::format_event(bytes, m.data, m.event, m.id ? std::string_view(*m.id) : std::string_view(),
-                             m.retry_ms, m.id.has_value()))
+    if (detail::format_event(bytes, m.data, m.event,
+                             m.id ? std::string_view(*m.id) : std::string_view(), m.retry_ms,
+                             m.id.has_value()))
         return SendResult::invalid;
     return detail::StreamState::push(s_, std::move(bytes));
 }
@@ -99,12 +102,13 @@ inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     if (st.closed.load() || st.conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
     // A weak reference: the waiter must not keep its own stream alive.
-    st.extras->when_drained.push_back([w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
-        if (auto s = w.lock()) {
-            EventStream e = detail::HandleAccess::event_stream(std::move(s));
-            f(e);
-        }
-    });
+    st.extras->when_drained.push_back(
+        [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
+            if (auto s = w.lock()) {
+                EventStream e = detail::HandleAccess::event_stream(std::move(s));
+                f(e);
+            }
+        });
     if (st.is_started && st.conn->out().empty())
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }

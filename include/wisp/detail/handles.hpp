@@ -51,7 +51,9 @@ struct HandleAccess {
         h.s_ = s;
         return h;
     }
-    static EventStream event_stream(std::shared_ptr<StreamState> s) { return EventStream(std::move(s)); }
+    static EventStream event_stream(std::shared_ptr<StreamState> s) {
+        return EventStream(std::move(s));
+    }
     static const std::shared_ptr<StreamState>& state(const EventStream& e) noexcept { return e.s_; }
 };
 
@@ -70,9 +72,10 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
     if (close_reported_ || conn_.closing() || !fn) return Timer();
     Extras& x = extras();
     // Timers that stopped (cancelled, fired once) leave the list as new ones come.
-    x.timers.erase(std::remove_if(x.timers.begin(), x.timers.end(),
-                                  [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
-                   x.timers.end());
+    x.timers.erase(
+        std::remove_if(x.timers.begin(), x.timers.end(),
+                       [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
+        x.timers.end());
     // The timer cannot outlive the session: let_go() stops it first, on this thread.
     Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
                              [this, user = std::move(fn)] {
@@ -155,7 +158,7 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
     return out;
 }
 
-}  // namespace detail
+}   // namespace detail
 
 // ---- Peer -----------------------------------------------------------------------------
 inline PeerHandle Peer::handle() const { return s_.handle(); }
@@ -199,16 +202,17 @@ inline SendResult PeerHandle::post_send(bool binary, std::string_view data, Send
     detail::Unrun lost([shared_done] {
         if (*shared_done) (*shared_done)(SendResult::closed);
     });
-    const bool posted = gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data),
-                                     shared_done, lost = std::move(lost)]() mutable {
-        lost.dismiss();
-        SendResult r = SendResult::closed;
-        if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
-            ref->in_session([&] {
-                r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
-            });
-        if (*shared_done) (*shared_done)(r);
-    });
+    const bool posted =
+        gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
+                     lost = std::move(lost)]() mutable {
+            lost.dismiss();
+            SendResult r = SendResult::closed;
+            if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
+                ref->in_session([&] {
+                    r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
+                });
+            if (*shared_done) (*shared_done)(r);
+        });
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
@@ -228,7 +232,9 @@ inline SendResult PeerHandle::publish(std::string_view topic, std::string_view t
 }
 inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
     if (!is_open()) return SendResult::closed;
-    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) { p.publish_binary(t, d); })
+    return post([t = std::string(topic), d = std::string(bytes)](Peer& p) {
+        p.publish_binary(t, d);
+    })
                ? SendResult::sent
                : SendResult::closed;
 }
@@ -237,8 +243,9 @@ inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason)
     if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
         return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
-    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); }) ? SendResult::sent
-                                                                                 : SendResult::closed;
+    return post([code, r = std::string(reason)](Peer& p) { p.close(code, r); })
+               ? SendResult::sent
+               : SendResult::closed;
 }
 
 inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
@@ -265,7 +272,8 @@ inline SendResult StreamHandle::push(const EventMessage& message) const {
 }
 inline SendResult StreamHandle::push_comment(std::string_view text) const {
     auto s = s_.lock();
-    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text) : SendResult::closed;
+    return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text)
+             : SendResult::closed;
 }
 inline void StreamHandle::close() const {
     if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();

@@ -35,12 +35,18 @@ struct HookNames {
 template <class H>
 struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
 
-template <class H> using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
-template <class H> using only_probe_open = decltype(&HookNameProbe<H>::open);
-template <class H> using only_probe_message = decltype(&HookNameProbe<H>::message);
-template <class H> using only_probe_close = decltype(&HookNameProbe<H>::close);
-template <class H> using only_probe_error = decltype(&HookNameProbe<H>::error);
-template <class H> using only_probe_drain = decltype(&HookNameProbe<H>::drain);
+template <class H>
+using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
+template <class H>
+using only_probe_open = decltype(&HookNameProbe<H>::open);
+template <class H>
+using only_probe_message = decltype(&HookNameProbe<H>::message);
+template <class H>
+using only_probe_close = decltype(&HookNameProbe<H>::close);
+template <class H>
+using only_probe_error = decltype(&HookNameProbe<H>::error);
+template <class H>
+using only_probe_drain = decltype(&HookNameProbe<H>::drain);
 
 template <template <class> class Op, class H, class = void>
 struct detected : std::false_type {};
@@ -84,7 +90,12 @@ using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
 /// counts as the first: Response (101 accepts with its headers, any other status rejects),
 /// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
 enum class UpgradeResult : unsigned char {
-    not_callable, accept, response, optional_response, headers, invalid
+    not_callable,
+    accept,
+    response,
+    optional_response,
+    headers,
+    invalid
 };
 
 template <class H>
@@ -153,8 +164,9 @@ struct Hooks {
         static_assert(upgrade_result_ok,
                       "wisp: hook `upgrade` must return void, wisp::Response, "
                       "std::optional<wisp::Response> or wisp::Headers");
-        static_assert(open_ok, "wisp: hook `open` must be public and callable as "
-                               "open(wisp::Peer&)");
+        static_assert(open_ok,
+                      "wisp: hook `open` must be public and callable as "
+                      "open(wisp::Peer&)");
         static_assert(message_ok,
                       "wisp: hook `message` must be public and callable as "
                       "message(wisp::Peer&, const wisp::Message&) or "
@@ -166,8 +178,9 @@ struct Hooks {
         static_assert(error_ok,
                       "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
                       "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
-        static_assert(drain_ok, "wisp: hook `drain` must be public and callable as "
-                                "drain(wisp::Peer&)");
+        static_assert(drain_ok,
+                      "wisp: hook `drain` must be public and callable as "
+                      "drain(wisp::Peer&)");
         return true;
     }
 };
@@ -176,12 +189,12 @@ struct Hooks {
 /// handler has none). No virtual calls, no std::function per peer.
 struct WsEndpoint {
     void* handler = nullptr;
-    std::size_t max_message_bytes = 0;   ///< 0: Limits::max_message_bytes
-    bool keep_request = true;            ///< WsOptions::keep_request
-    DeflateOptions deflate;              ///< WsOptions::deflate
-    std::string pattern;                 ///< as given to App::ws
+    std::size_t max_message_bytes = 0;                         ///< 0: Limits::max_message_bytes
+    bool keep_request = true;                                  ///< WsOptions::keep_request
+    DeflateOptions deflate;                                    ///< WsOptions::deflate
+    std::string pattern;                                       ///< as given to App::ws
     std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
-    mutable PeerList peers;              ///< the route's open peers, across loops
+    mutable PeerList peers;   ///< the route's open peers, across loops
     /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
     std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
     void (*open)(void*, Peer&) = nullptr;
@@ -256,7 +269,7 @@ void fill_hooks(WsEndpoint& ep, H& handler) {
         ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
 }
 
-}  // namespace detail
+}   // namespace detail
 
 /// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
 /// named like a hook is public and fits one of the accepted forms (const members, `const

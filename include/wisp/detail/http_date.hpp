@@ -60,6 +60,6 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
     std::memcpy(out + 25, " GMT", 4);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -25,7 +25,8 @@ struct TokenTable {
     bool ok[256] = {};
     constexpr TokenTable() {
         for (int c = 33; c < 127; ++c) ok[c] = true;
-        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}")) ok[static_cast<unsigned char>(c)] = false;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}"))
+            ok[static_cast<unsigned char>(c)] = false;
     }
 };
 inline constexpr TokenTable token_table{};
@@ -51,8 +52,8 @@ inline bool is_framing_header(std::string_view name) noexcept {
 /// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
 /// those named in `also_skip`. Returns the first header with an invalid name or value (then
 /// `out` is incomplete and must not be sent), or nullptr.
-inline const Headers::value_type* append_header_lines(std::string& out, const Headers& headers,
-                                                      std::initializer_list<std::string_view> also_skip) {
+inline const Headers::value_type* append_header_lines(
+    std::string& out, const Headers& headers, std::initializer_list<std::string_view> also_skip) {
     for (const auto& h : headers) {
         bool skip = is_framing_header(h.first);
         for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
@@ -169,6 +170,6 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     if (send_body_) put(res_.body);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -78,11 +78,11 @@ private:
 
     Connection& conn_;
     RequestParser parser_;
-    std::string stash_;              ///< pipelined bytes read while a deferred answer is pending
+    std::string stash_;   ///< pipelined bytes read while a deferred answer is pending
     std::uint64_t seq_ = 0;
-    std::uint64_t head_started_ = 0; ///< tick when the current head began (slowloris bound)
-    bool waiting_ = false;           ///< a deferred answer is pending
-    bool pending_head_ = false;      ///< ...for a HEAD request
+    std::uint64_t head_started_ = 0;   ///< tick when the current head began (slowloris bound)
+    bool waiting_ = false;             ///< a deferred answer is pending
+    bool pending_head_ = false;        ///< ...for a HEAD request
     bool pending_keep_alive_ = true;
     bool peer_eof_ = false;
 };
@@ -116,31 +116,31 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
         if (was_idle && parser_.in_message() && head_started_ == 0)
             head_started_ = conn_.loop().now_tick();
         switch (r.event) {
-        case RequestParser::Event::need_more:
-            return;
-        case RequestParser::Event::expect_continue:
-            conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
-            parser_.continue_body();
-            continue;
-        case RequestParser::Event::error:
-            report(parser_.error_code(), parser_.error_reason());
-            write_error(parser_.error_status());
-            return;
-        case RequestParser::Event::request:
-            head_started_ = 0;
-            dispatch(parser_.request());
-            if (conn_.session() != this) {
-                // Handed over: what followed the head in this read belongs to the new
-                // protocol (WebSocket frames; an event stream ignores its client's bytes).
-                // This session stays allocated until the connection's call returns.
-                Connection& c = conn_;
-                Session* next = c.session();
-                next->on_start();
-                if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+            case RequestParser::Event::need_more:
                 return;
-            }
-            if (!waiting_) parser_.next();
-            break;
+            case RequestParser::Event::expect_continue:
+                conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
+                parser_.continue_body();
+                continue;
+            case RequestParser::Event::error:
+                report(parser_.error_code(), parser_.error_reason());
+                write_error(parser_.error_status());
+                return;
+            case RequestParser::Event::request:
+                head_started_ = 0;
+                dispatch(parser_.request());
+                if (conn_.session() != this) {
+                    // Handed over: what followed the head in this read belongs to the new
+                    // protocol (WebSocket frames; an event stream ignores its client's bytes).
+                    // This session stays allocated until the connection's call returns.
+                    Connection& c = conn_;
+                    Session* next = c.session();
+                    next->on_start();
+                    if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+                    return;
+                }
+                if (!waiting_) parser_.next();
+                break;
         }
     }
 }
@@ -204,7 +204,8 @@ inline void HttpSession::write_response(const Response& res, bool head, bool kee
     const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
                                 parser_.request().http_minor() == 0);
     if (const auto* bad = layout.invalid()) {
-        report(errc::invalid_argument, "response header with an invalid name or value: " + bad->first);
+        report(errc::invalid_argument,
+               "response header with an invalid name or value: " + bad->first);
         write_response(status(500), head, false);
         return;
     }
@@ -251,7 +252,8 @@ inline std::uint64_t HttpSession::deadline() const noexcept {
     const Loop& loop = conn_.loop();
     const Limits& lim = loop.core.options.limits;
     if (waiting_) return 0;
-    if (head_started_ != 0 && !parser_.in_body()) return head_started_ + loop.ticks(lim.header_timeout);
+    if (head_started_ != 0 && !parser_.in_body())
+        return head_started_ + loop.ticks(lim.header_timeout);
     if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
     return loop.ticks_from_now(lim.keep_alive_timeout);
 }
@@ -279,6 +281,6 @@ inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -177,17 +177,17 @@ private:
     const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
     std::size_t body_len_ = 0;
     std::size_t body_total_ = 0;
-    std::string partial_;              ///< head bytes kept across reads
-    std::string body_owned_;           ///< body bytes kept across reads or from chunks
+    std::string partial_;      ///< head bytes kept across reads
+    std::string body_owned_;   ///< body bytes kept across reads or from chunks
     std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
-    const char* refusal_ = "";         ///< llhttp's reason for refusing that line's request
+    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
     bool body_is_owned_ = false;
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
-    bool head_paused_ = false;         ///< llhttp paused at the end of a head (finish_head)
+    bool head_paused_ = false;   ///< llhttp paused at the end of a head (finish_head)
     bool in_value_ = false;
-    bool version_seen_ = false;        ///< the request line had an HTTP version (not 0.9 style)
+    bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
     int err_status_ = 0;
     errc err_code_ = errc::bad_request;
@@ -201,40 +201,40 @@ inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size
         const char c = p[used++];
         if (++line_ > max_line_) return Verdict::line_too_long;
         switch (part_) {
-        case Part::method:
-            if (c == ' ' && method_len_ > 0) {
-                part_ = Part::target;
-            } else if (is_method_token(std::string_view(&c, 1))) {
-                if (method_len_ < sizeof method_) method_[method_len_] = c;
-                ++method_len_;
-            } else {
-                return Verdict::malformed;
+            case Part::method:
+                if (c == ' ' && method_len_ > 0) {
+                    part_ = Part::target;
+                } else if (is_method_token(std::string_view(&c, 1))) {
+                    if (method_len_ < sizeof method_) method_[method_len_] = c;
+                    ++method_len_;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::target:
+                if (c == ' ' && target_ > 0) {
+                    part_ = Part::version;
+                } else if (c > ' ' && c < 0x7f) {
+                    if (++target_ > max_target_) return Verdict::target_too_long;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::version: {
+                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+                static constexpr char shape[] = "HTTP/0.0";
+                const char want = shape[version_at_];
+                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
+                if (version_at_ == 5) major_ = c - '0';
+                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
+                break;
             }
-            break;
-        case Part::target:
-            if (c == ' ' && target_ > 0) {
-                part_ = Part::version;
-            } else if (c > ' ' && c < 0x7f) {
-                if (++target_ > max_target_) return Verdict::target_too_long;
-            } else {
-                return Verdict::malformed;
-            }
-            break;
-        case Part::version: {
-            // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
-            static constexpr char shape[] = "HTTP/0.0";
-            const char want = shape[version_at_];
-            if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
-            if (version_at_ == 5) major_ = c - '0';
-            if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
-            break;
-        }
-        case Part::cr:
-            if (c != '\r') return Verdict::malformed;
-            part_ = Part::lf;
-            break;
-        case Part::lf:
-            return c == '\n' ? Verdict::well_formed : Verdict::malformed;
+            case Part::cr:
+                if (c != '\r') return Verdict::malformed;
+                part_ = Part::lf;
+                break;
+            case Part::lf:
+                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
         }
     }
     return Verdict::more;
@@ -391,7 +391,8 @@ inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size
     // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
     const char* q = at;
     while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
-    if (q > r.base_ && q[-1] == '\n') return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (q > r.base_ && q[-1] == '\n')
+        return r.fail(400, errc::bad_request, "obsolete line folding");
     if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
         return r.fail(400, errc::bad_request, "obsolete line folding");
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
@@ -579,27 +580,27 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
 inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_t n) {
     std::size_t used = 0;
     switch (line_check_->scan(p, n, used)) {
-    case RequestLineCheck::Verdict::more:
-        return {Event::need_more, n};
-    case RequestLineCheck::Verdict::malformed:
-        fail(400, errc::bad_request, "malformed request line");
-        break;
-    case RequestLineCheck::Verdict::target_too_long:
-        fail(414, errc::url_too_long, "request target too long");
-        break;
-    case RequestLineCheck::Verdict::line_too_long:
-        fail(431, errc::header_too_large, "header too large");
-        break;
-    case RequestLineCheck::Verdict::well_formed:
-        // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
-        // does not implement. The version goes first: what a method means depends on it.
-        if (line_check_->major() != 1)
-            fail(505, errc::version_not_supported, "HTTP version not supported");
-        else if (!is_llhttp_method(line_check_->method()))
-            fail(501, errc::bad_request, "method not implemented");
-        else   // a sound line: llhttp refused something else, in the target or after the line
-            fail(400, errc::bad_request, refusal_);
-        break;
+        case RequestLineCheck::Verdict::more:
+            return {Event::need_more, n};
+        case RequestLineCheck::Verdict::malformed:
+            fail(400, errc::bad_request, "malformed request line");
+            break;
+        case RequestLineCheck::Verdict::target_too_long:
+            fail(414, errc::url_too_long, "request target too long");
+            break;
+        case RequestLineCheck::Verdict::line_too_long:
+            fail(431, errc::header_too_large, "header too large");
+            break;
+        case RequestLineCheck::Verdict::well_formed:
+            // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
+            // does not implement. The version goes first: what a method means depends on it.
+            if (line_check_->major() != 1)
+                fail(505, errc::version_not_supported, "HTTP version not supported");
+            else if (!is_llhttp_method(line_check_->method()))
+                fail(501, errc::bad_request, "method not implemented");
+            else   // a sound line: llhttp refused something else, in the target or after the line
+                fail(400, errc::bad_request, refusal_);
+            break;
     }
     line_check_.reset();
     return {Event::error, used};
@@ -629,7 +630,8 @@ inline void RequestParser::next() {
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
-    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ = false;
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
+        false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
@@ -648,6 +650,6 @@ inline void RequestParser::release_memory() {
     std::vector<Field>().swap(fields_);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

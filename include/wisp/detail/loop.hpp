@@ -64,12 +64,12 @@ public:
 
     AppCore& core;
     const unsigned index;
-    BlockPool pool;          // declared before io: handlers destroyed with io release blocks
-    DeflatePool deflate;     ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
+    BlockPool pool;        // declared before io: handlers destroyed with io release blocks
+    DeflatePool deflate;   ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
-    LoopTopics topics;       ///< this loop's subscriptions (its thread only)
+    LoopTopics topics;   ///< this loop's subscriptions (its thread only)
     net::io_context io;
-    Poller poller;           // after io: its descriptor belongs to io
+    Poller poller;   // after io: its descriptor belongs to io
     /// Posts from other threads (handles, Responders, timers) go through here; closed when
     /// the loop ends.
     const std::shared_ptr<LoopGate> gate;
@@ -203,8 +203,8 @@ private:
 
     Block* recv_;
     std::size_t recv_size_;
-    OwnerBatch dirty_;   ///< connections with output this turn
-    OwnerBatch later_;   ///< owners to read again this turn
+    OwnerBatch dirty_;             ///< connections with output this turn
+    OwnerBatch later_;             ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
     steady_timer tick_timer_;
@@ -235,9 +235,8 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
       tick_timer_(io.get_executor()),
       stop_timer_(io.get_executor()),
       epoch_(std::chrono::steady_clock::now()),
-      resolution_(app_core.options.timer_resolution.count() > 0
-                      ? app_core.options.timer_resolution
-                      : std::chrono::milliseconds(100)),
+      resolution_(app_core.options.timer_resolution.count() > 0 ? app_core.options.timer_resolution
+                                                                : std::chrono::milliseconds(100)),
       work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
           io.get_executor())) {
     dirty_.waiting.reserve(256);
@@ -265,7 +264,8 @@ inline std::uint64_t Loop::ticks_from_now(std::chrono::milliseconds d) const noe
 inline std::uint64_t Loop::tick_at(std::chrono::steady_clock::time_point at) const noexcept {
     // clock_tick() >= k exactly when the clock has passed epoch_ + (k - 1) ticks.
     if (at <= epoch_) return 1;
-    const auto r = std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
+    const auto r =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(resolution_).count();
     const auto n = (at - epoch_).count();
     return static_cast<std::uint64_t>((n + r - 1) / r) + 1;
 }
@@ -421,7 +421,7 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
     return TimerAccess::wrap(std::move(s));
 }
 
-}  // namespace detail
+}   // namespace detail
 
 inline void Timer::cancel() const {
     if (!s_ || s_->cancelled.exchange(true)) return;

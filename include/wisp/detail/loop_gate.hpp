@@ -68,6 +68,6 @@ private:
     std::function<void()> lost_;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -96,6 +96,6 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

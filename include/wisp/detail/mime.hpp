@@ -29,10 +29,10 @@ inline constexpr MimeEntry mime_table[] = {
     {"html", "text/html; charset=utf-8"},
     {"htm", "text/html; charset=utf-8"},
     {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},    // RFC 9239
+    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
     {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},                // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},                 // source maps are JSON
+    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},    // source maps are JSON
     {"txt", "text/plain; charset=utf-8"},
     {"csv", "text/csv; charset=utf-8"},
     {"md", "text/markdown; charset=utf-8"},
@@ -68,13 +68,12 @@ inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
     const std::size_t dot = ext.rfind('.');
     if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
         ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos)
-        ext = {};
+    else if (slash != std::string_view::npos) ext = {};
     for (const MimeEntry& e : mime_table)
         if (mime_extension_equals(ext, e.extension)) return e.type;
     return "application/octet-stream";
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

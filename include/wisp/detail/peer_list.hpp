@@ -26,6 +26,6 @@ struct PeerList {
     std::atomic<std::size_t> count{0};
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

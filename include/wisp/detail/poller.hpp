@@ -112,6 +112,6 @@ public:
 };
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

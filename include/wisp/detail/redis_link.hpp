@@ -63,15 +63,15 @@ private:
         std::unique_ptr<steady_timer> timer;   ///< connect timeout, then the backoff wait
         std::unique_ptr<RespReader> reader;
         State state = State::idle;
-        unsigned gen = 0;        ///< bumped when the socket goes: late handlers see they are stale
-        unsigned attempt = 0;    ///< failures in a row
-        bool lost_once = false;  ///< this outage is logged already
-        std::string out;         ///< commands not yet handed to the socket
+        unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
+        unsigned attempt = 0;     ///< failures in a row
+        bool lost_once = false;   ///< this outage is logged already
+        std::string out;          ///< commands not yet handed to the socket
         /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
         std::deque<char> out_kinds;
-        std::string writing;     ///< the write in flight
-        std::size_t written = 0; ///< of `writing`, taken by the socket
-        std::deque<char> expect;      ///< replies awaited, in order (publishing connection)
+        std::string writing;       ///< the write in flight
+        std::size_t written = 0;   ///< of `writing`, taken by the socket
+        std::deque<char> expect;   ///< replies awaited, in order (publishing connection)
         bool write_busy = false;
         bool flush_posted = false;
         bool awaiting_auth = false;
@@ -109,9 +109,9 @@ private:
     std::unique_ptr<TopicInbox> inbox_;   ///< publications made on other threads
     RedisSubscriptions subs_;
     Conn sub_{"subscribe"}, pub_{"publish"};
-    std::atomic<bool> active_{false};     ///< between start() and detach()
+    std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
-    bool failed_ = false;                 ///< AUTH was rejected: no more attempts
+    bool failed_ = false;   ///< AUTH was rejected: no more attempts
     std::unique_ptr<steady_timer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
@@ -211,12 +211,12 @@ inline void RedisLink::on_connected(Conn& c) {
     c.sock->set_option(tcp::no_delay(true), ignored);
     if (c.attempt != 0 || c.lost_once) {
         reconnects_.fetch_add(1);
-        log(errc::redis_connection,
-            "redis: " + std::string(c.name) + " connection to " + where() + " is back" +
-                (&c == &pub_ && dropped_in_outage_ != 0
-                     ? "; " + std::to_string(dropped_in_outage_) +
-                           " publications could not cross meanwhile"
-                     : std::string()));
+        log(errc::redis_connection, "redis: " + std::string(c.name) + " connection to " + where() +
+                                        " is back" +
+                                        (&c == &pub_ && dropped_in_outage_ != 0
+                                             ? "; " + std::to_string(dropped_in_outage_) +
+                                                   " publications could not cross meanwhile"
+                                             : std::string()));
         if (&c == &pub_) dropped_in_outage_ = 0;
     }
     c.attempt = 0;
@@ -287,8 +287,8 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
 
 inline void RedisLink::retry(Conn& c) {
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
-    const auto delay = reconnect_delay(c.attempt++, options_.reconnect_min,
-                                       options_.reconnect_max, jitter(random_));
+    const auto delay = reconnect_delay(c.attempt++, options_.reconnect_min, options_.reconnect_max,
+                                       jitter(random_));
     c.state = State::waiting;
     const unsigned gen = c.gen;
     c.timer->expires_after(delay);
@@ -315,30 +315,30 @@ inline void RedisLink::close(Conn& c) {
 
 inline void RedisLink::read(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_read_some(net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec,
-                                                                        std::size_t n) {
-        if (gen != c.gen || !s->active_) return;
-        if (ec) {
-            s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
-            return;
-        }
-        if (!c.reader->feed(c.rbuf.data(), n)) {
-            s->lost(c, "the reply reader failed");
-            return;
-        }
-        for (;;) {
-            bool broken = false;
-            RedisReplyPtr r = c.reader->next(broken);
-            if (broken) {
-                s->lost(c, "the server does not speak RESP");
+    c.sock->async_read_some(
+        net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+            if (gen != c.gen || !s->active_) return;
+            if (ec) {
+                s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
                 return;
             }
-            if (!r) break;
-            s->on_reply(c, *r);
-            if (gen != c.gen) return;   // the reply closed the connection
-        }
-        s->read(c);
-    });
+            if (!c.reader->feed(c.rbuf.data(), n)) {
+                s->lost(c, "the reply reader failed");
+                return;
+            }
+            for (;;) {
+                bool broken = false;
+                RedisReplyPtr r = c.reader->next(broken);
+                if (broken) {
+                    s->lost(c, "the server does not speak RESP");
+                    return;
+                }
+                if (!r) break;
+                s->on_reply(c, *r);
+                if (gen != c.gen) return;   // the reply closed the connection
+            }
+            s->read(c);
+        });
 }
 
 inline void RedisLink::auth_failed(const std::string& why) {
@@ -422,9 +422,8 @@ inline void RedisLink::append_publication(const Publication& p) {
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ ||
-        c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
-            options_.max_pending_bytes) {
+    if (failed_ || c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
+                       options_.max_pending_bytes) {
         dropped_.fetch_add(1);
         ++dropped_in_outage_;
         return;
@@ -498,9 +497,9 @@ inline void RedisLink::reconcile(const std::string& topic) {
     const std::string channel = channel_name(options_.channel_prefix, topic);
     const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
     if (cmd == RedisSubscriptions::Command::none) return;
-    append_command(sub_.out,
-                   {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE",
-                    channel});
+    append_command(
+        sub_.out,
+        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
     sub_.out_kinds.push_back('c');
     schedule_flush(sub_);
 }
@@ -535,7 +534,7 @@ inline void RedisLink::check_stopped() {
     });
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 #pragma pop_macro("WISP_IN_HEADER")

@@ -175,8 +175,7 @@ private:
 
 /// The text of a bulk, status or error reply ("" for other types).
 inline std::string_view reply_text(const redisReply& r) {
-    if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS &&
-        r.type != REDIS_REPLY_ERROR)
+    if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS && r.type != REDIS_REPLY_ERROR)
         return {};
     return {r.str, r.len};
 }
@@ -209,7 +208,7 @@ inline bool all_digits(std::string_view s) {
     return !s.empty() &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-}  // namespace redis_url_detail
+}   // namespace redis_url_detail
 
 inline std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why) {
     using namespace redis_url_detail;
@@ -349,8 +348,8 @@ inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::
     return std::chrono::milliseconds(base - half + jittered);
 }
 
-inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel,
-                                                            bool wanted, bool connected) {
+inline RedisSubscriptions::Command RedisSubscriptions::want(const std::string& channel, bool wanted,
+                                                            bool connected) {
     const bool had = wanted_.count(channel) != 0;
     if (had == wanted) return Command::none;
     if (wanted) wanted_.insert(channel);
@@ -388,7 +387,7 @@ inline bool append_command(std::string& out, const std::vector<std::string_view>
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 #pragma pop_macro("WISP_IN_HEADER")

@@ -31,7 +31,8 @@ class Connection;
 /// Thread: the connection's loop only.
 class SendQueue {
 public:
-    SendQueue(Loop& loop, Connection& owner) noexcept : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    SendQueue(Loop& loop, Connection& owner) noexcept
+        : loop_(loop), owner_(owner), q_(&loop.pool) {}
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
 
@@ -57,8 +58,8 @@ public:
     /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
     /// writes them before its next read and keep_input_safe() copies what was not taken.
     void borrow(std::string_view bytes) {
-        q_.append_block(loop_.recv_block(), static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()),
-                        bytes.size());
+        q_.append_block(loop_.recv_block(),
+                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
         loop_.mark_dirty(owner_);
     }
     /// Before the receive buffer is read into again: queued bytes still in it get their own
@@ -145,6 +146,6 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
     return Flush::drained;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -57,6 +57,6 @@ public:
     virtual void on_closed() {}
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

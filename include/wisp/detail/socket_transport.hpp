@@ -85,28 +85,29 @@ inline SocketTransport::SocketTransport(Loop&) {}
 #endif
 
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock) : loop_(loop) {
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock)
+    : loop_(loop){
 #else
 inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
     tcp_socket& sock = *sock_;
 #endif
-    std::error_code ec;
-    sock.non_blocking(true, ec);
-    sock.set_option(tcp::no_delay(true), ec);
-    const auto ep = sock.remote_endpoint(ec);
-    if (!ec) {
-        const auto a = ep.address();
-        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
-        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
-    }
-#ifdef WISP_EPOLL
-    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
-    // in start(). On failure fd_ stays -1 and start() fails.
-    ec.clear();
-    const int fd = sock.release(ec);
-    if (!ec) fd_ = fd;
-#endif
+          std::error_code ec;
+sock.non_blocking(true, ec);
+sock.set_option(tcp::no_delay(true), ec);
+const auto ep = sock.remote_endpoint(ec);
+if (!ec) {
+    const auto a = ep.address();
+    if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+    else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
 }
+#ifdef WISP_EPOLL
+// Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
+// in start(). On failure fd_ stays -1 and start() fails.
+ec.clear();
+const int fd = sock.release(ec);
+if (!ec) fd_ = fd;
+#endif
+}   // namespace detail
 
 inline SocketTransport::~SocketTransport() {
 #ifdef WISP_EPOLL
@@ -182,7 +183,8 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
     }
 #else
-    for (std::size_t i = 0; i < count; ++i) bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
+    for (std::size_t i = 0; i < count; ++i)
+        bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
     struct Seq {
         const net::const_buffer* b;
         const net::const_buffer* e;
@@ -339,11 +341,12 @@ inline void Poller::on_poll() {
     const int n = set_.take(events, 256);
     // A socket closed while this batch is handled keeps its owner's memory until bury() runs
     // (posted), so a later event in the batch that names it finds it closed.
-    for (int i = 0; i < n; ++i) static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
+    for (int i = 0; i < n; ++i)
+        static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
     if (watched_ != 0 && !armed_) arm();
 }
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -109,9 +109,8 @@ inline char* sse_put(char* dst, const char* src, std::size_t n) noexcept {
 // empty line (no trailing space); the prefix ends with the colon ("data:" or ":").
 inline std::size_t sse_lines_size(std::string_view text, std::size_t prefix_len) noexcept {
     std::size_t size = 0;
-    sse_for_each_line(text, [&](const char*, std::size_t n) {
-        size += prefix_len + 1 + (n == 0 ? 0 : n + 1);
-    });
+    sse_for_each_line(
+        text, [&](const char*, std::size_t n) { size += prefix_len + 1 + (n == 0 ? 0 : n + 1); });
     return size;
 }
 
@@ -220,9 +219,8 @@ inline std::size_t formatted_size(std::string_view data, std::string_view event,
     return size;
 }
 
-inline std::error_code format_event(std::string& out, std::string_view data,
-                                    std::string_view event, std::string_view id,
-                                    long long retry_ms, bool has_id) {
+inline std::error_code format_event(std::string& out, std::string_view data, std::string_view event,
+                                    std::string_view id, long long retry_ms, bool has_id) {
     // Fast path for fan-out of one-line messages: two memchr scans, one reserve, one copy.
     const char* const end = data.data() + data.size();
     if (WISP_LIKELY(event.empty() && id.empty() && !has_id && retry_ms < 0 &&
@@ -283,7 +281,7 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
     return {};
 }
 
-}  // namespace detail
+}   // namespace detail
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -101,6 +101,6 @@ inline std::optional<std::filesystem::path> resolve_under(const std::filesystem:
     return full;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

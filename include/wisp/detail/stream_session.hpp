@@ -64,14 +64,15 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
     Loop& loop = conn.loop();
     std::string h;
     h.reserve(256);
-    h.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-             "X-Accel-Buffering: no\r\nDate: ");
+    h.append(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nDate: ");
     h.append(loop.date()).append("\r\n");
     if (auto* bad = append_header_lines(h, st->headers,
                                         {"content-type", "cache-control", "x-accel-buffering"})) {
         Request empty;
         loop.core.report(empty, errc::invalid_argument,
-                          "event stream header with an invalid name or value: " + bad->first);
+                         "event stream header with an invalid name or value: " + bad->first);
         st->end();
         http.write_response(status(500), head, false);
         return;
@@ -94,6 +95,6 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
     conn.rearm_timer();
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -66,14 +66,14 @@ public:
     static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
 
-    Connection* conn;                ///< null for App::fetch (events collect in `pending`)
+    Connection* conn;   ///< null for App::fetch (events collect in `pending`)
     std::atomic<bool> closed{false};
     bool is_started = false;
-    bool chunked = true;             ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool chunked = true;   ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
     Headers headers;
     std::string last_event_id;
     bool has_last_event_id = false;
-    std::string pending;             ///< formatted events pushed before the head went out
+    std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
     std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
@@ -142,7 +142,8 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
     const SendResult r = admit();
     if (r != SendResult::sent) return r;
     // One chunk, written straight into the output queue.
-    if (chunked) write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    if (chunked)
+        write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
     else conn->out().write(bytes);
     last_write_tick = conn->loop().now_tick();
     return SendResult::sent;
@@ -151,9 +152,12 @@ inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
 inline SendResult StreamState::admit() {
     if (closed.load() || conn->closing()) return SendResult::closed;
     switch (conn->out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
+        case SendQueue::Room::ok:
+            return SendResult::sent;
+        case SendQueue::Room::closed:
+            return SendResult::closed;
+        case SendQueue::Room::full:
+            break;
     }
     if (closed.load() || conn->closing()) return SendResult::closed;
     if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
@@ -268,6 +272,6 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
     static_cast<StreamState*>(self)->deliver(p, named);
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -22,7 +22,7 @@ struct WheelNode {
     std::uint64_t deadline = 0;   ///< in ticks; 0 = none
     std::uint32_t bucket = 0;
     bool linked = false;
-    const Kind kind;              ///< what expiring means (the loop dispatches on it)
+    const Kind kind;   ///< what expiring means (the loop dispatches on it)
 };
 
 /// A hashed timing wheel: `buckets` slots of one tick each. A node sits in the slot of its
@@ -111,6 +111,6 @@ private:
     WheelNode* pending_ = nullptr;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -32,18 +32,18 @@ struct TimerState : WheelNode {
 
     std::function<void()> fn;
     std::chrono::milliseconds delay{0};
-    std::chrono::milliseconds every{0};   ///< 0: runs once
+    std::chrono::milliseconds every{0};             ///< 0: runs once
     std::chrono::steady_clock::time_point made{};   ///< the first delay counts from here
     std::atomic<bool> cancelled{false};
-    std::atomic<bool> over{false};        ///< will not run again
-    Loop* loop = nullptr;                 ///< set before sharing; compared off its thread, never used
+    std::atomic<bool> over{false};   ///< will not run again
+    Loop* loop = nullptr;            ///< set before sharing; compared off its thread, never used
     std::shared_ptr<LoopGate> gate;
     // ---- the loop's ----
-    std::shared_ptr<TimerState> self;     ///< the loop's reference while it is scheduled
-    std::uint64_t planned = 0;            ///< the tick it is due at
-    std::uint64_t interval = 0;           ///< `every` in ticks
+    std::shared_ptr<TimerState> self;   ///< the loop's reference while it is scheduled
+    std::uint64_t planned = 0;          ///< the tick it is due at
+    std::uint64_t interval = 0;         ///< `every` in ticks
     bool firing = false;
-    TimerState* prev_t = nullptr;         ///< the loop's list of live timers
+    TimerState* prev_t = nullptr;   ///< the loop's list of live timers
     TimerState* next_t = nullptr;
 };
 
@@ -57,6 +57,6 @@ struct TimerAccess {
     static const std::shared_ptr<TimerState>& state(const Timer& t) noexcept { return t.s_; }
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -207,7 +207,8 @@ inline std::string subject_of(X509* cert) {
     BIO* b = BIO_new(BIO_s_mem());
     if (!b) return out;
     // RFC 2253 order and escaping, UTF-8 kept as it is.
-    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         char* p = nullptr;
         const long n = BIO_get_mem_data(b, &p);
         if (n > 0 && p) out.assign(p, static_cast<std::size_t>(n));
@@ -258,7 +259,8 @@ inline int TicketKeys::on_ticket(unsigned char* name, unsigned char* iv, EVP_CIP
     }
     Key* k = nullptr;
     if (std::memcmp(name, current_.name.data(), current_.name.size()) == 0) k = &current_;
-    else if (previous_.valid && std::memcmp(name, previous_.name.data(), previous_.name.size()) == 0)
+    else if (previous_.valid &&
+             std::memcmp(name, previous_.name.data(), previous_.name.size()) == 0)
         k = &previous_;
     if (!k) return 0;
     if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k->aes.data(), iv) != 1) return -1;
@@ -270,7 +272,8 @@ inline int TicketKeys::on_ticket(unsigned char* name, unsigned char* iv, EVP_CIP
 namespace tls_load {
 
 inline std::string label(const char* what, const std::string& file) {
-    return file.empty() ? std::string(what) + " (PEM text)" : std::string(what) + " file '" + file + "'";
+    return file.empty() ? std::string(what) + " (PEM text)"
+                        : std::string(what) + " file '" + file + "'";
 }
 
 /// Every certificate in a PEM text or file, in order; false with `why` when there is none or
@@ -290,8 +293,8 @@ inline bool read_certs(const std::string& file, const std::string& pem, const ch
     const bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
     BIO_free(b);
     if (out.empty() || !at_end) {
-        why = label(what, file) + ": " + (out.empty() && at_end ? std::string("no PEM certificate in it")
-                                                                 : openssl_reason());
+        why = label(what, file) + ": " +
+              (out.empty() && at_end ? std::string("no PEM certificate in it") : openssl_reason());
         ERR_clear_error();
         for (X509* x : out) X509_free(x);
         out.clear();
@@ -317,7 +320,8 @@ inline std::string asn1_time(const ASN1_TIME* t) {
 /// Loads one certificate (with its chain) and its key into `ctx`.
 inline bool identity(SSL_CTX* ctx, const std::string& cert_file, const std::string& cert_pem,
                      const std::string& key_file, const std::string& key_pem,
-                     const std::string& chain_file, const std::string& chain_pem, std::string& why) {
+                     const std::string& chain_file, const std::string& chain_pem,
+                     std::string& why) {
     if (cert_file.empty() && cert_pem.empty()) {
         why = "no certificate: set cert_file or cert_pem";
         return false;
@@ -379,7 +383,7 @@ inline bool identity(SSL_CTX* ctx, const std::string& cert_file, const std::stri
     return true;
 }
 
-}  // namespace tls_load
+}   // namespace tls_load
 
 // ---- TlsContext ----
 inline TlsContext::~TlsContext() {
@@ -567,7 +571,8 @@ inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::strin
     }
     // The ticket keys stay unless their lifetime changed.
     std::shared_ptr<TicketKeys> keys = keys_;
-    if (o.ticket_key_lifetime != keys->lifetime()) keys = std::make_shared<TicketKeys>(o.ticket_key_lifetime);
+    if (o.ticket_key_lifetime != keys->lifetime())
+        keys = std::make_shared<TicketKeys>(o.ticket_key_lifetime);
     auto ctx = TlsContext::make(o, keys, why);
     if (!ctx) return make_error_code(errc::tls_setup);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -579,6 +584,6 @@ inline std::error_code TlsEndpoint::reload(const TlsOptions* replace, std::strin
 
 #endif   // WISP_TLS
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

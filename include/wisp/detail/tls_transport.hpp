@@ -59,7 +59,8 @@ public:
     /// Over `lower` (the connection's socket transport), which outlives this layer.
     TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx);
     /// Over a transport this layer owns (tests: an in-memory one).
-    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower, std::shared_ptr<const TlsContext> ctx);
+    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
+                 std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
     ~TlsTransport() override;
@@ -73,7 +74,9 @@ public:
     bool shutdown_send() override;
     void close() override;
     bool is_secure() const noexcept override { return true; }
-    std::uint64_t deadline() const noexcept override { return phase_ == Phase::open ? 0 : deadline_; }
+    std::uint64_t deadline() const noexcept override {
+        return phase_ == Phase::open ? 0 : deadline_;
+    }
     void on_deadline() override;
     std::shared_ptr<const std::string> client_subject() const override { return subject_; }
 
@@ -126,26 +129,27 @@ private:
     std::shared_ptr<const TlsContext> ctx_;
     SSL* ssl_ = nullptr;
     TransportOwner* owner_ = nullptr;
-    std::string pending_;            ///< ciphertext the lower transport did not take
+    std::string pending_;   ///< ciphertext the lower transport did not take
     std::size_t pending_off_ = 0;
     std::shared_ptr<const std::string> subject_;
-    std::uint64_t deadline_ = 0;     ///< handshake deadline (loop ticks)
+    std::uint64_t deadline_ = 0;   ///< handshake deadline (loop ticks)
     std::size_t staged_total_ = 0;
     std::size_t seals_ = 0;
     Phase phase_ = Phase::handshake;
-    IoResult end_ = IoResult::done;  ///< eof or failed once input ended (sticky)
-    bool buffered_ = false;          ///< the last read filled the caller's buffer: more may wait
+    IoResult end_ = IoResult::done;   ///< eof or failed once input ended (sticky)
+    bool buffered_ = false;           ///< the last read filled the caller's buffer: more may wait
     bool lower_eof_ = false;
-    bool lower_failed_ = false;      ///< the lower transport failed (a reset)
+    bool lower_failed_ = false;   ///< the lower transport failed (a reset)
     bool first_read_ = true;
-    bool plain_http_ = false;        ///< the first bytes were not TLS but an HTTP request line
-    bool write_waiting_ = false;     ///< the owner waits for on_writable()
+    bool plain_http_ = false;      ///< the first bytes were not TLS but an HTTP request line
+    bool write_waiting_ = false;   ///< the owner waits for on_writable()
     bool writable_posted_ = false;
-    bool shut_pending_ = false;      ///< shutdown_send() once the waiting ciphertext is out
+    bool shut_pending_ = false;   ///< shutdown_send() once the waiting ciphertext is out
 };
 
 /// A TLS layer over `lower` with the endpoint's current certificates.
-inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower, const TlsEndpoint& ep) {
+inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower,
+                                                 const TlsEndpoint& ep) {
     return std::make_unique<TlsTransport>(loop, lower, ep.context());
 }
 
@@ -160,7 +164,8 @@ inline std::unique_ptr<Transport> make_tls_layer(Loop&, Transport&, const TlsEnd
 // ---- implementation -------------------------------------------------------
 #ifdef WISP_TLS
 
-inline TlsTransport::TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx)
+inline TlsTransport::TlsTransport(Loop& loop, Transport& lower,
+                                  std::shared_ptr<const TlsContext> ctx)
     : loop_(loop), lower_(lower), ctx_(std::move(ctx)) {
     init();
 }
@@ -225,33 +230,34 @@ inline long TlsTransport::bio_ctrl(BIO*, int cmd, long, void*) {
 inline int TlsTransport::pull(BIO* b, char* p, int n) {
     std::size_t got = 0;
     switch (lower_.read(p, static_cast<std::size_t>(n), got)) {
-    case IoResult::done:
-        if (first_read_) {
-            first_read_ = false;
-            // RFC 8446 §5.1: a TLS connection starts with a handshake record (type 22). An
-            // upper-case letter is the method of a plain HTTP request sent to this port.
-            if (p[0] >= 'A' && p[0] <= 'Z') {
-                plain_http_ = true;
-                return -1;
+        case IoResult::done:
+            if (first_read_) {
+                first_read_ = false;
+                // RFC 8446 §5.1: a TLS connection starts with a handshake record (type 22). An
+                // upper-case letter is the method of a plain HTTP request sent to this port.
+                if (p[0] >= 'A' && p[0] <= 'Z') {
+                    plain_http_ = true;
+                    return -1;
+                }
             }
-        }
-        return static_cast<int>(got);
-    case IoResult::again:
-        BIO_set_retry_read(b);
-        return -1;
-    case IoResult::eof:
-        lower_eof_ = true;
-        return 0;
-    case IoResult::failed:
-        lower_failed_ = true;
-        break;
+            return static_cast<int>(got);
+        case IoResult::again:
+            BIO_set_retry_read(b);
+            return -1;
+        case IoResult::eof:
+            lower_eof_ = true;
+            return 0;
+        case IoResult::failed:
+            lower_failed_ = true;
+            break;
     }
     return -1;
 }
 
 inline bool TlsTransport::start(TransportOwner& owner) {
     owner_ = &owner;
-    deadline_ = loop_.ticks_from_now(ctx_ ? ctx_->handshake_timeout() : std::chrono::milliseconds(1));
+    deadline_ =
+        loop_.ticks_from_now(ctx_ ? ctx_->handshake_timeout() : std::chrono::milliseconds(1));
     // The lower transport holds this layer as its owner, which is to say the connection.
     const bool ok = lower_.start(*this);
     return ok && ssl_ != nullptr;
@@ -529,7 +535,8 @@ inline void TlsTransport::answer_plain_http() {
     static constexpr char reply[] =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
         "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// or wss://";
-    static_assert(sizeof "This port speaks HTTPS: use https:// or wss://" - 1 == 46, "Content-Length");
+    static_assert(sizeof "This port speaks HTTPS: use https:// or wss://" - 1 == 46,
+                  "Content-Length");
     const Slice sl{reply, sizeof reply - 1};
     std::size_t put = 0;
     // A fresh socket takes a few hundred bytes whole; if not, the client gets less.
@@ -563,6 +570,6 @@ inline void TlsTransport::report(std::string why) const {
 
 #endif   // WISP_TLS
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

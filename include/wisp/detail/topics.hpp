@@ -167,8 +167,8 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
-    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true,
-                        n, nullptr);
+    encode_frame_header(p->ws_frame.mutable_data(), binary ? Opcode::binary : Opcode::text, true, n,
+                        nullptr);
     if (n != 0) std::memcpy(p->ws_frame.mutable_data() + header, data.data(), n);
     p->ws_frame.set_size(header + n);
     p->payload_offset = header;
@@ -212,7 +212,8 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
-    auto pos = std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
+    auto pos =
+        std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
     if (pos == v.end()) return false;
     if (walking_ != 0) {   // a walk may be on this list: leave a hole, sweep later
         *pos = TopicSub{};
@@ -248,8 +249,9 @@ inline void LoopTopics::sweep() {
         auto it = subs_.find(topic);
         if (it == subs_.end()) continue;   // swept already (several holes in one topic)
         auto& v = it->second;
-        v.erase(std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
-                v.end());
+        v.erase(
+            std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
+            v.end());
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
@@ -312,6 +314,6 @@ inline std::size_t TopicCounts::get(const std::string& topic) const {
     return it == n_.end() ? 0 : it->second;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

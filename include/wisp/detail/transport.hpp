@@ -100,6 +100,6 @@ protected:
     Address remote_;
 };
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

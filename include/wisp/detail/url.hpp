@@ -239,6 +239,6 @@ inline void split_target(std::string_view target, std::string_view& path,
     query = t.query;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

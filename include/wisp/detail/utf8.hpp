@@ -65,24 +65,32 @@ inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over
 constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
     const bool cont = b >= 0x80 && b <= 0xBF;
     switch (state) {
-    case utf8_s_accept:
-        if (b < 0x80) return utf8_s_accept;
-        if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-        if (b == 0xE0) return utf8_s_e0;
-        if (b == 0xED) return utf8_s_ed;
-        if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-        if (b == 0xF0) return utf8_s_f0;
-        if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-        if (b == 0xF4) return utf8_s_f4;
-        return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-    case utf8_s_tail1: return cont ? utf8_s_accept : utf8_s_reject;
-    case utf8_s_tail2: return cont ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_tail3: return cont ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_e0: return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_ed: return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-    case utf8_s_f0: return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-    case utf8_s_f4: return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-    default: return utf8_s_reject;
+        case utf8_s_accept:
+            if (b < 0x80) return utf8_s_accept;
+            if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+            if (b == 0xE0) return utf8_s_e0;
+            if (b == 0xED) return utf8_s_ed;
+            if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+            if (b == 0xF0) return utf8_s_f0;
+            if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+            if (b == 0xF4) return utf8_s_f4;
+            return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+        case utf8_s_tail1:
+            return cont ? utf8_s_accept : utf8_s_reject;
+        case utf8_s_tail2:
+            return cont ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_tail3:
+            return cont ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_e0:
+            return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_ed:
+            return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_f0:
+            return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_f4:
+            return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+        default:
+            return utf8_s_reject;
     }
 }
 
@@ -142,6 +150,6 @@ inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
     return v.feed(p, n) && v.complete();
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -39,7 +39,9 @@ inline void Peer::terminate() { s_.terminate(); }
 inline bool Peer::is_open() const noexcept { return s_.is_open(); }
 inline const Request& Peer::request() const noexcept { return s_.request(); }
 inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
-inline std::string_view Peer::client_cert_subject() const noexcept { return s_.client_cert_subject(); }
+inline std::string_view Peer::client_cert_subject() const noexcept {
+    return s_.client_cert_subject();
+}
 inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
 inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
 inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
@@ -50,8 +52,7 @@ inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_a
 inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
 inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
 inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline SendResult Peer::publish_text(std::string_view topic, std::string_view text,
-                                     SendOptions o) {
+inline SendResult Peer::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
     return s_.publish(topic, text, false, o.compress);
 }
 inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,

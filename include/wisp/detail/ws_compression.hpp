@@ -87,8 +87,8 @@ private:
 
 // ---- implementation -------------------------------------------------------
 #ifdef WISP_DEFLATE
-inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op,
-                                                   std::string_view payload, bool keep_context) {
+inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op, std::string_view payload,
+                                                   bool keep_context) {
     // The compressed bytes go right after room for the longest header, which is then written
     // just before them: the frame is contiguous without moving the payload.
     constexpr std::size_t at = 10;
@@ -165,11 +165,16 @@ inline InflateOutcome WsCompression::inflate(std::string_view in, std::size_t li
     }
     std::size_t n = 0;
     switch (inf->inflate(in, limit, text, keep, pool_.inflated, n)) {
-    case Inflater::Result::ok: break;
-    case Inflater::Result::too_big: return InflateOutcome::too_big;
-    case Inflater::Result::corrupt: return InflateOutcome::corrupt;
-    case Inflater::Result::not_utf8: return InflateOutcome::not_utf8;
-    case Inflater::Result::no_memory: return InflateOutcome::no_memory;
+        case Inflater::Result::ok:
+            break;
+        case Inflater::Result::too_big:
+            return InflateOutcome::too_big;
+        case Inflater::Result::corrupt:
+            return InflateOutcome::corrupt;
+        case Inflater::Result::not_utf8:
+            return InflateOutcome::not_utf8;
+        case Inflater::Result::no_memory:
+            return InflateOutcome::no_memory;
     }
     out = std::string_view(pool_.inflated.data(), n);
     return InflateOutcome::ok;
@@ -193,6 +198,6 @@ inline void WsCompression::finished_message() noexcept {}
 inline int WsCompression::kept_streams() const noexcept { return 0; }
 #endif
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

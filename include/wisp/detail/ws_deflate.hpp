@@ -31,12 +31,12 @@ struct DeflateConfig {
 
 /// The agreed parameters (RFC 7692 §7.1), from the server's side.
 struct DeflateParams {
-    bool server_no_context_takeover = false;   ///< we compress each message with a fresh window
-    bool client_no_context_takeover = false;   ///< so does the client: we inflate each one fresh
-    std::uint8_t server_max_window_bits = 15;  ///< our compressor's window, 9..15
-    std::uint8_t client_max_window_bits = 15;  ///< the most the client's compressor uses, 8..15
-    bool say_server_max_window_bits = false;   ///< written in the response
-    bool say_client_max_window_bits = false;   ///< written in the response
+    bool server_no_context_takeover = false;    ///< we compress each message with a fresh window
+    bool client_no_context_takeover = false;    ///< so does the client: we inflate each one fresh
+    std::uint8_t server_max_window_bits = 15;   ///< our compressor's window, 9..15
+    std::uint8_t client_max_window_bits = 15;   ///< the most the client's compressor uses, 8..15
+    bool say_server_max_window_bits = false;    ///< written in the response
+    bool say_client_max_window_bits = false;    ///< written in the response
 
     friend bool operator==(const DeflateParams& a, const DeflateParams& b) noexcept {
         return a.server_no_context_takeover == b.server_no_context_takeover &&
@@ -72,8 +72,8 @@ private:
     struct Offer {
         bool server_no_context_takeover = false;
         bool client_no_context_takeover = false;
-        std::uint8_t server_max_window_bits = 0;   // 0: absent
-        bool client_max_window_bits = false;       // present, with or without a value
+        std::uint8_t server_max_window_bits = 0;         // 0: absent
+        bool client_max_window_bits = false;             // present, with or without a value
         std::uint8_t client_max_window_bits_value = 0;   // 0: no value
     };
     /// Parses one list element at `s` (after leading separators); advances past it. Returns
@@ -101,9 +101,24 @@ inline bool ext_is_tchar(char c) noexcept {
     // RFC 9110 §5.6.2: token characters.
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -228,25 +243,25 @@ inline bool DeflateNegotiator::parse_element(std::string_view& s, Offer& offer) 
         }
         seen[which] = true;
         switch (which) {
-        case 0:   // §7.1.1.1: no value
-            if (has_value) valid = false;
-            offer.server_no_context_takeover = true;
-            break;
-        case 1:   // §7.1.1.2: no value
-            if (has_value) valid = false;
-            offer.client_no_context_takeover = true;
-            break;
-        case 2:   // §7.1.2.2: a value is required
-            offer.server_max_window_bits = has_value ? ext_window_bits(value) : 0;
-            if (offer.server_max_window_bits == 0) valid = false;
-            break;
-        default:   // §7.1.2.1: the value is optional
-            offer.client_max_window_bits = true;
-            if (has_value) {
-                offer.client_max_window_bits_value = ext_window_bits(value);
-                if (offer.client_max_window_bits_value == 0) valid = false;
-            }
-            break;
+            case 0:   // §7.1.1.1: no value
+                if (has_value) valid = false;
+                offer.server_no_context_takeover = true;
+                break;
+            case 1:   // §7.1.1.2: no value
+                if (has_value) valid = false;
+                offer.client_no_context_takeover = true;
+                break;
+            case 2:   // §7.1.2.2: a value is required
+                offer.server_max_window_bits = has_value ? ext_window_bits(value) : 0;
+                if (offer.server_max_window_bits == 0) valid = false;
+                break;
+            default:   // §7.1.2.1: the value is optional
+                offer.client_max_window_bits = true;
+                if (has_value) {
+                    offer.client_max_window_bits_value = ext_window_bits(value);
+                    if (offer.client_max_window_bits_value == 0) valid = false;
+                }
+                break;
         }
     }
     if (!s.empty() && s.front() != ',') {
@@ -348,11 +363,13 @@ inline std::string_view deflate_response(const DeflateParams& p) {
     static const Table table;
     const std::size_t s = p.say_server_max_window_bits ? p.server_max_window_bits - 8u : 0u;
     const std::size_t c = p.say_client_max_window_bits ? p.client_max_window_bits - 7u : 0u;
-    const std::size_t i = ((p.server_no_context_takeover ? 2u : 0u) +
-                           (p.client_no_context_takeover ? 1u : 0u)) * 72u + s * 9u + c;
+    const std::size_t i =
+        ((p.server_no_context_takeover ? 2u : 0u) + (p.client_no_context_takeover ? 1u : 0u)) *
+            72u +
+        s * 9u + c;
     return table.text[i];
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

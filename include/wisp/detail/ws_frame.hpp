@@ -52,8 +52,7 @@ constexpr std::size_t frame_header_size(std::uint64_t payload_len, bool masked =
 /// `payload_len` must be below 2^63; `rsv1` marks a compressed message (RFC 7692), only on its
 /// first frame.
 std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
-                                const std::uint8_t* mask_key = nullptr,
-                                bool rsv1 = false) noexcept;
+                                const std::uint8_t* mask_key = nullptr, bool rsv1 = false) noexcept;
 
 /// True when `code` may appear in a close frame on the wire (RFC 6455 §7.4.1, §7.4.2 and the
 /// IANA registry): 1000-1003, 1007-1014, 3000-4999. 1005, 1006 and 1015 are reserved for
@@ -181,22 +180,22 @@ private:
     /// The most payload bytes the message in progress may have on the wire.
     std::uint64_t wire_limit() const noexcept;
 
-    std::string msg_;                 // fragments of a message that did not arrive whole
-    std::unique_ptr<char[]> ctl_;     // a control payload split across reads (125 bytes)
-    std::uint64_t remaining_ = 0;     // payload bytes of this frame still to come
+    std::string msg_;               // fragments of a message that did not arrive whole
+    std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
+    std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint64_t max_message_;
-    std::uint8_t key_[4] = {};        // this frame's masking key
+    std::uint8_t key_[4] = {};   // this frame's masking key
     std::uint8_t state_ = st_header;
-    std::uint8_t hdr_pos_ = 0;        // header bytes read so far
-    std::uint8_t b0_ = 0;             // FIN, RSV1-3, opcode
-    std::uint8_t b1_ = 0;             // MASK, 7-bit length
-    std::uint8_t phase_ = 0;          // payload bytes read so far, mod 4
-    std::uint8_t msg_op_ = 0;         // opcode of the data message in progress; 0: none
-    std::uint8_t ctl_len_ = 0;        // bytes in ctl_
-    bool started_ = false;            // some of this frame's payload was read by an earlier feed
-    bool compression_ = false;        // RSV1 may mark a compressed message
-    bool msg_compressed_ = false;     // the message in progress is compressed
-    Utf8Validator utf8_;              // a text message's bytes so far
+    std::uint8_t hdr_pos_ = 0;      // header bytes read so far
+    std::uint8_t b0_ = 0;           // FIN, RSV1-3, opcode
+    std::uint8_t b1_ = 0;           // MASK, 7-bit length
+    std::uint8_t phase_ = 0;        // payload bytes read so far, mod 4
+    std::uint8_t msg_op_ = 0;       // opcode of the data message in progress; 0: none
+    std::uint8_t ctl_len_ = 0;      // bytes in ctl_
+    bool started_ = false;          // some of this frame's payload was read by an earlier feed
+    bool compression_ = false;      // RSV1 may mark a compressed message
+    bool msg_compressed_ = false;   // the message in progress is compressed
+    Utf8Validator utf8_;            // a text message's bytes so far
 };
 
 /// The close code RFC 6455 §7.4.1 gives each reader error.
@@ -310,9 +309,12 @@ inline std::string encode_client_frame(Opcode op, std::string_view payload, bool
 
 inline std::uint16_t close_code_for(errc e) noexcept {
     switch (e) {
-    case errc::invalid_utf8: return 1007;
-    case errc::message_too_big: return 1009;
-    default: return 1002;
+        case errc::invalid_utf8:
+            return 1007;
+        case errc::message_too_big:
+            return 1009;
+        default:
+            return 1002;
     }
 }
 
@@ -349,30 +351,31 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
         return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
     const unsigned op = c & 0x0Fu;
     switch (op) {
-    case 0:
-        // §5.4: a continuation frame only continues a fragmented message.
-        if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
-        // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
-        if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
-        return {};
-    case 1:
-    case 2:
-        // §5.4: the fragments of one message are not interleaved with another message.
-        if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
-        msg_op_ = static_cast<std::uint8_t>(op);
-        msg_compressed_ = rsv1;
-        msg_.clear();
-        utf8_.reset();
-        return {};
-    case 8:
-    case 9:
-    case 10:
-        // §5.5: control frames must not be fragmented.
-        if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
-        // RFC 7692 §6.1: control frames are never compressed.
-        if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
-        return {};
-    default: return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
+        case 0:
+            // §5.4: a continuation frame only continues a fragmented message.
+            if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+            // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
+            return {};
+        case 1:
+        case 2:
+            // §5.4: the fragments of one message are not interleaved with another message.
+            if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
+            msg_op_ = static_cast<std::uint8_t>(op);
+            msg_compressed_ = rsv1;
+            msg_.clear();
+            utf8_.reset();
+            return {};
+        case 8:
+        case 9:
+        case 10:
+            // §5.5: control frames must not be fragmented.
+            if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+            // RFC 7692 §6.1: control frames are never compressed.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
+            return {};
+        default:
+            return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
     }
 }
 
@@ -472,8 +475,8 @@ inline void WsReader::append(const char* p, std::size_t n) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and
         // at least double, so a message arriving in many small reads is copied O(1) times.
         constexpr std::uint64_t ahead_cap = 1u << 20;
-        std::size_t want = need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_
-                                                                                  : ahead_cap);
+        std::size_t want =
+            need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
         if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
         msg_.reserve(want);
     }
@@ -560,8 +563,7 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
 
         const std::size_t left = n - pos;
-        const std::size_t avail =
-            remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
+        const std::size_t avail = remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
         char* const p = data + pos;
         const unsigned op = b0_ & 0x0Fu;
         const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
@@ -640,6 +642,6 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
     }
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -34,7 +34,7 @@ private:
     void block(const unsigned char* p) noexcept;
 
     std::uint32_t h_[5];
-    std::uint64_t total_;          // bytes hashed
+    std::uint64_t total_;   // bytes hashed
     unsigned char buf_[64];
     std::size_t buf_len_;
 };
@@ -228,8 +228,8 @@ inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
 }
 
 inline bool base64_is_alphabet(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
@@ -321,6 +321,6 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
     return HandshakeResult::ok;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

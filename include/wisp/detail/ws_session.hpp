@@ -57,8 +57,9 @@ inline std::uint64_t next_peer_id() noexcept {
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request, std::string protocol,
-              std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate = nullptr);
+    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
+              std::string protocol, std::size_t max_message_bytes,
+              std::unique_ptr<WsCompression> deflate = nullptr);
 
     Peer& peer() noexcept { return peer_; }
     /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
@@ -108,7 +109,9 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override { return close_sent_ ? close_deadline_ : 0; }
+    std::uint64_t hard_deadline() const noexcept override {
+        return close_sent_ ? close_deadline_ : 0;
+    }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -173,9 +176,9 @@ private:
     WsReader reader_;
     std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
     std::unique_ptr<Extras> extras_;
-    WsSession* list_prev_ = nullptr;     ///< the route's PeerList
+    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;                    ///< shared with the upgrade request's
+    StateSlot state_;   ///< shared with the upgrade request's
     std::string protocol_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
@@ -193,9 +196,9 @@ private:
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-                            std::string protocol, std::size_t max_message_bytes,
-                            std::unique_ptr<WsCompression> deflate)
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
+                            std::unique_ptr<Request> request, std::string protocol,
+                            std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
@@ -296,26 +299,27 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
     const std::uint64_t limit64 = reader_.max_message();
-    const std::size_t limit = limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64)
-                                                        : ~std::size_t(0) - 1;
+    const std::size_t limit =
+        limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
     const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
     if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
     switch (r) {
-    case InflateOutcome::ok: break;
-    case InflateOutcome::too_big:
-        fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
-        return;
-    case InflateOutcome::corrupt:
-        // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
-        // 1007 to data inconsistent with the message's type, as for broken UTF-8.
-        fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
-        return;
-    case InflateOutcome::not_utf8:
-        fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
-        return;
-    case InflateOutcome::no_memory:
-        fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
-        return;
+        case InflateOutcome::ok:
+            break;
+        case InflateOutcome::too_big:
+            fail(errc::message_too_big, 1009, "inflated message over max_message_bytes");
+            return;
+        case InflateOutcome::corrupt:
+            // RFC 7692 names no close code for data that does not inflate; RFC 6455 §7.4.1 gives
+            // 1007 to data inconsistent with the message's type, as for broken UTF-8.
+            fail(errc::invalid_compressed_data, 1007, "compressed message does not inflate");
+            return;
+        case InflateOutcome::not_utf8:
+            fail(errc::invalid_utf8, 1007, "text message is not UTF-8");
+            return;
+        case InflateOutcome::no_memory:
+            fail(errc::out_of_memory, 1011, "no memory for zlib to inflate a message");
+            return;
     }
     on_message(op, inflated);
     deflate_->finished_message();
@@ -467,7 +471,8 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ = conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    close_deadline_ =
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
     conn_.rearm_timer();
 }
 
@@ -475,9 +480,12 @@ inline SendResult WsSession::admit() {
     if (close_sent_ || close_reported_ || conn_.closing()) return SendResult::closed;
     // A slow peer pays alone: its own cap and policy (SendQueue::room decides).
     switch (conn_.out().room()) {
-    case SendQueue::Room::ok: return SendResult::sent;
-    case SendQueue::Room::closed: return SendResult::closed;
-    case SendQueue::Room::full: break;
+        case SendQueue::Room::ok:
+            return SendResult::sent;
+        case SendQueue::Room::closed:
+            return SendResult::closed;
+        case SendQueue::Room::full:
+            break;
     }
     if (close_reported_ || conn_.closing()) return SendResult::closed;
     if (conn_.out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
@@ -570,6 +578,6 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
     s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

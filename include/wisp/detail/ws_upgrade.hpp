@@ -107,8 +107,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
             if (iequals(h.name, "sec-websocket-protocol"))
                 parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
         if (!offered) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade chose subprotocol '" + protocol + "' the client did not offer");
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade chose subprotocol '" + protocol + "' the client did not offer");
             reject(status(500));
             return true;
         }
@@ -121,8 +122,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     if (answer) {
         if (auto* bad = append_header_lines(extra, answer->headers,
                                             {"upgrade", "sec-websocket-accept", owned})) {
-            loop.core.report(req, errc::invalid_argument,
-                              "upgrade response header with an invalid name or value: " + bad->first);
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade response header with an invalid name or value: " + bad->first);
             reject(status(500));
             return true;
         }
@@ -130,8 +132,8 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
     std::unique_ptr<WsCompression> deflate;
     if (deflate_route) {
-        DeflateNegotiator n(DeflateConfig{ep.deflate.mode == DeflateMode::dedicated,
-                                          ep.deflate.window_bits});
+        DeflateNegotiator n(
+            DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
         for (const Header& h : req.headers())
             if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
         if (n.accepted()) {
@@ -143,14 +145,15 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     accept_key(key, accept);
     std::string head;
     head.reserve(160 + extra.size());
-    head.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: ");
+    head.append(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ");
     head.append(accept, sizeof accept).append("\r\n");
     head.append(extra).append("\r\n");
     conn.out().write(head);
 
-    const std::size_t max_message = ep.max_message_bytes ? ep.max_message_bytes
-                                                          : loop.core.options.limits.max_message_bytes;
+    const std::size_t max_message =
+        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
     // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
     conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
@@ -159,6 +162,6 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     return true;
 }
 
-}  // namespace detail
+}   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
