@@ -28,8 +28,9 @@ case "$mode" in
       case "$config" in
         gcc)
           # clang: the strict-warnings check's second compiler; chromium: the browser tests;
-          # cmake: the consumers test's find_package(wisp)
-          packages+=("${suite[@]}" "${optional[@]}" "${redis[@]}" clang chromium cmake); need_node=1 ;;
+          # cmake: the consumers test's find_package(wisp); clang-format: the format test
+          packages+=("${suite[@]}" "${optional[@]}" "${redis[@]}" clang chromium cmake clang-format)
+          need_node=1 ;;
         single | asan)
           packages+=("${suite[@]}" "${optional[@]}" "${redis[@]}" clang chromium); need_node=1 ;;
         tsan)
