@@ -24,6 +24,11 @@ constexpr int built_deflate = 1;
 #else
 constexpr int built_deflate = 0;
 #endif
+#ifdef WISP_REDIS
+constexpr int built_redis = 1;
+#else
+constexpr int built_redis = 0;
+#endif
 
 #ifdef CONSUMER_PARENT_WARNING
 // The meson parent's own code has a warning (-Wall: unused variable); it must stay a warning.
@@ -61,7 +66,8 @@ int main() {
 
     bool socket_ok = response.rfind("HTTP/1.1 200", 0) == 0 &&
                      response.find("\r\n\r\nhello socket") != std::string::npos;
-    std::printf("fetch=%d:%s socket=%s tls=%d deflate=%d\n", fetched.status, fetched.body.c_str(),
-                socket_ok ? "ok" : response.substr(0, 120).c_str(), built_tls, built_deflate);
+    std::printf("fetch=%d:%s socket=%s tls=%d deflate=%d redis=%d\n", fetched.status,
+                fetched.body.c_str(), socket_ok ? "ok" : response.substr(0, 120).c_str(), built_tls,
+                built_deflate, built_redis);
     return fetched.status == 200 && socket_ok ? 0 : 1;
 }

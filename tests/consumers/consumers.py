@@ -13,7 +13,7 @@ which must be the installed package's.
     the warning in the parent's own code stays a warning.
  4. The installed single header: #include <wisp.hpp>, -I<prefix>/include, the installed llhttp.
 TAP output. Usage: consumers.py --root SOURCE_ROOT --cxx CXX --cc CC --meson MESON
-  [--cmake CMAKE] [--pkg-config PKG_CONFIG] [--tls] [--deflate] [--llhttp-src DIR]
+  [--cmake CMAKE] [--pkg-config PKG_CONFIG] [--tls] [--deflate] [--redis] [--llhttp-src DIR]
   [--llhttp-include DIR] [--keep]"""
 import argparse
 import json
@@ -33,6 +33,7 @@ ap.add_argument("--cmake", default="")
 ap.add_argument("--pkg-config", default="")
 ap.add_argument("--tls", action="store_true", help="the build under test has WISP_TLS")
 ap.add_argument("--deflate", action="store_true", help="the build under test has WISP_DEFLATE")
+ap.add_argument("--redis", action="store_true", help="the build under test has WISP_REDIS")
 ap.add_argument("--llhttp-src", default="")
 ap.add_argument("--llhttp-include", default="")
 ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -57,8 +58,9 @@ dependency_names = wisp, wisp-single
 """
 
 
-def expected(tls, deflate):
-    return f"fetch=200:hello fetch socket=ok tls={int(tls)} deflate={int(deflate)}"
+def expected(tls, deflate, redis):
+    return (f"fetch=200:hello fetch socket=ok tls={int(tls)} deflate={int(deflate)} "
+            f"redis={int(redis)}")
 
 
 def run(cmd, cwd=None, env=None):
@@ -68,9 +70,9 @@ def run(cmd, cwd=None, env=None):
     return r.returncode == 0, out
 
 
-def run_app(path, tls, deflate):
+def run_app(path, tls, deflate, redis):
     ok, out = run([path])
-    want = expected(tls, deflate)
+    want = expected(tls, deflate, redis)
     return ok and want in out, out + f"\nexpected: {want}"
 
 
@@ -93,7 +95,8 @@ print("1..4", flush=True)
 
 # wisp alone, configured as the build under test is (its features and llhttp), installed.
 wisp_options = ["-Djson=disabled", "-Dtls=" + ("enabled" if a.tls else "disabled"),
-                "-Ddeflate=" + ("enabled" if a.deflate else "disabled")]
+                "-Ddeflate=" + ("enabled" if a.deflate else "disabled"),
+                "-Dredis=" + ("enabled" if a.redis else "disabled")]
 if a.llhttp_src:
     wisp_options.append("-Dllhttp_source_dir=" + a.llhttp_src)
 if a.llhttp_include:
@@ -140,7 +143,7 @@ def with_pkg_config():
     ok, out = run([a.cxx, "-std=c++17", APP, "-o", os.path.join(d, "app")] + flags, cwd=d)
     if not ok:
         return False, out
-    ok, run_out = run_app(os.path.join(d, "app"), a.tls, a.deflate)
+    ok, run_out = run_app(os.path.join(d, "app"), a.tls, a.deflate, a.redis)
     return ok, out + run_out
 
 
@@ -160,7 +163,7 @@ def with_cmake():
         out += more
     if not ok:
         return False, out
-    ok, run_out = run_app(os.path.join(d, "build", "app"), a.tls, a.deflate)
+    ok, run_out = run_app(os.path.join(d, "build", "app"), a.tls, a.deflate, a.redis)
     return ok, out + run_out
 
 
@@ -206,7 +209,7 @@ def with_meson_subproject():
         for flag in ("-Werror", "-Wextra", "-Wpedantic"):
             if flag in shlex.split(c):
                 problems.append(f"wisp's {flag} leaked into the parent's command: {c}")
-    ok, run_out = run_app(os.path.join(b, "app"), a.tls, a.deflate)
+    ok, run_out = run_app(os.path.join(b, "app"), a.tls, a.deflate, a.redis)
     out += run_out
     if not ok:
         problems.append("the program did not answer as expected")
@@ -225,7 +228,7 @@ def with_single_header():
                    "-o", os.path.join(d, "app")] + llhttp + ["-pthread"], cwd=d)
     if not ok:
         return False, out
-    ok, run_out = run_app(os.path.join(d, "app"), False, False)
+    ok, run_out = run_app(os.path.join(d, "app"), False, False, False)
     return ok, out + run_out
 
 
