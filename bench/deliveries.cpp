@@ -295,8 +295,7 @@ void print_result() {
     const double cpu =
         cpu_used >= 0 ? cpu_used : (secs > 0 ? (cpu_seconds() - cpu_at_measure) / secs : 0);
     std::printf(
-        "deliveries/s %.0f publications/s %.0f subscribers %d size %zu window %d seconds %.2f "
-        "errors %llu "
+        "deliveries/s %.0f publications/s %.0f subscribers %d size %zu window %d seconds %.2f errors %llu "
         "p50_us %.0f p99_us %.0f client_cpu %.2f",
         secs > 0 ? double(d) / secs : 0.0, secs > 0 ? double(p) / secs : 0.0, opt.subscribers,
         opt.size, opt.window, secs, static_cast<unsigned long long>(errors), percentile_us(0.50),
@@ -821,14 +820,10 @@ void on_writable(Conn& c) {
 [[noreturn]] void usage(int status) {
     std::fprintf(
         status ? stderr : stdout,
-        "usage: deliveries --port N [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] "
-        "[--size 64]\n"
-        "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] "
-        "[--verbose]\n"
-        "1 WebSocket publisher -> K subscribers on a chat route; prints deliveries/s (see the "
-        "source).\n"
-        "--size is the payload in bytes (>= %zu), --window the publications in flight, "
-        "--server-pid adds\n"
+        "usage: deliveries --port N [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] [--size 64]\n"
+        "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] [--verbose]\n"
+        "1 WebSocket publisher -> K subscribers on a chat route; prints deliveries/s (see the source).\n"
+        "--size is the payload in bytes (>= %zu), --window the publications in flight, --server-pid adds\n"
         "the server's CPU share while measuring (from /proc/PID/stat) to the result line.\n",
         kHead);
     std::exit(status);
@@ -1010,13 +1005,13 @@ int main(int argc, char** argv) {
                         0;   // subscribed after their 101 reached us and the first probe went out
                     for (int i = 0; i < opt.subscribers; ++i)
                         late += conns[std::size_t(i)].first_probe > 0;
-                    std::fprintf(stderr,
-                                 "deliveries: %zu connections open in %.3f s, all subscribed %.3f "
-                                 "s later (%llu probes; "
-                                 "%d subscribers missed the first)\n",
-                                 conns.size(), double(t_opened - t_begin) / 1e9,
-                                 double(t_subscribed - t_opened) / 1e9,
-                                 static_cast<unsigned long long>(probes_sent), late);
+                    std::fprintf(
+                        stderr,
+                        "deliveries: %zu connections open in %.3f s, all subscribed %.3f s later (%llu probes; "
+                        "%d subscribers missed the first)\n",
+                        conns.size(), double(t_opened - t_begin) / 1e9,
+                        double(t_subscribed - t_opened) / 1e9,
+                        static_cast<unsigned long long>(probes_sent), late);
                 }
                 phase = Phase::Warmup;
                 t_start = last_progress = next_report = now;
@@ -1053,10 +1048,10 @@ int main(int argc, char** argv) {
                     phase = Phase::Linger;
                     t_phase = now;
                 } else if (now - t_phase > kDrainLimit) {
-                    std::fprintf(stderr,
-                                 "deliveries: error: %llu publication(s) still undelivered 10 s "
-                                 "after the run\n",
-                                 static_cast<unsigned long long>(sent - completed));
+                    std::fprintf(
+                        stderr,
+                        "deliveries: error: %llu publication(s) still undelivered 10 s after the run\n",
+                        static_cast<unsigned long long>(sent - completed));
                     dump_laggards();
                     ++errors;
                     drain_failed = true;
@@ -1069,11 +1064,11 @@ int main(int argc, char** argv) {
         }
         if (phase >= Phase::Warmup && phase <= Phase::Measure &&
             now - last_progress > kStallLimit) {
-            std::fprintf(stderr,
-                         "deliveries: error: stalled: no delivery for 5 s; publication %llu "
-                         "reached %u of %d subscribers\n",
-                         static_cast<unsigned long long>(completed),
-                         got[std::size_t(completed % std::uint64_t(opt.window))], opt.subscribers);
+            std::fprintf(
+                stderr,
+                "deliveries: error: stalled: no delivery for 5 s; publication %llu reached %u of %d subscribers\n",
+                static_cast<unsigned long long>(completed),
+                got[std::size_t(completed % std::uint64_t(opt.window))], opt.subscribers);
             dump_laggards();
             fail("stalled");
         }

@@ -486,10 +486,8 @@ int main(int argc, char** argv) {
     const double wall = now() - m0, cpu = server_cpu() - cpu0;
     const double rate = (double)counted / wall;
     printf(
-        "{\"mode\": \"%s\", \"tls\": %d, \"conns\": %d, \"depth\": %d, \"size\": %zu, \"seconds\": "
-        "%.3f, "
-        "\"msgs_per_s\": %.0f, \"MiB_per_s\": %.2f, \"server_cpu_s\": %.3f, "
-        "\"server_cpu_s_per_M\": %.3f}\n",
+        "{\"mode\": \"%s\", \"tls\": %d, \"conns\": %d, \"depth\": %d, \"size\": %zu, \"seconds\": %.3f, "
+        "\"msgs_per_s\": %.0f, \"MiB_per_s\": %.2f, \"server_cpu_s\": %.3f, \"server_cpu_s_per_M\": %.3f}\n",
         mode == MODE_ECHO ? "echo" : "fanout", use_tls, nall, depth, size, wall, rate,
         (double)bytes_counted / wall / 1048576.0, cpu,
         counted ? cpu / ((double)counted / 1e6) : 0.0);

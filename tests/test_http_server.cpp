@@ -140,8 +140,7 @@ TEST_CASE("server: chunked request bodies and Expect: 100-continue") {
 
     // Over the body limit: refused at once, without the 100.
     c.send(
-        "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
-        "2000000\r\n\r\n");
+        "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n");
     const std::string r = c.read_response();
     CHECK(status_of(r) == 413);
     CHECK(c.wait_closed());
@@ -228,8 +227,7 @@ TEST_CASE("server: request smuggling shapes get 400 and the connection closes") 
     hello_routes(app);
     Server srv(app);
     const char* shapes[] = {
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: "
-        "chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
         "GET / HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\n\r\n",
         "GET / HTTP/1.1\nHost: x\n\n",

@@ -18,9 +18,9 @@ TEST_CASE("json: json_text escapes quotes, backslashes and control characters, k
     const std::string text =
         std::string("say \"hi\" \\ now\n\t\x01 caf\xC3\xA9 \xF0\x9F\x98\x80") + '\0';
     const std::string out = wisp::json_text({{"message", text}});
-    CHECK(out ==
-          "{\"message\":\"say \\\"hi\\\" \\\\ now\\n\\t\\u0001 caf\xC3\xA9 "
-          "\xF0\x9F\x98\x80\\u0000\"}");
+    CHECK(
+        out ==
+        "{\"message\":\"say \\\"hi\\\" \\\\ now\\n\\t\\u0001 caf\xC3\xA9 \xF0\x9F\x98\x80\\u0000\"}");
     auto back = wisp::parse_json(out);
     REQUIRE(back);
     CHECK((*back)["message"].get<std::string>() == text);

@@ -226,8 +226,7 @@ TEST_CASE("websocket: a burst far over the per-wakeup read bound is echoed witho
 }
 
 TEST_CASE(
-    "websocket: WsOptions::keep_request = false keeps the address and state, frees the rest after "
-    "open") {
+    "websocket: WsOptions::keep_request = false keeps the address and state, frees the rest after open") {
     struct Reporter {
         Log* log = nullptr;
         std::optional<wisp::Response> upgrade(wisp::Request& req) {
