@@ -304,8 +304,9 @@ inline bool TopicCounts::add(const std::string& topic, long delta) {
     auto& n = n_[topic];
     const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
-    if (n == 0) n_.erase(topic);
-    return was_zero != (n == 0);
+    const bool is_zero = n == 0;
+    if (is_zero) n_.erase(topic);   // n refers to the erased entry from here on
+    return was_zero != is_zero;
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
