@@ -36,6 +36,13 @@
 //                             over hiredis, which it then includes; link -lhiredis (Debian:
 //                             libhiredis-dev). Off by default: without it nothing includes
 //                             hiredis and App::bridge reports errc::redis_unavailable.
+//     WISP_COMPILE_ONCE       compile-once mode (README: "Compile time"): wisp's headers give
+//                             declarations and the templates handlers need, never the engine
+//                             (no Asio, no OpenSSL, no hiredis). Define it in every file of the
+//                             program, alike, with the same WISP_* switches.
+//     WISP_IMPLEMENTATION     in exactly one .cpp of a compile-once program, before including
+//                             wisp: that file compiles the engine (and implies
+//                             WISP_COMPILE_ONCE). Without either macro wisp is header-only.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -58,6 +65,23 @@
 #define WISP_NAMESPACE_END \
     }                      \
     }
+
+// ---- header-only or compile-once ------------------------------------------------
+// Header-only (the default): every definition is inline, in every file that includes wisp.
+// Compile-once: the files with WISP_COMPILE_ONCE stop at the declarations (the public headers'
+// compiles the engine, where WISP_DEF makes the definitions that the other files call plain
+// (not inline) so they are emitted there once.
+#if defined(WISP_IMPLEMENTATION) && !defined(WISP_COMPILE_ONCE)
+#define WISP_COMPILE_ONCE 1
+#endif
+#if !defined(WISP_COMPILE_ONCE) || defined(WISP_IMPLEMENTATION)
+#define WISP_WITH_ENGINE 1
+#endif
+#ifdef WISP_IMPLEMENTATION
+#define WISP_DEF
+#else
+#define WISP_DEF inline
+#endif
 
 // ---- exceptions ---------------------------------------------------------------
 // WISP_NO_EXCEPTIONS: wisp never throws and never catches. Defined automatically when the
@@ -1956,94 +1980,1014 @@ inline void detail::RequestBuilder::set_line(Request& r, std::string_view method
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/asio.hpp ----
+// ---- wisp/detail/mime.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
 
-
-#ifndef ASIO_STANDALONE
-#define ASIO_STANDALONE 1
-#endif
-#ifndef ASIO_NO_DEPRECATED
-#define ASIO_NO_DEPRECATED 1
-#endif
-// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
-// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
-// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
-// WISP_CUSTOM_ASIO_THROW to supply your own.
-#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
-#define ASIO_NO_EXCEPTIONS 1
-#endif
-// Without RTTI (-fno-rtti) Asio must not use typeid.
-#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
-#define ASIO_NO_TYPEID 1
-#endif
-
-// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
-// (wisp's own code below keeps its warnings).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-#endif
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/dispatch.hpp>
-#ifdef WISP_EPOLL
-#include <asio/posix/stream_descriptor.hpp>
-#endif
-
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
-#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
-#include <cstdio>
-#include <cstdlib>
-namespace asio {
-namespace detail {
-template <typename Exception>
-void throw_exception(const Exception& e) {
-    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
-    std::abort();
-}
-}   // namespace detail
-}   // namespace asio
-#endif
+#include <cstddef>
+#include <string_view>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
-namespace net = ::asio;
-using tcp = ::asio::ip::tcp;
-/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
-using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
-using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
-using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                  ::asio::wait_traits<std::chrono::steady_clock>,
-                                                  ::asio::io_context::executor_type>;
-#ifdef WISP_EPOLL
-using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
-#endif
+
+/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
+/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
+/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
+/// Lifetime: the result views a static string.
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+struct MimeEntry {
+    std::string_view extension;   // lower case
+    std::string_view type;
+};
+
+inline constexpr MimeEntry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},    // source maps are JSON
+    {"txt", "text/plain; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"wasm", "application/wasm"},
+    {"pdf", "application/pdf"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+};
+
+inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
+    if (ext.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < ext.size(); ++i) {
+        char c = ext[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != lower[i]) return false;
+    }
+    return true;
+}
+
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
+    std::string_view ext = path_or_extension;
+    const std::size_t slash = ext.find_last_of("/\\");
+    const std::size_t dot = ext.rfind('.');
+    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
+        ext = ext.substr(dot + 1);
+    else if (slash != std::string_view::npos) ext = {};
+    for (const MimeEntry& e : mime_table)
+        if (mime_extension_equals(ext, e.extension)) return e.type;
+    return "application/octet-stream";
+}
+
 }   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/static_path.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class PathCheck {
+    ok,                       ///< out_relative holds a safe relative path
+    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
+    bad_request,              ///< a malformed %-escape: answer 400
+};
+
+/// Turns the %-encoded request path that follows a static route's prefix into a relative file
+/// path, deciding safety on the string alone (no filesystem access).
+/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
+/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
+/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
+/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
+/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
+/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
+inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
+
+/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
+/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
+/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
+/// The file itself need not exist. A symlink changed after this check is not caught.
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative);
+
+/// True when `path` equals `root` or lies below it, comparing whole path elements
+/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+
+// ---- implementation -------------------------------------------------------
+
+inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
+    out.clear();
+    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
+    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
+    for (char ch : out) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
+            return PathCheck::not_found_or_forbidden;
+    }
+    // Every segment but a final empty one (the directory's index) must be a plain name.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('/', start);
+        if (end == std::string::npos) end = out.size();
+        const std::string_view seg(out.data() + start, end - start);
+        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
+            return PathCheck::not_found_or_forbidden;
+        start = end + 1;
+    }
+    if (out.empty() || out.back() == '/') out += "index.html";
+    return PathCheck::ok;
+}
+
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+    auto p = path.begin();
+    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+        // A trailing separator of root shows up as an empty final element.
+        if (r->empty() && std::next(r) == root.end()) return true;
+        if (p == path.end() || *p != *r) return false;
+    }
+    return true;
+}
+
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path base = fs::canonical(root, ec);
+    if (ec) return std::nullopt;
+#if defined(_WIN32) && defined(__cpp_char8_t)
+    const fs::path rel(std::u8string(relative.begin(), relative.end()));
+#elif defined(_WIN32)
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
+#else
+    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#endif
+    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
+    fs::path full = fs::weakly_canonical(base / rel, ec);
+    if (ec || !path_is_under(full, base)) return std::nullopt;
+    return full;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/static_files.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/static_files.hpp — serving files from a directory.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+/// How serve_file answers.
+struct StaticOptions {
+    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
+    /// into memory.
+    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
+    /// Sent with every file; empty for none.
+    std::string cache_control = "no-cache";
+};
+
+/// Answers `req` with a file from directory `root`: the part of the path captured by the
+/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
+/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
+/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
+/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
+/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
+Response serve_file(const Request& req, const std::filesystem::path& root,
+                    const StaticOptions& options = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response serve_file(const Request& req, const std::filesystem::path& root,
+                           const StaticOptions& options) {
+    std::string_view raw = req.path();
+    for (const RouteParam& p : req.params())
+        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
+    std::string relative;
+    switch (detail::safe_relative_path(raw, relative)) {
+        case detail::PathCheck::ok:
+            break;
+        case detail::PathCheck::bad_request:
+            return status(400);
+        case detail::PathCheck::not_found_or_forbidden:
+            return status(404);
+    }
+    const auto full = detail::resolve_under(root, relative);
+    if (!full) return status(404);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
+    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
+    if (ec) return status(404);
+    if (size > options.max_file_bytes) return status(413);
+
+    Response res(200, {}, detail::mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
+    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
+#ifdef _WIN32
+    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
+#else
+    std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#endif
+    if (f == nullptr) return status(404);
+    res.body.resize(static_cast<std::size_t>(size));
+    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
+    std::fclose(f);
+    if (got != res.body.size()) return status(500);   // truncated while reading
+    return res;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/send_result.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/send_result.hpp — SendResult: what a send, a publish or a push did.
+
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+
+/// What Peer::send and friends did.
+enum class SendResult : std::uint8_t {
+    sent,      ///< queued; written in this loop turn's gather write
+    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
+    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
+    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
+               ///< a control payload over 125 bytes); not sent
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/handle.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/handle.hpp — PeerHandle and StreamHandle: weak, copyable references to a WebSocket peer or
+// an event stream that work from any thread (a queue consumer, a database listener, a timer).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class LoopGate;
+class StreamState;
+struct HandleAccess;
+}   // namespace detail
+
+class Peer;
+class EventStream;
+struct EventMessage;
+
+/// What a handle's asynchronous work finally did, reported once: SendResult::sent (queued on the
+/// peer's loop), dropped (backpressure policy), closed (the peer or the app went first) or
+/// invalid.
+using SendDone = std::function<void(SendResult)>;
+
+/// A weak reference to a WebSocket peer (peer.handle()), usable from any thread.
+/// Thread: every member may be called from any thread. The work is done on the peer's I/O
+/// thread, later; a result returned at once says what is known at the call: SendResult::closed
+/// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
+/// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
+/// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
+/// app ends before the work could run) on the thread that ends it.
+/// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
+class PeerHandle {
+public:
+    PeerHandle() noexcept = default;
+    PeerHandle(const PeerHandle& o);
+    PeerHandle(PeerHandle&& o) noexcept;
+    PeerHandle& operator=(PeerHandle o) noexcept;
+    ~PeerHandle();
+
+    /// The peer's id ("" for an empty handle).
+    std::string_view id() const noexcept { return id_; }
+    /// False once the peer's connection has closed (true during a close handshake).
+    bool is_open() const noexcept;
+    /// Sends text (UTF-8, else invalid at once), as Peer::send.
+    SendResult send(std::string_view text, SendDone done = {}) const;
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes, SendDone done = {}) const;
+    /// Publishes to `topic` from this peer (every subscriber but it), as Peer::publish.
+    SendResult publish(std::string_view topic, std::string_view text) const;
+    SendResult publish_binary(std::string_view topic, std::string_view bytes) const;
+    /// Starts the closing handshake, as Peer::close (invalid codes and reasons at once).
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {}) const;
+    /// Runs fn(peer) on the peer's I/O thread with the live Peer&; false when the peer is known
+    /// gone. When it has closed by the time fn would run, fn is not run.
+    bool post(std::function<void(Peer&)> fn) const;
+
+    explicit operator bool() const noexcept { return conn_ != nullptr; }
+    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ == b.conn_;
+    }
+    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept {
+        return a.conn_ != b.conn_;
+    }
+
+private:
+    friend struct detail::HandleAccess;
+    SendResult post_send(bool binary, std::string_view data, SendDone done) const;
+    detail::Connection* conn_ = nullptr;   ///< holds its memory (a reference count), not its socket
+    std::shared_ptr<detail::LoopGate> gate_;
+    std::string id_;
+};
+
+/// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
+/// keep the stream's state alive (an EventStream does).
+/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
+class StreamHandle {
+public:
+    StreamHandle() noexcept = default;
+    /// False once the stream ended (or every EventStream and the connection let it go).
+    bool is_open() const noexcept;
+    SendResult push(std::string_view data) const;
+    SendResult push(const EventMessage& message) const;
+    SendResult push_comment(std::string_view text) const;
+    /// Ends the stream.
+    void close() const;
+    /// Runs fn(stream) on the stream's I/O thread; false when the stream is known gone.
+    bool post(std::function<void(EventStream&)> fn) const;
+
+private:
+    friend struct detail::HandleAccess;
+    std::weak_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/timer.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/timer.hpp — Timer: the handle of a callback that runs after a delay or every interval, on
+// an event loop (app.after / app.every, peer.after / peer.every, stream.after / stream.every).
+
+#include <memory>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+struct TimerState;
+struct TimerAccess;
+}   // namespace detail
+
+/// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
+/// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
+/// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
+/// its deadline (so up to one tick late, more if the loop is busy). The first delay counts from
+/// the call that made the timer (for the app's timers made before run(), from run()), whichever
+/// thread made it, so timers made together fire in deadline order. Drift: a repeating timer's
+/// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
+/// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
+/// skipped, not run in a burst.
+/// Thread: the callback runs on its loop's thread (app timers: the first I/O thread; a peer's or
+/// a stream's: its connection's). cancel() and active() may be called from any thread.
+class Timer {
+public:
+    Timer() = default;
+    /// Stops it: the callback does not run again (a run under way finishes). Safe from any
+    /// thread, from inside the callback, twice, and after App::run() returned.
+    void cancel() const;
+    /// True until cancelled, until a one-shot timer's run begins (so false inside that run and
+    /// for anyone its callback tells), or until its owner (peer, stream, the running app) went.
+    bool active() const noexcept;
+
+private:
+    friend struct detail::TimerAccess;
+    std::shared_ptr<detail::TimerState> s_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
+/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
+/// invalid). A code point may be split across feed() calls.
+/// State: one byte; copyable; no allocation; never throws.
+class Utf8Validator {
+public:
+    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
+    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
+    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
+    bool feed(const char* p, std::size_t n) noexcept;
+    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
+
+    /// True when every byte fed so far forms whole, valid code points (nothing pending).
+    bool complete() const noexcept;
+    /// True once invalid input has been seen.
+    bool failed() const noexcept;
+    /// Forgets everything fed so far.
+    void reset() noexcept { state_ = 0; }
+
+private:
+    std::uint8_t state_ = 0;
+};
+
+/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
+bool is_valid_utf8(const char* p, std::size_t n) noexcept;
+inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
+
+// ---- implementation -------------------------------------------------------
+
+// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
+// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
+// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
+// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
+// the next step's mask discards. The states follow the well-formed byte sequences of
+// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
+// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
+// (F4 90..BF, F5..FF).
+inline constexpr unsigned utf8_s_accept = 0;   // between code points
+inline constexpr unsigned utf8_s_reject = 6;   // absorbing
+inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
+inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
+inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
+inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
+inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
+inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
+inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
+
+constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
+    const bool cont = b >= 0x80 && b <= 0xBF;
+    switch (state) {
+        case utf8_s_accept:
+            if (b < 0x80) return utf8_s_accept;
+            if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
+            if (b == 0xE0) return utf8_s_e0;
+            if (b == 0xED) return utf8_s_ed;
+            if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
+            if (b == 0xF0) return utf8_s_f0;
+            if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
+            if (b == 0xF4) return utf8_s_f4;
+            return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
+        case utf8_s_tail1:
+            return cont ? utf8_s_accept : utf8_s_reject;
+        case utf8_s_tail2:
+            return cont ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_tail3:
+            return cont ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_e0:
+            return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_ed:
+            return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
+        case utf8_s_f0:
+            return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
+        case utf8_s_f4:
+            return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
+        default:
+            return utf8_s_reject;
+    }
+}
+
+constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
+    std::array<std::uint64_t, 256> rows{};
+    for (unsigned b = 0; b < 256; ++b) {
+        std::uint64_t row = 0;
+        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
+            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
+        rows[b] = row;
+    }
+    return rows;
+}
+
+inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
+
+inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
+inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
+
+inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
+    std::uint64_t s = state_;
+    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
+    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
+    // absorbing, so testing per block instead of per byte changes no verdict.
+    while (static_cast<std::size_t>(end - p) >= 16) {
+        if ((s & 63) == utf8_s_accept) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + 8, 8);
+            if (((a | b) & high_bits) == 0) {
+                p += 16;
+                continue;
+            }
+        }
+        for (const unsigned char* q = p; q != p + 16; q += 4) {
+            s = utf8_dfa[q[0]] >> (s & 63);
+            s = utf8_dfa[q[1]] >> (s & 63);
+            s = utf8_dfa[q[2]] >> (s & 63);
+            s = utf8_dfa[q[3]] >> (s & 63);
+        }
+        p += 16;
+        if ((s & 63) == utf8_s_reject) {
+            state_ = utf8_s_reject;
+            return false;
+        }
+    }
+    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
+    state_ = static_cast<std::uint8_t>(s & 63);
+    return state_ != utf8_s_reject;
+}
+
+inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
+    Utf8Validator v;
+    return v.feed(p, n) && v.complete();
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/websocket.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class Connection;
+class WsSession;
+}   // namespace detail
+
+/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
+inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
+
+/// One whole WebSocket message (fragments already joined). The bytes are valid during the
+/// hook call only: copy what you keep.
+class Message {
+public:
+    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
+    /// The payload as text; valid UTF-8 when !is_binary().
+    std::string_view text() const noexcept { return data_; }
+    /// The payload bytes, whatever the type.
+    std::string_view data() const noexcept { return data_; }
+    const unsigned char* bytes() const noexcept {
+        return reinterpret_cast<const unsigned char*>(data_.data());
+    }
+    bool is_binary() const noexcept { return binary_; }
+    bool is_text() const noexcept { return !binary_; }
+    std::size_t size() const noexcept { return data_.size(); }
+
+private:
+    std::string_view data_;
+    bool binary_;
+};
+
+/// Why a peer closed, as the close hook sees it.
+struct CloseInfo {
+    /// The close code: the peer's (1005 when its close frame had none), or ours when we
+    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
+    /// connection ended without a close frame.
+    std::uint16_t code = 1005;
+    std::string_view reason;   ///< valid during the hook call
+    bool clean = false;        ///< a close frame was both sent and received
+};
+
+/// A WebSocket's state, numbered as the WHATWG WebSocket API's readyState.
+enum class ReadyState : std::uint8_t {
+    connecting = 0,   ///< the handshake is under way (a Peer is never seen in this state)
+    open = 1,         ///< messages flow
+    closing = 2,      ///< a close frame was sent or received, or a close is pending
+    closed = 3,       ///< the connection is closed (also during the close hook)
+};
+
+/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
+/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
+enum class DeflateMode : std::uint8_t {
+    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
+    /// memory per peer (figures in bench/README.md).
+    off,
+    /// No context takeover either way: each message is compressed and inflated on its own, so a
+    /// peer holds no zlib state between messages (the loop's streams are shared), and a
+    /// publication is compressed once for all its subscribers with the same window size.
+    shared,
+    /// Context takeover where the client allows it: each peer keeps its own compressor and
+    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
+    /// of zlib state once it has sent and received a compressed message), so repeated content
+    /// across messages compresses far better; publications are compressed per subscriber.
+    dedicated,
+};
+
+/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
+#ifdef WISP_DEFLATE
+inline constexpr bool deflate_supported = true;
+#else
+inline constexpr bool deflate_supported = false;
+#endif
+
+/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
+/// a value out of range makes listen() fail with errc::invalid_argument.
+struct DeflateOptions {
+    DeflateMode mode = DeflateMode::off;
+    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
+    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
+    /// In dedicated mode it also limits the client's window when its offer lets us
+    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
+    std::uint8_t window_bits = 15;
+    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
+    /// memory per peer in dedicated mode at some cost in ratio and speed.
+    std::uint8_t mem_level = 8;
+    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
+    std::uint8_t level = 6;
+    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
+    /// a zlib call).
+    std::size_t min_size = 64;
+};
+
+/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
+struct SendOptions {
+    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
+    /// compressed already, or a secret in a message that also carries text an attacker chooses
+    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
+    bool compress = true;
+};
+
+/// Per-endpoint settings of app.ws<H>(path, options).
+struct WsOptions {
+    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
+    std::size_t max_message_bytes = 0;
+    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
+    /// returned; peer.request() then reads as an empty request (no method, path, headers or
+    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
+    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
+    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
+    bool keep_request = true;
+    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
+    /// -Wmissing-field-initializers.)
+    DeflateOptions deflate = {};
+    /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
+    /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
+    /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
+    /// targets one namespace. Unset (the default), topics are the app's, shared with event
+    /// streams and App::publish, as wisp has always had them.
+    std::function<std::string(const Request&)> namespace_of{};
+};
+
+/// WsOptions::namespace_of that names a peer's namespace after its request's path.
+inline std::string namespace_by_path(const Request& request) { return std::string(request.path()); }
+
+/// One WebSocket connection, handed to the handler's hooks.
+/// Thread: use from its hooks (the connection's I/O thread).
+/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
+/// no-ops that return SendResult::closed.
+class Peer {
+public:
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    /// Unique within the process, printable (hexadecimal), e.g. "1f".
+    std::string_view id() const noexcept;
+    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
+    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
+    /// (the same for every send and publish below).
+    SendResult send_text(std::string_view text, SendOptions options = {});
+    /// Sends a binary message.
+    SendResult send_binary(std::string_view bytes, SendOptions options = {});
+    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
+        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
+    }
+    /// Sends text: anything string-like (std::string, std::string_view, const char*), as
+    /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
+    SendResult send(std::string_view text, SendOptions options = {}) {
+        return send_text(text, options);
+    }
+    /// Sends `message` with its own type (an echo).
+    SendResult send(const Message& message, SendOptions options = {});
+    /// Sends a ping (payload at most 125 bytes).
+    SendResult ping(std::string_view payload = {});
+    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
+    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
+    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
+    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
+    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
+    void terminate();
+    /// True until a close frame was sent or received, or the connection ended.
+    bool is_open() const noexcept;
+
+    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
+    /// after `open` when the route's WsOptions::keep_request is false.
+    const Request& request() const noexcept;
+    const Address& remote_address() const noexcept;
+    /// Over mutual TLS: the subject of the client's verified certificate (as
+    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
+    std::string_view client_cert_subject() const noexcept;
+    /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
+    /// client's offer instead; wisp reports what was negotiated.)
+    std::string_view protocol() const noexcept;
+    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
+    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
+    std::string_view extensions() const noexcept;
+    /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
+    /// Kept when WsOptions::keep_request is false.
+    std::string url() const;
+    /// The state, numbered as WHATWG's readyState (1 open, 2 closing, 3 closed).
+    ReadyState ready_state() const noexcept;
+    /// Bytes queued for this peer and not yet written to the socket.
+    std::size_t buffered_amount() const noexcept;
+    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
+    /// all its topics before its close hook runs.
+    bool subscribe(std::string_view topic);
+    /// Leaves `topic` (false when not subscribed).
+    bool unsubscribe(std::string_view topic);
+    /// The topics this peer is subscribed to, in subscription order.
+    const std::vector<std::string>& topics() const noexcept;
+    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
+    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
+    /// compressed once per window size).
+    /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
+    /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
+
+    /// Typed per-peer state, the same object as the upgrade request's state<T>().
+    template <class T>
+    T& state() {
+        return detail::state_of<T>(state_slot());
+    }
+
+    // ---- runtime ----
+    /// A weak handle for other threads (PeerHandle): send, publish, close, post.
+    PeerHandle handle() const;
+    /// Runs fn(peer) every `interval` on the peer's I/O thread until cancelled or the peer
+    /// closes (a closed peer's timer never fires). See Timer for resolution and drift.
+    Timer every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once after `delay`, unless the peer closed first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn);
+    /// Runs fn(peer) once when everything queued for the peer has been written (CrossWS's
+    /// waitForDrain): posted at once when the queue is empty already. Not run when the peer
+    /// closes first.
+    void when_drained(std::function<void(Peer&)> fn);
+    /// Handles of every open peer of this peer's route (itself included), across threads: a
+    /// snapshot (CrossWS's peer.peers). With namespaces: of its namespace.
+    std::vector<PeerHandle> peers() const;
+    /// The peer's namespace ("" when its route has none, see WsOptions::namespace_of).
+    std::string_view namespace_name() const noexcept;
+
+private:
+    friend class detail::WsSession;
+    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    detail::StateSlot& state_slot() noexcept;
+    detail::WsSession& s_;
+};
+
+/// The peer's id, as CrossWS's String(peer).
+inline std::string to_string(const Peer& peer) { return std::string(peer.id()); }
+/// Writes the peer's id to an output stream.
+template <class Stream>
+auto operator<<(Stream& os, const Peer& peer) -> decltype(os << std::string_view()) {
+    return os << peer.id();
+}
+
+/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
+/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
+Response accept(std::string_view protocol = {});
+
+// ---- implementation -------------------------------------------------------
+
+inline Response accept(std::string_view protocol) {
+    Response r(101);
+    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
+    return r;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/event_stream.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class StreamState;
+}
+
+/// One server-sent event. Fields that are not set are not written.
+struct EventMessage {
+    std::string data;                ///< CR, LF and CRLF split it into several `data:` lines
+    std::string event;               ///< `event:` type; omitted when empty
+    std::optional<std::string> id;   ///< `id:`; an empty id resets the client's last event ID
+    long long retry_ms = -1;         ///< `retry:` reconnection time; omitted when negative
+};
+
+/// How an event stream receives the publications of a topic it subscribed to.
+enum class TopicEvents {
+    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
+    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
+};
+
+/// A `text/event-stream` response bound to one request. Create it in a route handler and
+/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
+/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
+/// goes out when the handler returns; events pushed before that wait for it.
+/// Thread: push, push_comment and close may be called from any thread (they are posted to the
+/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
+/// on_closed / on_drain callbacks run on the I/O thread.
+/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
+class EventStream {
+public:
+    explicit EventStream(Request& req);
+
+    /// One event with `data` (empty data still makes an event).
+    SendResult push(std::string_view data);
+    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
+    /// refused with SendResult::invalid and nothing is written.
+    SendResult push(const EventMessage& message);
+    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
+    SendResult push_comment(std::string_view text);
+    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
+    void close();
+    /// True until the stream ended (close(), client gone, server stopping).
+    bool is_open() const noexcept;
+
+    /// Response headers to add; effective before the handler returns.
+    Headers& headers() noexcept;
+    /// The `Last-Event-ID` request header, for resuming after a reconnect.
+    std::optional<std::string_view> last_event_id() const noexcept;
+    /// Bytes queued and not yet written (I/O thread).
+    std::size_t buffered_amount() const noexcept;
+
+    /// Receives every text publication to `topic` as one event (`data:` lines; with
+    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
+    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
+    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
+    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
+    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
+    bool unsubscribe(std::string_view topic);
+
+    /// Called once when the stream ends, whatever ended it. Set it before returning.
+    void on_closed(std::function<void()> fn);
+    /// Called on the I/O thread each time everything queued has been written: push more here
+    /// to stream as fast as the client reads with bounded memory.
+    void on_drain(std::function<void()> fn);
+
+    // ---- runtime ----
+    /// A weak handle for other threads: it does not keep the stream's state alive.
+    StreamHandle handle() const;
+    /// Runs fn(stream) every `interval` on the stream's I/O thread until cancelled or the
+    /// stream ends (an ended stream's timer never fires). See Timer for resolution and drift.
+    /// Inactive for a stream that has no connection (App::fetch). Call it on the I/O thread.
+    Timer every(std::chrono::milliseconds interval, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once after `delay`, unless the stream ended first.
+    Timer after(std::chrono::milliseconds delay, std::function<void(EventStream&)> fn);
+    /// Runs fn(stream) once when everything queued has been written: posted at once when the
+    /// queue is empty already. Not run when the stream ends first. I/O thread.
+    void when_drained(std::function<void(EventStream&)> fn);
+
+    /// Returning the stream from a handler starts it.
+    operator Response() const {   // NOLINT: a marker
+        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
+    }
+
+private:
+    friend struct detail::HandleAccess;
+    explicit EventStream(std::shared_ptr<detail::StreamState> s) noexcept : s_(std::move(s)) {}
+    std::shared_ptr<detail::StreamState> s_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/tls.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/tls.hpp — TlsOptions: the certificates and settings of an HTTPS (and wss://) listener.
+// Owns: what a user configures for TLS, with its defaults and their reasons.
+// Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
+// names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+/// One more certificate of a TLS listener, sent to clients that ask for `host` by name (SNI,
+/// RFC 6066 §3). Each certificate field works as in TlsOptions.
+struct TlsServerName {
+    /// The name it serves: "example.com", or "*.example.com" for one label more (RFC 6125
+    /// §6.4.3). Compared without regard to case.
+    std::string host{};
+    std::string cert_file{};
+    std::string key_file{};
+    std::string chain_file{};
+    std::string cert_pem{};
+    std::string key_pem{};
+    std::string chain_pem{};
+};
+
+/// The certificates and settings of an HTTPS listener (App::listen_tls).
+/// A certificate comes from a file or from memory: `cert_file` (PEM: the certificate, then
+/// optionally its intermediates) or `cert_pem` (the same text), and likewise the private key.
+/// Files are read at listen_tls() and again at App::reload_tls(), never in between.
+/// Every field has a default, so `TlsOptions{cert_file, key_file}` names only what it needs.
+/// The defaults are the secure ones: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, no
+/// compression, no renegotiation, ALPN "http/1.1", session tickets whose key rotates.
+struct TlsOptions {
+    std::string cert_file{};    ///< PEM: the server certificate, optionally followed by its chain
+    std::string key_file{};     ///< PEM: its private key (unencrypted)
+    std::string chain_file{};   ///< optional PEM: intermediate certificates sent after it
+    std::string cert_pem{};     ///< the certificate (and chain) as PEM text, instead of cert_file
+    std::string key_pem{};      ///< the key as PEM text, instead of key_file
+    std::string chain_pem{};    ///< intermediates as PEM text, instead of chain_file
+
+    /// More certificates chosen by the name the client asks for (SNI). A client that names
+    /// none of them, or no name at all, gets the certificate above.
+    std::vector<TlsServerName> server_names{};
+
+    /// Mutual TLS: clients must present a certificate issued by one of these CAs (PEM, file or
+    /// text); its subject is then Request::client_cert_subject() and Peer's. Empty: no client
+    /// certificates are asked for.
+    std::string client_ca_file{};
+    std::string client_ca_pem{};
+    /// With a client CA: true refuses a handshake without a client certificate; false lets
+    /// such clients in with an empty subject (a certificate that is sent is still verified).
+    bool require_client_cert = true;
+
+    /// A handshake not finished by then closes the connection (slowloris on the handshake).
+    std::chrono::milliseconds handshake_timeout{10'000};
+    /// Session tickets (RFC 5077, RFC 8446 §4.6.1) are encrypted with a key made at random and
+    /// replaced after this long; tickets under the previous key are still accepted (and
+    /// renewed), older ones get a full handshake. So a stolen key opens at most two periods of
+    /// sessions. 0 turns tickets (resumption) off.
+    std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
+    /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
+    /// are OpenSSL's defaults, all of them AEAD.
+    std::string ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+};
+
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/bridge.hpp ----
@@ -2103,6 +3047,889 @@ struct BridgeAccess {
 
 }   // namespace detail
 WISP_NAMESPACE_END
+
+// ---- wisp/detail/handler.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/handler.hpp — what App keeps of a user's HTTP handler, middleware and error hook:
+// each callable wrapped once into a fixed std::function shape.
+// Must not know: routing, connections (it is all a compile-once file needs to register them).
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+using HttpHandler = std::function<Response(Request&)>;
+using Middleware = std::function<std::optional<Response>(Request&)>;
+using ErrorHook = std::function<void(const Request&, const Error&)>;
+
+/// Converts what a handler returned into a Response.
+template <class R>
+Response to_response(R&& r) {
+    using T = std::decay_t<R>;
+    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
+    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
+    else if constexpr (std::is_convertible_v<R, std::string_view>)
+        return text(std::string(std::string_view(r)));
+    else
+        static_assert(!sizeof(T),
+                      "wisp: a handler must return wisp::Response, a string, a "
+                      "wisp::EventStream or a wisp::Responder");
+}
+
+/// Wraps a user callable taking Request& into an HttpHandler.
+template <class F>
+HttpHandler make_handler(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
+    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
+        return to_response(fn(req));
+    };
+}
+
+/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
+/// answers when it returns a value; `Response(Request&)` always answers.
+template <class F>
+Middleware make_middleware(F&& f) {
+    static_assert(std::is_invocable_v<F&, Request&>,
+                  "wisp: middleware must be callable as middleware(wisp::Request&)");
+    using R = std::invoke_result_t<F&, Request&>;
+    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
+        if constexpr (std::is_void_v<R>) {
+            fn(req);
+            return std::nullopt;
+        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
+            return fn(req);
+        } else {
+            return to_response(fn(req));
+        }
+    };
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/peer_list.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/peer_list.hpp — the peer registry of one WebSocket route: its open peers across
+// every loop (app.peers(route), peer.peers(), app.peer_count, app.close_all).
+// Owns: the list's lock and count. The links live in the sessions (two pointers each).
+// Must not know: what a peer does; only ws_session.hpp joins and leaves.
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class WsSession;
+
+/// A list threaded through the sessions themselves, under a lock taken only when a peer opens
+/// or closes and when someone asks for the list: never for a message, a send or a publication.
+struct PeerList {
+    std::mutex mutex;
+    WsSession* head = nullptr;
+    std::atomic<std::size_t> count{0};
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/hooks.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
+// function pointers the engine calls them through.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Every hook is optional, and a hook that is there is never skipped: it is called, or the
+// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
+// it is ill-formed for an overload set or a member template, which then looked absent. Instead
+// the name is looked up in a class derived from both H and HookNames, which declares every
+// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
+// whatever it names (a function, an overload set, a template, a static or data member, a type).
+// That needs a class one can derive from; a final handler is refused with its own sentence
+// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
+struct HookNames {
+    int upgrade, open, message, close, error, drain;
+};
+template <class H>
+struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
+
+template <class H>
+using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
+template <class H>
+using only_probe_open = decltype(&HookNameProbe<H>::open);
+template <class H>
+using only_probe_message = decltype(&HookNameProbe<H>::message);
+template <class H>
+using only_probe_close = decltype(&HookNameProbe<H>::close);
+template <class H>
+using only_probe_error = decltype(&HookNameProbe<H>::error);
+template <class H>
+using only_probe_drain = decltype(&HookNameProbe<H>::drain);
+
+template <template <class> class Op, class H, class = void>
+struct detected : std::false_type {};
+template <template <class> class Op, class H>
+struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
+
+/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
+/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
+template <template <class> class OnlyProbe, class H,
+          bool = std::is_class_v<H> && !std::is_final_v<H>>
+struct declares : std::false_type {};
+template <template <class> class OnlyProbe, class H>
+struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
+
+// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
+// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
+// Error, default arguments, templates, static members, callable data members). The arguments are
+// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
+// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
+template <class H>
+using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
+template <class H>
+using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
+template <class H>
+using message_call =
+    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
+template <class H>
+using close_info_call =
+    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
+template <class H>
+using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
+template <class H>
+using error_info_call =
+    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
+template <class H>
+using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
+template <class H>
+using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
+
+/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
+/// counts as the first: Response (101 accepts with its headers, any other status rejects),
+/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
+enum class UpgradeResult : unsigned char {
+    not_callable,
+    accept,
+    response,
+    optional_response,
+    headers,
+    invalid
+};
+
+template <class H>
+constexpr UpgradeResult upgrade_result_of() {
+    if constexpr (!detected<upgrade_call, H>::value) {
+        return UpgradeResult::not_callable;
+    } else {
+        using R = upgrade_call<H>;
+        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
+        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
+        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
+            return UpgradeResult::optional_response;
+        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
+        else return UpgradeResult::invalid;
+    }
+}
+
+/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
+/// When a hook fits several accepted forms (an overload set, a template, default arguments),
+/// the form with the most parameters is the one called, and the only one: close(Peer&,
+/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
+/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
+/// is called if it fits, else the hook is reported.
+template <class H>
+struct Hooks {
+    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
+
+    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
+    static constexpr bool has_open = declares<only_probe_open, H>::value;
+    static constexpr bool has_message = declares<only_probe_message, H>::value;
+    static constexpr bool has_close = declares<only_probe_close, H>::value;
+    static constexpr bool has_error = declares<only_probe_error, H>::value;
+    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
+
+    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
+    static constexpr bool close_with_info = detected<close_info_call, H>::value;
+    static constexpr bool error_with_info = detected<error_info_call, H>::value;
+
+    static constexpr bool upgrade_ok =
+        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
+    /// Only asked of a callable upgrade, so one mistake gets one sentence.
+    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
+    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
+    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
+    static constexpr bool close_ok =
+        !has_close || close_with_info || detected<close_peer_call, H>::value;
+    static constexpr bool error_ok =
+        !has_error || error_with_info || detected<error_peer_call, H>::value;
+    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
+
+    /// H can serve a WebSocket route (no diagnostics; see check()).
+    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
+                                   message_ok && close_ok && error_ok && drain_ok;
+
+    /// Fails to compile, with one sentence per mistake, unless all_ok.
+    static constexpr bool check() {
+        static_assert(std::is_class_v<H>,
+                      "wisp: a WebSocket handler must be a struct or class whose member functions "
+                      "are its hooks");
+        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
+                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
+                      "hooks that are overloaded or templates (remove `final`)");
+        static_assert(upgrade_ok,
+                      "wisp: hook `upgrade` must be public and callable as "
+                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
+        static_assert(upgrade_result_ok,
+                      "wisp: hook `upgrade` must return void, wisp::Response, "
+                      "std::optional<wisp::Response> or wisp::Headers");
+        static_assert(open_ok,
+                      "wisp: hook `open` must be public and callable as "
+                      "open(wisp::Peer&)");
+        static_assert(message_ok,
+                      "wisp: hook `message` must be public and callable as "
+                      "message(wisp::Peer&, const wisp::Message&) or "
+                      "message(wisp::Peer&, wisp::Message)");
+        static_assert(close_ok,
+                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
+                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
+                      "close(wisp::Peer&, wisp::CloseInfo)");
+        static_assert(error_ok,
+                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
+                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
+        static_assert(drain_ok,
+                      "wisp: hook `drain` must be public and callable as "
+                      "drain(wisp::Peer&)");
+        return true;
+    }
+};
+
+/// A WebSocket route: the handler object and one plain function per hook (null when the
+/// handler has none). No virtual calls, no std::function per peer.
+struct WsEndpoint {
+    void* handler = nullptr;
+    std::size_t max_message_bytes = 0;                         ///< 0: Limits::max_message_bytes
+    bool keep_request = true;                                  ///< WsOptions::keep_request
+    DeflateOptions deflate;                                    ///< WsOptions::deflate
+    std::string pattern;                                       ///< as given to App::ws
+    std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
+    mutable PeerList peers;   ///< the route's open peers, across loops
+    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
+    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
+    void (*open)(void*, Peer&) = nullptr;
+    void (*message)(void*, Peer&, const Message&) = nullptr;
+    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
+    void (*error)(void*, Peer&, const Error&) = nullptr;
+    void (*drain)(void*, Peer&) = nullptr;
+};
+
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler);
+
+template <class H>
+void fill_endpoint(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    static_assert(K::check());
+    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
+    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
+}
+
+// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
+// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
+template <class H>
+void fill_hooks(WsEndpoint& ep, H& handler) {
+    using K = Hooks<H>;
+    // A const handler keeps its constness in every call: the casts below restore H exactly.
+    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
+    if constexpr (K::has_upgrade) {
+        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
+            H& self = *static_cast<H*>(h);
+            if constexpr (K::upgrade_result == UpgradeResult::accept) {
+                self.upgrade(req);
+                return std::nullopt;
+            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
+                return Response(self.upgrade(req));
+            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
+                return std::optional<Response>(self.upgrade(req));
+            } else {
+                // CrossWS's upgrade may return just headers: accept, with them on the 101.
+                Response accepted(101);
+                accepted.headers = Headers(self.upgrade(req));
+                return accepted;
+            }
+        };
+    }
+    if constexpr (K::has_open)
+        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
+    if constexpr (K::has_message) {
+        ep.message = [](void* h, Peer& p, const Message& m) {
+            static_cast<void>(static_cast<H*>(h)->message(p, m));
+        };
+    }
+    if constexpr (K::has_close && K::close_with_info) {
+        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
+            static_cast<void>(static_cast<H*>(h)->close(p, c));
+        };
+    } else if constexpr (K::has_close) {
+        ep.close = [](void* h, Peer& p, const CloseInfo&) {
+            static_cast<void>(static_cast<H*>(h)->close(p));
+        };
+    }
+    if constexpr (K::has_error && K::error_with_info) {
+        ep.error = [](void* h, Peer& p, const Error& e) {
+            static_cast<void>(static_cast<H*>(h)->error(p, e));
+        };
+    } else if constexpr (K::has_error) {
+        ep.error = [](void* h, Peer& p, const Error&) {
+            static_cast<void>(static_cast<H*>(h)->error(p));
+        };
+    }
+    if constexpr (K::has_drain)
+        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
+}
+
+}   // namespace detail
+
+/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
+/// named like a hook is public and fits one of the accepted forms (const members, `const
+/// wisp::Peer&` parameters, templates and overload sets are fine):
+///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
+///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
+///   open(wisp::Peer&)
+///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
+///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
+///       close(wisp::Peer&, wisp::CloseInfo)
+///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
+///       error(wisp::Peer&, wisp::Error)
+///   drain(wisp::Peer&)
+/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
+/// refuses a T for which this is false, with a sentence naming the hook and these forms.
+/// `T` must be a complete type.
+template <class T>
+struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
+template <class T>
+inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
+
+WISP_NAMESPACE_END
+
+// ---- wisp/app.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+struct AppCore;
+class Loop;
+class LoopGate;
+class TlsEndpoint;
+struct TimerState;
+}   // namespace detail
+
+/// A web application: routes and handlers, the sockets it listens on and the I/O threads
+/// that serve them.
+/// Setup (routes, use, options, listen) happens before run(), on one thread. run() blocks;
+/// stop() and publish() may be called from any thread.
+class App {
+public:
+    explicit App(Options opts = {});
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+    ~App();
+
+    /// Registers `handler(wisp::Request&)` for `method` and `pattern` (see BasicRouter for the
+    /// pattern syntax). It may return a Response, a string (text/plain), an EventStream or a
+    /// Responder. An invalid pattern is reported by listen().
+    template <class F>
+    App& route(std::string_view method, std::string_view pattern, F&& handler);
+    template <class F>
+    App& get(std::string_view p, F&& h) {
+        return route("GET", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& post(std::string_view p, F&& h) {
+        return route("POST", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& put(std::string_view p, F&& h) {
+        return route("PUT", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& patch(std::string_view p, F&& h) {
+        return route("PATCH", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& del(std::string_view p, F&& h) {
+        return route("DELETE", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& head(std::string_view p, F&& h) {
+        return route("HEAD", p, std::forward<F>(h));
+    }
+    template <class F>
+    App& options(std::string_view p, F&& h) {
+        return route("OPTIONS", p, std::forward<F>(h));
+    }
+    /// Any method.
+    template <class F>
+    App& any(std::string_view p, F&& h) {
+        return route("", p, std::forward<F>(h));
+    }
+
+    /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
+    /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
+    /// CloseInfo&), error(Peer&, const Error&) and drain(Peer&). The App creates one H
+    /// (default-constructed) and keeps it; with run(n > 1) its hooks are called from n threads
+    /// (never two at once for one peer). A plain GET on the path gets 426 unless an HTTP route
+    /// shares the path.
+    template <class H>
+    App& ws(std::string_view pattern, WsOptions options = {});
+    /// The same with a handler the caller owns; it must outlive run().
+    template <class H>
+    App& ws(std::string_view pattern, H& handler, WsOptions options = {});
+
+    /// Middleware, run in order before routing (also before a WebSocket upgrade). It may
+    /// return void (continue), std::optional<Response> (answer when set) or a Response.
+    template <class F>
+    App& use(F&& middleware);
+
+    /// Called for errors that have no peer to report to: a throwing handler (the client gets
+    /// 500), malformed requests, timeouts. Thread: the I/O thread of the connection.
+    template <class F>
+    App& on_error(F&& hook);
+
+    /// The settings; change them before listen().
+    Options& settings() noexcept;
+
+    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
+    /// listen() reports as an error code; "" when there is none.
+    const std::string& setup_error_detail() const noexcept;
+
+    /// Binds and listens (0 = any free port; see port()). Reports route errors first
+    /// (setup_error_detail() says which route).
+    /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
+    [[nodiscard]] std::error_code listen(std::uint16_t port);
+    [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
+    /// The port the first listener is bound to (0 before listen()).
+    std::uint16_t port() const noexcept { return port_; }
+
+    /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
+    /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
+    /// certificates and keys are read now: one that cannot be read, does not fit its key or
+    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
+    /// reason. Built without WISP_TLS: errc::tls_unavailable.
+    [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
+    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port,
+                                             TlsOptions tls);
+    /// The port the first TLS listener is bound to (0 before listen_tls()).
+    std::uint16_t tls_port() const noexcept { return tls_port_; }
+    /// Certificate renewal without a restart: every TLS listener reads its certificate and key
+    /// files again (or takes `tls`); handshakes from then on use them, open connections keep
+    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
+    [[nodiscard]] std::error_code reload_tls();
+    [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
+    /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
+    /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
+    /// SIGHUP (Windows).
+    App& reload_tls_on_sighup(bool enable = true);
+    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
+    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
+    std::string tls_error_detail() const;
+
+    /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
+    [[nodiscard]] std::error_code run(unsigned threads = 1);
+    /// Graceful stop: stops accepting, closes idle connections, lets in-flight responses finish
+    /// (WebSocket peers get close 1001, event streams end); after Limits::shutdown_timeout the
+    /// rest is closed. Thread-safe; run() then returns.
+    void stop();
+    /// SIGINT and SIGTERM call stop(). The handlers are installed at once, so a signal that
+    /// arrives between this call and run() is not lost: run() then stops right away.
+    App& stop_on_signals(bool enable = true);
+    bool running() const noexcept { return running_.load(); }
+
+    /// Runs a request through middleware and routes in-process, without a socket (H3's
+    /// app.fetch). A deferred handler is waited for. HEAD answers carry no body.
+    Response fetch(Request req);
+
+    /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
+    /// event streams as one event). Thread-safe, callable from anywhere while running; framed
+    /// once and shared by all subscribers; order is kept per publishing thread. Called on an
+    /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
+    /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
+    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
+    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
+    SendResult publish_text(std::string_view topic, std::string_view text,
+                            SendOptions options = {});
+    /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
+    SendResult publish_binary(std::string_view topic, std::string_view bytes,
+                              SendOptions options = {});
+    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
+    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
+        return publish_text(topic, text, options);
+    }
+    /// Publishes `message` with its own type.
+    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
+        return message.is_binary() ? publish_binary(topic, message.data(), options)
+                                   : publish_text(topic, message.data(), options);
+    }
+    /// Subscribers of `topic` across all threads (peers and streams).
+    std::size_t subscriber_count(std::string_view topic) const;
+
+    /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
+    /// namespace's peers receive it. Otherwise as publish_text.
+    SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
+
+    /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
+    /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
+    /// bridge with a setup error returns it, and listen() reports it too.
+    template <class B>
+    [[nodiscard]] std::error_code bridge(const B& b) {
+        std::string why;
+        const std::error_code ec = detail::BridgeAccess::error(b, why);
+        return attach_bridge(ec, std::move(why), ec ? nullptr : detail::BridgeAccess::link(b));
+    }
+
+    /// Open connections across all I/O threads.
+    std::size_t connection_count() const noexcept;
+
+    // ---- runtime ----
+    /// Runs `fn` every `interval` on the first I/O thread, from run() until cancelled or run()
+    /// returns. Made before run(), it starts with it. See Timer for resolution and drift.
+    /// Thread: any.
+    Timer every(std::chrono::milliseconds interval, std::function<void()> fn);
+    /// Runs `fn` once after `delay`, the same way.
+    Timer after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Runs `fn` on the first I/O thread, soon; called before run(), once run() starts.
+    /// False only for an empty `fn`. Thread: any.
+    bool post(std::function<void()> fn);
+
+    // ---- the peer registry (any thread) ----
+    /// Handles of every open WebSocket peer of every route (CrossWS app.peers): a snapshot.
+    std::vector<PeerHandle> peers() const;
+    /// ... of the route registered as `pattern` with ws() ("" when there is none).
+    std::vector<PeerHandle> peers(std::string_view pattern) const;
+    /// Open WebSocket peers of every route, or of one.
+    std::size_t peer_count() const noexcept;
+    std::size_t peer_count(std::string_view pattern) const noexcept;
+    /// Closes every WebSocket peer (or a route's) with `code` and `reason`, as Peer::close.
+    void close_all(std::uint16_t code = 1000, std::string_view reason = {});
+    void close_all(std::string_view pattern, std::uint16_t code, std::string_view reason = {});
+    /// Runs fn(peer) for each WebSocket subscriber of `topic` (app-wide topics), on each
+    /// subscriber's own I/O thread: one visit posted per loop. Returns the number of loops
+    /// visited (0 when not running).
+    std::size_t for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn);
+
+private:
+    // What the templates above hand over, compiled once (detail/app_impl.hpp).
+    void add_route(std::string_view method, std::string_view pattern, detail::HttpHandler h);
+    void add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
+                WsOptions options);
+    void add_middleware(detail::Middleware m);
+    void set_error_hook(detail::ErrorHook hook);
+    std::error_code attach_bridge(std::error_code ec, std::string why,
+                                  std::shared_ptr<detail::Bridge> link);
+
+    struct Listener;   // a listening socket (detail/app_impl.hpp)
+    struct Signals;    // a signal set on loop 0 (detail/app_impl.hpp)
+    std::error_code reload_tls_with(const TlsOptions* tls);
+    void accept_next(Listener& l);
+    detail::Loop& pick_loop();
+    detail::Loop& loop0();
+
+    std::unique_ptr<detail::AppCore> core_;   ///< routes, options, topics: what loops share
+    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
+    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
+    std::vector<std::unique_ptr<detail::Loop>> loops_;
+    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unique_ptr<Signals> signals_;
+    std::unique_ptr<Signals> hup_;   ///< SIGHUP: reload_tls()
+    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
+    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    std::string tls_error_;
+    std::uint16_t tls_port_ = 0;
+    bool reload_on_hup_ = false;
+    std::atomic<bool> running_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::mutex stop_mutex_;
+    std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
+    /// App::every and App::after: on loop 0 when running, else kept for run().
+    Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                    std::function<void()> fn);
+    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
+    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
+    std::uint16_t port_ = 0;
+    bool stop_on_signals_ = false;
+};
+
+// ---- templates (the rest: detail/app_impl.hpp) ----------------------------
+template <class F>
+App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
+    add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
+    return *this;
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, WsOptions options) {
+    static_assert(std::is_default_constructible_v<H>,
+                  "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
+                  "an object with app.ws(path, handler)");
+    auto h = std::make_shared<H>();
+    H& ref = *h;
+    ws_handlers_.push_back(std::move(h));
+    return ws(pattern, ref, options);
+}
+
+template <class H>
+App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
+    auto ep = std::make_unique<detail::WsEndpoint>();
+    detail::fill_endpoint(*ep, handler);
+    add_ws(pattern, std::move(ep), std::move(options));
+    return *this;
+}
+
+template <class F>
+App& App::use(F&& middleware) {
+    add_middleware(detail::make_middleware(std::forward<F>(middleware)));
+    return *this;
+}
+
+template <class F>
+App& App::on_error(F&& hook) {
+    set_error_hook(std::forward<F>(hook));
+    return *this;
+}
+
+WISP_NAMESPACE_END
+
+// ---- wisp/redis_options.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/redis_options.hpp — RedisOptions and RedisStats: what a user sets and reads of the
+// Redis bridge (<wisp/redis.hpp>).
+// Owns: the bridge's limits and timeouts with their defaults and reasons; its counters.
+// Must not know: hiredis, sockets (plain data, declared with or without WISP_REDIS).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+WISP_NAMESPACE_BEGIN
+
+/// Settings of a RedisBridge. Every field has a default, so `RedisOptions{}` works.
+struct RedisOptions {
+    /// Topic `t` travels on channel `channel_prefix + t`: apps sharing one Redis stay apart by
+    /// prefix, and every instance of one app must use the same.
+    std::string channel_prefix = "wisp:";
+    /// Reconnecting: the first retry waits about this long, each failure in a row doubles it
+    /// up to reconnect_max; half of each wait is random, so instances do not return in step.
+    std::chrono::milliseconds reconnect_min{100};
+    std::chrono::milliseconds reconnect_max{5'000};
+    /// A connection attempt that has not connected by then fails (and is retried).
+    std::chrono::milliseconds connect_timeout{2'000};
+    /// Publications waiting for Redis (disconnected, or Redis slower than the app): past this
+    /// many bytes of commands, more are dropped and counted (RedisStats::dropped) instead of
+    /// growing memory without bound.
+    std::size_t max_pending_bytes = 8 * 1024 * 1024;
+};
+
+/// What a RedisBridge has done since it was made; read with RedisBridge::stats() (any thread).
+struct RedisStats {
+    std::uint64_t published = 0;    ///< publications Redis acknowledged (PUBLISH replies)
+    std::uint64_t received = 0;     ///< publications of other instances delivered here
+    std::uint64_t dropped = 0;      ///< publications that could not cross (see RedisBridge)
+    std::uint64_t reconnects = 0;   ///< connections made again after one was lost or refused
+    std::uint64_t rejected = 0;     ///< messages on our channels that were not wisp envelopes
+    bool connected = false;         ///< both connections (subscribe, publish) are up now
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/redis.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/redis.hpp — RedisBridge: an App's topics shared with other processes through Redis
+// pub/sub (CrossWS's sync backplane, on a proven broker).
+// Owns: the handle a user makes and passes to App::bridge, its setup errors, its counters.
+// Must not know: hiredis and sockets (detail/redis_link.hpp); declared with or without
+// WISP_REDIS, so code that names it builds either way (App::bridge then reports
+// errc::redis_unavailable).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+class RedisLink;
+}
+
+/// Every topic publication of the App it is given to (app.publish_*, peer.publish_*, any
+/// thread, WebSocket peers and event streams alike) also goes to Redis on channel
+/// `channel_prefix + topic`, and what other instances publish there reaches this App's
+/// subscribers through the normal fan-out (with its type; the publishing peer is skipped only
+/// on its own instance, as in one process). An instance SUBSCRIBEs to a channel only while
+/// it has subscribers to the topic, and never delivers its own publication twice.
+///
+///     wisp::RedisBridge redis("redis://:secret@127.0.0.1:6379");
+///     if (auto ec = app.bridge(redis)) return fail(redis.error_detail());
+///     app.listen(3000); app.run();      // redis.stats() from any thread
+///
+/// Delivery is at most once, as Redis pub/sub's: what is published while Redis is away or
+/// while a connection is being replaced may not cross (it is counted in
+/// RedisStats::dropped and logged through App::on_error, errc::redis_connection), and a
+/// subscriber instance that falls too far behind is disconnected by Redis (its
+/// client-output-buffer-limit) and reconnects. Local delivery never waits for Redis.
+/// Redis I/O runs on the App's first I/O thread, non-blocking, no thread of its own.
+/// Errors: a bad URL or a host that does not resolve is found here (error(), and
+/// App::bridge and listen() return it); Redis down at start is retried with backoff; AUTH
+/// rejected goes to App::on_error as errc::redis_auth and the bridge stops (the app serves
+/// on, alone).
+/// Lifetime: a cheap handle; copies refer to the same bridge; it may outlive the App.
+class RedisBridge {
+public:
+    /// `url`: `redis://[[user]:password@]host[:port][/db]` (port 6379 by default). The host
+    /// is resolved now (a blocking lookup on the calling thread, before run()).
+    explicit RedisBridge(std::string_view url, RedisOptions options = {});
+
+    /// The counters so far. Thread: any.
+    RedisStats stats() const;
+    /// This process's id in the envelopes it publishes (16 hex digits; "" without a bridge).
+    std::string instance() const;
+    /// What went wrong at setup (errc::redis_url, errc::invalid_argument,
+    /// errc::redis_unavailable), or nothing.
+    std::error_code error() const noexcept { return error_; }
+    /// The setup error in words ("redis URL: the port must be a number from 1 to 65535").
+    const std::string& error_detail() const noexcept { return error_detail_; }
+
+private:
+    friend struct detail::BridgeAccess;
+    std::shared_ptr<detail::RedisLink> redis_;
+    std::shared_ptr<detail::Bridge> link_;   ///< redis_, for App::bridge
+    std::error_code error_;
+    std::string error_detail_;
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/json.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/json.hpp — optional helpers over nlohmann/json: send, publish and push JSON values,
+// parse messages and bodies as JSON. Compiled only when WISP_JSON is defined; the core never
+// depends on a JSON library.
+
+
+#if defined(WISP_JSON)
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+/// The JSON value type of these helpers: nlohmann's, keeping object keys in insertion order,
+/// so `{{"user", u}, {"message", m}}` goes out as {"user":...,"message":...}. A nlohmann::json
+/// converts to it implicitly.
+using Json = nlohmann::ordered_json;
+
+/// `value` as compact JSON text. Never throws: bytes in strings that are not UTF-8 become
+/// U+FFFD, other characters stay as they are (control characters, quotes and backslashes are
+/// escaped).
+std::string json_text(const Json& value);
+
+/// `text` parsed as JSON, or nullopt when it is not exactly one JSON value (never throws).
+std::optional<Json> parse_json(std::string_view text);
+/// A text message parsed as JSON; nullopt for binary messages and for invalid JSON.
+std::optional<Json> parse_json(const Message& message);
+
+/// Sends `value` as one text message.
+SendResult send_json(Peer& peer, const Json& value);
+/// Publishes `value` as text to the subscribers of `topic`, except `peer`.
+void publish_json(Peer& peer, std::string_view topic, const Json& value);
+/// Publishes `value` as text to every subscriber of `topic` (any thread).
+void publish_json(App& app, std::string_view topic, const Json& value);
+/// Pushes `value` as one event's data.
+SendResult push_json(EventStream& stream, const Json& value);
+/// A response with `value` as an `application/json` body.
+Response json_response(const Json& value, int status = 200);
+
+// ---- implementation -------------------------------------------------------
+
+inline std::string json_text(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+inline std::optional<Json> parse_json(std::string_view text) {
+    Json v = Json::parse(text.begin(), text.end(), nullptr,
+                         /*allow_exceptions=*/false);
+    if (v.is_discarded()) return std::nullopt;
+    return v;
+}
+
+inline std::optional<Json> parse_json(const Message& message) {
+    if (message.is_binary()) return std::nullopt;
+    return parse_json(message.text());
+}
+
+inline SendResult send_json(Peer& peer, const Json& value) {
+    return peer.send_text(json_text(value));
+}
+
+inline void publish_json(Peer& peer, std::string_view topic, const Json& value) {
+    peer.publish_text(topic, json_text(value));
+}
+
+inline void publish_json(App& app, std::string_view topic, const Json& value) {
+    app.publish_text(topic, json_text(value));
+}
+
+inline SendResult push_json(EventStream& stream, const Json& value) {
+    return stream.push(json_text(value));
+}
+
+inline Response json_response(const Json& value, int status) {
+    return json(json_text(value), status);
+}
+
+WISP_NAMESPACE_END
+#endif   // WISP_JSON
+
+// ---- wisp/wisp.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/wisp.hpp — umbrella: every public header, nothing else.
+
+
+// ---- the engine: header-only, or the file with WISP_IMPLEMENTATION ----
+#ifdef WISP_WITH_ENGINE
 
 // ---- wisp/detail/llhttp.hpp ----
 // SPDX-License-Identifier: MIT
@@ -3387,157 +5214,6 @@ inline std::error_code format_event_chunk(std::string& out, std::string_view dat
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/utf8.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/utf8.hpp — streaming, fail-fast UTF-8 validation (RFC 3629).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Validates UTF-8 fed in pieces of any size, so a text message can be checked as its bytes
-/// arrive (RFC 6455 §8.1 wants the connection failed as soon as the text is known to be
-/// invalid). A code point may be split across feed() calls.
-/// State: one byte; copyable; no allocation; never throws.
-class Utf8Validator {
-public:
-    /// Validates `n` more bytes. Returns false as soon as the bytes fed since the last reset()
-    /// cannot be the beginning of valid UTF-8; from then on every feed() returns false.
-    /// A sequence cut at the end of `p` is not an error: it is pending (see complete()).
-    bool feed(const char* p, std::size_t n) noexcept;
-    bool feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
-
-    /// True when every byte fed so far forms whole, valid code points (nothing pending).
-    bool complete() const noexcept;
-    /// True once invalid input has been seen.
-    bool failed() const noexcept;
-    /// Forgets everything fed so far.
-    void reset() noexcept { state_ = 0; }
-
-private:
-    std::uint8_t state_ = 0;
-};
-
-/// True when [p, p + n) is valid UTF-8 (RFC 3629), i.e. valid and complete.
-bool is_valid_utf8(const char* p, std::size_t n) noexcept;
-inline bool is_valid_utf8(std::string_view s) noexcept { return is_valid_utf8(s.data(), s.size()); }
-
-// ---- implementation -------------------------------------------------------
-
-// A shift-based DFA. Each state is a multiple of 6 in 0..48, and utf8_dfa[byte] packs the next
-// state for every current state: bits [s, s + 6) of the row hold next(s, byte). One step is
-// `s = utf8_dfa[b] >> (s & 63)`, a single shift on the critical path (x86 and ARM shifts use
-// the low 6 bits of the count, so the mask costs nothing); bits above the low 6 are junk that
-// the next step's mask discards. The states follow the well-formed byte sequences of
-// RFC 3629 §4 (the table in The Unicode Standard §3.9, D92), which is what excludes overlongs
-// (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points over U+10FFFF
-// (F4 90..BF, F5..FF).
-inline constexpr unsigned utf8_s_accept = 0;   // between code points
-inline constexpr unsigned utf8_s_reject = 6;   // absorbing
-inline constexpr unsigned utf8_s_tail1 = 12;   // one more 80..BF
-inline constexpr unsigned utf8_s_tail2 = 18;   // two more 80..BF
-inline constexpr unsigned utf8_s_tail3 = 24;   // three more 80..BF
-inline constexpr unsigned utf8_s_e0 = 30;      // after E0: A0..BF (no overlong 3-byte form)
-inline constexpr unsigned utf8_s_ed = 36;      // after ED: 80..9F (no surrogates)
-inline constexpr unsigned utf8_s_f0 = 42;      // after F0: 90..BF (no overlong 4-byte form)
-inline constexpr unsigned utf8_s_f4 = 48;      // after F4: 80..8F (nothing over U+10FFFF)
-
-constexpr unsigned utf8_next(unsigned state, unsigned b) noexcept {
-    const bool cont = b >= 0x80 && b <= 0xBF;
-    switch (state) {
-        case utf8_s_accept:
-            if (b < 0x80) return utf8_s_accept;
-            if (b >= 0xC2 && b <= 0xDF) return utf8_s_tail1;
-            if (b == 0xE0) return utf8_s_e0;
-            if (b == 0xED) return utf8_s_ed;
-            if (b >= 0xE1 && b <= 0xEF) return utf8_s_tail2;
-            if (b == 0xF0) return utf8_s_f0;
-            if (b >= 0xF1 && b <= 0xF3) return utf8_s_tail3;
-            if (b == 0xF4) return utf8_s_f4;
-            return utf8_s_reject;   // 80..C1 (stray continuation, overlong lead), F5..FF
-        case utf8_s_tail1:
-            return cont ? utf8_s_accept : utf8_s_reject;
-        case utf8_s_tail2:
-            return cont ? utf8_s_tail1 : utf8_s_reject;
-        case utf8_s_tail3:
-            return cont ? utf8_s_tail2 : utf8_s_reject;
-        case utf8_s_e0:
-            return b >= 0xA0 && b <= 0xBF ? utf8_s_tail1 : utf8_s_reject;
-        case utf8_s_ed:
-            return b >= 0x80 && b <= 0x9F ? utf8_s_tail1 : utf8_s_reject;
-        case utf8_s_f0:
-            return b >= 0x90 && b <= 0xBF ? utf8_s_tail2 : utf8_s_reject;
-        case utf8_s_f4:
-            return b >= 0x80 && b <= 0x8F ? utf8_s_tail2 : utf8_s_reject;
-        default:
-            return utf8_s_reject;
-    }
-}
-
-constexpr std::array<std::uint64_t, 256> utf8_make_dfa() noexcept {
-    std::array<std::uint64_t, 256> rows{};
-    for (unsigned b = 0; b < 256; ++b) {
-        std::uint64_t row = 0;
-        for (unsigned s = 0; s <= utf8_s_f4; s += 6)
-            row |= static_cast<std::uint64_t>(utf8_next(s, b)) << s;
-        rows[b] = row;
-    }
-    return rows;
-}
-
-inline constexpr std::array<std::uint64_t, 256> utf8_dfa = utf8_make_dfa();
-
-inline bool Utf8Validator::complete() const noexcept { return state_ == utf8_s_accept; }
-inline bool Utf8Validator::failed() const noexcept { return state_ == utf8_s_reject; }
-
-inline bool Utf8Validator::feed(const char* data, std::size_t n) noexcept {
-    constexpr std::uint64_t high_bits = 0x8080808080808080u;
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-    const unsigned char* const end = p + n;
-    std::uint64_t s = state_;
-    // Blocks of 16: all-ASCII blocks between code points skip the DFA (memcpy loads are the
-    // portable unaligned read). Others take 16 DFA steps, then one reject test: reject is
-    // absorbing, so testing per block instead of per byte changes no verdict.
-    while (static_cast<std::size_t>(end - p) >= 16) {
-        if ((s & 63) == utf8_s_accept) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + 8, 8);
-            if (((a | b) & high_bits) == 0) {
-                p += 16;
-                continue;
-            }
-        }
-        for (const unsigned char* q = p; q != p + 16; q += 4) {
-            s = utf8_dfa[q[0]] >> (s & 63);
-            s = utf8_dfa[q[1]] >> (s & 63);
-            s = utf8_dfa[q[2]] >> (s & 63);
-            s = utf8_dfa[q[3]] >> (s & 63);
-        }
-        p += 16;
-        if ((s & 63) == utf8_s_reject) {
-            state_ = utf8_s_reject;
-            return false;
-        }
-    }
-    while (p != end) s = utf8_dfa[*p++] >> (s & 63);
-    state_ = static_cast<std::uint8_t>(s & 63);
-    return state_ != utf8_s_reject;
-}
-
-inline bool is_valid_utf8(const char* p, std::size_t n) noexcept {
-    Utf8Validator v;
-    return v.feed(p, n) && v.complete();
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
 // ---- wisp/detail/ws_frame.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
@@ -4511,55 +6187,8 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-using HttpHandler = std::function<Response(Request&)>;
-using Middleware = std::function<std::optional<Response>(Request&)>;
-using ErrorHook = std::function<void(const Request&, const Error&)>;
-
 struct WsEndpoint;   // a WebSocket route (websocket.hpp)
 class Loop;
-
-/// Converts what a handler returned into a Response.
-template <class R>
-Response to_response(R&& r) {
-    using T = std::decay_t<R>;
-    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
-    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
-    else if constexpr (std::is_convertible_v<R, std::string_view>)
-        return text(std::string(std::string_view(r)));
-    else
-        static_assert(!sizeof(T),
-                      "wisp: a handler must return wisp::Response, a string, a "
-                      "wisp::EventStream or a wisp::Responder");
-}
-
-/// Wraps a user callable taking Request& into an HttpHandler.
-template <class F>
-HttpHandler make_handler(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
-    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
-        return to_response(fn(req));
-    };
-}
-
-/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
-/// answers when it returns a value; `Response(Request&)` always answers.
-template <class F>
-Middleware make_middleware(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: middleware must be callable as middleware(wisp::Request&)");
-    using R = std::invoke_result_t<F&, Request&>;
-    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
-        if constexpr (std::is_void_v<R>) {
-            fn(req);
-            return std::nullopt;
-        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
-            return fn(req);
-        } else {
-            return to_response(fn(req));
-        }
-    };
-}
 
 /// Everything an App knows that I/O threads read: fixed once the App listens.
 struct AppCore {
@@ -4625,19 +6254,17 @@ struct AppCore {
         return d;
     }
 
-    /// App::bridge: takes the bridge behind handle `b` (BridgeAccess), or keeps its setup
-    /// error for listen() and returns it.
-    template <class B>
-    std::error_code attach_bridge(const B& b, bool running) {
-        std::string why;
-        std::error_code ec = BridgeAccess::error(b, why);
+    /// App::bridge: takes `link`, or keeps the handle's setup error `ec` (a bad URL, a host
+    /// that does not resolve: `why`) for listen() and returns it.
+    std::error_code attach_bridge(std::error_code ec, std::string why, std::shared_ptr<Bridge> link,
+                                  bool running) {
         if (!ec && (running || bridge)) {
             ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
             why =
                 running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
         }
         if (ec) record_setup_error(ec, why);
-        else bridge = BridgeAccess::link(b);
+        else bridge = std::move(link);
         return ec;
     }
 
@@ -4767,6 +6394,96 @@ private:
     }
 };
 
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/asio.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
+#endif
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED 1
+#endif
+// Without exceptions (-fno-exceptions, or WISP_NO_EXCEPTIONS) Asio reports the errors it would
+// throw through asio::detail::throw_exception, which the program defines: wisp's default, below,
+// prints the error and aborts (wisp itself only uses Asio's error_code overloads). Define
+// WISP_CUSTOM_ASIO_THROW to supply your own.
+#if defined(WISP_NO_EXCEPTIONS) && !defined(ASIO_NO_EXCEPTIONS)
+#define ASIO_NO_EXCEPTIONS 1
+#endif
+// Without RTTI (-fno-rtti) Asio must not use typeid.
+#if !defined(ASIO_NO_TYPEID) && !(defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI))
+#define ASIO_NO_TYPEID 1
+#endif
+
+// Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
+// (wisp's own code below keeps its warnings).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wall"
+#pragma clang diagnostic ignored "-Wextra"
+#pragma clang diagnostic ignored "-Wpedantic"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/dispatch.hpp>
+#ifdef WISP_EPOLL
+#include <asio/posix/stream_descriptor.hpp>
+#endif
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
+#include <cstdio>
+#include <cstdlib>
+namespace asio {
+namespace detail {
+template <typename Exception>
+void throw_exception(const Exception& e) {
+    std::fprintf(stderr, "wisp: fatal error inside Asio: %s\n", e.what());
+    std::abort();
+}
+}   // namespace detail
+}   // namespace asio
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
+/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
+using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
+using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  ::asio::wait_traits<std::chrono::steady_clock>,
+                                                  ::asio::io_context::executor_type>;
+#ifdef WISP_EPOLL
+using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
+#endif
 }   // namespace detail
 WISP_NAMESPACE_END
 
@@ -5576,48 +7293,6 @@ private:
 }   // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/timer.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/timer.hpp — Timer: the handle of a callback that runs after a delay or every interval, on
-// an event loop (app.after / app.every, peer.after / peer.every, stream.after / stream.every).
-
-#include <memory>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-struct TimerState;
-struct TimerAccess;
-}   // namespace detail
-
-/// A scheduled callback. Copies refer to the same timer; dropping every copy does not cancel it.
-/// Resolution: the loop's timer wheel (Options::timer_resolution, 100 ms by default): a delay
-/// or an interval is rounded up to whole ticks, and a callback runs at the first tick at or after
-/// its deadline (so up to one tick late, more if the loop is busy). The first delay counts from
-/// the call that made the timer (for the app's timers made before run(), from run()), whichever
-/// thread made it, so timers made together fire in deadline order. Drift: a repeating timer's
-/// next deadline is its previous deadline plus the interval, not "now" plus the interval, so
-/// lateness does not add up; when the loop falls a whole interval behind, the missed runs are
-/// skipped, not run in a burst.
-/// Thread: the callback runs on its loop's thread (app timers: the first I/O thread; a peer's or
-/// a stream's: its connection's). cancel() and active() may be called from any thread.
-class Timer {
-public:
-    Timer() = default;
-    /// Stops it: the callback does not run again (a run under way finishes). Safe from any
-    /// thread, from inside the callback, twice, and after App::run() returned.
-    void cancel() const;
-    /// True until cancelled, until a one-shot timer's run begins (so false inside that run and
-    /// for anyone its callback tells), or until its owner (peer, stream, the running app) went.
-    bool active() const noexcept;
-
-private:
-    friend struct detail::TimerAccess;
-    std::shared_ptr<detail::TimerState> s_;
-};
-
-WISP_NAMESPACE_END
-
 // ---- wisp/detail/timers.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/timers.hpp — user timers on a loop's timer wheel: app.after / app.every and the
@@ -6083,7 +7758,8 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
 
 }   // namespace detail
 
-inline void Timer::cancel() const {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF void Timer::cancel() const {
     if (!s_ || s_->cancelled.exchange(true)) return;
     s_->over = true;
     if (s_->loop != nullptr && detail::Loop::current() == s_->loop) {
@@ -6095,7 +7771,8 @@ inline void Timer::cancel() const {
     if (s_->gate) s_->gate->post([s = s_] { s->loop->stop_timer(*s); });
 }
 
-inline bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+WISP_DEF bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
@@ -7104,14 +8781,15 @@ inline bool Deferred::deliver(Response&& res) {
 
 }   // namespace detail
 
-inline bool Responder::send(Response res) const {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF bool Responder::send(Response res) const {
     if (!d_ || d_->answered.exchange(true)) return false;
     return d_->deliver(std::move(res));
 }
 
-inline const Request& Responder::request() const { return d_->request; }
+WISP_DEF const Request& Responder::request() const { return d_->request; }
 
-inline Responder Request::defer() {
+WISP_DEF Responder Request::defer() {
     detail::Exchange* ex = exchange_;
     if (ex && ex->deferred) return Responder(ex->deferred);   // asked twice: the same one
     auto d = std::make_shared<detail::Deferred>();
@@ -7125,813 +8803,7 @@ inline Responder Request::defer() {
     }
     return Responder(std::move(d));
 }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/send_result.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/send_result.hpp — SendResult: what a send, a publish or a push did.
-
-#include <cstdint>
-
-WISP_NAMESPACE_BEGIN
-
-/// What Peer::send and friends did.
-enum class SendResult : std::uint8_t {
-    sent,      ///< queued; written in this loop turn's gather write
-    dropped,   ///< over Limits::max_queued_bytes with BackpressurePolicy::drop; not sent
-    closed,    ///< the peer is closed or closing (or this send's backpressure closed it); not sent
-    invalid,   ///< an invalid argument (text that is not UTF-8, a close code that may not be sent,
-               ///< a control payload over 125 bytes); not sent
-};
-
-WISP_NAMESPACE_END
-
-// ---- wisp/handle.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/handle.hpp — PeerHandle and StreamHandle: weak, copyable references to a WebSocket peer or
-// an event stream that work from any thread (a queue consumer, a database listener, a timer).
-
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class Connection;
-class LoopGate;
-class StreamState;
-struct HandleAccess;
-}   // namespace detail
-
-class Peer;
-class EventStream;
-struct EventMessage;
-
-/// What a handle's asynchronous work finally did, reported once: SendResult::sent (queued on the
-/// peer's loop), dropped (backpressure policy), closed (the peer or the app went first) or
-/// invalid.
-using SendDone = std::function<void(SendResult)>;
-
-/// A weak reference to a WebSocket peer (peer.handle()), usable from any thread.
-/// Thread: every member may be called from any thread. The work is done on the peer's I/O
-/// thread, later; a result returned at once says what is known at the call: SendResult::closed
-/// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
-/// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
-/// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
-/// app ends before the work could run) on the thread that ends it.
-/// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
-class PeerHandle {
-public:
-    PeerHandle() noexcept = default;
-    PeerHandle(const PeerHandle& o);
-    PeerHandle(PeerHandle&& o) noexcept;
-    PeerHandle& operator=(PeerHandle o) noexcept;
-    ~PeerHandle();
-
-    /// The peer's id ("" for an empty handle).
-    std::string_view id() const noexcept { return id_; }
-    /// False once the peer's connection has closed (true during a close handshake).
-    bool is_open() const noexcept;
-    /// Sends text (UTF-8, else invalid at once), as Peer::send.
-    SendResult send(std::string_view text, SendDone done = {}) const;
-    /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes, SendDone done = {}) const;
-    /// Publishes to `topic` from this peer (every subscriber but it), as Peer::publish.
-    SendResult publish(std::string_view topic, std::string_view text) const;
-    SendResult publish_binary(std::string_view topic, std::string_view bytes) const;
-    /// Starts the closing handshake, as Peer::close (invalid codes and reasons at once).
-    SendResult close(std::uint16_t code = 1000, std::string_view reason = {}) const;
-    /// Runs fn(peer) on the peer's I/O thread with the live Peer&; false when the peer is known
-    /// gone. When it has closed by the time fn would run, fn is not run.
-    bool post(std::function<void(Peer&)> fn) const;
-
-    explicit operator bool() const noexcept { return conn_ != nullptr; }
-    friend bool operator==(const PeerHandle& a, const PeerHandle& b) noexcept {
-        return a.conn_ == b.conn_;
-    }
-    friend bool operator!=(const PeerHandle& a, const PeerHandle& b) noexcept {
-        return a.conn_ != b.conn_;
-    }
-
-private:
-    friend struct detail::HandleAccess;
-    SendResult post_send(bool binary, std::string_view data, SendDone done) const;
-    detail::Connection* conn_ = nullptr;   ///< holds its memory (a reference count), not its socket
-    std::shared_ptr<detail::LoopGate> gate_;
-    std::string id_;
-};
-
-/// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
-/// keep the stream's state alive (an EventStream does).
-/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
-class StreamHandle {
-public:
-    StreamHandle() noexcept = default;
-    /// False once the stream ended (or every EventStream and the connection let it go).
-    bool is_open() const noexcept;
-    SendResult push(std::string_view data) const;
-    SendResult push(const EventMessage& message) const;
-    SendResult push_comment(std::string_view text) const;
-    /// Ends the stream.
-    void close() const;
-    /// Runs fn(stream) on the stream's I/O thread; false when the stream is known gone.
-    bool post(std::function<void(EventStream&)> fn) const;
-
-private:
-    friend struct detail::HandleAccess;
-    std::weak_ptr<detail::StreamState> s_;
-};
-
-WISP_NAMESPACE_END
-
-// ---- wisp/websocket.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/websocket.hpp — WebSocket peers and messages (RFC 6455), the CrossWS vocabulary.
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class Connection;
-class WsSession;
-}   // namespace detail
-
-/// True when `bytes` are well-formed UTF-8, as a text message must be (RFC 3629: no overlong
-/// forms, no surrogates, nothing above U+10FFFF). For checking request bodies meant as text.
-inline bool is_utf8(std::string_view bytes) noexcept { return detail::is_valid_utf8(bytes); }
-
-/// One whole WebSocket message (fragments already joined). The bytes are valid during the
-/// hook call only: copy what you keep.
-class Message {
-public:
-    Message(std::string_view data, bool binary) noexcept : data_(data), binary_(binary) {}
-    /// The payload as text; valid UTF-8 when !is_binary().
-    std::string_view text() const noexcept { return data_; }
-    /// The payload bytes, whatever the type.
-    std::string_view data() const noexcept { return data_; }
-    const unsigned char* bytes() const noexcept {
-        return reinterpret_cast<const unsigned char*>(data_.data());
-    }
-    bool is_binary() const noexcept { return binary_; }
-    bool is_text() const noexcept { return !binary_; }
-    std::size_t size() const noexcept { return data_.size(); }
-
-private:
-    std::string_view data_;
-    bool binary_;
-};
-
-/// Why a peer closed, as the close hook sees it.
-struct CloseInfo {
-    /// The close code: the peer's (1005 when its close frame had none), or ours when we
-    /// failed the connection (1002, 1007, 1008, 1009, 1011, 1001), or 1006 when the TCP
-    /// connection ended without a close frame.
-    std::uint16_t code = 1005;
-    std::string_view reason;   ///< valid during the hook call
-    bool clean = false;        ///< a close frame was both sent and received
-};
-
-/// A WebSocket's state, numbered as the WHATWG WebSocket API's readyState.
-enum class ReadyState : std::uint8_t {
-    connecting = 0,   ///< the handshake is under way (a Peer is never seen in this state)
-    open = 1,         ///< messages flow
-    closing = 2,      ///< a close frame was sent or received, or a close is pending
-    closed = 3,       ///< the connection is closed (also during the close hook)
-};
-
-/// How a route answers permessage-deflate offers (RFC 7692). Compression needs WISP_DEFLATE
-/// (zlib); without it every offer is declined whatever the mode (`wisp::deflate_supported`).
-enum class DeflateMode : std::uint8_t {
-    /// Decline every offer: the default, since compression costs CPU and, in dedicated mode,
-    /// memory per peer (figures in bench/README.md).
-    off,
-    /// No context takeover either way: each message is compressed and inflated on its own, so a
-    /// peer holds no zlib state between messages (the loop's streams are shared), and a
-    /// publication is compressed once for all its subscribers with the same window size.
-    shared,
-    /// Context takeover where the client allows it: each peer keeps its own compressor and
-    /// decompressor (about 2^(window_bits+2) + 2^(mem_level+9) + 2^window_bits bytes plus 13 KiB
-    /// of zlib state once it has sent and received a compressed message), so repeated content
-    /// across messages compresses far better; publications are compressed per subscriber.
-    dedicated,
-};
-
-/// True when wisp was built with WISP_DEFLATE (zlib), so DeflateOptions can take effect.
-#ifdef WISP_DEFLATE
-inline constexpr bool deflate_supported = true;
-#else
-inline constexpr bool deflate_supported = false;
-#endif
-
-/// permessage-deflate settings of a WebSocket route (WsOptions::deflate). Checked by app.ws():
-/// a value out of range makes listen() fail with errc::invalid_argument.
-struct DeflateOptions {
-    DeflateMode mode = DeflateMode::off;
-    /// Our compressor's LZ77 window, 2^bits bytes, 9..15 (zlib cannot make an 8-bit window; an
-    /// offer that demands one is declined). Below 15 the response says server_max_window_bits.
-    /// In dedicated mode it also limits the client's window when its offer lets us
-    /// (client_max_window_bits), which sizes the decompressor each peer keeps.
-    std::uint8_t window_bits = 15;
-    /// zlib's memLevel, 1..9: the compressor's hash table, 2^(mem_level+9) bytes. Lower saves
-    /// memory per peer in dedicated mode at some cost in ratio and speed.
-    std::uint8_t mem_level = 8;
-    /// zlib's level, 0..9 (6 is zlib's default balance of speed and ratio; 1 is fastest).
-    std::uint8_t level = 6;
-    /// Messages shorter than this are sent uncompressed (a small message gains little and costs
-    /// a zlib call).
-    std::size_t min_size = 64;
-};
-
-/// Per-message choices of Peer::send_* and publish_*, and App::publish_*.
-struct SendOptions {
-    /// false: sent uncompressed even when permessage-deflate was negotiated: data that is
-    /// compressed already, or a secret in a message that also carries text an attacker chooses
-    /// (compressed lengths leak how much the two have in common: CRIME, BREACH).
-    bool compress = true;
-};
-
-/// Per-endpoint settings of app.ws<H>(path, options).
-struct WsOptions {
-    /// Largest message accepted (close 1009 beyond it); 0 uses Limits::max_message_bytes.
-    std::size_t max_message_bytes = 0;
-    /// false: the peer's copy of the upgrade request is freed once the `open` hook has
-    /// returned; peer.request() then reads as an empty request (no method, path, headers or
-    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
-    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
-    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
-    bool keep_request = true;
-    /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
-    /// -Wmissing-field-initializers.)
-    DeflateOptions deflate = {};
-    /// Namespaces (CrossWS 0.4), opt-in: when set, it names each peer's namespace at upgrade
-    /// (the request's path, say: wisp::namespace_by_path), and the peer's topics are its
-    /// namespace's only, so `/_ws/room1` and `/_ws/room2` do not share "chat". App::publish_to
-    /// targets one namespace. Unset (the default), topics are the app's, shared with event
-    /// streams and App::publish, as wisp has always had them.
-    std::function<std::string(const Request&)> namespace_of{};
-};
-
-/// WsOptions::namespace_of that names a peer's namespace after its request's path.
-inline std::string namespace_by_path(const Request& request) { return std::string(request.path()); }
-
-/// One WebSocket connection, handed to the handler's hooks.
-/// Thread: use from its hooks (the connection's I/O thread).
-/// Lifetime: the object lives until the `close` hook has returned; after a close, sends are
-/// no-ops that return SendResult::closed.
-class Peer {
-public:
-    Peer(const Peer&) = delete;
-    Peer& operator=(const Peer&) = delete;
-
-    /// Unique within the process, printable (hexadecimal), e.g. "1f".
-    std::string_view id() const noexcept;
-    /// Sends a text message; `text` must be UTF-8 (else SendResult::invalid, nothing sent).
-    /// `options`: SendOptions{false} sends it uncompressed where permessage-deflate was agreed
-    /// (the same for every send and publish below).
-    SendResult send_text(std::string_view text, SendOptions options = {});
-    /// Sends a binary message.
-    SendResult send_binary(std::string_view bytes, SendOptions options = {});
-    SendResult send_binary(const void* data, std::size_t size, SendOptions options = {}) {
-        return send_binary(std::string_view(static_cast<const char*>(data), size), options);
-    }
-    /// Sends text: anything string-like (std::string, std::string_view, const char*), as
-    /// CrossWS's peer.send(string). Binary stays explicit: send_binary, or send(Message).
-    SendResult send(std::string_view text, SendOptions options = {}) {
-        return send_text(text, options);
-    }
-    /// Sends `message` with its own type (an echo).
-    SendResult send(const Message& message, SendOptions options = {});
-    /// Sends a ping (payload at most 125 bytes).
-    SendResult ping(std::string_view payload = {});
-    /// Starts the closing handshake: sends a close frame with `code` (1000, 1001-1003,
-    /// 1007-1014, 3000-4999) and `reason` (UTF-8, at most 123 bytes), then waits for the peer's
-    /// close (bounded by Limits::ws_close_timeout) and closes the TCP connection.
-    SendResult close(std::uint16_t code = 1000, std::string_view reason = {});
-    /// Closes the TCP connection at once, without a close frame (close hook: 1006).
-    void terminate();
-    /// True until a close frame was sent or received, or the connection ended.
-    bool is_open() const noexcept;
-
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
-    const Request& request() const noexcept;
-    const Address& remote_address() const noexcept;
-    /// Over mutual TLS: the subject of the client's verified certificate (as
-    /// Request::client_cert_subject()); "" otherwise. Kept without the request.
-    std::string_view client_cert_subject() const noexcept;
-    /// The subprotocol chosen at upgrade ("" when none). (CrossWS's Node adapter reports the
-    /// client's offer instead; wisp reports what was negotiated.)
-    std::string_view protocol() const noexcept;
-    /// The negotiated `Sec-WebSocket-Extensions` value ("" when none), e.g.
-    /// "permessage-deflate; server_no_context_takeover; client_no_context_takeover".
-    std::string_view extensions() const noexcept;
-    /// The URL the client addressed: "ws://" ("wss://" over TLS) + host + path + "?query".
-    /// Kept when WsOptions::keep_request is false.
-    std::string url() const;
-    /// The state, numbered as WHATWG's readyState (1 open, 2 closing, 3 closed).
-    ReadyState ready_state() const noexcept;
-    /// Bytes queued for this peer and not yet written to the socket.
-    std::size_t buffered_amount() const noexcept;
-    /// Subscribes to `topic` (false when already subscribed or closed). A closed peer leaves
-    /// all its topics before its close hook runs.
-    bool subscribe(std::string_view topic);
-    /// Leaves `topic` (false when not subscribed).
-    bool unsubscribe(std::string_view topic);
-    /// The topics this peer is subscribed to, in subscription order.
-    const std::vector<std::string>& topics() const noexcept;
-    /// Publishes to every subscriber of `topic` on every thread except this peer, framed once
-    /// (and, for subscribers that agreed on permessage-deflate without context takeover,
-    /// compressed once per window size).
-    /// Text must be UTF-8, checked once per publication: else SendResult::invalid and nothing
-    /// is published. Otherwise SendResult::sent (each subscriber's own backpressure applies).
-    SendResult publish_text(std::string_view topic, std::string_view text,
-                            SendOptions options = {});
-    SendResult publish_binary(std::string_view topic, std::string_view bytes,
-                              SendOptions options = {});
-    /// Publishes text (anything string-like), as CrossWS's peer.publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
-        return publish_text(topic, text, options);
-    }
-    /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {});
-
-    /// Typed per-peer state, the same object as the upgrade request's state<T>().
-    template <class T>
-    T& state() {
-        return detail::state_of<T>(state_slot());
-    }
-
-    // ---- runtime ----
-    /// A weak handle for other threads (PeerHandle): send, publish, close, post.
-    PeerHandle handle() const;
-    /// Runs fn(peer) every `interval` on the peer's I/O thread until cancelled or the peer
-    /// closes (a closed peer's timer never fires). See Timer for resolution and drift.
-    Timer every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn);
-    /// Runs fn(peer) once after `delay`, unless the peer closed first.
-    Timer after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn);
-    /// Runs fn(peer) once when everything queued for the peer has been written (CrossWS's
-    /// waitForDrain): posted at once when the queue is empty already. Not run when the peer
-    /// closes first.
-    void when_drained(std::function<void(Peer&)> fn);
-    /// Handles of every open peer of this peer's route (itself included), across threads: a
-    /// snapshot (CrossWS's peer.peers). With namespaces: of its namespace.
-    std::vector<PeerHandle> peers() const;
-    /// The peer's namespace ("" when its route has none, see WsOptions::namespace_of).
-    std::string_view namespace_name() const noexcept;
-
-private:
-    friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
-    detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
-};
-
-/// The peer's id, as CrossWS's String(peer).
-inline std::string to_string(const Peer& peer) { return std::string(peer.id()); }
-/// Writes the peer's id to an output stream.
-template <class Stream>
-auto operator<<(Stream& os, const Peer& peer) -> decltype(os << std::string_view()) {
-    return os << peer.id();
-}
-
-/// A response that accepts an upgrade (101), optionally choosing `protocol` from the client's
-/// Sec-WebSocket-Protocol offer. Add headers to it before returning it from `upgrade`.
-Response accept(std::string_view protocol = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response accept(std::string_view protocol) {
-    Response r(101);
-    if (!protocol.empty()) r.headers.set("Sec-WebSocket-Protocol", protocol);
-    return r;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/event_stream.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/event_stream.hpp — Server-Sent Events responses (WHATWG HTML §9.2), H3's createEventStream.
-
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-
-namespace detail {
-class StreamState;
-}
-
-/// One server-sent event. Fields that are not set are not written.
-struct EventMessage {
-    std::string data;                ///< CR, LF and CRLF split it into several `data:` lines
-    std::string event;               ///< `event:` type; omitted when empty
-    std::optional<std::string> id;   ///< `id:`; an empty id resets the client's last event ID
-    long long retry_ms = -1;         ///< `retry:` reconnection time; omitted when negative
-};
-
-/// How an event stream receives the publications of a topic it subscribed to.
-enum class TopicEvents {
-    unnamed,   ///< `data:` only: the browser's EventSource.onmessage fires
-    named,     ///< `event: <topic>` and `data:`: addEventListener(topic) fires
-};
-
-/// A `text/event-stream` response bound to one request. Create it in a route handler and
-/// return it: the head (200, Content-Type: text/event-stream, Cache-Control: no-cache,
-/// X-Accel-Buffering: no, chunked on HTTP/1.1, close-delimited on HTTP/1.0, plus headers())
-/// goes out when the handler returns; events pushed before that wait for it.
-/// Thread: push, push_comment and close may be called from any thread (they are posted to the
-/// stream's I/O thread; the result then says SendResult::sent or closed as known at the call).
-/// on_closed / on_drain callbacks run on the I/O thread.
-/// Lifetime: a cheap handle; copies refer to the same stream; it may outlive the request.
-class EventStream {
-public:
-    explicit EventStream(Request& req);
-
-    /// One event with `data` (empty data still makes an event).
-    SendResult push(std::string_view data);
-    /// One event with the fields that are set; an `id` or `event` holding CR, LF or NUL is
-    /// refused with SendResult::invalid and nothing is written.
-    SendResult push(const EventMessage& message);
-    /// A comment (`: text`), which clients ignore; keeps proxies from cutting idle streams.
-    SendResult push_comment(std::string_view text);
-    /// Ends the stream (the last chunk, then the connection closes); on_closed runs.
-    void close();
-    /// True until the stream ended (close(), client gone, server stopping).
-    bool is_open() const noexcept;
-
-    /// Response headers to add; effective before the handler returns.
-    Headers& headers() noexcept;
-    /// The `Last-Event-ID` request header, for resuming after a reconnect.
-    std::optional<std::string_view> last_event_id() const noexcept;
-    /// Bytes queued and not yet written (I/O thread).
-    std::size_t buffered_amount() const noexcept;
-
-    /// Receives every text publication to `topic` as one event (`data:` lines; with
-    /// TopicEvents::named also `event: <topic>`, for addEventListener(topic) in a browser).
-    /// Binary publications are skipped. Call it on the stream's I/O thread (in the handler, or
-    /// from on_drain/on_closed callbacks). False when already subscribed, when the stream has
-    /// ended, or (named) when `topic` cannot be an event name (empty, or holding CR, LF, NUL).
-    bool subscribe(std::string_view topic, TopicEvents events = TopicEvents::unnamed);
-    bool unsubscribe(std::string_view topic);
-
-    /// Called once when the stream ends, whatever ended it. Set it before returning.
-    void on_closed(std::function<void()> fn);
-    /// Called on the I/O thread each time everything queued has been written: push more here
-    /// to stream as fast as the client reads with bounded memory.
-    void on_drain(std::function<void()> fn);
-
-    // ---- runtime ----
-    /// A weak handle for other threads: it does not keep the stream's state alive.
-    StreamHandle handle() const;
-    /// Runs fn(stream) every `interval` on the stream's I/O thread until cancelled or the
-    /// stream ends (an ended stream's timer never fires). See Timer for resolution and drift.
-    /// Inactive for a stream that has no connection (App::fetch). Call it on the I/O thread.
-    Timer every(std::chrono::milliseconds interval, std::function<void(EventStream&)> fn);
-    /// Runs fn(stream) once after `delay`, unless the stream ended first.
-    Timer after(std::chrono::milliseconds delay, std::function<void(EventStream&)> fn);
-    /// Runs fn(stream) once when everything queued has been written: posted at once when the
-    /// queue is empty already. Not run when the stream ends first. I/O thread.
-    void when_drained(std::function<void(EventStream&)> fn);
-
-    /// Returning the stream from a handler starts it.
-    operator Response() const {   // NOLINT: a marker
-        return detail::ResponseAccess::marker(detail::ResponseKind::stream);
-    }
-
-private:
-    friend struct detail::HandleAccess;
-    explicit EventStream(std::shared_ptr<detail::StreamState> s) noexcept : s_(std::move(s)) {}
-    std::shared_ptr<detail::StreamState> s_;
-};
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/peer_list.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/peer_list.hpp — the peer registry of one WebSocket route: its open peers across
-// every loop (app.peers(route), peer.peers(), app.peer_count, app.close_all).
-// Owns: the list's lock and count. The links live in the sessions (two pointers each).
-// Must not know: what a peer does; only ws_session.hpp joins and leaves.
-
-#include <atomic>
-#include <cstddef>
-#include <mutex>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-class WsSession;
-
-/// A list threaded through the sessions themselves, under a lock taken only when a peer opens
-/// or closes and when someone asks for the list: never for a message, a send or a publication.
-struct PeerList {
-    std::mutex mutex;
-    WsSession* head = nullptr;
-    std::atomic<std::size_t> count{0};
-};
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/hooks.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/hooks.hpp — compile-time detection of a WebSocket handler's hooks, and the plain
-// function pointers the engine calls them through.
-
-#include <cstddef>
-#include <functional>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// Every hook is optional, and a hook that is there is never skipped: it is called, or the
-// handler does not compile. So "is there" must not depend on the hook's shape. `&H::open` does:
-// it is ill-formed for an overload set or a member template, which then looked absent. Instead
-// the name is looked up in a class derived from both H and HookNames, which declares every
-// hook name: the lookup is ambiguous exactly when H (or a base of H) declares that name too,
-// whatever it names (a function, an overload set, a template, a static or data member, a type).
-// That needs a class one can derive from; a final handler is refused with its own sentence
-// (see Hooks::check), since for it wisp could not tell a mistyped overload set from no hook.
-struct HookNames {
-    int upgrade, open, message, close, error, drain;
-};
-template <class H>
-struct HookNameProbe : std::remove_cv_t<H>, HookNames {};
-
-template <class H>
-using only_probe_upgrade = decltype(&HookNameProbe<H>::upgrade);
-template <class H>
-using only_probe_open = decltype(&HookNameProbe<H>::open);
-template <class H>
-using only_probe_message = decltype(&HookNameProbe<H>::message);
-template <class H>
-using only_probe_close = decltype(&HookNameProbe<H>::close);
-template <class H>
-using only_probe_error = decltype(&HookNameProbe<H>::error);
-template <class H>
-using only_probe_drain = decltype(&HookNameProbe<H>::drain);
-
-template <template <class> class Op, class H, class = void>
-struct detected : std::false_type {};
-template <template <class> class Op, class H>
-struct detected<Op, H, std::void_t<Op<H>>> : std::true_type {};
-
-/// True when a class one can derive from declares a member named like the hook `OnlyProbe`
-/// asks about. False for every other type, without forming HookNameProbe (a hard error there).
-template <template <class> class OnlyProbe, class H,
-          bool = std::is_class_v<H> && !std::is_final_v<H>>
-struct declares : std::false_type {};
-template <template <class> class OnlyProbe, class H>
-struct declares<OnlyProbe, H, true> : std::bool_constant<!detected<OnlyProbe, H>::value> {};
-
-// The accepted forms are calls, not member-pointer types: whatever overload resolution accepts
-// with these arguments is a hook (const members, const Peer&, by-value Message / CloseInfo /
-// Error, default arguments, templates, static members, callable data members). The arguments are
-// what the engine passes: lvalues, the Message, CloseInfo and Error const, so a hook taking
-// `Message&` or `Message&&` does not fit and is reported instead of being bound to a copy.
-template <class H>
-using upgrade_call = decltype(std::declval<H&>().upgrade(std::declval<Request&>()));
-template <class H>
-using open_call = decltype(std::declval<H&>().open(std::declval<Peer&>()));
-template <class H>
-using message_call =
-    decltype(std::declval<H&>().message(std::declval<Peer&>(), std::declval<const Message&>()));
-template <class H>
-using close_info_call =
-    decltype(std::declval<H&>().close(std::declval<Peer&>(), std::declval<const CloseInfo&>()));
-template <class H>
-using close_peer_call = decltype(std::declval<H&>().close(std::declval<Peer&>()));
-template <class H>
-using error_info_call =
-    decltype(std::declval<H&>().error(std::declval<Peer&>(), std::declval<const Error&>()));
-template <class H>
-using error_peer_call = decltype(std::declval<H&>().error(std::declval<Peer&>()));
-template <class H>
-using drain_call = decltype(std::declval<H&>().drain(std::declval<Peer&>()));
-
-/// What an upgrade hook's result means. Tried in this order, so a type convertible to several
-/// counts as the first: Response (101 accepts with its headers, any other status rejects),
-/// std::optional<Response> (nullopt accepts), Headers (accepts, adding them to the 101).
-enum class UpgradeResult : unsigned char {
-    not_callable,
-    accept,
-    response,
-    optional_response,
-    headers,
-    invalid
-};
-
-template <class H>
-constexpr UpgradeResult upgrade_result_of() {
-    if constexpr (!detected<upgrade_call, H>::value) {
-        return UpgradeResult::not_callable;
-    } else {
-        using R = upgrade_call<H>;
-        if constexpr (std::is_void_v<R>) return UpgradeResult::accept;
-        else if constexpr (std::is_convertible_v<R, Response>) return UpgradeResult::response;
-        else if constexpr (std::is_convertible_v<R, std::optional<Response>>)
-            return UpgradeResult::optional_response;
-        else if constexpr (std::is_convertible_v<R, Headers>) return UpgradeResult::headers;
-        else return UpgradeResult::invalid;
-    }
-}
-
-/// What wisp knows about handler type H at compile time. `has_x`: H declares a member named x.
-/// When a hook fits several accepted forms (an overload set, a template, default arguments),
-/// the form with the most parameters is the one called, and the only one: close(Peer&,
-/// CloseInfo) before close(Peer&), error(Peer&, Error) before error(Peer&). A richer call that
-/// is ambiguous (two overloads fit it equally well) counts as not fitting: then the poorer form
-/// is called if it fits, else the hook is reported.
-template <class H>
-struct Hooks {
-    static constexpr bool inspectable = std::is_class_v<H> && !std::is_final_v<H>;
-
-    static constexpr bool has_upgrade = declares<only_probe_upgrade, H>::value;
-    static constexpr bool has_open = declares<only_probe_open, H>::value;
-    static constexpr bool has_message = declares<only_probe_message, H>::value;
-    static constexpr bool has_close = declares<only_probe_close, H>::value;
-    static constexpr bool has_error = declares<only_probe_error, H>::value;
-    static constexpr bool has_drain = declares<only_probe_drain, H>::value;
-
-    static constexpr UpgradeResult upgrade_result = upgrade_result_of<H>();
-    static constexpr bool close_with_info = detected<close_info_call, H>::value;
-    static constexpr bool error_with_info = detected<error_info_call, H>::value;
-
-    static constexpr bool upgrade_ok =
-        !has_upgrade || upgrade_result != UpgradeResult::not_callable;
-    /// Only asked of a callable upgrade, so one mistake gets one sentence.
-    static constexpr bool upgrade_result_ok = upgrade_result != UpgradeResult::invalid;
-    static constexpr bool open_ok = !has_open || detected<open_call, H>::value;
-    static constexpr bool message_ok = !has_message || detected<message_call, H>::value;
-    static constexpr bool close_ok =
-        !has_close || close_with_info || detected<close_peer_call, H>::value;
-    static constexpr bool error_ok =
-        !has_error || error_with_info || detected<error_peer_call, H>::value;
-    static constexpr bool drain_ok = !has_drain || detected<drain_call, H>::value;
-
-    /// H can serve a WebSocket route (no diagnostics; see check()).
-    static constexpr bool all_ok = inspectable && upgrade_ok && upgrade_result_ok && open_ok &&
-                                   message_ok && close_ok && error_ok && drain_ok;
-
-    /// Fails to compile, with one sentence per mistake, unless all_ok.
-    static constexpr bool check() {
-        static_assert(std::is_class_v<H>,
-                      "wisp: a WebSocket handler must be a struct or class whose member functions "
-                      "are its hooks");
-        static_assert(!std::is_class_v<H> || !std::is_final_v<H>,
-                      "wisp: a WebSocket handler may not be final: wisp derives from it to see "
-                      "hooks that are overloaded or templates (remove `final`)");
-        static_assert(upgrade_ok,
-                      "wisp: hook `upgrade` must be public and callable as "
-                      "upgrade(wisp::Request&) or upgrade(const wisp::Request&)");
-        static_assert(upgrade_result_ok,
-                      "wisp: hook `upgrade` must return void, wisp::Response, "
-                      "std::optional<wisp::Response> or wisp::Headers");
-        static_assert(open_ok,
-                      "wisp: hook `open` must be public and callable as "
-                      "open(wisp::Peer&)");
-        static_assert(message_ok,
-                      "wisp: hook `message` must be public and callable as "
-                      "message(wisp::Peer&, const wisp::Message&) or "
-                      "message(wisp::Peer&, wisp::Message)");
-        static_assert(close_ok,
-                      "wisp: hook `close` must be public and callable as close(wisp::Peer&), "
-                      "close(wisp::Peer&, const wisp::CloseInfo&) or "
-                      "close(wisp::Peer&, wisp::CloseInfo)");
-        static_assert(error_ok,
-                      "wisp: hook `error` must be public and callable as error(wisp::Peer&), "
-                      "error(wisp::Peer&, const wisp::Error&) or error(wisp::Peer&, wisp::Error)");
-        static_assert(drain_ok,
-                      "wisp: hook `drain` must be public and callable as "
-                      "drain(wisp::Peer&)");
-        return true;
-    }
-};
-
-/// A WebSocket route: the handler object and one plain function per hook (null when the
-/// handler has none). No virtual calls, no std::function per peer.
-struct WsEndpoint {
-    void* handler = nullptr;
-    std::size_t max_message_bytes = 0;                         ///< 0: Limits::max_message_bytes
-    bool keep_request = true;                                  ///< WsOptions::keep_request
-    DeflateOptions deflate;                                    ///< WsOptions::deflate
-    std::string pattern;                                       ///< as given to App::ws
-    std::function<std::string(const Request&)> namespace_of;   ///< WsOptions::namespace_of
-    mutable PeerList peers;   ///< the route's open peers, across loops
-    /// nullopt accepts; a Response with status 101 accepts with its headers; others reject.
-    std::optional<Response> (*upgrade)(void*, Request&) = nullptr;
-    void (*open)(void*, Peer&) = nullptr;
-    void (*message)(void*, Peer&, const Message&) = nullptr;
-    void (*close)(void*, Peer&, const CloseInfo&) = nullptr;
-    void (*error)(void*, Peer&, const Error&) = nullptr;
-    void (*drain)(void*, Peer&) = nullptr;
-};
-
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler);
-
-template <class H>
-void fill_endpoint(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    static_assert(K::check());
-    // Without this guard a wrong hook would add the compiler's own errors to the sentence.
-    if constexpr (K::all_ok) fill_hooks<H>(ep, handler);
-}
-
-// Each pointer adapts the one form the hook fits to the engine's fixed signature. What a hook
-// other than upgrade returns is discarded (a cast to void, so [[nodiscard]] types stay quiet).
-template <class H>
-void fill_hooks(WsEndpoint& ep, H& handler) {
-    using K = Hooks<H>;
-    // A const handler keeps its constness in every call: the casts below restore H exactly.
-    ep.handler = const_cast<std::remove_cv_t<H>*>(&handler);
-    if constexpr (K::has_upgrade) {
-        ep.upgrade = [](void* h, Request& req) -> std::optional<Response> {
-            H& self = *static_cast<H*>(h);
-            if constexpr (K::upgrade_result == UpgradeResult::accept) {
-                self.upgrade(req);
-                return std::nullopt;
-            } else if constexpr (K::upgrade_result == UpgradeResult::response) {
-                return Response(self.upgrade(req));
-            } else if constexpr (K::upgrade_result == UpgradeResult::optional_response) {
-                return std::optional<Response>(self.upgrade(req));
-            } else {
-                // CrossWS's upgrade may return just headers: accept, with them on the 101.
-                Response accepted(101);
-                accepted.headers = Headers(self.upgrade(req));
-                return accepted;
-            }
-        };
-    }
-    if constexpr (K::has_open)
-        ep.open = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->open(p)); };
-    if constexpr (K::has_message) {
-        ep.message = [](void* h, Peer& p, const Message& m) {
-            static_cast<void>(static_cast<H*>(h)->message(p, m));
-        };
-    }
-    if constexpr (K::has_close && K::close_with_info) {
-        ep.close = [](void* h, Peer& p, const CloseInfo& c) {
-            static_cast<void>(static_cast<H*>(h)->close(p, c));
-        };
-    } else if constexpr (K::has_close) {
-        ep.close = [](void* h, Peer& p, const CloseInfo&) {
-            static_cast<void>(static_cast<H*>(h)->close(p));
-        };
-    }
-    if constexpr (K::has_error && K::error_with_info) {
-        ep.error = [](void* h, Peer& p, const Error& e) {
-            static_cast<void>(static_cast<H*>(h)->error(p, e));
-        };
-    } else if constexpr (K::has_error) {
-        ep.error = [](void* h, Peer& p, const Error&) {
-            static_cast<void>(static_cast<H*>(h)->error(p));
-        };
-    }
-    if constexpr (K::has_drain)
-        ep.drain = [](void* h, Peer& p) { static_cast<void>(static_cast<H*>(h)->drain(p)); };
-}
-
-}   // namespace detail
-
-/// True when `T` can serve app.ws<T>(path): a struct or class, not final, whose every member
-/// named like a hook is public and fits one of the accepted forms (const members, `const
-/// wisp::Peer&` parameters, templates and overload sets are fine):
-///   upgrade(wisp::Request&) or upgrade(const wisp::Request&), returning void, wisp::Response,
-///       std::optional<wisp::Response> or wisp::Headers (accept with these headers)
-///   open(wisp::Peer&)
-///   message(wisp::Peer&, const wisp::Message&) or message(wisp::Peer&, wisp::Message)
-///   close(wisp::Peer&), close(wisp::Peer&, const wisp::CloseInfo&) or
-///       close(wisp::Peer&, wisp::CloseInfo)
-///   error(wisp::Peer&), error(wisp::Peer&, const wisp::Error&) or
-///       error(wisp::Peer&, wisp::Error)
-///   drain(wisp::Peer&)
-/// When a hook fits several forms, the one with the most parameters is called. app.ws<T>
-/// refuses a T for which this is false, with a sentence naming the hook and these forms.
-/// `T` must be a complete type.
-template <class T>
-struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
-template <class T>
-inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
@@ -9476,37 +10348,38 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
 
 }   // namespace detail
 
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer -----------------------------------------------------------------------------
-inline PeerHandle Peer::handle() const { return s_.handle(); }
-inline Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
+WISP_DEF PeerHandle Peer::handle() const { return s_.handle(); }
+WISP_DEF Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
     return s_.every(interval, interval, std::move(fn));
 }
-inline Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
+WISP_DEF Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
     return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
 }
-inline void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
-inline std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
-inline std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
+WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
+WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
 
 // ---- PeerHandle -----------------------------------------------------------------------
-inline PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
+WISP_DEF PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
     if (conn_) conn_->retain();
 }
-inline PeerHandle::PeerHandle(PeerHandle&& o) noexcept
+WISP_DEF PeerHandle::PeerHandle(PeerHandle&& o) noexcept
     : conn_(std::exchange(o.conn_, nullptr)), gate_(std::move(o.gate_)), id_(std::move(o.id_)) {}
-inline PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
+WISP_DEF PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
     std::swap(conn_, o.conn_);
     std::swap(gate_, o.gate_);
     std::swap(id_, o.id_);
     return *this;
 }
-inline PeerHandle::~PeerHandle() {
+WISP_DEF PeerHandle::~PeerHandle() {
     if (conn_) conn_->release();   // the last reference may free the (closed) connection here
 }
 
-inline bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
+WISP_DEF bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
 
-inline SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
+WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
     auto report = [&done](SendResult r) {
         if (done) done(r);
         return r;
@@ -9532,21 +10405,22 @@ inline SendResult PeerHandle::post_send(bool binary, std::string_view data, Send
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
-inline SendResult PeerHandle::send(std::string_view text, SendDone done) const {
+WISP_DEF SendResult PeerHandle::send(std::string_view text, SendDone done) const {
     return post_send(false, text, std::move(done));
 }
-inline SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
+WISP_DEF SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
     return post_send(true, bytes, std::move(done));
 }
 
-inline SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
+WISP_DEF SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
     return post([t = std::string(topic), d = std::string(text)](Peer& p) { p.publish(t, d); })
                ? SendResult::sent
                : SendResult::closed;
 }
-inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
+WISP_DEF SendResult PeerHandle::publish_binary(std::string_view topic,
+                                               std::string_view bytes) const {
     if (!is_open()) return SendResult::closed;
     return post([t = std::string(topic), d = std::string(bytes)](Peer& p) {
         p.publish_binary(t, d);
@@ -9555,7 +10429,7 @@ inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string
                : SendResult::closed;
 }
 
-inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
+WISP_DEF SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
     if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
         return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
@@ -9564,7 +10438,7 @@ inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason)
                : SendResult::closed;
 }
 
-inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
+WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
     if (!is_open() || !fn) return false;
     return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
         detail::WsSession* s = detail::ws_session_of(*ref.get());
@@ -9574,27 +10448,27 @@ inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
 }
 
 // ---- StreamHandle ---------------------------------------------------------------------
-inline bool StreamHandle::is_open() const noexcept {
+WISP_DEF bool StreamHandle::is_open() const noexcept {
     auto s = s_.lock();
     return s && !s->closed.load();
 }
-inline SendResult StreamHandle::push(std::string_view data) const {
+WISP_DEF SendResult StreamHandle::push(std::string_view data) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push(data) : SendResult::closed;
 }
-inline SendResult StreamHandle::push(const EventMessage& message) const {
+WISP_DEF SendResult StreamHandle::push(const EventMessage& message) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push(message) : SendResult::closed;
 }
-inline SendResult StreamHandle::push_comment(std::string_view text) const {
+WISP_DEF SendResult StreamHandle::push_comment(std::string_view text) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text)
              : SendResult::closed;
 }
-inline void StreamHandle::close() const {
+WISP_DEF void StreamHandle::close() const {
     if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();
 }
-inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
+WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
     if (!s || s->closed.load() || !fn || !s->gate) return false;
     return s->gate->post([st = std::move(s), f = std::move(fn)] {
@@ -9603,6 +10477,7 @@ inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
         f(e);
     });
 }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
@@ -9648,20 +10523,21 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
 }
 }   // namespace detail
 
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- EventStream ----------------------------------------------------------------------
-inline EventStream::EventStream(Request& req) {
+WISP_DEF EventStream::EventStream(Request& req) {
     detail::Exchange* ex = detail::RequestBuilder::exchange(req);
     s_ = std::make_shared<detail::StreamState>(ex ? ex->conn : nullptr, req);
     if (ex) ex->stream = s_;
 }
 
-inline SendResult EventStream::push(std::string_view data) {
+WISP_DEF SendResult EventStream::push(std::string_view data) {
     std::string bytes;
     (void)detail::format_event(bytes, data);
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline SendResult EventStream::push(const EventMessage& m) {
+WISP_DEF SendResult EventStream::push(const EventMessage& m) {
     std::string bytes;
     if (detail::format_event(bytes, m.data, m.event,
                              m.id ? std::string_view(*m.id) : std::string_view(), m.retry_ms,
@@ -9670,30 +10546,30 @@ inline SendResult EventStream::push(const EventMessage& m) {
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline SendResult EventStream::push_comment(std::string_view text) {
+WISP_DEF SendResult EventStream::push_comment(std::string_view text) {
     std::string bytes;
     (void)detail::format_comment(bytes, text);
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline void EventStream::close() {
+WISP_DEF void EventStream::close() {
     if (s_->on_io_thread()) s_->end();
     else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
 }
 
-inline StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+WISP_DEF StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
 
-inline Timer EventStream::every(std::chrono::milliseconds interval,
-                                std::function<void(EventStream&)> fn) {
+WISP_DEF Timer EventStream::every(std::chrono::milliseconds interval,
+                                  std::function<void(EventStream&)> fn) {
     return detail::stream_timer(s_, interval, interval, std::move(fn));
 }
 
-inline Timer EventStream::after(std::chrono::milliseconds delay,
-                                std::function<void(EventStream&)> fn) {
+WISP_DEF Timer EventStream::after(std::chrono::milliseconds delay,
+                                  std::function<void(EventStream&)> fn) {
     return detail::stream_timer(s_, delay, std::chrono::milliseconds(0), std::move(fn));
 }
 
-inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
+WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
     if (st.closed.load() || st.conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
@@ -9709,28 +10585,29 @@ inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
-inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
-inline Headers& EventStream::headers() noexcept { return s_->headers; }
-inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
+WISP_DEF bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
+WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
     if (!s_->has_last_event_id) return std::nullopt;
     return std::string_view(s_->last_event_id);
 }
-inline std::size_t EventStream::buffered_amount() const noexcept {
+WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
     return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
 }
-inline void EventStream::on_closed(std::function<void()> fn) {
+WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
     if (s_->closed.load()) {
         if (fn) fn();   // already over: exactly once, now
         return;
     }
     s_->closed_fn = std::move(fn);
 }
-inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+WISP_DEF void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
 
-inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+WISP_DEF bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
     return s_->subscribe(topic, events == TopicEvents::named);
 }
-inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+WISP_DEF bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
@@ -10360,871 +11237,6 @@ inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, boo
 }
 
 }   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/websocket_impl.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-// ---- Peer ---------------------------------------------------------------------------
-inline std::string_view Peer::id() const noexcept { return s_.id(); }
-inline SendResult Peer::send_text(std::string_view text, SendOptions o) {
-    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text, o.compress);
-}
-inline SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
-    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
-}
-inline SendResult Peer::send(const Message& m, SendOptions o) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
-                        o.compress);
-}
-inline SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
-inline SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
-}
-inline void Peer::terminate() { s_.terminate(); }
-inline bool Peer::is_open() const noexcept { return s_.is_open(); }
-inline const Request& Peer::request() const noexcept { return s_.request(); }
-inline const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
-inline std::string_view Peer::client_cert_subject() const noexcept {
-    return s_.client_cert_subject();
-}
-inline detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-inline std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-inline std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
-inline std::string Peer::url() const { return s_.url(); }
-inline ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
-inline std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
-
-inline bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-inline bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-inline const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
-inline SendResult Peer::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
-    return s_.publish(topic, text, false, o.compress);
-}
-inline SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
-                                       SendOptions o) {
-    return s_.publish(topic, bytes, true, o.compress);
-}
-inline SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_handshake.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// Bytes in, verdicts out: header values are given as views, nothing touches a socket. Every
-// function may be called from any thread.
-
-/// SHA-1 (FIPS 180-4 §6.1), streaming. Used only for Sec-WebSocket-Accept, where RFC 6455
-/// §4.2.2 prescribes it; it is not used for anything that needs collision resistance.
-class Sha1 {
-public:
-    Sha1() noexcept { reset(); }
-    void reset() noexcept;
-    void update(const void* data, std::size_t n) noexcept;
-    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
-    /// The digest of everything updated since the last reset; then the object is reset.
-    std::array<std::uint8_t, 20> finish() noexcept;
-
-private:
-    void block(const unsigned char* p) noexcept;
-
-    std::uint32_t h_[5];
-    std::uint64_t total_;   // bytes hashed
-    unsigned char buf_[64];
-    std::size_t buf_len_;
-};
-
-/// SHA-1 of `data` in one call.
-std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
-
-/// The base64 length of `n` bytes, padding included (RFC 4648 §4).
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
-/// Writes base64 (RFC 4648 §4, standard alphabet, with padding) of [p, p + n) to `out`
-/// (room for base64_encoded_size(n)); returns the length written. No terminating NUL.
-std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept;
-std::string base64_encode(const std::uint8_t* p, std::size_t n);
-
-/// True when `key` is the base64 of exactly 16 bytes, as RFC 6455 §4.2.1 requires of
-/// Sec-WebSocket-Key: 22 characters of the standard alphabet, then "==". The value of the
-/// unused low bits of the 22nd character is not checked (RFC 4648 §3.5 lets a decoder accept
-/// them; the key is only ever hashed back).
-bool base64_decoded_size_is_16(std::string_view key) noexcept;
-
-/// The GUID RFC 6455 §1.3 appends to the key.
-inline constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// Sec-WebSocket-Accept for `client_key` (RFC 6455 §4.2.2 item 5.4):
-/// base64(SHA-1(key + GUID)), always 28 characters, written to `out` (no terminating NUL).
-void accept_key(std::string_view client_key, char out[28]) noexcept;
-std::string accept_key(std::string_view client_key);
-
-/// True when the comma-separated list `header_value` has an element equal to `token`, ASCII
-/// case-insensitively, ignoring spaces and tabs around elements (RFC 9110 §5.6.1), e.g.
-/// `keep-alive, Upgrade` has "upgrade".
-bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
-
-/// Calls each(std::string_view element) for every non-empty element of a comma-separated list,
-/// trimmed of spaces and tabs: for Sec-WebSocket-Protocol offers (RFC 6455 §4.2.1 item 8).
-template <class Fn>
-void parse_token_list(std::string_view value, Fn&& each);
-
-/// What check_handshake decided about a request.
-enum class HandshakeResult {
-    ok,                    ///< a valid WebSocket upgrade; answer 101
-    not_upgrade,           ///< no `Upgrade: websocket`: an ordinary HTTP request
-    bad_request,           ///< a broken WebSocket upgrade: answer 400
-    version_unsupported,   ///< answer 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4)
-};
-
-/// Validates an opening handshake request (RFC 6455 §4.2.1). `get(name)` is called with a
-/// lower-case field name and returns a pointer to its value, or nullptr when absent; the caller
-/// folds case and decides about duplicates. A request is a WebSocket attempt iff its Upgrade
-/// field lists "websocket"; then it needs method GET and HTTP/1.1 or later, a Connection field
-/// listing "upgrade", Sec-WebSocket-Version exactly 13 (else version_unsupported, so a client
-/// speaking another version learns which one to use even if the rest of its request differs),
-/// and a Sec-WebSocket-Key of 16 base64 bytes. On ok, *key_out (if not null) is the key trimmed
-/// of spaces and tabs, a view into the value get() returned, ready for accept_key().
-template <class GetHeader>
-HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
-                                GetHeader&& get, std::string_view* key_out);
-
-// ---- implementation -------------------------------------------------------
-
-inline std::uint32_t sha1_rotl(std::uint32_t x, unsigned n) noexcept {
-    return (x << n) | (x >> (32 - n));
-}
-
-inline void Sha1::reset() noexcept {
-    // FIPS 180-4 §5.3.1.
-    h_[0] = 0x67452301u;
-    h_[1] = 0xEFCDAB89u;
-    h_[2] = 0x98BADCFEu;
-    h_[3] = 0x10325476u;
-    h_[4] = 0xC3D2E1F0u;
-    total_ = 0;
-    buf_len_ = 0;
-}
-
-inline void Sha1::block(const unsigned char* p) noexcept {
-    // FIPS 180-4 §6.1.2: the message schedule kept as a rolling window of 16 words.
-    std::uint32_t w[16];
-    for (int t = 0; t < 16; ++t, p += 4) {
-        w[t] = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-               static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
-    }
-    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
-    for (int t = 0; t < 80; ++t) {
-        if (t >= 16) {
-            const std::uint32_t x = w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15];
-            w[t & 15] = sha1_rotl(x ^ w[t & 15], 1);
-        }
-        std::uint32_t f, k;   // §4.1.1 functions and §4.2.1 constants, by round
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        const std::uint32_t tmp = sha1_rotl(a, 5) + f + e + k + w[t & 15];
-        e = d;
-        d = c;
-        c = sha1_rotl(b, 30);
-        b = a;
-        a = tmp;
-    }
-    h_[0] += a;
-    h_[1] += b;
-    h_[2] += c;
-    h_[3] += d;
-    h_[4] += e;
-}
-
-inline void Sha1::update(const void* data, std::size_t n) noexcept {
-    const unsigned char* p = static_cast<const unsigned char*>(data);
-    total_ += n;
-    if (buf_len_ != 0) {
-        const std::size_t take = n < 64 - buf_len_ ? n : 64 - buf_len_;
-        std::memcpy(buf_ + buf_len_, p, take);
-        buf_len_ += take;
-        p += take;
-        n -= take;
-        if (buf_len_ < 64) return;
-        block(buf_);
-        buf_len_ = 0;
-    }
-    for (; n >= 64; n -= 64, p += 64) block(p);
-    if (n != 0) std::memcpy(buf_, p, n);
-    buf_len_ = n;
-}
-
-inline std::array<std::uint8_t, 20> Sha1::finish() noexcept {
-    // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length as 64-bit big-endian.
-    const std::uint64_t bits = total_ * 8;
-    unsigned char pad[72] = {0x80};
-    const std::size_t zeros = (buf_len_ < 56 ? 56 : 120) - buf_len_;
-    for (int i = 0; i < 8; ++i)
-        pad[zeros + static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
-    update(pad, zeros + 8);
-    std::array<std::uint8_t, 20> out{};
-    for (std::size_t i = 0; i < 20; ++i)
-        out[i] = static_cast<std::uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
-    reset();
-    return out;
-}
-
-inline std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
-    Sha1 h;
-    h.update(data);
-    return h.finish();
-}
-
-inline constexpr char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-inline std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept {
-    char* o = out;
-    std::size_t i = 0;
-    for (; n - i >= 3; i += 3) {
-        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16 |
-                                static_cast<std::uint32_t>(p[i + 1]) << 8 | p[i + 2];
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = base64_alphabet[(v >> 6) & 63];
-        *o++ = base64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        const std::uint32_t v =
-            static_cast<std::uint32_t>(p[i]) << 16 | static_cast<std::uint32_t>(p[i + 1]) << 8;
-        *o++ = base64_alphabet[v >> 18];
-        *o++ = base64_alphabet[(v >> 12) & 63];
-        *o++ = base64_alphabet[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    return static_cast<std::size_t>(o - out);
-}
-
-inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
-    std::string out(base64_encoded_size(n), '\0');
-    base64_encode(p, n, &out[0]);
-    return out;
-}
-
-inline bool base64_is_alphabet(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
-    // 16 bytes = 5 groups of 3 (20 characters) + 1 byte (2 characters and "==").
-    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
-    for (std::size_t i = 0; i < 22; ++i) {
-        if (!base64_is_alphabet(key[i])) return false;
-    }
-    return true;
-}
-
-inline void accept_key(std::string_view client_key, char out[28]) noexcept {
-    Sha1 h;
-    h.update(client_key);
-    h.update(ws_guid);
-    const std::array<std::uint8_t, 20> digest = h.finish();
-    base64_encode(digest.data(), digest.size(), out);
-}
-
-inline std::string accept_key(std::string_view client_key) {
-    std::string out(28, '\0');
-    accept_key(client_key, &out[0]);
-    return out;
-}
-
-inline bool ws_is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-inline std::string_view ws_trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && ws_is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && ws_is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-inline char ws_ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-inline bool ws_iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ws_ascii_lower(a[i]) != ws_ascii_lower(b[i])) return false;
-    }
-    return true;
-}
-
-template <class Fn>
-void parse_token_list(std::string_view value, Fn&& each) {
-    // RFC 9110 §5.6.1: elements separated by commas with optional whitespace; empty elements
-    // are allowed in the list syntax and ignored by recipients.
-    while (!value.empty()) {
-        const std::size_t comma = value.find(',');
-        const std::string_view element = ws_trim_ows(value.substr(0, comma));
-        if (!element.empty()) each(element);
-        if (comma == std::string_view::npos) break;
-        value.remove_prefix(comma + 1);
-    }
-}
-
-inline bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    bool found = false;
-    parse_token_list(header_value, [&](std::string_view element) {
-        if (!found && ws_iequals(element, token)) found = true;
-    });
-    return found;
-}
-
-template <class GetHeader>
-HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
-                                GetHeader&& get, std::string_view* key_out) {
-    // §4.2.1 item 4: the upgrade keyword is case-insensitive; without it this is plain HTTP.
-    const std::string_view* upgrade = get(std::string_view("upgrade"));
-    if (!upgrade || !header_has_token(*upgrade, "websocket")) return HandshakeResult::not_upgrade;
-    // Item 1: an HTTP/1.1 or later GET (method names are case-sensitive, RFC 9110 §9.1).
-    if (method != "GET") return HandshakeResult::bad_request;
-    if (http_major < 1 || (http_major == 1 && http_minor < 1)) return HandshakeResult::bad_request;
-    // Item 5: Connection lists "upgrade", case-insensitively.
-    const std::string_view* connection = get(std::string_view("connection"));
-    if (!connection || !header_has_token(*connection, "upgrade"))
-        return HandshakeResult::bad_request;
-    // Item 7 and §4.4: any version but 13 (or none) gets 426 naming 13.
-    const std::string_view* version = get(std::string_view("sec-websocket-version"));
-    if (!version || ws_trim_ows(*version) != "13") return HandshakeResult::version_unsupported;
-    // Item 6: a nonce of 16 bytes, base64.
-    const std::string_view* key = get(std::string_view("sec-websocket-key"));
-    if (!key) return HandshakeResult::bad_request;
-    const std::string_view trimmed = ws_trim_ows(*key);
-    if (!base64_decoded_size_is_16(trimmed)) return HandshakeResult::bad_request;
-    if (key_out) *key_out = trimmed;
-    return HandshakeResult::ok;
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/ws_upgrade.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
-// §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
-// Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
-// handler may add, whether permessage-deflate is agreed: the rules are ws_deflate.hpp's).
-// Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
-
-#include <exception>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-// ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
-inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
-                        std::vector<RouteParam>& params) {
-    Connection& conn = http.connection();
-    Loop& loop = conn.loop();
-    std::string_view key;
-    std::optional<std::string_view> hv;
-    int key_count = 0, version_count = 0;
-    for (const Header& h : req.headers()) {
-        if (iequals(h.name, "sec-websocket-key")) ++key_count;
-        else if (iequals(h.name, "sec-websocket-version")) ++version_count;
-    }
-    auto get = [&req, &hv](std::string_view name) -> const std::string_view* {
-        hv = req.header(name);
-        return hv ? &*hv : nullptr;
-    };
-    const HandshakeResult r =
-        check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
-    if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
-    auto reject = [&http, &req](Response res) {
-        http.write_response(res, req.method() == "HEAD", false);
-    };
-    if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
-        loop.core.report(req, errc::bad_request, "invalid WebSocket handshake");
-        reject(status(400));
-        return true;
-    }
-    if (r == HandshakeResult::version_unsupported) {
-        Response res = status(426);
-        res.headers.set("Sec-WebSocket-Version", "13");
-        res.headers.set("Upgrade", "websocket");
-        reject(std::move(res));
-        return true;
-    }
-    if (loop.stopping()) {
-        reject(status(503));
-        return true;
-    }
-    RequestBuilder::params(req) = std::move(params);
-
-    // Middleware, then the upgrade hook; either may answer instead of accepting.
-    std::optional<Response> answer;
-#ifndef WISP_NO_EXCEPTIONS
-    try {
-#endif
-        for (const Middleware& mw : loop.core.middleware) {
-            answer = mw(req);
-            if (answer) break;
-        }
-        if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
-#ifndef WISP_NO_EXCEPTIONS
-    } catch (const std::exception& ex) {
-        loop.core.report(req, errc::handler_exception, ex.what());
-        answer = status(500);
-    } catch (...) {
-        loop.core.report(req, errc::handler_exception, "unknown exception");
-        answer = status(500);
-    }
-#endif
-    if (answer && answer->status != 101) {
-        reject(std::move(*answer));
-        return true;
-    }
-
-    // The subprotocol, if chosen, must be one the client offered (RFC 6455 §4.2.2).
-    std::string protocol;
-    if (answer) {
-        if (auto p = answer->headers.get("sec-websocket-protocol")) protocol = std::string(*p);
-    }
-    if (!protocol.empty()) {
-        bool offered = false;
-        for (const Header& h : req.headers())
-            if (iequals(h.name, "sec-websocket-protocol"))
-                parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
-        if (!offered) {
-            loop.core.report(
-                req, errc::invalid_argument,
-                "upgrade chose subprotocol '" + protocol + "' the client did not offer");
-            reject(status(500));
-            return true;
-        }
-    }
-    // Headers the handler added must be safe to write. A route that negotiates compression
-    // owns Sec-WebSocket-Extensions: a handler's own would promise what the session cannot do.
-    const bool deflate_route = deflate_supported && ep.deflate.mode != DeflateMode::off;
-    const std::string_view owned = deflate_route ? "sec-websocket-extensions" : "upgrade";
-    std::string extra;
-    if (answer) {
-        if (auto* bad = append_header_lines(extra, answer->headers,
-                                            {"upgrade", "sec-websocket-accept", owned})) {
-            loop.core.report(
-                req, errc::invalid_argument,
-                "upgrade response header with an invalid name or value: " + bad->first);
-            reject(status(500));
-            return true;
-        }
-    }
-    // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
-    std::unique_ptr<WsCompression> deflate;
-    if (deflate_route) {
-        DeflateNegotiator n(
-            DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
-        for (const Header& h : req.headers())
-            if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
-        if (n.accepted()) {
-            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
-            extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
-        }
-    }
-    char accept[28];
-    accept_key(key, accept);
-    std::string head;
-    head.reserve(160 + extra.size());
-    head.append(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: ");
-    head.append(accept, sizeof accept).append("\r\n");
-    head.append(extra).append("\r\n");
-    conn.out().write(head);
-
-    const std::size_t max_message =
-        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
-    // once the HTTP session has let go.
-    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message,
-                                                    std::move(deflate)));
-    return true;
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/engine.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/engine.hpp — every definition the public headers declare: the engine (loops,
-// connections, transports, sessions) and the members of Request, Peer and EventStream that
-// reach it.
-// Public headers include this at their end, from the outermost wisp header of a translation
-// unit only (see WISP_IN_HEADER in config.hpp), so each of them compiles and links on its own.
-
-
-// ---- wisp/detail/mime.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
-
-#include <cstddef>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
-/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
-/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
-/// Lifetime: the result views a static string.
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
-
-// ---- implementation -------------------------------------------------------
-
-struct MimeEntry {
-    std::string_view extension;   // lower case
-    std::string_view type;
-};
-
-inline constexpr MimeEntry mime_table[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},    // source maps are JSON
-    {"txt", "text/plain; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"xml", "application/xml"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"ico", "image/x-icon"},
-    {"wasm", "application/wasm"},
-    {"pdf", "application/pdf"},
-    {"mp4", "video/mp4"},
-    {"webm", "video/webm"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-};
-
-inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
-    if (ext.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < ext.size(); ++i) {
-        char c = ext[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
-}
-
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
-    std::string_view ext = path_or_extension;
-    const std::size_t slash = ext.find_last_of("/\\");
-    const std::size_t dot = ext.rfind('.');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
-        ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos) ext = {};
-    for (const MimeEntry& e : mime_table)
-        if (mime_extension_equals(ext, e.extension)) return e.type;
-    return "application/octet-stream";
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/static_path.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
-
-#include <algorithm>
-#include <cstddef>
-#include <filesystem>
-#include <iterator>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class PathCheck {
-    ok,                       ///< out_relative holds a safe relative path
-    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
-    bad_request,              ///< a malformed %-escape: answer 400
-};
-
-/// Turns the %-encoded request path that follows a static route's prefix into a relative file
-/// path, deciding safety on the string alone (no filesystem access).
-/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
-/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
-/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
-/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
-/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
-/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
-inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
-
-/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
-/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
-/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
-/// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
-
-/// True when `path` equals `root` or lies below it, comparing whole path elements
-/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
-
-// ---- implementation -------------------------------------------------------
-
-inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
-    out.clear();
-    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
-    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
-    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
-    for (char ch : out) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
-            return PathCheck::not_found_or_forbidden;
-    }
-    // Every segment but a final empty one (the directory's index) must be a plain name.
-    std::size_t start = 0;
-    while (start < out.size()) {
-        std::size_t end = out.find('/', start);
-        if (end == std::string::npos) end = out.size();
-        const std::string_view seg(out.data() + start, end - start);
-        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
-            return PathCheck::not_found_or_forbidden;
-        start = end + 1;
-    }
-    if (out.empty() || out.back() == '/') out += "index.html";
-    return PathCheck::ok;
-}
-
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
-    auto p = path.begin();
-    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-        // A trailing separator of root shows up as an empty final element.
-        if (r->empty() && std::next(r) == root.end()) return true;
-        if (p == path.end() || *p != *r) return false;
-    }
-    return true;
-}
-
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path base = fs::canonical(root, ec);
-    if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
-    const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
-#else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
-#endif
-    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
-    fs::path full = fs::weakly_canonical(base / rel, ec);
-    if (ec || !path_is_under(full, base)) return std::nullopt;
-    return full;
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/static_files.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/static_files.hpp — serving files from a directory.
-
-#include <cstdint>
-#include <cstdio>
-#include <filesystem>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-
-/// How serve_file answers.
-struct StaticOptions {
-    /// Files larger than this, or than a std::string can hold, get 413 instead of being read
-    /// into memory.
-    std::uint64_t max_file_bytes = 64ull * 1024 * 1024;
-    /// Sent with every file; empty for none.
-    std::string cache_control = "no-cache";
-};
-
-/// Answers `req` with a file from directory `root`: the part of the path captured by the
-/// route's `**` (or the whole path when the route has none) names the file, `index.html` for
-/// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
-/// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
-/// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
-/// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
-Response serve_file(const Request& req, const std::filesystem::path& root,
-                    const StaticOptions& options = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response serve_file(const Request& req, const std::filesystem::path& root,
-                           const StaticOptions& options) {
-    std::string_view raw = req.path();
-    for (const RouteParam& p : req.params())
-        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
-    std::string relative;
-    switch (detail::safe_relative_path(raw, relative)) {
-        case detail::PathCheck::ok:
-            break;
-        case detail::PathCheck::bad_request:
-            return status(400);
-        case detail::PathCheck::not_found_or_forbidden:
-            return status(404);
-    }
-    const auto full = detail::resolve_under(root, relative);
-    if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
-    if (size > options.max_file_bytes) return status(413);
-
-    Response res(200, {}, detail::mime_type(relative));
-    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
-    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
-    // file would be served as its first few bytes.
-    if (size > res.body.max_size()) return status(413);
-    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
-#endif
-    if (f == nullptr) return status(404);
-    res.body.resize(static_cast<std::size_t>(size));
-    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
-    std::fclose(f);
-    if (got != res.body.size()) return status(500);   // truncated while reading
-    return res;
-}
-
-WISP_NAMESPACE_END
-
-// ---- wisp/tls.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/tls.hpp — TlsOptions: the certificates and settings of an HTTPS (and wss://) listener.
-// Owns: what a user configures for TLS, with its defaults and their reasons.
-// Must not know: OpenSSL (it is plain data, declared with or without WISP_TLS, so code that
-// names it builds either way; App::listen_tls reports errc::tls_unavailable without WISP_TLS).
-
-#include <chrono>
-#include <string>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-
-/// One more certificate of a TLS listener, sent to clients that ask for `host` by name (SNI,
-/// RFC 6066 §3). Each certificate field works as in TlsOptions.
-struct TlsServerName {
-    /// The name it serves: "example.com", or "*.example.com" for one label more (RFC 6125
-    /// §6.4.3). Compared without regard to case.
-    std::string host{};
-    std::string cert_file{};
-    std::string key_file{};
-    std::string chain_file{};
-    std::string cert_pem{};
-    std::string key_pem{};
-    std::string chain_pem{};
-};
-
-/// The certificates and settings of an HTTPS listener (App::listen_tls).
-/// A certificate comes from a file or from memory: `cert_file` (PEM: the certificate, then
-/// optionally its intermediates) or `cert_pem` (the same text), and likewise the private key.
-/// Files are read at listen_tls() and again at App::reload_tls(), never in between.
-/// Every field has a default, so `TlsOptions{cert_file, key_file}` names only what it needs.
-/// The defaults are the secure ones: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, no
-/// compression, no renegotiation, ALPN "http/1.1", session tickets whose key rotates.
-struct TlsOptions {
-    std::string cert_file{};    ///< PEM: the server certificate, optionally followed by its chain
-    std::string key_file{};     ///< PEM: its private key (unencrypted)
-    std::string chain_file{};   ///< optional PEM: intermediate certificates sent after it
-    std::string cert_pem{};     ///< the certificate (and chain) as PEM text, instead of cert_file
-    std::string key_pem{};      ///< the key as PEM text, instead of key_file
-    std::string chain_pem{};    ///< intermediates as PEM text, instead of chain_file
-
-    /// More certificates chosen by the name the client asks for (SNI). A client that names
-    /// none of them, or no name at all, gets the certificate above.
-    std::vector<TlsServerName> server_names{};
-
-    /// Mutual TLS: clients must present a certificate issued by one of these CAs (PEM, file or
-    /// text); its subject is then Request::client_cert_subject() and Peer's. Empty: no client
-    /// certificates are asked for.
-    std::string client_ca_file{};
-    std::string client_ca_pem{};
-    /// With a client CA: true refuses a handshake without a client certificate; false lets
-    /// such clients in with an empty subject (a certificate that is sent is still verified).
-    bool require_client_cert = true;
-
-    /// A handshake not finished by then closes the connection (slowloris on the handshake).
-    std::chrono::milliseconds handshake_timeout{10'000};
-    /// Session tickets (RFC 5077, RFC 8446 §4.6.1) are encrypted with a key made at random and
-    /// replaced after this long; tickets under the previous key are still accepted (and
-    /// renewed), older ones get a full handshake. So a stolen key opens at most two periods of
-    /// sessions. 0 turns tickets (resumption) off.
-    std::chrono::milliseconds ticket_key_lifetime{std::chrono::hours(12)};
-    /// TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only. TLS 1.3 suites
-    /// are OpenSSL's defaults, all of them AEAD.
-    std::string ciphers =
-        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-};
-
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/tls_context.hpp ----
@@ -12374,15 +12386,553 @@ inline void TlsTransport::report(std::string why) const {
 }   // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/app.hpp ----
+// ---- wisp/detail/websocket_impl.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
+// wisp/detail/websocket_impl.hpp — Peer's members, forwarded to its WebSocket session.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+// ---- Peer ---------------------------------------------------------------------------
+WISP_DEF std::string_view Peer::id() const noexcept { return s_.id(); }
+WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
+    if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    return s_.send_data(detail::Opcode::text, text, o.compress);
+}
+WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
+    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
+}
+WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
+    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                        o.compress);
+}
+WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    return s_.close(code, reason);
+}
+WISP_DEF void Peer::terminate() { s_.terminate(); }
+WISP_DEF bool Peer::is_open() const noexcept { return s_.is_open(); }
+WISP_DEF const Request& Peer::request() const noexcept { return s_.request(); }
+WISP_DEF const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
+    return s_.client_cert_subject();
+}
+WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
+WISP_DEF std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
+WISP_DEF std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
+WISP_DEF std::string Peer::url() const { return s_.url(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+
+WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
+WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
+                                       SendOptions o) {
+    return s_.publish(topic, text, false, o.compress);
+}
+WISP_DEF SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
+                                         SendOptions o) {
+    return s_.publish(topic, bytes, true, o.compress);
+}
+WISP_DEF SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
+    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
+}
+#endif   // WISP_WITH_ENGINE
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_handshake.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_handshake.hpp — server side of the WebSocket opening handshake (RFC 6455 §4.2).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, verdicts out: header values are given as views, nothing touches a socket. Every
+// function may be called from any thread.
+
+/// SHA-1 (FIPS 180-4 §6.1), streaming. Used only for Sec-WebSocket-Accept, where RFC 6455
+/// §4.2.2 prescribes it; it is not used for anything that needs collision resistance.
+class Sha1 {
+public:
+    Sha1() noexcept { reset(); }
+    void reset() noexcept;
+    void update(const void* data, std::size_t n) noexcept;
+    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
+    /// The digest of everything updated since the last reset; then the object is reset.
+    std::array<std::uint8_t, 20> finish() noexcept;
+
+private:
+    void block(const unsigned char* p) noexcept;
+
+    std::uint32_t h_[5];
+    std::uint64_t total_;   // bytes hashed
+    unsigned char buf_[64];
+    std::size_t buf_len_;
+};
+
+/// SHA-1 of `data` in one call.
+std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
+
+/// The base64 length of `n` bytes, padding included (RFC 4648 §4).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+/// Writes base64 (RFC 4648 §4, standard alphabet, with padding) of [p, p + n) to `out`
+/// (room for base64_encoded_size(n)); returns the length written. No terminating NUL.
+std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept;
+std::string base64_encode(const std::uint8_t* p, std::size_t n);
+
+/// True when `key` is the base64 of exactly 16 bytes, as RFC 6455 §4.2.1 requires of
+/// Sec-WebSocket-Key: 22 characters of the standard alphabet, then "==". The value of the
+/// unused low bits of the 22nd character is not checked (RFC 4648 §3.5 lets a decoder accept
+/// them; the key is only ever hashed back).
+bool base64_decoded_size_is_16(std::string_view key) noexcept;
+
+/// The GUID RFC 6455 §1.3 appends to the key.
+inline constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Sec-WebSocket-Accept for `client_key` (RFC 6455 §4.2.2 item 5.4):
+/// base64(SHA-1(key + GUID)), always 28 characters, written to `out` (no terminating NUL).
+void accept_key(std::string_view client_key, char out[28]) noexcept;
+std::string accept_key(std::string_view client_key);
+
+/// True when the comma-separated list `header_value` has an element equal to `token`, ASCII
+/// case-insensitively, ignoring spaces and tabs around elements (RFC 9110 §5.6.1), e.g.
+/// `keep-alive, Upgrade` has "upgrade".
+bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// Calls each(std::string_view element) for every non-empty element of a comma-separated list,
+/// trimmed of spaces and tabs: for Sec-WebSocket-Protocol offers (RFC 6455 §4.2.1 item 8).
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each);
+
+/// What check_handshake decided about a request.
+enum class HandshakeResult {
+    ok,                    ///< a valid WebSocket upgrade; answer 101
+    not_upgrade,           ///< no `Upgrade: websocket`: an ordinary HTTP request
+    bad_request,           ///< a broken WebSocket upgrade: answer 400
+    version_unsupported,   ///< answer 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4)
+};
+
+/// Validates an opening handshake request (RFC 6455 §4.2.1). `get(name)` is called with a
+/// lower-case field name and returns a pointer to its value, or nullptr when absent; the caller
+/// folds case and decides about duplicates. A request is a WebSocket attempt iff its Upgrade
+/// field lists "websocket"; then it needs method GET and HTTP/1.1 or later, a Connection field
+/// listing "upgrade", Sec-WebSocket-Version exactly 13 (else version_unsupported, so a client
+/// speaking another version learns which one to use even if the rest of its request differs),
+/// and a Sec-WebSocket-Key of 16 base64 bytes. On ok, *key_out (if not null) is the key trimmed
+/// of spaces and tabs, a view into the value get() returned, ready for accept_key().
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out);
+
+// ---- implementation -------------------------------------------------------
+
+inline std::uint32_t sha1_rotl(std::uint32_t x, unsigned n) noexcept {
+    return (x << n) | (x >> (32 - n));
+}
+
+inline void Sha1::reset() noexcept {
+    // FIPS 180-4 §5.3.1.
+    h_[0] = 0x67452301u;
+    h_[1] = 0xEFCDAB89u;
+    h_[2] = 0x98BADCFEu;
+    h_[3] = 0x10325476u;
+    h_[4] = 0xC3D2E1F0u;
+    total_ = 0;
+    buf_len_ = 0;
+}
+
+inline void Sha1::block(const unsigned char* p) noexcept {
+    // FIPS 180-4 §6.1.2: the message schedule kept as a rolling window of 16 words.
+    std::uint32_t w[16];
+    for (int t = 0; t < 16; ++t, p += 4) {
+        w[t] = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+               static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+    }
+    std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+    for (int t = 0; t < 80; ++t) {
+        if (t >= 16) {
+            const std::uint32_t x = w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15];
+            w[t & 15] = sha1_rotl(x ^ w[t & 15], 1);
+        }
+        std::uint32_t f, k;   // §4.1.1 functions and §4.2.1 constants, by round
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        const std::uint32_t tmp = sha1_rotl(a, 5) + f + e + k + w[t & 15];
+        e = d;
+        d = c;
+        c = sha1_rotl(b, 30);
+        b = a;
+        a = tmp;
+    }
+    h_[0] += a;
+    h_[1] += b;
+    h_[2] += c;
+    h_[3] += d;
+    h_[4] += e;
+}
+
+inline void Sha1::update(const void* data, std::size_t n) noexcept {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    total_ += n;
+    if (buf_len_ != 0) {
+        const std::size_t take = n < 64 - buf_len_ ? n : 64 - buf_len_;
+        std::memcpy(buf_ + buf_len_, p, take);
+        buf_len_ += take;
+        p += take;
+        n -= take;
+        if (buf_len_ < 64) return;
+        block(buf_);
+        buf_len_ = 0;
+    }
+    for (; n >= 64; n -= 64, p += 64) block(p);
+    if (n != 0) std::memcpy(buf_, p, n);
+    buf_len_ = n;
+}
+
+inline std::array<std::uint8_t, 20> Sha1::finish() noexcept {
+    // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length as 64-bit big-endian.
+    const std::uint64_t bits = total_ * 8;
+    unsigned char pad[72] = {0x80};
+    const std::size_t zeros = (buf_len_ < 56 ? 56 : 120) - buf_len_;
+    for (int i = 0; i < 8; ++i)
+        pad[zeros + static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    update(pad, zeros + 8);
+    std::array<std::uint8_t, 20> out{};
+    for (std::size_t i = 0; i < 20; ++i)
+        out[i] = static_cast<std::uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
+    reset();
+    return out;
+}
+
+inline std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
+    Sha1 h;
+    h.update(data);
+    return h.finish();
+}
+
+inline constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline std::size_t base64_encode(const std::uint8_t* p, std::size_t n, char* out) noexcept {
+    char* o = out;
+    std::size_t i = 0;
+    for (; n - i >= 3; i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16 |
+                                static_cast<std::uint32_t>(p[i + 1]) << 8 | p[i + 2];
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = base64_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        const std::uint32_t v = static_cast<std::uint32_t>(p[i]) << 16;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = '=';
+        *o++ = '=';
+    } else if (n - i == 2) {
+        const std::uint32_t v =
+            static_cast<std::uint32_t>(p[i]) << 16 | static_cast<std::uint32_t>(p[i + 1]) << 8;
+        *o++ = base64_alphabet[v >> 18];
+        *o++ = base64_alphabet[(v >> 12) & 63];
+        *o++ = base64_alphabet[(v >> 6) & 63];
+        *o++ = '=';
+    }
+    return static_cast<std::size_t>(o - out);
+}
+
+inline std::string base64_encode(const std::uint8_t* p, std::size_t n) {
+    std::string out(base64_encoded_size(n), '\0');
+    base64_encode(p, n, &out[0]);
+    return out;
+}
+
+inline bool base64_is_alphabet(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+inline bool base64_decoded_size_is_16(std::string_view key) noexcept {
+    // 16 bytes = 5 groups of 3 (20 characters) + 1 byte (2 characters and "==").
+    if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+    for (std::size_t i = 0; i < 22; ++i) {
+        if (!base64_is_alphabet(key[i])) return false;
+    }
+    return true;
+}
+
+inline void accept_key(std::string_view client_key, char out[28]) noexcept {
+    Sha1 h;
+    h.update(client_key);
+    h.update(ws_guid);
+    const std::array<std::uint8_t, 20> digest = h.finish();
+    base64_encode(digest.data(), digest.size(), out);
+}
+
+inline std::string accept_key(std::string_view client_key) {
+    std::string out(28, '\0');
+    accept_key(client_key, &out[0]);
+    return out;
+}
+
+inline bool ws_is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view ws_trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && ws_is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws_is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+inline char ws_ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline bool ws_iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ws_ascii_lower(a[i]) != ws_ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+template <class Fn>
+void parse_token_list(std::string_view value, Fn&& each) {
+    // RFC 9110 §5.6.1: elements separated by commas with optional whitespace; empty elements
+    // are allowed in the list syntax and ignored by recipients.
+    while (!value.empty()) {
+        const std::size_t comma = value.find(',');
+        const std::string_view element = ws_trim_ows(value.substr(0, comma));
+        if (!element.empty()) each(element);
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+}
+
+inline bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    bool found = false;
+    parse_token_list(header_value, [&](std::string_view element) {
+        if (!found && ws_iequals(element, token)) found = true;
+    });
+    return found;
+}
+
+template <class GetHeader>
+HandshakeResult check_handshake(std::string_view method, int http_major, int http_minor,
+                                GetHeader&& get, std::string_view* key_out) {
+    // §4.2.1 item 4: the upgrade keyword is case-insensitive; without it this is plain HTTP.
+    const std::string_view* upgrade = get(std::string_view("upgrade"));
+    if (!upgrade || !header_has_token(*upgrade, "websocket")) return HandshakeResult::not_upgrade;
+    // Item 1: an HTTP/1.1 or later GET (method names are case-sensitive, RFC 9110 §9.1).
+    if (method != "GET") return HandshakeResult::bad_request;
+    if (http_major < 1 || (http_major == 1 && http_minor < 1)) return HandshakeResult::bad_request;
+    // Item 5: Connection lists "upgrade", case-insensitively.
+    const std::string_view* connection = get(std::string_view("connection"));
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return HandshakeResult::bad_request;
+    // Item 7 and §4.4: any version but 13 (or none) gets 426 naming 13.
+    const std::string_view* version = get(std::string_view("sec-websocket-version"));
+    if (!version || ws_trim_ows(*version) != "13") return HandshakeResult::version_unsupported;
+    // Item 6: a nonce of 16 bytes, base64.
+    const std::string_view* key = get(std::string_view("sec-websocket-key"));
+    if (!key) return HandshakeResult::bad_request;
+    const std::string_view trimmed = ws_trim_ows(*key);
+    if (!base64_decoded_size_is_16(trimmed)) return HandshakeResult::bad_request;
+    if (key_out) *key_out = trimmed;
+    return HandshakeResult::ok;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_upgrade.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
+// §4.2): validate, run middleware and the upgrade hook, answer 101 or reject, hand over.
+// Owns: the server's half of the handshake (key, version, subprotocol choice, the headers a
+// handler may add, whether permessage-deflate is agreed: the rules are ws_deflate.hpp's).
+// Must not know: frames or the WebSocket session's workings (ws_session.hpp), sockets.
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// ---- the opening handshake (RFC 6455 §4.2) ----------------------------------------
+inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                        std::vector<RouteParam>& params) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
+    std::string_view key;
+    std::optional<std::string_view> hv;
+    int key_count = 0, version_count = 0;
+    for (const Header& h : req.headers()) {
+        if (iequals(h.name, "sec-websocket-key")) ++key_count;
+        else if (iequals(h.name, "sec-websocket-version")) ++version_count;
+    }
+    auto get = [&req, &hv](std::string_view name) -> const std::string_view* {
+        hv = req.header(name);
+        return hv ? &*hv : nullptr;
+    };
+    const HandshakeResult r =
+        check_handshake(req.method(), req.http_major(), req.http_minor(), get, &key);
+    if (r == HandshakeResult::not_upgrade) return false;   // plain HTTP on this path
+    auto reject = [&http, &req](Response res) {
+        http.write_response(res, req.method() == "HEAD", false);
+    };
+    if (r == HandshakeResult::bad_request || key_count != 1 || version_count > 1) {
+        loop.core.report(req, errc::bad_request, "invalid WebSocket handshake");
+        reject(status(400));
+        return true;
+    }
+    if (r == HandshakeResult::version_unsupported) {
+        Response res = status(426);
+        res.headers.set("Sec-WebSocket-Version", "13");
+        res.headers.set("Upgrade", "websocket");
+        reject(std::move(res));
+        return true;
+    }
+    if (loop.stopping()) {
+        reject(status(503));
+        return true;
+    }
+    RequestBuilder::params(req) = std::move(params);
+
+    // Middleware, then the upgrade hook; either may answer instead of accepting.
+    std::optional<Response> answer;
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+#endif
+        for (const Middleware& mw : loop.core.middleware) {
+            answer = mw(req);
+            if (answer) break;
+        }
+        if (!answer && ep.upgrade) answer = ep.upgrade(ep.handler, req);
+#ifndef WISP_NO_EXCEPTIONS
+    } catch (const std::exception& ex) {
+        loop.core.report(req, errc::handler_exception, ex.what());
+        answer = status(500);
+    } catch (...) {
+        loop.core.report(req, errc::handler_exception, "unknown exception");
+        answer = status(500);
+    }
+#endif
+    if (answer && answer->status != 101) {
+        reject(std::move(*answer));
+        return true;
+    }
+
+    // The subprotocol, if chosen, must be one the client offered (RFC 6455 §4.2.2).
+    std::string protocol;
+    if (answer) {
+        if (auto p = answer->headers.get("sec-websocket-protocol")) protocol = std::string(*p);
+    }
+    if (!protocol.empty()) {
+        bool offered = false;
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-protocol"))
+                parse_token_list(h.value, [&](std::string_view t) { offered |= t == protocol; });
+        if (!offered) {
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade chose subprotocol '" + protocol + "' the client did not offer");
+            reject(status(500));
+            return true;
+        }
+    }
+    // Headers the handler added must be safe to write. A route that negotiates compression
+    // owns Sec-WebSocket-Extensions: a handler's own would promise what the session cannot do.
+    const bool deflate_route = deflate_supported && ep.deflate.mode != DeflateMode::off;
+    const std::string_view owned = deflate_route ? "sec-websocket-extensions" : "upgrade";
+    std::string extra;
+    if (answer) {
+        if (auto* bad = append_header_lines(extra, answer->headers,
+                                            {"upgrade", "sec-websocket-accept", owned})) {
+            loop.core.report(
+                req, errc::invalid_argument,
+                "upgrade response header with an invalid name or value: " + bad->first);
+            reject(status(500));
+            return true;
+        }
+    }
+    // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
+    std::unique_ptr<WsCompression> deflate;
+    if (deflate_route) {
+        DeflateNegotiator n(
+            DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
+        for (const Header& h : req.headers())
+            if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
+        if (n.accepted()) {
+            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
+            extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
+        }
+    }
+    char accept[28];
+    accept_key(key, accept);
+    std::string head;
+    head.reserve(160 + extra.size());
+    head.append(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ");
+    head.append(accept, sizeof accept).append("\r\n");
+    head.append(extra).append("\r\n");
+    conn.out().write(head);
+
+    const std::size_t max_message =
+        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
+    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // once the HTTP session has let go.
+    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
+                                                    std::move(protocol), max_message,
+                                                    std::move(deflate)));
+    return true;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/app_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/app_impl.hpp — App's members that run the engine: listening sockets, I/O threads,
+// signals, timers, the peer registry and fetch().
+// Owns: App's listeners and signal sets (incomplete in app.hpp, so that it needs no Asio).
+// Must not know: any protocol (the sessions do that); the templates stay in app.hpp, which is
+// all a compile-once file sees (WISP_DEF: config.hpp).
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <csignal>
-#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12393,240 +12943,65 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 
-/// A web application: routes and handlers, the sockets it listens on and the I/O threads
-/// that serve them.
-/// Setup (routes, use, options, listen) happens before run(), on one thread. run() blocks;
-/// stop() and publish() may be called from any thread.
-class App {
-public:
-    explicit App(Options opts = {});
-    App(const App&) = delete;
-    App& operator=(const App&) = delete;
-    ~App();
-
-    /// Registers `handler(wisp::Request&)` for `method` and `pattern` (see BasicRouter for the
-    /// pattern syntax). It may return a Response, a string (text/plain), an EventStream or a
-    /// Responder. An invalid pattern is reported by listen().
-    template <class F>
-    App& route(std::string_view method, std::string_view pattern, F&& handler);
-    template <class F>
-    App& get(std::string_view p, F&& h) {
-        return route("GET", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& post(std::string_view p, F&& h) {
-        return route("POST", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& put(std::string_view p, F&& h) {
-        return route("PUT", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& patch(std::string_view p, F&& h) {
-        return route("PATCH", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& del(std::string_view p, F&& h) {
-        return route("DELETE", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& head(std::string_view p, F&& h) {
-        return route("HEAD", p, std::forward<F>(h));
-    }
-    template <class F>
-    App& options(std::string_view p, F&& h) {
-        return route("OPTIONS", p, std::forward<F>(h));
-    }
-    /// Any method.
-    template <class F>
-    App& any(std::string_view p, F&& h) {
-        return route("", p, std::forward<F>(h));
-    }
-
-    /// A WebSocket endpoint at `pattern` served by a handler struct whose optional hooks are
-    /// upgrade(Request&), open(Peer&), message(Peer&, const Message&), close(Peer&, const
-    /// CloseInfo&), error(Peer&, const Error&) and drain(Peer&). The App creates one H
-    /// (default-constructed) and keeps it; with run(n > 1) its hooks are called from n threads
-    /// (never two at once for one peer). A plain GET on the path gets 426 unless an HTTP route
-    /// shares the path.
-    template <class H>
-    App& ws(std::string_view pattern, WsOptions options = {});
-    /// The same with a handler the caller owns; it must outlive run().
-    template <class H>
-    App& ws(std::string_view pattern, H& handler, WsOptions options = {});
-
-    /// Middleware, run in order before routing (also before a WebSocket upgrade). It may
-    /// return void (continue), std::optional<Response> (answer when set) or a Response.
-    template <class F>
-    App& use(F&& middleware);
-
-    /// Called for errors that have no peer to report to: a throwing handler (the client gets
-    /// 500), malformed requests, timeouts. Thread: the I/O thread of the connection.
-    template <class F>
-    App& on_error(F&& hook);
-
-    /// The settings; change them before listen().
-    Options& settings() noexcept { return core_.options; }
-
-    /// The first setup mistake in words ("GET /u/:name clashes with GET /u/:id"), which
-    /// listen() reports as an error code; "" when there is none.
-    const std::string& setup_error_detail() const noexcept { return core_.setup_error_detail; }
-
-    /// Binds and listens (0 = any free port; see port()). Reports route errors first
-    /// (setup_error_detail() says which route).
-    /// listen(port) binds every IPv4 interface (0.0.0.0); pass a host to narrow it.
-    [[nodiscard]] std::error_code listen(std::uint16_t port);
-    [[nodiscard]] std::error_code listen(std::string_view host, std::uint16_t port);
-    /// The port the first listener is bound to (0 before listen()).
-    std::uint16_t port() const noexcept { return port_; }
-
-    /// Serves HTTPS (and wss://) on `port` with the certificates of `tls`, next to any plain
-    /// listen() of the same app (serve both, or answer plain HTTP with a redirect). The
-    /// certificates and keys are read now: one that cannot be read, does not fit its key or
-    /// has expired returns errc::tls_setup, and tls_error_detail() names the file and OpenSSL's
-    /// reason. Built without WISP_TLS: errc::tls_unavailable.
-    [[nodiscard]] std::error_code listen_tls(std::uint16_t port, TlsOptions tls);
-    [[nodiscard]] std::error_code listen_tls(std::string_view host, std::uint16_t port,
-                                             TlsOptions tls);
-    /// The port the first TLS listener is bound to (0 before listen_tls()).
-    std::uint16_t tls_port() const noexcept { return tls_port_; }
-    /// Certificate renewal without a restart: every TLS listener reads its certificate and key
-    /// files again (or takes `tls`); handshakes from then on use them, open connections keep
-    /// theirs. On failure nothing changes and tls_error_detail() says why. Thread-safe.
-    [[nodiscard]] std::error_code reload_tls();
-    [[nodiscard]] std::error_code reload_tls(const TlsOptions& tls);
-    /// SIGHUP calls reload_tls() while the app runs (a failure goes to on_error as
-    /// errc::tls_setup). Installed at once, like stop_on_signals(). No effect where there is no
-    /// SIGHUP (Windows).
-    App& reload_tls_on_sighup(bool enable = true);
-    /// The last failed listen_tls() or reload_tls() in words: the field or file and OpenSSL's
-    /// reason; "" when there is none. Thread-safe (reload_tls may run anywhere).
-    std::string tls_error_detail() const;
-
-    /// Serves on `threads` I/O threads (the caller's thread is one of them) until stop().
-    [[nodiscard]] std::error_code run(unsigned threads = 1);
-    /// Graceful stop: stops accepting, closes idle connections, lets in-flight responses finish
-    /// (WebSocket peers get close 1001, event streams end); after Limits::shutdown_timeout the
-    /// rest is closed. Thread-safe; run() then returns.
-    void stop();
-    /// SIGINT and SIGTERM call stop(). The handlers are installed at once, so a signal that
-    /// arrives between this call and run() is not lost: run() then stops right away.
-    App& stop_on_signals(bool enable = true);
-    bool running() const noexcept { return running_.load(); }
-
-    /// Runs a request through middleware and routes in-process, without a socket (H3's
-    /// app.fetch). A deferred handler is waited for. HEAD answers carry no body.
-    Response fetch(Request req);
-
-    /// Publishes `text` to every subscriber of `topic` (WebSocket peers as a text message,
-    /// event streams as one event). Thread-safe, callable from anywhere while running; framed
-    /// once and shared by all subscribers; order is kept per publishing thread. Called on an
-    /// I/O thread (a handler or hook), the subscribers on that thread have it queued before it
-    /// returns (a peer subscribing afterwards does not get it); other threads' get it next.
-    /// `text` must be UTF-8, checked once: else SendResult::invalid and nothing is published.
-    /// `options`: SendOptions{false} keeps it uncompressed for every subscriber.
-    SendResult publish_text(std::string_view topic, std::string_view text,
-                            SendOptions options = {});
-    /// Publishes a binary message to the WebSocket subscribers of `topic` (streams skip it).
-    SendResult publish_binary(std::string_view topic, std::string_view bytes,
-                              SendOptions options = {});
-    /// Publishes text (anything string-like), as CrossWS's publish(topic, string).
-    SendResult publish(std::string_view topic, std::string_view text, SendOptions options = {}) {
-        return publish_text(topic, text, options);
-    }
-    /// Publishes `message` with its own type.
-    SendResult publish(std::string_view topic, const Message& message, SendOptions options = {}) {
-        return message.is_binary() ? publish_binary(topic, message.data(), options)
-                                   : publish_text(topic, message.data(), options);
-    }
-    /// Subscribers of `topic` across all threads (peers and streams).
-    std::size_t subscriber_count(std::string_view topic) const;
-
-    /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
-    /// namespace's peers receive it. Otherwise as publish_text.
-    SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
-
-    /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
-    /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
-    /// bridge with a setup error returns it, and listen() reports it too.
-    template <class B>
-    [[nodiscard]] std::error_code bridge(const B& b) {
-        return core_.attach_bridge(b, running_);
-    }
-
-    /// Open connections across all I/O threads.
-    std::size_t connection_count() const noexcept;
-
-    // ---- runtime ----
-    /// Runs `fn` every `interval` on the first I/O thread, from run() until cancelled or run()
-    /// returns. Made before run(), it starts with it. See Timer for resolution and drift.
-    /// Thread: any.
-    Timer every(std::chrono::milliseconds interval, std::function<void()> fn);
-    /// Runs `fn` once after `delay`, the same way.
-    Timer after(std::chrono::milliseconds delay, std::function<void()> fn);
-    /// Runs `fn` on the first I/O thread, soon; called before run(), once run() starts.
-    /// False only for an empty `fn`. Thread: any.
-    bool post(std::function<void()> fn);
-
-    // ---- the peer registry (any thread) ----
-    /// Handles of every open WebSocket peer of every route (CrossWS app.peers): a snapshot.
-    std::vector<PeerHandle> peers() const;
-    /// ... of the route registered as `pattern` with ws() ("" when there is none).
-    std::vector<PeerHandle> peers(std::string_view pattern) const;
-    /// Open WebSocket peers of every route, or of one.
-    std::size_t peer_count() const noexcept;
-    std::size_t peer_count(std::string_view pattern) const noexcept;
-    /// Closes every WebSocket peer (or a route's) with `code` and `reason`, as Peer::close.
-    void close_all(std::uint16_t code = 1000, std::string_view reason = {});
-    void close_all(std::string_view pattern, std::uint16_t code, std::string_view reason = {});
-    /// Runs fn(peer) for each WebSocket subscriber of `topic` (app-wide topics), on each
-    /// subscriber's own I/O thread: one visit posted per loop. Returns the number of loops
-    /// visited (0 when not running).
-    std::size_t for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn);
-
-private:
-    struct Listener {
-        explicit Listener(detail::net::io_context& io)
-            : acceptor(io.get_executor()), retry(io.get_executor()) {}
-        detail::tcp_acceptor acceptor;
-        detail::steady_timer retry;
-        std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
-    };
-    std::error_code reload_tls_with(const TlsOptions* tls);
-    void accept_next(Listener& l);
-    detail::Loop& pick_loop();
-    detail::Loop& loop0();
-
-    detail::AppCore core_;
-    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
-    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
-    std::vector<std::unique_ptr<detail::Loop>> loops_;
-    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
-    std::vector<std::unique_ptr<Listener>> listeners_;
-    std::unique_ptr<detail::net::signal_set> signals_;
-    std::unique_ptr<detail::net::signal_set> hup_;   ///< SIGHUP: reload_tls()
-    mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
-    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
-    std::string tls_error_;
-    std::uint16_t tls_port_ = 0;
-    bool reload_on_hup_ = false;
-    std::atomic<bool> running_{false};
-    std::atomic<bool> stop_requested_{false};
-    std::mutex stop_mutex_;
-    std::shared_ptr<detail::LoopGate> gate0_;   ///< the first loop's, while running (stop_mutex_)
-    /// App::every and App::after: on loop 0 when running, else kept for run().
-    Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
-                    std::function<void()> fn);
-    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
-    std::uint16_t port_ = 0;
-    bool stop_on_signals_ = false;
+struct App::Listener {
+    explicit Listener(detail::net::io_context& io)
+        : acceptor(io.get_executor()), retry(io.get_executor()) {}
+    detail::tcp_acceptor acceptor;
+    detail::steady_timer retry;
+    std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
 };
 
-// ---- implementation -------------------------------------------------------
-inline App::App(Options opts) { core_.options = std::move(opts); }
+struct App::Signals : detail::net::signal_set {
+    using detail::net::signal_set::signal_set;
+};
 
-inline App::~App() {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF App::App(Options opts) : core_(std::make_unique<detail::AppCore>()) {
+    core_->options = std::move(opts);
+}
+
+WISP_DEF Options& App::settings() noexcept { return core_->options; }
+
+WISP_DEF const std::string& App::setup_error_detail() const noexcept {
+    return core_->setup_error_detail;
+}
+
+WISP_DEF void App::add_route(std::string_view method, std::string_view pattern,
+                             detail::HttpHandler h) {
+    core_->add_route(method, pattern, std::move(h));
+}
+
+WISP_DEF void App::add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
+                          WsOptions options) {
+    ep->max_message_bytes = options.max_message_bytes;
+    ep->keep_request = options.keep_request;
+    ep->deflate = options.deflate;
+    if (options.deflate.mode != DeflateMode::off &&
+        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
+         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
+         options.deflate.level > 9))
+        core_->record_setup_error(make_error_code(errc::invalid_argument),
+                                  "WS " + std::string(pattern) +
+                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
+                                      "level 0-9");
+    ep->pattern = std::string(pattern);
+    ep->namespace_of = std::move(options.namespace_of);
+    core_->add_ws_route(pattern, ep.get());
+    ws_endpoints_.push_back(std::move(ep));
+}
+
+WISP_DEF void App::add_middleware(detail::Middleware m) {
+    core_->middleware.push_back(std::move(m));
+}
+
+WISP_DEF void App::set_error_hook(detail::ErrorHook hook) { core_->on_error = std::move(hook); }
+
+WISP_DEF std::error_code App::attach_bridge(std::error_code ec, std::string why,
+                                            std::shared_ptr<detail::Bridge> link) {
+    return core_->attach_bridge(ec, std::move(why), std::move(link), running_);
+}
+
+WISP_DEF App::~App() {
     // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
     // were never reset by run()).
     hup_.reset();
@@ -12635,71 +13010,20 @@ inline App::~App() {
     loops_.clear();
 }
 
-template <class F>
-App& App::route(std::string_view method, std::string_view pattern, F&& handler) {
-    core_.add_route(method, pattern, detail::make_handler(std::forward<F>(handler)));
-    return *this;
-}
-
-template <class H>
-App& App::ws(std::string_view pattern, WsOptions options) {
-    static_assert(std::is_default_constructible_v<H>,
-                  "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
-                  "an object with app.ws(path, handler)");
-    auto h = std::make_shared<H>();
-    H& ref = *h;
-    ws_handlers_.push_back(std::move(h));
-    return ws(pattern, ref, options);
-}
-
-template <class H>
-App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
-    auto ep = std::make_unique<detail::WsEndpoint>();
-    detail::fill_endpoint(*ep, handler);
-    ep->max_message_bytes = options.max_message_bytes;
-    ep->keep_request = options.keep_request;
-    ep->deflate = options.deflate;
-    if (options.deflate.mode != DeflateMode::off &&
-        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
-         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
-         options.deflate.level > 9))
-        core_.record_setup_error(make_error_code(errc::invalid_argument),
-                                 "WS " + std::string(pattern) +
-                                     ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
-                                     "level 0-9");
-    ep->pattern = std::string(pattern);
-    ep->namespace_of = std::move(options.namespace_of);
-    core_.add_ws_route(pattern, ep.get());
-    ws_endpoints_.push_back(std::move(ep));
-    return *this;
-}
-
-template <class F>
-App& App::use(F&& middleware) {
-    core_.middleware.push_back(detail::make_middleware(std::forward<F>(middleware)));
-    return *this;
-}
-
-template <class F>
-App& App::on_error(F&& hook) {
-    core_.on_error = std::forward<F>(hook);
-    return *this;
-}
-
-inline detail::Loop& App::loop0() {
+WISP_DEF detail::Loop& App::loop0() {
     if (loops_.empty()) {
-        core_.sync_limits();
-        loops_.push_back(std::make_unique<detail::Loop>(core_, 0));
+        core_->sync_limits();
+        loops_.push_back(std::make_unique<detail::Loop>(*core_, 0));
     }
     return *loops_[0];
 }
 
-inline std::error_code App::listen(std::uint16_t port) { return listen("0.0.0.0", port); }
+WISP_DEF std::error_code App::listen(std::uint16_t port) { return listen("0.0.0.0", port); }
 
-inline std::error_code App::listen(std::string_view host, std::uint16_t port) {
-    if (core_.setup_error) return core_.setup_error;
+WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) {
+    if (core_->setup_error) return core_->setup_error;
     if (running_) return make_error_code(errc::already_running);
-    if (core_.options.limits.max_queued_bytes == 0 || core_.options.receive_buffer_bytes < 1024)
+    if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
     detail::Loop& l0 = loop0();
     std::error_code ec;
@@ -12715,20 +13039,20 @@ inline std::error_code App::listen(std::string_view host, std::uint16_t port) {
     const detail::tcp::endpoint ep(addr, port);
     li->acceptor.open(ep.protocol(), ec);
     if (ec) return ec;
-    if (core_.options.reuse_address) {
+    if (core_->options.reuse_address) {
         li->acceptor.set_option(detail::tcp::acceptor::reuse_address(true), ec);
         if (ec) return ec;
     }
     li->acceptor.bind(ep, ec);
     if (ec) return ec;
-    li->acceptor.listen(core_.options.listen_backlog, ec);
+    li->acceptor.listen(core_->options.listen_backlog, ec);
     if (ec) return ec;
     if (port_ == 0) port_ = li->acceptor.local_endpoint(ec).port();
     listeners_.push_back(std::move(li));
     return {};
 }
 
-inline detail::Loop& App::pick_loop() {
+WISP_DEF detail::Loop& App::pick_loop() {
     // Fewest connections first: keeps threads even when connection lifetimes differ.
     detail::Loop* best = loops_[0].get();
     for (auto& l : loops_)
@@ -12736,16 +13060,16 @@ inline detail::Loop& App::pick_loop() {
     return *best;
 }
 
-inline void App::accept_next(Listener& li) {
+WISP_DEF void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
     li.acceptor.async_accept(
         target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
-            if (ec == detail::net::error::operation_aborted || core_.stopping) return;
+            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
             if (ec) {
                 // Out of descriptors or a transient failure: wait, then accept again (never spin).
                 li.retry.expires_after(std::chrono::milliseconds(50));
                 li.retry.async_wait([this, &li](const std::error_code& e) {
-                    if (!e && !core_.stopping) accept_next(li);
+                    if (!e && !core_->stopping) accept_next(li);
                 });
                 return;
             }
@@ -12763,11 +13087,12 @@ inline void App::accept_next(Listener& li) {
         });
 }
 
-inline std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
+WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
     return listen_tls("0.0.0.0", port, std::move(tls));
 }
 
-inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port, TlsOptions tls) {
+WISP_DEF std::error_code App::listen_tls(std::string_view host, std::uint16_t port,
+                                         TlsOptions tls) {
     std::error_code ec;
     std::string why;
     // The certificates first: a listener that cannot serve TLS is never bound.
@@ -12788,10 +13113,10 @@ inline std::error_code App::listen_tls(std::string_view host, std::uint16_t port
     return ec;
 }
 
-inline std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
-inline std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tls_with(&tls); }
+WISP_DEF std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
+WISP_DEF std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tls_with(&tls); }
 
-inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
+WISP_DEF std::error_code App::reload_tls_with(const TlsOptions* tls) {
     std::lock_guard<std::mutex> lock(tls_mutex_);
     if (tls_endpoints_.empty()) {
         tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
@@ -12807,40 +13132,39 @@ inline std::error_code App::reload_tls_with(const TlsOptions* tls) {
     return {};
 }
 
-inline App& App::reload_tls_on_sighup(bool enable) {
+WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loop0().io, SIGHUP);
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
 #endif
     return *this;
 }
 
-inline std::string App::tls_error_detail() const {
+WISP_DEF std::string App::tls_error_detail() const {
     std::lock_guard<std::mutex> lock(tls_mutex_);
     return tls_error_;
 }
 
-inline App& App::stop_on_signals(bool enable) {
+WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_)
-        signals_ = std::make_unique<detail::net::signal_set>(loop0().io, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
     return *this;
 }
 
-inline std::error_code App::run(unsigned threads) {
+WISP_DEF std::error_code App::run(unsigned threads) {
     if (listeners_.empty()) return make_error_code(errc::not_listening);
     if (running_.exchange(true)) return make_error_code(errc::already_running);
     if (threads == 0) threads = 1;
-    core_.sync_limits();
+    core_->sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(
-            std::make_unique<detail::Loop>(core_, static_cast<unsigned>(loops_.size())));
+            std::make_unique<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
     live_loops_.clear();
     for (auto& l : loops_) live_loops_.push_back(l.get());
-    core_.live_loops.store(&live_loops_);
-    if (core_.bridge) core_.bridge->start(core_, *loops_[0]);
+    core_->live_loops.store(&live_loops_);
+    if (core_->bridge) core_->bridge->start(*core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
@@ -12857,22 +13181,21 @@ inline std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_)
-            signals_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGINT, SIGTERM);
+        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
         signals_->async_wait([this](const std::error_code& ec, int) {
             if (!ec) stop();
         });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<detail::net::signal_set>(loops_[0]->io, SIGHUP);
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
         struct Rearm {
             App* app;
             void operator()(const std::error_code& ec, int) const {
                 if (ec) return;
                 if (app->reload_tls()) {
                     Request none;
-                    app->core_.report(none, errc::tls_setup, app->tls_error_detail());
+                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
                 }
                 app->hup_->async_wait(*this);
             }
@@ -12902,27 +13225,27 @@ inline std::error_code App::run(unsigned threads) {
     }
     // Publishes from other threads now go nowhere; those already under way return (a full
     // inbox lets its waiters go) before the loops are destroyed.
-    core_.live_loops.store(nullptr);
+    core_->live_loops.store(nullptr);
     for (auto& l : loops_) l->close_inbox();
-    if (core_.bridge) core_.bridge->detach();
-    while (core_.foreign_publishes.load() != 0) std::this_thread::yield();
+    if (core_->bridge) core_->bridge->detach();
+    while (core_->foreign_publishes.load() != 0) std::this_thread::yield();
     {
         std::lock_guard<std::mutex> lock(stop_mutex_);
         gate0_.reset();
     }
     loops_.clear();
     port_ = 0;
-    core_.stopping = false;
+    core_->stopping = false;
     stop_requested_ = false;
     running_ = false;
     return {};
 }
 
-inline void App::stop() {
+WISP_DEF void App::stop() {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     stop_requested_ = true;
-    if (!running_ || loops_.empty() || core_.stopping.exchange(true)) return;
-    const auto deadline = core_.options.limits.shutdown_timeout;
+    if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
+    const auto deadline = core_->options.limits.shutdown_timeout;
     detail::net::post(loops_[0]->io, [this] {
         for (auto& li : listeners_) {
             std::error_code ec;
@@ -12937,7 +13260,7 @@ inline void App::stop() {
             std::error_code ec;
             hup_->cancel(ec);
         }
-        if (core_.bridge) core_.bridge->stop(core_.options.limits.shutdown_timeout);
+        if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
@@ -12945,38 +13268,39 @@ inline void App::stop() {
     }
 }
 
-inline SendResult App::publish_text(std::string_view topic, std::string_view text, SendOptions o) {
-    if (!is_utf8(text)) return SendResult::invalid;
-    core_.publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
-    return SendResult::sent;
-}
-inline SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+WISP_DEF SendResult App::publish_text(std::string_view topic, std::string_view text,
                                       SendOptions o) {
-    core_.publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
-    return SendResult::sent;
-}
-inline std::size_t App::subscriber_count(std::string_view topic) const {
-    return core_.topic_counts.get(std::string(topic));
-}
-
-inline SendResult App::publish_to(std::string_view ns, std::string_view topic,
-                                  std::string_view text) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_.publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
-                  nullptr, nullptr);
+    core_->publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    return SendResult::sent;
+}
+WISP_DEF SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                        SendOptions o) {
+    core_->publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    return SendResult::sent;
+}
+WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
+    return core_->topic_counts.get(std::string(topic));
+}
+
+WISP_DEF SendResult App::publish_to(std::string_view ns, std::string_view topic,
+                                    std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_->publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
+                   nullptr, nullptr);
     return SendResult::sent;
 }
 
-inline Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+WISP_DEF Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
     return app_timer(interval, interval, std::move(fn));
 }
 
-inline Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+WISP_DEF Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
     return app_timer(delay, std::chrono::milliseconds(0), std::move(fn));
 }
 
-inline Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
-                            std::function<void()> fn) {
+WISP_DEF Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                              std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (!gate0_) {   // not running: it starts with run(), which sets its start
         auto s = detail::make_timer_state(delay, every, std::move(fn));
@@ -12986,7 +13310,7 @@ inline Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::millis
     return detail::start_timer_on(loops_[0].get(), gate0_, delay, every, std::move(fn));
 }
 
-inline bool App::post(std::function<void()> fn) {
+WISP_DEF bool App::post(std::function<void()> fn) {
     if (!fn) return false;
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (gate0_ && gate0_->post(fn)) return true;
@@ -12994,7 +13318,7 @@ inline bool App::post(std::function<void()> fn) {
     return true;
 }
 
-inline std::vector<PeerHandle> App::peers() const {
+WISP_DEF std::vector<PeerHandle> App::peers() const {
     std::vector<PeerHandle> out;
     for (const auto& ep : ws_endpoints_) {
         auto some = detail::snapshot(*ep);
@@ -13003,35 +13327,37 @@ inline std::vector<PeerHandle> App::peers() const {
     return out;
 }
 
-inline std::vector<PeerHandle> App::peers(std::string_view pattern) const {
+WISP_DEF std::vector<PeerHandle> App::peers(std::string_view pattern) const {
     for (const auto& ep : ws_endpoints_)
         if (ep->pattern == pattern) return detail::snapshot(*ep);
     return {};
 }
 
-inline std::size_t App::peer_count() const noexcept {
+WISP_DEF std::size_t App::peer_count() const noexcept {
     std::size_t n = 0;
     for (const auto& ep : ws_endpoints_) n += ep->peers.count.load(std::memory_order_relaxed);
     return n;
 }
 
-inline std::size_t App::peer_count(std::string_view pattern) const noexcept {
+WISP_DEF std::size_t App::peer_count(std::string_view pattern) const noexcept {
     for (const auto& ep : ws_endpoints_)
         if (ep->pattern == pattern) return ep->peers.count.load(std::memory_order_relaxed);
     return 0;
 }
 
-inline void App::close_all(std::uint16_t code, std::string_view reason) {
+WISP_DEF void App::close_all(std::uint16_t code, std::string_view reason) {
     for (const PeerHandle& h : peers()) (void)h.close(code, reason);
 }
 
-inline void App::close_all(std::string_view pattern, std::uint16_t code, std::string_view reason) {
+WISP_DEF void App::close_all(std::string_view pattern, std::uint16_t code,
+                             std::string_view reason) {
     for (const PeerHandle& h : peers(pattern)) (void)h.close(code, reason);
 }
 
-inline std::size_t App::for_each_subscriber(std::string_view topic, std::function<void(Peer&)> fn) {
+WISP_DEF std::size_t App::for_each_subscriber(std::string_view topic,
+                                              std::function<void(Peer&)> fn) {
     if (!fn) return 0;
-    const std::vector<detail::Loop*>* loops = core_.live_loops.load(std::memory_order_acquire);
+    const std::vector<detail::Loop*>* loops = core_->live_loops.load(std::memory_order_acquire);
     if (loops == nullptr) return 0;
     auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
     std::size_t n = 0;
@@ -13044,19 +13370,19 @@ inline std::size_t App::for_each_subscriber(std::string_view topic, std::functio
     return n;
 }
 
-inline std::size_t App::connection_count() const noexcept {
+WISP_DEF std::size_t App::connection_count() const noexcept {
     std::size_t n = 0;
     for (const auto& l : loops_) n += l->connection_count();
     return n;
 }
 
-inline Response App::fetch(Request req) {
-    core_.sync_limits();
+WISP_DEF Response App::fetch(Request req) {
+    core_->sync_limits();
     detail::Exchange ex;
     ex.fetch = std::make_shared<detail::FetchWait>();
     detail::RequestBuilder::set_exchange(req, &ex);
     const bool head = req.method() == "HEAD";
-    Response res = core_.handle(req);
+    Response res = core_->handle(req);
     detail::RequestBuilder::set_exchange(req, nullptr);
     const detail::ResponseKind kind = detail::ResponseAccess::kind(res);
     if (ex.stream) {
@@ -13076,8 +13402,8 @@ inline Response App::fetch(Request req) {
     ex.deferred.reset();   // a dropped Responder now answers 500
     if (kind == detail::ResponseKind::deferred) {
         if (!taken) {
-            core_.report(req, errc::handler_exception,
-                         "handler returned a Responder it did not get from defer()");
+            core_->report(req, errc::handler_exception,
+                          "handler returned a Responder it did not get from defer()");
             res = status(500);
         } else {
             std::unique_lock<std::mutex> lock(ex.fetch->mutex);
@@ -13088,49 +13414,7 @@ inline Response App::fetch(Request req) {
     if (head) res.body.clear();
     return res;
 }
-
-WISP_NAMESPACE_END
-
-// ---- wisp/redis_options.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/redis_options.hpp — RedisOptions and RedisStats: what a user sets and reads of the
-// Redis bridge (<wisp/redis.hpp>).
-// Owns: the bridge's limits and timeouts with their defaults and reasons; its counters.
-// Must not know: hiredis, sockets (plain data, declared with or without WISP_REDIS).
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-WISP_NAMESPACE_BEGIN
-
-/// Settings of a RedisBridge. Every field has a default, so `RedisOptions{}` works.
-struct RedisOptions {
-    /// Topic `t` travels on channel `channel_prefix + t`: apps sharing one Redis stay apart by
-    /// prefix, and every instance of one app must use the same.
-    std::string channel_prefix = "wisp:";
-    /// Reconnecting: the first retry waits about this long, each failure in a row doubles it
-    /// up to reconnect_max; half of each wait is random, so instances do not return in step.
-    std::chrono::milliseconds reconnect_min{100};
-    std::chrono::milliseconds reconnect_max{5'000};
-    /// A connection attempt that has not connected by then fails (and is retried).
-    std::chrono::milliseconds connect_timeout{2'000};
-    /// Publications waiting for Redis (disconnected, or Redis slower than the app): past this
-    /// many bytes of commands, more are dropped and counted (RedisStats::dropped) instead of
-    /// growing memory without bound.
-    std::size_t max_pending_bytes = 8 * 1024 * 1024;
-};
-
-/// What a RedisBridge has done since it was made; read with RedisBridge::stats() (any thread).
-struct RedisStats {
-    std::uint64_t published = 0;    ///< publications Redis acknowledged (PUBLISH replies)
-    std::uint64_t received = 0;     ///< publications of other instances delivered here
-    std::uint64_t dropped = 0;      ///< publications that could not cross (see RedisBridge)
-    std::uint64_t reconnects = 0;   ///< connections made again after one was lost or refused
-    std::uint64_t rejected = 0;     ///< messages on our channels that were not wisp envelopes
-    bool connected = false;         ///< both connections (subscribe, publish) are up now
-};
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
@@ -14049,14 +14333,11 @@ inline void RedisLink::check_stopped() {
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 
-// ---- wisp/redis.hpp ----
+// ---- wisp/detail/redis_impl.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/redis.hpp — RedisBridge: an App's topics shared with other processes through Redis
-// pub/sub (CrossWS's sync backplane, on a proven broker).
-// Owns: the handle a user makes and passes to App::bridge, its setup errors, its counters.
-// Must not know: hiredis and sockets (detail/redis_link.hpp); declared with or without
-// WISP_REDIS, so code that names it builds either way (App::bridge then reports
-// errc::redis_unavailable).
+// wisp/detail/redis_impl.hpp — RedisBridge's members: the URL checked, the host resolved and the
+// link made (detail/redis_link.hpp), or the reason why not.
+// Must not know: the App (App::bridge takes the link through BridgeAccess).
 
 #include <memory>
 #include <optional>
@@ -14066,59 +14347,8 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 
-namespace detail {
-class RedisLink;
-}
-
-/// Every topic publication of the App it is given to (app.publish_*, peer.publish_*, any
-/// thread, WebSocket peers and event streams alike) also goes to Redis on channel
-/// `channel_prefix + topic`, and what other instances publish there reaches this App's
-/// subscribers through the normal fan-out (with its type; the publishing peer is skipped only
-/// on its own instance, as in one process). An instance SUBSCRIBEs to a channel only while
-/// it has subscribers to the topic, and never delivers its own publication twice.
-///
-///     wisp::RedisBridge redis("redis://:secret@127.0.0.1:6379");
-///     if (auto ec = app.bridge(redis)) return fail(redis.error_detail());
-///     app.listen(3000); app.run();      // redis.stats() from any thread
-///
-/// Delivery is at most once, as Redis pub/sub's: what is published while Redis is away or
-/// while a connection is being replaced may not cross (it is counted in
-/// RedisStats::dropped and logged through App::on_error, errc::redis_connection), and a
-/// subscriber instance that falls too far behind is disconnected by Redis (its
-/// client-output-buffer-limit) and reconnects. Local delivery never waits for Redis.
-/// Redis I/O runs on the App's first I/O thread, non-blocking, no thread of its own.
-/// Errors: a bad URL or a host that does not resolve is found here (error(), and
-/// App::bridge and listen() return it); Redis down at start is retried with backoff; AUTH
-/// rejected goes to App::on_error as errc::redis_auth and the bridge stops (the app serves
-/// on, alone).
-/// Lifetime: a cheap handle; copies refer to the same bridge; it may outlive the App.
-class RedisBridge {
-public:
-    /// `url`: `redis://[[user]:password@]host[:port][/db]` (port 6379 by default). The host
-    /// is resolved now (a blocking lookup on the calling thread, before run()).
-    explicit RedisBridge(std::string_view url, RedisOptions options = {});
-
-    /// The counters so far. Thread: any.
-    RedisStats stats() const;
-    /// This process's id in the envelopes it publishes (16 hex digits; "" without a bridge).
-    std::string instance() const;
-    /// What went wrong at setup (errc::redis_url, errc::invalid_argument,
-    /// errc::redis_unavailable), or nothing.
-    std::error_code error() const noexcept { return error_; }
-    /// The setup error in words ("redis URL: the port must be a number from 1 to 65535").
-    const std::string& error_detail() const noexcept { return error_detail_; }
-
-private:
-    friend struct detail::BridgeAccess;
-    std::shared_ptr<detail::RedisLink> redis_;
-    std::shared_ptr<detail::Bridge> link_;   ///< redis_, for App::bridge
-    std::error_code error_;
-    std::string error_detail_;
-};
-
-// ---- implementation -------------------------------------------------------
-
-inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
 #ifdef WISP_REDIS
     std::string why;
     std::optional<detail::RedisUrl> u = detail::parse_redis_url(url, why);
@@ -14158,113 +14388,41 @@ inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
 #endif
 }
 
-inline RedisStats RedisBridge::stats() const {
+WISP_DEF RedisStats RedisBridge::stats() const {
 #ifdef WISP_REDIS
     if (redis_) return redis_->stats();
 #endif
     return {};
 }
 
-inline std::string RedisBridge::instance() const {
+WISP_DEF std::string RedisBridge::instance() const {
 #ifdef WISP_REDIS
     if (redis_) return redis_->instance();
 #endif
     return {};
 }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 
-// ---- wisp/json.hpp ----
+// ---- wisp/detail/engine.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/json.hpp — optional helpers over nlohmann/json: send, publish and push JSON values,
-// parse messages and bodies as JSON. Compiled only when WISP_JSON is defined; the core never
-// depends on a JSON library.
+// wisp/detail/engine.hpp — every definition the public headers declare: the engine (loops,
+// connections, transports, sessions) and the members of App, Request, Peer, EventStream and
+// RedisBridge that reach it.
+// Public headers include this at their end, from the outermost wisp header of a translation
+// unit only (see WISP_IN_HEADER in config.hpp), so each of them compiles and links on its own;
+// in compile-once mode only the file with WISP_IMPLEMENTATION does.
 
 
-#if defined(WISP_JSON)
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-
-/// The JSON value type of these helpers: nlohmann's, keeping object keys in insertion order,
-/// so `{{"user", u}, {"message", m}}` goes out as {"user":...,"message":...}. A nlohmann::json
-/// converts to it implicitly.
-using Json = nlohmann::ordered_json;
-
-/// `value` as compact JSON text. Never throws: bytes in strings that are not UTF-8 become
-/// U+FFFD, other characters stay as they are (control characters, quotes and backslashes are
-/// escaped).
-std::string json_text(const Json& value);
-
-/// `text` parsed as JSON, or nullopt when it is not exactly one JSON value (never throws).
-std::optional<Json> parse_json(std::string_view text);
-/// A text message parsed as JSON; nullopt for binary messages and for invalid JSON.
-std::optional<Json> parse_json(const Message& message);
-
-/// Sends `value` as one text message.
-SendResult send_json(Peer& peer, const Json& value);
-/// Publishes `value` as text to the subscribers of `topic`, except `peer`.
-void publish_json(Peer& peer, std::string_view topic, const Json& value);
-/// Publishes `value` as text to every subscriber of `topic` (any thread).
-void publish_json(App& app, std::string_view topic, const Json& value);
-/// Pushes `value` as one event's data.
-SendResult push_json(EventStream& stream, const Json& value);
-/// A response with `value` as an `application/json` body.
-Response json_response(const Json& value, int status = 200);
-
-// ---- implementation -------------------------------------------------------
-
-inline std::string json_text(const Json& value) {
-    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-inline std::optional<Json> parse_json(std::string_view text) {
-    Json v = Json::parse(text.begin(), text.end(), nullptr,
-                         /*allow_exceptions=*/false);
-    if (v.is_discarded()) return std::nullopt;
-    return v;
-}
-
-inline std::optional<Json> parse_json(const Message& message) {
-    if (message.is_binary()) return std::nullopt;
-    return parse_json(message.text());
-}
-
-inline SendResult send_json(Peer& peer, const Json& value) {
-    return peer.send_text(json_text(value));
-}
-
-inline void publish_json(Peer& peer, std::string_view topic, const Json& value) {
-    peer.publish_text(topic, json_text(value));
-}
-
-inline void publish_json(App& app, std::string_view topic, const Json& value) {
-    app.publish_text(topic, json_text(value));
-}
-
-inline SendResult push_json(EventStream& stream, const Json& value) {
-    return stream.push(json_text(value));
-}
-
-inline Response json_response(const Json& value, int status) {
-    return json(json_text(value), status);
-}
-
-WISP_NAMESPACE_END
-#endif   // WISP_JSON
-
-// ---- wisp/wisp.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/wisp.hpp — umbrella: every public header, nothing else.
-
+#endif   // WISP_WITH_ENGINE
 
 // ---- internal macros end here ----
+#undef WISP_DEF
 #undef WISP_EPOLL
 #undef WISP_LIKELY
 #undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
 #undef WISP_UNLIKELY
+#undef WISP_WITH_ENGINE

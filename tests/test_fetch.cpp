@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <ostream>   // doctest prints std::error_code through it
 #include <string>
 #include <thread>
 

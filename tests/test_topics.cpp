@@ -3,6 +3,8 @@
 // once and shared; order per publisher holds for every subscriber, across two I/O threads.
 #include <doctest/doctest.h>
 #include <wisp/app.hpp>
+#include <wisp/detail/buffers.hpp>
+#include <wisp/detail/topics.hpp>
 
 #include "support/net.hpp"
 #include "support/ws_client.hpp"

@@ -32,6 +32,7 @@ PUBLIC_MACROS = {
     "WISP_TLS",
     "WISP_DEFLATE",
     "WISP_REDIS",
+    "WISP_COMPILE_ONCE",
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*<(wisp/[^>]+)>')
@@ -66,7 +67,8 @@ def order():
 
     # A header's definitions include (DEFINITIONS_MARK) takes effect at the end of the
     # outermost wisp header only (WISP_IN_HEADER is set inside any other), so visit() hands it
-    # up to its includer and the umbrella's direct includes take it in.
+    # up to the umbrella, and the engine they bring in follows every declaration: the part a
+    # compile-once file (WISP_COMPILE_ONCE without WISP_IMPLEMENTATION) leaves out.
     def visit(rel):
         if rel in seen:
             return []
@@ -86,24 +88,25 @@ def order():
         stack.pop()
         seen.add(rel)
         out.append(rel)
-        if len(stack) > 1:
-            return late
-        for dep in late:
-            if dep not in stack:   # being visited already: it comes out when it is done
-                visit(dep)
-        return []
+        return late
 
-    visit(UMBRELLA)
+    late = visit(UMBRELLA)
+    engine = len(out)   # the declarations end here; the engine (definitions) follows
+    for dep in late:
+        visit(dep)
     missing = [h for h in all_headers() if h not in seen]
     if missing:
         raise SystemExit("single_header.py: not reachable from <wisp/wisp.hpp>: " + ", ".join(missing))
-    return out
+    return out, engine
 
 
 def generate():
-    files = order()
+    files, engine = order()
     body, macros = [], []
-    for rel in files:
+    for i, rel in enumerate(files):
+        if i == engine:
+            body += ["// ---- the engine: header-only, or the file with WISP_IMPLEMENTATION ----",
+                     "#ifdef WISP_WITH_ENGINE", ""]
         body.append(f"// ---- {rel} ----")
         for line in read(rel):
             if (PRAGMA_ONCE_RE.match(line) or INCLUDE_RE.match(line) or GUARD_RE.match(line)
@@ -115,6 +118,8 @@ def generate():
                 macros.append(m.group(1))
             body.append(line)
         body.append("")
+    if engine < len(files):
+        body += ["#endif   // WISP_WITH_ENGINE", ""]
     version = re.search(r'#define WISP_VERSION_STRING "([^"]+)"', "\n".join(read("wisp/config.hpp"))).group(1)
     head = [
         "// SPDX-License-Identifier: MIT",

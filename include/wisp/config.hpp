@@ -26,6 +26,13 @@
 //                             over hiredis, which it then includes; link -lhiredis (Debian:
 //                             libhiredis-dev). Off by default: without it nothing includes
 //                             hiredis and App::bridge reports errc::redis_unavailable.
+//     WISP_COMPILE_ONCE       compile-once mode (README: "Compile time"): wisp's headers give
+//                             declarations and the templates handlers need, never the engine
+//                             (no Asio, no OpenSSL, no hiredis). Define it in every file of the
+//                             program, alike, with the same WISP_* switches.
+//     WISP_IMPLEMENTATION     in exactly one .cpp of a compile-once program, before including
+//                             wisp: that file compiles the engine (and implies
+//                             WISP_COMPILE_ONCE). Without either macro wisp is header-only.
 //   Defined by wisp, to read:
 //     WISP_VERSION_MAJOR, WISP_VERSION_MINOR, WISP_VERSION_PATCH, WISP_VERSION_STRING
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
@@ -49,6 +56,24 @@
 #define WISP_NAMESPACE_END \
     }                      \
     }
+
+// ---- header-only or compile-once ------------------------------------------------
+// Header-only (the default): every definition is inline, in every file that includes wisp.
+// Compile-once: the files with WISP_COMPILE_ONCE stop at the declarations (the public headers'
+// `// wisp: definitions` includes are skipped), and the one with WISP_IMPLEMENTATION also
+// compiles the engine, where WISP_DEF makes the definitions that the other files call plain
+// (not inline) so they are emitted there once.
+#if defined(WISP_IMPLEMENTATION) && !defined(WISP_COMPILE_ONCE)
+#define WISP_COMPILE_ONCE 1
+#endif
+#if !defined(WISP_COMPILE_ONCE) || defined(WISP_IMPLEMENTATION)
+#define WISP_WITH_ENGINE 1
+#endif
+#ifdef WISP_IMPLEMENTATION
+#define WISP_DEF
+#else
+#define WISP_DEF inline
+#endif
 
 // ---- exceptions ---------------------------------------------------------------
 // WISP_NO_EXCEPTIONS: wisp never throws and never catches. Defined automatically when the

@@ -104,6 +104,6 @@ private:
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER              // wisp: definitions
-#include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif                              // wisp: definitions
+#if !defined(WISP_IN_HEADER) && defined(WISP_WITH_ENGINE)   // wisp: definitions
+#include <wisp/detail/engine.hpp>                           // wisp: definitions
+#endif                                                      // wisp: definitions

@@ -13,10 +13,7 @@
 #include <wisp/config.hpp>
 #include <wisp/error.hpp>
 #include <wisp/redis_options.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/bridge.hpp>
-#include <wisp/detail/redis_link.hpp>
-#include <wisp/detail/redis_protocol.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,61 +72,8 @@ private:
     std::string error_detail_;
 };
 
-// ---- implementation -------------------------------------------------------
-
-inline RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
-#ifdef WISP_REDIS
-    std::string why;
-    std::optional<detail::RedisUrl> u = detail::parse_redis_url(url, why);
-    if (!u) {
-        error_ = make_error_code(errc::redis_url);
-        error_detail_ = why;
-        return;
-    }
-    if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min ||
-        options.connect_timeout.count() <= 0 || options.max_pending_bytes == 0) {
-        error_ = make_error_code(errc::invalid_argument);
-        error_detail_ =
-            "RedisOptions: reconnect_min and connect_timeout must be positive, "
-            "reconnect_max at least reconnect_min, max_pending_bytes not 0";
-        return;
-    }
-    std::error_code ec;
-    detail::net::io_context io(1);
-    detail::tcp::resolver resolver(io);
-    auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
-    if (ec || found.empty()) {
-        error_ = make_error_code(errc::redis_url);
-        error_detail_ = "redis URL: cannot resolve host '" + u->host +
-                        "': " + (ec ? ec.message() : std::string("no address"));
-        return;
-    }
-    const detail::tcp::endpoint ep = found.begin()->endpoint();
-    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), ep, std::move(options));
-    link_ = redis_;
-#else
-    (void)url;
-    (void)options;
-    error_ = make_error_code(errc::redis_unavailable);
-    error_detail_ =
-        "RedisBridge: wisp was built without WISP_REDIS (define it and link "
-        "hiredis; Debian: libhiredis-dev)";
-#endif
-}
-
-inline RedisStats RedisBridge::stats() const {
-#ifdef WISP_REDIS
-    if (redis_) return redis_->stats();
-#endif
-    return {};
-}
-
-inline std::string RedisBridge::instance() const {
-#ifdef WISP_REDIS
-    if (redis_) return redis_->instance();
-#endif
-    return {};
-}
-
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
+#if !defined(WISP_IN_HEADER) && defined(WISP_WITH_ENGINE)   // wisp: definitions
+#include <wisp/detail/engine.hpp>                           // wisp: definitions
+#endif                                                      // wisp: definitions

@@ -502,6 +502,6 @@ inline void detail::RequestBuilder::set_line(Request& r, std::string_view method
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
-#ifndef WISP_IN_HEADER              // wisp: definitions
-#include <wisp/detail/engine.hpp>   // wisp: definitions
-#endif                              // wisp: definitions
+#if !defined(WISP_IN_HEADER) && defined(WISP_WITH_ENGINE)   // wisp: definitions
+#include <wisp/detail/engine.hpp>                           // wisp: definitions
+#endif                                                      // wisp: definitions

@@ -18,3 +18,6 @@
 #include <wisp/redis.hpp>   // RedisBridge; works only with WISP_REDIS
 #include <wisp/json.hpp>    // empty unless WISP_JSON is defined
 #pragma pop_macro("WISP_IN_HEADER")
+#if !defined(WISP_IN_HEADER) && defined(WISP_WITH_ENGINE)   // wisp: definitions
+#include <wisp/detail/engine.hpp>                           // wisp: definitions
+#endif                                                      // wisp: definitions

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <wisp/app.hpp>
+#include <wisp/detail/engine.hpp>   // the internals, also in compile-once mode
 
 #include <algorithm>
 #include <cstddef>

@@ -11,6 +11,7 @@
 #include <wisp/request.hpp>
 #include <wisp/router.hpp>
 #include <wisp/detail/bridge.hpp>
+#include <wisp/detail/handler.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
@@ -28,55 +29,8 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-using HttpHandler = std::function<Response(Request&)>;
-using Middleware = std::function<std::optional<Response>(Request&)>;
-using ErrorHook = std::function<void(const Request&, const Error&)>;
-
 struct WsEndpoint;   // a WebSocket route (websocket.hpp)
 class Loop;
-
-/// Converts what a handler returned into a Response.
-template <class R>
-Response to_response(R&& r) {
-    using T = std::decay_t<R>;
-    if constexpr (std::is_same_v<T, Response>) return std::forward<R>(r);
-    else if constexpr (std::is_convertible_v<R, Response>) return Response(std::forward<R>(r));
-    else if constexpr (std::is_convertible_v<R, std::string_view>)
-        return text(std::string(std::string_view(r)));
-    else
-        static_assert(!sizeof(T),
-                      "wisp: a handler must return wisp::Response, a string, a "
-                      "wisp::EventStream or a wisp::Responder");
-}
-
-/// Wraps a user callable taking Request& into an HttpHandler.
-template <class F>
-HttpHandler make_handler(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
-    return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
-        return to_response(fn(req));
-    };
-}
-
-/// Wraps a user middleware: `void(Request&)` continues; `std::optional<Response>(Request&)`
-/// answers when it returns a value; `Response(Request&)` always answers.
-template <class F>
-Middleware make_middleware(F&& f) {
-    static_assert(std::is_invocable_v<F&, Request&>,
-                  "wisp: middleware must be callable as middleware(wisp::Request&)");
-    using R = std::invoke_result_t<F&, Request&>;
-    return [fn = std::forward<F>(f)](Request& req) mutable -> std::optional<Response> {
-        if constexpr (std::is_void_v<R>) {
-            fn(req);
-            return std::nullopt;
-        } else if constexpr (std::is_convertible_v<R, std::optional<Response>>) {
-            return fn(req);
-        } else {
-            return to_response(fn(req));
-        }
-    };
-}
 
 /// Everything an App knows that I/O threads read: fixed once the App listens.
 struct AppCore {
@@ -142,19 +96,17 @@ struct AppCore {
         return d;
     }
 
-    /// App::bridge: takes the bridge behind handle `b` (BridgeAccess), or keeps its setup
-    /// error for listen() and returns it.
-    template <class B>
-    std::error_code attach_bridge(const B& b, bool running) {
-        std::string why;
-        std::error_code ec = BridgeAccess::error(b, why);
+    /// App::bridge: takes `link`, or keeps the handle's setup error `ec` (a bad URL, a host
+    /// that does not resolve: `why`) for listen() and returns it.
+    std::error_code attach_bridge(std::error_code ec, std::string why, std::shared_ptr<Bridge> link,
+                                  bool running) {
         if (!ec && (running || bridge)) {
             ec = make_error_code(running ? errc::already_running : errc::invalid_argument);
             why =
                 running ? "bridge() while the app runs" : "bridge(): the app has a bridge already";
         }
         if (ec) record_setup_error(ec, why);
-        else bridge = BridgeAccess::link(b);
+        else bridge = std::move(link);
         return ec;
     }
 

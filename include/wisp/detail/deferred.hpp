@@ -92,14 +92,15 @@ inline bool Deferred::deliver(Response&& res) {
 
 }   // namespace detail
 
-inline bool Responder::send(Response res) const {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF bool Responder::send(Response res) const {
     if (!d_ || d_->answered.exchange(true)) return false;
     return d_->deliver(std::move(res));
 }
 
-inline const Request& Responder::request() const { return d_->request; }
+WISP_DEF const Request& Responder::request() const { return d_->request; }
 
-inline Responder Request::defer() {
+WISP_DEF Responder Request::defer() {
     detail::Exchange* ex = exchange_;
     if (ex && ex->deferred) return Responder(ex->deferred);   // asked twice: the same one
     auto d = std::make_shared<detail::Deferred>();
@@ -113,6 +114,7 @@ inline Responder Request::defer() {
     }
     return Responder(std::move(d));
 }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

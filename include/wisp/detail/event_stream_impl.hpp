@@ -52,20 +52,21 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
 }
 }   // namespace detail
 
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- EventStream ----------------------------------------------------------------------
-inline EventStream::EventStream(Request& req) {
+WISP_DEF EventStream::EventStream(Request& req) {
     detail::Exchange* ex = detail::RequestBuilder::exchange(req);
     s_ = std::make_shared<detail::StreamState>(ex ? ex->conn : nullptr, req);
     if (ex) ex->stream = s_;
 }
 
-inline SendResult EventStream::push(std::string_view data) {
+WISP_DEF SendResult EventStream::push(std::string_view data) {
     std::string bytes;
     (void)detail::format_event(bytes, data);
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline SendResult EventStream::push(const EventMessage& m) {
+WISP_DEF SendResult EventStream::push(const EventMessage& m) {
     std::string bytes;
     if (detail::format_event(bytes, m.data, m.event,
                              m.id ? std::string_view(*m.id) : std::string_view(), m.retry_ms,
@@ -74,30 +75,30 @@ inline SendResult EventStream::push(const EventMessage& m) {
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline SendResult EventStream::push_comment(std::string_view text) {
+WISP_DEF SendResult EventStream::push_comment(std::string_view text) {
     std::string bytes;
     (void)detail::format_comment(bytes, text);
     return detail::StreamState::push(s_, std::move(bytes));
 }
 
-inline void EventStream::close() {
+WISP_DEF void EventStream::close() {
     if (s_->on_io_thread()) s_->end();
     else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
 }
 
-inline StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+WISP_DEF StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
 
-inline Timer EventStream::every(std::chrono::milliseconds interval,
-                                std::function<void(EventStream&)> fn) {
+WISP_DEF Timer EventStream::every(std::chrono::milliseconds interval,
+                                  std::function<void(EventStream&)> fn) {
     return detail::stream_timer(s_, interval, interval, std::move(fn));
 }
 
-inline Timer EventStream::after(std::chrono::milliseconds delay,
-                                std::function<void(EventStream&)> fn) {
+WISP_DEF Timer EventStream::after(std::chrono::milliseconds delay,
+                                  std::function<void(EventStream&)> fn) {
     return detail::stream_timer(s_, delay, std::chrono::milliseconds(0), std::move(fn));
 }
 
-inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
+WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
     if (st.closed.load() || st.conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
@@ -113,28 +114,29 @@ inline void EventStream::when_drained(std::function<void(EventStream&)> fn) {
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
-inline bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
-inline Headers& EventStream::headers() noexcept { return s_->headers; }
-inline std::optional<std::string_view> EventStream::last_event_id() const noexcept {
+WISP_DEF bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
+WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
     if (!s_->has_last_event_id) return std::nullopt;
     return std::string_view(s_->last_event_id);
 }
-inline std::size_t EventStream::buffered_amount() const noexcept {
+WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
     return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
 }
-inline void EventStream::on_closed(std::function<void()> fn) {
+WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
     if (s_->closed.load()) {
         if (fn) fn();   // already over: exactly once, now
         return;
     }
     s_->closed_fn = std::move(fn);
 }
-inline void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
+WISP_DEF void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
 
-inline bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
+WISP_DEF bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
     return s_->subscribe(topic, events == TopicEvents::named);
 }
-inline bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+WISP_DEF bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

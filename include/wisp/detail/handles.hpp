@@ -160,37 +160,38 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
 
 }   // namespace detail
 
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer -----------------------------------------------------------------------------
-inline PeerHandle Peer::handle() const { return s_.handle(); }
-inline Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
+WISP_DEF PeerHandle Peer::handle() const { return s_.handle(); }
+WISP_DEF Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
     return s_.every(interval, interval, std::move(fn));
 }
-inline Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
+WISP_DEF Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
     return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
 }
-inline void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
-inline std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
-inline std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
+WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
+WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
 
 // ---- PeerHandle -----------------------------------------------------------------------
-inline PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
+WISP_DEF PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
     if (conn_) conn_->retain();
 }
-inline PeerHandle::PeerHandle(PeerHandle&& o) noexcept
+WISP_DEF PeerHandle::PeerHandle(PeerHandle&& o) noexcept
     : conn_(std::exchange(o.conn_, nullptr)), gate_(std::move(o.gate_)), id_(std::move(o.id_)) {}
-inline PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
+WISP_DEF PeerHandle& PeerHandle::operator=(PeerHandle o) noexcept {
     std::swap(conn_, o.conn_);
     std::swap(gate_, o.gate_);
     std::swap(id_, o.id_);
     return *this;
 }
-inline PeerHandle::~PeerHandle() {
+WISP_DEF PeerHandle::~PeerHandle() {
     if (conn_) conn_->release();   // the last reference may free the (closed) connection here
 }
 
-inline bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
+WISP_DEF bool PeerHandle::is_open() const noexcept { return conn_ && !conn_->gone(); }
 
-inline SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
+WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, SendDone done) const {
     auto report = [&done](SendResult r) {
         if (done) done(r);
         return r;
@@ -216,21 +217,22 @@ inline SendResult PeerHandle::post_send(bool binary, std::string_view data, Send
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
-inline SendResult PeerHandle::send(std::string_view text, SendDone done) const {
+WISP_DEF SendResult PeerHandle::send(std::string_view text, SendDone done) const {
     return post_send(false, text, std::move(done));
 }
-inline SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
+WISP_DEF SendResult PeerHandle::send_binary(std::string_view bytes, SendDone done) const {
     return post_send(true, bytes, std::move(done));
 }
 
-inline SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
+WISP_DEF SendResult PeerHandle::publish(std::string_view topic, std::string_view text) const {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
     return post([t = std::string(topic), d = std::string(text)](Peer& p) { p.publish(t, d); })
                ? SendResult::sent
                : SendResult::closed;
 }
-inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string_view bytes) const {
+WISP_DEF SendResult PeerHandle::publish_binary(std::string_view topic,
+                                               std::string_view bytes) const {
     if (!is_open()) return SendResult::closed;
     return post([t = std::string(topic), d = std::string(bytes)](Peer& p) {
         p.publish_binary(t, d);
@@ -239,7 +241,7 @@ inline SendResult PeerHandle::publish_binary(std::string_view topic, std::string
                : SendResult::closed;
 }
 
-inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
+WISP_DEF SendResult PeerHandle::close(std::uint16_t code, std::string_view reason) const {
     if (!detail::is_valid_close_code(code) || reason.size() > 123 || !detail::is_valid_utf8(reason))
         return SendResult::invalid;
     if (!is_open()) return SendResult::closed;
@@ -248,7 +250,7 @@ inline SendResult PeerHandle::close(std::uint16_t code, std::string_view reason)
                : SendResult::closed;
 }
 
-inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
+WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
     if (!is_open() || !fn) return false;
     return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
         detail::WsSession* s = detail::ws_session_of(*ref.get());
@@ -258,27 +260,27 @@ inline bool PeerHandle::post(std::function<void(Peer&)> fn) const {
 }
 
 // ---- StreamHandle ---------------------------------------------------------------------
-inline bool StreamHandle::is_open() const noexcept {
+WISP_DEF bool StreamHandle::is_open() const noexcept {
     auto s = s_.lock();
     return s && !s->closed.load();
 }
-inline SendResult StreamHandle::push(std::string_view data) const {
+WISP_DEF SendResult StreamHandle::push(std::string_view data) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push(data) : SendResult::closed;
 }
-inline SendResult StreamHandle::push(const EventMessage& message) const {
+WISP_DEF SendResult StreamHandle::push(const EventMessage& message) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push(message) : SendResult::closed;
 }
-inline SendResult StreamHandle::push_comment(std::string_view text) const {
+WISP_DEF SendResult StreamHandle::push_comment(std::string_view text) const {
     auto s = s_.lock();
     return s ? detail::HandleAccess::event_stream(std::move(s)).push_comment(text)
              : SendResult::closed;
 }
-inline void StreamHandle::close() const {
+WISP_DEF void StreamHandle::close() const {
     if (auto s = s_.lock()) detail::HandleAccess::event_stream(std::move(s)).close();
 }
-inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
+WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
     if (!s || s->closed.load() || !fn || !s->gate) return false;
     return s->gate->post([st = std::move(s), f = std::move(fn)] {
@@ -287,6 +289,7 @@ inline bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
         f(e);
     });
 }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

@@ -423,7 +423,8 @@ inline Timer start_timer_on(Loop* loop, std::shared_ptr<LoopGate> gate,
 
 }   // namespace detail
 
-inline void Timer::cancel() const {
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF void Timer::cancel() const {
     if (!s_ || s_->cancelled.exchange(true)) return;
     s_->over = true;
     if (s_->loop != nullptr && detail::Loop::current() == s_->loop) {
@@ -435,7 +436,8 @@ inline void Timer::cancel() const {
     if (s_->gate) s_->gate->post([s = s_] { s->loop->stop_timer(*s); });
 }
 
-inline bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+WISP_DEF bool Timer::active() const noexcept { return s_ && !s_->over.load(); }
+#endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

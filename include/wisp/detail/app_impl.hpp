@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/app_impl.hpp — App's members that run the engine: listening sockets, I/O threads,
+// signals, timers, the peer registry and fetch().
+// Owns: App's listeners and signal sets (incomplete in app.hpp, so that it needs no Asio).
+// Must not know: any protocol (the sessions do that); the templates stay in app.hpp, which is
+// all a compile-once file sees (WISP_DEF: config.hpp).
+#pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
+
+#include <wisp/config.hpp>
+#include <wisp/app.hpp>
+#include <wisp/error.hpp>
+#include <wisp/detail/app_core.hpp>
+#include <wisp/detail/asio.hpp>
+#include <wisp/detail/connection.hpp>
+#include <wisp/detail/deferred.hpp>
+#include <wisp/detail/event_stream_impl.hpp>
+#include <wisp/detail/handles.hpp>
+#include <wisp/detail/http_session.hpp>
+#include <wisp/detail/loop.hpp>
+#include <wisp/detail/loop_impl.hpp>
+#include <wisp/detail/stream_session.hpp>
+#include <wisp/detail/timers.hpp>
+#include <wisp/detail/tls_context.hpp>
+#include <wisp/detail/tls_transport.hpp>
+#include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/ws_upgrade.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+struct App::Listener {
+    explicit Listener(detail::net::io_context& io)
+        : acceptor(io.get_executor()), retry(io.get_executor()) {}
+    detail::tcp_acceptor acceptor;
+    detail::steady_timer retry;
+    std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
+};
+
+struct App::Signals : detail::net::signal_set {
+    using detail::net::signal_set::signal_set;
+};
+
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF App::App(Options opts) : core_(std::make_unique<detail::AppCore>()) {
+    core_->options = std::move(opts);
+}
+
+WISP_DEF Options& App::settings() noexcept { return core_->options; }
+
+WISP_DEF const std::string& App::setup_error_detail() const noexcept {
+    return core_->setup_error_detail;
+}
+
+WISP_DEF void App::add_route(std::string_view method, std::string_view pattern,
+                             detail::HttpHandler h) {
+    core_->add_route(method, pattern, std::move(h));
+}
+
+WISP_DEF void App::add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
+                          WsOptions options) {
+    ep->max_message_bytes = options.max_message_bytes;
+    ep->keep_request = options.keep_request;
+    ep->deflate = options.deflate;
+    if (options.deflate.mode != DeflateMode::off &&
+        (options.deflate.window_bits < 9 || options.deflate.window_bits > 15 ||
+         options.deflate.mem_level < 1 || options.deflate.mem_level > 9 ||
+         options.deflate.level > 9))
+        core_->record_setup_error(make_error_code(errc::invalid_argument),
+                                  "WS " + std::string(pattern) +
+                                      ": WsOptions::deflate needs window_bits 9-15, mem_level 1-9, "
+                                      "level 0-9");
+    ep->pattern = std::string(pattern);
+    ep->namespace_of = std::move(options.namespace_of);
+    core_->add_ws_route(pattern, ep.get());
+    ws_endpoints_.push_back(std::move(ep));
+}
+
+WISP_DEF void App::add_middleware(detail::Middleware m) {
+    core_->middleware.push_back(std::move(m));
+}
+
+WISP_DEF void App::set_error_hook(detail::ErrorHook hook) { core_->on_error = std::move(hook); }
+
+WISP_DEF std::error_code App::attach_bridge(std::error_code ec, std::string why,
+                                            std::shared_ptr<detail::Bridge> link) {
+    return core_->attach_bridge(ec, std::move(why), std::move(link), running_);
+}
+
+WISP_DEF App::~App() {
+    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // were never reset by run()).
+    hup_.reset();
+    signals_.reset();
+    listeners_.clear();
+    loops_.clear();
+}
+
+WISP_DEF detail::Loop& App::loop0() {
+    if (loops_.empty()) {
+        core_->sync_limits();
+        loops_.push_back(std::make_unique<detail::Loop>(*core_, 0));
+    }
+    return *loops_[0];
+}
+
+WISP_DEF std::error_code App::listen(std::uint16_t port) { return listen("0.0.0.0", port); }
+
+WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) {
+    if (core_->setup_error) return core_->setup_error;
+    if (running_) return make_error_code(errc::already_running);
+    if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
+        return make_error_code(errc::invalid_argument);
+    detail::Loop& l0 = loop0();
+    std::error_code ec;
+    auto addr = detail::net::ip::make_address(std::string(host), ec);
+    if (ec) {
+        detail::tcp::resolver resolver(l0.io);
+        auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
+        if (ec) return ec;
+        if (results.empty()) return make_error_code(std::errc::host_unreachable);
+        addr = results.begin()->endpoint().address();
+    }
+    auto li = std::make_unique<Listener>(l0.io);
+    const detail::tcp::endpoint ep(addr, port);
+    li->acceptor.open(ep.protocol(), ec);
+    if (ec) return ec;
+    if (core_->options.reuse_address) {
+        li->acceptor.set_option(detail::tcp::acceptor::reuse_address(true), ec);
+        if (ec) return ec;
+    }
+    li->acceptor.bind(ep, ec);
+    if (ec) return ec;
+    li->acceptor.listen(core_->options.listen_backlog, ec);
+    if (ec) return ec;
+    if (port_ == 0) port_ = li->acceptor.local_endpoint(ec).port();
+    listeners_.push_back(std::move(li));
+    return {};
+}
+
+WISP_DEF detail::Loop& App::pick_loop() {
+    // Fewest connections first: keeps threads even when connection lifetimes differ.
+    detail::Loop* best = loops_[0].get();
+    for (auto& l : loops_)
+        if (l->connection_count() < best->connection_count()) best = l.get();
+    return *best;
+}
+
+WISP_DEF void App::accept_next(Listener& li) {
+    detail::Loop& target = pick_loop();
+    li.acceptor.async_accept(
+        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
+            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
+            if (ec) {
+                // Out of descriptors or a transient failure: wait, then accept again (never spin).
+                li.retry.expires_after(std::chrono::milliseconds(50));
+                li.retry.async_wait([this, &li](const std::error_code& e) {
+                    if (!e && !core_->stopping) accept_next(li);
+                });
+                return;
+            }
+            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
+                auto* c = new detail::Connection(target, std::move(s));
+                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+                c->start(std::make_unique<detail::HttpSession>(*c));
+                c->release();   // the loop's list holds it now
+            };
+            if (&target == loops_[0].get()) start(std::move(sock));
+            else
+                detail::net::post(target.io,
+                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
+            accept_next(li);
+        });
+}
+
+WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
+    return listen_tls("0.0.0.0", port, std::move(tls));
+}
+
+WISP_DEF std::error_code App::listen_tls(std::string_view host, std::uint16_t port,
+                                         TlsOptions tls) {
+    std::error_code ec;
+    std::string why;
+    // The certificates first: a listener that cannot serve TLS is never bound.
+    std::shared_ptr<detail::TlsEndpoint> ep = detail::TlsEndpoint::make(std::move(tls), ec, why);
+    if (!ep) {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_error_ = "listen_tls: " + why;
+        return ec;
+    }
+    const std::size_t before = listeners_.size();
+    if ((ec = listen(host, port))) return ec;
+    if (listeners_.size() != before + 1) return make_error_code(errc::invalid_argument);
+    Listener& li = *listeners_.back();
+    li.tls = ep;
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    tls_endpoints_.push_back(std::move(ep));
+    if (tls_port_ == 0) tls_port_ = li.acceptor.local_endpoint(ec).port();
+    return ec;
+}
+
+WISP_DEF std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
+WISP_DEF std::error_code App::reload_tls(const TlsOptions& tls) { return reload_tls_with(&tls); }
+
+WISP_DEF std::error_code App::reload_tls_with(const TlsOptions* tls) {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    if (tls_endpoints_.empty()) {
+        tls_error_ = "reload_tls: no TLS listener (listen_tls first)";
+        return make_error_code(errc::not_listening);
+    }
+    for (auto& ep : tls_endpoints_) {
+        std::string why;
+        if (auto ec = ep->reload(tls, why)) {
+            tls_error_ = "reload_tls: " + why;
+            return ec;
+        }
+    }
+    return {};
+}
+
+WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
+    reload_on_hup_ = enable;
+#ifdef SIGHUP
+    if (!enable) hup_.reset();
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
+#endif
+    return *this;
+}
+
+WISP_DEF std::string App::tls_error_detail() const {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    return tls_error_;
+}
+
+WISP_DEF App& App::stop_on_signals(bool enable) {
+    stop_on_signals_ = enable;
+    if (!enable) signals_.reset();
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
+    return *this;
+}
+
+WISP_DEF std::error_code App::run(unsigned threads) {
+    if (listeners_.empty()) return make_error_code(errc::not_listening);
+    if (running_.exchange(true)) return make_error_code(errc::already_running);
+    if (threads == 0) threads = 1;
+    core_->sync_limits();
+    while (loops_.size() < threads)
+        loops_.push_back(
+            std::make_unique<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
+    live_loops_.clear();
+    for (auto& l : loops_) live_loops_.push_back(l.get());
+    core_->live_loops.store(&live_loops_);
+    if (core_->bridge) core_->bridge->start(*core_, *loops_[0]);
+    for (auto& li : listeners_) accept_next(*li);
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_ = loops_[0]->gate;
+        const auto started = std::chrono::steady_clock::now();   // their delays count from here
+        for (auto& t : pending_timers_) {
+            t->made = started;
+            t->loop = loops_[0].get();
+            t->gate = gate0_;
+            if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
+        }
+        pending_timers_.clear();
+        for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
+        pending_posts_.clear();
+    }
+    if (stop_on_signals_) {
+        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
+        signals_->async_wait([this](const std::error_code& ec, int) {
+            if (!ec) stop();
+        });
+    }
+#ifdef SIGHUP
+    if (reload_on_hup_) {
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(const std::error_code& ec, int) const {
+                if (ec) return;
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                app->hup_->async_wait(*this);
+            }
+        };
+        hup_->async_wait(Rearm{this});
+    }
+#endif
+    if (stop_requested_) stop();
+    std::vector<std::thread> workers;
+    auto run_loop = [](detail::Loop* l) {
+        detail::Loop::current() = l;
+        l->io.run();
+        detail::Loop::current() = nullptr;
+    };
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        workers.emplace_back([run_loop, l = loops_[i].get()] { run_loop(l); });
+    run_loop(loops_[0].get());
+    for (auto& t : workers) t.join();
+    // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
+    signals_.reset();
+    hup_.reset();
+    listeners_.clear();
+    {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_endpoints_.clear();
+        tls_port_ = 0;
+    }
+    // Publishes from other threads now go nowhere; those already under way return (a full
+    // inbox lets its waiters go) before the loops are destroyed.
+    core_->live_loops.store(nullptr);
+    for (auto& l : loops_) l->close_inbox();
+    if (core_->bridge) core_->bridge->detach();
+    while (core_->foreign_publishes.load() != 0) std::this_thread::yield();
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex_);
+        gate0_.reset();
+    }
+    loops_.clear();
+    port_ = 0;
+    core_->stopping = false;
+    stop_requested_ = false;
+    running_ = false;
+    return {};
+}
+
+WISP_DEF void App::stop() {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stop_requested_ = true;
+    if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
+    const auto deadline = core_->options.limits.shutdown_timeout;
+    detail::net::post(loops_[0]->io, [this] {
+        for (auto& li : listeners_) {
+            std::error_code ec;
+            li->acceptor.close(ec);
+            li->retry.cancel();
+        }
+        if (signals_) {
+            std::error_code ec;
+            signals_->cancel(ec);
+        }
+        if (hup_) {
+            std::error_code ec;
+            hup_->cancel(ec);
+        }
+        if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
+    });
+    for (auto& l : loops_) {
+        detail::Loop* lp = l.get();
+        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+    }
+}
+
+WISP_DEF SendResult App::publish_text(std::string_view topic, std::string_view text,
+                                      SendOptions o) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_->publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    return SendResult::sent;
+}
+WISP_DEF SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
+                                        SendOptions o) {
+    core_->publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    return SendResult::sent;
+}
+WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
+    return core_->topic_counts.get(std::string(topic));
+}
+
+WISP_DEF SendResult App::publish_to(std::string_view ns, std::string_view topic,
+                                    std::string_view text) {
+    if (!is_utf8(text)) return SendResult::invalid;
+    core_->publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
+                   nullptr, nullptr);
+    return SendResult::sent;
+}
+
+WISP_DEF Timer App::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+    return app_timer(interval, interval, std::move(fn));
+}
+
+WISP_DEF Timer App::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    return app_timer(delay, std::chrono::milliseconds(0), std::move(fn));
+}
+
+WISP_DEF Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
+                              std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (!gate0_) {   // not running: it starts with run(), which sets its start
+        auto s = detail::make_timer_state(delay, every, std::move(fn));
+        pending_timers_.push_back(s);
+        return detail::TimerAccess::wrap(std::move(s));
+    }
+    return detail::start_timer_on(loops_[0].get(), gate0_, delay, every, std::move(fn));
+}
+
+WISP_DEF bool App::post(std::function<void()> fn) {
+    if (!fn) return false;
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (gate0_ && gate0_->post(fn)) return true;
+    pending_posts_.push_back(std::move(fn));   // not running: when run() starts
+    return true;
+}
+
+WISP_DEF std::vector<PeerHandle> App::peers() const {
+    std::vector<PeerHandle> out;
+    for (const auto& ep : ws_endpoints_) {
+        auto some = detail::snapshot(*ep);
+        for (auto& h : some) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+WISP_DEF std::vector<PeerHandle> App::peers(std::string_view pattern) const {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return detail::snapshot(*ep);
+    return {};
+}
+
+WISP_DEF std::size_t App::peer_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& ep : ws_endpoints_) n += ep->peers.count.load(std::memory_order_relaxed);
+    return n;
+}
+
+WISP_DEF std::size_t App::peer_count(std::string_view pattern) const noexcept {
+    for (const auto& ep : ws_endpoints_)
+        if (ep->pattern == pattern) return ep->peers.count.load(std::memory_order_relaxed);
+    return 0;
+}
+
+WISP_DEF void App::close_all(std::uint16_t code, std::string_view reason) {
+    for (const PeerHandle& h : peers()) (void)h.close(code, reason);
+}
+
+WISP_DEF void App::close_all(std::string_view pattern, std::uint16_t code,
+                             std::string_view reason) {
+    for (const PeerHandle& h : peers(pattern)) (void)h.close(code, reason);
+}
+
+WISP_DEF std::size_t App::for_each_subscriber(std::string_view topic,
+                                              std::function<void(Peer&)> fn) {
+    if (!fn) return 0;
+    const std::vector<detail::Loop*>* loops = core_->live_loops.load(std::memory_order_acquire);
+    if (loops == nullptr) return 0;
+    auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
+    std::size_t n = 0;
+    for (detail::Loop* l : *loops)
+        n += l->gate->post([l, t = std::string(topic), shared] {
+            l->topics.for_each(t, [&](const detail::TopicSub& sub) {
+                if (detail::WsSession* s = detail::WsSession::of(sub)) s->visit(*shared);
+            });
+        });
+    return n;
+}
+
+WISP_DEF std::size_t App::connection_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& l : loops_) n += l->connection_count();
+    return n;
+}
+
+WISP_DEF Response App::fetch(Request req) {
+    core_->sync_limits();
+    detail::Exchange ex;
+    ex.fetch = std::make_shared<detail::FetchWait>();
+    detail::RequestBuilder::set_exchange(req, &ex);
+    const bool head = req.method() == "HEAD";
+    Response res = core_->handle(req);
+    detail::RequestBuilder::set_exchange(req, nullptr);
+    const detail::ResponseKind kind = detail::ResponseAccess::kind(res);
+    if (ex.stream) {
+        // In-process there is no connection to stream to: the events pushed while the
+        // handler ran are the body, and the stream ends (on_closed runs) here.
+        if (kind == detail::ResponseKind::stream) {
+            Response r(200, std::move(ex.stream->pending), "text/event-stream");
+            r.headers.set("Cache-Control", "no-cache");
+            for (const auto& h : ex.stream->headers) r.headers.set(h.first, h.second);
+            res = std::move(r);
+        }
+        ex.stream->end();
+    }
+    const bool taken = ex.deferred != nullptr;
+    // Not deferred (or the returned response wins): later answers are refused.
+    if (taken && kind != detail::ResponseKind::deferred) ex.deferred->answered = true;
+    ex.deferred.reset();   // a dropped Responder now answers 500
+    if (kind == detail::ResponseKind::deferred) {
+        if (!taken) {
+            core_->report(req, errc::handler_exception,
+                          "handler returned a Responder it did not get from defer()");
+            res = status(500);
+        } else {
+            std::unique_lock<std::mutex> lock(ex.fetch->mutex);
+            ex.fetch->cv.wait(lock, [&] { return ex.fetch->result.has_value(); });
+            res = std::move(*ex.fetch->result);
+        }
+    }
+    if (head) res.body.clear();
+    return res;
+}
+#endif   // WISP_WITH_ENGINE
+
+WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
