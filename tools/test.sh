@@ -87,13 +87,16 @@ run() {
 # Every configuration builds unity (several sources per compiler run: each pays for parsing
 # Asio and wisp once, not once per test file); that a header stands alone is checked by the
 # gcc run's headers and public-headers-link tests.
-run gcc g++ gcc -Dunity=on -Ddebug=false
+# gcc, asan and tsan build the examples and test servers compile-once (one engine library for
+# all of them, README "Compile time"); single, the unit and server tests and the cross builds
+# stay header-only.
+run gcc g++ gcc -Dunity=on -Ddebug=false -Dcompile_once=true
 run single clang++ clang -Dtest_single_header=true -Dcpp_std=c++20 -Dbench=false -Ddebug=false \
   -Dcompile_checks=false -Dunity=on -Dcpp_args=-DWISP_NO_EPOLL -Dcpp_eh=none -Dcpp_rtti=false
 # The sanitizer runs keep line tables only: enough for their reports' stack traces, and a
 # quarter less compile time than full debug information.
 sanitized=(-Db_lundef=false -Dbench=false -Dcompile_checks=false -Doptimization=1 -Dunity=on
-  -Ddebug=false -Dcpp_args=-gline-tables-only)
+  -Ddebug=false -Dcpp_args=-gline-tables-only -Dcompile_once=true)
 run asan clang++ clang -Db_sanitize=address,undefined "${sanitized[@]}"
 only="unit server sse-node ws-python chat-python redis-python" run tsan clang++ clang -Db_sanitize=thread \
   "${sanitized[@]}" -Dtls=disabled

@@ -1,0 +1,3 @@
+#pragma once
+#include "wisp.hpp"
+void add_routes(wisp::App& app);

@@ -1,0 +1,3 @@
+// The one file that compiles wisp's engine (README "Compile time").
+#define WISP_IMPLEMENTATION
+#include "wisp.hpp"
