@@ -22,10 +22,14 @@ usage_error() {
   echo "cluster: $1 (tools/cluster.sh -h for help)" >&2
   exit 2
 }
-# An absolute path for a file, or for a command found on PATH.
-absolute() {
+# The absolute path of an executable file, or of a command found on PATH; fails if neither.
+executable() {
+  local dir
   case "$1" in
-    */*) echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" ;;
+    */*)
+      [ -f "$1" ] && [ -x "$1" ] || return 1
+      dir="$(cd "$(dirname "$1")" && pwd)"
+      echo "${dir%/}/$(basename "$1")" ;;
     *) command -v "$1" ;;
   esac
 }
@@ -57,15 +61,17 @@ IFS=, read -r -a chat_ports <<<"$ports"
 for p in "${chat_ports[@]}"; do
   is_port "$p" || usage_error "'$p' in --ports is not a port (0-65535)"
 done
-[ -z "$redis_port" ] || is_port "$redis_port" || usage_error "--redis-port '$redis_port' is not a port (0-65535)"
+if [ -n "$redis_port" ] && ! is_port "$redis_port"; then
+  usage_error "--redis-port '$redis_port' is not a port (0-65535)"
+fi
 if [ -n "$chat" ]; then
-  if [ ! -f "$chat" ] || [ ! -x "$chat" ]; then
-    usage_error "--chat '$chat' is not an executable file"
-  fi
-  chat="$(absolute "$chat")"
+  path="$(executable "$chat")" || usage_error "--chat '$chat' is not an executable file"
+  chat="$path"
 fi
 if [ -n "$redis_server" ]; then
-  redis_server="$(absolute "$redis_server")" || usage_error "--redis-server '$redis_server' not found"
+  path="$(executable "$redis_server")" ||
+    usage_error "--redis-server '$redis_server' is not an executable file"
+  redis_server="$path"
 fi
 
 cd "$(dirname "$0")/.."
@@ -73,10 +79,12 @@ if [ -z "$chat" ]; then
   tools/install-deps.sh cluster
   redis_of() {   # the redis feature build/serve was configured with
     meson introspect --buildoptions build/serve |
-      python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "redis"))'
+      python3 -c 'import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "redis"))'
   }
   if [ ! -d build/serve/meson-private ]; then
-    CXX=g++ CC=gcc meson setup build/serve -Dtests=false -Dbench=false -Dfuzz=false -Dredis=enabled >/dev/null
+    CXX=g++ CC=gcc meson setup build/serve -Dtests=false -Dbench=false -Dfuzz=false \
+      -Dredis=enabled >/dev/null
   elif [ "$(redis_of)" != enabled ]; then   # set up by tools/serve.sh: maybe without hiredis
     meson configure build/serve -Dredis=enabled >/dev/null
   fi
@@ -85,7 +93,7 @@ if [ -z "$chat" ]; then
 fi
 if [ -z "$redis_server" ]; then
   redis_server="$(command -v redis-server)" ||
-    { echo "cluster: redis-server is not on PATH (Debian: apt-get install redis-server)" >&2; exit 1; }
+    { echo "cluster: redis-server is not on PATH (Debian: redis-server)" >&2; exit 1; }
 fi
 
 # Everything started is stopped on the way out, however the script ends.
@@ -130,7 +138,10 @@ wait_for() {
   return 1
 }
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # redis-server: on the port asked for, else 6379 when that is free, else any free port.

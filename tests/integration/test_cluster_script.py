@@ -197,7 +197,8 @@ class ClusterScript(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertIn("Usage: tools/cluster.sh", r.stdout)
         for bad in (["--bogus"], ["--ports", "3000,x"], ["--redis-port", "70000"],
-                    ["--chat", "/nonexistent"], ["--ports"]):
+                    ["--chat", "/nonexistent"], ["--redis-server", "/nonexistent"],
+                    ["--ports"]):
             r = subprocess.run([SCRIPT, *bad], capture_output=True, text=True, timeout=10)
             self.assertEqual(r.returncode, 2, bad)
             self.assertRegex(r.stderr, r"^cluster: .*tools/cluster\.sh -h", bad)
