@@ -3,8 +3,9 @@
 """tools/cluster.sh, the Redis scale-out demo, run with a built chat (--chat: it installs and
 builds nothing) on free ports: it starts redis-server and two chats that share the room, and
 however it ends (SIGTERM, Ctrl+C to its process group, a chat that dies, a port in use) it
-leaves no process behind: each run is a session of its own, and afterwards no process is left
-in that session. Every wait has a deadline.
+leaves nothing behind: each run is a session of its own with a TMPDIR of its own, and
+afterwards no process is left in that session and no file in that TMPDIR. Every wait has a
+deadline.
 Usage: test_cluster_script.py --server CHAT [--redis-server REDIS_SERVER]"""
 import argparse
 import asyncio
@@ -15,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -83,13 +85,15 @@ def busy_port():
 
 
 class Cluster:
-    """tools/cluster.sh in a session of its own; its stdout lines are read by a thread."""
+    """tools/cluster.sh in a session of its own, with a TMPDIR of its own; its stdout lines
+    are read by a thread."""
 
     def __init__(self, *args):
+        self.tmp = tempfile.mkdtemp(prefix="cluster-script-")
         self.proc = subprocess.Popen(
             [SCRIPT, "--chat", SERVER, "--redis-server", REDIS_SERVER, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+            start_new_session=True, env={**os.environ, "TMPDIR": self.tmp})
         self.lines = queue.Queue()
         self.err = []
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -127,7 +131,8 @@ class Cluster:
                 raise AssertionError(f"unexpected line {line!r}")
 
     def ended(self, timeout=15):
-        """Waits for the script to end: (status, stderr); then nothing is left of its session."""
+        """Waits for the script to end: (status, stderr); then nothing is left of its session,
+        nor in its TMPDIR."""
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -138,6 +143,10 @@ class Cluster:
         if left:
             self.kill()
             raise AssertionError(f"left behind: {left}")
+        files = os.listdir(self.tmp)
+        shutil.rmtree(self.tmp)
+        if files:
+            raise AssertionError(f"left in TMPDIR: {files}")
         return rc, "".join(self.err)
 
     def kill(self):
@@ -151,6 +160,7 @@ class Cluster:
             except ProcessLookupError:
                 pass
         self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def get(url):
