@@ -3,6 +3,8 @@
 # there). Run as root or with sudo available.
 #   tools/install-deps.sh serve              build and run the examples: a compiler, meson,
 #                                            Asio, llhttp (and nlohmann/json for examples/chat)
+#   tools/install-deps.sh cluster            serve's, and hiredis and redis-server for
+#                                            tools/cluster.sh (chats sharing a room via Redis)
 #   tools/install-deps.sh test CONFIG...     what those tools/test.sh configurations need
 #                                            (gcc single asan tsan fuzz win armhf aarch64)
 set -euo pipefail
@@ -18,6 +20,7 @@ mode="${1:-serve}"
 need_node=0
 case "$mode" in
   serve) ;;
+  cluster) packages+=(libhiredis-dev redis-server) ;;   # tools/cluster.sh: the Redis bridge
   test)
     [ $# -gt 0 ] || { echo "install-deps: test needs configuration names" >&2; exit 2; }
     # Every configuration that builds the suite: doctest and the Python clients.
@@ -46,7 +49,7 @@ case "$mode" in
         *) echo "install-deps: unknown configuration '$config'" >&2; exit 2 ;;
       esac
     done ;;
-  *) echo "usage: tools/install-deps.sh serve | test CONFIG..." >&2; exit 2 ;;
+  *) echo "usage: tools/install-deps.sh serve | cluster | test CONFIG..." >&2; exit 2 ;;
 esac
 
 # Node.js runs the npm clients of the integration tests; any recent node will do.
