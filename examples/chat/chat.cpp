@@ -31,8 +31,13 @@ wisp::Json say(std::string_view user, std::string_view message) {
 }
 
 struct Chat {
+    // A peer's name: its id, which is unique within one process; with --redis, followed by
+    // "." and the start of this instance's id, so that names differ across the instances.
+    std::string instance;
+    std::string name(const wisp::Peer& peer) const { return std::string(peer.id()) + instance; }
+
     void open(wisp::Peer& peer) {
-        const std::string id(peer.id());
+        const std::string id = name(peer);
         wisp::send_json(peer, say("server", "Welcome " + id + "!"));
         wisp::publish_json(peer, "chat", say("server", id + " joined!"));
         peer.subscribe("chat");
@@ -46,12 +51,12 @@ struct Chat {
             wisp::send_json(peer, say("server", "pong"));
             return;
         }
-        const std::string json = wisp::json_text(say(peer.id(), message.text()));
+        const std::string json = wisp::json_text(say(name(peer), message.text()));
         peer.send_text(json);              // the sender sees its own message once...
         peer.publish_text("chat", json);   // ...and every other subscriber once
     }
     void close(wisp::Peer& peer, const wisp::CloseInfo&) {
-        wisp::publish_json(peer, "chat", say("server", std::string(peer.id()) + " left!"));
+        wisp::publish_json(peer, "chat", say("server", name(peer) + " left!"));
     }
 };
 
@@ -105,7 +110,8 @@ int main(int argc, char** argv) {
     // WISP_DEFLATE, as meson's build defines when zlib is there; otherwise offers are declined).
     wisp::WsOptions room{max_text};
     room.deflate.mode = wisp::DeflateMode::shared;
-    app.ws<Chat>("/_ws", room);
+    Chat chat;   // outlives run()
+    app.ws("/_ws", chat, room);
     app.get("/sse", [](wisp::Request& req) {
         wisp::EventStream stream(req);
         stream.subscribe("clock");
@@ -136,6 +142,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "chat: --redis: %s\n", redis.error_detail().c_str());
             return 1;
         }
+        chat.instance = "." + redis.instance().substr(0, 6);
         app.on_error([&app, &redis_rejected](const wisp::Request&, const wisp::Error& e) {
             if (e.code == wisp::make_error_code(wisp::errc::redis_auth)) {
                 redis_rejected = true;
