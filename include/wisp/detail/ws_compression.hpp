@@ -79,10 +79,12 @@ private:
 #endif
     DeflateParams params_;
     std::string_view response_;
-    std::size_t min_size_;
-    std::uint8_t mem_level_;
-    std::uint8_t level_;
-    DeflatePool& pool_;
+    // Read only with WISP_DEFLATE (without it nothing is ever compressed); clang's
+    // -Wunused-private-field would otherwise fail a -Werror build that leaves zlib out.
+    [[maybe_unused]] std::size_t min_size_;
+    [[maybe_unused]] std::uint8_t mem_level_;
+    [[maybe_unused]] std::uint8_t level_;
+    [[maybe_unused]] DeflatePool& pool_;
 };
 
 // ---- implementation -------------------------------------------------------
