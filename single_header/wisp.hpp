@@ -116,6 +116,32 @@
 // everything once).
 
 // ---- internal helpers (undefined again at the end of the single header) ---------
+// Around a third-party include (Asio, OpenSSL, hiredis): their own warnings must not reach
+// users who build with -Wall -Wextra -Wpedantic -Werror; wisp's code keeps its warnings.
+#if defined(__clang__)
+#define WISP_THIRD_PARTY_BEGIN                                                     \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wall\"") \
+        _Pragma("clang diagnostic ignored \"-Wextra\"")                            \
+            _Pragma("clang diagnostic ignored \"-Wpedantic\"")                     \
+                _Pragma("clang diagnostic ignored \"-Wshadow\"")                   \
+                    _Pragma("clang diagnostic ignored \"-Wconversion\"")           \
+                        _Pragma("clang diagnostic ignored \"-Wsign-conversion\"")  \
+                            _Pragma("clang diagnostic ignored \"-Wunused-parameter\"")
+#define WISP_THIRD_PARTY_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define WISP_THIRD_PARTY_BEGIN                                                      \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+        _Pragma("GCC diagnostic ignored \"-Wshadow\"")                              \
+            _Pragma("GCC diagnostic ignored \"-Wconversion\"")                      \
+                _Pragma("GCC diagnostic ignored \"-Wsign-conversion\"")             \
+                    _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")        \
+                        _Pragma("GCC diagnostic ignored \"-Wnon-virtual-dtor\"")
+#define WISP_THIRD_PARTY_END _Pragma("GCC diagnostic pop")
+#else
+#define WISP_THIRD_PARTY_BEGIN
+#define WISP_THIRD_PARTY_END
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WISP_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -6422,24 +6448,7 @@ WISP_NAMESPACE_END
 
 // Asio's own warnings must not reach users who build with -Wall -Wextra -Wpedantic -Werror
 // (wisp's own code below keeps its warnings).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-#endif
+WISP_THIRD_PARTY_BEGIN
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -6451,11 +6460,7 @@ WISP_NAMESPACE_END
 #include <asio/posix/stream_descriptor.hpp>
 #endif
 
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+WISP_THIRD_PARTY_END
 
 #if defined(ASIO_NO_EXCEPTIONS) && !defined(WISP_CUSTOM_ASIO_THROW)
 #include <cstdio>
@@ -9513,10 +9518,12 @@ private:
 #endif
     DeflateParams params_;
     std::string_view response_;
-    std::size_t min_size_;
-    std::uint8_t mem_level_;
-    std::uint8_t level_;
-    DeflatePool& pool_;
+    // Read only with WISP_DEFLATE (without it nothing is ever compressed); clang's
+    // -Wunused-private-field would otherwise fail a -Werror build that leaves zlib out.
+    [[maybe_unused]] std::size_t min_size_;
+    [[maybe_unused]] std::uint8_t mem_level_;
+    [[maybe_unused]] std::uint8_t level_;
+    [[maybe_unused]] DeflatePool& pool_;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -11266,15 +11273,7 @@ WISP_NAMESPACE_END
 #include <utility>
 #include <vector>
 
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+WISP_THIRD_PARTY_BEGIN
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -11284,11 +11283,7 @@ WISP_NAMESPACE_END
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+WISP_THIRD_PARTY_END
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "wisp: WISP_TLS needs OpenSSL 3 (Debian: libssl-dev)"
@@ -13441,21 +13436,9 @@ WISP_NAMESPACE_END
 #include <string_view>
 #include <vector>
 
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+WISP_THIRD_PARTY_BEGIN
 #include <hiredis/hiredis.h>
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+WISP_THIRD_PARTY_END
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -14424,5 +14407,7 @@ WISP_NAMESPACE_END
 #undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
+#undef WISP_THIRD_PARTY_BEGIN
+#undef WISP_THIRD_PARTY_END
 #undef WISP_UNLIKELY
 #undef WISP_WITH_ENGINE

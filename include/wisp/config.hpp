@@ -108,6 +108,32 @@
 // everything once).
 
 // ---- internal helpers (undefined again at the end of the single header) ---------
+// Around a third-party include (Asio, OpenSSL, hiredis): their own warnings must not reach
+// users who build with -Wall -Wextra -Wpedantic -Werror; wisp's code keeps its warnings.
+#if defined(__clang__)
+#define WISP_THIRD_PARTY_BEGIN                                                     \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wall\"") \
+        _Pragma("clang diagnostic ignored \"-Wextra\"")                            \
+            _Pragma("clang diagnostic ignored \"-Wpedantic\"")                     \
+                _Pragma("clang diagnostic ignored \"-Wshadow\"")                   \
+                    _Pragma("clang diagnostic ignored \"-Wconversion\"")           \
+                        _Pragma("clang diagnostic ignored \"-Wsign-conversion\"")  \
+                            _Pragma("clang diagnostic ignored \"-Wunused-parameter\"")
+#define WISP_THIRD_PARTY_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define WISP_THIRD_PARTY_BEGIN                                                      \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+        _Pragma("GCC diagnostic ignored \"-Wshadow\"")                              \
+            _Pragma("GCC diagnostic ignored \"-Wconversion\"")                      \
+                _Pragma("GCC diagnostic ignored \"-Wsign-conversion\"")             \
+                    _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")        \
+                        _Pragma("GCC diagnostic ignored \"-Wnon-virtual-dtor\"")
+#define WISP_THIRD_PARTY_END _Pragma("GCC diagnostic pop")
+#else
+#define WISP_THIRD_PARTY_BEGIN
+#define WISP_THIRD_PARTY_END
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WISP_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -25,21 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wall"
-#pragma clang diagnostic ignored "-Wextra"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+WISP_THIRD_PARTY_BEGIN
 #include <hiredis/hiredis.h>
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+WISP_THIRD_PARTY_END
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
