@@ -2006,192 +2006,16 @@ inline void detail::RequestBuilder::set_line(Request& r, std::string_view method
 
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/mime.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
-
-#include <cstddef>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
-/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
-/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
-/// Lifetime: the result views a static string.
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
-
-// ---- implementation -------------------------------------------------------
-
-struct MimeEntry {
-    std::string_view extension;   // lower case
-    std::string_view type;
-};
-
-inline constexpr MimeEntry mime_table[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
-    {"map", "application/json"},    // source maps are JSON
-    {"txt", "text/plain; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"xml", "application/xml"},
-    {"svg", "image/svg+xml"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"ico", "image/x-icon"},
-    {"wasm", "application/wasm"},
-    {"pdf", "application/pdf"},
-    {"mp4", "video/mp4"},
-    {"webm", "video/webm"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-};
-
-inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
-    if (ext.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < ext.size(); ++i) {
-        char c = ext[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
-}
-
-inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
-    std::string_view ext = path_or_extension;
-    const std::size_t slash = ext.find_last_of("/\\");
-    const std::size_t dot = ext.rfind('.');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
-        ext = ext.substr(dot + 1);
-    else if (slash != std::string_view::npos) ext = {};
-    for (const MimeEntry& e : mime_table)
-        if (mime_extension_equals(ext, e.extension)) return e.type;
-    return "application/octet-stream";
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/static_path.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
-
-#include <algorithm>
-#include <cstddef>
-#include <filesystem>
-#include <iterator>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class PathCheck {
-    ok,                       ///< out_relative holds a safe relative path
-    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
-    bad_request,              ///< a malformed %-escape: answer 400
-};
-
-/// Turns the %-encoded request path that follows a static route's prefix into a relative file
-/// path, deciding safety on the string alone (no filesystem access).
-/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
-/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
-/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
-/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
-/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
-/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
-inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
-
-/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
-/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
-/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
-/// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
-
-/// True when `path` equals `root` or lies below it, comparing whole path elements
-/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
-
-// ---- implementation -------------------------------------------------------
-
-inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
-    out.clear();
-    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
-    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
-    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
-    for (char ch : out) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
-            return PathCheck::not_found_or_forbidden;
-    }
-    // Every segment but a final empty one (the directory's index) must be a plain name.
-    std::size_t start = 0;
-    while (start < out.size()) {
-        std::size_t end = out.find('/', start);
-        if (end == std::string::npos) end = out.size();
-        const std::string_view seg(out.data() + start, end - start);
-        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
-            return PathCheck::not_found_or_forbidden;
-        start = end + 1;
-    }
-    if (out.empty() || out.back() == '/') out += "index.html";
-    return PathCheck::ok;
-}
-
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
-    auto p = path.begin();
-    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-        // A trailing separator of root shows up as an empty final element.
-        if (r->empty() && std::next(r) == root.end()) return true;
-        if (p == path.end() || *p != *r) return false;
-    }
-    return true;
-}
-
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path base = fs::canonical(root, ec);
-    if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
-    const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
-#else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
-#endif
-    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
-    fs::path full = fs::weakly_canonical(base / rel, ec);
-    if (ec || !path_is_under(full, base)) return std::nullopt;
-    return full;
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
 // ---- wisp/static_files.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/static_files.hpp — serving files from a directory.
+// Owns: serve_file's contract and options. Must not know: <filesystem> (the engine's
+// detail/static_files_impl.hpp reads the files, so a compile-once file never parses it).
 
 #include <cstdint>
-#include <cstdio>
-#include <filesystem>
 #include <string>
 #include <string_view>
-#include <system_error>
+#include <type_traits>
 
 WISP_NAMESPACE_BEGIN
 
@@ -2204,56 +2028,27 @@ struct StaticOptions {
     std::string cache_control = "no-cache";
 };
 
+namespace detail {
+/// serve_file with the root directory's name as the system spells it (narrow; on Windows
+/// also wide, std::filesystem::path's native form there).
+Response serve_file_in(const Request& req, std::string_view root, const StaticOptions& options);
+#ifdef _WIN32
+Response serve_file_in(const Request& req, std::wstring_view root, const StaticOptions& options);
+#endif
+}   // namespace detail
+
 /// Answers `req` with a file from directory `root`: the part of the path captured by the
 /// route's `**` (or the whole path when the route has none) names the file, `index.html` for
 /// a directory path ending in '/'. Content-Type comes from the extension. Traversal in any
 /// spelling (`..`, `%2e%2e`, `..%2f`, `%5c`, absolute paths, symlinks leaving root) and missing
 /// or unreadable files answer 404; a malformed %-escape 400; a non-regular file 404.
 /// Usage: `app.get("/static/**", [](wisp::Request& r) { return wisp::serve_file(r, "public"); });`
-Response serve_file(const Request& req, const std::filesystem::path& root,
-                    const StaticOptions& options = {});
-
-// ---- implementation -------------------------------------------------------
-
-inline Response serve_file(const Request& req, const std::filesystem::path& root,
-                           const StaticOptions& options) {
-    std::string_view raw = req.path();
-    for (const RouteParam& p : req.params())
-        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
-    std::string relative;
-    switch (detail::safe_relative_path(raw, relative)) {
-        case detail::PathCheck::ok:
-            break;
-        case detail::PathCheck::bad_request:
-            return status(400);
-        case detail::PathCheck::not_found_or_forbidden:
-            return status(404);
-    }
-    const auto full = detail::resolve_under(root, relative);
-    if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
-    if (size > options.max_file_bytes) return status(413);
-
-    Response res(200, {}, detail::mime_type(relative));
-    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
-    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
-    // file would be served as its first few bytes.
-    if (size > res.body.max_size()) return status(413);
-    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
-#endif
-    if (f == nullptr) return status(404);
-    res.body.resize(static_cast<std::size_t>(size));
-    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
-    std::fclose(f);
-    if (got != res.body.size()) return status(500);   // truncated while reading
-    return res;
+/// `root` is a string (a literal, std::string, std::string_view) or a std::filesystem::path.
+template <class Root>
+Response serve_file(const Request& req, const Root& root, const StaticOptions& options = {}) {
+    if constexpr (std::is_convertible_v<const Root&, std::string_view>)
+        return detail::serve_file_in(req, std::string_view(root), options);
+    else return detail::serve_file_in(req, root.native(), options);   // a std::filesystem::path
 }
 
 WISP_NAMESPACE_END
@@ -3466,7 +3261,6 @@ WISP_NAMESPACE_END
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14384,6 +14178,257 @@ WISP_DEF std::string RedisBridge::instance() const {
 #endif
     return {};
 }
+#endif   // WISP_WITH_ENGINE
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/mime.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/mime.hpp — Content-Type by file extension, for static files.
+
+#include <cstddef>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The Content-Type for a file name, a path or a bare extension ("site.css", "a/b.CSS", ".css"
+/// and "css" all give "text/css; charset=utf-8"); the extension is compared case-insensitively.
+/// A path whose last segment has no '.' has no extension. Unknown: application/octet-stream.
+/// Lifetime: the result views a static string.
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept;
+
+// ---- implementation -------------------------------------------------------
+
+struct MimeEntry {
+    std::string_view extension;   // lower case
+    std::string_view type;
+};
+
+inline constexpr MimeEntry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},   // RFC 9239
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},   // RFC 8259: always UTF-8, no charset
+    {"map", "application/json"},    // source maps are JSON
+    {"txt", "text/plain; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"wasm", "application/wasm"},
+    {"pdf", "application/pdf"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+};
+
+inline bool mime_extension_equals(std::string_view ext, std::string_view lower) noexcept {
+    if (ext.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < ext.size(); ++i) {
+        char c = ext[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != lower[i]) return false;
+    }
+    return true;
+}
+
+inline std::string_view mime_type(std::string_view path_or_extension) noexcept {
+    std::string_view ext = path_or_extension;
+    const std::size_t slash = ext.find_last_of("/\\");
+    const std::size_t dot = ext.rfind('.');
+    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash))
+        ext = ext.substr(dot + 1);
+    else if (slash != std::string_view::npos) ext = {};
+    for (const MimeEntry& e : mime_table)
+        if (mime_extension_equals(ext, e.extension)) return e.type;
+    return "application/octet-stream";
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/static_path.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/static_path.hpp — safe resolution of a request path under a root directory.
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class PathCheck {
+    ok,                       ///< out_relative holds a safe relative path
+    not_found_or_forbidden,   ///< a traversal or otherwise unsafe shape: answer 404
+    bad_request,              ///< a malformed %-escape: answer 400
+};
+
+/// Turns the %-encoded request path that follows a static route's prefix into a relative file
+/// path, deciding safety on the string alone (no filesystem access).
+/// Leading '/' are dropped; the rest is decoded exactly once ("%252e" stays the name "%2e"),
+/// then split at '/' (decoded ones too: "..%2f" is ".." then a separator). Forbidden (the
+/// caller answers 404, never saying why): a segment made only of dots ("." "..", "..."), an
+/// empty segment ("a//b"), a '\\', a ':' (drive letters, NTFS streams), NUL or any other
+/// control byte, and a path that is still absolute after decoding ("%2Fetc"). An empty path,
+/// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
+inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
+
+/// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
+/// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
+/// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
+/// The file itself need not exist. A symlink changed after this check is not caught.
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative);
+
+/// True when `path` equals `root` or lies below it, comparing whole path elements
+/// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+
+// ---- implementation -------------------------------------------------------
+
+inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
+    out.clear();
+    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+    if (!percent_decode(raw, out, false)) return PathCheck::bad_request;
+    if (!out.empty() && out.front() == '/') return PathCheck::not_found_or_forbidden;
+    for (char ch : out) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || ch == '\\' || ch == ':')
+            return PathCheck::not_found_or_forbidden;
+    }
+    // Every segment but a final empty one (the directory's index) must be a plain name.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('/', start);
+        if (end == std::string::npos) end = out.size();
+        const std::string_view seg(out.data() + start, end - start);
+        if (seg.empty() || seg.find_first_not_of('.') == std::string_view::npos)
+            return PathCheck::not_found_or_forbidden;
+        start = end + 1;
+    }
+    if (out.empty() || out.back() == '/') out += "index.html";
+    return PathCheck::ok;
+}
+
+inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+    auto p = path.begin();
+    for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+        // A trailing separator of root shows up as an empty final element.
+        if (r->empty() && std::next(r) == root.end()) return true;
+        if (p == path.end() || *p != *r) return false;
+    }
+    return true;
+}
+
+inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
+                                                          std::string_view relative) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path base = fs::canonical(root, ec);
+    if (ec) return std::nullopt;
+#if defined(_WIN32) && defined(__cpp_char8_t)
+    const fs::path rel(std::u8string(relative.begin(), relative.end()));
+#elif defined(_WIN32)
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
+#else
+    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+#endif
+    if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
+    fs::path full = fs::weakly_canonical(base / rel, ec);
+    if (ec || !path_is_under(full, base)) return std::nullopt;
+    return full;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/static_files_impl.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/static_files_impl.hpp — serve_file's body: the path checked and resolved under the
+// root (static_path.hpp), the file's size, type and bytes.
+// Must not know: routing (the route's `**` capture is read from the request).
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+WISP_NAMESPACE_BEGIN
+
+namespace detail {
+
+inline Response serve_file_at(const Request& req, const std::filesystem::path& root,
+                              const StaticOptions& options) {
+    std::string_view raw = req.path();
+    for (const RouteParam& p : req.params())
+        if (p.name == "_") raw = p.raw;   // `**` capture, still encoded
+    std::string relative;
+    switch (safe_relative_path(raw, relative)) {
+        case PathCheck::ok:
+            break;
+        case PathCheck::bad_request:
+            return status(400);
+        case PathCheck::not_found_or_forbidden:
+            return status(404);
+    }
+    const auto full = resolve_under(root, relative);
+    if (!full) return status(404);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
+    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
+    if (ec) return status(404);
+    if (size > options.max_file_bytes) return status(413);
+
+    Response res(200, {}, mime_type(relative));
+    // A file the body string cannot hold is too large whatever max_file_bytes says; with a
+    // 32-bit size_t the cast below would otherwise keep only the size's low bits, and a 4 GiB
+    // file would be served as its first few bytes.
+    if (size > res.body.max_size()) return status(413);
+    if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
+#ifdef _WIN32
+    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
+#else
+    std::FILE* f = std::fopen(full->string().c_str(), "rb");
+#endif
+    if (f == nullptr) return status(404);
+    res.body.resize(static_cast<std::size_t>(size));
+    const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
+    std::fclose(f);
+    if (got != res.body.size()) return status(500);   // truncated while reading
+    return res;
+}
+
+}   // namespace detail
+
+#ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
+WISP_DEF Response detail::serve_file_in(const Request& req, std::string_view root,
+                                        const StaticOptions& options) {
+    return serve_file_at(req, std::filesystem::path(root), options);
+}
+#ifdef _WIN32
+WISP_DEF Response detail::serve_file_in(const Request& req, std::wstring_view root,
+                                        const StaticOptions& options) {
+    return serve_file_at(req, std::filesystem::path(root), options);
+}
+#endif
 #endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END

@@ -18,6 +18,7 @@
 #include <wisp/detail/loop_impl.hpp>
 #include <wisp/detail/redis_impl.hpp>
 #include <wisp/detail/socket_transport.hpp>
+#include <wisp/detail/static_files_impl.hpp>
 #include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/stream_state.hpp>
 #include <wisp/detail/websocket_impl.hpp>
