@@ -227,7 +227,7 @@ def drain(port, n):
         socks.append(c)
     for c in socks:   # the confirmation: *3 $9 subscribe $9 wisp:chat :1
         got = b""
-        while got.count(b"\r\n") < 7:
+        while got.count(b"\r\n") < 6:
             got += c.recv(4096)
         c.setblocking(False)
         sel.register(c, selectors.EVENT_READ)
@@ -400,7 +400,8 @@ def summarize(a, runs, stamp):
             f"{med([d['wisp_us_per_delivery'] for d in ds]):.2f} µs |")
     bad = [r for r in runs if "error" in r]
     if bad:
-        lines += ["", f"{len(bad)} run(s) discarded (an error, or other processes busy): "
+        lines += ["", f"{len(bad)} attempt(s) discarded and retried (an error, or other processes "
+                  "busy): "
                   + "; ".join(f"{r['config']} {r['mode']} round {r['round']}: "
                               f"{r['error'][:120]}" for r in bad)]
     return "\n".join(lines) + "\n"
@@ -474,6 +475,7 @@ def main():
                             rec["error"] = f"other processes used {rec['foreign_cores']:.2f} cores"
                         log.write(json.dumps(rec) + "\n")
                         log.flush()
+                        runs.append(rec)
                         print(f"# round {rnd} {mode} {config}: {si(rec.get('deliveries/s', 0))} "
                               f"deliveries/s, p50 {rec.get('delivery_p50_us')} µs, p99 "
                               f"{rec.get('delivery_p99_us')} µs, cpu {rec.get('server_cpu')}, "
@@ -482,7 +484,6 @@ def main():
                               file=sys.stderr, flush=True)
                         if "error" not in rec:
                             break
-                    runs.append(rec)
         ceiling = []
         for rnd in range(a.rounds if a.ceiling else 0):
             for n in a.ceiling:
