@@ -330,6 +330,8 @@ def derived(r):
         "redis_us_per_pub": redis / r["publications/s"] * 1e6 if r["publications/s"] else 0.0,
         "wisp_us_per_delivery": wisp / d * 1e6 if d else float("nan"),
         "wisp_us_per_pub": wisp / r["publications/s"] * 1e6 if r["publications/s"] else float("nan"),
+        "A_us_per_pub": share.get("A", 0.0) / r["publications/s"] * 1e6 if r["publications/s"] else 0.0,
+        "B_us_per_pub": share.get("B", 0.0) / r["publications/s"] * 1e6 if r["publications/s"] else 0.0,
     }
 
 
@@ -346,8 +348,9 @@ def summarize(a, runs, stamp):
         f"(anchors, redis-server) on CPU {a.server_cpu}, bench/deliveries on CPU {a.client_cpu}. "
         f"Medians (min-max); ratios are medians of per-round ratios against the single instance. "
         f"Other processes used {med(foreign):.2f} cores (median; max {max(foreign or [0]):.2f}) "
-        f"during the runs kept.", "",
-        f"Saturated ({a.window} publications in flight):", "",
+        f"during the runs kept."]
+    sat = [
+        "", f"Saturated ({a.window} publications in flight):", "",
         "| configuration | deliveries/s | vs single | wisp CPU (A / B) | Redis CPU | "
         "deliveries per wisp CPU-s | per CPU-s incl. Redis | vs single | wisp CPU per publication | "
         "Redis CPU per publication |",
@@ -364,27 +367,31 @@ def summarize(a, runs, stamp):
     for c in configs:
         rs = pick(c, "saturated")
         if not rs:
-            lines.append(f"| {label[c]} | (no valid run) | | | | | | | | |")
+            sat.append(f"| {label[c]} | (no valid run) | | | | | | | | |")
             continue
         ds = [derived(r) for r in rs]
         cpu_ab = (f"{med([d['A'] for d in ds]):.2f} / {med([d['B'] for d in ds]):.2f}" if c == "cross"
                   else f"{med([d['A'] for d in ds]):.2f}")
-        lines.append(
+        sat.append(
             f"| {label[c]} | {cell([r['deliveries/s'] for r in rs])} | "
             f"{ratio(c, 'saturated', lambda r: r['deliveries/s']):.2f}x | {cpu_ab} | "
             f"{med([d['redis'] for d in ds]):.2f} | {cell([d['per_wisp_cpu'] for d in ds])} | "
             f"{cell([d['per_cpu'] for d in ds])} | "
             f"{ratio(c, 'saturated', lambda r: derived(r)['per_cpu']):.2f}x | "
-            f"{med([d['wisp_us_per_pub'] for d in ds]):.1f} µs | "
-            f"{med([d['redis_us_per_pub'] for d in ds]):.1f} µs |")
-    lines += ["", f"Paced ({a.rate:g} publications/s, {si(a.rate * a.subscribers)} deliveries/s); "
+            f"{med([d['wisp_us_per_pub'] for d in ds]):.1f} µs"
+            + (f" ({med([d['A_us_per_pub'] for d in ds]):.1f} + "
+               f"{med([d['B_us_per_pub'] for d in ds]):.1f})" if c == "cross" else "")
+            + f" | {med([d['redis_us_per_pub'] for d in ds]):.1f} µs |")
+    if any(r["mode"] == "saturated" for r in runs):
+        lines += sat
+    paced = ["", f"Paced ({a.rate:g} publications/s, {si(a.rate * a.subscribers)} deliveries/s); "
               "latency of every delivery, publish -> received:", "",
               "| configuration | p50 | p99 | p99.9 | wisp CPU (A / B) | Redis CPU | "
               "wisp CPU per delivery |", "|---|---|---|---|---|---|---|"]
     for c in configs:
         rs = pick(c, "paced")
         if not rs:
-            lines.append(f"| {label[c]} | (no valid run) | | | | | |")
+            paced.append(f"| {label[c]} | (no valid run) | | | | | |")
             continue
         ds = [derived(r) for r in rs]
         cpu_ab = (f"{med([d['A'] for d in ds]):.2f} / {med([d['B'] for d in ds]):.2f}" if c == "cross"
@@ -392,12 +399,14 @@ def summarize(a, runs, stamp):
 
         def us(v):
             return f"{v / 1000:.1f} ms" if v >= 1000 else f"{v:.0f} µs"
-        lines.append(
+        paced.append(
             f"| {label[c]} | {cell([r['delivery_p50_us'] for r in rs], us)} | "
             f"{cell([r['delivery_p99_us'] for r in rs], us)} | "
             f"{cell([r['delivery_p999_us'] for r in rs], us)} | {cpu_ab} | "
             f"{med([d['redis'] for d in ds]):.3f} | "
             f"{med([d['wisp_us_per_delivery'] for d in ds]):.2f} µs |")
+    if any(r["mode"] == "paced" for r in runs):
+        lines += paced
     bad = [r for r in runs if "error" in r]
     if bad:
         lines += ["", f"{len(bad)} attempt(s) discarded and retried (an error, or other processes "
