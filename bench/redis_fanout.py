@@ -237,6 +237,8 @@ def drain(port, n):
             try:
                 while key.fileobj.recv(1 << 20):
                     pass
+                sel.unregister(key.fileobj)   # closed by Redis (output buffer limit): say so
+                print("closed", file=sys.stderr, flush=True)
             except BlockingIOError:
                 pass
 
