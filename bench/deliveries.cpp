@@ -4,7 +4,15 @@
 // one thread, not linked with wisp, no third-party code. bench/README.md has the figures.
 //
 //   deliveries --port 9001 [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] [--size 64]
-//              [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] [--verbose]
+//              [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID[,PID...]] [--verbose]
+//              [--port2 9002] [--stamp] [--rate N]
+//
+// Two instances (bench/redis_fanout.py): with --port2 every second subscriber connects to that
+// port instead (same host); the publisher stays on --port. --stamp puts the publishing time
+// (CLOCK_MONOTONIC, 16 hex digits of nanoseconds) after the sequence number of every payload, and
+// each subscriber's receipt is measured against it (per delivery, not only the last one). --rate
+// publishes N publications per second (still at most --window in flight) instead of as fast as
+// they complete: latency below saturation.
 //
 // How a run goes:
 //  1. K subscriber connections and one publisher connection are opened (at most 128 handshakes in
@@ -30,11 +38,13 @@
 // the first ones printed; any violation, a stall (no delivery for 5 s), a close or a socket error
 // makes the exit status 1. The last stdout line:
 //   deliveries/s N publications/s N subscribers K size B window D seconds S errors E p50_us N p99_us N
-//   client_cpu F [server_cpu F]
+//   client_cpu F [server_cpu F[,F...]] [delivery_p50_us N delivery_p99_us N delivery_p999_us N]
 // (latency: publication sent -> received by the last subscriber; client_cpu: the share of one core
-// this tool used while measuring, near 1.0 means the tool is the limit; server_cpu: the same for the
-// process given by --server-pid, read from /proc/PID/stat).
+// this tool used while measuring, near 1.0 means the tool is the limit; server_cpu: the same for
+// each process given by --server-pid, read from /proc (schedstat); delivery_*: with --stamp, the
+// stamp in the payload -> the read that brought the delivery, over every delivery measured).
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -72,11 +82,16 @@ struct Options {
     double seconds = 5;
     double warmup = 1;
     bool verbose = false;
-    long server_pid = 0;   // optional: report that process's CPU share while measuring
+    std::vector<long> server_pids;   // optional: report these processes' CPU shares while measuring
+    std::string port2;               // optional: every second subscriber connects here
+    bool stamp = false;              // the publishing time in the payload, per-delivery latency
+    double rate = 0;                 // publications per second; 0: as fast as they complete
 };
 Options opt;
 
 constexpr std::size_t kHead = 13;     // 'd' or 'p', then 12 hex digits
+constexpr std::size_t kStamp = 16;    // with --stamp: then 16 hex digits of CLOCK_MONOTONIC ns
+std::size_t head_len = kHead;         // kHead, or kHead + kStamp with --stamp
 constexpr int kMaxHandshakes = 128;   // connections in connect/handshake at once
 constexpr std::uint64_t kSecond = 1000000000ull;
 constexpr std::uint64_t kProbeEvery = 10 * 1000000ull;
@@ -209,6 +224,7 @@ struct Conn {
     bool head_ok = false;        // kind and number parsed
     char kind = 0;
     std::uint64_t number = 0;
+    std::uint64_t stamp = 0;   // with --stamp: when it was published
 
     // sequence state (subscribers)
     std::uint64_t next = 0;   // next data sequence number expected
@@ -225,7 +241,8 @@ Conn* pub = nullptr;
 int ep = -1;
 std::vector<Conn*> dirty;
 addrinfo* target = nullptr;
-std::string request;
+addrinfo* target2 = nullptr;   // --port2
+std::string request, request2;
 std::string accept_expected;
 std::string tmpl;   // the payload: bytes from kHead on are the filler
 std::uint32_t rng = 0x9e3779b9u;
@@ -248,14 +265,39 @@ std::uint64_t errors = 0;
 bool drain_failed = false;
 std::uint64_t lost = 0;   // publications a subscriber never got (each also counted in errors)
 std::vector<std::uint64_t> latencies;
+// --stamp: per-delivery latency in 1 µs buckets; the last one holds everything longer.
+std::vector<std::uint32_t> delivery_us;
+std::uint64_t t_read = 0;            // when the read being parsed returned (--stamp)
+std::uint64_t next_publish_at = 0;   // --rate
 double cpu_at_measure = 0, cpu_used = -1;
-double server_cpu_at_measure = 0, server_cpu_used = -1;
+std::vector<double> server_cpu_at_measure, server_cpu_used;
 
-// utime + stime of --server-pid in seconds (fields 14 and 15 of /proc/PID/stat), -1 if unreadable.
-double server_cpu_seconds() {
-    if (!opt.server_pid) return -1;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%ld/stat", opt.server_pid);
+// The CPU time of `pid`'s threads in seconds, to the nanosecond: the sum of the first field of
+// /proc/PID/task/*/schedstat (what a thread that has exited used is gone from it: the servers
+// measured keep their threads). Where schedstat is missing, utime + stime (fields 14 and 15 of
+// /proc/PID/stat, in clock ticks: 10 ms steps). -1 if unreadable.
+double server_cpu_seconds(long pid) {
+    char path[96];
+    std::snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    if (DIR* d = opendir(path)) {
+        unsigned long long ns = 0;
+        bool any = false;
+        while (const dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::snprintf(path, sizeof path, "/proc/%ld/task/%.20s/schedstat", pid, e->d_name);
+            if (FILE* f = std::fopen(path, "r")) {
+                unsigned long long t = 0;
+                if (std::fscanf(f, "%llu", &t) == 1) {
+                    ns += t;
+                    any = true;
+                }
+                std::fclose(f);
+            }
+        }
+        closedir(d);
+        if (any) return double(ns) / 1e9;
+    }
+    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE* f = std::fopen(path, "r");
     if (!f) return -1;
     char line[1024];
@@ -275,6 +317,25 @@ double cpu_seconds() {
     getrusage(RUSAGE_SELF, &ru);
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+std::vector<double> server_cpus() {
+    std::vector<double> v;
+    for (long pid : opt.server_pids) v.push_back(server_cpu_seconds(pid));
+    return v;
+}
+
+double delivery_percentile_us(double q) {
+    std::uint64_t total = 0;
+    for (std::uint32_t n : delivery_us) total += n;
+    if (total == 0) return 0;
+    const auto want = std::uint64_t(q * double(total));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < delivery_us.size(); ++i) {
+        seen += delivery_us[i];
+        if (seen > want) return double(i);
+    }
+    return double(delivery_us.size() - 1);
 }
 
 double percentile_us(double q) {
@@ -300,12 +361,23 @@ void print_result() {
         secs > 0 ? double(d) / secs : 0.0, secs > 0 ? double(p) / secs : 0.0, opt.subscribers,
         opt.size, opt.window, secs, static_cast<unsigned long long>(errors), percentile_us(0.50),
         percentile_us(0.99), cpu);
-    if (opt.server_pid) {
-        double scpu = server_cpu_used;
-        if (scpu < 0 && secs > 0 && server_cpu_at_measure >= 0 && server_cpu_seconds() >= 0)
-            scpu = (server_cpu_seconds() - server_cpu_at_measure) / secs;
-        std::printf(" server_cpu %.2f", scpu);
+    if (!opt.server_pids.empty()) {
+        std::vector<double> scpu = server_cpu_used;
+        if (scpu.empty()) {   // the run ended early: up to now
+            const std::vector<double> at = server_cpus();
+            for (std::size_t i = 0; i < at.size(); ++i)
+                scpu.push_back(secs > 0 && i < server_cpu_at_measure.size() &&
+                                       server_cpu_at_measure[i] >= 0 && at[i] >= 0
+                                   ? (at[i] - server_cpu_at_measure[i]) / secs
+                                   : -1);
+        }
+        for (std::size_t i = 0; i < scpu.size(); ++i)
+            std::printf("%s%.3f", i ? "," : " server_cpu ", scpu[i]);
     }
+    if (opt.stamp)
+        std::printf(" delivery_p50_us %.0f delivery_p99_us %.0f delivery_p999_us %.0f",
+                    delivery_percentile_us(0.50), delivery_percentile_us(0.99),
+                    delivery_percentile_us(0.999));
     std::printf("\n");
     std::fflush(stdout);
 }
@@ -406,6 +478,11 @@ void publish(char kind, std::uint64_t number) {
     tmpl[0] = kind;
     for (std::size_t i = 0; i < 12; ++i)
         tmpl[1 + i] = "0123456789abcdef"[(number >> (4 * (11 - i))) & 15];
+    if (opt.stamp) {
+        const std::uint64_t t = mono();
+        for (std::size_t i = 0; i < kStamp; ++i)
+            tmpl[kHead + i] = "0123456789abcdef"[(t >> (4 * (kStamp - 1 - i))) & 15];
+    }
     queue_frame(*pub, 1, tmpl.data(), tmpl.size());
 }
 
@@ -417,9 +494,17 @@ void publish_data() {
 }
 
 void fill_window() {
+    const auto interval = opt.rate > 0 ? std::uint64_t(1e9 / opt.rate) : 0;
     while ((phase == Phase::Warmup || phase == Phase::Measure) &&
-           sent - completed < std::uint64_t(opt.window))
+           sent - completed < std::uint64_t(opt.window)) {
+        if (interval) {
+            if (now < next_publish_at) break;
+            // Behind (the window was full): catch up by at most 10 publications at once.
+            next_publish_at =
+                std::max(next_publish_at + interval, now > 10 * interval ? now - 10 * interval : 0);
+        }
         publish_data();
+    }
 }
 
 // ---- input: messages ----------------------------------------------------------------------------
@@ -464,6 +549,10 @@ void on_data(Conn& c, std::uint64_t seq) {
     }
     c.next = seq + 1;
     ++deliveries;
+    if (opt.stamp && phase == Phase::Measure) {
+        const std::uint64_t us = t_read > c.stamp ? (t_read - c.stamp) / 1000 : 0;
+        ++delivery_us[std::min<std::size_t>(std::size_t(us), delivery_us.size() - 1)];
+    }
     last_progress = now;
     const std::size_t slot = std::size_t(seq % std::uint64_t(opt.window));
     if (++got[slot] == std::uint32_t(opt.subscribers)) complete(seq);
@@ -530,7 +619,7 @@ void check_payload(Conn& c, const unsigned char* p, std::size_t n) {
     c.msg_len += n;
     if (c.bad) return;
     std::size_t i = 0;
-    if (pos == 0 && n >= kHead) {   // the whole head at once
+    if (pos == 0 && n >= head_len) {   // the whole head at once
         c.kind = char(p[0]);
         if (c.kind != 'd' && c.kind != 'p') {
             c.bad = "payload is not one of ours";
@@ -547,10 +636,20 @@ void check_payload(Conn& c, const unsigned char* p, std::size_t n) {
         }
         c.number = number;
         c.head_ok = true;
-        i = kHead;
-        pos = kHead;
+        std::uint64_t stamp = 0;
+        for (std::size_t k = kHead; k < head_len; ++k) {
+            const unsigned v = hex_value[p[k]];
+            if (v > 15) {
+                c.bad = "payload: bad stamp digits";
+                return;
+            }
+            stamp = stamp * 16 + v;
+        }
+        c.stamp = stamp;
+        i = head_len;
+        pos = head_len;
     }
-    for (; i < n && pos < kHead; ++i, ++pos) {
+    for (; i < n && pos < head_len; ++i, ++pos) {
         const unsigned char b = p[i];
         if (pos == 0) {
             if (b != 'd' && b != 'p') {
@@ -559,6 +658,14 @@ void check_payload(Conn& c, const unsigned char* p, std::size_t n) {
             }
             c.kind = char(b);
             c.number = 0;
+            c.stamp = 0;
+        } else if (pos >= kHead) {
+            const unsigned v = hex_value[b];
+            if (v > 15) {
+                c.bad = "payload: bad stamp digits";
+                return;
+            }
+            c.stamp = c.stamp * 16 + v;
         } else {
             unsigned v;
             if (b >= '0' && b <= '9') v = unsigned(b - '0');
@@ -766,6 +873,7 @@ void on_readable(Conn& c) {
     for (;;) {
         const ssize_t n = ::recv(c.fd, rbuf, sizeof rbuf, 0);
         if (n > 0) {
+            if (opt.stamp) t_read = mono();
             if (c.state == State::Open) feed(c, rbuf, std::size_t(n));
             else on_handshake(c, rbuf, std::size_t(n));
             if (std::size_t(n) < sizeof rbuf)
@@ -782,8 +890,12 @@ void on_readable(Conn& c) {
 }
 
 // ---- connecting -------------------------------------------------------------------------------------
+// With --port2, odd subscribers go to the second instance.
+bool on_second(const Conn& c) { return target2 && !c.publisher && c.id % 2 == 1; }
+
 void connect_one(Conn& c) {
-    c.fd = ::socket(target->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const addrinfo* to = on_second(c) ? target2 : target;
+    c.fd = ::socket(to->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) fail("socket: %s", std::strerror(errno));
     const int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -794,7 +906,7 @@ void connect_one(Conn& c) {
     c.watching_out = true;
     c.state = State::Connecting;
     ++handshaking;
-    if (::connect(c.fd, target->ai_addr, target->ai_addrlen) < 0 && errno != EINPROGRESS)
+    if (::connect(c.fd, to->ai_addr, to->ai_addrlen) < 0 && errno != EINPROGRESS)
         fail("%s %d: connect: %s", who(c), c.id, std::strerror(errno));
 }
 
@@ -810,7 +922,7 @@ void on_writable(Conn& c) {
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) fail("%s %d: connect: %s", who(c), c.id, std::strerror(err));
         c.state = State::Handshake;
-        c.out = request;
+        c.out = on_second(c) ? request2 : request;
         c.out_off = 0;
     }
     flush(c);
@@ -821,11 +933,14 @@ void on_writable(Conn& c) {
     std::fprintf(
         status ? stderr : stdout,
         "usage: deliveries --port N [--host 127.0.0.1] [--path /_chat] [--subscribers 1000] [--size 64]\n"
-        "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID] [--verbose]\n"
+        "                  [--window 16] [--seconds 5] [--warmup 1] [--server-pid PID[,PID...]]\n"
+        "                  [--port2 N] [--stamp] [--rate N] [--verbose]\n"
         "1 WebSocket publisher -> K subscribers on a chat route; prints deliveries/s (see the source).\n"
-        "--size is the payload in bytes (>= %zu), --window the publications in flight, --server-pid adds\n"
-        "the server's CPU share while measuring (from /proc/PID/stat) to the result line.\n",
-        kHead);
+        "--size is the payload in bytes (>= %zu, >= %zu with --stamp), --window the publications in\n"
+        "flight, --server-pid adds each server's CPU share while measuring (from /proc) to the\n"
+        "result line, --port2 puts every second subscriber on a second port, --stamp measures\n"
+        "each delivery's latency from a stamp in the payload, --rate paces the publications.\n",
+        kHead, kHead + kStamp);
     std::exit(status);
 }
 
@@ -835,6 +950,10 @@ void parse_args(int argc, char** argv) {
         if (a == "--help" || a == "-h") usage(0);
         if (a == "--verbose" || a == "-v") {
             opt.verbose = true;
+            continue;
+        }
+        if (a == "--stamp") {
+            opt.stamp = true;
             continue;
         }
         if (i + 1 >= argc) usage(2);
@@ -848,12 +967,19 @@ void parse_args(int argc, char** argv) {
         else if (a == "--window") opt.window = int(std::strtol(v, &end, 10));
         else if (a == "--seconds") opt.seconds = std::strtod(v, &end);
         else if (a == "--warmup") opt.warmup = std::strtod(v, &end);
-        else if (a == "--server-pid") opt.server_pid = std::strtol(v, &end, 10);
+        else if (a == "--server-pid") {
+            for (const char* at = v;; at = end + 1) {
+                opt.server_pids.push_back(std::strtol(at, &end, 10));
+                if (*end != ',') break;
+            }
+        } else if (a == "--port2") opt.port2 = v;
+        else if (a == "--rate") opt.rate = std::strtod(v, &end);
         else usage(2);
         if (end && *end) usage(2);
     }
-    if (opt.port.empty() || opt.subscribers < 1 || opt.window < 1 || opt.size < kHead ||
-        opt.seconds <= 0 || opt.warmup < 0)
+    if (opt.stamp) head_len = kHead + kStamp;
+    if (opt.port.empty() || opt.subscribers < 1 || opt.window < 1 || opt.size < head_len ||
+        opt.seconds <= 0 || opt.warmup < 0 || opt.rate < 0)
         usage(2);
 }
 
@@ -897,6 +1023,9 @@ int main(int argc, char** argv) {
     hints.ai_socktype = SOCK_STREAM;
     if (const int rc = getaddrinfo(opt.host.c_str(), opt.port.c_str(), &hints, &target))
         fail("%s:%s: %s", opt.host.c_str(), opt.port.c_str(), gai_strerror(rc));
+    if (!opt.port2.empty())
+        if (const int rc = getaddrinfo(opt.host.c_str(), opt.port2.c_str(), &hints, &target2))
+            fail("%s:%s: %s", opt.host.c_str(), opt.port2.c_str(), gai_strerror(rc));
 
     std::random_device rd;
     std::string key_raw;
@@ -907,6 +1036,10 @@ int main(int argc, char** argv) {
     request = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + opt.port +
               "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
               "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    request2 = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + opt.port2 +
+               "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+               "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    if (opt.stamp) delivery_us.assign(1u << 20, 0);
     if (opt.size < 126) {
         expected_header[0] = 0x81;
         expected_header[1] = static_cast<unsigned char>(opt.size);
@@ -919,7 +1052,7 @@ int main(int argc, char** argv) {
         expected_header_len = 4;
     }
     tmpl.assign(opt.size, 'x');
-    for (std::size_t i = kHead; i < opt.size; ++i) tmpl[i] = char('a' + (i * 7) % 26);
+    for (std::size_t i = head_len; i < opt.size; ++i) tmpl[i] = char('a' + (i * 7) % 26);
     got.assign(std::size_t(opt.window), 0);
     sent_at.assign(std::size_t(opt.window), 0);
 
@@ -937,7 +1070,10 @@ int main(int argc, char** argv) {
     std::vector<epoll_event> events(1024);
     std::uint64_t next_report = 0, reported = 0;
     for (;;) {
-        const int timeout = phase == Phase::Probing || phase == Phase::Settling ? 2 : 50;
+        const bool pacing = opt.rate > 0 && (phase == Phase::Warmup || phase == Phase::Measure);
+        const int timeout = phase == Phase::Probing || phase == Phase::Settling ? 2
+                            : pacing                                            ? 1
+                                                                                : 50;
         const int n = epoll_wait(ep, events.data(), int(events.size()), timeout);
         if (n < 0 && errno != EINTR) fail("epoll_wait: %s", std::strerror(errno));
         now = mono();
@@ -1016,12 +1152,17 @@ int main(int argc, char** argv) {
                 phase = Phase::Warmup;
                 t_start = last_progress = next_report = now;
                 t_measure = now + std::uint64_t(opt.warmup * 1e9);
+                next_publish_at = now;
                 fill_window();
                 flush(*pub);
                 break;
             }
             case Phase::Warmup:
             case Phase::Measure:
+                if (pacing) {
+                    fill_window();
+                    flush(*pub);
+                }
                 if (phase == Phase::Warmup && now >= t_measure) {
                     phase = Phase::Measure;
                     t_measure = now;
@@ -1029,16 +1170,19 @@ int main(int argc, char** argv) {
                     deliveries_at_measure = deliveries;
                     completed_at_measure = completed;
                     cpu_at_measure = cpu_seconds();
-                    server_cpu_at_measure = server_cpu_seconds();
+                    server_cpu_at_measure = server_cpus();
                 }
                 if (phase == Phase::Measure && now >= t_end) {
                     t_measured_end = now;
                     deliveries_measured = deliveries - deliveries_at_measure;
                     completed_measured = completed - completed_at_measure;
                     cpu_used = (cpu_seconds() - cpu_at_measure) / (double(now - t_measure) / 1e9);
-                    if (server_cpu_at_measure >= 0 && server_cpu_seconds() >= 0)
-                        server_cpu_used = (server_cpu_seconds() - server_cpu_at_measure) /
-                                          (double(now - t_measure) / 1e9);
+                    const std::vector<double> at = server_cpus();
+                    for (std::size_t i = 0; i < at.size(); ++i)
+                        server_cpu_used.push_back(server_cpu_at_measure[i] >= 0 && at[i] >= 0
+                                                      ? (at[i] - server_cpu_at_measure[i]) /
+                                                            (double(now - t_measure) / 1e9)
+                                                      : -1);
                     phase = Phase::Drain;
                     t_phase = now;
                 }
