@@ -177,13 +177,14 @@ async def collect_sse(stream, prefix, until, timeout=15):
 class RedisChat(unittest.TestCase):
     def setUp(self):
         self.redis = Redis()
+        # Runs last, after the chats are stopped; a test may have replaced self.redis.
+        self.addCleanup(lambda: self.redis.kill())
         self.url = f"redis://127.0.0.1:{self.redis.port}"
         self.servers = []
 
     def tearDown(self):
         for s in self.servers:
             s.stop()
-        self.redis.kill()
 
     def start(self, n):
         new = [chat(self.url) for _ in range(n)]
@@ -368,14 +369,15 @@ class RedisRoom(unittest.TestCase):
     """The room server: every message crosses with its own type, any size."""
 
     def setUp(self):
+        # Cleanups, not tearDown: they also run when setUp fails half-way (a server that does not
+        # start), so no redis-server or room server outlives the test.
         self.redis = Redis()
+        self.addCleanup(self.redis.kill)
         url = f"redis://127.0.0.1:{self.redis.port}"
         self.x = taplib.ExampleServer(SUPPORT, "--redis", url)
+        self.addCleanup(stop_all, self.x)
         self.y = taplib.ExampleServer(SUPPORT, "--redis", url, "--threads", "2")
-
-    def tearDown(self):
-        stop_all(self.x, self.y)
-        self.redis.kill()
+        self.addCleanup(stop_all, self.y)
 
     def test_binary_and_one_mib_messages_cross_with_their_type(self):
         async def go():
