@@ -2811,6 +2811,168 @@ struct TlsOptions {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/event_log.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/event_log.hpp — retained topics (App::retain): event ids and the last N
+// publications of a topic, which an event stream that comes back with Last-Event-ID gets first.
+// Owns: the id of a retained publication (`<ms>-<seq>`, the shape of a Redis Stream id, so one
+// process and a Redis bridge write the same ids), its parsing, the next id from the wall clock,
+// one topic's ring of publications and what a reconnecting stream missed.
+// Must not know: loops, connections, Redis (with a bridge the ring is a Redis Stream:
+// redis_retention.hpp).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+struct Publication;
+
+/// A retained publication's id: milliseconds of the wall clock, then a sequence number within
+/// that millisecond, written `<ms>-<seq>` (a Redis Stream entry id). Ids only grow: a clock
+/// that steps back keeps the last millisecond and counts on. 0-0 is no id.
+struct EventId {
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+
+    bool empty() const noexcept { return ms == 0 && seq == 0; }
+    friend bool operator==(EventId a, EventId b) noexcept { return a.ms == b.ms && a.seq == b.seq; }
+    friend bool operator!=(EventId a, EventId b) noexcept { return !(a == b); }
+    friend bool operator<(EventId a, EventId b) noexcept {
+        return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+    }
+    friend bool operator<=(EventId a, EventId b) noexcept { return !(b < a); }
+
+    /// Enough for two 20-digit numbers and the dash.
+    static constexpr std::size_t max_text = 41;
+    /// Writes `<ms>-<seq>` at `out` (max_text bytes); returns its length.
+    std::size_t write(char* out) const noexcept;
+    std::string text() const;
+    /// `<ms>-<seq>` or `<ms>` (seq 0), decimal digits only, each part below 2^64; nothing for
+    /// anything else (a Last-Event-ID an app wrote itself, garbage).
+    static std::optional<EventId> parse(std::string_view s) noexcept;
+    /// The id after `last` at wall-clock time `now_ms`.
+    static EventId next(EventId last, std::uint64_t now_ms) noexcept;
+};
+
+/// The wall clock in milliseconds since 1970 (what a retained id's first part counts).
+std::uint64_t event_clock_ms() noexcept;
+
+/// One retained topic in one process: its last `capacity` text publications, oldest first,
+/// each with its id. Thread: any; whoever appends or reads holds lock() (the app's publish
+/// keeps it while it queues the publication to every loop, so every loop sees ids in order).
+class EventLog {
+public:
+    explicit EventLog(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+    std::size_t capacity() const noexcept { return capacity_; }
+    std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(m_); }
+    /// The id the next append gives. Lock held.
+    EventId next_id(std::uint64_t now_ms) const noexcept { return EventId::next(last_, now_ms); }
+    /// Keeps `p` (made with next_id()), dropping the oldest beyond capacity. Lock held.
+    void append(std::shared_ptr<const Publication> p, EventId id);
+    /// Calls f(shared publication) for each kept one whose id is after `after`, oldest first: all of
+    /// them when `after` is older than the oldest kept (what fell out is lost), none when it
+    /// is the newest or later. Returns the id of the last one given, or `after`. Lock held.
+    template <class F>
+    EventId replay(EventId after, F&& f) const;
+    std::size_t size() const noexcept { return ring_.size(); }
+
+private:
+    struct Entry {
+        EventId id;
+        std::shared_ptr<const Publication> p;
+    };
+    std::size_t capacity_;
+    std::mutex m_;
+    std::deque<Entry> ring_;
+    EventId last_;
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline std::size_t EventId::write(char* out) const noexcept {
+    char* p = out;
+    auto put = [&p](std::uint64_t v) {
+        char tmp[20];
+        std::size_t n = 0;
+        do {
+            tmp[n++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (n != 0) *p++ = tmp[--n];
+    };
+    put(ms);
+    *p++ = '-';
+    put(seq);
+    return static_cast<std::size_t>(p - out);
+}
+
+inline std::string EventId::text() const {
+    char buf[max_text];
+    return std::string(buf, write(buf));
+}
+
+inline std::optional<EventId> EventId::parse(std::string_view s) noexcept {
+    auto number = [](std::string_view d, std::uint64_t& v) {
+        if (d.empty() || d.size() > 20) return false;
+        v = 0;
+        for (char c : d) {
+            if (c < '0' || c > '9') return false;
+            const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+            if (v > (UINT64_MAX - digit) / 10) return false;
+            v = v * 10 + digit;
+        }
+        return true;
+    };
+    EventId id;
+    const std::size_t dash = s.find('-');
+    if (!number(s.substr(0, dash), id.ms)) return std::nullopt;
+    if (dash != std::string_view::npos && !number(s.substr(dash + 1), id.seq)) return std::nullopt;
+    return id;
+}
+
+inline EventId EventId::next(EventId last, std::uint64_t now_ms) noexcept {
+    if (now_ms > last.ms) return EventId{now_ms, 0};
+    return EventId{last.ms, last.seq + 1};   // same millisecond, or the clock stepped back
+}
+
+inline std::uint64_t event_clock_ms() noexcept {
+    // system_clock, not steady_clock: ids must keep growing across restarts and instances.
+    const auto d = std::chrono::system_clock::now().time_since_epoch();
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+inline void EventLog::append(std::shared_ptr<const Publication> p, EventId id) {
+    if (ring_.size() == capacity_) ring_.pop_front();
+    ring_.push_back(Entry{id, std::move(p)});
+    last_ = id;
+}
+
+template <class F>
+EventId EventLog::replay(EventId after, F&& f) const {
+    // Ids grow along the ring: skip to the first one after `after`.
+    auto it = ring_.begin();
+    while (it != ring_.end() && it->id <= after) ++it;
+    EventId last = after;
+    for (; it != ring_.end(); ++it) {
+        f(it->p);
+        last = it->id;
+    }
+    return last;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/bridge.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/bridge.hpp — the seam between an App's topics and other processes' topics.
@@ -2820,9 +2982,12 @@ WISP_NAMESPACE_END
 // Must not know: Redis or any other carrier, sockets, connections.
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -2839,6 +3004,21 @@ public:
     /// A publication made in this process. Thread: any; `here` is the caller's loop (null on
     /// other threads). Called once per publication, before the local fan-out.
     virtual void relay(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// A text publication to a retained topic (App::retain, Publication::retained set), with
+    /// the publishing peer's id in Publication::sender. True when the bridge took it: it comes
+    /// back through the bridge with its id, to this process too, and is delivered then. False
+    /// when it cannot now (its carrier is away): the caller delivers it as a plain publication.
+    /// Thread: any, as relay().
+    virtual bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// What a stream that resumes `topic` after `after` missed: at most `count` of the newest
+    /// retained publications after it, oldest first, given to `done` (with true) on the
+    /// bridge's loop, once, after the bridge receives the topic's live publications (so
+    /// nothing falls between the two). False, and `done` never runs, when it cannot ask now.
+    /// `done` may also get false and nothing (the answer was lost). Thread: any I/O thread.
+    using HistoryDone =
+        std::function<void(bool ok, std::vector<std::shared_ptr<const Publication>> missed)>;
+    virtual bool history(const std::string& topic, EventId after, std::size_t count,
+                         HistoryDone done) = 0;
     /// The app-wide subscriber count of `topic` went from 0 to 1 or from 1 to 0. Thread: any
     /// (the count may have changed again by the time the bridge looks).
     virtual void topic_changed(const std::string& topic, Loop* here) = 0;
@@ -3425,6 +3605,20 @@ public:
     /// Publishes to `topic` within namespace `ns` (WsOptions::namespace_of): only that
     /// namespace's peers receive it. Otherwise as publish_text.
     SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
+
+    /// Keeps the last `count` text publications of `topic` (an app-wide topic, not one of a
+    /// namespace) so that event streams can resume it. Each gets an id, sent as the `id:` of
+    /// its SSE events; an event stream that subscribes to `topic` with a `Last-Event-ID`
+    /// request header holding such an id (an EventSource sends the last one it saw when it
+    /// reconnects) first gets the kept publications after it, in order, then live ones, none
+    /// twice. In one process they are kept in memory. With a bridge (RedisBridge) they are
+    /// kept in a Redis Stream whose entry ids they take, so a stream resumes on any instance;
+    /// while Redis is away they go out as plain publications (no id, not kept). Delivery of a
+    /// retained topic is deferred: on the publisher's loop at its next turn, with a bridge once
+    /// Redis has ordered it (the publisher is still skipped). Before run(); `count` >= 1.
+    /// Errors: errc::invalid_argument (count 0, empty topic), errc::already_running; listen()
+    /// reports them too.
+    std::error_code retain(std::string_view topic, std::size_t count);
 
     /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
     /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
@@ -5720,10 +5914,18 @@ struct Publication {
     bool binary = false;              ///< binary publications reach WebSocket peers only
     bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
     bool from_bridge = false;         ///< came from another process: never sent back (bridge.hpp)
+    /// A retained topic's (App::retain): on its way to a bridge that gives it an id.
+    bool retained = false;
+    EventId id;   ///< a retained topic's publication: its id, written in its SSE events
+    /// The peer that published it (Peer::id), when its delivery is deferred (a retained topic:
+    /// through every loop's inbox, or through Redis and back) and the publisher is skipped
+    /// by id instead of by address. Empty otherwise.
+    std::string sender;
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, bool compress = true,
-                                                   bool from_bridge = false);
+                                                   bool from_bridge = false, EventId id = {},
+                                                   std::string_view sender = {});
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -5828,12 +6030,15 @@ private:
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
-                                                            bool compress, bool from_bridge) {
+                                                            bool compress, bool from_bridge,
+                                                            EventId id, std::string_view sender) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
     p->from_bridge = from_bridge;
+    p->id = id;
+    p->sender = std::string(sender);
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -5849,9 +6054,11 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
     std::call_once(sse_once_[named], [&] {
         const std::string_view data = payload();
         const std::string_view event = named ? std::string_view(topic) : std::string_view();
-        const std::size_t size = formatted_size(data, event);
+        char id_text[EventId::max_text];
+        const std::string_view eid(id_text, id.empty() ? 0 : id.write(id_text));
+        const std::size_t size = formatted_size(data, event, eid);
         SharedBuffer plain = SharedBuffer::with_capacity(size);
-        sse_write_event(plain.mutable_data(), data, event, {}, -1, false);
+        sse_write_event(plain.mutable_data(), data, event, eid, -1, false);
         plain.set_size(size);
         const std::size_t chunk = size + chunk_overhead(size);
         SharedBuffer framed = SharedBuffer::with_capacity(chunk);
@@ -6001,6 +6208,7 @@ WISP_NAMESPACE_END
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -6031,13 +6239,27 @@ struct AppCore {
     /// Carries publications to and from other processes (App::bridge), or null. Set before
     /// run(); every publication made here is relayed to it, none that came through it.
     std::shared_ptr<Bridge> bridge;
+    /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
+    /// looks it up without a lock (and not at all while it is empty).
+    std::unordered_map<std::string, std::unique_ptr<EventLog>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
     /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
-    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+    /// A retained topic's text publication goes another way (publish_retained): `sender` is
+    /// then the publishing peer's id, skipped wherever the publication arrives.
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip,
+                 std::string_view sender = {});
+    /// publish() for a retained topic's text: true when it took `p` (always, without a bridge).
+    bool publish_retained(const Publication& p, EventLog& log, Loop* here, std::string_view sender);
+    /// The retained topic `topic`'s ring, or null.
+    EventLog* retained_log(const std::string& topic) const {
+        if (retained.empty()) return nullptr;
+        auto it = retained.find(topic);
+        return it == retained.end() ? nullptr : it->second.get();
+    }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
     /// when the app-wide count leaves or reaches 0.
@@ -7500,8 +7722,13 @@ inline void Loop::run_later() {
 }
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
-                             const void* skip) {
+                             const void* skip, std::string_view sender) {
     if (here == nullptr) here = Loop::current();
+    if (!retained.empty() && !p->binary && !p->from_bridge && p->id.empty())
+        if (EventLog* log = retained_log(p->topic)) {
+            if (publish_retained(*p, *log, here, sender)) return;
+            // With a bridge whose Redis is away: a plain publication (no id, not retained).
+        }
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
@@ -7519,6 +7746,34 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
         for (Loop* l : *loops) l->enqueue(p, true);
     }
     foreign_publishes.fetch_sub(1);
+}
+
+inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop* here,
+                                      std::string_view sender) {
+    if (bridge) {
+        // Redis orders it and gives its id (a Redis Stream's); it comes back to this instance
+        // through the bridge like another instance's, and is delivered then.
+        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, {}, sender);
+        const_cast<Publication&>(*q).retained = true;   // still ours: nobody shares it yet
+        return bridge->relay_retained(q, here);
+    }
+    // One process: the id and the ring here. The lock is kept while the publication is queued
+    // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
+    // so each loop's inbox holds the topic's publications in id order, and a stream that
+    // replays the ring (StreamState::resume) under the same lock sees each one either there
+    // or after it, never missed between the two.
+    const bool io_thread = here != nullptr;
+    if (!io_thread) foreign_publishes.fetch_add(1);
+    {
+        auto lock = log.lock();
+        const EventId id = log.next_id(event_clock_ms());
+        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
+        log.append(q, id);
+        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+            for (Loop* l : *loops) l->enqueue(q, !io_thread);
+    }
+    if (!io_thread) foreign_publishes.fetch_sub(1);
+    return true;
 }
 
 inline std::string_view Loop::date() {
@@ -8612,7 +8867,8 @@ WISP_NAMESPACE_END
 // and, once started, by its connection's StreamSession.
 // Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
 // pushed before the head went out, chunk framing of events, the stream's end (once), its
-// heartbeat clock, its topics.
+// heartbeat clock, its topics, and resuming retained topics after its Last-Event-ID (what it
+// missed first, then live events, none twice).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
 
 #include <algorithm>
@@ -8620,8 +8876,10 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -8658,6 +8916,15 @@ public:
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
+    /// Queues `p` as an event, as deliver() does without asking whether it is new.
+    void write_publication(const Publication& p, bool named);
+    /// subscribe() to a retained topic: when the request had a Last-Event-ID that is a
+    /// retained id, what this stream missed goes out first (from the ring, or asked of the
+    /// bridge, while live ones wait), and from then on nothing at or before the last id given.
+    void resume(const std::string& topic, EventLog& log, bool named);
+    /// The bridge's answer to resume(): the missed publications, oldest first.
+    void resumed(const std::string& topic, bool ok,
+                 std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
     static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
@@ -8679,6 +8946,17 @@ public:
         std::vector<std::function<void()>> when_drained;
     };
     std::unique_ptr<Extras> extras;
+    /// A retained topic this stream resumes: the last id it was given, and while the bridge
+    /// looks up what it missed, the live events that came meanwhile (plain SSE bytes).
+    struct Resume {
+        std::string topic;
+        EventId last;
+        bool named = false;
+        bool waiting = false;
+        std::vector<std::pair<EventId, SharedBuffer>> held;
+    };
+    std::unique_ptr<std::vector<Resume>> resumes;   ///< made by the first resume()
+    Resume* find_resume(std::string_view topic);
     std::uint64_t last_write_tick = 0;
 
 private:
@@ -8839,7 +9117,8 @@ inline bool StreamState::subscribe(std::string_view topic, bool named) {
     std::string t(topic);
     if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
     conn->loop().core.count_subscriber(t, +1, &conn->loop());
-    topics.push_back(std::move(t));
+    topics.push_back(t);
+    if (EventLog* log = conn->loop().core.retained_log(t)) resume(t, *log, named);
     return true;
 }
 
@@ -8848,12 +9127,99 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
     conn->loop().core.count_subscriber(*it, -1, &conn->loop());
+    if (resumes) {
+        auto r = std::find_if(resumes->begin(), resumes->end(),
+                              [&](const Resume& x) { return x.topic == *it; });
+        if (r != resumes->end()) resumes->erase(r);
+    }
     topics.erase(it);
     return true;
 }
 
+inline StreamState::Resume* StreamState::find_resume(std::string_view topic) {
+    for (Resume& r : *resumes)
+        if (r.topic == topic) return &r;
+    return nullptr;
+}
+
+inline void StreamState::resume(const std::string& topic, EventLog& log, bool named) {
+    if (!has_last_event_id) return;
+    const std::optional<EventId> after = EventId::parse(last_event_id);
+    if (!after) return;   // not one of ours (an id the app pushed itself): live events only
+    if (!resumes) resumes = std::make_unique<std::vector<Resume>>();
+    resumes->push_back(Resume{topic, *after, named, false, {}});
+    AppCore& core = conn->loop().core;
+    if (core.bridge) {
+        auto done = [w = weak_from_this(), g = gate, topic](
+                        bool ok, std::vector<std::shared_ptr<const Publication>> missed) {
+            g->post([w, topic, ok, missed = std::move(missed)]() mutable {
+                if (auto s = w.lock()) s->resumed(topic, ok, std::move(missed));
+            });
+        };
+        if (core.bridge->history(topic, *after, log.capacity(), std::move(done)))
+            resumes->back().waiting = true;
+        return;   // Redis away: live events only (they carry no id meanwhile)
+    }
+    // One process: the ring, under the lock that publishers hold while they queue to every
+    // loop, so each publication is either in this copy or queued after it (and newer than
+    // `last`); those queued before it and copied too are skipped by id on arrival.
+    std::vector<std::shared_ptr<const Publication>> missed;
+    EventId last;
+    {
+        auto lock = log.lock();
+        last = log.replay(*after, [&missed](const std::shared_ptr<const Publication>& p) {
+            missed.push_back(p);
+        });
+    }
+    resumes->back().last = last;
+    // Outside the lock: a write may end the stream, whose close hook may publish again.
+    for (const auto& p : missed) {
+        if (closed.load()) return;
+        write_publication(*p, named);
+    }
+}
+
+inline void StreamState::resumed(const std::string& topic, bool ok,
+                                 std::vector<std::shared_ptr<const Publication>> missed) {
+    Resume* r = resumes ? find_resume(topic) : nullptr;
+    if (r == nullptr || !r->waiting || closed.load()) return;
+    // Taken out first: a write may end the stream, which drops its resumes.
+    auto held = std::move(r->held);
+    const bool named = r->named;
+    EventId last = r->last;
+    r->waiting = false;
+    r->held.clear();
+    if (ok)
+        for (const auto& p : missed) {
+            if (p->id <= last) continue;
+            if (closed.load()) return;
+            write_publication(*p, named);
+            last = p->id;
+        }
+    for (const auto& h : held) {
+        if (h.first <= last) continue;   // in the answer already
+        if (closed.load()) return;
+        write_event_bytes(h.second.view());
+        last = h.first;
+    }
+    if (Resume* again = find_resume(topic)) again->last = last;
+}
+
 inline void StreamState::deliver(const Publication& p, bool named) {
     if (closed.load() || p.binary) return;   // binary: not for SSE
+    if (WISP_UNLIKELY(resumes != nullptr) && !p.id.empty())
+        if (Resume* r = find_resume(p.topic)) {
+            if (r->waiting) {   // the bridge looks up what came before: this waits for it
+                r->held.emplace_back(p.id, p.sse(named, false));
+                return;
+            }
+            if (p.id <= r->last) return;   // given by the replay already
+            r->last = p.id;
+        }
+    write_publication(p, named);
+}
+
+inline void StreamState::write_publication(const Publication& p, bool named) {
     if (!is_started) {
         write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;
@@ -9976,12 +10342,14 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     // An un-namespaced peer publishes under the topic itself: no key is made.
     auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
                                       : Publication::make(topic_key(topic), data, binary, compress);
-    conn_.loop().core.publish(p, &conn_.loop(), this);
+    conn_.loop().core.publish(p, &conn_.loop(), this, id());
     return SendResult::sent;
 }
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
+    // A deferred delivery (a retained topic) skips its publisher here, by id.
+    if (WISP_UNLIKELY(!p.sender.empty()) && p.sender == s.id()) return;
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
     if (s.deflate_ && p.compress) {
@@ -12790,6 +13158,20 @@ WISP_DEF std::error_code App::attach_bridge(std::error_code ec, std::string why,
     return core_->attach_bridge(ec, std::move(why), std::move(link), running_);
 }
 
+WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) {
+    std::error_code ec;
+    if (running_) ec = make_error_code(errc::already_running);
+    else if (count == 0 || topic.empty()) ec = make_error_code(errc::invalid_argument);
+    if (ec) {
+        core_->record_setup_error(
+            ec, "retain(\"" + std::string(topic) + "\", " + std::to_string(count) + "): " +
+                    (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
+        return ec;
+    }
+    core_->retained[std::string(topic)] = std::make_unique<detail::EventLog>(count);
+    return ec;
+}
+
 WISP_DEF App::~App() {
     // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
     // were never reset by run()).
@@ -13211,8 +13593,9 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/redis_protocol.hpp — the only file that includes hiredis: the Redis bridge as
 // bytes in and bytes out.
-// Owns: the redis:// URL, the envelope a publication crosses in (instance id, type, payload),
-// channel names, the reconnect backoff schedule, which SUBSCRIBE / UNSUBSCRIBE to send, and
+// Owns: the redis:// URL, the envelope a publication crosses in (instance id, type, payload;
+// a retained topic's also its Redis Stream id and publishing peer), the script that retains a
+// publication, a Redis Stream's entries as replies give them, channel names, the reconnect backoff schedule, which SUBSCRIBE / UNSUBSCRIBE to send, and
 // RESP through hiredis (redisFormatCommandArgv for commands, a redisReader for replies).
 // Must not know: sockets, the event loop, Asio, App (redis_link.hpp does the I/O).
 // Without WISP_REDIS nothing here is compiled and hiredis is not included.
@@ -13259,6 +13642,11 @@ std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why);
 // digits), ':', then the payload as it was published. Only the instance id keeps an instance
 // from delivering its own publication twice (it gets it back as a subscriber).
 
+//
+// A retained topic's publication (App::retain) has type 'r' (text), and after the ':' the id
+// Redis gave it in the topic's stream, a space, the publishing peer's id (Peer::id, maybe
+// empty), ':', then the payload. RETAIN_SCRIPT writes that middle part inside Redis.
+
 constexpr std::size_t instance_id_size = 16;
 constexpr std::size_t envelope_header_size = 5 + 1 + 1 + instance_id_size + 1;
 
@@ -13266,7 +13654,31 @@ struct Envelope {
     std::string_view instance;
     bool binary = false;
     bool compress = true;
+    bool retained = false;     ///< type 'r': `id` and `sender` are set
+    EventId id;                ///< the entry id in the topic's Redis Stream
+    std::string_view sender;   ///< the publishing peer on `instance` ("" for the app)
     std::string_view payload;
+};
+
+/// The envelope up to its ':' for a retained publication: RETAIN_SCRIPT appends the rest.
+std::string encode_retained_head(std::string_view instance, bool compress);
+
+/// Retains a publication and publishes it, atomically, so Redis orders both alike:
+/// KEYS[1] the topic's stream, KEYS[2] its channel; ARGV[1] how many entries to keep (about:
+/// MAXLEN ~), ARGV[2] the envelope head, ARGV[3] the publishing peer, ARGV[4] the payload,
+/// ARGV[5] the compress flag ('c' or 'u'). The stream entry holds fields f (flag) and d
+/// (payload); the reply is its id.
+inline constexpr const char* retain_script =
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'f', ARGV[5], 'd', "
+    "ARGV[4])\n"
+    "redis.call('PUBLISH', KEYS[2], ARGV[2] .. id .. ' ' .. ARGV[3] .. ':' .. ARGV[4])\n"
+    "return id\n";
+
+/// One entry of a topic's stream as XRANGE / XREVRANGE give it (views into the reply).
+struct StreamEntry {
+    EventId id;
+    bool compress = true;
+    std::string_view data;
 };
 
 /// 16 lowercase hex digits of `random`.
@@ -13326,6 +13738,10 @@ private:
 /// Appends one command, as RESP (an array of bulk strings), to `out`. False when hiredis
 /// could not format it (out of memory); `out` is then unchanged.
 bool append_command(std::string& out, const std::vector<std::string_view>& args);
+
+/// The entries of an XRANGE / XREVRANGE reply, in the reply's order; nothing when the reply is
+/// not one (an error, a broken entry).
+std::optional<std::vector<StreamEntry>> stream_entries(const redisReply& r);
 
 struct ReplyFree {
     void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
@@ -13512,19 +13928,69 @@ inline std::string encode_envelope(std::string_view instance, bool binary, bool 
     return e;
 }
 
+inline std::string encode_retained_head(std::string_view instance, bool compress) {
+    std::string e = encode_envelope(instance, false, compress, {});
+    e[5] = 'r';
+    return e;
+}
+
 inline std::optional<Envelope> decode_envelope(std::string_view bytes) {
     if (bytes.size() < envelope_header_size || bytes.substr(0, 5) != "wisp1") return std::nullopt;
     Envelope e;
-    if (bytes[5] != 't' && bytes[5] != 'b') return std::nullopt;
+    if (bytes[5] != 't' && bytes[5] != 'b' && bytes[5] != 'r') return std::nullopt;
     if (bytes[6] != 'c' && bytes[6] != 'u') return std::nullopt;
     e.binary = bytes[5] == 'b';
+    e.retained = bytes[5] == 'r';
     e.compress = bytes[6] == 'c';
     e.instance = bytes.substr(7, instance_id_size);
     for (char c : e.instance)
         if (redis_url_detail::hex_digit(c) < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
     if (bytes[envelope_header_size - 1] != ':') return std::nullopt;
     e.payload = bytes.substr(envelope_header_size);
+    if (e.retained) {   // "<id> <sender>:<payload>"
+        const std::size_t space = e.payload.find(' ');
+        const std::size_t colon = e.payload.find(':', space == std::string_view::npos ? 0 : space);
+        if (space == std::string_view::npos || colon == std::string_view::npos) return std::nullopt;
+        const auto id = EventId::parse(e.payload.substr(0, space));
+        if (!id || id->empty()) return std::nullopt;
+        e.id = *id;
+        e.sender = e.payload.substr(space + 1, colon - space - 1);
+        e.payload = e.payload.substr(colon + 1);
+    }
     return e;
+}
+
+inline std::optional<std::vector<StreamEntry>> stream_entries(const redisReply& r) {
+    if (r.type != REDIS_REPLY_ARRAY) return std::nullopt;
+    std::vector<StreamEntry> out;
+    out.reserve(r.elements);
+    for (std::size_t i = 0; i < r.elements; ++i) {
+        const redisReply& e = *r.element[i];   // [id, [field, value, ...]]
+        if (e.type != REDIS_REPLY_ARRAY || e.elements != 2 ||
+            e.element[0]->type != REDIS_REPLY_STRING || e.element[1]->type != REDIS_REPLY_ARRAY)
+            return std::nullopt;
+        StreamEntry entry;
+        const auto id = EventId::parse(std::string_view(e.element[0]->str, e.element[0]->len));
+        if (!id) return std::nullopt;
+        entry.id = *id;
+        const redisReply& fields = *e.element[1];
+        bool has_data = false;
+        for (std::size_t f = 0; f + 1 < fields.elements; f += 2) {
+            const redisReply& k = *fields.element[f];
+            const redisReply& v = *fields.element[f + 1];
+            if (k.type != REDIS_REPLY_STRING || v.type != REDIS_REPLY_STRING) return std::nullopt;
+            const std::string_view key(k.str, k.len), value(v.str, v.len);
+            if (key == "d") {
+                entry.data = value;
+                has_data = true;
+            } else if (key == "f") {
+                entry.compress = value != "u";
+            }
+        }
+        if (!has_data) return std::nullopt;
+        out.push_back(entry);
+    }
+    return out;
 }
 
 inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::milliseconds min,
@@ -13591,7 +14057,8 @@ WISP_NAMESPACE_END
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
 // queue (one write per loop turn, capped while Redis is away), following the app-wide
 // subscriber counts with SUBSCRIBE / UNSUBSCRIBE, handing what arrives to the app's fan-out,
-// the counters and the log lines (through the app's error hook).
+// the counters and the log lines (through the app's error hook). Retained topics' streams are
+// redis_retention.hpp's (members of the same class).
 // Must not know: RESP or the envelope's layout (redis_protocol.hpp), connections and sessions.
 // Without WISP_REDIS nothing here is compiled.
 
@@ -13603,7 +14070,9 @@ WISP_NAMESPACE_END
 #include <deque>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -13618,6 +14087,9 @@ public:
     RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
 
     void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    bool history(const std::string& topic, EventId after, std::size_t count,
+                 HistoryDone done) override;
     void topic_changed(const std::string& topic, Loop* here) override;
     void start(AppCore& core, Loop& loop) override;
     void stop(std::chrono::milliseconds deadline) override;
@@ -13639,7 +14111,8 @@ private:
         unsigned attempt = 0;     ///< failures in a row
         bool lost_once = false;   ///< this outage is logged already
         std::string out;          ///< commands not yet handed to the socket
-        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
+        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'r' a retained
+        /// publication (EVAL), 'h' a history (XREVRANGE), 'c' any other.
         std::deque<char> out_kinds;
         std::string writing;       ///< the write in flight
         std::size_t written = 0;   ///< of `writing`, taken by the socket
@@ -13663,6 +14136,20 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
+    // ---- retained topics (redis_retention.hpp) ----
+    /// A history asked by a resuming stream.
+    struct HistoryAsk {
+        std::string topic;
+        EventId after;
+        std::size_t count = 0;
+        HistoryDone done;
+    };
+    void append_retained(const Publication& p);
+    void ask(HistoryAsk a);
+    void send_history(HistoryAsk a);
+    void on_history(const redisReply& r);
+    void on_subscription(std::string_view kind, const std::string& channel);
+    void fail_histories(bool sent_only);
     void drain_inbox();
     void reconcile(const std::string& topic);
     void check_stopped();
@@ -13690,6 +14177,11 @@ private:
     std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, reconnects_{0},
         rejected_{0};
     std::atomic<bool> sub_up_{false}, pub_up_{false};
+    std::set<std::string> confirmed_;   ///< channels Redis said we are subscribed to
+    /// Histories waiting for their channel's subscription to be confirmed (so no publication
+    /// falls between the history and the live ones), by channel.
+    std::unordered_map<std::string, std::vector<HistoryAsk>> unconfirmed_;
+    std::deque<HistoryAsk> asked_;   ///< one per 'h' in pub_'s out_kinds and expect, in order
 };
 
 // ---- implementation -------------------------------------------------------
@@ -13744,6 +14236,7 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
 inline void RedisLink::detach() {
     active_ = false;
     if (inbox_) inbox_->close();   // publishers waiting for room return
+    fail_histories(false);         // their streams' loops are gone: nothing runs
     for (Conn* c : {&sub_, &pub_}) {
         c->sock.reset();   // the loop's io_context goes next: nothing of it may outlive it
         c->timer.reset();
@@ -13836,7 +14329,8 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
     if (&c == &pub_) {
         // What was written and not acknowledged may or may not have crossed: at-most-once.
         std::uint64_t n = 0;
-        for (char k : c.expect) n += k == 'p';
+        for (char k : c.expect) n += k == 'p' || k == 'r';
+        fail_histories(true);   // the answers in flight; those not yet written go again
         c.expect.clear();
         c.writing.clear();   // `out` keeps what waited: it goes after the next hello
         dropped_.fetch_add(n);
@@ -13844,6 +14338,10 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
     } else {
         c.out.clear();
         c.out_kinds.clear();
+        confirmed_.clear();
+        for (auto& w : unconfirmed_)
+            for (auto& a : w.second) a.done(false, {});
+        unconfirmed_.clear();
     }
     if (stopping_ || failed_ || !active_) return;
     if (!c.lost_once) {
@@ -13936,12 +14434,16 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
     if (&c == &pub_) {
         const char kind = c.expect.empty() ? 'c' : c.expect.front();
         if (!c.expect.empty()) c.expect.pop_front();
-        if (r.type == REDIS_REPLY_ERROR) {
-            if (kind == 'p') dropped_.fetch_add(1);
+        if (kind == 'h') {
+            on_history(r);
+        } else if (r.type == REDIS_REPLY_ERROR) {
+            if (kind == 'p' || kind == 'r') dropped_.fetch_add(1);
             log(errc::redis_connection, "redis: " + where() + " answered " +
-                                            (kind == 's' ? "SELECT" : "PUBLISH") + " with " +
-                                            std::string(reply_text(r)));
-        } else if (kind == 'p') {
+                                            (kind == 's'   ? "SELECT"
+                                             : kind == 'r' ? "a retained PUBLISH (EVAL)"
+                                                           : "PUBLISH") +
+                                            " with " + std::string(reply_text(r)));
+        } else if (kind == 'p' || kind == 'r') {
             published_.fetch_add(1);
         }
         check_stopped();
@@ -13953,8 +14455,10 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
             "redis: " + where() + " answered a subscription with " + std::string(reply_text(r)));
         return;
     }
-    if (r.type == REDIS_REPLY_ARRAY && r.elements == 3 && reply_text(*r.element[0]) == "message")
-        on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
+    const std::string_view kind = reply_text(*r.element[0]);
+    if (kind == "message") on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
+    else on_subscription(kind, std::string(reply_text(*r.element[1])));
 }
 
 inline void RedisLink::on_message(std::string_view channel, std::string_view payload) {
@@ -13964,7 +14468,15 @@ inline void RedisLink::on_message(std::string_view channel, std::string_view pay
         rejected_.fetch_add(1);
         return;
     }
-    if (e->instance == instance_) return;   // our own, delivered here already
+    const bool ours = e->instance == instance_;
+    if (e->retained) {   // ordered by Redis: delivered here too, our own publisher skipped
+        if (!ours) received_.fetch_add(1);
+        core_->publish(Publication::make(*topic, e->payload, false, e->compress, true, e->id,
+                                         ours ? e->sender : std::string_view()),
+                       loop_, nullptr);
+        return;
+    }
+    if (ours) return;   // our own, delivered here already
     received_.fetch_add(1);
     core_->publish(Publication::make(*topic, e->payload, e->binary, e->compress, true), loop_,
                    nullptr);
@@ -13991,6 +14503,10 @@ inline void RedisLink::drain_inbox() {
 }
 
 inline void RedisLink::append_publication(const Publication& p) {
+    if (p.retained) {
+        append_retained(p);
+        return;
+    }
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
@@ -14069,6 +14585,8 @@ inline void RedisLink::reconcile(const std::string& topic) {
     const std::string channel = channel_name(options_.channel_prefix, topic);
     const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
     if (cmd == RedisSubscriptions::Command::none) return;
+    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
+    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
     append_command(
         sub_.out,
         {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
@@ -14104,6 +14622,160 @@ inline void RedisLink::check_stopped() {
     stop_timer_->async_wait([s = self()](const std::error_code& ec) {
         if (!ec && s->active_) s->check_stopped();
     });
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif   // WISP_REDIS
+
+// ---- wisp/detail/redis_retention.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/redis_retention.hpp — the Redis bridge's retained topics (App::retain): each is
+// a Redis Stream (key: its channel's name) that keeps about the last N publications.
+// Owns: sending a retained publication (one EVAL of retain_script: XADD and PUBLISH at once,
+// so the stream's order is the channel's), asking a topic's history for a resuming stream
+// (XREVRANGE, once the channel's subscription is confirmed, so nothing published meanwhile
+// falls between the history and the live messages), and answering every ask exactly once.
+// Must not know: event streams and their Last-Event-ID (StreamState), RESP (redis_protocol.hpp).
+// Members of RedisLink (redis_link.hpp); without WISP_REDIS nothing here is compiled.
+
+
+#ifdef WISP_REDIS
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline bool RedisLink::relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) {
+    // Both connections up: the EVAL can go and its PUBLISH can come back here. Otherwise the
+    // app delivers it locally, without an id (not kept in the stream).
+    if (!active_ || !sub_up_.load() || !pub_up_.load()) return false;
+    relay(p, here);   // in order with this loop's plain publications
+    return true;
+}
+
+inline void RedisLink::append_retained(const Publication& p) {
+    Conn& c = pub_;
+    const EventLog* log = core_->retained_log(p.topic);
+    const std::string key = channel_name(options_.channel_prefix, p.topic);
+    const std::string_view payload = p.payload();
+    if (failed_ || log == nullptr ||
+        c.out.size() + 2 * key.size() + payload.size() + p.sender.size() + 512 >
+            options_.max_pending_bytes) {
+        dropped_.fetch_add(1);
+        ++dropped_in_outage_;
+        return;
+    }
+    const std::string keep = std::to_string(log->capacity());
+    const std::string head = encode_retained_head(instance_, p.compress);
+    if (!append_command(c.out, {"EVAL", retain_script, "2", key, key, keep, head, p.sender, payload,
+                                p.compress ? "c" : "u"})) {
+        dropped_.fetch_add(1);
+        return;
+    }
+    c.out_kinds.push_back('r');
+    schedule_flush(c);
+}
+
+inline bool RedisLink::history(const std::string& topic, EventId after, std::size_t count,
+                               HistoryDone done) {
+    if (!active_ || failed_ || !sub_up_.load() || !pub_up_.load()) return false;
+    HistoryAsk a{topic, after, count, std::move(done)};
+    if (Loop::current() == loop_) ask(std::move(a));
+    else if (!gate_->post([s = self(), a = std::move(a)]() mutable { s->ask(std::move(a)); }))
+        return false;
+    return true;
+}
+
+inline void RedisLink::ask(HistoryAsk a) {
+    if (!active_ || stopping_ || failed_ || sub_.state != State::connected ||
+        pub_.state != State::connected) {
+        a.done(false, {});
+        return;
+    }
+    const std::string channel = channel_name(options_.channel_prefix, a.topic);
+    if (confirmed_.count(channel) != 0) send_history(std::move(a));
+    else unconfirmed_[channel].push_back(std::move(a));   // the SUBSCRIBE is on its way
+}
+
+inline void RedisLink::send_history(HistoryAsk a) {
+    const std::string key = channel_name(options_.channel_prefix, a.topic);
+    const std::string count = std::to_string(a.count == 0 ? 1 : a.count);
+    // The newest `count` entries after `after`, newest first (XREVRANGE end start).
+    if (!append_command(pub_.out, {"XREVRANGE", key, "+", "(" + a.after.text(), "COUNT", count})) {
+        a.done(false, {});
+        return;
+    }
+    pub_.out_kinds.push_back('h');
+    asked_.push_back(std::move(a));
+    schedule_flush(pub_);
+}
+
+inline void RedisLink::on_history(const redisReply& r) {
+    if (asked_.empty()) return;
+    HistoryAsk a = std::move(asked_.front());
+    asked_.pop_front();
+    const auto entries = stream_entries(r);
+    if (!entries) {
+        log(errc::redis_connection,
+            "redis: " + where() + " answered a history (XREVRANGE) with " +
+                (r.type == REDIS_REPLY_ERROR ? std::string(reply_text(r)) : "something else"));
+        a.done(false, {});
+        return;
+    }
+    std::vector<std::shared_ptr<const Publication>> missed;
+    missed.reserve(entries->size());
+    for (auto it = entries->rbegin(); it != entries->rend(); ++it) {   // oldest first
+        if (!is_valid_utf8(it->data)) {
+            rejected_.fetch_add(1);
+            continue;
+        }
+        missed.push_back(
+            Publication::make(a.topic, it->data, false, it->compress, true, it->id, {}));
+    }
+    a.done(true, std::move(missed));
+}
+
+inline void RedisLink::on_subscription(std::string_view kind, const std::string& channel) {
+    if (kind == "subscribe") {
+        confirmed_.insert(channel);
+        auto it = unconfirmed_.find(channel);
+        if (it == unconfirmed_.end()) return;
+        auto waiting = std::move(it->second);
+        unconfirmed_.erase(it);
+        for (auto& a : waiting) send_history(std::move(a));
+    } else if (kind == "unsubscribe") {
+        confirmed_.erase(channel);
+        if (subs_.wants(channel)) return;   // a SUBSCRIBE follows: they wait for it
+        auto it = unconfirmed_.find(channel);
+        if (it == unconfirmed_.end()) return;
+        auto waiting = std::move(it->second);
+        unconfirmed_.erase(it);
+        for (auto& a : waiting) a.done(false, {});
+    }
+}
+
+inline void RedisLink::fail_histories(bool sent_only) {
+    // asked_ follows the 'h' kinds of expect (written), then of out_kinds (not yet written).
+    std::size_t n = asked_.size();
+    if (sent_only) {
+        n = 0;
+        for (char k : pub_.expect) n += k == 'h';
+    }
+    for (std::size_t i = 0; i < n && !asked_.empty(); ++i) {
+        HistoryAsk a = std::move(asked_.front());
+        asked_.pop_front();
+        a.done(false, {});
+    }
+    if (!sent_only) {
+        for (auto& w : unconfirmed_)
+            for (auto& a : w.second) a.done(false, {});
+        unconfirmed_.clear();
+    }
 }
 
 }   // namespace detail

@@ -237,6 +237,67 @@ TEST_CASE("redis resp: commands formatted by hiredis, replies read by its reader
     CHECK_FALSE(bad.next(broken));
     CHECK(broken);
 }
+
+TEST_CASE("redis retained: the envelope RETAIN_SCRIPT completes, and the stream's entries") {
+    const std::string head = encode_retained_head("00000000000000ab", false);
+    CHECK(head == "wisp1ru00000000000000ab:");
+    // What the script publishes: head .. id .. ' ' .. sender .. ':' .. payload.
+    const std::string msg = head + "1733450000123-4 1f:a: b";
+    auto e = decode_envelope(msg);
+    REQUIRE(e);
+    CHECK(e->retained);
+    CHECK_FALSE(e->binary);
+    CHECK_FALSE(e->compress);
+    CHECK(e->instance == "00000000000000ab");
+    CHECK(e->id == EventId{1733450000123ULL, 4});
+    CHECK(e->sender == "1f");
+    CHECK(e->payload == "a: b");                  // a ':' in the payload stays in it
+    const std::string by_app = head + "9-0 :x";   // published by the app: no sender
+    auto app = decode_envelope(by_app);
+    REQUIRE(app);
+    CHECK(app->sender.empty());
+    CHECK(app->payload == "x");
+    for (const std::string& bad :
+         {head + "9-0", head + "9-0 x", head + "x-0 a:b", head + "0-0 a:b", head + " a:b"})
+        CHECK_MESSAGE(!decode_envelope(bad), bad);
+    // A plain envelope has no id.
+    const std::string plain_bytes = encode_envelope("00000000000000ab", false, true, "9-0 a:b");
+    auto plain = decode_envelope(plain_bytes);
+    REQUIRE(plain);
+    CHECK_FALSE(plain->retained);
+    CHECK(plain->payload == "9-0 a:b");
+
+    // XREVRANGE's reply: [[id, [field, value, ...]], ...]
+    RespReader r;
+    const std::string in =
+        "*2\r\n"
+        "*2\r\n$3\r\n5-1\r\n*4\r\n$1\r\nf\r\n$1\r\nu\r\n$1\r\nd\r\n$2\r\nhi\r\n"
+        "*2\r\n$3\r\n5-0\r\n*4\r\n$1\r\nf\r\n$1\r\nc\r\n$1\r\nd\r\n$0\r\n\r\n"
+        "*0\r\n-WRONGTYPE no\r\n*1\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$1\r\nf\r\n$1\r\nc\r\n";
+    REQUIRE(r.feed(in.data(), in.size()));
+    bool broken = false;
+    auto two = r.next(broken);
+    REQUIRE(two);
+    auto entries = stream_entries(*two);
+    REQUIRE(entries);
+    REQUIRE(entries->size() == 2);
+    CHECK((*entries)[0].id == EventId{5, 1});
+    CHECK_FALSE((*entries)[0].compress);
+    CHECK((*entries)[0].data == "hi");
+    CHECK((*entries)[1].id == EventId{5, 0});
+    CHECK((*entries)[1].compress);
+    CHECK((*entries)[1].data.empty());
+    auto empty = r.next(broken);
+    REQUIRE(empty);
+    REQUIRE(stream_entries(*empty));
+    CHECK(stream_entries(*empty)->empty());
+    auto error = r.next(broken);
+    REQUIRE(error);
+    CHECK_FALSE(stream_entries(*error));
+    auto no_data = r.next(broken);   // an entry without its payload field: not ours
+    REQUIRE(no_data);
+    CHECK_FALSE(stream_entries(*no_data));
+}
 #endif   // WISP_REDIS
 
 TEST_CASE("redis options: the defaults") {

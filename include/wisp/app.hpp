@@ -190,6 +190,20 @@ public:
     /// namespace's peers receive it. Otherwise as publish_text.
     SendResult publish_to(std::string_view ns, std::string_view topic, std::string_view text);
 
+    /// Keeps the last `count` text publications of `topic` (an app-wide topic, not one of a
+    /// namespace) so that event streams can resume it. Each gets an id, sent as the `id:` of
+    /// its SSE events; an event stream that subscribes to `topic` with a `Last-Event-ID`
+    /// request header holding such an id (an EventSource sends the last one it saw when it
+    /// reconnects) first gets the kept publications after it, in order, then live ones, none
+    /// twice. In one process they are kept in memory. With a bridge (RedisBridge) they are
+    /// kept in a Redis Stream whose entry ids they take, so a stream resumes on any instance;
+    /// while Redis is away they go out as plain publications (no id, not kept). Delivery of a
+    /// retained topic is deferred: on the publisher's loop at its next turn, with a bridge once
+    /// Redis has ordered it (the publisher is still skipped). Before run(); `count` >= 1.
+    /// Errors: errc::invalid_argument (count 0, empty topic), errc::already_running; listen()
+    /// reports them too.
+    std::error_code retain(std::string_view topic, std::size_t count);
+
     /// Shares this app's topics with other processes (wisp::RedisBridge, <wisp/redis.hpp>):
     /// its publications go out, theirs reach its subscribers. Before run(); one per app. A
     /// bridge with a setup error returns it, and listen() reports it too.

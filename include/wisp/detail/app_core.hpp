@@ -11,6 +11,7 @@
 #include <wisp/request.hpp>
 #include <wisp/router.hpp>
 #include <wisp/detail/bridge.hpp>
+#include <wisp/detail/event_log.hpp>
 #include <wisp/detail/handler.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/topics.hpp>
@@ -23,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,13 +55,27 @@ struct AppCore {
     /// Carries publications to and from other processes (App::bridge), or null. Set before
     /// run(); every publication made here is relayed to it, none that came through it.
     std::shared_ptr<Bridge> bridge;
+    /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
+    /// looks it up without a lock (and not at all while it is empty).
+    std::unordered_map<std::string, std::unique_ptr<EventLog>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
     /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
-    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+    /// A retained topic's text publication goes another way (publish_retained): `sender` is
+    /// then the publishing peer's id, skipped wherever the publication arrives.
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip,
+                 std::string_view sender = {});
+    /// publish() for a retained topic's text: true when it took `p` (always, without a bridge).
+    bool publish_retained(const Publication& p, EventLog& log, Loop* here, std::string_view sender);
+    /// The retained topic `topic`'s ring, or null.
+    EventLog* retained_log(const std::string& topic) const {
+        if (retained.empty()) return nullptr;
+        auto it = retained.find(topic);
+        return it == retained.end() ? nullptr : it->second.get();
+    }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
     /// when the app-wide count leaves or reaches 0.

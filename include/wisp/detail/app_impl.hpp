@@ -99,6 +99,20 @@ WISP_DEF std::error_code App::attach_bridge(std::error_code ec, std::string why,
     return core_->attach_bridge(ec, std::move(why), std::move(link), running_);
 }
 
+WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) {
+    std::error_code ec;
+    if (running_) ec = make_error_code(errc::already_running);
+    else if (count == 0 || topic.empty()) ec = make_error_code(errc::invalid_argument);
+    if (ec) {
+        core_->record_setup_error(
+            ec, "retain(\"" + std::string(topic) + "\", " + std::to_string(count) + "): " +
+                    (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
+        return ec;
+    }
+    core_->retained[std::string(topic)] = std::make_unique<detail::EventLog>(count);
+    return ec;
+}
+
 WISP_DEF App::~App() {
     // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
     // were never reset by run()).

@@ -10,10 +10,14 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/event_log.hpp>
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -30,6 +34,21 @@ public:
     /// A publication made in this process. Thread: any; `here` is the caller's loop (null on
     /// other threads). Called once per publication, before the local fan-out.
     virtual void relay(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// A text publication to a retained topic (App::retain, Publication::retained set), with
+    /// the publishing peer's id in Publication::sender. True when the bridge took it: it comes
+    /// back through the bridge with its id, to this process too, and is delivered then. False
+    /// when it cannot now (its carrier is away): the caller delivers it as a plain publication.
+    /// Thread: any, as relay().
+    virtual bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) = 0;
+    /// What a stream that resumes `topic` after `after` missed: at most `count` of the newest
+    /// retained publications after it, oldest first, given to `done` (with true) on the
+    /// bridge's loop, once, after the bridge receives the topic's live publications (so
+    /// nothing falls between the two). False, and `done` never runs, when it cannot ask now.
+    /// `done` may also get false and nothing (the answer was lost). Thread: any I/O thread.
+    using HistoryDone =
+        std::function<void(bool ok, std::vector<std::shared_ptr<const Publication>> missed)>;
+    virtual bool history(const std::string& topic, EventId after, std::size_t count,
+                         HistoryDone done) = 0;
     /// The app-wide subscriber count of `topic` went from 0 to 1 or from 1 to 0. Thread: any
     /// (the count may have changed again by the time the bridge looks).
     virtual void topic_changed(const std::string& topic, Loop* here) = 0;

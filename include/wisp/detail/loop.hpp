@@ -366,8 +366,13 @@ inline void Loop::run_later() {
 }
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
-                             const void* skip) {
+                             const void* skip, std::string_view sender) {
     if (here == nullptr) here = Loop::current();
+    if (!retained.empty() && !p->binary && !p->from_bridge && p->id.empty())
+        if (EventLog* log = retained_log(p->topic)) {
+            if (publish_retained(*p, *log, here, sender)) return;
+            // With a bridge whose Redis is away: a plain publication (no id, not retained).
+        }
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
@@ -385,6 +390,34 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
         for (Loop* l : *loops) l->enqueue(p, true);
     }
     foreign_publishes.fetch_sub(1);
+}
+
+inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop* here,
+                                      std::string_view sender) {
+    if (bridge) {
+        // Redis orders it and gives its id (a Redis Stream's); it comes back to this instance
+        // through the bridge like another instance's, and is delivered then.
+        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, {}, sender);
+        const_cast<Publication&>(*q).retained = true;   // still ours: nobody shares it yet
+        return bridge->relay_retained(q, here);
+    }
+    // One process: the id and the ring here. The lock is kept while the publication is queued
+    // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
+    // so each loop's inbox holds the topic's publications in id order, and a stream that
+    // replays the ring (StreamState::resume) under the same lock sees each one either there
+    // or after it, never missed between the two.
+    const bool io_thread = here != nullptr;
+    if (!io_thread) foreign_publishes.fetch_add(1);
+    {
+        auto lock = log.lock();
+        const EventId id = log.next_id(event_clock_ms());
+        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
+        log.append(q, id);
+        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+            for (Loop* l : *loops) l->enqueue(q, !io_thread);
+    }
+    if (!io_thread) foreign_publishes.fetch_sub(1);
+    return true;
 }
 
 inline std::string_view Loop::date() {

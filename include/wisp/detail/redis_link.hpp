@@ -4,7 +4,8 @@
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
 // queue (one write per loop turn, capped while Redis is away), following the app-wide
 // subscriber counts with SUBSCRIBE / UNSUBSCRIBE, handing what arrives to the app's fan-out,
-// the counters and the log lines (through the app's error hook).
+// the counters and the log lines (through the app's error hook). Retained topics' streams are
+// redis_retention.hpp's (members of the same class).
 // Must not know: RESP or the envelope's layout (redis_protocol.hpp), connections and sessions.
 // Without WISP_REDIS nothing here is compiled.
 #pragma once
@@ -31,7 +32,9 @@
 #include <deque>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,6 +49,9 @@ public:
     RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
 
     void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    bool history(const std::string& topic, EventId after, std::size_t count,
+                 HistoryDone done) override;
     void topic_changed(const std::string& topic, Loop* here) override;
     void start(AppCore& core, Loop& loop) override;
     void stop(std::chrono::milliseconds deadline) override;
@@ -67,7 +73,8 @@ private:
         unsigned attempt = 0;     ///< failures in a row
         bool lost_once = false;   ///< this outage is logged already
         std::string out;          ///< commands not yet handed to the socket
-        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'c' any other.
+        /// One per command in `out`: 'a' AUTH, 's' SELECT, 'p' PUBLISH, 'r' a retained
+        /// publication (EVAL), 'h' a history (XREVRANGE), 'c' any other.
         std::deque<char> out_kinds;
         std::string writing;       ///< the write in flight
         std::size_t written = 0;   ///< of `writing`, taken by the socket
@@ -91,6 +98,20 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
+    // ---- retained topics (redis_retention.hpp) ----
+    /// A history asked by a resuming stream.
+    struct HistoryAsk {
+        std::string topic;
+        EventId after;
+        std::size_t count = 0;
+        HistoryDone done;
+    };
+    void append_retained(const Publication& p);
+    void ask(HistoryAsk a);
+    void send_history(HistoryAsk a);
+    void on_history(const redisReply& r);
+    void on_subscription(std::string_view kind, const std::string& channel);
+    void fail_histories(bool sent_only);
     void drain_inbox();
     void reconcile(const std::string& topic);
     void check_stopped();
@@ -118,6 +139,11 @@ private:
     std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, reconnects_{0},
         rejected_{0};
     std::atomic<bool> sub_up_{false}, pub_up_{false};
+    std::set<std::string> confirmed_;   ///< channels Redis said we are subscribed to
+    /// Histories waiting for their channel's subscription to be confirmed (so no publication
+    /// falls between the history and the live ones), by channel.
+    std::unordered_map<std::string, std::vector<HistoryAsk>> unconfirmed_;
+    std::deque<HistoryAsk> asked_;   ///< one per 'h' in pub_'s out_kinds and expect, in order
 };
 
 // ---- implementation -------------------------------------------------------
@@ -172,6 +198,7 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
 inline void RedisLink::detach() {
     active_ = false;
     if (inbox_) inbox_->close();   // publishers waiting for room return
+    fail_histories(false);         // their streams' loops are gone: nothing runs
     for (Conn* c : {&sub_, &pub_}) {
         c->sock.reset();   // the loop's io_context goes next: nothing of it may outlive it
         c->timer.reset();
@@ -264,7 +291,8 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
     if (&c == &pub_) {
         // What was written and not acknowledged may or may not have crossed: at-most-once.
         std::uint64_t n = 0;
-        for (char k : c.expect) n += k == 'p';
+        for (char k : c.expect) n += k == 'p' || k == 'r';
+        fail_histories(true);   // the answers in flight; those not yet written go again
         c.expect.clear();
         c.writing.clear();   // `out` keeps what waited: it goes after the next hello
         dropped_.fetch_add(n);
@@ -272,6 +300,10 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
     } else {
         c.out.clear();
         c.out_kinds.clear();
+        confirmed_.clear();
+        for (auto& w : unconfirmed_)
+            for (auto& a : w.second) a.done(false, {});
+        unconfirmed_.clear();
     }
     if (stopping_ || failed_ || !active_) return;
     if (!c.lost_once) {
@@ -364,12 +396,16 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
     if (&c == &pub_) {
         const char kind = c.expect.empty() ? 'c' : c.expect.front();
         if (!c.expect.empty()) c.expect.pop_front();
-        if (r.type == REDIS_REPLY_ERROR) {
-            if (kind == 'p') dropped_.fetch_add(1);
+        if (kind == 'h') {
+            on_history(r);
+        } else if (r.type == REDIS_REPLY_ERROR) {
+            if (kind == 'p' || kind == 'r') dropped_.fetch_add(1);
             log(errc::redis_connection, "redis: " + where() + " answered " +
-                                            (kind == 's' ? "SELECT" : "PUBLISH") + " with " +
-                                            std::string(reply_text(r)));
-        } else if (kind == 'p') {
+                                            (kind == 's'   ? "SELECT"
+                                             : kind == 'r' ? "a retained PUBLISH (EVAL)"
+                                                           : "PUBLISH") +
+                                            " with " + std::string(reply_text(r)));
+        } else if (kind == 'p' || kind == 'r') {
             published_.fetch_add(1);
         }
         check_stopped();
@@ -381,8 +417,10 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
             "redis: " + where() + " answered a subscription with " + std::string(reply_text(r)));
         return;
     }
-    if (r.type == REDIS_REPLY_ARRAY && r.elements == 3 && reply_text(*r.element[0]) == "message")
-        on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
+    const std::string_view kind = reply_text(*r.element[0]);
+    if (kind == "message") on_message(reply_text(*r.element[1]), reply_text(*r.element[2]));
+    else on_subscription(kind, std::string(reply_text(*r.element[1])));
 }
 
 inline void RedisLink::on_message(std::string_view channel, std::string_view payload) {
@@ -392,7 +430,15 @@ inline void RedisLink::on_message(std::string_view channel, std::string_view pay
         rejected_.fetch_add(1);
         return;
     }
-    if (e->instance == instance_) return;   // our own, delivered here already
+    const bool ours = e->instance == instance_;
+    if (e->retained) {   // ordered by Redis: delivered here too, our own publisher skipped
+        if (!ours) received_.fetch_add(1);
+        core_->publish(Publication::make(*topic, e->payload, false, e->compress, true, e->id,
+                                         ours ? e->sender : std::string_view()),
+                       loop_, nullptr);
+        return;
+    }
+    if (ours) return;   // our own, delivered here already
     received_.fetch_add(1);
     core_->publish(Publication::make(*topic, e->payload, e->binary, e->compress, true), loop_,
                    nullptr);
@@ -419,6 +465,10 @@ inline void RedisLink::drain_inbox() {
 }
 
 inline void RedisLink::append_publication(const Publication& p) {
+    if (p.retained) {
+        append_retained(p);
+        return;
+    }
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
@@ -497,6 +547,8 @@ inline void RedisLink::reconcile(const std::string& topic) {
     const std::string channel = channel_name(options_.channel_prefix, topic);
     const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
     if (cmd == RedisSubscriptions::Command::none) return;
+    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
+    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
     append_command(
         sub_.out,
         {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/redis_protocol.hpp — the only file that includes hiredis: the Redis bridge as
 // bytes in and bytes out.
-// Owns: the redis:// URL, the envelope a publication crosses in (instance id, type, payload),
-// channel names, the reconnect backoff schedule, which SUBSCRIBE / UNSUBSCRIBE to send, and
+// Owns: the redis:// URL, the envelope a publication crosses in (instance id, type, payload;
+// a retained topic's also its Redis Stream id and publishing peer), the script that retains a
+// publication, a Redis Stream's entries as replies give them, channel names, the reconnect backoff schedule, which SUBSCRIBE / UNSUBSCRIBE to send, and
 // RESP through hiredis (redisFormatCommandArgv for commands, a redisReader for replies).
 // Must not know: sockets, the event loop, Asio, App (redis_link.hpp does the I/O).
 // Without WISP_REDIS nothing here is compiled and hiredis is not included.
@@ -14,6 +15,7 @@
 #include <wisp/config.hpp>
 
 #ifdef WISP_REDIS
+#include <wisp/detail/event_log.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -54,6 +56,11 @@ std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why);
 // digits), ':', then the payload as it was published. Only the instance id keeps an instance
 // from delivering its own publication twice (it gets it back as a subscriber).
 
+//
+// A retained topic's publication (App::retain) has type 'r' (text), and after the ':' the id
+// Redis gave it in the topic's stream, a space, the publishing peer's id (Peer::id, maybe
+// empty), ':', then the payload. RETAIN_SCRIPT writes that middle part inside Redis.
+
 constexpr std::size_t instance_id_size = 16;
 constexpr std::size_t envelope_header_size = 5 + 1 + 1 + instance_id_size + 1;
 
@@ -61,7 +68,31 @@ struct Envelope {
     std::string_view instance;
     bool binary = false;
     bool compress = true;
+    bool retained = false;     ///< type 'r': `id` and `sender` are set
+    EventId id;                ///< the entry id in the topic's Redis Stream
+    std::string_view sender;   ///< the publishing peer on `instance` ("" for the app)
     std::string_view payload;
+};
+
+/// The envelope up to its ':' for a retained publication: RETAIN_SCRIPT appends the rest.
+std::string encode_retained_head(std::string_view instance, bool compress);
+
+/// Retains a publication and publishes it, atomically, so Redis orders both alike:
+/// KEYS[1] the topic's stream, KEYS[2] its channel; ARGV[1] how many entries to keep (about:
+/// MAXLEN ~), ARGV[2] the envelope head, ARGV[3] the publishing peer, ARGV[4] the payload,
+/// ARGV[5] the compress flag ('c' or 'u'). The stream entry holds fields f (flag) and d
+/// (payload); the reply is its id.
+inline constexpr const char* retain_script =
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'f', ARGV[5], 'd', "
+    "ARGV[4])\n"
+    "redis.call('PUBLISH', KEYS[2], ARGV[2] .. id .. ' ' .. ARGV[3] .. ':' .. ARGV[4])\n"
+    "return id\n";
+
+/// One entry of a topic's stream as XRANGE / XREVRANGE give it (views into the reply).
+struct StreamEntry {
+    EventId id;
+    bool compress = true;
+    std::string_view data;
 };
 
 /// 16 lowercase hex digits of `random`.
@@ -121,6 +152,10 @@ private:
 /// Appends one command, as RESP (an array of bulk strings), to `out`. False when hiredis
 /// could not format it (out of memory); `out` is then unchanged.
 bool append_command(std::string& out, const std::vector<std::string_view>& args);
+
+/// The entries of an XRANGE / XREVRANGE reply, in the reply's order; nothing when the reply is
+/// not one (an error, a broken entry).
+std::optional<std::vector<StreamEntry>> stream_entries(const redisReply& r);
 
 struct ReplyFree {
     void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
@@ -307,19 +342,69 @@ inline std::string encode_envelope(std::string_view instance, bool binary, bool 
     return e;
 }
 
+inline std::string encode_retained_head(std::string_view instance, bool compress) {
+    std::string e = encode_envelope(instance, false, compress, {});
+    e[5] = 'r';
+    return e;
+}
+
 inline std::optional<Envelope> decode_envelope(std::string_view bytes) {
     if (bytes.size() < envelope_header_size || bytes.substr(0, 5) != "wisp1") return std::nullopt;
     Envelope e;
-    if (bytes[5] != 't' && bytes[5] != 'b') return std::nullopt;
+    if (bytes[5] != 't' && bytes[5] != 'b' && bytes[5] != 'r') return std::nullopt;
     if (bytes[6] != 'c' && bytes[6] != 'u') return std::nullopt;
     e.binary = bytes[5] == 'b';
+    e.retained = bytes[5] == 'r';
     e.compress = bytes[6] == 'c';
     e.instance = bytes.substr(7, instance_id_size);
     for (char c : e.instance)
         if (redis_url_detail::hex_digit(c) < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
     if (bytes[envelope_header_size - 1] != ':') return std::nullopt;
     e.payload = bytes.substr(envelope_header_size);
+    if (e.retained) {   // "<id> <sender>:<payload>"
+        const std::size_t space = e.payload.find(' ');
+        const std::size_t colon = e.payload.find(':', space == std::string_view::npos ? 0 : space);
+        if (space == std::string_view::npos || colon == std::string_view::npos) return std::nullopt;
+        const auto id = EventId::parse(e.payload.substr(0, space));
+        if (!id || id->empty()) return std::nullopt;
+        e.id = *id;
+        e.sender = e.payload.substr(space + 1, colon - space - 1);
+        e.payload = e.payload.substr(colon + 1);
+    }
     return e;
+}
+
+inline std::optional<std::vector<StreamEntry>> stream_entries(const redisReply& r) {
+    if (r.type != REDIS_REPLY_ARRAY) return std::nullopt;
+    std::vector<StreamEntry> out;
+    out.reserve(r.elements);
+    for (std::size_t i = 0; i < r.elements; ++i) {
+        const redisReply& e = *r.element[i];   // [id, [field, value, ...]]
+        if (e.type != REDIS_REPLY_ARRAY || e.elements != 2 ||
+            e.element[0]->type != REDIS_REPLY_STRING || e.element[1]->type != REDIS_REPLY_ARRAY)
+            return std::nullopt;
+        StreamEntry entry;
+        const auto id = EventId::parse(std::string_view(e.element[0]->str, e.element[0]->len));
+        if (!id) return std::nullopt;
+        entry.id = *id;
+        const redisReply& fields = *e.element[1];
+        bool has_data = false;
+        for (std::size_t f = 0; f + 1 < fields.elements; f += 2) {
+            const redisReply& k = *fields.element[f];
+            const redisReply& v = *fields.element[f + 1];
+            if (k.type != REDIS_REPLY_STRING || v.type != REDIS_REPLY_STRING) return std::nullopt;
+            const std::string_view key(k.str, k.len), value(v.str, v.len);
+            if (key == "d") {
+                entry.data = value;
+                has_data = true;
+            } else if (key == "f") {
+                entry.compress = value != "u";
+            }
+        }
+        if (!has_data) return std::nullopt;
+        out.push_back(entry);
+    }
+    return out;
 }
 
 inline std::chrono::milliseconds reconnect_delay(unsigned attempt, std::chrono::milliseconds min,

@@ -3,7 +3,8 @@
 // and, once started, by its connection's StreamSession.
 // Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
 // pushed before the head went out, chunk framing of events, the stream's end (once), its
-// heartbeat clock, its topics.
+// heartbeat clock, its topics, and resuming retained topics after its Last-Event-ID (what it
+// missed first, then live events, none twice).
 // Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
@@ -14,7 +15,9 @@
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/detail/asio.hpp>
+#include <wisp/detail/bridge.hpp>
 #include <wisp/detail/connection.hpp>
+#include <wisp/detail/event_log.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/timers.hpp>
@@ -24,8 +27,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -62,6 +67,15 @@ public:
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
+    /// Queues `p` as an event, as deliver() does without asking whether it is new.
+    void write_publication(const Publication& p, bool named);
+    /// subscribe() to a retained topic: when the request had a Last-Event-ID that is a
+    /// retained id, what this stream missed goes out first (from the ring, or asked of the
+    /// bridge, while live ones wait), and from then on nothing at or before the last id given.
+    void resume(const std::string& topic, EventLog& log, bool named);
+    /// The bridge's answer to resume(): the missed publications, oldest first.
+    void resumed(const std::string& topic, bool ok,
+                 std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
     static void deliver_to(void* self, const Publication& p, bool named);
     std::vector<std::string> topics;
@@ -83,6 +97,17 @@ public:
         std::vector<std::function<void()>> when_drained;
     };
     std::unique_ptr<Extras> extras;
+    /// A retained topic this stream resumes: the last id it was given, and while the bridge
+    /// looks up what it missed, the live events that came meanwhile (plain SSE bytes).
+    struct Resume {
+        std::string topic;
+        EventId last;
+        bool named = false;
+        bool waiting = false;
+        std::vector<std::pair<EventId, SharedBuffer>> held;
+    };
+    std::unique_ptr<std::vector<Resume>> resumes;   ///< made by the first resume()
+    Resume* find_resume(std::string_view topic);
     std::uint64_t last_write_tick = 0;
 
 private:
@@ -243,7 +268,8 @@ inline bool StreamState::subscribe(std::string_view topic, bool named) {
     std::string t(topic);
     if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
     conn->loop().core.count_subscriber(t, +1, &conn->loop());
-    topics.push_back(std::move(t));
+    topics.push_back(t);
+    if (EventLog* log = conn->loop().core.retained_log(t)) resume(t, *log, named);
     return true;
 }
 
@@ -252,12 +278,99 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
     conn->loop().core.count_subscriber(*it, -1, &conn->loop());
+    if (resumes) {
+        auto r = std::find_if(resumes->begin(), resumes->end(),
+                              [&](const Resume& x) { return x.topic == *it; });
+        if (r != resumes->end()) resumes->erase(r);
+    }
     topics.erase(it);
     return true;
 }
 
+inline StreamState::Resume* StreamState::find_resume(std::string_view topic) {
+    for (Resume& r : *resumes)
+        if (r.topic == topic) return &r;
+    return nullptr;
+}
+
+inline void StreamState::resume(const std::string& topic, EventLog& log, bool named) {
+    if (!has_last_event_id) return;
+    const std::optional<EventId> after = EventId::parse(last_event_id);
+    if (!after) return;   // not one of ours (an id the app pushed itself): live events only
+    if (!resumes) resumes = std::make_unique<std::vector<Resume>>();
+    resumes->push_back(Resume{topic, *after, named, false, {}});
+    AppCore& core = conn->loop().core;
+    if (core.bridge) {
+        auto done = [w = weak_from_this(), g = gate, topic](
+                        bool ok, std::vector<std::shared_ptr<const Publication>> missed) {
+            g->post([w, topic, ok, missed = std::move(missed)]() mutable {
+                if (auto s = w.lock()) s->resumed(topic, ok, std::move(missed));
+            });
+        };
+        if (core.bridge->history(topic, *after, log.capacity(), std::move(done)))
+            resumes->back().waiting = true;
+        return;   // Redis away: live events only (they carry no id meanwhile)
+    }
+    // One process: the ring, under the lock that publishers hold while they queue to every
+    // loop, so each publication is either in this copy or queued after it (and newer than
+    // `last`); those queued before it and copied too are skipped by id on arrival.
+    std::vector<std::shared_ptr<const Publication>> missed;
+    EventId last;
+    {
+        auto lock = log.lock();
+        last = log.replay(*after, [&missed](const std::shared_ptr<const Publication>& p) {
+            missed.push_back(p);
+        });
+    }
+    resumes->back().last = last;
+    // Outside the lock: a write may end the stream, whose close hook may publish again.
+    for (const auto& p : missed) {
+        if (closed.load()) return;
+        write_publication(*p, named);
+    }
+}
+
+inline void StreamState::resumed(const std::string& topic, bool ok,
+                                 std::vector<std::shared_ptr<const Publication>> missed) {
+    Resume* r = resumes ? find_resume(topic) : nullptr;
+    if (r == nullptr || !r->waiting || closed.load()) return;
+    // Taken out first: a write may end the stream, which drops its resumes.
+    auto held = std::move(r->held);
+    const bool named = r->named;
+    EventId last = r->last;
+    r->waiting = false;
+    r->held.clear();
+    if (ok)
+        for (const auto& p : missed) {
+            if (p->id <= last) continue;
+            if (closed.load()) return;
+            write_publication(*p, named);
+            last = p->id;
+        }
+    for (const auto& h : held) {
+        if (h.first <= last) continue;   // in the answer already
+        if (closed.load()) return;
+        write_event_bytes(h.second.view());
+        last = h.first;
+    }
+    if (Resume* again = find_resume(topic)) again->last = last;
+}
+
 inline void StreamState::deliver(const Publication& p, bool named) {
     if (closed.load() || p.binary) return;   // binary: not for SSE
+    if (WISP_UNLIKELY(resumes != nullptr) && !p.id.empty())
+        if (Resume* r = find_resume(p.topic)) {
+            if (r->waiting) {   // the bridge looks up what came before: this waits for it
+                r->held.emplace_back(p.id, p.sse(named, false));
+                return;
+            }
+            if (p.id <= r->last) return;   // given by the replay already
+            r->last = p.id;
+        }
+    write_publication(p, named);
+}
+
+inline void StreamState::write_publication(const Publication& p, bool named) {
     if (!is_started) {
         write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;

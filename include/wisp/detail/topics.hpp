@@ -13,6 +13,7 @@
 
 #include <wisp/config.hpp>
 #include <wisp/detail/buffers.hpp>
+#include <wisp/detail/event_log.hpp>
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <algorithm>
@@ -50,10 +51,18 @@ struct Publication {
     bool binary = false;              ///< binary publications reach WebSocket peers only
     bool compress = true;             ///< SendOptions::compress: false keeps it uncompressed
     bool from_bridge = false;         ///< came from another process: never sent back (bridge.hpp)
+    /// A retained topic's (App::retain): on its way to a bridge that gives it an id.
+    bool retained = false;
+    EventId id;   ///< a retained topic's publication: its id, written in its SSE events
+    /// The peer that published it (Peer::id), when its delivery is deferred (a retained topic:
+    /// through every loop's inbox, or through Redis and back) and the publisher is skipped
+    /// by id instead of by address. Empty otherwise.
+    std::string sender;
 
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, bool compress = true,
-                                                   bool from_bridge = false);
+                                                   bool from_bridge = false, EventId id = {},
+                                                   std::string_view sender = {});
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -158,12 +167,15 @@ private:
 
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
-                                                            bool compress, bool from_bridge) {
+                                                            bool compress, bool from_bridge,
+                                                            EventId id, std::string_view sender) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
     p->from_bridge = from_bridge;
+    p->id = id;
+    p->sender = std::string(sender);
     const std::size_t n = data.size();
     const std::size_t header = frame_header_size(n);
     p->ws_frame = SharedBuffer::with_capacity(header + n);
@@ -179,9 +191,11 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
     std::call_once(sse_once_[named], [&] {
         const std::string_view data = payload();
         const std::string_view event = named ? std::string_view(topic) : std::string_view();
-        const std::size_t size = formatted_size(data, event);
+        char id_text[EventId::max_text];
+        const std::string_view eid(id_text, id.empty() ? 0 : id.write(id_text));
+        const std::size_t size = formatted_size(data, event, eid);
         SharedBuffer plain = SharedBuffer::with_capacity(size);
-        sse_write_event(plain.mutable_data(), data, event, {}, -1, false);
+        sse_write_event(plain.mutable_data(), data, event, eid, -1, false);
         plain.set_size(size);
         const std::size_t chunk = size + chunk_overhead(size);
         SharedBuffer framed = SharedBuffer::with_capacity(chunk);

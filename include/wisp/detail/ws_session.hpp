@@ -554,12 +554,14 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     // An un-namespaced peer publishes under the topic itself: no key is made.
     auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
                                       : Publication::make(topic_key(topic), data, binary, compress);
-    conn_.loop().core.publish(p, &conn_.loop(), this);
+    conn_.loop().core.publish(p, &conn_.loop(), this, id());
     return SendResult::sent;
 }
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
+    // A deferred delivery (a retained topic) skips its publisher here, by id.
+    if (WISP_UNLIKELY(!p.sender.empty()) && p.sender == s.id()) return;
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
     if (s.deflate_ && p.compress) {
