@@ -8,6 +8,8 @@
 //        SIGHUP re-reads the two files (certificate renewal without a restart).
 // Scale out: --redis redis://[:password@]host:port shares the room with every chat started
 //        with the same Redis (needs WISP_REDIS: meson defines it when hiredis is there).
+// Resume: --history N keeps the room's last N messages; an EventSource on /chat/events that
+//        reconnects (to this instance, or with --redis to any) gets what it missed first.
 #define WISP_JSON 1   // wisp's helpers over nlohmann/json: json_text, send_json, publish_json
 #include "wisp.hpp"
 
@@ -78,7 +80,7 @@ std::string clock_text() {
 
 int main(int argc, char** argv) {
     std::string host = "127.0.0.1", tls_cert, tls_key, redis_url;
-    unsigned long port = 3000, threads = 1;
+    unsigned long port = 3000, threads = 1, history = 0;
     for (int i = 1; i < argc; i += 2) {
         char* end = nullptr;
         const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -92,11 +94,15 @@ int main(int argc, char** argv) {
         else if (ok && !std::strcmp(argv[i], "--tls-cert")) tls_cert = value;
         else if (ok && !std::strcmp(argv[i], "--tls-key")) tls_key = value;
         else if (ok && !std::strcmp(argv[i], "--redis")) redis_url = value;
+        else if (ok && !std::strcmp(argv[i], "--history"))
+            ok = (history = std::strtoul(value, &end, 10)) >= 1 && history <= 1'000'000 && *value &&
+                 !*end;
         else ok = false;
         if (!ok) {
             std::fprintf(stderr,
                          "usage: chat [--host H] [--port 0-65535] [--threads 1-1024] "
-                         "[--tls-cert FILE --tls-key FILE] [--redis URL]\n");
+                         "[--tls-cert FILE --tls-key FILE] [--redis URL] "
+                         "[--history 1-1000000]\n");
             return 2;
         }
     }
@@ -117,6 +123,8 @@ int main(int argc, char** argv) {
         stream.subscribe("clock");
         return wisp::Response(stream);
     });
+    // The room's last messages, with ids: a stream that comes back with Last-Event-ID resumes.
+    if (history != 0) (void)app.retain("chat", history);
     app.get("/chat/events", [](wisp::Request& req) {
         wisp::EventStream stream(req);
         stream.subscribe("chat", wisp::TopicEvents::named);

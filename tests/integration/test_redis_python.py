@@ -115,8 +115,8 @@ class Redis:
         raise RuntimeError("redis-server did not come back on its port")
 
 
-def chat(url, binary=None):
-    return taplib.ExampleServer(binary or SERVER, "--redis", url)
+def chat(url, binary=None, *extra):
+    return taplib.ExampleServer(binary or SERVER, "--redis", url, *extra)
 
 
 def stop_all(*servers):
@@ -135,9 +135,11 @@ async def connect(srv):
     return ws
 
 
-async def sse(srv, path="/chat/events"):
+async def sse(srv, path="/chat/events", last_event_id=None):
     reader, writer = await asyncio.open_connection(srv.host, srv.port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n".encode())
+    resume = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n{resume}\r\n"
+                 .encode())
     line, status, fields = await read_head(reader, 10)
     if status != 200:
         raise AssertionError(f"{path} answered {line}")
@@ -304,6 +306,143 @@ class RedisChat(unittest.TestCase):
             self.assertEqual(await collect_ws(wb, "x", "together"), [])
             for ws in (wa, wa2, wb):
                 await ws.close()
+        run(go())
+
+
+async def collect_events(stream, prefix, until, timeout=15):
+    """(message, id) of the chat events starting with `prefix`, until the message `until`."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while True:
+        ev = await stream.next_event(max(0.01, deadline - time.monotonic()))
+        m = text_of(ev["data"])
+        if m == until:
+            return got
+        if m.startswith(prefix):
+            got.append((m, ev.get("id")))
+
+
+def id_key(event_id):
+    ms, seq = event_id.split("-")
+    return int(ms), int(seq)
+
+
+@unittest.skipIf(NO_REDIS, NO_REDIS)
+class RedisResume(unittest.TestCase):
+    """chat --history: the room is a retained topic kept in a Redis Stream, so an EventSource
+    whose instance died resumes on another one with its Last-Event-ID."""
+
+    def setUp(self):
+        self.redis = Redis()
+        self.addCleanup(lambda: self.redis.kill())
+        self.url = f"redis://127.0.0.1:{self.redis.port}"
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+
+    def start(self):
+        s = chat(self.url, None, "--history", "100")
+        self.servers.append(s)
+        return s
+
+    def wait_subscribed(self, n):
+        wait_until(lambda: self.redis.numsub("wisp:chat") == n, what=f"{n} subscribers")
+
+    def test_a_stream_resumes_on_another_instance_after_its_own_was_killed(self):
+        a, b = self.start(), self.start()
+
+        async def go():
+            speaker, listener = await connect(b), await connect(b)
+            stream = await sse(a)
+            self.wait_subscribed(2)
+            for i in range(5):
+                await speaker.send(f"m-{i}")
+            seen = await collect_events(stream, "m-", "m-4")
+            self.assertEqual([m for m, _ in seen], [f"m-{i}" for i in range(4)])
+            ids = [i for _, i in seen]
+            self.assertTrue(all(ids), seen)   # every event of the room carries its id
+            self.assertEqual(ids, sorted(ids, key=id_key))
+            # The ids come from the room's Redis Stream, which keeps it all (joins included).
+            self.assertGreaterEqual(int(self.redis.cli("XLEN", "wisp:chat")[0]), 5)
+            a.proc.kill()   # the stream's instance dies
+            a.proc.wait()
+            self.wait_subscribed(1)
+            for i in range(5, 12):
+                await speaker.send(f"m-{i}")
+            # Redis has them when B's own subscriber sees them: they come back from it.
+            self.assertEqual(await collect_ws(listener, "m-", "m-11"),
+                             [f"m-{i}" for i in range(11)])
+            await speaker.close()
+            await listener.close()
+            return seen
+
+        seen = run(go())
+        # Reconnect to B with the last id seen (m-3's): m-4 and what was said while it was away
+        # come first, in order, once, with the same ids everywhere, then live messages.
+        last_seen = seen[-1][1]
+
+        async def resume():
+            speaker = await connect(b)
+            stream = await sse(b, last_event_id=last_seen)
+            await speaker.send("live-1")
+            got = await collect_events(stream, "", "live-1")
+            missed = [m for m, _ in got if m.startswith("m-")]
+            self.assertEqual(missed, [f"m-{i}" for i in range(4, 12)])
+            self.assertTrue(all(id_key(i) > id_key(last_seen) for _, i in got))
+            self.assertEqual([i for _, i in got], sorted((i for _, i in got), key=id_key))
+            # A third instance that starts now (its first subscriber asks Redis for the history
+            # before its subscription is confirmed) gives the same events with the same ids.
+            c = self.start()
+            late = await sse(c, last_event_id=last_seen)
+            await speaker.send("live-2")
+            got_c = await collect_events(late, "", "live-2")
+            self.assertEqual([x for x in got_c if x[0].startswith("m-")],
+                             [x for x in got if x[0].startswith("m-")])
+            # And nothing twice afterwards: the next line comes next on both.
+            self.assertEqual(await collect_events(stream, "m-", "live-2"), [])
+            await speaker.send("live-3")
+            self.assertEqual(await collect_events(late, "", "live-3"), [])
+            await speaker.close()
+            stream.close()
+            late.close()
+        run(resume())
+
+    def test_without_redis_the_room_goes_on_locally_without_ids(self):
+        a = self.start()
+
+        async def go():
+            speaker, listener = await connect(a), await connect(a)
+            stream = await sse(a)
+            self.wait_subscribed(1)
+            await speaker.send("with-redis")
+            got = await collect_events(stream, "", "with-redis")
+            self.assertEqual(got, [])
+            self.redis.kill()
+            # Once the instance has seen Redis go (what is said before that may be lost:
+            # at most once), the room goes on locally: a line said then reaches the others.
+            heard, i = None, 0
+            deadline = time.monotonic() + 15
+            while heard is None and time.monotonic() < deadline:
+                await speaker.send(f"alone-{i}")
+                i += 1
+                try:
+                    while True:
+                        m = text_of(await asyncio.wait_for(listener.recv(), 0.2))
+                        if m.startswith("alone-"):
+                            heard = m
+                            break
+                except asyncio.TimeoutError:
+                    pass
+            self.assertIsNotNone(heard, "no line was delivered locally with Redis away")
+            ev = await stream.next_event(10)
+            while text_of(ev["data"]) != heard:
+                ev = await stream.next_event(10)
+            self.assertNotIn("id", ev)   # not retained while Redis is away
+            await speaker.close()
+            await listener.close()
+            stream.close()
         run(go())
 
 
