@@ -3751,21 +3751,18 @@ WISP_NAMESPACE_END
 // ---- the engine: header-only, or the file with WISP_IMPLEMENTATION ----
 #ifdef WISP_WITH_ENGINE
 
-// ---- wisp/detail/llhttp.hpp ----
+// ---- wisp/detail/request_line.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+// wisp/detail/request_line.hpp — an HTTP/1.1 request's limits, and the shape of its
+// request-line (RFC 9112 §3) judged a byte at a time, sans-IO.
+// Owns: ParserLimits (the request parser's limits, with their statuses), the byte-by-byte
+// grammar of a request-line and which limit a refused line passed first.
+// Must not know: llhttp (llhttp.hpp parses requests and asks this when llhttp refuses a line),
+// header fields, bodies, connections.
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <string>
 #include <string_view>
-#include <vector>
-
-extern "C" {
-#include <llhttp.h>
-}
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -3817,6 +3814,79 @@ private:
     std::uint8_t version_at_ = 0;   ///< bytes of "HTTP/d.d" seen
     int major_ = -1;
 };
+
+// ---- implementation -------------------------------------------------------
+inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size_t n,
+                                                        std::size_t& used) noexcept {
+    for (used = 0; used < n;) {
+        const char c = p[used++];
+        if (++line_ > max_line_) return Verdict::line_too_long;
+        switch (part_) {
+            case Part::method:
+                if (c == ' ' && method_len_ > 0) {
+                    part_ = Part::target;
+                } else if (is_method_token(std::string_view(&c, 1))) {
+                    if (method_len_ < sizeof method_) method_[method_len_] = c;
+                    ++method_len_;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::target:
+                if (c == ' ' && target_ > 0) {
+                    part_ = Part::version;
+                } else if (c > ' ' && c < 0x7f) {
+                    if (++target_ > max_target_) return Verdict::target_too_long;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::version: {
+                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+                static constexpr char shape[] = "HTTP/0.0";
+                const char want = shape[version_at_];
+                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
+                if (version_at_ == 5) major_ = c - '0';
+                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
+                break;
+            }
+            case Part::cr:
+                if (c != '\r') return Verdict::malformed;
+                part_ = Part::lf;
+                break;
+            case Part::lf:
+                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
+        }
+    }
+    return Verdict::more;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/llhttp.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+// Owns: llhttp's parser, settings and callbacks, the request's head and body kept across reads,
+// the checks wisp adds to llhttp's (request-line whitespace, target forms, Host, Expect,
+// Transfer-Encoding in 1.0, obs-fold, limits), the status each refusal earns.
+// Must not know: sockets, connections, routing, responses; the request-line grammar used to
+// choose 400, 501 or 505 for a refused line is request_line.hpp's.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+extern "C" {
+#include <llhttp.h>
+}
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
 
 /// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
@@ -3942,51 +4012,6 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size_t n,
-                                                        std::size_t& used) noexcept {
-    for (used = 0; used < n;) {
-        const char c = p[used++];
-        if (++line_ > max_line_) return Verdict::line_too_long;
-        switch (part_) {
-            case Part::method:
-                if (c == ' ' && method_len_ > 0) {
-                    part_ = Part::target;
-                } else if (is_method_token(std::string_view(&c, 1))) {
-                    if (method_len_ < sizeof method_) method_[method_len_] = c;
-                    ++method_len_;
-                } else {
-                    return Verdict::malformed;
-                }
-                break;
-            case Part::target:
-                if (c == ' ' && target_ > 0) {
-                    part_ = Part::version;
-                } else if (c > ' ' && c < 0x7f) {
-                    if (++target_ > max_target_) return Verdict::target_too_long;
-                } else {
-                    return Verdict::malformed;
-                }
-                break;
-            case Part::version: {
-                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
-                static constexpr char shape[] = "HTTP/0.0";
-                const char want = shape[version_at_];
-                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
-                if (version_at_ == 5) major_ = c - '0';
-                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
-                break;
-            }
-            case Part::cr:
-                if (c != '\r') return Verdict::malformed;
-                part_ = Part::lf;
-                break;
-            case Part::lf:
-                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
-        }
-    }
-    return Verdict::more;
-}
-
 inline bool is_llhttp_method(std::string_view method) noexcept {
     static constexpr std::string_view known[] = {
 #define WISP_LLHTTP_METHOD_NAME_(num, name, string) #string,
