@@ -8,6 +8,7 @@
 // text is 50% ASCII, 20% 2-byte, 25% 3-byte, 5% 4-byte code points, pseudo-random.
 #include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 
 #include <chrono>
 #include <cstddef>

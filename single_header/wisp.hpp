@@ -3945,21 +3945,18 @@ WISP_NAMESPACE_END
 // ---- the engine: header-only, or the file with WISP_IMPLEMENTATION ----
 #ifdef WISP_WITH_ENGINE
 
-// ---- wisp/detail/llhttp.hpp ----
+// ---- wisp/detail/request_line.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+// wisp/detail/request_line.hpp — an HTTP/1.1 request's limits, and the shape of its
+// request-line (RFC 9112 §3) judged a byte at a time, sans-IO.
+// Owns: ParserLimits (the request parser's limits, with their statuses), the byte-by-byte
+// grammar of a request-line and which limit a refused line passed first.
+// Must not know: llhttp (llhttp.hpp parses requests and asks this when llhttp refuses a line),
+// header fields, bodies, connections.
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <string>
 #include <string_view>
-#include <vector>
-
-extern "C" {
-#include <llhttp.h>
-}
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -4011,6 +4008,79 @@ private:
     std::uint8_t version_at_ = 0;   ///< bytes of "HTTP/d.d" seen
     int major_ = -1;
 };
+
+// ---- implementation -------------------------------------------------------
+inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size_t n,
+                                                        std::size_t& used) noexcept {
+    for (used = 0; used < n;) {
+        const char c = p[used++];
+        if (++line_ > max_line_) return Verdict::line_too_long;
+        switch (part_) {
+            case Part::method:
+                if (c == ' ' && method_len_ > 0) {
+                    part_ = Part::target;
+                } else if (is_method_token(std::string_view(&c, 1))) {
+                    if (method_len_ < sizeof method_) method_[method_len_] = c;
+                    ++method_len_;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::target:
+                if (c == ' ' && target_ > 0) {
+                    part_ = Part::version;
+                } else if (c > ' ' && c < 0x7f) {
+                    if (++target_ > max_target_) return Verdict::target_too_long;
+                } else {
+                    return Verdict::malformed;
+                }
+                break;
+            case Part::version: {
+                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+                static constexpr char shape[] = "HTTP/0.0";
+                const char want = shape[version_at_];
+                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
+                if (version_at_ == 5) major_ = c - '0';
+                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
+                break;
+            }
+            case Part::cr:
+                if (c != '\r') return Verdict::malformed;
+                part_ = Part::lf;
+                break;
+            case Part::lf:
+                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
+        }
+    }
+    return Verdict::more;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/llhttp.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+// Owns: llhttp's parser, settings and callbacks, the request's head and body kept across reads,
+// the checks wisp adds to llhttp's (request-line whitespace, target forms, Host, Expect,
+// Transfer-Encoding in 1.0, obs-fold, limits), the status each refusal earns.
+// Must not know: sockets, connections, routing, responses; the request-line grammar used to
+// choose 400, 501 or 505 for a refused line is request_line.hpp's.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+extern "C" {
+#include <llhttp.h>
+}
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
 
 /// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
@@ -4136,51 +4206,6 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline RequestLineCheck::Verdict RequestLineCheck::scan(const char* p, std::size_t n,
-                                                        std::size_t& used) noexcept {
-    for (used = 0; used < n;) {
-        const char c = p[used++];
-        if (++line_ > max_line_) return Verdict::line_too_long;
-        switch (part_) {
-            case Part::method:
-                if (c == ' ' && method_len_ > 0) {
-                    part_ = Part::target;
-                } else if (is_method_token(std::string_view(&c, 1))) {
-                    if (method_len_ < sizeof method_) method_[method_len_] = c;
-                    ++method_len_;
-                } else {
-                    return Verdict::malformed;
-                }
-                break;
-            case Part::target:
-                if (c == ' ' && target_ > 0) {
-                    part_ = Part::version;
-                } else if (c > ' ' && c < 0x7f) {
-                    if (++target_ > max_target_) return Verdict::target_too_long;
-                } else {
-                    return Verdict::malformed;
-                }
-                break;
-            case Part::version: {
-                // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
-                static constexpr char shape[] = "HTTP/0.0";
-                const char want = shape[version_at_];
-                if (want == '0' ? (c < '0' || c > '9') : c != want) return Verdict::malformed;
-                if (version_at_ == 5) major_ = c - '0';
-                if (++version_at_ == sizeof shape - 1) part_ = Part::cr;
-                break;
-            }
-            case Part::cr:
-                if (c != '\r') return Verdict::malformed;
-                part_ = Part::lf;
-                break;
-            case Part::lf:
-                return c == '\n' ? Verdict::well_formed : Verdict::malformed;
-        }
-    }
-    return Verdict::more;
-}
-
 inline bool is_llhttp_method(std::string_view method) noexcept {
     static constexpr std::string_view known[] = {
 #define WISP_LLHTTP_METHOD_NAME_(num, name, string) #string,
@@ -5230,22 +5255,25 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/ws_frame.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): masking, headers, message reader.
+// wisp/detail/ws_frame.hpp — WebSocket framing (RFC 6455 §5): opcodes, masking, frame headers
+// and close payloads, as bytes.
+// Owns: the wire form of one frame's header (opcode, FIN, RSV1, the shortest length encoding,
+// the masking key), (un)masking a payload in pieces, which close codes may be sent, the layout
+// of a close body.
+// Must not know: a stream of frames, messages and their reassembly, limits, UTF-8 validation
+// (ws_reader.hpp reads the stream), sockets, sessions.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <type_traits>
-#include <utility>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-// Bytes in, events out: nothing here touches a socket, a clock or a thread. Every function may
-// be called from any thread; a WsReader is used by one thread at a time.
+// Bytes in, bytes out: nothing here touches a socket, a clock or a thread. Every function may
+// be called from any thread.
 
 /// Frame opcodes (RFC 6455 §5.2). 3-7 and 11-15 are reserved and never produced.
 enum class Opcode : std::uint8_t {
@@ -5294,143 +5322,6 @@ std::size_t encode_close_payload(char* out, std::uint16_t code, std::string_view
 /// RFC 6455 §10.3).
 std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
                                 std::uint32_t mask_seed);
-
-/// Limits enforced by WsReader.
-struct WsLimits {
-    /// A whole data message (the sum of its fragments) over this size fails the connection
-    /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
-    /// A larger value than std::string::max_size() (about 1 GiB on a 32-bit size_t) acts as
-    /// that size: no longer message can be reassembled.
-    std::uint64_t max_message_bytes = 16u << 20;
-};
-
-/// The server side's incremental message reader: masked client frames in, whole messages and
-/// control frames out, in the order they arrive (RFC 6455 §5, §6.2, §8.1).
-///
-/// Sink requirements (all calls happen synchronously inside feed()):
-///   void on_message(Opcode op, std::string_view payload);   // op: text or binary
-///   void on_ping(std::string_view payload);
-///   void on_pong(std::string_view payload);
-///   void on_close(std::uint16_t code, std::string_view reason);
-///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
-///
-/// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
-/// - With compression on (permessage-deflate negotiated, RFC 7692), a message whose first frame
-///   has RSV1 set is compressed: it goes whole, still compressed and unchecked for UTF-8, to
-///   `void on_compressed_message(Opcode op, std::string_view payload)` (same lifetime rules),
-///   which the sink must then have; a sink without it sees such a message as a protocol error.
-///   Its compressed size may exceed max_message_bytes by the slack deflate_size_slack() allows
-///   (incompressible data grows a little); the inflated size is the sink's to limit.
-///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
-///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
-///   into the reader's message buffer. Either way it is valid only during the call.
-/// - on_ping / on_pong get whole control payloads (<= 125 bytes), also when split across feeds
-///   or interleaved between the fragments of a message; valid only during the call.
-/// - on_close gets the peer's validated close: code 1005 when the payload is empty. After it
-///   the reader is done: feed() consumes nothing more.
-/// - on_error: `e` is errc::protocol_error (close 1002), errc::invalid_utf8 (1007) or
-///   errc::message_too_big (1009); `why` is a static string for logs. After it the reader is
-///   done: further feed() calls consume nothing and call nothing.
-/// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
-/// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
-/// clients. RSV2 and RSV3 are always a protocol error (no extension defines them here); RSV1 is
-/// one too unless compression is on, and even then on control frames and continuation frames
-/// (RFC 7692 §6.1: only a message's first frame says it is compressed).
-/// Memory: the reader is small (no inline buffers). The message buffer grows only when a
-/// message does not arrive whole in one read, is released after delivering a message whose
-/// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
-/// 125-byte heap block released when the frame ends.
-/// Thread: one thread at a time. A Sink must not call back into the reader during a call.
-/// Exceptions: only std::bad_alloc, and whatever the Sink throws, which propagates out of
-/// feed(). The reader is then left as if the event had been delivered, but the rest of that
-/// buffer is unread and the count is lost, so the caller should fail the connection.
-class WsReader {
-public:
-    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
-        : max_message_(clamp_limit(limits.max_message_bytes)), compression_(compression) {}
-
-    /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
-    /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
-    /// or an error ended the stream (then up to the close frame's last byte, or to where the
-    /// error was found). Bytes of an unfinished frame are absorbed, never left to the caller:
-    /// the next feed() continues with the bytes that follow.
-    template <class Sink>
-    std::size_t feed(char* data, std::size_t n, Sink& sink);
-
-    /// Changes the limits; applies from the next frame header on.
-    void set_limits(WsLimits limits) noexcept {
-        max_message_ = clamp_limit(limits.max_message_bytes);
-    }
-    /// The message limit in force.
-    std::uint64_t max_message() const noexcept { return max_message_; }
-    /// Whether RSV1 may mark a compressed message (permessage-deflate was negotiated).
-    void set_compression(bool on) noexcept { compression_ = on; }
-
-    /// True between frames with no fragmented message in progress: a good time for
-    /// release_buffers().
-    bool idle() const noexcept;
-    /// True after on_close or on_error.
-    bool done() const noexcept { return state_ >= st_closed; }
-
-    /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
-    void release_buffers() noexcept;
-    /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
-    /// accounting and tests. An empty std::string's inline capacity is counted too.
-    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
-
-private:
-    struct Fault {
-        errc code;
-        const char* why;   // nullptr: no fault
-    };
-    enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
-
-    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
-
-    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
-    Fault on_b0(unsigned char c) noexcept;
-    Fault on_b1(unsigned char c) noexcept;
-    Fault on_length() noexcept;
-    void begin_payload() noexcept;
-    void end_frame() noexcept;
-    void append(const char* p, std::size_t n);
-    void drop_buffers() noexcept;
-    template <class Sink>
-    void fail(Sink& sink, Fault f);
-    template <class Sink>
-    bool control(Sink& sink, unsigned op, std::string_view payload);
-    template <class Sink>
-    void deliver(Sink& sink, Opcode op, std::string_view payload);
-    /// The most payload bytes the message in progress may have on the wire.
-    std::uint64_t wire_limit() const noexcept;
-
-    std::string msg_;               // fragments of a message that did not arrive whole
-    std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
-    std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
-    std::uint64_t max_message_;
-    std::uint8_t key_[4] = {};   // this frame's masking key
-    std::uint8_t state_ = st_header;
-    std::uint8_t hdr_pos_ = 0;      // header bytes read so far
-    std::uint8_t b0_ = 0;           // FIN, RSV1-3, opcode
-    std::uint8_t b1_ = 0;           // MASK, 7-bit length
-    std::uint8_t phase_ = 0;        // payload bytes read so far, mod 4
-    std::uint8_t msg_op_ = 0;       // opcode of the data message in progress; 0: none
-    std::uint8_t ctl_len_ = 0;      // bytes in ctl_
-    bool started_ = false;          // some of this frame's payload was read by an earlier feed
-    bool compression_ = false;      // RSV1 may mark a compressed message
-    bool msg_compressed_ = false;   // the message in progress is compressed
-    Utf8Validator utf8_;            // a text message's bytes so far
-};
-
-/// The close code RFC 6455 §7.4.1 gives each reader error.
-std::uint16_t close_code_for(errc e) noexcept;
-
-/// How many more bytes than its inflated limit a compressed message may take on the wire: an
-/// eighth, plus 1 KiB. Deflate's own worst case is 5 bytes per 64 KiB stored block, but an
-/// encoder may pick fixed Huffman codes for random bytes (up to 9 bits per byte).
-constexpr std::uint64_t deflate_size_slack(std::uint64_t limit) noexcept {
-    return limit / 8 + 1024;
-}
 
 // ---- implementation -------------------------------------------------------
 
@@ -5529,341 +5420,6 @@ inline std::string encode_client_frame(Opcode op, std::string_view payload, bool
     out.append(payload.data(), payload.size());
     mask(&out[hlen], payload.size(), key);
     return out;
-}
-
-inline std::uint16_t close_code_for(errc e) noexcept {
-    switch (e) {
-        case errc::invalid_utf8:
-            return 1007;
-        case errc::message_too_big:
-            return 1009;
-        default:
-            return 1002;
-    }
-}
-
-inline bool WsReader::idle() const noexcept {
-    return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
-}
-
-inline void WsReader::release_buffers() noexcept {
-    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
-    if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
-}
-
-inline void WsReader::drop_buffers() noexcept {
-    std::string().swap(msg_);
-    ctl_.reset();
-    ctl_len_ = 0;
-}
-
-inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noexcept {
-    // A 64-bit length announcing more than msg_ can ever hold is refused on the header (1009),
-    // not accepted and buffered until an allocation fails; with a 32-bit size_t any limit
-    // from 1 GiB up would otherwise let that happen.
-    const std::uint64_t most = std::string().max_size();
-    return max_message_bytes < most ? max_message_bytes : most;
-}
-
-inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
-    b0_ = c;
-    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate
-    // is supported, and it defines RSV1 alone (RFC 7692 §6).
-    if (c & 0x30) return {errc::protocol_error, "reserved bit (RSV2 or RSV3) set"};
-    const bool rsv1 = (c & 0x40) != 0;
-    if (rsv1 && !compression_)
-        return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
-    const unsigned op = c & 0x0Fu;
-    switch (op) {
-        case 0:
-            // §5.4: a continuation frame only continues a fragmented message.
-            if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
-            // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
-            if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
-            return {};
-        case 1:
-        case 2:
-            // §5.4: the fragments of one message are not interleaved with another message.
-            if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
-            msg_op_ = static_cast<std::uint8_t>(op);
-            msg_compressed_ = rsv1;
-            msg_.clear();
-            utf8_.reset();
-            return {};
-        case 8:
-        case 9:
-        case 10:
-            // §5.5: control frames must not be fragmented.
-            if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
-            // RFC 7692 §6.1: control frames are never compressed.
-            if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
-            return {};
-        default:
-            return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
-    }
-}
-
-inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
-    b1_ = c;
-    // §5.1: the server must fail the connection on an unmasked client frame.
-    if (!(c & 0x80)) return {errc::protocol_error, "client frame not masked"};
-    const unsigned len7 = c & 0x7Fu;
-    // §5.5: control payloads are at most 125 bytes (so never use an extended length).
-    if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
-    remaining_ = len7 < 126 ? len7 : 0;
-    return len7 < 126 ? on_length() : Fault{};
-}
-
-inline WsReader::Fault WsReader::on_length() noexcept {
-    // §5.2: in the 64-bit form the most significant bit must be 0.
-    if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
-    // Data frames: the whole message must fit. Checked on the header, before any payload
-    // is read, so an announced giant is refused without buffering a byte of it.
-    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
-        return {errc::message_too_big, "message over max_message_bytes"};
-    return {};
-}
-
-inline std::uint64_t WsReader::wire_limit() const noexcept {
-    if (!msg_compressed_) return max_message_;
-    const std::uint64_t most = std::string().max_size();
-    const std::uint64_t slack = deflate_size_slack(max_message_);
-    return max_message_ < most - slack ? max_message_ + slack : most;
-}
-
-inline void WsReader::begin_payload() noexcept {
-    state_ = st_payload;
-    hdr_pos_ = 0;
-    phase_ = 0;
-    started_ = false;
-}
-
-inline void WsReader::end_frame() noexcept {
-    state_ = st_header;
-    hdr_pos_ = 0;
-    started_ = false;
-}
-
-inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
-                                              std::size_t& pos) noexcept {
-    Fault f{};
-    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
-        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
-        const unsigned char* h = d + pos;
-        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
-        const unsigned len7 = h[1] & 0x7Fu;
-        std::size_t at = 2;
-        if (len7 >= 126) {
-            const std::size_t ext = len7 == 126 ? 2 : 8;
-            std::uint64_t len = 0;
-            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
-            remaining_ = len;
-            at += ext;
-            if ((f = on_length()).why) return f;
-        }
-        std::memcpy(key_, h + at, 4);
-        pos += at + 4;
-        begin_payload();
-        return f;
-    }
-    while (pos < n) {
-        const unsigned char c = d[pos++];
-        const unsigned at = hdr_pos_++;
-        if (at == 0) {
-            if ((f = on_b0(c)).why) return f;
-            continue;
-        }
-        if (at == 1) {
-            if ((f = on_b1(c)).why) return f;
-            continue;
-        }
-        const unsigned len7 = b1_ & 0x7Fu;
-        const unsigned ext = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
-        if (at < 2 + ext) {
-            remaining_ = remaining_ << 8 | c;
-            if (at == 1 + ext && (f = on_length()).why) return f;
-            continue;
-        }
-        key_[at - 2 - ext] = c;
-        if (at == 5 + ext) {
-            begin_payload();
-            return f;
-        }
-    }
-    return f;
-}
-
-inline void WsReader::append(const char* p, std::size_t n) {
-    const std::size_t need = msg_.size() + n;
-    if (need > msg_.capacity()) {
-        // Room for the rest of this frame too (capped, since the peer may never send it), and
-        // at least double, so a message arriving in many small reads is copied O(1) times.
-        constexpr std::uint64_t ahead_cap = 1u << 20;
-        std::size_t want =
-            need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
-        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
-        msg_.reserve(want);
-    }
-    msg_.append(p, n);
-}
-
-template <class Sink>
-void WsReader::fail(Sink& sink, Fault f) {
-    state_ = st_failed;
-    drop_buffers();
-    sink.on_error(f.code, close_code_for(f.code), f.why);
-}
-
-// Delivers a whole control payload; false when the stream ended (close or error).
-template <class Sink>
-bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
-    if (op == 9) {
-        sink.on_ping(payload);
-        return true;
-    }
-    if (op == 10) {
-        sink.on_pong(payload);
-        return true;
-    }
-    // §5.5.1: an optional body of a 2-byte code, then a UTF-8 reason; no body reads as 1005
-    // (§7.1.5). §7.4.1: codes that may not be sent are a protocol error when received.
-    std::uint16_t code = 1005;
-    std::string_view reason;
-    if (payload.size() == 1) {
-        fail(sink, Fault{errc::protocol_error, "close payload of 1 byte"});
-        return false;
-    }
-    if (payload.size() >= 2) {
-        code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
-                                          static_cast<unsigned char>(payload[1]));
-        if (!is_valid_close_code(code)) {
-            fail(sink, Fault{errc::protocol_error, "invalid close code"});
-            return false;
-        }
-        reason = payload.substr(2);
-        if (!is_valid_utf8(reason)) {
-            fail(sink, Fault{errc::invalid_utf8, "close reason is not UTF-8"});
-            return false;
-        }
-    }
-    state_ = st_closed;
-    sink.on_close(code, reason);
-    return false;
-}
-
-template <class S, class = void>
-struct has_on_compressed_message : std::false_type {};
-template <class S>
-struct has_on_compressed_message<S, std::void_t<decltype(std::declval<S&>().on_compressed_message(
-                                        Opcode::text, std::string_view()))>> : std::true_type {};
-
-template <class Sink>
-void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
-    if (!msg_compressed_) {
-        sink.on_message(op, payload);
-        return;
-    }
-    msg_compressed_ = false;
-    if constexpr (has_on_compressed_message<Sink>::value) {
-        sink.on_compressed_message(op, payload);
-    } else {
-        fail(sink, Fault{errc::protocol_error, "compressed message and no way to inflate it"});
-    }
-}
-
-template <class Sink>
-std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
-    std::size_t pos = 0;
-    for (;;) {
-        if (state_ == st_header) {
-            const Fault f = parse_header(reinterpret_cast<const unsigned char*>(data), n, pos);
-            if (WISP_UNLIKELY(f.why != nullptr)) {
-                fail(sink, f);
-                return pos;
-            }
-            if (state_ == st_header) return n;   // the header continues in the next read
-        } else if (state_ != st_payload) {
-            return pos;   // closed or failed
-        }
-
-        const std::size_t left = n - pos;
-        const std::size_t avail = remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
-        char* const p = data + pos;
-        const unsigned op = b0_ & 0x0Fu;
-        const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
-
-        if (op & 0x08) {   // control frame
-            if (whole) {
-                mask(p, avail, key_);
-                pos += avail;
-                end_frame();
-                if (control(sink, op, std::string_view(p, avail))) continue;
-                drop_buffers();
-                return pos;
-            }
-            if (!ctl_) ctl_.reset(new char[125]);
-            mask(p, avail, key_, phase_);
-            if (avail != 0) std::memcpy(ctl_.get() + ctl_len_, p, avail);
-            ctl_len_ = static_cast<std::uint8_t>(ctl_len_ + avail);
-            phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
-            remaining_ -= avail;
-            pos += avail;
-            started_ = true;
-            if (remaining_ != 0) return n;
-            const std::size_t len = ctl_len_;
-            ctl_len_ = 0;
-            end_frame();
-            const bool go_on = control(sink, op, std::string_view(ctl_.get(), len));
-            // Split control frames are rare: keep no 125-byte block on an idle connection.
-            ctl_.reset();
-            if (go_on) continue;
-            drop_buffers();
-            return pos;
-        }
-
-        // A compressed message's UTF-8 is checked once inflated, by the sink.
-        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text) && !msg_compressed_;
-        const bool fin = (b0_ & 0x80) != 0;
-        if (whole && fin && op != 0) {
-            // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
-            // in this buffer, so it is delivered in place.
-            mask(p, avail, key_);
-            pos += avail;
-            end_frame();
-            msg_op_ = 0;
-            if (text && !is_valid_utf8(p, avail)) {
-                fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
-                return pos;
-            }
-            deliver(sink, static_cast<Opcode>(op), std::string_view(p, avail));
-            if (state_ >= st_closed) return pos;
-            continue;
-        }
-        mask(p, avail, key_, phase_);
-        phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
-        remaining_ -= avail;
-        pos += avail;
-        started_ = true;
-        // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
-        if (text && !utf8_.feed(p, avail)) {
-            fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
-            return pos;
-        }
-        append(p, avail);
-        if (remaining_ != 0) return n;
-        end_frame();
-        if (!fin) continue;
-        if (text && !utf8_.complete()) {
-            fail(sink, Fault{errc::invalid_utf8, "text message ends inside a UTF-8 sequence"});
-            return pos;
-        }
-        const Opcode mop = static_cast<Opcode>(msg_op_);
-        msg_op_ = 0;
-        deliver(sink, mop, std::string_view(msg_));
-        if (state_ >= st_closed) return pos;
-        msg_.clear();
-        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
-    }
 }
 
 }   // namespace detail
@@ -9798,6 +9354,508 @@ inline InflateOutcome WsCompression::inflate(std::string_view, std::size_t, bool
 inline void WsCompression::finished_message() noexcept {}
 inline int WsCompression::kept_streams() const noexcept { return 0; }
 #endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_reader.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_reader.hpp — the server's WebSocket reader (RFC 6455 §5, §6.2, §8.1): masked
+// client frames in, whole messages and control frames out.
+// Owns: the frame-by-frame state across reads, message reassembly and its buffers, the checks a
+// stream of frames must pass (RSV bits, opcodes, fragmentation, control frames, the close body,
+// max_message_bytes, UTF-8 of text as it arrives), the close code for each failure.
+// Must not know: sockets, sessions, what a message means, inflating (a compressed message goes
+// whole to the sink), how a frame header is written (ws_frame.hpp).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+// Bytes in, events out: nothing here touches a socket, a clock or a thread. Every function may
+// be called from any thread; a WsReader is used by one thread at a time.
+
+/// Limits enforced by WsReader.
+struct WsLimits {
+    /// A whole data message (the sum of its fragments) over this size fails the connection
+    /// with 1009 as soon as a frame header announces it, before any of the payload is buffered.
+    /// A larger value than std::string::max_size() (about 1 GiB on a 32-bit size_t) acts as
+    /// that size: no longer message can be reassembled.
+    std::uint64_t max_message_bytes = 16u << 20;
+};
+
+/// The server side's incremental message reader: masked client frames in, whole messages and
+/// control frames out, in the order they arrive (RFC 6455 §5, §6.2, §8.1).
+///
+/// Sink requirements (all calls happen synchronously inside feed()):
+///   void on_message(Opcode op, std::string_view payload);   // op: text or binary
+///   void on_ping(std::string_view payload);
+///   void on_pong(std::string_view payload);
+///   void on_close(std::uint16_t code, std::string_view reason);
+///   void on_error(wisp::errc e, std::uint16_t close_code, const char* why);
+///
+/// - on_message gets a whole, reassembled message. A text message is valid UTF-8.
+/// - With compression on (permessage-deflate negotiated, RFC 7692), a message whose first frame
+///   has RSV1 set is compressed: it goes whole, still compressed and unchecked for UTF-8, to
+///   `void on_compressed_message(Opcode op, std::string_view payload)` (same lifetime rules),
+///   which the sink must then have; a sink without it sees such a message as a protocol error.
+///   Its compressed size may exceed max_message_bytes by the slack deflate_size_slack() allows
+///   (incompressible data grows a little); the inflated size is the sink's to limit.
+///   Zero-copy: when the message is one unfragmented frame lying entirely in the buffer passed
+///   to this feed(), `payload` points into that buffer (unmasked in place); otherwise it points
+///   into the reader's message buffer. Either way it is valid only during the call.
+/// - on_ping / on_pong get whole control payloads (<= 125 bytes), also when split across feeds
+///   or interleaved between the fragments of a message; valid only during the call.
+/// - on_close gets the peer's validated close: code 1005 when the payload is empty. After it
+///   the reader is done: feed() consumes nothing more.
+/// - on_error: `e` is errc::protocol_error (close 1002), errc::invalid_utf8 (1007) or
+///   errc::message_too_big (1009); `why` is a static string for logs. After it the reader is
+///   done: further feed() calls consume nothing and call nothing.
+/// Leniency, deliberate: a length not written in its shortest form (§5.2 says "the minimal
+/// number of bytes") is accepted; it is unambiguous, and refusing it would only break sloppy
+/// clients. RSV2 and RSV3 are always a protocol error (no extension defines them here); RSV1 is
+/// one too unless compression is on, and even then on control frames and continuation frames
+/// (RFC 7692 §6.1: only a message's first frame says it is compressed).
+/// Memory: the reader is small (no inline buffers). The message buffer grows only when a
+/// message does not arrive whole in one read, is released after delivering a message whose
+/// buffer exceeded 64 KiB, and on release_buffers(); a control frame split across reads uses a
+/// 125-byte heap block released when the frame ends.
+/// Thread: one thread at a time. A Sink must not call back into the reader during a call.
+/// Exceptions: only std::bad_alloc, and whatever the Sink throws, which propagates out of
+/// feed(). The reader is then left as if the event had been delivered, but the rest of that
+/// buffer is unread and the count is lost, so the caller should fail the connection.
+class WsReader {
+public:
+    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
+        : max_message_(clamp_limit(limits.max_message_bytes)), compression_(compression) {}
+
+    /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
+    /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
+    /// or an error ended the stream (then up to the close frame's last byte, or to where the
+    /// error was found). Bytes of an unfinished frame are absorbed, never left to the caller:
+    /// the next feed() continues with the bytes that follow.
+    template <class Sink>
+    std::size_t feed(char* data, std::size_t n, Sink& sink);
+
+    /// Changes the limits; applies from the next frame header on.
+    void set_limits(WsLimits limits) noexcept {
+        max_message_ = clamp_limit(limits.max_message_bytes);
+    }
+    /// The message limit in force.
+    std::uint64_t max_message() const noexcept { return max_message_; }
+    /// Whether RSV1 may mark a compressed message (permessage-deflate was negotiated).
+    void set_compression(bool on) noexcept { compression_ = on; }
+
+    /// True between frames with no fragmented message in progress: a good time for
+    /// release_buffers().
+    bool idle() const noexcept;
+    /// True after on_close or on_error.
+    bool done() const noexcept { return state_ >= st_closed; }
+
+    /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
+    void release_buffers() noexcept;
+    /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
+    /// accounting and tests. An empty std::string's inline capacity is counted too.
+    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
+
+private:
+    struct Fault {
+        errc code;
+        const char* why;   // nullptr: no fault
+    };
+    enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
+
+    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
+
+    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault on_b0(unsigned char c) noexcept;
+    Fault on_b1(unsigned char c) noexcept;
+    Fault on_length() noexcept;
+    void begin_payload() noexcept;
+    void end_frame() noexcept;
+    void append(const char* p, std::size_t n);
+    void drop_buffers() noexcept;
+    template <class Sink>
+    void fail(Sink& sink, Fault f);
+    template <class Sink>
+    bool control(Sink& sink, unsigned op, std::string_view payload);
+    template <class Sink>
+    void deliver(Sink& sink, Opcode op, std::string_view payload);
+    /// The most payload bytes the message in progress may have on the wire.
+    std::uint64_t wire_limit() const noexcept;
+
+    std::string msg_;               // fragments of a message that did not arrive whole
+    std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
+    std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
+    std::uint64_t max_message_;
+    std::uint8_t key_[4] = {};   // this frame's masking key
+    std::uint8_t state_ = st_header;
+    std::uint8_t hdr_pos_ = 0;      // header bytes read so far
+    std::uint8_t b0_ = 0;           // FIN, RSV1-3, opcode
+    std::uint8_t b1_ = 0;           // MASK, 7-bit length
+    std::uint8_t phase_ = 0;        // payload bytes read so far, mod 4
+    std::uint8_t msg_op_ = 0;       // opcode of the data message in progress; 0: none
+    std::uint8_t ctl_len_ = 0;      // bytes in ctl_
+    bool started_ = false;          // some of this frame's payload was read by an earlier feed
+    bool compression_ = false;      // RSV1 may mark a compressed message
+    bool msg_compressed_ = false;   // the message in progress is compressed
+    Utf8Validator utf8_;            // a text message's bytes so far
+};
+
+/// The close code RFC 6455 §7.4.1 gives each reader error.
+std::uint16_t close_code_for(errc e) noexcept;
+
+/// How many more bytes than its inflated limit a compressed message may take on the wire: an
+/// eighth, plus 1 KiB. Deflate's own worst case is 5 bytes per 64 KiB stored block, but an
+/// encoder may pick fixed Huffman codes for random bytes (up to 9 bits per byte).
+constexpr std::uint64_t deflate_size_slack(std::uint64_t limit) noexcept {
+    return limit / 8 + 1024;
+}
+
+// ---- implementation -------------------------------------------------------
+
+inline std::uint16_t close_code_for(errc e) noexcept {
+    switch (e) {
+        case errc::invalid_utf8:
+            return 1007;
+        case errc::message_too_big:
+            return 1009;
+        default:
+            return 1002;
+    }
+}
+
+inline bool WsReader::idle() const noexcept {
+    return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline void WsReader::release_buffers() noexcept {
+    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
+    if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
+}
+
+inline void WsReader::drop_buffers() noexcept {
+    std::string().swap(msg_);
+    ctl_.reset();
+    ctl_len_ = 0;
+}
+
+inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noexcept {
+    // A 64-bit length announcing more than msg_ can ever hold is refused on the header (1009),
+    // not accepted and buffered until an allocation fails; with a 32-bit size_t any limit
+    // from 1 GiB up would otherwise let that happen.
+    const std::uint64_t most = std::string().max_size();
+    return max_message_bytes < most ? max_message_bytes : most;
+}
+
+inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
+    b0_ = c;
+    // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate
+    // is supported, and it defines RSV1 alone (RFC 7692 §6).
+    if (c & 0x30) return {errc::protocol_error, "reserved bit (RSV2 or RSV3) set"};
+    const bool rsv1 = (c & 0x40) != 0;
+    if (rsv1 && !compression_)
+        return {errc::protocol_error, "reserved bit (RSV1) set without a negotiated extension"};
+    const unsigned op = c & 0x0Fu;
+    switch (op) {
+        case 0:
+            // §5.4: a continuation frame only continues a fragmented message.
+            if (msg_op_ == 0) return {errc::protocol_error, "continuation frame with no message"};
+            // RFC 7692 §6.1: only the first frame of a message carries the compressed bit.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a continuation frame"};
+            return {};
+        case 1:
+        case 2:
+            // §5.4: the fragments of one message are not interleaved with another message.
+            if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
+            msg_op_ = static_cast<std::uint8_t>(op);
+            msg_compressed_ = rsv1;
+            msg_.clear();
+            utf8_.reset();
+            return {};
+        case 8:
+        case 9:
+        case 10:
+            // §5.5: control frames must not be fragmented.
+            if (!(c & 0x80)) return {errc::protocol_error, "fragmented control frame"};
+            // RFC 7692 §6.1: control frames are never compressed.
+            if (rsv1) return {errc::protocol_error, "RSV1 set on a control frame"};
+            return {};
+        default:
+            return {errc::protocol_error, "reserved opcode"};   // §5.2: 3-7, 11-15
+    }
+}
+
+inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
+    b1_ = c;
+    // §5.1: the server must fail the connection on an unmasked client frame.
+    if (!(c & 0x80)) return {errc::protocol_error, "client frame not masked"};
+    const unsigned len7 = c & 0x7Fu;
+    // §5.5: control payloads are at most 125 bytes (so never use an extended length).
+    if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
+    remaining_ = len7 < 126 ? len7 : 0;
+    return len7 < 126 ? on_length() : Fault{};
+}
+
+inline WsReader::Fault WsReader::on_length() noexcept {
+    // §5.2: in the 64-bit form the most significant bit must be 0.
+    if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
+    // Data frames: the whole message must fit. Checked on the header, before any payload
+    // is read, so an announced giant is refused without buffering a byte of it.
+    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
+        return {errc::message_too_big, "message over max_message_bytes"};
+    return {};
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    if (!msg_compressed_) return max_message_;
+    const std::uint64_t most = std::string().max_size();
+    const std::uint64_t slack = deflate_size_slack(max_message_);
+    return max_message_ < most - slack ? max_message_ + slack : most;
+}
+
+inline void WsReader::begin_payload() noexcept {
+    state_ = st_payload;
+    hdr_pos_ = 0;
+    phase_ = 0;
+    started_ = false;
+}
+
+inline void WsReader::end_frame() noexcept {
+    state_ = st_header;
+    hdr_pos_ = 0;
+    started_ = false;
+}
+
+inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
+                                              std::size_t& pos) noexcept {
+    Fault f{};
+    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
+        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
+        const unsigned char* h = d + pos;
+        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+        const unsigned len7 = h[1] & 0x7Fu;
+        std::size_t at = 2;
+        if (len7 >= 126) {
+            const std::size_t ext = len7 == 126 ? 2 : 8;
+            std::uint64_t len = 0;
+            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+            remaining_ = len;
+            at += ext;
+            if ((f = on_length()).why) return f;
+        }
+        std::memcpy(key_, h + at, 4);
+        pos += at + 4;
+        begin_payload();
+        return f;
+    }
+    while (pos < n) {
+        const unsigned char c = d[pos++];
+        const unsigned at = hdr_pos_++;
+        if (at == 0) {
+            if ((f = on_b0(c)).why) return f;
+            continue;
+        }
+        if (at == 1) {
+            if ((f = on_b1(c)).why) return f;
+            continue;
+        }
+        const unsigned len7 = b1_ & 0x7Fu;
+        const unsigned ext = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
+        if (at < 2 + ext) {
+            remaining_ = remaining_ << 8 | c;
+            if (at == 1 + ext && (f = on_length()).why) return f;
+            continue;
+        }
+        key_[at - 2 - ext] = c;
+        if (at == 5 + ext) {
+            begin_payload();
+            return f;
+        }
+    }
+    return f;
+}
+
+inline void WsReader::append(const char* p, std::size_t n) {
+    const std::size_t need = msg_.size() + n;
+    if (need > msg_.capacity()) {
+        // Room for the rest of this frame too (capped, since the peer may never send it), and
+        // at least double, so a message arriving in many small reads is copied O(1) times.
+        constexpr std::uint64_t ahead_cap = 1u << 20;
+        std::size_t want =
+            need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
+        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
+        msg_.reserve(want);
+    }
+    msg_.append(p, n);
+}
+
+template <class Sink>
+void WsReader::fail(Sink& sink, Fault f) {
+    state_ = st_failed;
+    drop_buffers();
+    sink.on_error(f.code, close_code_for(f.code), f.why);
+}
+
+// Delivers a whole control payload; false when the stream ended (close or error).
+template <class Sink>
+bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
+    if (op == 9) {
+        sink.on_ping(payload);
+        return true;
+    }
+    if (op == 10) {
+        sink.on_pong(payload);
+        return true;
+    }
+    // §5.5.1: an optional body of a 2-byte code, then a UTF-8 reason; no body reads as 1005
+    // (§7.1.5). §7.4.1: codes that may not be sent are a protocol error when received.
+    std::uint16_t code = 1005;
+    std::string_view reason;
+    if (payload.size() == 1) {
+        fail(sink, Fault{errc::protocol_error, "close payload of 1 byte"});
+        return false;
+    }
+    if (payload.size() >= 2) {
+        code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                          static_cast<unsigned char>(payload[1]));
+        if (!is_valid_close_code(code)) {
+            fail(sink, Fault{errc::protocol_error, "invalid close code"});
+            return false;
+        }
+        reason = payload.substr(2);
+        if (!is_valid_utf8(reason)) {
+            fail(sink, Fault{errc::invalid_utf8, "close reason is not UTF-8"});
+            return false;
+        }
+    }
+    state_ = st_closed;
+    sink.on_close(code, reason);
+    return false;
+}
+
+template <class S, class = void>
+struct has_on_compressed_message : std::false_type {};
+template <class S>
+struct has_on_compressed_message<S, std::void_t<decltype(std::declval<S&>().on_compressed_message(
+                                        Opcode::text, std::string_view()))>> : std::true_type {};
+
+template <class Sink>
+void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
+    if (!msg_compressed_) {
+        sink.on_message(op, payload);
+        return;
+    }
+    msg_compressed_ = false;
+    if constexpr (has_on_compressed_message<Sink>::value) {
+        sink.on_compressed_message(op, payload);
+    } else {
+        fail(sink, Fault{errc::protocol_error, "compressed message and no way to inflate it"});
+    }
+}
+
+template <class Sink>
+std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
+    std::size_t pos = 0;
+    for (;;) {
+        if (state_ == st_header) {
+            const Fault f = parse_header(reinterpret_cast<const unsigned char*>(data), n, pos);
+            if (WISP_UNLIKELY(f.why != nullptr)) {
+                fail(sink, f);
+                return pos;
+            }
+            if (state_ == st_header) return n;   // the header continues in the next read
+        } else if (state_ != st_payload) {
+            return pos;   // closed or failed
+        }
+
+        const std::size_t left = n - pos;
+        const std::size_t avail = remaining_ < left ? static_cast<std::size_t>(remaining_) : left;
+        char* const p = data + pos;
+        const unsigned op = b0_ & 0x0Fu;
+        const bool whole = !started_ && avail == remaining_;   // the frame's payload is all here
+
+        if (op & 0x08) {   // control frame
+            if (whole) {
+                mask(p, avail, key_);
+                pos += avail;
+                end_frame();
+                if (control(sink, op, std::string_view(p, avail))) continue;
+                drop_buffers();
+                return pos;
+            }
+            if (!ctl_) ctl_.reset(new char[125]);
+            mask(p, avail, key_, phase_);
+            if (avail != 0) std::memcpy(ctl_.get() + ctl_len_, p, avail);
+            ctl_len_ = static_cast<std::uint8_t>(ctl_len_ + avail);
+            phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+            remaining_ -= avail;
+            pos += avail;
+            started_ = true;
+            if (remaining_ != 0) return n;
+            const std::size_t len = ctl_len_;
+            ctl_len_ = 0;
+            end_frame();
+            const bool go_on = control(sink, op, std::string_view(ctl_.get(), len));
+            // Split control frames are rare: keep no 125-byte block on an idle connection.
+            ctl_.reset();
+            if (go_on) continue;
+            drop_buffers();
+            return pos;
+        }
+
+        // A compressed message's UTF-8 is checked once inflated, by the sink.
+        const bool text = msg_op_ == static_cast<std::uint8_t>(Opcode::text) && !msg_compressed_;
+        const bool fin = (b0_ & 0x80) != 0;
+        if (whole && fin && op != 0) {
+            // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
+            // in this buffer, so it is delivered in place.
+            mask(p, avail, key_);
+            pos += avail;
+            end_frame();
+            msg_op_ = 0;
+            if (text && !is_valid_utf8(p, avail)) {
+                fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+                return pos;
+            }
+            deliver(sink, static_cast<Opcode>(op), std::string_view(p, avail));
+            if (state_ >= st_closed) return pos;
+            continue;
+        }
+        mask(p, avail, key_, phase_);
+        phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
+        remaining_ -= avail;
+        pos += avail;
+        started_ = true;
+        // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
+        if (text && !utf8_.feed(p, avail)) {
+            fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
+            return pos;
+        }
+        append(p, avail);
+        if (remaining_ != 0) return n;
+        end_frame();
+        if (!fin) continue;
+        if (text && !utf8_.complete()) {
+            fail(sink, Fault{errc::invalid_utf8, "text message ends inside a UTF-8 sequence"});
+            return pos;
+        }
+        const Opcode mop = static_cast<Opcode>(msg_op_);
+        msg_op_ = 0;
+        deliver(sink, mop, std::string_view(msg_));
+        if (state_ >= st_closed) return pos;
+        msg_.clear();
+        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
+    }
+}
 
 }   // namespace detail
 WISP_NAMESPACE_END

@@ -7,6 +7,7 @@
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/llhttp.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 #include <wisp/detail/static_files_impl.hpp>   // serve_file without the engine (no Asio)
 
 #include <doctest/doctest.h>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Tests for wisp/detail/ws_frame.hpp: masking against a naive loop, header encoding, close
-// codes, and the WsReader rule by rule. Every reader input is also fed split at every byte
-// boundary and one byte at a time, and must give exactly the same events.
+// Tests for wisp/detail/ws_frame.hpp (masking against a naive loop, header encoding, close
+// codes) and ws_reader.hpp (the WsReader rule by rule). Every reader input is also fed split at
+// every byte boundary and one byte at a time, and must give exactly the same events.
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 
 #include <doctest/doctest.h>
 

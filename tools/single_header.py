@@ -2,7 +2,8 @@
 """Generate single_header/wisp.hpp from include/wisp/.
 
     tools/single_header.py                 regenerate single_header/wisp.hpp
-    tools/single_header.py --check         exit 1 if the committed copy is stale
+    tools/single_header.py --check         exit 1 if the committed copy is stale or a header
+                                           breaks a rule of the tree (see check_tree)
     tools/single_header.py --output F      write the generated header to F
     tools/single_header.py --list-inputs   print the headers it reads (for the build)
     tools/single_header.py --shims DIR H   write DIR/wisp/<every header>, each including only H
@@ -44,6 +45,12 @@ GUARD_RE = re.compile(r'^\s*#\s*(pragma\s+(push|pop)_macro\("WISP_IN_HEADER"\)|u
                       r'define\s+WISP_IN_HEADER\b)')
 DEFINITIONS_MARK = "// wisp: definitions"
 DEFINE_RE = re.compile(r'^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)')
+# The one condition a public header's definitions tail may have: the engine comes in at the end
+# of the outermost wisp header only, and not in a compile-once file (config.hpp).
+DEFINITIONS_FENCE = "#if !defined(WISP_IN_HEADER) && defined(WISP_WITH_ENGINE)"
+# No header under include/ may be longer: past it, a header is split by concept, each part with
+# its own first comment (what it owns, what it must not know).
+MAX_HEADER_LINES = 600
 PRAGMA_ONCE_RE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 
 
@@ -59,6 +66,51 @@ def all_headers():
 def read(rel):
     with open(os.path.join(INCLUDE, rel), encoding="utf-8") as f:
         return f.read().splitlines()
+
+
+def definitions_problem(rel):
+    """Why the `// wisp: definitions` tail of `rel` is malformed, or None. The tail is the
+    directive lines carrying the mark (a comment that only mentions it is not): the fence,
+    then `#include <wisp/...>` lines, then `#endif`, one after the other."""
+    lines = read(rel)
+    marked = [(n, line.split("//", 1)[0].strip()) for n, line in enumerate(lines, 1)
+              if DEFINITIONS_MARK in line and line.lstrip().startswith("#")]
+    if not marked:
+        return None
+    first, code = marked[0]
+    if code != DEFINITIONS_FENCE:
+        return (f"line {first} opens the `{DEFINITIONS_MARK}` tail with `{code}`; it must be "
+                f"exactly `{DEFINITIONS_FENCE}`")
+    if [n for n, _ in marked] != list(range(first, first + len(marked))):
+        return f"the `{DEFINITIONS_MARK}` lines from line {first} are not one block"
+    if len(marked) < 3 or marked[-1][1] != "#endif" or \
+            not all(INCLUDE_RE.match(c) for _, c in marked[1:-1]):
+        return (f"the `{DEFINITIONS_MARK}` tail at line {first} must be the fence, "
+                f"`#include <wisp/...>` lines, then `#endif`")
+    return None
+
+
+def check_tree():
+    """The rules every header keeps; returns one message per broken rule, naming the files."""
+    problems = []
+    for rel in all_headers():
+        if "/" not in rel[len("wisp/"):]:   # a public header, include/wisp/*.hpp
+            why = definitions_problem(rel)
+            if why:
+                problems.append(f"include/{rel}: {why}")
+    long = []
+    for base, _dirs, files in os.walk(INCLUDE):
+        for f in files:
+            if f.endswith((".hpp", ".h")):
+                path = os.path.join(base, f)
+                with open(path, encoding="utf-8") as fh:
+                    n = len(fh.read().splitlines())
+                if n > MAX_HEADER_LINES:
+                    long.append(f"{os.path.relpath(path, ROOT).replace(os.sep, '/')} ({n})")
+    if long:
+        problems.append(f"headers over {MAX_HEADER_LINES} lines (split them by concept): "
+                        + ", ".join(sorted(long)))
+    return problems
 
 
 def order():
@@ -159,6 +211,10 @@ def main():
         return 0
     text = generate()
     if a.check:
+        failed = False
+        for problem in check_tree():
+            print(f"single_header.py: {problem}", file=sys.stderr)
+            failed = True
         try:
             with open(COMMITTED, encoding="utf-8") as f:
                 current = f.read()
@@ -169,7 +225,7 @@ def main():
                   "and commit the result.", file=sys.stderr)
             return 1
         print("single_header/wisp.hpp is up to date")
-        return 0
+        return 1 if failed else 0
     target = a.output or COMMITTED
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     with open(target, "w", encoding="utf-8", newline="\n") as f:

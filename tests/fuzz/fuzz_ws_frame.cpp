@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target for wisp/detail/ws_frame.hpp's WsReader. The same stream is fed one-shot,
+// libFuzzer target for wisp/detail/ws_reader.hpp's WsReader. The same stream is fed one-shot,
 // byte by byte, at input-chosen cuts, and (when short) split at every point: the events must
 // be identical, and must equal those of a simple whole-buffer reference reader written below
 // from RFC 6455 §5. Every piece is an exact-size heap copy, so ASan catches any read past it.
@@ -12,6 +12,7 @@
 // two cut bytes, then the raw stream or frame records (see from_records), which are masked
 // client frames, so most of them pass the header checks and reach the payload paths.
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -12,6 +12,7 @@
 #include <wisp/detail/deflate_codec.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 
 #include <zlib.h>
 

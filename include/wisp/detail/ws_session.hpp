@@ -25,6 +25,7 @@
 #include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/ws_reader.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
