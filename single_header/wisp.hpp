@@ -2819,7 +2819,7 @@ WISP_NAMESPACE_END
 // process and a Redis bridge write the same ids), its parsing, the next id from the wall clock,
 // one topic's ring of publications and what a reconnecting stream missed.
 // Must not know: loops, connections, Redis (with a bridge the ring is a Redis Stream:
-// redis_retention.hpp).
+// redis_topics.hpp).
 
 #include <chrono>
 #include <cstddef>
@@ -3772,6 +3772,10 @@ struct RedisOptions {
     /// many bytes of commands, more are dropped and counted (RedisStats::dropped) instead of
     /// growing memory without bound.
     std::size_t max_pending_bytes = 8 * 1024 * 1024;
+    /// Errors Redis answers (a PUBLISH or subscription refused: a full Redis, an ACL that
+    /// forbids it) are logged at most once per this interval; the next line says how many
+    /// were not. A refusal per publication must not become a log line per publication.
+    std::chrono::milliseconds error_log_interval{1'000};
 };
 
 /// What a RedisBridge has done since it was made; read with RedisBridge::stats() (any thread).
@@ -14113,10 +14117,10 @@ WISP_NAMESPACE_END
 // wisp/detail/redis_link.hpp — the Redis bridge on an event loop: two non-blocking
 // connections (one SUBSCRIBEs, one PUBLISHes) on the io_context of the app's first loop.
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
-// queue (one write per loop turn, capped while Redis is away), following the app-wide
-// subscriber counts with SUBSCRIBE / UNSUBSCRIBE, handing what arrives to the app's fan-out,
-// the counters and the log lines (through the app's error hook). Retained topics' streams are
-// redis_retention.hpp's (members of the same class).
+// queue (one write per loop turn, capped while Redis is away), handing what arrives to the
+// app's fan-out, the counters and the log lines (through the app's error hook; Redis'
+// refusals at most once per error_log_interval). What the link does per topic (subscriptions,
+// retained topics' streams) is redis_topics.hpp's (members of the same class).
 // Must not know: RESP or the envelope's layout (redis_protocol.hpp), connections and sessions.
 // Without WISP_REDIS nothing here is compiled.
 
@@ -14194,7 +14198,7 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
-    // ---- retained topics (redis_retention.hpp) ----
+    // ---- per topic (redis_topics.hpp) ----
     /// A history asked by a resuming stream.
     struct HistoryAsk {
         std::string topic;
@@ -14212,6 +14216,8 @@ private:
     void reconcile(const std::string& topic);
     void check_stopped();
     void log(errc code, std::string message) const;
+    /// Logs "redis: <host> answered <what>" at most once per error_log_interval.
+    void refused(std::string what);
     std::string where() const { return url_.host + ":" + std::to_string(url_.port); }
     std::shared_ptr<RedisLink> self() { return shared_from_this(); }
 
@@ -14232,6 +14238,8 @@ private:
     std::unique_ptr<steady_timer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
+    std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
+    std::uint64_t refused_muted_ = 0;                    ///< refusals since, not logged
     std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, reconnects_{0},
         rejected_{0};
     std::atomic<bool> sub_up_{false}, pub_up_{false};
@@ -14266,6 +14274,20 @@ inline RedisStats RedisLink::stats() const {
 
 inline void RedisLink::log(errc code, std::string message) const {
     if (core_) core_->report(Request(), code, std::move(message));
+}
+
+inline void RedisLink::refused(std::string what) {
+    const auto now = std::chrono::steady_clock::now();
+    if (refused_at_ != decltype(refused_at_)() && now - refused_at_ < options_.error_log_interval) {
+        ++refused_muted_;
+        return;
+    }
+    std::string line = "redis: " + where() + " answered " + what;
+    if (refused_muted_ != 0)
+        line += " (and " + std::to_string(refused_muted_) + " more refusals not logged)";
+    refused_muted_ = 0;
+    refused_at_ = now;
+    log(errc::redis_connection, std::move(line));
 }
 
 inline void RedisLink::start(AppCore& core, Loop& loop) {
@@ -14496,11 +14518,10 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
             on_history(r);
         } else if (r.type == REDIS_REPLY_ERROR) {
             if (kind == 'p' || kind == 'r') dropped_.fetch_add(1);
-            log(errc::redis_connection, "redis: " + where() + " answered " +
-                                            (kind == 's'   ? "SELECT"
-                                             : kind == 'r' ? "a retained PUBLISH (EVAL)"
-                                                           : "PUBLISH") +
-                                            " with " + std::string(reply_text(r)));
+            refused(std::string(kind == 's'   ? "SELECT"
+                                : kind == 'r' ? "a retained PUBLISH (EVAL)"
+                                              : "PUBLISH") +
+                    " with " + std::string(reply_text(r)));
         } else if (kind == 'p' || kind == 'r') {
             published_.fetch_add(1);
         }
@@ -14509,8 +14530,7 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
     }
     // The subscribing connection: ["message", channel, payload], or a (un)subscribe count.
     if (r.type == REDIS_REPLY_ERROR) {
-        log(errc::redis_connection,
-            "redis: " + where() + " answered a subscription with " + std::string(reply_text(r)));
+        refused("a subscription with " + std::string(reply_text(r)));
         return;
     }
     if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
@@ -14627,31 +14647,6 @@ inline void RedisLink::write_some(Conn& c) {
         });
 }
 
-// ---- subscriptions ----------------------------------------------------------------------
-
-inline void RedisLink::topic_changed(const std::string& topic, Loop* here) {
-    if (!active_) return;
-    if (here == loop_) reconcile(topic);
-    else gate_->post([s = self(), topic] { s->reconcile(topic); });
-}
-
-inline void RedisLink::reconcile(const std::string& topic) {
-    if (!active_ || stopping_) return;
-    // The count now, not the change that was reported: changes on several loops may arrive
-    // here out of order, the count they leave behind cannot.
-    const bool wanted = core_->topic_counts.get(topic) != 0;
-    const std::string channel = channel_name(options_.channel_prefix, topic);
-    const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
-    if (cmd == RedisSubscriptions::Command::none) return;
-    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
-    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
-    append_command(
-        sub_.out,
-        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
-    sub_.out_kinds.push_back('c');
-    schedule_flush(sub_);
-}
-
 // ---- stopping ---------------------------------------------------------------------------
 
 inline void RedisLink::stop(std::chrono::milliseconds deadline) {
@@ -14686,12 +14681,14 @@ inline void RedisLink::check_stopped() {
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 
-// ---- wisp/detail/redis_retention.hpp ----
+// ---- wisp/detail/redis_topics.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/redis_retention.hpp — the Redis bridge's retained topics (App::retain): each is
-// a Redis Stream (key: its channel's name) that keeps about the last N publications.
-// Owns: sending a retained publication (one EVAL of retain_script: XADD and PUBLISH at once,
-// so the stream's order is the channel's), asking a topic's history for a resuming stream
+// wisp/detail/redis_topics.hpp — what the Redis bridge does per topic: the subscriber
+// connection's channels, and retained topics (App::retain), each a Redis Stream (key: its
+// channel's name) that keeps about the last N publications.
+// Owns: SUBSCRIBE / UNSUBSCRIBE following the app-wide subscriber counts and Redis'
+// confirmations of them, sending a retained publication (one EVAL of retain_script: XADD and
+// PUBLISH at once, so the stream's order is the channel's), asking a topic's history for a resuming stream
 // (XREVRANGE, once the channel's subscription is confirmed, so nothing published meanwhile
 // falls between the history and the live messages), and answering every ask exactly once.
 // Must not know: event streams and their Last-Event-ID (StreamState), RESP (redis_protocol.hpp).
@@ -14707,6 +14704,33 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
+
+// ---- subscriptions ----------------------------------------------------------------------
+
+inline void RedisLink::topic_changed(const std::string& topic, Loop* here) {
+    if (!active_) return;
+    if (here == loop_) reconcile(topic);
+    else gate_->post([s = self(), topic] { s->reconcile(topic); });
+}
+
+inline void RedisLink::reconcile(const std::string& topic) {
+    if (!active_ || stopping_) return;
+    // The count now, not the change that was reported: changes on several loops may arrive
+    // here out of order, the count they leave behind cannot.
+    const bool wanted = core_->topic_counts.get(topic) != 0;
+    const std::string channel = channel_name(options_.channel_prefix, topic);
+    const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
+    if (cmd == RedisSubscriptions::Command::none) return;
+    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
+    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
+    append_command(
+        sub_.out,
+        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
+    sub_.out_kinds.push_back('c');
+    schedule_flush(sub_);
+}
+
+// ---- retained topics ----------------------------------------------------------------
 
 inline bool RedisLink::relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) {
     // Both connections up: the EVAL can go and its PUBLISH can come back here. Otherwise the
@@ -14779,8 +14803,7 @@ inline void RedisLink::on_history(const redisReply& r) {
     asked_.pop_front();
     const auto entries = stream_entries(r);
     if (!entries) {
-        log(errc::redis_connection,
-            "redis: " + where() + " answered a history (XREVRANGE) with " +
+        refused("a history (XREVRANGE) with " +
                 (r.type == REDIS_REPLY_ERROR ? std::string(reply_text(r)) : "something else"));
         a.done(false, {});
         return;

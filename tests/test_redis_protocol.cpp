@@ -307,6 +307,7 @@ TEST_CASE("redis options: the defaults") {
     CHECK(o.reconnect_max == std::chrono::milliseconds(5000));
     CHECK(o.connect_timeout == std::chrono::milliseconds(2000));
     CHECK(o.max_pending_bytes == 8u * 1024 * 1024);
+    CHECK(o.error_log_interval == std::chrono::milliseconds(1000));
     const wisp::RedisStats s;
     CHECK(s.published == 0);
     CHECK_FALSE(s.connected);

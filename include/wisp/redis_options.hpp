@@ -31,6 +31,10 @@ struct RedisOptions {
     /// many bytes of commands, more are dropped and counted (RedisStats::dropped) instead of
     /// growing memory without bound.
     std::size_t max_pending_bytes = 8 * 1024 * 1024;
+    /// Errors Redis answers (a PUBLISH or subscription refused: a full Redis, an ACL that
+    /// forbids it) are logged at most once per this interval; the next line says how many
+    /// were not. A refusal per publication must not become a log line per publication.
+    std::chrono::milliseconds error_log_interval{1'000};
 };
 
 /// What a RedisBridge has done since it was made; read with RedisBridge::stats() (any thread).

@@ -36,7 +36,7 @@ TLS_HEADERS = ["wisp/tls.hpp", "wisp/detail/tls_context.hpp", "wisp/detail/tls_t
 cases += [(h, ["-DWISP_TLS=1"]) for h in TLS_HEADERS if h in headers] if a.tls else []
 # With WISP_REDIS, the Redis bridge's headers alone again.
 REDIS_HEADERS = ["wisp/redis.hpp", "wisp/detail/redis_protocol.hpp", "wisp/detail/redis_link.hpp",
-                 "wisp/detail/redis_retention.hpp",
+                 "wisp/detail/redis_topics.hpp",
                  "wisp/wisp.hpp"]
 cases += [(h, ["-DWISP_REDIS=1"]) for h in REDIS_HEADERS if h in headers] if a.redis else []
 

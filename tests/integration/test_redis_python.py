@@ -290,6 +290,85 @@ class RedisChat(unittest.TestCase):
                 await ws.close()
         run(go())
 
+    def test_redis_stalled_a_while_local_delivery_goes_on_and_nothing_is_lost(self):
+        a, b = self.start(2)
+
+        async def go():
+            wa, wa2, wb = await connect(a), await connect(a), await connect(b)
+            self.wait_subscribed(2)
+            self.redis.proc.send_signal(signal.SIGSTOP)   # a network stall, as seen from wisp
+            try:
+                for i in range(20):
+                    await wa.send(f"stall-{i}")
+                # Local delivery does not wait for Redis.
+                self.assertEqual(await collect_ws(wa2, "stall-", "stall-19"),
+                                 [f"stall-{i}" for i in range(19)])
+            finally:
+                self.redis.proc.send_signal(signal.SIGCONT)
+            # What waited for Redis crosses once it answers again, in order, once.
+            await wa.send("after-stall")
+            self.assertEqual(await collect_ws(wb, "stall-", "after-stall"),
+                             [f"stall-{i}" for i in range(20)])
+            for ws in (wa, wa2, wb):
+                await ws.close()
+        run(go())
+
+    def test_a_stalled_instance_cut_off_by_redis_reconnects_and_says_so(self):
+        a, b = self.start(2)
+
+        async def go():
+            wa, wb = await connect(a), await connect(b)
+            self.wait_subscribed(2)
+            # Redis cuts a subscriber whose output buffer passes 256 KiB (its
+            # client-output-buffer-limit for pub/sub; the default is 32 MiB).
+            self.redis.cli("CONFIG", "SET", "client-output-buffer-limit", "pubsub 262144 0 0")
+            b.proc.send_signal(signal.SIGSTOP)   # b stops reading
+            try:
+                big = "y" * 32000
+                for i in range(64):   # 2 MB for b's subscriber connection
+                    await wa.send(f"{big}-{i}")
+                self.wait_subscribed(1)   # Redis dropped b's subscriber
+            finally:
+                b.proc.send_signal(signal.SIGCONT)
+            self.wait_subscribed(2)   # b saw it, reconnected and subscribed again
+            await wa.send("after-cut")
+            self.assertEqual(await collect_ws(wb, "after-", "after-cut"), [])
+            await wb.send("from-b")
+            self.assertEqual(await collect_ws(wa, "from-", "from-b"), [])
+            for ws in (wa, wb):
+                await ws.close()
+        run(go())
+        errs = stop_all(*self.servers)
+        self.servers = []
+        self.assertRegex(errs[1], r"subscribe connection to 127\.0\.0\.1:\d+ lost")
+        self.assertRegex(errs[1], r"subscribe connection to 127\.0\.0\.1:\d+ is back")
+
+    def test_refusals_are_logged_at_most_once_a_second_and_counted(self):
+        a, b = self.start(2)
+
+        async def go():
+            wa, wa2, wb = await connect(a), await connect(a), await connect(b)
+            self.wait_subscribed(2)
+            # From now on Redis refuses every PUBLISH of the default user (NOPERM).
+            self.redis.cli("ACL", "SETUSER", "default", "-publish")
+            said = [f"refused-{i}" for i in range(200)]
+            for t in said:
+                await wa.send(t)
+            # Local delivery goes on; nothing crosses.
+            self.assertEqual(await collect_ws(wa2, "refused-", said[-1]), said[:-1])
+            self.redis.cli("ACL", "SETUSER", "default", "+publish")
+            await wa.send("allowed")
+            self.assertEqual(await collect_ws(wb, "refused-", "allowed"), [])
+            for ws in (wa, wa2, wb):
+                await ws.close()
+        run(go())
+        errs = stop_all(*self.servers)
+        self.servers = []
+        lines = [l for l in errs[0].splitlines() if "answered PUBLISH with NOPERM" in l]
+        # 200 refusals in well under a second or two: one line, maybe two or three, not 200.
+        self.assertGreaterEqual(len(lines), 1, errs[0])
+        self.assertLessEqual(len(lines), 5, errs[0])
+
     def test_redis_down_at_start_then_up(self):
         port = self.redis.port
         self.redis.kill()

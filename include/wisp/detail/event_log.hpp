@@ -5,7 +5,7 @@
 // process and a Redis bridge write the same ids), its parsing, the next id from the wall clock,
 // one topic's ring of publications and what a reconnecting stream missed.
 // Must not know: loops, connections, Redis (with a bridge the ring is a Redis Stream:
-// redis_retention.hpp).
+// redis_topics.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER

@@ -15,7 +15,7 @@
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/redis_link.hpp>
 #include <wisp/detail/redis_protocol.hpp>
-#include <wisp/detail/redis_retention.hpp>
+#include <wisp/detail/redis_topics.hpp>
 #include <memory>
 #include <optional>
 #include <string>

@@ -2,10 +2,10 @@
 // wisp/detail/redis_link.hpp — the Redis bridge on an event loop: two non-blocking
 // connections (one SUBSCRIBEs, one PUBLISHes) on the io_context of the app's first loop.
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
-// queue (one write per loop turn, capped while Redis is away), following the app-wide
-// subscriber counts with SUBSCRIBE / UNSUBSCRIBE, handing what arrives to the app's fan-out,
-// the counters and the log lines (through the app's error hook). Retained topics' streams are
-// redis_retention.hpp's (members of the same class).
+// queue (one write per loop turn, capped while Redis is away), handing what arrives to the
+// app's fan-out, the counters and the log lines (through the app's error hook; Redis'
+// refusals at most once per error_log_interval). What the link does per topic (subscriptions,
+// retained topics' streams) is redis_topics.hpp's (members of the same class).
 // Must not know: RESP or the envelope's layout (redis_protocol.hpp), connections and sessions.
 // Without WISP_REDIS nothing here is compiled.
 #pragma once
@@ -98,7 +98,7 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
-    // ---- retained topics (redis_retention.hpp) ----
+    // ---- per topic (redis_topics.hpp) ----
     /// A history asked by a resuming stream.
     struct HistoryAsk {
         std::string topic;
@@ -116,6 +116,8 @@ private:
     void reconcile(const std::string& topic);
     void check_stopped();
     void log(errc code, std::string message) const;
+    /// Logs "redis: <host> answered <what>" at most once per error_log_interval.
+    void refused(std::string what);
     std::string where() const { return url_.host + ":" + std::to_string(url_.port); }
     std::shared_ptr<RedisLink> self() { return shared_from_this(); }
 
@@ -136,6 +138,8 @@ private:
     std::unique_ptr<steady_timer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
+    std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
+    std::uint64_t refused_muted_ = 0;                    ///< refusals since, not logged
     std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, reconnects_{0},
         rejected_{0};
     std::atomic<bool> sub_up_{false}, pub_up_{false};
@@ -170,6 +174,20 @@ inline RedisStats RedisLink::stats() const {
 
 inline void RedisLink::log(errc code, std::string message) const {
     if (core_) core_->report(Request(), code, std::move(message));
+}
+
+inline void RedisLink::refused(std::string what) {
+    const auto now = std::chrono::steady_clock::now();
+    if (refused_at_ != decltype(refused_at_)() && now - refused_at_ < options_.error_log_interval) {
+        ++refused_muted_;
+        return;
+    }
+    std::string line = "redis: " + where() + " answered " + what;
+    if (refused_muted_ != 0)
+        line += " (and " + std::to_string(refused_muted_) + " more refusals not logged)";
+    refused_muted_ = 0;
+    refused_at_ = now;
+    log(errc::redis_connection, std::move(line));
 }
 
 inline void RedisLink::start(AppCore& core, Loop& loop) {
@@ -400,11 +418,10 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
             on_history(r);
         } else if (r.type == REDIS_REPLY_ERROR) {
             if (kind == 'p' || kind == 'r') dropped_.fetch_add(1);
-            log(errc::redis_connection, "redis: " + where() + " answered " +
-                                            (kind == 's'   ? "SELECT"
-                                             : kind == 'r' ? "a retained PUBLISH (EVAL)"
-                                                           : "PUBLISH") +
-                                            " with " + std::string(reply_text(r)));
+            refused(std::string(kind == 's'   ? "SELECT"
+                                : kind == 'r' ? "a retained PUBLISH (EVAL)"
+                                              : "PUBLISH") +
+                    " with " + std::string(reply_text(r)));
         } else if (kind == 'p' || kind == 'r') {
             published_.fetch_add(1);
         }
@@ -413,8 +430,7 @@ inline void RedisLink::on_reply(Conn& c, const redisReply& r) {
     }
     // The subscribing connection: ["message", channel, payload], or a (un)subscribe count.
     if (r.type == REDIS_REPLY_ERROR) {
-        log(errc::redis_connection,
-            "redis: " + where() + " answered a subscription with " + std::string(reply_text(r)));
+        refused("a subscription with " + std::string(reply_text(r)));
         return;
     }
     if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
@@ -529,31 +545,6 @@ inline void RedisLink::write_some(Conn& c) {
             s->flush(c);
             s->check_stopped();
         });
-}
-
-// ---- subscriptions ----------------------------------------------------------------------
-
-inline void RedisLink::topic_changed(const std::string& topic, Loop* here) {
-    if (!active_) return;
-    if (here == loop_) reconcile(topic);
-    else gate_->post([s = self(), topic] { s->reconcile(topic); });
-}
-
-inline void RedisLink::reconcile(const std::string& topic) {
-    if (!active_ || stopping_) return;
-    // The count now, not the change that was reported: changes on several loops may arrive
-    // here out of order, the count they leave behind cannot.
-    const bool wanted = core_->topic_counts.get(topic) != 0;
-    const std::string channel = channel_name(options_.channel_prefix, topic);
-    const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
-    if (cmd == RedisSubscriptions::Command::none) return;
-    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
-    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
-    append_command(
-        sub_.out,
-        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
-    sub_.out_kinds.push_back('c');
-    schedule_flush(sub_);
 }
 
 // ---- stopping ---------------------------------------------------------------------------

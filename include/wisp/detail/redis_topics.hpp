@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/redis_retention.hpp — the Redis bridge's retained topics (App::retain): each is
-// a Redis Stream (key: its channel's name) that keeps about the last N publications.
-// Owns: sending a retained publication (one EVAL of retain_script: XADD and PUBLISH at once,
-// so the stream's order is the channel's), asking a topic's history for a resuming stream
+// wisp/detail/redis_topics.hpp — what the Redis bridge does per topic: the subscriber
+// connection's channels, and retained topics (App::retain), each a Redis Stream (key: its
+// channel's name) that keeps about the last N publications.
+// Owns: SUBSCRIBE / UNSUBSCRIBE following the app-wide subscriber counts and Redis'
+// confirmations of them, sending a retained publication (one EVAL of retain_script: XADD and
+// PUBLISH at once, so the stream's order is the channel's), asking a topic's history for a resuming stream
 // (XREVRANGE, once the channel's subscription is confirmed, so nothing published meanwhile
 // falls between the history and the live messages), and answering every ask exactly once.
 // Must not know: event streams and their Last-Event-ID (StreamState), RESP (redis_protocol.hpp).
@@ -30,6 +32,33 @@
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
+
+// ---- subscriptions ----------------------------------------------------------------------
+
+inline void RedisLink::topic_changed(const std::string& topic, Loop* here) {
+    if (!active_) return;
+    if (here == loop_) reconcile(topic);
+    else gate_->post([s = self(), topic] { s->reconcile(topic); });
+}
+
+inline void RedisLink::reconcile(const std::string& topic) {
+    if (!active_ || stopping_) return;
+    // The count now, not the change that was reported: changes on several loops may arrive
+    // here out of order, the count they leave behind cannot.
+    const bool wanted = core_->topic_counts.get(topic) != 0;
+    const std::string channel = channel_name(options_.channel_prefix, topic);
+    const auto cmd = subs_.want(channel, wanted, sub_.state == State::connected);
+    if (cmd == RedisSubscriptions::Command::none) return;
+    // Not confirmed from now on: a history asked meanwhile waits for the next SUBSCRIBE.
+    if (cmd == RedisSubscriptions::Command::unsubscribe) confirmed_.erase(channel);
+    append_command(
+        sub_.out,
+        {cmd == RedisSubscriptions::Command::subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", channel});
+    sub_.out_kinds.push_back('c');
+    schedule_flush(sub_);
+}
+
+// ---- retained topics ----------------------------------------------------------------
 
 inline bool RedisLink::relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) {
     // Both connections up: the EVAL can go and its PUBLISH can come back here. Otherwise the
@@ -102,8 +131,7 @@ inline void RedisLink::on_history(const redisReply& r) {
     asked_.pop_front();
     const auto entries = stream_entries(r);
     if (!entries) {
-        log(errc::redis_connection,
-            "redis: " + where() + " answered a history (XREVRANGE) with " +
+        refused("a history (XREVRANGE) with " +
                 (r.type == REDIS_REPLY_ERROR ? std::string(reply_text(r)) : "something else"));
         a.done(false, {});
         return;
