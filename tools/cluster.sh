@@ -195,13 +195,20 @@ echo "Open each chat in a browser tab: what is said in one appears in the others
   "Ctrl+C stops them all."
 
 # Runs until one of them ends on its own (then the others are stopped) or we are asked to stop.
-# wait -n misses a child that has already ended: those are looked for first.
+# A look every half second: `wait -n` alone misses a child that ended just before it was
+# called. The wait on the sleep is interrupted by INT/TERM/HUP, so a stop is not delayed.
 rc=0
 ended=""
-for pid in "${pids[@]}"; do
-  kill -0 "$pid" 2>/dev/null || { ended="$pid"; wait "$pid" || rc=$?; break; }
+while [ -z "$ended" ]; do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { ended="$pid"; break; }
+  done
+  if [ -z "$ended" ]; then
+    sleep 0.5 &
+    wait $! 2>/dev/null
+  fi
 done
-[ -n "$ended" ] || wait -n -p ended "${pids[@]}" || rc=$?
+wait "$ended" || rc=$?
 for i in "${!pids[@]}"; do
   [ "${pids[$i]}" != "$ended" ] || echo "cluster: ${names[$i]} ended (status $rc)" >&2
 done
