@@ -18,6 +18,8 @@ defined there, main.o calls it, no Asio in main.o or routes.o), and it serves as
 checks:
  5. CMake: target_link_libraries(app wisp::wisp_once), the engine compiled by the consumer's
     build into the package's wisp_engine library.
+ 6. pkg-config: the README's compile-once commands for pkg-config ("Install and use from another
+    build"), verbatim, with c++ and pkg-config on PATH as this script was given them.
 TAP output. Usage: consumers.py --root SOURCE_ROOT --cxx CXX --cc CC --meson MESON
   [--cmake CMAKE] [--pkg-config PKG_CONFIG] [--tls] [--deflate] [--redis] [--llhttp-src DIR]
   [--llhttp-include DIR] [--keep]"""
@@ -98,7 +100,7 @@ def which(cmd):
 tmp = tempfile.mkdtemp(prefix="wisp-consumers-")
 prefix = os.path.join(tmp, "prefix")
 env = dict(os.environ, CXX=a.cxx, CC=a.cc)
-print("1..5", flush=True)
+print("1..6", flush=True)
 
 # wisp alone, configured as the build under test is (its features and llhttp), installed.
 wisp_options = ["-Djson=disabled", "-Dtls=" + ("enabled" if a.tls else "disabled"),
@@ -201,6 +203,31 @@ def with_cmake_once():
     return probelib.serves_once_program(os.path.join(b, "app"), "cmake")
 
 
+def with_pkg_config_once():
+    if not a.pkg_config:
+        return False, "pkg-config not found (Debian pkg-config)"
+    if not pc_dir:
+        return False, "no wisp.pc under " + prefix
+    d = os.path.join(tmp, "pkg-config-once")
+    tools = os.path.join(tmp, "tools")   # the README says c++ and pkg-config: these are they
+    os.makedirs(d)
+    os.makedirs(tools)
+    os.symlink(which(a.cxx), os.path.join(tools, "c++"))
+    os.symlink(which(a.pkg_config), os.path.join(tools, "pkg-config"))
+    copy_once_program(d)
+    commands = probelib.readme_block(a.root, "Install and use from another build",
+                                     containing="WISP_IMPLEMENTATION")
+    r = probelib.run_shell(commands, d, env=dict(
+        os.environ, PKG_CONFIG_PATH=pc_dir, PATH=tools + os.pathsep + os.environ["PATH"]))
+    if r.returncode != 0:
+        return False, r.stderr
+    ok, detail = probelib.engine_once([os.path.join(d, "wisp_impl.o")],
+                                      os.path.join(d, "main.o"), [os.path.join(d, "routes.o")])
+    if not ok:
+        return False, r.stderr + detail
+    return probelib.serves_once_program(os.path.join(d, "app"), "pkg-config")
+
+
 def with_meson_subproject():
     d = os.path.join(tmp, "meson-parent")
     os.makedirs(os.path.join(d, "subprojects"))
@@ -277,6 +304,8 @@ failed += not case(4, "the installed single header <wisp.hpp> with the installed
                    with_single_header)
 failed += not case(5, "CMake wisp::wisp_once: compile-once, the engine in wisp_engine only, serves",
                    with_cmake_once)
+failed += not case(6, "pkg-config, the README's compile-once commands: the engine in wisp_impl.o "
+                   "only, serves", with_pkg_config_once)
 if a.keep:
     print("# kept " + tmp)
 else:
