@@ -6,12 +6,20 @@ answers a route in-process and over a socket, and prints the features it was com
 which must be the installed package's.
  1. pkg-config + plain c++: PKG_CONFIG_PATH=<prefix>/<libdir>/pkgconfig, `pkg-config wisp`.
  2. CMake: find_package(wisp CONFIG REQUIRED), target_link_libraries(app wisp::wisp),
-    CMAKE_PREFIX_PATH=<prefix>.
+    CMAKE_PREFIX_PATH=<prefix>; the compile-once engine library is not built for it.
  3. A meson parent with wisp as a subproject (subprojects/wisp -> the source tree, and a
     wisp.wrap that provides `wisp`), `dependency('wisp')`: wisp's tests, examples and benchmarks
     are not configured, the parent's flags have neither -Werror nor wisp's warning level, and
     the warning in the parent's own code stays a warning.
  4. The installed single header: #include <wisp.hpp>, -I<prefix>/include, the installed llhttp.
+Compile-once mode (README "Compile time"), on the three-file program of tests/headers/once with
+its includes spelled <wisp/wisp.hpp>: it builds, the engine is in one object only (nm: App::run
+defined there, main.o calls it, no Asio in main.o or routes.o), and it serves as compile_once.py
+checks:
+ 5. CMake: target_link_libraries(app wisp::wisp_once), the engine compiled by the consumer's
+    build into the package's wisp_engine library.
+ 6. pkg-config: the README's compile-once commands for pkg-config ("Install and use from another
+    build"), verbatim, with c++ and pkg-config on PATH as this script was given them.
 TAP output. Usage: consumers.py --root SOURCE_ROOT --cxx CXX --cc CC --meson MESON
   [--cmake CMAKE] [--pkg-config PKG_CONFIG] [--tls] [--deflate] [--redis] [--llhttp-src DIR]
   [--llhttp-include DIR] [--keep]"""
@@ -23,6 +31,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import probelib  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--root", required=True)
@@ -45,6 +56,12 @@ project(wisp_consumer CXX)
 find_package(wisp 0.1 CONFIG REQUIRED)
 add_executable(app app.cpp)
 target_link_libraries(app PRIVATE wisp::wisp)
+"""
+CMAKE_ONCE_LISTS = """cmake_minimum_required(VERSION 3.16)
+project(wisp_once_consumer CXX)
+find_package(wisp 0.1 CONFIG REQUIRED)
+add_executable(app main.cpp routes.cpp)
+target_link_libraries(app PRIVATE wisp::wisp_once)
 """
 PARENT_MESON = """project('wisp_consumer', 'cpp', default_options: ['cpp_std=c++17'])
 executable('app', 'app.cpp', cpp_args: '-DCONSUMER_PARENT_WARNING',
@@ -76,14 +93,6 @@ def run_app(path, tls, deflate, redis):
     return ok and want in out, out + f"\nexpected: {want}"
 
 
-def report(n, ok, name, detail=""):
-    print(f"{'ok' if ok else 'not ok'} {n} - {name}", flush=True)
-    if not ok:
-        for line in detail[-6000:].splitlines():
-            print("# " + line)
-    return ok
-
-
 def which(cmd):
     return shutil.which(cmd) or cmd
 
@@ -91,7 +100,7 @@ def which(cmd):
 tmp = tempfile.mkdtemp(prefix="wisp-consumers-")
 prefix = os.path.join(tmp, "prefix")
 env = dict(os.environ, CXX=a.cxx, CC=a.cc)
-print("1..4", flush=True)
+print("1..6", flush=True)
 
 # wisp alone, configured as the build under test is (its features and llhttp), installed.
 wisp_options = ["-Djson=disabled", "-Dtls=" + ("enabled" if a.tls else "disabled"),
@@ -119,12 +128,13 @@ include = os.path.join(prefix, "include")
 
 def case(n, name, fn):
     if not installed:
-        return report(n, False, name, "meson install of wisp failed:\n" + install_log)
+        return probelib.report(n, False, name, "meson install of wisp failed:\n" + install_log,
+                               limit=6000)
     try:
         ok, detail = fn()
     except Exception as e:   # a missing tool, say: this case fails, the others still run
         ok, detail = False, f"{type(e).__name__}: {e}"
-    return report(n, ok, name, detail)
+    return probelib.report(n, ok, name, detail, limit=6000)
 
 
 def with_pkg_config():
@@ -147,24 +157,75 @@ def with_pkg_config():
     return ok, out + run_out
 
 
-def with_cmake():
+def cmake_build(name, lists, sources):
+    """Configures and builds the CMake project `lists` with sources copied by `sources(dir)`
+    against the installed package; returns (ok, output, build directory)."""
     if not a.cmake:
-        return False, "cmake not found (Debian cmake)"
-    d = os.path.join(tmp, "cmake")
+        return False, "cmake not found (Debian cmake)", None
+    d = os.path.join(tmp, name)
     os.makedirs(d)
-    shutil.copy(APP, d)
+    sources(d)
     with open(os.path.join(d, "CMakeLists.txt"), "w", encoding="utf-8") as f:
-        f.write(CMAKE_LISTS)
-    ok, out = run([a.cmake, "-S", d, "-B", os.path.join(d, "build"),
-                   "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_CXX_COMPILER=" + which(a.cxx),
-                   "-DCMAKE_BUILD_TYPE=Debug"])
+        f.write(lists)
+    b = os.path.join(d, "build")
+    ok, out = run([a.cmake, "-S", d, "-B", b, "-DCMAKE_PREFIX_PATH=" + prefix,
+                   "-DCMAKE_CXX_COMPILER=" + which(a.cxx), "-DCMAKE_BUILD_TYPE=Debug"])
     if ok:
-        ok, more = run([a.cmake, "--build", os.path.join(d, "build"), "--verbose"])
+        ok, more = run([a.cmake, "--build", b, "--verbose"])
         out += more
+    return ok, out, b
+
+
+def with_cmake():
+    ok, out, b = cmake_build("cmake", CMAKE_LISTS, lambda d: shutil.copy(APP, d))
     if not ok:
         return False, out
-    ok, run_out = run_app(os.path.join(d, "build", "app"), a.tls, a.deflate, a.redis)
+    ok, run_out = run_app(os.path.join(b, "app"), a.tls, a.deflate, a.redis)
+    if os.path.exists(os.path.join(b, "libwisp_engine.a")):   # EXCLUDE_FROM_ALL
+        ok, run_out = False, run_out + "\nwisp_engine was built; nothing links wisp::wisp_once"
     return ok, out + run_out
+
+
+def copy_once_program(d):
+    probelib.copy_once_program(a.root, d, include="#include <wisp/wisp.hpp>")
+
+
+def with_cmake_once():
+    ok, out, b = cmake_build("cmake-once", CMAKE_ONCE_LISTS, copy_once_program)
+    if not ok:
+        return False, out
+    objects = os.path.join(b, "CMakeFiles", "app.dir")
+    ok, detail = probelib.engine_once([os.path.join(b, "libwisp_engine.a")],
+                                      os.path.join(objects, "main.cpp.o"),
+                                      [os.path.join(objects, "routes.cpp.o")])
+    if not ok:
+        return False, out + detail
+    return probelib.serves_once_program(os.path.join(b, "app"), "cmake")
+
+
+def with_pkg_config_once():
+    if not a.pkg_config:
+        return False, "pkg-config not found (Debian pkg-config)"
+    if not pc_dir:
+        return False, "no wisp.pc under " + prefix
+    d = os.path.join(tmp, "pkg-config-once")
+    tools = os.path.join(tmp, "tools")   # the README says c++ and pkg-config: these are they
+    os.makedirs(d)
+    os.makedirs(tools)
+    os.symlink(which(a.cxx), os.path.join(tools, "c++"))
+    os.symlink(which(a.pkg_config), os.path.join(tools, "pkg-config"))
+    copy_once_program(d)
+    commands = probelib.readme_block(a.root, "Install and use from another build",
+                                     containing="WISP_IMPLEMENTATION")
+    r = probelib.run_shell(commands, d, env=dict(
+        os.environ, PKG_CONFIG_PATH=pc_dir, PATH=tools + os.pathsep + os.environ["PATH"]))
+    if r.returncode != 0:
+        return False, r.stderr
+    ok, detail = probelib.engine_once([os.path.join(d, "wisp_impl.o")],
+                                      os.path.join(d, "main.o"), [os.path.join(d, "routes.o")])
+    if not ok:
+        return False, r.stderr + detail
+    return probelib.serves_once_program(os.path.join(d, "app"), "pkg-config")
 
 
 def with_meson_subproject():
@@ -241,6 +302,10 @@ failed += not case(3, "meson subproject through a wrap, dependency('wisp'): no t
                    "no -Werror or wisp warning flags in the parent", with_meson_subproject)
 failed += not case(4, "the installed single header <wisp.hpp> with the installed llhttp",
                    with_single_header)
+failed += not case(5, "CMake wisp::wisp_once: compile-once, the engine in wisp_engine only, serves",
+                   with_cmake_once)
+failed += not case(6, "pkg-config, the README's compile-once commands: the engine in wisp_impl.o "
+                   "only, serves", with_pkg_config_once)
 if a.keep:
     print("# kept " + tmp)
 else:

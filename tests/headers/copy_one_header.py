@@ -8,31 +8,21 @@ TAP output. Usage: copy_one_header.py --root SOURCE_ROOT [--keep]"""
 import argparse
 import http.client
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import probelib  # noqa: E402
+from taplib import ExampleServer  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--root", required=True)
 ap.add_argument("--keep", action="store_true", help="keep the build directories")
 a = ap.parse_args()
 
-readme = open(os.path.join(a.root, "README.md"), encoding="utf-8").read()
-
-
-def section(title):
-    m = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## )", readme, re.S | re.M)
-    if not m:
-        sys.exit(f"README.md has no section '## {title}'")
-    return m.group(1)
-
-
-commands = re.search(r"```sh\n(.*?)```", section("Using the single header"), re.S).group(1)
-minimal = re.search(r"```cpp\n(.*?)```", section("A minimal server"), re.S).group(1)
+commands = probelib.readme_block(a.root, "Using the single header")
+minimal = probelib.readme_block(a.root, "A minimal server", lang="cpp")
 
 
 def build(app_source):
@@ -40,61 +30,44 @@ def build(app_source):
     shutil.copy(os.path.join(a.root, "single_header", "wisp.hpp"), os.path.join(d, "wisp.hpp"))
     with open(os.path.join(d, "app.cpp"), "w", encoding="utf-8") as f:
         f.write(app_source)
-    r = subprocess.run(["sh", "-e", "-x", "-c", commands], cwd=d, capture_output=True, text=True)
-    return d, r
+    return d, probelib.run_shell(commands, d)
 
 
-def report(n, ok, name, detail=""):
-    print(f"{'ok' if ok else 'not ok'} {n} - {name}", flush=True)
-    if not ok:
-        for line in detail[-4000:].splitlines():
-            print("# " + line)
-    return ok
+def serves_echo(binary):
+    """(ok, detail): examples/echo.cpp answers GET / and upgrades /_ws."""
+    try:
+        server = ExampleServer(binary, timeout=10)
+    except RuntimeError as e:
+        return False, str(e)
+    status, body, head, error = None, b"", b"", ""
+    try:
+        status, body = probelib.http_get(server.host, server.port, "/")
+        head, _ = probelib.ws_exchange(server.host, server.port, "/_ws")
+    except (OSError, http.client.HTTPException) as e:
+        error = f"{type(e).__name__}: {e}; "
+    finally:
+        server.stop()
+    ok = (status == 200 and body == b"Hello, World!" and head.startswith(b"HTTP/1.1 101")
+          and probelib.WS_ACCEPT in head)
+    return ok, f"{error}GET / -> {status} {body!r}; upgrade -> {head[:200]!r}"
 
 
 print("1..2", flush=True)
 failed = 0
 d1, r1 = build(minimal)
-failed += not report(1, r1.returncode == 0 and os.path.isfile(os.path.join(d1, "app")),
-                     "the README's minimal server builds with the README's commands, verbatim",
-                     r1.stderr)
+failed += not probelib.report(
+    1, r1.returncode == 0 and os.path.isfile(os.path.join(d1, "app")),
+    "the README's minimal server builds with the README's commands, verbatim", r1.stderr)
 
 d2, r2 = build(open(os.path.join(a.root, "examples", "echo.cpp"), encoding="utf-8").read())
 ok, detail = False, r2.stderr
 if r2.returncode == 0:
-    proc = subprocess.Popen([os.path.join(d2, "app"), "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()   # the example prints its address first; EOF if it dies
-        m = re.match(r"listening on http://([^:]+):(\d+)", line)
-        if not m:
-            detail = f"no address line: {line!r}"
-        else:
-            host, port = m.group(1), int(m.group(2))
-            conn = http.client.HTTPConnection(host, port, timeout=10)
-            conn.request("GET", "/")
-            resp = conn.getresponse()
-            body = resp.read()
-            s = socket.create_connection((host, port), timeout=10)
-            s.sendall(b"GET /_ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-            head = b""
-            deadline = time.monotonic() + 10
-            while b"\r\n\r\n" not in head and time.monotonic() < deadline:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            s.close()
-            ok = (resp.status == 200 and body == b"Hello, World!" and head.startswith(b"HTTP/1.1 101")
-                  and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head)
-            detail = f"GET / -> {resp.status} {body!r}; upgrade -> {head[:200]!r}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-failed += not report(2, ok, "examples/echo.cpp built the same way serves GET / and upgrades /_ws",
-                     detail)
-if not a.keep:
+    ok, detail = serves_echo(os.path.join(d2, "app"))
+failed += not probelib.report(
+    2, ok, "examples/echo.cpp built the same way serves GET / and upgrades /_ws", detail)
+if a.keep:
+    print(f"# kept {d1} {d2}")
+else:
     shutil.rmtree(d1, ignore_errors=True)
     shutil.rmtree(d2, ignore_errors=True)
 sys.exit(1 if failed else 0)
