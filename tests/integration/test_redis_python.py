@@ -324,8 +324,10 @@ class RedisChat(unittest.TestCase):
             self.redis.cli("CONFIG", "SET", "client-output-buffer-limit", "pubsub 262144 0 0")
             b.proc.send_signal(signal.SIGSTOP)   # b stops reading
             try:
-                big = "y" * 32000
-                for i in range(64):   # 2 MB for b's subscriber connection
+                # 24 MB for b's subscriber connection: more than the kernel's socket buffers
+                # on both ends of it can hold, so the rest waits in Redis' output buffer.
+                big = "y" * 60000
+                for i in range(400):
                     await wa.send(f"{big}-{i}")
                 self.wait_subscribed(1)   # Redis dropped b's subscriber
             finally:
