@@ -5568,6 +5568,10 @@ public:
     /// publications wait already, until the loop catches up or the inbox closes. True when
     /// the caller must wake the loop (no drain is scheduled yet).
     bool push(std::shared_ptr<const Publication> p, bool may_wait, std::size_t limit);
+    /// Waits while `limit` publications wait already, until the loop catches up or the inbox
+    /// closes, without queueing anything: for a publisher that must not wait later, holding a
+    /// lock (a retained topic's). The bound is then soft: others may fill the room first.
+    void wait_for_room(std::size_t limit);
     /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
@@ -5704,6 +5708,12 @@ inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait
     if (posted_) return false;
     posted_ = true;
     return true;
+}
+
+inline void TopicInbox::wait_for_room(std::size_t limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (limit == 0) limit = 1;
+    space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
 }
 
 template <class F>
@@ -7055,6 +7065,9 @@ public:
         if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
             net::post(io, [this] { drain_inbox(); });
     }
+    /// Waits, on a thread that is not an I/O thread, until the inbox has room (as enqueue
+    /// with `may_wait` does) without queueing anything.
+    void wait_for_room() { inbox_.wait_for_room(core.options.limits.max_pending_publications); }
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
     void close_inbox() { inbox_.close(); }
     /// The loop whose thread is calling, or null on other threads.
@@ -7324,13 +7337,18 @@ inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop*
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
+    const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
+    // A thread that is not an I/O thread is paced before it takes the lock, never while it
+    // holds it: a loop whose handler waits for the lock could not drain what it waits for.
+    if (!io_thread && loops != nullptr)
+        for (Loop* l : *loops) l->wait_for_room();
     {
         auto lock = log.lock();
         const EventId id = log.next_id(event_clock_ms());
         auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
         log.append(q, id);
-        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
-            for (Loop* l : *loops) l->enqueue(q, !io_thread);
+        if (loops != nullptr)
+            for (Loop* l : *loops) l->enqueue(q, false);
     }
     if (!io_thread) foreign_publishes.fetch_sub(1);
     return true;

@@ -189,6 +189,51 @@ TEST_CASE("retain: a WebSocket publisher is skipped; peers and named streams get
     CHECK(data_of(s.until(2)) == std::vector<std::string>{"hello", "back"});
 }
 
+TEST_CASE("retain: a thread and a handler publishing to one topic at once never deadlock") {
+    // A thread that is not an I/O thread is paced by the loops' inboxes. It used to wait for
+    // room while holding the topic's lock, and the loop, inside a handler publishing to the
+    // same topic, waited for that lock: neither went on. A small inbox makes it certain.
+    wisp::Options o;
+    o.limits.max_pending_publications = 4;
+    wisp::App app(o);
+    REQUIRE_FALSE(app.retain("news", 64));
+    struct Burst {
+        void message(wisp::Peer& p, const wisp::Message& m) {
+            for (int i = 0; i < 200; ++i) p.publish_text("news", std::string(m.text()));
+            p.send_text("done");
+        }
+    };
+    app.ws<Burst>("/ws");
+    add_events_route(app);
+    support::Server server(app);
+    Stream s(server.port(), "/events");
+    wait_subscribers(app, "news", 1);
+    std::atomic<bool> stop{false};
+    std::atomic<int> published{0};
+    struct Joined {   // however the case ends, the thread stops before the server does
+        std::atomic<bool>& stop;
+        std::thread t;
+        ~Joined() {
+            stop.store(true);
+            t.join();
+        }
+    } flood{stop, std::thread([&] {
+                while (!stop.load()) {
+                    app.publish_text("news", "thread");
+                    ++published;
+                }
+            })};
+    support::WsClient c(server.port());
+    REQUIRE(c.handshake("/ws").find(" 101 ") != std::string::npos);
+    for (int round = 0; round < 20; ++round) {
+        c.text("handler");
+        const auto f = c.read(10000ms);   // the burst's handler returned
+        REQUIRE_MESSAGE(f, "round " << round << ": no answer (deadlock?)");
+        CHECK(f->payload == "done");
+    }
+    CHECK(published.load() > 0);
+}
+
 TEST_CASE("retain: setup mistakes are errors that listen() reports too") {
     wisp::App app;
     CHECK(app.retain("", 3) == wisp::errc::invalid_argument);

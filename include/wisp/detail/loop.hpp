@@ -139,6 +139,9 @@ public:
         if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
             net::post(io, [this] { drain_inbox(); });
     }
+    /// Waits, on a thread that is not an I/O thread, until the inbox has room (as enqueue
+    /// with `may_wait` does) without queueing anything.
+    void wait_for_room() { inbox_.wait_for_room(core.options.limits.max_pending_publications); }
     /// No more deliveries (run() ended): queued publications are dropped, waiters return.
     void close_inbox() { inbox_.close(); }
     /// The loop whose thread is calling, or null on other threads.
@@ -408,13 +411,18 @@ inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop*
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
+    const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
+    // A thread that is not an I/O thread is paced before it takes the lock, never while it
+    // holds it: a loop whose handler waits for the lock could not drain what it waits for.
+    if (!io_thread && loops != nullptr)
+        for (Loop* l : *loops) l->wait_for_room();
     {
         auto lock = log.lock();
         const EventId id = log.next_id(event_clock_ms());
         auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
         log.append(q, id);
-        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
-            for (Loop* l : *loops) l->enqueue(q, !io_thread);
+        if (loops != nullptr)
+            for (Loop* l : *loops) l->enqueue(q, false);
     }
     if (!io_thread) foreign_publishes.fetch_sub(1);
     return true;

@@ -145,6 +145,10 @@ public:
     /// publications wait already, until the loop catches up or the inbox closes. True when
     /// the caller must wake the loop (no drain is scheduled yet).
     bool push(std::shared_ptr<const Publication> p, bool may_wait, std::size_t limit);
+    /// Waits while `limit` publications wait already, until the loop catches up or the inbox
+    /// closes, without queueing anything: for a publisher that must not wait later, holding a
+    /// lock (a retained topic's). The bound is then soft: others may fill the room first.
+    void wait_for_room(std::size_t limit);
     /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
@@ -281,6 +285,12 @@ inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait
     if (posted_) return false;
     posted_ = true;
     return true;
+}
+
+inline void TopicInbox::wait_for_room(std::size_t limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (limit == 0) limit = 1;
+    space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
 }
 
 template <class F>
