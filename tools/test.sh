@@ -7,7 +7,8 @@
 #   tools/test.sh gcc -- server     only the meson test `server` in build/gcc (the
 #                                   configuration defaults to gcc when tests are named)
 # Installs the Debian packages the chosen configurations need first (tools/install-deps.sh).
-# Build directories are build/<CONFIG>; re-running reuses them.
+# Build directories are build/<CONFIG>; re-running reuses them. With several configurations the
+# next one builds (nice 10) while the tests of the one before run.
 #
 # TLS (WISP_TLS, OpenSSL 3) and permessage-deflate (WISP_DEFLATE, zlib) are on in gcc, single,
 # asan and fuzz, the Redis bridge (WISP_REDIS, hiredis) in gcc, single, asan and tsan. TLS is
@@ -62,26 +63,71 @@ export WINEDEBUG=-all
 
 logs=()
 failed=()
-# run LABEL CXX CC MESON_OPTIONS... : configure, build and test one configuration, when it was
-# chosen (only the tests named in $only when it is set, or those after `--`; only the ninja
-# targets in $targets when set).
+# run LABEL CXX CC MESON_OPTIONS... : adds a configuration to the plan when it was chosen (only
+# the tests named in $only when it is set, or those after `--`; only the ninja targets in
+# $targets when set; $WINEPREFIX as it is set for the call). The plan runs at the end.
+plan=()
+declare -A plan_cxx plan_cc plan_opts plan_only plan_targets plan_wine
 run() {
-  local label="$1" cxx="$2" cc="$3"
-  shift 3
+  local label="$1"
   chosen "$label" || return 0
-  local dir="build/$label"
-  local selected=(${only:-})
-  [ ${#tests[@]} -gt 0 ] && selected=("${tests[@]}")
-  echo "=== $label: $cxx $* ($(date -u +%T))" >&2
+  plan+=("$label")
+  plan_cxx[$label]="$2"
+  plan_cc[$label]="$3"
+  shift 3
+  plan_opts[$label]="$(printf '%q ' "$@")"
+  plan_only[$label]="${only:-}"
+  plan_targets[$label]="${targets:-}"
+  plan_wine[$label]="${WINEPREFIX:-}"
+}
+# build LABEL: configures and builds it.
+build() {
+  local label="$1" dir="build/$1"
+  eval "local opts=(${plan_opts[$label]})"
+  if [ -n "${plan_wine[$label]}" ]; then export WINEPREFIX="${plan_wine[$label]}"; else unset WINEPREFIX; fi
+  echo "=== $label: ${plan_cxx[$label]} ${opts[*]} ($(date -u +%T))"
   if [ -d "$dir/meson-private" ]; then
-    meson setup "$dir" --reconfigure "$@" >/dev/null
+    meson setup "$dir" --reconfigure "${opts[@]}" >/dev/null
   else
-    CXX="$cxx" CC="$cc" meson setup "$dir" "$@" >/dev/null
-  fi && ninja -C "$dir" ${targets:-} >&2 &&
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "${selected[@]}" >&2
-  local rc=$?
-  logs+=("$label=$dir/meson-logs/testlog.junit.xml")
-  if [ $rc -ne 0 ]; then failed+=(--failed-run "$label"); fi
+    CXX="${plan_cxx[$label]}" CC="${plan_cc[$label]}" meson setup "$dir" "${opts[@]}" >/dev/null
+  fi && ninja -C "$dir" ${plan_targets[$label]}
+}
+# check LABEL: runs its tests.
+check() {
+  local label="$1" dir="build/$1"
+  local selected=(${plan_only[$label]})
+  [ ${#tests[@]} -gt 0 ] && selected=("${tests[@]}")
+  if [ -n "${plan_wine[$label]}" ]; then export WINEPREFIX="${plan_wine[$label]}"; else unset WINEPREFIX; fi
+  echo "=== $label: tests ($(date -u +%T))" >&2
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "${selected[@]}" >&2
+}
+# run_plan: builds the first configuration, then tests each while the next one builds beside
+# it at a lower priority (nice 10): the test suites wait on sockets and processes much of the
+# time, and the build takes what they leave, so the tests keep their pace. A build's output is
+# printed when its configuration's turn comes.
+run_plan() {
+  local n=${#plan[@]} i rc bg_log="build/.next-build.log"
+  bg_pid=""
+  [ "$n" -gt 0 ] || return 0
+  mkdir -p build
+  trap 'if [ -n "$bg_pid" ]; then pkill -TERM -P "$bg_pid"; kill "$bg_pid"; fi 2>/dev/null' EXIT
+  build "${plan[0]}" >&2
+  rc=$?
+  for ((i = 0; i < n; i++)); do
+    if [ "$i" -gt 0 ]; then
+      wait "$bg_pid"
+      rc=$?
+      bg_pid=""
+      cat "$bg_log" >&2
+    fi
+    if [ $((i + 1)) -lt "$n" ]; then
+      (renice -n 10 -p "$BASHPID" >/dev/null; build "${plan[i + 1]}") >"$bg_log" 2>&1 &
+      bg_pid=$!
+    fi
+    if [ $rc -eq 0 ]; then check "${plan[i]}"; rc=$?; fi
+    logs+=("${plan[i]}=build/${plan[i]}/meson-logs/testlog.junit.xml")
+    if [ $rc -ne 0 ]; then failed+=(--failed-run "${plan[i]}"); fi
+  done
 }
 
 # Every configuration builds unity (several sources per compiler run: each pays for parsing
@@ -113,6 +159,7 @@ targets="tests/unit tests/server examples/echo" only="unit server http-clients w
   run armhf g++ gcc --cross-file tools/cross/armhf.ini "${cross[@]}"
 targets="tests/unit tests/server" only="unit server" \
   run aarch64 g++ gcc --cross-file tools/cross/aarch64.ini "${cross[@]}"
+run_plan
 echo "=== done ($(date -u +%T))" >&2
 
 cat >&2 <<'HINT'
