@@ -8051,6 +8051,8 @@ public:
     void rearm_timer();
     /// A session that paused reading (wants_input() false) may read again.
     void resume_reading();
+    /// The read pump runs: when it returns it rearms the timer and reads on by itself.
+    bool reading() const noexcept { return in_read_; }
 
     // ---- TransportOwner ----
     void on_readable() override;
@@ -8213,6 +8215,9 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
+    // Already empty (the pump wrote this read's replies before the turn's flush): the flush
+    // that emptied it reported the drain.
+    if (out_.empty() && !close_after_flush_) return;
     const SendQueue::Flush r = out_.write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();
@@ -10307,7 +10312,9 @@ inline void WsSession::on_low_water() {
 }
 
 inline void WsSession::on_drained() {
-    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    // The read pump, when it runs, rearms the timer and reads on when it returns.
+    const bool pump = conn_.reading();
+    if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
     if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
         auto waiting = std::move(extras_->when_drained);
         extras_->when_drained.clear();
@@ -10316,7 +10323,7 @@ inline void WsSession::on_drained() {
             guarded([&] { fn(peer_); });
         }
     }
-    conn_.resume_reading();   // if reading paused on a full queue
+    if (!pump) conn_.resume_reading();   // if reading paused on a full queue
 }
 
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
@@ -11079,7 +11086,9 @@ public:
     bool wants_input() const noexcept override;
     void on_peer_eof() override;
     void on_drained() override {
-        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
+        // A client paused for pipelining too far ahead goes on; while the read pump runs, it
+        // rearms the timer and reads on by itself.
+        if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
     std::uint64_t deadline() const noexcept override;
     void on_timer() override;
