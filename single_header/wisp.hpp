@@ -1194,6 +1194,7 @@ WISP_NAMESPACE_END
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -1239,13 +1240,14 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 inline Headers& Headers::set(std::string_view name, std::string_view value) {
-    remove(name);
-    list_.emplace_back(std::string(name), std::string(value));
-    return *this;
+    if (!list_.empty()) remove(name);
+    return add(name, value);
 }
 
 inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    list_.emplace_back(std::string(name), std::string(value));
+    // Built in place: no temporaries moved in (every response a handler makes comes here).
+    list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(value));
     return *this;
 }
 
@@ -4316,6 +4318,7 @@ inline int RequestParser::check_line() {
     if (!target.empty() && target.front() == '*' &&
         (target.size() != 1 || parser_.method != HTTP_OPTIONS))
         return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
     const TargetParts t = split_target(target);
     if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
     // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
@@ -8051,6 +8054,8 @@ public:
     void rearm_timer();
     /// A session that paused reading (wants_input() false) may read again.
     void resume_reading();
+    /// The read pump runs: when it returns it rearms the timer and reads on by itself.
+    bool reading() const noexcept { return in_read_; }
 
     // ---- TransportOwner ----
     void on_readable() override;
@@ -8213,6 +8218,9 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
+    // Already empty (the pump wrote this read's replies before the turn's flush): the flush
+    // that emptied it reported the drain.
+    if (out_.empty() && !close_after_flush_) return;
     const SendQueue::Flush r = out_.write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();
@@ -10307,7 +10315,9 @@ inline void WsSession::on_low_water() {
 }
 
 inline void WsSession::on_drained() {
-    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    // The read pump, when it runs, rearms the timer and reads on when it returns.
+    const bool pump = conn_.reading();
+    if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
     if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
         auto waiting = std::move(extras_->when_drained);
         extras_->when_drained.clear();
@@ -10316,7 +10326,7 @@ inline void WsSession::on_drained() {
             guarded([&] { fn(peer_); });
         }
     }
-    conn_.resume_reading();   // if reading paused on a full queue
+    if (!pump) conn_.resume_reading();   // if reading paused on a full queue
 }
 
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
@@ -10868,6 +10878,7 @@ WISP_NAMESPACE_END
 // Must not know: connections, keep-alive decisions (the caller passes them), routing.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -10890,13 +10901,29 @@ inline constexpr TokenTable token_table{};
 
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
-    for (char c : s)
-        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
-    return true;
+    const bool* ok = token_table.ok;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    std::size_t n = s.size();
+    bool all = true;
+    for (; n >= 4; p += 4, n -= 4) all &= ok[p[0]] & ok[p[1]] & ok[p[2]] & ok[p[3]];
+    for (; n > 0; ++p, --n) all &= ok[*p];
+    return all;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
-    for (char c : s)
-        if (c == '\r' || c == '\n' || c == '\0') return false;
+    // Eight bytes at a time: a word holds CR, LF or NUL when it, or it XOR a word of CRs or of
+    // LFs, has a zero byte ((x - 0x01..) & ~x & 0x80.. is non-zero exactly then).
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
+        if (((w - ones) & ~w) & highs) return false;
+        if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
+    }
+    for (; n > 0; ++p, --n)
+        if (*p == '\r' || *p == '\n' || *p == '\0') return false;
     return true;
 }
 
@@ -10950,6 +10977,7 @@ private:
     bool no_body_;
     bool send_body_;
     bool keep_alive_;
+    bool has_framing_ = false;   ///< a handler's field is one wisp writes itself (skipped)
 };
 
 // ---- implementation -------------------------------------------------------
@@ -10968,6 +10996,7 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
         }
         if (is_framing_header(hv.first)) {
             if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            has_framing_ = true;
             continue;
         }
         fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
@@ -11011,7 +11040,7 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     put(date);
     put("\r\n");
     for (const auto& hv : res_.headers) {
-        if (is_framing_header(hv.first)) continue;
+        if (has_framing_ && is_framing_header(hv.first)) continue;
         put(hv.first);
         put(": ");
         put(hv.second);
@@ -11079,7 +11108,9 @@ public:
     bool wants_input() const noexcept override;
     void on_peer_eof() override;
     void on_drained() override {
-        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
+        // A client paused for pipelining too far ahead goes on; while the read pump runs, it
+        // rearms the timer and reads on by itself.
+        if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
     std::uint64_t deadline() const noexcept override;
     void on_timer() override;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The llhttp glue: requests out of bytes, split anywhere; limits; smuggling shapes.
 #include <doctest/doctest.h>
+#include <wisp/detail/http_response.hpp>
 #include <wisp/detail/llhttp.hpp>
 
 #include <cstdio>
@@ -646,4 +647,41 @@ TEST_CASE("http parser: the header limit counts the whole head, the same at ever
         CAPTURE(step);
         REQUIRE(run(bare, step, limits).error_status == 431);
     }
+}
+
+TEST_CASE("response fields: a value is refused for CR, LF or NUL at any position, nothing else") {
+    // valid_header_value looks at eight bytes at a time: every byte value at every position of
+    // values up to 20 bytes long, against the byte-by-byte rule.
+    for (std::size_t len = 1; len <= 20; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string v(len, 'a');
+                v[at] = static_cast<char>(b);
+                const bool bad = b == '\r' || b == '\n' || b == 0;
+                if (wisp::detail::valid_header_value(v) == bad) {
+                    FAIL("byte " << b << " at " << at << " of " << len);
+                }
+            }
+        }
+    }
+    CHECK(wisp::detail::valid_header_value(""));
+    CHECK(wisp::detail::valid_header_value("text/plain; charset=utf-8"));
+    CHECK(wisp::detail::valid_header_value(std::string("\x80\xff\x0e\x0c\x0b\x8d\x8a\x01\x7f", 9)));
+    CHECK_FALSE(wisp::detail::valid_header_value("text/plain;\r\nX-Evil: 1"));
+    // Names: tokens (RFC 9110 §5.6.2), four bytes at a time.
+    const std::string delimiters = "\"(),/:;<=>?@[\\]{}";
+    for (std::size_t len = 1; len <= 9; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string n(len, 'X');
+                n[at] = static_cast<char>(b);
+                const bool token =
+                    b > 32 && b < 127 && delimiters.find(static_cast<char>(b)) == std::string::npos;
+                if (wisp::detail::valid_header_name(n) != token) {
+                    FAIL("name byte " << b << " at " << at << " of " << len);
+                }
+            }
+        }
+    }
+    CHECK_FALSE(wisp::detail::valid_header_name(""));
 }

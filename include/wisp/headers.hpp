@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -57,13 +58,14 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 inline Headers& Headers::set(std::string_view name, std::string_view value) {
-    remove(name);
-    list_.emplace_back(std::string(name), std::string(value));
-    return *this;
+    if (!list_.empty()) remove(name);
+    return add(name, value);
 }
 
 inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    list_.emplace_back(std::string(name), std::string(value));
+    // Built in place: no temporaries moved in (every response a handler makes comes here).
+    list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(value));
     return *this;
 }
 

@@ -110,6 +110,8 @@ public:
     void rearm_timer();
     /// A session that paused reading (wants_input() false) may read again.
     void resume_reading();
+    /// The read pump runs: when it returns it rearms the timer and reads on by itself.
+    bool reading() const noexcept { return in_read_; }
 
     // ---- TransportOwner ----
     void on_readable() override;
@@ -272,6 +274,9 @@ inline void Connection::flush() {
         return;
     }
     if (out_.blocked()) return;   // on_writable() will flush
+    // Already empty (the pump wrote this read's replies before the turn's flush): the flush
+    // that emptied it reported the drain.
+    if (out_.empty() && !close_after_flush_) return;
     const SendQueue::Flush r = out_.write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();

@@ -11,6 +11,7 @@
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -33,13 +34,29 @@ inline constexpr TokenTable token_table{};
 
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
-    for (char c : s)
-        if (!token_table.ok[static_cast<unsigned char>(c)]) return false;
-    return true;
+    const bool* ok = token_table.ok;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    std::size_t n = s.size();
+    bool all = true;
+    for (; n >= 4; p += 4, n -= 4) all &= ok[p[0]] & ok[p[1]] & ok[p[2]] & ok[p[3]];
+    for (; n > 0; ++p, --n) all &= ok[*p];
+    return all;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
-    for (char c : s)
-        if (c == '\r' || c == '\n' || c == '\0') return false;
+    // Eight bytes at a time: a word holds CR, LF or NUL when it, or it XOR a word of CRs or of
+    // LFs, has a zero byte ((x - 0x01..) & ~x & 0x80.. is non-zero exactly then).
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
+        if (((w - ones) & ~w) & highs) return false;
+        if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
+    }
+    for (; n > 0; ++p, --n)
+        if (*p == '\r' || *p == '\n' || *p == '\0') return false;
     return true;
 }
 
@@ -93,6 +110,7 @@ private:
     bool no_body_;
     bool send_body_;
     bool keep_alive_;
+    bool has_framing_ = false;   ///< a handler's field is one wisp writes itself (skipped)
 };
 
 // ---- implementation -------------------------------------------------------
@@ -111,6 +129,7 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
         }
         if (is_framing_header(hv.first)) {
             if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            has_framing_ = true;
             continue;
         }
         fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
@@ -154,7 +173,7 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     put(date);
     put("\r\n");
     for (const auto& hv : res_.headers) {
-        if (is_framing_header(hv.first)) continue;
+        if (has_framing_ && is_framing_header(hv.first)) continue;
         put(hv.first);
         put(": ");
         put(hv.second);

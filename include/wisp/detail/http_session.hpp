@@ -60,7 +60,9 @@ public:
     bool wants_input() const noexcept override;
     void on_peer_eof() override;
     void on_drained() override {
-        if (!waiting_) resume();   // a client paused for pipelining too far ahead goes on
+        // A client paused for pipelining too far ahead goes on; while the read pump runs, it
+        // rearms the timer and reads on by itself.
+        if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
     std::uint64_t deadline() const noexcept override;
     void on_timer() override;

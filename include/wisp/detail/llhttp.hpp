@@ -259,6 +259,7 @@ inline int RequestParser::check_line() {
     if (!target.empty() && target.front() == '*' &&
         (target.size() != 1 || parser_.method != HTTP_OPTIONS))
         return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
     const TargetParts t = split_target(target);
     if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
     // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs

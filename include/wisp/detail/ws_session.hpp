@@ -440,7 +440,9 @@ inline void WsSession::on_low_water() {
 }
 
 inline void WsSession::on_drained() {
-    conn_.rearm_timer();   // back from the send timeout to the idle deadline
+    // The read pump, when it runs, rearms the timer and reads on when it returns.
+    const bool pump = conn_.reading();
+    if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
     if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
         auto waiting = std::move(extras_->when_drained);
         extras_->when_drained.clear();
@@ -449,7 +451,7 @@ inline void WsSession::on_drained() {
             guarded([&] { fn(peer_); });
         }
     }
-    conn_.resume_reading();   // if reading paused on a full queue
+    if (!pump) conn_.resume_reading();   // if reading paused on a full queue
 }
 
 inline void WsSession::write_frame(Opcode op, std::string_view payload) {
