@@ -112,6 +112,9 @@ private:
     void on_history(const redisReply& r);
     void on_subscription(std::string_view kind, const std::string& channel);
     void fail_histories(bool sent_only);
+    /// Answers false to the histories waiting for `channel`'s subscription (every channel's
+    /// when null): it is not coming.
+    void fail_unconfirmed(const std::string* channel);
     void drain_inbox();
     void reconcile(const std::string& topic);
     void check_stopped();
@@ -319,9 +322,7 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
         c.out.clear();
         c.out_kinds.clear();
         confirmed_.clear();
-        for (auto& w : unconfirmed_)
-            for (auto& a : w.second) a.done(false, {});
-        unconfirmed_.clear();
+        fail_unconfirmed(nullptr);
     }
     if (stopping_ || failed_ || !active_) return;
     if (!c.lost_once) {
