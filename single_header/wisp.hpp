@@ -14216,6 +14216,16 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
+    /// Whether pub_'s queue takes about `bytes` more: not after AUTH was rejected, nor past
+    /// max_pending_bytes. One check for every kind of publication.
+    bool fits(std::size_t bytes) const {
+        return !failed_ && pub_.out.size() + bytes <= options_.max_pending_bytes;
+    }
+    /// A publication refused before it was queued: counted, and reported after the outage.
+    void count_drop() {
+        dropped_.fetch_add(1);
+        ++dropped_in_outage_;
+    }
     // ---- per topic (redis_topics.hpp) ----
     /// A history asked by a resuming stream.
     struct HistoryAsk {
@@ -14607,10 +14617,8 @@ inline void RedisLink::append_publication(const Publication& p) {
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ || c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
-                       options_.max_pending_bytes) {
-        dropped_.fetch_add(1);
-        ++dropped_in_outage_;
+    if (!fits(channel.size() + payload.size() + envelope_header_size + 64)) {
+        count_drop();
         return;
     }
     const std::string e = encode_envelope(instance_, p.binary, p.compress, payload);
@@ -14764,11 +14772,8 @@ inline void RedisLink::append_retained(const Publication& p) {
     const EventLog* log = core_->retained_log(p.topic);
     const std::string key = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ || log == nullptr ||
-        c.out.size() + 2 * key.size() + payload.size() + p.sender.size() + 512 >
-            options_.max_pending_bytes) {
-        dropped_.fetch_add(1);
-        ++dropped_in_outage_;
+    if (log == nullptr || !fits(2 * key.size() + payload.size() + p.sender.size() + 512)) {
+        count_drop();
         return;
     }
     const std::string keep = std::to_string(log->capacity());

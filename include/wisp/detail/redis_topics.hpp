@@ -73,11 +73,8 @@ inline void RedisLink::append_retained(const Publication& p) {
     const EventLog* log = core_->retained_log(p.topic);
     const std::string key = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ || log == nullptr ||
-        c.out.size() + 2 * key.size() + payload.size() + p.sender.size() + 512 >
-            options_.max_pending_bytes) {
-        dropped_.fetch_add(1);
-        ++dropped_in_outage_;
+    if (log == nullptr || !fits(2 * key.size() + payload.size() + p.sender.size() + 512)) {
+        count_drop();
         return;
     }
     const std::string keep = std::to_string(log->capacity());
