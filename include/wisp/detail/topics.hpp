@@ -159,6 +159,10 @@ public:
     void close();
 
 private:
+    /// Under `lock` (of mutex_): waits while `limit` (at least one) publications wait already,
+    /// until the loop catches up or the inbox closes.
+    void wait_locked(std::unique_lock<std::mutex>& lock, std::size_t limit);
+
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
     std::vector<std::shared_ptr<const Publication>> queued_, taken_;
@@ -278,8 +282,7 @@ inline void LoopTopics::sweep() {
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
                              std::size_t limit) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (limit == 0) limit = 1;
-    if (may_wait) space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
+    if (may_wait) wait_locked(lock, limit);
     if (closed_) return false;
     queued_.push_back(std::move(p));
     if (posted_) return false;
@@ -289,6 +292,10 @@ inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait
 
 inline void TopicInbox::wait_for_room(std::size_t limit) {
     std::unique_lock<std::mutex> lock(mutex_);
+    wait_locked(lock, limit);
+}
+
+inline void TopicInbox::wait_locked(std::unique_lock<std::mutex>& lock, std::size_t limit) {
     if (limit == 0) limit = 1;
     space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
 }
