@@ -5485,7 +5485,8 @@ struct Publication {
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, bool compress = true,
                                                    bool from_bridge = false, EventId id = {},
-                                                   std::string_view sender = {});
+                                                   std::string_view sender = {},
+                                                   bool retained = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -5599,12 +5600,14 @@ private:
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
                                                             bool compress, bool from_bridge,
-                                                            EventId id, std::string_view sender) {
+                                                            EventId id, std::string_view sender,
+                                                            bool retained) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
     p->from_bridge = from_bridge;
+    p->retained = retained;
     p->id = id;
     p->sender = std::string(sender);
     const std::size_t n = data.size();
@@ -5825,12 +5828,16 @@ struct AppCore {
     /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
-    /// A retained topic's text publication goes another way (publish_retained): `sender` is
-    /// then the publishing peer's id, skipped wherever the publication arrives.
-    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip,
-                 std::string_view sender = {});
-    /// publish() for a retained topic's text: true when it took `p` (always, without a bridge).
-    bool publish_retained(const Publication& p, EventLog& log, Loop* here, std::string_view sender);
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+    /// Publishes `data` on `topic`, made into a publication once: a retained topic's text
+    /// with its id or on its way to the bridge that gives one (publish_retained), where
+    /// `sender`, the publishing peer's id, is skipped wherever it arrives; anything else as
+    /// above, skipping `skip`.
+    void publish(std::string_view topic, std::string_view data, bool binary, bool compress,
+                 Loop* here, const void* skip, std::string_view sender = {});
+    /// A retained topic's text: true when it was taken (always, without a bridge).
+    bool publish_retained(std::string_view topic, std::string_view data, bool compress,
+                          EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
         if (retained.empty()) return nullptr;
@@ -7302,13 +7309,8 @@ inline void Loop::run_later() {
 }
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
-                             const void* skip, std::string_view sender) {
+                             const void* skip) {
     if (here == nullptr) here = Loop::current();
-    if (!retained.empty() && !p->binary && !p->from_bridge && p->id.empty())
-        if (EventLog* log = retained_log(p->topic)) {
-            if (publish_retained(*p, *log, here, sender)) return;
-            // With a bridge whose Redis is away: a plain publication (no id, not retained).
-        }
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
@@ -7328,14 +7330,24 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     foreign_publishes.fetch_sub(1);
 }
 
-inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop* here,
-                                      std::string_view sender) {
+inline void AppCore::publish(std::string_view topic, std::string_view data, bool binary,
+                             bool compress, Loop* here, const void* skip, std::string_view sender) {
+    if (here == nullptr) here = Loop::current();
+    if (!retained.empty() && !binary)
+        if (EventLog* log = retained_log(std::string(topic))) {
+            if (publish_retained(topic, data, compress, *log, here, sender)) return;
+            // With a bridge whose Redis is away: a plain publication (no id, not retained).
+        }
+    publish(Publication::make(topic, data, binary, compress), here, skip);
+}
+
+inline bool AppCore::publish_retained(std::string_view topic, std::string_view data, bool compress,
+                                      EventLog& log, Loop* here, std::string_view sender) {
     if (bridge) {
         // Redis orders it and gives its id (a Redis Stream's); it comes back to this instance
         // through the bridge like another instance's, and is delivered then.
-        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, {}, sender);
-        const_cast<Publication&>(*q).retained = true;   // still ours: nobody shares it yet
-        return bridge->relay_retained(q, here);
+        return bridge->relay_retained(
+            Publication::make(topic, data, false, compress, false, {}, sender, true), here);
     }
     // One process: the id and the ring here. The lock is kept while the publication is queued
     // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
@@ -7352,7 +7364,7 @@ inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop*
     {
         auto lock = log.lock();
         const EventId id = log.next_id(event_clock_ms());
-        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
+        auto q = Publication::make(topic, data, false, compress, false, id, sender);
         log.append(q, id);
         if (loops != nullptr)
             for (Loop* l : *loops) l->enqueue(q, false);
@@ -10424,9 +10436,10 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     // An un-namespaced peer publishes under the topic itself: no key is made.
-    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
-                                      : Publication::make(topic_key(topic), data, binary, compress);
-    conn_.loop().core.publish(p, &conn_.loop(), this, id());
+    AppCore& core = conn_.loop().core;
+    if (namespace_name().empty())
+        core.publish(topic, data, binary, compress, &conn_.loop(), this, id());
+    else core.publish(topic_key(topic), data, binary, compress, &conn_.loop(), this, id());
     return SendResult::sent;
 }
 
@@ -13526,12 +13539,12 @@ WISP_DEF void App::stop() {
 WISP_DEF SendResult App::publish_text(std::string_view topic, std::string_view text,
                                       SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_->publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    core_->publish(topic, text, false, o.compress, nullptr, nullptr);
     return SendResult::sent;
 }
 WISP_DEF SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
                                         SendOptions o) {
-    core_->publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    core_->publish(topic, bytes, true, o.compress, nullptr, nullptr);
     return SendResult::sent;
 }
 WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
@@ -13541,8 +13554,7 @@ WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
 WISP_DEF SendResult App::publish_to(std::string_view ns, std::string_view topic,
                                     std::string_view text) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_->publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
-                   nullptr, nullptr);
+    core_->publish(detail::namespaced_topic(ns, topic), text, false, true, nullptr, nullptr);
     return SendResult::sent;
 }
 

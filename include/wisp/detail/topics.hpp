@@ -62,7 +62,8 @@ struct Publication {
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, bool compress = true,
                                                    bool from_bridge = false, EventId id = {},
-                                                   std::string_view sender = {});
+                                                   std::string_view sender = {},
+                                                   bool retained = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -176,12 +177,14 @@ private:
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
                                                             bool compress, bool from_bridge,
-                                                            EventId id, std::string_view sender) {
+                                                            EventId id, std::string_view sender,
+                                                            bool retained) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
     p->from_bridge = from_bridge;
+    p->retained = retained;
     p->id = id;
     p->sender = std::string(sender);
     const std::size_t n = data.size();
