@@ -13,7 +13,7 @@
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/event_log.hpp>
 #include <wisp/detail/handler.hpp>
-#include <wisp/detail/llhttp.hpp>
+#include <wisp/detail/request_line.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
 #include <atomic>
