@@ -69,6 +69,7 @@
 // ---- header-only or compile-once ------------------------------------------------
 // Header-only (the default): every definition is inline, in every file that includes wisp.
 // Compile-once: the files with WISP_COMPILE_ONCE stop at the declarations (the public headers'
+// `// wisp: definitions` includes are skipped), and the one with WISP_IMPLEMENTATION also
 // compiles the engine, where WISP_DEF makes the definitions that the other files call plain
 // (not inline) so they are emitted there once.
 #if defined(WISP_IMPLEMENTATION) && !defined(WISP_COMPILE_ONCE)
