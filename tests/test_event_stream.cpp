@@ -20,27 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Decodes a chunked body prefix; returns the payload bytes of the complete chunks and
-/// whether the last-chunk was seen.
-std::string dechunk(const std::string& body, bool* ended = nullptr) {
-    std::string out;
-    std::size_t p = 0;
-    if (ended) *ended = false;
-    for (;;) {
-        const std::size_t le = body.find("\r\n", p);
-        if (le == std::string::npos) break;
-        const std::size_t n = std::stoul(body.substr(p, le - p), nullptr, 16);
-        if (n == 0) {
-            if (ended) *ended = body.compare(le, 4, "\r\n\r\n") == 0;
-            break;
-        }
-        if (body.size() < le + 2 + n + 2) break;
-        out.append(body, le + 2, n);
-        p = le + 2 + n + 2;
-    }
-    return out;
-}
-
 /// A raw client that sends a GET and reads the head, then the (chunked) event bytes.
 struct SseClient {
     support::Client c;
@@ -62,8 +41,7 @@ struct SseClient {
         support::SseParser p;
         c.read_until(
             [&](const std::string& b) {
-                p = support::SseParser();
-                p.feed(dechunk(b));
+                p = support::sse_parse_chunked(b);
                 return p.events.size() >= n;
             },
             t);
@@ -135,7 +113,7 @@ TEST_CASE("event stream: head, chunked framing, every field, invalid fields refu
     using R = wisp::SendResult;
     CHECK(results == std::vector<R>{R::sent, R::sent, R::sent, R::sent, R::invalid, R::invalid,
                                     R::invalid, R::sent, R::sent});
-    CHECK(dechunk(c.c.buffer()).find("bad") == std::string::npos);
+    CHECK(support::sse_dechunk(c.c.buffer()).find("bad") == std::string::npos);
 }
 
 TEST_CASE("event stream: HTTP/1.0 is close-delimited; close() ends the stream") {
@@ -158,7 +136,7 @@ TEST_CASE("event stream: HTTP/1.0 is close-delimited; close() ends the stream") 
     SseClient c11(server.port(), "/sse");
     CHECK(c11.c.wait_closed());
     bool ended = false;
-    CHECK(dechunk(c11.c.buffer(), &ended) == "data: first\n\ndata: second\n\n");
+    CHECK(support::sse_dechunk(c11.c.buffer(), &ended) == "data: first\n\ndata: second\n\n");
     CHECK(ended);   // the last-chunk was written before the close
 }
 
@@ -203,7 +181,9 @@ TEST_CASE("event stream: heartbeats keep idle streams alive; 0 disables them") {
         REQUIRE(support::status_of(c.head) == 200);
         const auto t0 = std::chrono::steady_clock::now();
         const bool got = c.c.read_until(
-            [](const std::string& b) { return dechunk(b).find(":\n") != std::string::npos; },
+            [](const std::string& b) {
+                return support::sse_dechunk(b).find(":\n") != std::string::npos;
+            },
             interval.count() ? 2000ms : 700ms);
         const auto waited = std::chrono::steady_clock::now() - t0;
         if (interval.count()) {

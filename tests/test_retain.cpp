@@ -21,20 +21,6 @@ using namespace std::chrono_literals;
 
 namespace retain_test {
 
-std::string dechunk(const std::string& body) {
-    std::string out;
-    std::size_t p = 0;
-    for (;;) {
-        const std::size_t le = body.find("\r\n", p);
-        if (le == std::string::npos) break;
-        const std::size_t n = std::stoul(body.substr(p, le - p), nullptr, 16);
-        if (n == 0 || body.size() < le + 2 + n + 2) break;
-        out.append(body, le + 2, n);
-        p = le + 2 + n + 2;
-    }
-    return out;
-}
-
 /// GET `path` (with a Last-Event-ID when `last` is set); reads events as they come.
 struct Stream {
     support::Client c;
@@ -51,8 +37,7 @@ struct Stream {
         support::SseParser p;
         c.read_until(
             [&](const std::string& b) {
-                p = support::SseParser();
-                p.feed(retain_test::dechunk(b));
+                p = support::sse_parse_chunked(b);
                 return p.events.size() >= n;
             },
             t);

@@ -54,6 +54,12 @@ MAX_HEADER_LINES = 600
 PRAGMA_ONCE_RE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 
 
+def is_definitions_line(line):
+    """A line of a `// wisp: definitions` tail: a directive carrying the mark (a comment that
+    only mentions the mark, as config.hpp's does, is kept like any other)."""
+    return DEFINITIONS_MARK in line and line.lstrip().startswith("#")
+
+
 def all_headers():
     out = []
     for base, _dirs, files in os.walk(os.path.join(INCLUDE, "wisp")):
@@ -74,7 +80,7 @@ def definitions_problem(rel):
     then `#include <wisp/...>` lines, then `#endif`, one after the other."""
     lines = read(rel)
     marked = [(n, line.split("//", 1)[0].strip()) for n, line in enumerate(lines, 1)
-              if DEFINITIONS_MARK in line and line.lstrip().startswith("#")]
+              if is_definitions_line(line)]
     if not marked:
         return None
     first, code = marked[0]
@@ -133,7 +139,7 @@ def order():
         late = []
         for line in read(rel):
             m = INCLUDE_RE.match(line)
-            if m and DEFINITIONS_MARK in line:
+            if m and is_definitions_line(line):
                 late.append(m.group(1))
             elif m:
                 late += visit(m.group(1))
@@ -162,7 +168,7 @@ def generate():
         body.append(f"// ---- {rel} ----")
         for line in read(rel):
             if (PRAGMA_ONCE_RE.match(line) or INCLUDE_RE.match(line) or GUARD_RE.match(line)
-                    or DEFINITIONS_MARK in line):
+                    or is_definitions_line(line)):
                 continue
             m = DEFINE_RE.match(line)
             if (m and m.group(1).startswith("WISP_") and m.group(1) not in PUBLIC_MACROS

@@ -17,7 +17,7 @@ its includes spelled <wisp/wisp.hpp>: it builds, the engine is in one object onl
 defined there, main.o calls it, no Asio in main.o or routes.o), and it serves as compile_once.py
 checks:
  5. CMake: target_link_libraries(app wisp::wisp_once), the engine compiled by the consumer's
-    build into the package's wisp_engine library.
+    build into the package's wisp_once_engine library.
  6. pkg-config: the README's compile-once commands for pkg-config ("Install and use from another
     build"), verbatim, with c++ and pkg-config on PATH as this script was given them.
 TAP output. Usage: consumers.py --root SOURCE_ROOT --cxx CXX --cc CC --meson MESON
@@ -181,8 +181,8 @@ def with_cmake():
     if not ok:
         return False, out
     ok, run_out = run_app(os.path.join(b, "app"), a.tls, a.deflate, a.redis)
-    if os.path.exists(os.path.join(b, "libwisp_engine.a")):   # EXCLUDE_FROM_ALL
-        ok, run_out = False, run_out + "\nwisp_engine was built; nothing links wisp::wisp_once"
+    if os.path.exists(os.path.join(b, "libwisp_once_engine.a")):   # EXCLUDE_FROM_ALL
+        ok, run_out = False, run_out + "\nwisp_once_engine was built; nothing links wisp::wisp_once"
     return ok, out + run_out
 
 
@@ -195,7 +195,7 @@ def with_cmake_once():
     if not ok:
         return False, out
     objects = os.path.join(b, "CMakeFiles", "app.dir")
-    ok, detail = probelib.engine_once([os.path.join(b, "libwisp_engine.a")],
+    ok, detail = probelib.engine_once([os.path.join(b, "libwisp_once_engine.a")],
                                       os.path.join(objects, "main.cpp.o"),
                                       [os.path.join(objects, "routes.cpp.o")])
     if not ok:
@@ -302,7 +302,8 @@ failed += not case(3, "meson subproject through a wrap, dependency('wisp'): no t
                    "no -Werror or wisp warning flags in the parent", with_meson_subproject)
 failed += not case(4, "the installed single header <wisp.hpp> with the installed llhttp",
                    with_single_header)
-failed += not case(5, "CMake wisp::wisp_once: compile-once, the engine in wisp_engine only, serves",
+failed += not case(5, "CMake wisp::wisp_once: compile-once, the engine in wisp_once_engine only, "
+                   "serves",
                    with_cmake_once)
 failed += not case(6, "pkg-config, the README's compile-once commands: the engine in wisp_impl.o "
                    "only, serves", with_pkg_config_once)

@@ -175,8 +175,10 @@ async def collect_sse(stream, prefix, until, timeout=15):
             got.append(m)
 
 
-@unittest.skipIf(NO_REDIS, NO_REDIS)
-class RedisChat(unittest.TestCase):
+class ChatCase(unittest.TestCase):
+    """A redis-server of the test's own and the chat instances it starts (self.servers),
+    stopped after it."""
+
     def setUp(self):
         self.redis = Redis()
         # Runs last, after the chats are stopped; a test may have replaced self.redis.
@@ -188,13 +190,16 @@ class RedisChat(unittest.TestCase):
         for s in self.servers:
             s.stop()
 
+    def wait_subscribed(self, n, channel="wisp:chat"):
+        wait_until(lambda: self.redis.numsub(channel) == n, what=f"{n} subscribers of {channel}")
+
+
+@unittest.skipIf(NO_REDIS, NO_REDIS)
+class RedisChat(ChatCase):
     def start(self, n):
         new = [chat(self.url) for _ in range(n)]
         self.servers += new
         return new
-
-    def wait_subscribed(self, n, channel="wisp:chat"):
-        wait_until(lambda: self.redis.numsub(channel) == n, what=f"{n} subscribers of {channel}")
 
     def test_said_on_a_reaches_ws_and_sse_on_b_and_c_once_in_order(self):
         a, b, c = self.start(3)
@@ -409,27 +414,14 @@ def id_key(event_id):
 
 
 @unittest.skipIf(NO_REDIS, NO_REDIS)
-class RedisResume(unittest.TestCase):
+class RedisResume(ChatCase):
     """chat --history: the room is a retained topic kept in a Redis Stream, so an EventSource
     whose instance died resumes on another one with its Last-Event-ID."""
-
-    def setUp(self):
-        self.redis = Redis()
-        self.addCleanup(lambda: self.redis.kill())
-        self.url = f"redis://127.0.0.1:{self.redis.port}"
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop()
 
     def start(self):
         s = chat(self.url, None, "--history", "100")
         self.servers.append(s)
         return s
-
-    def wait_subscribed(self, n):
-        wait_until(lambda: self.redis.numsub("wisp:chat") == n, what=f"{n} subscribers")
 
     def test_a_stream_resumes_on_another_instance_after_its_own_was_killed(self):
         a, b = self.start(), self.start()

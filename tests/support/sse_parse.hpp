@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// tests/support/sse_parse.hpp — a client-side event-stream parser for tests and fuzzers.
+// tests/support/sse_parse.hpp — a client-side event-stream parser for tests and fuzzers, and
+// the chunked-body decoding that reads a stream's events off a raw socket.
 //
 // Follows WHATWG HTML §9.2.6 "Interpreting an event stream" step by step, written from the
 // spec text and independent of wisp's formatter, so a round trip through it checks the
@@ -124,6 +125,34 @@ private:
     bool skip_lf_ = false;
     bool first_line_ = true;
 };
+
+/// Decodes a chunked body prefix (RFC 9112 §7.1): the payload bytes of its complete chunks,
+/// and in `ended` whether the last-chunk was seen.
+inline std::string sse_dechunk(const std::string& body, bool* ended = nullptr) {
+    std::string out;
+    std::size_t p = 0;
+    if (ended) *ended = false;
+    for (;;) {
+        const std::size_t le = body.find("\r\n", p);
+        if (le == std::string::npos) break;
+        const std::size_t n = std::stoul(body.substr(p, le - p), nullptr, 16);
+        if (n == 0) {
+            if (ended) *ended = body.compare(le, 4, "\r\n\r\n") == 0;
+            break;
+        }
+        if (body.size() < le + 2 + n + 2) break;
+        out.append(body, le + 2, n);
+        p = le + 2 + n + 2;
+    }
+    return out;
+}
+
+/// The events of a chunked event-stream body's complete chunks so far.
+inline SseParser sse_parse_chunked(const std::string& body) {
+    SseParser p;
+    p.feed(sse_dechunk(body));
+    return p;
+}
 
 /// `s` with CRLF and lone CR replaced by LF: what a client reads back from formatted data.
 inline std::string sse_normalise_breaks(std::string_view s) {

@@ -13,7 +13,7 @@
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/event_log.hpp>
 #include <wisp/detail/handler.hpp>
-#include <wisp/detail/llhttp.hpp>
+#include <wisp/detail/request_line.hpp>
 #include <wisp/detail/topics.hpp>
 #include <algorithm>
 #include <atomic>
@@ -64,12 +64,16 @@ struct AppCore {
     /// running loop. So a publication reaches whoever is subscribed on the publisher's loop
     /// when it is made (not a peer that subscribes in the same loop turn), the publisher is
     /// skipped only there (no stale address elsewhere), and order per publisher holds.
-    /// A retained topic's text publication goes another way (publish_retained): `sender` is
-    /// then the publishing peer's id, skipped wherever the publication arrives.
-    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip,
-                 std::string_view sender = {});
-    /// publish() for a retained topic's text: true when it took `p` (always, without a bridge).
-    bool publish_retained(const Publication& p, EventLog& log, Loop* here, std::string_view sender);
+    void publish(const std::shared_ptr<const Publication>& p, Loop* here, const void* skip);
+    /// Publishes `data` on `topic`, made into a publication once: a retained topic's text
+    /// with its id or on its way to the bridge that gives one (publish_retained), where
+    /// `sender`, the publishing peer's id, is skipped wherever it arrives; anything else as
+    /// above, skipping `skip`.
+    void publish(std::string_view topic, std::string_view data, bool binary, bool compress,
+                 Loop* here, const void* skip, std::string_view sender = {});
+    /// A retained topic's text: true when it was taken (always, without a bridge).
+    bool publish_retained(std::string_view topic, std::string_view data, bool compress,
+                          EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
         if (retained.empty()) return nullptr;

@@ -383,12 +383,12 @@ WISP_DEF void App::stop() {
 WISP_DEF SendResult App::publish_text(std::string_view topic, std::string_view text,
                                       SendOptions o) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_->publish(detail::Publication::make(topic, text, false, o.compress), nullptr, nullptr);
+    core_->publish(topic, text, false, o.compress, nullptr, nullptr);
     return SendResult::sent;
 }
 WISP_DEF SendResult App::publish_binary(std::string_view topic, std::string_view bytes,
                                         SendOptions o) {
-    core_->publish(detail::Publication::make(topic, bytes, true, o.compress), nullptr, nullptr);
+    core_->publish(topic, bytes, true, o.compress, nullptr, nullptr);
     return SendResult::sent;
 }
 WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
@@ -398,8 +398,7 @@ WISP_DEF std::size_t App::subscriber_count(std::string_view topic) const {
 WISP_DEF SendResult App::publish_to(std::string_view ns, std::string_view topic,
                                     std::string_view text) {
     if (!is_utf8(text)) return SendResult::invalid;
-    core_->publish(detail::Publication::make(detail::namespaced_topic(ns, topic), text, false),
-                   nullptr, nullptr);
+    core_->publish(detail::namespaced_topic(ns, topic), text, false, true, nullptr, nullptr);
     return SendResult::sent;
 }
 

@@ -369,13 +369,8 @@ inline void Loop::run_later() {
 }
 
 inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* here,
-                             const void* skip, std::string_view sender) {
+                             const void* skip) {
     if (here == nullptr) here = Loop::current();
-    if (!retained.empty() && !p->binary && !p->from_bridge && p->id.empty())
-        if (EventLog* log = retained_log(p->topic)) {
-            if (publish_retained(*p, *log, here, sender)) return;
-            // With a bridge whose Redis is away: a plain publication (no id, not retained).
-        }
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
@@ -395,14 +390,24 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     foreign_publishes.fetch_sub(1);
 }
 
-inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop* here,
-                                      std::string_view sender) {
+inline void AppCore::publish(std::string_view topic, std::string_view data, bool binary,
+                             bool compress, Loop* here, const void* skip, std::string_view sender) {
+    if (here == nullptr) here = Loop::current();
+    if (!retained.empty() && !binary)
+        if (EventLog* log = retained_log(std::string(topic))) {
+            if (publish_retained(topic, data, compress, *log, here, sender)) return;
+            // With a bridge whose Redis is away: a plain publication (no id, not retained).
+        }
+    publish(Publication::make(topic, data, binary, compress), here, skip);
+}
+
+inline bool AppCore::publish_retained(std::string_view topic, std::string_view data, bool compress,
+                                      EventLog& log, Loop* here, std::string_view sender) {
     if (bridge) {
         // Redis orders it and gives its id (a Redis Stream's); it comes back to this instance
         // through the bridge like another instance's, and is delivered then.
-        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, {}, sender);
-        const_cast<Publication&>(*q).retained = true;   // still ours: nobody shares it yet
-        return bridge->relay_retained(q, here);
+        return bridge->relay_retained(
+            Publication::make(topic, data, false, compress, false, {}, sender, true), here);
     }
     // One process: the id and the ring here. The lock is kept while the publication is queued
     // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
@@ -419,7 +424,7 @@ inline bool AppCore::publish_retained(const Publication& p, EventLog& log, Loop*
     {
         auto lock = log.lock();
         const EventId id = log.next_id(event_clock_ms());
-        auto q = Publication::make(p.topic, p.payload(), false, p.compress, false, id, sender);
+        auto q = Publication::make(topic, data, false, compress, false, id, sender);
         log.append(q, id);
         if (loops != nullptr)
             for (Loop* l : *loops) l->enqueue(q, false);

@@ -98,6 +98,16 @@ private:
     void flush(Conn& c);
     void write_some(Conn& c);
     void append_publication(const Publication& p);
+    /// Whether pub_'s queue takes about `bytes` more: not after AUTH was rejected, nor past
+    /// max_pending_bytes. One check for every kind of publication.
+    bool fits(std::size_t bytes) const {
+        return !failed_ && pub_.out.size() + bytes <= options_.max_pending_bytes;
+    }
+    /// A publication refused before it was queued: counted, and reported after the outage.
+    void count_drop() {
+        dropped_.fetch_add(1);
+        ++dropped_in_outage_;
+    }
     // ---- per topic (redis_topics.hpp) ----
     /// A history asked by a resuming stream.
     struct HistoryAsk {
@@ -112,6 +122,9 @@ private:
     void on_history(const redisReply& r);
     void on_subscription(std::string_view kind, const std::string& channel);
     void fail_histories(bool sent_only);
+    /// Answers false to the histories waiting for `channel`'s subscription (every channel's
+    /// when null): it is not coming.
+    void fail_unconfirmed(const std::string* channel);
     void drain_inbox();
     void reconcile(const std::string& topic);
     void check_stopped();
@@ -319,9 +332,7 @@ inline void RedisLink::lost(Conn& c, const std::string& why) {
         c.out.clear();
         c.out_kinds.clear();
         confirmed_.clear();
-        for (auto& w : unconfirmed_)
-            for (auto& a : w.second) a.done(false, {});
-        unconfirmed_.clear();
+        fail_unconfirmed(nullptr);
     }
     if (stopping_ || failed_ || !active_) return;
     if (!c.lost_once) {
@@ -488,10 +499,8 @@ inline void RedisLink::append_publication(const Publication& p) {
     Conn& c = pub_;
     const std::string channel = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ || c.out.size() + channel.size() + payload.size() + envelope_header_size + 64 >
-                       options_.max_pending_bytes) {
-        dropped_.fetch_add(1);
-        ++dropped_in_outage_;
+    if (!fits(channel.size() + payload.size() + envelope_header_size + 64)) {
+        count_drop();
         return;
     }
     const std::string e = encode_envelope(instance_, p.binary, p.compress, payload);

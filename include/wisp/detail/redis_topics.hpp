@@ -73,11 +73,8 @@ inline void RedisLink::append_retained(const Publication& p) {
     const EventLog* log = core_->retained_log(p.topic);
     const std::string key = channel_name(options_.channel_prefix, p.topic);
     const std::string_view payload = p.payload();
-    if (failed_ || log == nullptr ||
-        c.out.size() + 2 * key.size() + payload.size() + p.sender.size() + 512 >
-            options_.max_pending_bytes) {
-        dropped_.fetch_add(1);
-        ++dropped_in_outage_;
+    if (log == nullptr || !fits(2 * key.size() + payload.size() + p.sender.size() + 512)) {
+        count_drop();
         return;
     }
     const std::string keep = std::to_string(log->capacity());
@@ -160,12 +157,22 @@ inline void RedisLink::on_subscription(std::string_view kind, const std::string&
     } else if (kind == "unsubscribe") {
         confirmed_.erase(channel);
         if (subs_.wants(channel)) return;   // a SUBSCRIBE follows: they wait for it
-        auto it = unconfirmed_.find(channel);
-        if (it == unconfirmed_.end()) return;
-        auto waiting = std::move(it->second);
-        unconfirmed_.erase(it);
-        for (auto& a : waiting) a.done(false, {});
+        fail_unconfirmed(&channel);
     }
+}
+
+inline void RedisLink::fail_unconfirmed(const std::string* channel) {
+    // Taken out first, so the map is not walked while an answer runs.
+    std::vector<HistoryAsk> waiting;
+    if (channel == nullptr) {
+        for (auto& w : unconfirmed_)
+            for (auto& a : w.second) waiting.push_back(std::move(a));
+        unconfirmed_.clear();
+    } else if (auto it = unconfirmed_.find(*channel); it != unconfirmed_.end()) {
+        waiting = std::move(it->second);
+        unconfirmed_.erase(it);
+    }
+    for (auto& a : waiting) a.done(false, {});
 }
 
 inline void RedisLink::fail_histories(bool sent_only) {
@@ -180,11 +187,7 @@ inline void RedisLink::fail_histories(bool sent_only) {
         asked_.pop_front();
         a.done(false, {});
     }
-    if (!sent_only) {
-        for (auto& w : unconfirmed_)
-            for (auto& a : w.second) a.done(false, {});
-        unconfirmed_.clear();
-    }
+    if (!sent_only) fail_unconfirmed(nullptr);
 }
 
 }   // namespace detail

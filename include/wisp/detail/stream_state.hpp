@@ -278,11 +278,8 @@ inline bool StreamState::unsubscribe(std::string_view topic) {
     if (it == topics.end()) return false;
     conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
     conn->loop().core.count_subscriber(*it, -1, &conn->loop());
-    if (resumes) {
-        auto r = std::find_if(resumes->begin(), resumes->end(),
-                              [&](const Resume& x) { return x.topic == *it; });
-        if (r != resumes->end()) resumes->erase(r);
-    }
+    if (resumes)
+        if (Resume* r = find_resume(*it)) resumes->erase(resumes->begin() + (r - resumes->data()));
     topics.erase(it);
     return true;
 }

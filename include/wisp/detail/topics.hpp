@@ -62,7 +62,8 @@ struct Publication {
     static std::shared_ptr<const Publication> make(std::string_view topic, std::string_view data,
                                                    bool binary, bool compress = true,
                                                    bool from_bridge = false, EventId id = {},
-                                                   std::string_view sender = {});
+                                                   std::string_view sender = {},
+                                                   bool retained = false);
     std::string_view payload() const noexcept { return ws_frame.view().substr(payload_offset); }
     /// The SSE event of a text publication (`event: <topic>` when `named`); any thread.
     const SharedBuffer& sse(bool named, bool chunked) const;
@@ -159,6 +160,10 @@ public:
     void close();
 
 private:
+    /// Under `lock` (of mutex_): waits while `limit` (at least one) publications wait already,
+    /// until the loop catches up or the inbox closes.
+    void wait_locked(std::unique_lock<std::mutex>& lock, std::size_t limit);
+
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
     std::vector<std::shared_ptr<const Publication>> queued_, taken_;
@@ -172,12 +177,14 @@ private:
 inline std::shared_ptr<const Publication> Publication::make(std::string_view topic,
                                                             std::string_view data, bool binary,
                                                             bool compress, bool from_bridge,
-                                                            EventId id, std::string_view sender) {
+                                                            EventId id, std::string_view sender,
+                                                            bool retained) {
     auto p = std::make_shared<Publication>();
     p->topic = std::string(topic);
     p->binary = binary;
     p->compress = compress;
     p->from_bridge = from_bridge;
+    p->retained = retained;
     p->id = id;
     p->sender = std::string(sender);
     const std::size_t n = data.size();
@@ -278,8 +285,7 @@ inline void LoopTopics::sweep() {
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
                              std::size_t limit) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (limit == 0) limit = 1;
-    if (may_wait) space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
+    if (may_wait) wait_locked(lock, limit);
     if (closed_) return false;
     queued_.push_back(std::move(p));
     if (posted_) return false;
@@ -289,6 +295,10 @@ inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait
 
 inline void TopicInbox::wait_for_room(std::size_t limit) {
     std::unique_lock<std::mutex> lock(mutex_);
+    wait_locked(lock, limit);
+}
+
+inline void TopicInbox::wait_locked(std::unique_lock<std::mutex>& lock, std::size_t limit) {
     if (limit == 0) limit = 1;
     space_.wait(lock, [&] { return closed_ || queued_.size() < limit; });
 }

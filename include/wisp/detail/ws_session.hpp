@@ -555,9 +555,10 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     // Once per publication, never per subscriber: one bad byte would close every browser.
     if (!binary && !is_valid_utf8(data)) return SendResult::invalid;
     // An un-namespaced peer publishes under the topic itself: no key is made.
-    auto p = namespace_name().empty() ? Publication::make(topic, data, binary, compress)
-                                      : Publication::make(topic_key(topic), data, binary, compress);
-    conn_.loop().core.publish(p, &conn_.loop(), this, id());
+    AppCore& core = conn_.loop().core;
+    if (namespace_name().empty())
+        core.publish(topic, data, binary, compress, &conn_.loop(), this, id());
+    else core.publish(topic_key(topic), data, binary, compress, &conn_.loop(), this, id());
     return SendResult::sent;
 }
 
