@@ -1690,6 +1690,7 @@ public:
     static void add_header(Request& r, std::string_view name, std::string_view value) {
         r.headers_.push_back(Header{name, value});
     }
+    static std::vector<Header>& headers(Request& r) noexcept { return r.headers_; }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
     static void set_remote(Request& r, const Address& a, bool secure) noexcept {
         r.remote_ = a;
@@ -2541,8 +2542,10 @@ public:
     /// True until a close frame was sent or received, or the connection ended.
     bool is_open() const noexcept;
 
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
+    /// The upgrade request: path, params, query, headers, as the upgrade hook read them. An
+    /// empty request after `open` when the route's WsOptions::keep_request is false.
+    /// Lifetime: the Request& (and views from it) until the current hook returns: the peer
+    /// keeps the request packed and makes a Request of it again in each hook that asks.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
     /// Over mutual TLS: the subject of the client's verified certificate (as
@@ -8815,6 +8818,247 @@ inline void StreamState::deliver_to(void* self, const Publication& p, bool named
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/kept_request.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/kept_request.hpp — a request kept for a WebSocket peer's whole life, packed.
+// Owns: the packed form (every string of the request once, lengths in 16 bits where they fit,
+// common field names and values as one-byte codes) and turning it back into a Request whose
+// views point into it.
+// Must not know: connections, sessions, sockets (the session decides where the bytes live and
+// how long a Request made from them is kept).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Strings of an upgrade request common enough to be kept as a code: an exact byte match
+/// only, so the request reads back the same whatever the case the client used.
+inline constexpr std::string_view kept_common[] = {"Host",
+                                                   "host",
+                                                   "Upgrade",
+                                                   "upgrade",
+                                                   "Connection",
+                                                   "connection",
+                                                   "Sec-WebSocket-Key",
+                                                   "sec-websocket-key",
+                                                   "Sec-WebSocket-Version",
+                                                   "sec-websocket-version",
+                                                   "Sec-WebSocket-Extensions",
+                                                   "sec-websocket-extensions",
+                                                   "Sec-WebSocket-Protocol",
+                                                   "sec-websocket-protocol",
+                                                   "Origin",
+                                                   "origin",
+                                                   "User-Agent",
+                                                   "user-agent",
+                                                   "Cookie",
+                                                   "cookie",
+                                                   "Pragma",
+                                                   "pragma",
+                                                   "Cache-Control",
+                                                   "cache-control",
+                                                   "Accept-Encoding",
+                                                   "accept-encoding",
+                                                   "Accept-Language",
+                                                   "accept-language",
+                                                   "websocket",
+                                                   "13",
+                                                   "no-cache",
+                                                   "gzip, deflate, br",
+                                                   "gzip, deflate, br, zstd",
+                                                   "permessage-deflate; client_max_window_bits",
+                                                   "GET",
+                                                   "HTTP/1.1"};
+
+/// One request (method, target, fields, body, route parameters) and the peer's strings that
+/// outlive it (the subprotocol, the URL), packed into `bytes()` after the object: a header of
+/// counts, then one length per string (16-bit, or 32-bit when one is 32 KiB or more; a length
+/// with the top bit set is a code into kept_common), then the strings' bytes in order.
+/// The address, TLS and state come from the connection and the session, not from here.
+class KeptRequest {
+public:
+    /// Bytes needed after the object for `r` (null: no request) and the two strings.
+    static std::size_t packed_size(const Request* r, std::string_view protocol,
+                                   std::string_view url) noexcept;
+    /// Packs into `at`, which has packed_size() bytes after a KeptRequest's room.
+    static KeptRequest* pack(void* at, const Request* r, std::string_view protocol,
+                             std::string_view url) noexcept;
+
+    bool has_request() const noexcept { return flags_ & has_request_flag; }
+    std::string_view protocol() const noexcept { return string_at(0); }
+    std::string_view url() const noexcept { return string_at(1); }
+    /// Fills `out` (a fresh Request) with views into this: valid as long as this object.
+    void fill(Request& out) const;
+
+private:
+    enum : std::uint8_t { has_request_flag = 1, keep_alive_flag = 2, wide_flag = 4 };
+    static constexpr std::uint32_t first_request_string = 2;
+    static int common_code(std::string_view s) noexcept;
+    template <class F>
+    static void each_string(const Request* r, std::string_view protocol, std::string_view url,
+                            F&& f);
+    std::uint32_t length_at(std::uint32_t i) const noexcept;
+    std::string_view string_at(std::uint32_t i) const noexcept;
+    const unsigned char* lengths() const noexcept {
+        return reinterpret_cast<const unsigned char*>(this + 1);
+    }
+    const char* text() const noexcept {
+        return reinterpret_cast<const char*>(lengths()) + count_ * ((flags_ & wide_flag) ? 4 : 2);
+    }
+
+    std::uint32_t count_ = 0;     ///< strings kept
+    std::uint32_t headers_ = 0;   ///< fields
+    std::uint16_t params_ = 0;    ///< route parameters (a route has a few)
+    std::uint8_t major_ = 1, minor_ = 1;
+    std::uint8_t flags_ = 0;
+};
+
+// ---- implementation -------------------------------------------------------
+inline int KeptRequest::common_code(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < sizeof kept_common / sizeof kept_common[0]; ++i)
+        if (kept_common[i].size() == s.size() && kept_common[i] == s) return static_cast<int>(i);
+    return -1;
+}
+
+template <class F>
+void KeptRequest::each_string(const Request* r, std::string_view protocol, std::string_view url,
+                              F&& f) {
+    f(protocol);
+    f(url);
+    if (!r) return;
+    f(r->method());
+    f(r->target());
+    f(r->body());
+    for (const Header& h : r->headers()) {
+        f(h.name);
+        f(h.value);
+    }
+    for (const RouteParam& p : r->params()) {
+        f(p.name);
+        f(std::string_view(p.value));
+        f(p.raw);
+    }
+}
+
+inline std::size_t KeptRequest::packed_size(const Request* r, std::string_view protocol,
+                                            std::string_view url) noexcept {
+    std::size_t count = 0, bytes = 0;
+    bool wide = false;
+    each_string(r, protocol, url, [&](std::string_view s) {
+        ++count;
+        if (common_code(s) >= 0) return;
+        bytes += s.size();
+        wide |= s.size() >= 0x8000;
+    });
+    return count * (wide ? 4 : 2) + bytes;
+}
+
+inline KeptRequest* KeptRequest::pack(void* at, const Request* r, std::string_view protocol,
+                                      std::string_view url) noexcept {
+    auto* k = new (at) KeptRequest;
+    bool wide = false;
+    each_string(r, protocol, url, [&](std::string_view s) {
+        ++k->count_;
+        wide |= s.size() >= 0x8000 && common_code(s) < 0;
+    });
+    if (r) {
+        k->headers_ = static_cast<std::uint32_t>(r->headers().size());
+        k->params_ = static_cast<std::uint16_t>(r->params().size());
+        k->major_ = static_cast<std::uint8_t>(r->http_major());
+        k->minor_ = static_cast<std::uint8_t>(r->http_minor());
+        k->flags_ = has_request_flag | (r->keep_alive() ? keep_alive_flag : 0);
+    }
+    if (wide) k->flags_ |= wide_flag;
+    auto* len = reinterpret_cast<unsigned char*>(k + 1);
+    char* out = const_cast<char*>(k->text());
+    each_string(r, protocol, url, [&](std::string_view s) {
+        const int code = common_code(s);
+        std::uint32_t v = static_cast<std::uint32_t>(s.size());
+        if (code >= 0) v = static_cast<std::uint32_t>(code) | (wide ? 0x80000000u : 0x8000u);
+        if (wide) {
+            std::memcpy(len, &v, 4);
+            len += 4;
+        } else {
+            const auto v16 = static_cast<std::uint16_t>(v);
+            std::memcpy(len, &v16, 2);
+            len += 2;
+        }
+        if (code < 0 && !s.empty()) {
+            std::memcpy(out, s.data(), s.size());
+            out += s.size();
+        }
+    });
+    return k;
+}
+
+inline std::uint32_t KeptRequest::length_at(std::uint32_t i) const noexcept {
+    if (flags_ & wide_flag) {
+        std::uint32_t v;
+        std::memcpy(&v, lengths() + 4 * i, 4);
+        return v;
+    }
+    std::uint16_t v;
+    std::memcpy(&v, lengths() + 2 * i, 2);
+    return v & 0x8000u ? (v & 0x7fffu) | 0x80000000u : v;
+}
+
+inline std::string_view KeptRequest::string_at(std::uint32_t i) const noexcept {
+    if (i >= count_) return {};
+    const char* p = text();
+    for (std::uint32_t j = 0;; ++j) {
+        const std::uint32_t v = length_at(j);
+        if (v & 0x80000000u) {
+            if (j == i) return kept_common[v & 0x7fffffffu];
+            continue;
+        }
+        if (j == i) return {p, v};
+        p += v;
+    }
+}
+
+inline void KeptRequest::fill(Request& out) const {
+    if (!has_request()) return;
+    const char* p = text();
+    std::uint32_t i = first_request_string;
+    for (std::uint32_t j = 0; j < i; ++j) {
+        const std::uint32_t v = length_at(j);
+        if (!(v & 0x80000000u)) p += v;
+    }
+    auto next = [&]() -> std::string_view {
+        const std::uint32_t v = length_at(i++);
+        if (v & 0x80000000u) return kept_common[v & 0x7fffffffu];
+        const std::string_view s(p, v);
+        p += v;
+        return s;
+    };
+    const std::string_view method = next(), target = next(), body = next();
+    RequestBuilder::set_line(out, method, target, major_, minor_, flags_ & keep_alive_flag);
+    RequestBuilder::set_body(out, body);
+    auto& headers = RequestBuilder::headers(out);
+    headers.reserve(headers_);
+    for (std::uint32_t h = 0; h < headers_; ++h) {
+        const std::string_view name = next();
+        headers.push_back(Header{name, next()});
+    }
+    auto& params = RequestBuilder::params(out);
+    params.reserve(params_);
+    for (std::uint16_t k = 0; k < params_; ++k) {
+        RouteParam rp;
+        rp.name = next();
+        rp.value = std::string(next());
+        rp.raw = next();
+        params.push_back(std::move(rp));
+    }
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_deflate.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_deflate.hpp — permessage-deflate negotiation (RFC 7692 §5, §7.1): the client's
@@ -9901,6 +10145,7 @@ WISP_NAMESPACE_END
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9909,12 +10154,6 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// What peer.request() reads once the peer let its request go: immutable, shared.
-inline const Request& empty_request() {
-    static const Request r;
-    return r;
-}
-
 inline std::uint64_t next_peer_id() noexcept {
     static std::atomic<std::uint64_t> counter{0};
     return counter.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -9922,23 +10161,29 @@ inline std::uint64_t next_peer_id() noexcept {
 
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
+/// Memory: one allocation, the session and then its KeptRequest (the upgrade request packed,
+/// with the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL).
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-              std::string protocol, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate = nullptr);
+    /// A session for the upgrade `req` (whose state it shares), in one allocation.
+    static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
+                                           std::string_view protocol, std::size_t max_message_bytes,
+                                           std::unique_ptr<WsCompression> deflate = nullptr);
+    static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return peer_; }
-    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
-    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request). Made
+    /// from the packed copy on first use in a hook and freed when the outermost hook returns,
+    /// so an idle peer keeps only the packed bytes.
+    const Request& request() const noexcept;
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
         return s ? std::string_view(*s) : std::string_view();
     }
-    std::string_view protocol() const noexcept { return protocol_; }
+    std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
         return deflate_ ? deflate_->extensions() : std::string_view();
@@ -10006,6 +10251,17 @@ public:
                        bool compress = true);
 
 private:
+    WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+              std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+              std::unique_ptr<WsCompression> deflate);
+    const KeptRequest& kept() const noexcept {
+        return *std::launder(reinterpret_cast<const KeptRequest*>(
+            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+    }
+    /// Frees a Request made from the packed copy (the outermost hook returned).
+    void trim_request() noexcept {
+        if (request_ && kept().has_request()) request_.reset();
+    }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -10029,8 +10285,7 @@ private:
 
     /// What few peers use, allocated on first use so that idle peers do not pay for it.
     struct Extras {
-        std::string url;   ///< kept when the request is let go
-        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::string ns;   ///< the namespace ("" : the app's topics)
         std::vector<std::shared_ptr<TimerState>> timers;
         std::vector<std::function<void(Peer&)>> when_drained;
     };
@@ -10042,12 +10297,13 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    /// The upgrade's own copy until `open` returned (WsOptions::keep_request false), or one
+    /// made from kept() during a hook; null otherwise.
+    mutable std::unique_ptr<Request> request_;
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;   ///< shared with the upgrade request's
-    std::string protocol_;
+    StateSlot state_;                          ///< shared with the upgrade request's
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
     std::vector<std::string> topics_;
@@ -10055,6 +10311,7 @@ private:
     std::uint64_t close_deadline_ = 0;
     char id_[16];
     std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
     bool close_sent_ = false;
     bool close_received_ = false;
     bool close_reported_ = false;
@@ -10064,16 +10321,15 @@ private:
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
-                            std::unique_ptr<Request> request, std::string protocol,
-                            std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate)
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)),
+      request_(std::move(transient)),
+      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
       deflate_(std::move(deflate)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
@@ -10089,6 +10345,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
 
 template <class F>
 void WsSession::guarded(F&& call) {
+    ++hook_depth_;
 #ifndef WISP_NO_EXCEPTIONS
     try {
         call();
@@ -10100,6 +10357,7 @@ void WsSession::guarded(F&& call) {
 #else
     call();
 #endif
+    if (--hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_start() {
@@ -10110,11 +10368,7 @@ inline void WsSession::on_start() {
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) {
-        std::string u = url();
-        if (!close_reported_) extras().url = std::move(u);
-        request_.reset();
-    }
+    if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -10129,7 +10383,7 @@ inline bool WsSession::is_open() const noexcept {
 }
 
 inline std::string WsSession::url() const {
-    if (!request_ && extras_) return extras_->url;
+    if (!kept().url().empty()) return std::string(kept().url());
     std::string u = request().url();
     u.replace(0, 4, "ws");   // http -> ws, https -> wss
     return u;
@@ -10263,6 +10517,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
 #else
     ep_.close(ep_.handler, peer_, info);
 #endif
+    if (hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_closed() {
@@ -13006,6 +13261,67 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_request.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
+// Owns: the session's one allocation with the packed request after it (WsSession::make), and
+// the Request a hook reads, made from the packed copy (WsSession::request; freed when the
+// outermost hook returns, see WsSession::guarded).
+// Must not know: sockets, frames.
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
+
+inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
+                                                  Request& req, std::string_view protocol,
+                                                  std::size_t max_message_bytes,
+                                                  std::unique_ptr<WsCompression> deflate) {
+    // Kept: the request packed, or (keep_request false) the URL, with the request whole until
+    // `open` has returned.
+    std::unique_ptr<Request> transient;
+    std::string url;
+    if (!ep.keep_request) {
+        transient = std::make_unique<Request>(req);
+        url = req.url();
+        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+    }
+    const Request* packed = ep.keep_request ? &req : nullptr;
+    const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
+    void* mem = ::operator new(sizeof(WsSession) + extra);
+    KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
+    return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
+                                                          max_message_bytes, std::move(deflate)));
+}
+
+inline const Request& WsSession::request() const noexcept {
+    if (!request_) {
+        if (!kept().has_request()) return empty_request();
+        request_ = std::make_unique<Request>();
+        kept().fill(*request_);
+        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+    }
+    StateSlot& slot = RequestBuilder::state_slot(*request_);
+    if (slot.ptr != state_.ptr) slot = state_;   // peer.state<T>() made since
+    return *request_;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_upgrade.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
@@ -13147,11 +13463,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 
     const std::size_t max_message =
         ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // The peer keeps a packed copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
-    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message,
-                                                    std::move(deflate)));
+    conn.switch_session(WsSession::make(conn, ep, req, protocol, max_message, std::move(deflate)));
     return true;
 }
 

@@ -183,8 +183,10 @@ public:
     /// True until a close frame was sent or received, or the connection ended.
     bool is_open() const noexcept;
 
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
+    /// The upgrade request: path, params, query, headers, as the upgrade hook read them. An
+    /// empty request after `open` when the route's WsOptions::keep_request is false.
+    /// Lifetime: the Request& (and views from it) until the current hook returns: the peer
+    /// keeps the request packed and makes a Request of it again in each hook that asks.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
     /// Over mutual TLS: the subject of the client's verified certificate (as
