@@ -7986,7 +7986,9 @@ public:
     Connection(Loop& loop, std::unique_ptr<Transport> transport);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    ~Connection() = default;
+    ~Connection() {
+        if (transport_ != &socket_) delete transport_;   // a layer, before the socket under it
+    }
 
     /// The accepted socket's transport, for a layer to be built over it (TLS).
     Transport& socket() noexcept { return socket_; }
@@ -7994,8 +7996,8 @@ public:
     /// start(). Null leaves the socket in charge.
     void set_layer(std::unique_ptr<Transport> layer) {
         if (!layer) return;
-        layer_ = std::move(layer);
-        transport_ = layer_.get();
+        if (transport_ != &socket_) delete transport_;
+        transport_ = layer.release();
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
@@ -8076,9 +8078,8 @@ private:
     void begin_linger();
 
     Loop& loop_;
-    SocketTransport socket_;             ///< the socket (empty over another transport)
-    std::unique_ptr<Transport> layer_;   ///< a transport used instead of socket_
-    Transport* transport_;
+    SocketTransport socket_;   ///< the socket (empty over another transport)
+    Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;   ///< handed over during the current call
@@ -8119,11 +8120,7 @@ inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop),
-      socket_(loop),
-      layer_(std::move(transport)),
-      transport_(layer_.get()),
-      out_(loop, *this) {}
+    : loop_(loop), socket_(loop), transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -8876,9 +8873,9 @@ inline constexpr std::string_view kept_common[] = {"Host",
                                                    "HTTP/1.1"};
 
 /// One request (method, target, fields, body, route parameters) and the peer's strings that
-/// outlive it (the subprotocol, the URL), packed into `bytes()` after the object: a header of
-/// counts, then one length per string (16-bit, or 32-bit when one is 32 KiB or more; a length
-/// with the top bit set is a code into kept_common), then the strings' bytes in order.
+/// outlive it (the subprotocol, the URL), packed after the object: a header of counts, then
+/// one length per string (a byte below 0x80 is a length; 0x80 + i is kept_common[i]; 0xC0
+/// is followed by a 32-bit length), then the strings' bytes in order.
 /// The address, TLS and state come from the connection and the session, not from here.
 class KeptRequest {
 public:
@@ -8890,31 +8887,30 @@ public:
                              std::string_view url) noexcept;
 
     bool has_request() const noexcept { return flags_ & has_request_flag; }
-    std::string_view protocol() const noexcept { return string_at(0); }
-    std::string_view url() const noexcept { return string_at(1); }
+    std::string_view protocol() const noexcept;
+    std::string_view url() const noexcept;
     /// Fills `out` (a fresh Request) with views into this: valid as long as this object.
     void fill(Request& out) const;
 
 private:
-    enum : std::uint8_t { has_request_flag = 1, keep_alive_flag = 2, wide_flag = 4 };
-    static constexpr std::uint32_t first_request_string = 2;
+    enum : std::uint8_t { has_request_flag = 1, keep_alive_flag = 2 };
+    enum : unsigned char { code_mark = 0x80, long_mark = 0xC0 };
     static int common_code(std::string_view s) noexcept;
     template <class F>
     static void each_string(const Request* r, std::string_view protocol, std::string_view url,
                             F&& f);
-    std::uint32_t length_at(std::uint32_t i) const noexcept;
-    std::string_view string_at(std::uint32_t i) const noexcept;
-    const unsigned char* lengths() const noexcept {
-        return reinterpret_cast<const unsigned char*>(this + 1);
-    }
-    const char* text() const noexcept {
-        return reinterpret_cast<const char*>(lengths()) + count_ * ((flags_ & wide_flag) ? 4 : 2);
-    }
+    /// Walks the strings in order: next() gives each one.
+    struct Cursor {
+        const unsigned char* len;
+        const char* text;
+        std::string_view next() noexcept;
+    };
+    Cursor begin() const noexcept;
 
-    std::uint32_t count_ = 0;     ///< strings kept
-    std::uint32_t headers_ = 0;   ///< fields
-    std::uint16_t params_ = 0;    ///< route parameters (a route has a few)
-    std::uint8_t major_ = 1, minor_ = 1;
+    std::uint32_t text_ = 0;        ///< where the strings start, after the lengths
+    std::uint32_t headers_ = 0;     ///< fields
+    std::uint16_t params_ = 0;      ///< route parameters (a route has a few)
+    std::uint8_t version_ = 0x11;   ///< HTTP major << 4 | minor (1.0 or 1.1)
     std::uint8_t flags_ = 0;
 };
 
@@ -8947,111 +8943,99 @@ void KeptRequest::each_string(const Request* r, std::string_view protocol, std::
 
 inline std::size_t KeptRequest::packed_size(const Request* r, std::string_view protocol,
                                             std::string_view url) noexcept {
-    std::size_t count = 0, bytes = 0;
-    bool wide = false;
+    std::size_t bytes = 0;
     each_string(r, protocol, url, [&](std::string_view s) {
-        ++count;
-        if (common_code(s) >= 0) return;
-        bytes += s.size();
-        wide |= s.size() >= 0x8000;
+        if (common_code(s) >= 0) bytes += 1;
+        else bytes += (s.size() < code_mark ? 1 : 5) + s.size();
     });
-    return count * (wide ? 4 : 2) + bytes;
+    return bytes;
 }
 
 inline KeptRequest* KeptRequest::pack(void* at, const Request* r, std::string_view protocol,
                                       std::string_view url) noexcept {
     auto* k = new (at) KeptRequest;
-    bool wide = false;
-    each_string(r, protocol, url, [&](std::string_view s) {
-        ++k->count_;
-        wide |= s.size() >= 0x8000 && common_code(s) < 0;
-    });
+    std::size_t lengths = 0;
     if (r) {
         k->headers_ = static_cast<std::uint32_t>(r->headers().size());
         k->params_ = static_cast<std::uint16_t>(r->params().size());
-        k->major_ = static_cast<std::uint8_t>(r->http_major());
-        k->minor_ = static_cast<std::uint8_t>(r->http_minor());
+        k->version_ =
+            static_cast<std::uint8_t>((r->http_major() & 15) << 4 | (r->http_minor() & 15));
         k->flags_ = has_request_flag | (r->keep_alive() ? keep_alive_flag : 0);
     }
-    if (wide) k->flags_ |= wide_flag;
+    each_string(r, protocol, url, [&](std::string_view s) {
+        lengths += common_code(s) >= 0 ? 1 : s.size() < code_mark ? 1 : 5;
+    });
     auto* len = reinterpret_cast<unsigned char*>(k + 1);
-    char* out = const_cast<char*>(k->text());
+    char* out = reinterpret_cast<char*>(len) + lengths;
     each_string(r, protocol, url, [&](std::string_view s) {
         const int code = common_code(s);
-        std::uint32_t v = static_cast<std::uint32_t>(s.size());
-        if (code >= 0) v = static_cast<std::uint32_t>(code) | (wide ? 0x80000000u : 0x8000u);
-        if (wide) {
-            std::memcpy(len, &v, 4);
-            len += 4;
+        if (code >= 0) {
+            *len++ = static_cast<unsigned char>(code_mark + code);
+            return;
+        }
+        if (s.size() < code_mark) {
+            *len++ = static_cast<unsigned char>(s.size());
         } else {
-            const auto v16 = static_cast<std::uint16_t>(v);
-            std::memcpy(len, &v16, 2);
-            len += 2;
+            const auto n = static_cast<std::uint32_t>(s.size());
+            *len++ = long_mark;
+            std::memcpy(len, &n, 4);
+            len += 4;
         }
-        if (code < 0 && !s.empty()) {
-            std::memcpy(out, s.data(), s.size());
-            out += s.size();
-        }
+        if (!s.empty()) std::memcpy(out, s.data(), s.size());
+        out += s.size();
     });
+    k->text_ = static_cast<std::uint32_t>(lengths);
     return k;
 }
 
-inline std::uint32_t KeptRequest::length_at(std::uint32_t i) const noexcept {
-    if (flags_ & wide_flag) {
-        std::uint32_t v;
-        std::memcpy(&v, lengths() + 4 * i, 4);
-        return v;
-    }
-    std::uint16_t v;
-    std::memcpy(&v, lengths() + 2 * i, 2);
-    return v & 0x8000u ? (v & 0x7fffu) | 0x80000000u : v;
+inline KeptRequest::Cursor KeptRequest::begin() const noexcept {
+    const auto* len = reinterpret_cast<const unsigned char*>(this + 1);
+    return Cursor{len, reinterpret_cast<const char*>(len) + text_};
 }
 
-inline std::string_view KeptRequest::string_at(std::uint32_t i) const noexcept {
-    if (i >= count_) return {};
-    const char* p = text();
-    for (std::uint32_t j = 0;; ++j) {
-        const std::uint32_t v = length_at(j);
-        if (v & 0x80000000u) {
-            if (j == i) return kept_common[v & 0x7fffffffu];
-            continue;
-        }
-        if (j == i) return {p, v};
-        p += v;
+inline std::string_view KeptRequest::Cursor::next() noexcept {
+    const unsigned char b = *len++;
+    if (b >= code_mark && b < long_mark) return kept_common[b - code_mark];
+    std::uint32_t n = b;
+    if (b == long_mark) {
+        std::memcpy(&n, len, 4);
+        len += 4;
     }
+    const std::string_view s(text, n);
+    text += n;
+    return s;
+}
+
+inline std::string_view KeptRequest::protocol() const noexcept { return begin().next(); }
+
+inline std::string_view KeptRequest::url() const noexcept {
+    Cursor c = begin();
+    c.next();
+    return c.next();
 }
 
 inline void KeptRequest::fill(Request& out) const {
     if (!has_request()) return;
-    const char* p = text();
-    std::uint32_t i = first_request_string;
-    for (std::uint32_t j = 0; j < i; ++j) {
-        const std::uint32_t v = length_at(j);
-        if (!(v & 0x80000000u)) p += v;
-    }
-    auto next = [&]() -> std::string_view {
-        const std::uint32_t v = length_at(i++);
-        if (v & 0x80000000u) return kept_common[v & 0x7fffffffu];
-        const std::string_view s(p, v);
-        p += v;
-        return s;
-    };
-    const std::string_view method = next(), target = next(), body = next();
-    RequestBuilder::set_line(out, method, target, major_, minor_, flags_ & keep_alive_flag);
+    Cursor c = begin();
+    c.next();   // the subprotocol
+    c.next();   // the URL
+    const std::string_view method = c.next(), target = c.next(), body = c.next();
+    RequestBuilder::set_line(out, method, target, version_ >> 4, version_ & 15,
+                             flags_ & keep_alive_flag);
     RequestBuilder::set_body(out, body);
     auto& headers = RequestBuilder::headers(out);
     headers.reserve(headers_);
     for (std::uint32_t h = 0; h < headers_; ++h) {
-        const std::string_view name = next();
-        headers.push_back(Header{name, next()});
+        const std::string_view name = c.next();
+        headers.push_back(Header{name, c.next()});
     }
     auto& params = RequestBuilder::params(out);
     params.reserve(params_);
     for (std::uint16_t k = 0; k < params_; ++k) {
         RouteParam rp;
-        rp.name = next();
-        rp.value = std::string(next());
-        rp.raw = next();
+        rp.name = c.next();
+        rp.value = std::string(c.next());
+        rp.raw = c.next();
         params.push_back(std::move(rp));
     }
 }

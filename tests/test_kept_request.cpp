@@ -93,7 +93,7 @@ TEST_CASE("kept request: a browser-like upgrade reads back the same, smaller tha
     CHECK(back.query("user") == "al ice");
     CHECK(back.query("x") == "");
     CHECK(back.param("room") == "room 1");
-    // The strings are kept once, lengths in 16 bits, the common ones as codes.
+    // The strings are kept once, short lengths in a byte, the common ones as codes.
     std::size_t copied = 0;
     for (const auto& f : h) copied += f.first.size() + f.second.size();
     copied += r.method().size() + r.target().size() + 7;
@@ -118,7 +118,17 @@ TEST_CASE("kept request: the views point into the packed bytes, not the original
     CHECK(back.body() == "body!");
 }
 
-TEST_CASE("kept request: long heads, a value of 32 KiB or more switches to 32-bit lengths") {
+TEST_CASE("kept request: long heads; lengths of one byte below 128, five from 128") {
+    SUBCASE("127, 128 and 0 bytes") {
+        wisp::Request r("GET", "/" + std::string(126, 't'),
+                        wisp::Headers{{std::string(127, 'n'), std::string(128, 'v')}, {"E", ""}});
+        const Packed p = pack(&r, std::string(128, 'p'), std::string(127, 'u'));
+        check_same(unpack(p), r);
+        CHECK(p.kept->protocol() == std::string(128, 'p'));
+        CHECK(p.kept->url() == std::string(127, 'u'));
+        // Nine lengths, two of them long; "GET" is a code.
+        CHECK(p.bytes == sizeof(wd::KeptRequest) + 9 + 2 * 4 + 128 + 127 + 127 + 127 + 128 + 1);
+    }
     SUBCASE("many fields near the 16 KiB head limit") {
         wisp::Headers h;
         for (int i = 0; i < 100; ++i)
