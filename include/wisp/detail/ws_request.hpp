@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
-// Owns: the session's one allocation with the packed request after it (WsSession::make), and
-// the Request a hook reads, made from the packed copy (WsSession::request; freed when the
-// outermost hook returns, see WsSession::guarded).
+// Owns: the session's one allocation with the packed request after it (WsSession::make: the
+// request and the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL,
+// and the request whole until `open` returned), and the Request a hook reads, made from the
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
 // Must not know: sockets, frames.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")

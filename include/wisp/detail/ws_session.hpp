@@ -51,8 +51,6 @@ inline std::uint64_t next_peer_id() noexcept {
 
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
-/// Memory: one allocation, the session and then its KeptRequest (the upgrade request packed,
-/// with the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL).
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
@@ -63,9 +61,8 @@ public:
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return peer_; }
-    /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request). Made
-    /// from the packed copy on first use in a hook and freed when the outermost hook returns,
-    /// so an idle peer keeps only the packed bytes.
+    /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
+    /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
@@ -136,7 +133,10 @@ public:
     std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
-    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    const std::vector<std::string>& topics() const noexcept {
+        static const std::vector<std::string> none;
+        return topics_ ? *topics_ : none;
+    }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
 
@@ -187,8 +187,7 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    /// The upgrade's own copy until `open` returned (WsOptions::keep_request false), or one
-    /// made from kept() during a hook; null otherwise.
+    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
     mutable std::unique_ptr<Request> request_;
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
@@ -196,7 +195,7 @@ private:
     StateSlot state_;                          ///< shared with the upgrade request's
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
-    std::vector<std::string> topics_;
+    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
     std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
     char id_[16];
@@ -538,26 +537,29 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
 
 inline bool WsSession::subscribe(std::string_view topic) {
     if (close_reported_ || conn_.closing()) return false;
-    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const auto& mine = topics();
+    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    topics_.emplace_back(topic);
+    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
+    topics_->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
+    if (!topics_) return false;
+    auto it = std::find(topics_->begin(), topics_->end(), topic);
+    if (it == topics_->end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_.erase(it);
+    topics_->erase(it);
     return true;
 }
 
 inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+    while (!topics().empty()) unsubscribe(std::string(topics().back()));
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
