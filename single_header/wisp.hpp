@@ -8915,6 +8915,9 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+static_assert(sizeof kept_common / sizeof kept_common[0] <= 0x40,
+              "wisp: a code is one byte from 0x80 to 0xBF");
+
 inline int KeptRequest::common_code(std::string_view s) noexcept {
     for (std::size_t i = 0; i < sizeof kept_common / sizeof kept_common[0]; ++i)
         if (kept_common[i].size() == s.size() && kept_common[i] == s) return static_cast<int>(i);
