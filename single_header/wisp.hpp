@@ -1693,6 +1693,7 @@ public:
     static void add_header(Request& r, std::string_view name, std::string_view value) {
         r.headers_.push_back(Header{name, value});
     }
+    static std::vector<Header>& headers(Request& r) noexcept { return r.headers_; }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
     static void set_remote(Request& r, const Address& a, bool secure) noexcept {
         r.remote_ = a;
@@ -2488,9 +2489,9 @@ struct WsOptions {
     std::size_t max_message_bytes = 0;
     /// false: the peer's copy of the upgrade request is freed once the `open` hook has
     /// returned; peer.request() then reads as an empty request (no method, path, headers or
-    /// params), while peer.remote_address() and peer.state<T>() keep working. For many
-    /// long-lived connections whose later hooks do not read the request: 0.5 instead of
-    /// 1.0 KiB per idle connection with the benchmark kit's handshake.
+    /// params), while peer.remote_address() and peer.state<T>() keep working. The request is
+    /// kept packed either way (0.55 KiB per idle connection with the benchmark kit's
+    /// handshake); a browser's handshake of several hundred bytes is what this saves.
     bool keep_request = true;
     /// permessage-deflate (RFC 7692): off by default. (`= {}` keeps WsOptions{n} free of
     /// -Wmissing-field-initializers.)
@@ -2544,8 +2545,10 @@ public:
     /// True until a close frame was sent or received, or the connection ended.
     bool is_open() const noexcept;
 
-    /// The upgrade request (an owned copy): path, params, query, headers. An empty request
-    /// after `open` when the route's WsOptions::keep_request is false.
+    /// The upgrade request: path, params, query, headers, as the upgrade hook read them. An
+    /// empty request after `open` when the route's WsOptions::keep_request is false.
+    /// Lifetime: the Request& (and views from it) until the current hook returns: the peer
+    /// keeps the request packed and makes a Request of it again in each hook that asks.
     const Request& request() const noexcept;
     const Address& remote_address() const noexcept;
     /// Over mutual TLS: the subject of the client's verified certificate (as
@@ -3122,17 +3125,25 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/peer_list.hpp — the peer registry of one WebSocket route: its open peers across
 // every loop (app.peers(route), peer.peers(), app.peer_count, app.close_all).
-// Owns: the list's lock and count. The links live in the sessions (two pointers each).
+// Owns: the list's lock and count, and the counter peers' ids come from. The links live in the
+// sessions (two pointers each).
 // Must not know: what a peer does; only ws_session.hpp joins and leaves.
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class WsSession;
+
+/// The number a new peer's id is written from (in hex): unique in the process, never 0.
+inline std::uint64_t next_peer_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 /// A list threaded through the sessions themselves, under a lock taken only when a peer opens
 /// or closes and when someone asks for the list: never for a message, a send or a publication.
@@ -7444,7 +7455,9 @@ public:
     Connection(Loop& loop, std::unique_ptr<Transport> transport);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    ~Connection() = default;
+    ~Connection() {
+        if (transport_ != &socket_) delete transport_;   // a layer, before the socket under it
+    }
 
     /// The accepted socket's transport, for a layer to be built over it (TLS).
     Transport& socket() noexcept { return socket_; }
@@ -7452,8 +7465,8 @@ public:
     /// start(). Null leaves the socket in charge.
     void set_layer(std::unique_ptr<Transport> layer) {
         if (!layer) return;
-        layer_ = std::move(layer);
-        transport_ = layer_.get();
+        if (transport_ != &socket_) delete transport_;
+        transport_ = layer.release();
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
@@ -7536,9 +7549,8 @@ private:
     void begin_linger();
 
     Loop& loop_;
-    SocketTransport socket_;             ///< the socket (empty over another transport)
-    std::unique_ptr<Transport> layer_;   ///< a transport used instead of socket_
-    Transport* transport_;
+    SocketTransport socket_;   ///< the socket (empty over another transport)
+    Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;   ///< handed over during the current call
@@ -7579,11 +7591,7 @@ inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop),
-      socket_(loop),
-      layer_(std::move(transport)),
-      transport_(layer_.get()),
-      out_(loop, *this) {}
+    : loop_(loop), socket_(loop), transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -8273,6 +8281,237 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
 
 inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
     static_cast<StreamState*>(self)->deliver(p, named);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/kept_request.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/kept_request.hpp — a request kept for a WebSocket peer's whole life, packed.
+// Owns: the packed form (every string of the request once, lengths in 16 bits where they fit,
+// common field names and values as one-byte codes) and turning it back into a Request whose
+// views point into it.
+// Must not know: connections, sessions, sockets (the session decides where the bytes live and
+// how long a Request made from them is kept).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Strings of an upgrade request common enough to be kept as a code: an exact byte match
+/// only, so the request reads back the same whatever the case the client used.
+inline constexpr std::string_view kept_common[] = {"Host",
+                                                   "host",
+                                                   "Upgrade",
+                                                   "upgrade",
+                                                   "Connection",
+                                                   "connection",
+                                                   "Sec-WebSocket-Key",
+                                                   "sec-websocket-key",
+                                                   "Sec-WebSocket-Version",
+                                                   "sec-websocket-version",
+                                                   "Sec-WebSocket-Extensions",
+                                                   "sec-websocket-extensions",
+                                                   "Sec-WebSocket-Protocol",
+                                                   "sec-websocket-protocol",
+                                                   "Origin",
+                                                   "origin",
+                                                   "User-Agent",
+                                                   "user-agent",
+                                                   "Cookie",
+                                                   "cookie",
+                                                   "Pragma",
+                                                   "pragma",
+                                                   "Cache-Control",
+                                                   "cache-control",
+                                                   "Accept-Encoding",
+                                                   "accept-encoding",
+                                                   "Accept-Language",
+                                                   "accept-language",
+                                                   "websocket",
+                                                   "13",
+                                                   "no-cache",
+                                                   "gzip, deflate, br",
+                                                   "gzip, deflate, br, zstd",
+                                                   "permessage-deflate; client_max_window_bits",
+                                                   "GET",
+                                                   "HTTP/1.1"};
+
+/// One request (method, target, fields, body, route parameters) and the peer's strings that
+/// outlive it (the subprotocol, the URL), packed after the object: a header of counts, then
+/// one length per string (a byte below 0x80 is a length; 0x80 + i is kept_common[i]; 0xC0
+/// is followed by a 32-bit length), then the strings' bytes in order.
+/// The address, TLS and state come from the connection and the session, not from here.
+class KeptRequest {
+public:
+    /// Bytes needed after the object for `r` (null: no request) and the two strings.
+    static std::size_t packed_size(const Request* r, std::string_view protocol,
+                                   std::string_view url) noexcept;
+    /// Packs into `at`, which has packed_size() bytes after a KeptRequest's room.
+    static KeptRequest* pack(void* at, const Request* r, std::string_view protocol,
+                             std::string_view url) noexcept;
+
+    bool has_request() const noexcept { return flags_ & has_request_flag; }
+    std::string_view protocol() const noexcept;
+    std::string_view url() const noexcept;
+    /// Fills `out` (a fresh Request) with views into this: valid as long as this object.
+    void fill(Request& out) const;
+
+private:
+    enum : std::uint8_t { has_request_flag = 1, keep_alive_flag = 2 };
+    enum : unsigned char { code_mark = 0x80, long_mark = 0xC0 };
+    static int common_code(std::string_view s) noexcept;
+    template <class F>
+    static void each_string(const Request* r, std::string_view protocol, std::string_view url,
+                            F&& f);
+    /// Walks the strings in order: next() gives each one.
+    struct Cursor {
+        const unsigned char* len;
+        const char* text;
+        std::string_view next() noexcept;
+    };
+    Cursor begin() const noexcept;
+
+    std::uint32_t text_ = 0;        ///< where the strings start, after the lengths
+    std::uint32_t headers_ = 0;     ///< fields
+    std::uint16_t params_ = 0;      ///< route parameters (a route has a few)
+    std::uint8_t version_ = 0x11;   ///< HTTP major << 4 | minor (1.0 or 1.1)
+    std::uint8_t flags_ = 0;
+};
+
+// ---- implementation -------------------------------------------------------
+static_assert(sizeof kept_common / sizeof kept_common[0] <= 0x40,
+              "wisp: a code is one byte from 0x80 to 0xBF");
+
+inline int KeptRequest::common_code(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < sizeof kept_common / sizeof kept_common[0]; ++i)
+        if (kept_common[i].size() == s.size() && kept_common[i] == s) return static_cast<int>(i);
+    return -1;
+}
+
+template <class F>
+void KeptRequest::each_string(const Request* r, std::string_view protocol, std::string_view url,
+                              F&& f) {
+    f(protocol);
+    f(url);
+    if (!r) return;
+    f(r->method());
+    f(r->target());
+    f(r->body());
+    for (const Header& h : r->headers()) {
+        f(h.name);
+        f(h.value);
+    }
+    for (const RouteParam& p : r->params()) {
+        f(p.name);
+        f(std::string_view(p.value));
+        f(p.raw);
+    }
+}
+
+inline std::size_t KeptRequest::packed_size(const Request* r, std::string_view protocol,
+                                            std::string_view url) noexcept {
+    std::size_t bytes = 0;
+    each_string(r, protocol, url, [&](std::string_view s) {
+        if (common_code(s) >= 0) bytes += 1;
+        else bytes += (s.size() < code_mark ? 1 : 5) + s.size();
+    });
+    return bytes;
+}
+
+inline KeptRequest* KeptRequest::pack(void* at, const Request* r, std::string_view protocol,
+                                      std::string_view url) noexcept {
+    auto* k = new (at) KeptRequest;
+    std::size_t lengths = 0;
+    if (r) {
+        k->headers_ = static_cast<std::uint32_t>(r->headers().size());
+        k->params_ = static_cast<std::uint16_t>(r->params().size());
+        k->version_ =
+            static_cast<std::uint8_t>((r->http_major() & 15) << 4 | (r->http_minor() & 15));
+        k->flags_ = has_request_flag | (r->keep_alive() ? keep_alive_flag : 0);
+    }
+    each_string(r, protocol, url, [&](std::string_view s) {
+        lengths += common_code(s) >= 0 ? 1 : s.size() < code_mark ? 1 : 5;
+    });
+    auto* len = reinterpret_cast<unsigned char*>(k + 1);
+    char* out = reinterpret_cast<char*>(len) + lengths;
+    each_string(r, protocol, url, [&](std::string_view s) {
+        const int code = common_code(s);
+        if (code >= 0) {
+            *len++ = static_cast<unsigned char>(code_mark + code);
+            return;
+        }
+        if (s.size() < code_mark) {
+            *len++ = static_cast<unsigned char>(s.size());
+        } else {
+            const auto n = static_cast<std::uint32_t>(s.size());
+            *len++ = long_mark;
+            std::memcpy(len, &n, 4);
+            len += 4;
+        }
+        if (!s.empty()) std::memcpy(out, s.data(), s.size());
+        out += s.size();
+    });
+    k->text_ = static_cast<std::uint32_t>(lengths);
+    return k;
+}
+
+inline KeptRequest::Cursor KeptRequest::begin() const noexcept {
+    const auto* len = reinterpret_cast<const unsigned char*>(this + 1);
+    return Cursor{len, reinterpret_cast<const char*>(len) + text_};
+}
+
+inline std::string_view KeptRequest::Cursor::next() noexcept {
+    const unsigned char b = *len++;
+    if (b >= code_mark && b < long_mark) return kept_common[b - code_mark];
+    std::uint32_t n = b;
+    if (b == long_mark) {
+        std::memcpy(&n, len, 4);
+        len += 4;
+    }
+    const std::string_view s(text, n);
+    text += n;
+    return s;
+}
+
+inline std::string_view KeptRequest::protocol() const noexcept { return begin().next(); }
+
+inline std::string_view KeptRequest::url() const noexcept {
+    Cursor c = begin();
+    c.next();
+    return c.next();
+}
+
+inline void KeptRequest::fill(Request& out) const {
+    if (!has_request()) return;
+    Cursor c = begin();
+    c.next();   // the subprotocol
+    c.next();   // the URL
+    const std::string_view method = c.next(), target = c.next(), body = c.next();
+    RequestBuilder::set_line(out, method, target, version_ >> 4, version_ & 15,
+                             flags_ & keep_alive_flag);
+    RequestBuilder::set_body(out, body);
+    auto& headers = RequestBuilder::headers(out);
+    headers.reserve(headers_);
+    for (std::uint32_t h = 0; h < headers_; ++h) {
+        const std::string_view name = c.next();
+        headers.push_back(Header{name, c.next()});
+    }
+    auto& params = RequestBuilder::params(out);
+    params.reserve(params_);
+    for (std::uint16_t k = 0; k < params_; ++k) {
+        RouteParam rp;
+        rp.name = c.next();
+        rp.value = std::string(c.next());
+        rp.raw = c.next();
+        params.push_back(std::move(rp));
+    }
 }
 
 }   // namespace detail
@@ -9364,6 +9603,7 @@ WISP_NAMESPACE_END
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9372,36 +9612,28 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// What peer.request() reads once the peer let its request go: immutable, shared.
-inline const Request& empty_request() {
-    static const Request r;
-    return r;
-}
-
-inline std::uint64_t next_peer_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-              std::string protocol, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate = nullptr);
+    /// A session for the upgrade `req` (whose state it shares), in one allocation.
+    static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
+                                           std::string_view protocol, std::size_t max_message_bytes,
+                                           std::unique_ptr<WsCompression> deflate = nullptr);
+    static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return peer_; }
-    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
-    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
+    /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
+    const Request& request() const noexcept;
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
         return s ? std::string_view(*s) : std::string_view();
     }
-    std::string_view protocol() const noexcept { return protocol_; }
+    std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
         return deflate_ ? deflate_->extensions() : std::string_view();
@@ -9464,11 +9696,25 @@ public:
     std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
-    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    const std::vector<std::string>& topics() const noexcept {
+        static const std::vector<std::string> none;
+        return topics_ ? *topics_ : none;
+    }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
 
 private:
+    WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+              std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+              std::unique_ptr<WsCompression> deflate);
+    const KeptRequest& kept() const noexcept {
+        return *std::launder(reinterpret_cast<const KeptRequest*>(
+            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+    }
+    /// Frees a Request made from the packed copy (the outermost hook returned).
+    void trim_request() noexcept {
+        if (request_ && kept().has_request()) request_.reset();
+    }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -9492,8 +9738,7 @@ private:
 
     /// What few peers use, allocated on first use so that idle peers do not pay for it.
     struct Extras {
-        std::string url;   ///< kept when the request is let go
-        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::string ns;   ///< the namespace ("" : the app's topics)
         std::vector<std::shared_ptr<TimerState>> timers;
         std::vector<std::function<void(Peer&)>> when_drained;
     };
@@ -9505,19 +9750,20 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
+    mutable std::unique_ptr<Request> request_;
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;   ///< shared with the upgrade request's
-    std::string protocol_;
+    StateSlot state_;                          ///< shared with the upgrade request's
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
-    std::vector<std::string> topics_;
+    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
     std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
     char id_[16];
     std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
     bool close_sent_ = false;
     bool close_received_ = false;
     bool close_reported_ = false;
@@ -9527,16 +9773,15 @@ private:
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
-                            std::unique_ptr<Request> request, std::string protocol,
-                            std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate)
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)),
+      request_(std::move(transient)),
+      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
       deflate_(std::move(deflate)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
@@ -9552,6 +9797,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
 
 template <class F>
 void WsSession::guarded(F&& call) {
+    ++hook_depth_;
 #ifndef WISP_NO_EXCEPTIONS
     try {
         call();
@@ -9563,6 +9809,7 @@ void WsSession::guarded(F&& call) {
 #else
     call();
 #endif
+    if (--hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_start() {
@@ -9573,11 +9820,7 @@ inline void WsSession::on_start() {
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) {
-        std::string u = url();
-        if (!close_reported_) extras().url = std::move(u);
-        request_.reset();
-    }
+    if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -9592,7 +9835,7 @@ inline bool WsSession::is_open() const noexcept {
 }
 
 inline std::string WsSession::url() const {
-    if (!request_ && extras_) return extras_->url;
+    if (!kept().url().empty()) return std::string(kept().url());
     std::string u = request().url();
     u.replace(0, 4, "ws");   // http -> ws, https -> wss
     return u;
@@ -9726,6 +9969,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
 #else
     ep_.close(ep_.handler, peer_, info);
 #endif
+    if (hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_closed() {
@@ -9858,26 +10102,29 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
 
 inline bool WsSession::subscribe(std::string_view topic) {
     if (close_reported_ || conn_.closing()) return false;
-    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const auto& mine = topics();
+    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    topics_.emplace_back(topic);
+    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
+    topics_->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
+    if (!topics_) return false;
+    auto it = std::find(topics_->begin(), topics_->end(), topic);
+    if (it == topics_->end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_.erase(it);
+    topics_->erase(it);
     return true;
 }
 
 inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+    while (!topics().empty()) unsubscribe(std::string(topics().back()));
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
@@ -13055,6 +13302,68 @@ HandshakeResult check_handshake(std::string_view method, int http_major, int htt
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_request.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
+// Owns: the session's one allocation with the packed request after it (WsSession::make: the
+// request and the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL,
+// and the request whole until `open` returned), and the Request a hook reads, made from the
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
+// Must not know: sockets, frames.
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
+
+inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
+                                                  Request& req, std::string_view protocol,
+                                                  std::size_t max_message_bytes,
+                                                  std::unique_ptr<WsCompression> deflate) {
+    // Kept: the request packed, or (keep_request false) the URL, with the request whole until
+    // `open` has returned.
+    std::unique_ptr<Request> transient;
+    std::string url;
+    if (!ep.keep_request) {
+        transient = std::make_unique<Request>(req);
+        url = req.url();
+        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+    }
+    const Request* packed = ep.keep_request ? &req : nullptr;
+    const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
+    void* mem = ::operator new(sizeof(WsSession) + extra);
+    KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
+    return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
+                                                          max_message_bytes, std::move(deflate)));
+}
+
+inline const Request& WsSession::request() const noexcept {
+    if (!request_) {
+        if (!kept().has_request()) return empty_request();
+        request_ = std::make_unique<Request>();
+        kept().fill(*request_);
+        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+    }
+    StateSlot& slot = RequestBuilder::state_slot(*request_);
+    if (slot.ptr != state_.ptr) slot = state_;   // peer.state<T>() made since
+    return *request_;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_upgrade.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_upgrade.hpp — the WebSocket opening handshake on an HTTP request (RFC 6455
@@ -13196,11 +13505,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 
     const std::size_t max_message =
         ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // The peer keeps a packed copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
-    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message,
-                                                    std::move(deflate)));
+    conn.switch_session(WsSession::make(conn, ep, req, protocol, max_message, std::move(deflate)));
     return true;
 }
 

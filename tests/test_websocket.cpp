@@ -270,6 +270,58 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("websocket: a kept request answers the same in later hooks as in upgrade") {
+    // The peer keeps the request packed; each hook gets a Request made from it.
+    struct Reader {
+        std::string seen_in_upgrade;
+        static std::string describe(const wisp::Request& r) {
+            std::string out =
+                std::string(r.method()) + " " + std::string(r.path()) + "?" +
+                std::string(r.query_string()) + " q=" + std::string(r.query("q").value_or("-")) +
+                " room=" + std::string(r.param("room").value_or("-")) +
+                " host=" + std::string(r.host()) + " n=" + std::to_string(r.headers().size());
+            for (const char* name : {"cookie", "COOKIE", "x-long", "sec-websocket-protocol"})
+                out += std::string(" ") + name + "=" +
+                       std::to_string(r.header(name).value_or("-").size()) + ":" +
+                       std::string(r.header(name).value_or("-").substr(0, 8));
+            for (const wisp::Header& h : r.headers())
+                out += " [" + std::string(h.name) + ":" + std::to_string(h.value.size()) + "]";
+            return out + " " + r.url();
+        }
+        std::optional<wisp::Response> upgrade(wisp::Request& req) {
+            seen_in_upgrade = describe(req);
+            return wisp::accept("two");
+        }
+        void message(wisp::Peer& p, const wisp::Message& m) {
+            if (m.text() == "request") p.send_text(describe(p.request()));
+            if (m.text() == "url") p.send_text(p.url() + " " + std::string(p.protocol()));
+        }
+    };
+    Reader reader;
+    wisp::App app;
+    app.ws("/room/:room", reader);
+    support::Server server(app);
+    // Repeated names in two cases, a value near the 16 KiB head limit, a subprotocol list.
+    const std::string extra =
+        "Cookie: a=1; b=2\r\ncookie: c=3\r\nX-Long: " + std::string(15 * 1024, 'L') +
+        "\r\nSec-WebSocket-Protocol: one, two\r\n";
+    WsClient c(server.port());
+    REQUIRE(support::status_of(c.handshake("/room/r%201?q=a%2Bb&z", extra)) == 101);
+    for (int round = 0; round < 2; ++round) {   // the second read is made afresh
+        c.send(Opcode::text, "request");
+        auto f = c.read();
+        REQUIRE(f);
+        CHECK(f->payload == reader.seen_in_upgrade);
+    }
+    CHECK(reader.seen_in_upgrade.find(" q=a+b room=r 1 host=localhost n=9 ") != std::string::npos);
+    CHECK(reader.seen_in_upgrade.find(
+              " cookie=8:a=1; b=2 COOKIE=8:a=1; b=2 x-long=15360:LLLLLLLL") != std::string::npos);
+    c.send(Opcode::text, "url");
+    auto f = c.read();
+    REQUIRE(f);
+    CHECK(f->payload == "ws://localhost/room/r%201?q=a%2Bb&z two");
+}
+
 TEST_CASE("websocket: frames that break RFC 6455 close the connection with 1002") {
     EchoServer s;
     struct Case {

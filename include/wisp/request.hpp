@@ -186,6 +186,7 @@ public:
     static void add_header(Request& r, std::string_view name, std::string_view value) {
         r.headers_.push_back(Header{name, value});
     }
+    static std::vector<Header>& headers(Request& r) noexcept { return r.headers_; }
     static void set_body(Request& r, std::string_view body) noexcept { r.body_ = body; }
     static void set_remote(Request& r, const Address& a, bool secure) noexcept {
         r.remote_ = a;

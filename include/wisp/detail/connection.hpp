@@ -42,7 +42,9 @@ public:
     Connection(Loop& loop, std::unique_ptr<Transport> transport);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    ~Connection() = default;
+    ~Connection() {
+        if (transport_ != &socket_) delete transport_;   // a layer, before the socket under it
+    }
 
     /// The accepted socket's transport, for a layer to be built over it (TLS).
     Transport& socket() noexcept { return socket_; }
@@ -50,8 +52,8 @@ public:
     /// start(). Null leaves the socket in charge.
     void set_layer(std::unique_ptr<Transport> layer) {
         if (!layer) return;
-        layer_ = std::move(layer);
-        transport_ = layer_.get();
+        if (transport_ != &socket_) delete transport_;
+        transport_ = layer.release();
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
@@ -134,9 +136,8 @@ private:
     void begin_linger();
 
     Loop& loop_;
-    SocketTransport socket_;             ///< the socket (empty over another transport)
-    std::unique_ptr<Transport> layer_;   ///< a transport used instead of socket_
-    Transport* transport_;
+    SocketTransport socket_;   ///< the socket (empty over another transport)
+    Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;   ///< handed over during the current call
@@ -177,11 +178,7 @@ inline Connection::Connection(Loop& loop, tcp_socket socket)
     : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop),
-      socket_(loop),
-      layer_(std::move(transport)),
-      transport_(layer_.get()),
-      out_(loop, *this) {}
+    : loop_(loop), socket_(loop), transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);

@@ -22,5 +22,6 @@
 #include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/stream_state.hpp>
 #include <wisp/detail/websocket_impl.hpp>
+#include <wisp/detail/ws_request.hpp>
 #include <wisp/detail/ws_session.hpp>
 #include <wisp/detail/ws_upgrade.hpp>

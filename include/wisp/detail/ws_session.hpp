@@ -20,6 +20,8 @@
 #include <wisp/websocket.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/hooks.hpp>
+#include <wisp/detail/kept_request.hpp>
+#include <wisp/detail/peer_list.hpp>
 #include <wisp/detail/session.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
@@ -34,6 +36,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,36 +45,28 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// What peer.request() reads once the peer let its request go: immutable, shared.
-inline const Request& empty_request() {
-    static const Request r;
-    return r;
-}
-
-inline std::uint64_t next_peer_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
 class WsSession final : public Session {
 public:
-    WsSession(Connection& conn, const WsEndpoint& ep, std::unique_ptr<Request> request,
-              std::string protocol, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate = nullptr);
+    /// A session for the upgrade `req` (whose state it shares), in one allocation.
+    static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
+                                           std::string_view protocol, std::size_t max_message_bytes,
+                                           std::unique_ptr<WsCompression> deflate = nullptr);
+    static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return peer_; }
-    /// The kept upgrade request, or an empty one once it was let go (WsOptions::keep_request).
-    const Request& request() const noexcept { return request_ ? *request_ : empty_request(); }
+    /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
+    /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
+    const Request& request() const noexcept;
     StateSlot& state_slot() noexcept { return state_; }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
         return s ? std::string_view(*s) : std::string_view();
     }
-    std::string_view protocol() const noexcept { return protocol_; }
+    std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
         return deflate_ ? deflate_->extensions() : std::string_view();
@@ -134,11 +129,25 @@ public:
     std::size_t buffered_amount() const noexcept { return conn_.out().size(); }
     bool subscribe(std::string_view topic);
     bool unsubscribe(std::string_view topic);
-    const std::vector<std::string>& topics() const noexcept { return topics_; }
+    const std::vector<std::string>& topics() const noexcept {
+        static const std::vector<std::string> none;
+        return topics_ ? *topics_ : none;
+    }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
 
 private:
+    WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+              std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+              std::unique_ptr<WsCompression> deflate);
+    const KeptRequest& kept() const noexcept {
+        return *std::launder(reinterpret_cast<const KeptRequest*>(
+            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+    }
+    /// Frees a Request made from the packed copy (the outermost hook returned).
+    void trim_request() noexcept {
+        if (request_ && kept().has_request()) request_.reset();
+    }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -162,8 +171,7 @@ private:
 
     /// What few peers use, allocated on first use so that idle peers do not pay for it.
     struct Extras {
-        std::string url;   ///< kept when the request is let go
-        std::string ns;    ///< the namespace ("" : the app's topics)
+        std::string ns;   ///< the namespace ("" : the app's topics)
         std::vector<std::shared_ptr<TimerState>> timers;
         std::vector<std::function<void(Peer&)>> when_drained;
     };
@@ -175,19 +183,20 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    std::unique_ptr<Request> request_;   ///< null once let go (WsOptions::keep_request)
+    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
+    mutable std::unique_ptr<Request> request_;
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;   ///< shared with the upgrade request's
-    std::string protocol_;
+    StateSlot state_;                          ///< shared with the upgrade request's
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
-    std::vector<std::string> topics_;
+    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
     std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
     char id_[16];
     std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
     bool close_sent_ = false;
     bool close_received_ = false;
     bool close_reported_ = false;
@@ -197,16 +206,15 @@ private:
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
-                            std::unique_ptr<Request> request, std::string protocol,
-                            std::size_t max_message_bytes, std::unique_ptr<WsCompression> deflate)
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate)
     : Session(SessionKind::websocket),
       conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(request)),
-      state_(RequestBuilder::state_slot(*request_)),   // a second owner of the same state
-      protocol_(std::move(protocol)),
+      request_(std::move(transient)),
+      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
       deflate_(std::move(deflate)) {
     std::uint64_t id = next_peer_id();
     char tmp[16];
@@ -222,6 +230,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep,
 
 template <class F>
 void WsSession::guarded(F&& call) {
+    ++hook_depth_;
 #ifndef WISP_NO_EXCEPTIONS
     try {
         call();
@@ -233,6 +242,7 @@ void WsSession::guarded(F&& call) {
 #else
     call();
 #endif
+    if (--hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_start() {
@@ -243,11 +253,7 @@ inline void WsSession::on_start() {
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
-    if (!ep_.keep_request) {
-        std::string u = url();
-        if (!close_reported_) extras().url = std::move(u);
-        request_.reset();
-    }
+    if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -262,7 +268,7 @@ inline bool WsSession::is_open() const noexcept {
 }
 
 inline std::string WsSession::url() const {
-    if (!request_ && extras_) return extras_->url;
+    if (!kept().url().empty()) return std::string(kept().url());
     std::string u = request().url();
     u.replace(0, 4, "ws");   // http -> ws, https -> wss
     return u;
@@ -396,6 +402,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
 #else
     ep_.close(ep_.handler, peer_, info);
 #endif
+    if (hook_depth_ == 0) trim_request();
 }
 
 inline void WsSession::on_closed() {
@@ -528,26 +535,29 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
 
 inline bool WsSession::subscribe(std::string_view topic) {
     if (close_reported_ || conn_.closing()) return false;
-    if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return false;
+    const auto& mine = topics();
+    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    topics_.emplace_back(topic);
+    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
+    topics_->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics_.begin(), topics_.end(), topic);
-    if (it == topics_.end()) return false;
+    if (!topics_) return false;
+    auto it = std::find(topics_->begin(), topics_->end(), topic);
+    if (it == topics_->end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_.erase(it);
+    topics_->erase(it);
     return true;
 }
 
 inline void WsSession::leave_topics() {
-    while (!topics_.empty()) unsubscribe(std::string(topics_.back()));
+    while (!topics().empty()) unsubscribe(std::string(topics().back()));
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,

@@ -20,6 +20,7 @@
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_deflate.hpp>
 #include <wisp/detail/ws_handshake.hpp>
+#include <wisp/detail/ws_request.hpp>
 #include <wisp/detail/ws_session.hpp>
 #include <exception>
 #include <memory>
@@ -154,11 +155,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 
     const std::size_t max_message =
         ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
-    // The peer keeps an owned copy (and shares req's state); the session starts (the open hook)
+    // The peer keeps a packed copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
-    conn.switch_session(std::make_unique<WsSession>(conn, ep, std::make_unique<Request>(req),
-                                                    std::move(protocol), max_message,
-                                                    std::move(deflate)));
+    conn.switch_session(WsSession::make(conn, ep, req, protocol, max_message, std::move(deflate)));
     return true;
 }
 

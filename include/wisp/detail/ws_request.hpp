@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
+// Owns: the session's one allocation with the packed request after it (WsSession::make: the
+// request and the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL,
+// and the request whole until `open` returned), and the Request a hook reads, made from the
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
+// Must not know: sockets, frames.
+#pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
+
+#include <wisp/config.hpp>
+#include <wisp/request.hpp>
+#include <wisp/detail/connection.hpp>
+#include <wisp/detail/hooks.hpp>
+#include <wisp/detail/kept_request.hpp>
+#include <wisp/detail/ws_compression.hpp>
+#include <wisp/detail/ws_session.hpp>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What peer.request() reads once the peer let its request go: immutable, shared.
+inline const Request& empty_request() {
+    static const Request r;
+    return r;
+}
+
+inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
+                                                  Request& req, std::string_view protocol,
+                                                  std::size_t max_message_bytes,
+                                                  std::unique_ptr<WsCompression> deflate) {
+    // Kept: the request packed, or (keep_request false) the URL, with the request whole until
+    // `open` has returned.
+    std::unique_ptr<Request> transient;
+    std::string url;
+    if (!ep.keep_request) {
+        transient = std::make_unique<Request>(req);
+        url = req.url();
+        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+    }
+    const Request* packed = ep.keep_request ? &req : nullptr;
+    const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
+    void* mem = ::operator new(sizeof(WsSession) + extra);
+    KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
+    return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
+                                                          max_message_bytes, std::move(deflate)));
+}
+
+inline const Request& WsSession::request() const noexcept {
+    if (!request_) {
+        if (!kept().has_request()) return empty_request();
+        request_ = std::make_unique<Request>();
+        kept().fill(*request_);
+        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+    }
+    StateSlot& slot = RequestBuilder::state_slot(*request_);
+    if (slot.ptr != state_.ptr) slot = state_;   // peer.state<T>() made since
+    return *request_;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
