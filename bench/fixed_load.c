@@ -7,7 +7,7 @@
 //                                            (wrk's form), DEPTH in flight per connection
 //                                            written at once (1: keep-alive; 16: wrk's
 //                                            pipeline.lua), spread over CONNS connections
-//   fixed_load ws PORT CONNS SIZE TOTAL      TOTAL masked binary messages of SIZE bytes to /_ws,
+//   fixed_load ws PORT CONNS SIZE TOTAL      TOTAL masked binary messages of SIZE (< 256 KiB) bytes to /_ws,
 //                                            one in flight per connection, each echo awaited
 //
 // Exits 0 after every response arrived, printing `done N`; 1 on any error.
@@ -30,7 +30,7 @@ typedef struct {
     long left;     // requests still to send on this connection
     long owed;     // responses still expected for what was sent
     size_t have;   // bytes buffered in buf
-    char buf[1 << 16];
+    char buf[1 << 18];   // one echo of up to 256 KiB
 } Conn;
 
 static Conn* conns;
@@ -103,22 +103,25 @@ int main(int argc, char** argv) {
     char* frame = NULL;
     size_t frame_len = 0;
     if (ws) {
-        if (arg > 65535) return 2;
-        frame = calloc(1, (size_t)arg + 8);
+        frame = calloc(1, (size_t)arg + 14);
         frame[0] = (char)0x82;
         size_t h = 2;
         if (arg < 126) {
             frame[1] = (char)(0x80 | arg);
-        } else {
+        } else if (arg < 65536) {
             frame[1] = (char)(0x80 | 126);
             frame[2] = (char)(arg >> 8);
             frame[3] = (char)(arg & 0xff);
             h = 4;
+        } else {
+            frame[1] = (char)(0x80 | 127);
+            for (int b = 0; b < 8; ++b) frame[2 + b] = (char)(((unsigned long long)arg >> (56 - 8 * b)) & 0xff);
+            h = 10;
         }
         memset(frame + h, 0, 4);   // mask key
         memset(frame + h + 4, 'x', (size_t)arg);
         frame_len = h + 4 + (size_t)arg;
-        resp_size = (arg < 126 ? 2 : 4) + (size_t)arg;
+        resp_size = (arg < 126 ? 2 : arg < 65536 ? 4 : 10) + (size_t)arg;
     }
 
     long per = total / nconn, extra = total % nconn;
