@@ -46,19 +46,19 @@ enum { ST_CONNECTING, ST_HEAD, ST_OPEN };
 typedef struct {
     int fd;
     uint8_t state;
-    uint16_t head_len;   /* bytes of the response head seen so far (to find its end) */
-    uint32_t match;      /* last 4 bytes, to find "\r\n\r\n" across reads */
+    uint16_t head_len; /* bytes of the response head seen so far (to find its end) */
+    uint32_t match;    /* last 4 bytes, to find "\r\n\r\n" across reads */
 } conn;
 
-static conn *conns;
+static conn* conns;
 static int nconns = 10000, per_source = 25000, max_pending = 256, port = 0, sse = 0;
-static const char *path = NULL;
+static const char* path = NULL;
 static double hold = -1;
 static volatile sig_atomic_t stop_flag = 0;
 static char request[512];
 static size_t request_len;
 
-static void die(const char *fmt, ...) {
+static void die(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "idle_conns: ");
@@ -80,7 +80,7 @@ static void on_signal(int sig) {
 }
 
 static void open_one(int ep, int i) {
-    conn *c = &conns[i];
+    conn* c = &conns[i];
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) die("socket: %s", strerror(errno));
     int one = 1;
@@ -88,10 +88,11 @@ static void open_one(int ep, int i) {
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     struct sockaddr_in src = {.sin_family = AF_INET};
     src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i / per_source));
-    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind 127.0.0.%d: %s", 1 + i / per_source, strerror(errno));
+    if (bind(fd, (struct sockaddr*)&src, sizeof src) < 0)
+        die("bind 127.0.0.%d: %s", 1 + i / per_source, strerror(errno));
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     dst.sin_addr.s_addr = htonl(0x7f000001u);
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS)
+    if (connect(fd, (struct sockaddr*)&dst, sizeof dst) < 0 && errno != EINPROGRESS)
         die("connect (conn %d): %s", i, strerror(errno));
     c->fd = fd;
     c->state = ST_CONNECTING;
@@ -100,24 +101,26 @@ static void open_one(int ep, int i) {
 }
 
 /* A WebSocket frame from the server on an idle connection: only pings (answered) are allowed. */
-static void ws_frames(conn *c, int i, const uint8_t *p, size_t n) {
+static void ws_frames(conn* c, int i, const uint8_t* p, size_t n) {
     while (n > 0) {
         if (n < 2) die("conn %d: split frame header (unexpected on an idle connection)", i);
         unsigned op = p[0] & 15u, len = p[1] & 127u;
-        if (op != 9 || len > 125 || n < 2 + (size_t)len) die("conn %d: unexpected frame, opcode %u", i, op);
+        if (op != 9 || len > 125 || n < 2 + (size_t)len)
+            die("conn %d: unexpected frame, opcode %u", i, op);
         uint8_t pong[2 + 4 + 125];
         pong[0] = 0x8a;
         pong[1] = (uint8_t)(0x80 | len);
-        memset(pong + 2, 0, 4);   /* mask key 0: the payload goes as it is */
+        memset(pong + 2, 0, 4); /* mask key 0: the payload goes as it is */
         memcpy(pong + 6, p + 2, len);
-        if (send(c->fd, pong, 6 + len, MSG_NOSIGNAL) != (ssize_t)(6 + len)) die("conn %d: pong: %s", i, strerror(errno));
+        if (send(c->fd, pong, 6 + len, MSG_NOSIGNAL) != (ssize_t)(6 + len))
+            die("conn %d: pong: %s", i, strerror(errno));
         p += 2 + len;
         n -= 2 + len;
     }
 }
 
 /* Returns 1 when the connection just became open. */
-static int on_readable(conn *c, int i) {
+static int on_readable(conn* c, int i) {
     uint8_t buf[4096];
     int opened = 0;
     for (;;) {
@@ -131,9 +134,10 @@ static int on_readable(conn *c, int i) {
         if (c->state == ST_HEAD) {
             if (c->head_len < 12 && (size_t)c->head_len + (size_t)r >= 12) {
                 /* "HTTP/1.1 101" or "HTTP/1.1 200": the status is in bytes 9-11 of the head */
-                const char *want = sse ? "200" : "101";
+                const char* want = sse ? "200" : "101";
                 if (c->head_len > 0) die("conn %d: split status line (unexpected)", i);
-                if (memcmp(buf + 9, want, 3) != 0) die("conn %d: answer %.12s, expected %s", i, (const char *)buf, want);
+                if (memcmp(buf + 9, want, 3) != 0)
+                    die("conn %d: answer %.12s, expected %s", i, (const char*)buf, want);
             }
             while (off < (size_t)r && c->state == ST_HEAD) {
                 c->match = (c->match << 8) | buf[off++];
@@ -155,11 +159,11 @@ static void usage(void) {
     exit(2);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char* a = argv[i];
         if (i + 1 >= argc) usage();
-        const char *v = argv[++i];
+        const char* v = argv[++i];
         if (!strcmp(a, "--port")) port = atoi(v);
         else if (!strcmp(a, "--conns")) nconns = atoi(v);
         else if (!strcmp(a, "--kind")) {
@@ -188,9 +192,11 @@ int main(int argc, char **argv) {
     getrlimit(RLIMIT_NOFILE, &rl);
     rlim_t want = (rlim_t)nconns + 64;
     if (rl.rlim_cur < want) {
-        if (rl.rlim_max < want) rl.rlim_max = want;   /* allowed for root, else the next line fails */
+        if (rl.rlim_max < want) rl.rlim_max = want; /* allowed for root, else the next line fails */
         rl.rlim_cur = want;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("RLIMIT_NOFILE: %d connections need %llu: %s", nconns, (unsigned long long)want, strerror(errno));
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            die("RLIMIT_NOFILE: %d connections need %llu: %s", nconns, (unsigned long long)want,
+                strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
@@ -200,7 +206,7 @@ int main(int argc, char **argv) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) die("epoll_create1: %s", strerror(errno));
     struct epoll_event in = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
-    if (hold < 0) epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in);   /* stdin: EOF ends the hold */
+    if (hold < 0) epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in); /* stdin: EOF ends the hold */
 
     double t0 = now_s(), ready_at = 0;
     int next = 0, pending = 0, open = 0;
@@ -219,7 +225,7 @@ int main(int argc, char **argv) {
                 if (read(0, b, sizeof b) <= 0) stop_flag = 1;
                 continue;
             }
-            conn *c = &conns[i];
+            conn* c = &conns[i];
             if (evs[e].events & (EPOLLERR | EPOLLHUP)) {
                 int err = 0;
                 socklen_t len = sizeof err;
@@ -246,7 +252,8 @@ int main(int argc, char **argv) {
             fflush(stdout);
         }
         if (ready_at > 0 && hold >= 0 && now_s() - ready_at >= hold) break;
-        if (ready_at == 0 && now_s() - t0 > 300) die("setup took over 300 s (%d of %d open)", open, nconns);
+        if (ready_at == 0 && now_s() - t0 > 300)
+            die("setup took over 300 s (%d of %d open)", open, nconns);
     }
     printf("done conns %d\n", open);
     return 0;
