@@ -73,9 +73,14 @@ def run(args, k, port):
         wait_listening(port, srv)
         gen = subprocess.Popen(["taskset", "-c", args.client_cpu, args.deliveries, "--port", str(port),
                                 "--subscribers", str(k), "--size", "64", "--window", "16",
-                                "--seconds", str(args.seconds + 60), "--warmup", "1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(args.settle + k / 2000)   # the handshakes and the barrier, slower under valgrind
+                                "--seconds", str(args.seconds + 60), "--warmup", "1", "--verbose"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # past the handshakes, the subscription barrier and the warm-up: its first measured second
+        for line in gen.stderr:
+            if "[measure]" in line:
+                break
+        else:
+            sys.exit(f"fanout_profile.py: the generator ended before measuring (K={k})")
         subprocess.run(["callgrind_control", "-z", str(srv.pid)], capture_output=True)
         time.sleep(args.seconds)
         subprocess.run(["callgrind_control", "-d", str(srv.pid)], capture_output=True)
@@ -102,7 +107,6 @@ def main():
     ap.add_argument("--ks", default="1000,10000")
     ap.add_argument("--ll", default="1048576,16,64")
     ap.add_argument("--seconds", type=float, default=8)
-    ap.add_argument("--settle", type=float, default=4)
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--port", type=int, default=31500)
