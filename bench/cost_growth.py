@@ -162,8 +162,13 @@ def fanout_ws(args, k, port, logdir):
         p = client([args.deliveries, "--port", str(port), "--subscribers", str(k), "--size", "64",
                     "--window", "16", "--seconds", str(args.seconds), "--warmup", str(args.warmup),
                     "--server-pid", str(srv.pid)], args.client_cpu)
-        out, err = p.communicate(timeout=args.seconds + args.warmup + 120)
-        LIVE.discard(p)
+        try:
+            out, err = p.communicate(timeout=args.seconds + args.warmup + 120)
+        except subprocess.TimeoutExpired:
+            p.kill(); p.communicate()
+            raise
+        finally:
+            LIVE.discard(p)
         f1, t1, s1 = cpu_task_ticks(), time.time(), proc_cpu_s(srv.pid)
     finally:
         srv.stop()
@@ -260,7 +265,10 @@ def idle_memory(args, kind, n, port, logdir):
         base = proc_rss_kb(srv.pid)
         p = client([args.idle_conns, "--port", str(port), "--conns", str(n), "--kind", kind], args.client_cpu,
                    stdin=subprocess.PIPE)
+        guard = threading.Timer(360, p.kill)   # idle_conns gives up after 300 s of opening
+        guard.start()
         first = p.stdout.readline()
+        guard.cancel()
         rec = {"kind": kind, "n": n, "base_rss_kb": base}
         if not first.startswith("ready"):
             p.kill(); _, err = p.communicate()
@@ -270,7 +278,10 @@ def idle_memory(args, kind, n, port, logdir):
         rec["rss_kb"] = proc_rss_kb(srv.pid)
         rec["open_s"] = float(first.split()[-1])
         p.stdin.close()
-        p.wait(30)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill(); p.wait()
         LIVE.discard(p)
         rec["kib_per_conn"] = (rec["rss_kb"] - base) / n
         return rec
