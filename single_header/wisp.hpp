@@ -9834,13 +9834,6 @@ inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
 }
 
-inline std::string WsSession::url() const {
-    if (!kept().url().empty()) return std::string(kept().url());
-    std::string u = request().url();
-    u.replace(0, 4, "ws");   // http -> ws, https -> wss
-    return u;
-}
-
 inline ReadyState WsSession::ready_state() const noexcept {
     if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
     if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
@@ -13327,6 +13320,13 @@ inline const Request& empty_request() {
     return r;
 }
 
+/// The URL a WebSocket was opened at: the upgrade request's, with http -> ws, https -> wss.
+inline std::string ws_url(const Request& upgrade) {
+    std::string u = upgrade.url();
+    u.replace(0, 4, "ws");
+    return u;
+}
+
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
                                                   std::size_t max_message_bytes,
@@ -13337,8 +13337,7 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     std::string url;
     if (!ep.keep_request) {
         transient = std::make_unique<Request>(req);
-        url = req.url();
-        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+        url = ws_url(req);
     }
     const Request* packed = ep.keep_request ? &req : nullptr;
     const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
@@ -13346,6 +13345,11 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
     return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
                                                           max_message_bytes, std::move(deflate)));
+}
+
+inline std::string WsSession::url() const {
+    if (!kept().url().empty()) return std::string(kept().url());
+    return ws_url(request());
 }
 
 inline const Request& WsSession::request() const noexcept {

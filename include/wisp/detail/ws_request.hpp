@@ -33,6 +33,13 @@ inline const Request& empty_request() {
     return r;
 }
 
+/// The URL a WebSocket was opened at: the upgrade request's, with http -> ws, https -> wss.
+inline std::string ws_url(const Request& upgrade) {
+    std::string u = upgrade.url();
+    u.replace(0, 4, "ws");
+    return u;
+}
+
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
                                                   std::size_t max_message_bytes,
@@ -43,8 +50,7 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     std::string url;
     if (!ep.keep_request) {
         transient = std::make_unique<Request>(req);
-        url = req.url();
-        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+        url = ws_url(req);
     }
     const Request* packed = ep.keep_request ? &req : nullptr;
     const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
@@ -52,6 +58,11 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
     return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
                                                           max_message_bytes, std::move(deflate)));
+}
+
+inline std::string WsSession::url() const {
+    if (!kept().url().empty()) return std::string(kept().url());
+    return ws_url(request());
 }
 
 inline const Request& WsSession::request() const noexcept {

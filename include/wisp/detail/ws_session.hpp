@@ -267,13 +267,6 @@ inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
 }
 
-inline std::string WsSession::url() const {
-    if (!kept().url().empty()) return std::string(kept().url());
-    std::string u = request().url();
-    u.replace(0, 4, "ws");   // http -> ws, https -> wss
-    return u;
-}
-
 inline ReadyState WsSession::ready_state() const noexcept {
     if (close_reported_ || !conn_.is_open()) return ReadyState::closed;
     if (close_sent_ || close_received_ || conn_.closing()) return ReadyState::closing;
