@@ -60,7 +60,11 @@ public:
     /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
     /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
-    StateSlot& state_slot() noexcept { return state_; }
+    /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
+    StateSlot& state_slot() {
+        if (!state_) state_ = std::make_unique<StateSlot>();
+        return *state_;
+    }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
@@ -94,7 +98,9 @@ public:
     void when_drained(std::function<void(Peer&)> fn);
     std::vector<PeerHandle> peers();
     std::string_view namespace_name() const noexcept;
-    std::string_view id() const noexcept { return {id_, id_len_}; }
+    std::string_view id() const noexcept {
+        return {reinterpret_cast<const char*>(this) + sizeof(WsSession), id_len_};
+    }
 
     // ---- Session ----
     void on_start() override;   ///< the open hook
@@ -139,10 +145,16 @@ public:
 private:
     WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
               std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate);
+              std::unique_ptr<WsCompression> deflate, std::uint8_t id_len);
+    /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
+    /// kept request.
+    static std::size_t kept_offset(std::size_t id_len) noexcept {
+        constexpr std::size_t a = alignof(KeptRequest);
+        return sizeof(WsSession) + (id_len + a - 1) / a * a;
+    }
     const KeptRequest& kept() const noexcept {
         return *std::launder(reinterpret_cast<const KeptRequest*>(
-            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+            reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
     void trim_request() noexcept {
@@ -180,6 +192,20 @@ private:
         return *extras_;
     }
 
+    // Laid out for the many idle peers: the small fields first, where they fill the tail of
+    // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
+    // the session (kept_offset()).
+    std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
+    bool close_sent_ : 1;
+    bool close_received_ : 1;
+    bool close_reported_ : 1;
+    bool ping_outstanding_ : 1;
+    bool in_hook_failure_ : 1;
+    bool listed_ : 1;
+    /// The loop's tick of the last input, its low 32 bits (rx_tick() widens it against the
+    /// loop's clock: an idle peer times out long before 2^32 ticks, 13 years at 100 ms, pass).
+    std::uint32_t last_rx_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
@@ -188,46 +214,21 @@ private:
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;                          ///< shared with the upgrade request's
+    /// Shared with the upgrade request's; null while neither has state (state_slot()).
+    std::unique_ptr<StateSlot> state_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
     Peer peer_{*this};
     std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
-    std::uint64_t last_rx_tick_ = 0;
     std::uint64_t close_deadline_ = 0;
-    char id_[16];
-    std::uint8_t id_len_ = 0;
-    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    bool close_reported_ = false;
-    bool ping_outstanding_ = false;
-    bool in_hook_failure_ = false;
-    bool listed_ = false;
+
+    void note_rx() noexcept { last_rx_ = static_cast<std::uint32_t>(conn_.loop().now_tick()); }
+    std::uint64_t rx_tick() const noexcept {
+        const std::uint64_t now = conn_.loop().now_tick();
+        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - last_rx_);
+    }
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-                            std::unique_ptr<WsCompression> deflate)
-    : Session(SessionKind::websocket),
-      conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
-      deflate_(std::move(deflate)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
 template <class F>
 void WsSession::guarded(F&& call) {
     ++hook_depth_;
@@ -257,7 +258,7 @@ inline void WsSession::on_start() {
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
+    note_rx();
     ping_outstanding_ = false;
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
@@ -412,7 +413,7 @@ inline void WsSession::on_shutdown() {
 inline std::uint64_t WsSession::deadline() const noexcept {
     if (close_sent_) return close_deadline_;
     const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+    return rx_tick() + half * (ping_outstanding_ ? 2 : 1);
 }
 
 inline void WsSession::on_timer() {
