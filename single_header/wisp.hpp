@@ -6959,8 +6959,12 @@ public:
     /// A write is waiting for the transport to take bytes again.
     bool blocked() const noexcept { return blocked_; }
     void set_blocked(bool b) noexcept { blocked_ = b; }
-    /// When bytes last moved (for Limits::send_timeout while blocked).
-    std::uint64_t progress_tick() const noexcept { return progress_tick_; }
+    /// When bytes last moved (for Limits::send_timeout while blocked): the stored low 32 bits
+    /// widened against the loop's clock (a blocked queue times out long before 2^32 ticks).
+    std::uint64_t progress_tick() const noexcept {
+        const std::uint64_t now = loop_.now_tick();
+        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - progress_tick_);
+    }
 
     // ---- backpressure ----
     /// What queueing one more message may do.
@@ -6982,16 +6986,18 @@ public:
     /// sends WebSocket messages (half the cap, so replies to one read cannot reach the cap)
     /// faster than it reads the answers.
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
-    /// A send was refused or the transport blocked since the last drain: the next drain is
-    /// reported (the WebSocket `drain` hook).
-    bool drain_owed = false;
 
 private:
     Loop& loop_;
     Connection& owner_;
     OutQueue q_;
-    std::uint64_t progress_tick_ = 0;
+    std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
+
+public:
+    /// A send was refused or the transport blocked since the last drain: the next drain is
+    /// reported (the WebSocket `drain` hook). (Declared here to share the flags' word.)
+    bool drain_owed = false;
 };
 
 // ---- implementation -------------------------------------------------------
