@@ -2616,9 +2616,10 @@ public:
 
 private:
     friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    Peer() noexcept = default;
     detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
+    /// The session this peer is (a base of it, holding nothing).
+    detail::WsSession& s_() const noexcept;
 };
 
 /// The peer's id, as CrossWS's String(peer).
@@ -9627,7 +9628,7 @@ namespace detail {
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
+class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
@@ -9635,7 +9636,7 @@ public:
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
-    Peer& peer() noexcept { return peer_; }
+    Peer& peer() noexcept { return *this; }
     /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
     /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
@@ -9667,7 +9668,7 @@ public:
     }
     /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
     void visit(const std::function<void(Peer&)>& fn) {
-        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer()); }); });
     }
 
     // ---- runtime (ws_runtime.hpp) ----
@@ -9690,9 +9691,7 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override {
-        return close_sent_ ? close_deadline_ : 0;
-    }
+    std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -9782,9 +9781,11 @@ private:
     bool ping_outstanding_ : 1;
     bool in_hook_failure_ : 1;
     bool listed_ : 1;
-    /// The loop's tick of the last input, its low 32 bits (rx_tick() widens it against the
-    /// loop's clock: an idle peer times out long before 2^32 ticks, 13 years at 100 ms, pass).
-    std::uint32_t last_rx_ = 0;
+    bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
+    /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
+    /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
+    std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
@@ -9796,14 +9797,15 @@ private:
     /// Shared with the upgrade request's; null while neither has state (state_slot()).
     std::unique_ptr<StateSlot> state_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    Peer peer_{*this};
     std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
-    std::uint64_t close_deadline_ = 0;
 
-    void note_rx() noexcept { last_rx_ = static_cast<std::uint32_t>(conn_.loop().now_tick()); }
-    std::uint64_t rx_tick() const noexcept {
+    void note_rx() noexcept {
+        if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
+    }
+    std::uint64_t tick() const noexcept {
         const std::uint64_t now = conn_.loop().now_tick();
-        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - last_rx_);
+        const auto d = static_cast<std::int32_t>(tick_ - static_cast<std::uint32_t>(now));
+        return now + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
     }
 };
 
@@ -9832,7 +9834,7 @@ inline void WsSession::on_start() {
         if (close_reported_) return;
     }
     join_list();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
     if (!ep_.keep_request) request_.reset();
 }
 
@@ -9870,7 +9872,7 @@ inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+    guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
@@ -9946,11 +9948,11 @@ inline void WsSession::report_error(errc e, std::string_view why) {
     if (ep_.error) {
 #ifndef WISP_NO_EXCEPTIONS
         try {
-            ep_.error(ep_.handler, peer_, err);
+            ep_.error(ep_.handler, peer(), err);
         } catch (...) {   // an error hook that throws has nowhere left to report to
         }
 #else
-        ep_.error(ep_.handler, peer_, err);
+        ep_.error(ep_.handler, peer(), err);
 #endif
     } else {
         conn_.loop().core.report(request(), e, err.message);
@@ -9966,14 +9968,14 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
     try {
-        ep_.close(ep_.handler, peer_, info);
+        ep_.close(ep_.handler, peer(), info);
     } catch (const std::exception& ex) {
         report_error(errc::handler_exception, ex.what());
     } catch (...) {
         report_error(errc::handler_exception, "unknown exception");
     }
 #else
-    ep_.close(ep_.handler, peer_, info);
+    ep_.close(ep_.handler, peer(), info);
 #endif
     if (hook_depth_ == 0) trim_request();
 }
@@ -9990,9 +9992,9 @@ inline void WsSession::on_shutdown() {
 }
 
 inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
+    if (close_sent_) return close_timed_ ? tick() : 0;
     const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return rx_tick() + half * (ping_outstanding_ ? 2 : 1);
+    return tick() + half * (ping_outstanding_ ? 2 : 1);
 }
 
 inline void WsSession::on_timer() {
@@ -10016,7 +10018,7 @@ inline void WsSession::on_timer() {
 }
 
 inline void WsSession::on_low_water() {
-    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer()); });
 }
 
 inline void WsSession::on_drained() {
@@ -10028,7 +10030,7 @@ inline void WsSession::on_drained() {
         extras_->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
-            guarded([&] { fn(peer_); });
+            guarded([&] { fn(peer()); });
         }
     }
     if (!pump) conn_.resume_reading();   // if reading paused on a full queue
@@ -10054,8 +10056,9 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ =
-        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    tick_ = static_cast<std::uint32_t>(
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout));
+    close_timed_ = true;
     conn_.rearm_timer();
 }
 
@@ -10168,6 +10171,10 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 }
 
 }   // namespace detail
+
+inline detail::WsSession& Peer::s_() const noexcept {
+    return static_cast<detail::WsSession&>(const_cast<Peer&>(*this));
+}
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/handles.hpp ----
@@ -10235,7 +10242,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
     // The timer cannot outlive the session: let_go() stops it first, on this thread.
     Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
                              [this, user = std::move(fn)] {
-                                 if (!close_reported_) guarded([&] { user(peer_); });
+                                 if (!close_reported_) guarded([&] { user(peer()); });
                              });
     x.timers.push_back(TimerAccess::state(t));
     return t;
@@ -10318,16 +10325,18 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer -----------------------------------------------------------------------------
-WISP_DEF PeerHandle Peer::handle() const { return s_.handle(); }
+WISP_DEF PeerHandle Peer::handle() const { return s_().handle(); }
 WISP_DEF Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
-    return s_.every(interval, interval, std::move(fn));
+    return s_().every(interval, interval, std::move(fn));
 }
 WISP_DEF Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
-    return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
+    return s_().every(delay, std::chrono::milliseconds(0), std::move(fn));
 }
-WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
-WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
-WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) {
+    s_().when_drained(std::move(fn));
+}
+WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_().peers(); }
+WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_().namespace_name(); }
 
 // ---- PeerHandle -----------------------------------------------------------------------
 WISP_DEF PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
@@ -12938,49 +12947,49 @@ WISP_NAMESPACE_BEGIN
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer ---------------------------------------------------------------------------
-WISP_DEF std::string_view Peer::id() const noexcept { return s_.id(); }
+WISP_DEF std::string_view Peer::id() const noexcept { return s_().id(); }
 WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text, o.compress);
+    return s_().send_data(detail::Opcode::text, text, o.compress);
 }
 WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
-    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
+    return s_().send_data(detail::Opcode::binary, bytes, o.compress);
 }
 WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
-                        o.compress);
+    return s_().send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                          o.compress);
 }
-WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_().send_ping(payload); }
 WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
+    return s_().close(code, reason);
 }
-WISP_DEF void Peer::terminate() { s_.terminate(); }
-WISP_DEF bool Peer::is_open() const noexcept { return s_.is_open(); }
-WISP_DEF const Request& Peer::request() const noexcept { return s_.request(); }
-WISP_DEF const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+WISP_DEF void Peer::terminate() { s_().terminate(); }
+WISP_DEF bool Peer::is_open() const noexcept { return s_().is_open(); }
+WISP_DEF const Request& Peer::request() const noexcept { return s_().request(); }
+WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remote_address(); }
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
-    return s_.client_cert_subject();
+    return s_().client_cert_subject();
 }
-WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-WISP_DEF std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-WISP_DEF std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
-WISP_DEF std::string Peer::url() const { return s_.url(); }
-WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
-WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_().state_slot(); }
+WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
+WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
+WISP_DEF std::string Peer::url() const { return s_().url(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_().ready_state(); }
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_().buffered_amount(); }
 
-WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_().subscribe(topic); }
+WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_().unsubscribe(topic); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_().topics(); }
 WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
                                        SendOptions o) {
-    return s_.publish(topic, text, false, o.compress);
+    return s_().publish(topic, text, false, o.compress);
 }
 WISP_DEF SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
                                          SendOptions o) {
-    return s_.publish(topic, bytes, true, o.compress);
+    return s_().publish(topic, bytes, true, o.compress);
 }
 WISP_DEF SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
+    return s_().publish(topic, m.data(), m.is_binary(), o.compress);
 }
 #endif   // WISP_WITH_ENGINE
 
@@ -13383,6 +13392,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       ping_outstanding_(false),
       in_hook_failure_(false),
       listed_(false),
+      close_timed_(false),
       conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}, deflate != nullptr),

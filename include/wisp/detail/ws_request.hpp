@@ -83,6 +83,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       ping_outstanding_(false),
       in_hook_failure_(false),
       listed_(false),
+      close_timed_(false),
       conn_(conn),
       ep_(ep),
       reader_(WsLimits{max_message_bytes}, deflate != nullptr),

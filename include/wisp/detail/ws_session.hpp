@@ -48,7 +48,7 @@ namespace detail {
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
+class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
@@ -56,7 +56,7 @@ public:
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
-    Peer& peer() noexcept { return peer_; }
+    Peer& peer() noexcept { return *this; }
     /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
     /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
@@ -88,7 +88,7 @@ public:
     }
     /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
     void visit(const std::function<void(Peer&)>& fn) {
-        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer()); }); });
     }
 
     // ---- runtime (ws_runtime.hpp) ----
@@ -111,9 +111,7 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override {
-        return close_sent_ ? close_deadline_ : 0;
-    }
+    std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -203,9 +201,11 @@ private:
     bool ping_outstanding_ : 1;
     bool in_hook_failure_ : 1;
     bool listed_ : 1;
-    /// The loop's tick of the last input, its low 32 bits (rx_tick() widens it against the
-    /// loop's clock: an idle peer times out long before 2^32 ticks, 13 years at 100 ms, pass).
-    std::uint32_t last_rx_ = 0;
+    bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
+    /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
+    /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
+    std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
@@ -217,14 +217,15 @@ private:
     /// Shared with the upgrade request's; null while neither has state (state_slot()).
     std::unique_ptr<StateSlot> state_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    Peer peer_{*this};
     std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
-    std::uint64_t close_deadline_ = 0;
 
-    void note_rx() noexcept { last_rx_ = static_cast<std::uint32_t>(conn_.loop().now_tick()); }
-    std::uint64_t rx_tick() const noexcept {
+    void note_rx() noexcept {
+        if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
+    }
+    std::uint64_t tick() const noexcept {
         const std::uint64_t now = conn_.loop().now_tick();
-        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - last_rx_);
+        const auto d = static_cast<std::int32_t>(tick_ - static_cast<std::uint32_t>(now));
+        return now + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
     }
 };
 
@@ -253,7 +254,7 @@ inline void WsSession::on_start() {
         if (close_reported_) return;
     }
     join_list();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
     if (!ep_.keep_request) request_.reset();
 }
 
@@ -291,7 +292,7 @@ inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+    guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
@@ -367,11 +368,11 @@ inline void WsSession::report_error(errc e, std::string_view why) {
     if (ep_.error) {
 #ifndef WISP_NO_EXCEPTIONS
         try {
-            ep_.error(ep_.handler, peer_, err);
+            ep_.error(ep_.handler, peer(), err);
         } catch (...) {   // an error hook that throws has nowhere left to report to
         }
 #else
-        ep_.error(ep_.handler, peer_, err);
+        ep_.error(ep_.handler, peer(), err);
 #endif
     } else {
         conn_.loop().core.report(request(), e, err.message);
@@ -387,14 +388,14 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
     try {
-        ep_.close(ep_.handler, peer_, info);
+        ep_.close(ep_.handler, peer(), info);
     } catch (const std::exception& ex) {
         report_error(errc::handler_exception, ex.what());
     } catch (...) {
         report_error(errc::handler_exception, "unknown exception");
     }
 #else
-    ep_.close(ep_.handler, peer_, info);
+    ep_.close(ep_.handler, peer(), info);
 #endif
     if (hook_depth_ == 0) trim_request();
 }
@@ -411,9 +412,9 @@ inline void WsSession::on_shutdown() {
 }
 
 inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
+    if (close_sent_) return close_timed_ ? tick() : 0;
     const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return rx_tick() + half * (ping_outstanding_ ? 2 : 1);
+    return tick() + half * (ping_outstanding_ ? 2 : 1);
 }
 
 inline void WsSession::on_timer() {
@@ -437,7 +438,7 @@ inline void WsSession::on_timer() {
 }
 
 inline void WsSession::on_low_water() {
-    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer()); });
 }
 
 inline void WsSession::on_drained() {
@@ -449,7 +450,7 @@ inline void WsSession::on_drained() {
         extras_->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
-            guarded([&] { fn(peer_); });
+            guarded([&] { fn(peer()); });
         }
     }
     if (!pump) conn_.resume_reading();   // if reading paused on a full queue
@@ -475,8 +476,9 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ =
-        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    tick_ = static_cast<std::uint32_t>(
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout));
+    close_timed_ = true;
     conn_.rearm_timer();
 }
 
@@ -589,5 +591,9 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 }
 
 }   // namespace detail
+
+inline detail::WsSession& Peer::s_() const noexcept {
+    return static_cast<detail::WsSession&>(const_cast<Peer&>(*this));
+}
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
