@@ -146,7 +146,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
         q_.consume(put);
-        progress_tick_ = loop_.now_tick();
+        progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }
     return Flush::drained;
