@@ -2616,9 +2616,10 @@ public:
 
 private:
     friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    Peer() noexcept = default;
     detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
+    /// The session this peer is (a base of it, holding nothing).
+    detail::WsSession& s_() const noexcept;
 };
 
 /// The peer's id, as CrossWS's String(peer).
@@ -6964,8 +6965,12 @@ public:
     /// A write is waiting for the transport to take bytes again.
     bool blocked() const noexcept { return blocked_; }
     void set_blocked(bool b) noexcept { blocked_ = b; }
-    /// When bytes last moved (for Limits::send_timeout while blocked).
-    std::uint64_t progress_tick() const noexcept { return progress_tick_; }
+    /// When bytes last moved (for Limits::send_timeout while blocked): the stored low 32 bits
+    /// widened against the loop's clock (a blocked queue times out long before 2^32 ticks).
+    std::uint64_t progress_tick() const noexcept {
+        const std::uint64_t now = loop_.now_tick();
+        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - progress_tick_);
+    }
 
     // ---- backpressure ----
     /// What queueing one more message may do.
@@ -6987,16 +6992,18 @@ public:
     /// sends WebSocket messages (half the cap, so replies to one read cannot reach the cap)
     /// faster than it reads the answers.
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
-    /// A send was refused or the transport blocked since the last drain: the next drain is
-    /// reported (the WebSocket `drain` hook).
-    bool drain_owed = false;
 
 private:
     Loop& loop_;
     Connection& owner_;
     OutQueue q_;
-    std::uint64_t progress_tick_ = 0;
+    std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
+
+public:
+    /// A send was refused or the transport blocked since the last drain: the next drain is
+    /// reported (the WebSocket `drain` hook). (Declared here to share the flags' word.)
+    bool drain_owed = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -7019,7 +7026,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
         q_.consume(put);
-        progress_tick_ = loop_.now_tick();
+        progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }
     return Flush::drained;
@@ -7137,11 +7144,13 @@ public:
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
 #endif
+    /// The loop this socket belongs to (its connection's: Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
 
 private:
     TransportOwner* owner_ = nullptr;
-#ifdef WISP_EPOLL
     Loop& loop_;
+#ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
     bool watched_ = false;      ///< in the loop's ready set
@@ -7157,17 +7166,14 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
-#else
-inline SocketTransport::SocketTransport(Loop&) {}
-#endif
 
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock)
     : loop_(loop){
 #else
-inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
+    : loop_(loop), sock_(std::move(socket)) {
     tcp_socket& sock = *sock_;
 #endif
           std::error_code ec;
@@ -7481,7 +7487,7 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() noexcept { return loop_; }
+    Loop& loop() const noexcept { return socket_.loop(); }
     SendQueue& out() noexcept { return out_; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
@@ -7540,12 +7546,24 @@ public:
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 
-    bool dirty = false;                ///< on the loop's dirty list this turn
+    bool dirty = false;   ///< on the loop's dirty list this turn
+
+private:
+    // The small fields together, after the wheel's node (which follows TransportOwner's
+    // vtable pointer and flag): `dirty` and these fill its last word.
+    enum class State : std::uint8_t { open, lingering, closed };
+    State state_ = State::open;
+    std::uint8_t depth_ = 0;   ///< nested in_session() calls
+    bool in_read_ = false;     ///< the pump runs: start no second read
+    bool close_after_flush_ = false;
+    std::atomic<bool> gone_{false};
+    std::atomic<std::uint32_t> refs_{1};
+
+public:
     Connection* prev_conn = nullptr;   ///< the loop's list of open connections
     Connection* next_conn = nullptr;
 
 private:
-    enum class State : std::uint8_t { open, lingering, closed };
     bool can_read() const noexcept;
     void on_peer_eof();
     void on_drained();
@@ -7553,18 +7571,11 @@ private:
     void close_now();
     void begin_linger();
 
-    Loop& loop_;
-    SocketTransport socket_;   ///< the socket (empty over another transport)
+    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;   ///< handed over during the current call
-    std::atomic<std::uint32_t> refs_{1};
-    std::atomic<bool> gone_{false};
-    State state_ = State::open;
-    std::uint8_t depth_ = 0;   ///< nested in_session() calls
-    bool in_read_ = false;     ///< the pump runs: start no second read
-    bool close_after_flush_ = false;
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -7593,14 +7604,14 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop), socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
-    loop_.add(*this);
+    loop().add(*this);
     if (!transport_->start(*this)) {
         close_now();
         return;
@@ -7624,9 +7635,9 @@ inline void Connection::resume_reading() {
 
 inline void Connection::on_readable() {
     if (state_ == State::closed || in_read_ || !can_read() || !transport_->may_have_input()) return;
-    Loop::TickHold hold(loop_);
-    char* buf = loop_.recv_buffer();
-    const std::size_t cap = loop_.recv_size();
+    Loop::TickHold hold(loop());
+    char* buf = loop().recv_buffer();
+    const std::size_t cap = loop().recv_size();
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
@@ -7645,9 +7656,9 @@ inline void Connection::on_readable() {
             return;
         }
         if (state_ == State::lingering) continue;   // lingering close: discard
-        loop_.reader = this;
+        loop().reader = this;
         in_session([&] { session_->on_data(buf, n); });
-        loop_.reader = nullptr;
+        loop().reader = nullptr;
         // The replies to this read go out now, while their bytes are still in the cache and
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
@@ -7697,7 +7708,7 @@ inline void Connection::flush() {
         close_now();
         return;
     }
-    if (out_.drain_owed && out_.size() <= loop_.core.options.limits.low_watermark &&
+    if (out_.drain_owed && out_.size() <= loop().core.options.limits.low_watermark &&
         state_ == State::open && !close_after_flush_) {
         out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
         in_session([this] { session_->on_low_water(); });
@@ -7740,7 +7751,7 @@ inline void Connection::begin_linger() {
     }
     state_ = State::lingering;
     mark_gone();
-    loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
+    loop().schedule(*this, loop().ticks_from_now(std::chrono::milliseconds(2000)));
     resume_reading();
 }
 
@@ -7748,12 +7759,12 @@ inline void Connection::close_now() {
     if (state_ == State::closed) return;
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
-    loop_.wheel.cancel(*this);
+    loop().wheel.cancel(*this);
     out_.clear();
     transport_->close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
-    loop_.remove(*this);
+    loop().remove(*this);
     release();
 }
 
@@ -7761,16 +7772,16 @@ inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
     if (out_.blocked()) {   // waiting on a reader that does not read
         std::uint64_t t =
-            out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
+            out_.progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
-        loop_.schedule(*this, t);
+        loop().schedule(*this, t);
         return;
     }
     std::uint64_t d = session_->deadline();
     // The transport's own deadline (a TLS handshake) shares the slot; the earlier one wins.
     if (const std::uint64_t t = transport_->deadline()) d = d == 0 ? t : std::min(d, t);
-    if (d == 0) loop_.wheel.cancel(*this);
-    else loop_.schedule(*this, d);
+    if (d == 0) loop().wheel.cancel(*this);
+    else loop().schedule(*this, d);
 }
 
 inline void Connection::on_timer() {
@@ -7780,7 +7791,7 @@ inline void Connection::on_timer() {
         return;
     }
     const std::uint64_t t = transport_->deadline();
-    if (t != 0 && loop_.now_tick() >= t) {
+    if (t != 0 && loop().now_tick() >= t) {
         transport_->on_deadline();
         close_now();
         return;
@@ -7989,10 +8000,10 @@ public:
     Connection* conn;   ///< null for App::fetch (events collect in `pending`)
     std::atomic<bool> closed{false};
     bool is_started = false;
-    bool chunked = true;   ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool chunked = true;              ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool has_last_event_id = false;   ///< (with the flags above: one word for the four)
     Headers headers;
     std::string last_event_id;
-    bool has_last_event_id = false;
     std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
@@ -9192,8 +9203,10 @@ public:
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
     /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
-    /// accounting and tests. An empty std::string's inline capacity is counted too.
-    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
+    /// accounting and tests. An empty message buffer's inline capacity is counted too.
+    std::size_t buffer_capacity() const noexcept {
+        return (msg_ ? msg_->capacity() : 0) + (ctl_ ? 125 : 0);
+    }
 
 private:
     struct Fault {
@@ -9221,7 +9234,9 @@ private:
     /// The most payload bytes the message in progress may have on the wire.
     std::uint64_t wire_limit() const noexcept;
 
-    std::string msg_;               // fragments of a message that did not arrive whole
+    /// Fragments of a message that did not arrive whole: made by the first one, so that the
+    /// many idle readers hold a pointer rather than a string.
+    std::unique_ptr<std::string> msg_;
     std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
     std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint64_t max_message_;
@@ -9267,12 +9282,12 @@ inline bool WsReader::idle() const noexcept {
 }
 
 inline void WsReader::release_buffers() noexcept {
-    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
+    if (msg_op_ == 0 || !msg_ || msg_->empty()) msg_.reset();
     if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
 }
 
 inline void WsReader::drop_buffers() noexcept {
-    std::string().swap(msg_);
+    msg_.reset();
     ctl_.reset();
     ctl_len_ = 0;
 }
@@ -9307,7 +9322,7 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
             if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
             msg_op_ = static_cast<std::uint8_t>(op);
             msg_compressed_ = rsv1;
-            msg_.clear();
+            if (msg_) msg_->clear();
             utf8_.reset();
             return {};
         case 8:
@@ -9339,7 +9354,8 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
     // Data frames: the whole message must fit. Checked on the header, before any payload
     // is read, so an announced giant is refused without buffering a byte of it.
-    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
+    const std::size_t held = msg_ ? msg_->size() : 0;
+    if (!(b0_ & 0x08) && (held > wire_limit() || remaining_ > wire_limit() - held))
         return {errc::message_too_big, "message over max_message_bytes"};
     return {};
 }
@@ -9414,17 +9430,18 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
 }
 
 inline void WsReader::append(const char* p, std::size_t n) {
-    const std::size_t need = msg_.size() + n;
-    if (need > msg_.capacity()) {
+    if (!msg_) msg_ = std::make_unique<std::string>();
+    const std::size_t need = msg_->size() + n;
+    if (need > msg_->capacity()) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and
         // at least double, so a message arriving in many small reads is copied O(1) times.
         constexpr std::uint64_t ahead_cap = 1u << 20;
         std::size_t want =
             need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
-        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
-        msg_.reserve(want);
+        if (want < 2 * msg_->capacity()) want = 2 * msg_->capacity();
+        msg_->reserve(want);
     }
-    msg_.append(p, n);
+    msg_->append(p, n);
 }
 
 template <class Sink>
@@ -9579,10 +9596,10 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
         const Opcode mop = static_cast<Opcode>(msg_op_);
         msg_op_ = 0;
-        deliver(sink, mop, std::string_view(msg_));
+        deliver(sink, mop, msg_ ? std::string_view(*msg_) : std::string_view());
         if (state_ >= st_closed) return pos;
-        msg_.clear();
-        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
+        if (msg_) msg_->clear();
+        if (msg_ && msg_->capacity() > (64u << 10)) msg_.reset();
     }
 }
 
@@ -9620,7 +9637,7 @@ namespace detail {
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
+class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
@@ -9628,11 +9645,15 @@ public:
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
-    Peer& peer() noexcept { return peer_; }
+    Peer& peer() noexcept { return *this; }
     /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
     /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
-    StateSlot& state_slot() noexcept { return state_; }
+    /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
+    StateSlot& state_slot() {
+        if (!state_) state_ = std::make_unique<StateSlot>();
+        return *state_;
+    }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
@@ -9656,7 +9677,7 @@ public:
     }
     /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
     void visit(const std::function<void(Peer&)>& fn) {
-        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer()); }); });
     }
 
     // ---- runtime (ws_runtime.hpp) ----
@@ -9666,7 +9687,9 @@ public:
     void when_drained(std::function<void(Peer&)> fn);
     std::vector<PeerHandle> peers();
     std::string_view namespace_name() const noexcept;
-    std::string_view id() const noexcept { return {id_, id_len_}; }
+    std::string_view id() const noexcept {
+        return {reinterpret_cast<const char*>(this) + sizeof(WsSession), id_len_};
+    }
 
     // ---- Session ----
     void on_start() override;   ///< the open hook
@@ -9677,9 +9700,7 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override {
-        return close_sent_ ? close_deadline_ : 0;
-    }
+    std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -9711,10 +9732,16 @@ public:
 private:
     WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
               std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate);
+              std::unique_ptr<WsCompression> deflate, std::uint8_t id_len);
+    /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
+    /// kept request.
+    static std::size_t kept_offset(std::size_t id_len) noexcept {
+        constexpr std::size_t a = alignof(KeptRequest);
+        return sizeof(WsSession) + (id_len + a - 1) / a * a;
+    }
     const KeptRequest& kept() const noexcept {
         return *std::launder(reinterpret_cast<const KeptRequest*>(
-            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+            reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
     void trim_request() noexcept {
@@ -9752,6 +9779,22 @@ private:
         return *extras_;
     }
 
+    // Laid out for the many idle peers: the small fields first, where they fill the tail of
+    // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
+    // the session (kept_offset()).
+    std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
+    bool close_sent_ : 1;
+    bool close_received_ : 1;
+    bool close_reported_ : 1;
+    bool ping_outstanding_ : 1;
+    bool in_hook_failure_ : 1;
+    bool listed_ : 1;
+    bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
+    /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
+    /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
+    std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
@@ -9760,46 +9803,22 @@ private:
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;                          ///< shared with the upgrade request's
+    /// Shared with the upgrade request's; null while neither has state (state_slot()).
+    std::unique_ptr<StateSlot> state_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    Peer peer_{*this};
     std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
-    std::uint64_t last_rx_tick_ = 0;
-    std::uint64_t close_deadline_ = 0;
-    char id_[16];
-    std::uint8_t id_len_ = 0;
-    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    bool close_reported_ = false;
-    bool ping_outstanding_ = false;
-    bool in_hook_failure_ = false;
-    bool listed_ = false;
+
+    void note_rx() noexcept {
+        if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
+    }
+    std::uint64_t tick() const noexcept {
+        const std::uint64_t now = conn_.loop().now_tick();
+        const auto d = static_cast<std::int32_t>(tick_ - static_cast<std::uint32_t>(now));
+        return now + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
+    }
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-                            std::unique_ptr<WsCompression> deflate)
-    : Session(SessionKind::websocket),
-      conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
-      deflate_(std::move(deflate)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
 template <class F>
 void WsSession::guarded(F&& call) {
     ++hook_depth_;
@@ -9824,12 +9843,12 @@ inline void WsSession::on_start() {
         if (close_reported_) return;
     }
     join_list();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
     if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
+    note_rx();
     ping_outstanding_ = false;
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
@@ -9837,13 +9856,6 @@ inline void WsSession::on_data(char* p, std::size_t n) {
 
 inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
-}
-
-inline std::string WsSession::url() const {
-    if (!kept().url().empty()) return std::string(kept().url());
-    std::string u = request().url();
-    u.replace(0, 4, "ws");   // http -> ws, https -> wss
-    return u;
 }
 
 inline ReadyState WsSession::ready_state() const noexcept {
@@ -9869,7 +9881,7 @@ inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+    guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
@@ -9945,11 +9957,11 @@ inline void WsSession::report_error(errc e, std::string_view why) {
     if (ep_.error) {
 #ifndef WISP_NO_EXCEPTIONS
         try {
-            ep_.error(ep_.handler, peer_, err);
+            ep_.error(ep_.handler, peer(), err);
         } catch (...) {   // an error hook that throws has nowhere left to report to
         }
 #else
-        ep_.error(ep_.handler, peer_, err);
+        ep_.error(ep_.handler, peer(), err);
 #endif
     } else {
         conn_.loop().core.report(request(), e, err.message);
@@ -9965,14 +9977,14 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
     try {
-        ep_.close(ep_.handler, peer_, info);
+        ep_.close(ep_.handler, peer(), info);
     } catch (const std::exception& ex) {
         report_error(errc::handler_exception, ex.what());
     } catch (...) {
         report_error(errc::handler_exception, "unknown exception");
     }
 #else
-    ep_.close(ep_.handler, peer_, info);
+    ep_.close(ep_.handler, peer(), info);
 #endif
     if (hook_depth_ == 0) trim_request();
 }
@@ -9989,9 +10001,9 @@ inline void WsSession::on_shutdown() {
 }
 
 inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
+    if (close_sent_) return close_timed_ ? tick() : 0;
     const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+    return tick() + half * (ping_outstanding_ ? 2 : 1);
 }
 
 inline void WsSession::on_timer() {
@@ -10015,7 +10027,7 @@ inline void WsSession::on_timer() {
 }
 
 inline void WsSession::on_low_water() {
-    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer()); });
 }
 
 inline void WsSession::on_drained() {
@@ -10027,7 +10039,7 @@ inline void WsSession::on_drained() {
         extras_->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
-            guarded([&] { fn(peer_); });
+            guarded([&] { fn(peer()); });
         }
     }
     if (!pump) conn_.resume_reading();   // if reading paused on a full queue
@@ -10053,8 +10065,9 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ =
-        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    tick_ = static_cast<std::uint32_t>(
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout));
+    close_timed_ = true;
     conn_.rearm_timer();
 }
 
@@ -10167,6 +10180,10 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 }
 
 }   // namespace detail
+
+inline detail::WsSession& Peer::s_() const noexcept {
+    return static_cast<detail::WsSession&>(const_cast<Peer&>(*this));
+}
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/handles.hpp ----
@@ -10234,7 +10251,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
     // The timer cannot outlive the session: let_go() stops it first, on this thread.
     Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
                              [this, user = std::move(fn)] {
-                                 if (!close_reported_) guarded([&] { user(peer_); });
+                                 if (!close_reported_) guarded([&] { user(peer()); });
                              });
     x.timers.push_back(TimerAccess::state(t));
     return t;
@@ -10317,16 +10334,18 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer -----------------------------------------------------------------------------
-WISP_DEF PeerHandle Peer::handle() const { return s_.handle(); }
+WISP_DEF PeerHandle Peer::handle() const { return s_().handle(); }
 WISP_DEF Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
-    return s_.every(interval, interval, std::move(fn));
+    return s_().every(interval, interval, std::move(fn));
 }
 WISP_DEF Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
-    return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
+    return s_().every(delay, std::chrono::milliseconds(0), std::move(fn));
 }
-WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
-WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
-WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) {
+    s_().when_drained(std::move(fn));
+}
+WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_().peers(); }
+WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_().namespace_name(); }
 
 // ---- PeerHandle -----------------------------------------------------------------------
 WISP_DEF PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {
@@ -12937,49 +12956,49 @@ WISP_NAMESPACE_BEGIN
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer ---------------------------------------------------------------------------
-WISP_DEF std::string_view Peer::id() const noexcept { return s_.id(); }
+WISP_DEF std::string_view Peer::id() const noexcept { return s_().id(); }
 WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text, o.compress);
+    return s_().send_data(detail::Opcode::text, text, o.compress);
 }
 WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
-    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
+    return s_().send_data(detail::Opcode::binary, bytes, o.compress);
 }
 WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
-                        o.compress);
+    return s_().send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                          o.compress);
 }
-WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_().send_ping(payload); }
 WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
+    return s_().close(code, reason);
 }
-WISP_DEF void Peer::terminate() { s_.terminate(); }
-WISP_DEF bool Peer::is_open() const noexcept { return s_.is_open(); }
-WISP_DEF const Request& Peer::request() const noexcept { return s_.request(); }
-WISP_DEF const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+WISP_DEF void Peer::terminate() { s_().terminate(); }
+WISP_DEF bool Peer::is_open() const noexcept { return s_().is_open(); }
+WISP_DEF const Request& Peer::request() const noexcept { return s_().request(); }
+WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remote_address(); }
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
-    return s_.client_cert_subject();
+    return s_().client_cert_subject();
 }
-WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-WISP_DEF std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-WISP_DEF std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
-WISP_DEF std::string Peer::url() const { return s_.url(); }
-WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
-WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_().state_slot(); }
+WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
+WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
+WISP_DEF std::string Peer::url() const { return s_().url(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_().ready_state(); }
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_().buffered_amount(); }
 
-WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_().subscribe(topic); }
+WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_().unsubscribe(topic); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_().topics(); }
 WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
                                        SendOptions o) {
-    return s_.publish(topic, text, false, o.compress);
+    return s_().publish(topic, text, false, o.compress);
 }
 WISP_DEF SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
                                          SendOptions o) {
-    return s_.publish(topic, bytes, true, o.compress);
+    return s_().publish(topic, bytes, true, o.compress);
 }
 WISP_DEF SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
+    return s_().publish(topic, m.data(), m.is_binary(), o.compress);
 }
 #endif   // WISP_WITH_ENGINE
 
@@ -13310,13 +13329,17 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/ws_request.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
-// Owns: the session's one allocation with the packed request after it (WsSession::make: the
-// request and the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL,
-// and the request whole until `open` returned), and the Request a hook reads, made from the
+// Owns: the session's one allocation with the peer's id and the packed request after it
+// (WsSession::make: the request and the subprotocol; with WsOptions::keep_request false, the
+// subprotocol and the URL, and the request whole until `open` returned), the session's
+// construction, and the Request a hook reads, made from the
 // packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
 // Must not know: sockets, frames.
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -13332,6 +13355,13 @@ inline const Request& empty_request() {
     return r;
 }
 
+/// The URL a WebSocket was opened at: the upgrade request's, with http -> ws, https -> wss.
+inline std::string ws_url(const Request& upgrade) {
+    std::string u = upgrade.url();
+    u.replace(0, 4, "ws");
+    return u;
+}
+
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
                                                   std::size_t max_message_bytes,
@@ -13342,15 +13372,49 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     std::string url;
     if (!ep.keep_request) {
         transient = std::make_unique<Request>(req);
-        url = req.url();
-        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+        url = ws_url(req);
     }
+    // The peer's id: the next number, in hex, stored after the session.
+    char id[16];
+    std::uint8_t id_len = 0;
+    for (std::uint64_t n = next_peer_id(); n != 0 || id_len == 0; n >>= 4)
+        id[id_len++] = "0123456789abcdef"[n & 15];
+    std::reverse(id, id + id_len);
     const Request* packed = ep.keep_request ? &req : nullptr;
+    const std::size_t kept_at = kept_offset(id_len);
     const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
-    void* mem = ::operator new(sizeof(WsSession) + extra);
-    KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
-    return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
-                                                          max_message_bytes, std::move(deflate)));
+    char* mem = static_cast<char*>(::operator new(kept_at + extra));
+    std::memcpy(mem + sizeof(WsSession), id, id_len);
+    KeptRequest::pack(mem + kept_at, packed, protocol, url);
+    return std::unique_ptr<WsSession>(new (mem) WsSession(
+        conn, ep, req, std::move(transient), max_message_bytes, std::move(deflate), id_len));
+}
+
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
+    : Session(SessionKind::websocket),
+      id_len_(id_len),
+      close_sent_(false),
+      close_received_(false),
+      close_reported_(false),
+      ping_outstanding_(false),
+      in_hook_failure_(false),
+      listed_(false),
+      close_timed_(false),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
+      request_(std::move(transient)),
+      deflate_(std::move(deflate)) {
+    const StateSlot& slot = RequestBuilder::state_slot(req);
+    if (slot.tag || slot.ptr) state_ = std::make_unique<StateSlot>(slot);   // a second owner
+    note_rx();
+}
+
+inline std::string WsSession::url() const {
+    if (!kept().url().empty()) return std::string(kept().url());
+    return ws_url(request());
 }
 
 inline const Request& WsSession::request() const noexcept {
@@ -13362,7 +13426,7 @@ inline const Request& WsSession::request() const noexcept {
         RequestBuilder::set_client_subject(*request_, conn_.client_subject());
     }
     StateSlot& slot = RequestBuilder::state_slot(*request_);
-    if (slot.ptr != state_.ptr) slot = state_;   // peer.state<T>() made since
+    if (state_ && slot.ptr != state_->ptr) slot = *state_;   // peer.state<T>() made since
     return *request_;
 }
 

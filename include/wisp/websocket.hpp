@@ -254,9 +254,10 @@ public:
 
 private:
     friend class detail::WsSession;
-    explicit Peer(detail::WsSession& s) noexcept : s_(s) {}
+    Peer() noexcept = default;
     detail::StateSlot& state_slot() noexcept;
-    detail::WsSession& s_;
+    /// The session this peer is (a base of it, holding nothing).
+    detail::WsSession& s_() const noexcept;
 };
 
 /// The peer's id, as CrossWS's String(peer).

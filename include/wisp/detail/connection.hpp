@@ -63,7 +63,7 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() noexcept { return loop_; }
+    Loop& loop() const noexcept { return socket_.loop(); }
     SendQueue& out() noexcept { return out_; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
@@ -122,12 +122,24 @@ public:
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 
-    bool dirty = false;                ///< on the loop's dirty list this turn
+    bool dirty = false;   ///< on the loop's dirty list this turn
+
+private:
+    // The small fields together, after the wheel's node (which follows TransportOwner's
+    // vtable pointer and flag): `dirty` and these fill its last word.
+    enum class State : std::uint8_t { open, lingering, closed };
+    State state_ = State::open;
+    std::uint8_t depth_ = 0;   ///< nested in_session() calls
+    bool in_read_ = false;     ///< the pump runs: start no second read
+    bool close_after_flush_ = false;
+    std::atomic<bool> gone_{false};
+    std::atomic<std::uint32_t> refs_{1};
+
+public:
     Connection* prev_conn = nullptr;   ///< the loop's list of open connections
     Connection* next_conn = nullptr;
 
 private:
-    enum class State : std::uint8_t { open, lingering, closed };
     bool can_read() const noexcept;
     void on_peer_eof();
     void on_drained();
@@ -135,18 +147,11 @@ private:
     void close_now();
     void begin_linger();
 
-    Loop& loop_;
-    SocketTransport socket_;   ///< the socket (empty over another transport)
+    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
     std::unique_ptr<Session> retired_;   ///< handed over during the current call
-    std::atomic<std::uint32_t> refs_{1};
-    std::atomic<bool> gone_{false};
-    State state_ = State::open;
-    std::uint8_t depth_ = 0;   ///< nested in_session() calls
-    bool in_read_ = false;     ///< the pump runs: start no second read
-    bool close_after_flush_ = false;
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -175,14 +180,14 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : loop_(loop), socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : loop_(loop), socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
-    loop_.add(*this);
+    loop().add(*this);
     if (!transport_->start(*this)) {
         close_now();
         return;
@@ -206,9 +211,9 @@ inline void Connection::resume_reading() {
 
 inline void Connection::on_readable() {
     if (state_ == State::closed || in_read_ || !can_read() || !transport_->may_have_input()) return;
-    Loop::TickHold hold(loop_);
-    char* buf = loop_.recv_buffer();
-    const std::size_t cap = loop_.recv_size();
+    Loop::TickHold hold(loop());
+    char* buf = loop().recv_buffer();
+    const std::size_t cap = loop().recv_size();
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
@@ -227,9 +232,9 @@ inline void Connection::on_readable() {
             return;
         }
         if (state_ == State::lingering) continue;   // lingering close: discard
-        loop_.reader = this;
+        loop().reader = this;
         in_session([&] { session_->on_data(buf, n); });
-        loop_.reader = nullptr;
+        loop().reader = nullptr;
         // The replies to this read go out now, while their bytes are still in the cache and
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
@@ -279,7 +284,7 @@ inline void Connection::flush() {
         close_now();
         return;
     }
-    if (out_.drain_owed && out_.size() <= loop_.core.options.limits.low_watermark &&
+    if (out_.drain_owed && out_.size() <= loop().core.options.limits.low_watermark &&
         state_ == State::open && !close_after_flush_) {
         out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
         in_session([this] { session_->on_low_water(); });
@@ -322,7 +327,7 @@ inline void Connection::begin_linger() {
     }
     state_ = State::lingering;
     mark_gone();
-    loop_.schedule(*this, loop_.ticks_from_now(std::chrono::milliseconds(2000)));
+    loop().schedule(*this, loop().ticks_from_now(std::chrono::milliseconds(2000)));
     resume_reading();
 }
 
@@ -330,12 +335,12 @@ inline void Connection::close_now() {
     if (state_ == State::closed) return;
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
-    loop_.wheel.cancel(*this);
+    loop().wheel.cancel(*this);
     out_.clear();
     transport_->close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
-    loop_.remove(*this);
+    loop().remove(*this);
     release();
 }
 
@@ -343,16 +348,16 @@ inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
     if (out_.blocked()) {   // waiting on a reader that does not read
         std::uint64_t t =
-            out_.progress_tick() + loop_.ticks(loop_.core.options.limits.send_timeout);
+            out_.progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
-        loop_.schedule(*this, t);
+        loop().schedule(*this, t);
         return;
     }
     std::uint64_t d = session_->deadline();
     // The transport's own deadline (a TLS handshake) shares the slot; the earlier one wins.
     if (const std::uint64_t t = transport_->deadline()) d = d == 0 ? t : std::min(d, t);
-    if (d == 0) loop_.wheel.cancel(*this);
-    else loop_.schedule(*this, d);
+    if (d == 0) loop().wheel.cancel(*this);
+    else loop().schedule(*this, d);
 }
 
 inline void Connection::on_timer() {
@@ -362,7 +367,7 @@ inline void Connection::on_timer() {
         return;
     }
     const std::uint64_t t = transport_->deadline();
-    if (t != 0 && loop_.now_tick() >= t) {
+    if (t != 0 && loop().now_tick() >= t) {
         transport_->on_deadline();
         close_now();
         return;

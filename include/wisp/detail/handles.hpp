@@ -79,7 +79,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
     // The timer cannot outlive the session: let_go() stops it first, on this thread.
     Timer t = start_timer_on(&conn_.loop(), conn_.loop().gate, first, interval,
                              [this, user = std::move(fn)] {
-                                 if (!close_reported_) guarded([&] { user(peer_); });
+                                 if (!close_reported_) guarded([&] { user(peer()); });
                              });
     x.timers.push_back(TimerAccess::state(t));
     return t;
@@ -162,16 +162,18 @@ inline std::vector<PeerHandle> snapshot(const WsEndpoint& ep) {
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer -----------------------------------------------------------------------------
-WISP_DEF PeerHandle Peer::handle() const { return s_.handle(); }
+WISP_DEF PeerHandle Peer::handle() const { return s_().handle(); }
 WISP_DEF Timer Peer::every(std::chrono::milliseconds interval, std::function<void(Peer&)> fn) {
-    return s_.every(interval, interval, std::move(fn));
+    return s_().every(interval, interval, std::move(fn));
 }
 WISP_DEF Timer Peer::after(std::chrono::milliseconds delay, std::function<void(Peer&)> fn) {
-    return s_.every(delay, std::chrono::milliseconds(0), std::move(fn));
+    return s_().every(delay, std::chrono::milliseconds(0), std::move(fn));
 }
-WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) { s_.when_drained(std::move(fn)); }
-WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_.peers(); }
-WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_.namespace_name(); }
+WISP_DEF void Peer::when_drained(std::function<void(Peer&)> fn) {
+    s_().when_drained(std::move(fn));
+}
+WISP_DEF std::vector<PeerHandle> Peer::peers() const { return s_().peers(); }
+WISP_DEF std::string_view Peer::namespace_name() const noexcept { return s_().namespace_name(); }
 
 // ---- PeerHandle -----------------------------------------------------------------------
 WISP_DEF PeerHandle::PeerHandle(const PeerHandle& o) : conn_(o.conn_), gate_(o.gate_), id_(o.id_) {

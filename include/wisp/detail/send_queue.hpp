@@ -85,8 +85,12 @@ public:
     /// A write is waiting for the transport to take bytes again.
     bool blocked() const noexcept { return blocked_; }
     void set_blocked(bool b) noexcept { blocked_ = b; }
-    /// When bytes last moved (for Limits::send_timeout while blocked).
-    std::uint64_t progress_tick() const noexcept { return progress_tick_; }
+    /// When bytes last moved (for Limits::send_timeout while blocked): the stored low 32 bits
+    /// widened against the loop's clock (a blocked queue times out long before 2^32 ticks).
+    std::uint64_t progress_tick() const noexcept {
+        const std::uint64_t now = loop_.now_tick();
+        return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - progress_tick_);
+    }
 
     // ---- backpressure ----
     /// What queueing one more message may do.
@@ -108,16 +112,18 @@ public:
     /// sends WebSocket messages (half the cap, so replies to one read cannot reach the cap)
     /// faster than it reads the answers.
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
-    /// A send was refused or the transport blocked since the last drain: the next drain is
-    /// reported (the WebSocket `drain` hook).
-    bool drain_owed = false;
 
 private:
     Loop& loop_;
     Connection& owner_;
     OutQueue q_;
-    std::uint64_t progress_tick_ = 0;
+    std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
+
+public:
+    /// A send was refused or the transport blocked since the last drain: the next drain is
+    /// reported (the WebSocket `drain` hook). (Declared here to share the flags' word.)
+    bool drain_owed = false;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -140,7 +146,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
         q_.consume(put);
-        progress_tick_ = loop_.now_tick();
+        progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }
     return Flush::drained;

@@ -58,11 +58,13 @@ public:
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
 #endif
+    /// The loop this socket belongs to (its connection's: Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
 
 private:
     TransportOwner* owner_ = nullptr;
-#ifdef WISP_EPOLL
     Loop& loop_;
+#ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
     bool watched_ = false;      ///< in the loop's ready set
@@ -78,17 +80,14 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
-#else
-inline SocketTransport::SocketTransport(Loop&) {}
-#endif
 
 #ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock)
     : loop_(loop){
 #else
-inline SocketTransport::SocketTransport(Loop&, tcp_socket socket) : sock_(std::move(socket)) {
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
+    : loop_(loop), sock_(std::move(socket)) {
     tcp_socket& sock = *sock_;
 #endif
           std::error_code ec;

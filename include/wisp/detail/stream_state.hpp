@@ -83,10 +83,10 @@ public:
     Connection* conn;   ///< null for App::fetch (events collect in `pending`)
     std::atomic<bool> closed{false};
     bool is_started = false;
-    bool chunked = true;   ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool chunked = true;              ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    bool has_last_event_id = false;   ///< (with the flags above: one word for the four)
     Headers headers;
     std::string last_event_id;
-    bool has_last_event_id = false;
     std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;

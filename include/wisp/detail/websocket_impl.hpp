@@ -20,49 +20,49 @@ WISP_NAMESPACE_BEGIN
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer ---------------------------------------------------------------------------
-WISP_DEF std::string_view Peer::id() const noexcept { return s_.id(); }
+WISP_DEF std::string_view Peer::id() const noexcept { return s_().id(); }
 WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
-    return s_.send_data(detail::Opcode::text, text, o.compress);
+    return s_().send_data(detail::Opcode::text, text, o.compress);
 }
 WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
-    return s_.send_data(detail::Opcode::binary, bytes, o.compress);
+    return s_().send_data(detail::Opcode::binary, bytes, o.compress);
 }
 WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
-    return s_.send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
-                        o.compress);
+    return s_().send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
+                          o.compress);
 }
-WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_.send_ping(payload); }
+WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_().send_ping(payload); }
 WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
-    return s_.close(code, reason);
+    return s_().close(code, reason);
 }
-WISP_DEF void Peer::terminate() { s_.terminate(); }
-WISP_DEF bool Peer::is_open() const noexcept { return s_.is_open(); }
-WISP_DEF const Request& Peer::request() const noexcept { return s_.request(); }
-WISP_DEF const Address& Peer::remote_address() const noexcept { return s_.remote_address(); }
+WISP_DEF void Peer::terminate() { s_().terminate(); }
+WISP_DEF bool Peer::is_open() const noexcept { return s_().is_open(); }
+WISP_DEF const Request& Peer::request() const noexcept { return s_().request(); }
+WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remote_address(); }
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
-    return s_.client_cert_subject();
+    return s_().client_cert_subject();
 }
-WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_.state_slot(); }
-WISP_DEF std::string_view Peer::protocol() const noexcept { return s_.protocol(); }
-WISP_DEF std::string_view Peer::extensions() const noexcept { return s_.extensions(); }
-WISP_DEF std::string Peer::url() const { return s_.url(); }
-WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_.ready_state(); }
-WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_.buffered_amount(); }
+WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_().state_slot(); }
+WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
+WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
+WISP_DEF std::string Peer::url() const { return s_().url(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_().ready_state(); }
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_().buffered_amount(); }
 
-WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_.subscribe(topic); }
-WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_.unsubscribe(topic); }
-WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_.topics(); }
+WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_().subscribe(topic); }
+WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_().unsubscribe(topic); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_().topics(); }
 WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
                                        SendOptions o) {
-    return s_.publish(topic, text, false, o.compress);
+    return s_().publish(topic, text, false, o.compress);
 }
 WISP_DEF SendResult Peer::publish_binary(std::string_view topic, std::string_view bytes,
                                          SendOptions o) {
-    return s_.publish(topic, bytes, true, o.compress);
+    return s_().publish(topic, bytes, true, o.compress);
 }
 WISP_DEF SendResult Peer::publish(std::string_view topic, const Message& m, SendOptions o) {
-    return s_.publish(topic, m.data(), m.is_binary(), o.compress);
+    return s_().publish(topic, m.data(), m.is_binary(), o.compress);
 }
 #endif   // WISP_WITH_ENGINE
 

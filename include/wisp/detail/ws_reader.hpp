@@ -110,8 +110,10 @@ public:
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
     /// Heap bytes the reader holds now (message buffer capacity, control block), for memory
-    /// accounting and tests. An empty std::string's inline capacity is counted too.
-    std::size_t buffer_capacity() const noexcept { return msg_.capacity() + (ctl_ ? 125 : 0); }
+    /// accounting and tests. An empty message buffer's inline capacity is counted too.
+    std::size_t buffer_capacity() const noexcept {
+        return (msg_ ? msg_->capacity() : 0) + (ctl_ ? 125 : 0);
+    }
 
 private:
     struct Fault {
@@ -139,7 +141,9 @@ private:
     /// The most payload bytes the message in progress may have on the wire.
     std::uint64_t wire_limit() const noexcept;
 
-    std::string msg_;               // fragments of a message that did not arrive whole
+    /// Fragments of a message that did not arrive whole: made by the first one, so that the
+    /// many idle readers hold a pointer rather than a string.
+    std::unique_ptr<std::string> msg_;
     std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
     std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint64_t max_message_;
@@ -185,12 +189,12 @@ inline bool WsReader::idle() const noexcept {
 }
 
 inline void WsReader::release_buffers() noexcept {
-    if (msg_op_ == 0 || msg_.empty()) std::string().swap(msg_);
+    if (msg_op_ == 0 || !msg_ || msg_->empty()) msg_.reset();
     if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
 }
 
 inline void WsReader::drop_buffers() noexcept {
-    std::string().swap(msg_);
+    msg_.reset();
     ctl_.reset();
     ctl_len_ = 0;
 }
@@ -225,7 +229,7 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
             if (msg_op_ != 0) return {errc::protocol_error, "new message inside a fragmented one"};
             msg_op_ = static_cast<std::uint8_t>(op);
             msg_compressed_ = rsv1;
-            msg_.clear();
+            if (msg_) msg_->clear();
             utf8_.reset();
             return {};
         case 8:
@@ -257,7 +261,8 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
     // Data frames: the whole message must fit. Checked on the header, before any payload
     // is read, so an announced giant is refused without buffering a byte of it.
-    if (!(b0_ & 0x08) && (msg_.size() > wire_limit() || remaining_ > wire_limit() - msg_.size()))
+    const std::size_t held = msg_ ? msg_->size() : 0;
+    if (!(b0_ & 0x08) && (held > wire_limit() || remaining_ > wire_limit() - held))
         return {errc::message_too_big, "message over max_message_bytes"};
     return {};
 }
@@ -332,17 +337,18 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
 }
 
 inline void WsReader::append(const char* p, std::size_t n) {
-    const std::size_t need = msg_.size() + n;
-    if (need > msg_.capacity()) {
+    if (!msg_) msg_ = std::make_unique<std::string>();
+    const std::size_t need = msg_->size() + n;
+    if (need > msg_->capacity()) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and
         // at least double, so a message arriving in many small reads is copied O(1) times.
         constexpr std::uint64_t ahead_cap = 1u << 20;
         std::size_t want =
             need + static_cast<std::size_t>(remaining_ < ahead_cap ? remaining_ : ahead_cap);
-        if (want < 2 * msg_.capacity()) want = 2 * msg_.capacity();
-        msg_.reserve(want);
+        if (want < 2 * msg_->capacity()) want = 2 * msg_->capacity();
+        msg_->reserve(want);
     }
-    msg_.append(p, n);
+    msg_->append(p, n);
 }
 
 template <class Sink>
@@ -497,10 +503,10 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         }
         const Opcode mop = static_cast<Opcode>(msg_op_);
         msg_op_ = 0;
-        deliver(sink, mop, std::string_view(msg_));
+        deliver(sink, mop, msg_ ? std::string_view(*msg_) : std::string_view());
         if (state_ >= st_closed) return pos;
-        msg_.clear();
-        if (msg_.capacity() > (64u << 10)) std::string().swap(msg_);
+        if (msg_) msg_->clear();
+        if (msg_ && msg_->capacity() > (64u << 10)) msg_.reset();
     }
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_request.hpp — the upgrade request a WebSocket peer keeps.
-// Owns: the session's one allocation with the packed request after it (WsSession::make: the
-// request and the subprotocol; with WsOptions::keep_request false, the subprotocol and the URL,
-// and the request whole until `open` returned), and the Request a hook reads, made from the
+// Owns: the session's one allocation with the peer's id and the packed request after it
+// (WsSession::make: the request and the subprotocol; with WsOptions::keep_request false, the
+// subprotocol and the URL, and the request whole until `open` returned), the session's
+// construction, and the Request a hook reads, made from the
 // packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
 // Must not know: sockets, frames.
 #pragma once
@@ -17,7 +18,10 @@
 #include <wisp/detail/kept_request.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_session.hpp>
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -33,6 +37,13 @@ inline const Request& empty_request() {
     return r;
 }
 
+/// The URL a WebSocket was opened at: the upgrade request's, with http -> ws, https -> wss.
+inline std::string ws_url(const Request& upgrade) {
+    std::string u = upgrade.url();
+    u.replace(0, 4, "ws");
+    return u;
+}
+
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
                                                   std::size_t max_message_bytes,
@@ -43,15 +54,49 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     std::string url;
     if (!ep.keep_request) {
         transient = std::make_unique<Request>(req);
-        url = req.url();
-        url.replace(0, 4, "ws");   // http -> ws, https -> wss
+        url = ws_url(req);
     }
+    // The peer's id: the next number, in hex, stored after the session.
+    char id[16];
+    std::uint8_t id_len = 0;
+    for (std::uint64_t n = next_peer_id(); n != 0 || id_len == 0; n >>= 4)
+        id[id_len++] = "0123456789abcdef"[n & 15];
+    std::reverse(id, id + id_len);
     const Request* packed = ep.keep_request ? &req : nullptr;
+    const std::size_t kept_at = kept_offset(id_len);
     const std::size_t extra = sizeof(KeptRequest) + KeptRequest::packed_size(packed, protocol, url);
-    void* mem = ::operator new(sizeof(WsSession) + extra);
-    KeptRequest::pack(static_cast<char*>(mem) + sizeof(WsSession), packed, protocol, url);
-    return std::unique_ptr<WsSession>(new (mem) WsSession(conn, ep, req, std::move(transient),
-                                                          max_message_bytes, std::move(deflate)));
+    char* mem = static_cast<char*>(::operator new(kept_at + extra));
+    std::memcpy(mem + sizeof(WsSession), id, id_len);
+    KeptRequest::pack(mem + kept_at, packed, protocol, url);
+    return std::unique_ptr<WsSession>(new (mem) WsSession(
+        conn, ep, req, std::move(transient), max_message_bytes, std::move(deflate), id_len));
+}
+
+inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
+                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
+    : Session(SessionKind::websocket),
+      id_len_(id_len),
+      close_sent_(false),
+      close_received_(false),
+      close_reported_(false),
+      ping_outstanding_(false),
+      in_hook_failure_(false),
+      listed_(false),
+      close_timed_(false),
+      conn_(conn),
+      ep_(ep),
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
+      request_(std::move(transient)),
+      deflate_(std::move(deflate)) {
+    const StateSlot& slot = RequestBuilder::state_slot(req);
+    if (slot.tag || slot.ptr) state_ = std::make_unique<StateSlot>(slot);   // a second owner
+    note_rx();
+}
+
+inline std::string WsSession::url() const {
+    if (!kept().url().empty()) return std::string(kept().url());
+    return ws_url(request());
 }
 
 inline const Request& WsSession::request() const noexcept {
@@ -63,7 +108,7 @@ inline const Request& WsSession::request() const noexcept {
         RequestBuilder::set_client_subject(*request_, conn_.client_subject());
     }
     StateSlot& slot = RequestBuilder::state_slot(*request_);
-    if (slot.ptr != state_.ptr) slot = state_;   // peer.state<T>() made since
+    if (state_ && slot.ptr != state_->ptr) slot = *state_;   // peer.state<T>() made since
     return *request_;
 }
 

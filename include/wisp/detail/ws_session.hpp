@@ -48,7 +48,7 @@ namespace detail {
 /// The session of a connection that speaks WebSocket. Created by the upgrade, destroyed with
 /// the connection (so a Peer& stays valid through the close hook and any late call).
 /// Thread: the connection's I/O thread only.
-class WsSession final : public Session {
+class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
@@ -56,11 +56,15 @@ public:
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
-    Peer& peer() noexcept { return peer_; }
+    Peer& peer() noexcept { return *this; }
     /// The upgrade request, or an empty one once it was let go (WsOptions::keep_request); made
     /// from kept() in a hook, freed when the outermost hook returns (ws_request.hpp).
     const Request& request() const noexcept;
-    StateSlot& state_slot() noexcept { return state_; }
+    /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
+    StateSlot& state_slot() {
+        if (!state_) state_ = std::make_unique<StateSlot>();
+        return *state_;
+    }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
         const auto s = conn_.client_subject();   // the transport keeps the string alive
@@ -84,7 +88,7 @@ public:
     }
     /// Runs fn(peer) unless the peer closed (App::for_each_subscriber).
     void visit(const std::function<void(Peer&)>& fn) {
-        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer_); }); });
+        if (!close_reported_) conn_.in_session([&] { guarded([&] { fn(peer()); }); });
     }
 
     // ---- runtime (ws_runtime.hpp) ----
@@ -94,7 +98,9 @@ public:
     void when_drained(std::function<void(Peer&)> fn);
     std::vector<PeerHandle> peers();
     std::string_view namespace_name() const noexcept;
-    std::string_view id() const noexcept { return {id_, id_len_}; }
+    std::string_view id() const noexcept {
+        return {reinterpret_cast<const char*>(this) + sizeof(WsSession), id_len_};
+    }
 
     // ---- Session ----
     void on_start() override;   ///< the open hook
@@ -105,9 +111,7 @@ public:
     void on_drained() override;
     void on_low_water() override;   ///< the drain hook
     std::uint64_t deadline() const noexcept override;
-    std::uint64_t hard_deadline() const noexcept override {
-        return close_sent_ ? close_deadline_ : 0;
-    }
+    std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
     void on_timer() override;
     void on_shutdown() override;   ///< close 1001
     void on_closed() override;     ///< the close hook, once (1006 without a close frame)
@@ -139,10 +143,16 @@ public:
 private:
     WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
               std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate);
+              std::unique_ptr<WsCompression> deflate, std::uint8_t id_len);
+    /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
+    /// kept request.
+    static std::size_t kept_offset(std::size_t id_len) noexcept {
+        constexpr std::size_t a = alignof(KeptRequest);
+        return sizeof(WsSession) + (id_len + a - 1) / a * a;
+    }
     const KeptRequest& kept() const noexcept {
         return *std::launder(reinterpret_cast<const KeptRequest*>(
-            reinterpret_cast<const char*>(this) + sizeof(WsSession)));
+            reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
     void trim_request() noexcept {
@@ -180,6 +190,22 @@ private:
         return *extras_;
     }
 
+    // Laid out for the many idle peers: the small fields first, where they fill the tail of
+    // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
+    // the session (kept_offset()).
+    std::uint8_t id_len_ = 0;
+    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
+    bool close_sent_ : 1;
+    bool close_received_ : 1;
+    bool close_reported_ : 1;
+    bool ping_outstanding_ : 1;
+    bool in_hook_failure_ : 1;
+    bool listed_ : 1;
+    bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
+    /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
+    /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
+    std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
@@ -188,46 +214,22 @@ private:
     std::unique_ptr<Extras> extras_;
     WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    StateSlot state_;                          ///< shared with the upgrade request's
+    /// Shared with the upgrade request's; null while neither has state (state_slot()).
+    std::unique_ptr<StateSlot> state_;
     std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    Peer peer_{*this};
     std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
-    std::uint64_t last_rx_tick_ = 0;
-    std::uint64_t close_deadline_ = 0;
-    char id_[16];
-    std::uint8_t id_len_ = 0;
-    std::uint8_t hook_depth_ = 0;   ///< nested hook calls (guarded)
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    bool close_reported_ = false;
-    bool ping_outstanding_ = false;
-    bool in_hook_failure_ = false;
-    bool listed_ = false;
+
+    void note_rx() noexcept {
+        if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
+    }
+    std::uint64_t tick() const noexcept {
+        const std::uint64_t now = conn_.loop().now_tick();
+        const auto d = static_cast<std::int32_t>(tick_ - static_cast<std::uint32_t>(now));
+        return now + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
+    }
 };
 
 // ---- WsSession ----------------------------------------------------------------------
-inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-                            std::unique_ptr<WsCompression> deflate)
-    : Session(SessionKind::websocket),
-      conn_(conn),
-      ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      state_(RequestBuilder::state_slot(req)),   // a second owner of the same state
-      deflate_(std::move(deflate)) {
-    std::uint64_t id = next_peer_id();
-    char tmp[16];
-    std::uint8_t n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[id & 15];
-        id >>= 4;
-    } while (id != 0);
-    for (std::uint8_t i = 0; i < n; ++i) id_[i] = tmp[n - 1 - i];
-    id_len_ = n;
-    last_rx_tick_ = conn.loop().now_tick();
-}
-
 template <class F>
 void WsSession::guarded(F&& call) {
     ++hook_depth_;
@@ -252,12 +254,12 @@ inline void WsSession::on_start() {
         if (close_reported_) return;
     }
     join_list();
-    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer_); });
+    if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
     if (!ep_.keep_request) request_.reset();
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
-    last_rx_tick_ = conn_.loop().now_tick();
+    note_rx();
     ping_outstanding_ = false;
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
@@ -265,13 +267,6 @@ inline void WsSession::on_data(char* p, std::size_t n) {
 
 inline bool WsSession::is_open() const noexcept {
     return !close_sent_ && !close_received_ && !close_reported_ && !conn_.closing();
-}
-
-inline std::string WsSession::url() const {
-    if (!kept().url().empty()) return std::string(kept().url());
-    std::string u = request().url();
-    u.replace(0, 4, "ws");   // http -> ws, https -> wss
-    return u;
 }
 
 inline ReadyState WsSession::ready_state() const noexcept {
@@ -297,7 +292,7 @@ inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
     const Message m(payload, op == Opcode::binary);
-    guarded([&] { ep_.message(ep_.handler, peer_, m); });
+    guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
@@ -373,11 +368,11 @@ inline void WsSession::report_error(errc e, std::string_view why) {
     if (ep_.error) {
 #ifndef WISP_NO_EXCEPTIONS
         try {
-            ep_.error(ep_.handler, peer_, err);
+            ep_.error(ep_.handler, peer(), err);
         } catch (...) {   // an error hook that throws has nowhere left to report to
         }
 #else
-        ep_.error(ep_.handler, peer_, err);
+        ep_.error(ep_.handler, peer(), err);
 #endif
     } else {
         conn_.loop().core.report(request(), e, err.message);
@@ -393,14 +388,14 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
     const CloseInfo info{code, reason, clean};
 #ifndef WISP_NO_EXCEPTIONS
     try {
-        ep_.close(ep_.handler, peer_, info);
+        ep_.close(ep_.handler, peer(), info);
     } catch (const std::exception& ex) {
         report_error(errc::handler_exception, ex.what());
     } catch (...) {
         report_error(errc::handler_exception, "unknown exception");
     }
 #else
-    ep_.close(ep_.handler, peer_, info);
+    ep_.close(ep_.handler, peer(), info);
 #endif
     if (hook_depth_ == 0) trim_request();
 }
@@ -417,9 +412,9 @@ inline void WsSession::on_shutdown() {
 }
 
 inline std::uint64_t WsSession::deadline() const noexcept {
-    if (close_sent_) return close_deadline_;
+    if (close_sent_) return close_timed_ ? tick() : 0;
     const auto half = conn_.loop().ticks(conn_.loop().core.options.limits.ws_idle_timeout / 2);
-    return last_rx_tick_ + half * (ping_outstanding_ ? 2 : 1);
+    return tick() + half * (ping_outstanding_ ? 2 : 1);
 }
 
 inline void WsSession::on_timer() {
@@ -443,7 +438,7 @@ inline void WsSession::on_timer() {
 }
 
 inline void WsSession::on_low_water() {
-    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer_); });
+    if (ep_.drain && !close_reported_) guarded([this] { ep_.drain(ep_.handler, peer()); });
 }
 
 inline void WsSession::on_drained() {
@@ -455,7 +450,7 @@ inline void WsSession::on_drained() {
         extras_->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
-            guarded([&] { fn(peer_); });
+            guarded([&] { fn(peer()); });
         }
     }
     if (!pump) conn_.resume_reading();   // if reading paused on a full queue
@@ -481,8 +476,9 @@ inline void WsSession::send_close_frame(std::uint16_t code, std::string_view rea
     char payload[125];
     const std::size_t n = encode_close_payload(payload, code, reason);
     write_frame(Opcode::close, std::string_view(payload, n));
-    close_deadline_ =
-        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout);
+    tick_ = static_cast<std::uint32_t>(
+        conn_.loop().ticks_from_now(conn_.loop().core.options.limits.ws_close_timeout));
+    close_timed_ = true;
     conn_.rearm_timer();
 }
 
@@ -595,5 +591,9 @@ inline void WsSession::deliver(void* self, const Publication& p, bool) {
 }
 
 }   // namespace detail
+
+inline detail::WsSession& Peer::s_() const noexcept {
+    return static_cast<detail::WsSession&>(const_cast<Peer&>(*this));
+}
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
