@@ -27,9 +27,9 @@
 
 typedef struct {
     int fd;
-    long left;     // requests still to send on this connection
-    long owed;     // responses still expected for what was sent
-    size_t have;   // bytes buffered in buf
+    long left;           // requests still to send on this connection
+    long owed;           // responses still expected for what was sent
+    size_t have;         // bytes buffered in buf
     char buf[1 << 18];   // one echo of up to 256 KiB
 } Conn;
 
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
             h = 4;
         } else {
             frame[1] = (char)(0x80 | 127);
-            for (int b = 0; b < 8; ++b) frame[2 + b] = (char)(((unsigned long long)arg >> (56 - 8 * b)) & 0xff);
+            for (int b = 0; b < 8; ++b)
+                frame[2 + b] = (char)(((unsigned long long)arg >> (56 - 8 * b)) & 0xff);
             h = 10;
         }
         memset(frame + h, 0, 4);   // mask key

@@ -2617,7 +2617,7 @@ public:
 private:
     friend class detail::WsSession;
     Peer() noexcept = default;
-    detail::StateSlot& state_slot() noexcept;
+    detail::StateSlot& state_slot();   // may allocate the slot (first use)
     /// The session this peer is (a base of it, holding nothing).
     detail::WsSession& s_() const noexcept;
 };
@@ -12979,7 +12979,7 @@ WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remo
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
     return s_().client_cert_subject();
 }
-WISP_DEF detail::StateSlot& Peer::state_slot() noexcept { return s_().state_slot(); }
+WISP_DEF detail::StateSlot& Peer::state_slot() { return s_().state_slot(); }
 WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
 WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
 WISP_DEF std::string Peer::url() const { return s_().url(); }

@@ -255,7 +255,7 @@ public:
 private:
     friend class detail::WsSession;
     Peer() noexcept = default;
-    detail::StateSlot& state_slot() noexcept;
+    detail::StateSlot& state_slot();   // may allocate the slot (first use)
     /// The session this peer is (a base of it, holding nothing).
     detail::WsSession& s_() const noexcept;
 };
