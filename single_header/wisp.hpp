@@ -146,9 +146,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WISP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WISP_NOINLINE __attribute__((noinline))
 #else
 #define WISP_LIKELY(x) (x)
 #define WISP_UNLIKELY(x) (x)
+#define WISP_NOINLINE
 #endif
 
 // ---- wisp/error.hpp ----
@@ -8937,6 +8939,9 @@ public:
     const SharedBuffer* shared_frame(const Publication& p);
     /// Whether this peer's publications may use shared frames (no server context takeover).
     bool shares() const noexcept { return params_.server_no_context_takeover; }
+    /// Queues publication `p` compressed for this peer: its shared frame when it shares, else
+    /// through write(). False, with nothing queued, when `p` goes as its plain frame.
+    bool write_publication(SendQueue& q, const Publication& p);
 
     /// Inflates a compressed message of at most `limit` bytes (text: valid UTF-8); on ok, `out`
     /// views it until the next inflate on this loop.
@@ -8967,6 +8972,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+inline bool WsCompression::write_publication(SendQueue& q, const Publication& p) {
+    if (!shares()) return write(q, p.binary ? Opcode::binary : Opcode::text, p.payload());
+    const SharedBuffer* f = shared_frame(p);
+    if (f) q.write_shared(*f, 0, f->size());
+    return f != nullptr;
+}
+
 #ifdef WISP_DEFLATE
 inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op, std::string_view payload,
                                                    bool keep_context) {
@@ -9717,6 +9729,8 @@ private:
     }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
+    /// deliver() past its common case, out of line: the common case saves no registers.
+    static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
     SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
@@ -10141,24 +10155,23 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
+    SendQueue& q = s.conn_.out();
+    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
+    // peer without compression below its cap.
+    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() < q.cap()))
+        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
+    deliver_slow(s, p);
+}
+
+WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
     // A deferred delivery (a retained topic) skips its publisher here, by id.
     if (WISP_UNLIKELY(!p.sender.empty()) && p.sender == s.id()) return;
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
-    if (s.deflate_ && p.compress) {
-        // Without context takeover, every peer with the same window shares one compressed frame;
-        // with it, the peer's own compressor must see the message.
-        if (s.deflate_->shares()) {
-            if (const SharedBuffer* f = s.deflate_->shared_frame(p)) {
-                s.conn_.out().write_shared(*f, 0, f->size());
-                return;
-            }
-        } else if (s.deflate_->write(s.conn_.out(), p.binary ? Opcode::binary : Opcode::text,
-                                     p.payload())) {
-            return;
-        }
-    }
-    s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+    // Without context takeover every peer with the same window shares one compressed frame.
+    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+        s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }   // namespace detail
@@ -15590,6 +15603,7 @@ WISP_NAMESPACE_END
 #undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
+#undef WISP_NOINLINE
 #undef WISP_THIRD_PARTY_BEGIN
 #undef WISP_THIRD_PARTY_END
 #undef WISP_UNLIKELY
