@@ -4930,6 +4930,7 @@ WISP_NAMESPACE_END
 // opaque pointer and a delivery function); the event loop (whoever owns an inbox wakes it).
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -4988,6 +4989,9 @@ struct Publication {
     const SharedBuffer& deflated(unsigned window_bits, Make&& make) const;
 
 private:
+    const SharedBuffer& make_sse(bool named, bool chunked) const;
+
+    mutable std::atomic<bool> sse_made_[2] = {};   ///< sse_[named] is built: no call_once
     mutable std::once_flag sse_once_[2];
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
     mutable std::once_flag deflate_once_[7];
@@ -5112,6 +5116,12 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
 }
 
 inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
+    // Asked once per stream: after the first, an acquire load instead of a call_once.
+    if (WISP_LIKELY(sse_made_[named].load(std::memory_order_acquire))) return sse_[named][chunked];
+    return make_sse(named, chunked);
+}
+
+inline const SharedBuffer& Publication::make_sse(bool named, bool chunked) const {
     std::call_once(sse_once_[named], [&] {
         const std::string_view data = payload();
         const std::string_view event = named ? std::string_view(topic) : std::string_view();
@@ -5127,6 +5137,7 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
         framed.set_size(chunk);
         sse_[named][0] = std::move(plain);
         sse_[named][1] = std::move(framed);
+        sse_made_[named].store(true, std::memory_order_release);
     });
     return sse_[named][chunked];
 }
@@ -8020,6 +8031,8 @@ public:
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
     static void deliver_to(void* self, const Publication& p, bool named);
+    /// deliver(), out of line: deliver_to() past its common case saves no registers.
+    void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;   ///< null for App::fetch (events collect in `pending`)
@@ -8321,7 +8334,21 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
 }
 
 inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
-    static_cast<StreamState*>(self)->deliver(p, named);
+    StreamState& s = *static_cast<StreamState*>(self);
+    // The common case, what deliver() does for it: a started stream (so it has a connection)
+    // that resumes nothing, open and below its cap, given a text publication.
+    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
+        const SharedBuffer& b = p.sse(named, s.chunked);
+        s.conn->out().write_shared(b, 0, b.size());
+        s.last_write_tick = s.conn->loop().now_tick();
+        return;
+    }
+    s.deliver_slow(p, named);
+}
+
+WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
+    deliver(p, named);
 }
 
 }   // namespace detail
