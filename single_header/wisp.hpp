@@ -146,9 +146,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WISP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WISP_NOINLINE __attribute__((noinline))
 #else
 #define WISP_LIKELY(x) (x)
 #define WISP_UNLIKELY(x) (x)
+#define WISP_NOINLINE
 #endif
 
 // ---- wisp/error.hpp ----
@@ -4178,6 +4180,8 @@ public:
     };
     SegNode* get_node();
     void put_node(SegNode* n) noexcept;
+    /// Takes back the `count` nodes linked from `first` to `last` at once.
+    void put_nodes(SegNode* first, SegNode* last, std::size_t count) noexcept;
     std::size_t free_nodes() const noexcept { return free_node_count_; }
     /// Free nodes kept, at most: one turn of a fan-out queues a node per publication per
     /// subscriber (16 publications to 10,000 subscribers: 160,000), and nodes over the cap go
@@ -4300,6 +4304,22 @@ inline void BlockPool::put_node(SegNode* n) noexcept {
     ++free_node_count_;
 }
 
+inline void BlockPool::put_nodes(SegNode* first, SegNode* last, std::size_t count) noexcept {
+    if (free_node_count_ + count > keep_nodes) {   // over what put_node() keeps: one by one
+        for (SegNode* n = first;;) {
+            SegNode* const next = n->next;
+            const bool end = n == last;
+            put_node(n);
+            if (end) break;
+            n = next;
+        }
+        return;
+    }
+    last->next = free_nodes_;
+    free_nodes_ = first;
+    free_node_count_ += count;
+}
+
 inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
     if (list.empty()) return nullptr;
     Block* b = list.back();
@@ -4400,16 +4420,33 @@ std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
 
 inline void OutQueue::consume(std::size_t n) noexcept {
     bytes_ -= n;
+    // Written nodes go back at once (an idle connection holds no memory), to the pool as one
+    // chain.
+    Node* const first = head_;
+    Node* s = first;
+    Node* prev = nullptr;
+    std::size_t count = 0;
     while (n > 0) {
-        Node& s = *head_;
-        if (n < s.length) {
-            s.offset += static_cast<std::uint32_t>(n);
-            s.length -= static_cast<std::uint32_t>(n);
-            return;
+        if (n < s->length) {
+            s->offset += static_cast<std::uint32_t>(n);
+            s->length -= static_cast<std::uint32_t>(n);
+            break;
         }
-        n -= s.length;
-        pop();   // written nodes go back at once: an idle connection holds no memory
+        n -= s->length;
+        if (s->block == tail_) tail_ = nullptr;
+        block_release(s->block);
+        prev = s;
+        s = s->next;
+        ++count;
     }
+    if (count == 0) return;
+    head_ = s;
+    if (!s) last_ = nullptr;
+    if (node_pool_) {
+        node_pool_->put_nodes(first, prev, count);
+        return;
+    }
+    for (Node* d = first; d != s;) delete std::exchange(d, d->next);
 }
 
 inline void OutQueue::own(const Block* b, BlockPool* pool) {
@@ -4899,6 +4936,7 @@ WISP_NAMESPACE_END
 // opaque pointer and a delivery function); the event loop (whoever owns an inbox wakes it).
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -4957,6 +4995,9 @@ struct Publication {
     const SharedBuffer& deflated(unsigned window_bits, Make&& make) const;
 
 private:
+    const SharedBuffer& make_sse(bool named, bool chunked) const;
+
+    mutable std::atomic<bool> sse_made_[2] = {};   ///< sse_[named] is built: no call_once
     mutable std::once_flag sse_once_[2];
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
     mutable std::once_flag deflate_once_[7];
@@ -5081,6 +5122,12 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
 }
 
 inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
+    // Asked once per stream: after the first, an acquire load instead of a call_once.
+    if (WISP_LIKELY(sse_made_[named].load(std::memory_order_acquire))) return sse_[named][chunked];
+    return make_sse(named, chunked);
+}
+
+inline const SharedBuffer& Publication::make_sse(bool named, bool chunked) const {
     std::call_once(sse_once_[named], [&] {
         const std::string_view data = payload();
         const std::string_view event = named ? std::string_view(topic) : std::string_view();
@@ -5096,6 +5143,7 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
         framed.set_size(chunk);
         sse_[named][0] = std::move(plain);
         sse_[named][1] = std::move(framed);
+        sse_made_[named].store(true, std::memory_order_release);
     });
     return sse_[named][chunked];
 }
@@ -7106,6 +7154,7 @@ WISP_NAMESPACE_END
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -7253,8 +7302,11 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         bufs;
     if (count > bufs.size()) count = bufs.size();
 #ifdef WISP_EPOLL
-    for (std::size_t i = 0; i < count; ++i)
-        bufs[i] = iovec{const_cast<char*>(slices[i].data), slices[i].size};
+    // A Slice is laid out as an iovec: the gather list is copied as it is, in one go.
+    static_assert(sizeof(Slice) == sizeof(iovec) &&
+                  offsetof(Slice, data) == offsetof(iovec, iov_base) &&
+                  offsetof(Slice, size) == offsetof(iovec, iov_len));
+    std::memcpy(static_cast<void*>(bufs.data()), slices, count * sizeof(iovec));
     msghdr m{};
     m.msg_iov = bufs.data();
     m.msg_iovlen = count;
@@ -7995,6 +8047,8 @@ public:
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
     static void deliver_to(void* self, const Publication& p, bool named);
+    /// deliver(), out of line: deliver_to() past its common case saves no registers.
+    void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;   ///< null for App::fetch (events collect in `pending`)
@@ -8296,7 +8350,21 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
 }
 
 inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
-    static_cast<StreamState*>(self)->deliver(p, named);
+    StreamState& s = *static_cast<StreamState*>(self);
+    // The common case, what deliver() does for it: a started stream (so it has a connection)
+    // that resumes nothing, open and below its cap, given a text publication.
+    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
+        const SharedBuffer& b = p.sse(named, s.chunked);
+        s.conn->out().write_shared(b, 0, b.size());
+        s.last_write_tick = s.conn->loop().now_tick();
+        return;
+    }
+    s.deliver_slow(p, named);
+}
+
+WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
+    deliver(p, named);
 }
 
 }   // namespace detail
@@ -8953,6 +9021,9 @@ public:
     const SharedBuffer* shared_frame(const Publication& p);
     /// Whether this peer's publications may use shared frames (no server context takeover).
     bool shares() const noexcept { return params_.server_no_context_takeover; }
+    /// Queues publication `p` compressed for this peer: its shared frame when it shares, else
+    /// through write(). False, with nothing queued, when `p` goes as its plain frame.
+    bool write_publication(SendQueue& q, const Publication& p);
 
     /// Inflates a compressed message of at most `limit` bytes (text: valid UTF-8); on ok, `out`
     /// views it until the next inflate on this loop.
@@ -8983,6 +9054,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+inline bool WsCompression::write_publication(SendQueue& q, const Publication& p) {
+    if (!shares()) return write(q, p.binary ? Opcode::binary : Opcode::text, p.payload());
+    const SharedBuffer* f = shared_frame(p);
+    if (f) q.write_shared(*f, 0, f->size());
+    return f != nullptr;
+}
+
 #ifdef WISP_DEFLATE
 inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op, std::string_view payload,
                                                    bool keep_context) {
@@ -9749,6 +9827,8 @@ private:
     }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
+    /// deliver() past its common case, out of line: the common case saves no registers.
+    static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
     SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
@@ -10159,24 +10239,23 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
+    SendQueue& q = s.conn_.out();
+    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
+    // peer without compression below its cap.
+    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() < q.cap()))
+        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
+    deliver_slow(s, p);
+}
+
+WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
     // A deferred delivery (a retained topic) skips its publisher here, by id.
     if (WISP_UNLIKELY(!p.sender.empty()) && p.sender == s.id()) return;
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
-    if (s.deflate_ && p.compress) {
-        // Without context takeover, every peer with the same window shares one compressed frame;
-        // with it, the peer's own compressor must see the message.
-        if (s.deflate_->shares()) {
-            if (const SharedBuffer* f = s.deflate_->shared_frame(p)) {
-                s.conn_.out().write_shared(*f, 0, f->size());
-                return;
-            }
-        } else if (s.deflate_->write(s.conn_.out(), p.binary ? Opcode::binary : Opcode::text,
-                                     p.payload())) {
-            return;
-        }
-    }
-    s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+    // Without context takeover every peer with the same window shares one compressed frame.
+    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+        s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }   // namespace detail
@@ -15659,6 +15738,7 @@ WISP_NAMESPACE_END
 #undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
+#undef WISP_NOINLINE
 #undef WISP_THIRD_PARTY_BEGIN
 #undef WISP_THIRD_PARTY_END
 #undef WISP_UNLIKELY

@@ -237,6 +237,30 @@ TEST_CASE("out queue: a turn of fan-out to 10,000 subscribers keeps its nodes in
     CHECK(BlockPool::keep_nodes >= 160000);
 }
 
+TEST_CASE("out queue: one consume gives every written node back at once, within the pool's cap") {
+    BlockPool pool;
+    OutQueue q(&pool);
+    SharedBuffer shared = SharedBuffer::copy_of("abcd");
+    for (int i = 0; i < 5; ++i) q.append_shared(shared);
+    CHECK(shared.get()->refs.load() == 6);
+    q.consume(10);   // two whole segments and half of the third
+    CHECK(pool.free_nodes() == 2);
+    CHECK(shared.get()->refs.load() == 4);
+    CHECK(q.size() == 10);
+    CHECK(drain(q, 64) == "cdabcdabcd");
+    CHECK(shared.get()->refs.load() == 1);
+    CHECK(pool.free_nodes() == 5);
+    // More written nodes than the pool keeps (keep_nodes): the rest go back to the heap.
+    for (std::size_t i = 0; i < BlockPool::keep_nodes + 100; ++i) q.append_shared(shared);
+    CHECK(pool.free_nodes() == 0);
+    q.consume(q.size());
+    CHECK(q.empty());
+    CHECK(pool.free_nodes() == BlockPool::keep_nodes);
+    CHECK(shared.get()->refs.load() == 1);
+    q.append("tail", &pool);   // the queue still works after an empty consume of everything
+    CHECK(drain(q, 2) == "tail");
+}
+
 TEST_CASE("out queue: own() copies what still refers to a block, in place and in order") {
     BlockPool pool;
     OutQueue q(&pool);

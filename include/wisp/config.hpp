@@ -137,7 +137,9 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define WISP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WISP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WISP_NOINLINE __attribute__((noinline))
 #else
 #define WISP_LIKELY(x) (x)
 #define WISP_UNLIKELY(x) (x)
+#define WISP_NOINLINE
 #endif

@@ -103,6 +103,8 @@ public:
     };
     SegNode* get_node();
     void put_node(SegNode* n) noexcept;
+    /// Takes back the `count` nodes linked from `first` to `last` at once.
+    void put_nodes(SegNode* first, SegNode* last, std::size_t count) noexcept;
     std::size_t free_nodes() const noexcept { return free_node_count_; }
     /// Free nodes kept, at most: one turn of a fan-out queues a node per publication per
     /// subscriber (16 publications to 10,000 subscribers: 160,000), and nodes over the cap go
@@ -225,6 +227,22 @@ inline void BlockPool::put_node(SegNode* n) noexcept {
     ++free_node_count_;
 }
 
+inline void BlockPool::put_nodes(SegNode* first, SegNode* last, std::size_t count) noexcept {
+    if (free_node_count_ + count > keep_nodes) {   // over what put_node() keeps: one by one
+        for (SegNode* n = first;;) {
+            SegNode* const next = n->next;
+            const bool end = n == last;
+            put_node(n);
+            if (end) break;
+            n = next;
+        }
+        return;
+    }
+    last->next = free_nodes_;
+    free_nodes_ = first;
+    free_node_count_ += count;
+}
+
 inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
     if (list.empty()) return nullptr;
     Block* b = list.back();
@@ -325,16 +343,33 @@ std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
 
 inline void OutQueue::consume(std::size_t n) noexcept {
     bytes_ -= n;
+    // Written nodes go back at once (an idle connection holds no memory), to the pool as one
+    // chain.
+    Node* const first = head_;
+    Node* s = first;
+    Node* prev = nullptr;
+    std::size_t count = 0;
     while (n > 0) {
-        Node& s = *head_;
-        if (n < s.length) {
-            s.offset += static_cast<std::uint32_t>(n);
-            s.length -= static_cast<std::uint32_t>(n);
-            return;
+        if (n < s->length) {
+            s->offset += static_cast<std::uint32_t>(n);
+            s->length -= static_cast<std::uint32_t>(n);
+            break;
         }
-        n -= s.length;
-        pop();   // written nodes go back at once: an idle connection holds no memory
+        n -= s->length;
+        if (s->block == tail_) tail_ = nullptr;
+        block_release(s->block);
+        prev = s;
+        s = s->next;
+        ++count;
     }
+    if (count == 0) return;
+    head_ = s;
+    if (!s) last_ = nullptr;
+    if (node_pool_) {
+        node_pool_->put_nodes(first, prev, count);
+        return;
+    }
+    for (Node* d = first; d != s;) delete std::exchange(d, d->next);
 }
 
 inline void OutQueue::own(const Block* b, BlockPool* pool) {

@@ -20,6 +20,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -167,8 +168,11 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         bufs;
     if (count > bufs.size()) count = bufs.size();
 #ifdef WISP_EPOLL
-    for (std::size_t i = 0; i < count; ++i)
-        bufs[i] = iovec{const_cast<char*>(slices[i].data), slices[i].size};
+    // A Slice is laid out as an iovec: the gather list is copied as it is, in one go.
+    static_assert(sizeof(Slice) == sizeof(iovec) &&
+                  offsetof(Slice, data) == offsetof(iovec, iov_base) &&
+                  offsetof(Slice, size) == offsetof(iovec, iov_len));
+    std::memcpy(static_cast<void*>(bufs.data()), slices, count * sizeof(iovec));
     msghdr m{};
     m.msg_iov = bufs.data();
     m.msg_iovlen = count;

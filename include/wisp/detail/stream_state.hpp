@@ -78,6 +78,8 @@ public:
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
     static void deliver_to(void* self, const Publication& p, bool named);
+    /// deliver(), out of line: deliver_to() past its common case saves no registers.
+    void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
 
     Connection* conn;   ///< null for App::fetch (events collect in `pending`)
@@ -379,7 +381,21 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
 }
 
 inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
-    static_cast<StreamState*>(self)->deliver(p, named);
+    StreamState& s = *static_cast<StreamState*>(self);
+    // The common case, what deliver() does for it: a started stream (so it has a connection)
+    // that resumes nothing, open and below its cap, given a text publication.
+    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
+        const SharedBuffer& b = p.sse(named, s.chunked);
+        s.conn->out().write_shared(b, 0, b.size());
+        s.last_write_tick = s.conn->loop().now_tick();
+        return;
+    }
+    s.deliver_slow(p, named);
+}
+
+WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
+    deliver(p, named);
 }
 
 }   // namespace detail

@@ -17,6 +17,7 @@
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -75,6 +76,9 @@ struct Publication {
     const SharedBuffer& deflated(unsigned window_bits, Make&& make) const;
 
 private:
+    const SharedBuffer& make_sse(bool named, bool chunked) const;
+
+    mutable std::atomic<bool> sse_made_[2] = {};   ///< sse_[named] is built: no call_once
     mutable std::once_flag sse_once_[2];
     mutable SharedBuffer sse_[2][2];   // [named][chunked]
     mutable std::once_flag deflate_once_[7];
@@ -199,6 +203,12 @@ inline std::shared_ptr<const Publication> Publication::make(std::string_view top
 }
 
 inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
+    // Asked once per stream: after the first, an acquire load instead of a call_once.
+    if (WISP_LIKELY(sse_made_[named].load(std::memory_order_acquire))) return sse_[named][chunked];
+    return make_sse(named, chunked);
+}
+
+inline const SharedBuffer& Publication::make_sse(bool named, bool chunked) const {
     std::call_once(sse_once_[named], [&] {
         const std::string_view data = payload();
         const std::string_view event = named ? std::string_view(topic) : std::string_view();
@@ -214,6 +224,7 @@ inline const SharedBuffer& Publication::sse(bool named, bool chunked) const {
         framed.set_size(chunk);
         sse_[named][0] = std::move(plain);
         sse_[named][1] = std::move(framed);
+        sse_made_[named].store(true, std::memory_order_release);
     });
     return sse_[named][chunked];
 }

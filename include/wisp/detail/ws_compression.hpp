@@ -58,6 +58,9 @@ public:
     const SharedBuffer* shared_frame(const Publication& p);
     /// Whether this peer's publications may use shared frames (no server context takeover).
     bool shares() const noexcept { return params_.server_no_context_takeover; }
+    /// Queues publication `p` compressed for this peer: its shared frame when it shares, else
+    /// through write(). False, with nothing queued, when `p` goes as its plain frame.
+    bool write_publication(SendQueue& q, const Publication& p);
 
     /// Inflates a compressed message of at most `limit` bytes (text: valid UTF-8); on ok, `out`
     /// views it until the next inflate on this loop.
@@ -88,6 +91,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+inline bool WsCompression::write_publication(SendQueue& q, const Publication& p) {
+    if (!shares()) return write(q, p.binary ? Opcode::binary : Opcode::text, p.payload());
+    const SharedBuffer* f = shared_frame(p);
+    if (f) q.write_shared(*f, 0, f->size());
+    return f != nullptr;
+}
+
 #ifdef WISP_DEFLATE
 inline std::string_view WsCompression::build_frame(Deflater& d, Opcode op, std::string_view payload,
                                                    bool keep_context) {

@@ -160,6 +160,8 @@ private:
     }
     /// A publication for one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const Publication& p, bool named);
+    /// deliver() past its common case, out of line: the common case saves no registers.
+    static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
     SendResult admit();
     void write_frame(Opcode op, std::string_view payload);
@@ -570,24 +572,23 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
 
 inline void WsSession::deliver(void* self, const Publication& p, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
+    SendQueue& q = s.conn_.out();
+    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
+    // peer without compression below its cap.
+    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() < q.cap()))
+        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
+    deliver_slow(s, p);
+}
+
+WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
     // A deferred delivery (a retained topic) skips its publisher here, by id.
     if (WISP_UNLIKELY(!p.sender.empty()) && p.sender == s.id()) return;
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
-    if (s.deflate_ && p.compress) {
-        // Without context takeover, every peer with the same window shares one compressed frame;
-        // with it, the peer's own compressor must see the message.
-        if (s.deflate_->shares()) {
-            if (const SharedBuffer* f = s.deflate_->shared_frame(p)) {
-                s.conn_.out().write_shared(*f, 0, f->size());
-                return;
-            }
-        } else if (s.deflate_->write(s.conn_.out(), p.binary ? Opcode::binary : Opcode::text,
-                                     p.payload())) {
-            return;
-        }
-    }
-    s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
+    // Without context takeover every peer with the same window shares one compressed frame.
+    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+        s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
 }   // namespace detail
