@@ -10900,7 +10900,8 @@ private:
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
-    bool head_paused_ = false;   ///< llhttp paused at the end of a head (finish_head)
+    bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
+    bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
     bool in_value_ = false;
     bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
@@ -11104,9 +11105,15 @@ inline int RequestParser::finish_head() {
     const bool has_body = (parser_.flags & F_CHUNKED) ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
     expect_continue_ = expect && has_body && parser_.http_minor >= 1;
-    // Pause at the end of every head, so feed() measures the whole head (request line, fields
-    // and the empty line) against max_header_bytes in one place, whatever way the input was
-    // split, and can stop for 100-continue.
+    // feed() measures the whole head (request line, fields and the empty line) against
+    // max_header_bytes in one place, whatever way the input was split. A head without a body
+    // (nearly all) ends its message where it ends: llhttp goes on to on_message_complete at
+    // once, and feed() measures it there, in the same run. Any other head pauses here, so
+    // that it is measured before its body and feed() can stop for 100-continue.
+    if (!has_body && !(parser_.flags & F_TRANSFER_ENCODING)) {
+        head_unmeasured_ = true;
+        return 0;
+    }
     head_paused_ = true;
     return HPE_PAUSED;
 }
@@ -11220,6 +11227,14 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
+        if (head_unmeasured_) {   // a head without a body: its message ends with it
+            head_unmeasured_ = false;
+            if (static_cast<std::size_t>(exec + used - base_) > limits_.max_header_bytes) {
+                state_ = State::body;   // as if it had paused at the head's end
+                fail(431, errc::header_too_large, "header too large");
+                return {Event::error, used};
+            }
+        }
         build_request();
         return {Event::request, used};
     }
@@ -11302,7 +11317,7 @@ inline void RequestParser::next() {
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
     body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
-        false;
+        head_unmeasured_ = false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
