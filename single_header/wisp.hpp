@@ -7308,6 +7308,19 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         bufs;
     if (count > bufs.size()) count = bufs.size();
 #ifdef WISP_EPOLL
+    if (count == 1) {
+        // One slice (an HTTP response, say): send() spares the kernel the message header and
+        // the iovec it would copy in for sendmsg().
+        for (;;) {
+            const ssize_t r = ::send(fd_, slices[0].data, slices[0].size, MSG_NOSIGNAL);
+            if (r >= 0) {
+                put = static_cast<std::size_t>(r);
+                return IoResult::done;
+            }
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+        }
+    }
     for (std::size_t i = 0; i < count; ++i)
         bufs[i] = iovec{const_cast<char*>(slices[i].data), slices[i].size};
     msghdr m{};
