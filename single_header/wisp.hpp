@@ -1099,16 +1099,17 @@ typename BasicRouter<Target>::Match BasicRouter<Target>::match(
     Search s{method, path, {}, &params, nullptr, false};
     const std::size_t pos = trim_path(path, s.rem);
     // The trie walk tries static children first, so the first node it would reach is the one
-    // the index gives; when none of its routes takes the method the full walk goes on.
-    if (s.rem.find('%') == std::string_view::npos) {
-        if (const Node* const* n = static_paths_.find(s.rem)) {
-            if ((s.found = pick((*n)->here, s))) {
-                m.status = RouteStatus::found;
-                m.target = &s.found->target;
-                m.head_as_get = s.head_as_get;
-                return m;
-            }
-        }
+    // the index gives (the root itself for `/`, which the index cannot hold); when none of its
+    // routes takes the method the full walk goes on.
+    const Node* first = nullptr;
+    if (pos == std::string_view::npos) first = &root_;
+    else if (s.rem.find('%') == std::string_view::npos)
+        if (const Node* const* n = static_paths_.find(s.rem)) first = *n;
+    if (first && (s.found = pick(first->here, s))) {
+        m.status = RouteStatus::found;
+        m.target = &s.found->target;
+        m.head_as_get = s.head_as_get;
+        return m;
     }
     if (find(root_, pos, s)) {
         for (std::size_t i = 0; i < params.size(); ++i) {
@@ -1212,6 +1213,11 @@ public:
     using value_type = std::pair<std::string, std::string>;
     Headers() = default;
     Headers(std::initializer_list<value_type> init) : list_(init) {}
+    Headers(const Headers&) = default;
+    Headers(Headers&&) noexcept = default;
+    Headers& operator=(const Headers&) = default;
+    Headers& operator=(Headers&&) noexcept = default;
+    ~Headers() { recycle(); }
 
     /// Replaces every field named `name` with one field.
     Headers& set(std::string_view name, std::string_view value);
@@ -1228,6 +1234,34 @@ public:
     bool empty() const { return list_.empty(); }
 
 private:
+    // The storage of lists this thread let go of, taken again by the next list it fills: most
+    // responses carry one or two short fields (text()'s Content-Type), and their list and
+    // out-of-line strings would otherwise cost two allocations and two frees each.
+    struct Spare {
+        static constexpr std::size_t max_strings = 8, max_capacity = 256, max_fields = 8;
+        std::vector<value_type> list;   ///< empty, with capacity
+        std::string strings[max_strings];
+        std::size_t count = 0;
+        Spare() noexcept { made() = true; }
+        Spare(const Spare&) = delete;
+        Spare& operator=(const Spare&) = delete;
+        ~Spare() { gone() = true; }
+    };
+    static bool& gone() noexcept {
+        thread_local bool g = false;   // trivially destructible: readable after ~Spare
+        return g;
+    }
+    static bool& made() noexcept {   // a list that add() filled made this thread's Spare
+        thread_local bool m = false;
+        return m;
+    }
+    static Spare* spare() noexcept {
+        if (gone()) return nullptr;   // this thread's Spare is destroyed (thread or program exit)
+        thread_local Spare s;
+        return &s;
+    }
+    void recycle() noexcept;
+
     std::vector<value_type> list_;
 };
 
@@ -1248,10 +1282,45 @@ inline Headers& Headers::set(std::string_view name, std::string_view value) {
 }
 
 inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    // Built in place: no temporaries moved in (every response a handler makes comes here).
+    // Every response a handler makes comes here: storage is reused, not allocated, when this
+    // thread has some to spare (short strings need none).
+    Spare* s = nullptr;
+    if (list_.capacity() == 0 && (s = spare()) != nullptr) list_.swap(s->list);
+    if (value.size() > std::string().capacity() && (s || (s = spare()) != nullptr) &&
+        s->count != 0) {
+        // A spare string (empty, with room) takes the value's bytes, then becomes the value:
+        // copied first, since `value` may view a field of this list, which the new one moves.
+        std::string& str = s->strings[--s->count];
+        str.append(value.data(), value.size());
+        list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                           std::forward_as_tuple(std::move(str)));
+        return *this;
+    }
     list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
                        std::forward_as_tuple(value));
     return *this;
+}
+
+inline void Headers::recycle() noexcept {
+    // Only into a Spare that add() made: a list released during exit (a static one, say) must
+    // not make a thread_local that is never destroyed.
+    if (list_.capacity() == 0 || !made()) return;
+    Spare* s = spare();
+    if (s == nullptr) return;
+    const std::size_t sso = std::string().capacity();
+    for (value_type& h : list_) {
+        for (std::string* str : {&h.first, &h.second}) {
+            if (s->count == Spare::max_strings) break;
+            if (str->capacity() > sso && str->capacity() <= Spare::max_capacity) {
+                str->clear();
+                s->strings[s->count++] = std::move(*str);
+            }
+        }
+    }
+    if (s->list.capacity() == 0 && list_.capacity() <= Spare::max_fields) {
+        list_.clear();
+        s->list.swap(list_);
+    }
 }
 
 inline std::optional<std::string_view> Headers::get(std::string_view name) const {
@@ -3097,8 +3166,11 @@ template <class F>
 HttpHandler make_handler(F&& f) {
     static_assert(std::is_invocable_v<F&, Request&>,
                   "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
+    using R = std::invoke_result_t<std::decay_t<F>&, Request&>;
     return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
-        return to_response(fn(req));
+        // A Response made by the handler is the one returned (no move through to_response).
+        if constexpr (std::is_same_v<R, Response>) return fn(req);
+        else return to_response(fn(req));
     };
 }
 
@@ -7302,6 +7374,19 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
         bufs;
     if (count > bufs.size()) count = bufs.size();
 #ifdef WISP_EPOLL
+    if (count == 1) {
+        // One slice (an HTTP response, say): send() spares the kernel the message header and
+        // the iovec it would copy in for sendmsg().
+        for (;;) {
+            const ssize_t r = ::send(fd_, slices[0].data, slices[0].size, MSG_NOSIGNAL);
+            if (r >= 0) {
+                put = static_cast<std::size_t>(r);
+                return IoResult::done;
+            }
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+        }
+    }
     // A Slice is laid out as an iovec: the gather list is copied as it is, in one go.
     static_assert(sizeof(Slice) == sizeof(iovec) &&
                   offsetof(Slice, data) == offsetof(iovec, iov_base) &&
@@ -10716,14 +10801,17 @@ inline bool valid_header_name(std::string_view s) noexcept {
     return all;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
-    // Eight bytes at a time: a word holds CR, LF or NUL when it, or it XOR a word of CRs or of
-    // LFs, has a zero byte ((x - 0x01..) & ~x & 0x80.. is non-zero exactly then).
+    // Eight bytes at a time. CR, LF and NUL are all below 0x0e, and (x - 0x0e..) & ~x & 0x80..
+    // is non-zero exactly when a byte of x is below 0x0e: a word without such a byte (nearly
+    // all) is passed at once. One with some (a tab, say) is looked at closely: it holds CR, LF
+    // or NUL when it, or it XOR a word of CRs or of LFs, has a zero byte.
     constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const char* p = s.data();
     std::size_t n = s.size();
     for (; n >= 8; p += 8, n -= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, 8);
+        if (((w - ones * 0x0e) & ~w & highs) == 0) continue;
         const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
         if (((w - ones) & ~w) & highs) return false;
         if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
@@ -10812,13 +10900,14 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
+    // The body's length in decimal, written from the end of len_buf_ backwards.
     std::size_t v = res.body.size();
-    char tmp[24];
+    char* d = len_buf_ + sizeof len_buf_;
     do {
-        tmp[len_len_++] = static_cast<char>('0' + v % 10);
+        *--d = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v);
-    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
+    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
 }
 
 inline std::size_t ResponseLayout::size() const noexcept {
@@ -10854,7 +10943,7 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     }
     if (!no_body_) {
         put("Content-Length: ");
-        put({len_buf_, len_len_});
+        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
         put("\r\n");
     }
     put(connection_);
@@ -10892,6 +10981,9 @@ namespace detail {
 /// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
 bool is_llhttp_method(std::string_view method) noexcept;
+
+/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
+std::string_view llhttp_method_view(unsigned method) noexcept;
 
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
@@ -11003,11 +11095,12 @@ private:
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
-    bool head_paused_ = false;   ///< llhttp paused at the end of a head (finish_head)
+    bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
+    bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
     bool in_value_ = false;
     bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
-    int err_status_ = 0;
+    std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
     errc err_code_ = errc::bad_request;
     const char* err_reason_ = "";
 };
@@ -11022,6 +11115,18 @@ inline bool is_llhttp_method(std::string_view method) noexcept {
     for (std::string_view m : known)
         if (m == method) return true;
     return false;
+}
+
+inline std::string_view llhttp_method_view(unsigned method) noexcept {
+    switch (method) {
+#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
+    case num:                                       \
+        return #string;
+        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
+#undef WISP_LLHTTP_METHOD_VIEW_
+        default:
+            return llhttp_method_name(static_cast<llhttp_method_t>(method));
+    }
 }
 
 inline const llhttp_settings_t& RequestParser::settings() {
@@ -11055,7 +11160,7 @@ inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits
 
 inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
     if (err_status_ == 0) {
-        err_status_ = status;
+        err_status_ = static_cast<std::uint16_t>(status);
         err_code_ = code;
         err_reason_ = reason;
     }
@@ -11110,9 +11215,8 @@ inline int RequestParser::check_line() {
     // RFC 9112 §3: one SP on each side of the target. llhttp takes runs of them, which §3 lets
     // a recipient do; wisp does not, so that a line's status never depends on its method being
     // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
-    const auto method = static_cast<llhttp_method_t>(parser_.method);
     const char* after_target = base_ + url_.off + url_.len;
-    if (url_.off != std::strlen(llhttp_method_name(method)) + 1 || after_target[1] == ' ')
+    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
     const std::string_view target = view(url_);
     // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
@@ -11207,9 +11311,15 @@ inline int RequestParser::finish_head() {
     const bool has_body = (parser_.flags & F_CHUNKED) ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
     expect_continue_ = expect && has_body && parser_.http_minor >= 1;
-    // Pause at the end of every head, so feed() measures the whole head (request line, fields
-    // and the empty line) against max_header_bytes in one place, whatever way the input was
-    // split, and can stop for 100-continue.
+    // feed() measures the whole head (request line, fields and the empty line) against
+    // max_header_bytes in one place, whatever way the input was split. A head without a body
+    // (nearly all) ends its message where it ends: llhttp goes on to on_message_complete at
+    // once, and feed() measures it there, in the same run. Any other head pauses here, so
+    // that it is measured before its body and feed() can stop for 100-continue.
+    if (!has_body && !(parser_.flags & F_TRANSFER_ENCODING)) {
+        head_unmeasured_ = true;
+        return 0;
+    }
     head_paused_ = true;
     return HPE_PAUSED;
 }
@@ -11323,6 +11433,14 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
+        if (head_unmeasured_) {   // a head without a body: its message ends with it
+            head_unmeasured_ = false;
+            if (static_cast<std::size_t>(exec + used - base_) > limits_.max_header_bytes) {
+                state_ = State::body;   // as if it had paused at the head's end
+                fail(431, errc::header_too_large, "header too large");
+                return {Event::error, used};
+            }
+        }
         build_request();
         return {Event::request, used};
     }
@@ -11382,10 +11500,9 @@ inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
-    const auto method = static_cast<llhttp_method_t>(parser_.method);
     // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
-    RequestBuilder::set_line(req_, llhttp_method_name(method), view(url_), parser_.http_major,
-                             parser_.http_minor > 1 ? 1 : parser_.http_minor,
+    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
+                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
                              llhttp_should_keep_alive(&parser_) != 0);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
@@ -11405,7 +11522,7 @@ inline void RequestParser::next() {
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
     body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
-        false;
+        head_unmeasured_ = false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
@@ -15736,6 +15853,7 @@ WISP_NAMESPACE_END
 #undef WISP_EPOLL
 #undef WISP_LIKELY
 #undef WISP_LLHTTP_METHOD_NAME_
+#undef WISP_LLHTTP_METHOD_VIEW_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
 #undef WISP_NOINLINE

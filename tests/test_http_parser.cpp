@@ -685,3 +685,53 @@ TEST_CASE("response fields: a value is refused for CR, LF or NUL at any position
     }
     CHECK_FALSE(wisp::detail::valid_header_name(""));
 }
+
+TEST_CASE("response fields: Headers reusing a released list's storage hold what they are given") {
+    using wisp::Headers;
+    const std::string long_a(40, 'a'), long_b(200, 'b'), huge(5000, 'h');
+    for (int round = 0; round < 4; ++round) {
+        CAPTURE(round);
+        {   // released at the end of the scope: its list and long strings are kept for reuse
+            Headers gone;
+            gone.set("Content-Type", "text/plain; charset=utf-8");
+            gone.add("X-Long-Name-Of-A-Field", long_b);
+            gone.add("X-Huge", huge);
+            for (int i = 0; i < 12; ++i) gone.add("X-" + std::to_string(i), long_a);
+        }
+        Headers h;
+        CHECK(h.empty());
+        CHECK(h.begin() == h.end());
+        h.set("Content-Type", "application/json");
+        h.add("X-A", long_a);
+        h.add("X-B", "short");
+        // A value viewing a field of the same list, while the list grows.
+        for (int i = 0; i < 10; ++i) h.add("X-Copy", *h.get("X-A"));
+        h.add("X-B-Copy", *h.get("X-B"));
+        REQUIRE(h.size() == 14);
+        CHECK(*h.get("content-type") == "application/json");
+        CHECK(*h.get("X-A") == long_a);
+        CHECK(*h.get("X-B-Copy") == "short");
+        std::size_t copies = 0;
+        for (const auto& f : h) {
+            if (f.first == "X-Copy") {
+                ++copies;
+                CHECK(f.second == long_a);
+            }
+        }
+        CHECK(copies == 10);
+        h.set("X-Copy", long_b);
+        CHECK(h.size() == 5);
+        CHECK(*h.get("x-copy") == long_b);
+        // Copies and moves keep the fields; a moved-from list is empty.
+        Headers c = h;
+        CHECK(c.size() == 5);
+        Headers m = std::move(h);
+        CHECK(m.size() == 5);
+        CHECK(*m.get("X-A") == long_a);
+        c = m;
+        CHECK(*c.get("X-B") == "short");
+        c = Headers{{"A", long_a}};
+        REQUIRE(c.size() == 1);
+        CHECK(c.begin()->second == long_a);
+    }
+}

@@ -27,6 +27,11 @@ public:
     using value_type = std::pair<std::string, std::string>;
     Headers() = default;
     Headers(std::initializer_list<value_type> init) : list_(init) {}
+    Headers(const Headers&) = default;
+    Headers(Headers&&) noexcept = default;
+    Headers& operator=(const Headers&) = default;
+    Headers& operator=(Headers&&) noexcept = default;
+    ~Headers() { recycle(); }
 
     /// Replaces every field named `name` with one field.
     Headers& set(std::string_view name, std::string_view value);
@@ -43,6 +48,34 @@ public:
     bool empty() const { return list_.empty(); }
 
 private:
+    // The storage of lists this thread let go of, taken again by the next list it fills: most
+    // responses carry one or two short fields (text()'s Content-Type), and their list and
+    // out-of-line strings would otherwise cost two allocations and two frees each.
+    struct Spare {
+        static constexpr std::size_t max_strings = 8, max_capacity = 256, max_fields = 8;
+        std::vector<value_type> list;   ///< empty, with capacity
+        std::string strings[max_strings];
+        std::size_t count = 0;
+        Spare() noexcept { made() = true; }
+        Spare(const Spare&) = delete;
+        Spare& operator=(const Spare&) = delete;
+        ~Spare() { gone() = true; }
+    };
+    static bool& gone() noexcept {
+        thread_local bool g = false;   // trivially destructible: readable after ~Spare
+        return g;
+    }
+    static bool& made() noexcept {   // a list that add() filled made this thread's Spare
+        thread_local bool m = false;
+        return m;
+    }
+    static Spare* spare() noexcept {
+        if (gone()) return nullptr;   // this thread's Spare is destroyed (thread or program exit)
+        thread_local Spare s;
+        return &s;
+    }
+    void recycle() noexcept;
+
     std::vector<value_type> list_;
 };
 
@@ -63,10 +96,45 @@ inline Headers& Headers::set(std::string_view name, std::string_view value) {
 }
 
 inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    // Built in place: no temporaries moved in (every response a handler makes comes here).
+    // Every response a handler makes comes here: storage is reused, not allocated, when this
+    // thread has some to spare (short strings need none).
+    Spare* s = nullptr;
+    if (list_.capacity() == 0 && (s = spare()) != nullptr) list_.swap(s->list);
+    if (value.size() > std::string().capacity() && (s || (s = spare()) != nullptr) &&
+        s->count != 0) {
+        // A spare string (empty, with room) takes the value's bytes, then becomes the value:
+        // copied first, since `value` may view a field of this list, which the new one moves.
+        std::string& str = s->strings[--s->count];
+        str.append(value.data(), value.size());
+        list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                           std::forward_as_tuple(std::move(str)));
+        return *this;
+    }
     list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
                        std::forward_as_tuple(value));
     return *this;
+}
+
+inline void Headers::recycle() noexcept {
+    // Only into a Spare that add() made: a list released during exit (a static one, say) must
+    // not make a thread_local that is never destroyed.
+    if (list_.capacity() == 0 || !made()) return;
+    Spare* s = spare();
+    if (s == nullptr) return;
+    const std::size_t sso = std::string().capacity();
+    for (value_type& h : list_) {
+        for (std::string* str : {&h.first, &h.second}) {
+            if (s->count == Spare::max_strings) break;
+            if (str->capacity() > sso && str->capacity() <= Spare::max_capacity) {
+                str->clear();
+                s->strings[s->count++] = std::move(*str);
+            }
+        }
+    }
+    if (s->list.capacity() == 0 && list_.capacity() <= Spare::max_fields) {
+        list_.clear();
+        s->list.swap(list_);
+    }
 }
 
 inline std::optional<std::string_view> Headers::get(std::string_view name) const {

@@ -495,16 +495,17 @@ typename BasicRouter<Target>::Match BasicRouter<Target>::match(
     Search s{method, path, {}, &params, nullptr, false};
     const std::size_t pos = trim_path(path, s.rem);
     // The trie walk tries static children first, so the first node it would reach is the one
-    // the index gives; when none of its routes takes the method the full walk goes on.
-    if (s.rem.find('%') == std::string_view::npos) {
-        if (const Node* const* n = static_paths_.find(s.rem)) {
-            if ((s.found = pick((*n)->here, s))) {
-                m.status = RouteStatus::found;
-                m.target = &s.found->target;
-                m.head_as_get = s.head_as_get;
-                return m;
-            }
-        }
+    // the index gives (the root itself for `/`, which the index cannot hold); when none of its
+    // routes takes the method the full walk goes on.
+    const Node* first = nullptr;
+    if (pos == std::string_view::npos) first = &root_;
+    else if (s.rem.find('%') == std::string_view::npos)
+        if (const Node* const* n = static_paths_.find(s.rem)) first = *n;
+    if (first && (s.found = pick(first->here, s))) {
+        m.status = RouteStatus::found;
+        m.target = &s.found->target;
+        m.head_as_get = s.head_as_get;
+        return m;
     }
     if (find(root_, pos, s)) {
         for (std::size_t i = 0; i < params.size(); ++i) {

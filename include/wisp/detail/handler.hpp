@@ -43,8 +43,11 @@ template <class F>
 HttpHandler make_handler(F&& f) {
     static_assert(std::is_invocable_v<F&, Request&>,
                   "wisp: an HTTP handler must be callable as handler(wisp::Request&)");
+    using R = std::invoke_result_t<std::decay_t<F>&, Request&>;
     return [fn = std::forward<F>(f)](Request& req) mutable -> Response {
-        return to_response(fn(req));
+        // A Response made by the handler is the one returned (no move through to_response).
+        if constexpr (std::is_same_v<R, Response>) return fn(req);
+        else return to_response(fn(req));
     };
 }
 

@@ -43,14 +43,17 @@ inline bool valid_header_name(std::string_view s) noexcept {
     return all;
 }
 inline bool valid_header_value(std::string_view s) noexcept {
-    // Eight bytes at a time: a word holds CR, LF or NUL when it, or it XOR a word of CRs or of
-    // LFs, has a zero byte ((x - 0x01..) & ~x & 0x80.. is non-zero exactly then).
+    // Eight bytes at a time. CR, LF and NUL are all below 0x0e, and (x - 0x0e..) & ~x & 0x80..
+    // is non-zero exactly when a byte of x is below 0x0e: a word without such a byte (nearly
+    // all) is passed at once. One with some (a tab, say) is looked at closely: it holds CR, LF
+    // or NUL when it, or it XOR a word of CRs or of LFs, has a zero byte.
     constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const char* p = s.data();
     std::size_t n = s.size();
     for (; n >= 8; p += 8, n -= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, 8);
+        if (((w - ones * 0x0e) & ~w & highs) == 0) continue;
         const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
         if (((w - ones) & ~w) & highs) return false;
         if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
@@ -139,13 +142,14 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
+    // The body's length in decimal, written from the end of len_buf_ backwards.
     std::size_t v = res.body.size();
-    char tmp[24];
+    char* d = len_buf_ + sizeof len_buf_;
     do {
-        tmp[len_len_++] = static_cast<char>('0' + v % 10);
+        *--d = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v);
-    for (std::size_t i = 0; i < len_len_; ++i) len_buf_[i] = tmp[len_len_ - 1 - i];
+    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
 }
 
 inline std::size_t ResponseLayout::size() const noexcept {
@@ -181,7 +185,7 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     }
     if (!no_body_) {
         put("Content-Length: ");
-        put({len_buf_, len_len_});
+        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
         put("\r\n");
     }
     put(connection_);

@@ -33,6 +33,9 @@ namespace detail {
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
 bool is_llhttp_method(std::string_view method) noexcept;
 
+/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
+std::string_view llhttp_method_view(unsigned method) noexcept;
+
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
 /// between them.
@@ -143,11 +146,12 @@ private:
     bool head_in_partial_ = false;
     bool upgrade_ = false;
     bool expect_continue_ = false;
-    bool head_paused_ = false;   ///< llhttp paused at the end of a head (finish_head)
+    bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
+    bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
     bool in_value_ = false;
     bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
-    int err_status_ = 0;
+    std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
     errc err_code_ = errc::bad_request;
     const char* err_reason_ = "";
 };
@@ -162,6 +166,18 @@ inline bool is_llhttp_method(std::string_view method) noexcept {
     for (std::string_view m : known)
         if (m == method) return true;
     return false;
+}
+
+inline std::string_view llhttp_method_view(unsigned method) noexcept {
+    switch (method) {
+#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
+    case num:                                       \
+        return #string;
+        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
+#undef WISP_LLHTTP_METHOD_VIEW_
+        default:
+            return llhttp_method_name(static_cast<llhttp_method_t>(method));
+    }
 }
 
 inline const llhttp_settings_t& RequestParser::settings() {
@@ -195,7 +211,7 @@ inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits
 
 inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
     if (err_status_ == 0) {
-        err_status_ = status;
+        err_status_ = static_cast<std::uint16_t>(status);
         err_code_ = code;
         err_reason_ = reason;
     }
@@ -250,9 +266,8 @@ inline int RequestParser::check_line() {
     // RFC 9112 §3: one SP on each side of the target. llhttp takes runs of them, which §3 lets
     // a recipient do; wisp does not, so that a line's status never depends on its method being
     // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
-    const auto method = static_cast<llhttp_method_t>(parser_.method);
     const char* after_target = base_ + url_.off + url_.len;
-    if (url_.off != std::strlen(llhttp_method_name(method)) + 1 || after_target[1] == ' ')
+    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
     const std::string_view target = view(url_);
     // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
@@ -347,9 +362,15 @@ inline int RequestParser::finish_head() {
     const bool has_body = (parser_.flags & F_CHUNKED) ||
                           ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
     expect_continue_ = expect && has_body && parser_.http_minor >= 1;
-    // Pause at the end of every head, so feed() measures the whole head (request line, fields
-    // and the empty line) against max_header_bytes in one place, whatever way the input was
-    // split, and can stop for 100-continue.
+    // feed() measures the whole head (request line, fields and the empty line) against
+    // max_header_bytes in one place, whatever way the input was split. A head without a body
+    // (nearly all) ends its message where it ends: llhttp goes on to on_message_complete at
+    // once, and feed() measures it there, in the same run. Any other head pauses here, so
+    // that it is measured before its body and feed() can stop for 100-continue.
+    if (!has_body && !(parser_.flags & F_TRANSFER_ENCODING)) {
+        head_unmeasured_ = true;
+        return 0;
+    }
     head_paused_ = true;
     return HPE_PAUSED;
 }
@@ -463,6 +484,14 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
     }
     const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
     if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
+        if (head_unmeasured_) {   // a head without a body: its message ends with it
+            head_unmeasured_ = false;
+            if (static_cast<std::size_t>(exec + used - base_) > limits_.max_header_bytes) {
+                state_ = State::body;   // as if it had paused at the head's end
+                fail(431, errc::header_too_large, "header too large");
+                return {Event::error, used};
+            }
+        }
         build_request();
         return {Event::request, used};
     }
@@ -522,10 +551,9 @@ inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
-    const auto method = static_cast<llhttp_method_t>(parser_.method);
     // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
-    RequestBuilder::set_line(req_, llhttp_method_name(method), view(url_), parser_.http_major,
-                             parser_.http_minor > 1 ? 1 : parser_.http_minor,
+    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
+                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
                              llhttp_should_keep_alive(&parser_) != 0);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
@@ -545,7 +573,7 @@ inline void RequestParser::next() {
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
     body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
-        false;
+        head_unmeasured_ = false;
     version_seen_ = false;
     line_check_.reset();
     refusal_ = "";
