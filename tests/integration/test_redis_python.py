@@ -491,7 +491,9 @@ class RedisResume(ChatCase):
             self.wait_subscribed(1)
             await speaker.send("with-redis")
             got = await collect_events(stream, "", "with-redis")
-            self.assertEqual(got, [])
+            # The two peers' join lines go out through Redis and may come back after the stream
+            # subscribed (then it gets them, rightly); nothing else comes before this line.
+            self.assertEqual([m for m in got if not m[0].endswith(" joined!")], [])
             self.redis.kill()
             # Once the instance has seen Redis go (what is said before that may be lost:
             # at most once), the room goes on locally: a line said then reaches the others.
