@@ -1256,9 +1256,15 @@ private:
         return m;
     }
     static Spare* spare() noexcept {
+#ifdef _WIN32
+        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (a
+        // bad free at thread exit): no spares on Windows.
+        return nullptr;
+#else
         if (gone()) return nullptr;   // this thread's Spare is destroyed (thread or program exit)
         thread_local Spare s;
         return &s;
+#endif
     }
     void recycle() noexcept;
 
