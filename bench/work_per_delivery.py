@@ -19,7 +19,9 @@ How many deliveries one writev carries depends on how far the server lags behind
 (under valgrind or strace it lags a lot, so its batches are larger than in a timed run): compare
 servers measured the same way, in the same run.
 """
-import argparse, json, os, re, signal, socket, subprocess, tempfile, time
+import argparse, json, subprocess
+
+from work_per_request import measure   # bench/, beside this file
 
 # name: (wsload arguments, K, short seconds, long seconds for callgrind, and for strace)
 WORKLOADS = {
@@ -28,54 +30,15 @@ WORKLOADS = {
 }
 
 
-def wait_port(port, proc, deadline=60.0):
-    end = time.time() + deadline
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def run_once(tool, server, load, workload, seconds, port):
     args = WORKLOADS[workload][0]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out")
-        if tool == "ir":
-            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, server, str(port)]
-        else:
-            cmd = ["strace", "-c", "-f", "-o", out, server, str(port)]
-        srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_port(port, srv)
-            full = [load] + args + ["-p", str(port), "-w", "0", "-t", str(seconds)]
-            res = subprocess.run(full, check=True, stdout=subprocess.PIPE, text=True, timeout=600)
-            published = json.loads(res.stdout.strip().splitlines()[-1])["published"]
-        finally:
-            target = srv.pid
-            if tool == "sys":   # signal the traced server, not strace
-                try:
-                    kids = open(f"/proc/{srv.pid}/task/{srv.pid}/children").read().split()
-                    target = int(kids[0]) if kids else srv.pid
-                except OSError:
-                    pass
-            os.kill(target, signal.SIGTERM)
-            srv.wait(timeout=120)
-        text = open(out).read()
-    if tool == "ir":
-        m = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
-        return published, int(m.group(1)), {}
-    calls = {}
-    for line in text.splitlines():
-        f = line.split()
-        # % time, seconds, usecs/call, calls, [errors], syscall
-        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
-            calls[f[-1]] = int(f[3])
-    return published, sum(calls.values()), calls
+    full = [load] + args + ["-p", str(port), "-w", "0", "-t", str(seconds)]
+
+    def drive():   # the publications wsload sent
+        res = subprocess.run(full, check=True, stdout=subprocess.PIPE, text=True, timeout=600)
+        return json.loads(res.stdout.strip().splitlines()[-1])["published"]
+
+    return measure(tool, server, port, drive)
 
 
 def main():

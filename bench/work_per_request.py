@@ -35,8 +35,9 @@ def wait_port(port, proc, deadline=60.0):
     raise RuntimeError("server did not start")
 
 
-def run_once(tool, server, load, workload, count, port):
-    args, _, _ = WORKLOADS[workload]
+def measure(tool, server, port, drive):
+    """Runs `server` under callgrind (tool "ir") or strace -c -f (tool "sys") while drive()
+    loads it, stops it, and returns (drive()'s result, the total, {syscall: calls})."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
         if tool == "ir":
@@ -46,8 +47,7 @@ def run_once(tool, server, load, workload, count, port):
         srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_port(port, srv)
-            full = [load] + [a.format(port=port) for a in args] + [str(count)]
-            subprocess.run(full, check=True, stdout=subprocess.DEVNULL, timeout=600)
+            result = drive()
         finally:
             target = srv.pid
             if tool == "sys":   # signal the traced server, not strace
@@ -61,14 +61,23 @@ def run_once(tool, server, load, workload, count, port):
         text = open(out).read()
     if tool == "ir":
         m = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
-        return int(m.group(1)), {}
+        return result, int(m.group(1)), {}
     calls = {}
     for line in text.splitlines():
         f = line.split()
         # % time, seconds, usecs/call, calls, [errors], syscall
         if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
             calls[f[-1]] = int(f[3])
-    return sum(calls.values()), calls
+    return result, sum(calls.values()), calls
+
+
+def run_once(tool, server, load, workload, count, port):
+    args, _, _ = WORKLOADS[workload]
+    full = [load] + [a.format(port=port) for a in args] + [str(count)]
+    _, total, calls = measure(
+        tool, server, port,
+        lambda: subprocess.run(full, check=True, stdout=subprocess.DEVNULL, timeout=600))
+    return total, calls
 
 
 def main():
