@@ -115,6 +115,9 @@
 // then, so each public header compiles and links on its own, and each internal one still
 // compiles alone. The single header has no such lines (tools/single_header.py orders
 // everything once).
+// A virtual function defined after its class is declared `inline` in the class: otherwise it is
+// the class's key function (Itanium C++ ABI), and every file that includes wisp would emit the
+// vtable and, through it, the whole engine (tests/headers/check_key_functions.py).
 
 // ---- internal helpers (undefined again at the end of the single header) ---------
 // Around a third-party include (Asio, OpenSSL, hiredis): their own warnings must not reach
@@ -7256,16 +7259,16 @@ public:
     SocketTransport(Loop& loop, tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
-    ~SocketTransport() override;
+    inline ~SocketTransport() override;
 
-    bool start(TransportOwner& owner) override;
-    IoResult read(char* p, std::size_t n, std::size_t& got) override;
-    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
-    void want_read() override;
-    void want_write() override;
-    bool may_have_input() const noexcept override;
-    bool shutdown_send() override;
-    void close() override;
+    inline bool start(TransportOwner& owner) override;
+    inline IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    inline IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    inline void want_read() override;
+    inline void want_write() override;
+    inline bool may_have_input() const noexcept override;
+    inline bool shutdown_send() override;
+    inline void close() override;
 
 #ifdef WISP_EPOLL
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
@@ -7683,9 +7686,9 @@ public:
     bool reading() const noexcept { return in_read_; }
 
     // ---- TransportOwner ----
-    void on_readable() override;
-    void on_writable() override;
-    void on_transport_error() override;
+    inline void on_readable() override;
+    inline void on_writable() override;
+    inline void on_transport_error() override;
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 
@@ -9861,18 +9864,18 @@ public:
     }
 
     // ---- Session ----
-    void on_start() override;   ///< the open hook
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    std::size_t read_budget(std::size_t cap) const noexcept override;
+    inline void on_start() override;   ///< the open hook
+    inline void on_data(char* p, std::size_t n) override;
+    inline bool wants_input() const noexcept override;
+    inline std::size_t read_budget(std::size_t cap) const noexcept override;
     void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override;
-    void on_low_water() override;   ///< the drain hook
-    std::uint64_t deadline() const noexcept override;
+    inline void on_drained() override;
+    inline void on_low_water() override;   ///< the drain hook
+    inline std::uint64_t deadline() const noexcept override;
     std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
-    void on_timer() override;
-    void on_shutdown() override;   ///< close 1001
-    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
+    inline void on_timer() override;
+    inline void on_shutdown() override;   ///< close 1001
+    inline void on_closed() override;     ///< the close hook, once (1006 without a close frame)
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
@@ -11595,16 +11598,16 @@ public:
 
     // ---- Session ----
     void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    void on_peer_eof() override;
+    inline void on_data(char* p, std::size_t n) override;
+    inline bool wants_input() const noexcept override;
+    inline void on_peer_eof() override;
     void on_drained() override {
         // A client paused for pipelining too far ahead goes on; while the read pump runs, it
         // rearms the timer and reads on by itself.
         if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
-    std::uint64_t deadline() const noexcept override;
-    void on_timer() override;
+    inline std::uint64_t deadline() const noexcept override;
+    inline void on_timer() override;
     void on_shutdown() override {
         if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
         // otherwise the in-flight response is written with Connection: close
@@ -12635,21 +12638,21 @@ public:
                  std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
-    ~TlsTransport() override;
+    inline ~TlsTransport() override;
 
-    bool start(TransportOwner& owner) override;
-    IoResult read(char* p, std::size_t n, std::size_t& got) override;
-    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
-    void want_read() override;
-    void want_write() override;
-    bool may_have_input() const noexcept override;
-    bool shutdown_send() override;
-    void close() override;
+    inline bool start(TransportOwner& owner) override;
+    inline IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    inline IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    inline void want_read() override;
+    inline void want_write() override;
+    inline bool may_have_input() const noexcept override;
+    inline bool shutdown_send() override;
+    inline void close() override;
     bool is_secure() const noexcept override { return true; }
     std::uint64_t deadline() const noexcept override {
         return phase_ == Phase::open ? 0 : deadline_;
     }
-    void on_deadline() override;
+    inline void on_deadline() override;
     std::shared_ptr<const std::string> client_subject() const override { return subject_; }
 
     /// The handshake finished (tests).
@@ -12669,7 +12672,7 @@ private:
 
     // ---- TransportOwner: the lower transport reports here ----
     void on_readable() override { owner_->on_readable(); }
-    void on_writable() override;
+    inline void on_writable() override;
     void on_transport_error() override { owner_->on_transport_error(); }
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
@@ -14790,16 +14793,17 @@ namespace detail {
 /// except stats() (any thread) and start()/detach() (run()'s thread, loops not running).
 class RedisLink final : public Bridge, public std::enable_shared_from_this<RedisLink> {
 public:
-    RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
+    /// Defined in redis_topics.hpp, beside the last of the virtual functions its vtable needs.
+    inline RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
 
-    void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
-    bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
-    bool history(const std::string& topic, EventId after, std::size_t count,
-                 HistoryDone done) override;
-    void topic_changed(const std::string& topic, Loop* here) override;
-    void start(AppCore& core, Loop& loop) override;
-    void stop(std::chrono::milliseconds deadline) override;
-    void detach() override;
+    inline void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    inline bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    inline bool history(const std::string& topic, EventId after, std::size_t count,
+                        HistoryDone done) override;
+    inline void topic_changed(const std::string& topic, Loop* here) override;
+    inline void start(AppCore& core, Loop& loop) override;
+    inline void stop(std::chrono::milliseconds deadline) override;
+    inline void detach() override;
     RedisStats stats() const;
     const std::string& instance() const noexcept { return instance_; }
 
@@ -14908,15 +14912,6 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-
-inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
-    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
-    std::random_device rd;
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
-    instance_ = make_instance_id(r);
-    random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
-}
 
 inline RedisStats RedisLink::stats() const {
     RedisStats s;
@@ -15349,7 +15344,10 @@ WISP_NAMESPACE_END
 
 
 #ifdef WISP_REDIS
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15513,6 +15511,20 @@ inline void RedisLink::fail_histories(bool sent_only) {
         a.done(false, {});
     }
     if (!sent_only) fail_unconfirmed(nullptr);
+}
+
+// ---- construction ----------------------------------------------------------------------
+// Here rather than in redis_link.hpp: the constructor needs the vtable, and the vtable every
+// virtual function, so it comes after the last of them (each is declared inline in the class,
+// so no file that merely includes wisp compiles the bridge).
+
+inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
+    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
+    std::random_device rd;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
+    instance_ = make_instance_id(r);
+    random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
 }
 
 }   // namespace detail

@@ -106,6 +106,9 @@
 // then, so each public header compiles and links on its own, and each internal one still
 // compiles alone. The single header has no such lines (tools/single_header.py orders
 // everything once).
+// A virtual function defined after its class is declared `inline` in the class: otherwise it is
+// the class's key function (Itanium C++ ABI), and every file that includes wisp would emit the
+// vtable and, through it, the whole engine (tests/headers/check_key_functions.py).
 
 // ---- internal helpers (undefined again at the end of the single header) ---------
 // Around a third-party include (Asio, OpenSSL, hiredis): their own warnings must not reach

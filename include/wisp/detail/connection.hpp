@@ -116,9 +116,9 @@ public:
     bool reading() const noexcept { return in_read_; }
 
     // ---- TransportOwner ----
-    void on_readable() override;
-    void on_writable() override;
-    void on_transport_error() override;
+    inline void on_readable() override;
+    inline void on_writable() override;
+    inline void on_transport_error() override;
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
 

@@ -56,16 +56,16 @@ public:
 
     // ---- Session ----
     void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    void on_peer_eof() override;
+    inline void on_data(char* p, std::size_t n) override;
+    inline bool wants_input() const noexcept override;
+    inline void on_peer_eof() override;
     void on_drained() override {
         // A client paused for pipelining too far ahead goes on; while the read pump runs, it
         // rearms the timer and reads on by itself.
         if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
-    std::uint64_t deadline() const noexcept override;
-    void on_timer() override;
+    inline std::uint64_t deadline() const noexcept override;
+    inline void on_timer() override;
     void on_shutdown() override {
         if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
         // otherwise the in-flight response is written with Connection: close

@@ -46,16 +46,17 @@ namespace detail {
 /// except stats() (any thread) and start()/detach() (run()'s thread, loops not running).
 class RedisLink final : public Bridge, public std::enable_shared_from_this<RedisLink> {
 public:
-    RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
+    /// Defined in redis_topics.hpp, beside the last of the virtual functions its vtable needs.
+    inline RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
 
-    void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
-    bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
-    bool history(const std::string& topic, EventId after, std::size_t count,
-                 HistoryDone done) override;
-    void topic_changed(const std::string& topic, Loop* here) override;
-    void start(AppCore& core, Loop& loop) override;
-    void stop(std::chrono::milliseconds deadline) override;
-    void detach() override;
+    inline void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    inline bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
+    inline bool history(const std::string& topic, EventId after, std::size_t count,
+                        HistoryDone done) override;
+    inline void topic_changed(const std::string& topic, Loop* here) override;
+    inline void start(AppCore& core, Loop& loop) override;
+    inline void stop(std::chrono::milliseconds deadline) override;
+    inline void detach() override;
     RedisStats stats() const;
     const std::string& instance() const noexcept { return instance_; }
 
@@ -164,15 +165,6 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-
-inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
-    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
-    std::random_device rd;
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
-    instance_ = make_instance_id(r);
-    random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
-}
 
 inline RedisStats RedisLink::stats() const {
     RedisStats s;

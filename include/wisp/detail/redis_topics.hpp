@@ -24,7 +24,10 @@
 #include <wisp/detail/redis_protocol.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -188,6 +191,20 @@ inline void RedisLink::fail_histories(bool sent_only) {
         a.done(false, {});
     }
     if (!sent_only) fail_unconfirmed(nullptr);
+}
+
+// ---- construction ----------------------------------------------------------------------
+// Here rather than in redis_link.hpp: the constructor needs the vtable, and the vtable every
+// virtual function, so it comes after the last of them (each is declared inline in the class,
+// so no file that merely includes wisp compiles the bridge).
+
+inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
+    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
+    std::random_device rd;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
+    instance_ = make_instance_id(r);
+    random_.seed(static_cast<std::uint32_t>(r ^ (r >> 32)));
 }
 
 }   // namespace detail

@@ -44,16 +44,16 @@ public:
     SocketTransport(Loop& loop, tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
-    ~SocketTransport() override;
+    inline ~SocketTransport() override;
 
-    bool start(TransportOwner& owner) override;
-    IoResult read(char* p, std::size_t n, std::size_t& got) override;
-    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
-    void want_read() override;
-    void want_write() override;
-    bool may_have_input() const noexcept override;
-    bool shutdown_send() override;
-    void close() override;
+    inline bool start(TransportOwner& owner) override;
+    inline IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    inline IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    inline void want_read() override;
+    inline void want_write() override;
+    inline bool may_have_input() const noexcept override;
+    inline bool shutdown_send() override;
+    inline void close() override;
 
 #ifdef WISP_EPOLL
     /// What the ready set reported for this socket (a mask of EPOLL* bits).

@@ -63,21 +63,21 @@ public:
                  std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
-    ~TlsTransport() override;
+    inline ~TlsTransport() override;
 
-    bool start(TransportOwner& owner) override;
-    IoResult read(char* p, std::size_t n, std::size_t& got) override;
-    IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
-    void want_read() override;
-    void want_write() override;
-    bool may_have_input() const noexcept override;
-    bool shutdown_send() override;
-    void close() override;
+    inline bool start(TransportOwner& owner) override;
+    inline IoResult read(char* p, std::size_t n, std::size_t& got) override;
+    inline IoResult write(const Slice* slices, std::size_t count, std::size_t& put) override;
+    inline void want_read() override;
+    inline void want_write() override;
+    inline bool may_have_input() const noexcept override;
+    inline bool shutdown_send() override;
+    inline void close() override;
     bool is_secure() const noexcept override { return true; }
     std::uint64_t deadline() const noexcept override {
         return phase_ == Phase::open ? 0 : deadline_;
     }
-    void on_deadline() override;
+    inline void on_deadline() override;
     std::shared_ptr<const std::string> client_subject() const override { return subject_; }
 
     /// The handshake finished (tests).
@@ -97,7 +97,7 @@ private:
 
     // ---- TransportOwner: the lower transport reports here ----
     void on_readable() override { owner_->on_readable(); }
-    void on_writable() override;
+    inline void on_writable() override;
     void on_transport_error() override { owner_->on_transport_error(); }
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }

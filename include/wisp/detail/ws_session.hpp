@@ -103,18 +103,18 @@ public:
     }
 
     // ---- Session ----
-    void on_start() override;   ///< the open hook
-    void on_data(char* p, std::size_t n) override;
-    bool wants_input() const noexcept override;
-    std::size_t read_budget(std::size_t cap) const noexcept override;
+    inline void on_start() override;   ///< the open hook
+    inline void on_data(char* p, std::size_t n) override;
+    inline bool wants_input() const noexcept override;
+    inline std::size_t read_budget(std::size_t cap) const noexcept override;
     void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override;
-    void on_low_water() override;   ///< the drain hook
-    std::uint64_t deadline() const noexcept override;
+    inline void on_drained() override;
+    inline void on_low_water() override;   ///< the drain hook
+    inline std::uint64_t deadline() const noexcept override;
     std::uint64_t hard_deadline() const noexcept override { return close_timed_ ? tick() : 0; }
-    void on_timer() override;
-    void on_shutdown() override;   ///< close 1001
-    void on_closed() override;     ///< the close hook, once (1006 without a close frame)
+    inline void on_timer() override;
+    inline void on_shutdown() override;   ///< close 1001
+    inline void on_closed() override;     ///< the close hook, once (1006 without a close frame)
 
     // ---- WsReader sink ----
     void on_message(Opcode op, std::string_view payload);
