@@ -63,6 +63,9 @@ public:
     Loop& loop() const noexcept { return loop_; }
 
 private:
+    /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
+    inline void adopt(tcp_socket& sock);
+
     TransportOwner* owner_ = nullptr;
     Loop& loop_;
 #ifdef WISP_EPOLL
@@ -84,30 +87,51 @@ private:
 inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
 
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket sock)
-    : loop_(loop){
+inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket) : loop_(loop) {
+    adopt(socket);
+}
 #else
 inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
     : loop_(loop), sock_(std::move(socket)) {
-    tcp_socket& sock = *sock_;
-#endif
-          std::error_code ec;
-sock.non_blocking(true, ec);
-sock.set_option(tcp::no_delay(true), ec);
-const auto ep = sock.remote_endpoint(ec);
-if (!ec) {
-    const auto a = ep.address();
-    if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
-    else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
+    adopt(*sock_);
 }
-#ifdef WISP_EPOLL
-// Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
-// in start(). On failure fd_ stays -1 and start() fails.
-ec.clear();
-const int fd = sock.release(ec);
-if (!ec) fd_ = fd;
 #endif
-}   // namespace detail
+
+inline void SocketTransport::adopt(tcp_socket& sock) {
+    std::error_code ec;
+    sock.non_blocking(true, ec);
+    sock.set_option(tcp::no_delay(true), ec);
+    const auto ep = sock.remote_endpoint(ec);
+    if (!ec) {
+        const auto a = ep.address();
+        if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
+        else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
+    }
+#ifdef WISP_EPOLL
+    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
+    // in start(). On failure fd_ stays -1 and start() fails.
+    ec.clear();
+    const int fd = sock.release(ec);
+    if (!ec) fd_ = fd;
+#endif
+}
+
+#ifdef WISP_EPOLL
+/// One system call on a non-blocking socket (recv, send, sendmsg), made again while a signal
+/// interrupts it: `n` is what it returned (done), or it would block (again), or it failed.
+template <typename Call>
+inline IoResult socket_call(Call call, std::size_t& n) noexcept {
+    for (;;) {
+        const ssize_t r = call();
+        if (r >= 0) {
+            n = static_cast<std::size_t>(r);
+            return IoResult::done;
+        }
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
+    }
+}
+#endif
 
 inline SocketTransport::~SocketTransport() {
 #ifdef WISP_EPOLL
@@ -130,24 +154,16 @@ inline bool SocketTransport::start(TransportOwner& owner) {
 
 inline IoResult SocketTransport::read(char* p, std::size_t n, std::size_t& got) {
 #ifdef WISP_EPOLL
-    for (;;) {
-        const ssize_t r = ::recv(fd_, p, n, 0);
-        if (r > 0) {
-            got = static_cast<std::size_t>(r);
-            // Edge-triggered: the set reports the socket again only after new input arrives,
-            // so it counts as readable until a read comes back short (the kernel's queue was
-            // emptied).
-            if (got < n) rd_ready_ = false;
-            return IoResult::done;
-        }
-        if (r == 0) return IoResult::eof;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rd_ready_ = false;
-            return IoResult::again;
-        }
-        return IoResult::failed;
+    const IoResult res = socket_call([&] { return ::recv(fd_, p, n, 0); }, got);
+    if (res == IoResult::done) {
+        if (got == 0) return IoResult::eof;
+        // Edge-triggered: the set reports the socket again only after new input arrives, so it
+        // counts as readable until a read comes back short (the kernel's queue was emptied).
+        if (got < n) rd_ready_ = false;
+    } else if (res == IoResult::again) {
+        rd_ready_ = false;
     }
+    return res;
 #else
     std::error_code ec;
     got = sock_->read_some(net::buffer(p, n), ec);
@@ -171,15 +187,8 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
     if (count == 1) {
         // One slice (an HTTP response, say): send() spares the kernel the message header and
         // the iovec it would copy in for sendmsg().
-        for (;;) {
-            const ssize_t r = ::send(fd_, slices[0].data, slices[0].size, MSG_NOSIGNAL);
-            if (r >= 0) {
-                put = static_cast<std::size_t>(r);
-                return IoResult::done;
-            }
-            if (errno == EINTR) continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
-        }
+        return socket_call(
+            [&] { return ::send(fd_, slices[0].data, slices[0].size, MSG_NOSIGNAL); }, put);
     }
     // A Slice is laid out as an iovec: the gather list is copied as it is, in one go.
     static_assert(sizeof(Slice) == sizeof(iovec) &&
@@ -189,15 +198,7 @@ inline IoResult SocketTransport::write(const Slice* slices, std::size_t count, s
     msghdr m{};
     m.msg_iov = bufs.data();
     m.msg_iovlen = count;
-    for (;;) {
-        const ssize_t r = ::sendmsg(fd_, &m, MSG_NOSIGNAL);   // never raises SIGPIPE
-        if (r >= 0) {
-            put = static_cast<std::size_t>(r);
-            return IoResult::done;
-        }
-        if (errno == EINTR) continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::again : IoResult::failed;
-    }
+    return socket_call([&] { return ::sendmsg(fd_, &m, MSG_NOSIGNAL); }, put);   // no SIGPIPE
 #else
     for (std::size_t i = 0; i < count; ++i)
         bufs[i] = net::const_buffer(slices[i].data, slices[i].size);
