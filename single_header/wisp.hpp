@@ -5668,12 +5668,16 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 namespace net = ::asio;
 using tcp = ::asio::ip::tcp;
-/// Sockets bound to the io_context's own executor: smaller than the any_io_executor default.
+/// Every I/O object is bound to the io_context's own executor: smaller than the any_io_executor
+/// default, and no file that includes wisp instantiates any_io_executor (about a second of
+/// compile time at -O0). Name socket options through net::socket_base, not tcp::socket.
 using tcp_socket = ::asio::basic_stream_socket<tcp, ::asio::io_context::executor_type>;
 using tcp_acceptor = ::asio::basic_socket_acceptor<tcp, ::asio::io_context::executor_type>;
 using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   ::asio::wait_traits<std::chrono::steady_clock>,
                                                   ::asio::io_context::executor_type>;
+using tcp_resolver = ::asio::ip::basic_resolver<tcp, ::asio::io_context::executor_type>;
+using signal_set = ::asio::basic_signal_set<::asio::io_context::executor_type>;
 #ifdef WISP_EPOLL
 using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
 #endif
@@ -7480,7 +7484,7 @@ inline bool SocketTransport::shutdown_send() {
 #else
     std::error_code ec;
     if (!sock_) return false;
-    sock_->shutdown(tcp::socket::shutdown_send, ec);
+    sock_->shutdown(net::socket_base::shutdown_send, ec);
     return !ec;
 #endif
 }
@@ -13819,8 +13823,8 @@ struct App::Listener {
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
 };
 
-struct App::Signals : detail::net::signal_set {
-    using detail::net::signal_set::signal_set;
+struct App::Signals : detail::signal_set {
+    using detail::signal_set::signal_set;
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
@@ -13911,7 +13915,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     std::error_code ec;
     auto addr = detail::net::ip::make_address(std::string(host), ec);
     if (ec) {
-        detail::tcp::resolver resolver(l0.io);
+        detail::tcp_resolver resolver(l0.io);
         auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
         if (ec) return ec;
         if (results.empty()) return make_error_code(std::errc::host_unreachable);
@@ -13922,7 +13926,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     li->acceptor.open(ep.protocol(), ec);
     if (ec) return ec;
     if (core_->options.reuse_address) {
-        li->acceptor.set_option(detail::tcp::acceptor::reuse_address(true), ec);
+        li->acceptor.set_option(detail::net::socket_base::reuse_address(true), ec);
         if (ec) return ec;
     }
     li->acceptor.bind(ep, ec);
@@ -15566,7 +15570,7 @@ WISP_DEF RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     }
     std::error_code ec;
     detail::net::io_context io(1);
-    detail::tcp::resolver resolver(io);
+    detail::tcp_resolver resolver(io);
     auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
     if (ec || found.empty()) {
         error_ = make_error_code(errc::redis_url);

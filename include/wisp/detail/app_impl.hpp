@@ -49,8 +49,8 @@ struct App::Listener {
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
 };
 
-struct App::Signals : detail::net::signal_set {
-    using detail::net::signal_set::signal_set;
+struct App::Signals : detail::signal_set {
+    using detail::signal_set::signal_set;
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
@@ -141,7 +141,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     std::error_code ec;
     auto addr = detail::net::ip::make_address(std::string(host), ec);
     if (ec) {
-        detail::tcp::resolver resolver(l0.io);
+        detail::tcp_resolver resolver(l0.io);
         auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
         if (ec) return ec;
         if (results.empty()) return make_error_code(std::errc::host_unreachable);
@@ -152,7 +152,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     li->acceptor.open(ep.protocol(), ec);
     if (ec) return ec;
     if (core_->options.reuse_address) {
-        li->acceptor.set_option(detail::tcp::acceptor::reuse_address(true), ec);
+        li->acceptor.set_option(detail::net::socket_base::reuse_address(true), ec);
         if (ec) return ec;
     }
     li->acceptor.bind(ep, ec);

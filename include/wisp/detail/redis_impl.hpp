@@ -44,7 +44,7 @@ WISP_DEF RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
     }
     std::error_code ec;
     detail::net::io_context io(1);
-    detail::tcp::resolver resolver(io);
+    detail::tcp_resolver resolver(io);
     auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
     if (ec || found.empty()) {
         error_ = make_error_code(errc::redis_url);

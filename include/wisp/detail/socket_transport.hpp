@@ -265,7 +265,7 @@ inline bool SocketTransport::shutdown_send() {
 #else
     std::error_code ec;
     if (!sock_) return false;
-    sock_->shutdown(tcp::socket::shutdown_send, ec);
+    sock_->shutdown(net::socket_base::shutdown_send, ec);
     return !ec;
 #endif
 }
