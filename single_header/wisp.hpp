@@ -5097,8 +5097,22 @@ struct TopicSub {
 /// A walk (for_each) may close subscribers, which then leave their topics: a removal during
 /// a walk leaves a hole that the walk skips and that is swept when the outermost walk ends,
 /// so the walk needs no copy of the list.
+///
+/// Held publications: while a hold is open (hold() .. release(), the loop opens one around a
+/// read's messages and an inbox batch), consecutive publications to one topic wait and are
+/// then delivered subscriber by subscriber (each subscriber given all of them in order, the
+/// list walked once), not publication by publication: a subscriber's state is visited once
+/// for the run, not once per publication, so a walk over more subscribers than the cache
+/// holds does not miss again for each publication. The result is the same as delivering each
+/// at once as long as nothing looks at or changes a subscriber in between: so everything that
+/// could (a subscription change here, and through Loop::settle every send, close, queue or
+/// state query of a peer or a stream) delivers what is held first. A publication to another
+/// topic delivers the held run first too, so runs keep their order.
 class LoopTopics {
 public:
+    /// Publications held at most: a run is delivered once it is this long.
+    static constexpr std::size_t max_held = 64;
+
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -5119,12 +5133,37 @@ public:
         });
     }
 
+    // ---- held publications (see the class comment) ----
+    void hold() noexcept { ++holds_; }
+    /// Ends a hold; the outermost delivers what is held.
+    void release() {
+        if (--holds_ == 0) settle();
+    }
+    /// As fan_out(), or while a hold is open, later: with the publications to the same topic
+    /// that follow it, at the latest when the hold ends. A publication made while held ones
+    /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
+    void publish(const std::shared_ptr<const Publication>& p, const void* skip);
+    /// Delivers what is held, now.
+    void settle() {
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+    }
+    bool holding() const noexcept { return !held_.empty(); }
+
 private:
+    struct Held {
+        std::shared_ptr<const Publication> p;
+        const void* skip;
+    };
     void sweep();
+    void deliver_held();
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
     std::vector<std::string> holes_;   // topics with holes left by removals during a walk
+    std::vector<Held> held_;           ///< one topic's run, in publication order
+    std::vector<Held> delivering_;     ///< the run being delivered (held_'s storage, swapped)
+    unsigned holds_ = 0;
+    bool settling_ = false;   ///< deliver_held() is walking
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -5151,7 +5190,8 @@ public:
     /// closes, without queueing anything: for a publisher that must not wait later, holding a
     /// lock (a retained topic's). The bound is then soft: others may fill the room first.
     void wait_for_room(std::size_t limit);
-    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// Loop thread: calls deliver(const std::shared_ptr<const Publication>&) for at most
+    /// `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
     /// loop's other connections up for long).
@@ -5234,6 +5274,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before this subscription is not for it
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
@@ -5242,6 +5283,7 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 }
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before it left is still for it
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
@@ -5275,6 +5317,42 @@ void LoopTopics::for_each(const std::string& topic, F&& f) {
         if (s.id() != nullptr) f(s);
     }
     if (--walking_ == 0 && !holes_.empty()) sweep();
+}
+
+inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, const void* skip) {
+    if (holds_ == 0 || settling_) {
+        settle();
+        fan_out(*p, skip);
+        return;
+    }
+    if (!held_.empty()) {
+        if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
+    } else if (subs_.find(p->topic) == subs_.end()) {
+        return;   // no subscriber here: nothing to deliver, nothing to keep in order
+    }
+    held_.push_back(Held{p, skip});
+}
+
+inline void LoopTopics::deliver_held() {
+    // Publications made from here on (by hooks that deliveries run) are delivered at once, so
+    // held_ stays empty while its former contents are walked.
+    delivering_.swap(held_);
+    settling_ = true;
+    auto it = subs_.find(delivering_.front().p->topic);
+    if (it != subs_.end()) {
+        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        const std::size_t n = v.size();
+        ++walking_;
+        for (std::size_t i = 0; i < n; ++i)
+            for (const Held& h : delivering_) {
+                const TopicSub s = v[i];        // again each time: a delivery may close it
+                if (s.id() == nullptr) break;   // it left (a hole): the rest is not for it
+                if (s.id() != h.skip) s.deliver(s.self, *h.p, s.named);
+            }
+        if (--walking_ == 0 && !holes_.empty()) sweep();
+    }
+    settling_ = false;
+    delivering_.clear();
 }
 
 inline void LoopTopics::sweep() {
@@ -5326,7 +5404,7 @@ bool TopicInbox::drain(std::size_t batch, F&& deliver) {
     // What was taken is older than anything still queued, so order is kept.
     const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
     for (; taken_pos_ < end; ++taken_pos_) {
-        deliver(*taken_[taken_pos_]);
+        deliver(taken_[taken_pos_]);
         taken_[taken_pos_].reset();
     }
     return taken_pos_ < taken_.size();
@@ -6650,11 +6728,37 @@ public:
     void stop_timer(TimerState& t);
 
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
-    /// publishing peer, or nullptr); loop thread.
-    void fan_out(const Publication& p, const void* skip) {
+    /// publishing peer, or nullptr); loop thread. Within a PublicationHold, later: with the
+    /// publications to the same topic that follow it (LoopTopics, held publications).
+    void fan_out(const std::shared_ptr<const Publication>& p, const void* skip) {
         TickHold hold(*this);
-        topics.fan_out(p, skip);
+        topics.publish(p, skip);
     }
+    /// Delivers the publications held (PublicationHold) now. Called first by everything that
+    /// could see a difference between held publications and delivered ones: a send, close or
+    /// state query of a peer or stream, a queue's append (SendQueue), a subscription change
+    /// (LoopTopics), a connection's close.
+    void settle() {
+        if (WISP_UNLIKELY(topics.holding())) {
+            TickHold hold(*this);
+            topics.settle();
+        }
+    }
+    /// While one lives, publications made on this loop wait and go out together, a run to one
+    /// topic walking its subscribers once: around a read's messages, an inbox batch.
+    class PublicationHold {
+    public:
+        explicit PublicationHold(Loop& l) noexcept : l_(l) { l_.topics.hold(); }
+        ~PublicationHold() {
+            TickHold hold(l_);
+            l_.topics.release();
+        }
+        PublicationHold(const PublicationHold&) = delete;
+        PublicationHold& operator=(const PublicationHold&) = delete;
+
+    private:
+        Loop& l_;
+    };
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
     /// publication) and delivers it in handlers of at most 64 publications each. With
@@ -6722,8 +6826,14 @@ private:
     void run_later();
     void drain_inbox() {
         TickHold hold(*this);
-        if (inbox_.drain(inbox_batch, [this](const Publication& p) { topics.fan_out(p, nullptr); }))
-            net::post(io, [this] { drain_inbox(); });
+        bool more = false;
+        {
+            PublicationHold run(*this);   // a batch's runs to one topic: one walk each
+            more = inbox_.drain(inbox_batch, [this](const std::shared_ptr<const Publication>& p) {
+                topics.publish(p, nullptr);
+            });
+        }
+        if (more) net::post(io, [this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -6903,7 +7013,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
             for (Loop* l : *loops)
                 if (l != here) l->enqueue(p, false);
         // Last: a delivery may close a subscriber whose close hook publishes again.
-        here->fan_out(*p, skip);
+        here->fan_out(p, skip);
         return;
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
@@ -7045,11 +7155,13 @@ public:
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
+        loop_.settle();   // publications held for this turn come first (Loop::settle)
         q_.append(bytes, &loop_.pool);
         loop_.mark_dirty(owner_);
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
+        loop_.settle();
         loop_.mark_dirty(owner_);
         return q_.reserve(n, &loop_.pool);
     }
@@ -7064,6 +7176,7 @@ public:
     /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
     /// writes them before its next read and keep_input_safe() copies what was not taken.
     void borrow(std::string_view bytes) {
+        loop_.settle();
         q_.append_block(loop_.recv_block(),
                         static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
         loop_.mark_dirty(owner_);
@@ -7880,6 +7993,7 @@ inline void Connection::on_drained() {
 
 inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
+    loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
     if (out_.empty() && !dirty) begin_linger();
 }
@@ -7900,6 +8014,7 @@ inline void Connection::begin_linger() {
 
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
+    loop().settle();   // as delivered before the close (then dropped with the queue)
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
@@ -8124,6 +8239,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
+    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
+    /// stream is looked at or changed.
+    void settle() const;
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
@@ -8208,6 +8326,7 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (conn) conn->loop().settle();   // held publications first, in order
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
     if (!is_started) {
         // Before the head goes out (or for App::fetch, which has no connection and no cap):
@@ -8253,6 +8372,7 @@ inline SendResult StreamState::admit() {
 }
 
 inline void StreamState::started() {
+    conn->loop().settle();   // what was held goes out as it would have before the head
     is_started = true;
     if (!pending.empty()) {
         conn->out().write(pending);
@@ -8265,6 +8385,7 @@ inline void StreamState::started() {
 }
 
 inline void StreamState::end() {
+    settle();
     if (closed.exchange(true)) return;
     if (is_started && conn && !conn->closing()) {
         if (chunked) conn->out().write("0\r\n\r\n");
@@ -8310,6 +8431,10 @@ inline void StreamState::on_drained() {
     drain_fn = nullptr;
     fn();
     if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline void StreamState::settle() const {
+    if (conn != nullptr && Loop::current() == &conn->loop()) conn->loop().settle();
 }
 
 inline std::uint64_t StreamState::deadline() const noexcept {
@@ -9878,11 +10003,12 @@ public:
     void on_message(Opcode op, std::string_view payload);
     void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
+    void on_pong(std::string_view) {}
     void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
+    void on_error(errc e, std::uint16_t close_code, const char* why) { fail(e, close_code, why); }
 
     // ---- for Peer ----
+    void settle() { conn_.loop().settle(); }   ///< Loop::settle: held publications go first
     SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
@@ -10021,6 +10147,8 @@ inline void WsSession::on_start() {
 inline void WsSession::on_data(char* p, std::size_t n) {
     note_rx();
     ping_outstanding_ = false;
+    // The read's publications to one topic go out together: one walk of its subscribers.
+    Loop::PublicationHold hold(conn_.loop());
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
@@ -10088,12 +10216,12 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
+    settle();
     if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
 }
 
-inline void WsSession::on_pong(std::string_view) {}
-
 inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    settle();   // publications held before the close came go out before its echo
     close_received_ = true;
     if (!close_sent_) {
         // §5.5.1: echo the code, then close the TCP connection (the server closes first).
@@ -10105,11 +10233,8 @@ inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
     conn_.close_after_flush();
 }
 
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
 inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    settle();
     if (in_hook_failure_ || close_reported_) return;
     in_hook_failure_ = true;
     if (!close_sent_ && !conn_.closing()) {
@@ -10473,6 +10598,7 @@ inline void WsSession::let_go() {
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
+    settle();   // a peer closed by a held delivery has left the list
     std::vector<PeerHandle> out;
     PeerList& list = ep_.peers;
     const std::string_view ns = namespace_name();
@@ -10741,13 +10867,17 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
-WISP_DEF bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+WISP_DEF bool EventStream::is_open() const noexcept {
+    s_->settle();
+    return !s_->closed.load();
+}
 WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
 WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
     if (!s_->has_last_event_id) return std::nullopt;
     return std::string_view(s_->last_event_id);
 }
 WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
+    s_->settle();
     return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
 }
 WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
@@ -13158,24 +13288,39 @@ WISP_NAMESPACE_BEGIN
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer ---------------------------------------------------------------------------
+// What sends, closes or looks at what a delivery may change first delivers the publications
+// the loop holds (Loop::settle), so holding them is never seen.
 WISP_DEF std::string_view Peer::id() const noexcept { return s_().id(); }
 WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    s_().settle();
     return s_().send_data(detail::Opcode::text, text, o.compress);
 }
 WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
+    s_().settle();
     return s_().send_data(detail::Opcode::binary, bytes, o.compress);
 }
 WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
+    s_().settle();
     return s_().send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
                           o.compress);
 }
-WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_().send_ping(payload); }
+WISP_DEF SendResult Peer::ping(std::string_view payload) {
+    s_().settle();
+    return s_().send_ping(payload);
+}
 WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    s_().settle();
     return s_().close(code, reason);
 }
-WISP_DEF void Peer::terminate() { s_().terminate(); }
-WISP_DEF bool Peer::is_open() const noexcept { return s_().is_open(); }
+WISP_DEF void Peer::terminate() {
+    s_().settle();
+    s_().terminate();
+}
+WISP_DEF bool Peer::is_open() const noexcept {
+    s_().settle();
+    return s_().is_open();
+}
 WISP_DEF const Request& Peer::request() const noexcept { return s_().request(); }
 WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remote_address(); }
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
@@ -13185,12 +13330,21 @@ WISP_DEF detail::StateSlot& Peer::state_slot() { return s_().state_slot(); }
 WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
 WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
 WISP_DEF std::string Peer::url() const { return s_().url(); }
-WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_().ready_state(); }
-WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_().buffered_amount(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept {
+    s_().settle();
+    return s_().ready_state();
+}
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept {
+    s_().settle();
+    return s_().buffered_amount();
+}
 
 WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_().subscribe(topic); }
 WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_().unsubscribe(topic); }
-WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_().topics(); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept {
+    s_().settle();
+    return s_().topics();
+}
 WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
                                        SendOptions o) {
     return s_().publish(topic, text, false, o.compress);
@@ -15231,7 +15385,8 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
-    if (inbox_->drain(64, [this](const Publication& p) { append_publication(p); }))
+    if (inbox_->drain(
+            64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
         net::post(loop_->io, [s = self()] { s->drain_inbox(); });
 }
 

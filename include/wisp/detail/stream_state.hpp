@@ -64,6 +64,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
+    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
+    /// stream is looked at or changed.
+    void settle() const;
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
@@ -148,6 +151,7 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (conn) conn->loop().settle();   // held publications first, in order
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
     if (!is_started) {
         // Before the head goes out (or for App::fetch, which has no connection and no cap):
@@ -193,6 +197,7 @@ inline SendResult StreamState::admit() {
 }
 
 inline void StreamState::started() {
+    conn->loop().settle();   // what was held goes out as it would have before the head
     is_started = true;
     if (!pending.empty()) {
         conn->out().write(pending);
@@ -205,6 +210,7 @@ inline void StreamState::started() {
 }
 
 inline void StreamState::end() {
+    settle();
     if (closed.exchange(true)) return;
     if (is_started && conn && !conn->closing()) {
         if (chunked) conn->out().write("0\r\n\r\n");
@@ -250,6 +256,10 @@ inline void StreamState::on_drained() {
     drain_fn = nullptr;
     fn();
     if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline void StreamState::settle() const {
+    if (conn != nullptr && Loop::current() == &conn->loop()) conn->loop().settle();
 }
 
 inline std::uint64_t StreamState::deadline() const noexcept {

@@ -100,8 +100,22 @@ struct TopicSub {
 /// A walk (for_each) may close subscribers, which then leave their topics: a removal during
 /// a walk leaves a hole that the walk skips and that is swept when the outermost walk ends,
 /// so the walk needs no copy of the list.
+///
+/// Held publications: while a hold is open (hold() .. release(), the loop opens one around a
+/// read's messages and an inbox batch), consecutive publications to one topic wait and are
+/// then delivered subscriber by subscriber (each subscriber given all of them in order, the
+/// list walked once), not publication by publication: a subscriber's state is visited once
+/// for the run, not once per publication, so a walk over more subscribers than the cache
+/// holds does not miss again for each publication. The result is the same as delivering each
+/// at once as long as nothing looks at or changes a subscriber in between: so everything that
+/// could (a subscription change here, and through Loop::settle every send, close, queue or
+/// state query of a peer or a stream) delivers what is held first. A publication to another
+/// topic delivers the held run first too, so runs keep their order.
 class LoopTopics {
 public:
+    /// Publications held at most: a run is delivered once it is this long.
+    static constexpr std::size_t max_held = 64;
+
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -122,12 +136,37 @@ public:
         });
     }
 
+    // ---- held publications (see the class comment) ----
+    void hold() noexcept { ++holds_; }
+    /// Ends a hold; the outermost delivers what is held.
+    void release() {
+        if (--holds_ == 0) settle();
+    }
+    /// As fan_out(), or while a hold is open, later: with the publications to the same topic
+    /// that follow it, at the latest when the hold ends. A publication made while held ones
+    /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
+    void publish(const std::shared_ptr<const Publication>& p, const void* skip);
+    /// Delivers what is held, now.
+    void settle() {
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+    }
+    bool holding() const noexcept { return !held_.empty(); }
+
 private:
+    struct Held {
+        std::shared_ptr<const Publication> p;
+        const void* skip;
+    };
     void sweep();
+    void deliver_held();
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
     std::vector<std::string> holes_;   // topics with holes left by removals during a walk
+    std::vector<Held> held_;           ///< one topic's run, in publication order
+    std::vector<Held> delivering_;     ///< the run being delivered (held_'s storage, swapped)
+    unsigned holds_ = 0;
+    bool settling_ = false;   ///< deliver_held() is walking
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -154,7 +193,8 @@ public:
     /// closes, without queueing anything: for a publisher that must not wait later, holding a
     /// lock (a retained topic's). The bound is then soft: others may fill the room first.
     void wait_for_room(std::size_t limit);
-    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// Loop thread: calls deliver(const std::shared_ptr<const Publication>&) for at most
+    /// `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
     /// loop's other connections up for long).
@@ -237,6 +277,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before this subscription is not for it
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
@@ -245,6 +286,7 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 }
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before it left is still for it
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
@@ -278,6 +320,42 @@ void LoopTopics::for_each(const std::string& topic, F&& f) {
         if (s.id() != nullptr) f(s);
     }
     if (--walking_ == 0 && !holes_.empty()) sweep();
+}
+
+inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, const void* skip) {
+    if (holds_ == 0 || settling_) {
+        settle();
+        fan_out(*p, skip);
+        return;
+    }
+    if (!held_.empty()) {
+        if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
+    } else if (subs_.find(p->topic) == subs_.end()) {
+        return;   // no subscriber here: nothing to deliver, nothing to keep in order
+    }
+    held_.push_back(Held{p, skip});
+}
+
+inline void LoopTopics::deliver_held() {
+    // Publications made from here on (by hooks that deliveries run) are delivered at once, so
+    // held_ stays empty while its former contents are walked.
+    delivering_.swap(held_);
+    settling_ = true;
+    auto it = subs_.find(delivering_.front().p->topic);
+    if (it != subs_.end()) {
+        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        const std::size_t n = v.size();
+        ++walking_;
+        for (std::size_t i = 0; i < n; ++i)
+            for (const Held& h : delivering_) {
+                const TopicSub s = v[i];        // again each time: a delivery may close it
+                if (s.id() == nullptr) break;   // it left (a hole): the rest is not for it
+                if (s.id() != h.skip) s.deliver(s.self, *h.p, s.named);
+            }
+        if (--walking_ == 0 && !holes_.empty()) sweep();
+    }
+    settling_ = false;
+    delivering_.clear();
 }
 
 inline void LoopTopics::sweep() {
@@ -329,7 +407,7 @@ bool TopicInbox::drain(std::size_t batch, F&& deliver) {
     // What was taken is older than anything still queued, so order is kept.
     const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
     for (; taken_pos_ < end; ++taken_pos_) {
-        deliver(*taken_[taken_pos_]);
+        deliver(taken_[taken_pos_]);
         taken_[taken_pos_].reset();
     }
     return taken_pos_ < taken_.size();

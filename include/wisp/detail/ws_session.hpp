@@ -120,11 +120,12 @@ public:
     void on_message(Opcode op, std::string_view payload);
     void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
+    void on_pong(std::string_view) {}
     void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
+    void on_error(errc e, std::uint16_t close_code, const char* why) { fail(e, close_code, why); }
 
     // ---- for Peer ----
+    void settle() { conn_.loop().settle(); }   ///< Loop::settle: held publications go first
     SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
@@ -263,6 +264,8 @@ inline void WsSession::on_start() {
 inline void WsSession::on_data(char* p, std::size_t n) {
     note_rx();
     ping_outstanding_ = false;
+    // The read's publications to one topic go out together: one walk of its subscribers.
+    Loop::PublicationHold hold(conn_.loop());
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
@@ -330,12 +333,12 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
+    settle();
     if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
 }
 
-inline void WsSession::on_pong(std::string_view) {}
-
 inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    settle();   // publications held before the close came go out before its echo
     close_received_ = true;
     if (!close_sent_) {
         // §5.5.1: echo the code, then close the TCP connection (the server closes first).
@@ -347,11 +350,8 @@ inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
     conn_.close_after_flush();
 }
 
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
 inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    settle();
     if (in_hook_failure_ || close_reported_) return;
     in_hook_failure_ = true;
     if (!close_sent_ && !conn_.closing()) {
