@@ -5018,6 +5018,7 @@ WISP_NAMESPACE_END
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -5082,13 +5083,53 @@ private:
     mutable SharedBuffer deflated_[7];   // [window_bits - 9]
 };
 
+/// Publications to one topic given to a subscriber together, in order: a run that a loop held
+/// (LoopTopics), or a lone publication. A subscriber that takes them all at once below its cap
+/// queues them as one entry: their WebSocket frames, or their SSE events, back to back in one
+/// shared block, made by the first subscriber that asks (so a turn's run costs each subscriber
+/// one queue entry, not one per publication); otherwise it takes them one by one as before.
+/// None of them skips the subscriber it is given to (the walk sees to that).
+class PublicationRun {
+public:
+    /// Runs up to this many bytes are copied into one block; longer ones go one by one.
+    static constexpr std::size_t max_joined = 16 * 1024;
+
+    PublicationRun(const Publication* const* items, std::size_t n) noexcept;
+    std::size_t size() const noexcept { return n_; }
+    const Publication& operator[](std::size_t i) const noexcept { return *items_[i]; }
+    const Publication& back() const noexcept { return *items_[n_ - 1]; }
+    /// No publication carries a sender to skip by id (a retained topic's).
+    bool plain() const noexcept { return !any_sender_; }
+    /// No publication is binary (what an event stream leaves out).
+    bool text() const noexcept { return !any_binary_; }
+    /// The WebSocket frames back to back (a lone publication: its own frame); empty when the
+    /// run is longer than max_joined.
+    const SharedBuffer& ws_frames() const;
+    /// The bytes of the frames before the last: below its cap by more than this, a subscriber
+    /// takes the whole run where one by one it would have taken each.
+    std::size_t ws_bytes_before_last() const noexcept { return ws_before_last_; }
+    /// A text run's SSE events back to back (Publication::sse); empty when too long.
+    const SharedBuffer& sse_events(bool named, bool chunked) const;
+
+private:
+    const Publication* const* items_;
+    std::size_t n_;
+    std::size_t ws_before_last_ = 0;
+    bool any_sender_ = false;
+    bool any_binary_ = false;
+    mutable bool ws_made_ = false;
+    mutable bool sse_made_[2][2] = {};
+    mutable SharedBuffer ws_;
+    mutable SharedBuffer sse_[2][2];
+};
+
 /// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
-/// function that queues a publication to it (`named`: an event stream that wants each
+/// function that queues publications to it (`named`: an event stream that wants each
 /// publication as an event named after the topic). One function pointer instead of a virtual
 /// base keeps idle sessions free of a second vtable pointer.
 struct TopicSub {
     void* self = nullptr;
-    void (*deliver)(void* self, const Publication& p, bool named) = nullptr;
+    void (*deliver)(void* self, const PublicationRun& run, bool named) = nullptr;
     bool named = false;
     const void* id() const noexcept { return self; }
 };
@@ -5128,8 +5169,10 @@ public:
     void fan_out(const Publication& p, const void* skip) {
         // A delivery may close its subscriber (backpressure), which then leaves its topics: the
         // walk skips it, no copy of the list needed.
-        for_each(p.topic, [&p, skip](const TopicSub& s) {
-            if (s.id() != skip) s.deliver(s.self, p, s.named);
+        const Publication* one = &p;
+        const PublicationRun run(&one, 1);
+        for_each(p.topic, [&run, skip](const TopicSub& s) {
+            if (s.id() != skip) s.deliver(s.self, run, s.named);
         });
     }
 
@@ -5159,9 +5202,10 @@ private:
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;   // topics with holes left by removals during a walk
-    std::vector<Held> held_;           ///< one topic's run, in publication order
-    std::vector<Held> delivering_;     ///< the run being delivered (held_'s storage, swapped)
+    std::vector<std::string> holes_;        // topics with holes left by removals during a walk
+    std::vector<Held> held_;                ///< one topic's run, in publication order
+    std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
+    std::vector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
     bool settling_ = false;   ///< deliver_held() is walking
 };
@@ -5340,15 +5384,36 @@ inline void LoopTopics::deliver_held() {
     settling_ = true;
     auto it = subs_.find(delivering_.front().p->topic);
     if (it != subs_.end()) {
+        run_.clear();
+        const void* skip = delivering_.front().skip;   // usually one publisher's whole run
+        bool mixed = false;
+        for (const Held& h : delivering_) {
+            run_.push_back(h.p.get());
+            mixed = mixed || h.skip != skip;
+        }
+        const PublicationRun run(run_.data(), run_.size());
         std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
         const std::size_t n = v.size();
         ++walking_;
-        for (std::size_t i = 0; i < n; ++i)
-            for (const Held& h : delivering_) {
-                const TopicSub s = v[i];        // again each time: a delivery may close it
-                if (s.id() == nullptr) break;   // it left (a hole): the rest is not for it
-                if (s.id() != h.skip) s.deliver(s.self, *h.p, s.named);
+        for (std::size_t i = 0; i < n; ++i) {
+            const TopicSub s = v[i];
+            if (s.id() == nullptr) continue;   // a hole: it left
+            bool skipped = s.id() == skip;     // the publisher
+            if (WISP_UNLIKELY(mixed)) {
+                skipped = false;
+                for (const Held& h : delivering_) skipped = skipped || h.skip == s.id();
+            } else if (skipped) {
+                continue;
             }
+            if (!skipped) {
+                s.deliver(s.self, run, s.named);
+                continue;
+            }
+            // Its own publications among others': one by one, as runs of one.
+            for (std::size_t k = 0; k < run_.size() && v[i].id() != nullptr; ++k)
+                if (delivering_[k].skip != s.id())
+                    s.deliver(s.self, PublicationRun(&run_[k], 1), s.named);
+        }
         if (--walking_ == 0 && !holes_.empty()) sweep();
     }
     settling_ = false;
@@ -5366,6 +5431,55 @@ inline void LoopTopics::sweep() {
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
+}
+
+inline PublicationRun::PublicationRun(const Publication* const* items, std::size_t n) noexcept
+    : items_(items), n_(n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        any_sender_ = any_sender_ || !items[i]->sender.empty();
+        any_binary_ = any_binary_ || items[i]->binary;
+        if (i + 1 < n) ws_before_last_ += items[i]->ws_frame.size();
+    }
+}
+
+inline const SharedBuffer& PublicationRun::ws_frames() const {
+    if (n_ == 1) return items_[0]->ws_frame;
+    if (!ws_made_) {
+        ws_made_ = true;
+        const std::size_t total = ws_before_last_ + back().ws_frame.size();
+        if (total <= max_joined) {
+            ws_ = SharedBuffer::with_capacity(total);
+            char* out = ws_.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& f = items_[i]->ws_frame;
+                std::memcpy(out, f.data(), f.size());
+                out += f.size();
+            }
+            ws_.set_size(total);
+        }
+    }
+    return ws_;
+}
+
+inline const SharedBuffer& PublicationRun::sse_events(bool named, bool chunked) const {
+    if (n_ == 1) return items_[0]->sse(named, chunked);
+    if (!sse_made_[named][chunked]) {
+        sse_made_[named][chunked] = true;
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < n_; ++i) total += items_[i]->sse(named, chunked).size();
+        if (total <= max_joined) {
+            SharedBuffer& b = sse_[named][chunked];
+            b = SharedBuffer::with_capacity(total);
+            char* out = b.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& e = items_[i]->sse(named, chunked);
+                std::memcpy(out, e.data(), e.size());
+                out += e.size();
+            }
+            b.set_size(total);
+        }
+    }
+    return sse_[named][chunked];
 }
 
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
@@ -8255,7 +8369,7 @@ public:
     void resumed(const std::string& topic, bool ok,
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
-    static void deliver_to(void* self, const Publication& p, bool named);
+    static void deliver_to(void* self, const PublicationRun& run, bool named);
     /// deliver(), out of line: deliver_to() past its common case saves no registers.
     void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
@@ -8565,18 +8679,22 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
     last_write_tick = conn->loop().now_tick();
 }
 
-inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+inline void StreamState::deliver_to(void* self, const PublicationRun& run, bool named) {
     StreamState& s = *static_cast<StreamState*>(self);
-    // The common case, what deliver() does for it: a started stream (so it has a connection)
-    // that resumes nothing, open and below its cap, given a text publication.
-    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
-                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
-        const SharedBuffer& b = p.sse(named, s.chunked);
-        s.conn->out().write_shared(b, 0, b.size());
-        s.last_write_tick = s.conn->loop().now_tick();
-        return;
+    // The common case, what deliver() does for each: a started stream (so it has a connection)
+    // that resumes nothing, open, given text publications, below its cap before the last one
+    // (so below it before each): their events as one entry.
+    if (WISP_LIKELY(s.is_started && run.text() && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing())) {
+        SendQueue& q = s.conn->out();
+        const SharedBuffer& b = run.sse_events(named, s.chunked);
+        if (b && q.size() + (b.size() - run.back().sse(named, s.chunked).size()) < q.cap()) {
+            q.write_shared(b, 0, b.size());
+            s.last_write_tick = s.conn->loop().now_tick();
+            return;
+        }
     }
-    s.deliver_slow(p, named);
+    for (std::size_t i = 0; i < run.size(); ++i) s.deliver_slow(run[i], named);
 }
 
 WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
@@ -10042,8 +10160,8 @@ private:
     void trim_request() noexcept {
         if (request_ && kept().has_request()) request_.reset();
     }
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
+    /// Publications to one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const PublicationRun& run, bool named);
     /// deliver() past its common case, out of line: the common case saves no registers.
     static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -10453,15 +10571,15 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     return SendResult::sent;
 }
 
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
+inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     SendQueue& q = s.conn_.out();
-    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
-    // peer without compression below its cap.
-    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
-                    !s.conn_.closing() && q.size() < q.cap()))
-        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
-    deliver_slow(s, p);
+    // The common case, as deliver_slow() would do each: made on this loop, an open peer without
+    // compression, below its cap before the last one (so below it before each): one entry.
+    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
+        if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
+    for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
 }
 
 WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {

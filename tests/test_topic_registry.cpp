@@ -172,12 +172,16 @@ struct HeldLog {
 };
 HeldLog held_log;
 char held_slots[8];
-void record_held(void* self, const Publication& p, bool) {
+void record_held(void* self, const wisp::detail::PublicationRun& run, bool) {
     const int i = static_cast<int>(static_cast<char*>(self) - held_slots);
-    held_log.log.push_back(std::to_string(i) + ":" + std::string(p.payload()));
-    if (i == held_log.leave_at && p.payload() == "leave") {
-        held_log.topics->remove("a", TopicSub{self, &record_held, false});
-        held_log.topics->remove("b", TopicSub{self, &record_held, false});
+    for (std::size_t k = 0; k < run.size(); ++k) {
+        const Publication& p = run[k];
+        held_log.log.push_back(std::to_string(i) + ":" + std::string(p.payload()));
+        if (i == held_log.leave_at && p.payload() == "leave") {
+            held_log.topics->remove("a", TopicSub{self, &record_held, false});
+            held_log.topics->remove("b", TopicSub{self, &record_held, false});
+            return;   // closed: what follows is not for it (as a session's delivery does)
+        }
     }
 }
 TopicSub held_sub(int i) { return TopicSub{&held_slots[i], &record_held, false}; }
@@ -262,4 +266,33 @@ TEST_CASE("topic registry: a held run is delivered once it reaches max_held") {
     t.publish(held_pub("none", "z"), nullptr);
     CHECK_FALSE(t.holding());
     t.release();
+}
+
+TEST_CASE("publication run: frames and events joined once, as the publications' own bytes") {
+    auto a = Publication::make("t", "one", false);
+    auto b = Publication::make("t", "two\nlines", false);
+    const Publication* items[] = {a.get(), b.get()};
+    const wisp::detail::PublicationRun run(items, 2);
+    CHECK(run.size() == 2);
+    CHECK(run.plain());
+    CHECK(run.text());
+    CHECK(run.ws_bytes_before_last() == a->ws_frame.size());
+    CHECK(run.ws_frames().view() ==
+          std::string(a->ws_frame.view()) + std::string(b->ws_frame.view()));
+    CHECK(run.ws_frames().get() == run.ws_frames().get());   // made once
+    for (bool named : {false, true})
+        for (bool chunked : {false, true})
+            CHECK(run.sse_events(named, chunked).view() ==
+                  std::string(a->sse(named, chunked).view()) +
+                      std::string(b->sse(named, chunked).view()));
+    // A lone publication is its own frame; a run past max_joined is not joined.
+    const wisp::detail::PublicationRun lone(items, 1);
+    CHECK(lone.ws_frames().get() == a->ws_frame.get());
+    CHECK(lone.ws_bytes_before_last() == 0);
+    auto big =
+        Publication::make("t", std::string(wisp::detail::PublicationRun::max_joined, 'x'), true);
+    const Publication* two[] = {a.get(), big.get()};
+    const wisp::detail::PublicationRun long_run(two, 2);
+    CHECK_FALSE(long_run.text());
+    CHECK_FALSE(long_run.ws_frames());
 }

@@ -546,3 +546,51 @@ TEST_CASE("topics: one read's publications keep their order with sends, queries 
     }
     CHECK(body == events);
 }
+
+TEST_CASE("topics: a peer's bursts reach a stalled subscriber in order up to its cap, then 1008") {
+    // Each burst arrives in one read, so its publications are delivered as held runs: the
+    // stalled subscriber's cap must still be applied publication by publication.
+    wisp::Options o;
+    o.limits.max_queued_bytes = 64 * 1024;
+    wisp::App app(o);
+    struct Relay {
+        std::atomic<int> closed_1008{0};
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+        void message(wisp::Peer& p, const wisp::Message& m) { p.publish("t", m); }
+        void close(wisp::Peer&, const wisp::CloseInfo& c) {
+            if (c.code == 1008) ++closed_1008;
+        }
+    } relay;
+    app.ws("/s", relay);
+    support::Server server(app);
+    WsClient stalled(server.port()), a(server.port()), pub(server.port());
+    for (WsClient* c : {&stalled, &a, &pub}) REQUIRE(support::status_of(c->handshake("/s")) == 101);
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 3; }));
+    const std::string pad(1000, 'p');
+    std::uint32_t seed = 1;
+    for (int batch = 0; batch < 100 && relay.closed_1008.load() == 0; ++batch) {
+        std::string burst;
+        for (int i = 0; i < 50; ++i)
+            burst += wisp::detail::encode_client_frame(
+                Opcode::text, std::to_string(batch * 50 + i) + pad, true, ++seed);
+        pub.send_raw(burst);
+        for (int i = 0; i < 50; ++i) {
+            auto f = a.read(10000ms);
+            REQUIRE(f);
+            REQUIRE(f->payload == std::to_string(batch * 50 + i) + pad);
+        }
+    }
+    CHECK(wait_until([&] { return relay.closed_1008.load() == 1; }));
+    // What was queued before the cap, in order and without a gap, then the close frame.
+    for (int next = 0;; ++next) {
+        auto f = stalled.read(10000ms);
+        REQUIRE(f);
+        if (f->opcode == 8) {
+            CHECK(f->close_code() == 1008);
+            CHECK(next > 0);
+            break;
+        }
+        REQUIRE(f->payload == std::to_string(next) + pad);
+    }
+    CHECK_FALSE(pub.read(200ms));   // the publisher never gets its own
+}

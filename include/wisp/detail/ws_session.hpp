@@ -159,8 +159,8 @@ private:
     void trim_request() noexcept {
         if (request_ && kept().has_request()) request_.reset();
     }
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
+    /// Publications to one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const PublicationRun& run, bool named);
     /// deliver() past its common case, out of line: the common case saves no registers.
     static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -570,15 +570,15 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     return SendResult::sent;
 }
 
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
+inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     SendQueue& q = s.conn_.out();
-    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
-    // peer without compression below its cap.
-    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
-                    !s.conn_.closing() && q.size() < q.cap()))
-        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
-    deliver_slow(s, p);
+    // The common case, as deliver_slow() would do each: made on this loop, an open peer without
+    // compression, below its cap before the last one (so below it before each): one entry.
+    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
+        if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
+    for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
 }
 
 WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
