@@ -9,9 +9,8 @@ not in these figures), drives it with bench/deliveries (64 B, 16 publications in
 --kind sse, the kit's `wsload sse`: the same publisher on /_chat, K streams on /_sse), zeroes the
 counters once the load runs and dumps them --seconds later. Deliveries are the publications made
 in that window (calls of `Publication::make`) times K, so every figure is exact per delivery
-(one delivery call may carry a run of publications: the last column says how many on average;
-WebSocket only): instructions (Ir),
-first-level data misses (D1mr + D1mw), misses of the simulated last level (--ll SIZE,ASSOC,LINE;
+(one delivery call may carry a run of publications: the last column says how many on average):
+instructions (Ir), first-level data misses (D1mr + D1mw), misses of the simulated last level (--ll SIZE,ASSOC,LINE;
 the default is this VM's 1 MiB L2 per core, which the working set of K connections outgrows),
 and calls of malloc. Timed runs on a shared 2-vCPU VM move by 20-40%; these do not.
 """
@@ -52,7 +51,7 @@ def parse(path):
                 name = names.get(m.group(2), "")
                 pending = None
                 if m.group(1) == "cfn":
-                    if "WsSession::deliver(" in name:
+                    if "WsSession::deliver(" in name or "StreamState::deliver_to(" in name:
                         pending = "deliver"
                     elif "Publication::make(" in name:
                         pending = "make"
@@ -132,9 +131,9 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for i, k in enumerate(int(x) for x in args.ks.split(",")):
         r = run(args, k, args.port + i)
-        per_call = r["deliveries"] / r["calls"] if r["calls"] else 0
+        per_call = f"{r['deliveries'] / r['calls']:.1f}" if r["calls"] else "-"
         print(f"| {k} | {r['deliveries']:,} | {r['Ir']:.0f} | {r['D1']:.2f} | {r['LL']:.2f} | {r['malloc']:.3f} "
-              f"| {per_call:.1f} |", flush=True)
+              f"| {per_call} |", flush=True)
     return 0
 
 
