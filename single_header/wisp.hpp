@@ -5021,6 +5021,7 @@ WISP_NAMESPACE_END
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -5085,13 +5086,53 @@ private:
     mutable SharedBuffer deflated_[7];   // [window_bits - 9]
 };
 
+/// Publications to one topic given to a subscriber together, in order: a run that a loop held
+/// (LoopTopics), or a lone publication. A subscriber that takes them all at once below its cap
+/// queues them as one entry: their WebSocket frames, or their SSE events, back to back in one
+/// shared block, made by the first subscriber that asks (so a turn's run costs each subscriber
+/// one queue entry, not one per publication); otherwise it takes them one by one as before.
+/// None of them skips the subscriber it is given to (the walk sees to that).
+class PublicationRun {
+public:
+    /// Runs up to this many bytes are copied into one block; longer ones go one by one.
+    static constexpr std::size_t max_joined = 16 * 1024;
+
+    PublicationRun(const Publication* const* items, std::size_t n) noexcept;
+    std::size_t size() const noexcept { return n_; }
+    const Publication& operator[](std::size_t i) const noexcept { return *items_[i]; }
+    const Publication& back() const noexcept { return *items_[n_ - 1]; }
+    /// No publication carries a sender to skip by id (a retained topic's).
+    bool plain() const noexcept { return !any_sender_; }
+    /// No publication is binary (what an event stream leaves out).
+    bool text() const noexcept { return !any_binary_; }
+    /// The WebSocket frames back to back (a lone publication: its own frame); empty when the
+    /// run is longer than max_joined.
+    const SharedBuffer& ws_frames() const;
+    /// The bytes of the frames before the last: below its cap by more than this, a subscriber
+    /// takes the whole run where one by one it would have taken each.
+    std::size_t ws_bytes_before_last() const noexcept { return ws_before_last_; }
+    /// A text run's SSE events back to back (Publication::sse); empty when too long.
+    const SharedBuffer& sse_events(bool named, bool chunked) const;
+
+private:
+    const Publication* const* items_;
+    std::size_t n_;
+    std::size_t ws_before_last_ = 0;
+    bool any_sender_ = false;
+    bool any_binary_ = false;
+    mutable bool ws_made_ = false;
+    mutable bool sse_made_[2][2] = {};
+    mutable SharedBuffer ws_;
+    mutable SharedBuffer sse_[2][2];
+};
+
 /// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
-/// function that queues a publication to it (`named`: an event stream that wants each
+/// function that queues publications to it (`named`: an event stream that wants each
 /// publication as an event named after the topic). One function pointer instead of a virtual
 /// base keeps idle sessions free of a second vtable pointer.
 struct TopicSub {
     void* self = nullptr;
-    void (*deliver)(void* self, const Publication& p, bool named) = nullptr;
+    void (*deliver)(void* self, const PublicationRun& run, bool named) = nullptr;
     bool named = false;
     const void* id() const noexcept { return self; }
 };
@@ -5100,8 +5141,22 @@ struct TopicSub {
 /// A walk (for_each) may close subscribers, which then leave their topics: a removal during
 /// a walk leaves a hole that the walk skips and that is swept when the outermost walk ends,
 /// so the walk needs no copy of the list.
+///
+/// Held publications: while a hold is open (hold() .. release(), the loop opens one around a
+/// read's messages and an inbox batch), consecutive publications to one topic wait and are
+/// then delivered subscriber by subscriber (each subscriber given all of them in order, the
+/// list walked once), not publication by publication: a subscriber's state is visited once
+/// for the run, not once per publication, so a walk over more subscribers than the cache
+/// holds does not miss again for each publication. The result is the same as delivering each
+/// at once as long as nothing looks at or changes a subscriber in between: so everything that
+/// could (a subscription change here, and through Loop::settle every send, close, queue or
+/// state query of a peer or a stream) delivers what is held first. A publication to another
+/// topic delivers the held run first too, so runs keep their order.
 class LoopTopics {
 public:
+    /// Publications held at most: a run is delivered once it is this long.
+    static constexpr std::size_t max_held = 64;
+
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -5117,17 +5172,45 @@ public:
     void fan_out(const Publication& p, const void* skip) {
         // A delivery may close its subscriber (backpressure), which then leaves its topics: the
         // walk skips it, no copy of the list needed.
-        for_each(p.topic, [&p, skip](const TopicSub& s) {
-            if (s.id() != skip) s.deliver(s.self, p, s.named);
+        const Publication* one = &p;
+        const PublicationRun run(&one, 1);
+        for_each(p.topic, [&run, skip](const TopicSub& s) {
+            if (s.id() != skip) s.deliver(s.self, run, s.named);
         });
     }
 
+    // ---- held publications (see the class comment) ----
+    void hold() noexcept { ++holds_; }
+    /// Ends a hold; the outermost delivers what is held.
+    void release() {
+        if (--holds_ == 0) settle();
+    }
+    /// As fan_out(), or while a hold is open, later: with the publications to the same topic
+    /// that follow it, at the latest when the hold ends. A publication made while held ones
+    /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
+    void publish(const std::shared_ptr<const Publication>& p, const void* skip);
+    /// Delivers what is held, now.
+    void settle() {
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+    }
+    bool holding() const noexcept { return !held_.empty(); }
+
 private:
+    struct Held {
+        std::shared_ptr<const Publication> p;
+        const void* skip;
+    };
     void sweep();
+    void deliver_held();
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;   // topics with holes left by removals during a walk
+    std::vector<std::string> holes_;        // topics with holes left by removals during a walk
+    std::vector<Held> held_;                ///< one topic's run, in publication order
+    std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
+    std::vector<const Publication*> run_;   ///< delivering_'s publications
+    unsigned holds_ = 0;
+    bool settling_ = false;   ///< deliver_held() is walking
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -5154,7 +5237,8 @@ public:
     /// closes, without queueing anything: for a publisher that must not wait later, holding a
     /// lock (a retained topic's). The bound is then soft: others may fill the room first.
     void wait_for_room(std::size_t limit);
-    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// Loop thread: calls deliver(const std::shared_ptr<const Publication>&) for at most
+    /// `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
     /// loop's other connections up for long).
@@ -5237,6 +5321,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before this subscription is not for it
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
@@ -5245,6 +5330,7 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 }
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before it left is still for it
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
@@ -5280,6 +5366,63 @@ void LoopTopics::for_each(const std::string& topic, F&& f) {
     if (--walking_ == 0 && !holes_.empty()) sweep();
 }
 
+inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, const void* skip) {
+    if (holds_ == 0 || settling_) {
+        settle();
+        fan_out(*p, skip);
+        return;
+    }
+    if (!held_.empty()) {
+        if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
+    } else if (subs_.find(p->topic) == subs_.end()) {
+        return;   // no subscriber here: nothing to deliver, nothing to keep in order
+    }
+    held_.push_back(Held{p, skip});
+}
+
+inline void LoopTopics::deliver_held() {
+    // Publications made from here on (by hooks that deliveries run) are delivered at once, so
+    // held_ stays empty while its former contents are walked.
+    delivering_.swap(held_);
+    settling_ = true;
+    auto it = subs_.find(delivering_.front().p->topic);
+    if (it != subs_.end()) {
+        run_.clear();
+        const void* skip = delivering_.front().skip;   // usually one publisher's whole run
+        bool mixed = false;
+        for (const Held& h : delivering_) {
+            run_.push_back(h.p.get());
+            mixed = mixed || h.skip != skip;
+        }
+        const PublicationRun run(run_.data(), run_.size());
+        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        const std::size_t n = v.size();
+        ++walking_;
+        for (std::size_t i = 0; i < n; ++i) {
+            const TopicSub s = v[i];
+            if (s.id() == nullptr) continue;   // a hole: it left
+            bool skipped = s.id() == skip;     // the publisher
+            if (WISP_UNLIKELY(mixed)) {
+                skipped = false;
+                for (const Held& h : delivering_) skipped = skipped || h.skip == s.id();
+            } else if (skipped) {
+                continue;
+            }
+            if (!skipped) {
+                s.deliver(s.self, run, s.named);
+                continue;
+            }
+            // Its own publications among others': one by one, as runs of one.
+            for (std::size_t k = 0; k < run_.size() && v[i].id() != nullptr; ++k)
+                if (delivering_[k].skip != s.id())
+                    s.deliver(s.self, PublicationRun(&run_[k], 1), s.named);
+        }
+        if (--walking_ == 0 && !holes_.empty()) sweep();
+    }
+    settling_ = false;
+    delivering_.clear();
+}
+
 inline void LoopTopics::sweep() {
     for (const std::string& topic : holes_) {
         auto it = subs_.find(topic);
@@ -5291,6 +5434,55 @@ inline void LoopTopics::sweep() {
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
+}
+
+inline PublicationRun::PublicationRun(const Publication* const* items, std::size_t n) noexcept
+    : items_(items), n_(n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        any_sender_ = any_sender_ || !items[i]->sender.empty();
+        any_binary_ = any_binary_ || items[i]->binary;
+        if (i + 1 < n) ws_before_last_ += items[i]->ws_frame.size();
+    }
+}
+
+inline const SharedBuffer& PublicationRun::ws_frames() const {
+    if (n_ == 1) return items_[0]->ws_frame;
+    if (!ws_made_) {
+        ws_made_ = true;
+        const std::size_t total = ws_before_last_ + back().ws_frame.size();
+        if (total <= max_joined) {
+            ws_ = SharedBuffer::with_capacity(total);
+            char* out = ws_.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& f = items_[i]->ws_frame;
+                std::memcpy(out, f.data(), f.size());
+                out += f.size();
+            }
+            ws_.set_size(total);
+        }
+    }
+    return ws_;
+}
+
+inline const SharedBuffer& PublicationRun::sse_events(bool named, bool chunked) const {
+    if (n_ == 1) return items_[0]->sse(named, chunked);
+    if (!sse_made_[named][chunked]) {
+        sse_made_[named][chunked] = true;
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < n_; ++i) total += items_[i]->sse(named, chunked).size();
+        if (total <= max_joined) {
+            SharedBuffer& b = sse_[named][chunked];
+            b = SharedBuffer::with_capacity(total);
+            char* out = b.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& e = items_[i]->sse(named, chunked);
+                std::memcpy(out, e.data(), e.size());
+                out += e.size();
+            }
+            b.set_size(total);
+        }
+    }
+    return sse_[named][chunked];
 }
 
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
@@ -5329,7 +5521,7 @@ bool TopicInbox::drain(std::size_t batch, F&& deliver) {
     // What was taken is older than anything still queued, so order is kept.
     const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
     for (; taken_pos_ < end; ++taken_pos_) {
-        deliver(*taken_[taken_pos_]);
+        deliver(taken_[taken_pos_]);
         taken_[taken_pos_].reset();
     }
     return taken_pos_ < taken_.size();
@@ -6657,11 +6849,37 @@ public:
     void stop_timer(TimerState& t);
 
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
-    /// publishing peer, or nullptr); loop thread.
-    void fan_out(const Publication& p, const void* skip) {
+    /// publishing peer, or nullptr); loop thread. Within a PublicationHold, later: with the
+    /// publications to the same topic that follow it (LoopTopics, held publications).
+    void fan_out(const std::shared_ptr<const Publication>& p, const void* skip) {
         TickHold hold(*this);
-        topics.fan_out(p, skip);
+        topics.publish(p, skip);
     }
+    /// Delivers the publications held (PublicationHold) now. Called first by everything that
+    /// could see a difference between held publications and delivered ones: a send, close or
+    /// state query of a peer or stream, a queue's append (SendQueue), a subscription change
+    /// (LoopTopics), a connection's close.
+    void settle() {
+        if (WISP_UNLIKELY(topics.holding())) {
+            TickHold hold(*this);
+            topics.settle();
+        }
+    }
+    /// While one lives, publications made on this loop wait and go out together, a run to one
+    /// topic walking its subscribers once: around a read's messages, an inbox batch.
+    class PublicationHold {
+    public:
+        explicit PublicationHold(Loop& l) noexcept : l_(l) { l_.topics.hold(); }
+        ~PublicationHold() {
+            TickHold hold(l_);
+            l_.topics.release();
+        }
+        PublicationHold(const PublicationHold&) = delete;
+        PublicationHold& operator=(const PublicationHold&) = delete;
+
+    private:
+        Loop& l_;
+    };
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
     /// publication) and delivers it in handlers of at most 64 publications each. With
@@ -6729,8 +6947,14 @@ private:
     void run_later();
     void drain_inbox() {
         TickHold hold(*this);
-        if (inbox_.drain(inbox_batch, [this](const Publication& p) { topics.fan_out(p, nullptr); }))
-            net::post(io, [this] { drain_inbox(); });
+        bool more = false;
+        {
+            PublicationHold run(*this);   // a batch's runs to one topic: one walk each
+            more = inbox_.drain(inbox_batch, [this](const std::shared_ptr<const Publication>& p) {
+                topics.publish(p, nullptr);
+            });
+        }
+        if (more) net::post(io, [this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -6910,7 +7134,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
             for (Loop* l : *loops)
                 if (l != here) l->enqueue(p, false);
         // Last: a delivery may close a subscriber whose close hook publishes again.
-        here->fan_out(*p, skip);
+        here->fan_out(p, skip);
         return;
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
@@ -7052,11 +7276,13 @@ public:
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
+        loop_.settle();   // publications held for this turn come first (Loop::settle)
         q_.append(bytes, &loop_.pool);
         loop_.mark_dirty(owner_);
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
+        loop_.settle();
         loop_.mark_dirty(owner_);
         return q_.reserve(n, &loop_.pool);
     }
@@ -7071,6 +7297,7 @@ public:
     /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
     /// writes them before its next read and keep_input_safe() copies what was not taken.
     void borrow(std::string_view bytes) {
+        loop_.settle();
         q_.append_block(loop_.recv_block(),
                         static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
         loop_.mark_dirty(owner_);
@@ -7888,6 +8115,7 @@ inline void Connection::on_drained() {
 
 inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
+    loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
     if (out_.empty() && !dirty) begin_linger();
 }
@@ -7908,6 +8136,7 @@ inline void Connection::begin_linger() {
 
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
+    loop().settle();   // as delivered before the close (then dropped with the queue)
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
@@ -8132,6 +8361,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
+    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
+    /// stream is looked at or changed.
+    void settle() const;
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
@@ -8145,7 +8377,7 @@ public:
     void resumed(const std::string& topic, bool ok,
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
-    static void deliver_to(void* self, const Publication& p, bool named);
+    static void deliver_to(void* self, const PublicationRun& run, bool named);
     /// deliver(), out of line: deliver_to() past its common case saves no registers.
     void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
@@ -8216,6 +8448,7 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (conn) conn->loop().settle();   // held publications first, in order
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
     if (!is_started) {
         // Before the head goes out (or for App::fetch, which has no connection and no cap):
@@ -8261,6 +8494,7 @@ inline SendResult StreamState::admit() {
 }
 
 inline void StreamState::started() {
+    conn->loop().settle();   // what was held goes out as it would have before the head
     is_started = true;
     if (!pending.empty()) {
         conn->out().write(pending);
@@ -8273,6 +8507,7 @@ inline void StreamState::started() {
 }
 
 inline void StreamState::end() {
+    settle();
     if (closed.exchange(true)) return;
     if (is_started && conn && !conn->closing()) {
         if (chunked) conn->out().write("0\r\n\r\n");
@@ -8318,6 +8553,10 @@ inline void StreamState::on_drained() {
     drain_fn = nullptr;
     fn();
     if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline void StreamState::settle() const {
+    if (conn != nullptr && Loop::current() == &conn->loop()) conn->loop().settle();
 }
 
 inline std::uint64_t StreamState::deadline() const noexcept {
@@ -8448,18 +8687,22 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
     last_write_tick = conn->loop().now_tick();
 }
 
-inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+inline void StreamState::deliver_to(void* self, const PublicationRun& run, bool named) {
     StreamState& s = *static_cast<StreamState*>(self);
-    // The common case, what deliver() does for it: a started stream (so it has a connection)
-    // that resumes nothing, open and below its cap, given a text publication.
-    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
-                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
-        const SharedBuffer& b = p.sse(named, s.chunked);
-        s.conn->out().write_shared(b, 0, b.size());
-        s.last_write_tick = s.conn->loop().now_tick();
-        return;
+    // The common case, what deliver() does for each: a started stream (so it has a connection)
+    // that resumes nothing, open, given text publications, below its cap before the last one
+    // (so below it before each): their events as one entry.
+    if (WISP_LIKELY(s.is_started && run.text() && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing())) {
+        SendQueue& q = s.conn->out();
+        const SharedBuffer& b = run.sse_events(named, s.chunked);
+        if (b && q.size() + (b.size() - run.back().sse(named, s.chunked).size()) < q.cap()) {
+            q.write_shared(b, 0, b.size());
+            s.last_write_tick = s.conn->loop().now_tick();
+            return;
+        }
     }
-    s.deliver_slow(p, named);
+    for (std::size_t i = 0; i < run.size(); ++i) s.deliver_slow(run[i], named);
 }
 
 WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
@@ -9886,11 +10129,12 @@ public:
     void on_message(Opcode op, std::string_view payload);
     void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
+    void on_pong(std::string_view) {}
     void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
+    void on_error(errc e, std::uint16_t close_code, const char* why) { fail(e, close_code, why); }
 
     // ---- for Peer ----
+    void settle() { conn_.loop().settle(); }   ///< Loop::settle: held publications go first
     SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
@@ -9924,8 +10168,8 @@ private:
     void trim_request() noexcept {
         if (request_ && kept().has_request()) request_.reset();
     }
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
+    /// Publications to one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const PublicationRun& run, bool named);
     /// deliver() past its common case, out of line: the common case saves no registers.
     static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -10029,6 +10273,8 @@ inline void WsSession::on_start() {
 inline void WsSession::on_data(char* p, std::size_t n) {
     note_rx();
     ping_outstanding_ = false;
+    // The read's publications to one topic go out together: one walk of its subscribers.
+    Loop::PublicationHold hold(conn_.loop());
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
@@ -10096,12 +10342,12 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
+    settle();
     if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
 }
 
-inline void WsSession::on_pong(std::string_view) {}
-
 inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    settle();   // publications held before the close came go out before its echo
     close_received_ = true;
     if (!close_sent_) {
         // §5.5.1: echo the code, then close the TCP connection (the server closes first).
@@ -10113,11 +10359,8 @@ inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
     conn_.close_after_flush();
 }
 
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
 inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    settle();
     if (in_hook_failure_ || close_reported_) return;
     in_hook_failure_ = true;
     if (!close_sent_ && !conn_.closing()) {
@@ -10336,15 +10579,15 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     return SendResult::sent;
 }
 
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
+inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     SendQueue& q = s.conn_.out();
-    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
-    // peer without compression below its cap.
-    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
-                    !s.conn_.closing() && q.size() < q.cap()))
-        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
-    deliver_slow(s, p);
+    // The common case, as deliver_slow() would do each: made on this loop, an open peer without
+    // compression, below its cap before the last one (so below it before each): one entry.
+    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
+        if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
+    for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
 }
 
 WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
@@ -10481,6 +10724,7 @@ inline void WsSession::let_go() {
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
+    settle();   // a peer closed by a held delivery has left the list
     std::vector<PeerHandle> out;
     PeerList& list = ep_.peers;
     const std::string_view ns = namespace_name();
@@ -10749,13 +10993,17 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
-WISP_DEF bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+WISP_DEF bool EventStream::is_open() const noexcept {
+    s_->settle();
+    return !s_->closed.load();
+}
 WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
 WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
     if (!s_->has_last_event_id) return std::nullopt;
     return std::string_view(s_->last_event_id);
 }
 WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
+    s_->settle();
     return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
 }
 WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
@@ -13166,24 +13414,39 @@ WISP_NAMESPACE_BEGIN
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 // ---- Peer ---------------------------------------------------------------------------
+// What sends, closes or looks at what a delivery may change first delivers the publications
+// the loop holds (Loop::settle), so holding them is never seen.
 WISP_DEF std::string_view Peer::id() const noexcept { return s_().id(); }
 WISP_DEF SendResult Peer::send_text(std::string_view text, SendOptions o) {
     if (!detail::is_valid_utf8(text)) return SendResult::invalid;
+    s_().settle();
     return s_().send_data(detail::Opcode::text, text, o.compress);
 }
 WISP_DEF SendResult Peer::send_binary(std::string_view bytes, SendOptions o) {
+    s_().settle();
     return s_().send_data(detail::Opcode::binary, bytes, o.compress);
 }
 WISP_DEF SendResult Peer::send(const Message& m, SendOptions o) {
+    s_().settle();
     return s_().send_data(m.is_binary() ? detail::Opcode::binary : detail::Opcode::text, m.data(),
                           o.compress);
 }
-WISP_DEF SendResult Peer::ping(std::string_view payload) { return s_().send_ping(payload); }
+WISP_DEF SendResult Peer::ping(std::string_view payload) {
+    s_().settle();
+    return s_().send_ping(payload);
+}
 WISP_DEF SendResult Peer::close(std::uint16_t code, std::string_view reason) {
+    s_().settle();
     return s_().close(code, reason);
 }
-WISP_DEF void Peer::terminate() { s_().terminate(); }
-WISP_DEF bool Peer::is_open() const noexcept { return s_().is_open(); }
+WISP_DEF void Peer::terminate() {
+    s_().settle();
+    s_().terminate();
+}
+WISP_DEF bool Peer::is_open() const noexcept {
+    s_().settle();
+    return s_().is_open();
+}
 WISP_DEF const Request& Peer::request() const noexcept { return s_().request(); }
 WISP_DEF const Address& Peer::remote_address() const noexcept { return s_().remote_address(); }
 WISP_DEF std::string_view Peer::client_cert_subject() const noexcept {
@@ -13193,12 +13456,21 @@ WISP_DEF detail::StateSlot& Peer::state_slot() { return s_().state_slot(); }
 WISP_DEF std::string_view Peer::protocol() const noexcept { return s_().protocol(); }
 WISP_DEF std::string_view Peer::extensions() const noexcept { return s_().extensions(); }
 WISP_DEF std::string Peer::url() const { return s_().url(); }
-WISP_DEF ReadyState Peer::ready_state() const noexcept { return s_().ready_state(); }
-WISP_DEF std::size_t Peer::buffered_amount() const noexcept { return s_().buffered_amount(); }
+WISP_DEF ReadyState Peer::ready_state() const noexcept {
+    s_().settle();
+    return s_().ready_state();
+}
+WISP_DEF std::size_t Peer::buffered_amount() const noexcept {
+    s_().settle();
+    return s_().buffered_amount();
+}
 
 WISP_DEF bool Peer::subscribe(std::string_view topic) { return s_().subscribe(topic); }
 WISP_DEF bool Peer::unsubscribe(std::string_view topic) { return s_().unsubscribe(topic); }
-WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept { return s_().topics(); }
+WISP_DEF const std::vector<std::string>& Peer::topics() const noexcept {
+    s_().settle();
+    return s_().topics();
+}
 WISP_DEF SendResult Peer::publish_text(std::string_view topic, std::string_view text,
                                        SendOptions o) {
     return s_().publish(topic, text, false, o.compress);
@@ -15231,7 +15503,8 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
-    if (inbox_->drain(64, [this](const Publication& p) { append_publication(p); }))
+    if (inbox_->drain(
+            64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
         net::post(loop_->io, [s = self()] { s->drain_inbox(); });
 }
 

@@ -161,3 +161,138 @@ TEST_CASE("topic registry: the last subscriber leaving during a walk removes the
     t.for_each("none", [&](const TopicSub&) { ++calls; });
     CHECK(calls == 1);
 }
+
+namespace {
+
+/// Subscribers that record_held what they are given, in the order the registry gives it.
+struct HeldLog {
+    std::vector<std::string> log;   // "<subscriber>:<payload>"
+    LoopTopics* topics = nullptr;
+    int leave_at = -1;   // the subscriber that leaves every topic when given "leave"
+};
+HeldLog held_log;
+char held_slots[8];
+void record_held(void* self, const wisp::detail::PublicationRun& run, bool) {
+    const int i = static_cast<int>(static_cast<char*>(self) - held_slots);
+    for (std::size_t k = 0; k < run.size(); ++k) {
+        const Publication& p = run[k];
+        held_log.log.push_back(std::to_string(i) + ":" + std::string(p.payload()));
+        if (i == held_log.leave_at && p.payload() == "leave") {
+            held_log.topics->remove("a", TopicSub{self, &record_held, false});
+            held_log.topics->remove("b", TopicSub{self, &record_held, false});
+            return;   // closed: what follows is not for it (as a session's delivery does)
+        }
+    }
+}
+TopicSub held_sub(int i) { return TopicSub{&held_slots[i], &record_held, false}; }
+std::shared_ptr<const Publication> held_pub(const char* topic, const char* text) {
+    return Publication::make(topic, text, false);
+}
+/// What subscriber `i` was given, in order.
+std::vector<std::string> held_given(int i) {
+    std::vector<std::string> out;
+    const std::string prefix = std::to_string(i) + ":";
+    for (const std::string& e : held_log.log)
+        if (e.compare(0, prefix.size(), prefix) == 0) out.push_back(e.substr(prefix.size()));
+    return out;
+}
+
+}   // namespace
+
+TEST_CASE("topic registry: held publications go out together, each subscriber's in order") {
+    LoopTopics t;
+    held_log = HeldLog{};
+    held_log.topics = &t;
+    for (int i = 0; i < 3; ++i) t.add("a", held_sub(i));
+    t.add("b", held_sub(1));
+    t.hold();
+    t.publish(held_pub("a", "1"),
+              held_sub(0).id());   // held_sub(0) published it: not for held_sub(0)
+    t.publish(held_pub("a", "2"), nullptr);
+    CHECK(held_log.log.empty());              // held
+    t.publish(held_pub("b", "3"), nullptr);   // another topic: the run to "a" goes first
+    // The run to "a" was walked subscriber by subscriber, in subscription order.
+    CHECK(held_log.log == std::vector<std::string>{"0:2", "1:1", "1:2", "2:1", "2:2"});
+    t.publish(held_pub("a", "4"), nullptr);
+    t.settle();   // what a send or a query does first (Loop::settle)
+    CHECK(held_given(1) == std::vector<std::string>{"1", "2", "3", "4"});
+    t.publish(held_pub("a", "5"), nullptr);
+    t.add("a", held_sub(3));   // a subscription delivers what was held first: "5" is not for it
+    t.publish(held_pub("a", "6"), nullptr);
+    t.release();
+    CHECK(held_given(0) == std::vector<std::string>{"2", "4", "5", "6"});
+    CHECK(held_given(1) == std::vector<std::string>{"1", "2", "3", "4", "5", "6"});
+    CHECK(held_given(2) == std::vector<std::string>{"1", "2", "4", "5", "6"});
+    CHECK(held_given(3) == std::vector<std::string>{"6"});
+    // Without a hold, a publication goes out at once.
+    held_log.log.clear();
+    t.publish(held_pub("b", "7"), nullptr);
+    CHECK(held_log.log == std::vector<std::string>{"1:7"});
+}
+
+TEST_CASE("topic registry: a subscriber that leaves during a held run gets nothing more of it") {
+    LoopTopics t;
+    held_log = HeldLog{};
+    held_log.topics = &t;
+    held_log.leave_at = 1;
+    for (int i = 0; i < 3; ++i) t.add("a", held_sub(i));
+    t.add("b", held_sub(1));
+    t.hold();
+    t.publish(held_pub("a", "1"), nullptr);
+    t.publish(held_pub("a", "leave"), nullptr);   // held_sub(1) is closed by this delivery
+    t.publish(held_pub("a", "3"), nullptr);
+    t.release();
+    CHECK(held_given(0) == std::vector<std::string>{"1", "leave", "3"});
+    CHECK(held_given(1) == std::vector<std::string>{"1", "leave"});
+    CHECK(held_given(2) == std::vector<std::string>{"1", "leave", "3"});
+    CHECK(t.find("b") == nullptr);   // swept after the walk
+    CHECK(ids(t, "a") == std::vector<const void*>{held_sub(0).id(), held_sub(2).id()});
+}
+
+TEST_CASE("topic registry: a held run is delivered once it reaches max_held") {
+    LoopTopics t;
+    held_log = HeldLog{};
+    t.add("a", held_sub(0));
+    t.hold();
+    for (std::size_t i = 0; i < LoopTopics::max_held; ++i) t.publish(held_pub("a", "x"), nullptr);
+    CHECK(held_log.log.empty());
+    t.publish(held_pub("a", "y"), nullptr);   // the 65th: the first 64 go
+    CHECK(held_log.log.size() == LoopTopics::max_held);
+    t.release();
+    CHECK(held_log.log.size() == LoopTopics::max_held + 1);
+    CHECK(held_log.log.back() == "0:y");
+    // A publication to a topic nobody here follows is not held at all.
+    t.hold();
+    t.publish(held_pub("none", "z"), nullptr);
+    CHECK_FALSE(t.holding());
+    t.release();
+}
+
+TEST_CASE("publication run: frames and events joined once, as the publications' own bytes") {
+    auto a = Publication::make("t", "one", false);
+    auto b = Publication::make("t", "two\nlines", false);
+    const Publication* items[] = {a.get(), b.get()};
+    const wisp::detail::PublicationRun run(items, 2);
+    CHECK(run.size() == 2);
+    CHECK(run.plain());
+    CHECK(run.text());
+    CHECK(run.ws_bytes_before_last() == a->ws_frame.size());
+    CHECK(run.ws_frames().view() ==
+          std::string(a->ws_frame.view()) + std::string(b->ws_frame.view()));
+    CHECK(run.ws_frames().get() == run.ws_frames().get());   // made once
+    for (bool named : {false, true})
+        for (bool chunked : {false, true})
+            CHECK(run.sse_events(named, chunked).view() ==
+                  std::string(a->sse(named, chunked).view()) +
+                      std::string(b->sse(named, chunked).view()));
+    // A lone publication is its own frame; a run past max_joined is not joined.
+    const wisp::detail::PublicationRun lone(items, 1);
+    CHECK(lone.ws_frames().get() == a->ws_frame.get());
+    CHECK(lone.ws_bytes_before_last() == 0);
+    auto big =
+        Publication::make("t", std::string(wisp::detail::PublicationRun::max_joined, 'x'), true);
+    const Publication* two[] = {a.get(), big.get()};
+    const wisp::detail::PublicationRun long_run(two, 2);
+    CHECK_FALSE(long_run.text());
+    CHECK_FALSE(long_run.ws_frames());
+}

@@ -464,3 +464,133 @@ TEST_CASE("topics: stop() lets a producer that waits on a full inbox go") {
     done = true;
     publisher.join();
 }
+
+TEST_CASE("topics: one read's publications keep their order with sends, queries and other topics") {
+    // Publications made while a read's messages are handled are delivered together (a run to
+    // one topic walks its subscribers once). Nothing may tell: a direct send, a query, another
+    // topic or a stream's push between them sees every publication before it delivered.
+    wisp::App app;
+    struct Order {
+        wisp::App* app = nullptr;
+        wisp::Peer* sub = nullptr;   // the first peer: "a" and "b"; the second: "a"; then "a"
+        int opened = 0;
+        std::vector<wisp::EventStream> streams;
+        void open(wisp::Peer& p) {
+            if (opened == 0) sub = &p;
+            p.subscribe("a");
+            if (opened++ == 0) p.subscribe("b");
+        }
+        void message(wisp::Peer& p, const wisp::Message& m) {
+            const std::string t(m.text());
+            const std::string arg = t.substr(t.find(':') + 1);
+            if (t.rfind("a:", 0) == 0) p.publish("a", arg);
+            else if (t.rfind("b:", 0) == 0) p.publish("b", arg);
+            else if (t.rfind("s:", 0) == 0) sub->send_text(arg);
+            else if (t.rfind("app:", 0) == 0) app->publish_text("a", arg);   // to p too
+            else if (t.rfind("me:", 0) == 0) p.send_text(arg);
+            else if (t.rfind("p:", 0) == 0) streams.front().push(arg);
+            else if (t == "q") p.send_text(sub->buffered_amount() > 0 ? "q1" : "q0");
+        }
+        void close(wisp::Peer& p, const wisp::CloseInfo&) {
+            if (sub == &p) sub = nullptr;
+        }
+    } order;
+    order.app = &app;
+    app.ws("/o", order);
+    app.get("/events", [&order](wisp::Request& req) {
+        wisp::EventStream s(req);
+        s.subscribe("a");
+        order.streams.push_back(s);
+        return s;
+    });
+    support::Server server(app);
+    WsClient sub(server.port()), sub2(server.port()), pub(server.port());
+    for (WsClient* c : {&sub, &sub2, &pub}) {
+        REQUIRE(support::status_of(c->handshake("/o")) == 101);
+        REQUIRE(wait_until([&] { return app.subscriber_count("b") == 1; }));
+    }
+    support::Client sse(server.port());
+    sse.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(sse.read_until(
+        [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }));
+    REQUIRE(wait_until([&] { return app.subscriber_count("a") == 4; }));
+    // One write, so that the server reads the messages together.
+    std::string burst;
+    std::uint32_t seed = 7;
+    for (const char* m : {"a:1", "q", "a:2", "s:3", "a:4", "b:5", "a:6", "app:7", "me:8", "b:9",
+                          "b:10", "a:11", "p:12", "a:13"})
+        burst += wisp::detail::encode_client_frame(Opcode::text, m, true, ++seed);
+    pub.send_raw(burst);
+    auto expect = [](WsClient& c, std::vector<std::string> want) {
+        for (const std::string& w : want) {
+            auto f = c.read(5000ms);
+            REQUIRE(f);
+            CHECK(f->payload == w);
+        }
+        CHECK_FALSE(c.read(200ms));
+    };
+    expect(sub, {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "13"});
+    expect(sub2, {"1", "2", "4", "6", "7", "11", "13"});
+    expect(pub, {"q1", "7", "8"});   // its own publications skip it; the app's do not
+    const std::string events =
+        "data: 1\n\ndata: 2\n\ndata: 4\n\ndata: 6\n\ndata: 7\n\n"
+        "data: 11\n\ndata: 12\n\ndata: 13\n\n";
+    CHECK(sse.read_until(
+        [&](const std::string& b) { return b.find("data: 13") != std::string::npos; }));
+    std::string body;   // the chunked body's events, without the chunk sizes
+    for (std::size_t pos = sse.buffer().find("\r\n\r\n") + 4; pos < sse.buffer().size();) {
+        const std::size_t eol = sse.buffer().find("\r\n", pos);
+        const std::size_t n = std::stoul(sse.buffer().substr(pos, eol - pos), nullptr, 16);
+        body += sse.buffer().substr(eol + 2, n);
+        pos = eol + 2 + n + 2;
+    }
+    CHECK(body == events);
+}
+
+TEST_CASE("topics: a peer's bursts reach a stalled subscriber in order up to its cap, then 1008") {
+    // Each burst arrives in one read, so its publications are delivered as held runs: the
+    // stalled subscriber's cap must still be applied publication by publication.
+    wisp::Options o;
+    o.limits.max_queued_bytes = 64 * 1024;
+    wisp::App app(o);
+    struct Relay {
+        std::atomic<int> closed_1008{0};
+        void open(wisp::Peer& p) { p.subscribe("t"); }
+        void message(wisp::Peer& p, const wisp::Message& m) { p.publish("t", m); }
+        void close(wisp::Peer&, const wisp::CloseInfo& c) {
+            if (c.code == 1008) ++closed_1008;
+        }
+    } relay;
+    app.ws("/s", relay);
+    support::Server server(app);
+    WsClient stalled(server.port()), a(server.port()), pub(server.port());
+    for (WsClient* c : {&stalled, &a, &pub}) REQUIRE(support::status_of(c->handshake("/s")) == 101);
+    REQUIRE(wait_until([&] { return app.subscriber_count("t") == 3; }));
+    const std::string pad(1000, 'p');
+    std::uint32_t seed = 1;
+    for (int batch = 0; batch < 100 && relay.closed_1008.load() == 0; ++batch) {
+        std::string burst;
+        for (int i = 0; i < 50; ++i)
+            burst += wisp::detail::encode_client_frame(
+                Opcode::text, std::to_string(batch * 50 + i) + pad, true, ++seed);
+        pub.send_raw(burst);
+        for (int i = 0; i < 50; ++i) {
+            auto f = a.read(10000ms);
+            REQUIRE(f);
+            REQUIRE(f->payload == std::to_string(batch * 50 + i) + pad);
+        }
+    }
+    CHECK(wait_until([&] { return relay.closed_1008.load() == 1; }));
+    // What was queued before the cap, in order and without a gap, then the close frame.
+    for (int next = 0;; ++next) {
+        auto f = stalled.read(10000ms);
+        REQUIRE(f);
+        if (f->opcode == 8) {
+            CHECK(f->close_code() == 1008);
+            CHECK(next > 0);
+            break;
+        }
+        REQUIRE(f->payload == std::to_string(next) + pad);
+    }
+    CHECK_FALSE(pub.read(200ms));   // the publisher never gets its own
+}

@@ -313,6 +313,7 @@ inline void Connection::on_drained() {
 
 inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
+    loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
     if (out_.empty() && !dirty) begin_linger();
 }
@@ -333,6 +334,7 @@ inline void Connection::begin_linger() {
 
 inline void Connection::close_now() {
     if (state_ == State::closed) return;
+    loop().settle();   // as delivered before the close (then dropped with the queue)
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);

@@ -114,13 +114,17 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
         detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
-WISP_DEF bool EventStream::is_open() const noexcept { return !s_->closed.load(); }
+WISP_DEF bool EventStream::is_open() const noexcept {
+    s_->settle();
+    return !s_->closed.load();
+}
 WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
 WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
     if (!s_->has_last_event_id) return std::nullopt;
     return std::string_view(s_->last_event_id);
 }
 WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
+    s_->settle();
     return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
 }
 WISP_DEF void EventStream::on_closed(std::function<void()> fn) {

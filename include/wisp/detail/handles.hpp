@@ -131,6 +131,7 @@ inline void WsSession::let_go() {
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
+    settle();   // a peer closed by a held delivery has left the list
     std::vector<PeerHandle> out;
     PeerList& list = ep_.peers;
     const std::string_view ns = namespace_name();

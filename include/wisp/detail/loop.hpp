@@ -125,11 +125,37 @@ public:
     void stop_timer(TimerState& t);
 
     /// Delivers a publication to this loop's subscribers of its topic except `skip` (the
-    /// publishing peer, or nullptr); loop thread.
-    void fan_out(const Publication& p, const void* skip) {
+    /// publishing peer, or nullptr); loop thread. Within a PublicationHold, later: with the
+    /// publications to the same topic that follow it (LoopTopics, held publications).
+    void fan_out(const std::shared_ptr<const Publication>& p, const void* skip) {
         TickHold hold(*this);
-        topics.fan_out(p, skip);
+        topics.publish(p, skip);
     }
+    /// Delivers the publications held (PublicationHold) now. Called first by everything that
+    /// could see a difference between held publications and delivered ones: a send, close or
+    /// state query of a peer or stream, a queue's append (SendQueue), a subscription change
+    /// (LoopTopics), a connection's close.
+    void settle() {
+        if (WISP_UNLIKELY(topics.holding())) {
+            TickHold hold(*this);
+            topics.settle();
+        }
+    }
+    /// While one lives, publications made on this loop wait and go out together, a run to one
+    /// topic walking its subscribers once: around a read's messages, an inbox batch.
+    class PublicationHold {
+    public:
+        explicit PublicationHold(Loop& l) noexcept : l_(l) { l_.topics.hold(); }
+        ~PublicationHold() {
+            TickHold hold(l_);
+            l_.topics.release();
+        }
+        PublicationHold(const PublicationHold&) = delete;
+        PublicationHold& operator=(const PublicationHold&) = delete;
+
+    private:
+        Loop& l_;
+    };
     /// Queues a publication made on another thread for this loop's subscribers; any thread.
     /// The loop takes everything queued at its next turn (one wakeup per batch, not per
     /// publication) and delivers it in handlers of at most 64 publications each. With
@@ -197,8 +223,14 @@ private:
     void run_later();
     void drain_inbox() {
         TickHold hold(*this);
-        if (inbox_.drain(inbox_batch, [this](const Publication& p) { topics.fan_out(p, nullptr); }))
-            net::post(io, [this] { drain_inbox(); });
+        bool more = false;
+        {
+            PublicationHold run(*this);   // a batch's runs to one topic: one walk each
+            more = inbox_.drain(inbox_batch, [this](const std::shared_ptr<const Publication>& p) {
+                topics.publish(p, nullptr);
+            });
+        }
+        if (more) net::post(io, [this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -378,7 +410,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
             for (Loop* l : *loops)
                 if (l != here) l->enqueue(p, false);
         // Last: a delivery may close a subscriber whose close hook publishes again.
-        here->fan_out(*p, skip);
+        here->fan_out(p, skip);
         return;
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.

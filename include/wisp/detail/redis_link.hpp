@@ -479,7 +479,8 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
-    if (inbox_->drain(64, [this](const Publication& p) { append_publication(p); }))
+    if (inbox_->drain(
+            64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
         net::post(loop_->io, [s = self()] { s->drain_inbox(); });
 }
 

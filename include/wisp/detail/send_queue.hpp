@@ -39,11 +39,13 @@ public:
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
+        loop_.settle();   // publications held for this turn come first (Loop::settle)
         q_.append(bytes, &loop_.pool);
         loop_.mark_dirty(owner_);
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
+        loop_.settle();
         loop_.mark_dirty(owner_);
         return q_.reserve(n, &loop_.pool);
     }
@@ -58,6 +60,7 @@ public:
     /// Queues `bytes` (can_borrow() holds) by reference into the receive buffer; the pump
     /// writes them before its next read and keep_input_safe() copies what was not taken.
     void borrow(std::string_view bytes) {
+        loop_.settle();
         q_.append_block(loop_.recv_block(),
                         static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
         loop_.mark_dirty(owner_);

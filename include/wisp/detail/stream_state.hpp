@@ -64,6 +64,9 @@ public:
     void on_drained();
     void on_heartbeat();
     std::uint64_t deadline() const noexcept;
+    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
+    /// stream is looked at or changed.
+    void settle() const;
     bool subscribe(std::string_view topic, bool named);
     bool unsubscribe(std::string_view topic);
     void deliver(const Publication& p, bool named);
@@ -77,7 +80,7 @@ public:
     void resumed(const std::string& topic, bool ok,
                  std::vector<std::shared_ptr<const Publication>> missed);
     /// The topic registry's delivery function.
-    static void deliver_to(void* self, const Publication& p, bool named);
+    static void deliver_to(void* self, const PublicationRun& run, bool named);
     /// deliver(), out of line: deliver_to() past its common case saves no registers.
     void deliver_slow(const Publication& p, bool named);
     std::vector<std::string> topics;
@@ -148,6 +151,7 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
 }
 
 inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
+    if (conn) conn->loop().settle();   // held publications first, in order
     if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
     if (!is_started) {
         // Before the head goes out (or for App::fetch, which has no connection and no cap):
@@ -193,6 +197,7 @@ inline SendResult StreamState::admit() {
 }
 
 inline void StreamState::started() {
+    conn->loop().settle();   // what was held goes out as it would have before the head
     is_started = true;
     if (!pending.empty()) {
         conn->out().write(pending);
@@ -205,6 +210,7 @@ inline void StreamState::started() {
 }
 
 inline void StreamState::end() {
+    settle();
     if (closed.exchange(true)) return;
     if (is_started && conn && !conn->closing()) {
         if (chunked) conn->out().write("0\r\n\r\n");
@@ -250,6 +256,10 @@ inline void StreamState::on_drained() {
     drain_fn = nullptr;
     fn();
     if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+}
+
+inline void StreamState::settle() const {
+    if (conn != nullptr && Loop::current() == &conn->loop()) conn->loop().settle();
 }
 
 inline std::uint64_t StreamState::deadline() const noexcept {
@@ -380,18 +390,22 @@ inline void StreamState::write_publication(const Publication& p, bool named) {
     last_write_tick = conn->loop().now_tick();
 }
 
-inline void StreamState::deliver_to(void* self, const Publication& p, bool named) {
+inline void StreamState::deliver_to(void* self, const PublicationRun& run, bool named) {
     StreamState& s = *static_cast<StreamState*>(self);
-    // The common case, what deliver() does for it: a started stream (so it has a connection)
-    // that resumes nothing, open and below its cap, given a text publication.
-    if (WISP_LIKELY(s.is_started && !p.binary && s.resumes == nullptr && !s.closed.load() &&
-                    !s.conn->closing() && s.conn->out().size() < s.conn->out().cap())) {
-        const SharedBuffer& b = p.sse(named, s.chunked);
-        s.conn->out().write_shared(b, 0, b.size());
-        s.last_write_tick = s.conn->loop().now_tick();
-        return;
+    // The common case, what deliver() does for each: a started stream (so it has a connection)
+    // that resumes nothing, open, given text publications, below its cap before the last one
+    // (so below it before each): their events as one entry.
+    if (WISP_LIKELY(s.is_started && run.text() && s.resumes == nullptr && !s.closed.load() &&
+                    !s.conn->closing())) {
+        SendQueue& q = s.conn->out();
+        const SharedBuffer& b = run.sse_events(named, s.chunked);
+        if (b && q.size() + (b.size() - run.back().sse(named, s.chunked).size()) < q.cap()) {
+            q.write_shared(b, 0, b.size());
+            s.last_write_tick = s.conn->loop().now_tick();
+            return;
+        }
     }
-    s.deliver_slow(p, named);
+    for (std::size_t i = 0; i < run.size(); ++i) s.deliver_slow(run[i], named);
 }
 
 WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {

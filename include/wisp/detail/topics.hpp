@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -85,13 +86,53 @@ private:
     mutable SharedBuffer deflated_[7];   // [window_bits - 9]
 };
 
+/// Publications to one topic given to a subscriber together, in order: a run that a loop held
+/// (LoopTopics), or a lone publication. A subscriber that takes them all at once below its cap
+/// queues them as one entry: their WebSocket frames, or their SSE events, back to back in one
+/// shared block, made by the first subscriber that asks (so a turn's run costs each subscriber
+/// one queue entry, not one per publication); otherwise it takes them one by one as before.
+/// None of them skips the subscriber it is given to (the walk sees to that).
+class PublicationRun {
+public:
+    /// Runs up to this many bytes are copied into one block; longer ones go one by one.
+    static constexpr std::size_t max_joined = 16 * 1024;
+
+    PublicationRun(const Publication* const* items, std::size_t n) noexcept;
+    std::size_t size() const noexcept { return n_; }
+    const Publication& operator[](std::size_t i) const noexcept { return *items_[i]; }
+    const Publication& back() const noexcept { return *items_[n_ - 1]; }
+    /// No publication carries a sender to skip by id (a retained topic's).
+    bool plain() const noexcept { return !any_sender_; }
+    /// No publication is binary (what an event stream leaves out).
+    bool text() const noexcept { return !any_binary_; }
+    /// The WebSocket frames back to back (a lone publication: its own frame); empty when the
+    /// run is longer than max_joined.
+    const SharedBuffer& ws_frames() const;
+    /// The bytes of the frames before the last: below its cap by more than this, a subscriber
+    /// takes the whole run where one by one it would have taken each.
+    std::size_t ws_bytes_before_last() const noexcept { return ws_before_last_; }
+    /// A text run's SSE events back to back (Publication::sse); empty when too long.
+    const SharedBuffer& sse_events(bool named, bool chunked) const;
+
+private:
+    const Publication* const* items_;
+    std::size_t n_;
+    std::size_t ws_before_last_ = 0;
+    bool any_sender_ = false;
+    bool any_binary_ = false;
+    mutable bool ws_made_ = false;
+    mutable bool sse_made_[2][2] = {};
+    mutable SharedBuffer ws_;
+    mutable SharedBuffer sse_[2][2];
+};
+
 /// A subscriber on one loop: a WebSocket peer or an event stream, as an opaque pointer and the
-/// function that queues a publication to it (`named`: an event stream that wants each
+/// function that queues publications to it (`named`: an event stream that wants each
 /// publication as an event named after the topic). One function pointer instead of a virtual
 /// base keeps idle sessions free of a second vtable pointer.
 struct TopicSub {
     void* self = nullptr;
-    void (*deliver)(void* self, const Publication& p, bool named) = nullptr;
+    void (*deliver)(void* self, const PublicationRun& run, bool named) = nullptr;
     bool named = false;
     const void* id() const noexcept { return self; }
 };
@@ -100,8 +141,22 @@ struct TopicSub {
 /// A walk (for_each) may close subscribers, which then leave their topics: a removal during
 /// a walk leaves a hole that the walk skips and that is swept when the outermost walk ends,
 /// so the walk needs no copy of the list.
+///
+/// Held publications: while a hold is open (hold() .. release(), the loop opens one around a
+/// read's messages and an inbox batch), consecutive publications to one topic wait and are
+/// then delivered subscriber by subscriber (each subscriber given all of them in order, the
+/// list walked once), not publication by publication: a subscriber's state is visited once
+/// for the run, not once per publication, so a walk over more subscribers than the cache
+/// holds does not miss again for each publication. The result is the same as delivering each
+/// at once as long as nothing looks at or changes a subscriber in between: so everything that
+/// could (a subscription change here, and through Loop::settle every send, close, queue or
+/// state query of a peer or a stream) delivers what is held first. A publication to another
+/// topic delivers the held run first too, so runs keep their order.
 class LoopTopics {
 public:
+    /// Publications held at most: a run is delivered once it is this long.
+    static constexpr std::size_t max_held = 64;
+
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -117,17 +172,45 @@ public:
     void fan_out(const Publication& p, const void* skip) {
         // A delivery may close its subscriber (backpressure), which then leaves its topics: the
         // walk skips it, no copy of the list needed.
-        for_each(p.topic, [&p, skip](const TopicSub& s) {
-            if (s.id() != skip) s.deliver(s.self, p, s.named);
+        const Publication* one = &p;
+        const PublicationRun run(&one, 1);
+        for_each(p.topic, [&run, skip](const TopicSub& s) {
+            if (s.id() != skip) s.deliver(s.self, run, s.named);
         });
     }
 
+    // ---- held publications (see the class comment) ----
+    void hold() noexcept { ++holds_; }
+    /// Ends a hold; the outermost delivers what is held.
+    void release() {
+        if (--holds_ == 0) settle();
+    }
+    /// As fan_out(), or while a hold is open, later: with the publications to the same topic
+    /// that follow it, at the latest when the hold ends. A publication made while held ones
+    /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
+    void publish(const std::shared_ptr<const Publication>& p, const void* skip);
+    /// Delivers what is held, now.
+    void settle() {
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+    }
+    bool holding() const noexcept { return !held_.empty(); }
+
 private:
+    struct Held {
+        std::shared_ptr<const Publication> p;
+        const void* skip;
+    };
     void sweep();
+    void deliver_held();
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;   // topics with holes left by removals during a walk
+    std::vector<std::string> holes_;        // topics with holes left by removals during a walk
+    std::vector<Held> held_;                ///< one topic's run, in publication order
+    std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
+    std::vector<const Publication*> run_;   ///< delivering_'s publications
+    unsigned holds_ = 0;
+    bool settling_ = false;   ///< deliver_held() is walking
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -154,7 +237,8 @@ public:
     /// closes, without queueing anything: for a publisher that must not wait later, holding a
     /// lock (a retained topic's). The bound is then soft: others may fill the room first.
     void wait_for_room(std::size_t limit);
-    /// Loop thread: calls deliver(publication) for at most `batch` publications in order,
+    /// Loop thread: calls deliver(const std::shared_ptr<const Publication>&) for at most
+    /// `batch` publications in order,
     /// taking the whole inbox when the last batch is done. True when some remain (the owner
     /// schedules another drain behind the work already queued, so a backlog never holds the
     /// loop's other connections up for long).
@@ -237,6 +321,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 }
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before this subscription is not for it
     auto& v = subs_[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
@@ -245,6 +330,7 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 }
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
+    settle();   // what was published before it left is still for it
     auto it = subs_.find(topic);
     if (it == subs_.end()) return false;
     auto& v = it->second;
@@ -280,6 +366,63 @@ void LoopTopics::for_each(const std::string& topic, F&& f) {
     if (--walking_ == 0 && !holes_.empty()) sweep();
 }
 
+inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, const void* skip) {
+    if (holds_ == 0 || settling_) {
+        settle();
+        fan_out(*p, skip);
+        return;
+    }
+    if (!held_.empty()) {
+        if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
+    } else if (subs_.find(p->topic) == subs_.end()) {
+        return;   // no subscriber here: nothing to deliver, nothing to keep in order
+    }
+    held_.push_back(Held{p, skip});
+}
+
+inline void LoopTopics::deliver_held() {
+    // Publications made from here on (by hooks that deliveries run) are delivered at once, so
+    // held_ stays empty while its former contents are walked.
+    delivering_.swap(held_);
+    settling_ = true;
+    auto it = subs_.find(delivering_.front().p->topic);
+    if (it != subs_.end()) {
+        run_.clear();
+        const void* skip = delivering_.front().skip;   // usually one publisher's whole run
+        bool mixed = false;
+        for (const Held& h : delivering_) {
+            run_.push_back(h.p.get());
+            mixed = mixed || h.skip != skip;
+        }
+        const PublicationRun run(run_.data(), run_.size());
+        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        const std::size_t n = v.size();
+        ++walking_;
+        for (std::size_t i = 0; i < n; ++i) {
+            const TopicSub s = v[i];
+            if (s.id() == nullptr) continue;   // a hole: it left
+            bool skipped = s.id() == skip;     // the publisher
+            if (WISP_UNLIKELY(mixed)) {
+                skipped = false;
+                for (const Held& h : delivering_) skipped = skipped || h.skip == s.id();
+            } else if (skipped) {
+                continue;
+            }
+            if (!skipped) {
+                s.deliver(s.self, run, s.named);
+                continue;
+            }
+            // Its own publications among others': one by one, as runs of one.
+            for (std::size_t k = 0; k < run_.size() && v[i].id() != nullptr; ++k)
+                if (delivering_[k].skip != s.id())
+                    s.deliver(s.self, PublicationRun(&run_[k], 1), s.named);
+        }
+        if (--walking_ == 0 && !holes_.empty()) sweep();
+    }
+    settling_ = false;
+    delivering_.clear();
+}
+
 inline void LoopTopics::sweep() {
     for (const std::string& topic : holes_) {
         auto it = subs_.find(topic);
@@ -291,6 +434,55 @@ inline void LoopTopics::sweep() {
         if (v.empty()) subs_.erase(it);
     }
     holes_.clear();
+}
+
+inline PublicationRun::PublicationRun(const Publication* const* items, std::size_t n) noexcept
+    : items_(items), n_(n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        any_sender_ = any_sender_ || !items[i]->sender.empty();
+        any_binary_ = any_binary_ || items[i]->binary;
+        if (i + 1 < n) ws_before_last_ += items[i]->ws_frame.size();
+    }
+}
+
+inline const SharedBuffer& PublicationRun::ws_frames() const {
+    if (n_ == 1) return items_[0]->ws_frame;
+    if (!ws_made_) {
+        ws_made_ = true;
+        const std::size_t total = ws_before_last_ + back().ws_frame.size();
+        if (total <= max_joined) {
+            ws_ = SharedBuffer::with_capacity(total);
+            char* out = ws_.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& f = items_[i]->ws_frame;
+                std::memcpy(out, f.data(), f.size());
+                out += f.size();
+            }
+            ws_.set_size(total);
+        }
+    }
+    return ws_;
+}
+
+inline const SharedBuffer& PublicationRun::sse_events(bool named, bool chunked) const {
+    if (n_ == 1) return items_[0]->sse(named, chunked);
+    if (!sse_made_[named][chunked]) {
+        sse_made_[named][chunked] = true;
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < n_; ++i) total += items_[i]->sse(named, chunked).size();
+        if (total <= max_joined) {
+            SharedBuffer& b = sse_[named][chunked];
+            b = SharedBuffer::with_capacity(total);
+            char* out = b.mutable_data();
+            for (std::size_t i = 0; i < n_; ++i) {
+                const SharedBuffer& e = items_[i]->sse(named, chunked);
+                std::memcpy(out, e.data(), e.size());
+                out += e.size();
+            }
+            b.set_size(total);
+        }
+    }
+    return sse_[named][chunked];
 }
 
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
@@ -329,7 +521,7 @@ bool TopicInbox::drain(std::size_t batch, F&& deliver) {
     // What was taken is older than anything still queued, so order is kept.
     const std::size_t end = std::min(taken_.size(), taken_pos_ + batch);
     for (; taken_pos_ < end; ++taken_pos_) {
-        deliver(*taken_[taken_pos_]);
+        deliver(taken_[taken_pos_]);
         taken_[taken_pos_].reset();
     }
     return taken_pos_ < taken_.size();

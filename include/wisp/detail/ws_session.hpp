@@ -120,11 +120,12 @@ public:
     void on_message(Opcode op, std::string_view payload);
     void on_compressed_message(Opcode op, std::string_view payload);   ///< inflate, then as above
     void on_ping(std::string_view payload);
-    void on_pong(std::string_view payload);
+    void on_pong(std::string_view) {}
     void on_close(std::uint16_t code, std::string_view reason);
-    void on_error(errc e, std::uint16_t close_code, const char* why);
+    void on_error(errc e, std::uint16_t close_code, const char* why) { fail(e, close_code, why); }
 
     // ---- for Peer ----
+    void settle() { conn_.loop().settle(); }   ///< Loop::settle: held publications go first
     SendResult send_data(Opcode op, std::string_view payload, bool compress = true);
     SendResult send_ping(std::string_view payload);
     SendResult close(std::uint16_t code, std::string_view reason);
@@ -158,8 +159,8 @@ private:
     void trim_request() noexcept {
         if (request_ && kept().has_request()) request_.reset();
     }
-    /// A publication for one of this peer's topics (the topic registry's delivery function).
-    static void deliver(void* self, const Publication& p, bool named);
+    /// Publications to one of this peer's topics (the topic registry's delivery function).
+    static void deliver(void* self, const PublicationRun& run, bool named);
     /// deliver() past its common case, out of line: the common case saves no registers.
     static void deliver_slow(WsSession& s, const Publication& p);
     /// Whether one more message may be queued; applies the backpressure policy when not.
@@ -263,6 +264,8 @@ inline void WsSession::on_start() {
 inline void WsSession::on_data(char* p, std::size_t n) {
     note_rx();
     ping_outstanding_ = false;
+    // The read's publications to one topic go out together: one walk of its subscribers.
+    Loop::PublicationHold hold(conn_.loop());
     if (!reader_.done()) reader_.feed(p, n, *this);
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
@@ -330,12 +333,12 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
+    settle();
     if (!close_sent_ && !conn_.closing()) write_frame(Opcode::pong, payload);   // §5.5.2
 }
 
-inline void WsSession::on_pong(std::string_view) {}
-
 inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
+    settle();   // publications held before the close came go out before its echo
     close_received_ = true;
     if (!close_sent_) {
         // §5.5.1: echo the code, then close the TCP connection (the server closes first).
@@ -347,11 +350,8 @@ inline void WsSession::on_close(std::uint16_t code, std::string_view reason) {
     conn_.close_after_flush();
 }
 
-inline void WsSession::on_error(errc e, std::uint16_t close_code, const char* why) {
-    fail(e, close_code, why);
-}
-
 inline void WsSession::fail(errc e, std::uint16_t code, std::string_view why) {
+    settle();
     if (in_hook_failure_ || close_reported_) return;
     in_hook_failure_ = true;
     if (!close_sent_ && !conn_.closing()) {
@@ -570,15 +570,15 @@ inline SendResult WsSession::publish(std::string_view topic, std::string_view da
     return SendResult::sent;
 }
 
-inline void WsSession::deliver(void* self, const Publication& p, bool) {
+inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     WsSession& s = *static_cast<WsSession*>(self);
     SendQueue& q = s.conn_.out();
-    // The common case, as deliver_slow() would do it: a publication made on this loop, an open
-    // peer without compression below its cap.
-    if (WISP_LIKELY(p.sender.empty() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
-                    !s.conn_.closing() && q.size() < q.cap()))
-        return q.write_shared(p.ws_frame, 0, p.ws_frame.size());
-    deliver_slow(s, p);
+    // The common case, as deliver_slow() would do each: made on this loop, an open peer without
+    // compression, below its cap before the last one (so below it before each): one entry.
+    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+                    !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
+        if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
+    for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
 }
 
 WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publication& p) {
