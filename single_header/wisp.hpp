@@ -5027,6 +5027,7 @@ WISP_NAMESPACE_END
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -5157,6 +5158,13 @@ public:
     /// Publications held at most: a run is delivered once it is this long.
     static constexpr std::size_t max_held = 64;
 
+    /// The held runs' storage is made here, so delivering what is held allocates nothing
+    /// outside the deliveries themselves.
+    LoopTopics() {
+        held_.reserve(max_held);
+        delivering_.reserve(max_held);
+        run_.reserve(max_held);
+    }
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -5194,6 +5202,9 @@ public:
         if (WISP_UNLIKELY(!held_.empty())) deliver_held();
     }
     bool holding() const noexcept { return !held_.empty(); }
+    /// Deliveries of held publications that failed (a queue could not allocate) since the last
+    /// call; each of those subscribers missed that run. The loop reports them.
+    std::size_t take_failed() noexcept { return std::exchange(failed_, 0); }
 
 private:
     struct Held {
@@ -5202,6 +5213,10 @@ private:
     };
     void sweep();
     void deliver_held();
+    /// One subscriber's delivery of a held run. Held runs go out from places that cannot fail
+    /// (a hold's end, a noexcept query), so an exception (out of memory) is counted, not thrown:
+    /// the subscriber misses the run and the walk goes on.
+    void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
@@ -5210,7 +5225,8 @@ private:
     std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
     std::vector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
-    bool settling_ = false;   ///< deliver_held() is walking
+    bool settling_ = false;    ///< deliver_held() is walking
+    std::size_t failed_ = 0;   ///< see take_failed()
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -5409,18 +5425,29 @@ inline void LoopTopics::deliver_held() {
                 continue;
             }
             if (!skipped) {
-                s.deliver(s.self, run, s.named);
+                deliver_one(s, run);
                 continue;
             }
             // Its own publications among others': one by one, as runs of one.
             for (std::size_t k = 0; k < run_.size() && v[i].id() != nullptr; ++k)
-                if (delivering_[k].skip != s.id())
-                    s.deliver(s.self, PublicationRun(&run_[k], 1), s.named);
+                if (delivering_[k].skip != s.id()) deliver_one(s, PublicationRun(&run_[k], 1));
         }
         if (--walking_ == 0 && !holes_.empty()) sweep();
     }
     settling_ = false;
     delivering_.clear();
+}
+
+inline void LoopTopics::deliver_one(const TopicSub& s, const PublicationRun& run) noexcept {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        s.deliver(s.self, run, s.named);
+    } catch (...) {
+        ++failed_;
+    }
+#else
+    s.deliver(s.self, run, s.named);
+#endif
 }
 
 inline void LoopTopics::sweep() {
@@ -6754,6 +6781,7 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -6859,10 +6887,11 @@ public:
     /// could see a difference between held publications and delivered ones: a send, close or
     /// state query of a peer or stream, a queue's append (SendQueue), a subscription change
     /// (LoopTopics), a connection's close.
-    void settle() {
+    void settle() noexcept {
         if (WISP_UNLIKELY(topics.holding())) {
             TickHold hold(*this);
             topics.settle();
+            report_failed_deliveries();
         }
     }
     /// While one lives, publications made on this loop wait and go out together, a run to one
@@ -6873,6 +6902,7 @@ public:
         ~PublicationHold() {
             TickHold hold(l_);
             l_.topics.release();
+            l_.report_failed_deliveries();
         }
         PublicationHold(const PublicationHold&) = delete;
         PublicationHold& operator=(const PublicationHold&) = delete;
@@ -6945,6 +6975,8 @@ private:
     std::uint64_t clock_tick() const noexcept;
     void flush_all();
     void run_later();
+    /// Held deliveries that failed (LoopTopics::take_failed): reported as out_of_memory.
+    void report_failed_deliveries() noexcept;
     void drain_inbox() {
         TickHold hold(*this);
         bool more = false;
@@ -7114,6 +7146,22 @@ inline void Loop::read_later(TransportOwner& o) {
     if (o.read_posted) return;
     o.read_posted = true;
     enlist(later_, o, [this] { run_later(); });
+}
+
+inline void Loop::report_failed_deliveries() noexcept {
+    const std::size_t n = topics.take_failed();
+    if (WISP_LIKELY(n == 0)) return;
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+#endif
+        core.report(Request(), errc::out_of_memory,
+                    "publications: " + std::to_string(n) +
+                        " deliveries could not be queued (out of memory); those subscribers "
+                        "missed them");
+#ifndef WISP_NO_EXCEPTIONS
+    } catch (...) {   // nothing left to report it with
+    }
+#endif
 }
 
 inline void Loop::run_later() {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <wisp/detail/topics.hpp>
 
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -267,6 +268,34 @@ TEST_CASE("topic registry: a held run is delivered once it reaches max_held") {
     CHECK_FALSE(t.holding());
     t.release();
 }
+
+#ifndef WISP_NO_EXCEPTIONS
+namespace {
+/// A subscriber whose queue cannot allocate: its delivery throws, as SendQueue would.
+void out_of_memory(void*, const wisp::detail::PublicationRun&, bool) { throw std::bad_alloc(); }
+}   // namespace
+
+TEST_CASE("topic registry: a held delivery that cannot allocate is counted, the walk goes on") {
+    LoopTopics t;
+    held_log = HeldLog{};
+    char failing = 0;
+    t.add("a", held_sub(0));
+    t.add("a", TopicSub{&failing, &out_of_memory, false});
+    t.add("a", held_sub(2));
+    t.hold();
+    t.publish(held_pub("a", "1"), nullptr);
+    t.publish(held_pub("a", "2"), nullptr);
+    // The hold's end (a destructor) and settle() (noexcept queries) must not throw.
+    CHECK_NOTHROW(t.release());
+    CHECK(held_given(0) == std::vector<std::string>{"1", "2"});
+    CHECK(held_given(2) == std::vector<std::string>{"1", "2"});   // after the failing one
+    CHECK(t.take_failed() == 1);   // one run, one subscriber: the loop reports it
+    CHECK(t.take_failed() == 0);
+    CHECK_FALSE(t.holding());
+    // Not held, a publication's failure reaches its publisher, as before the holds.
+    CHECK_THROWS_AS(t.publish(held_pub("a", "3"), nullptr), std::bad_alloc);
+}
+#endif
 
 TEST_CASE("publication run: frames and events joined once, as the publications' own bytes") {
     auto a = Publication::make("t", "one", false);

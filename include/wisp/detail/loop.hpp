@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -135,10 +136,11 @@ public:
     /// could see a difference between held publications and delivered ones: a send, close or
     /// state query of a peer or stream, a queue's append (SendQueue), a subscription change
     /// (LoopTopics), a connection's close.
-    void settle() {
+    void settle() noexcept {
         if (WISP_UNLIKELY(topics.holding())) {
             TickHold hold(*this);
             topics.settle();
+            report_failed_deliveries();
         }
     }
     /// While one lives, publications made on this loop wait and go out together, a run to one
@@ -149,6 +151,7 @@ public:
         ~PublicationHold() {
             TickHold hold(l_);
             l_.topics.release();
+            l_.report_failed_deliveries();
         }
         PublicationHold(const PublicationHold&) = delete;
         PublicationHold& operator=(const PublicationHold&) = delete;
@@ -221,6 +224,8 @@ private:
     std::uint64_t clock_tick() const noexcept;
     void flush_all();
     void run_later();
+    /// Held deliveries that failed (LoopTopics::take_failed): reported as out_of_memory.
+    void report_failed_deliveries() noexcept;
     void drain_inbox() {
         TickHold hold(*this);
         bool more = false;
@@ -390,6 +395,22 @@ inline void Loop::read_later(TransportOwner& o) {
     if (o.read_posted) return;
     o.read_posted = true;
     enlist(later_, o, [this] { run_later(); });
+}
+
+inline void Loop::report_failed_deliveries() noexcept {
+    const std::size_t n = topics.take_failed();
+    if (WISP_LIKELY(n == 0)) return;
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+#endif
+        core.report(Request(), errc::out_of_memory,
+                    "publications: " + std::to_string(n) +
+                        " deliveries could not be queued (out of memory); those subscribers "
+                        "missed them");
+#ifndef WISP_NO_EXCEPTIONS
+    } catch (...) {   // nothing left to report it with
+    }
+#endif
 }
 
 inline void Loop::run_later() {

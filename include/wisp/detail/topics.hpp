@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
@@ -157,6 +158,13 @@ public:
     /// Publications held at most: a run is delivered once it is this long.
     static constexpr std::size_t max_held = 64;
 
+    /// The held runs' storage is made here, so delivering what is held allocates nothing
+    /// outside the deliveries themselves.
+    LoopTopics() {
+        held_.reserve(max_held);
+        delivering_.reserve(max_held);
+        run_.reserve(max_held);
+    }
     /// False when `sub` already had `topic`.
     bool add(const std::string& topic, TopicSub sub);
     /// False when `sub` did not have `topic`.
@@ -194,6 +202,9 @@ public:
         if (WISP_UNLIKELY(!held_.empty())) deliver_held();
     }
     bool holding() const noexcept { return !held_.empty(); }
+    /// Deliveries of held publications that failed (a queue could not allocate) since the last
+    /// call; each of those subscribers missed that run. The loop reports them.
+    std::size_t take_failed() noexcept { return std::exchange(failed_, 0); }
 
 private:
     struct Held {
@@ -202,6 +213,10 @@ private:
     };
     void sweep();
     void deliver_held();
+    /// One subscriber's delivery of a held run. Held runs go out from places that cannot fail
+    /// (a hold's end, a noexcept query), so an exception (out of memory) is counted, not thrown:
+    /// the subscriber misses the run and the walk goes on.
+    void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
     std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
@@ -210,7 +225,8 @@ private:
     std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
     std::vector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
-    bool settling_ = false;   ///< deliver_held() is walking
+    bool settling_ = false;    ///< deliver_held() is walking
+    std::size_t failed_ = 0;   ///< see take_failed()
 };
 
 /// App-wide subscriber counts (subscribe/unsubscribe only; publishing never takes this lock).
@@ -409,18 +425,29 @@ inline void LoopTopics::deliver_held() {
                 continue;
             }
             if (!skipped) {
-                s.deliver(s.self, run, s.named);
+                deliver_one(s, run);
                 continue;
             }
             // Its own publications among others': one by one, as runs of one.
             for (std::size_t k = 0; k < run_.size() && v[i].id() != nullptr; ++k)
-                if (delivering_[k].skip != s.id())
-                    s.deliver(s.self, PublicationRun(&run_[k], 1), s.named);
+                if (delivering_[k].skip != s.id()) deliver_one(s, PublicationRun(&run_[k], 1));
         }
         if (--walking_ == 0 && !holes_.empty()) sweep();
     }
     settling_ = false;
     delivering_.clear();
+}
+
+inline void LoopTopics::deliver_one(const TopicSub& s, const PublicationRun& run) noexcept {
+#ifndef WISP_NO_EXCEPTIONS
+    try {
+        s.deliver(s.self, run, s.named);
+    } catch (...) {
+        ++failed_;
+    }
+#else
+    s.deliver(s.self, run, s.named);
+#endif
 }
 
 inline void LoopTopics::sweep() {
