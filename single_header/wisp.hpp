@@ -5189,10 +5189,9 @@ public:
 
     // ---- held publications (see the class comment) ----
     void hold() noexcept { ++holds_; }
-    /// Ends a hold; the outermost delivers what is held.
-    void release() {
-        if (--holds_ == 0) settle();
-    }
+    /// Ends a hold. True when it was the outermost and publications are held: the caller
+    /// delivers them (Loop::settle).
+    bool release() noexcept { return --holds_ == 0 && !held_.empty(); }
     /// As fan_out(), or while a hold is open, later: with the publications to the same topic
     /// that follow it, at the latest when the hold ends. A publication made while held ones
     /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
@@ -5205,6 +5204,7 @@ public:
     /// Deliveries of held publications that failed (a queue could not allocate) since the last
     /// call; each of those subscribers missed that run. The loop reports them.
     std::size_t take_failed() noexcept { return std::exchange(failed_, 0); }
+    bool failed() const noexcept { return failed_ != 0; }
 
 private:
     struct Held {
@@ -6891,7 +6891,7 @@ public:
         if (WISP_UNLIKELY(topics.holding())) {
             TickHold hold(*this);
             topics.settle();
-            report_failed_deliveries();
+            if (WISP_UNLIKELY(topics.failed())) report_failed_deliveries();
         }
     }
     /// While one lives, publications made on this loop wait and go out together, a run to one
@@ -6900,9 +6900,7 @@ public:
     public:
         explicit PublicationHold(Loop& l) noexcept : l_(l) { l_.topics.hold(); }
         ~PublicationHold() {
-            TickHold hold(l_);
-            l_.topics.release();
-            l_.report_failed_deliveries();
+            if (l_.topics.release()) l_.settle();
         }
         PublicationHold(const PublicationHold&) = delete;
         PublicationHold& operator=(const PublicationHold&) = delete;
@@ -7150,7 +7148,6 @@ inline void Loop::read_later(TransportOwner& o) {
 
 inline void Loop::report_failed_deliveries() noexcept {
     const std::size_t n = topics.take_failed();
-    if (WISP_LIKELY(n == 0)) return;
 #ifndef WISP_NO_EXCEPTIONS
     try {
 #endif

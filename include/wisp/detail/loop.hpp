@@ -140,7 +140,7 @@ public:
         if (WISP_UNLIKELY(topics.holding())) {
             TickHold hold(*this);
             topics.settle();
-            report_failed_deliveries();
+            if (WISP_UNLIKELY(topics.failed())) report_failed_deliveries();
         }
     }
     /// While one lives, publications made on this loop wait and go out together, a run to one
@@ -149,9 +149,7 @@ public:
     public:
         explicit PublicationHold(Loop& l) noexcept : l_(l) { l_.topics.hold(); }
         ~PublicationHold() {
-            TickHold hold(l_);
-            l_.topics.release();
-            l_.report_failed_deliveries();
+            if (l_.topics.release()) l_.settle();
         }
         PublicationHold(const PublicationHold&) = delete;
         PublicationHold& operator=(const PublicationHold&) = delete;
@@ -399,7 +397,6 @@ inline void Loop::read_later(TransportOwner& o) {
 
 inline void Loop::report_failed_deliveries() noexcept {
     const std::size_t n = topics.take_failed();
-    if (WISP_LIKELY(n == 0)) return;
 #ifndef WISP_NO_EXCEPTIONS
     try {
 #endif

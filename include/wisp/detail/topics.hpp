@@ -189,10 +189,9 @@ public:
 
     // ---- held publications (see the class comment) ----
     void hold() noexcept { ++holds_; }
-    /// Ends a hold; the outermost delivers what is held.
-    void release() {
-        if (--holds_ == 0) settle();
-    }
+    /// Ends a hold. True when it was the outermost and publications are held: the caller
+    /// delivers them (Loop::settle).
+    bool release() noexcept { return --holds_ == 0 && !held_.empty(); }
     /// As fan_out(), or while a hold is open, later: with the publications to the same topic
     /// that follow it, at the latest when the hold ends. A publication made while held ones
     /// are being delivered (a hook run by a delivery) is delivered at once, as fan_out() would.
@@ -205,6 +204,7 @@ public:
     /// Deliveries of held publications that failed (a queue could not allocate) since the last
     /// call; each of those subscribers missed that run. The loop reports them.
     std::size_t take_failed() noexcept { return std::exchange(failed_, 0); }
+    bool failed() const noexcept { return failed_ != 0; }
 
 private:
     struct Held {
