@@ -9370,7 +9370,7 @@ public:
 
     Connection* connection() const noexcept { return conn_; }   ///< null for App::fetch
     bool closed() const noexcept { return closed_.load(); }
-    bool started() const noexcept { return started_; }
+    bool started() const noexcept { return (flow_ & Flow::head_sent) != 0; }
     bool chunked() const noexcept { return chunked_; }
     bool on_io_thread() const { return conn_ == nullptr || Loop::current() == &conn_->loop(); }
 
@@ -9432,9 +9432,12 @@ private:
     // Laid out for the many idle streams, 56 B (one 64 B heap chunk): the small fields fill the
     // tail of Session's first word (its kind after the vtable pointer).
     std::atomic<bool> closed_{false};
-    bool started_ : 1;     ///< the head went out: events go to the connection
-    bool chunked_ : 1;     ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
-    bool resuming_ : 1;    ///< the state has resumes: deliveries ask them first
+    /// Whether the head went out (events go to the connection) and whether the state has
+    /// resumes (deliveries ask them first), in one byte: a delivery's common case is one
+    /// compare, flow_ == head_sent.
+    enum Flow : std::uint8_t { head_sent = 1, resuming = 2 };
+    std::uint8_t flow_ = 0;
+    bool chunked_;         ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
     std::uint32_t tick_;   ///< the last write's tick, its low 32 bits (tick())
     Connection* conn_;
     /// The handles' part: null once nothing can reach the stream (an idle stream), or once the
@@ -9511,16 +9514,14 @@ inline void StreamState::ended() {
 // ---- StreamSession ----------------------------------------------------------------------
 inline StreamSession::StreamSession(Connection* conn, StreamState& state, bool chunked) noexcept
     : Session(SessionKind::stream),
-      started_(false),
       chunked_(chunked),
-      resuming_(false),
       tick_(conn ? static_cast<std::uint32_t>(conn->loop().now_tick()) : 0),
       conn_(conn),
       state_(&state) {}
 
 inline SendResult StreamSession::write_event_bytes(std::string_view bytes) {
     if (closed_.load(std::memory_order_relaxed)) return SendResult::closed;
-    if (!started_) {
+    if (!started()) {
         // Before the head goes out (or for App::fetch, which has no connection and no cap):
         // kept in the state (which a stream has until it starts), framed as it will be sent.
         std::string& pending = state_->pending;
@@ -9565,7 +9566,7 @@ inline SendResult StreamSession::admit() {
 }
 
 inline void StreamSession::start(std::shared_ptr<StreamState> state) {
-    started_ = true;
+    flow_ |= Flow::head_sent;
     if (!state->pending.empty()) {
         conn_->out().write(state->pending);
         std::string().swap(state->pending);
@@ -9583,7 +9584,7 @@ inline void StreamSession::start(std::shared_ptr<StreamState> state) {
 
 inline void StreamSession::end() {
     if (closed_.exchange(true)) return;
-    if (started_ && conn_ && !conn_->closing()) {
+    if (started() && conn_ && !conn_->closing()) {
         if (chunked_) conn_->out().write("0\r\n\r\n");
         conn_->close_after_flush();
     }
@@ -9640,7 +9641,7 @@ inline bool StreamSession::unsubscribe(std::string_view topic) {
     Loop& loop = conn_->loop();
     loop.topics.remove(t, TopicSub{this, &StreamSession::deliver_to, false});
     loop.core.count_subscriber(t, -1, &loop);
-    if (resuming_ && state_) {
+    if ((flow_ & Flow::resuming) != 0 && state_) {
         auto& rs = *state_->resumes;
         if (StreamState::Resume* r = state_->find_resume(t)) rs.erase(rs.begin() + (r - rs.data()));
     }
@@ -9654,7 +9655,7 @@ inline void StreamSession::resume(const std::string& topic, EventLog& log, bool 
     const std::optional<EventId> after = EventId::parse(st.last_event_id);
     if (!after) return;   // not one of ours (an id the app pushed itself): live events only
     if (!st.resumes) st.resumes = std::make_unique<std::vector<StreamState::Resume>>();
-    resuming_ = true;
+    flow_ |= Flow::resuming;
     st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
     AppCore& core = conn_->loop().core;
     if (core.bridge) {
@@ -9718,7 +9719,7 @@ inline void StreamSession::resumed(const std::string& topic, bool ok,
 
 inline void StreamSession::deliver(const Publication& p, bool named) {
     if (closed_.load() || p.binary) return;   // binary: not for SSE
-    if (WISP_UNLIKELY(resuming_) && state_ && !p.id.empty())
+    if (WISP_UNLIKELY((flow_ & Flow::resuming) != 0) && state_ && !p.id.empty())
         if (StreamState::Resume* r = state_->find_resume(p.topic)) {
             if (r->waiting) {   // the bridge looks up what came before: this waits for it
                 r->held.emplace_back(p.id, p.sse(named, false));
@@ -9731,7 +9732,7 @@ inline void StreamSession::deliver(const Publication& p, bool named) {
 }
 
 inline void StreamSession::write_publication(const Publication& p, bool named) {
-    if (!started_) {
+    if (!started()) {
         write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;
     }
@@ -9745,7 +9746,7 @@ inline void StreamSession::deliver_to(void* self, const Publication& p, bool nam
     StreamSession& s = *static_cast<StreamSession*>(self);
     // The common case, what deliver() does for it: a started stream (so it has a connection)
     // that resumes nothing, open and below its cap, given a text publication.
-    if (WISP_LIKELY(s.started_ && !s.resuming_ && !p.binary && !s.closed_.load() &&
+    if (WISP_LIKELY(s.flow_ == Flow::head_sent && !p.binary && !s.closed_.load() &&
                     !s.conn_->closing() && s.conn_->out().size() < s.conn_->out().cap())) {
         const SharedBuffer& b = p.sse(named, s.chunked_);
         s.conn_->out().write_shared(b, 0, b.size());
