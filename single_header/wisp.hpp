@@ -8866,6 +8866,7 @@ WISP_NAMESPACE_END
 // and the stream's session until its connection takes it.
 // Must not know: sockets or transports, HTTP parsing, topic delivery.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -8907,7 +8908,8 @@ public:
     /// Nothing of this state is needed once the stream streams: no callback, timer, drain
     /// waiter or resume, and no weak reference was ever made (a StreamHandle would find it).
     bool idle() const noexcept {
-        return !weak_made && !closed_fn && !drain_fn && !extras && !resumes && pending.empty();
+        return !weak_made.load(std::memory_order_relaxed) && !closed_fn && !drain_fn && !extras &&
+               !resumes && pending.empty();
     }
 
     /// The session, until the stream starts (or for good, when it never does).
@@ -8919,9 +8921,10 @@ public:
     Headers headers;
     std::string last_event_id;
     bool has_last_event_id = false;
-    /// A StreamHandle, a timer, a drain waiter or a resume took a weak reference (I/O thread,
-    /// as EventStream::handle is called: only push, push_comment and close come from others).
-    bool weak_made = false;
+    /// A StreamHandle, a timer, a drain waiter or a resume took a weak reference. Atomic for a
+    /// handle() called on another thread; it orders with the stream's start only when the copy
+    /// it was called on is still held then (on the I/O thread, as the rest, it always does).
+    std::atomic<bool> weak_made{false};
     std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
@@ -9576,8 +9579,8 @@ inline void StreamSession::start(std::shared_ptr<StreamState> state) {
         conn_->close_after_flush();
     }
     // Only the exchange's reference is left, and no weak one was made: nothing can reach the
-    // state again, and an idle stream keeps only this session. (Handles are made on this
-    // thread, so a count of 1 seen here stays 1.)
+    // state again (a count of 1 seen here stays 1: only a copy or a weak reference could add
+    // to it), and an idle stream keeps only this session.
     if (state.use_count() == 1 && state->idle()) state_ = nullptr;
     else state->kept = state;   // kept for the handles until the connection goes
 }
@@ -9659,7 +9662,7 @@ inline void StreamSession::resume(const std::string& topic, EventLog& log, bool 
     st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
     AppCore& core = conn_->loop().core;
     if (core.bridge) {
-        st.weak_made = true;
+        st.weak_made.store(true, std::memory_order_relaxed);
         auto done = [w = st.weak_from_this(), g = st.gate, topic](
                         bool ok, std::vector<std::shared_ptr<const Publication>> missed) {
             g->post([w, topic, ok, missed = std::move(missed)]() mutable {
@@ -12003,7 +12006,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
     Connection* conn = s->session().connection();
     if (s->session().closed() || conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
-    s->weak_made = true;
+    s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
         std::remove_if(timers.begin(), timers.end(),
@@ -12059,7 +12062,8 @@ WISP_DEF void EventStream::close() {
 }
 
 WISP_DEF StreamHandle EventStream::handle() const {
-    s_->weak_made = true;   // the state can no longer be let go: the handle would find it gone
+    // The state can no longer be let go when the stream starts: the handle would find it gone.
+    s_->weak_made.store(true, std::memory_order_relaxed);
     return detail::HandleAccess::stream(s_);
 }
 
@@ -12078,7 +12082,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::Connection* conn = st.session().connection();
     if (st.session().closed() || conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
-    st.weak_made = true;
+    st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(
         [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {

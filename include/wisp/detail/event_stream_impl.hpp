@@ -35,7 +35,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
     Connection* conn = s->session().connection();
     if (s->session().closed() || conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
-    s->weak_made = true;
+    s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
         std::remove_if(timers.begin(), timers.end(),
@@ -91,7 +91,8 @@ WISP_DEF void EventStream::close() {
 }
 
 WISP_DEF StreamHandle EventStream::handle() const {
-    s_->weak_made = true;   // the state can no longer be let go: the handle would find it gone
+    // The state can no longer be let go when the stream starts: the handle would find it gone.
+    s_->weak_made.store(true, std::memory_order_relaxed);
     return detail::HandleAccess::stream(s_);
 }
 
@@ -110,7 +111,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::Connection* conn = st.session().connection();
     if (st.session().closed() || conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
-    st.weak_made = true;
+    st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(
         [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {

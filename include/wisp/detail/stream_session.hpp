@@ -256,8 +256,8 @@ inline void StreamSession::start(std::shared_ptr<StreamState> state) {
         conn_->close_after_flush();
     }
     // Only the exchange's reference is left, and no weak one was made: nothing can reach the
-    // state again, and an idle stream keeps only this session. (Handles are made on this
-    // thread, so a count of 1 seen here stays 1.)
+    // state again (a count of 1 seen here stays 1: only a copy or a weak reference could add
+    // to it), and an idle stream keeps only this session.
     if (state.use_count() == 1 && state->idle()) state_ = nullptr;
     else state->kept = state;   // kept for the handles until the connection goes
 }
@@ -339,7 +339,7 @@ inline void StreamSession::resume(const std::string& topic, EventLog& log, bool 
     st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
     AppCore& core = conn_->loop().core;
     if (core.bridge) {
-        st.weak_made = true;
+        st.weak_made.store(true, std::memory_order_relaxed);
         auto done = [w = st.weak_from_this(), g = st.gate, topic](
                         bool ok, std::vector<std::shared_ptr<const Publication>> missed) {
             g->post([w, topic, ok, missed = std::move(missed)]() mutable {

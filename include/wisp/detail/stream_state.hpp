@@ -19,6 +19,7 @@
 #include <wisp/detail/event_log.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/timers.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -60,7 +61,8 @@ public:
     /// Nothing of this state is needed once the stream streams: no callback, timer, drain
     /// waiter or resume, and no weak reference was ever made (a StreamHandle would find it).
     bool idle() const noexcept {
-        return !weak_made && !closed_fn && !drain_fn && !extras && !resumes && pending.empty();
+        return !weak_made.load(std::memory_order_relaxed) && !closed_fn && !drain_fn && !extras &&
+               !resumes && pending.empty();
     }
 
     /// The session, until the stream starts (or for good, when it never does).
@@ -72,9 +74,10 @@ public:
     Headers headers;
     std::string last_event_id;
     bool has_last_event_id = false;
-    /// A StreamHandle, a timer, a drain waiter or a resume took a weak reference (I/O thread,
-    /// as EventStream::handle is called: only push, push_comment and close come from others).
-    bool weak_made = false;
+    /// A StreamHandle, a timer, a drain waiter or a resume took a weak reference. Atomic for a
+    /// handle() called on another thread; it orders with the stream's start only when the copy
+    /// it was called on is still held then (on the I/O thread, as the rest, it always does).
+    std::atomic<bool> weak_made{false};
     std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
