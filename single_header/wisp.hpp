@@ -7213,7 +7213,7 @@ inline bool AppCore::publish_retained(std::string_view topic, std::string_view d
     // One process: the id and the ring here. The lock is kept while the publication is queued
     // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
     // so each loop's inbox holds the topic's publications in id order, and a stream that
-    // replays the ring (StreamState::resume) under the same lock sees each one either there
+    // replays the ring (StreamSession::resume) under the same lock sees each one either there
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
@@ -8354,22 +8354,803 @@ WISP_DEF Responder Request::defer() {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/http_response.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
+// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
+// a response head and body in one contiguous piece of output.
+// Must not know: connections, keep-alive decisions (the caller passes them), routing.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
+/// would let a handler split the response.
+struct TokenTable {
+    bool ok[256] = {};
+    constexpr TokenTable() {
+        for (int c = 33; c < 127; ++c) ok[c] = true;
+        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}"))
+            ok[static_cast<unsigned char>(c)] = false;
+    }
+};
+inline constexpr TokenTable token_table{};
+
+inline bool valid_header_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    const bool* ok = token_table.ok;
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    std::size_t n = s.size();
+    bool all = true;
+    for (; n >= 4; p += 4, n -= 4) all &= ok[p[0]] & ok[p[1]] & ok[p[2]] & ok[p[3]];
+    for (; n > 0; ++p, --n) all &= ok[*p];
+    return all;
+}
+inline bool valid_header_value(std::string_view s) noexcept {
+    // Eight bytes at a time. CR, LF and NUL are all below 0x0e, and (x - 0x0e..) & ~x & 0x80..
+    // is non-zero exactly when a byte of x is below 0x0e: a word without such a byte (nearly
+    // all) is passed at once. One with some (a tab, say) is looked at closely: it holds CR, LF
+    // or NUL when it, or it XOR a word of CRs or of LFs, has a zero byte.
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        if (((w - ones * 0x0e) & ~w & highs) == 0) continue;
+        const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
+        if (((w - ones) & ~w) & highs) return false;
+        if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
+    }
+    for (; n > 0; ++p, --n)
+        if (*p == '\r' || *p == '\n' || *p == '\0') return false;
+    return true;
+}
+
+/// Fields wisp writes itself on every response; a handler's values for them are ignored.
+inline bool is_framing_header(std::string_view name) noexcept {
+    return iequals(name, "content-length") || iequals(name, "connection") ||
+           iequals(name, "date") || iequals(name, "transfer-encoding");
+}
+
+/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
+/// those named in `also_skip`. Returns the first header with an invalid name or value (then
+/// `out` is incomplete and must not be sent), or nullptr.
+inline const Headers::value_type* append_header_lines(
+    std::string& out, const Headers& headers, std::initializer_list<std::string_view> also_skip) {
+    for (const auto& h : headers) {
+        bool skip = is_framing_header(h.first);
+        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
+        if (skip) continue;
+        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    }
+    return nullptr;
+}
+
+/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
+/// pass over the handler's fields found.
+class ResponseLayout {
+public:
+    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
+    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
+    /// (a kept connection says so).
+    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
+
+    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
+    const Headers::value_type* invalid() const noexcept { return invalid_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    /// Bytes write() produces.
+    std::size_t size() const noexcept;
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    void write(char* o, std::string_view date) const noexcept;
+
+private:
+    const Response& res_;
+    const Headers::value_type* invalid_ = nullptr;
+    std::string_view reason_;
+    std::string_view connection_;
+    std::size_t fields_size_ = 0;
+    char len_buf_[24];
+    std::size_t len_len_ = 0;
+    int status_;
+    bool no_body_;
+    bool send_body_;
+    bool keep_alive_;
+    bool has_framing_ = false;   ///< a handler's field is one wisp writes itself (skipped)
+};
+
+// ---- implementation -------------------------------------------------------
+inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
+                                      bool http10) noexcept
+    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
+    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
+    send_body_ = !no_body_ && !head;
+    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
+    // written as they are.
+    for (const auto& hv : res.headers) {
+        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+            invalid_ = &hv;
+            return;
+        }
+        if (is_framing_header(hv.first)) {
+            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
+            has_framing_ = true;
+            continue;
+        }
+        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
+    }
+    keep_alive_ = keep_alive;
+    reason_ = reason_phrase(status_);
+    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
+                  : http10    ? std::string_view("Connection: keep-alive\r\n")
+                              : std::string_view();
+    // The body's length in decimal, written from the end of len_buf_ backwards.
+    std::size_t v = res.body.size();
+    char* d = len_buf_ + sizeof len_buf_;
+    do {
+        *--d = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
+}
+
+inline std::size_t ResponseLayout::size() const noexcept {
+    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
+    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
+    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
+    n += fields_size_;
+    if (send_body_) n += res_.body.size();
+    return n;
+}
+
+inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
+    auto put = [&o](std::string_view s) {
+        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
+    put("HTTP/1.1 ");
+    *o++ = static_cast<char>('0' + status_ / 100);
+    *o++ = static_cast<char>('0' + status_ / 10 % 10);
+    *o++ = static_cast<char>('0' + status_ % 10);
+    *o++ = ' ';
+    put(reason_);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
+    for (const auto& hv : res_.headers) {
+        if (has_framing_ && is_framing_header(hv.first)) continue;
+        put(hv.first);
+        put(": ");
+        put(hv.second);
+        put("\r\n");
+    }
+    if (!no_body_) {
+        put("Content-Length: ");
+        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
+        put("\r\n");
+    }
+    put(connection_);
+    put("\r\n");
+    if (send_body_) put(res_.body);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/llhttp.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
+// Owns: llhttp's parser, settings and callbacks, the request's head and body kept across reads,
+// the checks wisp adds to llhttp's (request-line whitespace, target forms, Host, Expect,
+// Transfer-Encoding in 1.0, obs-fold, limits), the status each refusal earns.
+// Must not know: sockets, connections, routing, responses; the request-line grammar used to
+// choose 400, 501 or 505 for a refused line is request_line.hpp's.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+extern "C" {
+#include <llhttp.h>
+}
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
+/// parses); the methods llhttp knows only for RTSP are not HTTP methods.
+bool is_llhttp_method(std::string_view method) noexcept;
+
+/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
+std::string_view llhttp_method_view(unsigned method) noexcept;
+
+/// Bytes in, requests out. feed() stops after each complete request (and when a request with
+/// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
+/// between them.
+/// Buffers: feed() keeps no pointer into `data` after it returns, except into the buffer a
+/// complete request was returned from (Event::request), which request() may view until next():
+/// the caller handles that request before it reuses the buffer. Whatever an unfinished request
+/// needs (a head split over reads, a head waiting for its body after Event::expect_continue,
+/// body bytes so far) is copied into the parser's own storage before feed() returns, so after
+/// any other event the caller may overwrite or free the buffer at once.
+/// Statuses: a request line is judged as a whole (RFC 9112 §3), whatever the reads: 505 for a
+/// well-formed line whose version is not HTTP/1.x, 501 for a well-formed line whose method
+/// llhttp does not know, 400 for anything else malformed, including an asterisk-form target
+/// with another method than OPTIONS and an absolute-form target that is not an http(s) URI
+/// with a host. HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5).
+class RequestParser {
+public:
+    enum class Event : std::uint8_t {
+        need_more,         ///< everything consumed; more bytes needed
+        expect_continue,   ///< head complete, body expected, client waits for 100 Continue;
+                           ///< `consumed` stops at the head: feed the rest after continue_body()
+        request,           ///< a complete request: request() is ready
+        error,             ///< malformed or over a limit: answer error_status() and close
+    };
+    struct Result {
+        Event event;
+        std::size_t consumed;   ///< bytes of the fed buffer used up
+    };
+
+    /// `limits` is shared (one per App, not per connection) and must outlive the parser.
+    explicit RequestParser(const ParserLimits& limits);
+    explicit RequestParser(ParserLimits&&) = delete;   // a temporary would dangle
+    RequestParser(const RequestParser&) = delete;
+    RequestParser& operator=(const RequestParser&) = delete;
+
+    /// Parses `data`; see the class comment for what it may keep pointing to.
+    Result feed(const char* data, std::size_t n);
+    /// After Event::request: the request; its views are valid until next(), and those into the
+    /// buffer it was returned from only while the caller leaves that buffer alone.
+    Request& request() noexcept { return req_; }
+    /// After Event::request: true for `Upgrade` and CONNECT requests; the parser is then done
+    /// with this connection (bytes after the head belong to the new protocol).
+    bool upgrade() const noexcept { return upgrade_; }
+    /// After Event::expect_continue: call to go on parsing the body.
+    void continue_body() noexcept;
+    /// Prepares for the next request on the connection.
+    void next();
+
+    /// True between the first byte of a request and its last.
+    bool in_message() const noexcept { return state_ != State::idle; }
+    bool in_head() const noexcept { return state_ == State::head; }
+    bool in_body() const noexcept { return state_ == State::body; }
+
+    int error_status() const noexcept { return err_status_; }
+    errc error_code() const noexcept { return err_code_; }
+    const char* error_reason() const noexcept { return err_reason_; }
+
+    /// Frees buffers kept from earlier requests (call when the connection goes idle).
+    void release_memory();
+
+private:
+    enum class State : std::uint8_t { idle, head, body, done };
+    struct Span {
+        std::uint32_t off = 0, len = 0;
+    };
+    struct Field {
+        Span name, value;
+    };
+
+    static int on_message_begin(llhttp_t* p);
+    static int on_method(llhttp_t* p, const char* at, std::size_t n);
+    static int on_url(llhttp_t* p, const char* at, std::size_t n);
+    static int on_version_complete(llhttp_t* p);
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
+    static int on_header_field_complete(llhttp_t* p);
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
+    static int on_headers_complete(llhttp_t* p);
+    static int on_body(llhttp_t* p, const char* at, std::size_t n);
+    static int on_message_complete(llhttp_t* p);
+    static const llhttp_settings_t& settings();
+    static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+
+    int fail(int status, errc code, const char* reason) noexcept;
+    bool extend(Span& s, const char* at, std::size_t n) noexcept;
+    std::string_view view(Span s) const noexcept { return {base_ + s.off, s.len}; }
+    bool head_over_limit(const char* at, std::size_t n) const noexcept {
+        return static_cast<std::size_t>(at + n - base_) > limits_.max_header_bytes;
+    }
+    int check_line();
+    int finish_head();
+    void build_request();
+    void keep_unfinished(const char* end);
+    Result judge_line(const char* p, std::size_t n);
+
+    llhttp_t parser_;
+    const ParserLimits& limits_;
+    Request req_;
+    std::vector<Field> fields_;
+    Span url_;
+    const char* base_ = nullptr;       ///< where the current message's head starts
+    const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
+    std::size_t body_len_ = 0;
+    std::size_t body_total_ = 0;
+    std::string partial_;      ///< head bytes kept across reads
+    std::string body_owned_;   ///< body bytes kept across reads or from chunks
+    std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
+    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
+    bool body_is_owned_ = false;
+    bool head_in_partial_ = false;
+    bool upgrade_ = false;
+    bool expect_continue_ = false;
+    bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
+    bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
+    bool in_value_ = false;
+    bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
+    State state_ = State::idle;
+    std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
+    errc err_code_ = errc::bad_request;
+    const char* err_reason_ = "";
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool is_llhttp_method(std::string_view method) noexcept {
+    static constexpr std::string_view known[] = {
+#define WISP_LLHTTP_METHOD_NAME_(num, name, string) #string,
+        HTTP_METHOD_MAP(WISP_LLHTTP_METHOD_NAME_)
+#undef WISP_LLHTTP_METHOD_NAME_
+    };
+    for (std::string_view m : known)
+        if (m == method) return true;
+    return false;
+}
+
+inline std::string_view llhttp_method_view(unsigned method) noexcept {
+    switch (method) {
+#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
+    case num:                                       \
+        return #string;
+        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
+#undef WISP_LLHTTP_METHOD_VIEW_
+        default:
+            return llhttp_method_name(static_cast<llhttp_method_t>(method));
+    }
+}
+
+inline const llhttp_settings_t& RequestParser::settings() {
+    static const llhttp_settings_t s = [] {
+        llhttp_settings_t st;
+        llhttp_settings_init(&st);
+        st.on_message_begin = &RequestParser::on_message_begin;
+        st.on_method = &RequestParser::on_method;
+        st.on_url = &RequestParser::on_url;
+        st.on_version_complete = &RequestParser::on_version_complete;
+        st.on_header_field = &RequestParser::on_header_field;
+        st.on_header_field_complete = &RequestParser::on_header_field_complete;
+        st.on_header_value = &RequestParser::on_header_value;
+        st.on_headers_complete = &RequestParser::on_headers_complete;
+        st.on_body = &RequestParser::on_body;
+        st.on_message_complete = &RequestParser::on_message_complete;
+        return st;
+    }();
+    return s;
+}
+
+inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits) {
+    llhttp_init(&parser_, HTTP_REQUEST, &settings());
+    parser_.data = this;
+    // llhttp's version check knows 0.9, 1.0, 1.1 and 2.0 only. RFC 9110 §2.5 has HTTP/1.2 served
+    // as 1.1, and a major version other than 1 earns 505 only in a well-formed line, which
+    // on_version_complete and feed() judge; so let every d.d through (llhttp 8 has no setter).
+    parser_.lenient_flags =
+        static_cast<decltype(parser_.lenient_flags)>(parser_.lenient_flags | LENIENT_VERSION);
+}
+
+inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
+    if (err_status_ == 0) {
+        err_status_ = static_cast<std::uint16_t>(status);
+        err_code_ = code;
+        err_reason_ = reason;
+    }
+    return -1;
+}
+
+inline bool RequestParser::extend(Span& s, const char* at, std::size_t n) noexcept {
+    const auto off = static_cast<std::uint32_t>(at - base_);
+    if (s.len == 0) {
+        s.off = off;
+        s.len = static_cast<std::uint32_t>(n);
+        return true;
+    }
+    // Pieces of one element arrive contiguous (the head is kept in one logical buffer);
+    // anything else means llhttp joined text across a line break.
+    if (s.off + s.len != off) return false;
+    s.len += static_cast<std::uint32_t>(n);
+    return true;
+}
+
+inline int RequestParser::on_message_begin(llhttp_t* p) {
+    RequestParser& r = self(p);
+    r.state_ = State::head;
+    return 0;
+}
+
+inline int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.base_ == nullptr) r.base_ = at;   // the method is the first byte of a request
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    r.extend(r.url_, at, n);
+    if (r.url_.len > r.limits_.max_url_bytes)
+        return r.fail(414, errc::url_too_long, "request target too long");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_version_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    // Refused without a status: feed() reads the line to its end to choose 505 or 400.
+    if (p->http_major != 1) return -1;
+    r.version_seen_ = true;
+    return r.check_line();
+}
+
+inline int RequestParser::check_line() {
+    // RFC 9112 §3: one SP on each side of the target. llhttp takes runs of them, which §3 lets
+    // a recipient do; wisp does not, so that a line's status never depends on its method being
+    // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
+    const char* after_target = base_ + url_.off + url_.len;
+    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
+        return fail(400, errc::bad_request, "request line with extra whitespace");
+    const std::string_view target = view(url_);
+    // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
+    if (!target.empty() && target.front() == '*' &&
+        (target.size() != 1 || parser_.method != HTTP_OPTIONS))
+        return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
+    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
+    const TargetParts t = split_target(target);
+    if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
+    // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
+    // only; RFC 9110 §4.2.1 makes one with an empty host invalid, and §4.2.4 treats userinfo in
+    // one as an error.
+    if (!iequals(t.scheme, "http") && !iequals(t.scheme, "https"))
+        return fail(400, errc::bad_request, "absolute-form target of another scheme");
+    if (t.authority.empty() || t.authority.find('@') != std::string_view::npos)
+        return fail(400, errc::bad_request, "absolute-form target without a valid host");
+    return 0;
+}
+
+inline int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;   // trailer fields of a chunked body: dropped
+    if (r.in_value_ || r.fields_.empty()) {
+        if (r.fields_.size() >= r.limits_.max_header_count)
+            return r.fail(431, errc::header_too_large, "too many header fields");
+        r.fields_.push_back(Field{});
+        r.in_value_ = false;
+    }
+    if (!r.extend(r.fields_.back().name, at, n))
+        return r.fail(400, errc::bad_request, "malformed header field name");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_header_field_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;
+    r.in_value_ = true;
+    // RFC 9112 §5.1: no whitespace between a field name and the colon (a smuggling vector).
+    const std::string_view name = r.view(r.fields_.back().name);
+    if (name.empty() || name.back() == ' ' || name.back() == '\t')
+        return r.fail(400, errc::bad_request, "whitespace before colon");
+    return 0;
+}
+
+inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.state_ != State::head) return 0;
+    // RFC 9112 §5.2: obs-fold (a value line starting with SP/HT) is rejected with 400. llhttp
+    // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
+    const char* q = at;
+    while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
+    if (q > r.base_ && q[-1] == '\n')
+        return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
+        return r.fail(400, errc::bad_request, "obsolete line folding");
+    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
+    return 0;
+}
+
+inline int RequestParser::on_headers_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    return r.finish_head();
+}
+
+inline int RequestParser::finish_head() {
+    // llhttp takes "GET /" (HTTP/0.9's simple request) as a request line; RFC 9112 §3 has none.
+    if (!version_seen_) return fail(400, errc::bad_request, "request line without a version");
+    bool has_te = false, expect = false;
+    int hosts = 0;
+    for (const Field& f : fields_) {
+        const std::string_view name = view(f.name);
+        if (iequals(name, "host")) ++hosts;
+        else if (iequals(name, "transfer-encoding")) has_te = true;
+        else if (iequals(name, "expect")) {
+            if (!iequals(view(f.value), "100-continue"))
+                return fail(417, errc::bad_request, "unsupported expectation");
+            expect = true;
+        }
+    }
+    // RFC 9112 §3.2: a 1.1 request carries exactly one Host (the absolute-form too).
+    if (parser_.http_minor >= 1 && hosts != 1)
+        return fail(400, errc::bad_request, hosts ? "several Host fields" : "missing Host");
+    if (hosts > 1) return fail(400, errc::bad_request, "several Host fields");
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    if (parser_.http_minor == 0 && has_te)
+        return fail(400, errc::bad_request, "Transfer-Encoding in HTTP/1.0");
+    if ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > limits_.max_body_bytes)
+        return fail(413, errc::body_too_large, "body too large");
+    upgrade_ = parser_.upgrade != 0 || parser_.method == HTTP_CONNECT;
+    state_ = State::body;
+    const bool has_body = (parser_.flags & F_CHUNKED) ||
+                          ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+    expect_continue_ = expect && has_body && parser_.http_minor >= 1;
+    // feed() measures the whole head (request line, fields and the empty line) against
+    // max_header_bytes in one place, whatever way the input was split. A head without a body
+    // (nearly all) ends its message where it ends: llhttp goes on to on_message_complete at
+    // once, and feed() measures it there, in the same run. Any other head pauses here, so
+    // that it is measured before its body and feed() can stop for 100-continue.
+    if (!has_body && !(parser_.flags & F_TRANSFER_ENCODING)) {
+        head_unmeasured_ = true;
+        return 0;
+    }
+    head_paused_ = true;
+    return HPE_PAUSED;
+}
+
+inline int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    r.body_total_ += n;
+    if (r.body_total_ > r.limits_.max_body_bytes)
+        return r.fail(413, errc::body_too_large, "body too large");
+    if (r.body_is_owned_) {
+        r.body_owned_.append(at, n);
+    } else if (r.body_ptr_ == nullptr) {
+        r.body_ptr_ = at;
+        r.body_len_ = n;
+    } else if (r.body_ptr_ + r.body_len_ == at) {
+        r.body_len_ += n;
+    } else {   // chunked: pieces are not adjacent, so join them
+        r.body_owned_.assign(r.body_ptr_, r.body_len_);
+        r.body_owned_.append(at, n);
+        r.body_is_owned_ = true;
+    }
+    return 0;
+}
+
+inline int RequestParser::on_message_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    r.state_ = State::done;
+    return HPE_PAUSED;   // hand the request over before parsing the next one
+}
+
+inline void RequestParser::continue_body() noexcept {
+    if (expect_continue_) {
+        expect_continue_ = false;
+        llhttp_resume(&parser_);
+    }
+}
+
+// Called before feed() returns without a complete request: copies what the unfinished request
+// views in the caller's buffer (bytes before `end`) into partial_ and body_owned_, because the
+// caller's next read may land in that buffer.
+inline void RequestParser::keep_unfinished(const char* end) {
+    if (state_ == State::head && base_ != nullptr && !head_in_partial_) {
+        // The head is incomplete and lives in the caller's buffer: keep it; views become
+        // offsets into partial_, and later bytes are appended so pieces stay contiguous.
+        partial_.assign(base_, static_cast<std::size_t>(end - base_));
+        base_ = partial_.data();
+        head_in_partial_ = true;
+    }
+    if (state_ == State::body && !body_is_owned_ && body_ptr_ != nullptr &&
+        !(head_in_partial_ && body_ptr_ >= partial_.data() &&
+          body_ptr_ < partial_.data() + partial_.size())) {
+        body_owned_.assign(body_ptr_, body_len_);
+        body_is_owned_ = true;
+    }
+    if (state_ == State::body && !head_in_partial_) {
+        // Head complete but the body is not: keep the head (views refer to it).
+        const std::size_t head_len = [&] {
+            std::size_t e = url_.off + url_.len;
+            for (const Field& f : fields_) {
+                e = std::max<std::size_t>(e, f.name.off + f.name.len);
+                e = std::max<std::size_t>(e, f.value.off + f.value.len);
+            }
+            return e;
+        }();
+        partial_.assign(base_, head_len);
+        base_ = partial_.data();
+        head_in_partial_ = true;
+    }
+}
+
+inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n) {
+    if (err_status_ != 0) return {Event::error, 0};
+    if (n == 0) return {Event::need_more, 0};
+    if (line_check_) return judge_line(data, n);
+    const char* exec = data;
+    if (head_in_partial_ && state_ == State::head) {
+        const std::size_t old = partial_.size();
+        // Bound what a slow head can make us keep: the limit plus one read.
+        if (old > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, 0};
+        }
+        partial_.append(data, n);
+        base_ = partial_.data();
+        exec = partial_.data() + old;
+    }
+    llhttp_errno_t e = llhttp_execute(&parser_, exec, n);
+    while (e == HPE_PAUSED && head_paused_) {
+        head_paused_ = false;
+        const char* end = llhttp_get_error_pos(&parser_);   // just past the head's empty line
+        if (static_cast<std::size_t>(end - base_) > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, static_cast<std::size_t>(end - exec)};
+        }
+        if (expect_continue_) {
+            // The caller answers 100 Continue and reads the body, maybe into this very buffer.
+            keep_unfinished(end);
+            return {Event::expect_continue, static_cast<std::size_t>(end - exec)};
+        }
+        llhttp_resume(&parser_);
+        e = llhttp_execute(&parser_, end, static_cast<std::size_t>(exec + n - end));
+    }
+    if (e == HPE_OK) {
+        if (state_ == State::head && base_ != nullptr &&
+            static_cast<std::size_t>(exec + n - base_) > limits_.max_header_bytes) {
+            fail(431, errc::header_too_large, "header too large");
+            return {Event::error, n};
+        }
+        keep_unfinished(exec + n);
+        return {Event::need_more, n};
+    }
+    const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
+    if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
+        if (head_unmeasured_) {   // a head without a body: its message ends with it
+            head_unmeasured_ = false;
+            if (static_cast<std::size_t>(exec + used - base_) > limits_.max_header_bytes) {
+                state_ = State::body;   // as if it had paused at the head's end
+                fail(431, errc::header_too_large, "header too large");
+                return {Event::error, used};
+            }
+        }
+        build_request();
+        return {Event::request, used};
+    }
+    if (err_status_ == 0 && state_ == State::head) {
+        // Refused in the head, for no limit of ours: whether for 400, 501 or 505 is the
+        // request line's call. Its bytes so far are contiguous up to exec + n (one buffer, or
+        // partial_ with this read appended); llhttp skipped the empty lines before it.
+        const char* line = base_;
+        if (line == nullptr) {
+            line = exec;
+            while (line < exec + n && (*line == '\r' || *line == '\n')) ++line;
+        }
+        refusal_ = llhttp_get_error_reason(&parser_);
+        line_check_ = std::make_unique<RequestLineCheck>(limits_);
+        const Result r = judge_line(line, static_cast<std::size_t>(exec + n - line));
+        if (r.event == Event::need_more) {
+            // Only counters are kept from here on.
+            std::string().swap(partial_);
+            base_ = nullptr;
+            head_in_partial_ = false;
+            return {Event::need_more, n};
+        }
+        return {r.event, used};
+    }
+    if (err_status_ == 0) fail(400, errc::bad_request, llhttp_get_error_reason(&parser_));
+    return {Event::error, used};
+}
+
+inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_t n) {
+    std::size_t used = 0;
+    switch (line_check_->scan(p, n, used)) {
+        case RequestLineCheck::Verdict::more:
+            return {Event::need_more, n};
+        case RequestLineCheck::Verdict::malformed:
+            fail(400, errc::bad_request, "malformed request line");
+            break;
+        case RequestLineCheck::Verdict::target_too_long:
+            fail(414, errc::url_too_long, "request target too long");
+            break;
+        case RequestLineCheck::Verdict::line_too_long:
+            fail(431, errc::header_too_large, "header too large");
+            break;
+        case RequestLineCheck::Verdict::well_formed:
+            // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
+            // does not implement. The version goes first: what a method means depends on it.
+            if (line_check_->major() != 1)
+                fail(505, errc::version_not_supported, "HTTP version not supported");
+            else if (!is_llhttp_method(line_check_->method()))
+                fail(501, errc::bad_request, "method not implemented");
+            else   // a sound line: llhttp refused something else, in the target or after the line
+                fail(400, errc::bad_request, refusal_);
+            break;
+    }
+    line_check_.reset();
+    return {Event::error, used};
+}
+
+inline void RequestParser::build_request() {
+    RequestBuilder::reset(req_);
+    // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
+    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
+                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
+                             llhttp_should_keep_alive(&parser_) != 0);
+    for (const Field& f : fields_) {
+        // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
+        std::string_view v = view(f.value);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        RequestBuilder::add_header(req_, view(f.name), v);
+    }
+    if (body_is_owned_) RequestBuilder::set_body(req_, body_owned_);
+    else if (body_ptr_) RequestBuilder::set_body(req_, {body_ptr_, body_len_});
+}
+
+inline void RequestParser::next() {
+    if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+    fields_.clear();
+    url_ = Span{};
+    base_ = nullptr;
+    body_ptr_ = nullptr;
+    body_len_ = body_total_ = 0;
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
+        head_unmeasured_ = false;
+    version_seen_ = false;
+    line_check_.reset();
+    refusal_ = "";
+    partial_.clear();
+    body_owned_.clear();
+    state_ = State::idle;
+    RequestBuilder::reset(req_);
+    // Large one-off buffers are not kept for the rest of a keep-alive connection.
+    if (partial_.capacity() > 4096 || body_owned_.capacity() > 4096) release_memory();
+}
+
+inline void RequestParser::release_memory() {
+    if (state_ != State::idle) return;
+    std::string().swap(partial_);
+    std::string().swap(body_owned_);
+    std::vector<Field>().swap(fields_);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/stream_state.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/stream_state.hpp — one event stream's state, shared by its handles (EventStream)
-// and, once started, by its connection's StreamSession.
-// Owns: what the handles reach (push, subscribe, callbacks, headers, Last-Event-ID), events
-// pushed before the head went out, chunk framing of events, the stream's end (once), its
-// heartbeat clock, its topics, and resuming retained topics after its Last-Event-ID (what it
-// missed first, then live events, none twice).
-// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
+// wisp/detail/stream_state.hpp — the part of an event stream that its handles reach
+// (EventStream, StreamHandle, a stream's timers and drain waiters): made with the stream, kept
+// while a handle or a callback may still use it. An idle stream that nobody holds has none,
+// only its StreamSession (stream_session.hpp, which defines the members that reach it).
+// Owns: the response headers, the Last-Event-ID, events pushed before the head went out, the
+// on_closed / on_drain callbacks, timers and drain waiters, the retained topics being resumed,
+// and the stream's session until its connection takes it.
+// Must not know: sockets or transports, HTTP parsing, topic delivery.
 
-#include <algorithm>
 #include <atomic>
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -8378,66 +9159,57 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// Shared by every EventStream copy and, once started, by the Connection. Everything but
-/// `closed` is touched on the connection's I/O thread only (or, before the stream starts, on
-/// the handler's thread, which is that thread).
+class Connection;
+class StreamSession;
+
+/// Shared by every EventStream copy (weakly by StreamHandles, timers and drain waiters). What
+/// the stream always has (its flags, topics, connection, heartbeat clock) is its session's;
+/// this adds what only a stream that is starting, or that a handle can reach, needs. Touched on
+/// the connection's I/O thread only (before the stream starts, on the handler's thread, which
+/// is that thread); from other threads, handles read only the session's `closed` flag and post
+/// through `gate`.
 class StreamState : public std::enable_shared_from_this<StreamState> {
 public:
+    /// A stream for `conn` (null for App::fetch) answering `req`.
     StreamState(Connection* conn, const Request& req);
     ~StreamState();
     StreamState(const StreamState&) = delete;
     StreamState& operator=(const StreamState&) = delete;
 
-    /// Queues formatted event bytes (not yet chunk-framed). I/O thread.
-    SendResult write_event_bytes(std::string_view bytes);
-    /// Writes now when called on the I/O thread, else posts the write there.
-    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
-    bool on_io_thread() const;
-    /// Whether one more event may be queued on the started stream; applies the backpressure
-    /// policy when not. I/O thread.
-    SendResult admit();
-    /// Ends the stream from our side. I/O thread.
+    /// The stream itself; alive as long as this state (owned until the connection takes it,
+    /// then in the connection's memory, which this state keeps).
+    StreamSession& session() const noexcept { return *session_; }
+    /// Ends the stream from our side (StreamSession::end).
     void end();
-
-    // ---- from the StreamSession ----
-    /// The head was written: move what was pushed before into the connection.
-    void started();
-    void on_transport_closed();   ///< the connection is gone: on_closed, once
+    /// Pushes formatted event bytes: now when called on the I/O thread, else posted there.
+    static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
+    /// Everything queued was written: drain waiters, then on_drain. I/O thread.
     void on_drained();
-    void on_heartbeat();
-    std::uint64_t deadline() const noexcept;
-    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
-    /// stream is looked at or changed.
-    void settle() const;
-    bool subscribe(std::string_view topic, bool named);
-    bool unsubscribe(std::string_view topic);
-    void deliver(const Publication& p, bool named);
-    /// Queues `p` as an event, as deliver() does without asking whether it is new.
-    void write_publication(const Publication& p, bool named);
-    /// subscribe() to a retained topic: when the request had a Last-Event-ID that is a
-    /// retained id, what this stream missed goes out first (from the ring, or asked of the
-    /// bridge, while live ones wait), and from then on nothing at or before the last id given.
-    void resume(const std::string& topic, EventLog& log, bool named);
-    /// The bridge's answer to resume(): the missed publications, oldest first.
-    void resumed(const std::string& topic, bool ok,
-                 std::vector<std::shared_ptr<const Publication>> missed);
-    /// The topic registry's delivery function.
-    static void deliver_to(void* self, const PublicationRun& run, bool named);
-    /// deliver(), out of line: deliver_to() past its common case saves no registers.
-    void deliver_slow(const Publication& p, bool named);
-    std::vector<std::string> topics;
+    /// The stream ended: its timers stop, its drain waiters go, on_closed runs (once).
+    void ended();
+    /// Nothing of this state is needed once the stream streams: no callback, timer, drain
+    /// waiter or resume, and no weak reference was ever made (a StreamHandle would find it).
+    bool idle() const noexcept {
+        return !weak_made.load(std::memory_order_relaxed) && !closed_fn && !drain_fn && !extras &&
+               !resumes && pending.empty();
+    }
 
-    Connection* conn;   ///< null for App::fetch (events collect in `pending`)
-    std::atomic<bool> closed{false};
-    bool is_started = false;
-    bool chunked = true;              ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
-    bool has_last_event_id = false;   ///< (with the flags above: one word for the four)
+    /// The session, until the stream starts (or for good, when it never does).
+    std::unique_ptr<StreamSession> owned;
+    /// While the stream streams and this state is needed, the connection's reference to it,
+    /// held here so that the session of an idle stream, which has none, stays small.
+    std::shared_ptr<StreamState> kept;
+    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
     Headers headers;
     std::string last_event_id;
+    bool has_last_event_id = false;
+    /// A StreamHandle, a timer, a drain waiter or a resume took a weak reference. Atomic for a
+    /// handle() called on another thread; it orders with the stream's start only when the copy
+    /// it was called on is still held then (on the I/O thread, as the rest, it always does).
+    std::atomic<bool> weak_made{false};
     std::string pending;   ///< formatted events pushed before the head went out
     std::function<void()> closed_fn;
     std::function<void()> drain_fn;
-    std::shared_ptr<LoopGate> gate;   ///< the connection's loop, for other threads (null: fetch)
     /// Timers and drain waiters (EventStream::every, when_drained), made on first use.
     struct Extras {
         std::vector<std::shared_ptr<TimerState>> timers;
@@ -8454,21 +9226,525 @@ public:
         std::vector<std::pair<EventId, SharedBuffer>> held;
     };
     std::unique_ptr<std::vector<Resume>> resumes;   ///< made by the first resume()
-    Resume* find_resume(std::string_view topic);
-    std::uint64_t last_write_tick = 0;
+    Resume* find_resume(std::string_view topic) {
+        for (Resume& r : *resumes)
+            if (r.topic == topic) return &r;
+        return nullptr;
+    }
 
 private:
-    void fire_closed();
+    StreamSession* const session_;
 };
 
-// ---- StreamState ----------------------------------------------------------------------
-inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
-    if (conn) {
-        conn->retain();   // the memory, not the socket: handles may outlive the connection
-        last_write_tick = conn->loop().now_tick();
-        gate = conn->loop().gate;
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/http_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/http_session.hpp — HTTP/1.1 on one connection (RFC 9112): parse, route, respond,
+// keep-alive, pipelining in order (deferred answers hold later requests back), 100-continue,
+// the request timeouts, and the hand-over to a WebSocket or an event stream.
+// Owns: the request parser, pipelined input that waits behind a deferred answer, the request
+// count, and the head, body and keep-alive deadlines.
+// Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
+// WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class HttpSession;
+struct WsEndpoint;
+
+/// Handles a request for a WebSocket route (ws_upgrade.hpp): false when it is not an upgrade
+/// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
+bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
+                 std::vector<RouteParam>& params);
+/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
+/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
+void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
+
+/// The HTTP/1.1 session a connection starts with.
+class HttpSession final : public Session {
+public:
+    explicit HttpSession(Connection& conn)
+        : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+
+    Connection& connection() noexcept { return conn_; }
+    /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
+    void write_response(const Response& res, bool head, bool keep_alive);
+    /// A deferred answer for request `seq` arrived (loop thread).
+    void complete_deferred(std::uint64_t seq, Response&& res);
+
+    // ---- Session ----
+    void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
+    inline void on_data(char* p, std::size_t n) override;
+    inline bool wants_input() const noexcept override;
+    inline void on_peer_eof() override;
+    void on_drained() override {
+        // A client paused for pipelining too far ahead goes on; while the read pump runs, it
+        // rearms the timer and reads on by itself.
+        if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
     }
-    chunked = req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1);
+    inline std::uint64_t deadline() const noexcept override;
+    inline void on_timer() override;
+    void on_shutdown() override {
+        if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
+        // otherwise the in-flight response is written with Connection: close
+    }
+    void on_closed() override { std::string().swap(stash_); }
+
+private:
+    void dispatch(Request& req);
+    void write_error(int status);
+    void resume();
+    void report(errc code, std::string_view why) const;
+
+    Connection& conn_;
+    RequestParser parser_;
+    std::string stash_;   ///< pipelined bytes read while a deferred answer is pending
+    std::uint64_t seq_ = 0;
+    std::uint64_t head_started_ = 0;   ///< tick when the current head began (slowloris bound)
+    bool waiting_ = false;             ///< a deferred answer is pending
+    bool pending_head_ = false;        ///< ...for a HEAD request
+    bool pending_keep_alive_ = true;
+    bool peer_eof_ = false;
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool HttpSession::wants_input() const noexcept {
+    if (waiting_ || peer_eof_) return false;
+    // A client that pipelines without reading is not read further until it catches up.
+    return !conn_.out().over(conn_.out().cap());
+}
+
+inline void HttpSession::report(errc code, std::string_view why) const {
+    if (!conn_.loop().core.on_error) return;
+    Request empty;
+    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
+    conn_.loop().core.report(empty, code, std::string(why));
+}
+
+inline void HttpSession::on_data(char* p, std::size_t n) {
+    while (n > 0 && conn_.session() == this && !conn_.closing()) {
+        if (waiting_ || conn_.out().over(conn_.out().cap())) {
+            // Keep pipelined input until the deferred answer is written, or until a client
+            // that does not read its responses has drained them (bounded memory).
+            stash_.append(p, n);
+            return;
+        }
+        const bool was_idle = !parser_.in_message();
+        const auto r = parser_.feed(p, n);
+        p += r.consumed;
+        n -= r.consumed;
+        if (was_idle && parser_.in_message() && head_started_ == 0)
+            head_started_ = conn_.loop().now_tick();
+        switch (r.event) {
+            case RequestParser::Event::need_more:
+                return;
+            case RequestParser::Event::expect_continue:
+                conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
+                parser_.continue_body();
+                continue;
+            case RequestParser::Event::error:
+                report(parser_.error_code(), parser_.error_reason());
+                write_error(parser_.error_status());
+                return;
+            case RequestParser::Event::request:
+                head_started_ = 0;
+                dispatch(parser_.request());
+                if (conn_.session() != this) {
+                    // Handed over: what followed the head in this read belongs to the new
+                    // protocol (WebSocket frames; an event stream ignores its client's bytes).
+                    // This session stays allocated until the connection's call returns.
+                    Connection& c = conn_;
+                    Session* next = c.session();
+                    next->on_start();
+                    if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
+                    return;
+                }
+                if (!waiting_) parser_.next();
+                break;
+        }
+    }
+}
+
+inline void HttpSession::dispatch(Request& req) {
+    Loop& loop = conn_.loop();
+    ++seq_;
+    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
+    RequestBuilder::set_client_subject(req, conn_.client_subject());
+    const bool head = req.method() == "HEAD";
+    bool keep_alive = req.keep_alive() && !loop.stopping();
+    // Only a request asking for an upgrade can be one (check_handshake's first test); the
+    // others skip the WebSocket routes.
+    if (loop.core.ws_router.size() != 0 && req.header("upgrade")) {
+        std::vector<RouteParam> params;
+        if (const WsEndpoint* ep = loop.core.ws_route(req, params))
+            if (try_upgrade(*this, req, *ep, params)) return;
+    }
+    if (parser_.upgrade()) {
+        // No protocol switch is offered on this route: answer over HTTP, then close, since
+        // what follows the head would be the other protocol's bytes.
+        keep_alive = false;
+    }
+    Exchange ex;
+    ex.conn = &conn_;
+    ex.seq = seq_;
+    RequestBuilder::set_exchange(req, &ex);
+    Response res = loop.core.handle(req);
+    RequestBuilder::set_exchange(req, nullptr);
+    const ResponseKind answer = ResponseAccess::kind(res);
+    if (answer == ResponseKind::stream) {
+        if (ex.stream) {
+            start_stream(*this, std::move(ex.stream), head, keep_alive);
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned an EventStream not made from its request");
+        res = status(500);
+    } else if (ex.stream) {
+        ex.stream->end();   // made but not returned: it never starts, and says so once
+    }
+    if (answer == ResponseKind::deferred) {
+        if (ex.deferred) {
+            // Wait for the answer (it may already be posted, if sent inside the handler);
+            // later pipelined requests wait behind it.
+            waiting_ = true;
+            pending_head_ = head;
+            pending_keep_alive_ = keep_alive;
+            parser_.next();
+            return;
+        }
+        loop.core.report(req, errc::handler_exception,
+                         "handler returned a Responder it did not get from defer()");
+        res = status(500);
+    }
+    if (ex.deferred) ex.deferred->answered.store(true);   // the returned response wins
+    write_response(res, head, keep_alive);
+}
+
+inline void HttpSession::write_response(const Response& res, bool head, bool keep_alive) {
+    const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
+                                parser_.request().http_minor() == 0);
+    if (const auto* bad = layout.invalid()) {
+        report(errc::invalid_argument,
+               "response header with an invalid name or value: " + bad->first);
+        write_response(status(500), head, false);
+        return;
+    }
+    layout.write(conn_.out().reserve(layout.size()), conn_.loop().date());
+    if (!layout.keep_alive()) conn_.close_after_flush();
+}
+
+inline void HttpSession::write_error(int st) { write_response(status(st), false, false); }
+
+inline void HttpSession::complete_deferred(std::uint64_t seq, Response&& res) {
+    if (!conn_.is_open() || conn_.session() != this || !waiting_ || seq != seq_) return;
+    waiting_ = false;
+    // The app may have begun stopping while the answer was pending: then this is the last.
+    write_response(res, pending_head_, pending_keep_alive_ && !conn_.loop().stopping());
+    resume();
+}
+
+inline void HttpSession::resume() {
+    if (!conn_.closing() && !stash_.empty()) {
+        std::string input = std::move(stash_);
+        stash_.clear();
+        on_data(input.data(), input.size());
+        if (conn_.session() != this || !conn_.is_open()) return;   // handed over, or closed
+    }
+    if (peer_eof_ && !waiting_) {
+        conn_.close_after_flush();
+        return;
+    }
+    conn_.rearm_timer();
+    conn_.resume_reading();
+}
+
+inline void HttpSession::on_peer_eof() {
+    // The client sent everything it will send; answer what is pending, then close.
+    peer_eof_ = true;
+    if (!waiting_ && conn_.out().empty()) {
+        conn_.terminate();
+        return;
+    }
+    if (!waiting_) conn_.close_after_flush();
+}
+
+inline std::uint64_t HttpSession::deadline() const noexcept {
+    const Loop& loop = conn_.loop();
+    const Limits& lim = loop.core.options.limits;
+    if (waiting_) return 0;
+    if (head_started_ != 0 && !parser_.in_body())
+        return head_started_ + loop.ticks(lim.header_timeout);
+    if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
+    return loop.ticks_from_now(lim.keep_alive_timeout);
+}
+
+inline void HttpSession::on_timer() {
+    if (parser_.in_message() || (head_started_ != 0 && seq_ == 0)) {
+        const bool body = parser_.in_body();
+        report(body ? errc::body_timeout : errc::header_timeout,
+               body ? "request body stalled" : "request head not complete in time");
+        if (parser_.in_message()) {
+            write_error(408);
+            return;
+        }
+        conn_.close_after_flush();   // connected but never sent a byte: just close
+        return;
+    }
+    conn_.close_after_flush();   // idle keep-alive connection
+}
+
+inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
+    c.in_session([&] {
+        Session* s = c.session();
+        if (s != nullptr && s->kind == SessionKind::http)
+            static_cast<HttpSession*>(s)->complete_deferred(seq, std::move(res));
+    });
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_topics.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_topics.hpp — the names of the topics one event stream subscribed to, in
+// 24 bytes: one name of up to 22 characters inline (an idle stream on one topic allocates
+// nothing for it), more names, or a longer one, in a vector on the heap.
+// Owns: the names, for leaving the topics when the stream ends.
+// Must not know: the topic registry, publications, connections.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A small set of topic names, in the order they were added.
+class StreamTopics {
+public:
+    StreamTopics() noexcept { bytes_[tag_at] = 0; }
+    ~StreamTopics() { delete many(); }
+    StreamTopics(const StreamTopics&) = delete;
+    StreamTopics& operator=(const StreamTopics&) = delete;
+
+    bool empty() const noexcept { return tag() == 0; }
+    bool contains(std::string_view topic) const noexcept;
+    /// Adds `topic`, which is not there yet.
+    void add(std::string_view topic);
+    /// False when `topic` was not there.
+    bool remove(std::string_view topic) noexcept;
+    /// The newest name (not empty()), copied: removing it would end its storage.
+    std::string back() const;
+
+private:
+    static constexpr std::size_t tag_at = 23;               ///< the last byte says what it holds
+    static constexpr std::size_t inline_max = tag_at - 1;   ///< 22: `tag` is length + 1 <= 23
+    static constexpr std::uint8_t many_tag = 0xff;          ///< the first bytes are a vector*
+
+    std::uint8_t tag() const noexcept { return static_cast<std::uint8_t>(bytes_[tag_at]); }
+    /// The one inline name (tag() in 1..23).
+    std::string_view one() const noexcept { return {bytes_, static_cast<std::size_t>(tag() - 1)}; }
+    /// The names on the heap, or null while they are inline (or none).
+    std::vector<std::string>* many() const noexcept {
+        if (tag() != many_tag) return nullptr;
+        std::vector<std::string>* v;
+        std::memcpy(&v, bytes_, sizeof v);
+        return v;
+    }
+    void set_many(std::vector<std::string>* v) noexcept {
+        std::memcpy(bytes_, &v, sizeof v);
+        bytes_[tag_at] = static_cast<char>(many_tag);
+    }
+
+    // No union: the bytes hold either the name's characters or a pointer put there by memcpy.
+    alignas(void*) char bytes_[24];
+};
+
+// ---- implementation -------------------------------------------------------
+inline bool StreamTopics::contains(std::string_view topic) const noexcept {
+    if (const auto* v = many()) return std::find(v->begin(), v->end(), topic) != v->end();
+    return tag() != 0 && one() == topic;
+}
+
+inline void StreamTopics::add(std::string_view topic) {
+    if (tag() == 0 && topic.size() <= inline_max) {
+        if (!topic.empty()) std::memcpy(bytes_, topic.data(), topic.size());
+        bytes_[tag_at] = static_cast<char>(topic.size() + 1);
+        return;
+    }
+    if (auto* v = many()) {
+        v->emplace_back(topic);
+        return;
+    }
+    // Built before it replaces the inline name, so a failed allocation changes nothing.
+    auto v = std::make_unique<std::vector<std::string>>();
+    v->reserve(2);
+    if (tag() != 0) v->emplace_back(one());
+    v->emplace_back(topic);
+    set_many(v.release());
+}
+
+inline bool StreamTopics::remove(std::string_view topic) noexcept {
+    if (auto* v = many()) {
+        auto it = std::find(v->begin(), v->end(), topic);
+        if (it == v->end()) return false;
+        v->erase(it);
+        if (v->empty()) {
+            delete v;
+            bytes_[tag_at] = 0;
+        }
+        return true;
+    }
+    if (tag() == 0 || one() != topic) return false;
+    bytes_[tag_at] = 0;
+    return true;
+}
+
+inline std::string StreamTopics::back() const {
+    if (const auto* v = many()) return v->back();
+    return std::string(one());
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/stream_session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/stream_session.hpp — one event stream (WHATWG HTML §9.2): the session of the
+// connection that serves it, and what every stream keeps, however idle.
+// Owns: the stream's end (once), its flags, its topics and their delivery, chunk framing of
+// events, the heartbeat through the connection's timer slot, resuming retained topics after
+// the Last-Event-ID (what it missed first, then live events, none twice), the response head,
+// and letting go of the handles' part (StreamState) when the stream starts and nothing can
+// reach it any more. Defines StreamState's members, which reach the session.
+// Must not know: sockets or transports (bytes go to the connection's SendQueue), HTTP parsing.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// One event stream, and once it started, the session of its connection: the client has
+/// nothing to say (its bytes are dropped, its FIN ends the stream). Made with its StreamState,
+/// which owns it until the connection takes it. I/O thread, but for closed(), which handles
+/// read from any thread.
+class StreamSession final : public Session {
+public:
+    StreamSession(Connection* conn, StreamState& state, bool chunked) noexcept;
+
+    Connection* connection() const noexcept { return conn_; }   ///< null for App::fetch
+    bool closed() const noexcept { return closed_.load(); }
+    bool started() const noexcept { return (flow_ & Flow::head_sent) != 0; }
+    bool chunked() const noexcept { return chunked_; }
+    bool on_io_thread() const { return conn_ == nullptr || Loop::current() == &conn_->loop(); }
+
+    /// Queues formatted event bytes (not yet chunk-framed): kept until the head goes out, then
+    /// written to the connection.
+    SendResult write_event_bytes(std::string_view bytes);
+    /// Whether one more event may be queued on the started stream; applies the backpressure
+    /// policy when not.
+    SendResult admit();
+    /// Ends the stream from our side.
+    void end();
+    /// On the loop's thread: delivers the publications it holds (Loop::settle) before the
+    /// stream is looked at or changed.
+    void settle() const noexcept {
+        if (conn_ != nullptr && Loop::current() == &conn_->loop()) conn_->loop().settle();
+    }
+    /// The head was written and the connection took this session: what was pushed before goes
+    /// out; the state is let go when nothing can reach it any more (`state` is the exchange's
+    /// reference, the only one then).
+    void start(std::shared_ptr<StreamState> state);
+
+    bool subscribe(std::string_view topic, bool named);
+    bool unsubscribe(std::string_view topic);
+    /// Queues `p` as an event, as deliver() does without asking whether it is new.
+    void write_publication(const Publication& p, bool named);
+    /// subscribe() to a retained topic: when the request had a Last-Event-ID that is a
+    /// retained id, what this stream missed goes out first (from the ring, or asked of the
+    /// bridge, while live ones wait), and from then on nothing at or before the last id given.
+    void resume(const std::string& topic, EventLog& log, bool named);
+    /// The bridge's answer to resume(): the missed publications, oldest first.
+    void resumed(const std::string& topic, bool ok,
+                 std::vector<std::shared_ptr<const Publication>> missed);
+
+    // ---- Session ----
+    void on_data(char*, std::size_t) override {}
+    void on_peer_eof() override { conn_->terminate(); }
+    void on_drained() override;
+    std::uint64_t deadline() const noexcept override;
+    void on_timer() override;   ///< the heartbeat
+    void on_shutdown() override { end(); }
+    /// The connection is gone: on_closed, once; the state loses the connection's reference.
+    void on_closed() override;
+
+private:
+    /// The topic registry's delivery function.
+    static void deliver_to(void* self, const PublicationRun& run, bool named);
+    /// deliver_to() past its common case, out of line: the common case saves no registers.
+    void deliver_slow(const Publication& p, bool named);
+    void deliver(const Publication& p, bool named);
+    void fire_closed();
+    void note_write() noexcept { tick_ = static_cast<std::uint32_t>(conn_->loop().now_tick()); }
+    /// The last write's tick, widened against the clock (exact within 2^31 ticks: 6.8 years
+    /// at the default 100 ms resolution; the heartbeat writes long before).
+    std::uint64_t tick() const noexcept {
+        const std::uint64_t now = conn_->loop().now_tick();
+        const auto d = static_cast<std::int32_t>(tick_ - static_cast<std::uint32_t>(now));
+        return now + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
+    }
+    std::uint64_t heartbeat_due() const noexcept {
+        const Loop& l = conn_->loop();
+        return tick() + l.ticks(l.core.options.limits.sse_heartbeat);
+    }
+
+    // Laid out for the many idle streams, 56 B (one 64 B heap chunk): the small fields fill the
+    // tail of Session's first word (its kind after the vtable pointer).
+    std::atomic<bool> closed_{false};
+    /// Whether the head went out (events go to the connection) and whether the state has
+    /// resumes (deliveries ask them first), in one byte: a delivery's common case is one
+    /// compare, flow_ == head_sent.
+    enum Flow : std::uint8_t { head_sent = 1, resuming = 2 };
+    std::uint8_t flow_ = 0;
+    bool chunked_;         ///< HTTP/1.1: chunked; HTTP/1.0: close-delimited
+    std::uint32_t tick_;   ///< the last write's tick, its low 32 bits (tick())
+    Connection* conn_;
+    /// The handles' part: null once nothing can reach the stream (an idle stream), or once the
+    /// connection is gone.
+    StreamState* state_;
+    StreamTopics topics_;
+};
+
+// ---- StreamState, the members that reach the session ----------------------------------
+inline StreamState::StreamState(Connection* c, const Request& req)
+    : owned(std::make_unique<StreamSession>(
+          c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
+      session_(owned.get()) {
+    if (c) {
+        c->retain();   // the memory, not the socket: handles may outlive the connection
+        gate = c->loop().gate;
+    }
     if (auto id = req.header("last-event-id")) {
         last_event_id = std::string(*id);
         has_last_event_id = true;
@@ -8476,102 +9752,44 @@ inline StreamState::StreamState(Connection* c, const Request& req) : conn(c) {
 }
 
 inline StreamState::~StreamState() {
-    if (conn) conn->release();
-}
-
-inline bool StreamState::on_io_thread() const {
-    return conn == nullptr || Loop::current() == &conn->loop();
+    if (Connection* c = session_->connection()) c->release();
 }
 
 inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, std::string bytes) {
-    if (self->closed.load(std::memory_order_acquire)) return SendResult::closed;
-    if (self->on_io_thread()) return self->write_event_bytes(bytes);
+    StreamSession& s = self->session();
+    if (s.closed()) return SendResult::closed;
+    if (s.on_io_thread()) return s.write_event_bytes(bytes);
     // Another thread: through the loop's gate, so a push after the app ended does nothing.
     const bool posted =
-        self->gate->post([self, b = std::move(bytes)] { self->write_event_bytes(b); });
+        self->gate->post([self, b = std::move(bytes)] { self->session().write_event_bytes(b); });
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
 
-inline SendResult StreamState::write_event_bytes(std::string_view bytes) {
-    if (conn) conn->loop().settle();   // held publications first, in order
-    if (closed.load(std::memory_order_relaxed)) return SendResult::closed;
-    if (!is_started) {
-        // Before the head goes out (or for App::fetch, which has no connection and no cap):
-        // kept, framed as it will be sent.
-        if (conn == nullptr) {
-            pending.append(bytes);
-            return SendResult::sent;
-        }
-        const Options& o = conn->loop().core.options;
-        if (pending.size() >= o.limits.max_queued_bytes) {
-            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
-            end();
-            return SendResult::closed;
-        }
-        if (chunked) append_chunk(pending, bytes);
-        else pending.append(bytes);
-        return SendResult::sent;
+inline void StreamState::end() { session().end(); }
+
+inline void StreamState::on_drained() {
+    const StreamSession& s = session();
+    if (extras && !extras->when_drained.empty() && !s.closed()) {
+        auto keep = shared_from_this();
+        auto waiting = std::move(extras->when_drained);
+        extras->when_drained.clear();
+        for (auto& fn : waiting)
+            if (!s.closed()) fn();
     }
-    const SendResult r = admit();
-    if (r != SendResult::sent) return r;
-    // One chunk, written straight into the output queue.
-    if (chunked)
-        write_chunk(conn->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
-    else conn->out().write(bytes);
-    last_write_tick = conn->loop().now_tick();
-    return SendResult::sent;
+    if (!drain_fn || s.closed()) return;
+    auto keep = shared_from_this();   // the callback may drop the last handle
+    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
+    auto fn = std::move(drain_fn);
+    drain_fn = nullptr;
+    fn();
+    if (!s.closed() && !drain_fn) drain_fn = std::move(fn);
 }
 
-inline SendResult StreamState::admit() {
-    if (closed.load() || conn->closing()) return SendResult::closed;
-    switch (conn->out().room()) {
-        case SendQueue::Room::ok:
-            return SendResult::sent;
-        case SendQueue::Room::closed:
-            return SendResult::closed;
-        case SendQueue::Room::full:
-            break;
-    }
-    if (closed.load() || conn->closing()) return SendResult::closed;
-    if (conn->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
-    end();
-    return SendResult::closed;
-}
-
-inline void StreamState::started() {
-    conn->loop().settle();   // what was held goes out as it would have before the head
-    is_started = true;
-    if (!pending.empty()) {
-        conn->out().write(pending);
-        std::string().swap(pending);
-    }
-    if (closed.load()) {   // ended before it started: the events, then the end
-        if (chunked) conn->out().write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-}
-
-inline void StreamState::end() {
-    settle();
-    if (closed.exchange(true)) return;
-    if (is_started && conn && !conn->closing()) {
-        if (chunked) conn->out().write("0\r\n\r\n");
-        conn->close_after_flush();
-    }
-    fire_closed();
-}
-
-inline void StreamState::on_transport_closed() {
-    closed.store(true);
-    fire_closed();
-}
-
-inline void StreamState::fire_closed() {
-    while (!topics.empty()) unsubscribe(std::string(topics.back()));
+inline void StreamState::ended() {
     if (extras) {   // an ended stream's timers never fire; its drain waiters never run
         for (const auto& t : extras->timers) {
             t->cancelled = true;
-            conn->loop().stop_timer(*t);
+            session().connection()->loop().stop_timer(*t);
         }
         extras->timers.clear();
         extras->when_drained.clear();
@@ -8583,83 +9801,170 @@ inline void StreamState::fire_closed() {
     if (fn) fn();
 }
 
-inline void StreamState::on_drained() {
-    if (extras && !extras->when_drained.empty() && !closed.load()) {
-        auto keep = shared_from_this();
-        auto waiting = std::move(extras->when_drained);
-        extras->when_drained.clear();
-        for (auto& fn : waiting)
-            if (!closed.load()) fn();
+// ---- StreamSession ----------------------------------------------------------------------
+inline StreamSession::StreamSession(Connection* conn, StreamState& state, bool chunked) noexcept
+    : Session(SessionKind::stream),
+      chunked_(chunked),
+      tick_(conn ? static_cast<std::uint32_t>(conn->loop().now_tick()) : 0),
+      conn_(conn),
+      state_(&state) {}
+
+inline SendResult StreamSession::write_event_bytes(std::string_view bytes) {
+    if (conn_) conn_->loop().settle();   // held publications first, in order
+    if (closed_.load(std::memory_order_relaxed)) return SendResult::closed;
+    if (!started()) {
+        // Before the head goes out (or for App::fetch, which has no connection and no cap):
+        // kept in the state (which a stream has until it starts), framed as it will be sent.
+        std::string& pending = state_->pending;
+        if (conn_ == nullptr) {
+            pending.append(bytes);
+            return SendResult::sent;
+        }
+        const Options& o = conn_->loop().core.options;
+        if (pending.size() >= o.limits.max_queued_bytes) {
+            if (o.backpressure == BackpressurePolicy::drop) return SendResult::dropped;
+            end();
+            return SendResult::closed;
+        }
+        if (chunked_) append_chunk(pending, bytes);
+        else pending.append(bytes);
+        return SendResult::sent;
     }
-    if (!drain_fn || closed.load()) return;
-    auto keep = shared_from_this();   // the callback may drop the last handle
-    // Held aside while it runs: a push inside it may end the stream, which clears callbacks.
-    auto fn = std::move(drain_fn);
-    drain_fn = nullptr;
-    fn();
-    if (!closed.load() && !drain_fn) drain_fn = std::move(fn);
+    const SendResult r = admit();
+    if (r != SendResult::sent) return r;
+    // One chunk, written straight into the output queue.
+    if (chunked_)
+        write_chunk(conn_->out().reserve(chunk_overhead(bytes.size()) + bytes.size()), bytes);
+    else conn_->out().write(bytes);
+    note_write();
+    return SendResult::sent;
 }
 
-inline void StreamState::settle() const {
-    if (conn != nullptr && Loop::current() == &conn->loop()) conn->loop().settle();
+inline SendResult StreamSession::admit() {
+    if (closed_.load() || conn_->closing()) return SendResult::closed;
+    switch (conn_->out().room()) {
+        case SendQueue::Room::ok:
+            return SendResult::sent;
+        case SendQueue::Room::closed:
+            return SendResult::closed;
+        case SendQueue::Room::full:
+            break;
+    }
+    if (closed_.load() || conn_->closing()) return SendResult::closed;
+    if (conn_->out().policy() == BackpressurePolicy::drop) return SendResult::dropped;
+    end();
+    return SendResult::closed;
 }
 
-inline std::uint64_t StreamState::deadline() const noexcept {
-    const Loop& l = conn->loop();
-    return last_write_tick + l.ticks(l.core.options.limits.sse_heartbeat);
+inline void StreamSession::start(std::shared_ptr<StreamState> state) {
+    conn_->loop().settle();   // what was held goes out as it would have before the head
+    flow_ |= Flow::head_sent;
+    if (!state->pending.empty()) {
+        conn_->out().write(state->pending);
+        std::string().swap(state->pending);
+    }
+    if (closed_.load()) {   // ended before it started: the events, then the end
+        if (chunked_) conn_->out().write("0\r\n\r\n");
+        conn_->close_after_flush();
+    }
+    // Only the exchange's reference is left, and no weak one was made: nothing can reach the
+    // state again (a count of 1 seen here stays 1: only a copy or a weak reference could add
+    // to it), and an idle stream keeps only this session.
+    bool alone = state.use_count() == 1;
+    // A count of 1 read here may come from a reference dropped on another thread after it made
+    // a handle (weak_made): the drop is a release, so this fence makes that flag visible.
+    if (alone) std::atomic_thread_fence(std::memory_order_acquire);
+    if (alone && state->idle()) state_ = nullptr;
+    else state->kept = state;   // kept for the handles until the connection goes
 }
 
-inline void StreamState::on_heartbeat() {
-    if (closed.load()) return;
-    if (conn->loop().now_tick() >= deadline()) write_event_bytes(":\n");
-    conn->rearm_timer();
+inline void StreamSession::end() {
+    settle();
+    if (closed_.exchange(true)) return;
+    if (started() && conn_ && !conn_->closing()) {
+        if (chunked_) conn_->out().write("0\r\n\r\n");
+        conn_->close_after_flush();
+    }
+    fire_closed();
 }
 
-// ---- event streams ---------------------------------------------------------------
-inline bool StreamState::subscribe(std::string_view topic, bool named) {
-    if (closed.load() || conn == nullptr) return false;
+inline void StreamSession::on_closed() {
+    closed_.store(true);
+    fire_closed();
+    // Handles may still hold the state, and the state holds this connection's memory: the
+    // connection's reference goes (the state with it, when no handle is left).
+    if (StreamState* s = std::exchange(state_, nullptr)) {
+        std::shared_ptr<StreamState> let_go = std::move(s->kept);
+    }
+}
+
+inline void StreamSession::fire_closed() {
+    while (!topics_.empty()) unsubscribe(topics_.back());
+    if (state_) state_->ended();
+}
+
+inline void StreamSession::on_drained() {
+    conn_->rearm_timer();
+    if (state_) state_->on_drained();
+}
+
+inline std::uint64_t StreamSession::deadline() const noexcept {
+    if (conn_->loop().core.options.limits.sse_heartbeat.count() <= 0) return 0;
+    return heartbeat_due();
+}
+
+inline void StreamSession::on_timer() {
+    if (closed_.load()) return;
+    if (conn_->loop().now_tick() >= heartbeat_due()) write_event_bytes(":\n");
+    conn_->rearm_timer();
+}
+
+// ---- topics ---------------------------------------------------------------------------
+inline bool StreamSession::subscribe(std::string_view topic, bool named) {
+    if (closed_.load() || conn_ == nullptr) return false;
     if (named && (topic.empty() || !is_valid_event_field(topic))) return false;
     std::string t(topic);
-    if (!conn->loop().topics.add(t, TopicSub{this, &StreamState::deliver_to, named})) return false;
-    conn->loop().core.count_subscriber(t, +1, &conn->loop());
-    topics.push_back(t);
-    if (EventLog* log = conn->loop().core.retained_log(t)) resume(t, *log, named);
+    Loop& loop = conn_->loop();
+    if (!loop.topics.add(t, TopicSub{this, &StreamSession::deliver_to, named})) return false;
+    loop.core.count_subscriber(t, +1, &loop);
+    topics_.add(t);
+    if (EventLog* log = loop.core.retained_log(t)) resume(t, *log, named);
     return true;
 }
 
-inline bool StreamState::unsubscribe(std::string_view topic) {
-    auto it = std::find(topics.begin(), topics.end(), topic);
-    if (it == topics.end()) return false;
-    conn->loop().topics.remove(*it, TopicSub{this, &StreamState::deliver_to, false});
-    conn->loop().core.count_subscriber(*it, -1, &conn->loop());
-    if (resumes)
-        if (Resume* r = find_resume(*it)) resumes->erase(resumes->begin() + (r - resumes->data()));
-    topics.erase(it);
+inline bool StreamSession::unsubscribe(std::string_view topic) {
+    if (!topics_.contains(topic)) return false;
+    const std::string t(topic);
+    Loop& loop = conn_->loop();
+    loop.topics.remove(t, TopicSub{this, &StreamSession::deliver_to, false});
+    loop.core.count_subscriber(t, -1, &loop);
+    if ((flow_ & Flow::resuming) != 0 && state_) {
+        auto& rs = *state_->resumes;
+        if (StreamState::Resume* r = state_->find_resume(t)) rs.erase(rs.begin() + (r - rs.data()));
+    }
+    topics_.remove(t);
     return true;
 }
 
-inline StreamState::Resume* StreamState::find_resume(std::string_view topic) {
-    for (Resume& r : *resumes)
-        if (r.topic == topic) return &r;
-    return nullptr;
-}
-
-inline void StreamState::resume(const std::string& topic, EventLog& log, bool named) {
-    if (!has_last_event_id) return;
-    const std::optional<EventId> after = EventId::parse(last_event_id);
+inline void StreamSession::resume(const std::string& topic, EventLog& log, bool named) {
+    StreamState& st = *state_;   // subscribe() comes through a handle: the state is there
+    if (!st.has_last_event_id) return;
+    const std::optional<EventId> after = EventId::parse(st.last_event_id);
     if (!after) return;   // not one of ours (an id the app pushed itself): live events only
-    if (!resumes) resumes = std::make_unique<std::vector<Resume>>();
-    resumes->push_back(Resume{topic, *after, named, false, {}});
-    AppCore& core = conn->loop().core;
+    if (!st.resumes) st.resumes = std::make_unique<std::vector<StreamState::Resume>>();
+    flow_ |= Flow::resuming;
+    st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
+    AppCore& core = conn_->loop().core;
     if (core.bridge) {
-        auto done = [w = weak_from_this(), g = gate, topic](
+        st.weak_made.store(true, std::memory_order_relaxed);
+        auto done = [w = st.weak_from_this(), g = st.gate, topic](
                         bool ok, std::vector<std::shared_ptr<const Publication>> missed) {
             g->post([w, topic, ok, missed = std::move(missed)]() mutable {
-                if (auto s = w.lock()) s->resumed(topic, ok, std::move(missed));
+                if (auto s = w.lock()) s->session().resumed(topic, ok, std::move(missed));
             });
         };
         if (core.bridge->history(topic, *after, log.capacity(), std::move(done)))
-            resumes->back().waiting = true;
+            st.resumes->back().waiting = true;
         return;   // Redis away: live events only (they carry no id meanwhile)
     }
     // One process: the ring, under the lock that publishers hold while they queue to every
@@ -8673,18 +9978,19 @@ inline void StreamState::resume(const std::string& topic, EventLog& log, bool na
             missed.push_back(p);
         });
     }
-    resumes->back().last = last;
+    st.resumes->back().last = last;
     // Outside the lock: a write may end the stream, whose close hook may publish again.
     for (const auto& p : missed) {
-        if (closed.load()) return;
+        if (closed_.load()) return;
         write_publication(*p, named);
     }
 }
 
-inline void StreamState::resumed(const std::string& topic, bool ok,
-                                 std::vector<std::shared_ptr<const Publication>> missed) {
-    Resume* r = resumes ? find_resume(topic) : nullptr;
-    if (r == nullptr || !r->waiting || closed.load()) return;
+inline void StreamSession::resumed(const std::string& topic, bool ok,
+                                   std::vector<std::shared_ptr<const Publication>> missed) {
+    StreamState* st = state_;
+    StreamState::Resume* r = st && st->resumes ? st->find_resume(topic) : nullptr;
+    if (r == nullptr || !r->waiting || closed_.load()) return;
     // Taken out first: a write may end the stream, which drops its resumes.
     auto held = std::move(r->held);
     const bool named = r->named;
@@ -8694,23 +10000,24 @@ inline void StreamState::resumed(const std::string& topic, bool ok,
     if (ok)
         for (const auto& p : missed) {
             if (p->id <= last) continue;
-            if (closed.load()) return;
+            if (closed_.load()) return;
             write_publication(*p, named);
             last = p->id;
         }
     for (const auto& h : held) {
         if (h.first <= last) continue;   // in the answer already
-        if (closed.load()) return;
+        if (closed_.load()) return;
         write_event_bytes(h.second.view());
         last = h.first;
     }
-    if (Resume* again = find_resume(topic)) again->last = last;
+    if (StreamState::Resume* again = state_ ? state_->find_resume(topic) : nullptr)
+        again->last = last;
 }
 
-inline void StreamState::deliver(const Publication& p, bool named) {
-    if (closed.load() || p.binary) return;   // binary: not for SSE
-    if (WISP_UNLIKELY(resumes != nullptr) && !p.id.empty())
-        if (Resume* r = find_resume(p.topic)) {
+inline void StreamSession::deliver(const Publication& p, bool named) {
+    if (closed_.load() || p.binary) return;   // binary: not for SSE
+    if (WISP_UNLIKELY((flow_ & Flow::resuming) != 0) && state_ && !p.id.empty())
+        if (StreamState::Resume* r = state_->find_resume(p.topic)) {
             if (r->waiting) {   // the bridge looks up what came before: this waits for it
                 r->held.emplace_back(p.id, p.sse(named, false));
                 return;
@@ -8721,37 +10028,77 @@ inline void StreamState::deliver(const Publication& p, bool named) {
     write_publication(p, named);
 }
 
-inline void StreamState::write_publication(const Publication& p, bool named) {
-    if (!is_started) {
+inline void StreamSession::write_publication(const Publication& p, bool named) {
+    if (!started()) {
         write_event_bytes(p.sse(named, false).view());   // kept until the head goes out
         return;
     }
     if (admit() != SendResult::sent) return;
-    const SharedBuffer& b = p.sse(named, chunked);
-    conn->out().write_shared(b, 0, b.size());
-    last_write_tick = conn->loop().now_tick();
+    const SharedBuffer& b = p.sse(named, chunked_);
+    conn_->out().write_shared(b, 0, b.size());
+    note_write();
 }
 
-inline void StreamState::deliver_to(void* self, const PublicationRun& run, bool named) {
-    StreamState& s = *static_cast<StreamState*>(self);
+inline void StreamSession::deliver_to(void* self, const PublicationRun& run, bool named) {
+    StreamSession& s = *static_cast<StreamSession*>(self);
     // The common case, what deliver() does for each: a started stream (so it has a connection)
     // that resumes nothing, open, given text publications, below its cap before the last one
     // (so below it before each): their events as one entry.
-    if (WISP_LIKELY(s.is_started && run.text() && s.resumes == nullptr && !s.closed.load() &&
-                    !s.conn->closing())) {
-        SendQueue& q = s.conn->out();
-        const SharedBuffer& b = run.sse_events(named, s.chunked);
-        if (b && q.size() + (b.size() - run.back().sse(named, s.chunked).size()) < q.cap()) {
+    if (WISP_LIKELY(s.flow_ == Flow::head_sent && run.text() && !s.closed_.load() &&
+                    !s.conn_->closing())) {
+        SendQueue& q = s.conn_->out();
+        const SharedBuffer& b = run.sse_events(named, s.chunked_);
+        if (b && q.size() + (b.size() - run.back().sse(named, s.chunked_).size()) < q.cap()) {
             q.write_shared(b, 0, b.size());
-            s.last_write_tick = s.conn->loop().now_tick();
+            s.note_write();
             return;
         }
     }
     for (std::size_t i = 0; i < run.size(); ++i) s.deliver_slow(run[i], named);
 }
 
-WISP_NOINLINE inline void StreamState::deliver_slow(const Publication& p, bool named) {
+WISP_NOINLINE inline void StreamSession::deliver_slow(const Publication& p, bool named) {
     deliver(p, named);
+}
+
+// ---- the head ---------------------------------------------------------------------------
+inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                         bool keep_alive) {
+    Connection& conn = http.connection();
+    Loop& loop = conn.loop();
+    StreamSession& s = st->session();
+    const bool chunked = s.chunked();
+    std::string h;
+    h.reserve(256);
+    h.append(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nDate: ");
+    h.append(loop.date()).append("\r\n");
+    if (auto* bad = append_header_lines(h, st->headers,
+                                        {"content-type", "cache-control", "x-accel-buffering"})) {
+        Request empty;
+        loop.core.report(empty, errc::invalid_argument,
+                         "event stream header with an invalid name or value: " + bad->first);
+        s.end();
+        http.write_response(status(500), head, false);
+        return;
+    }
+    if (head) {
+        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
+        // the response ends with its head, so a request pipelined behind it is read as usual.
+        h.append(chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
+        if (chunked && !keep_alive) h.append("Connection: close\r\n");
+        h.append("\r\n");
+        conn.out().write(h);
+        s.end();   // never started: on_closed runs, what was pushed is dropped
+        if (!chunked || !keep_alive) conn.close_after_flush();
+        return;
+    }
+    h.append(chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
+    conn.out().write(h);
+    conn.switch_session(std::move(st->owned));
+    s.start(std::move(st));
+    conn.rearm_timer();
 }
 
 }   // namespace detail
@@ -10903,7 +12250,7 @@ WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
 // ---- StreamHandle ---------------------------------------------------------------------
 WISP_DEF bool StreamHandle::is_open() const noexcept {
     auto s = s_.lock();
-    return s && !s->closed.load();
+    return s && !s->session().closed();
 }
 WISP_DEF SendResult StreamHandle::push(std::string_view data) const {
     auto s = s_.lock();
@@ -10923,9 +12270,9 @@ WISP_DEF void StreamHandle::close() const {
 }
 WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
-    if (!s || s->closed.load() || !fn || !s->gate) return false;
+    if (!s || s->session().closed() || !fn || !s->gate) return false;
     return s->gate->post([st = std::move(s), f = std::move(fn)] {
-        if (st->closed.load()) return;
+        if (st->session().closed()) return;
         EventStream e = detail::HandleAccess::event_stream(st);
         f(e);
     });
@@ -10937,7 +12284,7 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/event_stream_impl.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
-// StreamState.
+// StreamState and the stream's session.
 
 #include <algorithm>
 #include <chrono>
@@ -10955,19 +12302,21 @@ namespace detail {
 inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
                           std::chrono::milliseconds interval,
                           std::function<void(EventStream&)> fn) {
-    if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
+    Connection* conn = s->session().connection();
+    if (s->session().closed() || conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
         std::remove_if(timers.begin(), timers.end(),
                        [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
         timers.end());
-    // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
-    // not keep the stream's memory alive meanwhile.
-    Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
+    // The timer holds the state weakly: it stops when the stream ends (StreamState::ended), and
+    // must not keep the stream's memory alive meanwhile.
+    Timer t = start_timer_on(&conn->loop(), s->gate, first, interval,
                              [w = std::weak_ptr<StreamState>(s), f = std::move(fn)] {
                                  auto st = w.lock();
-                                 if (!st || st->closed.load()) return;
+                                 if (!st || st->session().closed()) return;
                                  EventStream e = HandleAccess::event_stream(std::move(st));
                                  f(e);
                              });
@@ -11006,11 +12355,16 @@ WISP_DEF SendResult EventStream::push_comment(std::string_view text) {
 }
 
 WISP_DEF void EventStream::close() {
-    if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
+    detail::StreamSession& st = s_->session();
+    if (st.on_io_thread()) st.end();
+    else if (!st.closed()) s_->gate->post([s = s_] { s->session().end(); });
 }
 
-WISP_DEF StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+WISP_DEF StreamHandle EventStream::handle() const {
+    // The state can no longer be let go when the stream starts: the handle would find it gone.
+    s_->weak_made.store(true, std::memory_order_relaxed);
+    return detail::HandleAccess::stream(s_);
+}
 
 WISP_DEF Timer EventStream::every(std::chrono::milliseconds interval,
                                   std::function<void(EventStream&)> fn) {
@@ -11024,8 +12378,10 @@ WISP_DEF Timer EventStream::after(std::chrono::milliseconds delay,
 
 WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
-    if (st.closed.load() || st.conn == nullptr || !fn) return;
+    detail::Connection* conn = st.session().connection();
+    if (st.session().closed() || conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(
         [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
@@ -11034,13 +12390,13 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
                 f(e);
             }
         });
-    if (st.is_started && st.conn->out().empty())
-        detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
+    if (st.session().started() && conn->out().empty())
+        detail::net::post(conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
 WISP_DEF bool EventStream::is_open() const noexcept {
-    s_->settle();
-    return !s_->closed.load();
+    s_->session().settle();
+    return !s_->session().closed();
 }
 WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
 WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
@@ -11048,11 +12404,12 @@ WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noex
     return std::string_view(s_->last_event_id);
 }
 WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
-    s_->settle();
-    return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
+    const detail::StreamSession& st = s_->session();
+    st.settle();
+    return st.started() && st.connection() ? st.connection()->out().size() : s_->pending.size();
 }
 WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
-    if (s_->closed.load()) {
+    if (s_->session().closed()) {
         if (fn) fn();   // already over: exactly once, now
         return;
     }
@@ -11061,1069 +12418,13 @@ WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
 WISP_DEF void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
 
 WISP_DEF bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
-    return s_->subscribe(topic, events == TopicEvents::named);
+    return s_->session().subscribe(topic, events == TopicEvents::named);
 }
-WISP_DEF bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+WISP_DEF bool EventStream::unsubscribe(std::string_view topic) {
+    return s_->session().unsubscribe(topic);
+}
 #endif   // WISP_WITH_ENGINE
 
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/http_response.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/http_response.hpp — an HTTP/1.1 response as bytes (RFC 9112 §4, §6), sans-IO.
-// Owns: which fields are valid to write, which wisp writes itself (framing), and the layout of
-// a response head and body in one contiguous piece of output.
-// Must not know: connections, keep-alive decisions (the caller passes them), routing.
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <initializer_list>
-#include <string>
-#include <string_view>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// Header names must be tokens (RFC 9110 §5.1) and values free of CR, LF and NUL: anything else
-/// would let a handler split the response.
-struct TokenTable {
-    bool ok[256] = {};
-    constexpr TokenTable() {
-        for (int c = 33; c < 127; ++c) ok[c] = true;
-        for (char c : std::string_view("\"(),/:;<=>?@[\\]{}"))
-            ok[static_cast<unsigned char>(c)] = false;
-    }
-};
-inline constexpr TokenTable token_table{};
-
-inline bool valid_header_name(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    const bool* ok = token_table.ok;
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    std::size_t n = s.size();
-    bool all = true;
-    for (; n >= 4; p += 4, n -= 4) all &= ok[p[0]] & ok[p[1]] & ok[p[2]] & ok[p[3]];
-    for (; n > 0; ++p, --n) all &= ok[*p];
-    return all;
-}
-inline bool valid_header_value(std::string_view s) noexcept {
-    // Eight bytes at a time. CR, LF and NUL are all below 0x0e, and (x - 0x0e..) & ~x & 0x80..
-    // is non-zero exactly when a byte of x is below 0x0e: a word without such a byte (nearly
-    // all) is passed at once. One with some (a tab, say) is looked at closely: it holds CR, LF
-    // or NUL when it, or it XOR a word of CRs or of LFs, has a zero byte.
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const char* p = s.data();
-    std::size_t n = s.size();
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        if (((w - ones * 0x0e) & ~w & highs) == 0) continue;
-        const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
-        if (((w - ones) & ~w) & highs) return false;
-        if ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) return false;
-    }
-    for (; n > 0; ++p, --n)
-        if (*p == '\r' || *p == '\n' || *p == '\0') return false;
-    return true;
-}
-
-/// Fields wisp writes itself on every response; a handler's values for them are ignored.
-inline bool is_framing_header(std::string_view name) noexcept {
-    return iequals(name, "content-length") || iequals(name, "connection") ||
-           iequals(name, "date") || iequals(name, "transfer-encoding");
-}
-
-/// Appends `headers` as "Name: value\r\n" lines to `out`, leaving out the framing fields and
-/// those named in `also_skip`. Returns the first header with an invalid name or value (then
-/// `out` is incomplete and must not be sent), or nullptr.
-inline const Headers::value_type* append_header_lines(
-    std::string& out, const Headers& headers, std::initializer_list<std::string_view> also_skip) {
-    for (const auto& h : headers) {
-        bool skip = is_framing_header(h.first);
-        for (std::string_view s : also_skip) skip = skip || iequals(h.first, s);
-        if (skip) continue;
-        if (!valid_header_name(h.first) || !valid_header_value(h.second)) return &h;
-        out.append(h.first).append(": ").append(h.second).append("\r\n");
-    }
-    return nullptr;
-}
-
-/// A response laid out for writing: what the caller decided (keep-alive, HEAD) and what one
-/// pass over the handler's fields found.
-class ResponseLayout {
-public:
-    /// Scans `res`. `head`: a HEAD request (the body is not sent). `keep_alive`: the connection
-    /// stays open unless a field says `Connection: close`. `http10`: the request was HTTP/1.0
-    /// (a kept connection says so).
-    ResponseLayout(const Response& res, bool head, bool keep_alive, bool http10) noexcept;
-
-    /// The first field with an invalid name or value (answer 500 instead), or nullptr.
-    const Headers::value_type* invalid() const noexcept { return invalid_; }
-    bool keep_alive() const noexcept { return keep_alive_; }
-    /// Bytes write() produces.
-    std::size_t size() const noexcept;
-    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
-    void write(char* o, std::string_view date) const noexcept;
-
-private:
-    const Response& res_;
-    const Headers::value_type* invalid_ = nullptr;
-    std::string_view reason_;
-    std::string_view connection_;
-    std::size_t fields_size_ = 0;
-    char len_buf_[24];
-    std::size_t len_len_ = 0;
-    int status_;
-    bool no_body_;
-    bool send_body_;
-    bool keep_alive_;
-    bool has_framing_ = false;   ///< a handler's field is one wisp writes itself (skipped)
-};
-
-// ---- implementation -------------------------------------------------------
-inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_alive,
-                                      bool http10) noexcept
-    : res_(res), status_((res.status >= 100 && res.status <= 999) ? res.status : 500) {
-    // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
-    no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
-    send_body_ = !no_body_ && !head;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
-    // written as they are.
-    for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
-            invalid_ = &hv;
-            return;
-        }
-        if (is_framing_header(hv.first)) {
-            if (iequals(hv.first, "connection") && iequals(hv.second, "close")) keep_alive = false;
-            has_framing_ = true;
-            continue;
-        }
-        fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
-    }
-    keep_alive_ = keep_alive;
-    reason_ = reason_phrase(status_);
-    connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
-                  : http10    ? std::string_view("Connection: keep-alive\r\n")
-                              : std::string_view();
-    // The body's length in decimal, written from the end of len_buf_ backwards.
-    std::size_t v = res.body.size();
-    char* d = len_buf_ + sizeof len_buf_;
-    do {
-        *--d = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
-}
-
-inline std::size_t ResponseLayout::size() const noexcept {
-    // "HTTP/1.1 " status SP reason CRLF "Date: " date CRLF fields connection CRLF
-    std::size_t n = 9 + 3 + 1 + reason_.size() + 2 + 6 + 29 + 2 + connection_.size() + 2;
-    if (!no_body_) n += 16 + len_len_ + 2;   // "Content-Length: " digits CRLF
-    n += fields_size_;
-    if (send_body_) n += res_.body.size();
-    return n;
-}
-
-inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
-    auto put = [&o](std::string_view s) {
-        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(o, s.data(), s.size());
-        o += s.size();
-    };
-    put("HTTP/1.1 ");
-    *o++ = static_cast<char>('0' + status_ / 100);
-    *o++ = static_cast<char>('0' + status_ / 10 % 10);
-    *o++ = static_cast<char>('0' + status_ % 10);
-    *o++ = ' ';
-    put(reason_);
-    put("\r\nDate: ");
-    put(date);
-    put("\r\n");
-    for (const auto& hv : res_.headers) {
-        if (has_framing_ && is_framing_header(hv.first)) continue;
-        put(hv.first);
-        put(": ");
-        put(hv.second);
-        put("\r\n");
-    }
-    if (!no_body_) {
-        put("Content-Length: ");
-        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
-        put("\r\n");
-    }
-    put(connection_);
-    put("\r\n");
-    if (send_body_) put(res_.body);
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/llhttp.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
-// Owns: llhttp's parser, settings and callbacks, the request's head and body kept across reads,
-// the checks wisp adds to llhttp's (request-line whitespace, target forms, Host, Expect,
-// Transfer-Encoding in 1.0, obs-fold, limits), the status each refusal earns.
-// Must not know: sockets, connections, routing, responses; the request-line grammar used to
-// choose 400, 501 or 505 for a refused line is request_line.hpp's.
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
-extern "C" {
-#include <llhttp.h>
-}
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
-/// parses); the methods llhttp knows only for RTSP are not HTTP methods.
-bool is_llhttp_method(std::string_view method) noexcept;
-
-/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
-std::string_view llhttp_method_view(unsigned method) noexcept;
-
-/// Bytes in, requests out. feed() stops after each complete request (and when a request with
-/// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
-/// between them.
-/// Buffers: feed() keeps no pointer into `data` after it returns, except into the buffer a
-/// complete request was returned from (Event::request), which request() may view until next():
-/// the caller handles that request before it reuses the buffer. Whatever an unfinished request
-/// needs (a head split over reads, a head waiting for its body after Event::expect_continue,
-/// body bytes so far) is copied into the parser's own storage before feed() returns, so after
-/// any other event the caller may overwrite or free the buffer at once.
-/// Statuses: a request line is judged as a whole (RFC 9112 §3), whatever the reads: 505 for a
-/// well-formed line whose version is not HTTP/1.x, 501 for a well-formed line whose method
-/// llhttp does not know, 400 for anything else malformed, including an asterisk-form target
-/// with another method than OPTIONS and an absolute-form target that is not an http(s) URI
-/// with a host. HTTP/1.x with x > 1 is served as HTTP/1.1 (RFC 9110 §2.5).
-class RequestParser {
-public:
-    enum class Event : std::uint8_t {
-        need_more,         ///< everything consumed; more bytes needed
-        expect_continue,   ///< head complete, body expected, client waits for 100 Continue;
-                           ///< `consumed` stops at the head: feed the rest after continue_body()
-        request,           ///< a complete request: request() is ready
-        error,             ///< malformed or over a limit: answer error_status() and close
-    };
-    struct Result {
-        Event event;
-        std::size_t consumed;   ///< bytes of the fed buffer used up
-    };
-
-    /// `limits` is shared (one per App, not per connection) and must outlive the parser.
-    explicit RequestParser(const ParserLimits& limits);
-    explicit RequestParser(ParserLimits&&) = delete;   // a temporary would dangle
-    RequestParser(const RequestParser&) = delete;
-    RequestParser& operator=(const RequestParser&) = delete;
-
-    /// Parses `data`; see the class comment for what it may keep pointing to.
-    Result feed(const char* data, std::size_t n);
-    /// After Event::request: the request; its views are valid until next(), and those into the
-    /// buffer it was returned from only while the caller leaves that buffer alone.
-    Request& request() noexcept { return req_; }
-    /// After Event::request: true for `Upgrade` and CONNECT requests; the parser is then done
-    /// with this connection (bytes after the head belong to the new protocol).
-    bool upgrade() const noexcept { return upgrade_; }
-    /// After Event::expect_continue: call to go on parsing the body.
-    void continue_body() noexcept;
-    /// Prepares for the next request on the connection.
-    void next();
-
-    /// True between the first byte of a request and its last.
-    bool in_message() const noexcept { return state_ != State::idle; }
-    bool in_head() const noexcept { return state_ == State::head; }
-    bool in_body() const noexcept { return state_ == State::body; }
-
-    int error_status() const noexcept { return err_status_; }
-    errc error_code() const noexcept { return err_code_; }
-    const char* error_reason() const noexcept { return err_reason_; }
-
-    /// Frees buffers kept from earlier requests (call when the connection goes idle).
-    void release_memory();
-
-private:
-    enum class State : std::uint8_t { idle, head, body, done };
-    struct Span {
-        std::uint32_t off = 0, len = 0;
-    };
-    struct Field {
-        Span name, value;
-    };
-
-    static int on_message_begin(llhttp_t* p);
-    static int on_method(llhttp_t* p, const char* at, std::size_t n);
-    static int on_url(llhttp_t* p, const char* at, std::size_t n);
-    static int on_version_complete(llhttp_t* p);
-    static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
-    static int on_header_field_complete(llhttp_t* p);
-    static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
-    static int on_headers_complete(llhttp_t* p);
-    static int on_body(llhttp_t* p, const char* at, std::size_t n);
-    static int on_message_complete(llhttp_t* p);
-    static const llhttp_settings_t& settings();
-    static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
-
-    int fail(int status, errc code, const char* reason) noexcept;
-    bool extend(Span& s, const char* at, std::size_t n) noexcept;
-    std::string_view view(Span s) const noexcept { return {base_ + s.off, s.len}; }
-    bool head_over_limit(const char* at, std::size_t n) const noexcept {
-        return static_cast<std::size_t>(at + n - base_) > limits_.max_header_bytes;
-    }
-    int check_line();
-    int finish_head();
-    void build_request();
-    void keep_unfinished(const char* end);
-    Result judge_line(const char* p, std::size_t n);
-
-    llhttp_t parser_;
-    const ParserLimits& limits_;
-    Request req_;
-    std::vector<Field> fields_;
-    Span url_;
-    const char* base_ = nullptr;       ///< where the current message's head starts
-    const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
-    std::size_t body_len_ = 0;
-    std::size_t body_total_ = 0;
-    std::string partial_;      ///< head bytes kept across reads
-    std::string body_owned_;   ///< body bytes kept across reads or from chunks
-    std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
-    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
-    bool body_is_owned_ = false;
-    bool head_in_partial_ = false;
-    bool upgrade_ = false;
-    bool expect_continue_ = false;
-    bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
-    bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
-    bool in_value_ = false;
-    bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
-    State state_ = State::idle;
-    std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
-    errc err_code_ = errc::bad_request;
-    const char* err_reason_ = "";
-};
-
-// ---- implementation -------------------------------------------------------
-inline bool is_llhttp_method(std::string_view method) noexcept {
-    static constexpr std::string_view known[] = {
-#define WISP_LLHTTP_METHOD_NAME_(num, name, string) #string,
-        HTTP_METHOD_MAP(WISP_LLHTTP_METHOD_NAME_)
-#undef WISP_LLHTTP_METHOD_NAME_
-    };
-    for (std::string_view m : known)
-        if (m == method) return true;
-    return false;
-}
-
-inline std::string_view llhttp_method_view(unsigned method) noexcept {
-    switch (method) {
-#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
-    case num:                                       \
-        return #string;
-        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
-#undef WISP_LLHTTP_METHOD_VIEW_
-        default:
-            return llhttp_method_name(static_cast<llhttp_method_t>(method));
-    }
-}
-
-inline const llhttp_settings_t& RequestParser::settings() {
-    static const llhttp_settings_t s = [] {
-        llhttp_settings_t st;
-        llhttp_settings_init(&st);
-        st.on_message_begin = &RequestParser::on_message_begin;
-        st.on_method = &RequestParser::on_method;
-        st.on_url = &RequestParser::on_url;
-        st.on_version_complete = &RequestParser::on_version_complete;
-        st.on_header_field = &RequestParser::on_header_field;
-        st.on_header_field_complete = &RequestParser::on_header_field_complete;
-        st.on_header_value = &RequestParser::on_header_value;
-        st.on_headers_complete = &RequestParser::on_headers_complete;
-        st.on_body = &RequestParser::on_body;
-        st.on_message_complete = &RequestParser::on_message_complete;
-        return st;
-    }();
-    return s;
-}
-
-inline RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits) {
-    llhttp_init(&parser_, HTTP_REQUEST, &settings());
-    parser_.data = this;
-    // llhttp's version check knows 0.9, 1.0, 1.1 and 2.0 only. RFC 9110 §2.5 has HTTP/1.2 served
-    // as 1.1, and a major version other than 1 earns 505 only in a well-formed line, which
-    // on_version_complete and feed() judge; so let every d.d through (llhttp 8 has no setter).
-    parser_.lenient_flags =
-        static_cast<decltype(parser_.lenient_flags)>(parser_.lenient_flags | LENIENT_VERSION);
-}
-
-inline int RequestParser::fail(int status, errc code, const char* reason) noexcept {
-    if (err_status_ == 0) {
-        err_status_ = static_cast<std::uint16_t>(status);
-        err_code_ = code;
-        err_reason_ = reason;
-    }
-    return -1;
-}
-
-inline bool RequestParser::extend(Span& s, const char* at, std::size_t n) noexcept {
-    const auto off = static_cast<std::uint32_t>(at - base_);
-    if (s.len == 0) {
-        s.off = off;
-        s.len = static_cast<std::uint32_t>(n);
-        return true;
-    }
-    // Pieces of one element arrive contiguous (the head is kept in one logical buffer);
-    // anything else means llhttp joined text across a line break.
-    if (s.off + s.len != off) return false;
-    s.len += static_cast<std::uint32_t>(n);
-    return true;
-}
-
-inline int RequestParser::on_message_begin(llhttp_t* p) {
-    RequestParser& r = self(p);
-    r.state_ = State::head;
-    return 0;
-}
-
-inline int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
-    RequestParser& r = self(p);
-    if (r.base_ == nullptr) r.base_ = at;   // the method is the first byte of a request
-    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
-    return 0;
-}
-
-inline int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
-    RequestParser& r = self(p);
-    r.extend(r.url_, at, n);
-    if (r.url_.len > r.limits_.max_url_bytes)
-        return r.fail(414, errc::url_too_long, "request target too long");
-    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
-    return 0;
-}
-
-inline int RequestParser::on_version_complete(llhttp_t* p) {
-    RequestParser& r = self(p);
-    // Refused without a status: feed() reads the line to its end to choose 505 or 400.
-    if (p->http_major != 1) return -1;
-    r.version_seen_ = true;
-    return r.check_line();
-}
-
-inline int RequestParser::check_line() {
-    // RFC 9112 §3: one SP on each side of the target. llhttp takes runs of them, which §3 lets
-    // a recipient do; wisp does not, so that a line's status never depends on its method being
-    // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
-    const char* after_target = base_ + url_.off + url_.len;
-    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
-        return fail(400, errc::bad_request, "request line with extra whitespace");
-    const std::string_view target = view(url_);
-    // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
-    if (!target.empty() && target.front() == '*' &&
-        (target.size() != 1 || parser_.method != HTTP_OPTIONS))
-        return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
-    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
-    const TargetParts t = split_target(target);
-    if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
-    // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
-    // only; RFC 9110 §4.2.1 makes one with an empty host invalid, and §4.2.4 treats userinfo in
-    // one as an error.
-    if (!iequals(t.scheme, "http") && !iequals(t.scheme, "https"))
-        return fail(400, errc::bad_request, "absolute-form target of another scheme");
-    if (t.authority.empty() || t.authority.find('@') != std::string_view::npos)
-        return fail(400, errc::bad_request, "absolute-form target without a valid host");
-    return 0;
-}
-
-inline int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
-    RequestParser& r = self(p);
-    if (r.state_ != State::head) return 0;   // trailer fields of a chunked body: dropped
-    if (r.in_value_ || r.fields_.empty()) {
-        if (r.fields_.size() >= r.limits_.max_header_count)
-            return r.fail(431, errc::header_too_large, "too many header fields");
-        r.fields_.push_back(Field{});
-        r.in_value_ = false;
-    }
-    if (!r.extend(r.fields_.back().name, at, n))
-        return r.fail(400, errc::bad_request, "malformed header field name");
-    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
-    return 0;
-}
-
-inline int RequestParser::on_header_field_complete(llhttp_t* p) {
-    RequestParser& r = self(p);
-    if (r.state_ != State::head) return 0;
-    r.in_value_ = true;
-    // RFC 9112 §5.1: no whitespace between a field name and the colon (a smuggling vector).
-    const std::string_view name = r.view(r.fields_.back().name);
-    if (name.empty() || name.back() == ' ' || name.back() == '\t')
-        return r.fail(400, errc::bad_request, "whitespace before colon");
-    return 0;
-}
-
-inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
-    RequestParser& r = self(p);
-    if (r.state_ != State::head) return 0;
-    // RFC 9112 §5.2: obs-fold (a value line starting with SP/HT) is rejected with 400. llhttp
-    // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
-    const char* q = at;
-    while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
-    if (q > r.base_ && q[-1] == '\n')
-        return r.fail(400, errc::bad_request, "obsolete line folding");
-    if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
-        return r.fail(400, errc::bad_request, "obsolete line folding");
-    if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
-    return 0;
-}
-
-inline int RequestParser::on_headers_complete(llhttp_t* p) {
-    RequestParser& r = self(p);
-    return r.finish_head();
-}
-
-inline int RequestParser::finish_head() {
-    // llhttp takes "GET /" (HTTP/0.9's simple request) as a request line; RFC 9112 §3 has none.
-    if (!version_seen_) return fail(400, errc::bad_request, "request line without a version");
-    bool has_te = false, expect = false;
-    int hosts = 0;
-    for (const Field& f : fields_) {
-        const std::string_view name = view(f.name);
-        if (iequals(name, "host")) ++hosts;
-        else if (iequals(name, "transfer-encoding")) has_te = true;
-        else if (iequals(name, "expect")) {
-            if (!iequals(view(f.value), "100-continue"))
-                return fail(417, errc::bad_request, "unsupported expectation");
-            expect = true;
-        }
-    }
-    // RFC 9112 §3.2: a 1.1 request carries exactly one Host (the absolute-form too).
-    if (parser_.http_minor >= 1 && hosts != 1)
-        return fail(400, errc::bad_request, hosts ? "several Host fields" : "missing Host");
-    if (hosts > 1) return fail(400, errc::bad_request, "several Host fields");
-    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
-    if (parser_.http_minor == 0 && has_te)
-        return fail(400, errc::bad_request, "Transfer-Encoding in HTTP/1.0");
-    if ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > limits_.max_body_bytes)
-        return fail(413, errc::body_too_large, "body too large");
-    upgrade_ = parser_.upgrade != 0 || parser_.method == HTTP_CONNECT;
-    state_ = State::body;
-    const bool has_body = (parser_.flags & F_CHUNKED) ||
-                          ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
-    expect_continue_ = expect && has_body && parser_.http_minor >= 1;
-    // feed() measures the whole head (request line, fields and the empty line) against
-    // max_header_bytes in one place, whatever way the input was split. A head without a body
-    // (nearly all) ends its message where it ends: llhttp goes on to on_message_complete at
-    // once, and feed() measures it there, in the same run. Any other head pauses here, so
-    // that it is measured before its body and feed() can stop for 100-continue.
-    if (!has_body && !(parser_.flags & F_TRANSFER_ENCODING)) {
-        head_unmeasured_ = true;
-        return 0;
-    }
-    head_paused_ = true;
-    return HPE_PAUSED;
-}
-
-inline int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
-    RequestParser& r = self(p);
-    r.body_total_ += n;
-    if (r.body_total_ > r.limits_.max_body_bytes)
-        return r.fail(413, errc::body_too_large, "body too large");
-    if (r.body_is_owned_) {
-        r.body_owned_.append(at, n);
-    } else if (r.body_ptr_ == nullptr) {
-        r.body_ptr_ = at;
-        r.body_len_ = n;
-    } else if (r.body_ptr_ + r.body_len_ == at) {
-        r.body_len_ += n;
-    } else {   // chunked: pieces are not adjacent, so join them
-        r.body_owned_.assign(r.body_ptr_, r.body_len_);
-        r.body_owned_.append(at, n);
-        r.body_is_owned_ = true;
-    }
-    return 0;
-}
-
-inline int RequestParser::on_message_complete(llhttp_t* p) {
-    RequestParser& r = self(p);
-    r.state_ = State::done;
-    return HPE_PAUSED;   // hand the request over before parsing the next one
-}
-
-inline void RequestParser::continue_body() noexcept {
-    if (expect_continue_) {
-        expect_continue_ = false;
-        llhttp_resume(&parser_);
-    }
-}
-
-// Called before feed() returns without a complete request: copies what the unfinished request
-// views in the caller's buffer (bytes before `end`) into partial_ and body_owned_, because the
-// caller's next read may land in that buffer.
-inline void RequestParser::keep_unfinished(const char* end) {
-    if (state_ == State::head && base_ != nullptr && !head_in_partial_) {
-        // The head is incomplete and lives in the caller's buffer: keep it; views become
-        // offsets into partial_, and later bytes are appended so pieces stay contiguous.
-        partial_.assign(base_, static_cast<std::size_t>(end - base_));
-        base_ = partial_.data();
-        head_in_partial_ = true;
-    }
-    if (state_ == State::body && !body_is_owned_ && body_ptr_ != nullptr &&
-        !(head_in_partial_ && body_ptr_ >= partial_.data() &&
-          body_ptr_ < partial_.data() + partial_.size())) {
-        body_owned_.assign(body_ptr_, body_len_);
-        body_is_owned_ = true;
-    }
-    if (state_ == State::body && !head_in_partial_) {
-        // Head complete but the body is not: keep the head (views refer to it).
-        const std::size_t head_len = [&] {
-            std::size_t e = url_.off + url_.len;
-            for (const Field& f : fields_) {
-                e = std::max<std::size_t>(e, f.name.off + f.name.len);
-                e = std::max<std::size_t>(e, f.value.off + f.value.len);
-            }
-            return e;
-        }();
-        partial_.assign(base_, head_len);
-        base_ = partial_.data();
-        head_in_partial_ = true;
-    }
-}
-
-inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n) {
-    if (err_status_ != 0) return {Event::error, 0};
-    if (n == 0) return {Event::need_more, 0};
-    if (line_check_) return judge_line(data, n);
-    const char* exec = data;
-    if (head_in_partial_ && state_ == State::head) {
-        const std::size_t old = partial_.size();
-        // Bound what a slow head can make us keep: the limit plus one read.
-        if (old > limits_.max_header_bytes) {
-            fail(431, errc::header_too_large, "header too large");
-            return {Event::error, 0};
-        }
-        partial_.append(data, n);
-        base_ = partial_.data();
-        exec = partial_.data() + old;
-    }
-    llhttp_errno_t e = llhttp_execute(&parser_, exec, n);
-    while (e == HPE_PAUSED && head_paused_) {
-        head_paused_ = false;
-        const char* end = llhttp_get_error_pos(&parser_);   // just past the head's empty line
-        if (static_cast<std::size_t>(end - base_) > limits_.max_header_bytes) {
-            fail(431, errc::header_too_large, "header too large");
-            return {Event::error, static_cast<std::size_t>(end - exec)};
-        }
-        if (expect_continue_) {
-            // The caller answers 100 Continue and reads the body, maybe into this very buffer.
-            keep_unfinished(end);
-            return {Event::expect_continue, static_cast<std::size_t>(end - exec)};
-        }
-        llhttp_resume(&parser_);
-        e = llhttp_execute(&parser_, end, static_cast<std::size_t>(exec + n - end));
-    }
-    if (e == HPE_OK) {
-        if (state_ == State::head && base_ != nullptr &&
-            static_cast<std::size_t>(exec + n - base_) > limits_.max_header_bytes) {
-            fail(431, errc::header_too_large, "header too large");
-            return {Event::error, n};
-        }
-        keep_unfinished(exec + n);
-        return {Event::need_more, n};
-    }
-    const std::size_t used = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - exec);
-    if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && state_ == State::done) {
-        if (head_unmeasured_) {   // a head without a body: its message ends with it
-            head_unmeasured_ = false;
-            if (static_cast<std::size_t>(exec + used - base_) > limits_.max_header_bytes) {
-                state_ = State::body;   // as if it had paused at the head's end
-                fail(431, errc::header_too_large, "header too large");
-                return {Event::error, used};
-            }
-        }
-        build_request();
-        return {Event::request, used};
-    }
-    if (err_status_ == 0 && state_ == State::head) {
-        // Refused in the head, for no limit of ours: whether for 400, 501 or 505 is the
-        // request line's call. Its bytes so far are contiguous up to exec + n (one buffer, or
-        // partial_ with this read appended); llhttp skipped the empty lines before it.
-        const char* line = base_;
-        if (line == nullptr) {
-            line = exec;
-            while (line < exec + n && (*line == '\r' || *line == '\n')) ++line;
-        }
-        refusal_ = llhttp_get_error_reason(&parser_);
-        line_check_ = std::make_unique<RequestLineCheck>(limits_);
-        const Result r = judge_line(line, static_cast<std::size_t>(exec + n - line));
-        if (r.event == Event::need_more) {
-            // Only counters are kept from here on.
-            std::string().swap(partial_);
-            base_ = nullptr;
-            head_in_partial_ = false;
-            return {Event::need_more, n};
-        }
-        return {r.event, used};
-    }
-    if (err_status_ == 0) fail(400, errc::bad_request, llhttp_get_error_reason(&parser_));
-    return {Event::error, used};
-}
-
-inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_t n) {
-    std::size_t used = 0;
-    switch (line_check_->scan(p, n, used)) {
-        case RequestLineCheck::Verdict::more:
-            return {Event::need_more, n};
-        case RequestLineCheck::Verdict::malformed:
-            fail(400, errc::bad_request, "malformed request line");
-            break;
-        case RequestLineCheck::Verdict::target_too_long:
-            fail(414, errc::url_too_long, "request target too long");
-            break;
-        case RequestLineCheck::Verdict::line_too_long:
-            fail(431, errc::header_too_large, "header too large");
-            break;
-        case RequestLineCheck::Verdict::well_formed:
-            // RFC 9110 §15.6.6: 505 refuses the major version; §15.6.2: 501 a method the server
-            // does not implement. The version goes first: what a method means depends on it.
-            if (line_check_->major() != 1)
-                fail(505, errc::version_not_supported, "HTTP version not supported");
-            else if (!is_llhttp_method(line_check_->method()))
-                fail(501, errc::bad_request, "method not implemented");
-            else   // a sound line: llhttp refused something else, in the target or after the line
-                fail(400, errc::bad_request, refusal_);
-            break;
-    }
-    line_check_.reset();
-    return {Event::error, used};
-}
-
-inline void RequestParser::build_request() {
-    RequestBuilder::reset(req_);
-    // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
-    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
-                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
-                             llhttp_should_keep_alive(&parser_) != 0);
-    for (const Field& f : fields_) {
-        // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
-        std::string_view v = view(f.value);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-        RequestBuilder::add_header(req_, view(f.name), v);
-    }
-    if (body_is_owned_) RequestBuilder::set_body(req_, body_owned_);
-    else if (body_ptr_) RequestBuilder::set_body(req_, {body_ptr_, body_len_});
-}
-
-inline void RequestParser::next() {
-    if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
-    fields_.clear();
-    url_ = Span{};
-    base_ = nullptr;
-    body_ptr_ = nullptr;
-    body_len_ = body_total_ = 0;
-    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
-        head_unmeasured_ = false;
-    version_seen_ = false;
-    line_check_.reset();
-    refusal_ = "";
-    partial_.clear();
-    body_owned_.clear();
-    state_ = State::idle;
-    RequestBuilder::reset(req_);
-    // Large one-off buffers are not kept for the rest of a keep-alive connection.
-    if (partial_.capacity() > 4096 || body_owned_.capacity() > 4096) release_memory();
-}
-
-inline void RequestParser::release_memory() {
-    if (state_ != State::idle) return;
-    std::string().swap(partial_);
-    std::string().swap(body_owned_);
-    std::vector<Field>().swap(fields_);
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/http_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/http_session.hpp — HTTP/1.1 on one connection (RFC 9112): parse, route, respond,
-// keep-alive, pipelining in order (deferred answers hold later requests back), 100-continue,
-// the request timeouts, and the hand-over to a WebSocket or an event stream.
-// Owns: the request parser, pipelined input that waits behind a deferred answer, the request
-// count, and the head, body and keep-alive deadlines.
-// Must not know: sockets or transports (it queues bytes on the connection's SendQueue), how a
-// WebSocket or an event stream runs once handed over (ws_upgrade.hpp, stream_session.hpp).
-
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-class HttpSession;
-struct WsEndpoint;
-
-/// Handles a request for a WebSocket route (ws_upgrade.hpp): false when it is not an upgrade
-/// attempt; otherwise it answered (rejected) or handed the connection to a WebSocket session.
-bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
-                 std::vector<RouteParam>& params);
-/// Writes an event stream's head and hands the connection to it (stream_session.hpp); for
-/// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
-void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
-
-/// The HTTP/1.1 session a connection starts with.
-class HttpSession final : public Session {
-public:
-    explicit HttpSession(Connection& conn)
-        : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
-
-    Connection& connection() noexcept { return conn_; }
-    /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
-    void write_response(const Response& res, bool head, bool keep_alive);
-    /// A deferred answer for request `seq` arrived (loop thread).
-    void complete_deferred(std::uint64_t seq, Response&& res);
-
-    // ---- Session ----
-    void on_start() override { head_started_ = conn_.loop().now_tick(); }   // a head is owed
-    inline void on_data(char* p, std::size_t n) override;
-    inline bool wants_input() const noexcept override;
-    inline void on_peer_eof() override;
-    void on_drained() override {
-        // A client paused for pipelining too far ahead goes on; while the read pump runs, it
-        // rearms the timer and reads on by itself.
-        if (!waiting_ && (!conn_.reading() || !stash_.empty() || peer_eof_)) resume();
-    }
-    inline std::uint64_t deadline() const noexcept override;
-    inline void on_timer() override;
-    void on_shutdown() override {
-        if (!waiting_ && !parser_.in_message()) conn_.close_after_flush();
-        // otherwise the in-flight response is written with Connection: close
-    }
-    void on_closed() override { std::string().swap(stash_); }
-
-private:
-    void dispatch(Request& req);
-    void write_error(int status);
-    void resume();
-    void report(errc code, std::string_view why) const;
-
-    Connection& conn_;
-    RequestParser parser_;
-    std::string stash_;   ///< pipelined bytes read while a deferred answer is pending
-    std::uint64_t seq_ = 0;
-    std::uint64_t head_started_ = 0;   ///< tick when the current head began (slowloris bound)
-    bool waiting_ = false;             ///< a deferred answer is pending
-    bool pending_head_ = false;        ///< ...for a HEAD request
-    bool pending_keep_alive_ = true;
-    bool peer_eof_ = false;
-};
-
-// ---- implementation -------------------------------------------------------
-inline bool HttpSession::wants_input() const noexcept {
-    if (waiting_ || peer_eof_) return false;
-    // A client that pipelines without reading is not read further until it catches up.
-    return !conn_.out().over(conn_.out().cap());
-}
-
-inline void HttpSession::report(errc code, std::string_view why) const {
-    if (!conn_.loop().core.on_error) return;
-    Request empty;
-    RequestBuilder::set_remote(empty, conn_.remote_address(), conn_.is_secure());
-    conn_.loop().core.report(empty, code, std::string(why));
-}
-
-inline void HttpSession::on_data(char* p, std::size_t n) {
-    while (n > 0 && conn_.session() == this && !conn_.closing()) {
-        if (waiting_ || conn_.out().over(conn_.out().cap())) {
-            // Keep pipelined input until the deferred answer is written, or until a client
-            // that does not read its responses has drained them (bounded memory).
-            stash_.append(p, n);
-            return;
-        }
-        const bool was_idle = !parser_.in_message();
-        const auto r = parser_.feed(p, n);
-        p += r.consumed;
-        n -= r.consumed;
-        if (was_idle && parser_.in_message() && head_started_ == 0)
-            head_started_ = conn_.loop().now_tick();
-        switch (r.event) {
-            case RequestParser::Event::need_more:
-                return;
-            case RequestParser::Event::expect_continue:
-                conn_.out().write("HTTP/1.1 100 Continue\r\n\r\n");
-                parser_.continue_body();
-                continue;
-            case RequestParser::Event::error:
-                report(parser_.error_code(), parser_.error_reason());
-                write_error(parser_.error_status());
-                return;
-            case RequestParser::Event::request:
-                head_started_ = 0;
-                dispatch(parser_.request());
-                if (conn_.session() != this) {
-                    // Handed over: what followed the head in this read belongs to the new
-                    // protocol (WebSocket frames; an event stream ignores its client's bytes).
-                    // This session stays allocated until the connection's call returns.
-                    Connection& c = conn_;
-                    Session* next = c.session();
-                    next->on_start();
-                    if (n > 0 && c.is_open() && c.session() == next) next->on_data(p, n);
-                    return;
-                }
-                if (!waiting_) parser_.next();
-                break;
-        }
-    }
-}
-
-inline void HttpSession::dispatch(Request& req) {
-    Loop& loop = conn_.loop();
-    ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
-    RequestBuilder::set_client_subject(req, conn_.client_subject());
-    const bool head = req.method() == "HEAD";
-    bool keep_alive = req.keep_alive() && !loop.stopping();
-    // Only a request asking for an upgrade can be one (check_handshake's first test); the
-    // others skip the WebSocket routes.
-    if (loop.core.ws_router.size() != 0 && req.header("upgrade")) {
-        std::vector<RouteParam> params;
-        if (const WsEndpoint* ep = loop.core.ws_route(req, params))
-            if (try_upgrade(*this, req, *ep, params)) return;
-    }
-    if (parser_.upgrade()) {
-        // No protocol switch is offered on this route: answer over HTTP, then close, since
-        // what follows the head would be the other protocol's bytes.
-        keep_alive = false;
-    }
-    Exchange ex;
-    ex.conn = &conn_;
-    ex.seq = seq_;
-    RequestBuilder::set_exchange(req, &ex);
-    Response res = loop.core.handle(req);
-    RequestBuilder::set_exchange(req, nullptr);
-    const ResponseKind answer = ResponseAccess::kind(res);
-    if (answer == ResponseKind::stream) {
-        if (ex.stream) {
-            start_stream(*this, std::move(ex.stream), head, keep_alive);
-            return;
-        }
-        loop.core.report(req, errc::handler_exception,
-                         "handler returned an EventStream not made from its request");
-        res = status(500);
-    } else if (ex.stream) {
-        ex.stream->end();   // made but not returned: it never starts, and says so once
-    }
-    if (answer == ResponseKind::deferred) {
-        if (ex.deferred) {
-            // Wait for the answer (it may already be posted, if sent inside the handler);
-            // later pipelined requests wait behind it.
-            waiting_ = true;
-            pending_head_ = head;
-            pending_keep_alive_ = keep_alive;
-            parser_.next();
-            return;
-        }
-        loop.core.report(req, errc::handler_exception,
-                         "handler returned a Responder it did not get from defer()");
-        res = status(500);
-    }
-    if (ex.deferred) ex.deferred->answered.store(true);   // the returned response wins
-    write_response(res, head, keep_alive);
-}
-
-inline void HttpSession::write_response(const Response& res, bool head, bool keep_alive) {
-    const ResponseLayout layout(res, head, keep_alive && !conn_.closing(),
-                                parser_.request().http_minor() == 0);
-    if (const auto* bad = layout.invalid()) {
-        report(errc::invalid_argument,
-               "response header with an invalid name or value: " + bad->first);
-        write_response(status(500), head, false);
-        return;
-    }
-    layout.write(conn_.out().reserve(layout.size()), conn_.loop().date());
-    if (!layout.keep_alive()) conn_.close_after_flush();
-}
-
-inline void HttpSession::write_error(int st) { write_response(status(st), false, false); }
-
-inline void HttpSession::complete_deferred(std::uint64_t seq, Response&& res) {
-    if (!conn_.is_open() || conn_.session() != this || !waiting_ || seq != seq_) return;
-    waiting_ = false;
-    // The app may have begun stopping while the answer was pending: then this is the last.
-    write_response(res, pending_head_, pending_keep_alive_ && !conn_.loop().stopping());
-    resume();
-}
-
-inline void HttpSession::resume() {
-    if (!conn_.closing() && !stash_.empty()) {
-        std::string input = std::move(stash_);
-        stash_.clear();
-        on_data(input.data(), input.size());
-        if (conn_.session() != this || !conn_.is_open()) return;   // handed over, or closed
-    }
-    if (peer_eof_ && !waiting_) {
-        conn_.close_after_flush();
-        return;
-    }
-    conn_.rearm_timer();
-    conn_.resume_reading();
-}
-
-inline void HttpSession::on_peer_eof() {
-    // The client sent everything it will send; answer what is pending, then close.
-    peer_eof_ = true;
-    if (!waiting_ && conn_.out().empty()) {
-        conn_.terminate();
-        return;
-    }
-    if (!waiting_) conn_.close_after_flush();
-}
-
-inline std::uint64_t HttpSession::deadline() const noexcept {
-    const Loop& loop = conn_.loop();
-    const Limits& lim = loop.core.options.limits;
-    if (waiting_) return 0;
-    if (head_started_ != 0 && !parser_.in_body())
-        return head_started_ + loop.ticks(lim.header_timeout);
-    if (parser_.in_body()) return loop.ticks_from_now(lim.body_timeout);
-    return loop.ticks_from_now(lim.keep_alive_timeout);
-}
-
-inline void HttpSession::on_timer() {
-    if (parser_.in_message() || (head_started_ != 0 && seq_ == 0)) {
-        const bool body = parser_.in_body();
-        report(body ? errc::body_timeout : errc::header_timeout,
-               body ? "request body stalled" : "request head not complete in time");
-        if (parser_.in_message()) {
-            write_error(408);
-            return;
-        }
-        conn_.close_after_flush();   // connected but never sent a byte: just close
-        return;
-    }
-    conn_.close_after_flush();   // idle keep-alive connection
-}
-
-inline void answer_deferred(Connection& c, std::uint64_t seq, Response&& res) {
-    c.in_session([&] {
-        Session* s = c.session();
-        if (s != nullptr && s->kind == SessionKind::http)
-            static_cast<HttpSession*>(s)->complete_deferred(seq, std::move(res));
-    });
-}
-
-}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/loop_impl.hpp ----
@@ -12216,96 +12517,6 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
         while (head_) head_->terminate();
         release_work();
     });
-}
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/stream_session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/stream_session.hpp — a connection that serves an event stream (WHATWG HTML
-// §9.2): its head, then the StreamState's events until the stream ends.
-// Owns: the connection's side of a stream: the response head, the heartbeat through the
-// connection's timer slot, and telling the shared state when the connection drains or goes.
-// Must not know: sockets or transports, HTTP parsing.
-
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// The session of a connection that streams events. The client has nothing to say: its bytes
-/// are dropped, its FIN ends the stream.
-class StreamSession final : public Session {
-public:
-    StreamSession(Connection& conn, std::shared_ptr<StreamState> st)
-        : Session(SessionKind::stream), conn_(conn), st_(std::move(st)) {}
-
-    void on_data(char*, std::size_t) override {}
-    void on_peer_eof() override { conn_.terminate(); }
-    void on_drained() override {
-        conn_.rearm_timer();
-        if (st_) st_->on_drained();
-    }
-    std::uint64_t deadline() const noexcept override {
-        if (!st_ || conn_.loop().core.options.limits.sse_heartbeat.count() <= 0) return 0;
-        return st_->deadline();
-    }
-    void on_timer() override {
-        if (st_) st_->on_heartbeat();
-    }
-    void on_shutdown() override {
-        if (st_) st_->end();
-    }
-    void on_closed() override {
-        // Handles still hold the state, and the state holds this connection's memory: let go.
-        std::shared_ptr<StreamState> st = std::move(st_);
-        if (st) st->on_transport_closed();
-    }
-
-private:
-    Connection& conn_;
-    std::shared_ptr<StreamState> st_;
-};
-
-inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
-                         bool keep_alive) {
-    Connection& conn = http.connection();
-    Loop& loop = conn.loop();
-    std::string h;
-    h.reserve(256);
-    h.append(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        "X-Accel-Buffering: no\r\nDate: ");
-    h.append(loop.date()).append("\r\n");
-    if (auto* bad = append_header_lines(h, st->headers,
-                                        {"content-type", "cache-control", "x-accel-buffering"})) {
-        Request empty;
-        loop.core.report(empty, errc::invalid_argument,
-                         "event stream header with an invalid name or value: " + bad->first);
-        st->end();
-        http.write_response(status(500), head, false);
-        return;
-    }
-    if (head) {
-        // RFC 9110 §9.3.2: the head GET would get, and nothing after it (no event, no chunk):
-        // the response ends with its head, so a request pipelined behind it is read as usual.
-        h.append(st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n");
-        if (st->chunked && !keep_alive) h.append("Connection: close\r\n");
-        h.append("\r\n");
-        conn.out().write(h);
-        st->end();   // never started: on_closed runs, what was pushed is dropped
-        if (!st->chunked || !keep_alive) conn.close_after_flush();
-        return;
-    }
-    h.append(st->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
-    conn.out().write(h);
-    conn.switch_session(std::make_unique<StreamSession>(conn, st));
-    st->started();
-    conn.rearm_timer();
 }
 
 }   // namespace detail

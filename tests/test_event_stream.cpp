@@ -403,6 +403,65 @@ TEST_CASE("event stream: hundreds of streams opened and dropped leave nothing be
     CHECK(app.connection_count() == 0);
 }
 
+TEST_CASE("event stream: one that no handle reaches streams on: topics, heartbeats, its end") {
+    // An idle stream's shape (bench/anchor's /_sse): subscribed and returned, and the handler
+    // keeps nothing (no handle, callback or timer), so only the stream's session remains.
+    const std::string longer = "a-topic-name-of-more-than-22-characters";
+    wisp::Options o;
+    o.limits.sse_heartbeat = 200ms;
+    o.timer_resolution = 20ms;
+    wisp::App app(o);
+    app.get("/sse", [&](wisp::Request& req) {
+        wisp::EventStream s(req);
+        s.push_comment("connected");
+        CHECK(s.subscribe("a"));
+        CHECK(s.subscribe(longer, wisp::TopicEvents::named));
+        CHECK(s.subscribe("b"));
+        CHECK(s.unsubscribe("b"));
+        return s;
+    });
+    support::Server server(app);
+    auto subscribers = [&](std::size_t n) {
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (app.subscriber_count("a") != n || app.subscriber_count(longer) != n) {
+            if (std::chrono::steady_clock::now() > until) return false;
+            std::this_thread::sleep_for(5ms);   // polling a condition with a deadline
+        }
+        return true;
+    };
+    {
+        SseClient c(server.port(), "/sse");
+        REQUIRE(support::status_of(c.head) == 200);
+        REQUIRE(subscribers(1));
+        CHECK(app.subscriber_count("b") == 0);
+        app.publish_text("b", "not for it");
+        app.publish_text("a", "one");
+        app.publish_text(longer, "two");
+        const std::string both = "data: one\n\nevent: " + longer + "\ndata: two\n\n";
+        CHECK(c.c.read_until([&](const std::string& b) {
+            return support::sse_dechunk(b).find(both) != std::string::npos;
+        }));
+        CHECK(support::sse_dechunk(c.c.buffer()).find(": connected\n") == 0);
+        CHECK(c.c.buffer().find("not for it") == std::string::npos);
+        // Then nothing is published: a heartbeat comes.
+        const std::size_t seen = c.c.buffer().size();
+        CHECK(c.c.read_until(
+            [seen](const std::string& b) {
+                return b.find("\r\n:\n\r\n", seen > 2 ? seen - 2 : 0) != std::string::npos;
+            },
+            2000ms));
+    }
+    CHECK(subscribers(0));   // the client left: so did the stream, from its topics
+    SseClient c(server.port(), "/sse");
+    REQUIRE(support::status_of(c.head) == 200);
+    REQUIRE(subscribers(1));
+    server.stop();   // the stream ends with the last chunk
+    CHECK(c.c.wait_closed());
+    bool ended = false;
+    (void)support::sse_dechunk(c.c.buffer(), &ended);
+    CHECK(ended);
+}
+
 TEST_CASE("event stream: App::fetch returns what the handler pushed, and ends the stream") {
     bool closed = false;
     wisp::App app;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/event_stream_impl.hpp — EventStream's members, forwarded to the shared
-// StreamState.
+// StreamState and the stream's session.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
@@ -14,6 +14,7 @@
 #include <wisp/detail/handles.hpp>
 #include <wisp/detail/timers.hpp>
 #include <wisp/detail/sse_format.hpp>
+#include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/stream_state.hpp>
 #include <algorithm>
 #include <chrono>
@@ -31,19 +32,21 @@ namespace detail {
 inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::milliseconds first,
                           std::chrono::milliseconds interval,
                           std::function<void(EventStream&)> fn) {
-    if (s->closed.load() || s->conn == nullptr || !fn) return Timer();
+    Connection* conn = s->session().connection();
+    if (s->session().closed() || conn == nullptr || !fn) return Timer();
     if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
         std::remove_if(timers.begin(), timers.end(),
                        [](const std::shared_ptr<TimerState>& t) { return t->over.load(); }),
         timers.end());
-    // The timer holds the state weakly: it stops when the stream ends (fire_closed), and must
-    // not keep the stream's memory alive meanwhile.
-    Timer t = start_timer_on(&s->conn->loop(), s->gate, first, interval,
+    // The timer holds the state weakly: it stops when the stream ends (StreamState::ended), and
+    // must not keep the stream's memory alive meanwhile.
+    Timer t = start_timer_on(&conn->loop(), s->gate, first, interval,
                              [w = std::weak_ptr<StreamState>(s), f = std::move(fn)] {
                                  auto st = w.lock();
-                                 if (!st || st->closed.load()) return;
+                                 if (!st || st->session().closed()) return;
                                  EventStream e = HandleAccess::event_stream(std::move(st));
                                  f(e);
                              });
@@ -82,11 +85,16 @@ WISP_DEF SendResult EventStream::push_comment(std::string_view text) {
 }
 
 WISP_DEF void EventStream::close() {
-    if (s_->on_io_thread()) s_->end();
-    else if (!s_->closed.load()) s_->gate->post([s = s_] { s->end(); });
+    detail::StreamSession& st = s_->session();
+    if (st.on_io_thread()) st.end();
+    else if (!st.closed()) s_->gate->post([s = s_] { s->session().end(); });
 }
 
-WISP_DEF StreamHandle EventStream::handle() const { return detail::HandleAccess::stream(s_); }
+WISP_DEF StreamHandle EventStream::handle() const {
+    // The state can no longer be let go when the stream starts: the handle would find it gone.
+    s_->weak_made.store(true, std::memory_order_relaxed);
+    return detail::HandleAccess::stream(s_);
+}
 
 WISP_DEF Timer EventStream::every(std::chrono::milliseconds interval,
                                   std::function<void(EventStream&)> fn) {
@@ -100,8 +108,10 @@ WISP_DEF Timer EventStream::after(std::chrono::milliseconds delay,
 
 WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
-    if (st.closed.load() || st.conn == nullptr || !fn) return;
+    detail::Connection* conn = st.session().connection();
+    if (st.session().closed() || conn == nullptr || !fn) return;
     if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(
         [w = std::weak_ptr<detail::StreamState>(s_), f = std::move(fn)] {
@@ -110,13 +120,13 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
                 f(e);
             }
         });
-    if (st.is_started && st.conn->out().empty())
-        detail::net::post(st.conn->loop().io, [s = s_] { s->on_drained(); });
+    if (st.session().started() && conn->out().empty())
+        detail::net::post(conn->loop().io, [s = s_] { s->on_drained(); });
 }
 
 WISP_DEF bool EventStream::is_open() const noexcept {
-    s_->settle();
-    return !s_->closed.load();
+    s_->session().settle();
+    return !s_->session().closed();
 }
 WISP_DEF Headers& EventStream::headers() noexcept { return s_->headers; }
 WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noexcept {
@@ -124,11 +134,12 @@ WISP_DEF std::optional<std::string_view> EventStream::last_event_id() const noex
     return std::string_view(s_->last_event_id);
 }
 WISP_DEF std::size_t EventStream::buffered_amount() const noexcept {
-    s_->settle();
-    return s_->is_started && s_->conn ? s_->conn->out().size() : s_->pending.size();
+    const detail::StreamSession& st = s_->session();
+    st.settle();
+    return st.started() && st.connection() ? st.connection()->out().size() : s_->pending.size();
 }
 WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
-    if (s_->closed.load()) {
+    if (s_->session().closed()) {
         if (fn) fn();   // already over: exactly once, now
         return;
     }
@@ -137,9 +148,11 @@ WISP_DEF void EventStream::on_closed(std::function<void()> fn) {
 WISP_DEF void EventStream::on_drain(std::function<void()> fn) { s_->drain_fn = std::move(fn); }
 
 WISP_DEF bool EventStream::subscribe(std::string_view topic, TopicEvents events) {
-    return s_->subscribe(topic, events == TopicEvents::named);
+    return s_->session().subscribe(topic, events == TopicEvents::named);
 }
-WISP_DEF bool EventStream::unsubscribe(std::string_view topic) { return s_->unsubscribe(topic); }
+WISP_DEF bool EventStream::unsubscribe(std::string_view topic) {
+    return s_->session().unsubscribe(topic);
+}
 #endif   // WISP_WITH_ENGINE
 
 WISP_NAMESPACE_END

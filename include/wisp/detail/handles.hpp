@@ -20,6 +20,7 @@
 #include <wisp/detail/hooks.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/loop_gate.hpp>
+#include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/stream_state.hpp>
 #include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_frame.hpp>
@@ -265,7 +266,7 @@ WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
 // ---- StreamHandle ---------------------------------------------------------------------
 WISP_DEF bool StreamHandle::is_open() const noexcept {
     auto s = s_.lock();
-    return s && !s->closed.load();
+    return s && !s->session().closed();
 }
 WISP_DEF SendResult StreamHandle::push(std::string_view data) const {
     auto s = s_.lock();
@@ -285,9 +286,9 @@ WISP_DEF void StreamHandle::close() const {
 }
 WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
-    if (!s || s->closed.load() || !fn || !s->gate) return false;
+    if (!s || s->session().closed() || !fn || !s->gate) return false;
     return s->gate->post([st = std::move(s), f = std::move(fn)] {
-        if (st->closed.load()) return;
+        if (st->session().closed()) return;
         EventStream e = detail::HandleAccess::event_stream(st);
         f(e);
     });

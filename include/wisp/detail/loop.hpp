@@ -462,7 +462,7 @@ inline bool AppCore::publish_retained(std::string_view topic, std::string_view d
     // One process: the id and the ring here. The lock is kept while the publication is queued
     // to every loop (the publisher's own too, so its delivery waits for the loop's next turn),
     // so each loop's inbox holds the topic's publications in id order, and a stream that
-    // replays the ring (StreamState::resume) under the same lock sees each one either there
+    // replays the ring (StreamSession::resume) under the same lock sees each one either there
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
