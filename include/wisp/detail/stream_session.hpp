@@ -87,12 +87,12 @@ public:
     // ---- Session ----
     void on_data(char*, std::size_t) override {}
     void on_peer_eof() override { conn_->terminate(); }
-    void on_drained() override;
-    std::uint64_t deadline() const noexcept override;
-    void on_timer() override;   ///< the heartbeat
+    inline void on_drained() override;
+    inline std::uint64_t deadline() const noexcept override;
+    inline void on_timer() override;   ///< the heartbeat
     void on_shutdown() override { end(); }
     /// The connection is gone: on_closed, once; the state loses the connection's reference.
-    void on_closed() override;
+    inline void on_closed() override;
 
 private:
     /// The topic registry's delivery function.
