@@ -116,6 +116,11 @@ public:
     const SharedBuffer& sse_events(bool named, bool chunked) const;
 
 private:
+    /// `into` made once (`made`): each publication's `part` back to back, or left empty when
+    /// they come to more than max_joined bytes.
+    template <class Part>
+    const SharedBuffer& joined(SharedBuffer& into, bool& made, Part part) const;
+
     const Publication* const* items_;
     std::size_t n_;
     std::size_t ws_before_last_ = 0;
@@ -474,42 +479,33 @@ inline PublicationRun::PublicationRun(const Publication* const* items, std::size
 
 inline const SharedBuffer& PublicationRun::ws_frames() const {
     if (n_ == 1) return items_[0]->ws_frame;
-    if (!ws_made_) {
-        ws_made_ = true;
-        const std::size_t total = ws_before_last_ + back().ws_frame.size();
-        if (total <= max_joined) {
-            ws_ = SharedBuffer::with_capacity(total);
-            char* out = ws_.mutable_data();
-            for (std::size_t i = 0; i < n_; ++i) {
-                const SharedBuffer& f = items_[i]->ws_frame;
-                std::memcpy(out, f.data(), f.size());
-                out += f.size();
-            }
-            ws_.set_size(total);
-        }
-    }
-    return ws_;
+    return joined(ws_, ws_made_,
+                  [](const Publication& p) -> const SharedBuffer& { return p.ws_frame; });
 }
 
 inline const SharedBuffer& PublicationRun::sse_events(bool named, bool chunked) const {
     if (n_ == 1) return items_[0]->sse(named, chunked);
-    if (!sse_made_[named][chunked]) {
-        sse_made_[named][chunked] = true;
-        std::size_t total = 0;
-        for (std::size_t i = 0; i < n_; ++i) total += items_[i]->sse(named, chunked).size();
-        if (total <= max_joined) {
-            SharedBuffer& b = sse_[named][chunked];
-            b = SharedBuffer::with_capacity(total);
-            char* out = b.mutable_data();
-            for (std::size_t i = 0; i < n_; ++i) {
-                const SharedBuffer& e = items_[i]->sse(named, chunked);
-                std::memcpy(out, e.data(), e.size());
-                out += e.size();
-            }
-            b.set_size(total);
-        }
+    return joined(
+        sse_[named][chunked], sse_made_[named][chunked],
+        [&](const Publication& p) -> const SharedBuffer& { return p.sse(named, chunked); });
+}
+
+template <class Part>
+const SharedBuffer& PublicationRun::joined(SharedBuffer& into, bool& made, Part part) const {
+    if (made) return into;
+    made = true;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n_; ++i) total += part(*items_[i]).size();
+    if (total > max_joined) return into;   // stays empty: one by one
+    into = SharedBuffer::with_capacity(total);
+    char* out = into.mutable_data();
+    for (std::size_t i = 0; i < n_; ++i) {
+        const SharedBuffer& b = part(*items_[i]);
+        std::memcpy(out, b.data(), b.size());
+        out += b.size();
     }
-    return sse_[named][chunked];
+    into.set_size(total);
+    return into;
 }
 
 inline bool TopicInbox::push(std::shared_ptr<const Publication> p, bool may_wait,
