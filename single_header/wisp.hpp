@@ -8543,6 +8543,97 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/block_cache.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/block_cache.hpp — freed blocks of one size that a thread keeps for its next
+// objects of that size.
+// Owns: the per-thread free list, its bound, and giving the blocks back at the thread's exit.
+// Must not know: what the objects are.
+
+#include <cstddef>
+#include <new>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Blocks of `Size` bytes freed on a thread, kept (at most `Max`) for the next allocation of
+/// that size on the same thread. For objects that many connections make and then free in a
+/// burst: glibc would split the freed chunks for the next connections' smaller objects and keep
+/// the remainders, so the resident memory of many long-lived connections stays above their
+/// live heap. Past `Max` a block goes back to the heap. Only a thread that took a block keeps
+/// any (another thread's frees, such as a handle's last reference, go to the heap); its blocks
+/// go back to the heap when it exits.
+template <std::size_t Size, std::size_t Max>
+class BlockCache {
+    static_assert(Size >= sizeof(void*), "a free block holds the next one's address");
+
+public:
+    static void* get() {
+        if (List* l = list(true); l != nullptr && l->head != nullptr) {
+            Free* f = l->head;
+            l->head = f->next;
+            --l->count;
+            f->~Free();
+            return f;
+        }
+        return ::operator new(Size);
+    }
+    static void put(void* p) noexcept {
+        List* l = list(false);
+        if (l == nullptr || l->count == Max) {
+            ::operator delete(p);
+            return;
+        }
+        l->head = new (p) Free{l->head};
+        ++l->count;
+    }
+
+private:
+    struct Free {
+        Free* next;
+    };
+    struct List {
+        Free* head = nullptr;
+        std::size_t count = 0;
+        List() noexcept { made() = true; }
+        List(const List&) = delete;
+        List& operator=(const List&) = delete;
+        ~List() {
+            gone() = true;
+            while (head != nullptr) {
+                Free* f = head;
+                head = f->next;
+                ::operator delete(static_cast<void*>(f));
+            }
+        }
+    };
+    static bool& gone() noexcept {
+        thread_local bool g = false;   // trivially destructible: readable after ~List
+        return g;
+    }
+    static bool& made() noexcept {
+        thread_local bool m = false;
+        return m;
+    }
+    /// This thread's list; null once it is destroyed (thread or program exit), and null to a
+    /// put() on a thread that never took a block (a list made during exit would never go).
+    static List* list(bool make) noexcept {
+#ifdef _WIN32
+        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (as
+        // Headers' spares, headers.hpp): no cache on Windows.
+        (void)make;
+        return nullptr;
+#else
+        if (gone() || (!make && !made())) return nullptr;
+        thread_local List l;
+        return &l;
+#endif
+    }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/llhttp.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
@@ -9266,11 +9357,20 @@ bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 /// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
 void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
+/// How many freed HTTP sessions an I/O thread keeps for its next connections (BlockCache):
+/// enough for the handshakes of a burst of clients (a browser opens a few, a load generator a
+/// few hundred at once), at most 156 KiB a thread.
+constexpr std::size_t http_sessions_kept = 256;
+
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
 public:
     explicit HttpSession(Connection& conn)
         : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+    /// Every connection starts with one and most drop it soon (an upgrade, a short exchange):
+    /// its block goes to the next connection of the thread, not back to the heap.
+    static void* operator new(std::size_t);
+    static void operator delete(void* p) noexcept;
 
     Connection& connection() noexcept { return conn_; }
     /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
@@ -9314,6 +9414,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+using HttpSessionBlocks = BlockCache<sizeof(HttpSession), http_sessions_kept>;
+
+// The class is final: every block is sizeof(HttpSession).
+inline void* HttpSession::operator new(std::size_t) { return HttpSessionBlocks::get(); }
+
+inline void HttpSession::operator delete(void* p) noexcept { HttpSessionBlocks::put(p); }
+
 inline bool HttpSession::wants_input() const noexcept {
     if (waiting_ || peer_eof_) return false;
     // A client that pipelines without reading is not read further until it catches up.
