@@ -11013,6 +11013,48 @@ inline int WsCompression::kept_streams() const noexcept { return 0; }
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_extras.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_extras.hpp — what a WebSocket peer holds only when it uses it, behind one
+// pointer of its session: a request made for a hook, per-peer state, compression, topics,
+// timers, drain waiters and a namespace.
+// Owns: the layout of those parts and when the block holding them is empty.
+// Must not know: how the session uses them (ws_session.hpp, ws_request.hpp, handles.hpp).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What fewer peers still use (timers, drain waiters, a namespace): made on first use, kept
+/// for the peer's life. A namespaced route's peers make it before they join the route's list,
+/// and other threads walking the list read `ns` through it.
+struct WsRuntime {
+    std::string ns;   ///< the namespace ("" : the app's topics)
+    std::vector<std::shared_ptr<TimerState>> timers;
+    std::vector<std::function<void(Peer&)>> when_drained;
+};
+
+/// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
+/// made by the first part, freed once it holds none (WsSession::trim_extras).
+struct WsExtras {
+    /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
+    /// request for a hook.
+    std::unique_ptr<Request> request;
+    std::unique_ptr<StateSlot> state;                   ///< shared with the upgrade request's
+    std::unique_ptr<WsCompression> deflate;             ///< permessage-deflate, when agreed
+    std::unique_ptr<std::vector<std::string>> topics;   ///< made by the first subscribe
+    std::unique_ptr<WsRuntime> runtime;
+
+    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_reader.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_reader.hpp — the server's WebSocket reader (RFC 6455 §5, §6.2, §8.1): masked
@@ -11566,8 +11608,9 @@ public:
     const Request& request() const noexcept;
     /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
     StateSlot& state_slot() {
-        if (!state_) state_ = std::make_unique<StateSlot>();
-        return *state_;
+        WsExtras& x = extras();
+        if (!x.state) x.state = std::make_unique<StateSlot>();
+        return *x.state;
     }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
@@ -11577,10 +11620,10 @@ public:
     std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
-        return deflate_ ? deflate_->extensions() : std::string_view();
+        return compressing_ ? deflate()->extensions() : std::string_view();
     }
     /// The peer's compression, or null when none was agreed.
-    const WsCompression* compression() const noexcept { return deflate_.get(); }
+    const WsCompression* compression() const noexcept { return deflate(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
     Connection& connection() noexcept { return conn_; }
@@ -11640,7 +11683,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return topics_ ? *topics_ : none;
+        return extras_ && extras_->topics ? *extras_->topics : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -11660,8 +11703,13 @@ private:
             reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
-    void trim_request() noexcept {
-        if (request_ && kept().has_request()) request_.reset();
+    void trim_request() noexcept;
+    WsExtras& extras() const;   ///< made on first use; trim_extras() frees it once unused
+    void trim_extras() noexcept;
+    WsRuntime& runtime();
+    /// The peer's compression; null unless permessage-deflate was agreed.
+    WsCompression* deflate() const noexcept {
+        return compressing_ ? extras_->deflate.get() : nullptr;
     }
     /// Publications to one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const PublicationRun& run, bool named);
@@ -11686,17 +11734,6 @@ private:
     /// hook, so what the hook does cannot come back to it).
     void let_go();
 
-    /// What few peers use, allocated on first use so that idle peers do not pay for it.
-    struct Extras {
-        std::string ns;   ///< the namespace ("" : the app's topics)
-        std::vector<std::shared_ptr<TimerState>> timers;
-        std::vector<std::function<void(Peer&)>> when_drained;
-    };
-    Extras& extras() {
-        if (!extras_) extras_ = std::make_unique<Extras>();
-        return *extras_;
-    }
-
     // Laid out for the many idle peers: the small fields first, where they fill the tail of
     // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
     // the session (kept_offset()).
@@ -11709,6 +11746,7 @@ private:
     bool in_hook_failure_ : 1;
     bool listed_ : 1;
     bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    bool compressing_ : 1;   ///< permessage-deflate was agreed (extras_->deflate)
     /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
     /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
     /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
@@ -11716,15 +11754,9 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
-    mutable std::unique_ptr<Request> request_;
-    std::unique_ptr<Extras> extras_;
-    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
+    mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
+    WsSession* list_prev_ = nullptr;             ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    /// Shared with the upgrade request's; null while neither has state (state_slot()).
-    std::unique_ptr<StateSlot> state_;
-    std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
 
     void note_rx() noexcept {
         if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
@@ -11757,12 +11789,15 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.namespace_of) {
-        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        guarded([this] { runtime().ns = ep_.namespace_of(request()); });
         if (close_reported_) return;
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request && extras_) {
+        extras_->request.reset();
+        trim_extras();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -11805,15 +11840,16 @@ inline void WsSession::on_message(Opcode op, std::string_view payload) {
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !deflate_) return;   // closing: discard (§7.1.4)
+    WsCompression* const codec = deflate();
+    if (close_sent_ || close_reported_ || !codec) return;   // closing: discard (§7.1.4)
     std::string_view inflated;
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
     const std::uint64_t limit64 = reader_.max_message();
     const std::size_t limit =
         limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
-    const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
-    if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
+    const InflateOutcome r = codec->inflate(payload, limit, op == Opcode::text, inflated);
+    if (r != InflateOutcome::ok) codec->finished_message();   // a refused bomb's buffer goes
     switch (r) {
         case InflateOutcome::ok:
             break;
@@ -11833,7 +11869,7 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
             return;
     }
     on_message(op, inflated);
-    deflate_->finished_message();
+    codec->finished_message();
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
@@ -11951,9 +11987,10 @@ inline void WsSession::on_drained() {
     // The read pump, when it runs, rearms the timer and reads on when it returns.
     const bool pump = conn_.reading();
     if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
-        auto waiting = std::move(extras_->when_drained);
-        extras_->when_drained.clear();
+    if (extras_ && extras_->runtime && !extras_->runtime->when_drained.empty() &&
+        !close_reported_) {
+        auto waiting = std::move(extras_->runtime->when_drained);
+        extras_->runtime->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
             guarded([&] { fn(peer()); });
@@ -12008,7 +12045,7 @@ inline SendResult WsSession::admit() {
 inline SendResult WsSession::send_data(Opcode op, std::string_view payload, bool compress) {
     const SendResult r = admit();
     if (r != SendResult::sent) return r;
-    if (!(compress && deflate_ && deflate_->write(conn_.out(), op, payload)))
+    if (!(compress && compressing_ && deflate()->write(conn_.out(), op, payload)))
         write_frame(op, payload);
     return r;
 }
@@ -12031,8 +12068,9 @@ inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) 
 
 // ---- topics -------------------------------------------------------------------------
 inline std::string WsSession::topic_key(std::string_view topic) const {
-    if (!extras_ || extras_->ns.empty()) return std::string(topic);
-    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+    const std::string_view ns = namespace_name();
+    if (ns.empty()) return std::string(topic);
+    return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
 inline bool WsSession::subscribe(std::string_view topic) {
@@ -12042,19 +12080,21 @@ inline bool WsSession::subscribe(std::string_view topic) {
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
-    topics_->emplace_back(topic);
+    WsExtras& x = extras();
+    if (!x.topics) x.topics = std::make_unique<std::vector<std::string>>();
+    x.topics->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!topics_) return false;
-    auto it = std::find(topics_->begin(), topics_->end(), topic);
-    if (it == topics_->end()) return false;
+    if (!extras_ || !extras_->topics) return false;
+    std::vector<std::string>& mine = *extras_->topics;
+    auto it = std::find(mine.begin(), mine.end(), topic);
+    if (it == mine.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_->erase(it);
+    mine.erase(it);
     return true;
 }
 
@@ -12079,7 +12119,7 @@ inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     SendQueue& q = s.conn_.out();
     // The common case, as deliver_slow() would do each: made on this loop, an open peer without
     // compression, below its cap before the last one (so below it before each): one entry.
-    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+    if (WISP_LIKELY(run.plain() && !s.compressing_ && !s.close_sent_ && !s.close_reported_ &&
                     !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
         if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
     for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
@@ -12091,7 +12131,7 @@ WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publicatio
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
     // Without context takeover every peer with the same window shares one compressed frame.
-    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+    if (!(s.compressing_ && p.compress && s.deflate()->write_publication(s.conn_.out(), p)))
         s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
@@ -12158,7 +12198,7 @@ inline PeerHandle WsSession::handle() { return HandleAccess::peer(conn_, id()); 
 inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
                               std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return Timer();
-    Extras& x = extras();
+    WsRuntime& x = runtime();
     // Timers that stopped (cancelled, fired once) leave the list as new ones come.
     x.timers.erase(
         std::remove_if(x.timers.begin(), x.timers.end(),
@@ -12175,7 +12215,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
 
 inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return;
-    extras().when_drained.push_back(std::move(fn));
+    runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
         net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
@@ -12209,13 +12249,14 @@ inline void WsSession::leave_list() {
 inline void WsSession::let_go() {
     conn_.mark_gone();   // handles now say closed
     leave_list();
-    if (!extras_) return;
-    for (const auto& t : extras_->timers) {
+    if (!extras_ || !extras_->runtime) return;
+    WsRuntime& x = *extras_->runtime;
+    for (const auto& t : x.timers) {
         t->cancelled = true;
         conn_.loop().stop_timer(*t);
     }
-    extras_->timers.clear();
-    extras_->when_drained.clear();
+    x.timers.clear();
+    x.when_drained.clear();
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
@@ -12233,8 +12274,8 @@ inline std::vector<PeerHandle> WsSession::peers() {
 inline std::string_view WsSession::namespace_name() const noexcept {
     // Only a namespaced route's peers have one, set in on_start before they join the list, so
     // another thread walking the list reads it safely.
-    if (!ep_.namespace_of || !extras_) return {};
-    return extras_->ns;
+    if (!ep_.namespace_of || !extras_ || !extras_->runtime) return {};
+    return extras_->runtime->ns;
 }
 
 /// Handles of the open peers of `ep`, across loops.
@@ -14174,7 +14215,8 @@ WISP_NAMESPACE_END
 // (WsSession::make: the request and the subprotocol; with WsOptions::keep_request false, the
 // subprotocol and the URL, and the request whole until `open` returned), the session's
 // construction, and the Request a hook reads, made from the
-// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded),
+// and the peer's extras block (ws_extras.hpp), made on first use and freed once unused.
 // Must not know: sockets, frames.
 
 #include <algorithm>
@@ -14243,14 +14285,35 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       in_hook_failure_(false),
       listed_(false),
       close_timed_(false),
+      compressing_(deflate != nullptr),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      deflate_(std::move(deflate)) {
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr) {
+    if (transient) extras().request = std::move(transient);
+    if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
-    if (slot.tag || slot.ptr) state_ = std::make_unique<StateSlot>(slot);   // a second owner
+    if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
     note_rx();
+}
+
+inline void WsSession::trim_request() noexcept {
+    if (extras_ && extras_->request && kept().has_request()) extras_->request.reset();
+    trim_extras();
+}
+
+inline WsExtras& WsSession::extras() const {
+    if (!extras_) extras_ = std::make_unique<WsExtras>();
+    return *extras_;
+}
+
+inline void WsSession::trim_extras() noexcept {
+    if (extras_ && extras_->empty()) extras_.reset();
+}
+
+inline WsRuntime& WsSession::runtime() {
+    WsExtras& x = extras();
+    if (!x.runtime) x.runtime = std::make_unique<WsRuntime>();
+    return *x.runtime;
 }
 
 inline std::string WsSession::url() const {
@@ -14259,16 +14322,19 @@ inline std::string WsSession::url() const {
 }
 
 inline const Request& WsSession::request() const noexcept {
-    if (!request_) {
+    if (!extras_ || !extras_->request) {
         if (!kept().has_request()) return empty_request();
-        request_ = std::make_unique<Request>();
-        kept().fill(*request_);
-        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
-        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+        std::unique_ptr<Request>& made = extras().request;
+        made = std::make_unique<Request>();
+        kept().fill(*made);
+        RequestBuilder::set_remote(*made, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*made, conn_.client_subject());
     }
-    StateSlot& slot = RequestBuilder::state_slot(*request_);
-    if (state_ && slot.ptr != state_->ptr) slot = *state_;   // peer.state<T>() made since
-    return *request_;
+    Request& r = *extras_->request;
+    StateSlot& slot = RequestBuilder::state_slot(r);
+    const std::unique_ptr<StateSlot>& state = extras_->state;
+    if (state && slot.ptr != state->ptr) slot = *state;   // peer.state<T>() made since
+    return r;
 }
 
 }   // namespace detail
