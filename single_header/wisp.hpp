@@ -6398,6 +6398,8 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+class Loop;
+
 /// What a non-blocking read or write did.
 enum class IoResult : std::uint8_t {
     done,     ///< moved at least one byte
@@ -6424,6 +6426,9 @@ public:
     /// Keeps the owner's memory while a wait or a batch of events may still name it.
     virtual void hold() noexcept = 0;
     virtual void unhold() noexcept = 0;
+    /// The loop the owner and its transports belong to (a socket transport asks for it: it
+    /// keeps no pointer of its own).
+    virtual Loop& loop() const noexcept = 0;
 
     bool read_posted = false;   ///< the loop's: an on_readable() is posted (Loop::read_later)
 
@@ -6589,6 +6594,64 @@ public:
     void stop() noexcept {}
 };
 #endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/session.hpp — the protocol a connection speaks now: HTTP/1.1 first, then a
+// WebSocket or an event stream after the HTTP session hands the connection over.
+// Owns: the interface between a connection and its protocol.
+// Must not know: transports, sockets, backends.
+
+#include <cstddef>
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class SessionKind : std::uint8_t { http, websocket, stream };
+
+/// One protocol's side of a connection. The connection calls these on its loop's thread; a
+/// session answers by queueing bytes (Connection::out()) and by asking the connection to close.
+class Session {
+public:
+    explicit Session(SessionKind k) noexcept : kind(k) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    virtual ~Session() = default;
+
+    const SessionKind kind;
+
+    /// Called once the session is in charge (after the previous one handed over).
+    virtual void on_start() {}
+    /// Input; the bytes are in the loop's receive buffer, valid during the call only.
+    virtual void on_data(char* p, std::size_t n) = 0;
+    /// Whether to read now. False pauses reading until Connection::resume_reading().
+    virtual bool wants_input() const noexcept { return true; }
+    /// Most bytes to take in one read of at most `cap`.
+    virtual std::size_t read_budget(std::size_t cap) const noexcept { return cap; }
+    /// The peer sent its last byte (TCP FIN).
+    virtual void on_peer_eof() = 0;
+    /// Everything queued was written.
+    virtual void on_drained() {}
+    /// After backpressure (a refused send, a write the transport did not take whole), the
+    /// queue fell to Limits::low_watermark or below.
+    virtual void on_low_water() {}
+    /// The absolute tick of the session's next deadline; 0 for none.
+    virtual std::uint64_t deadline() const noexcept = 0;
+    /// A deadline that holds even while writes are blocked (0 for none), such as the
+    /// WebSocket close timeout: our close frame may be stuck behind what the peer never reads.
+    virtual std::uint64_t hard_deadline() const noexcept { return 0; }
+    /// deadline() passed.
+    virtual void on_timer() = 0;
+    /// The app is stopping.
+    virtual void on_shutdown() = 0;
+    /// The connection closed: the last call. The session stays allocated until the
+    /// connection's memory goes (a Peer& stays valid through its close hook and late calls).
+    virtual void on_closed() {}
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -6830,6 +6893,10 @@ public:
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
+    /// Sessions that a connection replaced during a call into it (Connection::switch_session),
+    /// each freed when that connection's outermost call returns: the connections keep no slot
+    /// for it.
+    std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -7314,6 +7381,9 @@ public:
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
 
+    /// The connection's loop (Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
+
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
@@ -7436,64 +7506,6 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
 }   // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/detail/session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/session.hpp — the protocol a connection speaks now: HTTP/1.1 first, then a
-// WebSocket or an event stream after the HTTP session hands the connection over.
-// Owns: the interface between a connection and its protocol.
-// Must not know: transports, sockets, backends.
-
-#include <cstddef>
-#include <cstdint>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class SessionKind : std::uint8_t { http, websocket, stream };
-
-/// One protocol's side of a connection. The connection calls these on its loop's thread; a
-/// session answers by queueing bytes (Connection::out()) and by asking the connection to close.
-class Session {
-public:
-    explicit Session(SessionKind k) noexcept : kind(k) {}
-    Session(const Session&) = delete;
-    Session& operator=(const Session&) = delete;
-    virtual ~Session() = default;
-
-    const SessionKind kind;
-
-    /// Called once the session is in charge (after the previous one handed over).
-    virtual void on_start() {}
-    /// Input; the bytes are in the loop's receive buffer, valid during the call only.
-    virtual void on_data(char* p, std::size_t n) = 0;
-    /// Whether to read now. False pauses reading until Connection::resume_reading().
-    virtual bool wants_input() const noexcept { return true; }
-    /// Most bytes to take in one read of at most `cap`.
-    virtual std::size_t read_budget(std::size_t cap) const noexcept { return cap; }
-    /// The peer sent its last byte (TCP FIN).
-    virtual void on_peer_eof() = 0;
-    /// Everything queued was written.
-    virtual void on_drained() {}
-    /// After backpressure (a refused send, a write the transport did not take whole), the
-    /// queue fell to Limits::low_watermark or below.
-    virtual void on_low_water() {}
-    /// The absolute tick of the session's next deadline; 0 for none.
-    virtual std::uint64_t deadline() const noexcept = 0;
-    /// A deadline that holds even while writes are blocked (0 for none), such as the
-    /// WebSocket close timeout: our close frame may be stuck behind what the peer never reads.
-    virtual std::uint64_t hard_deadline() const noexcept { return 0; }
-    /// deadline() passed.
-    virtual void on_timer() = 0;
-    /// The app is stopping.
-    virtual void on_shutdown() = 0;
-    /// The connection closed: the last call. The session stays allocated until the
-    /// connection's memory goes (a Peer& stays valid through its close hook and late calls).
-    virtual void on_closed() {}
-};
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
 // ---- wisp/detail/socket_transport.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/socket_transport.hpp — the Transport over an accepted TCP socket, one backend per
@@ -7527,8 +7539,8 @@ namespace detail {
 class SocketTransport final : public Transport {
 public:
     /// An empty transport: no socket (a connection over another transport).
-    explicit SocketTransport(Loop& loop);
-    SocketTransport(Loop& loop, tcp_socket socket);
+    SocketTransport() = default;
+    explicit SocketTransport(tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
     inline ~SocketTransport() override;
@@ -7546,15 +7558,11 @@ public:
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
 #endif
-    /// The loop this socket belongs to (its connection's: Connection::loop()).
-    Loop& loop() const noexcept { return loop_; }
-
 private:
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
 
-    TransportOwner* owner_ = nullptr;
-    Loop& loop_;
+    TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
 #ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
@@ -7571,15 +7579,10 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
-
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket) : loop_(loop) {
-    adopt(socket);
-}
+inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)) {
+inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
     adopt(*sock_);
 }
 #endif
@@ -7630,7 +7633,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
     owner_ = &owner;
 #ifdef WISP_EPOLL
     // Joining the set reports input that is already there, so no read is attempted here.
-    watched_ = fd_ >= 0 && loop_.poller.watch(fd_, *this, owner);
+    watched_ = fd_ >= 0 && owner.loop().poller.watch(fd_, *this, owner);
     return watched_;
 #else
     owner.hold();   // until after close(); the waits hold it too
@@ -7707,7 +7710,7 @@ inline void SocketTransport::want_read() {
 #ifdef WISP_EPOLL
     // The set reports new input by itself; only input already reported and left unread needs
     // a read now, and it happens later this turn (want_read runs inside other handlers).
-    if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
+    if (rd_ready_ && fd_ >= 0) owner_->loop().read_later(*owner_);
 #else
     if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
@@ -7760,7 +7763,7 @@ inline bool SocketTransport::shutdown_send() {
 inline void SocketTransport::close() {
 #ifdef WISP_EPOLL
     if (fd_ < 0) return;
-    if (watched_) loop_.poller.forget(fd_, *owner_);
+    if (watched_) owner_->loop().poller.forget(fd_, *owner_);
     watched_ = false;
     want_write_ = false;
     ::close(fd_);
@@ -7867,6 +7870,7 @@ WISP_NAMESPACE_END
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -7906,7 +7910,7 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() const noexcept { return socket_.loop(); }
+    Loop& loop() const noexcept override { return out_.loop(); }
     SendQueue& out() noexcept { return out_; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
@@ -7929,8 +7933,9 @@ public:
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
     void switch_session(std::unique_ptr<Session> successor) {
-        retired_ = std::move(session_);
+        loop().retired_sessions.emplace_back(this, std::move(session_));
         session_ = std::move(successor);
+        if (depth_ == 0) free_retired();
     }
     /// Calls `f` (which reaches into the session); a session replaced meanwhile is freed
     /// once the outermost such call returns.
@@ -7938,7 +7943,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && retired_) retired_.reset();
+        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -7989,12 +7994,12 @@ private:
     void wait_writable();
     void close_now();
     void begin_linger();
+    void free_retired() noexcept;
 
-    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
+    SocketTransport socket_;   ///< the socket (empty over another transport)
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;   ///< handed over during the current call
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -8023,10 +8028,10 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : socket_(std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -8039,6 +8044,15 @@ inline void Connection::start(std::unique_ptr<Session> first) {
     if (state_ != State::open) return;
     rearm_timer();
     resume_reading();
+}
+
+inline void Connection::free_retired() noexcept {
+    auto& retired = loop().retired_sessions;
+    for (std::size_t i = retired.size(); i-- > 0;) {
+        if (retired[i].first != this) continue;
+        std::unique_ptr<Session> old = std::move(retired[i].second);
+        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+    }
 }
 
 inline bool Connection::can_read() const noexcept {
@@ -13329,6 +13343,7 @@ private:
     void on_transport_error() override { owner_->on_transport_error(); }
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
+    Loop& loop() const noexcept override { return loop_; }
 
     // ---- the BIO ----
     static BIO_METHOD* bio_method();

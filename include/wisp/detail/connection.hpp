@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,7 +64,7 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() const noexcept { return socket_.loop(); }
+    Loop& loop() const noexcept override { return out_.loop(); }
     SendQueue& out() noexcept { return out_; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
@@ -86,8 +87,9 @@ public:
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
     void switch_session(std::unique_ptr<Session> successor) {
-        retired_ = std::move(session_);
+        loop().retired_sessions.emplace_back(this, std::move(session_));
         session_ = std::move(successor);
+        if (depth_ == 0) free_retired();
     }
     /// Calls `f` (which reaches into the session); a session replaced meanwhile is freed
     /// once the outermost such call returns.
@@ -95,7 +97,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && retired_) retired_.reset();
+        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -146,12 +148,12 @@ private:
     void wait_writable();
     void close_now();
     void begin_linger();
+    void free_retired() noexcept;
 
-    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
+    SocketTransport socket_;   ///< the socket (empty over another transport)
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;   ///< handed over during the current call
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -180,10 +182,10 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : socket_(std::move(socket)), transport_(&socket_), out_(loop, *this) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : transport_(transport.release()), out_(loop, *this) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -196,6 +198,15 @@ inline void Connection::start(std::unique_ptr<Session> first) {
     if (state_ != State::open) return;
     rearm_timer();
     resume_reading();
+}
+
+inline void Connection::free_retired() noexcept {
+    auto& retired = loop().retired_sessions;
+    for (std::size_t i = retired.size(); i-- > 0;) {
+        if (retired[i].first != this) continue;
+        std::unique_ptr<Session> old = std::move(retired[i].second);
+        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+    }
 }
 
 inline bool Connection::can_read() const noexcept {

@@ -36,6 +36,9 @@ public:
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
 
+    /// The connection's loop (Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
+
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
