@@ -4282,26 +4282,22 @@ private:
 
 /// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
 /// segments. Small writes are appended into a pooled block; shared blocks are referenced.
-/// The list's nodes come from `node_pool` (the loop's; the heap when null). Empty queues hold
-/// no memory.
-class OutQueue {
+/// The list's nodes come from `nodes`, which every call that takes or gives back a node names
+/// (the loop's pool; the heap when null), so that the many queues of a loop do not each keep
+/// its address. Empty queues hold no memory.
+class OutList {
 public:
-    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
-    OutQueue(const OutQueue&) = delete;
-    OutQueue& operator=(const OutQueue&) = delete;
-    ~OutQueue() { clear(); }
+    OutList() = default;
+    OutList(const OutList&) = delete;
+    OutList& operator=(const OutList&) = delete;
+    ~OutList() { clear(nullptr); }   // nodes are heap chunks: a pool's go back to the heap
 
-    /// Copies `bytes` to the end of the queue.
-    void append(std::string_view bytes, BlockPool* pool);
+    /// Copies `bytes` to the end of the queue (blocks from `pool`).
+    void append(std::string_view bytes, BlockPool* pool, BlockPool* nodes);
     /// Reserves `n` contiguous bytes at the end of the queue and returns where to write them.
-    char* reserve(std::size_t n, BlockPool* pool);
-    /// Queues a shared block by reference (no copy).
-    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
-    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
-        append_block(buf.get(), offset, length);
-    }
+    char* reserve(std::size_t n, BlockPool* pool, BlockPool* nodes);
     /// Queues `length` bytes of `b` from `offset` by reference, taking a reference to `b`.
-    void append_block(Block* b, std::size_t offset, std::size_t length);
+    void append_block(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
 
     std::size_t size() const noexcept { return bytes_; }
     bool empty() const noexcept { return bytes_ == 0; }
@@ -4310,23 +4306,54 @@ public:
     template <class Fn>
     std::size_t gather(std::size_t max, Fn&& each) const;
     /// Drops the first `n` bytes after they were written.
-    void consume(std::size_t n) noexcept;
+    void consume(std::size_t n, BlockPool* nodes) noexcept;
     /// Gives every segment that still refers to `b` its own copy (from `pool`), so that `b`
     /// may be overwritten: a reply queued straight from a receive buffer that the socket did
     /// not take at once.
     void own(const Block* b, BlockPool* pool);
     /// Drops everything.
-    void clear() noexcept;
+    void clear(BlockPool* nodes) noexcept;
 
 private:
     using Node = BlockPool::SegNode;
-    void push(Block* b, std::size_t offset, std::size_t length);
-    void pop() noexcept;
+    void push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
+    void pop(BlockPool* nodes) noexcept;
 
     Node* head_ = nullptr;   ///< first segment not fully written
     Node* last_ = nullptr;
     std::size_t bytes_ = 0;   ///< bytes not yet written
     Block* tail_ = nullptr;   ///< block this queue may append into (owned, unshared)
+};
+
+/// An OutList that keeps the pool of its nodes (`node_pool`; the heap when null), for a queue
+/// whose owner has no pool at hand to name in each call.
+class OutQueue {
+public:
+    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
+    ~OutQueue() { clear(); }
+
+    void append(std::string_view bytes, BlockPool* pool) { list_.append(bytes, pool, node_pool_); }
+    char* reserve(std::size_t n, BlockPool* pool) { return list_.reserve(n, pool, node_pool_); }
+    /// Queues a shared block by reference (no copy).
+    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
+        append_block(buf.get(), offset, length);
+    }
+    void append_block(Block* b, std::size_t offset, std::size_t length) {
+        list_.append_block(b, offset, length, node_pool_);
+    }
+    std::size_t size() const noexcept { return list_.size(); }
+    bool empty() const noexcept { return list_.empty(); }
+    template <class Fn>
+    std::size_t gather(std::size_t max, Fn&& each) const {
+        return list_.gather(max, std::forward<Fn>(each));
+    }
+    void consume(std::size_t n) noexcept { list_.consume(n, node_pool_); }
+    void own(const Block* b, BlockPool* pool) { list_.own(b, pool); }
+    void clear() noexcept { list_.clear(node_pool_); }
+
+private:
+    OutList list_;
     BlockPool* node_pool_;
 };
 
@@ -4435,8 +4462,8 @@ inline void BlockPool::put(Block* b) noexcept {
     ::operator delete(b);
 }
 
-inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
-    Node* n = node_pool_ ? node_pool_->get_node() : new Node;
+inline void OutList::push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes) {
+    Node* n = nodes ? nodes->get_node() : new Node;
     *n = Node{b, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(length), nullptr};
     if (last_) last_->next = n;
     else head_ = n;
@@ -4444,17 +4471,17 @@ inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
     bytes_ += length;
 }
 
-inline void OutQueue::pop() noexcept {
+inline void OutList::pop(BlockPool* nodes) noexcept {
     Node* n = head_;
     head_ = n->next;
     if (!head_) last_ = nullptr;
     if (n->block == tail_) tail_ = nullptr;
     block_release(n->block);
-    if (node_pool_) node_pool_->put_node(n);
+    if (nodes) nodes->put_node(n);
     else delete n;
 }
 
-inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
+inline char* OutList::reserve(std::size_t n, BlockPool* pool, BlockPool* nodes) {
     // Append into the tail block when it is still ours alone and has room; this keeps
     // consecutive small writes in one segment, so one loop turn becomes one write.
     if (tail_ && tail_->room() >= n && last_ && last_->block == tail_ &&
@@ -4469,37 +4496,38 @@ inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
     if (pool && n <= BlockPool::small_size && !head_) b = pool->get_small();
     else b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
     b->size = n;
-    push(b, 0, n);
+    push(b, 0, n, nodes);
     tail_ = b;
     return b->data();
 }
 
-inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
+inline void OutList::append(std::string_view bytes, BlockPool* pool, BlockPool* nodes) {
     if (bytes.empty()) return;
     // Large payloads are split over several segments so one block never exceeds 4 GiB.
     while (!bytes.empty()) {
         std::size_t n = bytes.size();
         if (n > (std::size_t(1) << 30)) n = std::size_t(1) << 30;
-        std::memcpy(reserve(n, pool), bytes.data(), n);
+        std::memcpy(reserve(n, pool, nodes), bytes.data(), n);
         bytes.remove_prefix(n);
     }
 }
 
-inline void OutQueue::append_block(Block* b, std::size_t offset, std::size_t length) {
+inline void OutList::append_block(Block* b, std::size_t offset, std::size_t length,
+                                  BlockPool* nodes) {
     if (length == 0) return;
     block_retain(b);
-    push(b, offset, length);
+    push(b, offset, length, nodes);
 }
 
 template <class Fn>
-std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
+std::size_t OutList::gather(std::size_t max, Fn&& each) const {
     std::size_t n = 0;
     for (const Node* s = head_; s && n < max; s = s->next, ++n)
         each(s->block->data() + s->offset, std::size_t(s->length));
     return n;
 }
 
-inline void OutQueue::consume(std::size_t n) noexcept {
+inline void OutList::consume(std::size_t n, BlockPool* nodes) noexcept {
     bytes_ -= n;
     // Written nodes go back at once (an idle connection holds no memory), to the pool as one
     // chain.
@@ -4523,14 +4551,14 @@ inline void OutQueue::consume(std::size_t n) noexcept {
     if (count == 0) return;
     head_ = s;
     if (!s) last_ = nullptr;
-    if (node_pool_) {
-        node_pool_->put_nodes(first, prev, count);
+    if (nodes) {
+        nodes->put_nodes(first, prev, count);
         return;
     }
     for (Node* d = first; d != s;) delete std::exchange(d, d->next);
 }
 
-inline void OutQueue::own(const Block* b, BlockPool* pool) {
+inline void OutList::own(const Block* b, BlockPool* pool) {
     for (Node* s = head_; s; s = s->next) {
         if (s->block != b) continue;
         Block* copy =
@@ -4543,8 +4571,8 @@ inline void OutQueue::own(const Block* b, BlockPool* pool) {
     }
 }
 
-inline void OutQueue::clear() noexcept {
-    while (head_) pop();
+inline void OutList::clear(BlockPool* nodes) noexcept {
+    while (head_) pop(nodes);
     bytes_ = 0;
     tail_ = nullptr;
 }
@@ -7373,11 +7401,12 @@ class Connection;
 /// The send side of one connection. Appending marks the connection for the end-of-turn flush,
 /// so everything a turn produces for a socket (replies, publications, pipelined responses)
 /// goes out in one gather write.
+/// A base of its Connection, which it finds without keeping its address (owner()); the
+/// list's nodes come from the loop's pool.
 /// Thread: the connection's loop only.
 class SendQueue {
 public:
-    SendQueue(Loop& loop, Connection& owner) noexcept
-        : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    explicit SendQueue(Loop& loop) noexcept : loop_(loop) {}
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
 
@@ -7388,19 +7417,19 @@ public:
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
         loop_.settle();   // publications held for this turn come first (Loop::settle)
-        q_.append(bytes, &loop_.pool);
-        loop_.mark_dirty(owner_);
+        q_.append(bytes, &loop_.pool, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
         loop_.settle();
-        loop_.mark_dirty(owner_);
-        return q_.reserve(n, &loop_.pool);
+        loop_.mark_dirty(owner());
+        return q_.reserve(n, &loop_.pool, &loop_.pool);
     }
     /// Queues `len` bytes of a shared (immutable) block by reference: a publication's frame.
     void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
-        q_.append_shared(b, off, len);
-        loop_.mark_dirty(owner_);
+        q_.append_block(b.get(), off, len, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// True when `bytes` are this connection's own input in the loop's receive buffer (an
     /// echo), which borrow() may queue without copying.
@@ -7410,8 +7439,9 @@ public:
     void borrow(std::string_view bytes) {
         loop_.settle();
         q_.append_block(loop_.recv_block(),
-                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
-        loop_.mark_dirty(owner_);
+                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size(),
+                        &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Before the receive buffer is read into again: queued bytes still in it get their own
     /// copy.
@@ -7420,7 +7450,7 @@ public:
             q_.own(loop_.recv_block(), &loop_.pool);
     }
     /// Drops everything (the connection closed).
-    void clear() noexcept { q_.clear(); }
+    void clear() noexcept { q_.clear(&loop_.pool); }
 
     std::size_t size() const noexcept { return q_.size(); }
     bool empty() const noexcept { return q_.empty(); }
@@ -7465,9 +7495,11 @@ public:
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
 
 private:
+    /// The connection this queue is a base of (connection.hpp).
+    Connection& owner() const noexcept;
+
     Loop& loop_;
-    Connection& owner_;
-    OutQueue q_;
+    OutList q_;
     std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
 
@@ -7480,7 +7512,7 @@ public:
 // ---- implementation -------------------------------------------------------
 inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
     const char* base = loop_.recv_buffer();
-    return loop_.reader == &owner_ && bytes.data() >= base &&
+    return loop_.reader == &owner() && bytes.data() >= base &&
            bytes.data() + bytes.size() <= base + loop_.recv_size();
 }
 
@@ -7496,7 +7528,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         const IoResult r = t.write(slices, count, put);
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
-        q_.consume(put);
+        q_.consume(put, &loop_.pool);
         progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }
@@ -7881,7 +7913,7 @@ namespace detail {
 
 /// One connection. Lives on its loop's thread; other threads reach it only by posting, with a
 /// ConnRef keeping its memory (not its socket) alive.
-class Connection final : public WheelNode, public TransportOwner {
+class Connection final : public WheelNode, public TransportOwner, private SendQueue {
 public:
     /// Over an accepted socket.
     Connection(Loop& loop, tcp_socket socket);
@@ -7910,8 +7942,9 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() const noexcept override { return out_.loop(); }
-    SendQueue& out() noexcept { return out_; }
+    Loop& loop() const noexcept override { return SendQueue::loop(); }
+    SendQueue& out() noexcept { return *this; }
+    const SendQueue& out() const noexcept { return *this; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
@@ -7973,8 +8006,8 @@ public:
     bool dirty = false;   ///< on the loop's dirty list this turn
 
 private:
-    // The small fields together, after the wheel's node (which follows TransportOwner's
-    // vtable pointer and flag): `dirty` and these fill its last word.
+    // The small fields together, after the bases (TransportOwner's vtable pointer and flag,
+    // the wheel's node, the send queue): `dirty` and these fill the queue's last word.
     enum class State : std::uint8_t { open, lingering, closed };
     State state_ = State::open;
     std::uint8_t depth_ = 0;   ///< nested in_session() calls
@@ -7988,6 +8021,8 @@ public:
     Connection* next_conn = nullptr;
 
 private:
+    friend class SendQueue;   // finds its connection (SendQueue::owner)
+
     bool can_read() const noexcept;
     void on_peer_eof();
     void on_drained();
@@ -7998,7 +8033,6 @@ private:
 
     SocketTransport socket_;   ///< the socket (empty over another transport)
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
-    SendQueue out_;
     std::unique_ptr<Session> session_;
 };
 
@@ -8028,10 +8062,10 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : socket_(std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : SendQueue(loop), socket_(std::move(socket)), transport_(&socket_) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : transport_(transport.release()), out_(loop, *this) {}
+    : SendQueue(loop), transport_(transport.release()) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -8096,10 +8130,10 @@ inline void Connection::on_readable() {
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
-        if (!out_.empty()) flush();
+        if (!out().empty()) flush();
         // A reply queued straight from the receive buffer that the transport did not take
         // gets its own copy now, before any read overwrites the buffer.
-        out_.keep_input_safe();
+        out().keep_input_safe();
         if (n < want) break;
     }
     in_read_ = false;
@@ -8111,7 +8145,7 @@ inline void Connection::on_readable() {
 
 inline void Connection::on_writable() {
     if (state_ == State::closed) return;
-    out_.set_blocked(false);
+    out().set_blocked(false);
     flush();
 }
 
@@ -8129,21 +8163,21 @@ inline void Connection::on_peer_eof() {
 
 inline void Connection::flush() {
     if (state_ == State::closed) {
-        out_.clear();
+        out().clear();
         return;
     }
-    if (out_.blocked()) return;   // on_writable() will flush
+    if (out().blocked()) return;   // on_writable() will flush
     // Already empty (the pump wrote this read's replies before the turn's flush): the flush
     // that emptied it reported the drain.
-    if (out_.empty() && !close_after_flush_) return;
-    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (out().empty() && !close_after_flush_) return;
+    const SendQueue::Flush r = out().write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();
         return;
     }
-    if (out_.drain_owed && out_.size() <= loop().core.options.limits.low_watermark &&
+    if (out().drain_owed && out().size() <= loop().core.options.limits.low_watermark &&
         state_ == State::open && !close_after_flush_) {
-        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        out().drain_owed = false;   // down to the low watermark after backpressure: say so once
         in_session([this] { session_->on_low_water(); });
         if (state_ == State::closed) return;
     }
@@ -8152,9 +8186,9 @@ inline void Connection::flush() {
 }
 
 inline void Connection::wait_writable() {
-    if (out_.blocked()) return;
-    out_.set_blocked(true);
-    out_.drain_owed = true;
+    if (out().blocked()) return;
+    out().set_blocked(true);
+    out().drain_owed = true;
     transport_->want_write();
     rearm_timer();   // from the session's deadline to the send timeout
 }
@@ -8172,7 +8206,7 @@ inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
     loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
-    if (out_.empty() && !dirty) begin_linger();
+    if (out().empty() && !dirty) begin_linger();
 }
 
 inline void Connection::begin_linger() {
@@ -8195,7 +8229,7 @@ inline void Connection::close_now() {
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
-    out_.clear();
+    out().clear();
     transport_->close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
@@ -8205,9 +8239,9 @@ inline void Connection::close_now() {
 
 inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
-    if (out_.blocked()) {   // waiting on a reader that does not read
+    if (out().blocked()) {   // waiting on a reader that does not read
         std::uint64_t t =
-            out_.progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
+            out().progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
         loop().schedule(*this, t);
         return;
@@ -8221,7 +8255,7 @@ inline void Connection::rearm_timer() {
 
 inline void Connection::on_timer() {
     if (state_ == State::closed) return;
-    if (state_ == State::lingering || out_.blocked()) {
+    if (state_ == State::lingering || out().blocked()) {
         close_now();
         return;
     }
@@ -8239,11 +8273,16 @@ inline void Connection::shutdown() {
     in_session([this] { session_->on_shutdown(); });
 }
 
-// ---- SendQueue members that offer the queue to the connection's transport ---------------
+// ---- SendQueue members that reach the connection ------------------------------------------
+inline Connection& SendQueue::owner() const noexcept {
+    return static_cast<Connection&>(const_cast<SendQueue&>(*this));
+}
+
 inline SendQueue::Room SendQueue::room() {
     if (q_.size() < cap()) return Room::ok;
-    if (!blocked_ && owner_.is_open()) owner_.flush();
-    if (!owner_.is_open()) return Room::closed;
+    Connection& c = owner();
+    if (!blocked_ && c.is_open()) c.flush();
+    if (!c.is_open()) return Room::closed;
     if (q_.size() < cap()) return Room::ok;
     drain_owed = true;
     return Room::full;
