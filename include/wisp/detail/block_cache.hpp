@@ -15,6 +15,20 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+/// False under AddressSanitizer: every block then goes back to the heap, so that a use of a
+/// freed object is still reported.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool block_cache_enabled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool block_cache_enabled = false;
+#else
+inline constexpr bool block_cache_enabled = true;
+#endif
+#else
+inline constexpr bool block_cache_enabled = true;
+#endif
+
 /// Blocks of `Size` bytes freed on a thread, kept (at most `Max`) for the next allocation of
 /// that size on the same thread. For objects that many connections make and then free in a
 /// burst: glibc would split the freed chunks for the next connections' smaller objects and keep
@@ -83,7 +97,7 @@ private:
         (void)make;
         return nullptr;
 #else
-        if (gone() || (!make && !made())) return nullptr;
+        if (!block_cache_enabled || gone() || (!make && !made())) return nullptr;
         thread_local List l;
         return &l;
 #endif
