@@ -4282,26 +4282,22 @@ private:
 
 /// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
 /// segments. Small writes are appended into a pooled block; shared blocks are referenced.
-/// The list's nodes come from `node_pool` (the loop's; the heap when null). Empty queues hold
-/// no memory.
-class OutQueue {
+/// The list's nodes come from `nodes`, which every call that takes or gives back a node names
+/// (the loop's pool; the heap when null), so that the many queues of a loop do not each keep
+/// its address. Empty queues hold no memory.
+class OutList {
 public:
-    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
-    OutQueue(const OutQueue&) = delete;
-    OutQueue& operator=(const OutQueue&) = delete;
-    ~OutQueue() { clear(); }
+    OutList() = default;
+    OutList(const OutList&) = delete;
+    OutList& operator=(const OutList&) = delete;
+    ~OutList() { clear(nullptr); }   // nodes are heap chunks: a pool's go back to the heap
 
-    /// Copies `bytes` to the end of the queue.
-    void append(std::string_view bytes, BlockPool* pool);
+    /// Copies `bytes` to the end of the queue (blocks from `pool`).
+    void append(std::string_view bytes, BlockPool* pool, BlockPool* nodes);
     /// Reserves `n` contiguous bytes at the end of the queue and returns where to write them.
-    char* reserve(std::size_t n, BlockPool* pool);
-    /// Queues a shared block by reference (no copy).
-    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
-    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
-        append_block(buf.get(), offset, length);
-    }
+    char* reserve(std::size_t n, BlockPool* pool, BlockPool* nodes);
     /// Queues `length` bytes of `b` from `offset` by reference, taking a reference to `b`.
-    void append_block(Block* b, std::size_t offset, std::size_t length);
+    void append_block(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
 
     std::size_t size() const noexcept { return bytes_; }
     bool empty() const noexcept { return bytes_ == 0; }
@@ -4310,23 +4306,54 @@ public:
     template <class Fn>
     std::size_t gather(std::size_t max, Fn&& each) const;
     /// Drops the first `n` bytes after they were written.
-    void consume(std::size_t n) noexcept;
+    void consume(std::size_t n, BlockPool* nodes) noexcept;
     /// Gives every segment that still refers to `b` its own copy (from `pool`), so that `b`
     /// may be overwritten: a reply queued straight from a receive buffer that the socket did
     /// not take at once.
     void own(const Block* b, BlockPool* pool);
     /// Drops everything.
-    void clear() noexcept;
+    void clear(BlockPool* nodes) noexcept;
 
 private:
     using Node = BlockPool::SegNode;
-    void push(Block* b, std::size_t offset, std::size_t length);
-    void pop() noexcept;
+    void push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
+    void pop(BlockPool* nodes) noexcept;
 
     Node* head_ = nullptr;   ///< first segment not fully written
     Node* last_ = nullptr;
     std::size_t bytes_ = 0;   ///< bytes not yet written
     Block* tail_ = nullptr;   ///< block this queue may append into (owned, unshared)
+};
+
+/// An OutList that keeps the pool of its nodes (`node_pool`; the heap when null), for a queue
+/// whose owner has no pool at hand to name in each call.
+class OutQueue {
+public:
+    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
+    ~OutQueue() { clear(); }
+
+    void append(std::string_view bytes, BlockPool* pool) { list_.append(bytes, pool, node_pool_); }
+    char* reserve(std::size_t n, BlockPool* pool) { return list_.reserve(n, pool, node_pool_); }
+    /// Queues a shared block by reference (no copy).
+    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
+        append_block(buf.get(), offset, length);
+    }
+    void append_block(Block* b, std::size_t offset, std::size_t length) {
+        list_.append_block(b, offset, length, node_pool_);
+    }
+    std::size_t size() const noexcept { return list_.size(); }
+    bool empty() const noexcept { return list_.empty(); }
+    template <class Fn>
+    std::size_t gather(std::size_t max, Fn&& each) const {
+        return list_.gather(max, std::forward<Fn>(each));
+    }
+    void consume(std::size_t n) noexcept { list_.consume(n, node_pool_); }
+    void own(const Block* b, BlockPool* pool) { list_.own(b, pool); }
+    void clear() noexcept { list_.clear(node_pool_); }
+
+private:
+    OutList list_;
     BlockPool* node_pool_;
 };
 
@@ -4435,8 +4462,8 @@ inline void BlockPool::put(Block* b) noexcept {
     ::operator delete(b);
 }
 
-inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
-    Node* n = node_pool_ ? node_pool_->get_node() : new Node;
+inline void OutList::push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes) {
+    Node* n = nodes ? nodes->get_node() : new Node;
     *n = Node{b, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(length), nullptr};
     if (last_) last_->next = n;
     else head_ = n;
@@ -4444,17 +4471,17 @@ inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
     bytes_ += length;
 }
 
-inline void OutQueue::pop() noexcept {
+inline void OutList::pop(BlockPool* nodes) noexcept {
     Node* n = head_;
     head_ = n->next;
     if (!head_) last_ = nullptr;
     if (n->block == tail_) tail_ = nullptr;
     block_release(n->block);
-    if (node_pool_) node_pool_->put_node(n);
+    if (nodes) nodes->put_node(n);
     else delete n;
 }
 
-inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
+inline char* OutList::reserve(std::size_t n, BlockPool* pool, BlockPool* nodes) {
     // Append into the tail block when it is still ours alone and has room; this keeps
     // consecutive small writes in one segment, so one loop turn becomes one write.
     if (tail_ && tail_->room() >= n && last_ && last_->block == tail_ &&
@@ -4469,37 +4496,38 @@ inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
     if (pool && n <= BlockPool::small_size && !head_) b = pool->get_small();
     else b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
     b->size = n;
-    push(b, 0, n);
+    push(b, 0, n, nodes);
     tail_ = b;
     return b->data();
 }
 
-inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
+inline void OutList::append(std::string_view bytes, BlockPool* pool, BlockPool* nodes) {
     if (bytes.empty()) return;
     // Large payloads are split over several segments so one block never exceeds 4 GiB.
     while (!bytes.empty()) {
         std::size_t n = bytes.size();
         if (n > (std::size_t(1) << 30)) n = std::size_t(1) << 30;
-        std::memcpy(reserve(n, pool), bytes.data(), n);
+        std::memcpy(reserve(n, pool, nodes), bytes.data(), n);
         bytes.remove_prefix(n);
     }
 }
 
-inline void OutQueue::append_block(Block* b, std::size_t offset, std::size_t length) {
+inline void OutList::append_block(Block* b, std::size_t offset, std::size_t length,
+                                  BlockPool* nodes) {
     if (length == 0) return;
     block_retain(b);
-    push(b, offset, length);
+    push(b, offset, length, nodes);
 }
 
 template <class Fn>
-std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
+std::size_t OutList::gather(std::size_t max, Fn&& each) const {
     std::size_t n = 0;
     for (const Node* s = head_; s && n < max; s = s->next, ++n)
         each(s->block->data() + s->offset, std::size_t(s->length));
     return n;
 }
 
-inline void OutQueue::consume(std::size_t n) noexcept {
+inline void OutList::consume(std::size_t n, BlockPool* nodes) noexcept {
     bytes_ -= n;
     // Written nodes go back at once (an idle connection holds no memory), to the pool as one
     // chain.
@@ -4523,14 +4551,14 @@ inline void OutQueue::consume(std::size_t n) noexcept {
     if (count == 0) return;
     head_ = s;
     if (!s) last_ = nullptr;
-    if (node_pool_) {
-        node_pool_->put_nodes(first, prev, count);
+    if (nodes) {
+        nodes->put_nodes(first, prev, count);
         return;
     }
     for (Node* d = first; d != s;) delete std::exchange(d, d->next);
 }
 
-inline void OutQueue::own(const Block* b, BlockPool* pool) {
+inline void OutList::own(const Block* b, BlockPool* pool) {
     for (Node* s = head_; s; s = s->next) {
         if (s->block != b) continue;
         Block* copy =
@@ -4543,8 +4571,8 @@ inline void OutQueue::own(const Block* b, BlockPool* pool) {
     }
 }
 
-inline void OutQueue::clear() noexcept {
-    while (head_) pop();
+inline void OutList::clear(BlockPool* nodes) noexcept {
+    while (head_) pop(nodes);
     bytes_ = 0;
     tail_ = nullptr;
 }
@@ -6398,6 +6426,8 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+class Loop;
+
 /// What a non-blocking read or write did.
 enum class IoResult : std::uint8_t {
     done,     ///< moved at least one byte
@@ -6424,6 +6454,9 @@ public:
     /// Keeps the owner's memory while a wait or a batch of events may still name it.
     virtual void hold() noexcept = 0;
     virtual void unhold() noexcept = 0;
+    /// The loop the owner and its transports belong to (a socket transport asks for it: it
+    /// keeps no pointer of its own).
+    virtual Loop& loop() const noexcept = 0;
 
     bool read_posted = false;   ///< the loop's: an on_readable() is posted (Loop::read_later)
 
@@ -6589,6 +6622,64 @@ public:
     void stop() noexcept {}
 };
 #endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/session.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/session.hpp — the protocol a connection speaks now: HTTP/1.1 first, then a
+// WebSocket or an event stream after the HTTP session hands the connection over.
+// Owns: the interface between a connection and its protocol.
+// Must not know: transports, sockets, backends.
+
+#include <cstddef>
+#include <cstdint>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+enum class SessionKind : std::uint8_t { http, websocket, stream };
+
+/// One protocol's side of a connection. The connection calls these on its loop's thread; a
+/// session answers by queueing bytes (Connection::out()) and by asking the connection to close.
+class Session {
+public:
+    explicit Session(SessionKind k) noexcept : kind(k) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    virtual ~Session() = default;
+
+    const SessionKind kind;
+
+    /// Called once the session is in charge (after the previous one handed over).
+    virtual void on_start() {}
+    /// Input; the bytes are in the loop's receive buffer, valid during the call only.
+    virtual void on_data(char* p, std::size_t n) = 0;
+    /// Whether to read now. False pauses reading until Connection::resume_reading().
+    virtual bool wants_input() const noexcept { return true; }
+    /// Most bytes to take in one read of at most `cap`.
+    virtual std::size_t read_budget(std::size_t cap) const noexcept { return cap; }
+    /// The peer sent its last byte (TCP FIN).
+    virtual void on_peer_eof() = 0;
+    /// Everything queued was written.
+    virtual void on_drained() {}
+    /// After backpressure (a refused send, a write the transport did not take whole), the
+    /// queue fell to Limits::low_watermark or below.
+    virtual void on_low_water() {}
+    /// The absolute tick of the session's next deadline; 0 for none.
+    virtual std::uint64_t deadline() const noexcept = 0;
+    /// A deadline that holds even while writes are blocked (0 for none), such as the
+    /// WebSocket close timeout: our close frame may be stuck behind what the peer never reads.
+    virtual std::uint64_t hard_deadline() const noexcept { return 0; }
+    /// deadline() passed.
+    virtual void on_timer() = 0;
+    /// The app is stopping.
+    virtual void on_shutdown() = 0;
+    /// The connection closed: the last call. The session stays allocated until the
+    /// connection's memory goes (a Peer& stays valid through its close hook and late calls).
+    virtual void on_closed() {}
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -6830,6 +6921,10 @@ public:
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
+    /// Sessions that a connection replaced during a call into it (Connection::switch_session),
+    /// each freed when that connection's outermost call returns: the connections keep no slot
+    /// for it.
+    std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -7306,31 +7401,35 @@ class Connection;
 /// The send side of one connection. Appending marks the connection for the end-of-turn flush,
 /// so everything a turn produces for a socket (replies, publications, pipelined responses)
 /// goes out in one gather write.
+/// A base of its Connection, which it finds without keeping its address (owner()); the
+/// list's nodes come from the loop's pool.
 /// Thread: the connection's loop only.
 class SendQueue {
 public:
-    SendQueue(Loop& loop, Connection& owner) noexcept
-        : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    explicit SendQueue(Loop& loop) noexcept : loop_(loop) {}
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
+
+    /// The connection's loop (Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
 
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
         loop_.settle();   // publications held for this turn come first (Loop::settle)
-        q_.append(bytes, &loop_.pool);
-        loop_.mark_dirty(owner_);
+        q_.append(bytes, &loop_.pool, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
         loop_.settle();
-        loop_.mark_dirty(owner_);
-        return q_.reserve(n, &loop_.pool);
+        loop_.mark_dirty(owner());
+        return q_.reserve(n, &loop_.pool, &loop_.pool);
     }
     /// Queues `len` bytes of a shared (immutable) block by reference: a publication's frame.
     void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
-        q_.append_shared(b, off, len);
-        loop_.mark_dirty(owner_);
+        q_.append_block(b.get(), off, len, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// True when `bytes` are this connection's own input in the loop's receive buffer (an
     /// echo), which borrow() may queue without copying.
@@ -7340,8 +7439,9 @@ public:
     void borrow(std::string_view bytes) {
         loop_.settle();
         q_.append_block(loop_.recv_block(),
-                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
-        loop_.mark_dirty(owner_);
+                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size(),
+                        &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Before the receive buffer is read into again: queued bytes still in it get their own
     /// copy.
@@ -7350,7 +7450,7 @@ public:
             q_.own(loop_.recv_block(), &loop_.pool);
     }
     /// Drops everything (the connection closed).
-    void clear() noexcept { q_.clear(); }
+    void clear() noexcept { q_.clear(&loop_.pool); }
 
     std::size_t size() const noexcept { return q_.size(); }
     bool empty() const noexcept { return q_.empty(); }
@@ -7395,9 +7495,11 @@ public:
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
 
 private:
+    /// The connection this queue is a base of (connection.hpp).
+    Connection& owner() const noexcept;
+
     Loop& loop_;
-    Connection& owner_;
-    OutQueue q_;
+    OutList q_;
     std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
 
@@ -7410,7 +7512,7 @@ public:
 // ---- implementation -------------------------------------------------------
 inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
     const char* base = loop_.recv_buffer();
-    return loop_.reader == &owner_ && bytes.data() >= base &&
+    return loop_.reader == &owner() && bytes.data() >= base &&
            bytes.data() + bytes.size() <= base + loop_.recv_size();
 }
 
@@ -7426,70 +7528,12 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         const IoResult r = t.write(slices, count, put);
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
-        q_.consume(put);
+        q_.consume(put, &loop_.pool);
         progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }
     return Flush::drained;
 }
-
-}   // namespace detail
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/session.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/session.hpp — the protocol a connection speaks now: HTTP/1.1 first, then a
-// WebSocket or an event stream after the HTTP session hands the connection over.
-// Owns: the interface between a connection and its protocol.
-// Must not know: transports, sockets, backends.
-
-#include <cstddef>
-#include <cstdint>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-enum class SessionKind : std::uint8_t { http, websocket, stream };
-
-/// One protocol's side of a connection. The connection calls these on its loop's thread; a
-/// session answers by queueing bytes (Connection::out()) and by asking the connection to close.
-class Session {
-public:
-    explicit Session(SessionKind k) noexcept : kind(k) {}
-    Session(const Session&) = delete;
-    Session& operator=(const Session&) = delete;
-    virtual ~Session() = default;
-
-    const SessionKind kind;
-
-    /// Called once the session is in charge (after the previous one handed over).
-    virtual void on_start() {}
-    /// Input; the bytes are in the loop's receive buffer, valid during the call only.
-    virtual void on_data(char* p, std::size_t n) = 0;
-    /// Whether to read now. False pauses reading until Connection::resume_reading().
-    virtual bool wants_input() const noexcept { return true; }
-    /// Most bytes to take in one read of at most `cap`.
-    virtual std::size_t read_budget(std::size_t cap) const noexcept { return cap; }
-    /// The peer sent its last byte (TCP FIN).
-    virtual void on_peer_eof() = 0;
-    /// Everything queued was written.
-    virtual void on_drained() {}
-    /// After backpressure (a refused send, a write the transport did not take whole), the
-    /// queue fell to Limits::low_watermark or below.
-    virtual void on_low_water() {}
-    /// The absolute tick of the session's next deadline; 0 for none.
-    virtual std::uint64_t deadline() const noexcept = 0;
-    /// A deadline that holds even while writes are blocked (0 for none), such as the
-    /// WebSocket close timeout: our close frame may be stuck behind what the peer never reads.
-    virtual std::uint64_t hard_deadline() const noexcept { return 0; }
-    /// deadline() passed.
-    virtual void on_timer() = 0;
-    /// The app is stopping.
-    virtual void on_shutdown() = 0;
-    /// The connection closed: the last call. The session stays allocated until the
-    /// connection's memory goes (a Peer& stays valid through its close hook and late calls).
-    virtual void on_closed() {}
-};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -7527,8 +7571,8 @@ namespace detail {
 class SocketTransport final : public Transport {
 public:
     /// An empty transport: no socket (a connection over another transport).
-    explicit SocketTransport(Loop& loop);
-    SocketTransport(Loop& loop, tcp_socket socket);
+    SocketTransport() = default;
+    explicit SocketTransport(tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
     inline ~SocketTransport() override;
@@ -7546,15 +7590,11 @@ public:
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
 #endif
-    /// The loop this socket belongs to (its connection's: Connection::loop()).
-    Loop& loop() const noexcept { return loop_; }
-
 private:
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
 
-    TransportOwner* owner_ = nullptr;
-    Loop& loop_;
+    TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
 #ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
@@ -7571,15 +7611,10 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
-
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket) : loop_(loop) {
-    adopt(socket);
-}
+inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)) {
+inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
     adopt(*sock_);
 }
 #endif
@@ -7630,7 +7665,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
     owner_ = &owner;
 #ifdef WISP_EPOLL
     // Joining the set reports input that is already there, so no read is attempted here.
-    watched_ = fd_ >= 0 && loop_.poller.watch(fd_, *this, owner);
+    watched_ = fd_ >= 0 && owner.loop().poller.watch(fd_, *this, owner);
     return watched_;
 #else
     owner.hold();   // until after close(); the waits hold it too
@@ -7707,7 +7742,7 @@ inline void SocketTransport::want_read() {
 #ifdef WISP_EPOLL
     // The set reports new input by itself; only input already reported and left unread needs
     // a read now, and it happens later this turn (want_read runs inside other handlers).
-    if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
+    if (rd_ready_ && fd_ >= 0) owner_->loop().read_later(*owner_);
 #else
     if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
@@ -7760,7 +7795,7 @@ inline bool SocketTransport::shutdown_send() {
 inline void SocketTransport::close() {
 #ifdef WISP_EPOLL
     if (fd_ < 0) return;
-    if (watched_) loop_.poller.forget(fd_, *owner_);
+    if (watched_) owner_->loop().poller.forget(fd_, *owner_);
     watched_ = false;
     want_write_ = false;
     ::close(fd_);
@@ -7867,6 +7902,7 @@ WISP_NAMESPACE_END
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -7877,7 +7913,7 @@ namespace detail {
 
 /// One connection. Lives on its loop's thread; other threads reach it only by posting, with a
 /// ConnRef keeping its memory (not its socket) alive.
-class Connection final : public WheelNode, public TransportOwner {
+class Connection final : public WheelNode, public TransportOwner, private SendQueue {
 public:
     /// Over an accepted socket.
     Connection(Loop& loop, tcp_socket socket);
@@ -7906,8 +7942,9 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() const noexcept { return socket_.loop(); }
-    SendQueue& out() noexcept { return out_; }
+    Loop& loop() const noexcept override { return SendQueue::loop(); }
+    SendQueue& out() noexcept { return *this; }
+    const SendQueue& out() const noexcept { return *this; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
@@ -7929,8 +7966,9 @@ public:
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
     void switch_session(std::unique_ptr<Session> successor) {
-        retired_ = std::move(session_);
+        loop().retired_sessions.emplace_back(this, std::move(session_));
         session_ = std::move(successor);
+        if (depth_ == 0) free_retired();
     }
     /// Calls `f` (which reaches into the session); a session replaced meanwhile is freed
     /// once the outermost such call returns.
@@ -7938,7 +7976,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && retired_) retired_.reset();
+        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -7968,8 +8006,8 @@ public:
     bool dirty = false;   ///< on the loop's dirty list this turn
 
 private:
-    // The small fields together, after the wheel's node (which follows TransportOwner's
-    // vtable pointer and flag): `dirty` and these fill its last word.
+    // The small fields together, after the bases (TransportOwner's vtable pointer and flag,
+    // the wheel's node, the send queue): `dirty` and these fill the queue's last word.
     enum class State : std::uint8_t { open, lingering, closed };
     State state_ = State::open;
     std::uint8_t depth_ = 0;   ///< nested in_session() calls
@@ -7983,18 +8021,19 @@ public:
     Connection* next_conn = nullptr;
 
 private:
+    friend class SendQueue;   // finds its connection (SendQueue::owner)
+
     bool can_read() const noexcept;
     void on_peer_eof();
     void on_drained();
     void wait_writable();
     void close_now();
     void begin_linger();
+    void free_retired() noexcept;
 
-    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
+    SocketTransport socket_;   ///< the socket (empty over another transport)
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
-    SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;   ///< handed over during the current call
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -8023,10 +8062,10 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : SendQueue(loop), socket_(std::move(socket)), transport_(&socket_) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : SendQueue(loop), transport_(transport.release()) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -8039,6 +8078,15 @@ inline void Connection::start(std::unique_ptr<Session> first) {
     if (state_ != State::open) return;
     rearm_timer();
     resume_reading();
+}
+
+inline void Connection::free_retired() noexcept {
+    auto& retired = loop().retired_sessions;
+    for (std::size_t i = retired.size(); i-- > 0;) {
+        if (retired[i].first != this) continue;
+        std::unique_ptr<Session> old = std::move(retired[i].second);
+        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+    }
 }
 
 inline bool Connection::can_read() const noexcept {
@@ -8082,10 +8130,10 @@ inline void Connection::on_readable() {
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
-        if (!out_.empty()) flush();
+        if (!out().empty()) flush();
         // A reply queued straight from the receive buffer that the transport did not take
         // gets its own copy now, before any read overwrites the buffer.
-        out_.keep_input_safe();
+        out().keep_input_safe();
         if (n < want) break;
     }
     in_read_ = false;
@@ -8097,7 +8145,7 @@ inline void Connection::on_readable() {
 
 inline void Connection::on_writable() {
     if (state_ == State::closed) return;
-    out_.set_blocked(false);
+    out().set_blocked(false);
     flush();
 }
 
@@ -8115,21 +8163,21 @@ inline void Connection::on_peer_eof() {
 
 inline void Connection::flush() {
     if (state_ == State::closed) {
-        out_.clear();
+        out().clear();
         return;
     }
-    if (out_.blocked()) return;   // on_writable() will flush
+    if (out().blocked()) return;   // on_writable() will flush
     // Already empty (the pump wrote this read's replies before the turn's flush): the flush
     // that emptied it reported the drain.
-    if (out_.empty() && !close_after_flush_) return;
-    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (out().empty() && !close_after_flush_) return;
+    const SendQueue::Flush r = out().write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();
         return;
     }
-    if (out_.drain_owed && out_.size() <= loop().core.options.limits.low_watermark &&
+    if (out().drain_owed && out().size() <= loop().core.options.limits.low_watermark &&
         state_ == State::open && !close_after_flush_) {
-        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        out().drain_owed = false;   // down to the low watermark after backpressure: say so once
         in_session([this] { session_->on_low_water(); });
         if (state_ == State::closed) return;
     }
@@ -8138,9 +8186,9 @@ inline void Connection::flush() {
 }
 
 inline void Connection::wait_writable() {
-    if (out_.blocked()) return;
-    out_.set_blocked(true);
-    out_.drain_owed = true;
+    if (out().blocked()) return;
+    out().set_blocked(true);
+    out().drain_owed = true;
     transport_->want_write();
     rearm_timer();   // from the session's deadline to the send timeout
 }
@@ -8158,7 +8206,7 @@ inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
     loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
-    if (out_.empty() && !dirty) begin_linger();
+    if (out().empty() && !dirty) begin_linger();
 }
 
 inline void Connection::begin_linger() {
@@ -8181,7 +8229,7 @@ inline void Connection::close_now() {
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
-    out_.clear();
+    out().clear();
     transport_->close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
@@ -8191,9 +8239,9 @@ inline void Connection::close_now() {
 
 inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
-    if (out_.blocked()) {   // waiting on a reader that does not read
+    if (out().blocked()) {   // waiting on a reader that does not read
         std::uint64_t t =
-            out_.progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
+            out().progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
         loop().schedule(*this, t);
         return;
@@ -8207,7 +8255,7 @@ inline void Connection::rearm_timer() {
 
 inline void Connection::on_timer() {
     if (state_ == State::closed) return;
-    if (state_ == State::lingering || out_.blocked()) {
+    if (state_ == State::lingering || out().blocked()) {
         close_now();
         return;
     }
@@ -8225,11 +8273,16 @@ inline void Connection::shutdown() {
     in_session([this] { session_->on_shutdown(); });
 }
 
-// ---- SendQueue members that offer the queue to the connection's transport ---------------
+// ---- SendQueue members that reach the connection ------------------------------------------
+inline Connection& SendQueue::owner() const noexcept {
+    return static_cast<Connection&>(const_cast<SendQueue&>(*this));
+}
+
 inline SendQueue::Room SendQueue::room() {
     if (q_.size() < cap()) return Room::ok;
-    if (!blocked_ && owner_.is_open()) owner_.flush();
-    if (!owner_.is_open()) return Room::closed;
+    Connection& c = owner();
+    if (!blocked_ && c.is_open()) c.flush();
+    if (!c.is_open()) return Room::closed;
     if (q_.size() < cap()) return Room::ok;
     drain_owed = true;
     return Room::full;
@@ -8539,6 +8592,111 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     put("\r\n");
     if (send_body_) put(res_.body);
 }
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/block_cache.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/block_cache.hpp — freed blocks of one size that a thread keeps for its next
+// objects of that size.
+// Owns: the per-thread free list, its bound, and giving the blocks back at the thread's exit.
+// Must not know: what the objects are.
+
+#include <cstddef>
+#include <new>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// False under AddressSanitizer: every block then goes back to the heap, so that a use of a
+/// freed object is still reported.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool block_cache_enabled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool block_cache_enabled = false;
+#else
+inline constexpr bool block_cache_enabled = true;
+#endif
+#else
+inline constexpr bool block_cache_enabled = true;
+#endif
+
+/// Blocks of `Size` bytes freed on a thread, kept (at most `Max`) for the next allocation of
+/// that size on the same thread. For objects that many connections make and then free in a
+/// burst: glibc would split the freed chunks for the next connections' smaller objects and keep
+/// the remainders, so the resident memory of many long-lived connections stays above their
+/// live heap. Past `Max` a block goes back to the heap. Only a thread that took a block keeps
+/// any (another thread's frees, such as a handle's last reference, go to the heap); its blocks
+/// go back to the heap when it exits.
+template <std::size_t Size, std::size_t Max>
+class BlockCache {
+    static_assert(Size >= sizeof(void*), "a free block holds the next one's address");
+
+public:
+    static void* get() {
+        if (List* l = list(true); l != nullptr && l->head != nullptr) {
+            Free* f = l->head;
+            l->head = f->next;
+            --l->count;
+            f->~Free();
+            return f;
+        }
+        return ::operator new(Size);
+    }
+    static void put(void* p) noexcept {
+        List* l = list(false);
+        if (l == nullptr || l->count == Max) {
+            ::operator delete(p);
+            return;
+        }
+        l->head = new (p) Free{l->head};
+        ++l->count;
+    }
+
+private:
+    struct Free {
+        Free* next;
+    };
+    struct List {
+        Free* head = nullptr;
+        std::size_t count = 0;
+        List() noexcept { made() = true; }
+        List(const List&) = delete;
+        List& operator=(const List&) = delete;
+        ~List() {
+            gone() = true;
+            while (head != nullptr) {
+                Free* f = head;
+                head = f->next;
+                ::operator delete(static_cast<void*>(f));
+            }
+        }
+    };
+    static bool& gone() noexcept {
+        thread_local bool g = false;   // trivially destructible: readable after ~List
+        return g;
+    }
+    static bool& made() noexcept {
+        thread_local bool m = false;
+        return m;
+    }
+    /// This thread's list; null once it is destroyed (thread or program exit), and null to a
+    /// put() on a thread that never took a block (a list made during exit would never go).
+    static List* list(bool make) noexcept {
+#ifdef _WIN32
+        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (as
+        // Headers' spares, headers.hpp): no cache on Windows.
+        (void)make;
+        return nullptr;
+#else
+        if (!block_cache_enabled || gone() || (!make && !made())) return nullptr;
+        thread_local List l;
+        return &l;
+#endif
+    }
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -9266,11 +9424,20 @@ bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 /// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
 void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
+/// How many freed HTTP sessions an I/O thread keeps for its next connections (BlockCache):
+/// enough for the handshakes of a burst of clients (a browser opens a few, a load generator a
+/// few hundred at once), at most 156 KiB a thread.
+constexpr std::size_t http_sessions_kept = 256;
+
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
 public:
     explicit HttpSession(Connection& conn)
         : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+    /// Every connection starts with one and most drop it soon (an upgrade, a short exchange):
+    /// its block goes to the next connection of the thread, not back to the heap.
+    static void* operator new(std::size_t);
+    static void operator delete(void* p) noexcept;
 
     Connection& connection() noexcept { return conn_; }
     /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
@@ -9314,6 +9481,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+using HttpSessionBlocks = BlockCache<sizeof(HttpSession), http_sessions_kept>;
+
+// The class is final: every block is sizeof(HttpSession).
+inline void* HttpSession::operator new(std::size_t) { return HttpSessionBlocks::get(); }
+
+inline void HttpSession::operator delete(void* p) noexcept { HttpSessionBlocks::put(p); }
+
 inline bool HttpSession::wants_input() const noexcept {
     if (waiting_ || peer_eof_) return false;
     // A client that pipelines without reading is not read further until it catches up.
@@ -10906,6 +11080,48 @@ inline int WsCompression::kept_streams() const noexcept { return 0; }
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/ws_extras.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_extras.hpp — what a WebSocket peer holds only when it uses it, behind one
+// pointer of its session: a request made for a hook, per-peer state, compression, topics,
+// timers, drain waiters and a namespace.
+// Owns: the layout of those parts and when the block holding them is empty.
+// Must not know: how the session uses them (ws_session.hpp, ws_request.hpp, handles.hpp).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What fewer peers still use (timers, drain waiters, a namespace): made on first use, kept
+/// for the peer's life. A namespaced route's peers make it before they join the route's list,
+/// and other threads walking the list read `ns` through it.
+struct WsRuntime {
+    std::string ns;   ///< the namespace ("" : the app's topics)
+    std::vector<std::shared_ptr<TimerState>> timers;
+    std::vector<std::function<void(Peer&)>> when_drained;
+};
+
+/// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
+/// made by the first part, freed once it holds none (WsSession::trim_extras).
+struct WsExtras {
+    /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
+    /// request for a hook.
+    std::unique_ptr<Request> request;
+    std::unique_ptr<StateSlot> state;                   ///< shared with the upgrade request's
+    std::unique_ptr<WsCompression> deflate;             ///< permessage-deflate, when agreed
+    std::unique_ptr<std::vector<std::string>> topics;   ///< made by the first subscribe
+    std::unique_ptr<WsRuntime> runtime;
+
+    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/ws_reader.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_reader.hpp — the server's WebSocket reader (RFC 6455 §5, §6.2, §8.1): masked
@@ -11459,8 +11675,9 @@ public:
     const Request& request() const noexcept;
     /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
     StateSlot& state_slot() {
-        if (!state_) state_ = std::make_unique<StateSlot>();
-        return *state_;
+        WsExtras& x = extras();
+        if (!x.state) x.state = std::make_unique<StateSlot>();
+        return *x.state;
     }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
@@ -11470,10 +11687,10 @@ public:
     std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
-        return deflate_ ? deflate_->extensions() : std::string_view();
+        return compressing_ ? deflate()->extensions() : std::string_view();
     }
     /// The peer's compression, or null when none was agreed.
-    const WsCompression* compression() const noexcept { return deflate_.get(); }
+    const WsCompression* compression() const noexcept { return deflate(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
     Connection& connection() noexcept { return conn_; }
@@ -11533,7 +11750,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return topics_ ? *topics_ : none;
+        return extras_ && extras_->topics ? *extras_->topics : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -11553,8 +11770,13 @@ private:
             reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
-    void trim_request() noexcept {
-        if (request_ && kept().has_request()) request_.reset();
+    void trim_request() noexcept;
+    WsExtras& extras() const;   ///< made on first use; trim_extras() frees it once unused
+    void trim_extras() noexcept;
+    WsRuntime& runtime();
+    /// The peer's compression; null unless permessage-deflate was agreed.
+    WsCompression* deflate() const noexcept {
+        return compressing_ ? extras_->deflate.get() : nullptr;
     }
     /// Publications to one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const PublicationRun& run, bool named);
@@ -11579,17 +11801,6 @@ private:
     /// hook, so what the hook does cannot come back to it).
     void let_go();
 
-    /// What few peers use, allocated on first use so that idle peers do not pay for it.
-    struct Extras {
-        std::string ns;   ///< the namespace ("" : the app's topics)
-        std::vector<std::shared_ptr<TimerState>> timers;
-        std::vector<std::function<void(Peer&)>> when_drained;
-    };
-    Extras& extras() {
-        if (!extras_) extras_ = std::make_unique<Extras>();
-        return *extras_;
-    }
-
     // Laid out for the many idle peers: the small fields first, where they fill the tail of
     // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
     // the session (kept_offset()).
@@ -11602,6 +11813,7 @@ private:
     bool in_hook_failure_ : 1;
     bool listed_ : 1;
     bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    bool compressing_ : 1;   ///< permessage-deflate was agreed (extras_->deflate)
     /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
     /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
     /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
@@ -11609,15 +11821,9 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
-    mutable std::unique_ptr<Request> request_;
-    std::unique_ptr<Extras> extras_;
-    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
+    mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
+    WsSession* list_prev_ = nullptr;             ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    /// Shared with the upgrade request's; null while neither has state (state_slot()).
-    std::unique_ptr<StateSlot> state_;
-    std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
 
     void note_rx() noexcept {
         if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
@@ -11650,12 +11856,15 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.namespace_of) {
-        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        guarded([this] { runtime().ns = ep_.namespace_of(request()); });
         if (close_reported_) return;
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request && extras_) {
+        extras_->request.reset();
+        trim_extras();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -11698,15 +11907,16 @@ inline void WsSession::on_message(Opcode op, std::string_view payload) {
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !deflate_) return;   // closing: discard (§7.1.4)
+    WsCompression* const codec = deflate();
+    if (close_sent_ || close_reported_ || !codec) return;   // closing: discard (§7.1.4)
     std::string_view inflated;
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
     const std::uint64_t limit64 = reader_.max_message();
     const std::size_t limit =
         limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
-    const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
-    if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
+    const InflateOutcome r = codec->inflate(payload, limit, op == Opcode::text, inflated);
+    if (r != InflateOutcome::ok) codec->finished_message();   // a refused bomb's buffer goes
     switch (r) {
         case InflateOutcome::ok:
             break;
@@ -11726,7 +11936,7 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
             return;
     }
     on_message(op, inflated);
-    deflate_->finished_message();
+    codec->finished_message();
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
@@ -11844,9 +12054,10 @@ inline void WsSession::on_drained() {
     // The read pump, when it runs, rearms the timer and reads on when it returns.
     const bool pump = conn_.reading();
     if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
-        auto waiting = std::move(extras_->when_drained);
-        extras_->when_drained.clear();
+    if (extras_ && extras_->runtime && !extras_->runtime->when_drained.empty() &&
+        !close_reported_) {
+        auto waiting = std::move(extras_->runtime->when_drained);
+        extras_->runtime->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
             guarded([&] { fn(peer()); });
@@ -11901,7 +12112,7 @@ inline SendResult WsSession::admit() {
 inline SendResult WsSession::send_data(Opcode op, std::string_view payload, bool compress) {
     const SendResult r = admit();
     if (r != SendResult::sent) return r;
-    if (!(compress && deflate_ && deflate_->write(conn_.out(), op, payload)))
+    if (!(compress && compressing_ && deflate()->write(conn_.out(), op, payload)))
         write_frame(op, payload);
     return r;
 }
@@ -11924,8 +12135,9 @@ inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) 
 
 // ---- topics -------------------------------------------------------------------------
 inline std::string WsSession::topic_key(std::string_view topic) const {
-    if (!extras_ || extras_->ns.empty()) return std::string(topic);
-    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+    const std::string_view ns = namespace_name();
+    if (ns.empty()) return std::string(topic);
+    return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
 inline bool WsSession::subscribe(std::string_view topic) {
@@ -11935,19 +12147,21 @@ inline bool WsSession::subscribe(std::string_view topic) {
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
-    topics_->emplace_back(topic);
+    WsExtras& x = extras();
+    if (!x.topics) x.topics = std::make_unique<std::vector<std::string>>();
+    x.topics->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!topics_) return false;
-    auto it = std::find(topics_->begin(), topics_->end(), topic);
-    if (it == topics_->end()) return false;
+    if (!extras_ || !extras_->topics) return false;
+    std::vector<std::string>& mine = *extras_->topics;
+    auto it = std::find(mine.begin(), mine.end(), topic);
+    if (it == mine.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_->erase(it);
+    mine.erase(it);
     return true;
 }
 
@@ -11972,7 +12186,7 @@ inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     SendQueue& q = s.conn_.out();
     // The common case, as deliver_slow() would do each: made on this loop, an open peer without
     // compression, below its cap before the last one (so below it before each): one entry.
-    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+    if (WISP_LIKELY(run.plain() && !s.compressing_ && !s.close_sent_ && !s.close_reported_ &&
                     !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
         if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
     for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
@@ -11984,7 +12198,7 @@ WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publicatio
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
     // Without context takeover every peer with the same window shares one compressed frame.
-    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+    if (!(s.compressing_ && p.compress && s.deflate()->write_publication(s.conn_.out(), p)))
         s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 
@@ -12051,7 +12265,7 @@ inline PeerHandle WsSession::handle() { return HandleAccess::peer(conn_, id()); 
 inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
                               std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return Timer();
-    Extras& x = extras();
+    WsRuntime& x = runtime();
     // Timers that stopped (cancelled, fired once) leave the list as new ones come.
     x.timers.erase(
         std::remove_if(x.timers.begin(), x.timers.end(),
@@ -12068,7 +12282,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
 
 inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return;
-    extras().when_drained.push_back(std::move(fn));
+    runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
         net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
@@ -12102,13 +12316,14 @@ inline void WsSession::leave_list() {
 inline void WsSession::let_go() {
     conn_.mark_gone();   // handles now say closed
     leave_list();
-    if (!extras_) return;
-    for (const auto& t : extras_->timers) {
+    if (!extras_ || !extras_->runtime) return;
+    WsRuntime& x = *extras_->runtime;
+    for (const auto& t : x.timers) {
         t->cancelled = true;
         conn_.loop().stop_timer(*t);
     }
-    extras_->timers.clear();
-    extras_->when_drained.clear();
+    x.timers.clear();
+    x.when_drained.clear();
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
@@ -12126,8 +12341,8 @@ inline std::vector<PeerHandle> WsSession::peers() {
 inline std::string_view WsSession::namespace_name() const noexcept {
     // Only a namespaced route's peers have one, set in on_start before they join the list, so
     // another thread walking the list reads it safely.
-    if (!ep_.namespace_of || !extras_) return {};
-    return extras_->ns;
+    if (!ep_.namespace_of || !extras_ || !extras_->runtime) return {};
+    return extras_->runtime->ns;
 }
 
 /// Handles of the open peers of `ep`, across loops.
@@ -13181,6 +13396,7 @@ private:
     void on_transport_error() override { owner_->on_transport_error(); }
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
+    Loop& loop() const noexcept override { return loop_; }
 
     // ---- the BIO ----
     static BIO_METHOD* bio_method();
@@ -14067,7 +14283,8 @@ WISP_NAMESPACE_END
 // (WsSession::make: the request and the subprotocol; with WsOptions::keep_request false, the
 // subprotocol and the URL, and the request whole until `open` returned), the session's
 // construction, and the Request a hook reads, made from the
-// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded),
+// and the peer's extras block (ws_extras.hpp), made on first use and freed once unused.
 // Must not know: sockets, frames.
 
 #include <algorithm>
@@ -14136,14 +14353,35 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       in_hook_failure_(false),
       listed_(false),
       close_timed_(false),
+      compressing_(deflate != nullptr),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      deflate_(std::move(deflate)) {
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr) {
+    if (transient) extras().request = std::move(transient);
+    if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
-    if (slot.tag || slot.ptr) state_ = std::make_unique<StateSlot>(slot);   // a second owner
+    if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
     note_rx();
+}
+
+inline void WsSession::trim_request() noexcept {
+    if (extras_ && extras_->request && kept().has_request()) extras_->request.reset();
+    trim_extras();
+}
+
+inline WsExtras& WsSession::extras() const {
+    if (!extras_) extras_ = std::make_unique<WsExtras>();
+    return *extras_;
+}
+
+inline void WsSession::trim_extras() noexcept {
+    if (extras_ && extras_->empty()) extras_.reset();
+}
+
+inline WsRuntime& WsSession::runtime() {
+    WsExtras& x = extras();
+    if (!x.runtime) x.runtime = std::make_unique<WsRuntime>();
+    return *x.runtime;
 }
 
 inline std::string WsSession::url() const {
@@ -14152,16 +14390,19 @@ inline std::string WsSession::url() const {
 }
 
 inline const Request& WsSession::request() const noexcept {
-    if (!request_) {
+    if (!extras_ || !extras_->request) {
         if (!kept().has_request()) return empty_request();
-        request_ = std::make_unique<Request>();
-        kept().fill(*request_);
-        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
-        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+        std::unique_ptr<Request>& made = extras().request;
+        made = std::make_unique<Request>();
+        kept().fill(*made);
+        RequestBuilder::set_remote(*made, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*made, conn_.client_subject());
     }
-    StateSlot& slot = RequestBuilder::state_slot(*request_);
-    if (state_ && slot.ptr != state_->ptr) slot = *state_;   // peer.state<T>() made since
-    return *request_;
+    Request& r = *extras_->request;
+    StateSlot& slot = RequestBuilder::state_slot(r);
+    const std::unique_ptr<StateSlot>& state = extras_->state;
+    if (state && slot.ptr != state->ptr) slot = *state;   // peer.state<T>() made since
+    return r;
 }
 
 }   // namespace detail

@@ -124,26 +124,22 @@ private:
 
 /// Bytes waiting to be written to one socket, in order: a list of (block, offset, length)
 /// segments. Small writes are appended into a pooled block; shared blocks are referenced.
-/// The list's nodes come from `node_pool` (the loop's; the heap when null). Empty queues hold
-/// no memory.
-class OutQueue {
+/// The list's nodes come from `nodes`, which every call that takes or gives back a node names
+/// (the loop's pool; the heap when null), so that the many queues of a loop do not each keep
+/// its address. Empty queues hold no memory.
+class OutList {
 public:
-    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
-    OutQueue(const OutQueue&) = delete;
-    OutQueue& operator=(const OutQueue&) = delete;
-    ~OutQueue() { clear(); }
+    OutList() = default;
+    OutList(const OutList&) = delete;
+    OutList& operator=(const OutList&) = delete;
+    ~OutList() { clear(nullptr); }   // nodes are heap chunks: a pool's go back to the heap
 
-    /// Copies `bytes` to the end of the queue.
-    void append(std::string_view bytes, BlockPool* pool);
+    /// Copies `bytes` to the end of the queue (blocks from `pool`).
+    void append(std::string_view bytes, BlockPool* pool, BlockPool* nodes);
     /// Reserves `n` contiguous bytes at the end of the queue and returns where to write them.
-    char* reserve(std::size_t n, BlockPool* pool);
-    /// Queues a shared block by reference (no copy).
-    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
-    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
-        append_block(buf.get(), offset, length);
-    }
+    char* reserve(std::size_t n, BlockPool* pool, BlockPool* nodes);
     /// Queues `length` bytes of `b` from `offset` by reference, taking a reference to `b`.
-    void append_block(Block* b, std::size_t offset, std::size_t length);
+    void append_block(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
 
     std::size_t size() const noexcept { return bytes_; }
     bool empty() const noexcept { return bytes_ == 0; }
@@ -152,23 +148,54 @@ public:
     template <class Fn>
     std::size_t gather(std::size_t max, Fn&& each) const;
     /// Drops the first `n` bytes after they were written.
-    void consume(std::size_t n) noexcept;
+    void consume(std::size_t n, BlockPool* nodes) noexcept;
     /// Gives every segment that still refers to `b` its own copy (from `pool`), so that `b`
     /// may be overwritten: a reply queued straight from a receive buffer that the socket did
     /// not take at once.
     void own(const Block* b, BlockPool* pool);
     /// Drops everything.
-    void clear() noexcept;
+    void clear(BlockPool* nodes) noexcept;
 
 private:
     using Node = BlockPool::SegNode;
-    void push(Block* b, std::size_t offset, std::size_t length);
-    void pop() noexcept;
+    void push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes);
+    void pop(BlockPool* nodes) noexcept;
 
     Node* head_ = nullptr;   ///< first segment not fully written
     Node* last_ = nullptr;
     std::size_t bytes_ = 0;   ///< bytes not yet written
     Block* tail_ = nullptr;   ///< block this queue may append into (owned, unshared)
+};
+
+/// An OutList that keeps the pool of its nodes (`node_pool`; the heap when null), for a queue
+/// whose owner has no pool at hand to name in each call.
+class OutQueue {
+public:
+    explicit OutQueue(BlockPool* node_pool = nullptr) noexcept : node_pool_(node_pool) {}
+    ~OutQueue() { clear(); }
+
+    void append(std::string_view bytes, BlockPool* pool) { list_.append(bytes, pool, node_pool_); }
+    char* reserve(std::size_t n, BlockPool* pool) { return list_.reserve(n, pool, node_pool_); }
+    /// Queues a shared block by reference (no copy).
+    void append_shared(const SharedBuffer& buf) { append_shared(buf, 0, buf.size()); }
+    void append_shared(const SharedBuffer& buf, std::size_t offset, std::size_t length) {
+        append_block(buf.get(), offset, length);
+    }
+    void append_block(Block* b, std::size_t offset, std::size_t length) {
+        list_.append_block(b, offset, length, node_pool_);
+    }
+    std::size_t size() const noexcept { return list_.size(); }
+    bool empty() const noexcept { return list_.empty(); }
+    template <class Fn>
+    std::size_t gather(std::size_t max, Fn&& each) const {
+        return list_.gather(max, std::forward<Fn>(each));
+    }
+    void consume(std::size_t n) noexcept { list_.consume(n, node_pool_); }
+    void own(const Block* b, BlockPool* pool) { list_.own(b, pool); }
+    void clear() noexcept { list_.clear(node_pool_); }
+
+private:
+    OutList list_;
     BlockPool* node_pool_;
 };
 
@@ -277,8 +304,8 @@ inline void BlockPool::put(Block* b) noexcept {
     ::operator delete(b);
 }
 
-inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
-    Node* n = node_pool_ ? node_pool_->get_node() : new Node;
+inline void OutList::push(Block* b, std::size_t offset, std::size_t length, BlockPool* nodes) {
+    Node* n = nodes ? nodes->get_node() : new Node;
     *n = Node{b, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(length), nullptr};
     if (last_) last_->next = n;
     else head_ = n;
@@ -286,17 +313,17 @@ inline void OutQueue::push(Block* b, std::size_t offset, std::size_t length) {
     bytes_ += length;
 }
 
-inline void OutQueue::pop() noexcept {
+inline void OutList::pop(BlockPool* nodes) noexcept {
     Node* n = head_;
     head_ = n->next;
     if (!head_) last_ = nullptr;
     if (n->block == tail_) tail_ = nullptr;
     block_release(n->block);
-    if (node_pool_) node_pool_->put_node(n);
+    if (nodes) nodes->put_node(n);
     else delete n;
 }
 
-inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
+inline char* OutList::reserve(std::size_t n, BlockPool* pool, BlockPool* nodes) {
     // Append into the tail block when it is still ours alone and has room; this keeps
     // consecutive small writes in one segment, so one loop turn becomes one write.
     if (tail_ && tail_->room() >= n && last_ && last_->block == tail_ &&
@@ -311,37 +338,38 @@ inline char* OutQueue::reserve(std::size_t n, BlockPool* pool) {
     if (pool && n <= BlockPool::small_size && !head_) b = pool->get_small();
     else b = (pool && n <= BlockPool::block_size) ? pool->get() : block_new(n);
     b->size = n;
-    push(b, 0, n);
+    push(b, 0, n, nodes);
     tail_ = b;
     return b->data();
 }
 
-inline void OutQueue::append(std::string_view bytes, BlockPool* pool) {
+inline void OutList::append(std::string_view bytes, BlockPool* pool, BlockPool* nodes) {
     if (bytes.empty()) return;
     // Large payloads are split over several segments so one block never exceeds 4 GiB.
     while (!bytes.empty()) {
         std::size_t n = bytes.size();
         if (n > (std::size_t(1) << 30)) n = std::size_t(1) << 30;
-        std::memcpy(reserve(n, pool), bytes.data(), n);
+        std::memcpy(reserve(n, pool, nodes), bytes.data(), n);
         bytes.remove_prefix(n);
     }
 }
 
-inline void OutQueue::append_block(Block* b, std::size_t offset, std::size_t length) {
+inline void OutList::append_block(Block* b, std::size_t offset, std::size_t length,
+                                  BlockPool* nodes) {
     if (length == 0) return;
     block_retain(b);
-    push(b, offset, length);
+    push(b, offset, length, nodes);
 }
 
 template <class Fn>
-std::size_t OutQueue::gather(std::size_t max, Fn&& each) const {
+std::size_t OutList::gather(std::size_t max, Fn&& each) const {
     std::size_t n = 0;
     for (const Node* s = head_; s && n < max; s = s->next, ++n)
         each(s->block->data() + s->offset, std::size_t(s->length));
     return n;
 }
 
-inline void OutQueue::consume(std::size_t n) noexcept {
+inline void OutList::consume(std::size_t n, BlockPool* nodes) noexcept {
     bytes_ -= n;
     // Written nodes go back at once (an idle connection holds no memory), to the pool as one
     // chain.
@@ -365,14 +393,14 @@ inline void OutQueue::consume(std::size_t n) noexcept {
     if (count == 0) return;
     head_ = s;
     if (!s) last_ = nullptr;
-    if (node_pool_) {
-        node_pool_->put_nodes(first, prev, count);
+    if (nodes) {
+        nodes->put_nodes(first, prev, count);
         return;
     }
     for (Node* d = first; d != s;) delete std::exchange(d, d->next);
 }
 
-inline void OutQueue::own(const Block* b, BlockPool* pool) {
+inline void OutList::own(const Block* b, BlockPool* pool) {
     for (Node* s = head_; s; s = s->next) {
         if (s->block != b) continue;
         Block* copy =
@@ -385,8 +413,8 @@ inline void OutQueue::own(const Block* b, BlockPool* pool) {
     }
 }
 
-inline void OutQueue::clear() noexcept {
-    while (head_) pop();
+inline void OutList::clear(BlockPool* nodes) noexcept {
+    while (head_) pop(nodes);
     bytes_ = 0;
     tail_ = nullptr;
 }

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ namespace detail {
 
 /// One connection. Lives on its loop's thread; other threads reach it only by posting, with a
 /// ConnRef keeping its memory (not its socket) alive.
-class Connection final : public WheelNode, public TransportOwner {
+class Connection final : public WheelNode, public TransportOwner, private SendQueue {
 public:
     /// Over an accepted socket.
     Connection(Loop& loop, tcp_socket socket);
@@ -63,8 +64,9 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    Loop& loop() const noexcept { return socket_.loop(); }
-    SendQueue& out() noexcept { return out_; }
+    Loop& loop() const noexcept override { return SendQueue::loop(); }
+    SendQueue& out() noexcept { return *this; }
+    const SendQueue& out() const noexcept { return *this; }
     const Address& remote_address() const noexcept { return transport_->remote_address(); }
     /// True over TLS.
     bool is_secure() const noexcept { return transport_->is_secure(); }
@@ -86,8 +88,9 @@ public:
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
     void switch_session(std::unique_ptr<Session> successor) {
-        retired_ = std::move(session_);
+        loop().retired_sessions.emplace_back(this, std::move(session_));
         session_ = std::move(successor);
+        if (depth_ == 0) free_retired();
     }
     /// Calls `f` (which reaches into the session); a session replaced meanwhile is freed
     /// once the outermost such call returns.
@@ -95,7 +98,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && retired_) retired_.reset();
+        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -125,8 +128,8 @@ public:
     bool dirty = false;   ///< on the loop's dirty list this turn
 
 private:
-    // The small fields together, after the wheel's node (which follows TransportOwner's
-    // vtable pointer and flag): `dirty` and these fill its last word.
+    // The small fields together, after the bases (TransportOwner's vtable pointer and flag,
+    // the wheel's node, the send queue): `dirty` and these fill the queue's last word.
     enum class State : std::uint8_t { open, lingering, closed };
     State state_ = State::open;
     std::uint8_t depth_ = 0;   ///< nested in_session() calls
@@ -140,18 +143,19 @@ public:
     Connection* next_conn = nullptr;
 
 private:
+    friend class SendQueue;   // finds its connection (SendQueue::owner)
+
     bool can_read() const noexcept;
     void on_peer_eof();
     void on_drained();
     void wait_writable();
     void close_now();
     void begin_linger();
+    void free_retired() noexcept;
 
-    SocketTransport socket_;   ///< the socket (empty over another transport); knows the loop
+    SocketTransport socket_;   ///< the socket (empty over another transport)
     Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
-    SendQueue out_;
     std::unique_ptr<Session> session_;
-    std::unique_ptr<Session> retired_;   ///< handed over during the current call
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -180,10 +184,10 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : socket_(loop, std::move(socket)), transport_(&socket_), out_(loop, *this) {}
+    : SendQueue(loop), socket_(std::move(socket)), transport_(&socket_) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : socket_(loop), transport_(transport.release()), out_(loop, *this) {}
+    : SendQueue(loop), transport_(transport.release()) {}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
@@ -196,6 +200,15 @@ inline void Connection::start(std::unique_ptr<Session> first) {
     if (state_ != State::open) return;
     rearm_timer();
     resume_reading();
+}
+
+inline void Connection::free_retired() noexcept {
+    auto& retired = loop().retired_sessions;
+    for (std::size_t i = retired.size(); i-- > 0;) {
+        if (retired[i].first != this) continue;
+        std::unique_ptr<Session> old = std::move(retired[i].second);
+        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+    }
 }
 
 inline bool Connection::can_read() const noexcept {
@@ -239,10 +252,10 @@ inline void Connection::on_readable() {
         // before the next read: the queue's blocks go back to the pool at once instead of
         // piling up until the end of the turn. Output for other sockets still waits for the
         // end of the turn, so a publication reaches each subscriber in one write per turn.
-        if (!out_.empty()) flush();
+        if (!out().empty()) flush();
         // A reply queued straight from the receive buffer that the transport did not take
         // gets its own copy now, before any read overwrites the buffer.
-        out_.keep_input_safe();
+        out().keep_input_safe();
         if (n < want) break;
     }
     in_read_ = false;
@@ -254,7 +267,7 @@ inline void Connection::on_readable() {
 
 inline void Connection::on_writable() {
     if (state_ == State::closed) return;
-    out_.set_blocked(false);
+    out().set_blocked(false);
     flush();
 }
 
@@ -272,21 +285,21 @@ inline void Connection::on_peer_eof() {
 
 inline void Connection::flush() {
     if (state_ == State::closed) {
-        out_.clear();
+        out().clear();
         return;
     }
-    if (out_.blocked()) return;   // on_writable() will flush
+    if (out().blocked()) return;   // on_writable() will flush
     // Already empty (the pump wrote this read's replies before the turn's flush): the flush
     // that emptied it reported the drain.
-    if (out_.empty() && !close_after_flush_) return;
-    const SendQueue::Flush r = out_.write_to(*transport_);
+    if (out().empty() && !close_after_flush_) return;
+    const SendQueue::Flush r = out().write_to(*transport_);
     if (r == SendQueue::Flush::failed) {
         close_now();
         return;
     }
-    if (out_.drain_owed && out_.size() <= loop().core.options.limits.low_watermark &&
+    if (out().drain_owed && out().size() <= loop().core.options.limits.low_watermark &&
         state_ == State::open && !close_after_flush_) {
-        out_.drain_owed = false;   // down to the low watermark after backpressure: say so once
+        out().drain_owed = false;   // down to the low watermark after backpressure: say so once
         in_session([this] { session_->on_low_water(); });
         if (state_ == State::closed) return;
     }
@@ -295,9 +308,9 @@ inline void Connection::flush() {
 }
 
 inline void Connection::wait_writable() {
-    if (out_.blocked()) return;
-    out_.set_blocked(true);
-    out_.drain_owed = true;
+    if (out().blocked()) return;
+    out().set_blocked(true);
+    out().drain_owed = true;
     transport_->want_write();
     rearm_timer();   // from the session's deadline to the send timeout
 }
@@ -315,7 +328,7 @@ inline void Connection::close_after_flush() {
     if (state_ != State::open) return;
     loop().settle();   // publications held for it go out before it closes
     close_after_flush_ = true;
-    if (out_.empty() && !dirty) begin_linger();
+    if (out().empty() && !dirty) begin_linger();
 }
 
 inline void Connection::begin_linger() {
@@ -338,7 +351,7 @@ inline void Connection::close_now() {
     state_ = State::closed;
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
-    out_.clear();
+    out().clear();
     transport_->close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
@@ -348,9 +361,9 @@ inline void Connection::close_now() {
 
 inline void Connection::rearm_timer() {
     if (state_ != State::open) return;
-    if (out_.blocked()) {   // waiting on a reader that does not read
+    if (out().blocked()) {   // waiting on a reader that does not read
         std::uint64_t t =
-            out_.progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
+            out().progress_tick() + loop().ticks(loop().core.options.limits.send_timeout);
         if (const std::uint64_t hard = session_->hard_deadline()) t = std::min(t, hard);
         loop().schedule(*this, t);
         return;
@@ -364,7 +377,7 @@ inline void Connection::rearm_timer() {
 
 inline void Connection::on_timer() {
     if (state_ == State::closed) return;
-    if (state_ == State::lingering || out_.blocked()) {
+    if (state_ == State::lingering || out().blocked()) {
         close_now();
         return;
     }
@@ -382,11 +395,16 @@ inline void Connection::shutdown() {
     in_session([this] { session_->on_shutdown(); });
 }
 
-// ---- SendQueue members that offer the queue to the connection's transport ---------------
+// ---- SendQueue members that reach the connection ------------------------------------------
+inline Connection& SendQueue::owner() const noexcept {
+    return static_cast<Connection&>(const_cast<SendQueue&>(*this));
+}
+
 inline SendQueue::Room SendQueue::room() {
     if (q_.size() < cap()) return Room::ok;
-    if (!blocked_ && owner_.is_open()) owner_.flush();
-    if (!owner_.is_open()) return Room::closed;
+    Connection& c = owner();
+    if (!blocked_ && c.is_open()) c.flush();
+    if (!c.is_open()) return Room::closed;
     if (q_.size() < cap()) return Room::ok;
     drain_owed = true;
     return Room::full;

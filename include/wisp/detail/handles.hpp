@@ -71,7 +71,7 @@ inline PeerHandle WsSession::handle() { return HandleAccess::peer(conn_, id()); 
 inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::milliseconds interval,
                               std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return Timer();
-    Extras& x = extras();
+    WsRuntime& x = runtime();
     // Timers that stopped (cancelled, fired once) leave the list as new ones come.
     x.timers.erase(
         std::remove_if(x.timers.begin(), x.timers.end(),
@@ -88,7 +88,7 @@ inline Timer WsSession::every(std::chrono::milliseconds first, std::chrono::mill
 
 inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     if (close_reported_ || conn_.closing() || !fn) return;
-    extras().when_drained.push_back(std::move(fn));
+    runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
         net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
@@ -122,13 +122,14 @@ inline void WsSession::leave_list() {
 inline void WsSession::let_go() {
     conn_.mark_gone();   // handles now say closed
     leave_list();
-    if (!extras_) return;
-    for (const auto& t : extras_->timers) {
+    if (!extras_ || !extras_->runtime) return;
+    WsRuntime& x = *extras_->runtime;
+    for (const auto& t : x.timers) {
         t->cancelled = true;
         conn_.loop().stop_timer(*t);
     }
-    extras_->timers.clear();
-    extras_->when_drained.clear();
+    x.timers.clear();
+    x.when_drained.clear();
 }
 
 inline std::vector<PeerHandle> WsSession::peers() {
@@ -146,8 +147,8 @@ inline std::vector<PeerHandle> WsSession::peers() {
 inline std::string_view WsSession::namespace_name() const noexcept {
     // Only a namespaced route's peers have one, set in on_start before they join the list, so
     // another thread walking the list reads it safely.
-    if (!ep_.namespace_of || !extras_) return {};
-    return extras_->ns;
+    if (!ep_.namespace_of || !extras_ || !extras_->runtime) return {};
+    return extras_->runtime->ns;
 }
 
 /// Handles of the open peers of `ep`, across loops.

@@ -15,6 +15,7 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/app_core.hpp>
+#include <wisp/detail/block_cache.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/deferred.hpp>
 #include <wisp/detail/http_response.hpp>
@@ -42,11 +43,20 @@ bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
 /// HEAD, the head alone, and the HTTP session goes on when `keep_alive`.
 void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head, bool keep_alive);
 
+/// How many freed HTTP sessions an I/O thread keeps for its next connections (BlockCache):
+/// enough for the handshakes of a burst of clients (a browser opens a few, a load generator a
+/// few hundred at once), at most 156 KiB a thread.
+constexpr std::size_t http_sessions_kept = 256;
+
 /// The HTTP/1.1 session a connection starts with.
 class HttpSession final : public Session {
 public:
     explicit HttpSession(Connection& conn)
         : Session(SessionKind::http), conn_(conn), parser_(conn.loop().core.parser_limits) {}
+    /// Every connection starts with one and most drop it soon (an upgrade, a short exchange):
+    /// its block goes to the next connection of the thread, not back to the heap.
+    static void* operator new(std::size_t);
+    static void operator delete(void* p) noexcept;
 
     Connection& connection() noexcept { return conn_; }
     /// Writes `res` (a HEAD answer without its body); closes after it unless `keep_alive`.
@@ -90,6 +100,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
+using HttpSessionBlocks = BlockCache<sizeof(HttpSession), http_sessions_kept>;
+
+// The class is final: every block is sizeof(HttpSession).
+inline void* HttpSession::operator new(std::size_t) { return HttpSessionBlocks::get(); }
+
+inline void HttpSession::operator delete(void* p) noexcept { HttpSessionBlocks::put(p); }
+
 inline bool HttpSession::wants_input() const noexcept {
     if (waiting_ || peer_eof_) return false;
     // A client that pipelines without reading is not read further until it catches up.

@@ -20,6 +20,7 @@
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/poller.hpp>
+#include <wisp/detail/session.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 #include <wisp/detail/timers.hpp>
 #include <wisp/detail/topics.hpp>
@@ -83,6 +84,10 @@ public:
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
+    /// Sessions that a connection replaced during a call into it (Connection::switch_session),
+    /// each freed when that connection's outermost call returns: the connections keep no slot
+    /// for it.
+    std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);

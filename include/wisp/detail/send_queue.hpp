@@ -28,31 +28,35 @@ class Connection;
 /// The send side of one connection. Appending marks the connection for the end-of-turn flush,
 /// so everything a turn produces for a socket (replies, publications, pipelined responses)
 /// goes out in one gather write.
+/// A base of its Connection, which it finds without keeping its address (owner()); the
+/// list's nodes come from the loop's pool.
 /// Thread: the connection's loop only.
 class SendQueue {
 public:
-    SendQueue(Loop& loop, Connection& owner) noexcept
-        : loop_(loop), owner_(owner), q_(&loop.pool) {}
+    explicit SendQueue(Loop& loop) noexcept : loop_(loop) {}
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
+
+    /// The connection's loop (Connection::loop()).
+    Loop& loop() const noexcept { return loop_; }
 
     // ---- appending ----
     /// Copies `bytes` to the end of the queue.
     void write(std::string_view bytes) {
         loop_.settle();   // publications held for this turn come first (Loop::settle)
-        q_.append(bytes, &loop_.pool);
-        loop_.mark_dirty(owner_);
+        q_.append(bytes, &loop_.pool, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Reserves `n` contiguous bytes at the end of the queue; the caller fills them at once.
     char* reserve(std::size_t n) {
         loop_.settle();
-        loop_.mark_dirty(owner_);
-        return q_.reserve(n, &loop_.pool);
+        loop_.mark_dirty(owner());
+        return q_.reserve(n, &loop_.pool, &loop_.pool);
     }
     /// Queues `len` bytes of a shared (immutable) block by reference: a publication's frame.
     void write_shared(const SharedBuffer& b, std::size_t off, std::size_t len) {
-        q_.append_shared(b, off, len);
-        loop_.mark_dirty(owner_);
+        q_.append_block(b.get(), off, len, &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// True when `bytes` are this connection's own input in the loop's receive buffer (an
     /// echo), which borrow() may queue without copying.
@@ -62,8 +66,9 @@ public:
     void borrow(std::string_view bytes) {
         loop_.settle();
         q_.append_block(loop_.recv_block(),
-                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size());
-        loop_.mark_dirty(owner_);
+                        static_cast<std::size_t>(bytes.data() - loop_.recv_buffer()), bytes.size(),
+                        &loop_.pool);
+        loop_.mark_dirty(owner());
     }
     /// Before the receive buffer is read into again: queued bytes still in it get their own
     /// copy.
@@ -72,7 +77,7 @@ public:
             q_.own(loop_.recv_block(), &loop_.pool);
     }
     /// Drops everything (the connection closed).
-    void clear() noexcept { q_.clear(); }
+    void clear() noexcept { q_.clear(&loop_.pool); }
 
     std::size_t size() const noexcept { return q_.size(); }
     bool empty() const noexcept { return q_.empty(); }
@@ -117,9 +122,11 @@ public:
     bool over(std::size_t limit) const noexcept { return q_.size() > limit; }
 
 private:
+    /// The connection this queue is a base of (connection.hpp).
+    Connection& owner() const noexcept;
+
     Loop& loop_;
-    Connection& owner_;
-    OutQueue q_;
+    OutList q_;
     std::uint32_t progress_tick_ = 0;   ///< the loop's tick, its low 32 bits (progress_tick())
     bool blocked_ = false;
 
@@ -132,7 +139,7 @@ public:
 // ---- implementation -------------------------------------------------------
 inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
     const char* base = loop_.recv_buffer();
-    return loop_.reader == &owner_ && bytes.data() >= base &&
+    return loop_.reader == &owner() && bytes.data() >= base &&
            bytes.data() + bytes.size() <= base + loop_.recv_size();
 }
 
@@ -148,7 +155,7 @@ inline SendQueue::Flush SendQueue::write_to(Transport& t) {
         const IoResult r = t.write(slices, count, put);
         if (r == IoResult::again) return Flush::blocked;
         if (r != IoResult::done) return Flush::failed;
-        q_.consume(put);
+        q_.consume(put, &loop_.pool);
         progress_tick_ = static_cast<std::uint32_t>(loop_.now_tick());
         if (put < offered) return Flush::blocked;   // the kernel buffer is full: wait, never spin
     }

@@ -40,8 +40,8 @@ namespace detail {
 class SocketTransport final : public Transport {
 public:
     /// An empty transport: no socket (a connection over another transport).
-    explicit SocketTransport(Loop& loop);
-    SocketTransport(Loop& loop, tcp_socket socket);
+    SocketTransport() = default;
+    explicit SocketTransport(tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
     inline ~SocketTransport() override;
@@ -59,15 +59,11 @@ public:
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
 #endif
-    /// The loop this socket belongs to (its connection's: Connection::loop()).
-    Loop& loop() const noexcept { return loop_; }
-
 private:
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
 
-    TransportOwner* owner_ = nullptr;
-    Loop& loop_;
+    TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
 #ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
@@ -84,15 +80,10 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline SocketTransport::SocketTransport(Loop& loop) : loop_(loop) {}
-
 #ifdef WISP_EPOLL
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket) : loop_(loop) {
-    adopt(socket);
-}
+inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
-inline SocketTransport::SocketTransport(Loop& loop, tcp_socket socket)
-    : loop_(loop), sock_(std::move(socket)) {
+inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
     adopt(*sock_);
 }
 #endif
@@ -143,7 +134,7 @@ inline bool SocketTransport::start(TransportOwner& owner) {
     owner_ = &owner;
 #ifdef WISP_EPOLL
     // Joining the set reports input that is already there, so no read is attempted here.
-    watched_ = fd_ >= 0 && loop_.poller.watch(fd_, *this, owner);
+    watched_ = fd_ >= 0 && owner.loop().poller.watch(fd_, *this, owner);
     return watched_;
 #else
     owner.hold();   // until after close(); the waits hold it too
@@ -220,7 +211,7 @@ inline void SocketTransport::want_read() {
 #ifdef WISP_EPOLL
     // The set reports new input by itself; only input already reported and left unread needs
     // a read now, and it happens later this turn (want_read runs inside other handlers).
-    if (rd_ready_ && fd_ >= 0) loop_.read_later(*owner_);
+    if (rd_ready_ && fd_ >= 0) owner_->loop().read_later(*owner_);
 #else
     if (read_waiting_ || !sock_ || !sock_->is_open()) return;
     read_waiting_ = true;
@@ -273,7 +264,7 @@ inline bool SocketTransport::shutdown_send() {
 inline void SocketTransport::close() {
 #ifdef WISP_EPOLL
     if (fd_ < 0) return;
-    if (watched_) loop_.poller.forget(fd_, *owner_);
+    if (watched_) owner_->loop().poller.forget(fd_, *owner_);
     watched_ = false;
     want_write_ = false;
     ::close(fd_);

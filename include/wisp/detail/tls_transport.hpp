@@ -101,6 +101,7 @@ private:
     void on_transport_error() override { owner_->on_transport_error(); }
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
+    Loop& loop() const noexcept override { return loop_; }
 
     // ---- the BIO ----
     static BIO_METHOD* bio_method();

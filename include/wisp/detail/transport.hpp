@@ -19,6 +19,8 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
+class Loop;
+
 /// What a non-blocking read or write did.
 enum class IoResult : std::uint8_t {
     done,     ///< moved at least one byte
@@ -45,6 +47,9 @@ public:
     /// Keeps the owner's memory while a wait or a batch of events may still name it.
     virtual void hold() noexcept = 0;
     virtual void unhold() noexcept = 0;
+    /// The loop the owner and its transports belong to (a socket transport asks for it: it
+    /// keeps no pointer of its own).
+    virtual Loop& loop() const noexcept = 0;
 
     bool read_posted = false;   ///< the loop's: an on_readable() is posted (Loop::read_later)
 

@@ -4,7 +4,8 @@
 // (WsSession::make: the request and the subprotocol; with WsOptions::keep_request false, the
 // subprotocol and the URL, and the request whole until `open` returned), the session's
 // construction, and the Request a hook reads, made from the
-// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded).
+// packed copy (WsSession::request; freed when the outermost hook returns, WsSession::guarded),
+// and the peer's extras block (ws_extras.hpp), made on first use and freed once unused.
 // Must not know: sockets, frames.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
@@ -84,14 +85,35 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       in_hook_failure_(false),
       listed_(false),
       close_timed_(false),
+      compressing_(deflate != nullptr),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr),
-      request_(std::move(transient)),
-      deflate_(std::move(deflate)) {
+      reader_(WsLimits{max_message_bytes}, deflate != nullptr) {
+    if (transient) extras().request = std::move(transient);
+    if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
-    if (slot.tag || slot.ptr) state_ = std::make_unique<StateSlot>(slot);   // a second owner
+    if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
     note_rx();
+}
+
+inline void WsSession::trim_request() noexcept {
+    if (extras_ && extras_->request && kept().has_request()) extras_->request.reset();
+    trim_extras();
+}
+
+inline WsExtras& WsSession::extras() const {
+    if (!extras_) extras_ = std::make_unique<WsExtras>();
+    return *extras_;
+}
+
+inline void WsSession::trim_extras() noexcept {
+    if (extras_ && extras_->empty()) extras_.reset();
+}
+
+inline WsRuntime& WsSession::runtime() {
+    WsExtras& x = extras();
+    if (!x.runtime) x.runtime = std::make_unique<WsRuntime>();
+    return *x.runtime;
 }
 
 inline std::string WsSession::url() const {
@@ -100,16 +122,19 @@ inline std::string WsSession::url() const {
 }
 
 inline const Request& WsSession::request() const noexcept {
-    if (!request_) {
+    if (!extras_ || !extras_->request) {
         if (!kept().has_request()) return empty_request();
-        request_ = std::make_unique<Request>();
-        kept().fill(*request_);
-        RequestBuilder::set_remote(*request_, conn_.remote_address(), conn_.is_secure());
-        RequestBuilder::set_client_subject(*request_, conn_.client_subject());
+        std::unique_ptr<Request>& made = extras().request;
+        made = std::make_unique<Request>();
+        kept().fill(*made);
+        RequestBuilder::set_remote(*made, conn_.remote_address(), conn_.is_secure());
+        RequestBuilder::set_client_subject(*made, conn_.client_subject());
     }
-    StateSlot& slot = RequestBuilder::state_slot(*request_);
-    if (state_ && slot.ptr != state_->ptr) slot = *state_;   // peer.state<T>() made since
-    return *request_;
+    Request& r = *extras_->request;
+    StateSlot& slot = RequestBuilder::state_slot(r);
+    const std::unique_ptr<StateSlot>& state = extras_->state;
+    if (state && slot.ptr != state->ptr) slot = *state;   // peer.state<T>() made since
+    return r;
 }
 
 }   // namespace detail

@@ -26,6 +26,7 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_compression.hpp>
+#include <wisp/detail/ws_extras.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <wisp/detail/ws_reader.hpp>
 #include <algorithm>
@@ -62,8 +63,9 @@ public:
     const Request& request() const noexcept;
     /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
     StateSlot& state_slot() {
-        if (!state_) state_ = std::make_unique<StateSlot>();
-        return *state_;
+        WsExtras& x = extras();
+        if (!x.state) x.state = std::make_unique<StateSlot>();
+        return *x.state;
     }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
     std::string_view client_cert_subject() const noexcept {
@@ -73,10 +75,10 @@ public:
     std::string_view protocol() const noexcept { return kept().protocol(); }
     /// The negotiated Sec-WebSocket-Extensions value ("" when none).
     std::string_view extensions() const noexcept {
-        return deflate_ ? deflate_->extensions() : std::string_view();
+        return compressing_ ? deflate()->extensions() : std::string_view();
     }
     /// The peer's compression, or null when none was agreed.
-    const WsCompression* compression() const noexcept { return deflate_.get(); }
+    const WsCompression* compression() const noexcept { return deflate(); }
     std::string url() const;
     ReadyState ready_state() const noexcept;
     Connection& connection() noexcept { return conn_; }
@@ -136,7 +138,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return topics_ ? *topics_ : none;
+        return extras_ && extras_->topics ? *extras_->topics : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -156,8 +158,13 @@ private:
             reinterpret_cast<const char*>(this) + kept_offset(id_len_)));
     }
     /// Frees a Request made from the packed copy (the outermost hook returned).
-    void trim_request() noexcept {
-        if (request_ && kept().has_request()) request_.reset();
+    void trim_request() noexcept;
+    WsExtras& extras() const;   ///< made on first use; trim_extras() frees it once unused
+    void trim_extras() noexcept;
+    WsRuntime& runtime();
+    /// The peer's compression; null unless permessage-deflate was agreed.
+    WsCompression* deflate() const noexcept {
+        return compressing_ ? extras_->deflate.get() : nullptr;
     }
     /// Publications to one of this peer's topics (the topic registry's delivery function).
     static void deliver(void* self, const PublicationRun& run, bool named);
@@ -182,17 +189,6 @@ private:
     /// hook, so what the hook does cannot come back to it).
     void let_go();
 
-    /// What few peers use, allocated on first use so that idle peers do not pay for it.
-    struct Extras {
-        std::string ns;   ///< the namespace ("" : the app's topics)
-        std::vector<std::shared_ptr<TimerState>> timers;
-        std::vector<std::function<void(Peer&)>> when_drained;
-    };
-    Extras& extras() {
-        if (!extras_) extras_ = std::make_unique<Extras>();
-        return *extras_;
-    }
-
     // Laid out for the many idle peers: the small fields first, where they fill the tail of
     // Session (its kind after the vtable pointer), the flags as bits, the id's characters after
     // the session (kept_offset()).
@@ -205,6 +201,7 @@ private:
     bool in_hook_failure_ : 1;
     bool listed_ : 1;
     bool close_timed_ : 1;   ///< tick_ is the close deadline (a close frame went out)
+    bool compressing_ : 1;   ///< permessage-deflate was agreed (extras_->deflate)
     /// A tick of the loop's clock, its low 32 bits: of the last input, or once a close frame
     /// was sent (close_timed_), the close deadline. tick() widens it against the clock, exact within 2^31
     /// ticks (6.8 years at the default 100 ms resolution; deadlines and idle peers end sooner).
@@ -212,15 +209,9 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReader reader_;
-    /// The upgrade's own until `open` returned (keep_request false), or one made from kept().
-    mutable std::unique_ptr<Request> request_;
-    std::unique_ptr<Extras> extras_;
-    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
+    mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
+    WsSession* list_prev_ = nullptr;             ///< the route's PeerList
     WsSession* list_next_ = nullptr;
-    /// Shared with the upgrade request's; null while neither has state (state_slot()).
-    std::unique_ptr<StateSlot> state_;
-    std::unique_ptr<WsCompression> deflate_;   ///< null unless permessage-deflate was agreed
-    std::unique_ptr<std::vector<std::string>> topics_;   ///< made by the first subscribe
 
     void note_rx() noexcept {
         if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
@@ -253,12 +244,15 @@ void WsSession::guarded(F&& call) {
 inline void WsSession::on_start() {
     conn_.rearm_timer();
     if (ep_.namespace_of) {
-        guarded([this] { extras().ns = ep_.namespace_of(request()); });
+        guarded([this] { runtime().ns = ep_.namespace_of(request()); });
         if (close_reported_) return;
     }
     join_list();
     if (ep_.open) guarded([this] { ep_.open(ep_.handler, peer()); });
-    if (!ep_.keep_request) request_.reset();
+    if (!ep_.keep_request && extras_) {
+        extras_->request.reset();
+        trim_extras();
+    }
 }
 
 inline void WsSession::on_data(char* p, std::size_t n) {
@@ -301,15 +295,16 @@ inline void WsSession::on_message(Opcode op, std::string_view payload) {
 }
 
 inline void WsSession::on_compressed_message(Opcode op, std::string_view payload) {
-    if (close_sent_ || close_reported_ || !deflate_) return;   // closing: discard (§7.1.4)
+    WsCompression* const codec = deflate();
+    if (close_sent_ || close_reported_ || !codec) return;   // closing: discard (§7.1.4)
     std::string_view inflated;
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
     const std::uint64_t limit64 = reader_.max_message();
     const std::size_t limit =
         limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
-    const InflateOutcome r = deflate_->inflate(payload, limit, op == Opcode::text, inflated);
-    if (r != InflateOutcome::ok) deflate_->finished_message();   // a refused bomb's buffer goes
+    const InflateOutcome r = codec->inflate(payload, limit, op == Opcode::text, inflated);
+    if (r != InflateOutcome::ok) codec->finished_message();   // a refused bomb's buffer goes
     switch (r) {
         case InflateOutcome::ok:
             break;
@@ -329,7 +324,7 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
             return;
     }
     on_message(op, inflated);
-    deflate_->finished_message();
+    codec->finished_message();
 }
 
 inline void WsSession::on_ping(std::string_view payload) {
@@ -447,9 +442,10 @@ inline void WsSession::on_drained() {
     // The read pump, when it runs, rearms the timer and reads on when it returns.
     const bool pump = conn_.reading();
     if (!pump) conn_.rearm_timer();   // back from the send timeout to the idle deadline
-    if (extras_ && !extras_->when_drained.empty() && !close_reported_) {
-        auto waiting = std::move(extras_->when_drained);
-        extras_->when_drained.clear();
+    if (extras_ && extras_->runtime && !extras_->runtime->when_drained.empty() &&
+        !close_reported_) {
+        auto waiting = std::move(extras_->runtime->when_drained);
+        extras_->runtime->when_drained.clear();
         for (auto& fn : waiting) {
             if (close_reported_) break;
             guarded([&] { fn(peer()); });
@@ -504,7 +500,7 @@ inline SendResult WsSession::admit() {
 inline SendResult WsSession::send_data(Opcode op, std::string_view payload, bool compress) {
     const SendResult r = admit();
     if (r != SendResult::sent) return r;
-    if (!(compress && deflate_ && deflate_->write(conn_.out(), op, payload)))
+    if (!(compress && compressing_ && deflate()->write(conn_.out(), op, payload)))
         write_frame(op, payload);
     return r;
 }
@@ -527,8 +523,9 @@ inline SendResult WsSession::close(std::uint16_t code, std::string_view reason) 
 
 // ---- topics -------------------------------------------------------------------------
 inline std::string WsSession::topic_key(std::string_view topic) const {
-    if (!extras_ || extras_->ns.empty()) return std::string(topic);
-    return namespaced_topic(extras_->ns, topic);   // App::publish_to makes the same key
+    const std::string_view ns = namespace_name();
+    if (ns.empty()) return std::string(topic);
+    return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
 inline bool WsSession::subscribe(std::string_view topic) {
@@ -538,19 +535,21 @@ inline bool WsSession::subscribe(std::string_view topic) {
     const std::string key = topic_key(topic);
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    if (!topics_) topics_ = std::make_unique<std::vector<std::string>>();
-    topics_->emplace_back(topic);
+    WsExtras& x = extras();
+    if (!x.topics) x.topics = std::make_unique<std::vector<std::string>>();
+    x.topics->emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!topics_) return false;
-    auto it = std::find(topics_->begin(), topics_->end(), topic);
-    if (it == topics_->end()) return false;
+    if (!extras_ || !extras_->topics) return false;
+    std::vector<std::string>& mine = *extras_->topics;
+    auto it = std::find(mine.begin(), mine.end(), topic);
+    if (it == mine.end()) return false;
     const std::string key = topic_key(*it);
     conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
     conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    topics_->erase(it);
+    mine.erase(it);
     return true;
 }
 
@@ -575,7 +574,7 @@ inline void WsSession::deliver(void* self, const PublicationRun& run, bool) {
     SendQueue& q = s.conn_.out();
     // The common case, as deliver_slow() would do each: made on this loop, an open peer without
     // compression, below its cap before the last one (so below it before each): one entry.
-    if (WISP_LIKELY(run.plain() && !s.deflate_ && !s.close_sent_ && !s.close_reported_ &&
+    if (WISP_LIKELY(run.plain() && !s.compressing_ && !s.close_sent_ && !s.close_reported_ &&
                     !s.conn_.closing() && q.size() + run.ws_bytes_before_last() < q.cap()))
         if (const SharedBuffer& f = run.ws_frames()) return q.write_shared(f, 0, f.size());
     for (std::size_t i = 0; i < run.size(); ++i) deliver_slow(s, run[i]);
@@ -587,7 +586,7 @@ WISP_NOINLINE inline void WsSession::deliver_slow(WsSession& s, const Publicatio
     // A slow subscriber pays alone: its own cap and policy, as for its direct sends.
     if (s.admit() != SendResult::sent) return;
     // Without context takeover every peer with the same window shares one compressed frame.
-    if (!(s.deflate_ && p.compress && s.deflate_->write_publication(s.conn_.out(), p)))
+    if (!(s.compressing_ && p.compress && s.deflate()->write_publication(s.conn_.out(), p)))
         s.conn_.out().write_shared(p.ws_frame, 0, p.ws_frame.size());
 }
 

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_extras.hpp — what a WebSocket peer holds only when it uses it, behind one
+// pointer of its session: a request made for a hook, per-peer state, compression, topics,
+// timers, drain waiters and a namespace.
+// Owns: the layout of those parts and when the block holding them is empty.
+// Must not know: how the session uses them (ws_session.hpp, ws_request.hpp, handles.hpp).
+#pragma once
+#pragma push_macro("WISP_IN_HEADER")
+#undef WISP_IN_HEADER
+#define WISP_IN_HEADER 1
+
+#include <wisp/config.hpp>
+#include <wisp/request.hpp>
+#include <wisp/timer.hpp>
+#include <wisp/websocket.hpp>
+#include <wisp/detail/ws_compression.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What fewer peers still use (timers, drain waiters, a namespace): made on first use, kept
+/// for the peer's life. A namespaced route's peers make it before they join the route's list,
+/// and other threads walking the list read `ns` through it.
+struct WsRuntime {
+    std::string ns;   ///< the namespace ("" : the app's topics)
+    std::vector<std::shared_ptr<TimerState>> timers;
+    std::vector<std::function<void(Peer&)>> when_drained;
+};
+
+/// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
+/// made by the first part, freed once it holds none (WsSession::trim_extras).
+struct WsExtras {
+    /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
+    /// request for a hook.
+    std::unique_ptr<Request> request;
+    std::unique_ptr<StateSlot> state;                   ///< shared with the upgrade request's
+    std::unique_ptr<WsCompression> deflate;             ///< permessage-deflate, when agreed
+    std::unique_ptr<std::vector<std::string>> topics;   ///< made by the first subscribe
+    std::unique_ptr<WsRuntime> runtime;
+
+    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#pragma pop_macro("WISP_IN_HEADER")
