@@ -4870,6 +4870,9 @@ enum class Opcode : std::uint8_t {
 /// within the payload, so a payload can be (un)masked in pieces: mask(p, a, k, 0) followed by
 /// mask(p + a, b, k, a) equals mask(p, a + b, k, 0). Any alignment, any byte order.
 void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
+/// mask(), and whether every byte it wrote is ASCII (below 0x80). ASCII is UTF-8 as it is, so a
+/// text payload that is needs no second pass to validate it.
+bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
 
 /// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
 inline constexpr std::size_t max_frame_header_bytes = 14;
@@ -4906,12 +4909,20 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 
 // ---- implementation -------------------------------------------------------
 
-inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+// mask() and mask_ascii(): one pass that XORs the payload and, when `Seen`, ORs together the
+// bytes it wrote (their high bits say whether any was not ASCII).
+template <bool Seen>
+inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4],
+                               std::size_t phase) noexcept {
+    std::uint64_t seen = 0;
     std::size_t i = 0;
     // Single bytes up to the next payload offset that is a multiple of 4, so the words below
     // start at key[0] and the pattern needs no rotation.
-    for (; i < n && ((phase + i) & 3) != 0; ++i)
-        p[i] = static_cast<char>(p[i] ^ key[(phase + i) & 3]);
+    for (; i < n && ((phase + i) & 3) != 0; ++i) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[(phase + i) & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
     // The key twice: the same 8 bytes in memory order whatever the byte order, since both
     // halves are equal. memcpy is the portable unaligned access.
     std::uint32_t k32;
@@ -4931,14 +4942,30 @@ inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t 
         std::memcpy(p + i + 8, &w1, 8);
         std::memcpy(p + i + 16, &w2, 8);
         std::memcpy(p + i + 24, &w3, 8);
+        if constexpr (Seen) seen |= (w0 | w1) | (w2 | w3);
     }
     for (; n - i >= 8; i += 8) {
         std::uint64_t w;
         std::memcpy(&w, p + i, 8);
         w ^= k;
         std::memcpy(p + i, &w, 8);
+        if constexpr (Seen) seen |= w;
     }
-    for (std::size_t j = 0; i < n; ++i, ++j) p[i] = static_cast<char>(p[i] ^ key[j & 3]);
+    for (std::size_t j = 0; i < n; ++i, ++j) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[j & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
+    return seen;
+}
+
+inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+    mask_pass<false>(p, n, key, phase);
+}
+
+inline bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4],
+                       std::size_t phase) noexcept {
+    return (mask_pass<true>(p, n, key, phase) & 0x8080808080808080u) == 0;
 }
 
 inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
@@ -11371,12 +11398,15 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
-            // in this buffer, so it is delivered in place.
-            mask(p, avail, key_);
+            // in this buffer, so it is delivered in place. Text that unmasks to ASCII is UTF-8
+            // without a second pass over it.
+            bool ascii = false;
+            if (text) ascii = mask_ascii(p, avail, key_);
+            else mask(p, avail, key_);
             pos += avail;
             end_frame();
             msg_op_ = 0;
-            if (text && !is_valid_utf8(p, avail)) {
+            if (text && !ascii && !is_valid_utf8(p, avail)) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
@@ -11384,13 +11414,16 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             if (state_ >= st_closed) return pos;
             continue;
         }
-        mask(p, avail, key_, phase_);
+        bool ascii = false;
+        if (text) ascii = mask_ascii(p, avail, key_, phase_);
+        else mask(p, avail, key_, phase_);
         phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
         remaining_ -= avail;
         pos += avail;
         started_ = true;
         // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
-        if (text && !utf8_.feed(p, avail)) {
+        // ASCII between code points leaves the validator where it was.
+        if (text && !(ascii && utf8_.complete()) && !utf8_.feed(p, avail)) {
             fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
             return pos;
         }

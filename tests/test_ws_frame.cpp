@@ -226,6 +226,33 @@ TEST_CASE("ws_frame: mask equals a naive loop for every phase, length and alignm
     }
 }
 
+TEST_CASE("ws_frame: mask_ascii masks as mask does and finds any byte above 0x7F") {
+    const std::uint8_t key[4] = {0x37, 0x5A, 0x21, 0x3D};
+    for (std::size_t phase = 0; phase < 8; ++phase) {
+        for (std::size_t len = 0; len <= 72; ++len) {
+            // Every position of one non-ASCII byte (after unmasking), and none.
+            for (std::size_t high = 0; high <= len; ++high) {
+                std::vector<char> plain(len + 1);
+                for (std::size_t i = 0; i < len; ++i) plain[i] = static_cast<char>(0x20 + i % 90);
+                if (high < len) plain[high] = static_cast<char>(0x80 | (high * 13));
+                std::vector<char> a = plain, b = plain;
+                naive_mask(a.data(), len, key, phase);   // as the client sent it
+                b = a;
+                const bool ascii = d::mask_ascii(a.data(), len, key, phase);
+                d::mask(b.data(), len, key, phase);
+                if (a != plain || b != plain || ascii != (high == len)) {
+                    CAPTURE(phase);
+                    CAPTURE(len);
+                    CAPTURE(high);
+                    CHECK(a == plain);
+                    CHECK(b == plain);
+                    CHECK(ascii == (high == len));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("ws_frame: masking in pieces equals masking at once, and twice is identity") {
     const std::uint8_t key[4] = {1, 2, 3, 0xFF};
     std::string whole(1000, '\0');
@@ -568,6 +595,15 @@ TEST_CASE("ws_frame: invalid UTF-8 in a text message fails with 1007") {
     expect_error(frame(TEXT, "ok\xe2") + frame(FIN | CONT, "\x82"), "error:invalid_utf8:1007");
     // Binary messages are not validated.
     expect_events(frame(FIN | BINARY, "\xff\xfe"), {"binary:\xff\xfe"});
+    // A fragment of pure ASCII after a sequence left open by the one before is still checked
+    // (its first byte should have been a continuation byte), and so is the end of a message.
+    expect_error(frame(TEXT, "ok\xe2\x82") + frame(FIN | CONT, std::string(40, 'a')),
+                 "error:invalid_utf8:1007");
+    expect_error(frame(TEXT, std::string(40, 'a') + "\xe2") + frame(FIN | CONT, "bcd"),
+                 "error:invalid_utf8:1007");
+    expect_events(
+        frame(TEXT, "\xe2\x82") + frame(CONT, "\xac") + frame(FIN | CONT, std::string(40, 'a')),
+        {"text:\xe2\x82\xac" + std::string(40, 'a')});
 }
 
 TEST_CASE("ws_frame: invalid UTF-8 fails fast, before the message ends") {

@@ -470,12 +470,15 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
-            // in this buffer, so it is delivered in place.
-            mask(p, avail, key_);
+            // in this buffer, so it is delivered in place. Text that unmasks to ASCII is UTF-8
+            // without a second pass over it.
+            bool ascii = false;
+            if (text) ascii = mask_ascii(p, avail, key_);
+            else mask(p, avail, key_);
             pos += avail;
             end_frame();
             msg_op_ = 0;
-            if (text && !is_valid_utf8(p, avail)) {
+            if (text && !ascii && !is_valid_utf8(p, avail)) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
@@ -483,13 +486,16 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             if (state_ >= st_closed) return pos;
             continue;
         }
-        mask(p, avail, key_, phase_);
+        bool ascii = false;
+        if (text) ascii = mask_ascii(p, avail, key_, phase_);
+        else mask(p, avail, key_, phase_);
         phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
         remaining_ -= avail;
         pos += avail;
         started_ = true;
         // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
-        if (text && !utf8_.feed(p, avail)) {
+        // ASCII between code points leaves the validator where it was.
+        if (text && !(ascii && utf8_.complete()) && !utf8_.feed(p, avail)) {
             fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
             return pos;
         }
