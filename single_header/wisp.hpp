@@ -11195,11 +11195,16 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     return {};
 }
 
-inline std::uint64_t WsReader::wire_limit() const noexcept {
-    if (!msg_compressed_) return max_message_;
+// A compressed message's wire limit, out of line: asking a std::string for its max_size()
+// would otherwise give the length check of every frame a stack frame to set up.
+WISP_NOINLINE inline std::uint64_t deflated_wire_limit(std::uint64_t limit) noexcept {
     const std::uint64_t most = std::string().max_size();
-    const std::uint64_t slack = deflate_size_slack(max_message_);
-    return max_message_ < most - slack ? max_message_ + slack : most;
+    const std::uint64_t slack = deflate_size_slack(limit);
+    return limit < most - slack ? limit + slack : most;
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    return msg_compressed_ ? deflated_wire_limit(max_message_) : max_message_;
 }
 
 inline void WsReader::begin_payload() noexcept {
