@@ -11053,6 +11053,7 @@ private:
     static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
 
     Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault parse_header_bytes(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
     Fault on_b0(unsigned char c) noexcept;
     Fault on_b1(unsigned char c) noexcept;
     Fault on_length() noexcept;
@@ -11180,8 +11181,8 @@ inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
     const unsigned len7 = c & 0x7Fu;
     // §5.5: control payloads are at most 125 bytes (so never use an extended length).
     if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
-    remaining_ = len7 < 126 ? len7 : 0;
-    return len7 < 126 ? on_length() : Fault{};
+    remaining_ = len7 < 126 ? len7 : 0;   // then on_length() once the length is complete
+    return {};
 }
 
 inline WsReader::Fault WsReader::on_length() noexcept {
@@ -11222,26 +11223,33 @@ inline void WsReader::end_frame() noexcept {
 
 inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
                                               std::size_t& pos) noexcept {
+    // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping. A header split
+    // between reads is rare and goes byte by byte, out of line, so that the checks of the
+    // common case are made in place.
+    if (hdr_pos_ != 0 || n - pos < max_frame_header_bytes) return parse_header_bytes(d, n, pos);
     Fault f{};
-    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
-        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
-        const unsigned char* h = d + pos;
-        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
-        const unsigned len7 = h[1] & 0x7Fu;
-        std::size_t at = 2;
-        if (len7 >= 126) {
-            const std::size_t ext = len7 == 126 ? 2 : 8;
-            std::uint64_t len = 0;
-            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
-            remaining_ = len;
-            at += ext;
-            if ((f = on_length()).why) return f;
-        }
-        std::memcpy(key_, h + at, 4);
-        pos += at + 4;
-        begin_payload();
-        return f;
+    const unsigned char* h = d + pos;
+    if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+    const unsigned len7 = h[1] & 0x7Fu;
+    std::size_t at = 2;
+    if (len7 >= 126) {
+        const std::size_t ext = len7 == 126 ? 2 : 8;
+        std::uint64_t len = 0;
+        for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+        remaining_ = len;
+        at += ext;
     }
+    if ((f = on_length()).why) return f;
+    std::memcpy(key_, h + at, 4);
+    pos += at + 4;
+    begin_payload();
+    return f;
+}
+
+WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned char* d,
+                                                                  std::size_t n,
+                                                                  std::size_t& pos) noexcept {
+    Fault f{};
     while (pos < n) {
         const unsigned char c = d[pos++];
         const unsigned at = hdr_pos_++;
@@ -11250,7 +11258,7 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
             continue;
         }
         if (at == 1) {
-            if ((f = on_b1(c)).why) return f;
+            if ((f = on_b1(c)).why || ((c & 0x7Fu) < 126 && (f = on_length()).why)) return f;
             continue;
         }
         const unsigned len7 = b1_ & 0x7Fu;
