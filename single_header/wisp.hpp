@@ -6857,6 +6857,10 @@ public:
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
+    /// The wire size of the last large frame (4 KiB and up) the reading connection's session
+    /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
+    /// where frames of that size end, so that none is split between reads and copied together.
+    std::size_t reader_frame = 0;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -8085,6 +8089,8 @@ inline void Connection::on_readable() {
     char* buf = loop().recv_buffer();
     const std::size_t cap = loop().recv_size();
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
+    // The frames of this wakeup's reads show the peer's frame size (WsSession::read_budget).
+    loop().reader_frame = 0;
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
@@ -11034,6 +11040,11 @@ public:
     bool idle() const noexcept;
     /// True after on_close or on_error.
     bool done() const noexcept { return state_ >= st_closed; }
+    /// How much of `room` the next read should ask for, when the peer's frames lately had
+    /// `frame` bytes on the wire (0: not known): up to where such frames would end, if one
+    /// fits, so that a read does not end inside a frame (whose payload would then be copied
+    /// together in the message buffer); otherwise all of `room`. At least 1.
+    std::size_t read_budget(std::size_t room, std::size_t frame) const noexcept;
 
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
@@ -11115,6 +11126,15 @@ inline std::uint16_t close_code_for(errc e) noexcept {
 
 inline bool WsReader::idle() const noexcept {
     return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) const noexcept {
+    if (room == 0) return 1;
+    // Inside a header (or after the stream ended) where the next frame ends is not known.
+    if (frame == 0 || state_ > st_payload || (state_ == st_header && hdr_pos_ != 0)) return room;
+    const std::uint64_t left = state_ == st_payload ? remaining_ : 0;   // of the current frame
+    if (left >= room || room - left < frame) return room;
+    return static_cast<std::size_t>(left + (room - left) / frame * frame);
 }
 
 inline void WsReader::release_buffers() noexcept {
@@ -11549,7 +11569,12 @@ public:
     inline void on_start() override;   ///< the open hook
     inline void on_data(char* p, std::size_t n) override;
     inline bool wants_input() const noexcept override;
-    inline std::size_t read_budget(std::size_t cap) const noexcept override;
+    /// Cut to the room under the send cap (wants_input() leaves at least half), so echoing one
+    /// read cannot reach the cap, then to where the peer's frames end (WsReader::read_budget).
+    std::size_t read_budget(std::size_t cap) const noexcept override {
+        const std::size_t room = std::min(cap, conn_.out().cap() - conn_.out().size());
+        return reader_.read_budget(room, conn_.loop().reader_frame);
+    }
     void on_peer_eof() override { conn_.terminate(); }
     inline void on_drained() override;
     inline void on_low_water() override;   ///< the drain hook
@@ -11730,15 +11755,10 @@ inline bool WsSession::wants_input() const noexcept {
     return !conn_.out().over(conn_.out().cap() / 2);
 }
 
-inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
-    // A read is cut to the room left under the send cap (at least half of it, see
-    // wants_input()), so echoing what one read brought cannot reach the cap even while the
-    // transport refuses more.
-    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
-}
-
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    if (payload.size() >= 4096 && conn_.out().can_borrow(payload))
+        conn_.loop().reader_frame = payload.size() + frame_header_size(payload.size(), true);
     const Message m(payload, op == Opcode::binary);
     guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }

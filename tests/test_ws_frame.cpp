@@ -768,6 +768,36 @@ TEST_CASE("ws_frame: a split control frame uses a temporary block, then frees it
     CHECK(rec.events.back() == "text:abcdef");
 }
 
+TEST_CASE("ws_frame: read_budget ends a read where frames of the peer's size end") {
+    const std::size_t room = 256 * 1024, f = 65536 + 14;   // a masked 64 KiB frame
+    d::WsReader fresh;
+    CHECK(fresh.read_budget(room, 0) == room);     // no frame size known: all of it
+    CHECK(fresh.read_budget(room, f) == 3 * f);    // between frames: whole frames
+    CHECK(fresh.read_budget(f - 1, f) == f - 1);   // not one fits: all of it
+    CHECK(fresh.read_budget(0, f) == 1);           // never nothing
+    const std::string big = frame(FIN | BINARY, std::string(65536, 'x'));
+    REQUIRE(big.size() == f);
+    std::string bytes = big;
+    d::WsReader r;
+    Recorder rec;
+    r.feed(&bytes[0], 14 + 1000, rec);   // inside the payload: 64,536 bytes to come
+    CHECK(r.read_budget(room, f) == 64536 + 3 * f);
+    CHECK(r.read_budget(64536 + f - 1, f) == 64536 + f - 1);
+    CHECK(r.read_budget(64536, f) == 64536);
+    CHECK(r.read_budget(1000, f) == 1000);
+    std::string rest = bytes.substr(14 + 1000);
+    r.feed(&rest[0], rest.size(), rec);
+    CHECK(rec.events.size() == 1);
+    CHECK(r.read_budget(room, f) == 3 * f);   // between frames again
+    std::string head = big.substr(0, 3);      // inside a header: the frame's end is unknown
+    r.feed(&head[0], head.size(), rec);
+    CHECK(r.read_budget(room, f) == room);
+    d::WsReader closed;
+    std::string c = close_frame(1000, "");
+    closed.feed(&c[0], c.size(), rec);
+    CHECK(closed.read_budget(room, f) == room);
+}
+
 TEST_CASE("ws_frame: WsReader is small enough to live in every idle connection") {
     CHECK(sizeof(d::WsReader) <= 96);
     MESSAGE("sizeof(WsReader) = " << sizeof(d::WsReader));

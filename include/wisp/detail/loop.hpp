@@ -83,6 +83,10 @@ public:
     Block* recv_block() noexcept { return recv_; }
     /// The connection whose input is in the receive buffer now, or null.
     Connection* reader = nullptr;
+    /// The wire size of the last large frame (4 KiB and up) the reading connection's session
+    /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
+    /// where frames of that size end, so that none is split between reads and copied together.
+    std::size_t reader_frame = 0;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);

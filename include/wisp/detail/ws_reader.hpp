@@ -106,6 +106,11 @@ public:
     bool idle() const noexcept;
     /// True after on_close or on_error.
     bool done() const noexcept { return state_ >= st_closed; }
+    /// How much of `room` the next read should ask for, when the peer's frames lately had
+    /// `frame` bytes on the wire (0: not known): up to where such frames would end, if one
+    /// fits, so that a read does not end inside a frame (whose payload would then be copied
+    /// together in the message buffer); otherwise all of `room`. At least 1.
+    std::size_t read_budget(std::size_t room, std::size_t frame) const noexcept;
 
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
@@ -187,6 +192,15 @@ inline std::uint16_t close_code_for(errc e) noexcept {
 
 inline bool WsReader::idle() const noexcept {
     return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) const noexcept {
+    if (room == 0) return 1;
+    // Inside a header (or after the stream ended) where the next frame ends is not known.
+    if (frame == 0 || state_ > st_payload || (state_ == st_header && hdr_pos_ != 0)) return room;
+    const std::uint64_t left = state_ == st_payload ? remaining_ : 0;   // of the current frame
+    if (left >= room || room - left < frame) return room;
+    return static_cast<std::size_t>(left + (room - left) / frame * frame);
 }
 
 inline void WsReader::release_buffers() noexcept {
