@@ -9,6 +9,8 @@
 //                                            pipeline.lua), spread over CONNS connections
 //   fixed_load ws PORT CONNS SIZE TOTAL      TOTAL masked binary messages of SIZE (< 256 KiB) bytes to /_ws,
 //                                            one in flight per connection, each echo awaited
+//   fixed_load ws-text PORT CONNS SIZE TOTAL the same with text messages (ASCII, as the kit's
+//                                            wsload sends by default)
 //
 // Exits 0 after every response arrived, printing `done N`; 1 on any error.
 #define _POSIX_C_SOURCE 200809L
@@ -81,10 +83,11 @@ static size_t http_response_size(const char* b, size_t n) {
 
 int main(int argc, char** argv) {
     if (argc != 6) {
-        fprintf(stderr, "usage: fixed_load http|ws PORT CONNS DEPTH|SIZE TOTAL\n");
+        fprintf(stderr, "usage: fixed_load http|ws|ws-text PORT CONNS DEPTH|SIZE TOTAL\n");
         return 2;
     }
-    const int ws = strcmp(argv[1], "ws") == 0;
+    const int text = strcmp(argv[1], "ws-text") == 0;
+    const int ws = text || strcmp(argv[1], "ws") == 0;
     const int port = atoi(argv[2]);
     int nconn = atoi(argv[3]);
     const long arg = atol(argv[4]);
@@ -99,12 +102,12 @@ int main(int argc, char** argv) {
     int one_len = snprintf(one_req, sizeof one_req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host);
     char* batch = malloc((size_t)(one_len * depth) + 1);
     for (long i = 0; i < depth; ++i) memcpy(batch + i * one_len, one_req, (size_t)one_len);
-    // One masked binary frame of `arg` bytes (mask 0: the payload goes as it is).
+    // One masked binary (or text) frame of `arg` bytes (mask 0: the payload goes as it is).
     char* frame = NULL;
     size_t frame_len = 0;
     if (ws) {
         frame = calloc(1, (size_t)arg + 14);
-        frame[0] = (char)0x82;
+        frame[0] = (char)(text ? 0x81 : 0x82);
         size_t h = 2;
         if (arg < 126) {
             frame[1] = (char)(0x80 | arg);

@@ -19,6 +19,8 @@ WORKLOADS = {
     "keep-alive": (["http", "{port}", "10", "1"], 2000, 10000),
     "pipelined x16": (["http", "{port}", "10", "16"], 8000, 40000),
     "echo 16 B": (["ws", "{port}", "10", "16"], 2000, 10000),
+    "echo 16 B text": (["ws-text", "{port}", "10", "16"], 2000, 10000),
+    "echo 64 KiB text": (["ws-text", "{port}", "10", "65536"], 400, 2000),
 }
 
 

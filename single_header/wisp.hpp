@@ -4898,6 +4898,9 @@ enum class Opcode : std::uint8_t {
 /// within the payload, so a payload can be (un)masked in pieces: mask(p, a, k, 0) followed by
 /// mask(p + a, b, k, a) equals mask(p, a + b, k, 0). Any alignment, any byte order.
 void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
+/// mask(), and whether every byte it wrote is ASCII (below 0x80). ASCII is UTF-8 as it is, so a
+/// text payload that is needs no second pass to validate it.
+bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
 
 /// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
 inline constexpr std::size_t max_frame_header_bytes = 14;
@@ -4934,12 +4937,20 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 
 // ---- implementation -------------------------------------------------------
 
-inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+// mask() and mask_ascii(): one pass that XORs the payload and, when `Seen`, ORs together the
+// bytes it wrote (their high bits say whether any was not ASCII).
+template <bool Seen>
+inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4],
+                               std::size_t phase) noexcept {
+    std::uint64_t seen = 0;
     std::size_t i = 0;
     // Single bytes up to the next payload offset that is a multiple of 4, so the words below
     // start at key[0] and the pattern needs no rotation.
-    for (; i < n && ((phase + i) & 3) != 0; ++i)
-        p[i] = static_cast<char>(p[i] ^ key[(phase + i) & 3]);
+    for (; i < n && ((phase + i) & 3) != 0; ++i) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[(phase + i) & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
     // The key twice: the same 8 bytes in memory order whatever the byte order, since both
     // halves are equal. memcpy is the portable unaligned access.
     std::uint32_t k32;
@@ -4959,14 +4970,30 @@ inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t 
         std::memcpy(p + i + 8, &w1, 8);
         std::memcpy(p + i + 16, &w2, 8);
         std::memcpy(p + i + 24, &w3, 8);
+        if constexpr (Seen) seen |= (w0 | w1) | (w2 | w3);
     }
     for (; n - i >= 8; i += 8) {
         std::uint64_t w;
         std::memcpy(&w, p + i, 8);
         w ^= k;
         std::memcpy(p + i, &w, 8);
+        if constexpr (Seen) seen |= w;
     }
-    for (std::size_t j = 0; i < n; ++i, ++j) p[i] = static_cast<char>(p[i] ^ key[j & 3]);
+    for (std::size_t j = 0; i < n; ++i, ++j) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[j & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
+    return seen;
+}
+
+inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+    mask_pass<false>(p, n, key, phase);
+}
+
+inline bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4],
+                       std::size_t phase) noexcept {
+    return (mask_pass<true>(p, n, key, phase) & 0x8080808080808080u) == 0;
 }
 
 inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
@@ -6925,6 +6952,10 @@ public:
     /// each freed when that connection's outermost call returns: the connections keep no slot
     /// for it.
     std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
+    /// The wire size of the last large frame (4 KiB and up) the reading connection's session
+    /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
+    /// where frames of that size end, so that none is split between reads and copied together.
+    std::size_t reader_frame = 0;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);
@@ -8106,6 +8137,8 @@ inline void Connection::on_readable() {
     char* buf = loop().recv_buffer();
     const std::size_t cap = loop().recv_size();
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
+    // The frames of this wakeup's reads show the peer's frame size (WsSession::read_budget).
+    loop().reader_frame = 0;
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
@@ -11223,6 +11256,11 @@ public:
     bool idle() const noexcept;
     /// True after on_close or on_error.
     bool done() const noexcept { return state_ >= st_closed; }
+    /// How much of `room` the next read should ask for, when the peer's frames lately had
+    /// `frame` bytes on the wire (0: not known): up to where such frames would end, if one
+    /// fits, so that a read does not end inside a frame (whose payload would then be copied
+    /// together in the message buffer); otherwise all of `room`. At least 1.
+    std::size_t read_budget(std::size_t room, std::size_t frame) const noexcept;
 
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
@@ -11242,6 +11280,7 @@ private:
     static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
 
     Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault parse_header_bytes(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
     Fault on_b0(unsigned char c) noexcept;
     Fault on_b1(unsigned char c) noexcept;
     Fault on_length() noexcept;
@@ -11303,6 +11342,15 @@ inline std::uint16_t close_code_for(errc e) noexcept {
 
 inline bool WsReader::idle() const noexcept {
     return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) const noexcept {
+    if (room == 0) return 1;
+    // Inside a header (or after the stream ended) where the next frame ends is not known.
+    if (frame == 0 || state_ > st_payload || (state_ == st_header && hdr_pos_ != 0)) return room;
+    const std::uint64_t left = state_ == st_payload ? remaining_ : 0;   // of the current frame
+    if (left >= room || room - left < frame) return room;
+    return static_cast<std::size_t>(left + (room - left) / frame * frame);
 }
 
 inline void WsReader::release_buffers() noexcept {
@@ -11369,8 +11417,8 @@ inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
     const unsigned len7 = c & 0x7Fu;
     // §5.5: control payloads are at most 125 bytes (so never use an extended length).
     if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
-    remaining_ = len7 < 126 ? len7 : 0;
-    return len7 < 126 ? on_length() : Fault{};
+    remaining_ = len7 < 126 ? len7 : 0;   // then on_length() once the length is complete
+    return {};
 }
 
 inline WsReader::Fault WsReader::on_length() noexcept {
@@ -11384,11 +11432,16 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     return {};
 }
 
-inline std::uint64_t WsReader::wire_limit() const noexcept {
-    if (!msg_compressed_) return max_message_;
+// A compressed message's wire limit, out of line: asking a std::string for its max_size()
+// would otherwise give the length check of every frame a stack frame to set up.
+WISP_NOINLINE inline std::uint64_t deflated_wire_limit(std::uint64_t limit) noexcept {
     const std::uint64_t most = std::string().max_size();
-    const std::uint64_t slack = deflate_size_slack(max_message_);
-    return max_message_ < most - slack ? max_message_ + slack : most;
+    const std::uint64_t slack = deflate_size_slack(limit);
+    return limit < most - slack ? limit + slack : most;
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    return msg_compressed_ ? deflated_wire_limit(max_message_) : max_message_;
 }
 
 inline void WsReader::begin_payload() noexcept {
@@ -11406,26 +11459,33 @@ inline void WsReader::end_frame() noexcept {
 
 inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
                                               std::size_t& pos) noexcept {
+    // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping. A header split
+    // between reads is rare and goes byte by byte, out of line, so that the checks of the
+    // common case are made in place.
+    if (hdr_pos_ != 0 || n - pos < max_frame_header_bytes) return parse_header_bytes(d, n, pos);
     Fault f{};
-    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
-        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
-        const unsigned char* h = d + pos;
-        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
-        const unsigned len7 = h[1] & 0x7Fu;
-        std::size_t at = 2;
-        if (len7 >= 126) {
-            const std::size_t ext = len7 == 126 ? 2 : 8;
-            std::uint64_t len = 0;
-            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
-            remaining_ = len;
-            at += ext;
-            if ((f = on_length()).why) return f;
-        }
-        std::memcpy(key_, h + at, 4);
-        pos += at + 4;
-        begin_payload();
-        return f;
+    const unsigned char* h = d + pos;
+    if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+    const unsigned len7 = h[1] & 0x7Fu;
+    std::size_t at = 2;
+    if (len7 >= 126) {
+        const std::size_t ext = len7 == 126 ? 2 : 8;
+        std::uint64_t len = 0;
+        for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+        remaining_ = len;
+        at += ext;
     }
+    if ((f = on_length()).why) return f;
+    std::memcpy(key_, h + at, 4);
+    pos += at + 4;
+    begin_payload();
+    return f;
+}
+
+WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned char* d,
+                                                                  std::size_t n,
+                                                                  std::size_t& pos) noexcept {
+    Fault f{};
     while (pos < n) {
         const unsigned char c = d[pos++];
         const unsigned at = hdr_pos_++;
@@ -11434,7 +11494,7 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
             continue;
         }
         if (at == 1) {
-            if ((f = on_b1(c)).why) return f;
+            if ((f = on_b1(c)).why || ((c & 0x7Fu) < 126 && (f = on_length()).why)) return f;
             continue;
         }
         const unsigned len7 = b1_ & 0x7Fu;
@@ -11587,12 +11647,15 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
-            // in this buffer, so it is delivered in place.
-            mask(p, avail, key_);
+            // in this buffer, so it is delivered in place. Text that unmasks to ASCII is UTF-8
+            // without a second pass over it.
+            bool ascii = false;
+            if (text) ascii = mask_ascii(p, avail, key_);
+            else mask(p, avail, key_);
             pos += avail;
             end_frame();
             msg_op_ = 0;
-            if (text && !is_valid_utf8(p, avail)) {
+            if (text && !ascii && !is_valid_utf8(p, avail)) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
@@ -11600,13 +11663,16 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             if (state_ >= st_closed) return pos;
             continue;
         }
-        mask(p, avail, key_, phase_);
+        bool ascii = false;
+        if (text) ascii = mask_ascii(p, avail, key_, phase_);
+        else mask(p, avail, key_, phase_);
         phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
         remaining_ -= avail;
         pos += avail;
         started_ = true;
         // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
-        if (text && !utf8_.feed(p, avail)) {
+        // ASCII between code points leaves the validator where it was.
+        if (text && !(ascii && utf8_.complete()) && !utf8_.feed(p, avail)) {
             fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
             return pos;
         }
@@ -11720,7 +11786,12 @@ public:
     inline void on_start() override;   ///< the open hook
     inline void on_data(char* p, std::size_t n) override;
     inline bool wants_input() const noexcept override;
-    inline std::size_t read_budget(std::size_t cap) const noexcept override;
+    /// Cut to the room under the send cap (wants_input() leaves at least half), so echoing one
+    /// read cannot reach the cap, then to where the peer's frames end (WsReader::read_budget).
+    std::size_t read_budget(std::size_t cap) const noexcept override {
+        const std::size_t room = std::min(cap, conn_.out().cap() - conn_.out().size());
+        return reader_.read_budget(room, conn_.loop().reader_frame);
+    }
     void on_peer_eof() override { conn_.terminate(); }
     inline void on_drained() override;
     inline void on_low_water() override;   ///< the drain hook
@@ -11893,15 +11964,10 @@ inline bool WsSession::wants_input() const noexcept {
     return !conn_.out().over(conn_.out().cap() / 2);
 }
 
-inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
-    // A read is cut to the room left under the send cap (at least half of it, see
-    // wants_input()), so echoing what one read brought cannot reach the cap even while the
-    // transport refuses more.
-    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
-}
-
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    if (payload.size() >= 4096 && conn_.out().can_borrow(payload))
+        conn_.loop().reader_frame = payload.size() + frame_header_size(payload.size(), true);
     const Message m(payload, op == Opcode::binary);
     guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }

@@ -394,6 +394,33 @@ TEST_CASE("websocket: fragments with interleaved control frames; all three lengt
     }
 }
 
+TEST_CASE("websocket: large frames written at once come back whole and in order") {
+    // The server cuts its reads where frames of the size it last read end
+    // (WsReader::read_budget); frames of other sizes in between must not be disturbed. Under
+    // half the send cap in all, so the server never stops reading while this client writes.
+    EchoServer s(
+        [](wisp::App& app, Echo& echo) { app.ws("/big", echo, wisp::WsOptions{1 << 20}); });
+    WsClient c(s.port());
+    REQUIRE(support::status_of(c.handshake("/big")) == 101);
+    const std::vector<std::size_t> sizes = {65536, 65536, 65536, 70000, 4096, 65536, 10};
+    std::string wire;
+    std::vector<std::string> sent;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        std::string p(sizes[i], '\0');
+        for (std::size_t j = 0; j < p.size(); ++j) p[j] = static_cast<char>(j * 7 + i);
+        wire += wisp::detail::encode_client_frame(Opcode::binary, p, true,
+                                                  static_cast<std::uint32_t>(100 + i));
+        sent.push_back(std::move(p));
+    }
+    c.send_raw(wire);
+    for (const std::string& p : sent) {
+        auto f = c.read();
+        REQUIRE(f);
+        CHECK(f->opcode == 2);
+        CHECK(f->payload == p);
+    }
+}
+
 TEST_CASE("websocket: invalid UTF-8 closes with 1007, also split and before the message ends") {
     EchoServer s;
     {

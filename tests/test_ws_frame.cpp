@@ -226,6 +226,33 @@ TEST_CASE("ws_frame: mask equals a naive loop for every phase, length and alignm
     }
 }
 
+TEST_CASE("ws_frame: mask_ascii masks as mask does and finds any byte above 0x7F") {
+    const std::uint8_t key[4] = {0x37, 0x5A, 0x21, 0x3D};
+    for (std::size_t phase = 0; phase < 8; ++phase) {
+        for (std::size_t len = 0; len <= 72; ++len) {
+            // Every position of one non-ASCII byte (after unmasking), and none.
+            for (std::size_t high = 0; high <= len; ++high) {
+                std::vector<char> plain(len + 1);
+                for (std::size_t i = 0; i < len; ++i) plain[i] = static_cast<char>(0x20 + i % 90);
+                if (high < len) plain[high] = static_cast<char>(0x80 | (high * 13));
+                std::vector<char> a = plain, b = plain;
+                naive_mask(a.data(), len, key, phase);   // as the client sent it
+                b = a;
+                const bool ascii = d::mask_ascii(a.data(), len, key, phase);
+                d::mask(b.data(), len, key, phase);
+                if (a != plain || b != plain || ascii != (high == len)) {
+                    CAPTURE(phase);
+                    CAPTURE(len);
+                    CAPTURE(high);
+                    CHECK(a == plain);
+                    CHECK(b == plain);
+                    CHECK(ascii == (high == len));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("ws_frame: masking in pieces equals masking at once, and twice is identity") {
     const std::uint8_t key[4] = {1, 2, 3, 0xFF};
     std::string whole(1000, '\0');
@@ -568,6 +595,15 @@ TEST_CASE("ws_frame: invalid UTF-8 in a text message fails with 1007") {
     expect_error(frame(TEXT, "ok\xe2") + frame(FIN | CONT, "\x82"), "error:invalid_utf8:1007");
     // Binary messages are not validated.
     expect_events(frame(FIN | BINARY, "\xff\xfe"), {"binary:\xff\xfe"});
+    // A fragment of pure ASCII after a sequence left open by the one before is still checked
+    // (its first byte should have been a continuation byte), and so is the end of a message.
+    expect_error(frame(TEXT, "ok\xe2\x82") + frame(FIN | CONT, std::string(40, 'a')),
+                 "error:invalid_utf8:1007");
+    expect_error(frame(TEXT, std::string(40, 'a') + "\xe2") + frame(FIN | CONT, "bcd"),
+                 "error:invalid_utf8:1007");
+    expect_events(
+        frame(TEXT, "\xe2\x82") + frame(CONT, "\xac") + frame(FIN | CONT, std::string(40, 'a')),
+        {"text:\xe2\x82\xac" + std::string(40, 'a')});
 }
 
 TEST_CASE("ws_frame: invalid UTF-8 fails fast, before the message ends") {
@@ -730,6 +766,36 @@ TEST_CASE("ws_frame: a split control frame uses a temporary block, then frees it
     std::string rest = frame(FIN | CONT, "def");
     CHECK(reader.feed(&rest[0], rest.size(), rec) == rest.size());
     CHECK(rec.events.back() == "text:abcdef");
+}
+
+TEST_CASE("ws_frame: read_budget ends a read where frames of the peer's size end") {
+    const std::size_t room = 256 * 1024, f = 65536 + 14;   // a masked 64 KiB frame
+    d::WsReader fresh;
+    CHECK(fresh.read_budget(room, 0) == room);     // no frame size known: all of it
+    CHECK(fresh.read_budget(room, f) == 3 * f);    // between frames: whole frames
+    CHECK(fresh.read_budget(f - 1, f) == f - 1);   // not one fits: all of it
+    CHECK(fresh.read_budget(0, f) == 1);           // never nothing
+    const std::string big = frame(FIN | BINARY, std::string(65536, 'x'));
+    REQUIRE(big.size() == f);
+    std::string bytes = big;
+    d::WsReader r;
+    Recorder rec;
+    r.feed(&bytes[0], 14 + 1000, rec);   // inside the payload: 64,536 bytes to come
+    CHECK(r.read_budget(room, f) == 64536 + 3 * f);
+    CHECK(r.read_budget(64536 + f - 1, f) == 64536 + f - 1);
+    CHECK(r.read_budget(64536, f) == 64536);
+    CHECK(r.read_budget(1000, f) == 1000);
+    std::string rest = bytes.substr(14 + 1000);
+    r.feed(&rest[0], rest.size(), rec);
+    CHECK(rec.events.size() == 1);
+    CHECK(r.read_budget(room, f) == 3 * f);   // between frames again
+    std::string head = big.substr(0, 3);      // inside a header: the frame's end is unknown
+    r.feed(&head[0], head.size(), rec);
+    CHECK(r.read_budget(room, f) == room);
+    d::WsReader closed;
+    std::string c = close_frame(1000, "");
+    closed.feed(&c[0], c.size(), rec);
+    CHECK(closed.read_budget(room, f) == room);
 }
 
 TEST_CASE("ws_frame: WsReader is small enough to live in every idle connection") {

@@ -228,6 +228,8 @@ inline void Connection::on_readable() {
     char* buf = loop().recv_buffer();
     const std::size_t cap = loop().recv_size();
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
+    // The frames of this wakeup's reads show the peer's frame size (WsSession::read_budget).
+    loop().reader_frame = 0;
     // A few reads per wakeup at most, so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && can_read(); ++round) {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;

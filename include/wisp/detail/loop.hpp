@@ -88,6 +88,10 @@ public:
     /// each freed when that connection's outermost call returns: the connections keep no slot
     /// for it.
     std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
+    /// The wire size of the last large frame (4 KiB and up) the reading connection's session
+    /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
+    /// where frames of that size end, so that none is split between reads and copied together.
+    std::size_t reader_frame = 0;
 
     /// Queues `c` for the end-of-turn flush (once per turn).
     void mark_dirty(Connection& c);

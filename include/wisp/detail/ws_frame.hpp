@@ -38,6 +38,9 @@ enum class Opcode : std::uint8_t {
 /// within the payload, so a payload can be (un)masked in pieces: mask(p, a, k, 0) followed by
 /// mask(p + a, b, k, a) equals mask(p, a + b, k, 0). Any alignment, any byte order.
 void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
+/// mask(), and whether every byte it wrote is ASCII (below 0x80). ASCII is UTF-8 as it is, so a
+/// text payload that is needs no second pass to validate it.
+bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase = 0) noexcept;
 
 /// The most bytes encode_frame_header writes: 2 + 8 (64-bit length) + 4 (masking key).
 inline constexpr std::size_t max_frame_header_bytes = 14;
@@ -74,12 +77,20 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 
 // ---- implementation -------------------------------------------------------
 
-inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+// mask() and mask_ascii(): one pass that XORs the payload and, when `Seen`, ORs together the
+// bytes it wrote (their high bits say whether any was not ASCII).
+template <bool Seen>
+inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4],
+                               std::size_t phase) noexcept {
+    std::uint64_t seen = 0;
     std::size_t i = 0;
     // Single bytes up to the next payload offset that is a multiple of 4, so the words below
     // start at key[0] and the pattern needs no rotation.
-    for (; i < n && ((phase + i) & 3) != 0; ++i)
-        p[i] = static_cast<char>(p[i] ^ key[(phase + i) & 3]);
+    for (; i < n && ((phase + i) & 3) != 0; ++i) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[(phase + i) & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
     // The key twice: the same 8 bytes in memory order whatever the byte order, since both
     // halves are equal. memcpy is the portable unaligned access.
     std::uint32_t k32;
@@ -99,14 +110,30 @@ inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t 
         std::memcpy(p + i + 8, &w1, 8);
         std::memcpy(p + i + 16, &w2, 8);
         std::memcpy(p + i + 24, &w3, 8);
+        if constexpr (Seen) seen |= (w0 | w1) | (w2 | w3);
     }
     for (; n - i >= 8; i += 8) {
         std::uint64_t w;
         std::memcpy(&w, p + i, 8);
         w ^= k;
         std::memcpy(p + i, &w, 8);
+        if constexpr (Seen) seen |= w;
     }
-    for (std::size_t j = 0; i < n; ++i, ++j) p[i] = static_cast<char>(p[i] ^ key[j & 3]);
+    for (std::size_t j = 0; i < n; ++i, ++j) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[j & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
+    return seen;
+}
+
+inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
+    mask_pass<false>(p, n, key, phase);
+}
+
+inline bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4],
+                       std::size_t phase) noexcept {
+    return (mask_pass<true>(p, n, key, phase) & 0x8080808080808080u) == 0;
 }
 
 inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,

@@ -106,6 +106,11 @@ public:
     bool idle() const noexcept;
     /// True after on_close or on_error.
     bool done() const noexcept { return state_ >= st_closed; }
+    /// How much of `room` the next read should ask for, when the peer's frames lately had
+    /// `frame` bytes on the wire (0: not known): up to where such frames would end, if one
+    /// fits, so that a read does not end inside a frame (whose payload would then be copied
+    /// together in the message buffer); otherwise all of `room`. At least 1.
+    std::size_t read_budget(std::size_t room, std::size_t frame) const noexcept;
 
     /// Frees the buffers' capacity when they hold nothing in progress (a no-op otherwise).
     void release_buffers() noexcept;
@@ -125,6 +130,7 @@ private:
     static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
 
     Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault parse_header_bytes(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
     Fault on_b0(unsigned char c) noexcept;
     Fault on_b1(unsigned char c) noexcept;
     Fault on_length() noexcept;
@@ -186,6 +192,15 @@ inline std::uint16_t close_code_for(errc e) noexcept {
 
 inline bool WsReader::idle() const noexcept {
     return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
+}
+
+inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) const noexcept {
+    if (room == 0) return 1;
+    // Inside a header (or after the stream ended) where the next frame ends is not known.
+    if (frame == 0 || state_ > st_payload || (state_ == st_header && hdr_pos_ != 0)) return room;
+    const std::uint64_t left = state_ == st_payload ? remaining_ : 0;   // of the current frame
+    if (left >= room || room - left < frame) return room;
+    return static_cast<std::size_t>(left + (room - left) / frame * frame);
 }
 
 inline void WsReader::release_buffers() noexcept {
@@ -252,8 +267,8 @@ inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
     const unsigned len7 = c & 0x7Fu;
     // §5.5: control payloads are at most 125 bytes (so never use an extended length).
     if ((b0_ & 0x08) && len7 > 125) return {errc::protocol_error, "control frame over 125 bytes"};
-    remaining_ = len7 < 126 ? len7 : 0;
-    return len7 < 126 ? on_length() : Fault{};
+    remaining_ = len7 < 126 ? len7 : 0;   // then on_length() once the length is complete
+    return {};
 }
 
 inline WsReader::Fault WsReader::on_length() noexcept {
@@ -267,11 +282,16 @@ inline WsReader::Fault WsReader::on_length() noexcept {
     return {};
 }
 
-inline std::uint64_t WsReader::wire_limit() const noexcept {
-    if (!msg_compressed_) return max_message_;
+// A compressed message's wire limit, out of line: asking a std::string for its max_size()
+// would otherwise give the length check of every frame a stack frame to set up.
+WISP_NOINLINE inline std::uint64_t deflated_wire_limit(std::uint64_t limit) noexcept {
     const std::uint64_t most = std::string().max_size();
-    const std::uint64_t slack = deflate_size_slack(max_message_);
-    return max_message_ < most - slack ? max_message_ + slack : most;
+    const std::uint64_t slack = deflate_size_slack(limit);
+    return limit < most - slack ? limit + slack : most;
+}
+
+inline std::uint64_t WsReader::wire_limit() const noexcept {
+    return msg_compressed_ ? deflated_wire_limit(max_message_) : max_message_;
 }
 
 inline void WsReader::begin_payload() noexcept {
@@ -289,26 +309,33 @@ inline void WsReader::end_frame() noexcept {
 
 inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
                                               std::size_t& pos) noexcept {
+    // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping. A header split
+    // between reads is rare and goes byte by byte, out of line, so that the checks of the
+    // common case are made in place.
+    if (hdr_pos_ != 0 || n - pos < max_frame_header_bytes) return parse_header_bytes(d, n, pos);
     Fault f{};
-    if (hdr_pos_ == 0 && n - pos >= max_frame_header_bytes) {
-        // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping.
-        const unsigned char* h = d + pos;
-        if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
-        const unsigned len7 = h[1] & 0x7Fu;
-        std::size_t at = 2;
-        if (len7 >= 126) {
-            const std::size_t ext = len7 == 126 ? 2 : 8;
-            std::uint64_t len = 0;
-            for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
-            remaining_ = len;
-            at += ext;
-            if ((f = on_length()).why) return f;
-        }
-        std::memcpy(key_, h + at, 4);
-        pos += at + 4;
-        begin_payload();
-        return f;
+    const unsigned char* h = d + pos;
+    if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
+    const unsigned len7 = h[1] & 0x7Fu;
+    std::size_t at = 2;
+    if (len7 >= 126) {
+        const std::size_t ext = len7 == 126 ? 2 : 8;
+        std::uint64_t len = 0;
+        for (std::size_t i = 0; i < ext; ++i) len = len << 8 | h[2 + i];
+        remaining_ = len;
+        at += ext;
     }
+    if ((f = on_length()).why) return f;
+    std::memcpy(key_, h + at, 4);
+    pos += at + 4;
+    begin_payload();
+    return f;
+}
+
+WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned char* d,
+                                                                  std::size_t n,
+                                                                  std::size_t& pos) noexcept {
+    Fault f{};
     while (pos < n) {
         const unsigned char c = d[pos++];
         const unsigned at = hdr_pos_++;
@@ -317,7 +344,7 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
             continue;
         }
         if (at == 1) {
-            if ((f = on_b1(c)).why) return f;
+            if ((f = on_b1(c)).why || ((c & 0x7Fu) < 126 && (f = on_length()).why)) return f;
             continue;
         }
         const unsigned len7 = b1_ & 0x7Fu;
@@ -470,12 +497,15 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
         const bool fin = (b0_ & 0x80) != 0;
         if (whole && fin && op != 0) {
             // §5.4: FIN set and a non-zero opcode is an unfragmented message; it lies entirely
-            // in this buffer, so it is delivered in place.
-            mask(p, avail, key_);
+            // in this buffer, so it is delivered in place. Text that unmasks to ASCII is UTF-8
+            // without a second pass over it.
+            bool ascii = false;
+            if (text) ascii = mask_ascii(p, avail, key_);
+            else mask(p, avail, key_);
             pos += avail;
             end_frame();
             msg_op_ = 0;
-            if (text && !is_valid_utf8(p, avail)) {
+            if (text && !ascii && !is_valid_utf8(p, avail)) {
                 fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
                 return pos;
             }
@@ -483,13 +513,16 @@ std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
             if (state_ >= st_closed) return pos;
             continue;
         }
-        mask(p, avail, key_, phase_);
+        bool ascii = false;
+        if (text) ascii = mask_ascii(p, avail, key_, phase_);
+        else mask(p, avail, key_, phase_);
         phase_ = static_cast<std::uint8_t>((phase_ + avail) & 3);
         remaining_ -= avail;
         pos += avail;
         started_ = true;
         // §8.1: fail as soon as the text is known to be invalid, not at the message's end.
-        if (text && !utf8_.feed(p, avail)) {
+        // ASCII between code points leaves the validator where it was.
+        if (text && !(ascii && utf8_.complete()) && !utf8_.feed(p, avail)) {
             fail(sink, Fault{errc::invalid_utf8, "text message is not UTF-8"});
             return pos;
         }

@@ -108,7 +108,12 @@ public:
     inline void on_start() override;   ///< the open hook
     inline void on_data(char* p, std::size_t n) override;
     inline bool wants_input() const noexcept override;
-    inline std::size_t read_budget(std::size_t cap) const noexcept override;
+    /// Cut to the room under the send cap (wants_input() leaves at least half), so echoing one
+    /// read cannot reach the cap, then to where the peer's frames end (WsReader::read_budget).
+    std::size_t read_budget(std::size_t cap) const noexcept override {
+        const std::size_t room = std::min(cap, conn_.out().cap() - conn_.out().size());
+        return reader_.read_budget(room, conn_.loop().reader_frame);
+    }
     void on_peer_eof() override { conn_.terminate(); }
     inline void on_drained() override;
     inline void on_low_water() override;   ///< the drain hook
@@ -281,15 +286,10 @@ inline bool WsSession::wants_input() const noexcept {
     return !conn_.out().over(conn_.out().cap() / 2);
 }
 
-inline std::size_t WsSession::read_budget(std::size_t cap) const noexcept {
-    // A read is cut to the room left under the send cap (at least half of it, see
-    // wants_input()), so echoing what one read brought cannot reach the cap even while the
-    // transport refuses more.
-    return std::max<std::size_t>(1, std::min(cap, conn_.out().cap() - conn_.out().size()));
-}
-
 inline void WsSession::on_message(Opcode op, std::string_view payload) {
     if (close_sent_ || close_reported_ || !ep_.message) return;   // closing: discard (§7.1.4)
+    if (payload.size() >= 4096 && conn_.out().can_borrow(payload))
+        conn_.loop().reader_frame = payload.size() + frame_header_size(payload.size(), true);
     const Message m(payload, op == Opcode::binary);
     guarded([&] { ep_.message(ep_.handler, peer(), m); });
 }
