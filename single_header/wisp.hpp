@@ -10399,7 +10399,8 @@ private:
     };
     Cursor begin() const noexcept;
 
-    std::uint32_t text_ = 0;        ///< where the strings start, after the lengths
+    // Where the strings start is not kept: the lengths before them are walked (the count of
+    // strings follows from the counts below), so an idle peer's allocation is 4 B smaller.
     std::uint32_t headers_ = 0;     ///< fields
     std::uint16_t params_ = 0;      ///< route parameters (a route has a few)
     std::uint8_t version_ = 0x11;   ///< HTTP major << 4 | minor (1.0 or 1.1)
@@ -10479,13 +10480,18 @@ inline KeptRequest* KeptRequest::pack(void* at, const Request* r, std::string_vi
         if (!s.empty()) std::memcpy(out, s.data(), s.size());
         out += s.size();
     });
-    k->text_ = static_cast<std::uint32_t>(lengths);
     return k;
 }
 
 inline KeptRequest::Cursor KeptRequest::begin() const noexcept {
     const auto* len = reinterpret_cast<const unsigned char*>(this + 1);
-    return Cursor{len, reinterpret_cast<const char*>(len) + text_};
+    // The subprotocol and the URL, then the method, target, body, each field's name and value
+    // and each parameter's name, value and raw value (each_string()).
+    std::size_t strings = 2;
+    if (has_request()) strings += 3 + 2 * std::size_t(headers_) + 3 * std::size_t(params_);
+    const unsigned char* text = len;
+    for (std::size_t i = 0; i < strings; ++i) text += *text == long_mark ? 5 : 1;
+    return Cursor{len, reinterpret_cast<const char*>(text)};
 }
 
 inline std::string_view KeptRequest::Cursor::next() noexcept {
@@ -11229,25 +11235,24 @@ struct WsLimits {
 /// Exceptions: only std::bad_alloc, and whatever the Sink throws, which propagates out of
 /// feed(). The reader is then left as if the event had been delivered, but the rest of that
 /// buffer is unread and the count is lost, so the caller should fail the connection.
-class WsReader {
+/// Limit: WsReaderCore keeps none; each feed() is given the message limit (WsLimits, as
+/// clamp_limit() makes it), so a session takes it from its route and an idle peer holds 8 B
+/// less. WsReader is the reader that keeps its own.
+class WsReaderCore {
 public:
-    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
-        : max_message_(clamp_limit(limits.max_message_bytes)), compression_(compression) {}
+    explicit WsReaderCore(bool compression = false) noexcept : compression_(compression) {}
 
     /// Reads `n` bytes of the stream, split anywhere, calling `sink` for each event completed.
     /// `data` is unmasked in place. Returns the bytes consumed: `n`, or less when a close frame
     /// or an error ended the stream (then up to the close frame's last byte, or to where the
     /// error was found). Bytes of an unfinished frame are absorbed, never left to the caller:
-    /// the next feed() continues with the bytes that follow.
+    /// the next feed() continues with the bytes that follow. `max_message` (clamp_limit()'s)
+    /// applies from the next frame header on.
     template <class Sink>
-    std::size_t feed(char* data, std::size_t n, Sink& sink);
+    std::size_t feed(char* data, std::size_t n, Sink& sink, std::uint64_t max_message);
 
-    /// Changes the limits; applies from the next frame header on.
-    void set_limits(WsLimits limits) noexcept {
-        max_message_ = clamp_limit(limits.max_message_bytes);
-    }
-    /// The message limit in force.
-    std::uint64_t max_message() const noexcept { return max_message_; }
+    /// WsLimits::max_message_bytes as a reader applies it: at most std::string::max_size().
+    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
     /// Whether RSV1 may mark a compressed message (permessage-deflate was negotiated).
     void set_compression(bool on) noexcept { compression_ = on; }
 
@@ -11277,13 +11282,13 @@ private:
     };
     enum : std::uint8_t { st_header, st_payload, st_closed, st_failed };
 
-    static std::uint64_t clamp_limit(std::uint64_t max_message_bytes) noexcept;
-
-    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
-    Fault parse_header_bytes(const unsigned char* d, std::size_t n, std::size_t& pos) noexcept;
+    Fault parse_header(const unsigned char* d, std::size_t n, std::size_t& pos,
+                       std::uint64_t limit) noexcept;
+    Fault parse_header_bytes(const unsigned char* d, std::size_t n, std::size_t& pos,
+                             std::uint64_t limit) noexcept;
     Fault on_b0(unsigned char c) noexcept;
     Fault on_b1(unsigned char c) noexcept;
-    Fault on_length() noexcept;
+    Fault on_length(std::uint64_t limit) noexcept;
     void begin_payload() noexcept;
     void end_frame() noexcept;
     void append(const char* p, std::size_t n);
@@ -11294,16 +11299,15 @@ private:
     bool control(Sink& sink, unsigned op, std::string_view payload);
     template <class Sink>
     void deliver(Sink& sink, Opcode op, std::string_view payload);
-    /// The most payload bytes the message in progress may have on the wire.
-    std::uint64_t wire_limit() const noexcept;
+    /// The most payload bytes the message in progress may have on the wire, under `limit`.
+    std::uint64_t wire_limit(std::uint64_t limit) const noexcept;
 
     /// Fragments of a message that did not arrive whole: made by the first one, so that the
     /// many idle readers hold a pointer rather than a string.
     std::unique_ptr<std::string> msg_;
     std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
     std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
-    std::uint64_t max_message_;
-    std::uint8_t key_[4] = {};   // this frame's masking key
+    std::uint8_t key_[4] = {};      // this frame's masking key
     std::uint8_t state_ = st_header;
     std::uint8_t hdr_pos_ = 0;      // header bytes read so far
     std::uint8_t b0_ = 0;           // FIN, RSV1-3, opcode
@@ -11315,6 +11319,28 @@ private:
     bool compression_ = false;      // RSV1 may mark a compressed message
     bool msg_compressed_ = false;   // the message in progress is compressed
     Utf8Validator utf8_;            // a text message's bytes so far
+};
+
+/// A WsReaderCore that keeps its own message limit.
+class WsReader : public WsReaderCore {
+public:
+    explicit WsReader(WsLimits limits = {}, bool compression = false) noexcept
+        : WsReaderCore(compression), max_message_(clamp_limit(limits.max_message_bytes)) {}
+
+    /// WsReaderCore::feed() under this reader's limit.
+    template <class Sink>
+    std::size_t feed(char* data, std::size_t n, Sink& sink) {
+        return WsReaderCore::feed(data, n, sink, max_message_);
+    }
+    /// Changes the limits; applies from the next frame header on.
+    void set_limits(WsLimits limits) noexcept {
+        max_message_ = clamp_limit(limits.max_message_bytes);
+    }
+    /// The message limit in force.
+    std::uint64_t max_message() const noexcept { return max_message_; }
+
+private:
+    std::uint64_t max_message_;
 };
 
 /// The close code RFC 6455 §7.4.1 gives each reader error.
@@ -11340,11 +11366,11 @@ inline std::uint16_t close_code_for(errc e) noexcept {
     }
 }
 
-inline bool WsReader::idle() const noexcept {
+inline bool WsReaderCore::idle() const noexcept {
     return state_ == st_header && hdr_pos_ == 0 && msg_op_ == 0;
 }
 
-inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) const noexcept {
+inline std::size_t WsReaderCore::read_budget(std::size_t room, std::size_t frame) const noexcept {
     if (room == 0) return 1;
     // Inside a header (or after the stream ended) where the next frame ends is not known.
     if (frame == 0 || state_ > st_payload || (state_ == st_header && hdr_pos_ != 0)) return room;
@@ -11353,18 +11379,18 @@ inline std::size_t WsReader::read_budget(std::size_t room, std::size_t frame) co
     return static_cast<std::size_t>(left + (room - left) / frame * frame);
 }
 
-inline void WsReader::release_buffers() noexcept {
+inline void WsReaderCore::release_buffers() noexcept {
     if (msg_op_ == 0 || !msg_ || msg_->empty()) msg_.reset();
     if (ctl_len_ == 0 && !(state_ == st_payload && (b0_ & 0x08))) ctl_.reset();
 }
 
-inline void WsReader::drop_buffers() noexcept {
+inline void WsReaderCore::drop_buffers() noexcept {
     msg_.reset();
     ctl_.reset();
     ctl_len_ = 0;
 }
 
-inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noexcept {
+inline std::uint64_t WsReaderCore::clamp_limit(std::uint64_t max_message_bytes) noexcept {
     // A 64-bit length announcing more than msg_ can ever hold is refused on the header (1009),
     // not accepted and buffered until an allocation fails; with a 32-bit size_t any limit
     // from 1 GiB up would otherwise let that happen.
@@ -11372,7 +11398,7 @@ inline std::uint64_t WsReader::clamp_limit(std::uint64_t max_message_bytes) noex
     return max_message_bytes < most ? max_message_bytes : most;
 }
 
-inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
+inline WsReaderCore::Fault WsReaderCore::on_b0(unsigned char c) noexcept {
     b0_ = c;
     // RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate
     // is supported, and it defines RSV1 alone (RFC 7692 §6).
@@ -11410,7 +11436,7 @@ inline WsReader::Fault WsReader::on_b0(unsigned char c) noexcept {
     }
 }
 
-inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
+inline WsReaderCore::Fault WsReaderCore::on_b1(unsigned char c) noexcept {
     b1_ = c;
     // §5.1: the server must fail the connection on an unmasked client frame.
     if (!(c & 0x80)) return {errc::protocol_error, "client frame not masked"};
@@ -11421,13 +11447,13 @@ inline WsReader::Fault WsReader::on_b1(unsigned char c) noexcept {
     return {};
 }
 
-inline WsReader::Fault WsReader::on_length() noexcept {
+inline WsReaderCore::Fault WsReaderCore::on_length(std::uint64_t limit) noexcept {
     // §5.2: in the 64-bit form the most significant bit must be 0.
     if (remaining_ >> 63) return {errc::protocol_error, "64-bit length with the top bit set"};
     // Data frames: the whole message must fit. Checked on the header, before any payload
     // is read, so an announced giant is refused without buffering a byte of it.
     const std::size_t held = msg_ ? msg_->size() : 0;
-    if (!(b0_ & 0x08) && (held > wire_limit() || remaining_ > wire_limit() - held))
+    if (!(b0_ & 0x08) && (held > wire_limit(limit) || remaining_ > wire_limit(limit) - held))
         return {errc::message_too_big, "message over max_message_bytes"};
     return {};
 }
@@ -11440,29 +11466,31 @@ WISP_NOINLINE inline std::uint64_t deflated_wire_limit(std::uint64_t limit) noex
     return limit < most - slack ? limit + slack : most;
 }
 
-inline std::uint64_t WsReader::wire_limit() const noexcept {
-    return msg_compressed_ ? deflated_wire_limit(max_message_) : max_message_;
+inline std::uint64_t WsReaderCore::wire_limit(std::uint64_t limit) const noexcept {
+    return msg_compressed_ ? deflated_wire_limit(limit) : limit;
 }
 
-inline void WsReader::begin_payload() noexcept {
+inline void WsReaderCore::begin_payload() noexcept {
     state_ = st_payload;
     hdr_pos_ = 0;
     phase_ = 0;
     started_ = false;
 }
 
-inline void WsReader::end_frame() noexcept {
+inline void WsReaderCore::end_frame() noexcept {
     state_ = st_header;
     hdr_pos_ = 0;
     started_ = false;
 }
 
-inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_t n,
-                                              std::size_t& pos) noexcept {
+inline WsReaderCore::Fault WsReaderCore::parse_header(const unsigned char* d, std::size_t n,
+                                                      std::size_t& pos,
+                                                      std::uint64_t limit) noexcept {
     // The whole header is here (it is at most 14 bytes): no per-byte bookkeeping. A header split
     // between reads is rare and goes byte by byte, out of line, so that the checks of the
     // common case are made in place.
-    if (hdr_pos_ != 0 || n - pos < max_frame_header_bytes) return parse_header_bytes(d, n, pos);
+    if (hdr_pos_ != 0 || n - pos < max_frame_header_bytes)
+        return parse_header_bytes(d, n, pos, limit);
     Fault f{};
     const unsigned char* h = d + pos;
     if ((f = on_b0(h[0])).why || (f = on_b1(h[1])).why) return f;
@@ -11475,16 +11503,15 @@ inline WsReader::Fault WsReader::parse_header(const unsigned char* d, std::size_
         remaining_ = len;
         at += ext;
     }
-    if ((f = on_length()).why) return f;
+    if ((f = on_length(limit)).why) return f;
     std::memcpy(key_, h + at, 4);
     pos += at + 4;
     begin_payload();
     return f;
 }
 
-WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned char* d,
-                                                                  std::size_t n,
-                                                                  std::size_t& pos) noexcept {
+WISP_NOINLINE inline WsReaderCore::Fault WsReaderCore::parse_header_bytes(
+    const unsigned char* d, std::size_t n, std::size_t& pos, std::uint64_t limit) noexcept {
     Fault f{};
     while (pos < n) {
         const unsigned char c = d[pos++];
@@ -11494,14 +11521,14 @@ WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned
             continue;
         }
         if (at == 1) {
-            if ((f = on_b1(c)).why || ((c & 0x7Fu) < 126 && (f = on_length()).why)) return f;
+            if ((f = on_b1(c)).why || ((c & 0x7Fu) < 126 && (f = on_length(limit)).why)) return f;
             continue;
         }
         const unsigned len7 = b1_ & 0x7Fu;
         const unsigned ext = len7 == 127 ? 8 : len7 == 126 ? 2 : 0;
         if (at < 2 + ext) {
             remaining_ = remaining_ << 8 | c;
-            if (at == 1 + ext && (f = on_length()).why) return f;
+            if (at == 1 + ext && (f = on_length(limit)).why) return f;
             continue;
         }
         key_[at - 2 - ext] = c;
@@ -11513,7 +11540,7 @@ WISP_NOINLINE inline WsReader::Fault WsReader::parse_header_bytes(const unsigned
     return f;
 }
 
-inline void WsReader::append(const char* p, std::size_t n) {
+inline void WsReaderCore::append(const char* p, std::size_t n) {
     if (!msg_) msg_ = std::make_unique<std::string>();
     const std::size_t need = msg_->size() + n;
     if (need > msg_->capacity()) {
@@ -11529,7 +11556,7 @@ inline void WsReader::append(const char* p, std::size_t n) {
 }
 
 template <class Sink>
-void WsReader::fail(Sink& sink, Fault f) {
+void WsReaderCore::fail(Sink& sink, Fault f) {
     state_ = st_failed;
     drop_buffers();
     sink.on_error(f.code, close_code_for(f.code), f.why);
@@ -11537,7 +11564,7 @@ void WsReader::fail(Sink& sink, Fault f) {
 
 // Delivers a whole control payload; false when the stream ended (close or error).
 template <class Sink>
-bool WsReader::control(Sink& sink, unsigned op, std::string_view payload) {
+bool WsReaderCore::control(Sink& sink, unsigned op, std::string_view payload) {
     if (op == 9) {
         sink.on_ping(payload);
         return true;
@@ -11579,7 +11606,7 @@ struct has_on_compressed_message<S, std::void_t<decltype(std::declval<S&>().on_c
                                         Opcode::text, std::string_view()))>> : std::true_type {};
 
 template <class Sink>
-void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
+void WsReaderCore::deliver(Sink& sink, Opcode op, std::string_view payload) {
     if (!msg_compressed_) {
         sink.on_message(op, payload);
         return;
@@ -11593,11 +11620,12 @@ void WsReader::deliver(Sink& sink, Opcode op, std::string_view payload) {
 }
 
 template <class Sink>
-std::size_t WsReader::feed(char* data, std::size_t n, Sink& sink) {
+std::size_t WsReaderCore::feed(char* data, std::size_t n, Sink& sink, std::uint64_t max_message) {
     std::size_t pos = 0;
     for (;;) {
         if (state_ == st_header) {
-            const Fault f = parse_header(reinterpret_cast<const unsigned char*>(data), n, pos);
+            const Fault f =
+                parse_header(reinterpret_cast<const unsigned char*>(data), n, pos, max_message);
             if (WISP_UNLIKELY(f.why != nullptr)) {
                 fail(sink, f);
                 return pos;
@@ -11731,7 +11759,7 @@ class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
-                                           std::string_view protocol, std::size_t max_message_bytes,
+                                           std::string_view protocol,
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
@@ -11828,8 +11856,8 @@ public:
 
 private:
     WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-              std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate, std::uint8_t id_len);
+              std::unique_ptr<Request> transient, std::unique_ptr<WsCompression> deflate,
+              std::uint8_t id_len);
     /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
     /// kept request.
     static std::size_t kept_offset(std::size_t id_len) noexcept {
@@ -11891,11 +11919,12 @@ private:
     std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
-    WsReader reader_;
+    WsReaderCore reader_;   ///< fed max_message(): the limit is the route's, not kept per peer
     mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
     WsSession* list_prev_ = nullptr;             ///< the route's PeerList
     WsSession* list_next_ = nullptr;
 
+    std::uint64_t max_message() const noexcept;   ///< the route's, as WsReader clamps it
     void note_rx() noexcept {
         if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
     }
@@ -11943,7 +11972,7 @@ inline void WsSession::on_data(char* p, std::size_t n) {
     ping_outstanding_ = false;
     // The read's publications to one topic go out together: one walk of its subscribers.
     Loop::PublicationHold hold(conn_.loop());
-    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (!reader_.done()) reader_.feed(p, n, *this, max_message());
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
 
@@ -11978,7 +12007,7 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
     std::string_view inflated;
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
-    const std::uint64_t limit64 = reader_.max_message();
+    const std::uint64_t limit64 = max_message();
     const std::size_t limit =
         limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
     const InflateOutcome r = codec->inflate(payload, limit, op == Opcode::text, inflated);
@@ -14381,7 +14410,6 @@ inline std::string ws_url(const Request& upgrade) {
 
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
-                                                  std::size_t max_message_bytes,
                                                   std::unique_ptr<WsCompression> deflate) {
     // Kept: the request packed, or (keep_request false) the URL, with the request whole until
     // `open` has returned.
@@ -14403,12 +14431,12 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     char* mem = static_cast<char*>(::operator new(kept_at + extra));
     std::memcpy(mem + sizeof(WsSession), id, id_len);
     KeptRequest::pack(mem + kept_at, packed, protocol, url);
-    return std::unique_ptr<WsSession>(new (mem) WsSession(
-        conn, ep, req, std::move(transient), max_message_bytes, std::move(deflate), id_len));
+    return std::unique_ptr<WsSession>(
+        new (mem) WsSession(conn, ep, req, std::move(transient), std::move(deflate), id_len));
 }
 
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<Request> transient,
                             std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
     : Session(SessionKind::websocket),
       id_len_(id_len),
@@ -14422,12 +14450,19 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       compressing_(deflate != nullptr),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr) {
+      reader_(deflate != nullptr) {
     if (transient) extras().request = std::move(transient);
     if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
     if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
     note_rx();
+}
+
+// The limit the upgrade used to give the reader, now read where it lives (WsOptions, else
+// Limits): both are fixed once the App listens, so every read sees the value the upgrade saw.
+inline std::uint64_t WsSession::max_message() const noexcept {
+    const std::size_t m = ep_.max_message_bytes;
+    return WsReaderCore::clamp_limit(m ? m : conn_.loop().core.options.limits.max_message_bytes);
 }
 
 inline void WsSession::trim_request() noexcept {
@@ -14613,11 +14648,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     head.append(extra).append("\r\n");
     conn.out().write(head);
 
-    const std::size_t max_message =
-        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
     // The peer keeps a packed copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
-    conn.switch_session(WsSession::make(conn, ep, req, protocol, max_message, std::move(deflate)));
+    conn.switch_session(WsSession::make(conn, ep, req, protocol, std::move(deflate)));
     return true;
 }
 

@@ -96,7 +96,8 @@ private:
     };
     Cursor begin() const noexcept;
 
-    std::uint32_t text_ = 0;        ///< where the strings start, after the lengths
+    // Where the strings start is not kept: the lengths before them are walked (the count of
+    // strings follows from the counts below), so an idle peer's allocation is 4 B smaller.
     std::uint32_t headers_ = 0;     ///< fields
     std::uint16_t params_ = 0;      ///< route parameters (a route has a few)
     std::uint8_t version_ = 0x11;   ///< HTTP major << 4 | minor (1.0 or 1.1)
@@ -176,13 +177,18 @@ inline KeptRequest* KeptRequest::pack(void* at, const Request* r, std::string_vi
         if (!s.empty()) std::memcpy(out, s.data(), s.size());
         out += s.size();
     });
-    k->text_ = static_cast<std::uint32_t>(lengths);
     return k;
 }
 
 inline KeptRequest::Cursor KeptRequest::begin() const noexcept {
     const auto* len = reinterpret_cast<const unsigned char*>(this + 1);
-    return Cursor{len, reinterpret_cast<const char*>(len) + text_};
+    // The subprotocol and the URL, then the method, target, body, each field's name and value
+    // and each parameter's name, value and raw value (each_string()).
+    std::size_t strings = 2;
+    if (has_request()) strings += 3 + 2 * std::size_t(headers_) + 3 * std::size_t(params_);
+    const unsigned char* text = len;
+    for (std::size_t i = 0; i < strings; ++i) text += *text == long_mark ? 5 : 1;
+    return Cursor{len, reinterpret_cast<const char*>(text)};
 }
 
 inline std::string_view KeptRequest::Cursor::next() noexcept {

@@ -47,7 +47,6 @@ inline std::string ws_url(const Request& upgrade) {
 
 inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
                                                   Request& req, std::string_view protocol,
-                                                  std::size_t max_message_bytes,
                                                   std::unique_ptr<WsCompression> deflate) {
     // Kept: the request packed, or (keep_request false) the URL, with the request whole until
     // `open` has returned.
@@ -69,12 +68,12 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     char* mem = static_cast<char*>(::operator new(kept_at + extra));
     std::memcpy(mem + sizeof(WsSession), id, id_len);
     KeptRequest::pack(mem + kept_at, packed, protocol, url);
-    return std::unique_ptr<WsSession>(new (mem) WsSession(
-        conn, ep, req, std::move(transient), max_message_bytes, std::move(deflate), id_len));
+    return std::unique_ptr<WsSession>(
+        new (mem) WsSession(conn, ep, req, std::move(transient), std::move(deflate), id_len));
 }
 
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient, std::size_t max_message_bytes,
+                            std::unique_ptr<Request> transient,
                             std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
     : Session(SessionKind::websocket),
       id_len_(id_len),
@@ -88,12 +87,19 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
       compressing_(deflate != nullptr),
       conn_(conn),
       ep_(ep),
-      reader_(WsLimits{max_message_bytes}, deflate != nullptr) {
+      reader_(deflate != nullptr) {
     if (transient) extras().request = std::move(transient);
     if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
     if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
     note_rx();
+}
+
+// The limit the upgrade used to give the reader, now read where it lives (WsOptions, else
+// Limits): both are fixed once the App listens, so every read sees the value the upgrade saw.
+inline std::uint64_t WsSession::max_message() const noexcept {
+    const std::size_t m = ep_.max_message_bytes;
+    return WsReaderCore::clamp_limit(m ? m : conn_.loop().core.options.limits.max_message_bytes);
 }
 
 inline void WsSession::trim_request() noexcept {

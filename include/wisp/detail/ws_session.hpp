@@ -53,7 +53,7 @@ class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
     static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
-                                           std::string_view protocol, std::size_t max_message_bytes,
+                                           std::string_view protocol,
                                            std::unique_ptr<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
@@ -150,8 +150,8 @@ public:
 
 private:
     WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-              std::unique_ptr<Request> transient, std::size_t max_message_bytes,
-              std::unique_ptr<WsCompression> deflate, std::uint8_t id_len);
+              std::unique_ptr<Request> transient, std::unique_ptr<WsCompression> deflate,
+              std::uint8_t id_len);
     /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
     /// kept request.
     static std::size_t kept_offset(std::size_t id_len) noexcept {
@@ -213,11 +213,12 @@ private:
     std::uint32_t tick_ = 0;
     Connection& conn_;
     const WsEndpoint& ep_;
-    WsReader reader_;
+    WsReaderCore reader_;   ///< fed max_message(): the limit is the route's, not kept per peer
     mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
     WsSession* list_prev_ = nullptr;             ///< the route's PeerList
     WsSession* list_next_ = nullptr;
 
+    std::uint64_t max_message() const noexcept;   ///< the route's, as WsReader clamps it
     void note_rx() noexcept {
         if (!close_timed_) tick_ = static_cast<std::uint32_t>(conn_.loop().now_tick());
     }
@@ -265,7 +266,7 @@ inline void WsSession::on_data(char* p, std::size_t n) {
     ping_outstanding_ = false;
     // The read's publications to one topic go out together: one walk of its subscribers.
     Loop::PublicationHold hold(conn_.loop());
-    if (!reader_.done()) reader_.feed(p, n, *this);
+    if (!reader_.done()) reader_.feed(p, n, *this, max_message());
     if (reader_.idle()) reader_.release_buffers();   // idle peers hold no buffer
 }
 
@@ -300,7 +301,7 @@ inline void WsSession::on_compressed_message(Opcode op, std::string_view payload
     std::string_view inflated;
     // max_message_bytes limits the inflated size (a small compressed message may be a bomb):
     // inflation stops one byte past it.
-    const std::uint64_t limit64 = reader_.max_message();
+    const std::uint64_t limit64 = max_message();
     const std::size_t limit =
         limit64 < ~std::size_t(0) ? static_cast<std::size_t>(limit64) : ~std::size_t(0) - 1;
     const InflateOutcome r = codec->inflate(payload, limit, op == Opcode::text, inflated);

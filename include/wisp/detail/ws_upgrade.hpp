@@ -153,11 +153,9 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
     head.append(extra).append("\r\n");
     conn.out().write(head);
 
-    const std::size_t max_message =
-        ep.max_message_bytes ? ep.max_message_bytes : loop.core.options.limits.max_message_bytes;
     // The peer keeps a packed copy (and shares req's state); the session starts (the open hook)
     // once the HTTP session has let go.
-    conn.switch_session(WsSession::make(conn, ep, req, protocol, max_message, std::move(deflate)));
+    conn.switch_session(WsSession::make(conn, ep, req, protocol, std::move(deflate)));
     return true;
 }
 
