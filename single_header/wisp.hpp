@@ -1191,6 +1191,58 @@ std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/thread_spare.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/thread_spare.hpp — ThreadSpare: one object per thread that other objects give
+// storage back to and take it from (Headers' spare strings, BlockCache's free blocks).
+// Owns: making it on a thread's first need, and not making or handing it out once it is gone.
+// Must not know: what is kept in it.
+
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// This thread's `T`, made on first need and destroyed at the thread's (or the program's) exit.
+template <class T>
+class ThreadSpare {
+public:
+    /// This thread's `T`, made now if `make`; null when it was never made and `make` is false
+    /// (storage given back during exit, a static's say, must not make one that is never
+    /// destroyed), once it is destroyed, and on Windows.
+    static T* get(bool make) noexcept {
+#ifdef _WIN32
+        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (a bad
+        // free at thread exit): nothing is kept on Windows.
+        (void)make;
+        return nullptr;
+#else
+        if (gone() || (!make && !made())) return nullptr;
+        thread_local Holder h;
+        return &h.value;
+#endif
+    }
+
+private:
+    struct Holder {
+        T value;
+        Holder() noexcept { made() = true; }
+        Holder(const Holder&) = delete;
+        Holder& operator=(const Holder&) = delete;
+        ~Holder() { gone() = true; }   // before `value` is destroyed
+    };
+    static bool& gone() noexcept {
+        thread_local bool g = false;   // trivially destructible: readable after ~Holder
+        return g;
+    }
+    static bool& made() noexcept {
+        thread_local bool m = false;
+        return m;
+    }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/headers.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/headers.hpp — Headers: the owned, ordered, case-insensitive header fields of a
@@ -1245,30 +1297,13 @@ private:
         std::vector<value_type> list;   ///< empty, with capacity
         std::string strings[max_strings];
         std::size_t count = 0;
-        Spare() noexcept { made() = true; }
+        Spare() noexcept = default;
         Spare(const Spare&) = delete;
         Spare& operator=(const Spare&) = delete;
-        ~Spare() { gone() = true; }
     };
-    static bool& gone() noexcept {
-        thread_local bool g = false;   // trivially destructible: readable after ~Spare
-        return g;
-    }
-    static bool& made() noexcept {   // a list that add() filled made this thread's Spare
-        thread_local bool m = false;
-        return m;
-    }
-    static Spare* spare() noexcept {
-#ifdef _WIN32
-        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (a
-        // bad free at thread exit): no spares on Windows.
-        return nullptr;
-#else
-        if (gone()) return nullptr;   // this thread's Spare is destroyed (thread or program exit)
-        thread_local Spare s;
-        return &s;
-#endif
-    }
+    /// This thread's spares (none on Windows or once they are destroyed); `make` false gives
+    /// none when add() never made them.
+    static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     void recycle() noexcept;
 
     std::vector<value_type> list_;
@@ -1313,8 +1348,8 @@ inline Headers& Headers::add(std::string_view name, std::string_view value) {
 inline void Headers::recycle() noexcept {
     // Only into a Spare that add() made: a list released during exit (a static one, say) must
     // not make a thread_local that is never destroyed.
-    if (list_.capacity() == 0 || !made()) return;
-    Spare* s = spare();
+    if (list_.capacity() == 0) return;
+    Spare* s = spare(false);
     if (s == nullptr) return;
     const std::size_t sso = std::string().capacity();
     for (value_type& h : list_) {
@@ -8695,11 +8730,10 @@ private:
     struct List {
         Free* head = nullptr;
         std::size_t count = 0;
-        List() noexcept { made() = true; }
+        List() noexcept = default;
         List(const List&) = delete;
         List& operator=(const List&) = delete;
         ~List() {
-            gone() = true;
             while (head != nullptr) {
                 Free* f = head;
                 head = f->next;
@@ -8707,27 +8741,11 @@ private:
             }
         }
     };
-    static bool& gone() noexcept {
-        thread_local bool g = false;   // trivially destructible: readable after ~List
-        return g;
-    }
-    static bool& made() noexcept {
-        thread_local bool m = false;
-        return m;
-    }
-    /// This thread's list; null once it is destroyed (thread or program exit), and null to a
-    /// put() on a thread that never took a block (a list made during exit would never go).
+    /// This thread's list (none under ASan, on Windows, or once this thread's is destroyed);
+    /// none to a put() on a thread that never took a block.
     static List* list(bool make) noexcept {
-#ifdef _WIN32
-        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (as
-        // Headers' spares, headers.hpp): no cache on Windows.
-        (void)make;
-        return nullptr;
-#else
-        if (!block_cache_enabled || gone() || (!make && !made())) return nullptr;
-        thread_local List l;
-        return &l;
-#endif
+        if (!block_cache_enabled) return nullptr;
+        return ThreadSpare<List>::get(make);
     }
 };
 

@@ -7,6 +7,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/thread_spare.hpp>
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
@@ -56,30 +57,13 @@ private:
         std::vector<value_type> list;   ///< empty, with capacity
         std::string strings[max_strings];
         std::size_t count = 0;
-        Spare() noexcept { made() = true; }
+        Spare() noexcept = default;
         Spare(const Spare&) = delete;
         Spare& operator=(const Spare&) = delete;
-        ~Spare() { gone() = true; }
     };
-    static bool& gone() noexcept {
-        thread_local bool g = false;   // trivially destructible: readable after ~Spare
-        return g;
-    }
-    static bool& made() noexcept {   // a list that add() filled made this thread's Spare
-        thread_local bool m = false;
-        return m;
-    }
-    static Spare* spare() noexcept {
-#ifdef _WIN32
-        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (a
-        // bad free at thread exit): no spares on Windows.
-        return nullptr;
-#else
-        if (gone()) return nullptr;   // this thread's Spare is destroyed (thread or program exit)
-        thread_local Spare s;
-        return &s;
-#endif
-    }
+    /// This thread's spares (none on Windows or once they are destroyed); `make` false gives
+    /// none when add() never made them.
+    static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     void recycle() noexcept;
 
     std::vector<value_type> list_;
@@ -124,8 +108,8 @@ inline Headers& Headers::add(std::string_view name, std::string_view value) {
 inline void Headers::recycle() noexcept {
     // Only into a Spare that add() made: a list released during exit (a static one, say) must
     // not make a thread_local that is never destroyed.
-    if (list_.capacity() == 0 || !made()) return;
-    Spare* s = spare();
+    if (list_.capacity() == 0) return;
+    Spare* s = spare(false);
     if (s == nullptr) return;
     const std::size_t sso = std::string().capacity();
     for (value_type& h : list_) {

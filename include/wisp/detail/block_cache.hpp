@@ -9,6 +9,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/thread_spare.hpp>
 #include <cstddef>
 #include <new>
 
@@ -68,11 +69,10 @@ private:
     struct List {
         Free* head = nullptr;
         std::size_t count = 0;
-        List() noexcept { made() = true; }
+        List() noexcept = default;
         List(const List&) = delete;
         List& operator=(const List&) = delete;
         ~List() {
-            gone() = true;
             while (head != nullptr) {
                 Free* f = head;
                 head = f->next;
@@ -80,27 +80,11 @@ private:
             }
         }
     };
-    static bool& gone() noexcept {
-        thread_local bool g = false;   // trivially destructible: readable after ~List
-        return g;
-    }
-    static bool& made() noexcept {
-        thread_local bool m = false;
-        return m;
-    }
-    /// This thread's list; null once it is destroyed (thread or program exit), and null to a
-    /// put() on a thread that never took a block (a list made during exit would never go).
+    /// This thread's list (none under ASan, on Windows, or once this thread's is destroyed);
+    /// none to a put() on a thread that never took a block.
     static List* list(bool make) noexcept {
-#ifdef _WIN32
-        // mingw-w64 runs a thread_local's destructor after the thread's storage is gone (as
-        // Headers' spares, headers.hpp): no cache on Windows.
-        (void)make;
-        return nullptr;
-#else
-        if (!block_cache_enabled || gone() || (!make && !made())) return nullptr;
-        thread_local List l;
-        return &l;
-#endif
+        if (!block_cache_enabled) return nullptr;
+        return ThreadSpare<List>::get(make);
     }
 };
 
