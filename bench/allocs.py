@@ -10,7 +10,10 @@ the messages (deliveries, requests) the generator counted in that window; the tw
 by a few milliseconds, so read 0.003 as zero. The kit (`../shared/bench`) is read-only: copy it
 to a writable place and build it there (bench/README.md), then pass that directory as --kit.
 """
-import argparse, json, os, re, signal, socket, subprocess, sys, time
+import argparse, json, os, re, signal, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import wait_port  # noqa: E402
 
 WORKLOADS = [
     ("echo 16 B, D=16", ["echo", "-c", "100", "-d", "16", "-s", "16"]),
@@ -20,18 +23,6 @@ WORKLOADS = [
     ("SSE fanout K=100 (64 B)", ["sse", "-k", "100", "-d", "16", "-s", "64"]),
     ("HTTP GET / pipelined x16", "wrk"),
 ]
-
-
-def wait_port(port, deadline=5.0):
-    end = time.time() + deadline
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("anchor did not start")
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -38,6 +38,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_port  # noqa: E402
+
 HZ = os.sysconf("SC_CLK_TCK")
 CONFIGS = ["single", "bridged", "cross"]
 
@@ -82,13 +85,6 @@ def wait_quiet(limit, timeout):
         if cores < limit or time.time() > end:
             return cores
         print(f"# waiting for a quiet machine ({cores:.2f} cores busy)", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Proc:
     """A server pinned to one CPU; its output goes to `log`."""

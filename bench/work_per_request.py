@@ -13,7 +13,10 @@ and shutdown cancel out). Ir is user-space instructions only: the syscall count 
 kernel's part. Syscalls per request depend a little on batching (how many connections one
 epoll_wait returns), so compare servers measured the same way, in the same run.
 """
-import argparse, os, re, signal, socket, subprocess, sys, tempfile, time
+import argparse, os, re, signal, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import wait_port  # noqa: E402
 
 WORKLOADS = {
     "keep-alive": (["http", "{port}", "10", "1"], 2000, 10000),
@@ -22,20 +25,6 @@ WORKLOADS = {
     "echo 16 B text": (["ws-text", "{port}", "10", "16"], 2000, 10000),
     "echo 64 KiB text": (["ws-text", "{port}", "10", "65536"], 400, 2000),
 }
-
-
-def wait_port(port, proc, deadline=60.0):
-    end = time.time() + deadline
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
 
 def measure(tool, server, port, drive):
     """Runs `server` under callgrind (tool "ir") or strace -c -f (tool "sys") while drive()
@@ -48,7 +37,7 @@ def measure(tool, server, port, drive):
             cmd = ["strace", "-c", "-f", "-o", out, server, str(port)]
         srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_port(port, srv)
+            wait_port(port, srv, deadline=60.0)
             result = drive()
         finally:
             target = srv.pid
