@@ -80,8 +80,8 @@ std::string encode_client_frame(Opcode op, std::string_view payload, bool fin,
 // mask() and mask_ascii(): one pass that XORs the payload and, when `Seen`, ORs together the
 // bytes it wrote (their high bits say whether any was not ASCII).
 template <bool Seen>
-inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4],
-                               std::size_t phase) noexcept {
+WISP_NOINLINE inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4],
+                                             std::size_t phase) noexcept {
     std::uint64_t seen = 0;
     std::size_t i = 0;
     // Single bytes up to the next payload offset that is a multiple of 4, so the words below
@@ -127,13 +127,65 @@ inline std::uint64_t mask_pass(char* p, std::size_t n, const std::uint8_t key[4]
     return seen;
 }
 
+// A payload of at most 16 bytes that starts at key[0] (most chat and echo messages): straight
+// code inline in the reader, up to two words, then 4, 2 and 1 bytes (each piece starts at a
+// multiple of 4, or of 2 for the last byte, in the key's pattern).
+template <bool Seen>
+inline std::uint64_t mask_short(char* p, std::size_t n, const std::uint8_t key[4]) noexcept {
+    std::uint32_t k32;
+    std::memcpy(&k32, key, 4);
+    std::uint64_t seen = 0;
+    if (n >= 8) {
+        const std::uint64_t k = static_cast<std::uint64_t>(k32) << 32 | k32;
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        w ^= k;
+        std::memcpy(p, &w, 8);
+        if constexpr (Seen) seen = w;
+        if (n == 16) {
+            std::memcpy(&w, p + 8, 8);
+            w ^= k;
+            std::memcpy(p + 8, &w, 8);
+            if constexpr (Seen) seen |= w;
+            return seen;
+        }
+    }
+    std::size_t i = n & 8;
+    if (n & 4) {
+        std::uint32_t w;
+        std::memcpy(&w, p + i, 4);
+        w ^= k32;
+        std::memcpy(p + i, &w, 4);
+        if constexpr (Seen) seen |= w;
+        i += 4;
+    }
+    if (n & 2) {
+        std::uint16_t w, k16;
+        std::memcpy(&w, p + i, 2);
+        std::memcpy(&k16, key, 2);
+        w = static_cast<std::uint16_t>(w ^ k16);
+        std::memcpy(p + i, &w, 2);
+        if constexpr (Seen) seen |= w;
+        i += 2;
+    }
+    if (n & 1) {
+        const unsigned char c = static_cast<unsigned char>(p[i] ^ key[i & 3]);
+        p[i] = static_cast<char>(c);
+        if constexpr (Seen) seen |= c;
+    }
+    return seen;
+}
+
 inline void mask(char* p, std::size_t n, const std::uint8_t key[4], std::size_t phase) noexcept {
-    mask_pass<false>(p, n, key, phase);
+    if (n <= 16 && (phase & 3) == 0) mask_short<false>(p, n, key);
+    else mask_pass<false>(p, n, key, phase);
 }
 
 inline bool mask_ascii(char* p, std::size_t n, const std::uint8_t key[4],
                        std::size_t phase) noexcept {
-    return (mask_pass<true>(p, n, key, phase) & 0x8080808080808080u) == 0;
+    const std::uint64_t seen = n <= 16 && (phase & 3) == 0 ? mask_short<true>(p, n, key)
+                                                           : mask_pass<true>(p, n, key, phase);
+    return (seen & 0x8080808080808080u) == 0;
 }
 
 inline std::size_t encode_frame_header(char* out, Opcode op, bool fin, std::uint64_t payload_len,
