@@ -735,3 +735,63 @@ TEST_CASE("response fields: Headers reusing a released list's storage hold what 
         CHECK(c.begin()->second == long_a);
     }
 }
+
+TEST_CASE("response fields: Headers keep order through remove, set and reuse of their storage") {
+    using wisp::Headers;
+    const std::string long_v(100, 'v'), huge(5000, 'h');
+    auto names = [](const Headers& h) {
+        std::string out;
+        for (const auto& f : h) out += f.first + "=" + f.second.substr(0, 3) + ";";
+        return out;
+    };
+    for (int round = 0; round < 3; ++round) {
+        CAPTURE(round);
+        Headers h{{"A", "1"}, {"B", "2"}, {"a", "3"}, {"C", long_v}};
+        CHECK(names(h) == "A=1;B=2;a=3;C=vvv;");
+        h.remove("a");   // both A and a, the others keep their order
+        CHECK(names(h) == "B=2;C=vvv;");
+        CHECK_FALSE(h.has("A"));
+        h.add("D", "4");
+        h.add("E", huge);   // a string above what a kept list may hold
+        CHECK(names(h) == "B=2;C=vvv;D=4;E=hhh;");
+        // set() with a value viewing the field it replaces, and with a name viewing a field.
+        h.set("C", *h.get("C"));
+        CHECK(names(h) == "B=2;D=4;E=hhh;C=vvv;");
+        CHECK(*h.get("c") == long_v);
+        h.set(h.begin()->first, "5");
+        CHECK(names(h) == "D=4;E=hhh;C=vvv;B=5;");
+        CHECK(h.size() == 4);
+        // Copy-assigning into a list that holds dropped entries as storage.
+        Headers other{{"X", long_v}, {"Y", "y"}, {"Z", "z"}};
+        other.remove("X");
+        other.remove("Y");
+        REQUIRE(other.size() == 1);
+        other = h;
+        CHECK(names(other) == names(h));
+        CHECK(*other.get("E") == huge);
+        // A moved-from list is empty and usable.
+        Headers moved = std::move(other);
+        CHECK(moved.size() == 4);
+        CHECK(other.empty());
+        CHECK(other.begin() == other.end());
+        other.add("F", "6");
+        CHECK(names(other) == "F=6;");
+        Headers assigned;
+        assigned.add("G", long_v);
+        assigned = std::move(moved);
+        CHECK(names(assigned) == names(h));
+        CHECK(moved.empty());
+    }
+    // Lists let go of on this thread give their storage to the next: what they held never shows.
+    for (int i = 0; i < 5; ++i) {
+        Headers a;
+        a.set("Content-Type", "text/plain; charset=utf-8");
+        a.add("X-Extra", long_v);
+        CHECK(a.size() == 2);
+        Headers b;
+        CHECK(b.empty());
+        CHECK_FALSE(b.has("X-Extra"));
+        b.add("Only", "one");
+        CHECK(names(b) == "Only=one;");
+    }
+}

@@ -26,12 +26,13 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 class Headers {
 public:
     using value_type = std::pair<std::string, std::string>;
+    using const_iterator = std::vector<value_type>::const_iterator;
     Headers() = default;
-    Headers(std::initializer_list<value_type> init) : list_(init) {}
-    Headers(const Headers&) = default;
-    Headers(Headers&&) noexcept = default;
-    Headers& operator=(const Headers&) = default;
-    Headers& operator=(Headers&&) noexcept = default;
+    Headers(std::initializer_list<value_type> init) : list_(init), size_(init.size()) {}
+    Headers(const Headers& o) : list_(o.begin(), o.end()), size_(o.size_) {}
+    Headers(Headers&& o) noexcept : list_(std::move(o.list_)), size_(std::exchange(o.size_, 0)) {}
+    Headers& operator=(const Headers& o);
+    Headers& operator=(Headers&& o) noexcept;
     ~Headers() { recycle(); }
 
     /// Replaces every field named `name` with one field.
@@ -43,30 +44,37 @@ public:
     bool has(std::string_view name) const { return get(name).has_value(); }
     void remove(std::string_view name);
 
-    auto begin() const { return list_.begin(); }
-    auto end() const { return list_.end(); }
-    std::size_t size() const { return list_.size(); }
-    bool empty() const { return list_.empty(); }
+    const_iterator begin() const { return list_.cbegin(); }
+    const_iterator end() const { return list_.cbegin() + static_cast<std::ptrdiff_t>(size_); }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
 
 private:
-    // The storage of lists this thread let go of, taken again by the next list it fills: most
-    // responses carry one or two short fields (text()'s Content-Type), and their list and
-    // out-of-line strings would otherwise cost two allocations and two frees each.
+    // The fields are the first size_ entries of list_; the entries after them are storage kept
+    // for the next fields, their strings overwritten in place. A list let go of is kept by its
+    // thread for the next list it fills: most responses carry one or two fields (text()'s
+    // Content-Type), which then cost no allocation and no string construction.
     struct Spare {
-        static constexpr std::size_t max_strings = 8, max_capacity = 256, max_fields = 8;
-        std::vector<value_type> list;   ///< empty, with capacity
-        std::string strings[max_strings];
-        std::size_t count = 0;
+        static constexpr std::size_t max_fields = 8, max_capacity = 256;
+        std::vector<value_type> list;   ///< entries whose strings are storage only
         Spare() noexcept = default;
         Spare(const Spare&) = delete;
         Spare& operator=(const Spare&) = delete;
     };
-    /// This thread's spares (none on Windows or once they are destroyed); `make` false gives
-    /// none when add() never made them.
+    /// This thread's spare list (none on Windows or once it is destroyed); `make` false gives
+    /// none when add() never made it.
     static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
+    /// Makes `str`, a kept entry's string, hold `v`, within its storage when it has room.
+    static void put(std::string& str, std::string_view v) {
+        str.clear();
+        str.append(v.data(), v.size());
+    }
+    /// Drops the fields named `name` among the first `before`, keeping the others' order.
+    void drop(std::string_view name, std::size_t before) noexcept;
     void recycle() noexcept;
 
     std::vector<value_type> list_;
+    std::size_t size_ = 0;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -80,65 +88,81 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+inline Headers& Headers::operator=(const Headers& o) {
+    if (this != &o) {
+        size_ = 0;   // the entries stay as storage for o's fields
+        for (const value_type& f : o) add(f.first, f.second);
+    }
+    return *this;
+}
+
+inline Headers& Headers::operator=(Headers&& o) noexcept {
+    if (this != &o) {
+        recycle();
+        list_ = std::move(o.list_);
+        size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+}
+
 inline Headers& Headers::set(std::string_view name, std::string_view value) {
-    if (!list_.empty()) remove(name);
-    return add(name, value);
+    // Added first, then the older fields of that name dropped: `name` and `value` may view a
+    // field of this list, which stays intact until the new one holds its copy.
+    const std::size_t before = size_;
+    add(name, value);
+    if (before != 0) drop(name, before);
+    return *this;
 }
 
 inline Headers& Headers::add(std::string_view name, std::string_view value) {
-    // Every response a handler makes comes here: storage is reused, not allocated, when this
-    // thread has some to spare (short strings need none).
-    Spare* s = nullptr;
-    if (list_.capacity() == 0 && (s = spare()) != nullptr) list_.swap(s->list);
-    if (value.size() > std::string().capacity() && (s || (s = spare()) != nullptr) &&
-        s->count != 0) {
-        // A spare string (empty, with room) takes the value's bytes, then becomes the value:
-        // copied first, since `value` may view a field of this list, which the new one moves.
-        std::string& str = s->strings[--s->count];
-        str.append(value.data(), value.size());
-        list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
-                           std::forward_as_tuple(std::move(str)));
-        return *this;
+    if (size_ == list_.size() && list_.capacity() == 0) {
+        // Every response a handler makes comes here: the storage of a list this thread let go of.
+        if (Spare* s = spare(); s != nullptr) list_.swap(s->list);
     }
-    list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
-                       std::forward_as_tuple(value));
+    if (size_ < list_.size()) {
+        // A kept entry, never one of the fields `name` or `value` may view.
+        value_type& f = list_[size_];
+        put(f.first, name);
+        put(f.second, value);
+    } else {
+        list_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                           std::forward_as_tuple(value));
+    }
+    ++size_;
     return *this;
+}
+
+inline void Headers::drop(std::string_view name, std::size_t before) noexcept {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < size_; ++i) {
+        if (i < before && iequals(list_[i].first, name)) continue;
+        if (out != i) list_[out].swap(list_[i]);   // the dropped entry moves behind, as storage
+        ++out;
+    }
+    size_ = out;
 }
 
 inline void Headers::recycle() noexcept {
     // Only into a Spare that add() made: a list released during exit (a static one, say) must
-    // not make a thread_local that is never destroyed.
-    if (list_.capacity() == 0) return;
+    // not make a thread_local that is never destroyed. What is kept is bounded: at most
+    // max_fields entries, no string above max_capacity bytes.
+    if (list_.capacity() == 0 || list_.capacity() > Spare::max_fields) return;
     Spare* s = spare(false);
-    if (s == nullptr) return;
-    const std::size_t sso = std::string().capacity();
-    for (value_type& h : list_) {
-        for (std::string* str : {&h.first, &h.second}) {
-            if (s->count == Spare::max_strings) break;
-            if (str->capacity() > sso && str->capacity() <= Spare::max_capacity) {
-                str->clear();
-                s->strings[s->count++] = std::move(*str);
-            }
-        }
+    if (s == nullptr || s->list.capacity() != 0) return;
+    for (value_type& f : list_) {
+        for (std::string* str : {&f.first, &f.second})
+            if (str->capacity() > Spare::max_capacity) std::string().swap(*str);
     }
-    if (s->list.capacity() == 0 && list_.capacity() <= Spare::max_fields) {
-        list_.clear();
-        s->list.swap(list_);
-    }
+    s->list.swap(list_);
 }
 
 inline std::optional<std::string_view> Headers::get(std::string_view name) const {
-    for (const auto& h : list_)
+    for (const auto& h : *this)
         if (iequals(h.first, name)) return std::string_view(h.second);
     return std::nullopt;
 }
 
-inline void Headers::remove(std::string_view name) {
-    for (std::size_t i = 0; i < list_.size();) {
-        if (iequals(list_[i].first, name)) list_.erase(list_.begin() + static_cast<long>(i));
-        else ++i;
-    }
-}
+inline void Headers::remove(std::string_view name) { drop(name, size_); }
 
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")
