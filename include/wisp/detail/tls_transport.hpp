@@ -102,6 +102,7 @@ private:
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
     Loop& loop() const noexcept override { return loop_; }
+    Transport* as_layer() noexcept override { return this; }
 
     // ---- the BIO ----
     static BIO_METHOD* bio_method();
