@@ -44,7 +44,7 @@ public:
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection() {
-        if (transport_ != &socket_) delete transport_;   // a layer, before the socket under it
+        if (layered_) delete socket_.upper();   // a layer, before the socket under it
     }
 
     /// The accepted socket's transport, for a layer to be built over it (TLS).
@@ -53,8 +53,9 @@ public:
     /// start(). Null leaves the socket in charge.
     void set_layer(std::unique_ptr<Transport> layer) {
         if (!layer) return;
-        if (transport_ != &socket_) delete transport_;
-        transport_ = layer.release();
+        if (layered_) delete socket_.upper();
+        socket_.set_upper(*layer.release());   // the socket names it: no pointer here
+        layered_ = true;
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
@@ -67,12 +68,12 @@ public:
     Loop& loop() const noexcept override { return SendQueue::loop(); }
     SendQueue& out() noexcept { return *this; }
     const SendQueue& out() const noexcept { return *this; }
-    const Address& remote_address() const noexcept { return transport_->remote_address(); }
+    const Address& remote_address() const noexcept { return transport().remote_address(); }
     /// True over TLS.
-    bool is_secure() const noexcept { return transport_->is_secure(); }
+    bool is_secure() const noexcept { return transport().is_secure(); }
     /// The subject of the client's verified certificate (mutual TLS); null without one.
     std::shared_ptr<const std::string> client_subject() const {
-        return transport_->client_subject();
+        return transport().client_subject();
     }
     /// Open: neither lingering nor closed (a close may still be pending, see closing()).
     bool is_open() const noexcept { return state_ == State::open; }
@@ -124,17 +125,21 @@ public:
     inline void on_transport_error() override;
     void hold() noexcept override { retain(); }
     void unhold() noexcept override { release(); }
+    bool& read_posted() noexcept override { return read_posted_; }
 
     bool dirty = false;   ///< on the loop's dirty list this turn
 
 private:
-    // The small fields together, after the bases (TransportOwner's vtable pointer and flag,
-    // the wheel's node, the send queue): `dirty` and these fill the queue's last word.
+    // The small fields together, after the bases (TransportOwner's vtable pointer, the wheel's
+    // node, the send queue): `dirty` and these fill the queue's last word and one more (168 B
+    // in all, a 176 B heap chunk; test_engine.cpp checks it).
     enum class State : std::uint8_t { open, lingering, closed };
     State state_ = State::open;
     std::uint8_t depth_ = 0;   ///< nested in_session() calls
-    bool in_read_ = false;     ///< the pump runs: start no second read
-    bool close_after_flush_ = false;
+    bool in_read_ : 1;         ///< the pump runs: start no second read
+    bool close_after_flush_ : 1;
+    bool layered_ : 1;           ///< the socket's upper() is in charge (TLS, or a test's)
+    bool read_posted_ = false;   ///< TransportOwner::read_posted
     std::atomic<bool> gone_{false};
     std::atomic<std::uint32_t> refs_{1};
 
@@ -152,9 +157,27 @@ private:
     void close_now();
     void begin_linger();
     void free_retired() noexcept;
+    template <class T>
+    void pump(T& t);
+
+    /// The transport in charge: the socket, or the one its upper() names (owned here).
+    Transport& transport() noexcept {
+        if (layered_) return *socket_.upper();
+        return socket_;
+    }
+    const Transport& transport() const noexcept {
+        if (layered_) return *socket_.upper();
+        return socket_;
+    }
+    /// Calls `f` with the transport in charge, the socket as its own (final) type so that the
+    /// plain path calls it directly.
+    template <class F>
+    decltype(auto) with_transport(F&& f) {
+        if (WISP_LIKELY(!layered_)) return f(socket_);
+        return f(*socket_.upper());
+    }
 
     SocketTransport socket_;   ///< the socket (empty over another transport)
-    Transport* transport_;     ///< &socket_, or a transport used instead of it (owned)
     std::unique_ptr<Session> session_;
 };
 
@@ -184,15 +207,21 @@ private:
 
 // ---- implementation -------------------------------------------------------
 inline Connection::Connection(Loop& loop, tcp_socket socket)
-    : SendQueue(loop), socket_(std::move(socket)), transport_(&socket_) {}
+    : SendQueue(loop),
+      in_read_(false),
+      close_after_flush_(false),
+      layered_(false),
+      socket_(std::move(socket)) {}
 
 inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
-    : SendQueue(loop), transport_(transport.release()) {}
+    : SendQueue(loop), in_read_(false), close_after_flush_(false), layered_(true) {
+    socket_.set_upper(*transport.release());
+}
 
 inline void Connection::start(std::unique_ptr<Session> first) {
     session_ = std::move(first);
     loop().add(*this);
-    if (!transport_->start(*this)) {
+    if (!transport().start(*this)) {
         close_now();
         return;
     }
@@ -219,11 +248,16 @@ inline bool Connection::can_read() const noexcept {
 }
 
 inline void Connection::resume_reading() {
-    if (!in_read_ && can_read()) transport_->want_read();
+    if (!in_read_ && can_read()) with_transport([](auto& t) { t.want_read(); });
 }
 
 inline void Connection::on_readable() {
-    if (state_ == State::closed || in_read_ || !can_read() || !transport_->may_have_input()) return;
+    with_transport([this](auto& t) { pump(t); });
+}
+
+template <class T>
+inline void Connection::pump(T& t) {
+    if (state_ == State::closed || in_read_ || !can_read() || !t.may_have_input()) return;
     Loop::TickHold hold(loop());
     char* buf = loop().recv_buffer();
     const std::size_t cap = loop().recv_size();
@@ -234,7 +268,7 @@ inline void Connection::on_readable() {
     for (int round = 0; round < 4 && can_read(); ++round) {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
         std::size_t n = 0;
-        const IoResult r = transport_->read(buf, want, n);
+        const IoResult r = t.read(buf, want, n);
         if (r == IoResult::again) break;
         if (r == IoResult::eof) {
             in_read_ = false;
@@ -294,7 +328,7 @@ inline void Connection::flush() {
     // Already empty (the pump wrote this read's replies before the turn's flush): the flush
     // that emptied it reported the drain.
     if (out().empty() && !close_after_flush_) return;
-    const SendQueue::Flush r = out().write_to(*transport_);
+    const SendQueue::Flush r = with_transport([this](auto& t) { return out().write_to(t); });
     if (r == SendQueue::Flush::failed) {
         close_now();
         return;
@@ -313,7 +347,7 @@ inline void Connection::wait_writable() {
     if (out().blocked()) return;
     out().set_blocked(true);
     out().drain_owed = true;
-    transport_->want_write();
+    transport().want_write();
     rearm_timer();   // from the session's deadline to the send timeout
 }
 
@@ -337,7 +371,7 @@ inline void Connection::begin_linger() {
     // RFC 9112 §9.6: half-close, then read until the client closes (or a short deadline), so
     // unread pipelined input does not make the kernel reset the connection and destroy the
     // response before the client has read it.
-    if (!transport_->shutdown_send()) {
+    if (!transport().shutdown_send()) {
         close_now();
         return;
     }
@@ -354,7 +388,7 @@ inline void Connection::close_now() {
     gone_.store(true, std::memory_order_release);
     loop().wheel.cancel(*this);
     out().clear();
-    transport_->close();
+    transport().close();
     retain();   // the close hook runs before the loop lets go of this connection
     if (session_) in_session([this] { session_->on_closed(); });
     loop().remove(*this);
@@ -372,7 +406,8 @@ inline void Connection::rearm_timer() {
     }
     std::uint64_t d = session_->deadline();
     // The transport's own deadline (a TLS handshake) shares the slot; the earlier one wins.
-    if (const std::uint64_t t = transport_->deadline()) d = d == 0 ? t : std::min(d, t);
+    if (const std::uint64_t t = with_transport([](auto& tr) { return tr.deadline(); }))
+        d = d == 0 ? t : std::min(d, t);
     if (d == 0) loop().wheel.cancel(*this);
     else loop().schedule(*this, d);
 }
@@ -383,9 +418,9 @@ inline void Connection::on_timer() {
         close_now();
         return;
     }
-    const std::uint64_t t = transport_->deadline();
+    const std::uint64_t t = transport().deadline();
     if (t != 0 && loop().now_tick() >= t) {
-        transport_->on_deadline();
+        transport().on_deadline();
         close_now();
         return;
     }

@@ -399,8 +399,9 @@ inline void Loop::fire_timer(TimerState& t) {
 }
 
 inline void Loop::read_later(TransportOwner& o) {
-    if (o.read_posted) return;
-    o.read_posted = true;
+    bool& posted = o.read_posted();
+    if (posted) return;
+    posted = true;
     enlist(later_, o, [this] { run_later(); });
 }
 
@@ -422,7 +423,7 @@ inline void Loop::report_failed_deliveries() noexcept {
 inline void Loop::run_later() {
     TickHold hold(*this);
     run_batch(later_, [](TransportOwner& o) {
-        o.read_posted = false;
+        o.read_posted() = false;
         o.on_readable();
     });
 }

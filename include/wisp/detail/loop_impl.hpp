@@ -25,7 +25,7 @@ inline Loop::~Loop() {
     io.poll();
     while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
-    run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
+    run_batch(later_, [](TransportOwner& o) { o.read_posted() = false; });
     run_batch(dirty_, [](TransportOwner& o) { static_cast<Connection&>(o).dirty = false; });
     block_release(recv_);
 }

@@ -89,7 +89,9 @@ public:
         failed,    ///< the transport is broken
     };
     /// Writes the queue with gather writes until it is empty or the transport refuses more.
-    Flush write_to(Transport& t);
+    /// `T` is a Transport (the connection's socket by its own type, so its calls are direct).
+    template <class T>
+    Flush write_to(T& t);
     /// A write is waiting for the transport to take bytes again.
     bool blocked() const noexcept { return blocked_; }
     void set_blocked(bool b) noexcept { blocked_ = b; }
@@ -143,7 +145,8 @@ inline bool SendQueue::can_borrow(std::string_view bytes) const noexcept {
            bytes.data() + bytes.size() <= base + loop_.recv_size();
 }
 
-inline SendQueue::Flush SendQueue::write_to(Transport& t) {
+template <class T>
+inline SendQueue::Flush SendQueue::write_to(T& t) {
     while (!q_.empty()) {
         Slice slices[64];
         std::size_t count = 0, offered = 0;

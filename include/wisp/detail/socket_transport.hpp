@@ -39,7 +39,8 @@ namespace detail {
 /// An accepted TCP socket (non-blocking, TCP_NODELAY).
 class SocketTransport final : public Transport {
 public:
-    /// An empty transport: no socket (a connection over another transport).
+    /// An empty transport: no socket (a connection over another transport, which it names:
+    /// set_upper()).
     SocketTransport() = default;
     explicit SocketTransport(tcp_socket socket);
     SocketTransport(const SocketTransport&) = delete;
@@ -55,6 +56,14 @@ public:
     inline bool shutdown_send() override;
     inline void close() override;
 
+    /// Before start(): names the transport that its connection uses above this socket (a
+    /// layer, whose start() starts this one with the layer as owner) or in its place (this one
+    /// stays empty and is never started). The connection keeps no pointer of its own for it.
+    void set_upper(Transport& t) noexcept { upper_ = &t; }
+    /// That transport, once set_upper() named one: after start() the owner as a layer
+    /// (TransportOwner::as_layer), before it what set_upper() named.
+    Transport* upper() const noexcept { return started_ ? owner_->as_layer() : upper_; }
+
 #ifdef WISP_EPOLL
     /// What the ready set reported for this socket (a mask of EPOLL* bits).
     void on_events(std::uint32_t events);
@@ -63,12 +72,16 @@ private:
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
 
-    TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
+    union {
+        TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
+        Transport* upper_;                  ///< before start(): set_upper()
+    };
 #ifdef WISP_EPOLL
     int fd_ = -1;
     bool rd_ready_ = false;     ///< became readable and was not read empty since
     bool watched_ = false;      ///< in the loop's ready set
     bool want_write_ = false;   ///< the owner waits for room (a write came back short)
+    bool started_ = false;      ///< start() ran: owner_ holds the owner
 #else
     /// Destroyed at close(), on the loop's thread: a connection whose memory outlives its loop
     /// (a late handle) must not reach Asio's services from its destructor.
@@ -76,6 +89,7 @@ private:
     bool held_ = false;
     bool read_waiting_ = false;
     bool write_waiting_ = false;
+    bool started_ = false;   ///< start() ran: owner_ holds the owner
 #endif
 };
 
@@ -132,6 +146,7 @@ inline SocketTransport::~SocketTransport() {
 
 inline bool SocketTransport::start(TransportOwner& owner) {
     owner_ = &owner;
+    started_ = true;
 #ifdef WISP_EPOLL
     // Joining the set reports input that is already there, so no read is attempted here.
     watched_ = fd_ >= 0 && owner.loop().poller.watch(fd_, *this, owner);

@@ -102,6 +102,8 @@ private:
     void hold() noexcept override { owner_->hold(); }
     void unhold() noexcept override { owner_->unhold(); }
     Loop& loop() const noexcept override { return loop_; }
+    bool& read_posted() noexcept override { return read_posted_; }
+    Transport* as_layer() noexcept override { return this; }
 
     // ---- the BIO ----
     static BIO_METHOD* bio_method();
@@ -146,6 +148,7 @@ private:
     bool write_waiting_ = false;   ///< the owner waits for on_writable()
     bool writable_posted_ = false;
     bool shut_pending_ = false;   ///< shutdown_send() once the waiting ciphertext is out
+    bool read_posted_ = false;    ///< TransportOwner::read_posted (the socket's reads)
 };
 
 /// A TLS layer over `lower` with the endpoint's current certificates.

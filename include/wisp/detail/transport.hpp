@@ -20,6 +20,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Loop;
+class Transport;
 
 /// What a non-blocking read or write did.
 enum class IoResult : std::uint8_t {
@@ -50,8 +51,13 @@ public:
     /// The loop the owner and its transports belong to (a socket transport asks for it: it
     /// keeps no pointer of its own).
     virtual Loop& loop() const noexcept = 0;
-
-    bool read_posted = false;   ///< the loop's: an on_readable() is posted (Loop::read_later)
+    /// The loop's flag: an on_readable() is posted (Loop::read_later). Each owner keeps it
+    /// with its own small fields (a member here would leave a connection 7 bytes of padding).
+    virtual bool& read_posted() noexcept = 0;
+    /// A layer (a transport that owns the one below it, as TLS over a socket): itself as that
+    /// transport, which is how a connection finds its layer through its socket. Null for
+    /// anything else.
+    virtual Transport* as_layer() noexcept { return nullptr; }
 
 protected:
     ~TransportOwner() = default;
