@@ -371,6 +371,95 @@ struct Options {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/route_param.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/route_param.hpp — RouteParam and RouteStatus: what matching a route gives.
+
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+/// One value captured by a route pattern.
+struct RouteParam {
+    std::string_view name;   ///< router-owned; valid as long as the router (moves keep it valid)
+    std::string value;       ///< percent-decoded ("%2F" gives '/', '+' stays '+')
+    std::string_view raw;    ///< still encoded; views into the path given to match()
+};
+
+/// The outcome of BasicRouter::match.
+enum class RouteStatus {
+    found,                ///< `target` is set; params are filled
+    not_found,            ///< no route matches the path: 404
+    method_not_allowed,   ///< routes match the path, none the method: 405 with `allow`
+    bad_request,          ///< the chosen route captured a segment with a malformed %-escape: 400
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/owned.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/owned.hpp — Owned: one object owned through a void* and the function that deletes
+// it, for holders that must not be templates (a route's target, a ws<H> handler).
+
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Owns one object of a type its holder does not name. What std::unique_ptr<void, Drop> or a
+/// std::shared_ptr<void> would do, in a few plain functions: those instantiate thirty to forty
+/// templates per file at -O0, and make_shared<T> as many again for every T (issue 25).
+/// Move-only; a moved-from Owned holds nothing.
+class Owned {
+public:
+    using Drop = void (*)(void*) noexcept;
+
+    Owned() noexcept = default;
+    Owned(void* object, Drop drop) noexcept : object_(object), drop_(drop) {}
+    Owned(Owned&& other) noexcept : object_(other.object_), drop_(other.drop_) {
+        other.object_ = nullptr;
+    }
+    Owned& operator=(Owned&& other) noexcept {
+        if (this != &other) {
+            reset();
+            object_ = other.object_;
+            drop_ = other.drop_;
+            other.object_ = nullptr;
+        }
+        return *this;
+    }
+    Owned(const Owned&) = delete;
+    Owned& operator=(const Owned&) = delete;
+    ~Owned() { reset(); }
+
+    void* get() const noexcept { return object_; }
+
+private:
+    void reset() noexcept {
+        if (object_) drop_(object_);
+        object_ = nullptr;
+    }
+
+    void* object_ = nullptr;
+    Drop drop_ = nullptr;
+};
+
+/// The Drop of an Owned made by make_owned<T>.
+template <class T>
+void delete_owned(void* object) noexcept {
+    delete static_cast<T*>(object);
+}
+
+/// `new T(args...)`, owned: T() value-initializes, like std::make_shared<T>().
+template <class T, class... Args>
+Owned make_owned(Args&&... args) {
+    return Owned(new T(std::forward<Args>(args)...), &delete_owned<T>);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/url.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/url.hpp — percent-decoding, query strings and request-target splitting.
@@ -611,9 +700,12 @@ inline void split_target(std::string_view target, std::string_view& path,
 }   // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/router.hpp ----
+// ---- wisp/detail/router_core.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/router.hpp — method + path pattern -> target, H3/rou3-style patterns, 404/405/Allow.
+// wisp/detail/router_core.hpp — the router's work, one class for every target type: the trie of
+// pattern segments, adding a route and its checks, matching with backtracking, captures, Allow.
+// BasicRouter<Target> (router.hpp) only adds the types, so each file compiles this once however
+// many target types it routes to. Knows nothing of HTTP beyond method tokens and paths.
 
 #include <algorithm>
 #include <cstddef>
@@ -628,23 +720,8 @@ WISP_NAMESPACE_END
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
-
-/// One value captured by a route pattern.
-struct RouteParam {
-    std::string_view name;   ///< router-owned; valid as long as the router (moves keep it valid)
-    std::string value;       ///< percent-decoded ("%2F" gives '/', '+' stays '+')
-    std::string_view raw;    ///< still encoded; views into the path given to match()
-};
-
-/// The outcome of BasicRouter::match.
-enum class RouteStatus {
-    found,                ///< `target` is set; params are filled
-    not_found,            ///< no route matches the path: 404
-    method_not_allowed,   ///< routes match the path, none the method: 405 with `allow`
-    bad_request,          ///< the chosen route captured a segment with a malformed %-escape: 400
-};
-
 namespace detail {
+
 /// An open-addressing hash map from string to V: one probe sequence, no allocation on find.
 template <class V>
 class FlatStringMap {
@@ -664,88 +741,34 @@ private:
     std::vector<Slot> slots_;   // capacity a power of two, at most half full
     std::size_t count_ = 0;
 };
-}   // namespace detail
 
-/// Maps (method, path) to a Target, the way H3 (rou3) does.
-///
-/// Patterns start with '/' and are split at '/' into segments:
-///   `users`     static text, compared with the percent-decoded request segment, so `/café`
-///               matches `/caf%C3%A9`; a pattern may itself use %-escapes (`/a%2Fb` is one
-///               segment "a/b"). Not allowed: '?', '#', '*', spaces and control characters,
-///               "." and "..", and empty segments (`/a//b`).
-///   `:id`       one non-empty segment, captured as `id` (names: letters, digits, '_').
-///   `*`         one non-empty segment, captured as "_0", "_1", ... in order.
-///   `**`        the rest of the path, zero or more segments, captured as "_"; last only.
-///   `**:name`   the rest, captured as `name`.
-/// A trailing slash is ignored on both sides: `/a/` and `/a` are one route and both paths
-/// match it. Consecutive slashes in a path are not collapsed: `/a//b` has an empty segment,
-/// which only `**` can match. An encoded slash (%2F) never splits a segment. The rest
-/// captured by `**` is the raw remainder (trailing slash included), then decoded.
-///
-/// Precedence, per segment: static > `:param` > `*` > `**`, with backtracking: when a branch
-/// fails deeper down (or reaches routes none of which accepts the method) the next one is
-/// tried. At one node a route for the exact method wins, then (for HEAD) a GET route
-/// (`head_as_get`), then an any-method route.
-///
-/// Thread: add() before serving; match() is const and safe from many threads at once.
-/// Cost: a trie walk; matching a static route allocates nothing, captures allocate only for
-/// values longer than the small-string buffer (reuse the params vector).
-template <class Target>
-class BasicRouter {
+/// BasicRouter without its Target type: each route's target is an object the core owns without
+/// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
+/// once, not once per target type. The rules are BasicRouter's.
+class RouterCore {
 public:
-    struct Match {
-        RouteStatus status = RouteStatus::not_found;
-        const Target* target = nullptr;   ///< found only; valid as long as the router
-        std::string allow;                ///< method_not_allowed only: "GET, HEAD, POST"
-        bool head_as_get = false;         ///< a HEAD request answered by a GET route
-    };
-
-    BasicRouter() = default;
-    BasicRouter(BasicRouter&&) = default;
-    BasicRouter& operator=(BasicRouter&&) = default;
-    BasicRouter(const BasicRouter&) = delete;
-    BasicRouter& operator=(const BasicRouter&) = delete;
-
-    /// Registers `target` for `method` and `pattern`.
-    /// `method`: an HTTP method token ("GET", "POST", custom tokens too; case-sensitive, as in
-    /// RFC 9110 §9.1), or "" for any method.
-    /// Errors: errc::invalid_route for a pattern that cannot be parsed; errc::duplicate_route
-    /// when the same method (or "" twice) already has a pattern of the same shape (`/u/:id` and
-    /// `/u/:name/` are the same shape); errc::invalid_argument for a method that is not a token.
-    /// A failed add() leaves the router unchanged. On duplicate_route, `clash` (when given)
-    /// receives the pattern already registered.
-    [[nodiscard]] std::error_code add(std::string_view method, std::string_view pattern,
-                                      Target target, std::string* clash = nullptr);
-
-    /// Finds the route for `method` and `path` (still %-encoded, without the query).
-    /// `params` is cleared, then holds the captures in pattern order when status is found.
-    Match match(std::string_view method, std::string_view path,
-                std::vector<RouteParam>& params) const;
-
-    /// True when some route, of any method, matches `path`.
-    bool matches_path(std::string_view path) const;
-
-    /// The sorted, de-duplicated methods of every route matching `path`, joined by ", ", with
-    /// HEAD added when GET is there; any-method routes add nothing. "" when none.
-    std::string allowed_methods(std::string_view path) const;
-
-    /// Number of registered routes.
-    std::size_t size() const noexcept { return routes_.size(); }
-
-    /// Calls fn(std::string_view method, std::string_view pattern, const Target&) for every
-    /// route in registration order; the pattern is as given to add().
-    template <class Fn>
-    void for_each(Fn&& fn) const {
-        for (const auto& r : routes_) fn(std::string_view(r->method), r->pattern, r->target);
-    }
-
-private:
     struct Route {
         std::string method;   // "" = any method
         std::string pattern;
         std::vector<std::string_view> names;   // one per capture, into names_
-        Target target;
+        Owned target;
     };
+
+    /// BasicRouter::add; `target` is released when the add fails.
+    std::error_code add(std::string_view method, std::string_view pattern, Owned target,
+                        std::string* clash);
+    /// BasicRouter::match, its result in `target`, `allow` and `head_as_get` (left as they
+    /// were unless set: the caller passes them fresh).
+    RouteStatus match(std::string_view method, std::string_view path,
+                      std::vector<RouteParam>& params, const void*& target, std::string& allow,
+                      bool& head_as_get) const;
+    bool matches_path(std::string_view path) const;
+    std::string allowed_methods(std::string_view path) const;
+    std::size_t size() const noexcept { return routes_.size(); }
+    /// The i-th route in registration order.
+    const Route& route(std::size_t i) const noexcept { return *routes_[i]; }
+
+private:
     struct Node {
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
@@ -783,13 +806,12 @@ private:
     Node root_;
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
-    detail::FlatStringMap<const Node*> static_paths_;
+    FlatStringMap<const Node*> static_paths_;
     std::vector<std::unique_ptr<Route>> routes_;   // registration order; owns the routes
     std::set<std::string, std::less<>> names_;     // interned capture names (stable nodes)
 };
 
 // ---- implementation -------------------------------------------------------
-namespace detail {
 
 template <class V>
 std::uint64_t FlatStringMap<V>::hash_of(std::string_view key) noexcept {
@@ -871,10 +893,7 @@ inline bool is_pattern_static_char(char ch) noexcept {
     return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
 }
 
-}   // namespace detail
-
-template <class Target>
-bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
+inline bool RouterCore::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
     if (pattern.empty() || pattern.front() != '/') return false;
     std::string_view rem = pattern.substr(1);
     if (!rem.empty() && rem.back() == '/') {
@@ -892,18 +911,18 @@ bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Se
         if (seg == "**") {
             segs.push_back({SegKind::rest, "_"});
         } else if (seg.substr(0, 3) == "**:") {
-            if (!detail::is_param_name(seg.substr(3))) return false;
+            if (!is_param_name(seg.substr(3))) return false;
             segs.push_back({SegKind::rest, std::string(seg.substr(3))});
         } else if (seg == "*") {
             segs.push_back({SegKind::star, "_" + std::to_string(unnamed++)});
         } else if (seg.front() == ':') {
-            if (!detail::is_param_name(seg.substr(1))) return false;
+            if (!is_param_name(seg.substr(1))) return false;
             segs.push_back({SegKind::param, std::string(seg.substr(1))});
         } else {
             for (char c : seg)
-                if (!detail::is_pattern_static_char(c)) return false;
+                if (!is_pattern_static_char(c)) return false;
             std::string text;
-            if (!detail::percent_decode(seg, text, false)) return false;
+            if (!percent_decode(seg, text, false)) return false;
             if (text == "." || text == "..") return false;
             segs.push_back({SegKind::fixed, std::move(text)});
         }
@@ -919,10 +938,9 @@ bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Se
     return true;
 }
 
-template <class Target>
-std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
-                                         Target target, std::string* clash) {
-    if (!method.empty() && !detail::is_method_token(method)) return errc::invalid_argument;
+inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
+                                       Owned target, std::string* clash) {
+    if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
     std::vector<Seg> segs;
     if (!parse_pattern(pattern, segs)) return errc::invalid_route;
 
@@ -992,8 +1010,7 @@ std::error_code BasicRouter<Target>::add(std::string_view method, std::string_vi
     return {};
 }
 
-template <class Target>
-std::uint32_t BasicRouter<Target>::static_tag(std::string_view key) noexcept {
+inline std::uint32_t RouterCore::static_tag(std::string_view key) noexcept {
     if (key.empty()) return 0;
     const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(key.size(), 0xffff));
     return len << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(key.front())) << 8 |
@@ -1001,9 +1018,8 @@ std::uint32_t BasicRouter<Target>::static_tag(std::string_view key) noexcept {
 }
 
 // The index of `key` among n's static children (exact = true), or where it would be inserted.
-template <class Target>
-std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key,
-                                             bool& exact) noexcept {
+inline std::size_t RouterCore::static_slot(const Node& n, std::string_view key,
+                                           bool& exact) noexcept {
     const std::uint32_t tag = static_tag(key);
     std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
                                              n.tags.begin());
@@ -1019,9 +1035,8 @@ std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key
     return i;
 }
 
-template <class Target>
-const typename BasicRouter<Target>::Node* BasicRouter<Target>::static_child(
-    const Node& n, std::string_view raw) noexcept {
+inline const RouterCore::Node* RouterCore::static_child(const Node& n,
+                                                        std::string_view raw) noexcept {
     if (n.statics.empty()) return nullptr;
     if (raw.find('%') == std::string_view::npos) {
         bool exact = false;
@@ -1030,22 +1045,20 @@ const typename BasicRouter<Target>::Node* BasicRouter<Target>::static_child(
     }
     // Keys are stored decoded, so an encoded segment is compared while decoding it.
     for (const auto& c : n.statics)
-        if (detail::decoded_equals(raw, c.first)) return c.second.get();
+        if (decoded_equals(raw, c.first)) return c.second.get();
     return nullptr;
 }
 
 // Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
 // the path without its leading '/' and one trailing '/'.
-template <class Target>
-std::size_t BasicRouter<Target>::trim_path(std::string_view path, std::string_view& rem) noexcept {
+inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view& rem) noexcept {
     rem = path.substr(1);
     if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
     return rem.empty() ? std::string_view::npos : 0;
 }
 
-template <class Target>
-const typename BasicRouter<Target>::Route* BasicRouter<Target>::pick(
-    const std::vector<const Route*>& routes, Search& s) noexcept {
+inline const RouterCore::Route* RouterCore::pick(const std::vector<const Route*>& routes,
+                                                 Search& s) noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
     for (const Route* r : routes) {
@@ -1060,8 +1073,7 @@ const typename BasicRouter<Target>::Route* BasicRouter<Target>::pick(
     return any;
 }
 
-template <class Target>
-bool BasicRouter<Target>::find(const Node& n, std::size_t pos, Search& s) const {
+inline bool RouterCore::find(const Node& n, std::size_t pos, Search& s) const {
     auto& params = *s.params;
     if (pos == std::string_view::npos) {
         if ((s.found = pick(n.here, s))) return true;
@@ -1093,12 +1105,11 @@ bool BasicRouter<Target>::find(const Node& n, std::size_t pos, Search& s) const 
     return false;
 }
 
-template <class Target>
-typename BasicRouter<Target>::Match BasicRouter<Target>::match(
-    std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
+inline RouteStatus RouterCore::match(std::string_view method, std::string_view path,
+                                     std::vector<RouteParam>& params, const void*& target,
+                                     std::string& allow, bool& head_as_get) const {
     params.clear();
-    Match m;
-    if (path.empty() || path.front() != '/') return m;
+    if (path.empty() || path.front() != '/') return RouteStatus::not_found;
     Search s{method, path, {}, &params, nullptr, false};
     const std::size_t pos = trim_path(path, s.rem);
     // The trie walk tries static children first, so the first node it would reach is the one
@@ -1109,34 +1120,29 @@ typename BasicRouter<Target>::Match BasicRouter<Target>::match(
     else if (s.rem.find('%') == std::string_view::npos)
         if (const Node* const* n = static_paths_.find(s.rem)) first = *n;
     if (first && (s.found = pick(first->here, s))) {
-        m.status = RouteStatus::found;
-        m.target = &s.found->target;
-        m.head_as_get = s.head_as_get;
-        return m;
+        target = s.found->target.get();
+        head_as_get = s.head_as_get;
+        return RouteStatus::found;
     }
     if (find(root_, pos, s)) {
         for (std::size_t i = 0; i < params.size(); ++i) {
             params[i].name = s.found->names[i];
-            if (!detail::percent_decode(params[i].raw, params[i].value, false)) {
+            if (!percent_decode(params[i].raw, params[i].value, false)) {
                 params.clear();
-                m.status = RouteStatus::bad_request;
-                return m;
+                return RouteStatus::bad_request;
             }
         }
-        m.status = RouteStatus::found;
-        m.target = &s.found->target;
-        m.head_as_get = s.head_as_get;
-        return m;
+        target = s.found->target.get();
+        head_as_get = s.head_as_get;
+        return RouteStatus::found;
     }
     params.clear();
-    m.allow = allowed_methods(path);
-    if (!m.allow.empty()) m.status = RouteStatus::method_not_allowed;
-    return m;
+    allow = allowed_methods(path);
+    return allow.empty() ? RouteStatus::not_found : RouteStatus::method_not_allowed;
 }
 
-template <class Target>
-void BasicRouter<Target>::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                  std::vector<std::string_view>& methods, bool& any_route) const {
+inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
+                                std::vector<std::string_view>& methods, bool& any_route) const {
     auto take = [&](const std::vector<const Route*>& routes) {
         for (const Route* r : routes) {
             if (r->method.empty()) any_route = true;
@@ -1158,8 +1164,7 @@ void BasicRouter<Target>::collect(const Node& n, std::size_t pos, std::string_vi
     }
 }
 
-template <class Target>
-bool BasicRouter<Target>::matches_path(std::string_view path) const {
+inline bool RouterCore::matches_path(std::string_view path) const {
     if (path.empty() || path.front() != '/') return false;
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
@@ -1169,8 +1174,7 @@ bool BasicRouter<Target>::matches_path(std::string_view path) const {
     return any_route || !methods.empty();
 }
 
-template <class Target>
-std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
+inline std::string RouterCore::allowed_methods(std::string_view path) const {
     if (path.empty() || path.front() != '/') return {};
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
@@ -1187,6 +1191,131 @@ std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
         out += m;
     }
     return out;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/router.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/router.hpp — method + path pattern -> target, H3/rou3-style patterns, 404/405/Allow.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+
+/// Maps (method, path) to a Target, the way H3 (rou3) does.
+///
+/// Patterns start with '/' and are split at '/' into segments:
+///   `users`     static text, compared with the percent-decoded request segment, so `/café`
+///               matches `/caf%C3%A9`; a pattern may itself use %-escapes (`/a%2Fb` is one
+///               segment "a/b"). Not allowed: '?', '#', '*', spaces and control characters,
+///               "." and "..", and empty segments (`/a//b`).
+///   `:id`       one non-empty segment, captured as `id` (names: letters, digits, '_').
+///   `*`         one non-empty segment, captured as "_0", "_1", ... in order.
+///   `**`        the rest of the path, zero or more segments, captured as "_"; last only.
+///   `**:name`   the rest, captured as `name`.
+/// A trailing slash is ignored on both sides: `/a/` and `/a` are one route and both paths
+/// match it. Consecutive slashes in a path are not collapsed: `/a//b` has an empty segment,
+/// which only `**` can match. An encoded slash (%2F) never splits a segment. The rest
+/// captured by `**` is the raw remainder (trailing slash included), then decoded.
+///
+/// Precedence, per segment: static > `:param` > `*` > `**`, with backtracking: when a branch
+/// fails deeper down (or reaches routes none of which accepts the method) the next one is
+/// tried. At one node a route for the exact method wins, then (for HEAD) a GET route
+/// (`head_as_get`), then an any-method route.
+///
+/// Thread: add() before serving; match() is const and safe from many threads at once.
+/// Cost: a trie walk; matching a static route allocates nothing, captures allocate only for
+/// values longer than the small-string buffer (reuse the params vector).
+template <class Target>
+class BasicRouter {
+public:
+    struct Match {
+        RouteStatus status = RouteStatus::not_found;
+        const Target* target = nullptr;   ///< found only; valid as long as the router
+        std::string allow;                ///< method_not_allowed only: "GET, HEAD, POST"
+        bool head_as_get = false;         ///< a HEAD request answered by a GET route
+    };
+
+    BasicRouter() = default;
+    BasicRouter(BasicRouter&&) = default;
+    BasicRouter& operator=(BasicRouter&&) = default;
+    BasicRouter(const BasicRouter&) = delete;
+    BasicRouter& operator=(const BasicRouter&) = delete;
+
+    /// Registers `target` for `method` and `pattern`.
+    /// `method`: an HTTP method token ("GET", "POST", custom tokens too; case-sensitive, as in
+    /// RFC 9110 §9.1), or "" for any method.
+    /// Errors: errc::invalid_route for a pattern that cannot be parsed; errc::duplicate_route
+    /// when the same method (or "" twice) already has a pattern of the same shape (`/u/:id` and
+    /// `/u/:name/` are the same shape); errc::invalid_argument for a method that is not a token.
+    /// A failed add() leaves the router unchanged. On duplicate_route, `clash` (when given)
+    /// receives the pattern already registered.
+    [[nodiscard]] std::error_code add(std::string_view method, std::string_view pattern,
+                                      Target target, std::string* clash = nullptr);
+
+    /// Finds the route for `method` and `path` (still %-encoded, without the query).
+    /// `params` is cleared, then holds the captures in pattern order when status is found.
+    Match match(std::string_view method, std::string_view path,
+                std::vector<RouteParam>& params) const;
+
+    /// True when some route, of any method, matches `path`.
+    bool matches_path(std::string_view path) const;
+
+    /// The sorted, de-duplicated methods of every route matching `path`, joined by ", ", with
+    /// HEAD added when GET is there; any-method routes add nothing. "" when none.
+    std::string allowed_methods(std::string_view path) const;
+
+    /// Number of registered routes.
+    std::size_t size() const noexcept { return core_.size(); }
+
+    /// Calls fn(std::string_view method, std::string_view pattern, const Target&) for every
+    /// route in registration order; the pattern is as given to add().
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (std::size_t i = 0; i < core_.size(); ++i) {
+            const auto& r = core_.route(i);
+            fn(std::string_view(r.method), r.pattern, *static_cast<const Target*>(r.target.get()));
+        }
+    }
+
+private:
+    // The work is RouterCore's, compiled once for all target types; each target lives in its
+    // own allocation, so its address stays put as routes are added.
+    detail::RouterCore core_;
+};
+
+// ---- implementation -------------------------------------------------------
+template <class Target>
+std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
+                                         Target target, std::string* clash) {
+    return core_.add(method, pattern, detail::make_owned<Target>(std::move(target)), clash);
+}
+
+template <class Target>
+typename BasicRouter<Target>::Match BasicRouter<Target>::match(
+    std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
+    Match m;
+    const void* target = nullptr;
+    m.status = core_.match(method, path, params, target, m.allow, m.head_as_get);
+    m.target = static_cast<const Target*>(target);
+    return m;
+}
+
+template <class Target>
+bool BasicRouter<Target>::matches_path(std::string_view path) const {
+    return core_.matches_path(path);
+}
+
+template <class Target>
+std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
+    return core_.allowed_methods(path);
 }
 
 WISP_NAMESPACE_END
