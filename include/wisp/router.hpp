@@ -112,9 +112,10 @@ template <class Target>
 typename BasicRouter<Target>::Match BasicRouter<Target>::match(
     std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
     Match m;
-    const void* target = nullptr;
-    m.status = core_.match(method, path, params, target, m.allow, m.head_as_get);
-    m.target = static_cast<const Target*>(target);
+    const detail::RouterCore::Hit hit = core_.match(method, path, params, m.allow);
+    m.status = hit.status;
+    m.target = static_cast<const Target*>(hit.target);
+    m.head_as_get = hit.head_as_get;
     return m;
 }
 

@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,24 +27,24 @@
 WISP_NAMESPACE_BEGIN
 namespace detail {
 
-/// An open-addressing hash map from string to V: one probe sequence, no allocation on find.
-template <class V>
+/// An open-addressing hash map from string to a 32-bit value: one probe sequence, no allocation
+/// on find.
 class FlatStringMap {
 public:
-    const V* find(std::string_view key) const noexcept;
-    void insert(std::string_view key, V value);   ///< `key` must not be present yet
-    bool empty() const noexcept { return count_ == 0; }
+    const std::uint32_t* find(std::string_view key) const noexcept;
+    void insert(std::string_view key, std::uint32_t value);   ///< `key` must not be present yet
+    bool empty() const noexcept { return keys_.empty(); }
 
 private:
-    struct Slot {
-        std::uint64_t hash = 0;
-        std::string key;
-        V value{};
-        bool used = false;
+    struct Slot {   // trivially copyable: growing the table copies no strings
+        std::uint64_t hash;
+        std::uint32_t key;   // 1 + its index in keys_; 0: the slot is free
+        std::uint32_t value;
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
-    std::vector<Slot> slots_;   // capacity a power of two, at most half full
-    std::size_t count_ = 0;
+    void place(const Slot& slot) noexcept;
+    std::vector<Slot> slots_;         // capacity a power of two, at most half full
+    std::vector<std::string> keys_;   // in insertion order
 };
 
 /// BasicRouter without its Target type: each route's target is an object the core owns without
@@ -63,32 +62,53 @@ public:
     /// BasicRouter::add; `target` is released when the add fails.
     std::error_code add(std::string_view method, std::string_view pattern, Owned target,
                         std::string* clash);
-    /// BasicRouter::match, its result in `target`, `allow` and `head_as_get` (left as they
-    /// were unless set: the caller passes them fresh).
-    RouteStatus match(std::string_view method, std::string_view path,
-                      std::vector<RouteParam>& params, const void*& target, std::string& allow,
-                      bool& head_as_get) const;
+    /// What match() found (small enough to come back in registers).
+    struct Hit {
+        const void* target = nullptr;   ///< found only
+        RouteStatus status = RouteStatus::not_found;
+        bool head_as_get = false;
+    };
+    /// BasicRouter::match; `allow` is set for method_not_allowed only.
+    Hit match(std::string_view method, std::string_view path, std::vector<RouteParam>& params,
+              std::string& allow) const;
     bool matches_path(std::string_view path) const;
     std::string allowed_methods(std::string_view path) const;
     std::size_t size() const noexcept { return routes_.size(); }
     /// The i-th route in registration order.
-    const Route& route(std::size_t i) const noexcept { return *routes_[i]; }
+    const Route& route(std::size_t i) const noexcept { return routes_[i]; }
 
 private:
+    // Nodes and routes are referred to by their index in nodes_ and routes_: vectors of one
+    // integer type, where pointers and unique_ptrs would instantiate a vector per type.
+    using Index = std::uint32_t;
+    static constexpr Index no_node = 0;   // the root, which is no node's child
     struct Node {
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
         std::vector<std::uint32_t> tags;
-        std::vector<std::pair<std::string, std::unique_ptr<Node>>> statics;
-        std::unique_ptr<Node> param;      // `:name`
-        std::unique_ptr<Node> star;       // `*`
-        std::vector<const Route*> here;   // routes ending at this node
-        std::vector<const Route*> rest;   // `**` routes whose rest starts here
+        std::vector<std::string> keys;   // decoded segment text
+        std::vector<Index> kids;         // the child node for each key
+        Index param = no_node;           // `:name`
+        Index star = no_node;            // `*`
+        std::vector<Index> here;         // routes ending at this node
+        std::vector<Index> rest;         // `**` routes whose rest starts here
     };
-    enum class SegKind { fixed, param, star, rest };
-    struct Seg {
-        SegKind kind;
-        std::string text;   // decoded static text, or the capture name
+    enum class SegKind : char { fixed, param, star, rest };
+    // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
+    // capture name. In a std::string and a vector of strings, which a file instantiates anyway,
+    // where a vector of a struct would be one more.
+    struct Segs {
+        std::string kinds;
+        std::vector<std::string> texts;
+        std::size_t size() const noexcept { return kinds.size(); }
+        SegKind kind(std::size_t i) const noexcept { return static_cast<SegKind>(kinds[i]); }
+        bool ends_with_rest() const noexcept {
+            return !kinds.empty() && kind(kinds.size() - 1) == SegKind::rest;
+        }
+        void push(SegKind k, std::string text) {
+            kinds.push_back(static_cast<char>(k));
+            texts.push_back(std::move(text));
+        }
     };
     struct Search {
         std::string_view method;
@@ -99,28 +119,27 @@ private:
         bool head_as_get;
     };
 
-    static bool parse_pattern(std::string_view pattern, std::vector<Seg>& segs);
+    static bool parse_pattern(std::string_view pattern, Segs& segs);
     static std::uint32_t static_tag(std::string_view key) noexcept;
     static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
-    static const Node* static_child(const Node& n, std::string_view raw_segment) noexcept;
+    const Node* static_child(const Node& n, std::string_view raw_segment) const noexcept;
     static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
-    static const Route* pick(const std::vector<const Route*>& routes, Search& s) noexcept;
+    const Route* pick(const std::vector<Index>& routes, Search& s) const noexcept;
     bool find(const Node& n, std::size_t pos, Search& s) const;
     void collect(const Node& n, std::size_t pos, std::string_view rem,
                  std::vector<std::string_view>& methods, bool& any_route) const;
 
-    Node root_;
+    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
-    FlatStringMap<const Node*> static_paths_;
-    std::vector<std::unique_ptr<Route>> routes_;   // registration order; owns the routes
-    std::set<std::string, std::less<>> names_;     // interned capture names (stable nodes)
+    FlatStringMap static_paths_;
+    std::vector<Route> routes_;                  // registration order
+    std::set<std::string, std::less<>> names_;   // interned capture names (stable nodes)
 };
 
 // ---- implementation -------------------------------------------------------
 
-template <class V>
-std::uint64_t FlatStringMap<V>::hash_of(std::string_view key) noexcept {
+inline std::uint64_t FlatStringMap::hash_of(std::string_view key) noexcept {
     // Eight bytes per multiply: paths are short, and a byte-at-a-time hash would cost more
     // than the trie walk it saves. Not for untrusted keys of an attacker's choosing: only
     // registered routes are stored, lookups just probe.
@@ -141,33 +160,47 @@ std::uint64_t FlatStringMap<V>::hash_of(std::string_view key) noexcept {
     return h ^ (h >> 29);
 }
 
-template <class V>
-const V* FlatStringMap<V>::find(std::string_view key) const noexcept {
-    if (count_ == 0) return nullptr;
+inline const std::uint32_t* FlatStringMap::find(std::string_view key) const noexcept {
+    if (keys_.empty()) return nullptr;
     const std::uint64_t h = hash_of(key);
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
         const Slot& slot = slots_[i];
-        if (!slot.used) return nullptr;
-        if (slot.hash == h && slot.key == key) return &slot.value;
+        if (slot.key == 0) return nullptr;
+        if (slot.hash == h && keys_[slot.key - 1] == key) return &slot.value;
     }
 }
 
-template <class V>
-void FlatStringMap<V>::insert(std::string_view key, V value) {
-    if ((count_ + 1) * 2 > slots_.size()) {
-        std::vector<Slot> old = std::move(slots_);
-        slots_ = std::vector<Slot>(old.empty() ? 16 : old.size() * 2);
-        count_ = 0;
-        for (Slot& slot : old)
-            if (slot.used) insert(slot.key, std::move(slot.value));
+inline void FlatStringMap::insert(std::string_view key, std::uint32_t value) {
+    if ((keys_.size() + 1) * 2 > slots_.size()) {
+        std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+        old.swap(slots_);
+        for (const Slot& slot : old)
+            if (slot.key != 0) place(slot);
     }
-    const std::uint64_t h = hash_of(key);
+    keys_.push_back(std::string(key));
+    place(Slot{hash_of(key), static_cast<std::uint32_t>(keys_.size()), value});
+}
+
+inline void FlatStringMap::place(const Slot& slot) noexcept {
     const std::size_t mask = slots_.size() - 1;
-    std::size_t i = static_cast<std::size_t>(h) & mask;
-    while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = Slot{h, std::string(key), std::move(value), true};
-    ++count_;
+    std::size_t i = static_cast<std::size_t>(slot.hash) & mask;
+    while (slots_[i].key != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+}
+
+// a == b for method tokens, which are short: GET and PUT, POST and HEAD are compared with a
+// constant size, inline, where a == b would call memcmp once per request.
+inline bool same_token(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    switch (a.size()) {
+        case 3:
+            return std::memcmp(a.data(), b.data(), 3) == 0;
+        case 4:
+            return std::memcmp(a.data(), b.data(), 4) == 0;
+        default:
+            return a == b;
+    }
 }
 
 // RFC 9110 §5.6.2: token = 1*tchar.
@@ -199,7 +232,7 @@ inline bool is_pattern_static_char(char ch) noexcept {
     return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
 }
 
-inline bool RouterCore::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
+inline bool RouterCore::parse_pattern(std::string_view pattern, Segs& segs) {
     if (pattern.empty() || pattern.front() != '/') return false;
     std::string_view rem = pattern.substr(1);
     if (!rem.empty() && rem.back() == '/') {
@@ -213,33 +246,33 @@ inline bool RouterCore::parse_pattern(std::string_view pattern, std::vector<Seg>
         const std::string_view seg = rem.substr(0, slash);
         const bool last = slash == std::string_view::npos;
         if (seg.empty()) return false;
-        if (!segs.empty() && segs.back().kind == SegKind::rest) return false;   // `**` not last
+        if (segs.ends_with_rest()) return false;   // `**` not last
         if (seg == "**") {
-            segs.push_back({SegKind::rest, "_"});
+            segs.push(SegKind::rest, "_");
         } else if (seg.substr(0, 3) == "**:") {
             if (!is_param_name(seg.substr(3))) return false;
-            segs.push_back({SegKind::rest, std::string(seg.substr(3))});
+            segs.push(SegKind::rest, std::string(seg.substr(3)));
         } else if (seg == "*") {
-            segs.push_back({SegKind::star, "_" + std::to_string(unnamed++)});
+            segs.push(SegKind::star, "_" + std::to_string(unnamed++));
         } else if (seg.front() == ':') {
             if (!is_param_name(seg.substr(1))) return false;
-            segs.push_back({SegKind::param, std::string(seg.substr(1))});
+            segs.push(SegKind::param, std::string(seg.substr(1)));
         } else {
             for (char c : seg)
                 if (!is_pattern_static_char(c)) return false;
             std::string text;
             if (!percent_decode(seg, text, false)) return false;
             if (text == "." || text == "..") return false;
-            segs.push_back({SegKind::fixed, std::move(text)});
+            segs.push(SegKind::fixed, std::move(text));
         }
         if (last) break;
         rem = rem.substr(slash + 1);
     }
     // Capture names must be distinct, automatic ones included (`/:_0/*` clashes).
     for (std::size_t i = 0; i < segs.size(); ++i) {
-        if (segs[i].kind == SegKind::fixed) continue;
+        if (segs.kind(i) == SegKind::fixed) continue;
         for (std::size_t j = i + 1; j < segs.size(); ++j)
-            if (segs[j].kind != SegKind::fixed && segs[j].text == segs[i].text) return false;
+            if (segs.kind(j) != SegKind::fixed && segs.texts[j] == segs.texts[i]) return false;
     }
     return true;
 }
@@ -247,68 +280,85 @@ inline bool RouterCore::parse_pattern(std::string_view pattern, std::vector<Seg>
 inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
                                        Owned target, std::string* clash) {
     if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
-    std::vector<Seg> segs;
+    Segs segs;
     if (!parse_pattern(pattern, segs)) return errc::invalid_route;
 
     // Find the shape without creating nodes, so a duplicate leaves the trie as it was.
-    const Node* at = &root_;
-    for (const Seg& seg : segs) {
-        if (!at || seg.kind == SegKind::rest) break;
-        if (seg.kind == SegKind::param) {
-            at = at->param.get();
-        } else if (seg.kind == SegKind::star) {
-            at = at->star.get();
+    if (nodes_.empty()) nodes_.emplace_back();
+    const Node* at = &nodes_[0];
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+        const SegKind kind = segs.kind(k);
+        const std::string& text = segs.texts[k];
+        if (!at || kind == SegKind::rest) break;
+        Index next = no_node;
+        if (kind == SegKind::param) {
+            next = at->param;
+        } else if (kind == SegKind::star) {
+            next = at->star;
         } else {
             bool exact = false;
-            const std::size_t i = static_slot(*at, seg.text, exact);
-            at = exact ? at->statics[i].second.get() : nullptr;
+            const std::size_t i = static_slot(*at, text, exact);
+            if (exact) next = at->kids[i];
         }
+        at = next == no_node ? nullptr : &nodes_[next];
     }
     if (at) {
-        const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
-        for (const Route* r : is_rest ? at->rest : at->here)
-            if (r->method == method) {
-                if (clash) *clash = r->pattern;
+        const bool is_rest = segs.ends_with_rest();
+        for (Index r : is_rest ? at->rest : at->here)
+            if (routes_[r].method == method) {
+                if (clash) *clash = routes_[r].pattern;
                 return errc::duplicate_route;
             }
     }
 
-    auto route = std::make_unique<Route>(
-        Route{std::string(method), std::string(pattern), {}, std::move(target)});
-    Node* node = &root_;
-    for (const Seg& seg : segs) {
-        if (seg.kind != SegKind::fixed) route->names.push_back(*names_.insert(seg.text).first);
-        if (seg.kind == SegKind::rest) break;
-        std::unique_ptr<Node>* child = nullptr;
-        if (seg.kind == SegKind::param) {
-            child = &node->param;
-        } else if (seg.kind == SegKind::star) {
-            child = &node->star;
+    Route route{std::string(method), std::string(pattern), {}, std::move(target)};
+    Index node = 0;
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+        const SegKind kind = segs.kind(k);
+        const std::string& text = segs.texts[k];
+        if (kind != SegKind::fixed) route.names.push_back(*names_.insert(text).first);
+        if (kind == SegKind::rest) break;
+        std::size_t i = 0;   // a static child's place among the node's keys
+        Index child = no_node;
+        if (kind == SegKind::param) {
+            child = nodes_[node].param;
+        } else if (kind == SegKind::star) {
+            child = nodes_[node].star;
         } else {
+            Node& n = nodes_[node];
             bool exact = false;
-            const std::size_t i = static_slot(*node, seg.text, exact);
+            i = static_slot(n, text, exact);
             if (!exact) {
                 const auto at_i = static_cast<std::ptrdiff_t>(i);
-                node->tags.insert(node->tags.begin() + at_i, static_tag(seg.text));
-                node->statics.emplace(node->statics.begin() + at_i, seg.text, nullptr);
+                n.tags.insert(n.tags.begin() + at_i, static_tag(text));
+                n.keys.insert(n.keys.begin() + at_i, text);
+                n.kids.insert(n.kids.begin() + at_i, no_node);
             }
-            child = &node->statics[i].second;
+            child = n.kids[i];
         }
-        if (!*child) *child = std::make_unique<Node>();
-        node = child->get();
+        if (child == no_node) {
+            child = static_cast<Index>(nodes_.size());
+            nodes_.emplace_back();   // may move every node: take ours again
+            Node& n = nodes_[node];
+            (kind == SegKind::param ? n.param : kind == SegKind::star ? n.star : n.kids[i]) = child;
+        }
+        node = child;
     }
-    const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
-    (is_rest ? node->rest : node->here).push_back(route.get());
+    const bool is_rest = segs.ends_with_rest();
+    const auto route_index = static_cast<Index>(routes_.size());
+    Node& last = nodes_[node];
+    (is_rest ? last.rest : last.here).push_back(route_index);
     // Index a fully static route, unless a segment holds a decoded '/' ("/a%2Fb" would read as
-    // two segments once joined). Not the root: root_ moves with the router, other nodes do not.
-    if (!is_rest && !segs.empty() && node->here.size() == 1) {
+    // two segments once joined).
+    if (!is_rest && segs.size() != 0 && last.here.size() == 1) {
         std::string key;
         bool indexable = true;
-        for (const Seg& seg : segs) {
+        for (std::size_t k = 0; k < segs.size(); ++k) {
+            const std::string& text = segs.texts[k];
             indexable =
-                indexable && seg.kind == SegKind::fixed && seg.text.find('/') == std::string::npos;
-            if (&seg != &segs.front()) key += '/';
-            key += seg.text;
+                indexable && segs.kind(k) == SegKind::fixed && text.find('/') == std::string::npos;
+            if (k != 0) key += '/';
+            key += text;
         }
         if (indexable) static_paths_.insert(key, node);
     }
@@ -330,7 +380,7 @@ inline std::size_t RouterCore::static_slot(const Node& n, std::string_view key,
     std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
                                              n.tags.begin());
     for (; i < n.tags.size() && n.tags[i] == tag; ++i) {
-        const std::string_view k = n.statics[i].first;
+        const std::string_view k = n.keys[i];
         if (k == key) {
             exact = true;
             return i;
@@ -342,16 +392,16 @@ inline std::size_t RouterCore::static_slot(const Node& n, std::string_view key,
 }
 
 inline const RouterCore::Node* RouterCore::static_child(const Node& n,
-                                                        std::string_view raw) noexcept {
-    if (n.statics.empty()) return nullptr;
+                                                        std::string_view raw) const noexcept {
+    if (n.keys.empty()) return nullptr;
     if (raw.find('%') == std::string_view::npos) {
         bool exact = false;
         const std::size_t i = static_slot(n, raw, exact);
-        return exact ? n.statics[i].second.get() : nullptr;
+        return exact ? &nodes_[n.kids[i]] : nullptr;
     }
     // Keys are stored decoded, so an encoded segment is compared while decoding it.
-    for (const auto& c : n.statics)
-        if (decoded_equals(raw, c.first)) return c.second.get();
+    for (std::size_t i = 0; i < n.keys.size(); ++i)
+        if (decoded_equals(raw, n.keys[i])) return &nodes_[n.kids[i]];
     return nullptr;
 }
 
@@ -363,14 +413,15 @@ inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view
     return rem.empty() ? std::string_view::npos : 0;
 }
 
-inline const RouterCore::Route* RouterCore::pick(const std::vector<const Route*>& routes,
-                                                 Search& s) noexcept {
+inline const RouterCore::Route* RouterCore::pick(const std::vector<Index>& routes,
+                                                 Search& s) const noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
-    for (const Route* r : routes) {
-        if (r->method == s.method) return r;
+    for (Index i : routes) {
+        const Route* r = &routes_[i];
+        if (same_token(r->method, s.method)) return r;
         if (r->method.empty()) any = r;
-        else if (r->method == "GET") get = r;
+        else if (same_token(r->method, "GET")) get = r;
     }
     if (get && s.method == "HEAD") {
         s.head_as_get = true;
@@ -396,10 +447,10 @@ inline bool RouterCore::find(const Node& n, std::size_t pos, Search& s) const {
     if (const Node* c = static_child(n, seg))
         if (find(*c, next, s)) return true;
     if (!seg.empty()) {
-        for (const Node* c : {n.param.get(), n.star.get()}) {
-            if (!c) continue;
+        for (Index c : {n.param, n.star}) {
+            if (c == no_node) continue;
             params.push_back(RouteParam{{}, {}, seg});
-            if (find(*c, next, s)) return true;
+            if (find(nodes_[c], next, s)) return true;
             params.pop_back();
         }
     }
@@ -411,48 +462,46 @@ inline bool RouterCore::find(const Node& n, std::size_t pos, Search& s) const {
     return false;
 }
 
-inline RouteStatus RouterCore::match(std::string_view method, std::string_view path,
-                                     std::vector<RouteParam>& params, const void*& target,
-                                     std::string& allow, bool& head_as_get) const {
+inline RouterCore::Hit RouterCore::match(std::string_view method, std::string_view path,
+                                         std::vector<RouteParam>& params,
+                                         std::string& allow) const {
     params.clear();
-    if (path.empty() || path.front() != '/') return RouteStatus::not_found;
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
     Search s{method, path, {}, &params, nullptr, false};
     const std::size_t pos = trim_path(path, s.rem);
     // The trie walk tries static children first, so the first node it would reach is the one
     // the index gives (the root itself for `/`, which the index cannot hold); when none of its
     // routes takes the method the full walk goes on.
     const Node* first = nullptr;
-    if (pos == std::string_view::npos) first = &root_;
+    if (pos == std::string_view::npos) first = &nodes_[0];
     else if (s.rem.find('%') == std::string_view::npos)
-        if (const Node* const* n = static_paths_.find(s.rem)) first = *n;
+        if (const Index* n = static_paths_.find(s.rem)) first = &nodes_[*n];
     if (first && (s.found = pick(first->here, s))) {
-        target = s.found->target.get();
-        head_as_get = s.head_as_get;
-        return RouteStatus::found;
+        return {s.found->target.get(), RouteStatus::found, s.head_as_get};
     }
-    if (find(root_, pos, s)) {
+    if (find(nodes_[0], pos, s)) {
         for (std::size_t i = 0; i < params.size(); ++i) {
             params[i].name = s.found->names[i];
             if (!percent_decode(params[i].raw, params[i].value, false)) {
                 params.clear();
-                return RouteStatus::bad_request;
+                return {nullptr, RouteStatus::bad_request, false};
             }
         }
-        target = s.found->target.get();
-        head_as_get = s.head_as_get;
-        return RouteStatus::found;
+        return {s.found->target.get(), RouteStatus::found, s.head_as_get};
     }
     params.clear();
     allow = allowed_methods(path);
-    return allow.empty() ? RouteStatus::not_found : RouteStatus::method_not_allowed;
+    if (allow.empty()) return {};
+    return {nullptr, RouteStatus::method_not_allowed, false};
 }
 
 inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
                                 std::vector<std::string_view>& methods, bool& any_route) const {
-    auto take = [&](const std::vector<const Route*>& routes) {
-        for (const Route* r : routes) {
-            if (r->method.empty()) any_route = true;
-            else methods.push_back(r->method);
+    auto take = [&](const std::vector<Index>& routes) {
+        for (Index i : routes) {
+            const Route& r = routes_[i];
+            if (r.method.empty()) any_route = true;
+            else methods.push_back(r.method);
         }
     };
     take(n.rest);   // `**` matches whatever remains, nothing included
@@ -465,28 +514,28 @@ inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view
     const std::size_t next = slash == std::string_view::npos ? slash : slash + 1;
     if (const Node* c = static_child(n, seg)) collect(*c, next, rem, methods, any_route);
     if (!seg.empty()) {
-        if (n.param) collect(*n.param, next, rem, methods, any_route);
-        if (n.star) collect(*n.star, next, rem, methods, any_route);
+        if (n.param != no_node) collect(nodes_[n.param], next, rem, methods, any_route);
+        if (n.star != no_node) collect(nodes_[n.star], next, rem, methods, any_route);
     }
 }
 
 inline bool RouterCore::matches_path(std::string_view path) const {
-    if (path.empty() || path.front() != '/') return false;
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return false;
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
     std::vector<std::string_view> methods;
     bool any_route = false;
-    collect(root_, pos, rem, methods, any_route);
+    collect(nodes_[0], pos, rem, methods, any_route);
     return any_route || !methods.empty();
 }
 
 inline std::string RouterCore::allowed_methods(std::string_view path) const {
-    if (path.empty() || path.front() != '/') return {};
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
     std::vector<std::string_view> methods;
     bool any_route = false;
-    collect(root_, pos, rem, methods, any_route);
+    collect(nodes_[0], pos, rem, methods, any_route);
     if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
         methods.push_back("HEAD");
     std::sort(methods.begin(), methods.end());
