@@ -371,6 +371,95 @@ struct Options {
 
 WISP_NAMESPACE_END
 
+// ---- wisp/route_param.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/route_param.hpp — RouteParam and RouteStatus: what matching a route gives.
+
+#include <string>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+
+/// One value captured by a route pattern.
+struct RouteParam {
+    std::string_view name;   ///< router-owned; valid as long as the router (moves keep it valid)
+    std::string value;       ///< percent-decoded ("%2F" gives '/', '+' stays '+')
+    std::string_view raw;    ///< still encoded; views into the path given to match()
+};
+
+/// The outcome of BasicRouter::match.
+enum class RouteStatus {
+    found,                ///< `target` is set; params are filled
+    not_found,            ///< no route matches the path: 404
+    method_not_allowed,   ///< routes match the path, none the method: 405 with `allow`
+    bad_request,          ///< the chosen route captured a segment with a malformed %-escape: 400
+};
+
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/owned.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/owned.hpp — Owned: one object owned through a void* and the function that deletes
+// it, for holders that must not be templates (a route's target, a ws<H> handler).
+
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Owns one object of a type its holder does not name. What std::unique_ptr<void, Drop> or a
+/// std::shared_ptr<void> would do, in a few plain functions: those instantiate thirty to forty
+/// templates per file at -O0, and make_shared<T> as many again for every T (issue 25).
+/// Move-only; a moved-from Owned holds nothing.
+class Owned {
+public:
+    using Drop = void (*)(void*) noexcept;
+
+    Owned() noexcept = default;
+    Owned(void* object, Drop drop) noexcept : object_(object), drop_(drop) {}
+    Owned(Owned&& other) noexcept : object_(other.object_), drop_(other.drop_) {
+        other.object_ = nullptr;
+    }
+    Owned& operator=(Owned&& other) noexcept {
+        if (this != &other) {
+            reset();
+            object_ = other.object_;
+            drop_ = other.drop_;
+            other.object_ = nullptr;
+        }
+        return *this;
+    }
+    Owned(const Owned&) = delete;
+    Owned& operator=(const Owned&) = delete;
+    ~Owned() { reset(); }
+
+    void* get() const noexcept { return object_; }
+
+private:
+    void reset() noexcept {
+        if (object_) drop_(object_);
+        object_ = nullptr;
+    }
+
+    void* object_ = nullptr;
+    Drop drop_ = nullptr;
+};
+
+/// The Drop of an Owned made by make_owned<T>.
+template <class T>
+void delete_owned(void* object) noexcept {
+    delete static_cast<T*>(object);
+}
+
+/// `new T(args...)`, owned: T() value-initializes, like std::make_shared<T>().
+template <class T, class... Args>
+Owned make_owned(Args&&... args) {
+    return Owned(new T(std::forward<Args>(args)...), &delete_owned<T>);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/url.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/url.hpp — percent-decoding, query strings and request-target splitting.
@@ -611,15 +700,17 @@ inline void split_target(std::string_view target, std::string_view& path,
 }   // namespace detail
 WISP_NAMESPACE_END
 
-// ---- wisp/router.hpp ----
+// ---- wisp/detail/router_core.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/router.hpp — method + path pattern -> target, H3/rou3-style patterns, 404/405/Allow.
+// wisp/detail/router_core.hpp — the router's work, one class for every target type: the trie of
+// pattern segments, adding a route and its checks, matching with backtracking, captures, Allow.
+// BasicRouter<Target> (router.hpp) only adds the types, so each file compiles this once however
+// many target types it routes to. Knows nothing of HTTP beyond method tokens and paths.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -628,43 +719,544 @@ WISP_NAMESPACE_END
 #include <vector>
 
 WISP_NAMESPACE_BEGIN
-
-/// One value captured by a route pattern.
-struct RouteParam {
-    std::string_view name;   ///< router-owned; valid as long as the router (moves keep it valid)
-    std::string value;       ///< percent-decoded ("%2F" gives '/', '+' stays '+')
-    std::string_view raw;    ///< still encoded; views into the path given to match()
-};
-
-/// The outcome of BasicRouter::match.
-enum class RouteStatus {
-    found,                ///< `target` is set; params are filled
-    not_found,            ///< no route matches the path: 404
-    method_not_allowed,   ///< routes match the path, none the method: 405 with `allow`
-    bad_request,          ///< the chosen route captured a segment with a malformed %-escape: 400
-};
-
 namespace detail {
-/// An open-addressing hash map from string to V: one probe sequence, no allocation on find.
-template <class V>
+
+/// An open-addressing hash map from string to a 32-bit value: one probe sequence, no allocation
+/// on find.
 class FlatStringMap {
 public:
-    const V* find(std::string_view key) const noexcept;
-    void insert(std::string_view key, V value);   ///< `key` must not be present yet
-    bool empty() const noexcept { return count_ == 0; }
+    const std::uint32_t* find(std::string_view key) const noexcept;
+    void insert(std::string_view key, std::uint32_t value);   ///< `key` must not be present yet
+    bool empty() const noexcept { return keys_.empty(); }
 
 private:
-    struct Slot {
-        std::uint64_t hash = 0;
-        std::string key;
-        V value{};
-        bool used = false;
+    struct Slot {   // trivially copyable: growing the table copies no strings
+        std::uint64_t hash;
+        std::uint32_t key;   // 1 + its index in keys_; 0: the slot is free
+        std::uint32_t value;
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
-    std::vector<Slot> slots_;   // capacity a power of two, at most half full
-    std::size_t count_ = 0;
+    void place(const Slot& slot) noexcept;
+    std::vector<Slot> slots_;         // capacity a power of two, at most half full
+    std::vector<std::string> keys_;   // in insertion order
 };
+
+/// BasicRouter without its Target type: each route's target is an object the core owns without
+/// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
+/// once, not once per target type. The rules are BasicRouter's.
+class RouterCore {
+public:
+    struct Route {
+        std::string method;   // "" = any method
+        std::string pattern;
+        std::vector<std::string_view> names;   // one per capture, into names_
+        Owned target;
+    };
+
+    /// BasicRouter::add; `target` is released when the add fails.
+    std::error_code add(std::string_view method, std::string_view pattern, Owned target,
+                        std::string* clash);
+    /// What match() found (small enough to come back in registers).
+    struct Hit {
+        const void* target = nullptr;   ///< found only
+        RouteStatus status = RouteStatus::not_found;
+        bool head_as_get = false;
+    };
+    /// BasicRouter::match; `allow` is set for method_not_allowed only.
+    Hit match(std::string_view method, std::string_view path, std::vector<RouteParam>& params,
+              std::string& allow) const;
+    bool matches_path(std::string_view path) const;
+    std::string allowed_methods(std::string_view path) const;
+    std::size_t size() const noexcept { return routes_.size(); }
+    /// The i-th route in registration order.
+    const Route& route(std::size_t i) const noexcept { return routes_[i]; }
+
+private:
+    // Nodes and routes are referred to by their index in nodes_ and routes_: vectors of one
+    // integer type, where pointers and unique_ptrs would instantiate a vector per type.
+    using Index = std::uint32_t;
+    static constexpr Index no_node = 0;   // the root, which is no node's child
+    struct Node {
+        // Static children, sorted by (tag, key): a lookup compares one integer per child and
+        // bytes only when the tag (length, first and last byte) agrees.
+        std::vector<std::uint32_t> tags;
+        std::vector<std::string> keys;   // decoded segment text
+        std::vector<Index> kids;         // the child node for each key
+        Index param = no_node;           // `:name`
+        Index star = no_node;            // `*`
+        std::vector<Index> here;         // routes ending at this node
+        std::vector<Index> rest;         // `**` routes whose rest starts here
+    };
+    enum class SegKind : char { fixed, param, star, rest };
+    // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
+    // capture name. In a std::string and a vector of strings, which a file instantiates anyway,
+    // where a vector of a struct would be one more.
+    struct Segs {
+        std::string kinds;
+        std::vector<std::string> texts;
+        std::size_t size() const noexcept { return kinds.size(); }
+        SegKind kind(std::size_t i) const noexcept { return static_cast<SegKind>(kinds[i]); }
+        bool ends_with_rest() const noexcept {
+            return !kinds.empty() && kind(kinds.size() - 1) == SegKind::rest;
+        }
+        void push(SegKind k, std::string text) {
+            kinds.push_back(static_cast<char>(k));
+            texts.push_back(std::move(text));
+        }
+    };
+    struct Search {
+        std::string_view method;
+        std::string_view path;   // as given, starts with '/'
+        std::string_view rem;    // without the leading '/' and one trailing '/'
+        std::vector<RouteParam>* params;
+        const Route* found;
+        bool head_as_get;
+    };
+
+    static bool parse_pattern(std::string_view pattern, Segs& segs);
+    static std::uint32_t static_tag(std::string_view key) noexcept;
+    static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
+    const Node* static_child(const Node& n, std::string_view raw_segment) const noexcept;
+    static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
+    const Route* pick(const std::vector<Index>& routes, Search& s) const noexcept;
+    bool find(const Node& n, std::size_t pos, Search& s) const;
+    void collect(const Node& n, std::size_t pos, std::string_view rem,
+                 std::vector<std::string_view>& methods, bool& any_route) const;
+
+    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
+    // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
+    // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
+    FlatStringMap static_paths_;
+    std::vector<Route> routes_;                  // registration order
+    std::set<std::string, std::less<>> names_;   // interned capture names (stable nodes)
+};
+
+// ---- implementation -------------------------------------------------------
+
+inline std::uint64_t FlatStringMap::hash_of(std::string_view key) noexcept {
+    // Eight bytes per multiply: paths are short, and a byte-at-a-time hash would cost more
+    // than the trie walk it saves. Not for untrusted keys of an attacker's choosing: only
+    // registered routes are stored, lookups just probe.
+    constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
+    std::uint64_t h = k ^ key.size();
+    const char* p = key.data();
+    std::size_t n = key.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
+    }
+    std::uint64_t tail = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    h = (h ^ tail) * k;
+    return h ^ (h >> 29);
+}
+
+inline const std::uint32_t* FlatStringMap::find(std::string_view key) const noexcept {
+    if (keys_.empty()) return nullptr;
+    const std::uint64_t h = hash_of(key);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.key == 0) return nullptr;
+        if (slot.hash == h && keys_[slot.key - 1] == key) return &slot.value;
+    }
+}
+
+inline void FlatStringMap::insert(std::string_view key, std::uint32_t value) {
+    if ((keys_.size() + 1) * 2 > slots_.size()) {
+        std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+        old.swap(slots_);
+        for (const Slot& slot : old)
+            if (slot.key != 0) place(slot);
+    }
+    keys_.push_back(std::string(key));
+    place(Slot{hash_of(key), static_cast<std::uint32_t>(keys_.size()), value});
+}
+
+inline void FlatStringMap::place(const Slot& slot) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(slot.hash) & mask;
+    while (slots_[i].key != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+}
+
+// a == b for method tokens, which are short: GET and PUT, POST and HEAD are compared with a
+// constant size, inline, where a == b would call memcmp once per request.
+inline bool same_token(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    switch (a.size()) {
+        case 3:
+            return std::memcmp(a.data(), b.data(), 3) == 0;
+        case 4:
+            return std::memcmp(a.data(), b.data(), 4) == 0;
+        default:
+            return a == b;
+    }
+}
+
+// RFC 9110 §5.6.2: token = 1*tchar.
+inline bool is_method_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const bool alnum =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
+inline bool is_param_name(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const bool ok =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Bytes a static pattern segment may hold before decoding. Non-ASCII bytes are allowed, so a
+// pattern can be written decoded (`/café`).
+inline bool is_pattern_static_char(char ch) noexcept {
+    const auto c = static_cast<unsigned char>(ch);
+    return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
+}
+
+inline bool RouterCore::parse_pattern(std::string_view pattern, Segs& segs) {
+    if (pattern.empty() || pattern.front() != '/') return false;
+    std::string_view rem = pattern.substr(1);
+    if (!rem.empty() && rem.back() == '/') {
+        rem.remove_suffix(1);
+        if (rem.empty()) return false;   // "//"
+    }
+    if (rem.empty()) return true;   // "/": the root, no segment
+    std::size_t unnamed = 0;
+    for (;;) {
+        const std::size_t slash = rem.find('/');
+        const std::string_view seg = rem.substr(0, slash);
+        const bool last = slash == std::string_view::npos;
+        if (seg.empty()) return false;
+        if (segs.ends_with_rest()) return false;   // `**` not last
+        if (seg == "**") {
+            segs.push(SegKind::rest, "_");
+        } else if (seg.substr(0, 3) == "**:") {
+            if (!is_param_name(seg.substr(3))) return false;
+            segs.push(SegKind::rest, std::string(seg.substr(3)));
+        } else if (seg == "*") {
+            segs.push(SegKind::star, "_" + std::to_string(unnamed++));
+        } else if (seg.front() == ':') {
+            if (!is_param_name(seg.substr(1))) return false;
+            segs.push(SegKind::param, std::string(seg.substr(1)));
+        } else {
+            for (char c : seg)
+                if (!is_pattern_static_char(c)) return false;
+            std::string text;
+            if (!percent_decode(seg, text, false)) return false;
+            if (text == "." || text == "..") return false;
+            segs.push(SegKind::fixed, std::move(text));
+        }
+        if (last) break;
+        rem = rem.substr(slash + 1);
+    }
+    // Capture names must be distinct, automatic ones included (`/:_0/*` clashes).
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+        if (segs.kind(i) == SegKind::fixed) continue;
+        for (std::size_t j = i + 1; j < segs.size(); ++j)
+            if (segs.kind(j) != SegKind::fixed && segs.texts[j] == segs.texts[i]) return false;
+    }
+    return true;
+}
+
+inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
+                                       Owned target, std::string* clash) {
+    if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
+    Segs segs;
+    if (!parse_pattern(pattern, segs)) return errc::invalid_route;
+
+    // Find the shape without creating nodes, so a duplicate leaves the trie as it was.
+    if (nodes_.empty()) nodes_.emplace_back();
+    const Node* at = &nodes_[0];
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+        const SegKind kind = segs.kind(k);
+        const std::string& text = segs.texts[k];
+        if (!at || kind == SegKind::rest) break;
+        Index next = no_node;
+        if (kind == SegKind::param) {
+            next = at->param;
+        } else if (kind == SegKind::star) {
+            next = at->star;
+        } else {
+            bool exact = false;
+            const std::size_t i = static_slot(*at, text, exact);
+            if (exact) next = at->kids[i];
+        }
+        at = next == no_node ? nullptr : &nodes_[next];
+    }
+    if (at) {
+        const bool is_rest = segs.ends_with_rest();
+        for (Index r : is_rest ? at->rest : at->here)
+            if (routes_[r].method == method) {
+                if (clash) *clash = routes_[r].pattern;
+                return errc::duplicate_route;
+            }
+    }
+
+    Route route{std::string(method), std::string(pattern), {}, std::move(target)};
+    Index node = 0;
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+        const SegKind kind = segs.kind(k);
+        const std::string& text = segs.texts[k];
+        if (kind != SegKind::fixed) route.names.push_back(*names_.insert(text).first);
+        if (kind == SegKind::rest) break;
+        std::size_t i = 0;   // a static child's place among the node's keys
+        Index child = no_node;
+        if (kind == SegKind::param) {
+            child = nodes_[node].param;
+        } else if (kind == SegKind::star) {
+            child = nodes_[node].star;
+        } else {
+            Node& n = nodes_[node];
+            bool exact = false;
+            i = static_slot(n, text, exact);
+            if (!exact) {
+                const auto at_i = static_cast<std::ptrdiff_t>(i);
+                n.tags.insert(n.tags.begin() + at_i, static_tag(text));
+                n.keys.insert(n.keys.begin() + at_i, text);
+                n.kids.insert(n.kids.begin() + at_i, no_node);
+            }
+            child = n.kids[i];
+        }
+        if (child == no_node) {
+            child = static_cast<Index>(nodes_.size());
+            nodes_.emplace_back();   // may move every node: take ours again
+            Node& n = nodes_[node];
+            (kind == SegKind::param ? n.param : kind == SegKind::star ? n.star : n.kids[i]) = child;
+        }
+        node = child;
+    }
+    const bool is_rest = segs.ends_with_rest();
+    const auto route_index = static_cast<Index>(routes_.size());
+    Node& last = nodes_[node];
+    (is_rest ? last.rest : last.here).push_back(route_index);
+    // Index a fully static route, unless a segment holds a decoded '/' ("/a%2Fb" would read as
+    // two segments once joined).
+    if (!is_rest && segs.size() != 0 && last.here.size() == 1) {
+        std::string key;
+        bool indexable = true;
+        for (std::size_t k = 0; k < segs.size(); ++k) {
+            const std::string& text = segs.texts[k];
+            indexable =
+                indexable && segs.kind(k) == SegKind::fixed && text.find('/') == std::string::npos;
+            if (k != 0) key += '/';
+            key += text;
+        }
+        if (indexable) static_paths_.insert(key, node);
+    }
+    routes_.push_back(std::move(route));
+    return {};
+}
+
+inline std::uint32_t RouterCore::static_tag(std::string_view key) noexcept {
+    if (key.empty()) return 0;
+    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(key.size(), 0xffff));
+    return len << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(key.front())) << 8 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(key.back()));
+}
+
+// The index of `key` among n's static children (exact = true), or where it would be inserted.
+inline std::size_t RouterCore::static_slot(const Node& n, std::string_view key,
+                                           bool& exact) noexcept {
+    const std::uint32_t tag = static_tag(key);
+    std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
+                                             n.tags.begin());
+    for (; i < n.tags.size() && n.tags[i] == tag; ++i) {
+        const std::string_view k = n.keys[i];
+        if (k == key) {
+            exact = true;
+            return i;
+        }
+        if (key < k) break;
+    }
+    exact = false;
+    return i;
+}
+
+inline const RouterCore::Node* RouterCore::static_child(const Node& n,
+                                                        std::string_view raw) const noexcept {
+    if (n.keys.empty()) return nullptr;
+    if (raw.find('%') == std::string_view::npos) {
+        bool exact = false;
+        const std::size_t i = static_slot(n, raw, exact);
+        return exact ? &nodes_[n.kids[i]] : nullptr;
+    }
+    // Keys are stored decoded, so an encoded segment is compared while decoding it.
+    for (std::size_t i = 0; i < n.keys.size(); ++i)
+        if (decoded_equals(raw, n.keys[i])) return &nodes_[n.kids[i]];
+    return nullptr;
+}
+
+// Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
+// the path without its leading '/' and one trailing '/'.
+inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view& rem) noexcept {
+    rem = path.substr(1);
+    if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
+    return rem.empty() ? std::string_view::npos : 0;
+}
+
+inline const RouterCore::Route* RouterCore::pick(const std::vector<Index>& routes,
+                                                 Search& s) const noexcept {
+    const Route* get = nullptr;
+    const Route* any = nullptr;
+    for (Index i : routes) {
+        const Route* r = &routes_[i];
+        if (same_token(r->method, s.method)) return r;
+        if (r->method.empty()) any = r;
+        else if (same_token(r->method, "GET")) get = r;
+    }
+    if (get && s.method == "HEAD") {
+        s.head_as_get = true;
+        return get;
+    }
+    return any;
+}
+
+inline bool RouterCore::find(const Node& n, std::size_t pos, Search& s) const {
+    auto& params = *s.params;
+    if (pos == std::string_view::npos) {
+        if ((s.found = pick(n.here, s))) return true;
+        if (!n.rest.empty()) {
+            params.push_back(RouteParam{{}, {}, s.path.substr(s.path.size())});
+            if ((s.found = pick(n.rest, s))) return true;
+            params.pop_back();
+        }
+        return false;
+    }
+    const std::size_t slash = s.rem.find('/', pos);
+    const std::string_view seg = s.rem.substr(pos, slash - pos);
+    const std::size_t next = slash == std::string_view::npos ? slash : slash + 1;
+    if (const Node* c = static_child(n, seg))
+        if (find(*c, next, s)) return true;
+    if (!seg.empty()) {
+        for (Index c : {n.param, n.star}) {
+            if (c == no_node) continue;
+            params.push_back(RouteParam{{}, {}, seg});
+            if (find(nodes_[c], next, s)) return true;
+            params.pop_back();
+        }
+    }
+    if (!n.rest.empty()) {
+        params.push_back(RouteParam{{}, {}, s.path.substr(1 + pos)});
+        if ((s.found = pick(n.rest, s))) return true;
+        params.pop_back();
+    }
+    return false;
+}
+
+inline RouterCore::Hit RouterCore::match(std::string_view method, std::string_view path,
+                                         std::vector<RouteParam>& params,
+                                         std::string& allow) const {
+    params.clear();
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
+    Search s{method, path, {}, &params, nullptr, false};
+    const std::size_t pos = trim_path(path, s.rem);
+    // The trie walk tries static children first, so the first node it would reach is the one
+    // the index gives (the root itself for `/`, which the index cannot hold); when none of its
+    // routes takes the method the full walk goes on.
+    const Node* first = nullptr;
+    if (pos == std::string_view::npos) first = &nodes_[0];
+    else if (s.rem.find('%') == std::string_view::npos)
+        if (const Index* n = static_paths_.find(s.rem)) first = &nodes_[*n];
+    if (first && (s.found = pick(first->here, s))) {
+        return {s.found->target.get(), RouteStatus::found, s.head_as_get};
+    }
+    if (find(nodes_[0], pos, s)) {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            params[i].name = s.found->names[i];
+            if (!percent_decode(params[i].raw, params[i].value, false)) {
+                params.clear();
+                return {nullptr, RouteStatus::bad_request, false};
+            }
+        }
+        return {s.found->target.get(), RouteStatus::found, s.head_as_get};
+    }
+    params.clear();
+    allow = allowed_methods(path);
+    if (allow.empty()) return {};
+    return {nullptr, RouteStatus::method_not_allowed, false};
+}
+
+inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
+                                std::vector<std::string_view>& methods, bool& any_route) const {
+    auto take = [&](const std::vector<Index>& routes) {
+        for (Index i : routes) {
+            const Route& r = routes_[i];
+            if (r.method.empty()) any_route = true;
+            else methods.push_back(r.method);
+        }
+    };
+    take(n.rest);   // `**` matches whatever remains, nothing included
+    if (pos == std::string_view::npos) {
+        take(n.here);
+        return;
+    }
+    const std::size_t slash = rem.find('/', pos);
+    const std::string_view seg = rem.substr(pos, slash - pos);
+    const std::size_t next = slash == std::string_view::npos ? slash : slash + 1;
+    if (const Node* c = static_child(n, seg)) collect(*c, next, rem, methods, any_route);
+    if (!seg.empty()) {
+        if (n.param != no_node) collect(nodes_[n.param], next, rem, methods, any_route);
+        if (n.star != no_node) collect(nodes_[n.star], next, rem, methods, any_route);
+    }
+}
+
+inline bool RouterCore::matches_path(std::string_view path) const {
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return false;
+    std::string_view rem;
+    const std::size_t pos = trim_path(path, rem);
+    std::vector<std::string_view> methods;
+    bool any_route = false;
+    collect(nodes_[0], pos, rem, methods, any_route);
+    return any_route || !methods.empty();
+}
+
+inline std::string RouterCore::allowed_methods(std::string_view path) const {
+    if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
+    std::string_view rem;
+    const std::size_t pos = trim_path(path, rem);
+    std::vector<std::string_view> methods;
+    bool any_route = false;
+    collect(nodes_[0], pos, rem, methods, any_route);
+    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
+        methods.push_back("HEAD");
+    std::sort(methods.begin(), methods.end());
+    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    std::string out;
+    for (std::string_view m : methods) {
+        if (!out.empty()) out += ", ";
+        out += m;
+    }
+    return out;
+}
+
 }   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/router.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/router.hpp — method + path pattern -> target, H3/rou3-style patterns, 404/405/Allow.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
 
 /// Maps (method, path) to a Target, the way H3 (rou3) does.
 ///
@@ -730,463 +1322,50 @@ public:
     std::string allowed_methods(std::string_view path) const;
 
     /// Number of registered routes.
-    std::size_t size() const noexcept { return routes_.size(); }
+    std::size_t size() const noexcept { return core_.size(); }
 
     /// Calls fn(std::string_view method, std::string_view pattern, const Target&) for every
     /// route in registration order; the pattern is as given to add().
     template <class Fn>
     void for_each(Fn&& fn) const {
-        for (const auto& r : routes_) fn(std::string_view(r->method), r->pattern, r->target);
+        for (std::size_t i = 0; i < core_.size(); ++i) {
+            const auto& r = core_.route(i);
+            fn(std::string_view(r.method), r.pattern, *static_cast<const Target*>(r.target.get()));
+        }
     }
 
 private:
-    struct Route {
-        std::string method;   // "" = any method
-        std::string pattern;
-        std::vector<std::string_view> names;   // one per capture, into names_
-        Target target;
-    };
-    struct Node {
-        // Static children, sorted by (tag, key): a lookup compares one integer per child and
-        // bytes only when the tag (length, first and last byte) agrees.
-        std::vector<std::uint32_t> tags;
-        std::vector<std::pair<std::string, std::unique_ptr<Node>>> statics;
-        std::unique_ptr<Node> param;      // `:name`
-        std::unique_ptr<Node> star;       // `*`
-        std::vector<const Route*> here;   // routes ending at this node
-        std::vector<const Route*> rest;   // `**` routes whose rest starts here
-    };
-    enum class SegKind { fixed, param, star, rest };
-    struct Seg {
-        SegKind kind;
-        std::string text;   // decoded static text, or the capture name
-    };
-    struct Search {
-        std::string_view method;
-        std::string_view path;   // as given, starts with '/'
-        std::string_view rem;    // without the leading '/' and one trailing '/'
-        std::vector<RouteParam>* params;
-        const Route* found;
-        bool head_as_get;
-    };
-
-    static bool parse_pattern(std::string_view pattern, std::vector<Seg>& segs);
-    static std::uint32_t static_tag(std::string_view key) noexcept;
-    static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
-    static const Node* static_child(const Node& n, std::string_view raw_segment) noexcept;
-    static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
-    static const Route* pick(const std::vector<const Route*>& routes, Search& s) noexcept;
-    bool find(const Node& n, std::size_t pos, Search& s) const;
-    void collect(const Node& n, std::size_t pos, std::string_view rem,
-                 std::vector<std::string_view>& methods, bool& any_route) const;
-
-    Node root_;
-    // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
-    // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
-    detail::FlatStringMap<const Node*> static_paths_;
-    std::vector<std::unique_ptr<Route>> routes_;   // registration order; owns the routes
-    std::set<std::string, std::less<>> names_;     // interned capture names (stable nodes)
+    // The work is RouterCore's, compiled once for all target types; each target lives in its
+    // own allocation, so its address stays put as routes are added.
+    detail::RouterCore core_;
 };
 
 // ---- implementation -------------------------------------------------------
-namespace detail {
-
-template <class V>
-std::uint64_t FlatStringMap<V>::hash_of(std::string_view key) noexcept {
-    // Eight bytes per multiply: paths are short, and a byte-at-a-time hash would cost more
-    // than the trie walk it saves. Not for untrusted keys of an attacker's choosing: only
-    // registered routes are stored, lookups just probe.
-    constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
-    std::uint64_t h = k ^ key.size();
-    const char* p = key.data();
-    std::size_t n = key.size();
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 32;
-    }
-    std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-    h = (h ^ tail) * k;
-    return h ^ (h >> 29);
-}
-
-template <class V>
-const V* FlatStringMap<V>::find(std::string_view key) const noexcept {
-    if (count_ == 0) return nullptr;
-    const std::uint64_t h = hash_of(key);
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
-        const Slot& slot = slots_[i];
-        if (!slot.used) return nullptr;
-        if (slot.hash == h && slot.key == key) return &slot.value;
-    }
-}
-
-template <class V>
-void FlatStringMap<V>::insert(std::string_view key, V value) {
-    if ((count_ + 1) * 2 > slots_.size()) {
-        std::vector<Slot> old = std::move(slots_);
-        slots_ = std::vector<Slot>(old.empty() ? 16 : old.size() * 2);
-        count_ = 0;
-        for (Slot& slot : old)
-            if (slot.used) insert(slot.key, std::move(slot.value));
-    }
-    const std::uint64_t h = hash_of(key);
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t i = static_cast<std::size_t>(h) & mask;
-    while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = Slot{h, std::string(key), std::move(value), true};
-    ++count_;
-}
-
-// RFC 9110 §5.6.2: token = 1*tchar.
-inline bool is_method_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        const bool alnum =
-            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos)
-            return false;
-    }
-    return true;
-}
-
-inline bool is_param_name(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        const bool ok =
-            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// Bytes a static pattern segment may hold before decoding. Non-ASCII bytes are allowed, so a
-// pattern can be written decoded (`/café`).
-inline bool is_pattern_static_char(char ch) noexcept {
-    const auto c = static_cast<unsigned char>(ch);
-    return c > 0x20 && c != 0x7f && c != '?' && c != '#' && c != '*';
-}
-
-}   // namespace detail
-
-template <class Target>
-bool BasicRouter<Target>::parse_pattern(std::string_view pattern, std::vector<Seg>& segs) {
-    if (pattern.empty() || pattern.front() != '/') return false;
-    std::string_view rem = pattern.substr(1);
-    if (!rem.empty() && rem.back() == '/') {
-        rem.remove_suffix(1);
-        if (rem.empty()) return false;   // "//"
-    }
-    if (rem.empty()) return true;   // "/": the root, no segment
-    std::size_t unnamed = 0;
-    for (;;) {
-        const std::size_t slash = rem.find('/');
-        const std::string_view seg = rem.substr(0, slash);
-        const bool last = slash == std::string_view::npos;
-        if (seg.empty()) return false;
-        if (!segs.empty() && segs.back().kind == SegKind::rest) return false;   // `**` not last
-        if (seg == "**") {
-            segs.push_back({SegKind::rest, "_"});
-        } else if (seg.substr(0, 3) == "**:") {
-            if (!detail::is_param_name(seg.substr(3))) return false;
-            segs.push_back({SegKind::rest, std::string(seg.substr(3))});
-        } else if (seg == "*") {
-            segs.push_back({SegKind::star, "_" + std::to_string(unnamed++)});
-        } else if (seg.front() == ':') {
-            if (!detail::is_param_name(seg.substr(1))) return false;
-            segs.push_back({SegKind::param, std::string(seg.substr(1))});
-        } else {
-            for (char c : seg)
-                if (!detail::is_pattern_static_char(c)) return false;
-            std::string text;
-            if (!detail::percent_decode(seg, text, false)) return false;
-            if (text == "." || text == "..") return false;
-            segs.push_back({SegKind::fixed, std::move(text)});
-        }
-        if (last) break;
-        rem = rem.substr(slash + 1);
-    }
-    // Capture names must be distinct, automatic ones included (`/:_0/*` clashes).
-    for (std::size_t i = 0; i < segs.size(); ++i) {
-        if (segs[i].kind == SegKind::fixed) continue;
-        for (std::size_t j = i + 1; j < segs.size(); ++j)
-            if (segs[j].kind != SegKind::fixed && segs[j].text == segs[i].text) return false;
-    }
-    return true;
-}
-
 template <class Target>
 std::error_code BasicRouter<Target>::add(std::string_view method, std::string_view pattern,
                                          Target target, std::string* clash) {
-    if (!method.empty() && !detail::is_method_token(method)) return errc::invalid_argument;
-    std::vector<Seg> segs;
-    if (!parse_pattern(pattern, segs)) return errc::invalid_route;
-
-    // Find the shape without creating nodes, so a duplicate leaves the trie as it was.
-    const Node* at = &root_;
-    for (const Seg& seg : segs) {
-        if (!at || seg.kind == SegKind::rest) break;
-        if (seg.kind == SegKind::param) {
-            at = at->param.get();
-        } else if (seg.kind == SegKind::star) {
-            at = at->star.get();
-        } else {
-            bool exact = false;
-            const std::size_t i = static_slot(*at, seg.text, exact);
-            at = exact ? at->statics[i].second.get() : nullptr;
-        }
-    }
-    if (at) {
-        const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
-        for (const Route* r : is_rest ? at->rest : at->here)
-            if (r->method == method) {
-                if (clash) *clash = r->pattern;
-                return errc::duplicate_route;
-            }
-    }
-
-    auto route = std::make_unique<Route>(
-        Route{std::string(method), std::string(pattern), {}, std::move(target)});
-    Node* node = &root_;
-    for (const Seg& seg : segs) {
-        if (seg.kind != SegKind::fixed) route->names.push_back(*names_.insert(seg.text).first);
-        if (seg.kind == SegKind::rest) break;
-        std::unique_ptr<Node>* child = nullptr;
-        if (seg.kind == SegKind::param) {
-            child = &node->param;
-        } else if (seg.kind == SegKind::star) {
-            child = &node->star;
-        } else {
-            bool exact = false;
-            const std::size_t i = static_slot(*node, seg.text, exact);
-            if (!exact) {
-                const auto at_i = static_cast<std::ptrdiff_t>(i);
-                node->tags.insert(node->tags.begin() + at_i, static_tag(seg.text));
-                node->statics.emplace(node->statics.begin() + at_i, seg.text, nullptr);
-            }
-            child = &node->statics[i].second;
-        }
-        if (!*child) *child = std::make_unique<Node>();
-        node = child->get();
-    }
-    const bool is_rest = !segs.empty() && segs.back().kind == SegKind::rest;
-    (is_rest ? node->rest : node->here).push_back(route.get());
-    // Index a fully static route, unless a segment holds a decoded '/' ("/a%2Fb" would read as
-    // two segments once joined). Not the root: root_ moves with the router, other nodes do not.
-    if (!is_rest && !segs.empty() && node->here.size() == 1) {
-        std::string key;
-        bool indexable = true;
-        for (const Seg& seg : segs) {
-            indexable =
-                indexable && seg.kind == SegKind::fixed && seg.text.find('/') == std::string::npos;
-            if (&seg != &segs.front()) key += '/';
-            key += seg.text;
-        }
-        if (indexable) static_paths_.insert(key, node);
-    }
-    routes_.push_back(std::move(route));
-    return {};
-}
-
-template <class Target>
-std::uint32_t BasicRouter<Target>::static_tag(std::string_view key) noexcept {
-    if (key.empty()) return 0;
-    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>(key.size(), 0xffff));
-    return len << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(key.front())) << 8 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(key.back()));
-}
-
-// The index of `key` among n's static children (exact = true), or where it would be inserted.
-template <class Target>
-std::size_t BasicRouter<Target>::static_slot(const Node& n, std::string_view key,
-                                             bool& exact) noexcept {
-    const std::uint32_t tag = static_tag(key);
-    std::size_t i = static_cast<std::size_t>(std::lower_bound(n.tags.begin(), n.tags.end(), tag) -
-                                             n.tags.begin());
-    for (; i < n.tags.size() && n.tags[i] == tag; ++i) {
-        const std::string_view k = n.statics[i].first;
-        if (k == key) {
-            exact = true;
-            return i;
-        }
-        if (key < k) break;
-    }
-    exact = false;
-    return i;
-}
-
-template <class Target>
-const typename BasicRouter<Target>::Node* BasicRouter<Target>::static_child(
-    const Node& n, std::string_view raw) noexcept {
-    if (n.statics.empty()) return nullptr;
-    if (raw.find('%') == std::string_view::npos) {
-        bool exact = false;
-        const std::size_t i = static_slot(n, raw, exact);
-        return exact ? n.statics[i].second.get() : nullptr;
-    }
-    // Keys are stored decoded, so an encoded segment is compared while decoding it.
-    for (const auto& c : n.statics)
-        if (detail::decoded_equals(raw, c.first)) return c.second.get();
-    return nullptr;
-}
-
-// Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
-// the path without its leading '/' and one trailing '/'.
-template <class Target>
-std::size_t BasicRouter<Target>::trim_path(std::string_view path, std::string_view& rem) noexcept {
-    rem = path.substr(1);
-    if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
-    return rem.empty() ? std::string_view::npos : 0;
-}
-
-template <class Target>
-const typename BasicRouter<Target>::Route* BasicRouter<Target>::pick(
-    const std::vector<const Route*>& routes, Search& s) noexcept {
-    const Route* get = nullptr;
-    const Route* any = nullptr;
-    for (const Route* r : routes) {
-        if (r->method == s.method) return r;
-        if (r->method.empty()) any = r;
-        else if (r->method == "GET") get = r;
-    }
-    if (get && s.method == "HEAD") {
-        s.head_as_get = true;
-        return get;
-    }
-    return any;
-}
-
-template <class Target>
-bool BasicRouter<Target>::find(const Node& n, std::size_t pos, Search& s) const {
-    auto& params = *s.params;
-    if (pos == std::string_view::npos) {
-        if ((s.found = pick(n.here, s))) return true;
-        if (!n.rest.empty()) {
-            params.push_back(RouteParam{{}, {}, s.path.substr(s.path.size())});
-            if ((s.found = pick(n.rest, s))) return true;
-            params.pop_back();
-        }
-        return false;
-    }
-    const std::size_t slash = s.rem.find('/', pos);
-    const std::string_view seg = s.rem.substr(pos, slash - pos);
-    const std::size_t next = slash == std::string_view::npos ? slash : slash + 1;
-    if (const Node* c = static_child(n, seg))
-        if (find(*c, next, s)) return true;
-    if (!seg.empty()) {
-        for (const Node* c : {n.param.get(), n.star.get()}) {
-            if (!c) continue;
-            params.push_back(RouteParam{{}, {}, seg});
-            if (find(*c, next, s)) return true;
-            params.pop_back();
-        }
-    }
-    if (!n.rest.empty()) {
-        params.push_back(RouteParam{{}, {}, s.path.substr(1 + pos)});
-        if ((s.found = pick(n.rest, s))) return true;
-        params.pop_back();
-    }
-    return false;
+    return core_.add(method, pattern, detail::make_owned<Target>(std::move(target)), clash);
 }
 
 template <class Target>
 typename BasicRouter<Target>::Match BasicRouter<Target>::match(
     std::string_view method, std::string_view path, std::vector<RouteParam>& params) const {
-    params.clear();
     Match m;
-    if (path.empty() || path.front() != '/') return m;
-    Search s{method, path, {}, &params, nullptr, false};
-    const std::size_t pos = trim_path(path, s.rem);
-    // The trie walk tries static children first, so the first node it would reach is the one
-    // the index gives (the root itself for `/`, which the index cannot hold); when none of its
-    // routes takes the method the full walk goes on.
-    const Node* first = nullptr;
-    if (pos == std::string_view::npos) first = &root_;
-    else if (s.rem.find('%') == std::string_view::npos)
-        if (const Node* const* n = static_paths_.find(s.rem)) first = *n;
-    if (first && (s.found = pick(first->here, s))) {
-        m.status = RouteStatus::found;
-        m.target = &s.found->target;
-        m.head_as_get = s.head_as_get;
-        return m;
-    }
-    if (find(root_, pos, s)) {
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            params[i].name = s.found->names[i];
-            if (!detail::percent_decode(params[i].raw, params[i].value, false)) {
-                params.clear();
-                m.status = RouteStatus::bad_request;
-                return m;
-            }
-        }
-        m.status = RouteStatus::found;
-        m.target = &s.found->target;
-        m.head_as_get = s.head_as_get;
-        return m;
-    }
-    params.clear();
-    m.allow = allowed_methods(path);
-    if (!m.allow.empty()) m.status = RouteStatus::method_not_allowed;
+    const detail::RouterCore::Hit hit = core_.match(method, path, params, m.allow);
+    m.status = hit.status;
+    m.target = static_cast<const Target*>(hit.target);
+    m.head_as_get = hit.head_as_get;
     return m;
 }
 
 template <class Target>
-void BasicRouter<Target>::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                  std::vector<std::string_view>& methods, bool& any_route) const {
-    auto take = [&](const std::vector<const Route*>& routes) {
-        for (const Route* r : routes) {
-            if (r->method.empty()) any_route = true;
-            else methods.push_back(r->method);
-        }
-    };
-    take(n.rest);   // `**` matches whatever remains, nothing included
-    if (pos == std::string_view::npos) {
-        take(n.here);
-        return;
-    }
-    const std::size_t slash = rem.find('/', pos);
-    const std::string_view seg = rem.substr(pos, slash - pos);
-    const std::size_t next = slash == std::string_view::npos ? slash : slash + 1;
-    if (const Node* c = static_child(n, seg)) collect(*c, next, rem, methods, any_route);
-    if (!seg.empty()) {
-        if (n.param) collect(*n.param, next, rem, methods, any_route);
-        if (n.star) collect(*n.star, next, rem, methods, any_route);
-    }
-}
-
-template <class Target>
 bool BasicRouter<Target>::matches_path(std::string_view path) const {
-    if (path.empty() || path.front() != '/') return false;
-    std::string_view rem;
-    const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
-    bool any_route = false;
-    collect(root_, pos, rem, methods, any_route);
-    return any_route || !methods.empty();
+    return core_.matches_path(path);
 }
 
 template <class Target>
 std::string BasicRouter<Target>::allowed_methods(std::string_view path) const {
-    if (path.empty() || path.front() != '/') return {};
-    std::string_view rem;
-    const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
-    bool any_route = false;
-    collect(root_, pos, rem, methods, any_route);
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
-        methods.push_back("HEAD");
-    std::sort(methods.begin(), methods.end());
-    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
-    std::string out;
-    for (std::string_view m : methods) {
-        if (!out.empty()) out += ", ";
-        out += m;
-    }
-    return out;
+    return core_.allowed_methods(path);
 }
 
 WISP_NAMESPACE_END
@@ -3834,8 +4013,8 @@ private:
     detail::Loop& pick_loop();
     detail::Loop& loop0();
 
-    std::unique_ptr<detail::AppCore> core_;   ///< routes, options, topics: what loops share
-    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
+    std::unique_ptr<detail::AppCore> core_;    ///< routes, options, topics: what loops share
+    std::vector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
@@ -3872,8 +4051,8 @@ App& App::ws(std::string_view pattern, WsOptions options) {
     static_assert(std::is_default_constructible_v<H>,
                   "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
                   "an object with app.ws(path, handler)");
-    auto h = std::make_shared<H>();
-    H& ref = *h;
+    detail::Owned h = detail::make_owned<H>();
+    H& ref = *static_cast<H*>(h.get());
     ws_handlers_.push_back(std::move(h));
     return ws(pattern, ref, options);
 }

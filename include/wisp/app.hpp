@@ -17,6 +17,7 @@
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/handler.hpp>
 #include <wisp/detail/hooks.hpp>
+#include <wisp/detail/owned.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -261,8 +262,8 @@ private:
     detail::Loop& pick_loop();
     detail::Loop& loop0();
 
-    std::unique_ptr<detail::AppCore> core_;   ///< routes, options, topics: what loops share
-    std::vector<std::shared_ptr<void>> ws_handlers_;   ///< created by ws<H>(path)
+    std::unique_ptr<detail::AppCore> core_;    ///< routes, options, topics: what loops share
+    std::vector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
     std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
     std::vector<std::unique_ptr<detail::Loop>> loops_;
     std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
@@ -299,8 +300,8 @@ App& App::ws(std::string_view pattern, WsOptions options) {
     static_assert(std::is_default_constructible_v<H>,
                   "wisp: app.ws<H>(path) creates an H: give it a default constructor, or pass "
                   "an object with app.ws(path, handler)");
-    auto h = std::make_shared<H>();
-    H& ref = *h;
+    detail::Owned h = detail::make_owned<H>();
+    H& ref = *static_cast<H*>(h.get());
     ws_handlers_.push_back(std::move(h));
     return ws(pattern, ref, options);
 }

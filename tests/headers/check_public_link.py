@@ -37,6 +37,8 @@ USES = {
         if (r.add("GET", "/u/:id", 7)) return 1;
         std::vector<wisp::RouteParam> params;
         return r.match("GET", "/u/42", params).status == wisp::RouteStatus::found ? 0 : 1;""",
+    "route_param.hpp": """wisp::RouteParam p{"id", "42", "42"};
+        return p.value == "42" && wisp::RouteStatus{} == wisp::RouteStatus::found ? 0 : 1;""",
     "request.hpp": """wisp::Request req("GET", "/x?a=1", {{"Host", "h"}});
         wisp::Responder later = req.defer();   // reaches the engine's Deferred
         const bool ok = req.query("a") == std::string_view("1") && req.url() == "http://h/x?a=1";
