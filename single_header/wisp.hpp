@@ -6369,6 +6369,150 @@ inline void format_http_date(std::int64_t secs, char out[29]) noexcept {
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/reactor_asio.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/reactor_asio.hpp — the Reactor over Asio's io_context (reactor.hpp has the
+// contract): every system but Linux, and Linux with WISP_NO_EPOLL.
+// Owns: the loop's io_context and the guard that keeps it running until release().
+// Must not know: connections, sessions, protocols.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A loop's io_context, run by one thread.
+class Reactor {
+public:
+    Reactor()
+        : io_(1),   // one thread runs this context: Asio may skip some locking
+          work_(io_.get_executor()) {}
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    /// Runs `fn` on the loop's thread, after what was posted before it. Any thread.
+    template <class F>
+    void post(F&& fn) {
+        net::post(io_, std::forward<F>(fn));
+    }
+    /// Runs handlers until release() was called and nothing is pending. The loop's thread.
+    void run() { io_.run(); }
+    /// Runs what is ready now, without waiting (also after run() returned).
+    void poll() {
+        io_.restart();
+        io_.poll();
+    }
+    /// run() may return once nothing is pending.
+    void release() noexcept { work_.reset(); }
+    /// The io_context, for the parts not on the Reactor yet (the Redis link).
+    net::io_context& io() noexcept { return io_; }
+
+private:
+    net::io_context io_;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+};
+
+/// A one-shot timer on a Reactor.
+class ReactorTimer {
+public:
+    explicit ReactorTimer(Reactor& r) : t_(r.io().get_executor()) {}
+    ReactorTimer(const ReactorTimer&) = delete;
+    ReactorTimer& operator=(const ReactorTimer&) = delete;
+
+    /// Calls `fn` once, `after` from now, unless cancelled or armed again first.
+    template <class F>
+    void arm(std::chrono::milliseconds after, F fn) {
+        const std::uint64_t gen = ++gen_;
+        armed_ = true;
+        t_.expires_after(after);
+        // A wait that completed before cancel() or a new arm() may already be queued: the
+        // generation tells it that it is stale.
+        t_.async_wait([this, gen, fn = std::move(fn)](const std::error_code& ec) mutable {
+            if (ec || gen != gen_) return;
+            armed_ = false;
+            fn();
+        });
+    }
+    void cancel() noexcept {
+        ++gen_;
+        armed_ = false;
+        t_.cancel();
+    }
+    bool armed() const noexcept { return armed_; }
+
+private:
+    steady_timer t_;
+    std::uint64_t gen_ = 0;
+    bool armed_ = false;
+};
+
+#ifdef WISP_EPOLL
+/// Readability of a descriptor the loop does not own (the ready set's), through Asio's reactor.
+class ReactorWatch {
+public:
+    explicit ReactorWatch(Reactor& r) : d_(r.io().get_executor()) {}
+    ReactorWatch(const ReactorWatch&) = delete;
+    ReactorWatch& operator=(const ReactorWatch&) = delete;
+    ~ReactorWatch() { stop(); }
+
+    /// Calls `fn` each time `fd` is readable, until stop(). False if Asio refused it.
+    template <class F>
+    bool start(int fd, F fn) {
+        stop();
+        std::error_code ec;
+        d_.assign(fd, ec);
+        if (ec) return false;
+        fn_ = std::move(fn);
+        wait();
+        return true;
+    }
+    /// No more calls; the descriptor stays open (its owner closes it).
+    void stop() noexcept {
+        if (!d_.is_open()) return;
+        std::error_code ec;
+        d_.cancel(ec);
+        (void)d_.release();
+        fn_ = nullptr;
+    }
+
+private:
+    void wait() {
+        d_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
+            if (ec || !d_.is_open()) return;
+            fn_();
+            if (d_.is_open()) wait();
+        });
+    }
+
+    poll_descriptor d_;
+    std::function<void()> fn_;
+};
+#endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/reactor.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/reactor.hpp — what one loop's thread waits on: posted work, timers, descriptors.
+// Owns: the choice of backend. Each backend file defines the same three types:
+//   Reactor       post(fn) from any thread; run() on the loop's thread until release() was
+//                 called and nothing is pending; poll() runs what is ready now, without waiting
+//                 (the loop's destructor, in-memory tests).
+//   ReactorTimer  one-shot: arm(delay, fn) replaces an earlier arm; cancel() means fn never
+//                 runs. Loop thread only; armed, it keeps run() running.
+//   ReactorWatch  (POSIX) calls fn each time a descriptor that is not a connection's (a
+//                 listening socket, the signal pipe, the epoll set itself) is readable, until
+//                 stop(). Loop thread only; started, it keeps run() running.
+// Must not know: connections, sessions, protocols.
+
+
+
 // ---- wisp/detail/loop_gate.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop_gate.hpp — where other threads post work for one loop, for as long as the loop
@@ -6391,7 +6535,7 @@ namespace detail {
 /// it from its destructor (see Unrun).
 class LoopGate {
 public:
-    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    explicit LoopGate(Reactor& r) noexcept : r_(&r) {}
     LoopGate(const LoopGate&) = delete;
     LoopGate& operator=(const LoopGate&) = delete;
 
@@ -6400,19 +6544,19 @@ public:
     template <class F>
     bool post(F&& fn) {
         std::lock_guard<std::mutex> lock(m_);
-        if (io_ == nullptr) return false;
-        net::post(*io_, std::forward<F>(fn));
+        if (r_ == nullptr) return false;
+        r_->post(std::forward<F>(fn));
         return true;
     }
-    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    /// The loop is ending: nothing more is accepted. Its thread, before the Reactor goes.
     void close() noexcept {
         std::lock_guard<std::mutex> lock(m_);
-        io_ = nullptr;
+        r_ = nullptr;
     }
 
 private:
     std::mutex m_;
-    net::io_context* io_;
+    Reactor* r_;
 };
 
 /// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
@@ -6577,9 +6721,10 @@ public:
     ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
     ReadySet(const ReadySet&) = delete;
     ReadySet& operator=(const ReadySet&) = delete;
-    /// The set's descriptor (-1 if it could not be created), owned by whoever takes it.
+    /// The set's descriptor (-1 if it could not be created).
     int fd() const noexcept { return fd_; }
-    /// Gives the set up (nobody could take its descriptor): every add() fails from now on.
+    ~ReadySet() { close(); }
+    /// Gives the set up: every add() fails from now on.
     void close() noexcept {
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
@@ -6609,9 +6754,9 @@ private:
     int fd_;
 };
 
-/// The loop's side of the ready set. The set's own descriptor is waited on through Asio, so
-/// timers, posted work, the acceptor and signals stay Asio's; each wakeup takes every ready
-/// socket without waiting (up to 256 at a time).
+/// The loop's side of the ready set. The set's own descriptor is watched by the loop's Reactor
+/// (through Asio's reactor, which keeps timers, posted work, the acceptor and signals); each
+/// wakeup takes every ready socket without waiting (up to 256 at a time).
 class Poller {
 public:
     explicit Poller(Loop& loop);
@@ -6628,15 +6773,12 @@ public:
     void stop();
 
 private:
-    void arm();
     void on_poll();
     void bury();
 
     Loop& loop_;
     ReadySet set_;
-    poll_descriptor desc_;   ///< owns set_'s descriptor
-    std::size_t watched_ = 0;
-    bool armed_ = false;
+    ReactorWatch wait_;   ///< the set's descriptor, until stop()
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };
@@ -6881,7 +7023,7 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/loop.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// Owns: the Reactor and its gate (posting from other threads), the receive buffer, the
 // output block pool, the zlib streams its peers share (permessage-deflate without context
 // takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
 // left for later), the list of open connections, this loop's topic subscriptions and inbox, and
@@ -6930,12 +7072,12 @@ public:
 
     AppCore& core;
     const unsigned index;
-    BlockPool pool;        // declared before io: handlers destroyed with io release blocks
+    BlockPool pool;        // declared before reactor: handlers destroyed with it release blocks
     DeflatePool deflate;   ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
     LoopTopics topics;   ///< this loop's subscriptions (its thread only)
-    net::io_context io;
-    Poller poller;   // after io: its descriptor belongs to io
+    Reactor reactor;
+    Poller poller;   // after reactor: waits through it
     /// Posts from other threads (handles, Responders, timers) go through here; closed when
     /// the loop ends.
     const std::shared_ptr<LoopGate> gate;
@@ -7037,7 +7179,7 @@ public:
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
         if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
-            net::post(io, [this] { drain_inbox(); });
+            reactor.post([this] { drain_inbox(); });
     }
     /// Waits, on a thread that is not an I/O thread, until the inbox has room (as enqueue
     /// with `may_wait` does) without queueing anything.
@@ -7056,15 +7198,19 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
-    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
+    /// Lets reactor.run() return once no work remains: the connections are gone, so the user
+    /// timers stop too (those of the app; a peer's or a stream's went with it), and none starts
+    /// again.
     void release_work() {
         released_ = true;
-        work_.reset();
+        reactor.release();
         stop_timer_.cancel();
         poller.stop();
         while (timers_) stop_timer(*timers_);
-        if (wheel.empty()) tick_timer_.cancel();
+        if (wheel.empty()) {
+            tick_timer_.cancel();
+            ticking_ = false;
+        }
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -7075,7 +7221,7 @@ public:
         b.waiting.push_back(&o);
         if (b.posted) return;
         b.posted = true;
-        net::post(io, std::forward<Run>(run));
+        reactor.post(std::forward<Run>(run));
     }
     /// The posted handler's part: `each` for every entry enlisted so far, then its release.
     template <class Each>
@@ -7106,7 +7252,7 @@ private:
                 topics.publish(p, nullptr);
             });
         }
-        if (more) net::post(io, [this] { drain_inbox(); });
+        if (more) reactor.post([this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -7118,8 +7264,8 @@ private:
     OwnerBatch later_;             ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
-    steady_timer tick_timer_;
-    steady_timer stop_timer_;
+    ReactorTimer tick_timer_;
+    ReactorTimer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
     bool released_ = false;   ///< release_work() ran: no timer starts any more
@@ -7127,7 +7273,6 @@ private:
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
-    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
     TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
@@ -7138,18 +7283,15 @@ private:
 inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
-      io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
-      gate(std::make_shared<LoopGate>(io)),
+      gate(std::make_shared<LoopGate>(reactor)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
-      tick_timer_(io.get_executor()),
-      stop_timer_(io.get_executor()),
+      tick_timer_(reactor),
+      stop_timer_(reactor),
       epoch_(std::chrono::steady_clock::now()),
       resolution_(app_core.options.timer_resolution.count() > 0 ? app_core.options.timer_resolution
-                                                                : std::chrono::milliseconds(100)),
-      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
+                                                                : std::chrono::milliseconds(100)) {
     dirty_.waiting.reserve(256);
     dirty_.running.reserve(256);
 }
@@ -7188,14 +7330,7 @@ inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
 
 inline void Loop::arm_tick() {
     ticking_ = true;
-    tick_timer_.expires_after(resolution_);
-    tick_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) {
-            ticking_ = false;
-            return;
-        }
-        on_tick();
-    });
+    tick_timer_.arm(resolution_, [this] { on_tick(); });
 }
 
 inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
@@ -7858,31 +7993,28 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
-    std::error_code ec;
-    if (set_.fd() >= 0) {
-        desc_.assign(set_.fd(), ec);
-        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
-    }
+inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
+    // Unwatched, the set is given up: connections are refused, not lost.
+    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
 }
 
-inline Poller::~Poller() { bury(); }
+inline Poller::~Poller() {
+    wait_.stop();
+    bury();
+}
 
 inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
     if (!set_.add(fd, &t)) return false;
     owner.hold();   // the set's reference
-    ++watched_;
-    if (!armed_) arm();
     return true;
 }
 
 inline void Poller::forget(int fd, TransportOwner& owner) {
     set_.remove(fd);
-    --watched_;
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;
-    net::post(loop_.io, [this] { bury(); });
+    loop_.reactor.post([this] { bury(); });
 }
 
 inline void Poller::bury() {
@@ -7892,18 +8024,7 @@ inline void Poller::bury() {
     burying_.clear();
 }
 
-inline void Poller::stop() {
-    std::error_code ec;
-    desc_.cancel(ec);
-}
-
-inline void Poller::arm() {
-    armed_ = true;
-    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-        armed_ = false;
-        if (!ec) on_poll();
-    });
-}
+inline void Poller::stop() { wait_.stop(); }
 
 inline void Poller::on_poll() {
     Loop::TickHold hold(loop_);
@@ -7913,7 +8034,6 @@ inline void Poller::on_poll() {
     // (posted), so a later event in the batch that names it finds it closed.
     for (int i = 0; i < n; ++i)
         static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
-    if (watched_ != 0 && !armed_) arm();
 }
 #endif
 
@@ -12380,7 +12500,7 @@ inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
-        net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
+        conn_.loop().reactor.post([ref = ConnRef(&conn_)] {
             if (WsSession* s = ws_session_of(*ref.get())) s->on_drained();
         });
 }
@@ -12697,7 +12817,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
             }
         });
     if (st.session().started() && conn->out().empty())
-        detail::net::post(conn->loop().io, [s = s_] { s->on_drained(); });
+        conn->loop().reactor.post([s = s_] { s->on_drained(); });
 }
 
 WISP_DEF bool EventStream::is_open() const noexcept {
@@ -12750,8 +12870,7 @@ inline Loop::~Loop() {
     // run() has returned, so this thread is the only one left: what the closes posted (the
     // transports letting their owners go, cancelled waits) and what other threads posted
     // (answers, sends, timers) runs now, against closed connections, instead of leaking.
-    io.restart();
-    io.poll();
+    reactor.poll();
     while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
     run_batch(later_, [](TransportOwner& o) { o.read_posted = false; });
@@ -12817,9 +12936,7 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
         release_work();
         return;
     }
-    stop_timer_.expires_after(deadline);
-    stop_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
+    stop_timer_.arm(deadline, [this] {
         while (head_) head_->terminate();
         release_work();
     });
@@ -13882,7 +13999,7 @@ inline void TlsTransport::post_writable() {
     if (writable_posted_) return;
     writable_posted_ = true;
     owner_->hold();
-    net::post(loop_.io, [this] {
+    loop_.reactor.post([this] {
         writable_posted_ = false;
         TransportOwner* o = owner_;
         if (write_waiting_ && phase_ == Phase::open) {
@@ -14752,7 +14869,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
 }
 
 WISP_DEF App::~App() {
-    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
     hup_.reset();
     signals_.reset();
@@ -14779,13 +14896,13 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     std::error_code ec;
     auto addr = detail::net::ip::make_address(std::string(host), ec);
     if (ec) {
-        detail::tcp_resolver resolver(l0.io);
+        detail::tcp_resolver resolver(l0.reactor.io());
         auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
         if (ec) return ec;
         if (results.empty()) return make_error_code(std::errc::host_unreachable);
         addr = results.begin()->endpoint().address();
     }
-    auto li = std::make_unique<Listener>(l0.io);
+    auto li = std::make_unique<Listener>(l0.reactor.io());
     const detail::tcp::endpoint ep(addr, port);
     li->acceptor.open(ep.protocol(), ec);
     if (ec) return ec;
@@ -14812,29 +14929,27 @@ WISP_DEF detail::Loop& App::pick_loop() {
 
 WISP_DEF void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(
-        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
-            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
-            if (ec) {
-                // Out of descriptors or a transient failure: wait, then accept again (never spin).
-                li.retry.expires_after(std::chrono::milliseconds(50));
-                li.retry.async_wait([this, &li](const std::error_code& e) {
-                    if (!e && !core_->stopping) accept_next(li);
-                });
-                return;
-            }
-            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-                auto* c = new detail::Connection(target, std::move(s));
-                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-                c->start(std::make_unique<detail::HttpSession>(*c));
-                c->release();   // the loop's list holds it now
-            };
-            if (&target == loops_[0].get()) start(std::move(sock));
-            else
-                detail::net::post(target.io,
-                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-            accept_next(li);
-        });
+    li.acceptor.async_accept(target.reactor.io(), [this, &li, &target](const std::error_code& ec,
+                                                                       detail::tcp_socket sock) {
+        if (ec == detail::net::error::operation_aborted || core_->stopping) return;
+        if (ec) {
+            // Out of descriptors or a transient failure: wait, then accept again (never spin).
+            li.retry.expires_after(std::chrono::milliseconds(50));
+            li.retry.async_wait([this, &li](const std::error_code& e) {
+                if (!e && !core_->stopping) accept_next(li);
+            });
+            return;
+        }
+        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
+            auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->release();   // the loop's list holds it now
+        };
+        if (&target == loops_[0].get()) start(std::move(sock));
+        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+        accept_next(li);
+    });
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -14886,7 +15001,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor.io(), SIGHUP);
 #endif
     return *this;
 }
@@ -14899,7 +15014,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor.io(), SIGINT, SIGTERM);
     return *this;
 }
 
@@ -14931,14 +15046,15 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
+        if (!signals_)
+            signals_ = std::make_unique<Signals>(loops_[0]->reactor.io(), SIGINT, SIGTERM);
         signals_->async_wait([this](const std::error_code& ec, int) {
             if (!ec) stop();
         });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor.io(), SIGHUP);
         struct Rearm {
             App* app;
             void operator()(const std::error_code& ec, int) const {
@@ -14957,7 +15073,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
-        l->io.run();
+        l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
@@ -14996,7 +15112,7 @@ WISP_DEF void App::stop() {
     stop_requested_ = true;
     if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
     const auto deadline = core_->options.limits.shutdown_timeout;
-    detail::net::post(loops_[0]->io, [this] {
+    loops_[0]->reactor.post([this] {
         for (auto& li : listeners_) {
             std::error_code ec;
             li->acceptor.close(ec);
@@ -15014,7 +15130,7 @@ WISP_DEF void App::stop() {
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
-        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+        lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
 
@@ -15820,15 +15936,15 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<steady_timer>(loop.io.get_executor());
+        c->timer = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<steady_timer>(loop.io.get_executor());
+    stop_timer_ = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
     active_ = true;
-    net::post(loop.io, [s = self()] {
+    loop.reactor.post([s = self()] {
         s->connect(s->sub_);
         s->connect(s->pub_);
     });
@@ -15855,7 +15971,7 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<tcp_socket>(loop_->io.get_executor());
+    c.sock = std::make_unique<tcp_socket>(loop_->reactor.io().get_executor());
     c.reader = std::make_unique<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
@@ -16090,14 +16206,14 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
     // Another loop or thread: the bridge's loop takes them in order, in batches (a thread
     // that is not an I/O thread waits while the inbox is full, as for the loops).
     if (inbox_->push(p, here == nullptr, core_->options.limits.max_pending_publications))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
     if (inbox_->drain(
             64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::append_publication(const Publication& p) {
@@ -16125,7 +16241,7 @@ inline void RedisLink::schedule_flush(Conn& c) {
     if (c.flush_posted || c.state != State::connected || c.write_busy) return;
     c.flush_posted = true;
     // After the handlers already queued this turn: one write carries all they publish.
-    net::post(loop_->io, [s = self(), &c] {
+    loop_->reactor.post([s = self(), &c] {
         c.flush_posted = false;
         if (s->active_) s->flush(c);
     });

@@ -114,7 +114,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
 }
 
 WISP_DEF App::~App() {
-    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
     hup_.reset();
     signals_.reset();
@@ -141,13 +141,13 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     std::error_code ec;
     auto addr = detail::net::ip::make_address(std::string(host), ec);
     if (ec) {
-        detail::tcp_resolver resolver(l0.io);
+        detail::tcp_resolver resolver(l0.reactor.io());
         auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
         if (ec) return ec;
         if (results.empty()) return make_error_code(std::errc::host_unreachable);
         addr = results.begin()->endpoint().address();
     }
-    auto li = std::make_unique<Listener>(l0.io);
+    auto li = std::make_unique<Listener>(l0.reactor.io());
     const detail::tcp::endpoint ep(addr, port);
     li->acceptor.open(ep.protocol(), ec);
     if (ec) return ec;
@@ -174,29 +174,27 @@ WISP_DEF detail::Loop& App::pick_loop() {
 
 WISP_DEF void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(
-        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
-            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
-            if (ec) {
-                // Out of descriptors or a transient failure: wait, then accept again (never spin).
-                li.retry.expires_after(std::chrono::milliseconds(50));
-                li.retry.async_wait([this, &li](const std::error_code& e) {
-                    if (!e && !core_->stopping) accept_next(li);
-                });
-                return;
-            }
-            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-                auto* c = new detail::Connection(target, std::move(s));
-                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-                c->start(std::make_unique<detail::HttpSession>(*c));
-                c->release();   // the loop's list holds it now
-            };
-            if (&target == loops_[0].get()) start(std::move(sock));
-            else
-                detail::net::post(target.io,
-                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-            accept_next(li);
-        });
+    li.acceptor.async_accept(target.reactor.io(), [this, &li, &target](const std::error_code& ec,
+                                                                       detail::tcp_socket sock) {
+        if (ec == detail::net::error::operation_aborted || core_->stopping) return;
+        if (ec) {
+            // Out of descriptors or a transient failure: wait, then accept again (never spin).
+            li.retry.expires_after(std::chrono::milliseconds(50));
+            li.retry.async_wait([this, &li](const std::error_code& e) {
+                if (!e && !core_->stopping) accept_next(li);
+            });
+            return;
+        }
+        auto start = [&target, tls = li.tls](detail::tcp_socket s) {
+            auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->release();   // the loop's list holds it now
+        };
+        if (&target == loops_[0].get()) start(std::move(sock));
+        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+        accept_next(li);
+    });
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -248,7 +246,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor.io(), SIGHUP);
 #endif
     return *this;
 }
@@ -261,7 +259,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor.io(), SIGINT, SIGTERM);
     return *this;
 }
 
@@ -293,14 +291,15 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
+        if (!signals_)
+            signals_ = std::make_unique<Signals>(loops_[0]->reactor.io(), SIGINT, SIGTERM);
         signals_->async_wait([this](const std::error_code& ec, int) {
             if (!ec) stop();
         });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor.io(), SIGHUP);
         struct Rearm {
             App* app;
             void operator()(const std::error_code& ec, int) const {
@@ -319,7 +318,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
-        l->io.run();
+        l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
@@ -358,7 +357,7 @@ WISP_DEF void App::stop() {
     stop_requested_ = true;
     if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
     const auto deadline = core_->options.limits.shutdown_timeout;
-    detail::net::post(loops_[0]->io, [this] {
+    loops_[0]->reactor.post([this] {
         for (auto& li : listeners_) {
             std::error_code ec;
             li->acceptor.close(ec);
@@ -376,7 +375,7 @@ WISP_DEF void App::stop() {
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
-        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+        lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
 

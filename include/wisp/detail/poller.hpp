@@ -11,7 +11,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/reactor.hpp>
 #include <wisp/detail/transport.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -39,9 +39,10 @@ public:
     ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
     ReadySet(const ReadySet&) = delete;
     ReadySet& operator=(const ReadySet&) = delete;
-    /// The set's descriptor (-1 if it could not be created), owned by whoever takes it.
+    /// The set's descriptor (-1 if it could not be created).
     int fd() const noexcept { return fd_; }
-    /// Gives the set up (nobody could take its descriptor): every add() fails from now on.
+    ~ReadySet() { close(); }
+    /// Gives the set up: every add() fails from now on.
     void close() noexcept {
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
@@ -71,9 +72,9 @@ private:
     int fd_;
 };
 
-/// The loop's side of the ready set. The set's own descriptor is waited on through Asio, so
-/// timers, posted work, the acceptor and signals stay Asio's; each wakeup takes every ready
-/// socket without waiting (up to 256 at a time).
+/// The loop's side of the ready set. The set's own descriptor is watched by the loop's Reactor
+/// (through Asio's reactor, which keeps timers, posted work, the acceptor and signals); each
+/// wakeup takes every ready socket without waiting (up to 256 at a time).
 class Poller {
 public:
     explicit Poller(Loop& loop);
@@ -90,15 +91,12 @@ public:
     void stop();
 
 private:
-    void arm();
     void on_poll();
     void bury();
 
     Loop& loop_;
     ReadySet set_;
-    poll_descriptor desc_;   ///< owns set_'s descriptor
-    std::size_t watched_ = 0;
-    bool armed_ = false;
+    ReactorWatch wait_;   ///< the set's descriptor, until stop()
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };

@@ -296,31 +296,28 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
-    std::error_code ec;
-    if (set_.fd() >= 0) {
-        desc_.assign(set_.fd(), ec);
-        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
-    }
+inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
+    // Unwatched, the set is given up: connections are refused, not lost.
+    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
 }
 
-inline Poller::~Poller() { bury(); }
+inline Poller::~Poller() {
+    wait_.stop();
+    bury();
+}
 
 inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
     if (!set_.add(fd, &t)) return false;
     owner.hold();   // the set's reference
-    ++watched_;
-    if (!armed_) arm();
     return true;
 }
 
 inline void Poller::forget(int fd, TransportOwner& owner) {
     set_.remove(fd);
-    --watched_;
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;
-    net::post(loop_.io, [this] { bury(); });
+    loop_.reactor.post([this] { bury(); });
 }
 
 inline void Poller::bury() {
@@ -330,18 +327,7 @@ inline void Poller::bury() {
     burying_.clear();
 }
 
-inline void Poller::stop() {
-    std::error_code ec;
-    desc_.cancel(ec);
-}
-
-inline void Poller::arm() {
-    armed_ = true;
-    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-        armed_ = false;
-        if (!ec) on_poll();
-    });
-}
+inline void Poller::stop() { wait_.stop(); }
 
 inline void Poller::on_poll() {
     Loop::TickHold hold(loop_);
@@ -351,7 +337,6 @@ inline void Poller::on_poll() {
     // (posted), so a later event in the batch that names it finds it closed.
     for (int i = 0; i < n; ++i)
         static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
-    if (watched_ != 0 && !armed_) arm();
 }
 #endif
 

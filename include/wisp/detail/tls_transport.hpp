@@ -492,7 +492,7 @@ inline void TlsTransport::post_writable() {
     if (writable_posted_) return;
     writable_posted_ = true;
     owner_->hold();
-    net::post(loop_.io, [this] {
+    loop_.reactor.post([this] {
         writable_posted_ = false;
         TransportOwner* o = owner_;
         if (write_waiting_ && phase_ == Phase::open) {
