@@ -17,7 +17,8 @@
 //     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
-//                             per read and Asio's state per connection).
+//                             per read and Asio's state per connection), and each loop runs
+//                             on Asio's io_context instead of waiting in that set itself.
 //     WISP_TLS                HTTPS and wss:// (App::listen_tls, <wisp/tls.hpp>) over
 //                             OpenSSL 3, which it then includes; link -lssl -lcrypto
 //                             (Debian: libssl-dev). Off by default: without it nothing
@@ -86,6 +87,11 @@
 // ---- readiness of connection sockets -------------------------------------------
 #if defined(__linux__) && !defined(WISP_NO_EPOLL)
 #define WISP_EPOLL 1
+#endif
+// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, unless the Redis
+// link is built: it still runs on Asio's io_context (reactor_asio.hpp, as on other systems).
+#if defined(WISP_EPOLL) && !defined(WISP_REDIS)
+#define WISP_EPOLL_REACTOR 1
 #endif
 
 // ---- optional JSON helpers ----------------------------------------------------

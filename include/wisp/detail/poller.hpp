@@ -29,7 +29,7 @@ namespace detail {
 class Loop;
 class SocketTransport;
 
-#ifdef WISP_EPOLL
+#if defined(WISP_EPOLL) && !defined(WISP_EPOLL_REACTOR)
 /// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
 /// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
 /// a descriptor before every wait (Asio 1.22's epoll_reactor::start_op does an
@@ -72,8 +72,12 @@ private:
     int fd_;
 };
 
-/// The loop's side of the ready set. The set's own descriptor is watched by the loop's Reactor
-/// (through Asio's reactor, which keeps timers, posted work, the acceptor and signals); each
+#endif
+
+#ifdef WISP_EPOLL
+/// The loop's side of the ready set. With the epoll Reactor the set is the Reactor's own, and
+/// each wait hands its connection sockets here. Otherwise the set's own descriptor is watched
+/// through Asio's reactor (which keeps timers, posted work, the acceptor and signals) and each
 /// wakeup takes every ready socket without waiting (up to 256 at a time).
 class Poller {
 public:
@@ -91,12 +95,18 @@ public:
     void stop();
 
 private:
+#ifndef WISP_EPOLL_REACTOR
     void on_poll();
+#endif
+    /// What one wait reported for connection sockets.
+    void on_events(epoll_event* events, int n);
     void bury();
 
     Loop& loop_;
+#ifndef WISP_EPOLL_REACTOR
     ReadySet set_;
     ReactorWatch wait_;   ///< the set's descriptor, until stop()
+#endif
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };

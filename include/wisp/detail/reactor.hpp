@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/reactor.hpp — what one loop's thread waits on: posted work, timers, descriptors.
-// Owns: the choice of backend. Each backend file defines the same three types:
+// Owns: the choice of backend (config.hpp: WISP_EPOLL_REACTOR). Each backend file defines the
+// same three types:
 //   Reactor       post(fn) from any thread; run() on the loop's thread until release() was
 //                 called and nothing is pending; poll() runs what is ready now, without waiting
 //                 (the loop's destructor, in-memory tests).
@@ -16,6 +17,8 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+// Each backend file is empty unless chosen (the single header has both).
 #include <wisp/detail/reactor_asio.hpp>
+#include <wisp/detail/reactor_epoll.hpp>
 
 #pragma pop_macro("WISP_IN_HEADER")

@@ -9,6 +9,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#ifndef WISP_EPOLL_REACTOR
 #include <wisp/detail/asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -130,4 +131,5 @@ private:
 
 }   // namespace detail
 WISP_NAMESPACE_END
+#endif
 #pragma pop_macro("WISP_IN_HEADER")
