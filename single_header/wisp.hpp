@@ -6186,6 +6186,7 @@ WISP_NAMESPACE_END
 // Poller's batch function).
 
 #ifdef WISP_EPOLL_REACTOR
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -6225,8 +6226,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(m_);
             remote_.emplace_back(std::forward<F>(fn));
-            wake = !woken_;
-            woken_ = true;
+            wake = !woken_.exchange(true, std::memory_order_relaxed);
         }
         if (wake) signal();
     }
@@ -6272,7 +6272,11 @@ private:
     void fire_timers();
     int timeout_ms() const;
     void wait(int timeout);
-    bool busy() const noexcept { return held_ || !queue_.empty() || !timers_.empty() || watches_; }
+    /// Work posted from another thread counts too (the eventfd ends the wait at once).
+    bool busy() const noexcept {
+        return held_ || !queue_.empty() || !timers_.empty() || watches_ ||
+               woken_.load(std::memory_order_relaxed);
+    }
     /// A watch stopped while a wait's events are handled: its later events there are dropped.
     void drop_events(void* tag) noexcept;
 
@@ -6281,7 +6285,8 @@ private:
     std::vector<Task> queue_, running_;   ///< the loop's thread
     std::mutex m_;
     std::vector<Task> remote_;            ///< posted from other threads (under m_)
-    bool woken_ = false;                  ///< the eventfd was written since the loop read it
+    std::atomic<bool> woken_{false};      ///< the eventfd was written since the loop read it
+                                          ///< (changed under m_)
     std::vector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
     std::uint64_t arms_ = 0;              ///< timers armed so far: a timer armed while the due
                                           ///< ones fire waits for the next round
@@ -6406,7 +6411,7 @@ inline void Reactor::take_remote() {
     std::uint64_t n = 0;
     while (::read(wake_, &n, sizeof n) < 0 && errno == EINTR) {}
     std::lock_guard<std::mutex> lock(m_);
-    woken_ = false;
+    woken_.store(false, std::memory_order_relaxed);
     for (Task& t : remote_) queue_.push_back(std::move(t));
     remote_.clear();
 }
