@@ -49,7 +49,8 @@
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
-//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
+//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
 
 // ---- version ----------------------------------------------------------------
 #define WISP_VERSION_MAJOR 0
@@ -5889,8 +5890,14 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/asio.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped;
+// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp, and
+// the Redis link).
 
+
+// The epoll Reactor (config.hpp: WISP_EPOLL_REACTOR) needs no Asio: nothing here then, also in
+// the single header.
+#ifndef WISP_EPOLL_REACTOR
 
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE 1
@@ -5959,6 +5966,7 @@ using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_contex
 #endif
 }   // namespace detail
 WISP_NAMESPACE_END
+#endif   // WISP_EPOLL_REACTOR
 
 // ---- wisp/detail/reactor_asio.hpp ----
 // SPDX-License-Identifier: MIT
@@ -17380,6 +17388,8 @@ WISP_NAMESPACE_END
 // link made (detail/redis_link.hpp), or the reason why not.
 // Must not know: the App (App::bridge takes the link through BridgeAccess).
 
+#ifdef WISP_REDIS
+#endif
 #include <memory>
 #include <optional>
 #include <string>

@@ -39,7 +39,8 @@
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
-//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
+//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
 #pragma once
 
 // ---- version ----------------------------------------------------------------

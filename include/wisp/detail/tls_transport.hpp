@@ -16,7 +16,6 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/app_core.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/tls_context.hpp>
 #include <wisp/detail/transport.hpp>
