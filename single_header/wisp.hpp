@@ -7375,8 +7375,8 @@ WISP_NAMESPACE_END
 // Owns: on Linux, the loop's edge-triggered epoll set (each socket joins it once, for its
 // lifetime) and the references that keep a socket's owner alive while a batch of events may
 // name it; elsewhere (and with WISP_NO_EPOLL) nothing, since Asio's reactor waits per socket.
-// Must not know: connections, sessions or protocols. Backend #ifs live here and in
-// socket_transport.hpp only.
+// Must not know: connections, sessions or protocols. Connection sockets' backend #ifs live here
+// and in socket_transport.hpp only (the loop's: reactor.hpp, acceptor.hpp, signal_watch.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -7456,7 +7456,8 @@ public:
     /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
     /// is done, since the batch of events being handled may still name it.
     void forget(int fd, TransportOwner& owner);
-    /// Stops waiting for the set (the loop is ending).
+    /// Stops waiting for the set (the loop is ending). Nothing with the epoll Reactor, whose
+    /// connection sockets never keep run() going.
     void stop();
 
 private:
@@ -8404,8 +8405,9 @@ WISP_NAMESPACE_END
 // (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
 // Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
 // the Poller's members that touch sockets.
-// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
-// poller.hpp only.
+// Must not know: what the connection above does with the bytes. Connection sockets' backend
+// #ifs live here and in poller.hpp only (the loop's: reactor.hpp, acceptor.hpp,
+// signal_watch.hpp).
 
 #include <array>
 #include <cstddef>

@@ -3,8 +3,8 @@
 // Owns: on Linux, the loop's edge-triggered epoll set (each socket joins it once, for its
 // lifetime) and the references that keep a socket's owner alive while a batch of events may
 // name it; elsewhere (and with WISP_NO_EPOLL) nothing, since Asio's reactor waits per socket.
-// Must not know: connections, sessions or protocols. Backend #ifs live here and in
-// socket_transport.hpp only.
+// Must not know: connections, sessions or protocols. Connection sockets' backend #ifs live here
+// and in socket_transport.hpp only (the loop's: reactor.hpp, acceptor.hpp, signal_watch.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
@@ -91,7 +91,8 @@ public:
     /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
     /// is done, since the batch of events being handled may still name it.
     void forget(int fd, TransportOwner& owner);
-    /// Stops waiting for the set (the loop is ending).
+    /// Stops waiting for the set (the loop is ending). Nothing with the epoll Reactor, whose
+    /// connection sockets never keep run() going.
     void stop();
 
 private:

@@ -4,8 +4,9 @@
 // (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
 // Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
 // the Poller's members that touch sockets.
-// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
-// poller.hpp only.
+// Must not know: what the connection above does with the bytes. Connection sockets' backend
+// #ifs live here and in poller.hpp only (the loop's: reactor.hpp, acceptor.hpp,
+// signal_watch.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
