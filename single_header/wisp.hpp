@@ -27,7 +27,8 @@
 //     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
-//                             per read and Asio's state per connection).
+//                             per read and Asio's state per connection), and each loop runs
+//                             on Asio's io_context instead of waiting in that set itself.
 //     WISP_TLS                HTTPS and wss:// (App::listen_tls, <wisp/tls.hpp>) over
 //                             OpenSSL 3, which it then includes; link -lssl -lcrypto
 //                             (Debian: libssl-dev). Off by default: without it nothing
@@ -48,7 +49,8 @@
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
-//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
+//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
 
 // ---- version ----------------------------------------------------------------
 #define WISP_VERSION_MAJOR 0
@@ -95,6 +97,11 @@
 // ---- readiness of connection sockets -------------------------------------------
 #if defined(__linux__) && !defined(WISP_NO_EPOLL)
 #define WISP_EPOLL 1
+#endif
+// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, unless the Redis
+// link is built: it still runs on Asio's io_context (reactor_asio.hpp, as on other systems).
+#if defined(WISP_EPOLL) && !defined(WISP_REDIS)
+#define WISP_EPOLL_REACTOR 1
 #endif
 
 // ---- optional JSON helpers ----------------------------------------------------
@@ -6173,8 +6180,14 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/asio.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped;
+// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp, and
+// the Redis link).
 
+
+// The epoll Reactor (config.hpp: WISP_EPOLL_REACTOR) needs no Asio: nothing here then, also in
+// the single header.
+#ifndef WISP_EPOLL_REACTOR
 
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE 1
@@ -6241,6 +6254,820 @@ using signal_set = ::asio::basic_signal_set<::asio::io_context::executor_type>;
 #ifdef WISP_EPOLL
 using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
 #endif
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif   // WISP_EPOLL_REACTOR
+
+// ---- wisp/detail/reactor_asio.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/reactor_asio.hpp — the Reactor over Asio's io_context (reactor.hpp has the
+// contract): every system but Linux, and Linux with WISP_NO_EPOLL.
+// Owns: the loop's io_context and the guard that keeps it running until release().
+// Must not know: connections, sessions, protocols.
+
+#ifndef WISP_EPOLL_REACTOR
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A loop's io_context, run by one thread.
+class Reactor {
+public:
+    Reactor()
+        : io_(1),   // one thread runs this context: Asio may skip some locking
+          work_(io_.get_executor()) {}
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    /// Runs `fn` on the loop's thread, after what was posted before it. Any thread.
+    template <class F>
+    void post(F&& fn) {
+        net::post(io_, std::forward<F>(fn));
+    }
+    /// Runs handlers until release() was called and nothing is pending. The loop's thread.
+    void run() { io_.run(); }
+    /// Runs what is ready now, without waiting (also after run() returned).
+    void poll() {
+        io_.restart();
+        io_.poll();
+    }
+    /// run() may return once nothing is pending.
+    void release() noexcept { work_.reset(); }
+    /// The io_context, for the parts not on the Reactor yet (the Redis link).
+    net::io_context& io() noexcept { return io_; }
+
+private:
+    net::io_context io_;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+};
+
+/// A one-shot timer on a Reactor.
+class ReactorTimer {
+public:
+    explicit ReactorTimer(Reactor& r) : t_(r.io().get_executor()) {}
+    ReactorTimer(const ReactorTimer&) = delete;
+    ReactorTimer& operator=(const ReactorTimer&) = delete;
+
+    /// Calls `fn` once, `after` from now, unless cancelled or armed again first.
+    template <class F>
+    void arm(std::chrono::milliseconds after, F fn) {
+        const std::uint64_t gen = ++gen_;
+        armed_ = true;
+        t_.expires_after(after);
+        // A wait that completed before cancel() or a new arm() may already be queued: the
+        // generation tells it that it is stale.
+        t_.async_wait([this, gen, fn = std::move(fn)](const std::error_code& ec) mutable {
+            if (ec || gen != gen_) return;
+            armed_ = false;
+            fn();
+        });
+    }
+    void cancel() noexcept {
+        ++gen_;
+        armed_ = false;
+        t_.cancel();
+    }
+    bool armed() const noexcept { return armed_; }
+
+private:
+    steady_timer t_;
+    std::uint64_t gen_ = 0;
+    bool armed_ = false;
+};
+
+#ifdef WISP_EPOLL
+/// Readability of a descriptor the loop does not own (the ready set's), through Asio's reactor.
+class ReactorWatch {
+public:
+    explicit ReactorWatch(Reactor& r) : d_(r.io().get_executor()) {}
+    ReactorWatch(const ReactorWatch&) = delete;
+    ReactorWatch& operator=(const ReactorWatch&) = delete;
+    ~ReactorWatch() { stop(); }
+
+    /// Calls `fn` each time `fd` is readable, until stop(). False if Asio refused it.
+    template <class F>
+    bool start(int fd, F fn) {
+        stop();
+        std::error_code ec;
+        d_.assign(fd, ec);
+        if (ec) return false;
+        fn_ = std::move(fn);
+        wait();
+        return true;
+    }
+    /// No more calls; the descriptor stays open (its owner closes it).
+    void stop() noexcept {
+        if (!d_.is_open()) return;
+        std::error_code ec;
+        d_.cancel(ec);
+        (void)d_.release();
+        fn_ = nullptr;
+    }
+
+private:
+    void wait() {
+        d_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
+            if (ec || !d_.is_open()) return;
+            fn_();
+            if (d_.is_open()) wait();
+        });
+    }
+
+    poll_descriptor d_;
+    std::function<void()> fn_;
+};
+#endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif
+
+// ---- wisp/detail/task.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues.
+// Owns: the callable, in place when it is small (a loop's own posts capture a pointer or two),
+// else on the heap.
+// Must not know: who runs it, or when.
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// Like std::function<void()>, but movable only, so posted work may own what cannot be copied
+/// (a Response, an Unrun). Callables of up to four pointers are kept inside.
+class Task {
+public:
+    Task() noexcept = default;
+    template <class F, class D = std::decay_t<F>,
+              class = std::enable_if_t<!std::is_same<D, Task>::value>>
+    Task(F&& f) {   // NOLINT: implicit, like std::function
+        if constexpr (sizeof(D) <= sizeof(buf_) && alignof(D) <= alignof(std::max_align_t) &&
+                      std::is_nothrow_move_constructible<D>::value) {
+            ::new (static_cast<void*>(buf_)) D(std::forward<F>(f));
+            ops_ = &local_ops<D>;
+        } else {
+            *reinterpret_cast<D**>(buf_) = new D(std::forward<F>(f));
+            ops_ = &heap_ops<D>;
+        }
+    }
+    Task(Task&& o) noexcept : ops_(o.ops_) {
+        if (ops_) ops_->move(o.buf_, buf_);
+        o.ops_ = nullptr;
+    }
+    Task& operator=(Task&& o) noexcept {
+        if (this != &o) {
+            reset();
+            ops_ = o.ops_;
+            if (ops_) ops_->move(o.buf_, buf_);
+            o.ops_ = nullptr;
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() { reset(); }
+
+    explicit operator bool() const noexcept { return ops_ != nullptr; }
+    void operator()() { ops_->call(buf_); }
+    void reset() noexcept {
+        if (ops_) ops_->destroy(buf_);
+        ops_ = nullptr;
+    }
+
+private:
+    struct Ops {
+        void (*call)(void*);
+        void (*move)(void* from, void* to) noexcept;   ///< and destroys `from`
+        void (*destroy)(void*) noexcept;
+    };
+    template <class D>
+    static constexpr Ops local_ops{
+        [](void* p) { (*static_cast<D*>(p))(); },
+        [](void* from, void* to) noexcept {
+            ::new (to) D(std::move(*static_cast<D*>(from)));
+            static_cast<D*>(from)->~D();
+        },
+        [](void* p) noexcept { static_cast<D*>(p)->~D(); },
+    };
+    template <class D>
+    static constexpr Ops heap_ops{
+        [](void* p) { (**static_cast<D**>(p))(); },
+        [](void* from, void* to) noexcept { *static_cast<D**>(to) = *static_cast<D**>(from); },
+        [](void* p) noexcept { delete *static_cast<D**>(p); },
+    };
+
+    alignas(std::max_align_t) unsigned char buf_[4 * sizeof(void*)];
+    const Ops* ops_ = nullptr;
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/reactor_epoll.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/reactor_epoll.hpp — the Reactor on Linux (reactor.hpp has the contract): one epoll
+// set per loop, in which connection sockets stay edge-triggered for their lifetime, other
+// descriptors are watched level-triggered, and an eventfd wakes the loop for work posted from
+// other threads; epoll_wait sleeps until the nearest timer.
+// Owns: the set, the eventfd, the queues of posted work, the armed timers.
+// Must not know: connections, sessions, protocols (a connection socket's events go to the
+// Poller's batch function).
+
+#ifdef WISP_EPOLL_REACTOR
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+#include <vector>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+class ReactorTimer;
+class ReactorWatch;
+
+/// A loop's epoll set and queues, run by one thread.
+class Reactor {
+public:
+    /// What the loop does with the connection sockets reported by one wait (never empty).
+    using SocketBatch = void (*)(void* context, epoll_event* events, int count);
+
+    Reactor() noexcept;
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+    ~Reactor();
+
+    /// Runs `fn` on the loop's thread, after what was posted before it. Any thread.
+    template <class F>
+    void post(F&& fn) {
+        if (current() == this) {
+            queue_.emplace_back(std::forward<F>(fn));
+            return;
+        }
+        bool wake = false;
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            remote_.emplace_back(std::forward<F>(fn));
+            wake = !woken_.exchange(true, std::memory_order_relaxed);
+        }
+        if (wake) signal();
+    }
+    /// Runs handlers until release() was called and nothing is pending (posted work, an armed
+    /// timer, a started watch). The loop's thread.
+    void run();
+    /// Runs what was posted and the timers due, without waiting (also after run() returned).
+    void poll();
+    /// run() may return once nothing is pending.
+    void release() noexcept { held_ = false; }
+
+    /// Where a wait's connection-socket events go (the Poller, once).
+    void on_sockets(SocketBatch fn, void* context) noexcept {
+        batch_ = fn;
+        batch_context_ = context;
+    }
+    /// Adds a connection socket for its lifetime, edge-triggered for input and room, reported
+    /// with `tag` (non-null, even) to the SocketBatch.
+    bool add_socket(int fd, void* tag) noexcept {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+        ev.data.ptr = tag;
+        return ep_ >= 0 && ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) == 0;
+    }
+    /// Before the socket closes (a descriptor shared with a child process would stay in the set).
+    void remove_socket(int fd) noexcept {
+        epoll_event ev{};
+        ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, &ev);
+    }
+
+private:
+    friend class ReactorTimer;
+    friend class ReactorWatch;
+    static constexpr int max_events = 256;
+
+    static Reactor*& current() noexcept {
+        static thread_local Reactor* r = nullptr;
+        return r;
+    }
+    void signal() noexcept;
+    void take_remote();
+    void run_posted();
+    void fire_timers();
+    int timeout_ms() const;
+    void wait(int timeout);
+    /// Work posted from another thread counts too (the eventfd ends the wait at once).
+    bool busy() const noexcept {
+        return held_ || !queue_.empty() || !timers_.empty() || watches_ ||
+               woken_.load(std::memory_order_relaxed);
+    }
+    /// A watch stopped while a wait's events are handled: its later events there are dropped.
+    void drop_events(void* tag) noexcept;
+
+    int ep_;
+    int wake_;                            ///< eventfd, in the set with a null tag
+    std::vector<Task> queue_, running_;   ///< the loop's thread
+    std::mutex m_;
+    std::vector<Task> remote_;            ///< posted from other threads (under m_)
+    std::atomic<bool> woken_{false};      ///< the eventfd was written since the loop read it
+                                          ///< (changed under m_)
+    std::vector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
+    std::uint64_t arms_ = 0;              ///< timers armed so far: a timer armed while the due
+                                          ///< ones fire waits for the next round
+    std::size_t watches_ = 0;
+    bool held_ = true;
+    SocketBatch batch_ = nullptr;
+    void* batch_context_ = nullptr;
+    epoll_event* events_ = nullptr;   ///< the wait's events being handled, and how many
+    int event_count_ = 0;
+};
+
+/// A one-shot timer on a Reactor.
+class ReactorTimer {
+public:
+    explicit ReactorTimer(Reactor& r) noexcept : r_(r) {}
+    ReactorTimer(const ReactorTimer&) = delete;
+    ReactorTimer& operator=(const ReactorTimer&) = delete;
+    ~ReactorTimer() { cancel(); }
+
+    /// Calls `fn` once, `after` from now, unless cancelled or armed again first.
+    template <class F>
+    void arm(std::chrono::milliseconds after, F fn) {
+        cancel();
+        fn_ = Task(std::move(fn));
+        due_ = std::chrono::steady_clock::now() + after;
+        arm_ = ++r_.arms_;
+        slot_ = r_.timers_.size();
+        r_.timers_.push_back(this);
+    }
+    void cancel() noexcept {
+        if (slot_ == none) return;
+        ReactorTimer* last = r_.timers_.back();
+        r_.timers_[slot_] = last;
+        last->slot_ = slot_;
+        r_.timers_.pop_back();
+        slot_ = none;
+        fn_.reset();
+    }
+    bool armed() const noexcept { return slot_ != none; }
+
+private:
+    friend class Reactor;
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    Reactor& r_;
+    Task fn_;
+    std::chrono::steady_clock::time_point due_{};
+    std::uint64_t arm_ = 0;
+    std::size_t slot_ = none;   ///< in r_.timers_
+};
+
+/// Readability of a descriptor that is not a connection's (level-triggered).
+class ReactorWatch {
+public:
+    explicit ReactorWatch(Reactor& r) noexcept : r_(r) {}
+    ReactorWatch(const ReactorWatch&) = delete;
+    ReactorWatch& operator=(const ReactorWatch&) = delete;
+    ~ReactorWatch() { stop(); }
+
+    /// Calls `fn` each time `fd` is readable, until stop(). False if epoll refused it.
+    template <class F>
+    bool start(int fd, F fn) {
+        stop();
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = tag();
+        if (r_.ep_ < 0 || ::epoll_ctl(r_.ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+        fd_ = fd;
+        fn_ = Task(std::move(fn));
+        ++r_.watches_;
+        return true;
+    }
+    /// No more calls; the descriptor stays open (its owner closes it).
+    void stop() noexcept {
+        if (fd_ < 0) return;
+        epoll_event ev{};
+        ::epoll_ctl(r_.ep_, EPOLL_CTL_DEL, fd_, &ev);
+        fd_ = -1;
+        --r_.watches_;
+        r_.drop_events(tag());
+        // fn_ stays: this may be its own call (an acceptor pausing); start() replaces it.
+    }
+    bool started() const noexcept { return fd_ >= 0; }
+
+private:
+    friend class Reactor;
+    /// Told apart from a connection's tag (a pointer to an even address) by its low bit.
+    void* tag() noexcept { return reinterpret_cast<char*>(this) + 1; }
+
+    Reactor& r_;
+    int fd_ = -1;
+    Task fn_;
+};
+
+// ---- implementation -------------------------------------------------------
+inline Reactor::Reactor() noexcept
+    : ep_(::epoll_create1(EPOLL_CLOEXEC)), wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    // Without a set, nothing is watched and connections are refused; without the eventfd,
+    // posts from other threads would wait for the next event.
+    if (ep_ >= 0 && (wake_ < 0 || ::epoll_ctl(ep_, EPOLL_CTL_ADD, wake_, &ev) != 0)) {
+        ::close(ep_);
+        ep_ = -1;
+    }
+    queue_.reserve(64);
+    running_.reserve(64);
+}
+
+inline Reactor::~Reactor() {
+    if (ep_ >= 0) ::close(ep_);
+    if (wake_ >= 0) ::close(wake_);
+}
+
+inline void Reactor::signal() noexcept {
+    const std::uint64_t one = 1;
+    while (::write(wake_, &one, sizeof one) < 0 && errno == EINTR) {}
+}
+
+inline void Reactor::take_remote() {
+    std::uint64_t n = 0;
+    while (::read(wake_, &n, sizeof n) < 0 && errno == EINTR) {}
+    std::lock_guard<std::mutex> lock(m_);
+    woken_.store(false, std::memory_order_relaxed);
+    for (Task& t : remote_) queue_.push_back(std::move(t));
+    remote_.clear();
+}
+
+inline void Reactor::run_posted() {
+    // What was posted before this turn, in order; what these post runs next turn, after the
+    // wait (so I/O is not starved by work that posts itself again).
+    running_.swap(queue_);
+    for (Task& t : running_) {
+        t();
+        t.reset();
+    }
+    running_.clear();
+}
+
+inline void Reactor::fire_timers() {
+    if (timers_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    const std::uint64_t round = arms_;
+    for (;;) {
+        ReactorTimer* due = nullptr;
+        for (ReactorTimer* t : timers_)
+            if (t->due_ <= now && t->arm_ <= round && (!due || t->due_ < due->due_)) due = t;
+        if (due == nullptr) return;
+        Task fn = std::move(due->fn_);
+        due->cancel();   // one-shot: disarmed before it runs, so it may arm itself again
+        fn();
+    }
+}
+
+inline int Reactor::timeout_ms() const {
+    if (!queue_.empty()) return 0;
+    if (timers_.empty()) return -1;
+    auto first = timers_[0]->due_;
+    for (const ReactorTimer* t : timers_)
+        if (t->due_ < first) first = t->due_;
+    const auto left = first - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+    // Rounded up: waking before the deadline would only wait again.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    return ms > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : static_cast<int>(ms);
+}
+
+inline void Reactor::wait(int timeout) {
+    epoll_event events[max_events];
+    const int n = ep_ >= 0 ? ::epoll_wait(ep_, events, max_events, timeout) : -1;
+    if (n <= 0) {
+        if (n < 0 && errno != EINTR && timeout != 0) {
+            // No set (or it broke): sleep as epoll_wait would have, so timers still run.
+            ::usleep(timeout < 0 ? 100000u : static_cast<unsigned>(timeout) * 1000u);
+        }
+        return;
+    }
+    events_ = events;
+    event_count_ = n;
+    // Watched descriptors and the eventfd first; the connection sockets, moved to the front,
+    // go to the Poller in one batch.
+    int sockets = 0;
+    for (int i = 0; i < n; ++i) {
+        void* tag = events[i].data.ptr;
+        if (tag == nullptr) {
+            take_remote();
+        } else if (reinterpret_cast<std::uintptr_t>(tag) & 1u) {
+            auto* w = reinterpret_cast<ReactorWatch*>(static_cast<char*>(tag) - 1);
+            w->fn_();
+        } else if (tag != &event_count_) {   // &event_count_: dropped (drop_events)
+            events[sockets++] = events[i];
+        }
+    }
+    events_ = nullptr;
+    event_count_ = 0;
+    if (sockets != 0 && batch_ != nullptr) batch_(batch_context_, events, sockets);
+}
+
+inline void Reactor::drop_events(void* tag) noexcept {
+    for (int i = 0; i < event_count_; ++i)
+        if (events_[i].data.ptr == tag) events_[i].data.ptr = &event_count_;
+}
+
+inline void Reactor::run() {
+    Reactor* outer = std::exchange(current(), this);
+    for (;;) {
+        run_posted();
+        fire_timers();
+        if (!busy()) break;
+        wait(timeout_ms());
+    }
+    current() = outer;
+}
+
+inline void Reactor::poll() {
+    Reactor* outer = std::exchange(current(), this);
+    take_remote();
+    do {
+        while (!queue_.empty()) run_posted();
+        fire_timers();
+    } while (!queue_.empty());
+    current() = outer;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif
+
+// ---- wisp/detail/reactor.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/reactor.hpp — what one loop's thread waits on: posted work, timers, descriptors.
+// Owns: the choice of backend (config.hpp: WISP_EPOLL_REACTOR). Each backend file defines the
+// same three types:
+//   Reactor       post(fn) from any thread; run() on the loop's thread until release() was
+//                 called and nothing is pending; poll() runs what is ready now, without waiting
+//                 (the loop's destructor, in-memory tests).
+//   ReactorTimer  one-shot: arm(delay, fn) replaces an earlier arm; cancel() means fn never
+//                 runs. Loop thread only; armed, it keeps run() running.
+//   ReactorWatch  (POSIX) calls fn each time a descriptor that is not a connection's (a
+//                 listening socket, the signal pipe, the epoll set itself) is readable, until
+//                 stop(). Loop thread only; started, it keeps run() running.
+// Must not know: connections, sessions, protocols.
+
+// Each backend file is empty unless chosen (the single header has both).
+
+
+// ---- wisp/detail/acceptor.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/acceptor.hpp — a listening TCP socket: open (resolving the host), accept one
+// connection at a time for a chosen loop, close. One backend per build, like the Reactor's:
+// accept4 on a watched non-blocking socket with the epoll Reactor, Asio's acceptor otherwise.
+// Owns: the listening socket, and what an accepted socket is before a transport takes it.
+// Must not know: loops, connections, TLS (the App hands accepted sockets on).
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#ifdef WISP_EPOLL_REACTOR
+#include <cerrno>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#else
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifdef WISP_EPOLL_REACTOR
+/// A socket accept4 gave (non-blocking, close-on-exec) and its peer's address; closed unless a
+/// transport takes it (release()).
+class AcceptedSocket {
+public:
+    AcceptedSocket() noexcept = default;
+    AcceptedSocket(int fd, const Address& remote) noexcept : fd_(fd), remote_(remote) {}
+    AcceptedSocket(AcceptedSocket&& o) noexcept
+        : fd_(std::exchange(o.fd_, -1)), remote_(o.remote_) {}
+    AcceptedSocket& operator=(AcceptedSocket&&) = delete;
+    AcceptedSocket(const AcceptedSocket&) = delete;
+    ~AcceptedSocket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    const Address& remote() const noexcept { return remote_; }
+
+private:
+    int fd_ = -1;
+    Address remote_;
+};
+
+/// A listening socket watched by loop 0's Reactor.
+class Acceptor {
+public:
+    using Done = std::function<void(const std::error_code&, AcceptedSocket)>;
+
+    explicit Acceptor(Reactor& r) noexcept : watch_(r) {}
+    Acceptor(const Acceptor&) = delete;
+    Acceptor& operator=(const Acceptor&) = delete;
+    ~Acceptor() { close(); }
+
+    /// Binds `host` (an address, or a name: its first address) and `port`, and listens.
+    inline std::error_code open(std::string_view host, std::uint16_t port, bool reuse_address,
+                                int backlog);
+    /// The bound port (the one chosen, after port 0).
+    inline std::uint16_t port() const noexcept;
+    /// Calls `done` with the next connection, or with the error that stopped accepting (out of
+    /// descriptors: the caller waits, then asks again). Never after close(). `target` is the
+    /// Reactor that will own the socket (the Asio backend binds it there).
+    void accept(Reactor& /*target*/, Done done) {
+        done_ = std::move(done);
+        if (fd_ >= 0 && !watch_.started()) watch_.start(fd_, [this] { on_ready(); });
+    }
+    void close() noexcept {
+        watch_.stop();
+        done_ = nullptr;
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    inline void on_ready();
+
+    int fd_ = -1;
+    ReactorWatch watch_;
+    Done done_;
+};
+#else
+/// What Asio's acceptor gives.
+using AcceptedSocket = tcp_socket;
+
+/// A listening socket on loop 0's io_context.
+class Acceptor {
+public:
+    explicit Acceptor(Reactor& r) : io_(r.io()), a_(r.io().get_executor()) {}
+    Acceptor(const Acceptor&) = delete;
+    Acceptor& operator=(const Acceptor&) = delete;
+
+    inline std::error_code open(std::string_view host, std::uint16_t port, bool reuse_address,
+                                int backlog);
+    std::uint16_t port() const noexcept {
+        std::error_code ec;
+        return a_.local_endpoint(ec).port();
+    }
+    template <class F>
+    void accept(Reactor& target, F done) {
+        a_.async_accept(target.io(),
+                        [d = std::move(done)](const std::error_code& ec, tcp_socket sock) mutable {
+                            if (ec != net::error::operation_aborted) d(ec, std::move(sock));
+                        });
+    }
+    void close() noexcept {
+        std::error_code ec;
+        a_.close(ec);
+    }
+
+private:
+    net::io_context& io_;
+    tcp_acceptor a_;
+};
+#endif
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_EPOLL_REACTOR
+/// The address in `ss` (IPv4 or IPv6).
+inline Address address_of(const sockaddr_storage& ss) noexcept {
+    if (ss.ss_family == AF_INET) {
+        sockaddr_in a;
+        std::memcpy(&a, &ss, sizeof a);
+        std::array<std::uint8_t, 4> b;
+        std::memcpy(b.data(), &a.sin_addr, 4);
+        return Address::v4(b, ntohs(a.sin_port));
+    }
+    if (ss.ss_family == AF_INET6) {
+        sockaddr_in6 a;
+        std::memcpy(&a, &ss, sizeof a);
+        std::array<std::uint8_t, 16> b;
+        std::memcpy(b.data(), &a.sin6_addr, 16);
+        return Address::v6(b, ntohs(a.sin6_port));
+    }
+    return {};
+}
+
+inline std::error_code Acceptor::open(std::string_view host, std::uint16_t port, bool reuse_address,
+                                      int backlog) {
+    close();
+    const std::string name(host), service = std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;   // an address as written, first
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
+    if (rc == EAI_NONAME) {
+        hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+        rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
+    }
+    if (rc != 0 || found == nullptr) {
+        if (found) ::freeaddrinfo(found);
+        if (rc == EAI_SYSTEM) return {errno, std::system_category()};
+        return make_error_code(std::errc::host_unreachable);
+    }
+    std::error_code ec;
+    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int yes = 1;
+    if (fd < 0 ||
+        (reuse_address && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0) ||
+        ::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, backlog) != 0)
+        ec.assign(errno, std::system_category());
+    ::freeaddrinfo(found);
+    if (ec) {
+        if (fd >= 0) ::close(fd);
+        return ec;
+    }
+    fd_ = fd;
+    return ec;
+}
+
+inline std::uint16_t Acceptor::port() const noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    return address_of(ss).port();
+}
+
+inline void Acceptor::on_ready() {
+    // A few connections per wakeup, then the other ready descriptors get their turn (the
+    // socket stays readable, so the next wait comes back here).
+    for (int i = 0; i < 64 && done_ && fd_ >= 0; ++i) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const int fd =
+            ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            const int e = errno;
+            if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;   // that one left
+            if (e == EAGAIN || e == EWOULDBLOCK) return;
+            // Out of descriptors or memory: the caller waits before it asks again (never spin).
+            watch_.stop();
+            Done d = std::exchange(done_, nullptr);
+            d(std::error_code(e, std::system_category()), AcceptedSocket());
+            return;
+        }
+        Done d = std::exchange(done_, nullptr);
+        d(std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask for the next
+    }
+    // Nobody asks (the app is stopping): a level-triggered watch would report it forever.
+    if (!done_) watch_.stop();
+}
+#else
+inline std::error_code Acceptor::open(std::string_view host, std::uint16_t port, bool reuse_address,
+                                      int backlog) {
+    std::error_code ec;
+    auto addr = net::ip::make_address(std::string(host), ec);
+    if (ec) {
+        tcp_resolver resolver(io_);
+        auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
+        if (ec) return ec;
+        if (results.empty()) return make_error_code(std::errc::host_unreachable);
+        addr = results.begin()->endpoint().address();
+    }
+    const tcp::endpoint ep(addr, port);
+    a_.open(ep.protocol(), ec);
+    if (ec) return ec;
+    if (reuse_address) {
+        a_.set_option(net::socket_base::reuse_address(true), ec);
+        if (ec) return ec;
+    }
+    a_.bind(ep, ec);
+    if (ec) return ec;
+    a_.listen(backlog, ec);
+    return ec;
+}
+#endif
+
 }   // namespace detail
 WISP_NAMESPACE_END
 
@@ -6681,7 +7508,7 @@ namespace detail {
 /// it from its destructor (see Unrun).
 class LoopGate {
 public:
-    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    explicit LoopGate(Reactor& r) noexcept : r_(&r) {}
     LoopGate(const LoopGate&) = delete;
     LoopGate& operator=(const LoopGate&) = delete;
 
@@ -6690,19 +7517,19 @@ public:
     template <class F>
     bool post(F&& fn) {
         std::lock_guard<std::mutex> lock(m_);
-        if (io_ == nullptr) return false;
-        net::post(*io_, std::forward<F>(fn));
+        if (r_ == nullptr) return false;
+        r_->post(std::forward<F>(fn));
         return true;
     }
-    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    /// The loop is ending: nothing more is accepted. Its thread, before the Reactor goes.
     void close() noexcept {
         std::lock_guard<std::mutex> lock(m_);
-        io_ = nullptr;
+        r_ = nullptr;
     }
 
 private:
     std::mutex m_;
-    net::io_context* io_;
+    Reactor* r_;
 };
 
 /// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
@@ -6844,8 +7671,8 @@ WISP_NAMESPACE_END
 // Owns: on Linux, the loop's edge-triggered epoll set (each socket joins it once, for its
 // lifetime) and the references that keep a socket's owner alive while a batch of events may
 // name it; elsewhere (and with WISP_NO_EPOLL) nothing, since Asio's reactor waits per socket.
-// Must not know: connections, sessions or protocols. Backend #ifs live here and in
-// socket_transport.hpp only.
+// Must not know: connections, sessions or protocols. Connection sockets' backend #ifs live here
+// and in socket_transport.hpp only (the loop's: reactor.hpp, acceptor.hpp, signal_watch.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -6863,7 +7690,7 @@ namespace detail {
 class Loop;
 class SocketTransport;
 
-#ifdef WISP_EPOLL
+#if defined(WISP_EPOLL) && !defined(WISP_EPOLL_REACTOR)
 /// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
 /// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
 /// a descriptor before every wait (Asio 1.22's epoll_reactor::start_op does an
@@ -6873,9 +7700,10 @@ public:
     ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
     ReadySet(const ReadySet&) = delete;
     ReadySet& operator=(const ReadySet&) = delete;
-    /// The set's descriptor (-1 if it could not be created), owned by whoever takes it.
+    /// The set's descriptor (-1 if it could not be created).
     int fd() const noexcept { return fd_; }
-    /// Gives the set up (nobody could take its descriptor): every add() fails from now on.
+    ~ReadySet() { close(); }
+    /// Gives the set up: every add() fails from now on.
     void close() noexcept {
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
@@ -6905,9 +7733,13 @@ private:
     int fd_;
 };
 
-/// The loop's side of the ready set. The set's own descriptor is waited on through Asio, so
-/// timers, posted work, the acceptor and signals stay Asio's; each wakeup takes every ready
-/// socket without waiting (up to 256 at a time).
+#endif
+
+#ifdef WISP_EPOLL
+/// The loop's side of the ready set. With the epoll Reactor the set is the Reactor's own, and
+/// each wait hands its connection sockets here. Otherwise the set's own descriptor is watched
+/// through Asio's reactor (which keeps timers, posted work, the acceptor and signals) and each
+/// wakeup takes every ready socket without waiting (up to 256 at a time).
 class Poller {
 public:
     explicit Poller(Loop& loop);
@@ -6920,19 +7752,23 @@ public:
     /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
     /// is done, since the batch of events being handled may still name it.
     void forget(int fd, TransportOwner& owner);
-    /// Stops waiting for the set (the loop is ending).
+    /// Stops waiting for the set (the loop is ending). Nothing with the epoll Reactor, whose
+    /// connection sockets never keep run() going.
     void stop();
 
 private:
-    void arm();
+#ifndef WISP_EPOLL_REACTOR
     void on_poll();
+#endif
+    /// What one wait reported for connection sockets.
+    void on_events(epoll_event* events, int n);
     void bury();
 
     Loop& loop_;
+#ifndef WISP_EPOLL_REACTOR
     ReadySet set_;
-    poll_descriptor desc_;   ///< owns set_'s descriptor
-    std::size_t watched_ = 0;
-    bool armed_ = false;
+    ReactorWatch wait_;   ///< the set's descriptor, until stop()
+#endif
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };
@@ -7177,7 +8013,7 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/loop.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// Owns: the Reactor and its gate (posting from other threads), the receive buffer, the
 // output block pool, the zlib streams its peers share (permessage-deflate without context
 // takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
 // left for later), the list of open connections, this loop's topic subscriptions and inbox, and
@@ -7226,12 +8062,12 @@ public:
 
     AppCore& core;
     const unsigned index;
-    BlockPool pool;        // declared before io: handlers destroyed with io release blocks
+    BlockPool pool;        // declared before reactor: handlers destroyed with it release blocks
     DeflatePool deflate;   ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
     LoopTopics topics;   ///< this loop's subscriptions (its thread only)
-    net::io_context io;
-    Poller poller;   // after io: its descriptor belongs to io
+    Reactor reactor;
+    Poller poller;   // after reactor: waits through it
     /// Posts from other threads (handles, Responders, timers) go through here; closed when
     /// the loop ends.
     const std::shared_ptr<LoopGate> gate;
@@ -7333,7 +8169,7 @@ public:
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
         if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
-            net::post(io, [this] { drain_inbox(); });
+            reactor.post([this] { drain_inbox(); });
     }
     /// Waits, on a thread that is not an I/O thread, until the inbox has room (as enqueue
     /// with `may_wait` does) without queueing anything.
@@ -7352,15 +8188,19 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
-    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
+    /// Lets reactor.run() return once no work remains: the connections are gone, so the user
+    /// timers stop too (those of the app; a peer's or a stream's went with it), and none starts
+    /// again.
     void release_work() {
         released_ = true;
-        work_.reset();
+        reactor.release();
         stop_timer_.cancel();
         poller.stop();
         while (timers_) stop_timer(*timers_);
-        if (wheel.empty()) tick_timer_.cancel();
+        if (wheel.empty()) {
+            tick_timer_.cancel();
+            ticking_ = false;
+        }
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -7371,7 +8211,7 @@ public:
         b.waiting.push_back(&o);
         if (b.posted) return;
         b.posted = true;
-        net::post(io, std::forward<Run>(run));
+        reactor.post(std::forward<Run>(run));
     }
     /// The posted handler's part: `each` for every entry enlisted so far, then its release.
     template <class Each>
@@ -7402,7 +8242,7 @@ private:
                 topics.publish(p, nullptr);
             });
         }
-        if (more) net::post(io, [this] { drain_inbox(); });
+        if (more) reactor.post([this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -7414,8 +8254,8 @@ private:
     OwnerBatch later_;             ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
-    steady_timer tick_timer_;
-    steady_timer stop_timer_;
+    ReactorTimer tick_timer_;
+    ReactorTimer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
     bool released_ = false;   ///< release_work() ran: no timer starts any more
@@ -7423,7 +8263,6 @@ private:
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
-    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
     TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
@@ -7434,18 +8273,15 @@ private:
 inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
-      io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
-      gate(std::make_shared<LoopGate>(io)),
+      gate(std::make_shared<LoopGate>(reactor)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
-      tick_timer_(io.get_executor()),
-      stop_timer_(io.get_executor()),
+      tick_timer_(reactor),
+      stop_timer_(reactor),
       epoch_(std::chrono::steady_clock::now()),
       resolution_(app_core.options.timer_resolution.count() > 0 ? app_core.options.timer_resolution
-                                                                : std::chrono::milliseconds(100)),
-      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
+                                                                : std::chrono::milliseconds(100)) {
     dirty_.waiting.reserve(256);
     dirty_.running.reserve(256);
 }
@@ -7484,14 +8320,7 @@ inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
 
 inline void Loop::arm_tick() {
     ticking_ = true;
-    tick_timer_.expires_after(resolution_);
-    tick_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) {
-            ticking_ = false;
-            return;
-        }
-        on_tick();
-    });
+    tick_timer_.arm(resolution_, [this] { on_tick(); });
 }
 
 inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {
@@ -7876,8 +8705,9 @@ WISP_NAMESPACE_END
 // (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
 // Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
 // the Poller's members that touch sockets.
-// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
-// poller.hpp only.
+// Must not know: what the connection above does with the bytes. Connection sockets' backend
+// #ifs live here and in poller.hpp only (the loop's: reactor.hpp, acceptor.hpp,
+// signal_watch.hpp).
 
 #include <array>
 #include <cstddef>
@@ -7888,6 +8718,8 @@ WISP_NAMESPACE_END
 
 #ifdef WISP_EPOLL
 #include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -7904,7 +8736,7 @@ public:
     /// An empty transport: no socket (a connection over another transport, which it names:
     /// set_upper()).
     SocketTransport() = default;
-    explicit SocketTransport(tcp_socket socket);
+    explicit SocketTransport(AcceptedSocket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
     inline ~SocketTransport() override;
@@ -7931,8 +8763,10 @@ public:
     void on_events(std::uint32_t events);
 #endif
 private:
+#ifndef WISP_EPOLL_REACTOR
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
+#endif
 
     union {
         TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
@@ -7956,7 +8790,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#ifdef WISP_EPOLL
+#if defined(WISP_EPOLL_REACTOR)
+inline SocketTransport::SocketTransport(AcceptedSocket socket) : fd_(socket.release()) {
+    remote_ = socket.remote();
+    const int yes = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+}
+#elif defined(WISP_EPOLL)
 inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
 inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
@@ -7964,6 +8804,7 @@ inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(soc
 }
 #endif
 
+#ifndef WISP_EPOLL_REACTOR
 inline void SocketTransport::adopt(tcp_socket& sock) {
     std::error_code ec;
     sock.non_blocking(true, ec);
@@ -7982,6 +8823,7 @@ inline void SocketTransport::adopt(tcp_socket& sock) {
     if (!ec) fd_ = fd;
 #endif
 }
+#endif
 
 #ifdef WISP_EPOLL
 /// One system call on a non-blocking socket (recv, send, sendmsg), made again while a signal
@@ -8173,31 +9015,58 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
-    std::error_code ec;
-    if (set_.fd() >= 0) {
-        desc_.assign(set_.fd(), ec);
-        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
-    }
+#ifdef WISP_EPOLL_REACTOR
+inline Poller::Poller(Loop& loop) : loop_(loop) {
+    loop.reactor.on_sockets([](void* self, epoll_event* events,
+                               int n) { static_cast<Poller*>(self)->on_events(events, n); },
+                            this);
 }
 
 inline Poller::~Poller() { bury(); }
 
 inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
-    if (!set_.add(fd, &t)) return false;
+    if (!loop_.reactor.add_socket(fd, &t)) return false;
     owner.hold();   // the set's reference
-    ++watched_;
-    if (!armed_) arm();
     return true;
 }
 
+inline void Poller::stop() {}
+#else
+inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
+    // Unwatched, the set is given up: connections are refused, not lost.
+    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
+}
+
+inline Poller::~Poller() {
+    wait_.stop();
+    bury();
+}
+
+inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
+    if (!set_.add(fd, &t)) return false;
+    owner.hold();   // the set's reference
+    return true;
+}
+
+inline void Poller::stop() { wait_.stop(); }
+
+inline void Poller::on_poll() {
+    epoll_event events[256];
+    const int n = set_.take(events, 256);
+    if (n > 0) on_events(events, n);
+}
+#endif
+
 inline void Poller::forget(int fd, TransportOwner& owner) {
+#ifdef WISP_EPOLL_REACTOR
+    loop_.reactor.remove_socket(fd);
+#else
     set_.remove(fd);
-    --watched_;
+#endif
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;
-    net::post(loop_.io, [this] { bury(); });
+    loop_.reactor.post([this] { bury(); });
 }
 
 inline void Poller::bury() {
@@ -8207,28 +9076,12 @@ inline void Poller::bury() {
     burying_.clear();
 }
 
-inline void Poller::stop() {
-    std::error_code ec;
-    desc_.cancel(ec);
-}
-
-inline void Poller::arm() {
-    armed_ = true;
-    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-        armed_ = false;
-        if (!ec) on_poll();
-    });
-}
-
-inline void Poller::on_poll() {
+inline void Poller::on_events(epoll_event* events, int n) {
     Loop::TickHold hold(loop_);
-    epoll_event events[256];
-    const int n = set_.take(events, 256);
     // A socket closed while this batch is handled keeps its owner's memory until bury() runs
     // (posted), so a later event in the batch that names it finds it closed.
     for (int i = 0; i < n; ++i)
         static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
-    if (watched_ != 0 && !armed_) arm();
 }
 #endif
 
@@ -8262,7 +9115,7 @@ namespace detail {
 class Connection final : public WheelNode, public TransportOwner, private SendQueue {
 public:
     /// Over an accepted socket.
-    Connection(Loop& loop, tcp_socket socket);
+    Connection(Loop& loop, AcceptedSocket socket);
     /// Over another transport (a test's in-memory one).
     Connection(Loop& loop, std::unique_ptr<Transport> transport);
     Connection(const Connection&) = delete;
@@ -8430,7 +9283,7 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline Connection::Connection(Loop& loop, tcp_socket socket)
+inline Connection::Connection(Loop& loop, AcceptedSocket socket)
     : SendQueue(loop),
       in_read_(false),
       close_after_flush_(false),
@@ -12713,7 +13566,7 @@ inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
-        net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
+        conn_.loop().reactor.post([ref = ConnRef(&conn_)] {
             if (WsSession* s = ws_session_of(*ref.get())) s->on_drained();
         });
 }
@@ -13030,7 +13883,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
             }
         });
     if (st.session().started() && conn->out().empty())
-        detail::net::post(conn->loop().io, [s = s_] { s->on_drained(); });
+        conn->loop().reactor.post([s = s_] { s->on_drained(); });
 }
 
 WISP_DEF bool EventStream::is_open() const noexcept {
@@ -13083,8 +13936,7 @@ inline Loop::~Loop() {
     // run() has returned, so this thread is the only one left: what the closes posted (the
     // transports letting their owners go, cancelled waits) and what other threads posted
     // (answers, sends, timers) runs now, against closed connections, instead of leaking.
-    io.restart();
-    io.poll();
+    reactor.poll();
     while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
     run_batch(later_, [](TransportOwner& o) { o.read_posted() = false; });
@@ -13150,13 +14002,176 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
         release_work();
         return;
     }
-    stop_timer_.expires_after(deadline);
-    stop_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
+    stop_timer_.arm(deadline, [this] {
         while (head_) head_->terminate();
         release_work();
     });
 }
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/signal_watch.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/signal_watch.hpp — SignalWatch: one or two signals (SIGINT and SIGTERM, or SIGHUP)
+// delivered to loop 0 as one notification per wait. One backend per build, like the Reactor's:
+// with the epoll Reactor a self-pipe written by a sigaction handler (signalfd would need the
+// signals blocked in every thread of the program), Asio's signal_set otherwise.
+// Owns: the handler's installation (the previous handlers come back when the last watch of a
+// signal goes), the pipe, the wait.
+// Must not know: what a signal means to the app (stop, reload TLS).
+
+#include <functional>
+#include <system_error>
+#include <utility>
+
+#ifdef WISP_EPOLL_REACTOR
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <mutex>
+#include <unistd.h>
+#else
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifdef WISP_EPOLL_REACTOR
+/// The process's side: which pipes each signal is written to, and the handlers wisp replaced.
+/// The handler reads only the atomics; the rest is under the mutex.
+struct SignalTable {
+    static constexpr int slots = 16;   ///< watched (signal, pipe) pairs at a time
+    static constexpr int max_signal = 65;
+    std::atomic<int> signo[slots] = {};
+    std::atomic<int> fd[slots] = {};
+    std::mutex m;
+    int users[max_signal] = {};
+    struct sigaction previous[max_signal];
+
+    static SignalTable& get() {
+        static SignalTable t;
+        return t;
+    }
+    static void on_signal(int sig) {
+        const int saved = errno;   // the interrupted code may be reading it
+        SignalTable& t = get();
+        const unsigned char byte = static_cast<unsigned char>(sig);
+        for (int i = 0; i < slots; ++i)
+            if (t.signo[i].load(std::memory_order_acquire) == sig) {
+                const int fd = t.fd[i].load(std::memory_order_acquire);
+                if (fd >= 0) (void)!::write(fd, &byte, 1);   // full: that one is dropped
+            }
+        errno = saved;
+    }
+    /// Routes `sig` to `fd`: false when every slot is taken or the handler cannot be installed.
+    bool add(int sig, int write_fd) {
+        if (sig <= 0 || sig >= max_signal) return false;
+        std::lock_guard<std::mutex> lock(m);
+        int slot = -1;
+        for (int i = 0; i < slots && slot < 0; ++i)
+            if (signo[i].load() == 0) slot = i;
+        if (slot < 0) return false;
+        if (users[sig] == 0) {
+            struct sigaction sa {};
+            sa.sa_handler = &SignalTable::on_signal;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            if (::sigaction(sig, &sa, &previous[sig]) != 0) return false;
+        }
+        ++users[sig];
+        fd[slot].store(write_fd, std::memory_order_release);
+        signo[slot].store(sig, std::memory_order_release);
+        return true;
+    }
+    void remove(int sig, int write_fd) {
+        std::lock_guard<std::mutex> lock(m);
+        for (int i = 0; i < slots; ++i)
+            if (signo[i].load() == sig && fd[i].load() == write_fd) {
+                signo[i].store(0, std::memory_order_release);
+                fd[i].store(-1, std::memory_order_release);
+                if (--users[sig] == 0) ::sigaction(sig, &previous[sig], nullptr);
+                return;
+            }
+    }
+};
+
+/// Signals for loop 0, through a pipe its Reactor watches while a wait is pending; signals
+/// that come while none is are kept in the pipe for the next one.
+class SignalWatch {
+public:
+    SignalWatch(Reactor& r, int a, int b = 0) : watch_(r), sigs_{a, b} {
+        int p[2];
+        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return;
+        rd_ = p[0];
+        wr_ = p[1];
+        for (int& s : sigs_)
+            if (s != 0 && !SignalTable::get().add(s, wr_)) s = 0;
+    }
+    SignalWatch(const SignalWatch&) = delete;
+    SignalWatch& operator=(const SignalWatch&) = delete;
+    ~SignalWatch() {
+        cancel();
+        for (int s : sigs_)
+            if (s != 0) SignalTable::get().remove(s, wr_);
+        if (rd_ >= 0) ::close(rd_);
+        if (wr_ >= 0) ::close(wr_);
+    }
+
+    /// Calls `fn(signal)` once, at the next of the signals (or at one that came before).
+    template <class F>
+    void wait(F fn) {
+        fn_ = std::move(fn);
+        if (rd_ >= 0 && !watch_.started()) watch_.start(rd_, [this] { on_ready(); });
+    }
+    /// The pending wait is dropped; the signals stay caught until the watch goes.
+    void cancel() noexcept {
+        watch_.stop();
+        fn_ = nullptr;
+    }
+
+private:
+    void on_ready() {
+        unsigned char sig = 0;
+        ssize_t n;
+        while ((n = ::read(rd_, &sig, 1)) < 0 && errno == EINTR) {}
+        if (n != 1) return;
+        // One signal per wait (the rest stay in the pipe); the waiter may wait again.
+        watch_.stop();
+        auto fn = std::exchange(fn_, nullptr);
+        if (fn) fn(static_cast<int>(sig));
+    }
+
+    ReactorWatch watch_;
+    int sigs_[2];
+    int rd_ = -1, wr_ = -1;
+    std::function<void(int)> fn_;
+};
+#else
+/// Signals for loop 0, through Asio's signal_set.
+class SignalWatch {
+public:
+    SignalWatch(Reactor& r, int a) : set_(r.io(), a) {}
+    SignalWatch(Reactor& r, int a, int b) : set_(r.io(), a, b) {}
+
+    /// Calls `fn(signal)` once, at the next of the signals (or at one that came before).
+    template <class F>
+    void wait(F fn) {
+        set_.async_wait([f = std::move(fn)](const std::error_code& ec, int sig) mutable {
+            if (!ec) f(sig);
+        });
+    }
+    /// The pending wait is dropped; the signals stay caught until the watch goes.
+    void cancel() noexcept {
+        std::error_code ec;
+        set_.cancel(ec);
+    }
+
+private:
+    signal_set set_;
+};
+#endif
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -14218,7 +15233,7 @@ inline void TlsTransport::post_writable() {
     if (writable_posted_) return;
     writable_posted_ = true;
     owner_->hold();
-    net::post(loop_.io, [this] {
+    loop_.reactor.post([this] {
         writable_posted_ = false;
         TransportOwner* o = owner_;
         if (write_waiting_ && phase_ == Phase::open) {
@@ -15016,15 +16031,14 @@ WISP_NAMESPACE_END
 WISP_NAMESPACE_BEGIN
 
 struct App::Listener {
-    explicit Listener(detail::net::io_context& io)
-        : acceptor(io.get_executor()), retry(io.get_executor()) {}
-    detail::tcp_acceptor acceptor;
-    detail::steady_timer retry;
+    explicit Listener(detail::Reactor& r) : acceptor(r), retry(r) {}
+    detail::Acceptor acceptor;
+    detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
 };
 
-struct App::Signals : detail::signal_set {
-    using detail::signal_set::signal_set;
+struct App::Signals : detail::SignalWatch {
+    using detail::SignalWatch::SignalWatch;
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
@@ -15088,7 +16102,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
 }
 
 WISP_DEF App::~App() {
-    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
     hup_.reset();
     signals_.reset();
@@ -15111,29 +16125,11 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (running_) return make_error_code(errc::already_running);
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
-    detail::Loop& l0 = loop0();
-    std::error_code ec;
-    auto addr = detail::net::ip::make_address(std::string(host), ec);
-    if (ec) {
-        detail::tcp_resolver resolver(l0.io);
-        auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
-        if (ec) return ec;
-        if (results.empty()) return make_error_code(std::errc::host_unreachable);
-        addr = results.begin()->endpoint().address();
-    }
-    auto li = std::make_unique<Listener>(l0.io);
-    const detail::tcp::endpoint ep(addr, port);
-    li->acceptor.open(ep.protocol(), ec);
-    if (ec) return ec;
-    if (core_->options.reuse_address) {
-        li->acceptor.set_option(detail::net::socket_base::reuse_address(true), ec);
-        if (ec) return ec;
-    }
-    li->acceptor.bind(ep, ec);
-    if (ec) return ec;
-    li->acceptor.listen(core_->options.listen_backlog, ec);
-    if (ec) return ec;
-    if (port_ == 0) port_ = li->acceptor.local_endpoint(ec).port();
+    auto li = std::make_unique<Listener>(loop0().reactor);
+    if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
+                                    core_->options.listen_backlog))
+        return ec;
+    if (port_ == 0) port_ = li->acceptor.port();
     listeners_.push_back(std::move(li));
     return {};
 }
@@ -15148,29 +16144,26 @@ WISP_DEF detail::Loop& App::pick_loop() {
 
 WISP_DEF void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(
-        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
-            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
-            if (ec) {
-                // Out of descriptors or a transient failure: wait, then accept again (never spin).
-                li.retry.expires_after(std::chrono::milliseconds(50));
-                li.retry.async_wait([this, &li](const std::error_code& e) {
-                    if (!e && !core_->stopping) accept_next(li);
-                });
-                return;
-            }
-            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-                auto* c = new detail::Connection(target, std::move(s));
-                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-                c->start(std::make_unique<detail::HttpSession>(*c));
-                c->release();   // the loop's list holds it now
-            };
-            if (&target == loops_[0].get()) start(std::move(sock));
-            else
-                detail::net::post(target.io,
-                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-            accept_next(li);
-        });
+    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
+                                                            detail::AcceptedSocket sock) {
+        if (core_->stopping) return;
+        if (ec) {
+            // Out of descriptors or a transient failure: wait, then accept again (never spin).
+            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
+                if (!core_->stopping) accept_next(li);
+            });
+            return;
+        }
+        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+            auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->release();   // the loop's list holds it now
+        };
+        if (&target == loops_[0].get()) start(std::move(sock));
+        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+        accept_next(li);
+    });
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -15195,8 +16188,8 @@ WISP_DEF std::error_code App::listen_tls(std::string_view host, std::uint16_t po
     li.tls = ep;
     std::lock_guard<std::mutex> lock(tls_mutex_);
     tls_endpoints_.push_back(std::move(ep));
-    if (tls_port_ == 0) tls_port_ = li.acceptor.local_endpoint(ec).port();
-    return ec;
+    if (tls_port_ == 0) tls_port_ = li.acceptor.port();
+    return {};
 }
 
 WISP_DEF std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
@@ -15222,7 +16215,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor, SIGHUP);
 #endif
     return *this;
 }
@@ -15235,7 +16228,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor, SIGINT, SIGTERM);
     return *this;
 }
 
@@ -15267,33 +16260,30 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
-        signals_->async_wait([this](const std::error_code& ec, int) {
-            if (!ec) stop();
-        });
+        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
+        signals_->wait([this](int) { stop(); });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor, SIGHUP);
         struct Rearm {
             App* app;
-            void operator()(const std::error_code& ec, int) const {
-                if (ec) return;
+            void operator()(int) const {
                 if (app->reload_tls()) {
                     Request none;
                     app->core_->report(none, errc::tls_setup, app->tls_error_detail());
                 }
-                app->hup_->async_wait(*this);
+                app->hup_->wait(*this);
             }
         };
-        hup_->async_wait(Rearm{this});
+        hup_->wait(Rearm{this});
     }
 #endif
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
-        l->io.run();
+        l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
@@ -15332,25 +16322,18 @@ WISP_DEF void App::stop() {
     stop_requested_ = true;
     if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
     const auto deadline = core_->options.limits.shutdown_timeout;
-    detail::net::post(loops_[0]->io, [this] {
+    loops_[0]->reactor.post([this] {
         for (auto& li : listeners_) {
-            std::error_code ec;
-            li->acceptor.close(ec);
+            li->acceptor.close();
             li->retry.cancel();
         }
-        if (signals_) {
-            std::error_code ec;
-            signals_->cancel(ec);
-        }
-        if (hup_) {
-            std::error_code ec;
-            hup_->cancel(ec);
-        }
+        if (signals_) signals_->cancel();
+        if (hup_) hup_->cancel();
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
-        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+        lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
 
@@ -16156,15 +17139,15 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<steady_timer>(loop.io.get_executor());
+        c->timer = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<steady_timer>(loop.io.get_executor());
+    stop_timer_ = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
     active_ = true;
-    net::post(loop.io, [s = self()] {
+    loop.reactor.post([s = self()] {
         s->connect(s->sub_);
         s->connect(s->pub_);
     });
@@ -16191,7 +17174,7 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<tcp_socket>(loop_->io.get_executor());
+    c.sock = std::make_unique<tcp_socket>(loop_->reactor.io().get_executor());
     c.reader = std::make_unique<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
@@ -16426,14 +17409,14 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
     // Another loop or thread: the bridge's loop takes them in order, in batches (a thread
     // that is not an I/O thread waits while the inbox is full, as for the loops).
     if (inbox_->push(p, here == nullptr, core_->options.limits.max_pending_publications))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
     if (inbox_->drain(
             64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::append_publication(const Publication& p) {
@@ -16461,7 +17444,7 @@ inline void RedisLink::schedule_flush(Conn& c) {
     if (c.flush_posted || c.state != State::connected || c.write_busy) return;
     c.flush_posted = true;
     // After the handlers already queued this turn: one write carries all they publish.
-    net::post(loop_->io, [s = self(), &c] {
+    loop_->reactor.post([s = self(), &c] {
         c.flush_posted = false;
         if (s->active_) s->flush(c);
     });
@@ -16743,6 +17726,8 @@ WISP_NAMESPACE_END
 // link made (detail/redis_link.hpp), or the reason why not.
 // Must not know: the App (App::bridge takes the link through BridgeAccess).
 
+#ifdef WISP_REDIS
+#endif
 #include <memory>
 #include <optional>
 #include <string>
@@ -17075,6 +18060,7 @@ WISP_NAMESPACE_END
 // ---- internal macros end here ----
 #undef WISP_DEF
 #undef WISP_EPOLL
+#undef WISP_EPOLL_REACTOR
 #undef WISP_LIKELY
 #undef WISP_LLHTTP_METHOD_NAME_
 #undef WISP_LLHTTP_METHOD_VIEW_

@@ -17,7 +17,8 @@
 //     WISP_NO_EPOLL           on Linux, connection sockets wait through Asio's reactor like
 //                             on other systems, instead of an edge-triggered epoll set of
 //                             each loop's own (the default there; it saves a system call
-//                             per read and Asio's state per connection).
+//                             per read and Asio's state per connection), and each loop runs
+//                             on Asio's io_context instead of waiting in that set itself.
 //     WISP_TLS                HTTPS and wss:// (App::listen_tls, <wisp/tls.hpp>) over
 //                             OpenSSL 3, which it then includes; link -lssl -lcrypto
 //                             (Debian: libssl-dev). Off by default: without it nothing
@@ -38,7 +39,8 @@
 //     WISP_SINGLE_HEADER      1 when compiled from the single header.
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
-//   (without exceptions), ASIO_NO_TYPEID (without RTTI).
+//   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
+//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
 #pragma once
 
 // ---- version ----------------------------------------------------------------
@@ -86,6 +88,11 @@
 // ---- readiness of connection sockets -------------------------------------------
 #if defined(__linux__) && !defined(WISP_NO_EPOLL)
 #define WISP_EPOLL 1
+#endif
+// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, unless the Redis
+// link is built: it still runs on Asio's io_context (reactor_asio.hpp, as on other systems).
+#if defined(WISP_EPOLL) && !defined(WISP_REDIS)
+#define WISP_EPOLL_REACTOR 1
 #endif
 
 // ---- optional JSON helpers ----------------------------------------------------

@@ -95,7 +95,7 @@ public:
         if (w_->closed) return;
         w_->closed = true;
         wd::TransportOwner* o = w_->owner;
-        wisp::detail::net::post(loop_.io, [o] { o->unhold(); });
+        loop_.reactor.post([o] { o->unhold(); });
     }
 
 private:
@@ -103,7 +103,7 @@ private:
     std::shared_ptr<FakeWire> w_;
 };
 
-/// One loop and its app core, run by hand on the calling thread (io.poll()).
+/// One loop and its app core, run by hand on the calling thread (Reactor::poll()).
 struct FakeEngine {
     wd::AppCore core;
     std::unique_ptr<wd::Loop> loop;
@@ -129,10 +129,7 @@ struct FakeEngine {
         return wire;
     }
     /// Runs everything posted (reads left for later, the end-of-turn flush).
-    void run() {
-        loop->io.restart();
-        loop->io.poll();
-    }
+    void run() { loop->reactor.poll(); }
     /// Sends `bytes` one at a time, letting the loop run after each.
     void trickle(FakeWire& w, std::string_view bytes) {
         for (char c : bytes) {

@@ -4,7 +4,15 @@
 #pragma once
 
 #include <wisp/app.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/asio.hpp>   // wisp's Asio configuration, where wisp uses Asio
+// The client side is Asio's everywhere (on Linux wisp itself may not include it).
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE 1
+#endif
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <cctype>
@@ -22,8 +30,8 @@
 namespace support {
 
 using namespace std::chrono_literals;
-namespace net = wisp::detail::net;
-using tcp = wisp::detail::tcp;
+namespace net = ::asio;
+using tcp = ::asio::ip::tcp;
 
 /// A fixture that cannot be set up ends the test: thrown, or without exceptions printed and aborted.
 [[noreturn]] inline void fixture_failed(const std::string& what) {

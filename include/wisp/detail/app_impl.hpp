@@ -13,7 +13,7 @@
 #include <wisp/app.hpp>
 #include <wisp/error.hpp>
 #include <wisp/detail/app_core.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/acceptor.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/deferred.hpp>
 #include <wisp/detail/event_stream_impl.hpp>
@@ -21,6 +21,8 @@
 #include <wisp/detail/http_session.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/loop_impl.hpp>
+#include <wisp/detail/reactor.hpp>
+#include <wisp/detail/signal_watch.hpp>
 #include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/timers.hpp>
 #include <wisp/detail/tls_context.hpp>
@@ -42,15 +44,14 @@
 WISP_NAMESPACE_BEGIN
 
 struct App::Listener {
-    explicit Listener(detail::net::io_context& io)
-        : acceptor(io.get_executor()), retry(io.get_executor()) {}
-    detail::tcp_acceptor acceptor;
-    detail::steady_timer retry;
+    explicit Listener(detail::Reactor& r) : acceptor(r), retry(r) {}
+    detail::Acceptor acceptor;
+    detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
 };
 
-struct App::Signals : detail::signal_set {
-    using detail::signal_set::signal_set;
+struct App::Signals : detail::SignalWatch {
+    using detail::SignalWatch::SignalWatch;
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
@@ -114,7 +115,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
 }
 
 WISP_DEF App::~App() {
-    // Signal sets belong to loop 0's io_context: they go before it (after a failed listen they
+    // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
     hup_.reset();
     signals_.reset();
@@ -137,29 +138,11 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (running_) return make_error_code(errc::already_running);
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
-    detail::Loop& l0 = loop0();
-    std::error_code ec;
-    auto addr = detail::net::ip::make_address(std::string(host), ec);
-    if (ec) {
-        detail::tcp_resolver resolver(l0.io);
-        auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
-        if (ec) return ec;
-        if (results.empty()) return make_error_code(std::errc::host_unreachable);
-        addr = results.begin()->endpoint().address();
-    }
-    auto li = std::make_unique<Listener>(l0.io);
-    const detail::tcp::endpoint ep(addr, port);
-    li->acceptor.open(ep.protocol(), ec);
-    if (ec) return ec;
-    if (core_->options.reuse_address) {
-        li->acceptor.set_option(detail::net::socket_base::reuse_address(true), ec);
-        if (ec) return ec;
-    }
-    li->acceptor.bind(ep, ec);
-    if (ec) return ec;
-    li->acceptor.listen(core_->options.listen_backlog, ec);
-    if (ec) return ec;
-    if (port_ == 0) port_ = li->acceptor.local_endpoint(ec).port();
+    auto li = std::make_unique<Listener>(loop0().reactor);
+    if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
+                                    core_->options.listen_backlog))
+        return ec;
+    if (port_ == 0) port_ = li->acceptor.port();
     listeners_.push_back(std::move(li));
     return {};
 }
@@ -174,29 +157,26 @@ WISP_DEF detail::Loop& App::pick_loop() {
 
 WISP_DEF void App::accept_next(Listener& li) {
     detail::Loop& target = pick_loop();
-    li.acceptor.async_accept(
-        target.io, [this, &li, &target](const std::error_code& ec, detail::tcp_socket sock) {
-            if (ec == detail::net::error::operation_aborted || core_->stopping) return;
-            if (ec) {
-                // Out of descriptors or a transient failure: wait, then accept again (never spin).
-                li.retry.expires_after(std::chrono::milliseconds(50));
-                li.retry.async_wait([this, &li](const std::error_code& e) {
-                    if (!e && !core_->stopping) accept_next(li);
-                });
-                return;
-            }
-            auto start = [&target, tls = li.tls](detail::tcp_socket s) {
-                auto* c = new detail::Connection(target, std::move(s));
-                if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-                c->start(std::make_unique<detail::HttpSession>(*c));
-                c->release();   // the loop's list holds it now
-            };
-            if (&target == loops_[0].get()) start(std::move(sock));
-            else
-                detail::net::post(target.io,
-                                  [start, s = std::move(sock)]() mutable { start(std::move(s)); });
-            accept_next(li);
-        });
+    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
+                                                            detail::AcceptedSocket sock) {
+        if (core_->stopping) return;
+        if (ec) {
+            // Out of descriptors or a transient failure: wait, then accept again (never spin).
+            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
+                if (!core_->stopping) accept_next(li);
+            });
+            return;
+        }
+        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+            auto* c = new detail::Connection(target, std::move(s));
+            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->release();   // the loop's list holds it now
+        };
+        if (&target == loops_[0].get()) start(std::move(sock));
+        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+        accept_next(li);
+    });
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -221,8 +201,8 @@ WISP_DEF std::error_code App::listen_tls(std::string_view host, std::uint16_t po
     li.tls = ep;
     std::lock_guard<std::mutex> lock(tls_mutex_);
     tls_endpoints_.push_back(std::move(ep));
-    if (tls_port_ == 0) tls_port_ = li.acceptor.local_endpoint(ec).port();
-    return ec;
+    if (tls_port_ == 0) tls_port_ = li.acceptor.port();
+    return {};
 }
 
 WISP_DEF std::error_code App::reload_tls() { return reload_tls_with(nullptr); }
@@ -248,7 +228,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().io, SIGHUP);
+    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor, SIGHUP);
 #endif
     return *this;
 }
@@ -261,7 +241,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().io, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor, SIGINT, SIGTERM);
     return *this;
 }
 
@@ -293,33 +273,30 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->io, SIGINT, SIGTERM);
-        signals_->async_wait([this](const std::error_code& ec, int) {
-            if (!ec) stop();
-        });
+        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
+        signals_->wait([this](int) { stop(); });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->io, SIGHUP);
+        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor, SIGHUP);
         struct Rearm {
             App* app;
-            void operator()(const std::error_code& ec, int) const {
-                if (ec) return;
+            void operator()(int) const {
                 if (app->reload_tls()) {
                     Request none;
                     app->core_->report(none, errc::tls_setup, app->tls_error_detail());
                 }
-                app->hup_->async_wait(*this);
+                app->hup_->wait(*this);
             }
         };
-        hup_->async_wait(Rearm{this});
+        hup_->wait(Rearm{this});
     }
 #endif
     if (stop_requested_) stop();
     std::vector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
-        l->io.run();
+        l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
@@ -358,25 +335,18 @@ WISP_DEF void App::stop() {
     stop_requested_ = true;
     if (!running_ || loops_.empty() || core_->stopping.exchange(true)) return;
     const auto deadline = core_->options.limits.shutdown_timeout;
-    detail::net::post(loops_[0]->io, [this] {
+    loops_[0]->reactor.post([this] {
         for (auto& li : listeners_) {
-            std::error_code ec;
-            li->acceptor.close(ec);
+            li->acceptor.close();
             li->retry.cancel();
         }
-        if (signals_) {
-            std::error_code ec;
-            signals_->cancel(ec);
-        }
-        if (hup_) {
-            std::error_code ec;
-            hup_->cancel(ec);
-        }
+        if (signals_) signals_->cancel();
+        if (hup_) hup_->cancel();
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
         detail::Loop* lp = l.get();
-        detail::net::post(lp->io, [lp, deadline] { lp->shutdown(deadline); });
+        lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
 

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped.
+// wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped;
+// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp, and
+// the Redis link).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+
+// The epoll Reactor (config.hpp: WISP_EPOLL_REACTOR) needs no Asio: nothing here then, also in
+// the single header.
+#ifndef WISP_EPOLL_REACTOR
 
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE 1
@@ -74,4 +80,5 @@ using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_contex
 #endif
 }   // namespace detail
 WISP_NAMESPACE_END
+#endif   // WISP_EPOLL_REACTOR
 #pragma pop_macro("WISP_IN_HEADER")

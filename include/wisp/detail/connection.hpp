@@ -14,7 +14,6 @@
 #include <wisp/config.hpp>
 #include <wisp/options.hpp>
 #include <wisp/request.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/send_queue.hpp>
 #include <wisp/detail/session.hpp>
@@ -38,7 +37,7 @@ namespace detail {
 class Connection final : public WheelNode, public TransportOwner, private SendQueue {
 public:
     /// Over an accepted socket.
-    Connection(Loop& loop, tcp_socket socket);
+    Connection(Loop& loop, AcceptedSocket socket);
     /// Over another transport (a test's in-memory one).
     Connection(Loop& loop, std::unique_ptr<Transport> transport);
     Connection(const Connection&) = delete;
@@ -206,7 +205,7 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-inline Connection::Connection(Loop& loop, tcp_socket socket)
+inline Connection::Connection(Loop& loop, AcceptedSocket socket)
     : SendQueue(loop),
       in_read_(false),
       close_after_flush_(false),

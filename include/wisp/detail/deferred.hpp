@@ -13,7 +13,6 @@
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <atomic>

@@ -121,7 +121,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
             }
         });
     if (st.session().started() && conn->out().empty())
-        detail::net::post(conn->loop().io, [s = s_] { s->on_drained(); });
+        conn->loop().reactor.post([s = s_] { s->on_drained(); });
 }
 
 WISP_DEF bool EventStream::is_open() const noexcept {

@@ -91,7 +91,7 @@ inline void WsSession::when_drained(std::function<void(Peer&)> fn) {
     runtime().when_drained.push_back(std::move(fn));
     // Already empty: the next drain is now, posted (never inside the caller).
     if (conn_.out().empty())
-        net::post(conn_.loop().io, [ref = ConnRef(&conn_)] {
+        conn_.loop().reactor.post([ref = ConnRef(&conn_)] {
             if (WsSession* s = ws_session_of(*ref.get())) s->on_drained();
         });
 }

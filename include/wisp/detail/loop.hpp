@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/loop.hpp — one event loop per I/O thread: what its connections share.
-// Owns: the io_context and its gate (posting from other threads), the receive buffer, the
+// Owns: the Reactor and its gate (posting from other threads), the receive buffer, the
 // output block pool, the zlib streams its peers share (permessage-deflate without context
 // takeover), the timer wheel and the user timers on it, the end-of-turn batches (writes, reads
 // left for later), the list of open connections, this loop's topic subscriptions and inbox, and
@@ -14,12 +14,12 @@
 
 #include <wisp/config.hpp>
 #include <wisp/detail/app_core.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/buffers.hpp>
 #include <wisp/detail/deflate_codec.hpp>
 #include <wisp/detail/http_date.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/poller.hpp>
+#include <wisp/detail/reactor.hpp>
 #include <wisp/detail/session.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 #include <wisp/detail/timers.hpp>
@@ -66,12 +66,12 @@ public:
 
     AppCore& core;
     const unsigned index;
-    BlockPool pool;        // declared before io: handlers destroyed with io release blocks
+    BlockPool pool;        // declared before reactor: handlers destroyed with it release blocks
     DeflatePool deflate;   ///< zlib streams shared by peers that keep no context (WISP_DEFLATE)
     TimerWheel wheel;
     LoopTopics topics;   ///< this loop's subscriptions (its thread only)
-    net::io_context io;
-    Poller poller;   // after io: its descriptor belongs to io
+    Reactor reactor;
+    Poller poller;   // after reactor: waits through it
     /// Posts from other threads (handles, Responders, timers) go through here; closed when
     /// the loop ends.
     const std::shared_ptr<LoopGate> gate;
@@ -173,7 +173,7 @@ public:
     /// Limits::max_pending_publications wait already, until the loop catches up or stops.
     void enqueue(std::shared_ptr<const Publication> p, bool may_wait) {
         if (inbox_.push(std::move(p), may_wait, core.options.limits.max_pending_publications))
-            net::post(io, [this] { drain_inbox(); });
+            reactor.post([this] { drain_inbox(); });
     }
     /// Waits, on a thread that is not an I/O thread, until the inbox has room (as enqueue
     /// with `may_wait` does) without queueing anything.
@@ -192,15 +192,19 @@ public:
     /// Graceful stop of this loop's connections (called on this thread): idle ones close,
     /// in-flight ones finish; whatever remains after `deadline` is closed.
     void shutdown(std::chrono::milliseconds deadline);
-    /// Lets io.run() return once no work remains: the connections are gone, so the user timers
-    /// stop too (those of the app; a peer's or a stream's went with it), and none starts again.
+    /// Lets reactor.run() return once no work remains: the connections are gone, so the user
+    /// timers stop too (those of the app; a peer's or a stream's went with it), and none starts
+    /// again.
     void release_work() {
         released_ = true;
-        work_.reset();
+        reactor.release();
         stop_timer_.cancel();
         poller.stop();
         while (timers_) stop_timer(*timers_);
-        if (wheel.empty()) tick_timer_.cancel();
+        if (wheel.empty()) {
+            tick_timer_.cancel();
+            ticking_ = false;
+        }
     }
     bool stopping() const noexcept { return stopping_; }
 
@@ -211,7 +215,7 @@ public:
         b.waiting.push_back(&o);
         if (b.posted) return;
         b.posted = true;
-        net::post(io, std::forward<Run>(run));
+        reactor.post(std::forward<Run>(run));
     }
     /// The posted handler's part: `each` for every entry enlisted so far, then its release.
     template <class Each>
@@ -242,7 +246,7 @@ private:
                 topics.publish(p, nullptr);
             });
         }
-        if (more) net::post(io, [this] { drain_inbox(); });
+        if (more) reactor.post([this] { drain_inbox(); });
     }
     void on_tick();
     void arm_tick();
@@ -254,8 +258,8 @@ private:
     OwnerBatch later_;             ///< owners to read again this turn
     Connection* head_ = nullptr;   ///< intrusive list of open connections
     std::atomic<std::size_t> count_{0};
-    steady_timer tick_timer_;
-    steady_timer stop_timer_;
+    ReactorTimer tick_timer_;
+    ReactorTimer stop_timer_;
     bool ticking_ = false;
     bool stopping_ = false;
     bool released_ = false;   ///< release_work() ran: no timer starts any more
@@ -263,7 +267,6 @@ private:
     std::chrono::milliseconds resolution_;
     char date_[29] = {};
     std::int64_t date_sec_ = -1;
-    std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work_;
     TopicInbox inbox_;
     TimerState* timers_ = nullptr;   ///< user timers started and not stopped
     unsigned tick_holds_ = 0;
@@ -274,18 +277,15 @@ private:
 inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
-      io(1),   // one thread runs this context: Asio may skip some locking
       poller(*this),
-      gate(std::make_shared<LoopGate>(io)),
+      gate(std::make_shared<LoopGate>(reactor)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
-      tick_timer_(io.get_executor()),
-      stop_timer_(io.get_executor()),
+      tick_timer_(reactor),
+      stop_timer_(reactor),
       epoch_(std::chrono::steady_clock::now()),
       resolution_(app_core.options.timer_resolution.count() > 0 ? app_core.options.timer_resolution
-                                                                : std::chrono::milliseconds(100)),
-      work_(std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-          io.get_executor())) {
+                                                                : std::chrono::milliseconds(100)) {
     dirty_.waiting.reserve(256);
     dirty_.running.reserve(256);
 }
@@ -324,14 +324,7 @@ inline void Loop::schedule(WheelNode& n, std::uint64_t t) {
 
 inline void Loop::arm_tick() {
     ticking_ = true;
-    tick_timer_.expires_after(resolution_);
-    tick_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) {
-            ticking_ = false;
-            return;
-        }
-        on_tick();
-    });
+    tick_timer_.arm(resolution_, [this] { on_tick(); });
 }
 
 inline void Loop::start_timer(const std::shared_ptr<TimerState>& t) {

@@ -11,7 +11,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/reactor.hpp>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -25,7 +25,7 @@ namespace detail {
 /// it from its destructor (see Unrun).
 class LoopGate {
 public:
-    explicit LoopGate(net::io_context& io) noexcept : io_(&io) {}
+    explicit LoopGate(Reactor& r) noexcept : r_(&r) {}
     LoopGate(const LoopGate&) = delete;
     LoopGate& operator=(const LoopGate&) = delete;
 
@@ -34,19 +34,19 @@ public:
     template <class F>
     bool post(F&& fn) {
         std::lock_guard<std::mutex> lock(m_);
-        if (io_ == nullptr) return false;
-        net::post(*io_, std::forward<F>(fn));
+        if (r_ == nullptr) return false;
+        r_->post(std::forward<F>(fn));
         return true;
     }
-    /// The loop is ending: nothing more is accepted. Its thread, before the io_context goes.
+    /// The loop is ending: nothing more is accepted. Its thread, before the Reactor goes.
     void close() noexcept {
         std::lock_guard<std::mutex> lock(m_);
-        io_ = nullptr;
+        r_ = nullptr;
     }
 
 private:
     std::mutex m_;
-    net::io_context* io_;
+    Reactor* r_;
 };
 
 /// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report

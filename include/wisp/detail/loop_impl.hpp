@@ -21,8 +21,7 @@ inline Loop::~Loop() {
     // run() has returned, so this thread is the only one left: what the closes posted (the
     // transports letting their owners go, cancelled waits) and what other threads posted
     // (answers, sends, timers) runs now, against closed connections, instead of leaking.
-    io.restart();
-    io.poll();
+    reactor.poll();
     while (timers_) stop_timer(*timers_);
     // Their handlers will not run now.
     run_batch(later_, [](TransportOwner& o) { o.read_posted() = false; });
@@ -88,9 +87,7 @@ inline void Loop::shutdown(std::chrono::milliseconds deadline) {
         release_work();
         return;
     }
-    stop_timer_.expires_after(deadline);
-    stop_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
+    stop_timer_.arm(deadline, [this] {
         while (head_) head_->terminate();
         release_work();
     });

@@ -3,15 +3,15 @@
 // Owns: on Linux, the loop's edge-triggered epoll set (each socket joins it once, for its
 // lifetime) and the references that keep a socket's owner alive while a batch of events may
 // name it; elsewhere (and with WISP_NO_EPOLL) nothing, since Asio's reactor waits per socket.
-// Must not know: connections, sessions or protocols. Backend #ifs live here and in
-// socket_transport.hpp only.
+// Must not know: connections, sessions or protocols. Connection sockets' backend #ifs live here
+// and in socket_transport.hpp only (the loop's: reactor.hpp, acceptor.hpp, signal_watch.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/reactor.hpp>
 #include <wisp/detail/transport.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +29,7 @@ namespace detail {
 class Loop;
 class SocketTransport;
 
-#ifdef WISP_EPOLL
+#if defined(WISP_EPOLL) && !defined(WISP_EPOLL_REACTOR)
 /// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
 /// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
 /// a descriptor before every wait (Asio 1.22's epoll_reactor::start_op does an
@@ -39,9 +39,10 @@ public:
     ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
     ReadySet(const ReadySet&) = delete;
     ReadySet& operator=(const ReadySet&) = delete;
-    /// The set's descriptor (-1 if it could not be created), owned by whoever takes it.
+    /// The set's descriptor (-1 if it could not be created).
     int fd() const noexcept { return fd_; }
-    /// Gives the set up (nobody could take its descriptor): every add() fails from now on.
+    ~ReadySet() { close(); }
+    /// Gives the set up: every add() fails from now on.
     void close() noexcept {
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
@@ -71,9 +72,13 @@ private:
     int fd_;
 };
 
-/// The loop's side of the ready set. The set's own descriptor is waited on through Asio, so
-/// timers, posted work, the acceptor and signals stay Asio's; each wakeup takes every ready
-/// socket without waiting (up to 256 at a time).
+#endif
+
+#ifdef WISP_EPOLL
+/// The loop's side of the ready set. With the epoll Reactor the set is the Reactor's own, and
+/// each wait hands its connection sockets here. Otherwise the set's own descriptor is watched
+/// through Asio's reactor (which keeps timers, posted work, the acceptor and signals) and each
+/// wakeup takes every ready socket without waiting (up to 256 at a time).
 class Poller {
 public:
     explicit Poller(Loop& loop);
@@ -86,19 +91,23 @@ public:
     /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
     /// is done, since the batch of events being handled may still name it.
     void forget(int fd, TransportOwner& owner);
-    /// Stops waiting for the set (the loop is ending).
+    /// Stops waiting for the set (the loop is ending). Nothing with the epoll Reactor, whose
+    /// connection sockets never keep run() going.
     void stop();
 
 private:
-    void arm();
+#ifndef WISP_EPOLL_REACTOR
     void on_poll();
+#endif
+    /// What one wait reported for connection sockets.
+    void on_events(epoll_event* events, int n);
     void bury();
 
     Loop& loop_;
+#ifndef WISP_EPOLL_REACTOR
     ReadySet set_;
-    poll_descriptor desc_;   ///< owns set_'s descriptor
-    std::size_t watched_ = 0;
-    bool armed_ = false;
+    ReactorWatch wait_;   ///< the set's descriptor, until stop()
+#endif
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };

@@ -11,11 +11,13 @@
 #include <wisp/error.hpp>
 #include <wisp/redis.hpp>
 #include <wisp/redis_options.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/redis_link.hpp>
 #include <wisp/detail/redis_protocol.hpp>
 #include <wisp/detail/redis_topics.hpp>
+#ifdef WISP_REDIS
+#include <wisp/detail/asio.hpp>   // the host's resolution, until the link leaves Asio
+#endif
 #include <memory>
 #include <optional>
 #include <string>

@@ -204,15 +204,15 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<steady_timer>(loop.io.get_executor());
+        c->timer = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<steady_timer>(loop.io.get_executor());
+    stop_timer_ = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
     active_ = true;
-    net::post(loop.io, [s = self()] {
+    loop.reactor.post([s = self()] {
         s->connect(s->sub_);
         s->connect(s->pub_);
     });
@@ -239,7 +239,7 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<tcp_socket>(loop_->io.get_executor());
+    c.sock = std::make_unique<tcp_socket>(loop_->reactor.io().get_executor());
     c.reader = std::make_unique<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
@@ -474,14 +474,14 @@ inline void RedisLink::relay(const std::shared_ptr<const Publication>& p, Loop* 
     // Another loop or thread: the bridge's loop takes them in order, in batches (a thread
     // that is not an I/O thread waits while the inbox is full, as for the loops).
     if (inbox_->push(p, here == nullptr, core_->options.limits.max_pending_publications))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::drain_inbox() {
     if (!active_) return;
     if (inbox_->drain(
             64, [this](const std::shared_ptr<const Publication>& p) { append_publication(*p); }))
-        net::post(loop_->io, [s = self()] { s->drain_inbox(); });
+        loop_->reactor.post([s = self()] { s->drain_inbox(); });
 }
 
 inline void RedisLink::append_publication(const Publication& p) {
@@ -509,7 +509,7 @@ inline void RedisLink::schedule_flush(Conn& c) {
     if (c.flush_posted || c.state != State::connected || c.write_busy) return;
     c.flush_posted = true;
     // After the handlers already queued this turn: one write carries all they publish.
-    net::post(loop_->io, [s = self(), &c] {
+    loop_->reactor.post([s = self(), &c] {
         c.flush_posted = false;
         if (s->active_) s->flush(c);
     });

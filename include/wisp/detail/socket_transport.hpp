@@ -4,8 +4,9 @@
 // (and with WISP_NO_EPOLL) it stays an Asio socket waited on by Asio's reactor.
 // Owns: the socket, its non-blocking reads and gather writes, its readiness state, and (epoll)
 // the Poller's members that touch sockets.
-// Must not know: what the connection above does with the bytes. Backend #ifs live here and in
-// poller.hpp only.
+// Must not know: what the connection above does with the bytes. Connection sockets' backend
+// #ifs live here and in poller.hpp only (the loop's: reactor.hpp, acceptor.hpp,
+// signal_watch.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
@@ -13,7 +14,7 @@
 
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
-#include <wisp/detail/asio.hpp>
+#include <wisp/detail/acceptor.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/poller.hpp>
 #include <wisp/detail/transport.hpp>
@@ -26,6 +27,8 @@
 
 #ifdef WISP_EPOLL
 #include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -42,7 +45,7 @@ public:
     /// An empty transport: no socket (a connection over another transport, which it names:
     /// set_upper()).
     SocketTransport() = default;
-    explicit SocketTransport(tcp_socket socket);
+    explicit SocketTransport(AcceptedSocket socket);
     SocketTransport(const SocketTransport&) = delete;
     SocketTransport& operator=(const SocketTransport&) = delete;
     inline ~SocketTransport() override;
@@ -69,8 +72,10 @@ public:
     void on_events(std::uint32_t events);
 #endif
 private:
+#ifndef WISP_EPOLL_REACTOR
     /// The constructors' common part: options, the peer's address, and (epoll) the descriptor.
     inline void adopt(tcp_socket& sock);
+#endif
 
     union {
         TransportOwner* owner_ = nullptr;   ///< from start(); knows the loop (TransportOwner::loop)
@@ -94,7 +99,13 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#ifdef WISP_EPOLL
+#if defined(WISP_EPOLL_REACTOR)
+inline SocketTransport::SocketTransport(AcceptedSocket socket) : fd_(socket.release()) {
+    remote_ = socket.remote();
+    const int yes = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+}
+#elif defined(WISP_EPOLL)
 inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
 inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
@@ -102,6 +113,7 @@ inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(soc
 }
 #endif
 
+#ifndef WISP_EPOLL_REACTOR
 inline void SocketTransport::adopt(tcp_socket& sock) {
     std::error_code ec;
     sock.non_blocking(true, ec);
@@ -120,6 +132,7 @@ inline void SocketTransport::adopt(tcp_socket& sock) {
     if (!ec) fd_ = fd;
 #endif
 }
+#endif
 
 #ifdef WISP_EPOLL
 /// One system call on a non-blocking socket (recv, send, sendmsg), made again while a signal
@@ -311,31 +324,58 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-inline Poller::Poller(Loop& loop) : loop_(loop), desc_(loop.io.get_executor()) {
-    std::error_code ec;
-    if (set_.fd() >= 0) {
-        desc_.assign(set_.fd(), ec);
-        if (ec) set_.close();   // then every watch() fails: connections are refused, not lost
-    }
+#ifdef WISP_EPOLL_REACTOR
+inline Poller::Poller(Loop& loop) : loop_(loop) {
+    loop.reactor.on_sockets([](void* self, epoll_event* events,
+                               int n) { static_cast<Poller*>(self)->on_events(events, n); },
+                            this);
 }
 
 inline Poller::~Poller() { bury(); }
 
 inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
-    if (!set_.add(fd, &t)) return false;
+    if (!loop_.reactor.add_socket(fd, &t)) return false;
     owner.hold();   // the set's reference
-    ++watched_;
-    if (!armed_) arm();
     return true;
 }
 
+inline void Poller::stop() {}
+#else
+inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
+    // Unwatched, the set is given up: connections are refused, not lost.
+    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
+}
+
+inline Poller::~Poller() {
+    wait_.stop();
+    bury();
+}
+
+inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
+    if (!set_.add(fd, &t)) return false;
+    owner.hold();   // the set's reference
+    return true;
+}
+
+inline void Poller::stop() { wait_.stop(); }
+
+inline void Poller::on_poll() {
+    epoll_event events[256];
+    const int n = set_.take(events, 256);
+    if (n > 0) on_events(events, n);
+}
+#endif
+
 inline void Poller::forget(int fd, TransportOwner& owner) {
+#ifdef WISP_EPOLL_REACTOR
+    loop_.reactor.remove_socket(fd);
+#else
     set_.remove(fd);
-    --watched_;
+#endif
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;
-    net::post(loop_.io, [this] { bury(); });
+    loop_.reactor.post([this] { bury(); });
 }
 
 inline void Poller::bury() {
@@ -345,28 +385,12 @@ inline void Poller::bury() {
     burying_.clear();
 }
 
-inline void Poller::stop() {
-    std::error_code ec;
-    desc_.cancel(ec);
-}
-
-inline void Poller::arm() {
-    armed_ = true;
-    desc_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-        armed_ = false;
-        if (!ec) on_poll();
-    });
-}
-
-inline void Poller::on_poll() {
+inline void Poller::on_events(epoll_event* events, int n) {
     Loop::TickHold hold(loop_);
-    epoll_event events[256];
-    const int n = set_.take(events, 256);
     // A socket closed while this batch is handled keeps its owner's memory until bury() runs
     // (posted), so a later event in the batch that names it finds it closed.
     for (int i = 0; i < n; ++i)
         static_cast<SocketTransport*>(events[i].data.ptr)->on_events(events[i].events);
-    if (watched_ != 0 && !armed_) arm();
 }
 #endif
 

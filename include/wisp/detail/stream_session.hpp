@@ -15,7 +15,6 @@
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
 #include <wisp/websocket.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/connection.hpp>
 #include <wisp/detail/event_log.hpp>

@@ -16,7 +16,6 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/app_core.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/tls_context.hpp>
 #include <wisp/detail/transport.hpp>
@@ -495,7 +494,7 @@ inline void TlsTransport::post_writable() {
     if (writable_posted_) return;
     writable_posted_ = true;
     owner_->hold();
-    net::post(loop_.io, [this] {
+    loop_.reactor.post([this] {
         writable_posted_ = false;
         TransportOwner* o = owner_;
         if (write_waiting_ && phase_ == Phase::open) {
