@@ -8,6 +8,9 @@
 #else
 #include <wisp/wisp.hpp>
 #endif
+// The client side is Asio's, included here: wisp's Linux engine does not include Asio.
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <cstdio>

@@ -4,7 +4,10 @@
 // so each translation unit gets its own, bound to its own wisp.
 #pragma once
 
+// The client side uses Asio itself (wisp's epoll engine on Linux does not include it).
 #include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
