@@ -16630,8 +16630,8 @@ WISP_NAMESPACE_END
 // wisp/detail/redis_socket.hpp — one outgoing TCP connection of the Redis link on the loop's
 // Reactor, one backend per build (config.hpp: WISP_EPOLL_REACTOR): a non-blocking socket watched
 // in the epoll set (connect finished on writability, reads on readability, writes tried at once
-// and then on writability), or Asio's socket. Each operation's result is posted, never given
-// inside the call that asked for it; close() drops what was pending.
+// and then on writability), or Asio's socket. No result is given inside the call that asked
+// for it; close() drops what was pending.
 // Owns: the descriptor, the resolution of the host (getaddrinfo or Asio's resolver).
 // Must not know: RESP, the link's states (redis_link.hpp).
 // Without WISP_REDIS nothing here is compiled.
@@ -16809,9 +16809,13 @@ inline void RedisSocket::on_ready() {
             int err = 0;
             socklen_t size = sizeof err;
             if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &size) != 0) err = errno;
-            complete(connect_,
-                     err ? std::error_code(err, std::system_category()) : std::error_code(), 0);
+            // Now, not posted: a request that came in the same wait (the watches go first) finds
+            // the link up, as when Asio ran the connect's handler. This may close the socket.
+            Done fn = std::move(connect_);
+            connect_ = nullptr;
+            fn(err ? std::error_code(err, std::system_category()) : std::error_code(), 0);
         }
+        return;   // the connection's other readiness is for the next wait
     } else {
         if (write_ && ((ready & EPOLLOUT) || failed)) try_write();
         if (read_ && ((ready & EPOLLIN) || failed)) try_read();
