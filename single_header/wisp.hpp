@@ -50,7 +50,7 @@
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
 //   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
-//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
+//   Linux, unless WISP_NO_EPOLL.
 
 // ---- version ----------------------------------------------------------------
 #define WISP_VERSION_MAJOR 0
@@ -98,9 +98,9 @@
 #if defined(__linux__) && !defined(WISP_NO_EPOLL)
 #define WISP_EPOLL 1
 #endif
-// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, unless the Redis
-// link is built: it still runs on Asio's io_context (reactor_asio.hpp, as on other systems).
-#if defined(WISP_EPOLL) && !defined(WISP_REDIS)
+// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, the Redis link's
+// sockets too (redis_socket.hpp); elsewhere it runs on Asio's io_context (reactor_asio.hpp).
+#if defined(WISP_EPOLL)
 #define WISP_EPOLL_REACTOR 1
 #endif
 
@@ -6181,8 +6181,8 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/asio.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped;
-// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp, and
-// the Redis link).
+// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp,
+// redis_socket.hpp).
 
 
 // The epoll Reactor (config.hpp: WISP_EPOLL_REACTOR) needs no Asio: nothing here then, also in
@@ -6299,7 +6299,7 @@ public:
     }
     /// run() may return once nothing is pending.
     void release() noexcept { work_.reset(); }
-    /// The io_context, for the parts not on the Reactor yet (the Redis link).
+    /// The io_context, for Asio's own sockets (the Redis link's, redis_socket.hpp).
     net::io_context& io() noexcept { return io_; }
 
 private:
@@ -6644,12 +6644,13 @@ public:
     ReactorWatch& operator=(const ReactorWatch&) = delete;
     ~ReactorWatch() { stop(); }
 
-    /// Calls `fn` each time `fd` is readable, until stop(). False if epoll refused it.
+    /// Calls `fn` each time `fd` is readable (or ready for what `events` names: EPOLLIN,
+    /// EPOLLOUT or both; ready() tells which), until stop(). False if epoll refused it.
     template <class F>
-    bool start(int fd, F fn) {
+    bool start(int fd, F fn, std::uint32_t events = EPOLLIN) {
         stop();
         epoll_event ev{};
-        ev.events = EPOLLIN;
+        ev.events = events;
         ev.data.ptr = tag();
         if (r_.ep_ < 0 || ::epoll_ctl(r_.ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
         fd_ = fd;
@@ -6668,6 +6669,15 @@ public:
         // fn_ stays: this may be its own call (an acceptor pausing); start() replaces it.
     }
     bool started() const noexcept { return fd_ >= 0; }
+    /// Waits for `events` instead, from the next wait on. False if epoll refused it.
+    bool change(std::uint32_t events) noexcept {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.ptr = tag();
+        return fd_ >= 0 && ::epoll_ctl(r_.ep_, EPOLL_CTL_MOD, fd_, &ev) == 0;
+    }
+    /// During fn's call: what the descriptor is ready for (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP).
+    std::uint32_t ready() const noexcept { return ready_; }
 
 private:
     friend class Reactor;
@@ -6676,6 +6686,7 @@ private:
 
     Reactor& r_;
     int fd_ = -1;
+    std::uint32_t ready_ = 0;
     Task fn_;
 };
 
@@ -6774,6 +6785,7 @@ inline void Reactor::wait(int timeout) {
             take_remote();
         } else if (reinterpret_cast<std::uintptr_t>(tag) & 1u) {
             auto* w = reinterpret_cast<ReactorWatch*>(static_cast<char*>(tag) - 1);
+            w->ready_ = events[i].events;
             w->fn_();
         } else if (tag != &event_count_) {   // &event_count_: dropped (drop_events)
             events[sockets++] = events[i];
@@ -6826,7 +6838,9 @@ WISP_NAMESPACE_END
 //                 runs. Loop thread only; armed, it keeps run() running.
 //   ReactorWatch  (POSIX) calls fn each time a descriptor that is not a connection's (a
 //                 listening socket, the signal pipe, the epoll set itself) is readable, until
-//                 stop(). Loop thread only; started, it keeps run() running.
+//                 stop(). Loop thread only; started, it keeps run() running. The epoll one
+//                 also waits for writability (start's events, change(), ready()): the Redis
+//                 link's sockets (redis_socket.hpp).
 // Must not know: connections, sessions, protocols.
 
 // Each backend file is empty unless chosen (the single header has both).
@@ -16947,10 +16961,294 @@ inline bool append_command(std::string& out, const std::vector<std::string_view>
 WISP_NAMESPACE_END
 #endif   // WISP_REDIS
 
+// ---- wisp/detail/redis_socket.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/redis_socket.hpp — one outgoing TCP connection of the Redis link on the loop's
+// Reactor, one backend per build (config.hpp: WISP_EPOLL_REACTOR): a non-blocking socket watched
+// in the epoll set (connect finished on writability, reads on readability, writes tried at once
+// and then on writability), or Asio's socket. No result is given inside the call that asked
+// for it; close() drops what was pending.
+// Owns: the descriptor, the resolution of the host (getaddrinfo or Asio's resolver).
+// Must not know: RESP, the link's states (redis_link.hpp).
+// Without WISP_REDIS nothing here is compiled.
+
+
+#ifdef WISP_REDIS
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <system_error>
+#ifdef WISP_EPOLL_REACTOR
+#include <cerrno>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+#ifdef WISP_EPOLL_REACTOR
+/// Where the link connects: the first address its host resolved to.
+struct RedisAddress {
+    sockaddr_storage storage{};
+    socklen_t size = 0;
+};
+#else
+using RedisAddress = tcp::endpoint;
+#endif
+
+/// Resolves `host` (blocking: the bridge is made before the loops run); empty with `why` if not.
+inline std::optional<RedisAddress> resolve_redis_address(const std::string& host,
+                                                         std::uint16_t port, std::string& why);
+
+/// One connection; the link makes a new one per attempt. Loop thread only.
+/// Completions: connect fn(ec); read_some and write_some fn(ec, bytes), where a read of 0
+/// bytes without an error means the server closed the connection.
+class RedisSocket {
+public:
+    explicit RedisSocket(Reactor& r);
+    RedisSocket(const RedisSocket&) = delete;
+    RedisSocket& operator=(const RedisSocket&) = delete;
+    ~RedisSocket() { close(); }
+
+    template <class F>
+    void connect(const RedisAddress& to, F fn);
+    /// At most `size` bytes into `data`, which stays valid until fn runs or close().
+    template <class F>
+    void read_some(char* data, std::size_t size, F fn);
+    /// Some of `size` bytes from `data`, which stays valid until fn runs or close().
+    template <class F>
+    void write_some(const char* data, std::size_t size, F fn);
+    /// Once connected: Nagle off (commands go as soon as they are written).
+    void no_delay() noexcept;
+    /// The pending completions never run.
+    void close() noexcept;
+
+private:
+#ifdef WISP_EPOLL_REACTOR
+    using Done = std::function<void(const std::error_code&, std::size_t)>;
+    static std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+    /// Posts `fn`'s call with the result; the slot is empty after.
+    void complete(Done& fn, std::error_code ec, std::size_t n);
+    void on_ready();
+    void try_read();
+    void try_write();
+    /// Watches for `events` (EPOLLIN, EPOLLOUT; none: not at all); what is pending fails if
+    /// epoll refuses.
+    void watch(std::uint32_t events);
+
+    Reactor& r_;
+    ReactorWatch watch_;
+    int fd_ = -1;
+    std::uint32_t events_ = 0;   ///< what watch_ waits for
+    Done connect_, read_, write_;
+    char* read_data_ = nullptr;
+    std::size_t read_size_ = 0;
+    const char* write_data_ = nullptr;
+    std::size_t write_size_ = 0;
+#else
+    tcp_socket s_;
+#endif
+};
+
+// ---- implementation -------------------------------------------------------
+#ifdef WISP_EPOLL_REACTOR
+inline std::optional<RedisAddress> resolve_redis_address(const std::string& host,
+                                                         std::uint16_t port, std::string& why) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        if (found) ::freeaddrinfo(found);
+        why = rc == 0 ? "no address" : rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+        return std::nullopt;
+    }
+    RedisAddress a;
+    std::memcpy(&a.storage, found->ai_addr, found->ai_addrlen);
+    a.size = static_cast<socklen_t>(found->ai_addrlen);
+    ::freeaddrinfo(found);
+    return a;
+}
+
+inline RedisSocket::RedisSocket(Reactor& r) : r_(r), watch_(r) {}
+
+template <class F>
+void RedisSocket::connect(const RedisAddress& to, F fn) {
+    close();
+    connect_ = [fn = std::move(fn)](const std::error_code& ec, std::size_t) mutable { fn(ec); };
+    fd_ = ::socket(to.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return complete(connect_, last_error(), 0);
+    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to.storage), to.size);
+    if (rc == 0) return complete(connect_, {}, 0);
+    // Interrupted, the connection still goes on: either way it is done when writable.
+    if (errno != EINPROGRESS && errno != EINTR) return complete(connect_, last_error(), 0);
+    watch(events_ | EPOLLOUT);
+}
+
+template <class F>
+void RedisSocket::read_some(char* data, std::size_t size, F fn) {
+    read_ = std::move(fn);
+    read_data_ = data;
+    read_size_ = size;
+    watch(events_ | EPOLLIN);
+}
+
+template <class F>
+void RedisSocket::write_some(const char* data, std::size_t size, F fn) {
+    write_ = std::move(fn);
+    write_data_ = data;
+    write_size_ = size;
+    if (fd_ >= 0 && !connect_) try_write();   // the socket usually has room: no wait for it
+    if (write_) watch(events_ | EPOLLOUT);
+}
+
+inline void RedisSocket::no_delay() noexcept {
+    const int yes = 1;
+    if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+}
+
+inline void RedisSocket::close() noexcept {
+    watch_.stop();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    events_ = 0;
+    connect_ = nullptr;
+    read_ = nullptr;
+    write_ = nullptr;
+}
+
+inline void RedisSocket::complete(Done& fn, std::error_code ec, std::size_t n) {
+    r_.post([fn = std::move(fn), ec, n]() mutable { fn(ec, n); });
+    fn = nullptr;
+}
+
+inline void RedisSocket::on_ready() {
+    const std::uint32_t ready = watch_.ready();
+    const bool failed = (ready & (EPOLLERR | EPOLLHUP)) != 0;
+    // Level-triggered: a readiness nobody waits for would end every wait, so it is not watched
+    // any more once seen (kept while taken: the link reads again right after each read).
+    std::uint32_t idle = 0;
+    if ((ready & EPOLLIN) && !read_) idle |= EPOLLIN;
+    if ((ready & EPOLLOUT) && !write_ && !connect_) idle |= EPOLLOUT;
+    if (failed && !read_ && !write_ && !connect_) idle = EPOLLIN | EPOLLOUT;
+    if (connect_) {
+        if ((ready & EPOLLOUT) || failed) {
+            int err = 0;
+            socklen_t size = sizeof err;
+            if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &size) != 0) err = errno;
+            // Now, not posted: a request that came in the same wait (the watches go first) finds
+            // the link up, as when Asio ran the connect's handler. This may close the socket.
+            Done fn = std::move(connect_);
+            connect_ = nullptr;
+            fn(err ? std::error_code(err, std::system_category()) : std::error_code(), 0);
+        }
+        return;   // the connection's other readiness is for the next wait
+    } else {
+        if (write_ && ((ready & EPOLLOUT) || failed)) try_write();
+        if (read_ && ((ready & EPOLLIN) || failed)) try_read();
+    }
+    if (idle != 0) watch(events_ & ~idle);
+}
+
+inline void RedisSocket::try_read() {
+    ssize_t n;
+    do {
+        n = ::recv(fd_, read_data_, read_size_, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0) complete(read_, last_error(), 0);
+    else complete(read_, {}, static_cast<std::size_t>(n));
+}
+
+inline void RedisSocket::try_write() {
+    ssize_t n;
+    do {
+        n = ::send(fd_, write_data_, write_size_, MSG_NOSIGNAL);   // no SIGPIPE
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0) complete(write_, last_error(), 0);
+    else complete(write_, {}, static_cast<std::size_t>(n));
+}
+
+inline void RedisSocket::watch(std::uint32_t events) {
+    if (fd_ < 0 || events == events_) return;
+    bool ok = true;
+    if (events == 0) watch_.stop();
+    else if (!watch_.started())
+        ok = watch_.start(
+            fd_, [this] { on_ready(); }, events);
+    else ok = watch_.change(events);
+    if (ok) {
+        events_ = events;
+        return;
+    }
+    const std::error_code ec = last_error();
+    for (Done* d : {&connect_, &read_, &write_})
+        if (*d) complete(*d, ec, 0);
+}
+#else
+inline std::optional<RedisAddress> resolve_redis_address(const std::string& host,
+                                                         std::uint16_t port, std::string& why) {
+    std::error_code ec;
+    net::io_context io(1);
+    tcp_resolver resolver(io);
+    auto found = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || found.empty()) {
+        why = ec ? ec.message() : std::string("no address");
+        return std::nullopt;
+    }
+    return found.begin()->endpoint();
+}
+
+inline RedisSocket::RedisSocket(Reactor& r) : s_(r.io().get_executor()) {}
+
+template <class F>
+void RedisSocket::connect(const RedisAddress& to, F fn) {
+    s_.async_connect(to, std::move(fn));
+}
+
+template <class F>
+void RedisSocket::read_some(char* data, std::size_t size, F fn) {
+    s_.async_read_some(net::buffer(data, size),
+                       [fn = std::move(fn)](const std::error_code& ec, std::size_t n) mutable {
+                           if (ec == net::error::eof) fn(std::error_code(), 0);
+                           else fn(ec, n);
+                       });
+}
+
+template <class F>
+void RedisSocket::write_some(const char* data, std::size_t size, F fn) {
+    s_.async_write_some(net::buffer(data, size), std::move(fn));
+}
+
+inline void RedisSocket::no_delay() noexcept {
+    std::error_code ignored;
+    s_.set_option(tcp::no_delay(true), ignored);
+}
+
+inline void RedisSocket::close() noexcept {
+    std::error_code ignored;
+    s_.close(ignored);
+}
+#endif
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif   // WISP_REDIS
+
 // ---- wisp/detail/redis_link.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/redis_link.hpp — the Redis bridge on an event loop: two non-blocking
-// connections (one SUBSCRIBEs, one PUBLISHes) on the io_context of the app's first loop.
+// connections (one SUBSCRIBEs, one PUBLISHes, redis_socket.hpp) on the app's first loop.
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
 // queue (one write per loop turn, capped while Redis is away), handing what arrives to the
 // app's fan-out, the counters and the log lines (through the app's error hook; Redis'
@@ -16982,7 +17280,7 @@ namespace detail {
 class RedisLink final : public Bridge, public std::enable_shared_from_this<RedisLink> {
 public:
     /// Defined in redis_topics.hpp, beside the last of the virtual functions its vtable needs.
-    inline RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
+    inline RedisLink(RedisUrl url, RedisAddress address, RedisOptions options);
 
     inline void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
     inline bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
@@ -17001,8 +17299,8 @@ private:
     struct Conn {
         explicit Conn(const char* n) : name(n) {}
         const char* name;   ///< "subscribe" or "publish", for log lines
-        std::unique_ptr<tcp_socket> sock;
-        std::unique_ptr<steady_timer> timer;   ///< connect timeout, then the backoff wait
+        std::unique_ptr<RedisSocket> sock;
+        std::unique_ptr<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
         std::unique_ptr<RespReader> reader;
         State state = State::idle;
         unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
@@ -17071,7 +17369,7 @@ private:
     std::shared_ptr<RedisLink> self() { return shared_from_this(); }
 
     const RedisUrl url_;
-    const tcp::endpoint endpoint_;
+    const RedisAddress address_;
     const RedisOptions options_;
     std::string instance_;
     std::minstd_rand random_;
@@ -17084,7 +17382,7 @@ private:
     std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
     bool failed_ = false;   ///< AUTH was rejected: no more attempts
-    std::unique_ptr<steady_timer> stop_timer_;
+    std::unique_ptr<ReactorTimer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
     std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
@@ -17139,13 +17437,13 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
+        c->timer = std::make_unique<ReactorTimer>(loop.reactor);
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
+    stop_timer_ = std::make_unique<ReactorTimer>(loop.reactor);
     active_ = true;
     loop.reactor.post([s = self()] {
         s->connect(s->sub_);
@@ -17158,7 +17456,7 @@ inline void RedisLink::detach() {
     if (inbox_) inbox_->close();   // publishers waiting for room return
     fail_histories(false);         // their streams' loops are gone: nothing runs
     for (Conn* c : {&sub_, &pub_}) {
-        c->sock.reset();   // the loop's io_context goes next: nothing of it may outlive it
+        c->sock.reset();   // the loop's Reactor goes next: nothing of it may outlive it
         c->timer.reset();
         c->reader.reset();
         c->state = State::idle;
@@ -17174,16 +17472,15 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<tcp_socket>(loop_->reactor.io().get_executor());
+    c.sock = std::make_unique<RedisSocket>(loop_->reactor);
     c.reader = std::make_unique<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
-    c.timer->expires_after(options_.connect_timeout);
-    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
-        if (ec || gen != c.gen || c.state != State::connecting) return;
+    c.timer->arm(options_.connect_timeout, [s = self(), &c, gen] {
+        if (gen != c.gen || c.state != State::connecting) return;
         s->lost(c, "no connection within connect_timeout");
     });
-    c.sock->async_connect(endpoint_, [s = self(), &c, gen](const std::error_code& ec) {
+    c.sock->connect(address_, [s = self(), &c, gen](const std::error_code& ec) {
         if (gen != c.gen || !s->active_) return;
         if (ec) s->lost(c, ec.message());
         else s->on_connected(c);
@@ -17192,8 +17489,7 @@ inline void RedisLink::connect(Conn& c) {
 
 inline void RedisLink::on_connected(Conn& c) {
     c.timer->cancel();
-    std::error_code ignored;
-    c.sock->set_option(tcp::no_delay(true), ignored);
+    c.sock->no_delay();
     if (c.attempt != 0 || c.lost_once) {
         reconnects_.fetch_add(1);
         log(errc::redis_connection, "redis: " + std::string(c.name) + " connection to " + where() +
@@ -17279,19 +17575,15 @@ inline void RedisLink::retry(Conn& c) {
                                        jitter(random_));
     c.state = State::waiting;
     const unsigned gen = c.gen;
-    c.timer->expires_after(delay);
-    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
-        if (ec || gen != c.gen || c.state != State::waiting) return;
+    c.timer->arm(delay, [s = self(), &c, gen] {
+        if (gen != c.gen || c.state != State::waiting) return;
         s->connect(c);
     });
 }
 
 inline void RedisLink::close(Conn& c) {
     ++c.gen;
-    if (c.sock) {
-        std::error_code ignored;
-        c.sock->close(ignored);
-    }
+    if (c.sock) c.sock->close();
     if (c.timer) c.timer->cancel();
     c.state = State::idle;
     c.write_busy = false;
@@ -17303,30 +17595,30 @@ inline void RedisLink::close(Conn& c) {
 
 inline void RedisLink::read(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_read_some(
-        net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
-            if (gen != c.gen || !s->active_) return;
-            if (ec) {
-                s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
-                return;
-            }
-            if (!c.reader->feed(c.rbuf.data(), n)) {
-                s->lost(c, "the reply reader failed");
-                return;
-            }
-            for (;;) {
-                bool broken = false;
-                RedisReplyPtr r = c.reader->next(broken);
-                if (broken) {
-                    s->lost(c, "the server does not speak RESP");
-                    return;
-                }
-                if (!r) break;
-                s->on_reply(c, *r);
-                if (gen != c.gen) return;   // the reply closed the connection
-            }
-            s->read(c);
-        });
+    c.sock->read_some(c.rbuf.data(), c.rbuf.size(),
+                      [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+                          if (gen != c.gen || !s->active_) return;
+                          if (ec || n == 0) {
+                              s->lost(c, ec ? ec.message() : "closed by the server");
+                              return;
+                          }
+                          if (!c.reader->feed(c.rbuf.data(), n)) {
+                              s->lost(c, "the reply reader failed");
+                              return;
+                          }
+                          for (;;) {
+                              bool broken = false;
+                              RedisReplyPtr r = c.reader->next(broken);
+                              if (broken) {
+                                  s->lost(c, "the server does not speak RESP");
+                                  return;
+                              }
+                              if (!r) break;
+                              s->on_reply(c, *r);
+                              if (gen != c.gen) return;   // the reply closed the connection
+                          }
+                          s->read(c);
+                      });
 }
 
 inline void RedisLink::auth_failed(const std::string& why) {
@@ -17463,25 +17755,24 @@ inline void RedisLink::flush(Conn& c) {
 
 inline void RedisLink::write_some(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_write_some(
-        net::buffer(c.writing.data() + c.written, c.writing.size() - c.written),
-        [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
-            if (gen != c.gen || !s->active_) return;
-            if (ec) {
-                c.write_busy = false;
-                s->lost(c, ec.message());
-                return;
-            }
-            c.written += n;
-            if (c.written < c.writing.size()) {
-                s->write_some(c);
-                return;
-            }
-            c.write_busy = false;
-            c.writing.clear();
-            s->flush(c);
-            s->check_stopped();
-        });
+    c.sock->write_some(c.writing.data() + c.written, c.writing.size() - c.written,
+                       [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+                           if (gen != c.gen || !s->active_) return;
+                           if (ec) {
+                               c.write_busy = false;
+                               s->lost(c, ec.message());
+                               return;
+                           }
+                           c.written += n;
+                           if (c.written < c.writing.size()) {
+                               s->write_some(c);
+                               return;
+                           }
+                           c.write_busy = false;
+                           c.writing.clear();
+                           s->flush(c);
+                           s->check_stopped();
+                       });
 }
 
 // ---- stopping ---------------------------------------------------------------------------
@@ -17508,9 +17799,8 @@ inline void RedisLink::check_stopped() {
         close(pub_);
         return;
     }
-    stop_timer_->expires_after(std::chrono::milliseconds(20));
-    stop_timer_->async_wait([s = self()](const std::error_code& ec) {
-        if (!ec && s->active_) s->check_stopped();
+    stop_timer_->arm(std::chrono::milliseconds(20), [s = self()] {
+        if (s->active_) s->check_stopped();
     });
 }
 
@@ -17707,8 +17997,8 @@ inline void RedisLink::fail_histories(bool sent_only) {
 // virtual function, so it comes after the last of them (each is declared inline in the class,
 // so no file that merely includes wisp compiles the bridge).
 
-inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
-    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
+inline RedisLink::RedisLink(RedisUrl url, RedisAddress address, RedisOptions options)
+    : url_(std::move(url)), address_(address), options_(std::move(options)) {
     std::random_device rd;
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
@@ -17726,8 +18016,6 @@ WISP_NAMESPACE_END
 // link made (detail/redis_link.hpp), or the reason why not.
 // Must not know: the App (App::bridge takes the link through BridgeAccess).
 
-#ifdef WISP_REDIS
-#endif
 #include <memory>
 #include <optional>
 #include <string>
@@ -17754,18 +18042,14 @@ WISP_DEF RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
             "reconnect_max at least reconnect_min, max_pending_bytes not 0";
         return;
     }
-    std::error_code ec;
-    detail::net::io_context io(1);
-    detail::tcp_resolver resolver(io);
-    auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
-    if (ec || found.empty()) {
+    std::optional<detail::RedisAddress> address =
+        detail::resolve_redis_address(u->host, u->port, why);
+    if (!address) {
         error_ = make_error_code(errc::redis_url);
-        error_detail_ = "redis URL: cannot resolve host '" + u->host +
-                        "': " + (ec ? ec.message() : std::string("no address"));
+        error_detail_ = "redis URL: cannot resolve host '" + u->host + "': " + why;
         return;
     }
-    const detail::tcp::endpoint ep = found.begin()->endpoint();
-    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), ep, std::move(options));
+    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), *address, std::move(options));
     link_ = redis_;
 #else
     (void)url;

@@ -22,10 +22,10 @@ namespace {
 
 /// A port on 127.0.0.1 where nothing listens (it was free a moment ago).
 std::uint16_t closed_port() {
-    wisp::detail::net::io_context io;
-    wisp::detail::tcp::acceptor a(io);
+    support::net::io_context io;
+    support::tcp::acceptor a(io);
     std::error_code ec;
-    const wisp::detail::tcp::endpoint ep(wisp::detail::net::ip::make_address("127.0.0.1"), 0);
+    const support::tcp::endpoint ep(support::net::ip::make_address("127.0.0.1"), 0);
     a.open(ep.protocol(), ec);
     a.bind(ep, ec);
     if (ec) support::fixture_failed("bind: " + ec.message());

@@ -40,7 +40,7 @@
 //   Asio configuration wisp sets when the user has not (kept defined, so a later Asio include
 //   sees the same configuration): ASIO_STANDALONE, ASIO_NO_DEPRECATED, ASIO_NO_EXCEPTIONS
 //   (without exceptions), ASIO_NO_TYPEID (without RTTI). Only where wisp uses Asio: not on
-//   Linux, unless WISP_NO_EPOLL or WISP_REDIS.
+//   Linux, unless WISP_NO_EPOLL.
 #pragma once
 
 // ---- version ----------------------------------------------------------------
@@ -89,9 +89,9 @@
 #if defined(__linux__) && !defined(WISP_NO_EPOLL)
 #define WISP_EPOLL 1
 #endif
-// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, unless the Redis
-// link is built: it still runs on Asio's io_context (reactor_asio.hpp, as on other systems).
-#if defined(WISP_EPOLL) && !defined(WISP_REDIS)
+// The loop itself waits in that epoll set (reactor_epoll.hpp), without Asio, the Redis link's
+// sockets too (redis_socket.hpp); elsewhere it runs on Asio's io_context (reactor_asio.hpp).
+#if defined(WISP_EPOLL)
 #define WISP_EPOLL_REACTOR 1
 #endif
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/asio.hpp — the only file that includes Asio (standalone), with its warnings scoped;
-// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp, and
-// the Redis link).
+// read only where the loop runs on Asio (reactor_asio.hpp, acceptor.hpp, signal_watch.hpp,
+// redis_socket.hpp).
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER

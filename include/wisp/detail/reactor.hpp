@@ -9,7 +9,9 @@
 //                 runs. Loop thread only; armed, it keeps run() running.
 //   ReactorWatch  (POSIX) calls fn each time a descriptor that is not a connection's (a
 //                 listening socket, the signal pipe, the epoll set itself) is readable, until
-//                 stop(). Loop thread only; started, it keeps run() running.
+//                 stop(). Loop thread only; started, it keeps run() running. The epoll one
+//                 also waits for writability (start's events, change(), ready()): the Redis
+//                 link's sockets (redis_socket.hpp).
 // Must not know: connections, sessions, protocols.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")

@@ -44,7 +44,7 @@ public:
     }
     /// run() may return once nothing is pending.
     void release() noexcept { work_.reset(); }
-    /// The io_context, for the parts not on the Reactor yet (the Redis link).
+    /// The io_context, for Asio's own sockets (the Redis link's, redis_socket.hpp).
     net::io_context& io() noexcept { return io_; }
 
 private:

@@ -174,12 +174,13 @@ public:
     ReactorWatch& operator=(const ReactorWatch&) = delete;
     ~ReactorWatch() { stop(); }
 
-    /// Calls `fn` each time `fd` is readable, until stop(). False if epoll refused it.
+    /// Calls `fn` each time `fd` is readable (or ready for what `events` names: EPOLLIN,
+    /// EPOLLOUT or both; ready() tells which), until stop(). False if epoll refused it.
     template <class F>
-    bool start(int fd, F fn) {
+    bool start(int fd, F fn, std::uint32_t events = EPOLLIN) {
         stop();
         epoll_event ev{};
-        ev.events = EPOLLIN;
+        ev.events = events;
         ev.data.ptr = tag();
         if (r_.ep_ < 0 || ::epoll_ctl(r_.ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
         fd_ = fd;
@@ -198,6 +199,15 @@ public:
         // fn_ stays: this may be its own call (an acceptor pausing); start() replaces it.
     }
     bool started() const noexcept { return fd_ >= 0; }
+    /// Waits for `events` instead, from the next wait on. False if epoll refused it.
+    bool change(std::uint32_t events) noexcept {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.ptr = tag();
+        return fd_ >= 0 && ::epoll_ctl(r_.ep_, EPOLL_CTL_MOD, fd_, &ev) == 0;
+    }
+    /// During fn's call: what the descriptor is ready for (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP).
+    std::uint32_t ready() const noexcept { return ready_; }
 
 private:
     friend class Reactor;
@@ -206,6 +216,7 @@ private:
 
     Reactor& r_;
     int fd_ = -1;
+    std::uint32_t ready_ = 0;
     Task fn_;
 };
 
@@ -304,6 +315,7 @@ inline void Reactor::wait(int timeout) {
             take_remote();
         } else if (reinterpret_cast<std::uintptr_t>(tag) & 1u) {
             auto* w = reinterpret_cast<ReactorWatch*>(static_cast<char*>(tag) - 1);
+            w->ready_ = events[i].events;
             w->fn_();
         } else if (tag != &event_count_) {   // &event_count_: dropped (drop_events)
             events[sockets++] = events[i];

@@ -14,10 +14,8 @@
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/redis_link.hpp>
 #include <wisp/detail/redis_protocol.hpp>
+#include <wisp/detail/redis_socket.hpp>
 #include <wisp/detail/redis_topics.hpp>
-#ifdef WISP_REDIS
-#include <wisp/detail/asio.hpp>   // the host's resolution, until the link leaves Asio
-#endif
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,18 +42,14 @@ WISP_DEF RedisBridge::RedisBridge(std::string_view url, RedisOptions options) {
             "reconnect_max at least reconnect_min, max_pending_bytes not 0";
         return;
     }
-    std::error_code ec;
-    detail::net::io_context io(1);
-    detail::tcp_resolver resolver(io);
-    auto found = resolver.resolve(u->host, std::to_string(u->port), ec);
-    if (ec || found.empty()) {
+    std::optional<detail::RedisAddress> address =
+        detail::resolve_redis_address(u->host, u->port, why);
+    if (!address) {
         error_ = make_error_code(errc::redis_url);
-        error_detail_ = "redis URL: cannot resolve host '" + u->host +
-                        "': " + (ec ? ec.message() : std::string("no address"));
+        error_detail_ = "redis URL: cannot resolve host '" + u->host + "': " + why;
         return;
     }
-    const detail::tcp::endpoint ep = found.begin()->endpoint();
-    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), ep, std::move(options));
+    redis_ = std::make_shared<detail::RedisLink>(std::move(*u), *address, std::move(options));
     link_ = redis_;
 #else
     (void)url;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/redis_link.hpp — the Redis bridge on an event loop: two non-blocking
-// connections (one SUBSCRIBEs, one PUBLISHes) on the io_context of the app's first loop.
+// connections (one SUBSCRIBEs, one PUBLISHes, redis_socket.hpp) on the app's first loop.
 // Owns: connecting, AUTH and SELECT, reconnecting with backoff, the publishing connection's
 // queue (one write per loop turn, capped while Redis is away), handing what arrives to the
 // app's fan-out, the counters and the log lines (through the app's error hook; Redis'
@@ -20,10 +20,11 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/app_core.hpp>
-#include <wisp/detail/asio.hpp>
 #include <wisp/detail/bridge.hpp>
 #include <wisp/detail/loop.hpp>
+#include <wisp/detail/reactor.hpp>
 #include <wisp/detail/redis_protocol.hpp>
+#include <wisp/detail/redis_socket.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
 #include <atomic>
@@ -47,7 +48,7 @@ namespace detail {
 class RedisLink final : public Bridge, public std::enable_shared_from_this<RedisLink> {
 public:
     /// Defined in redis_topics.hpp, beside the last of the virtual functions its vtable needs.
-    inline RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options);
+    inline RedisLink(RedisUrl url, RedisAddress address, RedisOptions options);
 
     inline void relay(const std::shared_ptr<const Publication>& p, Loop* here) override;
     inline bool relay_retained(const std::shared_ptr<const Publication>& p, Loop* here) override;
@@ -66,8 +67,8 @@ private:
     struct Conn {
         explicit Conn(const char* n) : name(n) {}
         const char* name;   ///< "subscribe" or "publish", for log lines
-        std::unique_ptr<tcp_socket> sock;
-        std::unique_ptr<steady_timer> timer;   ///< connect timeout, then the backoff wait
+        std::unique_ptr<RedisSocket> sock;
+        std::unique_ptr<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
         std::unique_ptr<RespReader> reader;
         State state = State::idle;
         unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
@@ -136,7 +137,7 @@ private:
     std::shared_ptr<RedisLink> self() { return shared_from_this(); }
 
     const RedisUrl url_;
-    const tcp::endpoint endpoint_;
+    const RedisAddress address_;
     const RedisOptions options_;
     std::string instance_;
     std::minstd_rand random_;
@@ -149,7 +150,7 @@ private:
     std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
     bool failed_ = false;   ///< AUTH was rejected: no more attempts
-    std::unique_ptr<steady_timer> stop_timer_;
+    std::unique_ptr<ReactorTimer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
     std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
@@ -204,13 +205,13 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
+        c->timer = std::make_unique<ReactorTimer>(loop.reactor);
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<steady_timer>(loop.reactor.io().get_executor());
+    stop_timer_ = std::make_unique<ReactorTimer>(loop.reactor);
     active_ = true;
     loop.reactor.post([s = self()] {
         s->connect(s->sub_);
@@ -223,7 +224,7 @@ inline void RedisLink::detach() {
     if (inbox_) inbox_->close();   // publishers waiting for room return
     fail_histories(false);         // their streams' loops are gone: nothing runs
     for (Conn* c : {&sub_, &pub_}) {
-        c->sock.reset();   // the loop's io_context goes next: nothing of it may outlive it
+        c->sock.reset();   // the loop's Reactor goes next: nothing of it may outlive it
         c->timer.reset();
         c->reader.reset();
         c->state = State::idle;
@@ -239,16 +240,15 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<tcp_socket>(loop_->reactor.io().get_executor());
+    c.sock = std::make_unique<RedisSocket>(loop_->reactor);
     c.reader = std::make_unique<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
-    c.timer->expires_after(options_.connect_timeout);
-    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
-        if (ec || gen != c.gen || c.state != State::connecting) return;
+    c.timer->arm(options_.connect_timeout, [s = self(), &c, gen] {
+        if (gen != c.gen || c.state != State::connecting) return;
         s->lost(c, "no connection within connect_timeout");
     });
-    c.sock->async_connect(endpoint_, [s = self(), &c, gen](const std::error_code& ec) {
+    c.sock->connect(address_, [s = self(), &c, gen](const std::error_code& ec) {
         if (gen != c.gen || !s->active_) return;
         if (ec) s->lost(c, ec.message());
         else s->on_connected(c);
@@ -257,8 +257,7 @@ inline void RedisLink::connect(Conn& c) {
 
 inline void RedisLink::on_connected(Conn& c) {
     c.timer->cancel();
-    std::error_code ignored;
-    c.sock->set_option(tcp::no_delay(true), ignored);
+    c.sock->no_delay();
     if (c.attempt != 0 || c.lost_once) {
         reconnects_.fetch_add(1);
         log(errc::redis_connection, "redis: " + std::string(c.name) + " connection to " + where() +
@@ -344,19 +343,15 @@ inline void RedisLink::retry(Conn& c) {
                                        jitter(random_));
     c.state = State::waiting;
     const unsigned gen = c.gen;
-    c.timer->expires_after(delay);
-    c.timer->async_wait([s = self(), &c, gen](const std::error_code& ec) {
-        if (ec || gen != c.gen || c.state != State::waiting) return;
+    c.timer->arm(delay, [s = self(), &c, gen] {
+        if (gen != c.gen || c.state != State::waiting) return;
         s->connect(c);
     });
 }
 
 inline void RedisLink::close(Conn& c) {
     ++c.gen;
-    if (c.sock) {
-        std::error_code ignored;
-        c.sock->close(ignored);
-    }
+    if (c.sock) c.sock->close();
     if (c.timer) c.timer->cancel();
     c.state = State::idle;
     c.write_busy = false;
@@ -368,30 +363,30 @@ inline void RedisLink::close(Conn& c) {
 
 inline void RedisLink::read(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_read_some(
-        net::buffer(c.rbuf), [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
-            if (gen != c.gen || !s->active_) return;
-            if (ec) {
-                s->lost(c, ec == net::error::eof ? "closed by the server" : ec.message());
-                return;
-            }
-            if (!c.reader->feed(c.rbuf.data(), n)) {
-                s->lost(c, "the reply reader failed");
-                return;
-            }
-            for (;;) {
-                bool broken = false;
-                RedisReplyPtr r = c.reader->next(broken);
-                if (broken) {
-                    s->lost(c, "the server does not speak RESP");
-                    return;
-                }
-                if (!r) break;
-                s->on_reply(c, *r);
-                if (gen != c.gen) return;   // the reply closed the connection
-            }
-            s->read(c);
-        });
+    c.sock->read_some(c.rbuf.data(), c.rbuf.size(),
+                      [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+                          if (gen != c.gen || !s->active_) return;
+                          if (ec || n == 0) {
+                              s->lost(c, ec ? ec.message() : "closed by the server");
+                              return;
+                          }
+                          if (!c.reader->feed(c.rbuf.data(), n)) {
+                              s->lost(c, "the reply reader failed");
+                              return;
+                          }
+                          for (;;) {
+                              bool broken = false;
+                              RedisReplyPtr r = c.reader->next(broken);
+                              if (broken) {
+                                  s->lost(c, "the server does not speak RESP");
+                                  return;
+                              }
+                              if (!r) break;
+                              s->on_reply(c, *r);
+                              if (gen != c.gen) return;   // the reply closed the connection
+                          }
+                          s->read(c);
+                      });
 }
 
 inline void RedisLink::auth_failed(const std::string& why) {
@@ -528,25 +523,24 @@ inline void RedisLink::flush(Conn& c) {
 
 inline void RedisLink::write_some(Conn& c) {
     const unsigned gen = c.gen;
-    c.sock->async_write_some(
-        net::buffer(c.writing.data() + c.written, c.writing.size() - c.written),
-        [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
-            if (gen != c.gen || !s->active_) return;
-            if (ec) {
-                c.write_busy = false;
-                s->lost(c, ec.message());
-                return;
-            }
-            c.written += n;
-            if (c.written < c.writing.size()) {
-                s->write_some(c);
-                return;
-            }
-            c.write_busy = false;
-            c.writing.clear();
-            s->flush(c);
-            s->check_stopped();
-        });
+    c.sock->write_some(c.writing.data() + c.written, c.writing.size() - c.written,
+                       [s = self(), &c, gen](const std::error_code& ec, std::size_t n) {
+                           if (gen != c.gen || !s->active_) return;
+                           if (ec) {
+                               c.write_busy = false;
+                               s->lost(c, ec.message());
+                               return;
+                           }
+                           c.written += n;
+                           if (c.written < c.writing.size()) {
+                               s->write_some(c);
+                               return;
+                           }
+                           c.write_busy = false;
+                           c.writing.clear();
+                           s->flush(c);
+                           s->check_stopped();
+                       });
 }
 
 // ---- stopping ---------------------------------------------------------------------------
@@ -573,9 +567,8 @@ inline void RedisLink::check_stopped() {
         close(pub_);
         return;
     }
-    stop_timer_->expires_after(std::chrono::milliseconds(20));
-    stop_timer_->async_wait([s = self()](const std::error_code& ec) {
-        if (!ec && s->active_) s->check_stopped();
+    stop_timer_->arm(std::chrono::milliseconds(20), [s = self()] {
+        if (s->active_) s->check_stopped();
     });
 }
 

@@ -198,8 +198,8 @@ inline void RedisLink::fail_histories(bool sent_only) {
 // virtual function, so it comes after the last of them (each is declared inline in the class,
 // so no file that merely includes wisp compiles the bridge).
 
-inline RedisLink::RedisLink(RedisUrl url, tcp::endpoint endpoint, RedisOptions options)
-    : url_(std::move(url)), endpoint_(endpoint), options_(std::move(options)) {
+inline RedisLink::RedisLink(RedisUrl url, RedisAddress address, RedisOptions options)
+    : url_(std::move(url)), address_(address), options_(std::move(options)) {
     std::random_device rd;
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     const std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(now);
