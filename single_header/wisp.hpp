@@ -6217,9 +6217,6 @@ WISP_THIRD_PARTY_BEGIN
 #include <asio/steady_timer.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/dispatch.hpp>
-#ifdef WISP_EPOLL
-#include <asio/posix/stream_descriptor.hpp>
-#endif
 
 WISP_THIRD_PARTY_END
 
@@ -6251,9 +6248,6 @@ using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   ::asio::io_context::executor_type>;
 using tcp_resolver = ::asio::ip::basic_resolver<tcp, ::asio::io_context::executor_type>;
 using signal_set = ::asio::basic_signal_set<::asio::io_context::executor_type>;
-#ifdef WISP_EPOLL
-using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
-#endif
 }   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_EPOLL_REACTOR
@@ -6340,49 +6334,6 @@ private:
     std::uint64_t gen_ = 0;
     bool armed_ = false;
 };
-
-#ifdef WISP_EPOLL
-/// Readability of a descriptor the loop does not own (the ready set's), through Asio's reactor.
-class ReactorWatch {
-public:
-    explicit ReactorWatch(Reactor& r) : d_(r.io().get_executor()) {}
-    ReactorWatch(const ReactorWatch&) = delete;
-    ReactorWatch& operator=(const ReactorWatch&) = delete;
-    ~ReactorWatch() { stop(); }
-
-    /// Calls `fn` each time `fd` is readable, until stop(). False if Asio refused it.
-    template <class F>
-    bool start(int fd, F fn) {
-        stop();
-        std::error_code ec;
-        d_.assign(fd, ec);
-        if (ec) return false;
-        fn_ = std::move(fn);
-        wait();
-        return true;
-    }
-    /// No more calls; the descriptor stays open (its owner closes it).
-    void stop() noexcept {
-        if (!d_.is_open()) return;
-        std::error_code ec;
-        d_.cancel(ec);
-        (void)d_.release();
-        fn_ = nullptr;
-    }
-
-private:
-    void wait() {
-        d_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-            if (ec || !d_.is_open()) return;
-            fn_();
-            if (d_.is_open()) wait();
-        });
-    }
-
-    poll_descriptor d_;
-    std::function<void()> fn_;
-};
-#endif
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -7704,56 +7655,9 @@ namespace detail {
 class Loop;
 class SocketTransport;
 
-#if defined(WISP_EPOLL) && !defined(WISP_EPOLL_REACTOR)
-/// A loop's readiness set. Each connection socket joins it once, edge-triggered for reading and
-/// writing, and stays until it closes: no system call per wait, unlike a reactor that re-arms
-/// a descriptor before every wait (Asio 1.22's epoll_reactor::start_op does an
-/// epoll_ctl(MOD) per non-speculative wait).
-class ReadySet {
-public:
-    ReadySet() noexcept : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
-    ReadySet(const ReadySet&) = delete;
-    ReadySet& operator=(const ReadySet&) = delete;
-    /// The set's descriptor (-1 if it could not be created).
-    int fd() const noexcept { return fd_; }
-    ~ReadySet() { close(); }
-    /// Gives the set up: every add() fails from now on.
-    void close() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-    bool add(int fd, void* tag) noexcept {
-        if (fd_ < 0) return false;
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
-        ev.data.ptr = tag;
-        return ::epoll_ctl(fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
-    }
-    /// Before the socket closes (a descriptor shared with a child process would stay in the set).
-    void remove(int fd) noexcept {
-        epoll_event ev{};
-        ::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, &ev);
-    }
-    /// The sockets ready now, without waiting: at most `max`.
-    int take(epoll_event* events, int max) noexcept {
-        for (;;) {
-            const int n = ::epoll_wait(fd_, events, max, 0);
-            if (n >= 0) return n;
-            if (errno != EINTR) return 0;
-        }
-    }
-
-private:
-    int fd_;
-};
-
-#endif
-
 #ifdef WISP_EPOLL
-/// The loop's side of the ready set. With the epoll Reactor the set is the Reactor's own, and
-/// each wait hands its connection sockets here. Otherwise the set's own descriptor is watched
-/// through Asio's reactor (which keeps timers, posted work, the acceptor and signals) and each
-/// wakeup takes every ready socket without waiting (up to 256 at a time).
+/// The loop's side of the ready set: the epoll Reactor's own set, each wait of which hands its
+/// connection sockets here.
 class Poller {
 public:
     explicit Poller(Loop& loop);
@@ -7766,23 +7670,16 @@ public:
     /// Takes `fd` out of the set before it closes. `owner` is let go once the current handler
     /// is done, since the batch of events being handled may still name it.
     void forget(int fd, TransportOwner& owner);
-    /// Stops waiting for the set (the loop is ending). Nothing with the epoll Reactor, whose
-    /// connection sockets never keep run() going.
+    /// The loop is ending: nothing to stop, connection sockets never keep the Reactor's run()
+    /// going.
     void stop();
 
 private:
-#ifndef WISP_EPOLL_REACTOR
-    void on_poll();
-#endif
     /// What one wait reported for connection sockets.
     void on_events(epoll_event* events, int n);
     void bury();
 
     Loop& loop_;
-#ifndef WISP_EPOLL_REACTOR
-    ReadySet set_;
-    ReactorWatch wait_;   ///< the set's descriptor, until stop()
-#endif
     bool graves_posted_ = false;
     std::vector<TransportOwner*> graves_, burying_;
 };
@@ -8804,14 +8701,12 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#if defined(WISP_EPOLL_REACTOR)
+#ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(AcceptedSocket socket) : fd_(socket.release()) {
     remote_ = socket.remote();
     const int yes = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
 }
-#elif defined(WISP_EPOLL)
-inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
 inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
     adopt(*sock_);
@@ -8829,13 +8724,6 @@ inline void SocketTransport::adopt(tcp_socket& sock) {
         if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
         else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
     }
-#ifdef WISP_EPOLL
-    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
-    // in start(). On failure fd_ stays -1 and start() fails.
-    ec.clear();
-    const int fd = sock.release(ec);
-    if (!ec) fd_ = fd;
-#endif
 }
 #endif
 
@@ -9029,7 +8917,6 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-#ifdef WISP_EPOLL_REACTOR
 inline Poller::Poller(Loop& loop) : loop_(loop) {
     loop.reactor.on_sockets([](void* self, epoll_event* events,
                                int n) { static_cast<Poller*>(self)->on_events(events, n); },
@@ -9045,38 +8932,9 @@ inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
 }
 
 inline void Poller::stop() {}
-#else
-inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
-    // Unwatched, the set is given up: connections are refused, not lost.
-    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
-}
-
-inline Poller::~Poller() {
-    wait_.stop();
-    bury();
-}
-
-inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
-    if (!set_.add(fd, &t)) return false;
-    owner.hold();   // the set's reference
-    return true;
-}
-
-inline void Poller::stop() { wait_.stop(); }
-
-inline void Poller::on_poll() {
-    epoll_event events[256];
-    const int n = set_.take(events, 256);
-    if (n > 0) on_events(events, n);
-}
-#endif
 
 inline void Poller::forget(int fd, TransportOwner& owner) {
-#ifdef WISP_EPOLL_REACTOR
     loop_.reactor.remove_socket(fd);
-#else
-    set_.remove(fd);
-#endif
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;

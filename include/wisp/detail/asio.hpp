@@ -41,9 +41,6 @@ WISP_THIRD_PARTY_BEGIN
 #include <asio/steady_timer.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/dispatch.hpp>
-#ifdef WISP_EPOLL
-#include <asio/posix/stream_descriptor.hpp>
-#endif
 
 WISP_THIRD_PARTY_END
 
@@ -75,9 +72,6 @@ using steady_timer = ::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   ::asio::io_context::executor_type>;
 using tcp_resolver = ::asio::ip::basic_resolver<tcp, ::asio::io_context::executor_type>;
 using signal_set = ::asio::basic_signal_set<::asio::io_context::executor_type>;
-#ifdef WISP_EPOLL
-using poll_descriptor = ::asio::posix::basic_stream_descriptor<::asio::io_context::executor_type>;
-#endif
 }   // namespace detail
 WISP_NAMESPACE_END
 #endif   // WISP_EPOLL_REACTOR

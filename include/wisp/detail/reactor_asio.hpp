@@ -86,49 +86,6 @@ private:
     bool armed_ = false;
 };
 
-#ifdef WISP_EPOLL
-/// Readability of a descriptor the loop does not own (the ready set's), through Asio's reactor.
-class ReactorWatch {
-public:
-    explicit ReactorWatch(Reactor& r) : d_(r.io().get_executor()) {}
-    ReactorWatch(const ReactorWatch&) = delete;
-    ReactorWatch& operator=(const ReactorWatch&) = delete;
-    ~ReactorWatch() { stop(); }
-
-    /// Calls `fn` each time `fd` is readable, until stop(). False if Asio refused it.
-    template <class F>
-    bool start(int fd, F fn) {
-        stop();
-        std::error_code ec;
-        d_.assign(fd, ec);
-        if (ec) return false;
-        fn_ = std::move(fn);
-        wait();
-        return true;
-    }
-    /// No more calls; the descriptor stays open (its owner closes it).
-    void stop() noexcept {
-        if (!d_.is_open()) return;
-        std::error_code ec;
-        d_.cancel(ec);
-        (void)d_.release();
-        fn_ = nullptr;
-    }
-
-private:
-    void wait() {
-        d_.async_wait(poll_descriptor::wait_read, [this](const std::error_code& ec) {
-            if (ec || !d_.is_open()) return;
-            fn_();
-            if (d_.is_open()) wait();
-        });
-    }
-
-    poll_descriptor d_;
-    std::function<void()> fn_;
-};
-#endif
-
 }   // namespace detail
 WISP_NAMESPACE_END
 #endif

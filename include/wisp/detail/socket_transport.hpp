@@ -99,14 +99,12 @@ private:
 };
 
 // ---- implementation -------------------------------------------------------
-#if defined(WISP_EPOLL_REACTOR)
+#ifdef WISP_EPOLL
 inline SocketTransport::SocketTransport(AcceptedSocket socket) : fd_(socket.release()) {
     remote_ = socket.remote();
     const int yes = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
 }
-#elif defined(WISP_EPOLL)
-inline SocketTransport::SocketTransport(tcp_socket socket) { adopt(socket); }
 #else
 inline SocketTransport::SocketTransport(tcp_socket socket) : sock_(std::move(socket)) {
     adopt(*sock_);
@@ -124,13 +122,6 @@ inline void SocketTransport::adopt(tcp_socket& sock) {
         if (a.is_v4()) remote_ = Address::v4(a.to_v4().to_bytes(), ep.port());
         else remote_ = Address::v6(a.to_v6().to_bytes(), ep.port());
     }
-#ifdef WISP_EPOLL
-    // Asio lets go of the descriptor (and of its reactor state); the loop's ready set takes it
-    // in start(). On failure fd_ stays -1 and start() fails.
-    ec.clear();
-    const int fd = sock.release(ec);
-    if (!ec) fd_ = fd;
-#endif
 }
 #endif
 
@@ -324,7 +315,6 @@ inline void SocketTransport::on_events(std::uint32_t events) {
 }
 
 // ---- Poller -----------------------------------------------------------------------
-#ifdef WISP_EPOLL_REACTOR
 inline Poller::Poller(Loop& loop) : loop_(loop) {
     loop.reactor.on_sockets([](void* self, epoll_event* events,
                                int n) { static_cast<Poller*>(self)->on_events(events, n); },
@@ -340,38 +330,9 @@ inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
 }
 
 inline void Poller::stop() {}
-#else
-inline Poller::Poller(Loop& loop) : loop_(loop), wait_(loop.reactor) {
-    // Unwatched, the set is given up: connections are refused, not lost.
-    if (set_.fd() >= 0 && !wait_.start(set_.fd(), [this] { on_poll(); })) set_.close();
-}
-
-inline Poller::~Poller() {
-    wait_.stop();
-    bury();
-}
-
-inline bool Poller::watch(int fd, SocketTransport& t, TransportOwner& owner) {
-    if (!set_.add(fd, &t)) return false;
-    owner.hold();   // the set's reference
-    return true;
-}
-
-inline void Poller::stop() { wait_.stop(); }
-
-inline void Poller::on_poll() {
-    epoll_event events[256];
-    const int n = set_.take(events, 256);
-    if (n > 0) on_events(events, n);
-}
-#endif
 
 inline void Poller::forget(int fd, TransportOwner& owner) {
-#ifdef WISP_EPOLL_REACTOR
     loop_.reactor.remove_socket(fd);
-#else
-    set_.remove(fd);
-#endif
     graves_.push_back(&owner);   // the set's reference goes after the current handler
     if (graves_posted_) return;
     graves_posted_ = true;
