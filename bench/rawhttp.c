@@ -27,8 +27,8 @@ enum { in_cap = 65536, out_cap = 1 << 20, max_events = 256 };
 
 struct conn {
     int fd;
-    size_t in_len;      /* bytes of an unfinished head kept from the last read */
-    size_t out_len;     /* answers not yet taken by the kernel */
+    size_t in_len;  /* bytes of an unfinished head kept from the last read */
+    size_t out_len; /* answers not yet taken by the kernel */
     size_t out_off;
     char in[in_cap];
     char out[out_cap];

@@ -8,6 +8,7 @@
 #include "support/ws_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +20,14 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#ifdef WISP_EPOLL_REACTOR
+#include <wisp/detail/signal_watch.hpp>   // SignalTable, also in compile-once builds
+
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 using namespace std::chrono_literals;
 using support::Client;
@@ -649,3 +658,70 @@ TEST_CASE(
     CHECK(hooks.load() == 2);        // every close hook ran
     CHECK(silent.wait_closed());
 }
+
+#ifdef WISP_EPOLL_REACTOR
+TEST_CASE("runtime: a signal watch that goes waits for a handler still writing to its pipe") {
+    // A handler on another thread may be between reading a slot and writing to its pipe when
+    // the watch goes; the pipe must stay open until it is done (its numbers would be reused).
+    auto& table = wisp::detail::SignalTable::get();
+    int keep[2], p[2];
+    REQUIRE(::pipe2(keep, O_NONBLOCK | O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    REQUIRE(table.add(SIGUSR2, keep[1]));   // the handler stays installed throughout
+    REQUIRE(table.add(SIGUSR2, p[1]));
+
+    table.running.fetch_add(1);   // as a handler does on entry: one is in flight
+    std::atomic<bool> removed{false};
+    std::thread remover([&] {
+        table.remove(SIGUSR2, p[1]);
+        removed.store(true);
+    });
+    std::this_thread::sleep_for(50ms);   // remove() must not return while it runs
+    CHECK_FALSE(removed.load());
+    table.running.fetch_sub(1);   // the handler is done
+    remover.join();
+    CHECK(removed.load());
+    ::close(p[0]);
+    ::close(p[1]);
+
+    // Watches coming and going while another thread takes signals: no byte reaches the next
+    // pipe to get the numbers of one just let go of.
+    std::atomic<bool> stop{false};
+    std::thread signaller([&] {
+        while (!stop.load()) ::raise(SIGUSR2);   // handled on this thread
+    });
+    int stray = 0, reused = 0;
+    for (int batch = 0; batch < 8; ++batch) {
+        std::vector<std::array<int, 2>> fresh;
+        for (int i = 0; i < 250; ++i) {
+            int a[2];
+            REQUIRE(::pipe2(a, O_NONBLOCK | O_CLOEXEC) == 0);
+            REQUIRE(table.add(SIGUSR2, a[1]));
+            table.remove(SIGUSR2, a[1]);
+            ::close(a[0]);
+            ::close(a[1]);
+            int q[2];   // most often the numbers just closed
+            REQUIRE(::pipe2(q, O_NONBLOCK | O_CLOEXEC) == 0);
+            if (q[1] == a[1]) ++reused;
+            fresh.push_back({q[0], q[1]});
+        }
+        for (auto& q : fresh) {
+            char c;
+            if (::read(q[0], &c, 1) == 1) ++stray;
+            ::close(q[0]);
+            ::close(q[1]);
+        }
+    }
+    stop.store(true);
+    signaller.join();
+    table.remove(SIGUSR2, keep[1]);
+    char buf[512];
+    long got = 0;
+    for (ssize_t n; (n = ::read(keep[0], buf, sizeof buf)) > 0;) got += n;
+    ::close(keep[0]);
+    ::close(keep[1]);
+    CHECK(stray == 0);
+    CHECK(reused > 1000);   // the numbers watched were reused
+    CHECK(got > 0);         // and the signals reached the watch that stayed
+}
+#endif

@@ -33,12 +33,14 @@ namespace detail {
 
 #ifdef WISP_EPOLL_REACTOR
 /// The process's side: which pipes each signal is written to, and the handlers wisp replaced.
-/// The handler reads only the atomics; the rest is under the mutex.
+/// The handler reads only the atomics; the rest is under the mutex. A slot let go of is not
+/// given back (nor its pipe closed) while a handler that may have read it still runs.
 struct SignalTable {
     static constexpr int slots = 16;   ///< watched (signal, pipe) pairs at a time
     static constexpr int max_signal = 65;
     std::atomic<int> signo[slots] = {};
     std::atomic<int> fd[slots] = {};
+    std::atomic<int> running{0};   ///< handlers between their first and last look at the slots
     std::mutex m;
     int users[max_signal] = {};
     struct sigaction previous[max_signal];
@@ -50,12 +52,14 @@ struct SignalTable {
     static void on_signal(int sig) {
         const int saved = errno;   // the interrupted code may be reading it
         SignalTable& t = get();
+        t.running.fetch_add(1);   // seq_cst, like remove()'s stores: one or the other is first
         const unsigned char byte = static_cast<unsigned char>(sig);
         for (int i = 0; i < slots; ++i)
-            if (t.signo[i].load(std::memory_order_acquire) == sig) {
-                const int fd = t.fd[i].load(std::memory_order_acquire);
+            if (t.signo[i].load() == sig) {
+                const int fd = t.fd[i].load();
                 if (fd >= 0) (void)!::write(fd, &byte, 1);   // full: that one is dropped
             }
+        t.running.fetch_sub(1);
         errno = saved;
     }
     /// Routes `sig` to `fd`: false when every slot is taken or the handler cannot be installed.
@@ -82,9 +86,14 @@ struct SignalTable {
         std::lock_guard<std::mutex> lock(m);
         for (int i = 0; i < slots; ++i)
             if (signo[i].load() == sig && fd[i].load() == write_fd) {
-                signo[i].store(0, std::memory_order_release);
-                fd[i].store(-1, std::memory_order_release);
+                fd[i].store(-1);
+                signo[i].store(0);
                 if (--users[sig] == 0) ::sigaction(sig, &previous[sig], nullptr);
+                // A handler on another thread that read the slot before the stores above may
+                // still write to write_fd: the caller closes it (and the number may be reused)
+                // only once none runs. Handlers are a few non-blocking writes long; one that
+                // interrupted this thread has finished before this line.
+                while (running.load() != 0) {}
                 return;
             }
     }
