@@ -241,11 +241,12 @@ inline void split_target(std::string_view target, std::string_view& path,
         const std::size_t n = target.size();
         std::size_t i = 1;
         while (i < n && p[i] != '?' && p[i] != '#') ++i;
-        path = target.substr(0, i);
+        path = std::string_view(p, i);
         query = std::string_view();
         if (i < n && p[i] == '?') {
-            query = target.substr(i + 1);
-            query = query.substr(0, query.find('#'));
+            std::size_t e = i + 1;
+            while (e < n && p[e] != '#') ++e;
+            query = std::string_view(p + i + 1, e - i - 1);
         }
         return;
     }
