@@ -9655,8 +9655,7 @@ private:
     std::string_view reason_;
     std::string_view connection_;
     std::size_t fields_size_ = 0;
-    char len_buf_[24];
-    std::size_t len_len_ = 0;
+    std::size_t len_len_ = 1;   ///< digits of the body's length
     int status_;
     bool no_body_;
     bool send_body_;
@@ -9690,21 +9689,9 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
-    // The body's length in decimal, written from the end of len_buf_ backwards, two digits
-    // at a time.
-    std::size_t v = res.body.size();
-    char* d = len_buf_ + sizeof len_buf_;
-    for (; v >= 100; v /= 100) {
-        d -= 2;
-        std::memcpy(d, digit_pairs.d + 2 * (v % 100), 2);
-    }
-    if (v >= 10) {
-        d -= 2;
-        std::memcpy(d, digit_pairs.d + 2 * v, 2);
-    } else {
-        *--d = static_cast<char>('0' + v);
-    }
-    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
+    // How many decimal digits the body's length takes (at most 20): write() puts them in place.
+    const std::size_t v = res.body.size();
+    for (std::size_t p = 10; v >= p && len_len_ < 20; p *= 10) ++len_len_;
 }
 
 inline std::size_t ResponseLayout::size() const noexcept {
@@ -9743,7 +9730,16 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     }
     if (!no_body_) {
         put("Content-Length: ");
-        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
+        // The digits straight into place, from the last, two at a time.
+        std::size_t v = res_.body.size();
+        char* d = o + len_len_;
+        for (; v >= 100; v /= 100) {
+            d -= 2;
+            std::memcpy(d, digit_pairs.d + 2 * (v % 100), 2);
+        }
+        if (v >= 10) std::memcpy(d - 2, digit_pairs.d + 2 * v, 2);
+        else d[-1] = static_cast<char>('0' + v);
+        o += len_len_;
         put("\r\n");
     }
     put(connection_);
