@@ -150,7 +150,7 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
         fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
     }
     keep_alive_ = keep_alive;
-    reason_ = reason_phrase(status_);
+    reason_ = status_ == 200 ? std::string_view("OK") : reason_phrase(status_);
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
@@ -174,14 +174,18 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
         std::memcpy(o, s.data(), s.size());
         o += s.size();
     };
-    put("HTTP/1.1 ");
-    const int hundreds = status_ / 100;
-    *o++ = static_cast<char>('0' + hundreds);
-    std::memcpy(o, digit_pairs.d + 2 * (status_ - 100 * hundreds), 2);
-    o += 2;
-    *o++ = ' ';
-    put(reason_);
-    put("\r\nDate: ");
+    if (status_ == 200) {   // most answers: the status line is a constant
+        put("HTTP/1.1 200 OK\r\nDate: ");
+    } else {
+        put("HTTP/1.1 ");
+        const int hundreds = status_ / 100;
+        *o++ = static_cast<char>('0' + hundreds);
+        std::memcpy(o, digit_pairs.d + 2 * (status_ - 100 * hundreds), 2);
+        o += 2;
+        *o++ = ' ';
+        put(reason_);
+        put("\r\nDate: ");
+    }
     // A fixed size, which size() counts too: copied without a call.
     std::memcpy(o, date.data(), 29);
     o += 29;
