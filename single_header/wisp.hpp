@@ -699,6 +699,22 @@ inline TargetParts split_target(std::string_view target) noexcept {
 
 inline void split_target(std::string_view target, std::string_view& path,
                          std::string_view& query) noexcept {
+    if (!target.empty() && target.front() == '/') {
+        // The origin-form (nearly every request): one pass to the first '?' or '#' instead of
+        // a search for each; the same parts as the general case below.
+        const char* p = target.data();
+        const std::size_t n = target.size();
+        std::size_t i = 1;
+        while (i < n && p[i] != '?' && p[i] != '#') ++i;
+        path = std::string_view(p, i);
+        query = std::string_view();
+        if (i < n && p[i] == '?') {
+            std::size_t e = i + 1;
+            while (e < n && p[e] != '#') ++e;
+            query = std::string_view(p + i + 1, e - i - 1);
+        }
+        return;
+    }
     const TargetParts t = split_target(target);
     path = t.path;
     query = t.query;
@@ -1576,8 +1592,8 @@ inline void Headers::recycle() noexcept {
     Spare* s = spare(false);
     if (s == nullptr || s->list.capacity() != 0) return;
     for (value_type& f : list_) {
-        for (std::string* str : {&f.first, &f.second})
-            if (str->capacity() > Spare::max_capacity) std::string().swap(*str);
+        if (f.first.capacity() > Spare::max_capacity) std::string().swap(f.first);
+        if (f.second.capacity() > Spare::max_capacity) std::string().swap(f.second);
     }
     s->list.swap(list_);
 }
@@ -1626,7 +1642,7 @@ public:
     explicit Response(int status_code, std::string body_text = {},
                       std::string_view content_type = {})
         : status(status_code), body(std::move(body_text)) {
-        if (!content_type.empty()) headers.set("Content-Type", content_type);
+        if (!content_type.empty()) headers.add("Content-Type", content_type);   // the only one
     }
 
     int status = 200;
@@ -1813,16 +1829,27 @@ inline std::string_view reason_phrase(int s) noexcept {
     }
 }
 
+namespace detail {
+/// Response(status, body, type) with `body` moved once, not through a parameter of its own
+/// (a short body is copied at each move): the shorthands' hot path.
+inline Response typed_response(int status, std::string& body, std::string_view type) {
+    Response r(status);
+    r.body = std::move(body);
+    r.headers.add("Content-Type", type);
+    return r;
+}
+}   // namespace detail
+
 inline Response text(std::string body, int status) {
-    return Response(status, std::move(body), "text/plain; charset=utf-8");
+    return detail::typed_response(status, body, "text/plain; charset=utf-8");
 }
 
 inline Response html(std::string body, int status) {
-    return Response(status, std::move(body), "text/html; charset=utf-8");
+    return detail::typed_response(status, body, "text/html; charset=utf-8");
 }
 
 inline Response json(std::string body, int status) {
-    return Response(status, std::move(body), "application/json");
+    return detail::typed_response(status, body, "application/json");
 }
 
 inline Response redirect(std::string_view location, int status) {
@@ -9540,6 +9567,18 @@ struct TokenTable {
 };
 inline constexpr TokenTable token_table{};
 
+/// "00" to "99": a number's decimal digits two at a time.
+struct DigitPairs {
+    char d[200] = {};
+    constexpr DigitPairs() {
+        for (int i = 0; i < 100; ++i) {
+            d[2 * i] = static_cast<char>('0' + i / 10);
+            d[2 * i + 1] = static_cast<char>('0' + i % 10);
+        }
+    }
+};
+inline constexpr DigitPairs digit_pairs{};
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     const bool* ok = token_table.ok;
@@ -9606,7 +9645,8 @@ public:
     bool keep_alive() const noexcept { return keep_alive_; }
     /// Bytes write() produces.
     std::size_t size() const noexcept;
-    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now
+    /// (always 29 characters: format_http_date).
     void write(char* o, std::string_view date) const noexcept;
 
 private:
@@ -9615,8 +9655,7 @@ private:
     std::string_view reason_;
     std::string_view connection_;
     std::size_t fields_size_ = 0;
-    char len_buf_[24];
-    std::size_t len_len_ = 0;
+    std::size_t len_len_ = 1;   ///< digits of the body's length
     int status_;
     bool no_body_;
     bool send_body_;
@@ -9646,18 +9685,13 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
         fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
     }
     keep_alive_ = keep_alive;
-    reason_ = reason_phrase(status_);
+    reason_ = status_ == 200 ? std::string_view("OK") : reason_phrase(status_);
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
-    // The body's length in decimal, written from the end of len_buf_ backwards.
-    std::size_t v = res.body.size();
-    char* d = len_buf_ + sizeof len_buf_;
-    do {
-        *--d = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
+    // How many decimal digits the body's length takes (at most 20): write() puts them in place.
+    const std::size_t v = res.body.size();
+    for (std::size_t p = 10; v >= p && len_len_ < 20; p *= 10) ++len_len_;
 }
 
 inline std::size_t ResponseLayout::size() const noexcept {
@@ -9675,14 +9709,21 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
         std::memcpy(o, s.data(), s.size());
         o += s.size();
     };
-    put("HTTP/1.1 ");
-    *o++ = static_cast<char>('0' + status_ / 100);
-    *o++ = static_cast<char>('0' + status_ / 10 % 10);
-    *o++ = static_cast<char>('0' + status_ % 10);
-    *o++ = ' ';
-    put(reason_);
-    put("\r\nDate: ");
-    put(date);
+    if (status_ == 200) {   // most answers: the status line is a constant
+        put("HTTP/1.1 200 OK\r\nDate: ");
+    } else {
+        put("HTTP/1.1 ");
+        const int hundreds = status_ / 100;
+        *o++ = static_cast<char>('0' + hundreds);
+        std::memcpy(o, digit_pairs.d + 2 * (status_ - 100 * hundreds), 2);
+        o += 2;
+        *o++ = ' ';
+        put(reason_);
+        put("\r\nDate: ");
+    }
+    // A fixed size, which size() counts too: copied without a call.
+    std::memcpy(o, date.data(), 29);
+    o += 29;
     put("\r\n");
     for (const auto& hv : res_.headers) {
         if (has_framing_ && is_framing_header(hv.first)) continue;
@@ -9693,7 +9734,16 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     }
     if (!no_body_) {
         put("Content-Length: ");
-        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
+        // The digits straight into place, from the last, two at a time.
+        std::size_t v = res_.body.size();
+        char* d = o + len_len_;
+        for (; v >= 100; v /= 100) {
+            d -= 2;
+            std::memcpy(d, digit_pairs.d + 2 * (v % 100), 2);
+        }
+        if (v >= 10) std::memcpy(d - 2, digit_pairs.d + 2 * v, 2);
+        else d[-1] = static_cast<char>('0' + v);
+        o += len_len_;
         put("\r\n");
     }
     put(connection_);
@@ -10367,7 +10417,8 @@ inline void RequestParser::next() {
     partial_.clear();
     body_owned_.clear();
     state_ = State::idle;
-    RequestBuilder::reset(req_);
+    // req_ is left as it is: its views may dangle from here on (request() is for after
+    // Event::request only), and build_request() resets it before filling it.
     // Large one-off buffers are not kept for the rest of a keep-alive connection.
     if (partial_.capacity() > 4096 || body_owned_.capacity() > 4096) release_memory();
 }
@@ -10639,8 +10690,11 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
 inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
-    RequestBuilder::set_client_subject(req, conn_.client_subject());
+    const bool secure = conn_.is_secure();
+    RequestBuilder::set_remote(req, conn_.remote_address(), secure);
+    // Only a TLS transport has a client certificate; a plain connection's requests keep the
+    // null they start with, without a shared_ptr made and dropped for each.
+    if (secure) RequestBuilder::set_client_subject(req, conn_.client_subject());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the

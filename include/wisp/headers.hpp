@@ -150,8 +150,8 @@ inline void Headers::recycle() noexcept {
     Spare* s = spare(false);
     if (s == nullptr || s->list.capacity() != 0) return;
     for (value_type& f : list_) {
-        for (std::string* str : {&f.first, &f.second})
-            if (str->capacity() > Spare::max_capacity) std::string().swap(*str);
+        if (f.first.capacity() > Spare::max_capacity) std::string().swap(f.first);
+        if (f.second.capacity() > Spare::max_capacity) std::string().swap(f.second);
     }
     s->list.swap(list_);
 }

@@ -37,7 +37,7 @@ public:
     explicit Response(int status_code, std::string body_text = {},
                       std::string_view content_type = {})
         : status(status_code), body(std::move(body_text)) {
-        if (!content_type.empty()) headers.set("Content-Type", content_type);
+        if (!content_type.empty()) headers.add("Content-Type", content_type);   // the only one
     }
 
     int status = 200;
@@ -224,16 +224,27 @@ inline std::string_view reason_phrase(int s) noexcept {
     }
 }
 
+namespace detail {
+/// Response(status, body, type) with `body` moved once, not through a parameter of its own
+/// (a short body is copied at each move): the shorthands' hot path.
+inline Response typed_response(int status, std::string& body, std::string_view type) {
+    Response r(status);
+    r.body = std::move(body);
+    r.headers.add("Content-Type", type);
+    return r;
+}
+}   // namespace detail
+
 inline Response text(std::string body, int status) {
-    return Response(status, std::move(body), "text/plain; charset=utf-8");
+    return detail::typed_response(status, body, "text/plain; charset=utf-8");
 }
 
 inline Response html(std::string body, int status) {
-    return Response(status, std::move(body), "text/html; charset=utf-8");
+    return detail::typed_response(status, body, "text/html; charset=utf-8");
 }
 
 inline Response json(std::string body, int status) {
-    return Response(status, std::move(body), "application/json");
+    return detail::typed_response(status, body, "application/json");
 }
 
 inline Response redirect(std::string_view location, int status) {

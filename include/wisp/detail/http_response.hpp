@@ -32,6 +32,18 @@ struct TokenTable {
 };
 inline constexpr TokenTable token_table{};
 
+/// "00" to "99": a number's decimal digits two at a time.
+struct DigitPairs {
+    char d[200] = {};
+    constexpr DigitPairs() {
+        for (int i = 0; i < 100; ++i) {
+            d[2 * i] = static_cast<char>('0' + i / 10);
+            d[2 * i + 1] = static_cast<char>('0' + i % 10);
+        }
+    }
+};
+inline constexpr DigitPairs digit_pairs{};
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     const bool* ok = token_table.ok;
@@ -98,7 +110,8 @@ public:
     bool keep_alive() const noexcept { return keep_alive_; }
     /// Bytes write() produces.
     std::size_t size() const noexcept;
-    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now.
+    /// Writes the response to `o` (room for size() bytes); `date` is the IMF-fixdate now
+    /// (always 29 characters: format_http_date).
     void write(char* o, std::string_view date) const noexcept;
 
 private:
@@ -107,8 +120,7 @@ private:
     std::string_view reason_;
     std::string_view connection_;
     std::size_t fields_size_ = 0;
-    char len_buf_[24];
-    std::size_t len_len_ = 0;
+    std::size_t len_len_ = 1;   ///< digits of the body's length
     int status_;
     bool no_body_;
     bool send_body_;
@@ -138,18 +150,13 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
         fields_size_ += hv.first.size() + 2 + hv.second.size() + 2;
     }
     keep_alive_ = keep_alive;
-    reason_ = reason_phrase(status_);
+    reason_ = status_ == 200 ? std::string_view("OK") : reason_phrase(status_);
     connection_ = !keep_alive ? std::string_view("Connection: close\r\n")
                   : http10    ? std::string_view("Connection: keep-alive\r\n")
                               : std::string_view();
-    // The body's length in decimal, written from the end of len_buf_ backwards.
-    std::size_t v = res.body.size();
-    char* d = len_buf_ + sizeof len_buf_;
-    do {
-        *--d = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    len_len_ = static_cast<std::size_t>(len_buf_ + sizeof len_buf_ - d);
+    // How many decimal digits the body's length takes (at most 20): write() puts them in place.
+    const std::size_t v = res.body.size();
+    for (std::size_t p = 10; v >= p && len_len_ < 20; p *= 10) ++len_len_;
 }
 
 inline std::size_t ResponseLayout::size() const noexcept {
@@ -167,14 +174,21 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
         std::memcpy(o, s.data(), s.size());
         o += s.size();
     };
-    put("HTTP/1.1 ");
-    *o++ = static_cast<char>('0' + status_ / 100);
-    *o++ = static_cast<char>('0' + status_ / 10 % 10);
-    *o++ = static_cast<char>('0' + status_ % 10);
-    *o++ = ' ';
-    put(reason_);
-    put("\r\nDate: ");
-    put(date);
+    if (status_ == 200) {   // most answers: the status line is a constant
+        put("HTTP/1.1 200 OK\r\nDate: ");
+    } else {
+        put("HTTP/1.1 ");
+        const int hundreds = status_ / 100;
+        *o++ = static_cast<char>('0' + hundreds);
+        std::memcpy(o, digit_pairs.d + 2 * (status_ - 100 * hundreds), 2);
+        o += 2;
+        *o++ = ' ';
+        put(reason_);
+        put("\r\nDate: ");
+    }
+    // A fixed size, which size() counts too: copied without a call.
+    std::memcpy(o, date.data(), 29);
+    o += 29;
     put("\r\n");
     for (const auto& hv : res_.headers) {
         if (has_framing_ && is_framing_header(hv.first)) continue;
@@ -185,7 +199,16 @@ inline void ResponseLayout::write(char* o, std::string_view date) const noexcept
     }
     if (!no_body_) {
         put("Content-Length: ");
-        put({len_buf_ + sizeof len_buf_ - len_len_, len_len_});
+        // The digits straight into place, from the last, two at a time.
+        std::size_t v = res_.body.size();
+        char* d = o + len_len_;
+        for (; v >= 100; v /= 100) {
+            d -= 2;
+            std::memcpy(d, digit_pairs.d + 2 * (v % 100), 2);
+        }
+        if (v >= 10) std::memcpy(d - 2, digit_pairs.d + 2 * v, 2);
+        else d[-1] = static_cast<char>('0' + v);
+        o += len_len_;
         put("\r\n");
     }
     put(connection_);

@@ -167,8 +167,11 @@ inline void HttpSession::on_data(char* p, std::size_t n) {
 inline void HttpSession::dispatch(Request& req) {
     Loop& loop = conn_.loop();
     ++seq_;
-    RequestBuilder::set_remote(req, conn_.remote_address(), conn_.is_secure());
-    RequestBuilder::set_client_subject(req, conn_.client_subject());
+    const bool secure = conn_.is_secure();
+    RequestBuilder::set_remote(req, conn_.remote_address(), secure);
+    // Only a TLS transport has a client certificate; a plain connection's requests keep the
+    // null they start with, without a shared_ptr made and dropped for each.
+    if (secure) RequestBuilder::set_client_subject(req, conn_.client_subject());
     const bool head = req.method() == "HEAD";
     bool keep_alive = req.keep_alive() && !loop.stopping();
     // Only a request asking for an upgrade can be one (check_handshake's first test); the

@@ -580,7 +580,8 @@ inline void RequestParser::next() {
     partial_.clear();
     body_owned_.clear();
     state_ = State::idle;
-    RequestBuilder::reset(req_);
+    // req_ is left as it is: its views may dangle from here on (request() is for after
+    // Event::request only), and build_request() resets it before filling it.
     // Large one-off buffers are not kept for the rest of a keep-alive connection.
     if (partial_.capacity() > 4096 || body_owned_.capacity() > 4096) release_memory();
 }
