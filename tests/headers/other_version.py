@@ -11,8 +11,8 @@ text = open(src, encoding="utf-8").read()
 swaps = [("inline namespace v0_1 {", "inline namespace v0_99 {"),
          ("#define WISP_VERSION_MINOR 1\n", "#define WISP_VERSION_MINOR 99\n"),
          ('#define WISP_VERSION_STRING "0.1.0"', '#define WISP_VERSION_STRING "0.99.0"'),
-         ('std::move(body), "text/plain; charset=utf-8");',
-          'std::move(body), "text/plain; charset=utf-8; wisp=0.99");')]
+         ('typed_response(status, body, "text/plain; charset=utf-8");',
+          'typed_response(status, body, "text/plain; charset=utf-8; wisp=0.99");')]
 for old, new in swaps:
     if old not in text:
         sys.exit(f"other_version.py: {old!r} not found in {src}: update the test with the version")
