@@ -59,6 +59,47 @@ TEST_CASE("server: keep-alive serves many requests on one connection") {
     CHECK_FALSE(c.closed());
 }
 
+TEST_CASE(
+    "server: each request on a kept-alive connection starts with no state and its own query") {
+    // The connection's parser reuses one Request: what a handler made of the last one (decoded
+    // query pairs, typed state) must not show through in the next.
+    wisp::App app;
+    app.get("/q", [](wisp::Request& req) {
+        return wisp::text(std::string(req.query("a").value_or("-")));
+    });
+    app.get("/count", [](wisp::Request& req) {
+        const bool had = req.has_state();
+        return wisp::text(std::to_string(++req.state<int>()) + (had ? " had" : " fresh"));
+    });
+    app.get("/name", [](wisp::Request& req) {   // another state type than /count's
+        std::string& s = req.state<std::string>();
+        s += "x";
+        return wisp::text(s);
+    });
+    Server srv(app);
+    Client c(srv.port());
+    const char* sequence[][2] = {
+        {"/q?a=x%20y", "x y"}, {"/q?a=z%21", "z!"},   {"/q?b=%21", "-"}, {"/q?a=plain", "plain"},
+        {"/count", "1 fresh"}, {"/count", "1 fresh"}, {"/name", "x"},    {"/count", "1 fresh"},
+    };
+    for (const auto& step : sequence) {
+        c.send(std::string("GET ") + step[0] + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        const std::string r = c.read_response();
+        REQUIRE(status_of(r) == 200);
+        CHECK_MESSAGE(support::body_of(r) == step[1], step[0]);
+    }
+    // The same, pipelined: every request of one read parsed before any is answered.
+    std::string burst;
+    for (const auto& step : sequence)
+        burst += std::string("GET ") + step[0] + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    c.send(burst);
+    for (const auto& step : sequence) {
+        const std::string r = c.read_response();
+        REQUIRE(status_of(r) == 200);
+        CHECK_MESSAGE(support::body_of(r) == step[1], step[0]);
+    }
+}
+
 TEST_CASE("server: pipelined requests are answered in order, also around a deferred one") {
     wisp::App app;
     hello_routes(app);

@@ -489,6 +489,10 @@ inline void detail::RequestBuilder::reset(Request& r) noexcept {
     r.params_.clear();
     r.owned_.clear();
     r.exchange_ = nullptr;
+    // A connection's parser reuses one Request: nothing a handler made of the last request
+    // (typed state, decoded query pairs) may show through in the next.
+    if (r.state_.ptr) r.state_ = StateSlot{};
+    if (r.decoded_query_) r.decoded_query_.reset();
 }
 
 inline void detail::RequestBuilder::set_line(Request& r, std::string_view method,
