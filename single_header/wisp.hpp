@@ -6828,6 +6828,75 @@ WISP_NAMESPACE_END
 // Each backend file is empty unless chosen (the single header has both).
 
 
+// ---- wisp/detail/resolve.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/resolve.hpp — the first address of host:port for the epoll engine's own sockets
+// (the listening one, the Redis link's): an address as written first, then a name through
+// getaddrinfo (blocking: both are resolved before the loops run). Off the epoll engine, Asio's
+// resolver does this.
+// Owns: the lookup, the words of its errors.
+// Must not know: what the address is for (listen, connect).
+
+
+#ifdef WISP_EPOLL_REACTOR
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <netdb.h>
+#include <string>
+#include <sys/socket.h>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// One socket address, IPv4 or IPv6.
+struct SocketAddress {
+    sockaddr_storage storage{};
+    socklen_t size = 0;
+    int family() const noexcept { return storage.ss_family; }
+    const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+/// Why a lookup failed: getaddrinfo's EAI_* code, and errno for EAI_SYSTEM.
+struct ResolveError {
+    int code = 0;
+    int system = 0;
+    explicit operator bool() const noexcept { return code != 0; }
+    std::string text() const {
+        return code == EAI_SYSTEM ? std::strerror(system) : ::gai_strerror(code);
+    }
+};
+
+/// The first address of `host` and `port` for a TCP socket into `out`: "192.0.2.1" or "::1" as
+/// written (AI_NUMERICHOST: no lookup, whatever the machine's interfaces), else a name, with
+/// the address families the machine has configured (AI_ADDRCONFIG).
+inline ResolveError resolve_first(const std::string& host, std::uint16_t port, SocketAddress& out) {
+    const std::string service = std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    if (rc == EAI_NONAME) {
+        hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+        rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    }
+    ResolveError e{rc, rc == EAI_SYSTEM ? errno : 0};
+    if (rc == 0 && (found == nullptr || found->ai_addrlen > sizeof out.storage))
+        e.code = EAI_NONAME;
+    if (!e) {
+        std::memcpy(&out.storage, found->ai_addr, found->ai_addrlen);
+        out.size = static_cast<socklen_t>(found->ai_addrlen);
+    }
+    if (found) ::freeaddrinfo(found);
+    return e;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+#endif
+
 // ---- wisp/detail/acceptor.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/acceptor.hpp — a listening TCP socket: open (resolving the host), accept one
@@ -6975,30 +7044,18 @@ inline Address address_of(const sockaddr_storage& ss) noexcept {
 inline std::error_code Acceptor::open(std::string_view host, std::uint16_t port, bool reuse_address,
                                       int backlog) {
     close();
-    const std::string name(host), service = std::to_string(port);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;   // an address as written, first
-    addrinfo* found = nullptr;
-    int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
-    if (rc == EAI_NONAME) {
-        hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-        rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
-    }
-    if (rc != 0 || found == nullptr) {
-        if (found) ::freeaddrinfo(found);
-        if (rc == EAI_SYSTEM) return {errno, std::system_category()};
+    SocketAddress addr;
+    if (const ResolveError e = resolve_first(std::string(host), port, addr)) {
+        if (e.code == EAI_SYSTEM) return {e.system, std::system_category()};
         return make_error_code(std::errc::host_unreachable);
     }
     std::error_code ec;
-    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int yes = 1;
     if (fd < 0 ||
         (reuse_address && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0) ||
-        ::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, backlog) != 0)
+        ::bind(fd, addr.get(), addr.size) != 0 || ::listen(fd, backlog) != 0)
         ec.assign(errno, std::system_category());
-    ::freeaddrinfo(found);
     if (ec) {
         if (fd >= 0) ::close(fd);
         return ec;
@@ -16893,7 +16950,7 @@ WISP_NAMESPACE_END
 // in the epoll set (connect finished on writability, reads on readability, writes tried at once
 // and then on writability), or Asio's socket. No result is given inside the call that asked
 // for it; close() drops what was pending.
-// Owns: the descriptor, the resolution of the host (getaddrinfo or Asio's resolver).
+// Owns: the descriptor, the resolution of the host (resolve.hpp or Asio's resolver).
 // Must not know: RESP, the link's states (redis_link.hpp).
 // Without WISP_REDIS nothing here is compiled.
 
@@ -16920,10 +16977,7 @@ namespace detail {
 
 #ifdef WISP_EPOLL_REACTOR
 /// Where the link connects: the first address its host resolved to.
-struct RedisAddress {
-    sockaddr_storage storage{};
-    socklen_t size = 0;
-};
+using RedisAddress = SocketAddress;
 #else
 using RedisAddress = tcp::endpoint;
 #endif
@@ -16986,21 +17040,11 @@ private:
 #ifdef WISP_EPOLL_REACTOR
 inline std::optional<RedisAddress> resolve_redis_address(const std::string& host,
                                                          std::uint16_t port, std::string& why) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-    if (rc != 0 || found == nullptr) {
-        if (found) ::freeaddrinfo(found);
-        why = rc == 0 ? "no address" : rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    RedisAddress a;
+    if (const ResolveError e = resolve_first(host, port, a)) {
+        why = e.text();
         return std::nullopt;
     }
-    RedisAddress a;
-    std::memcpy(&a.storage, found->ai_addr, found->ai_addrlen);
-    a.size = static_cast<socklen_t>(found->ai_addrlen);
-    ::freeaddrinfo(found);
     return a;
 }
 
@@ -17010,9 +17054,9 @@ template <class F>
 void RedisSocket::connect(const RedisAddress& to, F fn) {
     close();
     connect_ = [fn = std::move(fn)](const std::error_code& ec, std::size_t) mutable { fn(ec); };
-    fd_ = ::socket(to.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd_ = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return complete(connect_, last_error(), 0);
-    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to.storage), to.size);
+    const int rc = ::connect(fd_, to.get(), to.size);
     if (rc == 0) return complete(connect_, {}, 0);
     // Interrupted, the connection still goes on: either way it is done when writable.
     if (errno != EINPROGRESS && errno != EINTR) return complete(connect_, last_error(), 0);

@@ -12,6 +12,7 @@
 #include <wisp/config.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/reactor.hpp>
+#include <wisp/detail/resolve.hpp>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -152,30 +153,18 @@ inline Address address_of(const sockaddr_storage& ss) noexcept {
 inline std::error_code Acceptor::open(std::string_view host, std::uint16_t port, bool reuse_address,
                                       int backlog) {
     close();
-    const std::string name(host), service = std::to_string(port);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;   // an address as written, first
-    addrinfo* found = nullptr;
-    int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
-    if (rc == EAI_NONAME) {
-        hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-        rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &found);
-    }
-    if (rc != 0 || found == nullptr) {
-        if (found) ::freeaddrinfo(found);
-        if (rc == EAI_SYSTEM) return {errno, std::system_category()};
+    SocketAddress addr;
+    if (const ResolveError e = resolve_first(std::string(host), port, addr)) {
+        if (e.code == EAI_SYSTEM) return {e.system, std::system_category()};
         return make_error_code(std::errc::host_unreachable);
     }
     std::error_code ec;
-    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int yes = 1;
     if (fd < 0 ||
         (reuse_address && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0) ||
-        ::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, backlog) != 0)
+        ::bind(fd, addr.get(), addr.size) != 0 || ::listen(fd, backlog) != 0)
         ec.assign(errno, std::system_category());
-    ::freeaddrinfo(found);
     if (ec) {
         if (fd >= 0) ::close(fd);
         return ec;

@@ -4,7 +4,7 @@
 // in the epoll set (connect finished on writability, reads on readability, writes tried at once
 // and then on writability), or Asio's socket. No result is given inside the call that asked
 // for it; close() drops what was pending.
-// Owns: the descriptor, the resolution of the host (getaddrinfo or Asio's resolver).
+// Owns: the descriptor, the resolution of the host (resolve.hpp or Asio's resolver).
 // Must not know: RESP, the link's states (redis_link.hpp).
 // Without WISP_REDIS nothing here is compiled.
 #pragma once
@@ -17,6 +17,7 @@
 #ifdef WISP_REDIS
 #include <wisp/detail/asio.hpp>   // empty under WISP_EPOLL_REACTOR
 #include <wisp/detail/reactor.hpp>
+#include <wisp/detail/resolve.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,10 +39,7 @@ namespace detail {
 
 #ifdef WISP_EPOLL_REACTOR
 /// Where the link connects: the first address its host resolved to.
-struct RedisAddress {
-    sockaddr_storage storage{};
-    socklen_t size = 0;
-};
+using RedisAddress = SocketAddress;
 #else
 using RedisAddress = tcp::endpoint;
 #endif
@@ -104,21 +102,11 @@ private:
 #ifdef WISP_EPOLL_REACTOR
 inline std::optional<RedisAddress> resolve_redis_address(const std::string& host,
                                                          std::uint16_t port, std::string& why) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-    if (rc != 0 || found == nullptr) {
-        if (found) ::freeaddrinfo(found);
-        why = rc == 0 ? "no address" : rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    RedisAddress a;
+    if (const ResolveError e = resolve_first(host, port, a)) {
+        why = e.text();
         return std::nullopt;
     }
-    RedisAddress a;
-    std::memcpy(&a.storage, found->ai_addr, found->ai_addrlen);
-    a.size = static_cast<socklen_t>(found->ai_addrlen);
-    ::freeaddrinfo(found);
     return a;
 }
 
@@ -128,9 +116,9 @@ template <class F>
 void RedisSocket::connect(const RedisAddress& to, F fn) {
     close();
     connect_ = [fn = std::move(fn)](const std::error_code& ec, std::size_t) mutable { fn(ec); };
-    fd_ = ::socket(to.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd_ = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return complete(connect_, last_error(), 0);
-    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to.storage), to.size);
+    const int rc = ::connect(fd_, to.get(), to.size);
     if (rc == 0) return complete(connect_, {}, 0);
     // Interrupted, the connection still goes on: either way it is done when writable.
     if (errno != EINPROGRESS && errno != EINTR) return complete(connect_, last_error(), 0);
