@@ -13,6 +13,7 @@
 #include <wisp/route_param.hpp>
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/url.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +44,7 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    std::vector<Slot> slots_;         // capacity a power of two, at most half full
+    PodVector<Slot> slots_;           // capacity a power of two, at most half full
     std::vector<std::string> keys_;   // in insertion order
 };
 
@@ -55,7 +56,7 @@ public:
     struct Route {
         std::string method;   // "" = any method
         std::string pattern;
-        std::vector<std::string_view> names;   // one per capture, into names_
+        PodVector<std::string_view> names;   // one per capture, into names_
         Owned target;
     };
 
@@ -85,13 +86,13 @@ private:
     struct Node {
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
-        std::vector<std::uint32_t> tags;
+        PodVector<std::uint32_t> tags;
         std::vector<std::string> keys;   // decoded segment text
-        std::vector<Index> kids;         // the child node for each key
+        PodVector<Index> kids;           // the child node for each key
         Index param = no_node;           // `:name`
         Index star = no_node;            // `*`
-        std::vector<Index> here;         // routes ending at this node
-        std::vector<Index> rest;         // `**` routes whose rest starts here
+        PodVector<Index> here;           // routes ending at this node
+        PodVector<Index> rest;           // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
@@ -124,10 +125,10 @@ private:
     static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
     const Node* static_child(const Node& n, std::string_view raw_segment) const noexcept;
     static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
-    const Route* pick(const std::vector<Index>& routes, Search& s) const noexcept;
+    const Route* pick(const PodVector<Index>& routes, Search& s) const noexcept;
     bool find(const Node& n, std::size_t pos, Search& s) const;
     void collect(const Node& n, std::size_t pos, std::string_view rem,
-                 std::vector<std::string_view>& methods, bool& any_route) const;
+                 PodVector<std::string_view>& methods, bool& any_route) const;
 
     std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
@@ -173,7 +174,7 @@ inline const std::uint32_t* FlatStringMap::find(std::string_view key) const noex
 
 inline void FlatStringMap::insert(std::string_view key, std::uint32_t value) {
     if ((keys_.size() + 1) * 2 > slots_.size()) {
-        std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+        PodVector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
         old.swap(slots_);
         for (const Slot& slot : old)
             if (slot.key != 0) place(slot);
@@ -413,7 +414,7 @@ inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view
     return rem.empty() ? std::string_view::npos : 0;
 }
 
-inline const RouterCore::Route* RouterCore::pick(const std::vector<Index>& routes,
+inline const RouterCore::Route* RouterCore::pick(const PodVector<Index>& routes,
                                                  Search& s) const noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
@@ -496,8 +497,8 @@ inline RouterCore::Hit RouterCore::match(std::string_view method, std::string_vi
 }
 
 inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                std::vector<std::string_view>& methods, bool& any_route) const {
-    auto take = [&](const std::vector<Index>& routes) {
+                                PodVector<std::string_view>& methods, bool& any_route) const {
+    auto take = [&](const PodVector<Index>& routes) {
         for (Index i : routes) {
             const Route& r = routes_[i];
             if (r.method.empty()) any_route = true;
@@ -523,7 +524,7 @@ inline bool RouterCore::matches_path(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return false;
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     return any_route || !methods.empty();
@@ -533,7 +534,7 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
