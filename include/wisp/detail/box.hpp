@@ -79,6 +79,14 @@ template <class T>
 class BoxVector {
 public:
     BoxVector() noexcept = default;
+    BoxVector(BoxVector&& other) noexcept = default;
+    BoxVector& operator=(BoxVector&& other) noexcept {
+        if (this != &other) {
+            clear();
+            items_ = std::move(other.items_);
+        }
+        return *this;
+    }
     BoxVector(const BoxVector&) = delete;
     BoxVector& operator=(const BoxVector&) = delete;
     ~BoxVector() { clear(); }

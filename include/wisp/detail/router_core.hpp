@@ -13,12 +13,12 @@
 #include <wisp/route_param.hpp>
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/url.hpp>
+#include <wisp/detail/box.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -134,8 +134,11 @@ private:
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;                  // registration order
-    std::set<std::string, std::less<>> names_;   // interned capture names (stable nodes)
+    std::vector<Route> routes_;   // registration order
+    /// `name`, kept once in names_ for the routes' views (each name stays where it is).
+    std::string_view intern(std::string_view name);
+    BoxVector<std::string> names_;   // interned capture names
+    FlatStringMap name_index_;       // name -> its index in names_
 };
 
 // ---- implementation -------------------------------------------------------
@@ -278,6 +281,13 @@ inline bool RouterCore::parse_pattern(std::string_view pattern, Segs& segs) {
     return true;
 }
 
+inline std::string_view RouterCore::intern(std::string_view name) {
+    if (const std::uint32_t* i = name_index_.find(name)) return *names_[*i];
+    names_.push_back(make_box<std::string>(name));
+    name_index_.insert(name, static_cast<std::uint32_t>(names_.size() - 1));
+    return *names_.back();
+}
+
 inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
                                        Owned target, std::string* clash) {
     if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
@@ -317,7 +327,7 @@ inline std::error_code RouterCore::add(std::string_view method, std::string_view
     for (std::size_t k = 0; k < segs.size(); ++k) {
         const SegKind kind = segs.kind(k);
         const std::string& text = segs.texts[k];
-        if (kind != SegKind::fixed) route.names.push_back(*names_.insert(text).first);
+        if (kind != SegKind::fixed) route.names.push_back(intern(text));
         if (kind == SegKind::rest) break;
         std::size_t i = 0;   // a static child's place among the node's keys
         Index child = no_node;
