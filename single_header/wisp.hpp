@@ -4343,8 +4343,8 @@ private:
     detail::Loop& pick_loop();
     detail::Loop& loop0();
 
-    detail::Box<detail::AppCore> core_;        ///< routes, options, topics: what loops share
-    std::vector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
+    detail::Box<detail::AppCore> core_;              ///< routes, options, topics: what loops share
+    detail::BoxVector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
     detail::BoxVector<detail::WsEndpoint> ws_endpoints_;
     detail::BoxVector<detail::Loop> loops_;
     detail::PodVector<detail::Loop*>
@@ -4384,7 +4384,7 @@ App& App::ws(std::string_view pattern, WsOptions options) {
                   "an object with app.ws(path, handler)");
     detail::Owned h = detail::make_owned<H>();
     H& ref = *static_cast<H*>(h.get());
-    ws_handlers_.push_back(std::move(h));
+    ws_handlers_.push_back(detail::make_box<detail::Owned>(std::move(h)));
     return ws(pattern, ref, options);
 }
 
