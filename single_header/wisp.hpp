@@ -673,7 +673,7 @@ inline std::size_t scheme_length(std::string_view s) noexcept {
 inline TargetParts split_target(std::string_view target) noexcept {
     TargetParts t;
     const std::size_t hash = target.find('#');
-    if (hash != std::string_view::npos) target = target.substr(0, hash);
+    if (hash != std::string_view::npos) target = std::string_view(target.data(), hash);
     std::string_view rest = target;
     if (target == "*") {
         t.form = TargetForm::asterisk;
@@ -690,9 +690,15 @@ inline TargetParts split_target(std::string_view target) noexcept {
             rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
         }
     }
+    // Split without substr: its range check is never needed here, and it keeps the compiler
+    // from inlining this into the request path (issue 25).
     const std::size_t q = rest.find('?');
-    t.path = rest.substr(0, q);
-    if (q != std::string_view::npos) t.query = rest.substr(q + 1);
+    if (q == std::string_view::npos) {
+        t.path = rest;
+    } else {
+        t.path = std::string_view(rest.data(), q);
+        t.query = std::string_view(rest.data() + q + 1, rest.size() - q - 1);
+    }
     if (t.form == TargetForm::absolute && t.path.empty()) t.path = "/";
     return t;
 }
@@ -723,6 +729,315 @@ inline void split_target(std::string_view target, std::string_view& path,
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/pod_vector.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/pod_vector.hpp — PodVector<T>: a growable array of a trivially copyable T whose
+// growth, insertion and erasure are one non-template code shared by every T.
+// Owns: its elements' storage. Must not know: what the elements mean.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// The untyped part of PodVector: bytes [begin_, end_) in use, [end_, cap_) spare, as
+/// std::vector keeps them. Members that need it take the element size, so one copy of each
+/// serves all element types.
+class PodVectorBase {
+protected:
+    PodVectorBase() noexcept = default;
+    PodVectorBase(PodVectorBase&& other) noexcept
+        : begin_(other.begin_), end_(other.end_), cap_(other.cap_) {
+        other.begin_ = other.end_ = other.cap_ = nullptr;
+    }
+    ~PodVectorBase() { ::operator delete(begin_); }
+
+    std::size_t used_bytes() const noexcept { return static_cast<std::size_t>(end_ - begin_); }
+    std::size_t spare_bytes() const noexcept { return static_cast<std::size_t>(cap_ - end_); }
+    /// Storage for at least `bytes`, what is in use kept.
+    void reserve_bytes(std::size_t bytes);
+    /// Room for `extra` more bytes, growing as std::vector does: to the larger of twice the
+    /// size and the size plus `extra`.
+    void make_room(std::size_t extra) {
+        if (spare_bytes() < extra) grow(extra);
+    }
+    void grow(std::size_t extra);
+    /// push_back's slow path: grows, then appends the `elem` bytes at `value` (which may be
+    /// one of ours).
+    void append_grown(const void* value, std::size_t elem);
+    /// Moves the bytes from `at` on up by `n` (room must be made first).
+    void open_gap(char* at, std::size_t n) noexcept;
+    /// Removes the bytes [first, last).
+    void close_gap(char* first, char* last) noexcept;
+    void assign(const PodVectorBase& other);
+    void swap_with(PodVectorBase& other) noexcept {
+        std::swap(begin_, other.begin_);
+        std::swap(end_, other.end_);
+        std::swap(cap_, other.cap_);
+    }
+    void take(PodVectorBase& other) noexcept {
+        ::operator delete(begin_);
+        begin_ = other.begin_;
+        end_ = other.end_;
+        cap_ = other.cap_;
+        other.begin_ = other.end_ = other.cap_ = nullptr;
+    }
+
+    char* begin_ = nullptr;
+    char* end_ = nullptr;
+    char* cap_ = nullptr;
+};
+
+/// A std::vector<T> for a trivially copyable T, in the members wisp uses: at -O0 each
+/// std::vector<T> a file uses emits thirty to a hundred functions (allocator, _Vector_base,
+/// relocation, iterators), a PodVector<T> the few one-line members it calls, over the
+/// non-template PodVectorBase (issue 25). Iterators are plain pointers; like std::vector's,
+/// they are invalidated by growth, insertion and erasure.
+template <class T>
+class PodVector : private PodVectorBase {
+    static_assert(std::is_trivially_copyable<T>::value, "PodVector: T is copied as bytes");
+    static_assert(alignof(T) <= alignof(std::max_align_t), "PodVector: operator new alignment");
+
+public:
+    using value_type = T;
+    using iterator = T*;
+    using const_iterator = const T*;
+
+    PodVector() noexcept = default;
+    /// `n` value-initialized elements.
+    explicit PodVector(std::size_t n) { resize(n); }
+    PodVector(const PodVector& other) : PodVectorBase() { assign(other); }
+    PodVector(PodVector&& other) noexcept = default;
+    PodVector& operator=(const PodVector& other) {
+        if (this != &other) assign(other);
+        return *this;
+    }
+    PodVector& operator=(PodVector&& other) noexcept {
+        if (this != &other) take(other);
+        return *this;
+    }
+    ~PodVector() = default;
+
+    T* data() noexcept { return reinterpret_cast<T*>(begin_); }
+    const T* data() const noexcept { return reinterpret_cast<const T*>(begin_); }
+    T* begin() noexcept { return data(); }
+    T* end() noexcept { return reinterpret_cast<T*>(end_); }
+    const T* begin() const noexcept { return data(); }
+    const T* end() const noexcept { return reinterpret_cast<const T*>(end_); }
+    std::size_t size() const noexcept { return used_bytes() / sizeof(T); }
+    std::size_t capacity() const noexcept {
+        return static_cast<std::size_t>(cap_ - begin_) / sizeof(T);
+    }
+    bool empty() const noexcept { return begin_ == end_; }
+    T& operator[](std::size_t i) noexcept { return data()[i]; }
+    const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+    T& front() noexcept { return *data(); }
+    T& back() noexcept { return end()[-1]; }
+    const T& back() const noexcept { return end()[-1]; }
+
+    void push_back(const T& value) {
+        if (WISP_UNLIKELY(end_ == cap_)) return append_grown(&value, sizeof(T));
+        *end() = value;
+        end_ += sizeof(T);
+    }
+    void pop_back() noexcept { end_ -= sizeof(T); }
+    void clear() noexcept { end_ = begin_; }
+    void reserve(std::size_t n) { reserve_bytes(n * sizeof(T)); }
+    /// Grows with value-initialized elements, or drops the last ones.
+    void resize(std::size_t n) {
+        const std::size_t now = size();
+        if (n > now) {
+            make_room((n - now) * sizeof(T));
+            for (T* p = end(); p != data() + n; ++p) ::new (static_cast<void*>(p)) T();
+        }
+        end_ = begin_ + n * sizeof(T);
+    }
+    T* insert(const T* pos, const T& value) {
+        const std::size_t at = static_cast<std::size_t>(pos - data());
+        const T copy = value;   // `value` may be one of ours
+        make_room(sizeof(T));
+        open_gap(begin_ + at * sizeof(T), sizeof(T));
+        data()[at] = copy;
+        return data() + at;
+    }
+    T* erase(const T* pos) noexcept { return erase(pos, pos + 1); }
+    T* erase(const T* first, const T* last) noexcept {
+        char* from = begin_ + (reinterpret_cast<const char*>(first) - begin_);
+        close_gap(from, begin_ + (reinterpret_cast<const char*>(last) - begin_));
+        return reinterpret_cast<T*>(from);
+    }
+    void swap(PodVector& other) noexcept { swap_with(other); }
+};
+
+// ---- implementation -------------------------------------------------------
+
+WISP_NOINLINE inline void PodVectorBase::reserve_bytes(std::size_t bytes) {
+    if (bytes <= static_cast<std::size_t>(cap_ - begin_)) return;
+    char* fresh = static_cast<char*>(::operator new(bytes));
+    const std::size_t used = used_bytes();
+    if (used != 0) std::memcpy(fresh, begin_, used);
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = fresh + used;
+    cap_ = fresh + bytes;
+}
+
+WISP_NOINLINE inline void PodVectorBase::grow(std::size_t extra) {
+    const std::size_t used = used_bytes();
+    reserve_bytes(used + (used > extra ? used : extra));
+}
+
+WISP_NOINLINE inline void PodVectorBase::append_grown(const void* value, std::size_t elem) {
+    // Compared as integers: `value` may be anywhere, and pointers into different objects
+    // have no order in C++.
+    const auto from = reinterpret_cast<std::uintptr_t>(value);
+    const auto base = reinterpret_cast<std::uintptr_t>(begin_);
+    const bool ours = begin_ != nullptr && from >= base && from < base + used_bytes();
+    const std::size_t at = static_cast<std::size_t>(from - base);
+    grow(elem);
+    const void* bytes = ours ? begin_ + at : value;
+    std::memcpy(end_, bytes, elem);
+    end_ += elem;
+}
+
+inline void PodVectorBase::open_gap(char* at, std::size_t n) noexcept {
+    if (at != end_) std::memmove(at + n, at, static_cast<std::size_t>(end_ - at));
+    end_ += n;
+}
+
+inline void PodVectorBase::close_gap(char* first, char* last) noexcept {
+    if (first == last) return;
+    if (last != end_) std::memmove(first, last, static_cast<std::size_t>(end_ - last));
+    end_ -= last - first;
+}
+
+WISP_NOINLINE inline void PodVectorBase::assign(const PodVectorBase& other) {
+    end_ = begin_;
+    const std::size_t used = other.used_bytes();
+    reserve_bytes(used);
+    if (used != 0) std::memcpy(begin_, other.begin_, used);
+    end_ = begin_ + used;
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/box.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/box.hpp — Box<T>: one object of type T owned by one holder, deleted with it;
+// BoxVector<T>: a list of such objects.
+// Owns: the pointers and their deletes. Must not know: what T is for.
+
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// What std::unique_ptr<T> does for the engine, in a few one-line members: at -O0 every
+/// unique_ptr<T> a file uses emits thirty to fifty functions (its tuple, head bases, deleter
+/// and accessors), a Box<T> the handful it calls (issue 25). Move-only; a moved-from Box holds
+/// nothing. Takes a std::unique_ptr<U> (tests and embedders hand the engine those).
+template <class T>
+class Box {
+public:
+    Box() noexcept = default;
+    Box(std::nullptr_t) noexcept {}   // NOLINT: implicit, like unique_ptr's
+    explicit Box(T* object) noexcept : object_(object) {}
+    Box(Box&& other) noexcept : object_(other.release()) {}
+    template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value>>
+    Box(Box<U>&& other) noexcept : object_(other.release()) {}   // NOLINT: implicit
+    template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value>>
+    Box(std::unique_ptr<U>&& other) noexcept : object_(other.release()) {}   // NOLINT: implicit
+    Box& operator=(Box&& other) noexcept {
+        reset(other.release());
+        return *this;
+    }
+    Box(const Box&) = delete;
+    Box& operator=(const Box&) = delete;
+    ~Box() { delete object_; }
+
+    T* get() const noexcept { return object_; }
+    T* operator->() const noexcept { return object_; }
+    T& operator*() const noexcept { return *object_; }
+    explicit operator bool() const noexcept { return object_ != nullptr; }
+    friend bool operator==(const Box& box, std::nullptr_t) noexcept { return !box.object_; }
+    friend bool operator!=(const Box& box, std::nullptr_t) noexcept {
+        return box.object_ != nullptr;
+    }
+
+    /// Gives up ownership: the caller deletes what this returns.
+    T* release() noexcept {
+        T* object = object_;
+        object_ = nullptr;
+        return object;
+    }
+    /// Deletes the object held, if any, after taking `object` (which may be null).
+    void reset(T* object = nullptr) noexcept {
+        T* old = object_;
+        object_ = object;
+        delete old;
+    }
+
+private:
+    T* object_ = nullptr;
+};
+
+/// `new T(args...)`, boxed: T() value-initializes, like std::make_unique<T>().
+template <class T, class... Args>
+Box<T> make_box(Args&&... args) {
+    return Box<T>(new T(std::forward<Args>(args)...));
+}
+
+/// A std::vector<Box<T>> in the members wisp uses, over one PodVector<T*> (a vector of boxes
+/// would instantiate a vector and its relocation per T). Elements are reached as T*; clear()
+/// and the destructor delete them first to last, as std::vector destroys its elements.
+template <class T>
+class BoxVector {
+public:
+    BoxVector() noexcept = default;
+    BoxVector(BoxVector&& other) noexcept = default;
+    BoxVector& operator=(BoxVector&& other) noexcept {
+        if (this != &other) {
+            clear();
+            items_ = std::move(other.items_);
+        }
+        return *this;
+    }
+    BoxVector(const BoxVector&) = delete;
+    BoxVector& operator=(const BoxVector&) = delete;
+    ~BoxVector() { clear(); }
+
+    /// Takes `item`; if growing fails, `item` still deletes its object.
+    void push_back(Box<T> item) {
+        items_.push_back(item.get());
+        item.release();
+    }
+    void clear() noexcept {
+        for (T* item : items_) delete item;
+        items_.clear();
+    }
+    std::size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    T* operator[](std::size_t i) const noexcept { return items_[i]; }
+    T* back() const noexcept { return items_.back(); }
+    T* const* begin() const noexcept { return items_.begin(); }
+    T* const* end() const noexcept { return items_.end(); }
+
+private:
+    PodVector<T*> items_;
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/router_core.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/router_core.hpp — the router's work, one class for every target type: the trie of
@@ -734,7 +1049,6 @@ WISP_NAMESPACE_END
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -760,7 +1074,7 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    std::vector<Slot> slots_;         // capacity a power of two, at most half full
+    PodVector<Slot> slots_;           // capacity a power of two, at most half full
     std::vector<std::string> keys_;   // in insertion order
 };
 
@@ -772,7 +1086,7 @@ public:
     struct Route {
         std::string method;   // "" = any method
         std::string pattern;
-        std::vector<std::string_view> names;   // one per capture, into names_
+        PodVector<std::string_view> names;   // one per capture, into names_
         Owned target;
     };
 
@@ -802,13 +1116,13 @@ private:
     struct Node {
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
-        std::vector<std::uint32_t> tags;
+        PodVector<std::uint32_t> tags;
         std::vector<std::string> keys;   // decoded segment text
-        std::vector<Index> kids;         // the child node for each key
+        PodVector<Index> kids;           // the child node for each key
         Index param = no_node;           // `:name`
         Index star = no_node;            // `*`
-        std::vector<Index> here;         // routes ending at this node
-        std::vector<Index> rest;         // `**` routes whose rest starts here
+        PodVector<Index> here;           // routes ending at this node
+        PodVector<Index> rest;           // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
@@ -841,17 +1155,20 @@ private:
     static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
     const Node* static_child(const Node& n, std::string_view raw_segment) const noexcept;
     static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
-    const Route* pick(const std::vector<Index>& routes, Search& s) const noexcept;
+    const Route* pick(const PodVector<Index>& routes, Search& s) const noexcept;
     bool find(const Node& n, std::size_t pos, Search& s) const;
     void collect(const Node& n, std::size_t pos, std::string_view rem,
-                 std::vector<std::string_view>& methods, bool& any_route) const;
+                 PodVector<std::string_view>& methods, bool& any_route) const;
 
     std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;                  // registration order
-    std::set<std::string, std::less<>> names_;   // interned capture names (stable nodes)
+    std::vector<Route> routes_;   // registration order
+    /// `name`, kept once in names_ for the routes' views (each name stays where it is).
+    std::string_view intern(std::string_view name);
+    BoxVector<std::string> names_;   // interned capture names
+    FlatStringMap name_index_;       // name -> its index in names_
 };
 
 // ---- implementation -------------------------------------------------------
@@ -890,7 +1207,7 @@ inline const std::uint32_t* FlatStringMap::find(std::string_view key) const noex
 
 inline void FlatStringMap::insert(std::string_view key, std::uint32_t value) {
     if ((keys_.size() + 1) * 2 > slots_.size()) {
-        std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+        PodVector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
         old.swap(slots_);
         for (const Slot& slot : old)
             if (slot.key != 0) place(slot);
@@ -994,6 +1311,13 @@ inline bool RouterCore::parse_pattern(std::string_view pattern, Segs& segs) {
     return true;
 }
 
+inline std::string_view RouterCore::intern(std::string_view name) {
+    if (const std::uint32_t* i = name_index_.find(name)) return *names_[*i];
+    names_.push_back(make_box<std::string>(name));
+    name_index_.insert(name, static_cast<std::uint32_t>(names_.size() - 1));
+    return *names_.back();
+}
+
 inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
                                        Owned target, std::string* clash) {
     if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
@@ -1033,7 +1357,7 @@ inline std::error_code RouterCore::add(std::string_view method, std::string_view
     for (std::size_t k = 0; k < segs.size(); ++k) {
         const SegKind kind = segs.kind(k);
         const std::string& text = segs.texts[k];
-        if (kind != SegKind::fixed) route.names.push_back(*names_.insert(text).first);
+        if (kind != SegKind::fixed) route.names.push_back(intern(text));
         if (kind == SegKind::rest) break;
         std::size_t i = 0;   // a static child's place among the node's keys
         Index child = no_node;
@@ -1130,7 +1454,7 @@ inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view
     return rem.empty() ? std::string_view::npos : 0;
 }
 
-inline const RouterCore::Route* RouterCore::pick(const std::vector<Index>& routes,
+inline const RouterCore::Route* RouterCore::pick(const PodVector<Index>& routes,
                                                  Search& s) const noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
@@ -1213,8 +1537,8 @@ inline RouterCore::Hit RouterCore::match(std::string_view method, std::string_vi
 }
 
 inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                std::vector<std::string_view>& methods, bool& any_route) const {
-    auto take = [&](const std::vector<Index>& routes) {
+                                PodVector<std::string_view>& methods, bool& any_route) const {
+    auto take = [&](const PodVector<Index>& routes) {
         for (Index i : routes) {
             const Route& r = routes_[i];
             if (r.method.empty()) any_route = true;
@@ -1240,7 +1564,7 @@ inline bool RouterCore::matches_path(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return false;
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     return any_route || !methods.empty();
@@ -1250,7 +1574,7 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
@@ -2025,7 +2349,7 @@ private:
     detail::StateSlot state_;
     std::string owned_;   ///< backing bytes when the request owns them
     /// Decoded query pairs, made by the first query() that needs decoding.
-    mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
+    mutable detail::Box<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
     std::shared_ptr<const std::string> client_subject_;   ///< the connection's, shared
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
@@ -2263,7 +2587,7 @@ inline void Request::own() {
         return at;
     };
     const std::size_t m = move_in(method_), t = move_in(target_), b = move_in(body_);
-    std::vector<std::size_t> offs;
+    detail::PodVector<std::size_t> offs;
     offs.reserve(headers_.size() * 2);
     for (auto& h : headers_) {
         offs.push_back(move_in(h.name));
@@ -2296,7 +2620,7 @@ inline std::optional<std::string_view> Request::query(std::string_view name) con
         return std::nullopt;
     }
     if (!decoded_query_) {
-        decoded_query_ = std::make_unique<std::vector<std::pair<std::string, std::string>>>();
+        decoded_query_ = detail::make_box<std::vector<std::pair<std::string, std::string>>>();
         auto& list = *decoded_query_;
         detail::parse_query(query_, [&list](std::string k, std::string v) {
             list.emplace_back(std::move(k), std::move(v));
@@ -4037,8 +4361,7 @@ public:
 private:
     // What the templates above hand over, compiled once (detail/app_impl.hpp).
     void add_route(std::string_view method, std::string_view pattern, detail::HttpHandler h);
-    void add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
-                WsOptions options);
+    void add_ws(std::string_view pattern, detail::Box<detail::WsEndpoint> ep, WsOptions options);
     void add_middleware(detail::Middleware m);
     void set_error_hook(detail::ErrorHook hook);
     std::error_code attach_bridge(std::error_code ec, std::string why,
@@ -4051,14 +4374,15 @@ private:
     detail::Loop& pick_loop();
     detail::Loop& loop0();
 
-    std::unique_ptr<detail::AppCore> core_;    ///< routes, options, topics: what loops share
-    std::vector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
-    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
-    std::vector<std::unique_ptr<detail::Loop>> loops_;
-    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
-    std::vector<std::unique_ptr<Listener>> listeners_;
-    std::unique_ptr<Signals> signals_;
-    std::unique_ptr<Signals> hup_;   ///< SIGHUP: reload_tls()
+    detail::Box<detail::AppCore> core_;              ///< routes, options, topics: what loops share
+    detail::BoxVector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
+    detail::BoxVector<detail::WsEndpoint> ws_endpoints_;
+    detail::BoxVector<detail::Loop> loops_;
+    detail::PodVector<detail::Loop*>
+        live_loops_;   ///< what core_.live_loops points to while running
+    detail::BoxVector<Listener> listeners_;
+    detail::Box<Signals> signals_;
+    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
@@ -4091,13 +4415,13 @@ App& App::ws(std::string_view pattern, WsOptions options) {
                   "an object with app.ws(path, handler)");
     detail::Owned h = detail::make_owned<H>();
     H& ref = *static_cast<H*>(h.get());
-    ws_handlers_.push_back(std::move(h));
+    ws_handlers_.push_back(detail::make_box<detail::Owned>(std::move(h)));
     return ws(pattern, ref, options);
 }
 
 template <class H>
 App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
-    auto ep = std::make_unique<detail::WsEndpoint>();
+    auto ep = detail::make_box<detail::WsEndpoint>();
     detail::fill_endpoint(*ep, handler);
     add_ws(pattern, std::move(ep), std::move(options));
     return *this;
@@ -4547,9 +4871,9 @@ public:
     static constexpr std::size_t keep_nodes = 256 * 1024;
 
 private:
-    static Block* reuse(std::vector<Block*>& list) noexcept;
-    std::vector<Block*> free_;
-    std::vector<Block*> small_free_;
+    static Block* reuse(PodVector<Block*>& list) noexcept;
+    PodVector<Block*> free_;
+    PodVector<Block*> small_free_;
     std::size_t keep_;
     std::size_t keep_small_;
     SegNode* free_nodes_ = nullptr;
@@ -4704,7 +5028,7 @@ inline void BlockPool::put_nodes(SegNode* first, SegNode* last, std::size_t coun
     free_node_count_ += count;
 }
 
-inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
+inline Block* BlockPool::reuse(PodVector<Block*>& list) noexcept {
     if (list.empty()) return nullptr;
     Block* b = list.back();
     list.pop_back();
@@ -5559,7 +5883,7 @@ public:
     bool remove(const std::string& topic, TopicSub sub);
     /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). Outside
     /// a walk it holds no holes.
-    const std::vector<TopicSub>* find(const std::string& topic) const;
+    const PodVector<TopicSub>* find(const std::string& topic) const;
     /// Calls f(sub) for each subscriber of `topic` that was there when the walk began and is
     /// still subscribed when its turn comes. f may subscribe and unsubscribe anyone.
     template <class F>
@@ -5606,12 +5930,12 @@ private:
     /// the subscriber misses the run and the walk goes on.
     void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
-    std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
+    std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;        // topics with holes left by removals during a walk
-    std::vector<Held> held_;                ///< one topic's run, in publication order
-    std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
-    std::vector<const Publication*> run_;   ///< delivering_'s publications
+    std::vector<std::string> holes_;      // topics with holes left by removals during a walk
+    std::vector<Held> held_;              ///< one topic's run, in publication order
+    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
     bool settling_ = false;    ///< deliver_held() is walking
     std::size_t failed_ = 0;   ///< see take_failed()
@@ -5751,7 +6075,7 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     return true;
 }
 
-inline const std::vector<TopicSub>* LoopTopics::find(const std::string& topic) const {
+inline const PodVector<TopicSub>* LoopTopics::find(const std::string& topic) const {
     auto it = subs_.find(topic);
     return it == subs_.end() ? nullptr : &it->second;
 }
@@ -5760,8 +6084,8 @@ template <class F>
 void LoopTopics::for_each(const std::string& topic, F&& f) {
     auto it = subs_.find(topic);
     if (it == subs_.end()) return;
-    std::vector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
-    const std::size_t n = v.size();          // who subscribes during the walk waits for the next
+    PodVector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
+    const std::size_t n = v.size();        // who subscribes during the walk waits for the next
     ++walking_;
     for (std::size_t i = 0; i < n; ++i) {
         const TopicSub s = v[i];   // by value: f may append to v
@@ -5799,7 +6123,7 @@ inline void LoopTopics::deliver_held() {
             mixed = mixed || h.skip != skip;
         }
         const PublicationRun run(run_.data(), run_.size());
-        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        PodVector<TopicSub>& v = it->second;   // stays valid: not erased while walking
         const std::size_t n = v.size();
         ++walking_;
         for (std::size_t i = 0; i < n; ++i) {
@@ -5998,7 +6322,7 @@ struct AppCore {
     TopicCounts topic_counts;
     /// The running loops, or null when not running. Set by run() before its threads start
     /// and cleared after they end; a publish reads it without a lock.
-    std::atomic<const std::vector<Loop*>*> live_loops{nullptr};
+    std::atomic<const PodVector<Loop*>*> live_loops{nullptr};
     /// Publishes in progress on threads that are not I/O threads (run() waits for them
     /// before the loops go away).
     std::atomic<unsigned> foreign_publishes{0};
@@ -6007,7 +6331,7 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, std::unique_ptr<EventLog>> retained;
+    std::unordered_map<std::string, Box<EventLog>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -6564,12 +6888,12 @@ private:
     int wake_;                            ///< eventfd, in the set with a null tag
     std::vector<Task> queue_, running_;   ///< the loop's thread
     std::mutex m_;
-    std::vector<Task> remote_;            ///< posted from other threads (under m_)
-    std::atomic<bool> woken_{false};      ///< the eventfd was written since the loop read it
-                                          ///< (changed under m_)
-    std::vector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
-    std::uint64_t arms_ = 0;              ///< timers armed so far: a timer armed while the due
-                                          ///< ones fire waits for the next round
+    std::vector<Task> remote_;          ///< posted from other threads (under m_)
+    std::atomic<bool> woken_{false};    ///< the eventfd was written since the loop read it
+                                        ///< (changed under m_)
+    PodVector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
+    std::uint64_t arms_ = 0;            ///< timers armed so far: a timer armed while the due
+                                        ///< ones fire waits for the next round
     std::size_t watches_ = 0;
     bool held_ = true;
     SocketBatch batch_ = nullptr;
@@ -7271,8 +7595,8 @@ public:
     static constexpr std::size_t keep_bytes = 256 * 1024;
 
 private:
-    std::vector<std::unique_ptr<Deflater>> deflaters_;
-    std::unique_ptr<Inflater> inflater_;
+    std::vector<Box<Deflater>> deflaters_;
+    Box<Inflater> inflater_;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -7458,7 +7782,7 @@ inline Inflater::Result Inflater::inflate(std::string_view in, std::size_t limit
 inline Deflater* DeflatePool::deflater(int window_bits, int mem_level, int level) {
     for (auto& d : deflaters_)
         if (d->same(window_bits, mem_level, level)) return d.get();
-    auto d = std::make_unique<Deflater>(window_bits, mem_level, level);
+    auto d = make_box<Deflater>(window_bits, mem_level, level);
     if (!d->ok()) return nullptr;
     deflaters_.push_back(std::move(d));
     return deflaters_.back().get();
@@ -7466,7 +7790,7 @@ inline Deflater* DeflatePool::deflater(int window_bits, int mem_level, int level
 
 inline Inflater* DeflatePool::inflater() {
     if (!inflater_) {
-        auto i = std::make_unique<Inflater>(15);
+        auto i = make_box<Inflater>(15);
         if (!i->ok()) return nullptr;
         inflater_ = std::move(i);
     }
@@ -7769,7 +8093,7 @@ private:
 
     Loop& loop_;
     bool graves_posted_ = false;
-    std::vector<TransportOwner*> graves_, burying_;
+    PodVector<TransportOwner*> graves_, burying_;
 };
 #else
 /// Asio's reactor waits for each socket (SocketTransport::want_read / want_write): nothing
@@ -7945,7 +8269,7 @@ private:
         --count_;
     }
 
-    std::vector<WheelNode*> slots_;
+    PodVector<WheelNode*> slots_;
     std::uint64_t now_ = 0;
     std::size_t count_ = 0;
     WheelNode* pending_ = nullptr;
@@ -8040,8 +8364,25 @@ class Connection;
 /// of a turn, reads left for later. The batch holds (TransportOwner::hold) each entry until the
 /// handler has visited it.
 struct OwnerBatch {
-    std::vector<TransportOwner*> waiting, running;
+    PodVector<TransportOwner*> waiting, running;
     bool posted = false;
+};
+
+/// The sessions a loop's connections replaced and have not freed yet (Loop::retired_sessions):
+/// owned here, by plain pointers in one PodVector; what is left is deleted with the loop.
+struct RetiredSessions {
+    struct Entry {
+        Connection* conn;
+        Session* session;
+    };
+    PodVector<Entry> list;
+
+    RetiredSessions() noexcept = default;
+    RetiredSessions(const RetiredSessions&) = delete;
+    RetiredSessions& operator=(const RetiredSessions&) = delete;
+    ~RetiredSessions() {
+        for (const Entry& e : list) delete e.session;
+    }
 };
 
 /// An I/O thread's loop. Everything here is touched only from that thread, except enqueue()
@@ -8082,7 +8423,7 @@ public:
     /// Sessions that a connection replaced during a call into it (Connection::switch_session),
     /// each freed when that connection's outermost call returns: the connections keep no slot
     /// for it.
-    std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
+    RetiredSessions retired_sessions;
     /// The wire size of the last large frame (4 KiB and up) the reading connection's session
     /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
     /// where frames of that size end, so that none is split between reads and copied together.
@@ -8422,7 +8763,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
-        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+        if (const PodVector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
             for (Loop* l : *loops)
                 if (l != here) l->enqueue(p, false);
         // Last: a delivery may close a subscriber whose close hook publishes again.
@@ -8431,7 +8772,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
     foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load()) {
+    if (const PodVector<Loop*>* loops = live_loops.load()) {
         if (bridge && !p->from_bridge) bridge->relay(p, nullptr);
         for (Loop* l : *loops) l->enqueue(p, true);
     }
@@ -8464,7 +8805,7 @@ inline bool AppCore::publish_retained(std::string_view topic, std::string_view d
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
-    const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
+    const PodVector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
     // A thread that is not an I/O thread is paced before it takes the lock, never while it
     // holds it: a loop whose handler waits for the lock could not drain what it waits for.
     if (!io_thread && loops != nullptr)
@@ -9077,7 +9418,7 @@ public:
     /// Over an accepted socket.
     Connection(Loop& loop, AcceptedSocket socket);
     /// Over another transport (a test's in-memory one).
-    Connection(Loop& loop, std::unique_ptr<Transport> transport);
+    Connection(Loop& loop, Box<Transport> transport);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection() {
@@ -9088,7 +9429,7 @@ public:
     Transport& socket() noexcept { return socket_; }
     /// Puts `layer` (built over socket()) between this connection and its socket; before
     /// start(). Null leaves the socket in charge.
-    void set_layer(std::unique_ptr<Transport> layer) {
+    void set_layer(Box<Transport> layer) {
         if (!layer) return;
         if (layered_) delete socket_.upper();
         socket_.set_upper(*layer.release());   // the socket names it: no pointer here
@@ -9096,7 +9437,7 @@ public:
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
-    void start(std::unique_ptr<Session> first);
+    void start(Box<Session> first);
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -9125,8 +9466,9 @@ public:
     Session* session() const noexcept { return session_.get(); }
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
-    void switch_session(std::unique_ptr<Session> successor) {
-        loop().retired_sessions.emplace_back(this, std::move(session_));
+    void switch_session(Box<Session> successor) {
+        loop().retired_sessions.list.push_back({this, session_.get()});
+        session_.release();   // owned by retired_sessions now
         session_ = std::move(successor);
         if (depth_ == 0) free_retired();
     }
@@ -9136,7 +9478,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
+        if (--depth_ == 0 && !loop().retired_sessions.list.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -9215,7 +9557,7 @@ private:
     }
 
     SocketTransport socket_;   ///< the socket (empty over another transport)
-    std::unique_ptr<Session> session_;
+    Box<Session> session_;
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -9250,12 +9592,12 @@ inline Connection::Connection(Loop& loop, AcceptedSocket socket)
       layered_(false),
       socket_(std::move(socket)) {}
 
-inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
+inline Connection::Connection(Loop& loop, Box<Transport> transport)
     : SendQueue(loop), in_read_(false), close_after_flush_(false), layered_(true) {
     socket_.set_upper(*transport.release());
 }
 
-inline void Connection::start(std::unique_ptr<Session> first) {
+inline void Connection::start(Box<Session> first) {
     session_ = std::move(first);
     loop().add(*this);
     if (!transport().start(*this)) {
@@ -9269,11 +9611,12 @@ inline void Connection::start(std::unique_ptr<Session> first) {
 }
 
 inline void Connection::free_retired() noexcept {
-    auto& retired = loop().retired_sessions;
+    auto& retired = loop().retired_sessions.list;
     for (std::size_t i = retired.size(); i-- > 0;) {
-        if (retired[i].first != this) continue;
-        std::unique_ptr<Session> old = std::move(retired[i].second);
-        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+        if (retired[i].conn != this) continue;
+        Session* old = retired[i].session;
+        retired.erase(retired.begin() + i);
+        delete old;
     }
 }
 
@@ -10030,16 +10373,16 @@ private:
     llhttp_t parser_;
     const ParserLimits& limits_;
     Request req_;
-    std::vector<Field> fields_;
+    PodVector<Field> fields_;
     Span url_;
     const char* base_ = nullptr;       ///< where the current message's head starts
     const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
     std::size_t body_len_ = 0;
     std::size_t body_total_ = 0;
-    std::string partial_;      ///< head bytes kept across reads
-    std::string body_owned_;   ///< body bytes kept across reads or from chunks
-    std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
-    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
+    std::string partial_;                ///< head bytes kept across reads
+    std::string body_owned_;             ///< body bytes kept across reads or from chunks
+    Box<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
+    const char* refusal_ = "";           ///< llhttp's reason for refusing that line's request
     bool body_is_owned_ = false;
     bool head_in_partial_ = false;
     bool upgrade_ = false;
@@ -10403,7 +10746,7 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
             while (line < exec + n && (*line == '\r' || *line == '\n')) ++line;
         }
         refusal_ = llhttp_get_error_reason(&parser_);
-        line_check_ = std::make_unique<RequestLineCheck>(limits_);
+        line_check_ = make_box<RequestLineCheck>(limits_);
         const Result r = judge_line(line, static_cast<std::size_t>(exec + n - line));
         if (r.event == Event::need_more) {
             // Only counters are kept from here on.
@@ -10488,7 +10831,7 @@ inline void RequestParser::release_memory() {
     if (state_ != State::idle) return;
     std::string().swap(partial_);
     std::string().swap(body_owned_);
-    std::vector<Field>().swap(fields_);
+    PodVector<Field>().swap(fields_);
 }
 
 }   // namespace detail
@@ -10552,7 +10895,7 @@ public:
     }
 
     /// The session, until the stream starts (or for good, when it never does).
-    std::unique_ptr<StreamSession> owned;
+    Box<StreamSession> owned;
     /// While the stream streams and this state is needed, the connection's reference to it,
     /// held here so that the session of an idle stream, which has none, stays small.
     std::shared_ptr<StreamState> kept;
@@ -10572,7 +10915,7 @@ public:
         std::vector<std::shared_ptr<TimerState>> timers;
         std::vector<std::function<void()>> when_drained;
     };
-    std::unique_ptr<Extras> extras;
+    Box<Extras> extras;
     /// A retained topic this stream resumes: the last id it was given, and while the bridge
     /// looks up what it missed, the live events that came meanwhile (plain SSE bytes).
     struct Resume {
@@ -10582,7 +10925,7 @@ public:
         bool waiting = false;
         std::vector<std::pair<EventId, SharedBuffer>> held;
     };
-    std::unique_ptr<std::vector<Resume>> resumes;   ///< made by the first resume()
+    Box<std::vector<Resume>> resumes;   ///< made by the first resume()
     Resume* find_resume(std::string_view topic) {
         for (Resume& r : *resumes)
             if (r.topic == topic) return &r;
@@ -10967,7 +11310,7 @@ inline void StreamTopics::add(std::string_view topic) {
         return;
     }
     // Built before it replaces the inline name, so a failed allocation changes nothing.
-    auto v = std::make_unique<std::vector<std::string>>();
+    auto v = make_box<std::vector<std::string>>();
     v->reserve(2);
     if (tag() != 0) v->emplace_back(one());
     v->emplace_back(topic);
@@ -11114,7 +11457,7 @@ private:
 
 // ---- StreamState, the members that reach the session ----------------------------------
 inline StreamState::StreamState(Connection* c, const Request& req)
-    : owned(std::make_unique<StreamSession>(
+    : owned(make_box<StreamSession>(
           c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
       session_(owned.get()) {
     if (c) {
@@ -11327,7 +11670,7 @@ inline void StreamSession::resume(const std::string& topic, EventLog& log, bool 
     if (!st.has_last_event_id) return;
     const std::optional<EventId> after = EventId::parse(st.last_event_id);
     if (!after) return;   // not one of ours (an id the app pushed itself): live events only
-    if (!st.resumes) st.resumes = std::make_unique<std::vector<StreamState::Resume>>();
+    if (!st.resumes) st.resumes = make_box<std::vector<StreamState::Resume>>();
     flow_ |= Flow::resuming;
     st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
     AppCore& core = conn_->loop().core;
@@ -12156,8 +12499,8 @@ private:
     /// with RSV1, then the compressed bytes); returns its view, or an empty view on failure.
     std::string_view build_frame(Deflater& d, Opcode op, std::string_view payload,
                                  bool keep_context);
-    std::unique_ptr<Deflater> deflater_;   ///< dedicated: context kept between messages
-    std::unique_ptr<Inflater> inflater_;   ///< dedicated: the client's context kept
+    Box<Deflater> deflater_;   ///< dedicated: context kept between messages
+    Box<Inflater> inflater_;   ///< dedicated: the client's context kept
 #endif
     DeflateParams params_;
     std::string_view response_;
@@ -12204,8 +12547,7 @@ inline bool WsCompression::write(SendQueue& q, Opcode op, std::string_view paylo
             return false;
     } else {
         if (!deflater_) {
-            deflater_ =
-                std::make_unique<Deflater>(params_.server_max_window_bits, mem_level_, level_);
+            deflater_ = make_box<Deflater>(params_.server_max_window_bits, mem_level_, level_);
             if (!deflater_->ok()) {
                 deflater_.reset();
                 return false;
@@ -12243,7 +12585,7 @@ inline InflateOutcome WsCompression::inflate(std::string_view in, std::size_t li
     const bool keep = !params_.client_no_context_takeover;
     if (keep) {
         if (!inflater_) {
-            inflater_ = std::make_unique<Inflater>(params_.client_max_window_bits);
+            inflater_ = make_box<Inflater>(params_.client_max_window_bits);
             if (!inflater_->ok()) {
                 inflater_.reset();
                 return InflateOutcome::no_memory;
@@ -12322,11 +12664,11 @@ struct WsRuntime {
 struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
-    std::unique_ptr<Request> request;
-    std::unique_ptr<StateSlot> state;                   ///< shared with the upgrade request's
-    std::unique_ptr<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    std::unique_ptr<std::vector<std::string>> topics;   ///< made by the first subscribe
-    std::unique_ptr<WsRuntime> runtime;
+    Box<Request> request;
+    Box<StateSlot> state;                   ///< shared with the upgrade request's
+    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
+    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<WsRuntime> runtime;
 
     bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
 };
@@ -12477,7 +12819,7 @@ private:
 
     /// Fragments of a message that did not arrive whole: made by the first one, so that the
     /// many idle readers hold a pointer rather than a string.
-    std::unique_ptr<std::string> msg_;
+    Box<std::string> msg_;
     std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
     std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint8_t key_[4] = {};      // this frame's masking key
@@ -12714,7 +13056,7 @@ WISP_NOINLINE inline WsReaderCore::Fault WsReaderCore::parse_header_bytes(
 }
 
 inline void WsReaderCore::append(const char* p, std::size_t n) {
-    if (!msg_) msg_ = std::make_unique<std::string>();
+    if (!msg_) msg_ = make_box<std::string>();
     const std::size_t need = msg_->size() + n;
     if (need > msg_->capacity()) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and
@@ -12931,9 +13273,8 @@ namespace detail {
 class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
-    static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
-                                           std::string_view protocol,
-                                           std::unique_ptr<WsCompression> deflate = nullptr);
+    static Box<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
+                               std::string_view protocol, Box<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return *this; }
@@ -12943,7 +13284,7 @@ public:
     /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
     StateSlot& state_slot() {
         WsExtras& x = extras();
-        if (!x.state) x.state = std::make_unique<StateSlot>();
+        if (!x.state) x.state = make_box<StateSlot>();
         return *x.state;
     }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
@@ -13028,9 +13369,8 @@ public:
                        bool compress = true);
 
 private:
-    WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-              std::unique_ptr<Request> transient, std::unique_ptr<WsCompression> deflate,
-              std::uint8_t id_len);
+    WsSession(Connection& conn, const WsEndpoint& ep, Request& req, Box<Request> transient,
+              Box<WsCompression> deflate, std::uint8_t id_len);
     /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
     /// kept request.
     static std::size_t kept_offset(std::size_t id_len) noexcept {
@@ -13093,8 +13433,8 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReaderCore reader_;   ///< fed max_message(): the limit is the route's, not kept per peer
-    mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
-    WsSession* list_prev_ = nullptr;             ///< the route's PeerList
+    mutable Box<WsExtras> extras_;     ///< null while the peer uses none of them
+    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
 
     std::uint64_t max_message() const noexcept;   ///< the route's, as WsReader clamps it
@@ -13123,7 +13463,7 @@ void WsSession::guarded(F&& call) {
 #else
     call();
 #endif
-    if (--hook_depth_ == 0) trim_request();
+    if (--hook_depth_ == 0 && extras_) trim_request();   // no extras_: nothing to trim
 }
 
 inline void WsSession::on_start() {
@@ -13274,7 +13614,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
 #else
     ep_.close(ep_.handler, peer(), info);
 #endif
-    if (hook_depth_ == 0) trim_request();
+    if (hook_depth_ == 0 && extras_) trim_request();
 }
 
 inline void WsSession::on_closed() {
@@ -13416,7 +13756,7 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     WsExtras& x = extras();
-    if (!x.topics) x.topics = std::make_unique<std::vector<std::string>>();
+    if (!x.topics) x.topics = make_box<std::vector<std::string>>();
     x.topics->emplace_back(topic);
     return true;
 }
@@ -13783,7 +14123,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
                           std::function<void(EventStream&)> fn) {
     Connection* conn = s->session().connection();
     if (s->session().closed() || conn == nullptr || !fn) return Timer();
-    if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    if (!s->extras) s->extras = make_box<StreamState::Extras>();
     s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
@@ -13859,7 +14199,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
     detail::Connection* conn = st.session().connection();
     if (st.session().closed() || conn == nullptr || !fn) return;
-    if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    if (!st.extras) st.extras = detail::make_box<detail::StreamState::Extras>();
     st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(
@@ -14793,8 +15133,7 @@ public:
     /// Over `lower` (the connection's socket transport), which outlives this layer.
     TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx);
     /// Over a transport this layer owns (tests: an in-memory one).
-    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
-                 std::shared_ptr<const TlsContext> ctx);
+    TlsTransport(Loop& loop, Box<Transport> lower, std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
     inline ~TlsTransport() override;
@@ -14861,7 +15200,7 @@ private:
     void report(std::string why) const;
 
     Loop& loop_;
-    std::unique_ptr<Transport> owned_lower_;
+    Box<Transport> owned_lower_;
     Transport& lower_;
     std::shared_ptr<const TlsContext> ctx_;
     SSL* ssl_ = nullptr;
@@ -14886,14 +15225,13 @@ private:
 };
 
 /// A TLS layer over `lower` with the endpoint's current certificates.
-inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower,
-                                                 const TlsEndpoint& ep) {
-    return std::make_unique<TlsTransport>(loop, lower, ep.context());
+inline Box<Transport> make_tls_layer(Loop& loop, Transport& lower, const TlsEndpoint& ep) {
+    return make_box<TlsTransport>(loop, lower, ep.context());
 }
 
 #else   // !WISP_TLS
 
-inline std::unique_ptr<Transport> make_tls_layer(Loop&, Transport&, const TlsEndpoint&) {
+inline Box<Transport> make_tls_layer(Loop&, Transport&, const TlsEndpoint&) {
     return nullptr;   // never called: no TlsEndpoint exists without WISP_TLS
 }
 
@@ -14908,7 +15246,7 @@ inline TlsTransport::TlsTransport(Loop& loop, Transport& lower,
     init();
 }
 
-inline TlsTransport::TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
+inline TlsTransport::TlsTransport(Loop& loop, Box<Transport> lower,
                                   std::shared_ptr<const TlsContext> ctx)
     : loop_(loop), owned_lower_(std::move(lower)), lower_(*owned_lower_), ctx_(std::move(ctx)) {
     init();
@@ -15755,15 +16093,14 @@ inline std::string ws_url(const Request& upgrade) {
     return u;
 }
 
-inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
-                                                  Request& req, std::string_view protocol,
-                                                  std::unique_ptr<WsCompression> deflate) {
+inline Box<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep, Request& req,
+                                      std::string_view protocol, Box<WsCompression> deflate) {
     // Kept: the request packed, or (keep_request false) the URL, with the request whole until
     // `open` has returned.
-    std::unique_ptr<Request> transient;
+    Box<Request> transient;
     std::string url;
     if (!ep.keep_request) {
-        transient = std::make_unique<Request>(req);
+        transient = make_box<Request>(req);
         url = ws_url(req);
     }
     // The peer's id: the next number, in hex, stored after the session.
@@ -15778,13 +16115,12 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     char* mem = static_cast<char*>(::operator new(kept_at + extra));
     std::memcpy(mem + sizeof(WsSession), id, id_len);
     KeptRequest::pack(mem + kept_at, packed, protocol, url);
-    return std::unique_ptr<WsSession>(
+    return Box<WsSession>(
         new (mem) WsSession(conn, ep, req, std::move(transient), std::move(deflate), id_len));
 }
 
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient,
-                            std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
+                            Box<Request> transient, Box<WsCompression> deflate, std::uint8_t id_len)
     : Session(SessionKind::websocket),
       id_len_(id_len),
       close_sent_(false),
@@ -15801,7 +16137,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
     if (transient) extras().request = std::move(transient);
     if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
-    if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
+    if (slot.tag || slot.ptr) extras().state = make_box<StateSlot>(slot);   // a 2nd owner
     note_rx();
 }
 
@@ -15818,7 +16154,7 @@ inline void WsSession::trim_request() noexcept {
 }
 
 inline WsExtras& WsSession::extras() const {
-    if (!extras_) extras_ = std::make_unique<WsExtras>();
+    if (!extras_) extras_ = make_box<WsExtras>();
     return *extras_;
 }
 
@@ -15828,7 +16164,7 @@ inline void WsSession::trim_extras() noexcept {
 
 inline WsRuntime& WsSession::runtime() {
     WsExtras& x = extras();
-    if (!x.runtime) x.runtime = std::make_unique<WsRuntime>();
+    if (!x.runtime) x.runtime = make_box<WsRuntime>();
     return *x.runtime;
 }
 
@@ -15840,15 +16176,15 @@ inline std::string WsSession::url() const {
 inline const Request& WsSession::request() const noexcept {
     if (!extras_ || !extras_->request) {
         if (!kept().has_request()) return empty_request();
-        std::unique_ptr<Request>& made = extras().request;
-        made = std::make_unique<Request>();
+        Box<Request>& made = extras().request;
+        made = make_box<Request>();
         kept().fill(*made);
         RequestBuilder::set_remote(*made, conn_.remote_address(), conn_.is_secure());
         RequestBuilder::set_client_subject(*made, conn_.client_subject());
     }
     Request& r = *extras_->request;
     StateSlot& slot = RequestBuilder::state_slot(r);
-    const std::unique_ptr<StateSlot>& state = extras_->state;
+    const Box<StateSlot>& state = extras_->state;
     if (state && slot.ptr != state->ptr) slot = *state;   // peer.state<T>() made since
     return r;
 }
@@ -15973,14 +16309,14 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
         }
     }
     // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
-    std::unique_ptr<WsCompression> deflate;
+    Box<WsCompression> deflate;
     if (deflate_route) {
         DeflateNegotiator n(
             DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
         for (const Header& h : req.headers())
             if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
         if (n.accepted()) {
-            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
+            deflate = make_box<WsCompression>(n.params(), ep.deflate, loop.deflate);
             extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
         }
     }
@@ -16038,7 +16374,7 @@ struct App::Signals : detail::SignalWatch {
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
-WISP_DEF App::App(Options opts) : core_(std::make_unique<detail::AppCore>()) {
+WISP_DEF App::App(Options opts) : core_(detail::make_box<detail::AppCore>()) {
     core_->options = std::move(opts);
 }
 
@@ -16053,7 +16389,7 @@ WISP_DEF void App::add_route(std::string_view method, std::string_view pattern,
     core_->add_route(method, pattern, std::move(h));
 }
 
-WISP_DEF void App::add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
+WISP_DEF void App::add_ws(std::string_view pattern, detail::Box<detail::WsEndpoint> ep,
                           WsOptions options) {
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
@@ -16093,7 +16429,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = std::make_unique<detail::EventLog>(count);
+    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 
@@ -16109,7 +16445,7 @@ WISP_DEF App::~App() {
 WISP_DEF detail::Loop& App::loop0() {
     if (loops_.empty()) {
         core_->sync_limits();
-        loops_.push_back(std::make_unique<detail::Loop>(*core_, 0));
+        loops_.push_back(detail::make_box<detail::Loop>(*core_, 0));
     }
     return *loops_[0];
 }
@@ -16121,7 +16457,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (running_) return make_error_code(errc::already_running);
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
-    auto li = std::make_unique<Listener>(loop0().reactor);
+    auto li = detail::make_box<Listener>(loop0().reactor);
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -16132,9 +16468,9 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
 
 WISP_DEF detail::Loop& App::pick_loop() {
     // Fewest connections first: keeps threads even when connection lifetimes differ.
-    detail::Loop* best = loops_[0].get();
+    detail::Loop* best = loops_[0];
     for (auto& l : loops_)
-        if (l->connection_count() < best->connection_count()) best = l.get();
+        if (l->connection_count() < best->connection_count()) best = l;
     return *best;
 }
 
@@ -16153,10 +16489,10 @@ WISP_DEF void App::accept_next(Listener& li) {
         auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
             auto* c = new detail::Connection(target, std::move(s));
             if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->start(detail::make_box<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
-        if (&target == loops_[0].get()) start(std::move(sock));
+        if (&target == loops_[0]) start(std::move(sock));
         else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
         accept_next(li);
     });
@@ -16211,7 +16547,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor, SIGHUP);
+    else if (!hup_) hup_ = detail::make_box<Signals>(loop0().reactor, SIGHUP);
 #endif
     return *this;
 }
@@ -16224,7 +16560,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = detail::make_box<Signals>(loop0().reactor, SIGINT, SIGTERM);
     return *this;
 }
 
@@ -16235,9 +16571,9 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     core_->sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(
-            std::make_unique<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
+            detail::make_box<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
     live_loops_.clear();
-    for (auto& l : loops_) live_loops_.push_back(l.get());
+    for (auto& l : loops_) live_loops_.push_back(l);
     core_->live_loops.store(&live_loops_);
     if (core_->bridge) core_->bridge->start(*core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
@@ -16247,7 +16583,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         const auto started = std::chrono::steady_clock::now();   // their delays count from here
         for (auto& t : pending_timers_) {
             t->made = started;
-            t->loop = loops_[0].get();
+            t->loop = loops_[0];
             t->gate = gate0_;
             if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
         }
@@ -16256,12 +16592,12 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
+        if (!signals_) signals_ = detail::make_box<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
         signals_->wait([this](int) { stop(); });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor, SIGHUP);
+        if (!hup_) hup_ = detail::make_box<Signals>(loops_[0]->reactor, SIGHUP);
         struct Rearm {
             App* app;
             void operator()(int) const {
@@ -16276,16 +16612,17 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     }
 #endif
     if (stop_requested_) stop();
-    std::vector<std::thread> workers;
+    detail::BoxVector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
         l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
-        workers.emplace_back([run_loop, l = loops_[i].get()] { run_loop(l); });
-    run_loop(loops_[0].get());
-    for (auto& t : workers) t.join();
+        workers.push_back(
+            detail::make_box<std::thread>([run_loop, l = loops_[i]] { run_loop(l); }));
+    run_loop(loops_[0]);
+    for (std::thread* t : workers) t->join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     hup_.reset();
@@ -16328,7 +16665,7 @@ WISP_DEF void App::stop() {
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
-        detail::Loop* lp = l.get();
+        detail::Loop* lp = l;
         lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
@@ -16371,7 +16708,7 @@ WISP_DEF Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::mill
         pending_timers_.push_back(s);
         return detail::TimerAccess::wrap(std::move(s));
     }
-    return detail::start_timer_on(loops_[0].get(), gate0_, delay, every, std::move(fn));
+    return detail::start_timer_on(loops_[0], gate0_, delay, every, std::move(fn));
 }
 
 WISP_DEF bool App::post(std::function<void()> fn) {
@@ -16421,7 +16758,8 @@ WISP_DEF void App::close_all(std::string_view pattern, std::uint16_t code,
 WISP_DEF std::size_t App::for_each_subscriber(std::string_view topic,
                                               std::function<void(Peer&)> fn) {
     if (!fn) return 0;
-    const std::vector<detail::Loop*>* loops = core_->live_loops.load(std::memory_order_acquire);
+    const detail::PodVector<detail::Loop*>* loops =
+        core_->live_loops.load(std::memory_order_acquire);
     if (loops == nullptr) return 0;
     auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
     std::size_t n = 0;
@@ -17268,9 +17606,9 @@ private:
     struct Conn {
         explicit Conn(const char* n) : name(n) {}
         const char* name;   ///< "subscribe" or "publish", for log lines
-        std::unique_ptr<RedisSocket> sock;
-        std::unique_ptr<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
-        std::unique_ptr<RespReader> reader;
+        Box<RedisSocket> sock;
+        Box<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
+        Box<RespReader> reader;
         State state = State::idle;
         unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
         unsigned attempt = 0;     ///< failures in a row
@@ -17345,13 +17683,13 @@ private:
     AppCore* core_ = nullptr;
     Loop* loop_ = nullptr;
     std::shared_ptr<LoopGate> gate_;
-    std::unique_ptr<TopicInbox> inbox_;   ///< publications made on other threads
+    Box<TopicInbox> inbox_;   ///< publications made on other threads
     RedisSubscriptions subs_;
     Conn sub_{"subscribe"}, pub_{"publish"};
     std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
     bool failed_ = false;   ///< AUTH was rejected: no more attempts
-    std::unique_ptr<ReactorTimer> stop_timer_;
+    Box<ReactorTimer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
     std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
@@ -17401,18 +17739,18 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     core_ = &core;
     loop_ = &loop;
     gate_ = loop.gate;
-    inbox_ = std::make_unique<TopicInbox>();
+    inbox_ = make_box<TopicInbox>();
     subs_ = RedisSubscriptions();
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<ReactorTimer>(loop.reactor);
+        c->timer = make_box<ReactorTimer>(loop.reactor);
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<ReactorTimer>(loop.reactor);
+    stop_timer_ = make_box<ReactorTimer>(loop.reactor);
     active_ = true;
     loop.reactor.post([s = self()] {
         s->connect(s->sub_);
@@ -17441,8 +17779,8 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<RedisSocket>(loop_->reactor);
-    c.reader = std::make_unique<RespReader>();
+    c.sock = make_box<RedisSocket>(loop_->reactor);
+    c.reader = make_box<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
     c.timer->arm(options_.connect_timeout, [s = self(), &c, gen] {
@@ -17760,7 +18098,7 @@ inline void RedisLink::check_stopped() {
     // Peers closing now publish their goodbyes: the publishing connection stays until every
     // loop's connections are gone and what they said is written, or until the deadline.
     std::size_t open = 0;
-    if (const std::vector<Loop*>* loops = core_->live_loops.load())
+    if (const PodVector<Loop*>* loops = core_->live_loops.load())
         for (Loop* l : *loops) open += l->connection_count();
     const bool idle = open == 0 && pub_.out.empty() && !pub_.write_busy && pub_.expect.empty();
     if (idle || std::chrono::steady_clock::now() >= stop_deadline_) {
@@ -18128,12 +18466,20 @@ WISP_NAMESPACE_END
 
 #include <algorithm>
 #include <cstddef>
-#include <filesystem>
-#include <iterator>
+#include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
+#ifdef _WIN32
+#include <filesystem>   // wide names; POSIX paths are bytes, resolved with realpath
+#include <iterator>
 #include <system_error>
+#else
+#include <cerrno>
+#include <stdlib.h>   // realpath
+#include <sys/stat.h>
+#endif
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -18154,16 +18500,32 @@ enum class PathCheck {
 /// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
 inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
 
+#ifdef _WIN32
+using FsPath = std::filesystem::path;   ///< a file's name as the system spells it: wide here
+#else
+using FsPath = std::string;   ///< POSIX paths are bytes
+#endif
+
 /// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
 /// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
 /// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
 /// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative);
 
 /// True when `path` equals `root` or lies below it, comparing whole path elements
 /// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+#ifdef _WIN32
+inline bool path_is_under(const FsPath& path, const FsPath& root);
+#else
+inline bool path_is_under(std::string_view path, std::string_view root);
+#endif
+
+/// The size of the regular file `path` names (symlinks followed), or nullopt when it is
+/// missing, not a regular file, or the system reports an error.
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path);
+
+/// `path` opened for reading bytes, or nullptr.
+inline std::FILE* open_file(const FsPath& path);
 
 // ---- implementation -------------------------------------------------------
 
@@ -18191,7 +18553,8 @@ inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
     return PathCheck::ok;
 }
 
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+#ifdef _WIN32
+inline bool path_is_under(const FsPath& path, const FsPath& root) {
     auto p = path.begin();
     for (auto r = root.begin(); r != root.end(); ++r, ++p) {
         // A trailing separator of root shows up as an empty final element.
@@ -18201,18 +18564,15 @@ inline bool path_is_under(const std::filesystem::path& path, const std::filesyst
     return true;
 }
 
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path base = fs::canonical(root, ec);
     if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
+#ifdef __cpp_char8_t
     const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
 #else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
 #endif
     if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
     fs::path full = fs::weakly_canonical(base / rel, ec);
@@ -18220,6 +18580,129 @@ inline std::optional<std::filesystem::path> resolve_under(const std::filesystem:
     return full;
 }
 
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec) || ec) return std::nullopt;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) return std::nullopt;
+    return size;
+}
+
+inline std::FILE* open_file(const FsPath& path) {
+    return ::_wfopen(path.c_str(), L"rb");   // a narrow name is in the ANSI code page
+}
+#else
+/// The elements of a POSIX path as std::filesystem::path iterates them: "/" first when the
+/// path is absolute, repeated separators as one, "" for a trailing separator.
+class PathElements {
+public:
+    explicit PathElements(std::string_view path) : path_(path) {}
+    bool next(std::string_view& out) {
+        const std::size_t n = path_.size();
+        if (i_ > n) return false;
+        if (i_ == 0 && n != 0 && path_[0] == '/') {
+            out = std::string_view(path_.data(), 1);
+            i_ = skip_separators(0);
+            if (i_ == n) i_ = n + 1;
+            return true;
+        }
+        if (i_ == n) {   // past the separators that ended the path, or an empty path
+            i_ = n + 1;
+            if (n == 0) return false;
+            out = std::string_view();
+            return true;
+        }
+        std::size_t end = path_.find('/', i_);
+        if (end == std::string_view::npos) end = n;
+        out = path_.substr(i_, end - i_);
+        i_ = end == n ? n + 1 : skip_separators(end);
+        return true;
+    }
+
+private:
+    std::size_t skip_separators(std::size_t i) const {
+        while (i < path_.size() && path_[i] == '/') ++i;
+        return i;
+    }
+    std::string_view path_;
+    std::size_t i_ = 0;
+};
+
+inline bool path_is_under(std::string_view path, std::string_view root) {
+    PathElements p(path), r(root);
+    std::string_view pe, re;
+    bool more = r.next(re);
+    while (more) {
+        const std::string_view element = re;
+        more = r.next(re);
+        // A trailing separator of root shows up as an empty final element.
+        if (element.empty() && !more) return true;
+        if (!p.next(pe) || pe != element) return false;
+    }
+    return true;
+}
+
+/// realpath(3): `path` with every symlink, "." and ".." resolved, or nullopt.
+inline std::optional<std::string> real_path(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return std::nullopt;
+    std::string out(resolved);
+    ::free(resolved);
+    return out;
+}
+
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative) {
+    const std::optional<std::string> base = real_path(root);
+    if (!base) return std::nullopt;
+    if (!relative.empty() && relative.front() == '/') return std::nullopt;
+    // std::filesystem::weakly_canonical(base / relative): the longest leading part that exists
+    // made canonical, the rest appended, then normalized lexically.
+    std::string joined = *base;
+    if (joined.back() != '/') joined += '/';
+    joined.append(relative.data(), relative.size());
+    std::string existing;   // the leading elements that exist, as written
+    PathElements elements(joined);
+    std::string_view element;
+    bool more = elements.next(element);
+    for (; more; more = elements.next(element)) {
+        std::string candidate = existing;
+        if (!candidate.empty() && candidate.back() != '/') candidate += '/';
+        candidate.append(element.data(), element.size());
+        struct stat st;
+        if (::stat(candidate.c_str(), &st) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) break;
+            return std::nullopt;
+        }
+        existing.swap(candidate);
+    }
+    std::optional<std::string> full = real_path(existing);
+    if (!full) return std::nullopt;
+    // Normalize what did not exist: "." dropped, ".." takes back one element (none at "/"),
+    // a separator kept at the end when the last element was "", "." or "..".
+    bool trailing = false;
+    for (; more; more = elements.next(element)) {
+        trailing = element.empty() || element == "." || element == "..";
+        if (element == "..") {
+            const std::size_t slash = full->rfind('/');
+            full->resize(slash == 0 ? 1 : slash);
+        } else if (!trailing) {
+            if (full->back() != '/') *full += '/';
+            full->append(element.data(), element.size());
+        }
+    }
+    if (trailing && full->back() != '/') *full += '/';
+    if (!path_is_under(*full, *base)) return std::nullopt;
+    return full;
+}
+
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    return static_cast<std::uintmax_t>(st.st_size);
+}
+
+inline std::FILE* open_file(const FsPath& path) { return std::fopen(path.c_str(), "rb"); }
+#endif
 }   // namespace detail
 WISP_NAMESPACE_END
 
@@ -18231,16 +18714,15 @@ WISP_NAMESPACE_END
 
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 WISP_NAMESPACE_BEGIN
 
 namespace detail {
 
-inline Response serve_file_at(const Request& req, const std::filesystem::path& root,
+inline Response serve_file_at(const Request& req, const FsPath& root,
                               const StaticOptions& options) {
     std::string_view raw = req.path();
     for (const RouteParam& p : req.params())
@@ -18256,10 +18738,9 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
     }
     const auto full = resolve_under(root, relative);
     if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
+    const std::optional<std::uintmax_t> file_size = regular_file_size(*full);
+    if (!file_size) return status(404);
+    const std::uintmax_t size = *file_size;
     if (size > options.max_file_bytes) return status(413);
 
     Response res(200, {}, mime_type(relative));
@@ -18268,11 +18749,7 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
     // file would be served as its first few bytes.
     if (size > res.body.max_size()) return status(413);
     if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
-#endif
+    std::FILE* f = open_file(*full);
     if (f == nullptr) return status(404);
     res.body.resize(static_cast<std::size_t>(size));
     const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
@@ -18286,12 +18763,12 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 WISP_DEF Response detail::serve_file_in(const Request& req, std::string_view root,
                                         const StaticOptions& options) {
-    return serve_file_at(req, std::filesystem::path(root), options);
+    return serve_file_at(req, FsPath(root), options);
 }
 #ifdef _WIN32
 WISP_DEF Response detail::serve_file_in(const Request& req, std::wstring_view root,
                                         const StaticOptions& options) {
-    return serve_file_at(req, std::filesystem::path(root), options);
+    return serve_file_at(req, FsPath(root), options);
 }
 #endif
 #endif   // WISP_WITH_ENGINE

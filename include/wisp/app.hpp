@@ -18,6 +18,8 @@
 #include <wisp/detail/handler.hpp>
 #include <wisp/detail/hooks.hpp>
 #include <wisp/detail/owned.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -248,8 +250,7 @@ public:
 private:
     // What the templates above hand over, compiled once (detail/app_impl.hpp).
     void add_route(std::string_view method, std::string_view pattern, detail::HttpHandler h);
-    void add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
-                WsOptions options);
+    void add_ws(std::string_view pattern, detail::Box<detail::WsEndpoint> ep, WsOptions options);
     void add_middleware(detail::Middleware m);
     void set_error_hook(detail::ErrorHook hook);
     std::error_code attach_bridge(std::error_code ec, std::string why,
@@ -262,14 +263,15 @@ private:
     detail::Loop& pick_loop();
     detail::Loop& loop0();
 
-    std::unique_ptr<detail::AppCore> core_;    ///< routes, options, topics: what loops share
-    std::vector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
-    std::vector<std::unique_ptr<detail::WsEndpoint>> ws_endpoints_;
-    std::vector<std::unique_ptr<detail::Loop>> loops_;
-    std::vector<detail::Loop*> live_loops_;   ///< what core_.live_loops points to while running
-    std::vector<std::unique_ptr<Listener>> listeners_;
-    std::unique_ptr<Signals> signals_;
-    std::unique_ptr<Signals> hup_;   ///< SIGHUP: reload_tls()
+    detail::Box<detail::AppCore> core_;              ///< routes, options, topics: what loops share
+    detail::BoxVector<detail::Owned> ws_handlers_;   ///< created by ws<H>(path)
+    detail::BoxVector<detail::WsEndpoint> ws_endpoints_;
+    detail::BoxVector<detail::Loop> loops_;
+    detail::PodVector<detail::Loop*>
+        live_loops_;   ///< what core_.live_loops points to while running
+    detail::BoxVector<Listener> listeners_;
+    detail::Box<Signals> signals_;
+    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
@@ -302,13 +304,13 @@ App& App::ws(std::string_view pattern, WsOptions options) {
                   "an object with app.ws(path, handler)");
     detail::Owned h = detail::make_owned<H>();
     H& ref = *static_cast<H*>(h.get());
-    ws_handlers_.push_back(std::move(h));
+    ws_handlers_.push_back(detail::make_box<detail::Owned>(std::move(h)));
     return ws(pattern, ref, options);
 }
 
 template <class H>
 App& App::ws(std::string_view pattern, H& handler, WsOptions options) {
-    auto ep = std::make_unique<detail::WsEndpoint>();
+    auto ep = detail::make_box<detail::WsEndpoint>();
     detail::fill_endpoint(*ep, handler);
     add_ws(pattern, std::move(ep), std::move(options));
     return *this;

@@ -11,6 +11,8 @@
 #include <wisp/response.hpp>
 #include <wisp/router.hpp>
 #include <wisp/detail/url.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -166,7 +168,7 @@ private:
     detail::StateSlot state_;
     std::string owned_;   ///< backing bytes when the request owns them
     /// Decoded query pairs, made by the first query() that needs decoding.
-    mutable std::unique_ptr<std::vector<std::pair<std::string, std::string>>> decoded_query_;
+    mutable detail::Box<std::vector<std::pair<std::string, std::string>>> decoded_query_;
     Address remote_;
     std::shared_ptr<const std::string> client_subject_;   ///< the connection's, shared
     detail::Exchange* exchange_ = nullptr;   ///< the dispatch in progress (defer, EventStream)
@@ -404,7 +406,7 @@ inline void Request::own() {
         return at;
     };
     const std::size_t m = move_in(method_), t = move_in(target_), b = move_in(body_);
-    std::vector<std::size_t> offs;
+    detail::PodVector<std::size_t> offs;
     offs.reserve(headers_.size() * 2);
     for (auto& h : headers_) {
         offs.push_back(move_in(h.name));
@@ -437,7 +439,7 @@ inline std::optional<std::string_view> Request::query(std::string_view name) con
         return std::nullopt;
     }
     if (!decoded_query_) {
-        decoded_query_ = std::make_unique<std::vector<std::pair<std::string, std::string>>>();
+        decoded_query_ = detail::make_box<std::vector<std::pair<std::string, std::string>>>();
         auto& list = *decoded_query_;
         detail::parse_query(query_, [&list](std::string k, std::string v) {
             list.emplace_back(std::move(k), std::move(v));

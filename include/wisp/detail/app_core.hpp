@@ -15,6 +15,8 @@
 #include <wisp/detail/handler.hpp>
 #include <wisp/detail/request_line.hpp>
 #include <wisp/detail/topics.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -48,7 +50,7 @@ struct AppCore {
     TopicCounts topic_counts;
     /// The running loops, or null when not running. Set by run() before its threads start
     /// and cleared after they end; a publish reads it without a lock.
-    std::atomic<const std::vector<Loop*>*> live_loops{nullptr};
+    std::atomic<const PodVector<Loop*>*> live_loops{nullptr};
     /// Publishes in progress on threads that are not I/O threads (run() waits for them
     /// before the loops go away).
     std::atomic<unsigned> foreign_publishes{0};
@@ -57,7 +59,7 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, std::unique_ptr<EventLog>> retained;
+    std::unordered_map<std::string, Box<EventLog>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other

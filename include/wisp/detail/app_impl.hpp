@@ -29,6 +29,7 @@
 #include <wisp/detail/tls_transport.hpp>
 #include <wisp/detail/websocket_impl.hpp>
 #include <wisp/detail/ws_upgrade.hpp>
+#include <wisp/detail/box.hpp>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -55,7 +56,7 @@ struct App::Signals : detail::SignalWatch {
 };
 
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
-WISP_DEF App::App(Options opts) : core_(std::make_unique<detail::AppCore>()) {
+WISP_DEF App::App(Options opts) : core_(detail::make_box<detail::AppCore>()) {
     core_->options = std::move(opts);
 }
 
@@ -70,7 +71,7 @@ WISP_DEF void App::add_route(std::string_view method, std::string_view pattern,
     core_->add_route(method, pattern, std::move(h));
 }
 
-WISP_DEF void App::add_ws(std::string_view pattern, std::unique_ptr<detail::WsEndpoint> ep,
+WISP_DEF void App::add_ws(std::string_view pattern, detail::Box<detail::WsEndpoint> ep,
                           WsOptions options) {
     ep->max_message_bytes = options.max_message_bytes;
     ep->keep_request = options.keep_request;
@@ -110,7 +111,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = std::make_unique<detail::EventLog>(count);
+    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 
@@ -126,7 +127,7 @@ WISP_DEF App::~App() {
 WISP_DEF detail::Loop& App::loop0() {
     if (loops_.empty()) {
         core_->sync_limits();
-        loops_.push_back(std::make_unique<detail::Loop>(*core_, 0));
+        loops_.push_back(detail::make_box<detail::Loop>(*core_, 0));
     }
     return *loops_[0];
 }
@@ -138,7 +139,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (running_) return make_error_code(errc::already_running);
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
-    auto li = std::make_unique<Listener>(loop0().reactor);
+    auto li = detail::make_box<Listener>(loop0().reactor);
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -149,9 +150,9 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
 
 WISP_DEF detail::Loop& App::pick_loop() {
     // Fewest connections first: keeps threads even when connection lifetimes differ.
-    detail::Loop* best = loops_[0].get();
+    detail::Loop* best = loops_[0];
     for (auto& l : loops_)
-        if (l->connection_count() < best->connection_count()) best = l.get();
+        if (l->connection_count() < best->connection_count()) best = l;
     return *best;
 }
 
@@ -170,10 +171,10 @@ WISP_DEF void App::accept_next(Listener& li) {
         auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
             auto* c = new detail::Connection(target, std::move(s));
             if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(std::make_unique<detail::HttpSession>(*c));
+            c->start(detail::make_box<detail::HttpSession>(*c));
             c->release();   // the loop's list holds it now
         };
-        if (&target == loops_[0].get()) start(std::move(sock));
+        if (&target == loops_[0]) start(std::move(sock));
         else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
         accept_next(li);
     });
@@ -228,7 +229,7 @@ WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
     if (!enable) hup_.reset();
-    else if (!hup_) hup_ = std::make_unique<Signals>(loop0().reactor, SIGHUP);
+    else if (!hup_) hup_ = detail::make_box<Signals>(loop0().reactor, SIGHUP);
 #endif
     return *this;
 }
@@ -241,7 +242,7 @@ WISP_DEF std::string App::tls_error_detail() const {
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
     if (!enable) signals_.reset();
-    else if (!signals_) signals_ = std::make_unique<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    else if (!signals_) signals_ = detail::make_box<Signals>(loop0().reactor, SIGINT, SIGTERM);
     return *this;
 }
 
@@ -252,9 +253,9 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     core_->sync_limits();
     while (loops_.size() < threads)
         loops_.push_back(
-            std::make_unique<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
+            detail::make_box<detail::Loop>(*core_, static_cast<unsigned>(loops_.size())));
     live_loops_.clear();
-    for (auto& l : loops_) live_loops_.push_back(l.get());
+    for (auto& l : loops_) live_loops_.push_back(l);
     core_->live_loops.store(&live_loops_);
     if (core_->bridge) core_->bridge->start(*core_, *loops_[0]);
     for (auto& li : listeners_) accept_next(*li);
@@ -264,7 +265,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         const auto started = std::chrono::steady_clock::now();   // their delays count from here
         for (auto& t : pending_timers_) {
             t->made = started;
-            t->loop = loops_[0].get();
+            t->loop = loops_[0];
             t->gate = gate0_;
             if (!gate0_->post([t] { t->loop->start_timer(t); })) t->over = true;
         }
@@ -273,12 +274,12 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         pending_posts_.clear();
     }
     if (stop_on_signals_) {
-        if (!signals_) signals_ = std::make_unique<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
+        if (!signals_) signals_ = detail::make_box<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
         signals_->wait([this](int) { stop(); });
     }
 #ifdef SIGHUP
     if (reload_on_hup_) {
-        if (!hup_) hup_ = std::make_unique<Signals>(loops_[0]->reactor, SIGHUP);
+        if (!hup_) hup_ = detail::make_box<Signals>(loops_[0]->reactor, SIGHUP);
         struct Rearm {
             App* app;
             void operator()(int) const {
@@ -293,16 +294,17 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     }
 #endif
     if (stop_requested_) stop();
-    std::vector<std::thread> workers;
+    detail::BoxVector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
         detail::Loop::current() = l;
         l->reactor.run();
         detail::Loop::current() = nullptr;
     };
     for (std::size_t i = 1; i < loops_.size(); ++i)
-        workers.emplace_back([run_loop, l = loops_[i].get()] { run_loop(l); });
-    run_loop(loops_[0].get());
-    for (auto& t : workers) t.join();
+        workers.push_back(
+            detail::make_box<std::thread>([run_loop, l = loops_[i]] { run_loop(l); }));
+    run_loop(loops_[0]);
+    for (std::thread* t : workers) t->join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
     signals_.reset();
     hup_.reset();
@@ -345,7 +347,7 @@ WISP_DEF void App::stop() {
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
-        detail::Loop* lp = l.get();
+        detail::Loop* lp = l;
         lp->reactor.post([lp, deadline] { lp->shutdown(deadline); });
     }
 }
@@ -388,7 +390,7 @@ WISP_DEF Timer App::app_timer(std::chrono::milliseconds delay, std::chrono::mill
         pending_timers_.push_back(s);
         return detail::TimerAccess::wrap(std::move(s));
     }
-    return detail::start_timer_on(loops_[0].get(), gate0_, delay, every, std::move(fn));
+    return detail::start_timer_on(loops_[0], gate0_, delay, every, std::move(fn));
 }
 
 WISP_DEF bool App::post(std::function<void()> fn) {
@@ -438,7 +440,8 @@ WISP_DEF void App::close_all(std::string_view pattern, std::uint16_t code,
 WISP_DEF std::size_t App::for_each_subscriber(std::string_view topic,
                                               std::function<void(Peer&)> fn) {
     if (!fn) return 0;
-    const std::vector<detail::Loop*>* loops = core_->live_loops.load(std::memory_order_acquire);
+    const detail::PodVector<detail::Loop*>* loops =
+        core_->live_loops.load(std::memory_order_acquire);
     if (loops == nullptr) return 0;
     auto shared = std::make_shared<std::function<void(Peer&)>>(std::move(fn));
     std::size_t n = 0;

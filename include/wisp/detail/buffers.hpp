@@ -6,6 +6,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -113,9 +114,9 @@ public:
     static constexpr std::size_t keep_nodes = 256 * 1024;
 
 private:
-    static Block* reuse(std::vector<Block*>& list) noexcept;
-    std::vector<Block*> free_;
-    std::vector<Block*> small_free_;
+    static Block* reuse(PodVector<Block*>& list) noexcept;
+    PodVector<Block*> free_;
+    PodVector<Block*> small_free_;
     std::size_t keep_;
     std::size_t keep_small_;
     SegNode* free_nodes_ = nullptr;
@@ -270,7 +271,7 @@ inline void BlockPool::put_nodes(SegNode* first, SegNode* last, std::size_t coun
     free_node_count_ += count;
 }
 
-inline Block* BlockPool::reuse(std::vector<Block*>& list) noexcept {
+inline Block* BlockPool::reuse(PodVector<Block*>& list) noexcept {
     if (list.empty()) return nullptr;
     Block* b = list.back();
     list.pop_back();

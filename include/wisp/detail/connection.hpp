@@ -20,6 +20,7 @@
 #include <wisp/detail/socket_transport.hpp>
 #include <wisp/detail/timer_wheel.hpp>
 #include <wisp/detail/transport.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -39,7 +40,7 @@ public:
     /// Over an accepted socket.
     Connection(Loop& loop, AcceptedSocket socket);
     /// Over another transport (a test's in-memory one).
-    Connection(Loop& loop, std::unique_ptr<Transport> transport);
+    Connection(Loop& loop, Box<Transport> transport);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection() {
@@ -50,7 +51,7 @@ public:
     Transport& socket() noexcept { return socket_; }
     /// Puts `layer` (built over socket()) between this connection and its socket; before
     /// start(). Null leaves the socket in charge.
-    void set_layer(std::unique_ptr<Transport> layer) {
+    void set_layer(Box<Transport> layer) {
         if (!layer) return;
         if (layered_) delete socket_.upper();
         socket_.set_upper(*layer.release());   // the socket names it: no pointer here
@@ -58,7 +59,7 @@ public:
     }
     /// Joins the loop's list, starts the transport and puts `first` (the HTTP session) in
     /// charge. Closes at once when the transport cannot start.
-    void start(std::unique_ptr<Session> first);
+    void start(Box<Session> first);
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -87,8 +88,9 @@ public:
     Session* session() const noexcept { return session_.get(); }
     /// Puts `next` in charge (HTTP hands over to a WebSocket or an event stream). The old
     /// session stays allocated until the outermost call into the session returns.
-    void switch_session(std::unique_ptr<Session> successor) {
-        loop().retired_sessions.emplace_back(this, std::move(session_));
+    void switch_session(Box<Session> successor) {
+        loop().retired_sessions.list.push_back({this, session_.get()});
+        session_.release();   // owned by retired_sessions now
         session_ = std::move(successor);
         if (depth_ == 0) free_retired();
     }
@@ -98,7 +100,7 @@ public:
     void in_session(F&& f) {
         ++depth_;
         f();
-        if (--depth_ == 0 && !loop().retired_sessions.empty()) free_retired();
+        if (--depth_ == 0 && !loop().retired_sessions.list.empty()) free_retired();
     }
 
     /// Writes the queue now (the end of the turn, or a session that needs room).
@@ -177,7 +179,7 @@ private:
     }
 
     SocketTransport socket_;   ///< the socket (empty over another transport)
-    std::unique_ptr<Session> session_;
+    Box<Session> session_;
 };
 
 /// Intrusive strong reference to a Connection (keeps its memory, not its socket, alive).
@@ -212,12 +214,12 @@ inline Connection::Connection(Loop& loop, AcceptedSocket socket)
       layered_(false),
       socket_(std::move(socket)) {}
 
-inline Connection::Connection(Loop& loop, std::unique_ptr<Transport> transport)
+inline Connection::Connection(Loop& loop, Box<Transport> transport)
     : SendQueue(loop), in_read_(false), close_after_flush_(false), layered_(true) {
     socket_.set_upper(*transport.release());
 }
 
-inline void Connection::start(std::unique_ptr<Session> first) {
+inline void Connection::start(Box<Session> first) {
     session_ = std::move(first);
     loop().add(*this);
     if (!transport().start(*this)) {
@@ -231,11 +233,12 @@ inline void Connection::start(std::unique_ptr<Session> first) {
 }
 
 inline void Connection::free_retired() noexcept {
-    auto& retired = loop().retired_sessions;
+    auto& retired = loop().retired_sessions.list;
     for (std::size_t i = retired.size(); i-- > 0;) {
-        if (retired[i].first != this) continue;
-        std::unique_ptr<Session> old = std::move(retired[i].second);
-        retired.erase(retired.begin() + static_cast<std::ptrdiff_t>(i));
+        if (retired[i].conn != this) continue;
+        Session* old = retired[i].session;
+        retired.erase(retired.begin() + i);
+        delete old;
     }
 }
 

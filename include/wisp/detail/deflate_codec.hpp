@@ -13,6 +13,7 @@
 
 #include <wisp/config.hpp>
 #include <wisp/detail/utf8.hpp>
+#include <wisp/detail/box.hpp>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -150,8 +151,8 @@ public:
     static constexpr std::size_t keep_bytes = 256 * 1024;
 
 private:
-    std::vector<std::unique_ptr<Deflater>> deflaters_;
-    std::unique_ptr<Inflater> inflater_;
+    std::vector<Box<Deflater>> deflaters_;
+    Box<Inflater> inflater_;
 };
 
 // ---- implementation -------------------------------------------------------
@@ -337,7 +338,7 @@ inline Inflater::Result Inflater::inflate(std::string_view in, std::size_t limit
 inline Deflater* DeflatePool::deflater(int window_bits, int mem_level, int level) {
     for (auto& d : deflaters_)
         if (d->same(window_bits, mem_level, level)) return d.get();
-    auto d = std::make_unique<Deflater>(window_bits, mem_level, level);
+    auto d = make_box<Deflater>(window_bits, mem_level, level);
     if (!d->ok()) return nullptr;
     deflaters_.push_back(std::move(d));
     return deflaters_.back().get();
@@ -345,7 +346,7 @@ inline Deflater* DeflatePool::deflater(int window_bits, int mem_level, int level
 
 inline Inflater* DeflatePool::inflater() {
     if (!inflater_) {
-        auto i = std::make_unique<Inflater>(15);
+        auto i = make_box<Inflater>(15);
         if (!i->ok()) return nullptr;
         inflater_ = std::move(i);
     }

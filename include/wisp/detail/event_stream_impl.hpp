@@ -16,6 +16,7 @@
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/stream_session.hpp>
 #include <wisp/detail/stream_state.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -34,7 +35,7 @@ inline Timer stream_timer(const std::shared_ptr<StreamState>& s, std::chrono::mi
                           std::function<void(EventStream&)> fn) {
     Connection* conn = s->session().connection();
     if (s->session().closed() || conn == nullptr || !fn) return Timer();
-    if (!s->extras) s->extras = std::make_unique<StreamState::Extras>();
+    if (!s->extras) s->extras = make_box<StreamState::Extras>();
     s->weak_made.store(true, std::memory_order_relaxed);
     auto& timers = s->extras->timers;
     timers.erase(
@@ -110,7 +111,7 @@ WISP_DEF void EventStream::when_drained(std::function<void(EventStream&)> fn) {
     detail::StreamState& st = *s_;
     detail::Connection* conn = st.session().connection();
     if (st.session().closed() || conn == nullptr || !fn) return;
-    if (!st.extras) st.extras = std::make_unique<detail::StreamState::Extras>();
+    if (!st.extras) st.extras = detail::make_box<detail::StreamState::Extras>();
     st.weak_made.store(true, std::memory_order_relaxed);
     // A weak reference: the waiter must not keep its own stream alive.
     st.extras->when_drained.push_back(

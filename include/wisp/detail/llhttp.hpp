@@ -14,6 +14,8 @@
 #include <wisp/error.hpp>
 #include <wisp/request.hpp>
 #include <wisp/detail/request_line.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -132,16 +134,16 @@ private:
     llhttp_t parser_;
     const ParserLimits& limits_;
     Request req_;
-    std::vector<Field> fields_;
+    PodVector<Field> fields_;
     Span url_;
     const char* base_ = nullptr;       ///< where the current message's head starts
     const char* body_ptr_ = nullptr;   ///< contiguous body bytes (zero-copy case)
     std::size_t body_len_ = 0;
     std::size_t body_total_ = 0;
-    std::string partial_;      ///< head bytes kept across reads
-    std::string body_owned_;   ///< body bytes kept across reads or from chunks
-    std::unique_ptr<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
-    const char* refusal_ = "";   ///< llhttp's reason for refusing that line's request
+    std::string partial_;                ///< head bytes kept across reads
+    std::string body_owned_;             ///< body bytes kept across reads or from chunks
+    Box<RequestLineCheck> line_check_;   ///< while a refused line is read to its end
+    const char* refusal_ = "";           ///< llhttp's reason for refusing that line's request
     bool body_is_owned_ = false;
     bool head_in_partial_ = false;
     bool upgrade_ = false;
@@ -505,7 +507,7 @@ inline RequestParser::Result RequestParser::feed(const char* data, std::size_t n
             while (line < exec + n && (*line == '\r' || *line == '\n')) ++line;
         }
         refusal_ = llhttp_get_error_reason(&parser_);
-        line_check_ = std::make_unique<RequestLineCheck>(limits_);
+        line_check_ = make_box<RequestLineCheck>(limits_);
         const Result r = judge_line(line, static_cast<std::size_t>(exec + n - line));
         if (r.event == Event::need_more) {
             // Only counters are kept from here on.
@@ -590,7 +592,7 @@ inline void RequestParser::release_memory() {
     if (state_ != State::idle) return;
     std::string().swap(partial_);
     std::string().swap(body_owned_);
-    std::vector<Field>().swap(fields_);
+    PodVector<Field>().swap(fields_);
 }
 
 }   // namespace detail

@@ -25,6 +25,8 @@
 #include <wisp/detail/timers.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/transport.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -45,8 +47,25 @@ class Connection;
 /// of a turn, reads left for later. The batch holds (TransportOwner::hold) each entry until the
 /// handler has visited it.
 struct OwnerBatch {
-    std::vector<TransportOwner*> waiting, running;
+    PodVector<TransportOwner*> waiting, running;
     bool posted = false;
+};
+
+/// The sessions a loop's connections replaced and have not freed yet (Loop::retired_sessions):
+/// owned here, by plain pointers in one PodVector; what is left is deleted with the loop.
+struct RetiredSessions {
+    struct Entry {
+        Connection* conn;
+        Session* session;
+    };
+    PodVector<Entry> list;
+
+    RetiredSessions() noexcept = default;
+    RetiredSessions(const RetiredSessions&) = delete;
+    RetiredSessions& operator=(const RetiredSessions&) = delete;
+    ~RetiredSessions() {
+        for (const Entry& e : list) delete e.session;
+    }
 };
 
 /// An I/O thread's loop. Everything here is touched only from that thread, except enqueue()
@@ -87,7 +106,7 @@ public:
     /// Sessions that a connection replaced during a call into it (Connection::switch_session),
     /// each freed when that connection's outermost call returns: the connections keep no slot
     /// for it.
-    std::vector<std::pair<Connection*, std::unique_ptr<Session>>> retired_sessions;
+    RetiredSessions retired_sessions;
     /// The wire size of the last large frame (4 KiB and up) the reading connection's session
     /// took whole from the receive buffer during this wakeup, 0 for none: its next read is cut
     /// where frames of that size end, so that none is split between reads and copied together.
@@ -427,7 +446,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     if (here != nullptr) {
         if (bridge && !p->from_bridge) bridge->relay(p, here);
         // An I/O thread: the loops live at least as long as this call (run() is running).
-        if (const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
+        if (const PodVector<Loop*>* loops = live_loops.load(std::memory_order_acquire))
             for (Loop* l : *loops)
                 if (l != here) l->enqueue(p, false);
         // Last: a delivery may close a subscriber whose close hook publishes again.
@@ -436,7 +455,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
     }
     // Another thread: run() may be ending; it waits for this call before the loops go away.
     foreign_publishes.fetch_add(1);
-    if (const std::vector<Loop*>* loops = live_loops.load()) {
+    if (const PodVector<Loop*>* loops = live_loops.load()) {
         if (bridge && !p->from_bridge) bridge->relay(p, nullptr);
         for (Loop* l : *loops) l->enqueue(p, true);
     }
@@ -469,7 +488,7 @@ inline bool AppCore::publish_retained(std::string_view topic, std::string_view d
     // or after it, never missed between the two.
     const bool io_thread = here != nullptr;
     if (!io_thread) foreign_publishes.fetch_add(1);
-    const std::vector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
+    const PodVector<Loop*>* loops = live_loops.load(std::memory_order_acquire);
     // A thread that is not an I/O thread is paced before it takes the lock, never while it
     // holds it: a loop whose handler waits for the lock could not drain what it waits for.
     if (!io_thread && loops != nullptr)

@@ -13,6 +13,7 @@
 #include <wisp/config.hpp>
 #include <wisp/detail/reactor.hpp>
 #include <wisp/detail/transport.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -55,7 +56,7 @@ private:
 
     Loop& loop_;
     bool graves_posted_ = false;
-    std::vector<TransportOwner*> graves_, burying_;
+    PodVector<TransportOwner*> graves_, burying_;
 };
 #else
 /// Asio's reactor waits for each socket (SocketTransport::want_read / want_write): nothing

@@ -14,6 +14,7 @@
 #include <wisp/config.hpp>
 #ifdef WISP_EPOLL_REACTOR
 #include <wisp/detail/task.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -112,12 +113,12 @@ private:
     int wake_;                            ///< eventfd, in the set with a null tag
     std::vector<Task> queue_, running_;   ///< the loop's thread
     std::mutex m_;
-    std::vector<Task> remote_;            ///< posted from other threads (under m_)
-    std::atomic<bool> woken_{false};      ///< the eventfd was written since the loop read it
-                                          ///< (changed under m_)
-    std::vector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
-    std::uint64_t arms_ = 0;              ///< timers armed so far: a timer armed while the due
-                                          ///< ones fire waits for the next round
+    std::vector<Task> remote_;          ///< posted from other threads (under m_)
+    std::atomic<bool> woken_{false};    ///< the eventfd was written since the loop read it
+                                        ///< (changed under m_)
+    PodVector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
+    std::uint64_t arms_ = 0;            ///< timers armed so far: a timer armed while the due
+                                        ///< ones fire waits for the next round
     std::size_t watches_ = 0;
     bool held_ = true;
     SocketBatch batch_ = nullptr;

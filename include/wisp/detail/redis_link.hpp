@@ -27,6 +27,8 @@
 #include <wisp/detail/redis_socket.hpp>
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/utf8.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -67,9 +69,9 @@ private:
     struct Conn {
         explicit Conn(const char* n) : name(n) {}
         const char* name;   ///< "subscribe" or "publish", for log lines
-        std::unique_ptr<RedisSocket> sock;
-        std::unique_ptr<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
-        std::unique_ptr<RespReader> reader;
+        Box<RedisSocket> sock;
+        Box<ReactorTimer> timer;   ///< connect timeout, then the backoff wait
+        Box<RespReader> reader;
         State state = State::idle;
         unsigned gen = 0;         ///< bumped when the socket goes: late handlers see they are stale
         unsigned attempt = 0;     ///< failures in a row
@@ -144,13 +146,13 @@ private:
     AppCore* core_ = nullptr;
     Loop* loop_ = nullptr;
     std::shared_ptr<LoopGate> gate_;
-    std::unique_ptr<TopicInbox> inbox_;   ///< publications made on other threads
+    Box<TopicInbox> inbox_;   ///< publications made on other threads
     RedisSubscriptions subs_;
     Conn sub_{"subscribe"}, pub_{"publish"};
     std::atomic<bool> active_{false};   ///< between start() and detach()
     bool stopping_ = false;
     bool failed_ = false;   ///< AUTH was rejected: no more attempts
-    std::unique_ptr<ReactorTimer> stop_timer_;
+    Box<ReactorTimer> stop_timer_;
     std::chrono::steady_clock::time_point stop_deadline_;
     std::uint64_t dropped_in_outage_ = 0;
     std::chrono::steady_clock::time_point refused_at_;   ///< the last refusal logged
@@ -200,18 +202,18 @@ inline void RedisLink::start(AppCore& core, Loop& loop) {
     core_ = &core;
     loop_ = &loop;
     gate_ = loop.gate;
-    inbox_ = std::make_unique<TopicInbox>();
+    inbox_ = make_box<TopicInbox>();
     subs_ = RedisSubscriptions();
     stopping_ = false;
     failed_ = false;
     for (Conn* c : {&sub_, &pub_}) {
-        c->timer = std::make_unique<ReactorTimer>(loop.reactor);
+        c->timer = make_box<ReactorTimer>(loop.reactor);
         c->state = State::idle;
         c->attempt = 0;
         c->lost_once = false;
         c->rbuf.resize(64 * 1024);
     }
-    stop_timer_ = std::make_unique<ReactorTimer>(loop.reactor);
+    stop_timer_ = make_box<ReactorTimer>(loop.reactor);
     active_ = true;
     loop.reactor.post([s = self()] {
         s->connect(s->sub_);
@@ -240,8 +242,8 @@ inline void RedisLink::detach() {
 
 inline void RedisLink::connect(Conn& c) {
     if (!active_ || stopping_ || failed_) return;
-    c.sock = std::make_unique<RedisSocket>(loop_->reactor);
-    c.reader = std::make_unique<RespReader>();
+    c.sock = make_box<RedisSocket>(loop_->reactor);
+    c.reader = make_box<RespReader>();
     c.state = State::connecting;
     const unsigned gen = ++c.gen;
     c.timer->arm(options_.connect_timeout, [s = self(), &c, gen] {
@@ -559,7 +561,7 @@ inline void RedisLink::check_stopped() {
     // Peers closing now publish their goodbyes: the publishing connection stays until every
     // loop's connections are gone and what they said is written, or until the deadline.
     std::size_t open = 0;
-    if (const std::vector<Loop*>* loops = core_->live_loops.load())
+    if (const PodVector<Loop*>* loops = core_->live_loops.load())
         for (Loop* l : *loops) open += l->connection_count();
     const bool idle = open == 0 && pub_.out.empty() && !pub_.write_busy && pub_.expect.empty();
     if (idle || std::chrono::steady_clock::now() >= stop_deadline_) {

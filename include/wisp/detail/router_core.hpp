@@ -13,11 +13,12 @@
 #include <wisp/route_param.hpp>
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/url.hpp>
+#include <wisp/detail/box.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -43,7 +44,7 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    std::vector<Slot> slots_;         // capacity a power of two, at most half full
+    PodVector<Slot> slots_;           // capacity a power of two, at most half full
     std::vector<std::string> keys_;   // in insertion order
 };
 
@@ -55,7 +56,7 @@ public:
     struct Route {
         std::string method;   // "" = any method
         std::string pattern;
-        std::vector<std::string_view> names;   // one per capture, into names_
+        PodVector<std::string_view> names;   // one per capture, into names_
         Owned target;
     };
 
@@ -85,13 +86,13 @@ private:
     struct Node {
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
-        std::vector<std::uint32_t> tags;
+        PodVector<std::uint32_t> tags;
         std::vector<std::string> keys;   // decoded segment text
-        std::vector<Index> kids;         // the child node for each key
+        PodVector<Index> kids;           // the child node for each key
         Index param = no_node;           // `:name`
         Index star = no_node;            // `*`
-        std::vector<Index> here;         // routes ending at this node
-        std::vector<Index> rest;         // `**` routes whose rest starts here
+        PodVector<Index> here;           // routes ending at this node
+        PodVector<Index> rest;           // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
@@ -124,17 +125,20 @@ private:
     static std::size_t static_slot(const Node& n, std::string_view key, bool& exact) noexcept;
     const Node* static_child(const Node& n, std::string_view raw_segment) const noexcept;
     static std::size_t trim_path(std::string_view path, std::string_view& rem) noexcept;
-    const Route* pick(const std::vector<Index>& routes, Search& s) const noexcept;
+    const Route* pick(const PodVector<Index>& routes, Search& s) const noexcept;
     bool find(const Node& n, std::size_t pos, Search& s) const;
     void collect(const Node& n, std::size_t pos, std::string_view rem,
-                 std::vector<std::string_view>& methods, bool& any_route) const;
+                 PodVector<std::string_view>& methods, bool& any_route) const;
 
     std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;                  // registration order
-    std::set<std::string, std::less<>> names_;   // interned capture names (stable nodes)
+    std::vector<Route> routes_;   // registration order
+    /// `name`, kept once in names_ for the routes' views (each name stays where it is).
+    std::string_view intern(std::string_view name);
+    BoxVector<std::string> names_;   // interned capture names
+    FlatStringMap name_index_;       // name -> its index in names_
 };
 
 // ---- implementation -------------------------------------------------------
@@ -173,7 +177,7 @@ inline const std::uint32_t* FlatStringMap::find(std::string_view key) const noex
 
 inline void FlatStringMap::insert(std::string_view key, std::uint32_t value) {
     if ((keys_.size() + 1) * 2 > slots_.size()) {
-        std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+        PodVector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
         old.swap(slots_);
         for (const Slot& slot : old)
             if (slot.key != 0) place(slot);
@@ -277,6 +281,13 @@ inline bool RouterCore::parse_pattern(std::string_view pattern, Segs& segs) {
     return true;
 }
 
+inline std::string_view RouterCore::intern(std::string_view name) {
+    if (const std::uint32_t* i = name_index_.find(name)) return *names_[*i];
+    names_.push_back(make_box<std::string>(name));
+    name_index_.insert(name, static_cast<std::uint32_t>(names_.size() - 1));
+    return *names_.back();
+}
+
 inline std::error_code RouterCore::add(std::string_view method, std::string_view pattern,
                                        Owned target, std::string* clash) {
     if (!method.empty() && !is_method_token(method)) return errc::invalid_argument;
@@ -316,7 +327,7 @@ inline std::error_code RouterCore::add(std::string_view method, std::string_view
     for (std::size_t k = 0; k < segs.size(); ++k) {
         const SegKind kind = segs.kind(k);
         const std::string& text = segs.texts[k];
-        if (kind != SegKind::fixed) route.names.push_back(*names_.insert(text).first);
+        if (kind != SegKind::fixed) route.names.push_back(intern(text));
         if (kind == SegKind::rest) break;
         std::size_t i = 0;   // a static child's place among the node's keys
         Index child = no_node;
@@ -413,7 +424,7 @@ inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view
     return rem.empty() ? std::string_view::npos : 0;
 }
 
-inline const RouterCore::Route* RouterCore::pick(const std::vector<Index>& routes,
+inline const RouterCore::Route* RouterCore::pick(const PodVector<Index>& routes,
                                                  Search& s) const noexcept {
     const Route* get = nullptr;
     const Route* any = nullptr;
@@ -496,8 +507,8 @@ inline RouterCore::Hit RouterCore::match(std::string_view method, std::string_vi
 }
 
 inline void RouterCore::collect(const Node& n, std::size_t pos, std::string_view rem,
-                                std::vector<std::string_view>& methods, bool& any_route) const {
-    auto take = [&](const std::vector<Index>& routes) {
+                                PodVector<std::string_view>& methods, bool& any_route) const {
+    auto take = [&](const PodVector<Index>& routes) {
         for (Index i : routes) {
             const Route& r = routes_[i];
             if (r.method.empty()) any_route = true;
@@ -523,7 +534,7 @@ inline bool RouterCore::matches_path(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return false;
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     return any_route || !methods.empty();
@@ -533,7 +544,7 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     if (path.empty() || path.front() != '/' || nodes_.empty()) return {};
     std::string_view rem;
     const std::size_t pos = trim_path(path, rem);
-    std::vector<std::string_view> methods;
+    PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
     if (std::find(methods.begin(), methods.end(), "GET") != methods.end())

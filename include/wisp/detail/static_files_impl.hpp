@@ -14,16 +14,15 @@
 #include <wisp/detail/static_path.hpp>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 WISP_NAMESPACE_BEGIN
 
 namespace detail {
 
-inline Response serve_file_at(const Request& req, const std::filesystem::path& root,
+inline Response serve_file_at(const Request& req, const FsPath& root,
                               const StaticOptions& options) {
     std::string_view raw = req.path();
     for (const RouteParam& p : req.params())
@@ -39,10 +38,9 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
     }
     const auto full = resolve_under(root, relative);
     if (!full) return status(404);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*full, ec) || ec) return status(404);
-    const std::uintmax_t size = std::filesystem::file_size(*full, ec);
-    if (ec) return status(404);
+    const std::optional<std::uintmax_t> file_size = regular_file_size(*full);
+    if (!file_size) return status(404);
+    const std::uintmax_t size = *file_size;
     if (size > options.max_file_bytes) return status(413);
 
     Response res(200, {}, mime_type(relative));
@@ -51,11 +49,7 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
     // file would be served as its first few bytes.
     if (size > res.body.max_size()) return status(413);
     if (!options.cache_control.empty()) res.headers.set("Cache-Control", options.cache_control);
-#ifdef _WIN32
-    std::FILE* f = ::_wfopen(full->c_str(), L"rb");   // a narrow name is in the ANSI code page
-#else
-    std::FILE* f = std::fopen(full->string().c_str(), "rb");
-#endif
+    std::FILE* f = open_file(*full);
     if (f == nullptr) return status(404);
     res.body.resize(static_cast<std::size_t>(size));
     const std::size_t got = res.body.empty() ? 0 : std::fread(&res.body[0], 1, res.body.size(), f);
@@ -69,12 +63,12 @@ inline Response serve_file_at(const Request& req, const std::filesystem::path& r
 #ifdef WISP_WITH_ENGINE   // what compile-once files call, defined once (config.hpp)
 WISP_DEF Response detail::serve_file_in(const Request& req, std::string_view root,
                                         const StaticOptions& options) {
-    return serve_file_at(req, std::filesystem::path(root), options);
+    return serve_file_at(req, FsPath(root), options);
 }
 #ifdef _WIN32
 WISP_DEF Response detail::serve_file_in(const Request& req, std::wstring_view root,
                                         const StaticOptions& options) {
-    return serve_file_at(req, std::filesystem::path(root), options);
+    return serve_file_at(req, FsPath(root), options);
 }
 #endif
 #endif   // WISP_WITH_ENGINE

@@ -9,12 +9,20 @@
 #include <wisp/detail/url.hpp>
 #include <algorithm>
 #include <cstddef>
-#include <filesystem>
-#include <iterator>
+#include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
+#ifdef _WIN32
+#include <filesystem>   // wide names; POSIX paths are bytes, resolved with realpath
+#include <iterator>
 #include <system_error>
+#else
+#include <cerrno>
+#include <stdlib.h>   // realpath
+#include <sys/stat.h>
+#endif
 
 WISP_NAMESPACE_BEGIN
 namespace detail {
@@ -35,16 +43,32 @@ enum class PathCheck {
 /// or one ending in '/', names `index.html` in that directory. Returns e.g. "css/site.css".
 inline PathCheck safe_relative_path(std::string_view raw_request_path, std::string& out_relative);
 
+#ifdef _WIN32
+using FsPath = std::filesystem::path;   ///< a file's name as the system spells it: wide here
+#else
+using FsPath = std::string;   ///< POSIX paths are bytes
+#endif
+
 /// Joins `relative` (a safe_relative_path result, UTF-8) to `root` and returns the joined path
 /// after weakly_canonical, or nullopt when it is not under canonical(root) (a symlink that
 /// escapes the root, a ".." slipped in) or the filesystem reports an error (e.g. no root).
 /// The file itself need not exist. A symlink changed after this check is not caught.
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative);
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative);
 
 /// True when `path` equals `root` or lies below it, comparing whole path elements
 /// ("/srv/www2" is not under "/srv/www"). Lexical: both should be canonical.
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+#ifdef _WIN32
+inline bool path_is_under(const FsPath& path, const FsPath& root);
+#else
+inline bool path_is_under(std::string_view path, std::string_view root);
+#endif
+
+/// The size of the regular file `path` names (symlinks followed), or nullopt when it is
+/// missing, not a regular file, or the system reports an error.
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path);
+
+/// `path` opened for reading bytes, or nullptr.
+inline std::FILE* open_file(const FsPath& path);
 
 // ---- implementation -------------------------------------------------------
 
@@ -72,7 +96,8 @@ inline PathCheck safe_relative_path(std::string_view raw, std::string& out) {
     return PathCheck::ok;
 }
 
-inline bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+#ifdef _WIN32
+inline bool path_is_under(const FsPath& path, const FsPath& root) {
     auto p = path.begin();
     for (auto r = root.begin(); r != root.end(); ++r, ++p) {
         // A trailing separator of root shows up as an empty final element.
@@ -82,18 +107,15 @@ inline bool path_is_under(const std::filesystem::path& path, const std::filesyst
     return true;
 }
 
-inline std::optional<std::filesystem::path> resolve_under(const std::filesystem::path& root,
-                                                          std::string_view relative) {
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path base = fs::canonical(root, ec);
     if (ec) return std::nullopt;
-#if defined(_WIN32) && defined(__cpp_char8_t)
+#ifdef __cpp_char8_t
     const fs::path rel(std::u8string(relative.begin(), relative.end()));
-#elif defined(_WIN32)
-    const fs::path rel = fs::u8path(relative.begin(), relative.end());
 #else
-    const fs::path rel{std::string(relative)};   // POSIX paths are bytes
+    const fs::path rel = fs::u8path(relative.begin(), relative.end());
 #endif
     if (rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
     fs::path full = fs::weakly_canonical(base / rel, ec);
@@ -101,6 +123,129 @@ inline std::optional<std::filesystem::path> resolve_under(const std::filesystem:
     return full;
 }
 
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec) || ec) return std::nullopt;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) return std::nullopt;
+    return size;
+}
+
+inline std::FILE* open_file(const FsPath& path) {
+    return ::_wfopen(path.c_str(), L"rb");   // a narrow name is in the ANSI code page
+}
+#else
+/// The elements of a POSIX path as std::filesystem::path iterates them: "/" first when the
+/// path is absolute, repeated separators as one, "" for a trailing separator.
+class PathElements {
+public:
+    explicit PathElements(std::string_view path) : path_(path) {}
+    bool next(std::string_view& out) {
+        const std::size_t n = path_.size();
+        if (i_ > n) return false;
+        if (i_ == 0 && n != 0 && path_[0] == '/') {
+            out = std::string_view(path_.data(), 1);
+            i_ = skip_separators(0);
+            if (i_ == n) i_ = n + 1;
+            return true;
+        }
+        if (i_ == n) {   // past the separators that ended the path, or an empty path
+            i_ = n + 1;
+            if (n == 0) return false;
+            out = std::string_view();
+            return true;
+        }
+        std::size_t end = path_.find('/', i_);
+        if (end == std::string_view::npos) end = n;
+        out = path_.substr(i_, end - i_);
+        i_ = end == n ? n + 1 : skip_separators(end);
+        return true;
+    }
+
+private:
+    std::size_t skip_separators(std::size_t i) const {
+        while (i < path_.size() && path_[i] == '/') ++i;
+        return i;
+    }
+    std::string_view path_;
+    std::size_t i_ = 0;
+};
+
+inline bool path_is_under(std::string_view path, std::string_view root) {
+    PathElements p(path), r(root);
+    std::string_view pe, re;
+    bool more = r.next(re);
+    while (more) {
+        const std::string_view element = re;
+        more = r.next(re);
+        // A trailing separator of root shows up as an empty final element.
+        if (element.empty() && !more) return true;
+        if (!p.next(pe) || pe != element) return false;
+    }
+    return true;
+}
+
+/// realpath(3): `path` with every symlink, "." and ".." resolved, or nullopt.
+inline std::optional<std::string> real_path(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return std::nullopt;
+    std::string out(resolved);
+    ::free(resolved);
+    return out;
+}
+
+inline std::optional<FsPath> resolve_under(const FsPath& root, std::string_view relative) {
+    const std::optional<std::string> base = real_path(root);
+    if (!base) return std::nullopt;
+    if (!relative.empty() && relative.front() == '/') return std::nullopt;
+    // std::filesystem::weakly_canonical(base / relative): the longest leading part that exists
+    // made canonical, the rest appended, then normalized lexically.
+    std::string joined = *base;
+    if (joined.back() != '/') joined += '/';
+    joined.append(relative.data(), relative.size());
+    std::string existing;   // the leading elements that exist, as written
+    PathElements elements(joined);
+    std::string_view element;
+    bool more = elements.next(element);
+    for (; more; more = elements.next(element)) {
+        std::string candidate = existing;
+        if (!candidate.empty() && candidate.back() != '/') candidate += '/';
+        candidate.append(element.data(), element.size());
+        struct stat st;
+        if (::stat(candidate.c_str(), &st) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) break;
+            return std::nullopt;
+        }
+        existing.swap(candidate);
+    }
+    std::optional<std::string> full = real_path(existing);
+    if (!full) return std::nullopt;
+    // Normalize what did not exist: "." dropped, ".." takes back one element (none at "/"),
+    // a separator kept at the end when the last element was "", "." or "..".
+    bool trailing = false;
+    for (; more; more = elements.next(element)) {
+        trailing = element.empty() || element == "." || element == "..";
+        if (element == "..") {
+            const std::size_t slash = full->rfind('/');
+            full->resize(slash == 0 ? 1 : slash);
+        } else if (!trailing) {
+            if (full->back() != '/') *full += '/';
+            full->append(element.data(), element.size());
+        }
+    }
+    if (trailing && full->back() != '/') *full += '/';
+    if (!path_is_under(*full, *base)) return std::nullopt;
+    return full;
+}
+
+inline std::optional<std::uintmax_t> regular_file_size(const FsPath& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    return static_cast<std::uintmax_t>(st.st_size);
+}
+
+inline std::FILE* open_file(const FsPath& path) { return std::fopen(path.c_str(), "rb"); }
+#endif
 }   // namespace detail
 WISP_NAMESPACE_END
 #pragma pop_macro("WISP_IN_HEADER")

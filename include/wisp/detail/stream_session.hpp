@@ -27,6 +27,7 @@
 #include <wisp/detail/stream_topics.hpp>
 #include <wisp/detail/timers.hpp>
 #include <wisp/detail/topics.hpp>
+#include <wisp/detail/box.hpp>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -132,7 +133,7 @@ private:
 
 // ---- StreamState, the members that reach the session ----------------------------------
 inline StreamState::StreamState(Connection* c, const Request& req)
-    : owned(std::make_unique<StreamSession>(
+    : owned(make_box<StreamSession>(
           c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
       session_(owned.get()) {
     if (c) {
@@ -345,7 +346,7 @@ inline void StreamSession::resume(const std::string& topic, EventLog& log, bool 
     if (!st.has_last_event_id) return;
     const std::optional<EventId> after = EventId::parse(st.last_event_id);
     if (!after) return;   // not one of ours (an id the app pushed itself): live events only
-    if (!st.resumes) st.resumes = std::make_unique<std::vector<StreamState::Resume>>();
+    if (!st.resumes) st.resumes = make_box<std::vector<StreamState::Resume>>();
     flow_ |= Flow::resuming;
     st.resumes->push_back(StreamState::Resume{topic, *after, named, false, {}});
     AppCore& core = conn_->loop().core;

@@ -19,6 +19,7 @@
 #include <wisp/detail/event_log.hpp>
 #include <wisp/detail/loop_gate.hpp>
 #include <wisp/detail/timers.hpp>
+#include <wisp/detail/box.hpp>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -66,7 +67,7 @@ public:
     }
 
     /// The session, until the stream starts (or for good, when it never does).
-    std::unique_ptr<StreamSession> owned;
+    Box<StreamSession> owned;
     /// While the stream streams and this state is needed, the connection's reference to it,
     /// held here so that the session of an idle stream, which has none, stays small.
     std::shared_ptr<StreamState> kept;
@@ -86,7 +87,7 @@ public:
         std::vector<std::shared_ptr<TimerState>> timers;
         std::vector<std::function<void()>> when_drained;
     };
-    std::unique_ptr<Extras> extras;
+    Box<Extras> extras;
     /// A retained topic this stream resumes: the last id it was given, and while the bridge
     /// looks up what it missed, the live events that came meanwhile (plain SSE bytes).
     struct Resume {
@@ -96,7 +97,7 @@ public:
         bool waiting = false;
         std::vector<std::pair<EventId, SharedBuffer>> held;
     };
-    std::unique_ptr<std::vector<Resume>> resumes;   ///< made by the first resume()
+    Box<std::vector<Resume>> resumes;   ///< made by the first resume()
     Resume* find_resume(std::string_view topic) {
         for (Resume& r : *resumes)
             if (r.topic == topic) return &r;

@@ -10,6 +10,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -79,7 +80,7 @@ inline void StreamTopics::add(std::string_view topic) {
         return;
     }
     // Built before it replaces the inline name, so a failed allocation changes nothing.
-    auto v = std::make_unique<std::vector<std::string>>();
+    auto v = make_box<std::vector<std::string>>();
     v->reserve(2);
     if (tag() != 0) v->emplace_back(one());
     v->emplace_back(topic);

@@ -6,6 +6,7 @@
 #define WISP_IN_HEADER 1
 
 #include <wisp/config.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -105,7 +106,7 @@ private:
         --count_;
     }
 
-    std::vector<WheelNode*> slots_;
+    PodVector<WheelNode*> slots_;
     std::uint64_t now_ = 0;
     std::size_t count_ = 0;
     WheelNode* pending_ = nullptr;

@@ -19,6 +19,7 @@
 #include <wisp/detail/loop.hpp>
 #include <wisp/detail/tls_context.hpp>
 #include <wisp/detail/transport.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -58,8 +59,7 @@ public:
     /// Over `lower` (the connection's socket transport), which outlives this layer.
     TlsTransport(Loop& loop, Transport& lower, std::shared_ptr<const TlsContext> ctx);
     /// Over a transport this layer owns (tests: an in-memory one).
-    TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
-                 std::shared_ptr<const TlsContext> ctx);
+    TlsTransport(Loop& loop, Box<Transport> lower, std::shared_ptr<const TlsContext> ctx);
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
     inline ~TlsTransport() override;
@@ -126,7 +126,7 @@ private:
     void report(std::string why) const;
 
     Loop& loop_;
-    std::unique_ptr<Transport> owned_lower_;
+    Box<Transport> owned_lower_;
     Transport& lower_;
     std::shared_ptr<const TlsContext> ctx_;
     SSL* ssl_ = nullptr;
@@ -151,14 +151,13 @@ private:
 };
 
 /// A TLS layer over `lower` with the endpoint's current certificates.
-inline std::unique_ptr<Transport> make_tls_layer(Loop& loop, Transport& lower,
-                                                 const TlsEndpoint& ep) {
-    return std::make_unique<TlsTransport>(loop, lower, ep.context());
+inline Box<Transport> make_tls_layer(Loop& loop, Transport& lower, const TlsEndpoint& ep) {
+    return make_box<TlsTransport>(loop, lower, ep.context());
 }
 
 #else   // !WISP_TLS
 
-inline std::unique_ptr<Transport> make_tls_layer(Loop&, Transport&, const TlsEndpoint&) {
+inline Box<Transport> make_tls_layer(Loop&, Transport&, const TlsEndpoint&) {
     return nullptr;   // never called: no TlsEndpoint exists without WISP_TLS
 }
 
@@ -173,7 +172,7 @@ inline TlsTransport::TlsTransport(Loop& loop, Transport& lower,
     init();
 }
 
-inline TlsTransport::TlsTransport(Loop& loop, std::unique_ptr<Transport> lower,
+inline TlsTransport::TlsTransport(Loop& loop, Box<Transport> lower,
                                   std::shared_ptr<const TlsContext> ctx)
     : loop_(loop), owned_lower_(std::move(lower)), lower_(*owned_lower_), ctx_(std::move(ctx)) {
     init();

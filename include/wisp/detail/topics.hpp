@@ -16,6 +16,7 @@
 #include <wisp/detail/event_log.hpp>
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -176,7 +177,7 @@ public:
     bool remove(const std::string& topic, TopicSub sub);
     /// Subscribers of `topic` on this loop, in subscription order (nullptr when none). Outside
     /// a walk it holds no holes.
-    const std::vector<TopicSub>* find(const std::string& topic) const;
+    const PodVector<TopicSub>* find(const std::string& topic) const;
     /// Calls f(sub) for each subscriber of `topic` that was there when the walk began and is
     /// still subscribed when its turn comes. f may subscribe and unsubscribe anyone.
     template <class F>
@@ -223,12 +224,12 @@ private:
     /// the subscriber misses the run and the walk goes on.
     void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
-    std::unordered_map<std::string, std::vector<TopicSub>> subs_;   // node-based: lists stay put
+    std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;        // topics with holes left by removals during a walk
-    std::vector<Held> held_;                ///< one topic's run, in publication order
-    std::vector<Held> delivering_;          ///< the run being delivered (held_'s storage, swapped)
-    std::vector<const Publication*> run_;   ///< delivering_'s publications
+    std::vector<std::string> holes_;      // topics with holes left by removals during a walk
+    std::vector<Held> held_;              ///< one topic's run, in publication order
+    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
     bool settling_ = false;    ///< deliver_held() is walking
     std::size_t failed_ = 0;   ///< see take_failed()
@@ -368,7 +369,7 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     return true;
 }
 
-inline const std::vector<TopicSub>* LoopTopics::find(const std::string& topic) const {
+inline const PodVector<TopicSub>* LoopTopics::find(const std::string& topic) const {
     auto it = subs_.find(topic);
     return it == subs_.end() ? nullptr : &it->second;
 }
@@ -377,8 +378,8 @@ template <class F>
 void LoopTopics::for_each(const std::string& topic, F&& f) {
     auto it = subs_.find(topic);
     if (it == subs_.end()) return;
-    std::vector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
-    const std::size_t n = v.size();          // who subscribes during the walk waits for the next
+    PodVector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
+    const std::size_t n = v.size();        // who subscribes during the walk waits for the next
     ++walking_;
     for (std::size_t i = 0; i < n; ++i) {
         const TopicSub s = v[i];   // by value: f may append to v
@@ -416,7 +417,7 @@ inline void LoopTopics::deliver_held() {
             mixed = mixed || h.skip != skip;
         }
         const PublicationRun run(run_.data(), run_.size());
-        std::vector<TopicSub>& v = it->second;   // stays valid: not erased while walking
+        PodVector<TopicSub>& v = it->second;   // stays valid: not erased while walking
         const std::size_t n = v.size();
         ++walking_;
         for (std::size_t i = 0; i < n; ++i) {

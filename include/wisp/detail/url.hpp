@@ -208,7 +208,7 @@ inline std::size_t scheme_length(std::string_view s) noexcept {
 inline TargetParts split_target(std::string_view target) noexcept {
     TargetParts t;
     const std::size_t hash = target.find('#');
-    if (hash != std::string_view::npos) target = target.substr(0, hash);
+    if (hash != std::string_view::npos) target = std::string_view(target.data(), hash);
     std::string_view rest = target;
     if (target == "*") {
         t.form = TargetForm::asterisk;
@@ -225,9 +225,15 @@ inline TargetParts split_target(std::string_view target) noexcept {
             rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
         }
     }
+    // Split without substr: its range check is never needed here, and it keeps the compiler
+    // from inlining this into the request path (issue 25).
     const std::size_t q = rest.find('?');
-    t.path = rest.substr(0, q);
-    if (q != std::string_view::npos) t.query = rest.substr(q + 1);
+    if (q == std::string_view::npos) {
+        t.path = rest;
+    } else {
+        t.path = std::string_view(rest.data(), q);
+        t.query = std::string_view(rest.data() + q + 1, rest.size() - q - 1);
+    }
     if (t.form == TargetForm::absolute && t.path.empty()) t.path = "/";
     return t;
 }

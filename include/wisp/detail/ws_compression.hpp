@@ -19,6 +19,7 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/ws_deflate.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/box.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -77,8 +78,8 @@ private:
     /// with RSV1, then the compressed bytes); returns its view, or an empty view on failure.
     std::string_view build_frame(Deflater& d, Opcode op, std::string_view payload,
                                  bool keep_context);
-    std::unique_ptr<Deflater> deflater_;   ///< dedicated: context kept between messages
-    std::unique_ptr<Inflater> inflater_;   ///< dedicated: the client's context kept
+    Box<Deflater> deflater_;   ///< dedicated: context kept between messages
+    Box<Inflater> inflater_;   ///< dedicated: the client's context kept
 #endif
     DeflateParams params_;
     std::string_view response_;
@@ -125,8 +126,7 @@ inline bool WsCompression::write(SendQueue& q, Opcode op, std::string_view paylo
             return false;
     } else {
         if (!deflater_) {
-            deflater_ =
-                std::make_unique<Deflater>(params_.server_max_window_bits, mem_level_, level_);
+            deflater_ = make_box<Deflater>(params_.server_max_window_bits, mem_level_, level_);
             if (!deflater_->ok()) {
                 deflater_.reset();
                 return false;
@@ -164,7 +164,7 @@ inline InflateOutcome WsCompression::inflate(std::string_view in, std::size_t li
     const bool keep = !params_.client_no_context_takeover;
     if (keep) {
         if (!inflater_) {
-            inflater_ = std::make_unique<Inflater>(params_.client_max_window_bits);
+            inflater_ = make_box<Inflater>(params_.client_max_window_bits);
             if (!inflater_->ok()) {
                 inflater_.reset();
                 return InflateOutcome::no_memory;

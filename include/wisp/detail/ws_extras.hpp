@@ -14,6 +14,7 @@
 #include <wisp/timer.hpp>
 #include <wisp/websocket.hpp>
 #include <wisp/detail/ws_compression.hpp>
+#include <wisp/detail/box.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,11 +37,11 @@ struct WsRuntime {
 struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
-    std::unique_ptr<Request> request;
-    std::unique_ptr<StateSlot> state;                   ///< shared with the upgrade request's
-    std::unique_ptr<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    std::unique_ptr<std::vector<std::string>> topics;   ///< made by the first subscribe
-    std::unique_ptr<WsRuntime> runtime;
+    Box<Request> request;
+    Box<StateSlot> state;                   ///< shared with the upgrade request's
+    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
+    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<WsRuntime> runtime;
 
     bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
 };

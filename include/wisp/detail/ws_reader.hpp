@@ -15,6 +15,7 @@
 #include <wisp/error.hpp>
 #include <wisp/detail/utf8.hpp>
 #include <wisp/detail/ws_frame.hpp>
+#include <wisp/detail/box.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -148,7 +149,7 @@ private:
 
     /// Fragments of a message that did not arrive whole: made by the first one, so that the
     /// many idle readers hold a pointer rather than a string.
-    std::unique_ptr<std::string> msg_;
+    Box<std::string> msg_;
     std::unique_ptr<char[]> ctl_;   // a control payload split across reads (125 bytes)
     std::uint64_t remaining_ = 0;   // payload bytes of this frame still to come
     std::uint8_t key_[4] = {};      // this frame's masking key
@@ -385,7 +386,7 @@ WISP_NOINLINE inline WsReaderCore::Fault WsReaderCore::parse_header_bytes(
 }
 
 inline void WsReaderCore::append(const char* p, std::size_t n) {
-    if (!msg_) msg_ = std::make_unique<std::string>();
+    if (!msg_) msg_ = make_box<std::string>();
     const std::size_t need = msg_->size() + n;
     if (need > msg_->capacity()) {
         // Room for the rest of this frame too (capped, since the peer may never send it), and

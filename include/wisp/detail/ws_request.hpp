@@ -19,6 +19,7 @@
 #include <wisp/detail/kept_request.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/ws_session.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -45,15 +46,14 @@ inline std::string ws_url(const Request& upgrade) {
     return u;
 }
 
-inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep,
-                                                  Request& req, std::string_view protocol,
-                                                  std::unique_ptr<WsCompression> deflate) {
+inline Box<WsSession> WsSession::make(Connection& conn, const WsEndpoint& ep, Request& req,
+                                      std::string_view protocol, Box<WsCompression> deflate) {
     // Kept: the request packed, or (keep_request false) the URL, with the request whole until
     // `open` has returned.
-    std::unique_ptr<Request> transient;
+    Box<Request> transient;
     std::string url;
     if (!ep.keep_request) {
-        transient = std::make_unique<Request>(req);
+        transient = make_box<Request>(req);
         url = ws_url(req);
     }
     // The peer's id: the next number, in hex, stored after the session.
@@ -68,13 +68,12 @@ inline std::unique_ptr<WsSession> WsSession::make(Connection& conn, const WsEndp
     char* mem = static_cast<char*>(::operator new(kept_at + extra));
     std::memcpy(mem + sizeof(WsSession), id, id_len);
     KeptRequest::pack(mem + kept_at, packed, protocol, url);
-    return std::unique_ptr<WsSession>(
+    return Box<WsSession>(
         new (mem) WsSession(conn, ep, req, std::move(transient), std::move(deflate), id_len));
 }
 
 inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-                            std::unique_ptr<Request> transient,
-                            std::unique_ptr<WsCompression> deflate, std::uint8_t id_len)
+                            Box<Request> transient, Box<WsCompression> deflate, std::uint8_t id_len)
     : Session(SessionKind::websocket),
       id_len_(id_len),
       close_sent_(false),
@@ -91,7 +90,7 @@ inline WsSession::WsSession(Connection& conn, const WsEndpoint& ep, Request& req
     if (transient) extras().request = std::move(transient);
     if (deflate) extras().deflate = std::move(deflate);
     const StateSlot& slot = RequestBuilder::state_slot(req);
-    if (slot.tag || slot.ptr) extras().state = std::make_unique<StateSlot>(slot);   // a 2nd owner
+    if (slot.tag || slot.ptr) extras().state = make_box<StateSlot>(slot);   // a 2nd owner
     note_rx();
 }
 
@@ -108,7 +107,7 @@ inline void WsSession::trim_request() noexcept {
 }
 
 inline WsExtras& WsSession::extras() const {
-    if (!extras_) extras_ = std::make_unique<WsExtras>();
+    if (!extras_) extras_ = make_box<WsExtras>();
     return *extras_;
 }
 
@@ -118,7 +117,7 @@ inline void WsSession::trim_extras() noexcept {
 
 inline WsRuntime& WsSession::runtime() {
     WsExtras& x = extras();
-    if (!x.runtime) x.runtime = std::make_unique<WsRuntime>();
+    if (!x.runtime) x.runtime = make_box<WsRuntime>();
     return *x.runtime;
 }
 
@@ -130,15 +129,15 @@ inline std::string WsSession::url() const {
 inline const Request& WsSession::request() const noexcept {
     if (!extras_ || !extras_->request) {
         if (!kept().has_request()) return empty_request();
-        std::unique_ptr<Request>& made = extras().request;
-        made = std::make_unique<Request>();
+        Box<Request>& made = extras().request;
+        made = make_box<Request>();
         kept().fill(*made);
         RequestBuilder::set_remote(*made, conn_.remote_address(), conn_.is_secure());
         RequestBuilder::set_client_subject(*made, conn_.client_subject());
     }
     Request& r = *extras_->request;
     StateSlot& slot = RequestBuilder::state_slot(r);
-    const std::unique_ptr<StateSlot>& state = extras_->state;
+    const Box<StateSlot>& state = extras_->state;
     if (state && slot.ptr != state->ptr) slot = *state;   // peer.state<T>() made since
     return r;
 }

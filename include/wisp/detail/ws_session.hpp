@@ -29,6 +29,7 @@
 #include <wisp/detail/ws_extras.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <wisp/detail/ws_reader.hpp>
+#include <wisp/detail/box.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -52,9 +53,8 @@ namespace detail {
 class WsSession final : public Session, public Peer {
 public:
     /// A session for the upgrade `req` (whose state it shares), in one allocation.
-    static std::unique_ptr<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
-                                           std::string_view protocol,
-                                           std::unique_ptr<WsCompression> deflate = nullptr);
+    static Box<WsSession> make(Connection& conn, const WsEndpoint& ep, Request& req,
+                               std::string_view protocol, Box<WsCompression> deflate = nullptr);
     static void operator delete(void* p) noexcept { ::operator delete(p); }
 
     Peer& peer() noexcept { return *this; }
@@ -64,7 +64,7 @@ public:
     /// The peer's state (peer.state<T>()), made on first use unless the upgrade had some.
     StateSlot& state_slot() {
         WsExtras& x = extras();
-        if (!x.state) x.state = std::make_unique<StateSlot>();
+        if (!x.state) x.state = make_box<StateSlot>();
         return *x.state;
     }
     const Address& remote_address() const noexcept { return conn_.remote_address(); }
@@ -149,9 +149,8 @@ public:
                        bool compress = true);
 
 private:
-    WsSession(Connection& conn, const WsEndpoint& ep, Request& req,
-              std::unique_ptr<Request> transient, std::unique_ptr<WsCompression> deflate,
-              std::uint8_t id_len);
+    WsSession(Connection& conn, const WsEndpoint& ep, Request& req, Box<Request> transient,
+              Box<WsCompression> deflate, std::uint8_t id_len);
     /// The bytes after the session, in its allocation: the id's characters, then (aligned) the
     /// kept request.
     static std::size_t kept_offset(std::size_t id_len) noexcept {
@@ -214,8 +213,8 @@ private:
     Connection& conn_;
     const WsEndpoint& ep_;
     WsReaderCore reader_;   ///< fed max_message(): the limit is the route's, not kept per peer
-    mutable std::unique_ptr<WsExtras> extras_;   ///< null while the peer uses none of them
-    WsSession* list_prev_ = nullptr;             ///< the route's PeerList
+    mutable Box<WsExtras> extras_;     ///< null while the peer uses none of them
+    WsSession* list_prev_ = nullptr;   ///< the route's PeerList
     WsSession* list_next_ = nullptr;
 
     std::uint64_t max_message() const noexcept;   ///< the route's, as WsReader clamps it
@@ -244,7 +243,7 @@ void WsSession::guarded(F&& call) {
 #else
     call();
 #endif
-    if (--hook_depth_ == 0) trim_request();
+    if (--hook_depth_ == 0 && extras_) trim_request();   // no extras_: nothing to trim
 }
 
 inline void WsSession::on_start() {
@@ -395,7 +394,7 @@ inline void WsSession::report_close(std::uint16_t code, std::string_view reason,
 #else
     ep_.close(ep_.handler, peer(), info);
 #endif
-    if (hook_depth_ == 0) trim_request();
+    if (hook_depth_ == 0 && extras_) trim_request();
 }
 
 inline void WsSession::on_closed() {
@@ -537,7 +536,7 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     WsExtras& x = extras();
-    if (!x.topics) x.topics = std::make_unique<std::vector<std::string>>();
+    if (!x.topics) x.topics = make_box<std::vector<std::string>>();
     x.topics->emplace_back(topic);
     return true;
 }

@@ -22,6 +22,7 @@
 #include <wisp/detail/ws_handshake.hpp>
 #include <wisp/detail/ws_request.hpp>
 #include <wisp/detail/ws_session.hpp>
+#include <wisp/detail/box.hpp>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -131,14 +132,14 @@ inline bool try_upgrade(HttpSession& http, Request& req, const WsEndpoint& ep,
         }
     }
     // permessage-deflate (RFC 7692 §5): the first acceptable offer, over every field.
-    std::unique_ptr<WsCompression> deflate;
+    Box<WsCompression> deflate;
     if (deflate_route) {
         DeflateNegotiator n(
             DeflateConfig{ep.deflate.mode == DeflateMode::dedicated, ep.deflate.window_bits});
         for (const Header& h : req.headers())
             if (iequals(h.name, "sec-websocket-extensions")) n.feed(h.value);
         if (n.accepted()) {
-            deflate = std::make_unique<WsCompression>(n.params(), ep.deflate, loop.deflate);
+            deflate = make_box<WsCompression>(n.params(), ep.deflate, loop.deflate);
             extra.append("Sec-WebSocket-Extensions: ").append(deflate->extensions()).append("\r\n");
         }
     }
