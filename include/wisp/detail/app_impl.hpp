@@ -127,7 +127,7 @@ WISP_DEF App::~App() {
 WISP_DEF detail::Loop& App::loop0() {
     if (loops_.empty()) {
         core_->sync_limits();
-        loops_.push_back(detail::make_box<detail::Loop>(*core_, 0));
+        loops_.push_back(detail::make_box<detail::Loop>(*core_, 0u));
     }
     return *loops_[0];
 }
