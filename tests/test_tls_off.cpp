@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 #include <wisp/app.hpp>
 
+#include <ostream>   // doctest prints a std::error_code through operator<<
+
 #ifndef WISP_TLS
 #ifdef OPENSSL_VERSION_NUMBER
 #error "without WISP_TLS, wisp must not include OpenSSL"

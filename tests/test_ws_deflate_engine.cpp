@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <wisp/app.hpp>
 
+#include <ostream>   // doctest prints a std::error_code through operator<<
+
 #ifdef WISP_DEFLATE
 #include "support/fake_transport.hpp"
 #include "support/ws_client.hpp"
