@@ -364,6 +364,11 @@ struct Limits {
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
     /// thread never waits (two loops waiting on each other would deadlock). 0 counts as 1.
     std::size_t max_pending_publications = 1024;
+    /// The same for sends to one event loop through handles from elsewhere (PeerHandle's send,
+    /// publish, close and post; StreamHandle's push and post; EventStream::push off its
+    /// thread): a thread that is not an I/O thread waits while this many wait to run, so a
+    /// producer faster than the loop cannot grow its queue without end. 0 counts as 1.
+    std::size_t max_pending_sends = 1024;
 };
 
 /// App-wide settings, fixed once the App listens.
@@ -2791,7 +2796,9 @@ using SendDone = std::function<void(SendResult)>;
 /// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
 /// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
 /// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
-/// app ends before the work could run) on the thread that ends it.
+/// app ends before the work could run) on the thread that ends it. A thread that is not an I/O
+/// thread waits while Limits::max_pending_sends sends wait for the peer's loop (I/O threads
+/// never wait).
 /// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
 class PeerHandle {
 public:
@@ -2836,7 +2843,8 @@ private:
 
 /// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
 /// keep the stream's state alive (an EventStream does).
-/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
+/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does
+/// (paced by Limits::max_pending_sends, as PeerHandle's sends).
 class StreamHandle {
 public:
     StreamHandle() noexcept = default;
@@ -7872,6 +7880,8 @@ WISP_NAMESPACE_END
 // returned never touches a freed loop.
 // Must not know: connections, sessions, what the work does.
 
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -7885,7 +7895,9 @@ namespace detail {
 /// it from its destructor (see Unrun).
 class LoopGate {
 public:
-    explicit LoopGate(Reactor& r) noexcept : r_(&r) {}
+    /// `paced_limit`: Limits::max_pending_sends (0 counts as 1).
+    explicit LoopGate(Reactor& r, std::size_t paced_limit = 1024) noexcept
+        : r_(&r), limit_(paced_limit == 0 ? 1 : paced_limit) {}
     LoopGate(const LoopGate&) = delete;
     LoopGate& operator=(const LoopGate&) = delete;
 
@@ -7898,15 +7910,48 @@ public:
         r_->post(std::forward<F>(fn));
         return true;
     }
-    /// The loop is ending: nothing more is accepted. Its thread, before the Reactor goes.
+    /// As post(), for work a handle sends from elsewhere (its bytes wait in the loop's queue):
+    /// with `may_wait` (the caller is not an I/O thread) it first waits while the limit of such
+    /// work waits already, until the loop runs some or ends, so that a producer faster than
+    /// the loop is paced by it and the queue stays bounded. An I/O thread never waits (two
+    /// loops waiting on each other would deadlock): its work is queued at once.
+    template <class F>
+    bool post_paced(F&& fn, bool may_wait) {
+        std::unique_lock<std::mutex> lock(m_);
+        if (may_wait && r_ != nullptr && paced_ >= limit_) {
+            ++waiters_;
+            room_.wait(lock, [this] { return r_ == nullptr || paced_ < limit_; });
+            --waiters_;
+        }
+        if (r_ == nullptr) return false;
+        ++paced_;
+        r_->post([this, f = std::forward<F>(fn)]() mutable {
+            ran_paced();   // the loop runs it, so it (and this gate) is alive
+            f();
+        });
+        return true;
+    }
+    /// The loop is ending: nothing more is accepted, and waiting senders return. Its thread,
+    /// before the Reactor goes.
     void close() noexcept {
         std::lock_guard<std::mutex> lock(m_);
         r_ = nullptr;
+        if (waiters_ != 0) room_.notify_all();
     }
 
 private:
+    void ran_paced() noexcept {
+        std::lock_guard<std::mutex> lock(m_);
+        --paced_;
+        if (waiters_ != 0) room_.notify_one();
+    }
+
     std::mutex m_;
+    std::condition_variable room_;
     Reactor* r_;
+    const std::size_t limit_;
+    std::size_t paced_ = 0;     ///< post_paced() work queued, not run yet
+    std::size_t waiters_ = 0;   ///< senders waiting for room
 };
 
 /// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report
@@ -8614,7 +8659,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       poller(*this),
-      gate(std::make_shared<LoopGate>(reactor)),
+      gate(std::make_shared<LoopGate>(reactor, app_core.options.limits.max_pending_sends)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(reactor),
@@ -11479,8 +11524,9 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
     if (s.closed()) return SendResult::closed;
     if (s.on_io_thread()) return s.write_event_bytes(bytes);
     // Another thread: through the loop's gate, so a push after the app ended does nothing.
-    const bool posted =
-        self->gate->post([self, b = std::move(bytes)] { self->session().write_event_bytes(b); });
+    const bool posted = self->gate->post_paced(
+        [self, b = std::move(bytes)] { self->session().write_event_bytes(b); },
+        Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
 
@@ -14010,9 +14056,9 @@ WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, Se
     detail::Unrun lost([shared_done] {
         if (*shared_done) (*shared_done)(SendResult::closed);
     });
-    const bool posted =
-        gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
-                     lost = std::move(lost)]() mutable {
+    const bool posted = gate_->post_paced(
+        [ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
+         lost = std::move(lost)]() mutable {
             lost.dismiss();
             SendResult r = SendResult::closed;
             if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
@@ -14020,7 +14066,8 @@ WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, Se
                     r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
                 });
             if (*shared_done) (*shared_done)(r);
-        });
+        },
+        detail::Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
@@ -14059,11 +14106,13 @@ WISP_DEF SendResult PeerHandle::close(std::uint16_t code, std::string_view reaso
 
 WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
     if (!is_open() || !fn) return false;
-    return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
-        detail::WsSession* s = detail::ws_session_of(*ref.get());
-        if (s == nullptr || s->ready_state() == ReadyState::closed) return;
-        ref->in_session([&] { f(s->peer()); });
-    });
+    return gate_->post_paced(
+        [ref = detail::ConnRef(conn_), f = std::move(fn)] {
+            detail::WsSession* s = detail::ws_session_of(*ref.get());
+            if (s == nullptr || s->ready_state() == ReadyState::closed) return;
+            ref->in_session([&] { f(s->peer()); });
+        },
+        detail::Loop::current() == nullptr);
 }
 
 // ---- StreamHandle ---------------------------------------------------------------------
@@ -14090,11 +14139,13 @@ WISP_DEF void StreamHandle::close() const {
 WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
     if (!s || s->session().closed() || !fn || !s->gate) return false;
-    return s->gate->post([st = std::move(s), f = std::move(fn)] {
-        if (st->session().closed()) return;
-        EventStream e = detail::HandleAccess::event_stream(st);
-        f(e);
-    });
+    return s->gate->post_paced(
+        [st = std::move(s), f = std::move(fn)] {
+            if (st->session().closed()) return;
+            EventStream e = detail::HandleAccess::event_stream(st);
+            f(e);
+        },
+        detail::Loop::current() == nullptr);
 }
 #endif   // WISP_WITH_ENGINE
 

@@ -245,6 +245,126 @@ TEST_CASE("runtime: a peer handle sends and posts from another thread, and says 
     CHECK_FALSE(h.post([](wisp::Peer&) { FAIL("ran for a closed peer"); }));
 }
 
+TEST_CASE("runtime: a worker's handle sends wait while max_pending_sends wait for a busy loop") {
+    CHECK(wisp::Limits{}.max_pending_sends == 1024);   // the default
+    wisp::Options o;
+    o.limits.max_pending_sends = 4;
+    wisp::App app(o);
+    std::promise<wisp::PeerHandle> opened;
+    struct Keeper {
+        std::promise<wisp::PeerHandle>* opened;
+        void open(wisp::Peer& p) { opened->set_value(p.handle()); }
+    };
+    Keeper k{&opened};
+    app.ws("/_ws", k);
+    Server srv(app);
+    WsClient c(srv.port());
+    REQUIRE(status_of(c.handshake("/_ws")) == 101);
+    auto fut = opened.get_future();
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    const wisp::PeerHandle h = fut.get();
+    // The loop's thread is held in a task of its own until `release`.
+    Latch busy(1), release(1);
+    REQUIRE(app.post([&] {
+        busy.count_down();
+        CHECK(release.wait());
+    }));
+    REQUIRE(busy.wait());
+    // Four sends wait in the loop's queue at once; the fifth waits for room.
+    auto four = std::async(std::launch::async, [&] {
+        for (int i = 0; i < 4; ++i)
+            CHECK(h.send("m" + std::to_string(i)) == wisp::SendResult::sent);
+    });
+    REQUIRE(four.wait_for(5s) == std::future_status::ready);
+    std::promise<wisp::SendResult> fifth_done;
+    auto fifth = std::async(std::launch::async, [&] {
+        return h.send("m4", [&fifth_done](wisp::SendResult r) { fifth_done.set_value(r); });
+    });
+    CHECK(fifth.wait_for(300ms) == std::future_status::timeout);   // paced, not queued
+    release.count_down();
+    REQUIRE(fifth.wait_for(5s) == std::future_status::ready);
+    CHECK(fifth.get() == wisp::SendResult::sent);
+    CHECK(fifth_done.get_future().get() == wisp::SendResult::sent);
+    for (int i = 0; i < 5; ++i) {   // all of them, in order
+        auto f = c.read();
+        REQUIRE(f);
+        CHECK(f->payload == "m" + std::to_string(i));
+    }
+}
+
+TEST_CASE("runtime: an I/O thread's handle sends never wait, even to its own busy loop") {
+    // Over the limit from the peer's own thread: waiting would wait for itself.
+    wisp::Options o;
+    o.limits.max_pending_sends = 2;
+    wisp::App app(o);
+    struct Burst {
+        void message(wisp::Peer& p, const wisp::Message&) {
+            const wisp::PeerHandle h = p.handle();
+            for (int i = 0; i < 10; ++i)
+                CHECK(h.send("b" + std::to_string(i)) == wisp::SendResult::sent);
+            p.send("done");
+        }
+    };
+    Burst b;
+    app.ws("/_ws", b);
+    Server srv(app);
+    WsClient c(srv.port());
+    REQUIRE(status_of(c.handshake("/_ws")) == 101);
+    c.send(wisp::detail::Opcode::text, "go");
+    auto f = c.read();
+    REQUIRE(f);
+    CHECK(f->payload == "done");
+    for (int i = 0; i < 10; ++i) {
+        f = c.read();
+        REQUIRE(f);
+        CHECK(f->payload == "b" + std::to_string(i));
+    }
+}
+
+TEST_CASE("runtime: a worker's stream pushes wait while max_pending_sends wait, none lost") {
+    wisp::Options o;
+    o.limits.max_pending_sends = 3;
+    wisp::App app(o);
+    std::promise<wisp::StreamHandle> made;
+    app.get("/events", [&made](wisp::Request& req) {
+        wisp::EventStream s(req);
+        made.set_value(s.handle());
+        return s;
+    });
+    Server srv(app);
+    Client c(srv.port());
+    c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto fut = made.get_future();
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    wisp::StreamHandle h = fut.get();
+    Latch busy(1), release(1);
+    REQUIRE(app.post([&] {
+        busy.count_down();
+        CHECK(release.wait());
+    }));
+    REQUIRE(busy.wait());
+    auto three = std::async(std::launch::async, [&] {
+        for (int i = 0; i < 3; ++i)
+            CHECK(h.push("e" + std::to_string(i)) == wisp::SendResult::sent);
+    });
+    REQUIRE(three.wait_for(5s) == std::future_status::ready);
+    auto fourth = std::async(std::launch::async, [&] { return h.push("e3"); });
+    CHECK(fourth.wait_for(300ms) == std::future_status::timeout);
+    release.count_down();
+    REQUIRE(fourth.wait_for(5s) == std::future_status::ready);
+    CHECK(fourth.get() == wisp::SendResult::sent);
+    REQUIRE(c.read_until(
+        [](const std::string& b) { return b.find("data: e3\n") != std::string::npos; }));
+    std::size_t at = 0;   // every push, in order
+    for (int i = 0; i < 4; ++i) {
+        const std::size_t next = c.buffer().find("data: e" + std::to_string(i) + "\n", at);
+        REQUIRE(next != std::string::npos);
+        at = next + 1;
+    }
+    h.close();
+    CHECK(c.wait_closed());
+}
+
 TEST_CASE("runtime: app.post runs on the I/O thread; a stream handle pushes from a worker") {
     wisp::App app;
     std::promise<wisp::StreamHandle> made;

@@ -38,7 +38,9 @@ using SendDone = std::function<void(SendResult)>;
 /// when the peer (or the app) is known gone, invalid for arguments that could never be sent,
 /// else sent ("on its way"). For the final outcome pass `done`: it runs exactly once, on the
 /// peer's I/O thread, or on the calling thread when the outcome is known at once, or (when the
-/// app ends before the work could run) on the thread that ends it.
+/// app ends before the work could run) on the thread that ends it. A thread that is not an I/O
+/// thread waits while Limits::max_pending_sends sends wait for the peer's loop (I/O threads
+/// never wait).
 /// Lifetime: a handle keeps no socket open; after the peer closes it only answers closed.
 class PeerHandle {
 public:
@@ -83,7 +85,8 @@ private:
 
 /// A weak reference to an event stream (stream.handle()), usable from any thread; it does not
 /// keep the stream's state alive (an EventStream does).
-/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does.
+/// Thread: any. Pushes are done on the stream's I/O thread, later, as EventStream::push does
+/// (paced by Limits::max_pending_sends, as PeerHandle's sends).
 class StreamHandle {
 public:
     StreamHandle() noexcept = default;

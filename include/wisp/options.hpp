@@ -45,6 +45,11 @@ struct Limits {
     /// (so a fast producer is paced by the slowest loop, and memory stays bounded); an I/O
     /// thread never waits (two loops waiting on each other would deadlock). 0 counts as 1.
     std::size_t max_pending_publications = 1024;
+    /// The same for sends to one event loop through handles from elsewhere (PeerHandle's send,
+    /// publish, close and post; StreamHandle's push and post; EventStream::push off its
+    /// thread): a thread that is not an I/O thread waits while this many wait to run, so a
+    /// producer faster than the loop cannot grow its queue without end. 0 counts as 1.
+    std::size_t max_pending_sends = 1024;
 };
 
 /// App-wide settings, fixed once the App listens.

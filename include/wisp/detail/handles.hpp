@@ -208,9 +208,9 @@ WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, Se
     detail::Unrun lost([shared_done] {
         if (*shared_done) (*shared_done)(SendResult::closed);
     });
-    const bool posted =
-        gate_->post([ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
-                     lost = std::move(lost)]() mutable {
+    const bool posted = gate_->post_paced(
+        [ref = detail::ConnRef(conn_), binary, bytes = std::string(data), shared_done,
+         lost = std::move(lost)]() mutable {
             lost.dismiss();
             SendResult r = SendResult::closed;
             if (detail::WsSession* s = detail::ws_session_of(*ref.get()))
@@ -218,7 +218,8 @@ WISP_DEF SendResult PeerHandle::post_send(bool binary, std::string_view data, Se
                     r = s->send_data(binary ? detail::Opcode::binary : detail::Opcode::text, bytes);
                 });
             if (*shared_done) (*shared_done)(r);
-        });
+        },
+        detail::Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // not posted: `lost` said closed
 }
 
@@ -257,11 +258,13 @@ WISP_DEF SendResult PeerHandle::close(std::uint16_t code, std::string_view reaso
 
 WISP_DEF bool PeerHandle::post(std::function<void(Peer&)> fn) const {
     if (!is_open() || !fn) return false;
-    return gate_->post([ref = detail::ConnRef(conn_), f = std::move(fn)] {
-        detail::WsSession* s = detail::ws_session_of(*ref.get());
-        if (s == nullptr || s->ready_state() == ReadyState::closed) return;
-        ref->in_session([&] { f(s->peer()); });
-    });
+    return gate_->post_paced(
+        [ref = detail::ConnRef(conn_), f = std::move(fn)] {
+            detail::WsSession* s = detail::ws_session_of(*ref.get());
+            if (s == nullptr || s->ready_state() == ReadyState::closed) return;
+            ref->in_session([&] { f(s->peer()); });
+        },
+        detail::Loop::current() == nullptr);
 }
 
 // ---- StreamHandle ---------------------------------------------------------------------
@@ -288,11 +291,13 @@ WISP_DEF void StreamHandle::close() const {
 WISP_DEF bool StreamHandle::post(std::function<void(EventStream&)> fn) const {
     auto s = s_.lock();
     if (!s || s->session().closed() || !fn || !s->gate) return false;
-    return s->gate->post([st = std::move(s), f = std::move(fn)] {
-        if (st->session().closed()) return;
-        EventStream e = detail::HandleAccess::event_stream(st);
-        f(e);
-    });
+    return s->gate->post_paced(
+        [st = std::move(s), f = std::move(fn)] {
+            if (st->session().closed()) return;
+            EventStream e = detail::HandleAccess::event_stream(st);
+            f(e);
+        },
+        detail::Loop::current() == nullptr);
 }
 #endif   // WISP_WITH_ENGINE
 

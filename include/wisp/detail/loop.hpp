@@ -297,7 +297,7 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       poller(*this),
-      gate(std::make_shared<LoopGate>(reactor)),
+      gate(std::make_shared<LoopGate>(reactor, app_core.options.limits.max_pending_sends)),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(reactor),

@@ -12,6 +12,8 @@
 
 #include <wisp/config.hpp>
 #include <wisp/detail/reactor.hpp>
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -25,7 +27,9 @@ namespace detail {
 /// it from its destructor (see Unrun).
 class LoopGate {
 public:
-    explicit LoopGate(Reactor& r) noexcept : r_(&r) {}
+    /// `paced_limit`: Limits::max_pending_sends (0 counts as 1).
+    explicit LoopGate(Reactor& r, std::size_t paced_limit = 1024) noexcept
+        : r_(&r), limit_(paced_limit == 0 ? 1 : paced_limit) {}
     LoopGate(const LoopGate&) = delete;
     LoopGate& operator=(const LoopGate&) = delete;
 
@@ -38,15 +42,48 @@ public:
         r_->post(std::forward<F>(fn));
         return true;
     }
-    /// The loop is ending: nothing more is accepted. Its thread, before the Reactor goes.
+    /// As post(), for work a handle sends from elsewhere (its bytes wait in the loop's queue):
+    /// with `may_wait` (the caller is not an I/O thread) it first waits while the limit of such
+    /// work waits already, until the loop runs some or ends, so that a producer faster than
+    /// the loop is paced by it and the queue stays bounded. An I/O thread never waits (two
+    /// loops waiting on each other would deadlock): its work is queued at once.
+    template <class F>
+    bool post_paced(F&& fn, bool may_wait) {
+        std::unique_lock<std::mutex> lock(m_);
+        if (may_wait && r_ != nullptr && paced_ >= limit_) {
+            ++waiters_;
+            room_.wait(lock, [this] { return r_ == nullptr || paced_ < limit_; });
+            --waiters_;
+        }
+        if (r_ == nullptr) return false;
+        ++paced_;
+        r_->post([this, f = std::forward<F>(fn)]() mutable {
+            ran_paced();   // the loop runs it, so it (and this gate) is alive
+            f();
+        });
+        return true;
+    }
+    /// The loop is ending: nothing more is accepted, and waiting senders return. Its thread,
+    /// before the Reactor goes.
     void close() noexcept {
         std::lock_guard<std::mutex> lock(m_);
         r_ = nullptr;
+        if (waiters_ != 0) room_.notify_all();
     }
 
 private:
+    void ran_paced() noexcept {
+        std::lock_guard<std::mutex> lock(m_);
+        --paced_;
+        if (waiters_ != 0) room_.notify_one();
+    }
+
     std::mutex m_;
+    std::condition_variable room_;
     Reactor* r_;
+    const std::size_t limit_;
+    std::size_t paced_ = 0;     ///< post_paced() work queued, not run yet
+    std::size_t waiters_ = 0;   ///< senders waiting for room
 };
 
 /// Calls `lost` from its destructor unless dismissed: a task posted to a loop that must report

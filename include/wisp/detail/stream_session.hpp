@@ -155,8 +155,9 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
     if (s.closed()) return SendResult::closed;
     if (s.on_io_thread()) return s.write_event_bytes(bytes);
     // Another thread: through the loop's gate, so a push after the app ended does nothing.
-    const bool posted =
-        self->gate->post([self, b = std::move(bytes)] { self->session().write_event_bytes(b); });
+    const bool posted = self->gate->post_paced(
+        [self, b = std::move(bytes)] { self->session().write_event_bytes(b); },
+        Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
 
