@@ -795,3 +795,49 @@ TEST_CASE("response fields: Headers keep order through remove, set and reuse of 
         CHECK(names(b) == "Only=one;");
     }
 }
+
+TEST_CASE("response fields: a field given after text()'s Content-Type is checked when written") {
+    using wisp::detail::ResponseLayout;
+    auto invalid = [](const wisp::Response& r) {
+        const ResponseLayout layout(r, false, true, false);
+        return layout.invalid() ? layout.invalid()->first : std::string("none");
+    };
+    CHECK(invalid(wisp::text("x")) == "none");
+    CHECK(invalid(wisp::json("{}", 201)) == "none");
+    {   // added after the known-valid one
+        wisp::Response r = wisp::html("x");
+        r.headers.add("X-Bad", "a\r\nb");
+        CHECK(invalid(r) == "X-Bad");
+    }
+    {   // replacing it: set() drops the old field, the new one goes last
+        wisp::Response r = wisp::text("x");
+        r.headers.set("Content-Type", "text/plain\r\nX-Evil: 1");
+        CHECK(invalid(r) == "Content-Type");
+    }
+    {   // removed, then a bad field takes its place at the front
+        wisp::Response r = wisp::text("x");
+        r.headers.remove("content-type");
+        r.headers.add("Bad Name", "v");
+        CHECK(invalid(r) == "Bad Name");
+    }
+    {   // copies and moves keep what is known, and only that
+        wisp::Response r = wisp::text("x");
+        r.headers.add("X-Bad", std::string("a\0b", 3));
+        wisp::Response copy = r;
+        CHECK(invalid(copy) == "X-Bad");
+        wisp::Response assigned = wisp::text("y");
+        assigned = r;
+        CHECK(invalid(assigned) == "X-Bad");
+        wisp::Response moved = std::move(r);
+        CHECK(invalid(moved) == "X-Bad");
+        wisp::Headers plain{{"Bad Name", "v"}};
+        moved.headers = plain;
+        CHECK(invalid(moved) == "Bad Name");
+        moved.headers = wisp::text("z").headers;
+        CHECK(invalid(moved) == "none");
+    }
+    {   // a Response made with a type of the handler's is checked
+        const wisp::Response r(200, "x", "text/plain\r\nX: 1");
+        CHECK(invalid(r) == "Content-Type");
+    }
+}

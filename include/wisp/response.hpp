@@ -230,7 +230,7 @@ namespace detail {
 inline Response typed_response(int status, std::string& body, std::string_view type) {
     Response r(status);
     r.body = std::move(body);
-    r.headers.add("Content-Type", type);
+    HeadersAccess::add_checked(r.headers, "Content-Type", type);   // `type` is a constant
     return r;
 }
 }   // namespace detail

@@ -135,10 +135,13 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
     no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
     send_body_ = !no_body_ && !head;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
-    // written as they are.
+    // One pass over the handler's fields: validity (but for the constants wisp added itself,
+    // known valid), `Connection: close`, and the size of those written as they are.
+    std::size_t known_valid = HeadersAccess::checked(res.headers);
     for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+        if (known_valid != 0) {
+            --known_valid;
+        } else if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             invalid_ = &hv;
             return;
         }
