@@ -841,3 +841,24 @@ TEST_CASE("response fields: a field given after text()'s Content-Type is checked
         CHECK(invalid(r) == "Content-Type");
     }
 }
+
+TEST_CASE(
+    "response fields: a kept entry holding the same or same-sized text is given the new one") {
+    using wisp::Headers;
+    for (const char* value : {"text/plain; charset=utf-8", "text/plain; charset=utf-9", "a"}) {
+        CAPTURE(value);
+        {
+            Headers gone;   // its storage is kept for the next list of this thread
+            gone.add("Content-Type", "text/plain; charset=utf-8");
+            gone.add("X-Same-Size", "0123456789");
+        }
+        Headers h;
+        h.add("Content-Type", value);
+        h.add("X-Same-Sizf", "0123456789");
+        REQUIRE(h.size() == 2);
+        CHECK(h.begin()->first == "Content-Type");
+        CHECK(h.begin()->second == value);
+        CHECK((h.begin() + 1)->first == "X-Same-Sizf");
+        CHECK((h.begin() + 1)->second == "0123456789");
+    }
+}

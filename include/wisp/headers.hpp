@@ -76,6 +76,7 @@ private:
     static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     /// Makes `str`, a kept entry's string, hold `v`, within its storage when it has room.
     static void put(std::string& str, std::string_view v) {
+        if (std::string_view(str) == v) return;   // often: the thread's last response's field
         str.clear();
         str.append(v.data(), v.size());
     }
