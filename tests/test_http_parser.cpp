@@ -862,3 +862,17 @@ TEST_CASE(
         CHECK((h.begin() + 1)->second == "0123456789");
     }
 }
+
+TEST_CASE("response layout: put_bytes copies every length exactly, and nothing past it") {
+    std::string src(80, '\0');
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>('A' + i % 50);
+    for (std::size_t n = 0; n <= 70; ++n) {
+        CAPTURE(n);
+        std::string out(100, '#');
+        char* end = wisp::detail::put_bytes(&out[5], std::string_view(src.data() + 3, n));
+        CHECK(end == &out[5] + n);
+        CHECK(out.compare(5, n, src, 3, n) == 0);
+        CHECK(out.find_first_not_of('#', 5 + n) == std::string::npos);
+        CHECK(out.substr(0, 5) == "#####");
+    }
+}
