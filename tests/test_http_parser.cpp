@@ -194,6 +194,27 @@ TEST_CASE("http parser: HTTP/1.0 and keep-alive rules") {
     CHECK_FALSE(o.requests[0].keep_alive);
     o = run("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 100);
     CHECK(o.requests[0].keep_alive);
+    // Connection's tokens, in any case and list, against every version, as llhttp reads them:
+    // 1.0 keeps the connection when a keep-alive token is there, 1.x unless a close one is.
+    struct Case {
+        const char* connection;
+        bool keep_10, keep_11;
+    };
+    for (const Case c :
+         {Case{nullptr, false, true}, Case{"close", false, false}, Case{"keep-alive", true, true},
+          Case{"Keep-Alive", true, true}, Case{"CLOSE", false, false},
+          Case{"keep-alive, close", true, false}, Case{"close, keep-alive", true, false},
+          Case{"upgrade", false, true}, Case{"foo, Keep-Alive", true, true}}) {
+        for (const char* version : {"1.0", "1.1", "1.2"}) {
+            std::string in = std::string("GET / HTTP/") + version + "\r\nHost: h\r\n";
+            if (c.connection) in += std::string("Connection: ") + c.connection + "\r\n";
+            in += "\r\n";
+            CAPTURE(in);
+            o = run(in, 100);
+            REQUIRE(o.requests.size() == 1);
+            CHECK(o.requests[0].keep_alive == (version[2] == '0' ? c.keep_10 : c.keep_11));
+        }
+    }
 }
 
 TEST_CASE("http parser: an upgrade request stops the parser at its head") {

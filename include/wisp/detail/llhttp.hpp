@@ -540,10 +540,14 @@ inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
+    // llhttp_should_keep_alive() for a request (llhttp_message_needs_eof() is false for one),
+    // without the two calls: 1.1 unless `Connection: close`, 1.0 with `Connection: keep-alive`.
+    const bool keep_alive = parser_.http_major > 0 && parser_.http_minor > 0
+                                ? !(parser_.flags & F_CONNECTION_CLOSE)
+                                : (parser_.flags & F_CONNECTION_KEEP_ALIVE) != 0;
     // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
     RequestBuilder::set_line(req_, view(Span{0, method_end_}), view(url_), parser_.http_major,
-                             parser_.http_minor > 1 ? 1 : parser_.http_minor,
-                             llhttp_should_keep_alive(&parser_) != 0);
+                             parser_.http_minor > 1 ? 1 : parser_.http_minor, keep_alive);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
         std::string_view v = view(f.value);
