@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The llhttp glue: requests out of bytes, split anywhere; limits; smuggling shapes.
 #include <doctest/doctest.h>
+#include <wisp/detail/field_name.hpp>
 #include <wisp/detail/http_response.hpp>
 #include <wisp/detail/llhttp.hpp>
 
@@ -895,5 +896,26 @@ TEST_CASE("response layout: put_bytes copies every length exactly, and nothing p
         CHECK(out.compare(5, n, src, 3, n) == 0);
         CHECK(out.find_first_not_of('#', 5 + n) == std::string::npos);
         CHECK(out.substr(0, 5) == "#####");
+    }
+}
+
+TEST_CASE("http parser: is_field_named agrees with iequals for every byte at every position") {
+    for (const std::string word : {"host", "expect", "upgrade", "websock"}) {
+        CAPTURE(word);
+        for (std::size_t at = 0; at < word.size(); ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string name = word;
+                name[at] = static_cast<char>(b);
+                if (wisp::detail::is_field_named(name, word) != wisp::iequals(name, word)) {
+                    FAIL("byte " << b << " at " << at);
+                }
+            }
+        }
+        std::string upper = word;
+        for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
+        CHECK(wisp::detail::is_field_named(upper, word));
+        CHECK_FALSE(wisp::detail::is_field_named(word + "s", word));
+        CHECK_FALSE(wisp::detail::is_field_named(word.substr(1), word));
+        CHECK_FALSE(wisp::detail::is_field_named(std::string(), word));
     }
 }

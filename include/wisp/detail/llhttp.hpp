@@ -15,6 +15,7 @@
 #include <wisp/request.hpp>
 #include <wisp/detail/request_line.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/field_name.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -329,9 +330,9 @@ inline int RequestParser::finish_head() {
     int hosts = 0;
     for (const Field& f : fields_) {
         const std::string_view name = view(f.name);
-        if (iequals(name, "host")) ++hosts;
+        if (is_field_named(name, "host")) ++hosts;
         else if (iequals(name, "transfer-encoding")) has_te = true;
-        else if (iequals(name, "expect")) {
+        else if (is_field_named(name, "expect")) {
             if (!iequals(view(f.value), "100-continue"))
                 return fail(417, errc::bad_request, "unsupported expectation");
             expect = true;
