@@ -1452,9 +1452,10 @@ inline const RouterCore::Node* RouterCore::static_child(const Node& n,
 }
 
 // Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
-// the path without its leading '/' and one trailing '/'.
+// the path without its leading '/' and one trailing '/'. `path` starts with '/' (every caller
+// checked), so no bounds check: substr() is a call for its exception.
 inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view& rem) noexcept {
-    rem = path.substr(1);
+    rem = std::string_view(path.data() + 1, path.size() - 1);
     if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
     return rem.empty() ? std::string_view::npos : 0;
 }
@@ -1780,6 +1781,7 @@ WISP_NAMESPACE_END
 // Response (and of a Request made for App::fetch), and iequals, the way field names compare.
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -1790,6 +1792,10 @@ WISP_NAMESPACE_END
 
 WISP_NAMESPACE_BEGIN
 
+namespace detail {
+struct HeadersAccess;
+}
+
 /// ASCII case-insensitive equality, as HTTP field names compare.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
@@ -1799,9 +1805,13 @@ public:
     using value_type = std::pair<std::string, std::string>;
     using const_iterator = std::vector<value_type>::const_iterator;
     Headers() = default;
-    Headers(std::initializer_list<value_type> init) : list_(init), size_(init.size()) {}
-    Headers(const Headers& o) : list_(o.begin(), o.end()), size_(o.size_) {}
-    Headers(Headers&& o) noexcept : list_(std::move(o.list_)), size_(std::exchange(o.size_, 0)) {}
+    Headers(std::initializer_list<value_type> init)
+        : list_(init), size_(static_cast<std::uint32_t>(init.size())) {}
+    Headers(const Headers& o) : list_(o.begin(), o.end()), size_(o.size_), checked_(o.checked_) {}
+    Headers(Headers&& o) noexcept
+        : list_(std::move(o.list_)),
+          size_(std::exchange(o.size_, 0)),
+          checked_(std::exchange(o.checked_, 0)) {}
     Headers& operator=(const Headers& o);
     Headers& operator=(Headers&& o) noexcept;
     ~Headers() { recycle(); }
@@ -1821,6 +1831,7 @@ public:
     bool empty() const { return size_ == 0; }
 
 private:
+    friend struct detail::HeadersAccess;
     // The fields are the first size_ entries of list_; the entries after them are storage kept
     // for the next fields, their strings overwritten in place. A list let go of is kept by its
     // thread for the next list it fills: most responses carry one or two fields (text()'s
@@ -1837,6 +1848,7 @@ private:
     static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     /// Makes `str`, a kept entry's string, hold `v`, within its storage when it has room.
     static void put(std::string& str, std::string_view v) {
+        if (std::string_view(str) == v) return;   // often: the thread's last response's field
         str.clear();
         str.append(v.data(), v.size());
     }
@@ -1845,8 +1857,26 @@ private:
     void recycle() noexcept;
 
     std::vector<value_type> list_;
-    std::size_t size_ = 0;
+    std::uint32_t size_ = 0;
+    /// The first checked_ fields are known valid (a token name, a value without CR, LF or NUL):
+    /// constants wisp added itself (detail::HeadersAccess), which a response need not check
+    /// again. Fields are only added at the end or dropped, never changed in place.
+    std::uint32_t checked_ = 0;
 };
+
+namespace detail {
+/// What wisp's own code may do with a Headers beyond its public members.
+struct HeadersAccess {
+    /// Adds a field whose name and value wisp knows valid (a constant).
+    static void add_checked(Headers& h, std::string_view name, std::string_view value) {
+        const bool all_checked = h.checked_ == h.size_;
+        h.add(name, value);
+        if (all_checked) h.checked_ = h.size_;
+    }
+    /// How many of the first fields are known valid.
+    static std::size_t checked(const Headers& h) noexcept { return h.checked_; }
+};
+}   // namespace detail
 
 // ---- implementation -------------------------------------------------------
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -1861,8 +1891,9 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 
 inline Headers& Headers::operator=(const Headers& o) {
     if (this != &o) {
-        size_ = 0;   // the entries stay as storage for o's fields
+        size_ = checked_ = 0;   // the entries stay as storage for o's fields
         for (const value_type& f : o) add(f.first, f.second);
+        checked_ = o.checked_;
     }
     return *this;
 }
@@ -1872,6 +1903,7 @@ inline Headers& Headers::operator=(Headers&& o) noexcept {
         recycle();
         list_ = std::move(o.list_);
         size_ = std::exchange(o.size_, 0);
+        checked_ = std::exchange(o.checked_, 0);
     }
     return *this;
 }
@@ -1904,9 +1936,12 @@ inline Headers& Headers::add(std::string_view name, std::string_view value) {
 }
 
 inline void Headers::drop(std::string_view name, std::size_t before) noexcept {
-    std::size_t out = 0;
-    for (std::size_t i = 0; i < size_; ++i) {
-        if (i < before && iequals(list_[i].first, name)) continue;
+    std::uint32_t out = 0;
+    for (std::uint32_t i = 0; i < size_; ++i) {
+        if (i < before && iequals(list_[i].first, name)) {
+            if (i < checked_) checked_ = i;   // the fields after it move down
+            continue;
+        }
         if (out != i) list_[out].swap(list_[i]);   // the dropped entry moves behind, as storage
         ++out;
     }
@@ -1980,6 +2015,9 @@ public:
 
 private:
     friend struct detail::ResponseAccess;
+    struct MovedBody {};
+    Response(MovedBody, int status_code, std::string&& body_text) noexcept
+        : status(status_code), body(std::move(body_text)) {}
     detail::ResponseKind kind_ = detail::ResponseKind::normal;
 };
 
@@ -1988,6 +2026,10 @@ namespace detail {
 /// or an EventStream.
 struct ResponseAccess {
     static ResponseKind kind(const Response& r) noexcept { return r.kind_; }
+    /// A response whose body is moved in once (a short body is copied at each move).
+    static Response with_body(int status, std::string&& body) noexcept {
+        return Response(Response::MovedBody{}, status, std::move(body));
+    }
     static Response marker(ResponseKind k) {
         Response r;
         r.kind_ = k;
@@ -2162,9 +2204,8 @@ namespace detail {
 /// Response(status, body, type) with `body` moved once, not through a parameter of its own
 /// (a short body is copied at each move): the shorthands' hot path.
 inline Response typed_response(int status, std::string& body, std::string_view type) {
-    Response r(status);
-    r.body = std::move(body);
-    r.headers.add("Content-Type", type);
+    Response r = ResponseAccess::with_body(status, std::move(body));
+    HeadersAccess::add_checked(r.headers, "Content-Type", type);   // `type` is a constant
     return r;
 }
 }   // namespace detail
@@ -10028,6 +10069,29 @@ struct DigitPairs {
 };
 inline constexpr DigitPairs digit_pairs{};
 
+/// Copies `s` to `o` and returns the end of the copy. Runs of up to 32 bytes (a response's
+/// field names and values, a short body) go as two overlapping fixed-size copies, inline,
+/// instead of a call to memcpy for each.
+inline char* put_bytes(char* o, std::string_view s) noexcept {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    if (n >= 16 && n <= 32) {
+        std::memcpy(o, p, 16);
+        std::memcpy(o + n - 16, p + n - 16, 16);
+    } else if (n >= 8 && n < 16) {
+        std::memcpy(o, p, 8);
+        std::memcpy(o + n - 8, p + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        std::memcpy(o, p, 4);
+        std::memcpy(o + n - 4, p + n - 4, 4);
+    } else if (n > 32) {
+        std::memcpy(o, p, n);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) o[i] = p[i];
+    }
+    return o + n;
+}
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     const bool* ok = token_table.ok;
@@ -10119,10 +10183,13 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
     no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
     send_body_ = !no_body_ && !head;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
-    // written as they are.
+    // One pass over the handler's fields: validity (but for the constants wisp added itself,
+    // known valid), `Connection: close`, and the size of those written as they are.
+    std::size_t known_valid = HeadersAccess::checked(res.headers);
     for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+        if (known_valid != 0) {
+            --known_valid;
+        } else if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             invalid_ = &hv;
             return;
         }
@@ -10153,11 +10220,7 @@ inline std::size_t ResponseLayout::size() const noexcept {
 }
 
 inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
-    auto put = [&o](std::string_view s) {
-        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(o, s.data(), s.size());
-        o += s.size();
-    };
+    auto put = [&o](std::string_view s) { o = put_bytes(o, s); };
     if (status_ == 200) {   // most answers: the status line is a constant
         put("HTTP/1.1 200 OK\r\nDate: ");
     } else {
@@ -10291,6 +10354,38 @@ private:
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/field_name.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/field_name.hpp — a header field's name against one of the few names wisp's own
+// checks look for (Host, Expect), four bytes at a time, sans-IO.
+// Owns: that comparison. Must not know: parsers, requests, which names matter and why.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// iequals(name, word) for a `word` of 4 to 8 lowercase letters (RFC 9110 §5.1: field names
+/// compare case-insensitively), as two overlapping four-byte compares: a byte ORed with 0x20
+/// is a given lowercase letter only when it is that letter in either case. A call with a
+/// literal costs a few instructions where the byte loop of iequals costs some thirty.
+inline bool is_field_named(std::string_view name, std::string_view word) noexcept {
+    const std::size_t n = word.size();
+    if (name.size() != n) return false;
+    std::uint32_t a, b, x, y;
+    std::memcpy(&a, name.data(), 4);
+    std::memcpy(&b, name.data() + n - 4, 4);
+    std::memcpy(&x, word.data(), 4);
+    std::memcpy(&y, word.data() + n - 4, 4);
+    return ((a | 0x20202020u) == x) & ((b | 0x20202020u) == y);
+}
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/llhttp.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/llhttp.hpp — the only file that touches llhttp: a sans-IO HTTP/1.1 request parser.
@@ -10318,9 +10413,6 @@ namespace detail {
 /// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
 bool is_llhttp_method(std::string_view method) noexcept;
-
-/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
-std::string_view llhttp_method_view(unsigned method) noexcept;
 
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
@@ -10437,6 +10529,7 @@ private:
     bool in_value_ = false;
     bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
+    std::uint8_t method_end_ = 0;    ///< the method: the head's first bytes, up to here
     std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
     errc err_code_ = errc::bad_request;
     const char* err_reason_ = "";
@@ -10452,18 +10545,6 @@ inline bool is_llhttp_method(std::string_view method) noexcept {
     for (std::string_view m : known)
         if (m == method) return true;
     return false;
-}
-
-inline std::string_view llhttp_method_view(unsigned method) noexcept {
-    switch (method) {
-#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
-    case num:                                       \
-        return #string;
-        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
-#undef WISP_LLHTTP_METHOD_VIEW_
-        default:
-            return llhttp_method_name(static_cast<llhttp_method_t>(method));
-    }
 }
 
 inline const llhttp_settings_t& RequestParser::settings() {
@@ -10527,6 +10608,7 @@ inline int RequestParser::on_message_begin(llhttp_t* p) {
 inline int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (r.base_ == nullptr) r.base_ = at;   // the method is the first byte of a request
+    r.method_end_ = static_cast<std::uint8_t>(at + n - r.base_);   // llhttp's: 13 bytes at most
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
     return 0;
 }
@@ -10553,7 +10635,7 @@ inline int RequestParser::check_line() {
     // a recipient do; wisp does not, so that a line's status never depends on its method being
     // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
     const char* after_target = base_ + url_.off + url_.len;
-    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
+    if (url_.off != method_end_ + 1u || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
     const std::string_view target = view(url_);
     // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
@@ -10626,9 +10708,9 @@ inline int RequestParser::finish_head() {
     int hosts = 0;
     for (const Field& f : fields_) {
         const std::string_view name = view(f.name);
-        if (iequals(name, "host")) ++hosts;
+        if (is_field_named(name, "host")) ++hosts;
         else if (iequals(name, "transfer-encoding")) has_te = true;
-        else if (iequals(name, "expect")) {
+        else if (is_field_named(name, "expect")) {
             if (!iequals(view(f.value), "100-continue"))
                 return fail(417, errc::bad_request, "unsupported expectation");
             expect = true;
@@ -10837,10 +10919,14 @@ inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
+    // llhttp_should_keep_alive() for a request (llhttp_message_needs_eof() is false for one),
+    // without the two calls: 1.1 unless `Connection: close`, 1.0 with `Connection: keep-alive`.
+    const bool keep_alive = parser_.http_major > 0 && parser_.http_minor > 0
+                                ? !(parser_.flags & F_CONNECTION_CLOSE)
+                                : (parser_.flags & F_CONNECTION_KEEP_ALIVE) != 0;
     // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
-    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
-                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
-                             llhttp_should_keep_alive(&parser_) != 0);
+    RequestBuilder::set_line(req_, view(Span{0, method_end_}), view(url_), parser_.http_major,
+                             parser_.http_minor > 1 ? 1 : parser_.http_minor, keep_alive);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
         std::string_view v = view(f.value);
@@ -10855,6 +10941,7 @@ inline void RequestParser::next() {
     if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
     fields_.clear();
     url_ = Span{};
+    method_end_ = 0;
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
@@ -18844,7 +18931,6 @@ WISP_NAMESPACE_END
 #undef WISP_EPOLL_REACTOR
 #undef WISP_LIKELY
 #undef WISP_LLHTTP_METHOD_NAME_
-#undef WISP_LLHTTP_METHOD_VIEW_
 #undef WISP_NAMESPACE_BEGIN
 #undef WISP_NAMESPACE_END
 #undef WISP_NOINLINE

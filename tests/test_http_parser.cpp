@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The llhttp glue: requests out of bytes, split anywhere; limits; smuggling shapes.
 #include <doctest/doctest.h>
+#include <wisp/detail/field_name.hpp>
 #include <wisp/detail/http_response.hpp>
 #include <wisp/detail/llhttp.hpp>
 
@@ -194,6 +195,27 @@ TEST_CASE("http parser: HTTP/1.0 and keep-alive rules") {
     CHECK_FALSE(o.requests[0].keep_alive);
     o = run("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 100);
     CHECK(o.requests[0].keep_alive);
+    // Connection's tokens, in any case and list, against every version, as llhttp reads them:
+    // 1.0 keeps the connection when a keep-alive token is there, 1.x unless a close one is.
+    struct Case {
+        const char* connection;
+        bool keep_10, keep_11;
+    };
+    for (const Case c :
+         {Case{nullptr, false, true}, Case{"close", false, false}, Case{"keep-alive", true, true},
+          Case{"Keep-Alive", true, true}, Case{"CLOSE", false, false},
+          Case{"keep-alive, close", true, false}, Case{"close, keep-alive", true, false},
+          Case{"upgrade", false, true}, Case{"foo, Keep-Alive", true, true}}) {
+        for (const char* version : {"1.0", "1.1", "1.2"}) {
+            std::string in = std::string("GET / HTTP/") + version + "\r\nHost: h\r\n";
+            if (c.connection) in += std::string("Connection: ") + c.connection + "\r\n";
+            in += "\r\n";
+            CAPTURE(in);
+            o = run(in, 100);
+            REQUIRE(o.requests.size() == 1);
+            CHECK(o.requests[0].keep_alive == (version[2] == '0' ? c.keep_10 : c.keep_11));
+        }
+    }
 }
 
 TEST_CASE("http parser: an upgrade request stops the parser at its head") {
@@ -793,5 +815,107 @@ TEST_CASE("response fields: Headers keep order through remove, set and reuse of 
         CHECK_FALSE(b.has("X-Extra"));
         b.add("Only", "one");
         CHECK(names(b) == "Only=one;");
+    }
+}
+
+TEST_CASE("response fields: a field given after text()'s Content-Type is checked when written") {
+    using wisp::detail::ResponseLayout;
+    auto invalid = [](const wisp::Response& r) {
+        const ResponseLayout layout(r, false, true, false);
+        return layout.invalid() ? layout.invalid()->first : std::string("none");
+    };
+    CHECK(invalid(wisp::text("x")) == "none");
+    CHECK(invalid(wisp::json("{}", 201)) == "none");
+    {   // added after the known-valid one
+        wisp::Response r = wisp::html("x");
+        r.headers.add("X-Bad", "a\r\nb");
+        CHECK(invalid(r) == "X-Bad");
+    }
+    {   // replacing it: set() drops the old field, the new one goes last
+        wisp::Response r = wisp::text("x");
+        r.headers.set("Content-Type", "text/plain\r\nX-Evil: 1");
+        CHECK(invalid(r) == "Content-Type");
+    }
+    {   // removed, then a bad field takes its place at the front
+        wisp::Response r = wisp::text("x");
+        r.headers.remove("content-type");
+        r.headers.add("Bad Name", "v");
+        CHECK(invalid(r) == "Bad Name");
+    }
+    {   // copies and moves keep what is known, and only that
+        wisp::Response r = wisp::text("x");
+        r.headers.add("X-Bad", std::string("a\0b", 3));
+        wisp::Response copy = r;
+        CHECK(invalid(copy) == "X-Bad");
+        wisp::Response assigned = wisp::text("y");
+        assigned = r;
+        CHECK(invalid(assigned) == "X-Bad");
+        wisp::Response moved = std::move(r);
+        CHECK(invalid(moved) == "X-Bad");
+        wisp::Headers plain{{"Bad Name", "v"}};
+        moved.headers = plain;
+        CHECK(invalid(moved) == "Bad Name");
+        moved.headers = wisp::text("z").headers;
+        CHECK(invalid(moved) == "none");
+    }
+    {   // a Response made with a type of the handler's is checked
+        const wisp::Response r(200, "x", "text/plain\r\nX: 1");
+        CHECK(invalid(r) == "Content-Type");
+    }
+}
+
+TEST_CASE(
+    "response fields: a kept entry holding the same or same-sized text is given the new one") {
+    using wisp::Headers;
+    for (const char* value : {"text/plain; charset=utf-8", "text/plain; charset=utf-9", "a"}) {
+        CAPTURE(value);
+        {
+            Headers gone;   // its storage is kept for the next list of this thread
+            gone.add("Content-Type", "text/plain; charset=utf-8");
+            gone.add("X-Same-Size", "0123456789");
+        }
+        Headers h;
+        h.add("Content-Type", value);
+        h.add("X-Same-Sizf", "0123456789");
+        REQUIRE(h.size() == 2);
+        CHECK(h.begin()->first == "Content-Type");
+        CHECK(h.begin()->second == value);
+        CHECK((h.begin() + 1)->first == "X-Same-Sizf");
+        CHECK((h.begin() + 1)->second == "0123456789");
+    }
+}
+
+TEST_CASE("response layout: put_bytes copies every length exactly, and nothing past it") {
+    std::string src(80, '\0');
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>('A' + i % 50);
+    for (std::size_t n = 0; n <= 70; ++n) {
+        CAPTURE(n);
+        std::string out(100, '#');
+        char* end = wisp::detail::put_bytes(&out[5], std::string_view(src.data() + 3, n));
+        CHECK(end == &out[5] + n);
+        CHECK(out.compare(5, n, src, 3, n) == 0);
+        CHECK(out.find_first_not_of('#', 5 + n) == std::string::npos);
+        CHECK(out.substr(0, 5) == "#####");
+    }
+}
+
+TEST_CASE("http parser: is_field_named agrees with iequals for every byte at every position") {
+    for (const std::string word : {"host", "expect", "upgrade", "websock"}) {
+        CAPTURE(word);
+        for (std::size_t at = 0; at < word.size(); ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string name = word;
+                name[at] = static_cast<char>(b);
+                if (wisp::detail::is_field_named(name, word) != wisp::iequals(name, word)) {
+                    FAIL("byte " << b << " at " << at);
+                }
+            }
+        }
+        std::string upper = word;
+        for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
+        CHECK(wisp::detail::is_field_named(upper, word));
+        CHECK_FALSE(wisp::detail::is_field_named(word + "s", word));
+        CHECK_FALSE(wisp::detail::is_field_named(word.substr(1), word));
+        CHECK_FALSE(wisp::detail::is_field_named(std::string(), word));
     }
 }

@@ -9,6 +9,7 @@
 #include <wisp/config.hpp>
 #include <wisp/detail/thread_spare.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 
 WISP_NAMESPACE_BEGIN
 
+namespace detail {
+struct HeadersAccess;
+}
+
 /// ASCII case-insensitive equality, as HTTP field names compare.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
@@ -28,9 +33,13 @@ public:
     using value_type = std::pair<std::string, std::string>;
     using const_iterator = std::vector<value_type>::const_iterator;
     Headers() = default;
-    Headers(std::initializer_list<value_type> init) : list_(init), size_(init.size()) {}
-    Headers(const Headers& o) : list_(o.begin(), o.end()), size_(o.size_) {}
-    Headers(Headers&& o) noexcept : list_(std::move(o.list_)), size_(std::exchange(o.size_, 0)) {}
+    Headers(std::initializer_list<value_type> init)
+        : list_(init), size_(static_cast<std::uint32_t>(init.size())) {}
+    Headers(const Headers& o) : list_(o.begin(), o.end()), size_(o.size_), checked_(o.checked_) {}
+    Headers(Headers&& o) noexcept
+        : list_(std::move(o.list_)),
+          size_(std::exchange(o.size_, 0)),
+          checked_(std::exchange(o.checked_, 0)) {}
     Headers& operator=(const Headers& o);
     Headers& operator=(Headers&& o) noexcept;
     ~Headers() { recycle(); }
@@ -50,6 +59,7 @@ public:
     bool empty() const { return size_ == 0; }
 
 private:
+    friend struct detail::HeadersAccess;
     // The fields are the first size_ entries of list_; the entries after them are storage kept
     // for the next fields, their strings overwritten in place. A list let go of is kept by its
     // thread for the next list it fills: most responses carry one or two fields (text()'s
@@ -66,6 +76,7 @@ private:
     static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     /// Makes `str`, a kept entry's string, hold `v`, within its storage when it has room.
     static void put(std::string& str, std::string_view v) {
+        if (std::string_view(str) == v) return;   // often: the thread's last response's field
         str.clear();
         str.append(v.data(), v.size());
     }
@@ -74,8 +85,26 @@ private:
     void recycle() noexcept;
 
     std::vector<value_type> list_;
-    std::size_t size_ = 0;
+    std::uint32_t size_ = 0;
+    /// The first checked_ fields are known valid (a token name, a value without CR, LF or NUL):
+    /// constants wisp added itself (detail::HeadersAccess), which a response need not check
+    /// again. Fields are only added at the end or dropped, never changed in place.
+    std::uint32_t checked_ = 0;
 };
+
+namespace detail {
+/// What wisp's own code may do with a Headers beyond its public members.
+struct HeadersAccess {
+    /// Adds a field whose name and value wisp knows valid (a constant).
+    static void add_checked(Headers& h, std::string_view name, std::string_view value) {
+        const bool all_checked = h.checked_ == h.size_;
+        h.add(name, value);
+        if (all_checked) h.checked_ = h.size_;
+    }
+    /// How many of the first fields are known valid.
+    static std::size_t checked(const Headers& h) noexcept { return h.checked_; }
+};
+}   // namespace detail
 
 // ---- implementation -------------------------------------------------------
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -90,8 +119,9 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 
 inline Headers& Headers::operator=(const Headers& o) {
     if (this != &o) {
-        size_ = 0;   // the entries stay as storage for o's fields
+        size_ = checked_ = 0;   // the entries stay as storage for o's fields
         for (const value_type& f : o) add(f.first, f.second);
+        checked_ = o.checked_;
     }
     return *this;
 }
@@ -101,6 +131,7 @@ inline Headers& Headers::operator=(Headers&& o) noexcept {
         recycle();
         list_ = std::move(o.list_);
         size_ = std::exchange(o.size_, 0);
+        checked_ = std::exchange(o.checked_, 0);
     }
     return *this;
 }
@@ -133,9 +164,12 @@ inline Headers& Headers::add(std::string_view name, std::string_view value) {
 }
 
 inline void Headers::drop(std::string_view name, std::size_t before) noexcept {
-    std::size_t out = 0;
-    for (std::size_t i = 0; i < size_; ++i) {
-        if (i < before && iequals(list_[i].first, name)) continue;
+    std::uint32_t out = 0;
+    for (std::uint32_t i = 0; i < size_; ++i) {
+        if (i < before && iequals(list_[i].first, name)) {
+            if (i < checked_) checked_ = i;   // the fields after it move down
+            continue;
+        }
         if (out != i) list_[out].swap(list_[i]);   // the dropped entry moves behind, as storage
         ++out;
     }

@@ -46,6 +46,9 @@ public:
 
 private:
     friend struct detail::ResponseAccess;
+    struct MovedBody {};
+    Response(MovedBody, int status_code, std::string&& body_text) noexcept
+        : status(status_code), body(std::move(body_text)) {}
     detail::ResponseKind kind_ = detail::ResponseKind::normal;
 };
 
@@ -54,6 +57,10 @@ namespace detail {
 /// or an EventStream.
 struct ResponseAccess {
     static ResponseKind kind(const Response& r) noexcept { return r.kind_; }
+    /// A response whose body is moved in once (a short body is copied at each move).
+    static Response with_body(int status, std::string&& body) noexcept {
+        return Response(Response::MovedBody{}, status, std::move(body));
+    }
     static Response marker(ResponseKind k) {
         Response r;
         r.kind_ = k;
@@ -228,9 +235,8 @@ namespace detail {
 /// Response(status, body, type) with `body` moved once, not through a parameter of its own
 /// (a short body is copied at each move): the shorthands' hot path.
 inline Response typed_response(int status, std::string& body, std::string_view type) {
-    Response r(status);
-    r.body = std::move(body);
-    r.headers.add("Content-Type", type);
+    Response r = ResponseAccess::with_body(status, std::move(body));
+    HeadersAccess::add_checked(r.headers, "Content-Type", type);   // `type` is a constant
     return r;
 }
 }   // namespace detail

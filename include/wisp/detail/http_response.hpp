@@ -44,6 +44,29 @@ struct DigitPairs {
 };
 inline constexpr DigitPairs digit_pairs{};
 
+/// Copies `s` to `o` and returns the end of the copy. Runs of up to 32 bytes (a response's
+/// field names and values, a short body) go as two overlapping fixed-size copies, inline,
+/// instead of a call to memcpy for each.
+inline char* put_bytes(char* o, std::string_view s) noexcept {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    if (n >= 16 && n <= 32) {
+        std::memcpy(o, p, 16);
+        std::memcpy(o + n - 16, p + n - 16, 16);
+    } else if (n >= 8 && n < 16) {
+        std::memcpy(o, p, 8);
+        std::memcpy(o + n - 8, p + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        std::memcpy(o, p, 4);
+        std::memcpy(o + n - 4, p + n - 4, 4);
+    } else if (n > 32) {
+        std::memcpy(o, p, n);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) o[i] = p[i];
+    }
+    return o + n;
+}
+
 inline bool valid_header_name(std::string_view s) noexcept {
     if (s.empty()) return false;
     const bool* ok = token_table.ok;
@@ -135,10 +158,13 @@ inline ResponseLayout::ResponseLayout(const Response& res, bool head, bool keep_
     // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
     no_body_ = status_ < 200 || status_ == 204 || status_ == 304;
     send_body_ = !no_body_ && !head;
-    // One pass over the handler's fields: validity, `Connection: close`, and the size of those
-    // written as they are.
+    // One pass over the handler's fields: validity (but for the constants wisp added itself,
+    // known valid), `Connection: close`, and the size of those written as they are.
+    std::size_t known_valid = HeadersAccess::checked(res.headers);
     for (const auto& hv : res.headers) {
-        if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
+        if (known_valid != 0) {
+            --known_valid;
+        } else if (!valid_header_name(hv.first) || !valid_header_value(hv.second)) {
             invalid_ = &hv;
             return;
         }
@@ -169,11 +195,7 @@ inline std::size_t ResponseLayout::size() const noexcept {
 }
 
 inline void ResponseLayout::write(char* o, std::string_view date) const noexcept {
-    auto put = [&o](std::string_view s) {
-        if (s.empty()) return;   // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(o, s.data(), s.size());
-        o += s.size();
-    };
+    auto put = [&o](std::string_view s) { o = put_bytes(o, s); };
     if (status_ == 200) {   // most answers: the status line is a constant
         put("HTTP/1.1 200 OK\r\nDate: ");
     } else {

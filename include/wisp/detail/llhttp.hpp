@@ -15,6 +15,7 @@
 #include <wisp/request.hpp>
 #include <wisp/detail/request_line.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/field_name.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -34,9 +35,6 @@ namespace detail {
 /// True for a method of llhttp's HTTP table (RFC 9110 §9 and the registered extensions it
 /// parses); the methods llhttp knows only for RTSP are not HTTP methods.
 bool is_llhttp_method(std::string_view method) noexcept;
-
-/// llhttp_method_name's text for `method`, as a view whose length needs no strlen.
-std::string_view llhttp_method_view(unsigned method) noexcept;
 
 /// Bytes in, requests out. feed() stops after each complete request (and when a request with
 /// `Expect: 100-continue` has its head), so the caller answers requests in order and can stop
@@ -153,6 +151,7 @@ private:
     bool in_value_ = false;
     bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
+    std::uint8_t method_end_ = 0;    ///< the method: the head's first bytes, up to here
     std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
     errc err_code_ = errc::bad_request;
     const char* err_reason_ = "";
@@ -168,18 +167,6 @@ inline bool is_llhttp_method(std::string_view method) noexcept {
     for (std::string_view m : known)
         if (m == method) return true;
     return false;
-}
-
-inline std::string_view llhttp_method_view(unsigned method) noexcept {
-    switch (method) {
-#define WISP_LLHTTP_METHOD_VIEW_(num, name, string) \
-    case num:                                       \
-        return #string;
-        HTTP_ALL_METHOD_MAP(WISP_LLHTTP_METHOD_VIEW_)
-#undef WISP_LLHTTP_METHOD_VIEW_
-        default:
-            return llhttp_method_name(static_cast<llhttp_method_t>(method));
-    }
 }
 
 inline const llhttp_settings_t& RequestParser::settings() {
@@ -243,6 +230,7 @@ inline int RequestParser::on_message_begin(llhttp_t* p) {
 inline int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (r.base_ == nullptr) r.base_ = at;   // the method is the first byte of a request
+    r.method_end_ = static_cast<std::uint8_t>(at + n - r.base_);   // llhttp's: 13 bytes at most
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
     return 0;
 }
@@ -269,7 +257,7 @@ inline int RequestParser::check_line() {
     // a recipient do; wisp does not, so that a line's status never depends on its method being
     // known (unknown ones are judged by RequestLineCheck). The line up to here is in the head.
     const char* after_target = base_ + url_.off + url_.len;
-    if (url_.off != llhttp_method_view(parser_.method).size() + 1 || after_target[1] == ' ')
+    if (url_.off != method_end_ + 1u || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
     const std::string_view target = view(url_);
     // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
@@ -342,9 +330,9 @@ inline int RequestParser::finish_head() {
     int hosts = 0;
     for (const Field& f : fields_) {
         const std::string_view name = view(f.name);
-        if (iequals(name, "host")) ++hosts;
+        if (is_field_named(name, "host")) ++hosts;
         else if (iequals(name, "transfer-encoding")) has_te = true;
-        else if (iequals(name, "expect")) {
+        else if (is_field_named(name, "expect")) {
             if (!iequals(view(f.value), "100-continue"))
                 return fail(417, errc::bad_request, "unsupported expectation");
             expect = true;
@@ -553,10 +541,14 @@ inline RequestParser::Result RequestParser::judge_line(const char* p, std::size_
 
 inline void RequestParser::build_request() {
     RequestBuilder::reset(req_);
+    // llhttp_should_keep_alive() for a request (llhttp_message_needs_eof() is false for one),
+    // without the two calls: 1.1 unless `Connection: close`, 1.0 with `Connection: keep-alive`.
+    const bool keep_alive = parser_.http_major > 0 && parser_.http_minor > 0
+                                ? !(parser_.flags & F_CONNECTION_CLOSE)
+                                : (parser_.flags & F_CONNECTION_KEEP_ALIVE) != 0;
     // RFC 9110 §2.5: HTTP/1.x with x > 1 is served as the highest 1.x known, 1.1.
-    RequestBuilder::set_line(req_, llhttp_method_view(parser_.method), view(url_),
-                             parser_.http_major, parser_.http_minor > 1 ? 1 : parser_.http_minor,
-                             llhttp_should_keep_alive(&parser_) != 0);
+    RequestBuilder::set_line(req_, view(Span{0, method_end_}), view(url_), parser_.http_major,
+                             parser_.http_minor > 1 ? 1 : parser_.http_minor, keep_alive);
     for (const Field& f : fields_) {
         // RFC 9110 §5.5: a field value excludes trailing whitespace (llhttp strips leading).
         std::string_view v = view(f.value);
@@ -571,6 +563,7 @@ inline void RequestParser::next() {
     if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
     fields_.clear();
     url_ = Span{};
+    method_end_ = 0;
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;

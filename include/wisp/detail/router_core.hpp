@@ -417,9 +417,10 @@ inline const RouterCore::Node* RouterCore::static_child(const Node& n,
 }
 
 // Returns where the first segment starts in `rem` (npos: no segment at all) and sets `rem` to
-// the path without its leading '/' and one trailing '/'.
+// the path without its leading '/' and one trailing '/'. `path` starts with '/' (every caller
+// checked), so no bounds check: substr() is a call for its exception.
 inline std::size_t RouterCore::trim_path(std::string_view path, std::string_view& rem) noexcept {
-    rem = path.substr(1);
+    rem = std::string_view(path.data() + 1, path.size() - 1);
     if (!rem.empty() && rem.back() == '/') rem.remove_suffix(1);
     return rem.empty() ? std::string_view::npos : 0;
 }
