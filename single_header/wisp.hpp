@@ -6696,7 +6696,8 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/task.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues.
+// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues;
+// TaskList: the queue.
 // Owns: the callable, in place when it is small (a loop's own posts capture a pointer or two),
 // else on the heap.
 // Must not know: who runs it, or when.
@@ -6776,6 +6777,72 @@ private:
     const Ops* ops_ = nullptr;
 };
 
+/// A std::vector<Task> in the members a Reactor uses, and no template but emplace_back: a
+/// vector of Tasks instantiates its allocator, growth and relocation, and an emplace_back with
+/// its own growth path per posted callable's type (issue 25). Growth moves the Tasks (one call
+/// through their ops each).
+class TaskList {
+public:
+    TaskList() noexcept = default;
+    TaskList(const TaskList&) = delete;
+    TaskList& operator=(const TaskList&) = delete;
+    ~TaskList() {
+        clear();
+        ::operator delete(begin_);
+    }
+
+    /// A Task made from `fn` in place at the end.
+    template <class F>
+    void emplace_back(F&& fn) {
+        Task* at = room();
+        ::new (static_cast<void*>(at)) Task(std::forward<F>(fn));
+        end_ = at + 1;
+    }
+    Task* begin() noexcept { return begin_; }
+    Task* end() noexcept { return end_; }
+    bool empty() const noexcept { return begin_ == end_; }
+    void clear() noexcept {
+        for (Task* t = begin_; t != end_; ++t) t->~Task();
+        end_ = begin_;
+    }
+    /// Storage for at least `n` Tasks.
+    void reserve(std::size_t n);
+    void swap(TaskList& other) noexcept {
+        std::swap(begin_, other.begin_);
+        std::swap(end_, other.end_);
+        std::swap(cap_, other.cap_);
+    }
+
+private:
+    static_assert(alignof(Task) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                  "TaskList: operator new alignment");
+    Task* room() {
+        if (WISP_UNLIKELY(end_ == cap_)) reserve(end_ == begin_ ? 16 : 2 * size());
+        return end_;
+    }
+    std::size_t size() const noexcept { return static_cast<std::size_t>(end_ - begin_); }
+
+    Task* begin_ = nullptr;
+    Task* end_ = nullptr;
+    Task* cap_ = nullptr;
+};
+
+// ---- implementation -------------------------------------------------------
+
+WISP_NOINLINE inline void TaskList::reserve(std::size_t n) {
+    if (n <= static_cast<std::size_t>(cap_ - begin_)) return;
+    Task* fresh = static_cast<Task*>(::operator new(n * sizeof(Task)));
+    Task* to = fresh;
+    for (Task* t = begin_; t != end_; ++t, ++to) {
+        ::new (static_cast<void*>(to)) Task(std::move(*t));
+        t->~Task();
+    }
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = to;
+    cap_ = fresh + n;
+}
+
 }   // namespace detail
 WISP_NAMESPACE_END
 
@@ -6797,7 +6864,6 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <mutex>
 #include <utility>
-#include <vector>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -6885,10 +6951,10 @@ private:
     void drop_events(void* tag) noexcept;
 
     int ep_;
-    int wake_;                            ///< eventfd, in the set with a null tag
-    std::vector<Task> queue_, running_;   ///< the loop's thread
+    int wake_;                   ///< eventfd, in the set with a null tag
+    TaskList queue_, running_;   ///< the loop's thread
     std::mutex m_;
-    std::vector<Task> remote_;          ///< posted from other threads (under m_)
+    TaskList remote_;                   ///< posted from other threads (under m_)
     std::atomic<bool> woken_{false};    ///< the eventfd was written since the loop read it
                                         ///< (changed under m_)
     PodVector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
@@ -7027,7 +7093,7 @@ inline void Reactor::take_remote() {
     while (::read(wake_, &n, sizeof n) < 0 && errno == EINTR) {}
     std::lock_guard<std::mutex> lock(m_);
     woken_.store(false, std::memory_order_relaxed);
-    for (Task& t : remote_) queue_.push_back(std::move(t));
+    for (Task& t : remote_) queue_.emplace_back(std::move(t));
     remote_.clear();
 }
 
