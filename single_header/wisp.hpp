@@ -10926,6 +10926,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+class HttpSession;
 class StreamSession;
 
 /// Shared by every EventStream copy (weakly by StreamHandles, timers and drain waiters). What
@@ -10946,7 +10947,7 @@ public:
     /// then in the connection's memory, which this state keeps).
     StreamSession& session() const noexcept { return *session_; }
     /// Ends the stream from our side (StreamSession::end).
-    void end();
+    void end() { end_fn(session()); }
     /// Pushes formatted event bytes: now when called on the I/O thread, else posted there.
     static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
     /// Everything queued was written: drain waiters, then on_drain. I/O thread.
@@ -10997,6 +10998,13 @@ public:
             if (r.topic == topic) return &r;
         return nullptr;
     }
+
+    /// The stream session's entry points for the HTTP session (start_stream, end()), set by the
+    /// constructor: reached only through these, the stream session is compiled only by a
+    /// program that makes an EventStream (issue 25).
+    void (*const start_fn)(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                           bool keep_alive);
+    void (*const end_fn)(StreamSession& s);
 
 private:
     StreamSession* const session_;
@@ -11522,9 +11530,15 @@ private:
 };
 
 // ---- StreamState, the members that reach the session ----------------------------------
+/// start_stream's work (the head, the hand-over), reached through StreamState::start_fn.
+void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                          bool keep_alive);
+
 inline StreamState::StreamState(Connection* c, const Request& req)
     : owned(make_box<StreamSession>(
           c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
+      start_fn(&start_stream_session),
+      end_fn([](StreamSession& s) { s.end(); }),
       session_(owned.get()) {
     if (c) {
         c->retain();   // the memory, not the socket: handles may outlive the connection
@@ -11549,8 +11563,6 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
         self->gate->post([self, b = std::move(bytes)] { self->session().write_event_bytes(b); });
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
-
-inline void StreamState::end() { session().end(); }
 
 inline void StreamState::on_drained() {
     const StreamSession& s = session();
@@ -11849,6 +11861,12 @@ WISP_NOINLINE inline void StreamSession::deliver_slow(const Publication& p, bool
 // ---- the head ---------------------------------------------------------------------------
 inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
                          bool keep_alive) {
+    const auto start = st->start_fn;
+    start(http, std::move(st), head, keep_alive);
+}
+
+inline void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                                 bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     StreamSession& s = st->session();
