@@ -1078,6 +1078,11 @@ private:
     std::vector<std::string> keys_;   // in insertion order
 };
 
+/// A list of methods as an Allow header gives it: sorted, each once, joined with ", ". Sorts
+/// `methods` in place, by insertion (a handful of names; std::sort's machinery is a hundred
+/// functions at -O0, issue 25).
+std::string join_methods(PodVector<std::string_view>& methods);
+
 /// BasicRouter without its Target type: each route's target is an object the core owns without
 /// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
 /// once, not once per target type. The rules are BasicRouter's.
@@ -1577,14 +1582,24 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
-        methods.push_back("HEAD");
-    std::sort(methods.begin(), methods.end());
-    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    for (std::string_view m : methods)
+        if (m == "GET") {
+            methods.push_back("HEAD");
+            break;
+        }
+    return join_methods(methods);
+}
+
+inline std::string join_methods(PodVector<std::string_view>& methods) {
+    std::string_view* m = methods.data();
+    const std::size_t n = methods.size();
+    for (std::size_t i = 1; i < n; ++i)
+        for (std::size_t j = i; j > 0 && m[j] < m[j - 1]; --j) std::swap(m[j], m[j - 1]);
     std::string out;
-    for (std::string_view m : methods) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0 && m[i] == m[i - 1]) continue;
         if (!out.empty()) out += ", ";
-        out += m;
+        out += m[i];
     }
     return out;
 }
@@ -6484,22 +6499,17 @@ private:
     /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
     /// add nothing they could not take anyway; OPTIONS itself is always there.
     Response server_options() const {
-        std::vector<std::string> all{"OPTIONS"};
-        auto add = [&all](std::string_view m) {
-            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
-                all.emplace_back(m);
-        };
-        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
-            add(m);
-            if (m == "GET") add("HEAD");
+        PodVector<std::string_view> all;   // views of the routes' methods, and literals
+        all.push_back("OPTIONS");
+        router.for_each([&all](std::string_view m, const std::string&, const HttpHandler&) {
+            if (!m.empty()) all.push_back(m);
+            if (m == "GET") all.push_back("HEAD");
         });
         if (ws_router.size() != 0) {
-            add("GET");
-            add("HEAD");
+            all.push_back("GET");
+            all.push_back("HEAD");
         }
-        std::sort(all.begin(), all.end());
-        std::string allow;
-        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        const std::string allow = join_methods(all);
         Response r(204);
         r.headers.set("Allow", allow);
         return r;
@@ -6508,25 +6518,21 @@ private:
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
-        std::vector<std::string> all;
-        auto split = [&all](const std::string& s) {
+        PodVector<std::string_view> all;   // views of a and b
+        auto split = [&all](std::string_view s) {
             std::size_t i = 0;
             while (i < s.size()) {
                 std::size_t j = s.find(',', i);
-                if (j == std::string::npos) j = s.size();
-                std::string t = s.substr(i, j - i);
-                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
-                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
-                    all.push_back(t);
+                if (j == std::string_view::npos) j = s.size();
+                std::string_view t = s.substr(i, j - i);
+                while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+                if (!t.empty()) all.push_back(t);
                 i = j + 1;
             }
         };
         split(a);
         split(b);
-        std::sort(all.begin(), all.end());
-        std::string out;
-        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
-        return out;
+        return join_methods(all);
     }
 };
 

@@ -48,6 +48,11 @@ private:
     std::vector<std::string> keys_;   // in insertion order
 };
 
+/// A list of methods as an Allow header gives it: sorted, each once, joined with ", ". Sorts
+/// `methods` in place, by insertion (a handful of names; std::sort's machinery is a hundred
+/// functions at -O0, issue 25).
+std::string join_methods(PodVector<std::string_view>& methods);
+
 /// BasicRouter without its Target type: each route's target is an object the core owns without
 /// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
 /// once, not once per target type. The rules are BasicRouter's.
@@ -547,14 +552,24 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
-        methods.push_back("HEAD");
-    std::sort(methods.begin(), methods.end());
-    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    for (std::string_view m : methods)
+        if (m == "GET") {
+            methods.push_back("HEAD");
+            break;
+        }
+    return join_methods(methods);
+}
+
+inline std::string join_methods(PodVector<std::string_view>& methods) {
+    std::string_view* m = methods.data();
+    const std::size_t n = methods.size();
+    for (std::size_t i = 1; i < n; ++i)
+        for (std::size_t j = i; j > 0 && m[j] < m[j - 1]; --j) std::swap(m[j], m[j - 1]);
     std::string out;
-    for (std::string_view m : methods) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0 && m[i] == m[i - 1]) continue;
         if (!out.empty()) out += ", ";
-        out += m;
+        out += m[i];
     }
     return out;
 }
