@@ -732,7 +732,8 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/pod_vector.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/pod_vector.hpp — PodVector<T>: a growable array of a trivially copyable T whose
-// growth, insertion and erasure are one non-template code shared by every T.
+// growth, insertion and erasure are one non-template code shared by every T (and MoveVector's
+// growth: move_vector.hpp).
 // Owns: its elements' storage. Must not know: what the elements mean.
 
 #include <cstddef>
@@ -775,6 +776,12 @@ protected:
     /// Removes the bytes [first, last).
     void close_gap(char* first, char* last) noexcept;
     void assign(const PodVectorBase& other);
+    /// Moves the elements in [first, last) to `to` and destroys them (MoveVector's per-type
+    /// part of growth).
+    using Relocate = void (*)(char* first, char* last, char* to) noexcept;
+    /// reserve_bytes and grow for elements that are not copied as bytes: moved by `relocate`.
+    void reserve_moving(std::size_t bytes, Relocate relocate);
+    void grow_moving(std::size_t extra, Relocate relocate);
     void swap_with(PodVectorBase& other) noexcept {
         std::swap(begin_, other.begin_);
         std::swap(end_, other.end_);
@@ -903,6 +910,22 @@ WISP_NOINLINE inline void PodVectorBase::append_grown(const void* value, std::si
     const void* bytes = ours ? begin_ + at : value;
     std::memcpy(end_, bytes, elem);
     end_ += elem;
+}
+
+WISP_NOINLINE inline void PodVectorBase::reserve_moving(std::size_t bytes, Relocate relocate) {
+    if (bytes <= static_cast<std::size_t>(cap_ - begin_)) return;
+    char* fresh = static_cast<char*>(::operator new(bytes));
+    const std::size_t used = used_bytes();
+    if (used != 0) relocate(begin_, end_, fresh);
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = fresh + used;
+    cap_ = fresh + bytes;
+}
+
+WISP_NOINLINE inline void PodVectorBase::grow_moving(std::size_t extra, Relocate relocate) {
+    const std::size_t used = used_bytes();
+    reserve_moving(used + (used > extra ? used : extra), relocate);
 }
 
 inline void PodVectorBase::open_gap(char* at, std::size_t n) noexcept {
@@ -4142,6 +4165,105 @@ inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
 
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/move_vector.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/move_vector.hpp — MoveVector<T>: a growable array of a T that is moved, not
+// copied as bytes, over PodVector's non-template storage and growth.
+// Owns: its elements. Must not know: what the elements mean.
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A std::vector<T> for the engine's lists of non-trivial elements (strings, shared_ptrs,
+/// std::functions, structs of those), in the members wisp uses: at -O0 a std::vector<T> emits
+/// thirty to a hundred functions per T (allocator, _Vector_base, relocation, iterators, an
+/// _M_realloc_insert per argument type), a MoveVector<T> the one-line members it calls and
+/// one function that moves the elements when it grows; the growth itself is PodVectorBase's,
+/// shared by every T (issue 25). Move-only. Iterators are plain pointers, invalidated by
+/// growth as std::vector's are.
+template <class T>
+class MoveVector : private PodVectorBase {
+    static_assert(std::is_nothrow_move_constructible<T>::value,
+                  "MoveVector: growth moves the elements");
+    static_assert(alignof(T) <= alignof(std::max_align_t), "MoveVector: operator new alignment");
+
+public:
+    using value_type = T;
+    using iterator = T*;
+    using const_iterator = const T*;
+
+    MoveVector() noexcept = default;
+    MoveVector(MoveVector&& other) noexcept = default;
+    MoveVector& operator=(MoveVector&& other) noexcept {
+        if (this != &other) {
+            destroy_all();
+            take(other);
+        }
+        return *this;
+    }
+    MoveVector(const MoveVector&) = delete;
+    MoveVector& operator=(const MoveVector&) = delete;
+    ~MoveVector() { destroy_all(); }
+
+    T* data() noexcept { return reinterpret_cast<T*>(begin_); }
+    const T* data() const noexcept { return reinterpret_cast<const T*>(begin_); }
+    T* begin() noexcept { return data(); }
+    T* end() noexcept { return reinterpret_cast<T*>(end_); }
+    const T* begin() const noexcept { return data(); }
+    const T* end() const noexcept { return reinterpret_cast<const T*>(end_); }
+    std::size_t size() const noexcept { return used_bytes() / sizeof(T); }
+    bool empty() const noexcept { return begin_ == end_; }
+    T& operator[](std::size_t i) noexcept { return data()[i]; }
+    const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+    T& front() noexcept { return *data(); }
+    const T& front() const noexcept { return *data(); }
+    T& back() noexcept { return end()[-1]; }
+
+    /// A T made from `args` at the end (which may name one of ours: it is made before growth).
+    template <class... Args>
+    T& emplace_back(Args&&... args) {
+        if (WISP_UNLIKELY(end_ == cap_)) return append_grown(T(std::forward<Args>(args)...));
+        T* made = ::new (static_cast<void*>(end_)) T(std::forward<Args>(args)...);
+        end_ += sizeof(T);
+        return *made;
+    }
+    void push_back(T&& value) { emplace_back(std::move(value)); }
+    void push_back(const T& value) { emplace_back(value); }
+    void clear() noexcept {
+        destroy_all();
+        end_ = begin_;
+    }
+    void reserve(std::size_t n) { reserve_moving(n * sizeof(T), &relocate); }
+    void swap(MoveVector& other) noexcept { swap_with(other); }
+
+private:
+    T& append_grown(T&& value) {
+        grow_moving(sizeof(T), &relocate);
+        T* made = ::new (static_cast<void*>(end_)) T(std::move(value));
+        end_ += sizeof(T);
+        return *made;
+    }
+    void destroy_all() noexcept {
+        if constexpr (!std::is_trivially_destructible<T>::value)
+            for (T* p = begin(); p != end(); ++p) p->~T();
+    }
+    static void relocate(char* first, char* last, char* to) noexcept {
+        for (char* p = first; p != last; p += sizeof(T), to += sizeof(T)) {
+            T* from = reinterpret_cast<T*>(p);
+            ::new (static_cast<void*>(to)) T(std::move(*from));
+            from->~T();
+        }
+    }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/app.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/app.hpp — App: routes, middleware, listening sockets, I/O threads, fetch().
@@ -4399,7 +4521,7 @@ private:
     detail::Box<Signals> signals_;
     detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
-    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    detail::MoveVector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
     std::uint16_t tls_port_ = 0;
     bool reload_on_hup_ = false;
@@ -4410,8 +4532,8 @@ private:
     /// App::every and App::after: on loop 0 when running, else kept for run().
     Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
                     std::function<void()> fn);
-    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
+    detail::MoveVector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< before run()
+    detail::MoveVector<std::function<void()>> pending_posts_;   ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -5948,8 +6070,8 @@ private:
     std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
     std::vector<std::string> holes_;      // topics with holes left by removals during a walk
-    std::vector<Held> held_;              ///< one topic's run, in publication order
-    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    MoveVector<Held> held_;               ///< one topic's run, in publication order
+    MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
     bool settling_ = false;    ///< deliver_held() is walking
@@ -5997,7 +6119,7 @@ private:
 
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
-    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    MoveVector<std::shared_ptr<const Publication>> queued_, taken_;
     std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
     bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
     bool closed_ = false;
@@ -6329,7 +6451,7 @@ struct AppCore {
     ParserLimits parser_limits;
     BasicRouter<HttpHandler> router;
     BasicRouter<WsEndpoint*> ws_router;
-    std::vector<Middleware> middleware;
+    MoveVector<Middleware> middleware;
     ErrorHook on_error;
     std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
@@ -12746,7 +12868,7 @@ namespace detail {
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
     std::vector<std::shared_ptr<TimerState>> timers;
-    std::vector<std::function<void(Peer&)>> when_drained;
+    MoveVector<std::function<void(Peer&)>> when_drained;
 };
 
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:

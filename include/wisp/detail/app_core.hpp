@@ -17,6 +17,7 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/box.hpp>
 #include <wisp/detail/pod_vector.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -42,7 +43,7 @@ struct AppCore {
     ParserLimits parser_limits;
     BasicRouter<HttpHandler> router;
     BasicRouter<WsEndpoint*> ws_router;
-    std::vector<Middleware> middleware;
+    MoveVector<Middleware> middleware;
     ErrorHook on_error;
     std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;

@@ -17,6 +17,7 @@
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <wisp/detail/pod_vector.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -227,8 +228,8 @@ private:
     std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
     std::vector<std::string> holes_;      // topics with holes left by removals during a walk
-    std::vector<Held> held_;              ///< one topic's run, in publication order
-    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    MoveVector<Held> held_;               ///< one topic's run, in publication order
+    MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
     bool settling_ = false;    ///< deliver_held() is walking
@@ -276,7 +277,7 @@ private:
 
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
-    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    MoveVector<std::shared_ptr<const Publication>> queued_, taken_;
     std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
     bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
     bool closed_ = false;

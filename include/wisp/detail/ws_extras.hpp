@@ -15,6 +15,7 @@
 #include <wisp/websocket.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,7 +30,7 @@ namespace detail {
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
     std::vector<std::shared_ptr<TimerState>> timers;
-    std::vector<std::function<void(Peer&)>> when_drained;
+    MoveVector<std::function<void(Peer&)>> when_drained;
 };
 
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
