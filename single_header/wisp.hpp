@@ -1061,6 +1061,105 @@ private:
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/move_vector.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/move_vector.hpp — MoveVector<T>: a growable array of a T that is moved, not
+// copied as bytes, over PodVector's non-template storage and growth.
+// Owns: its elements. Must not know: what the elements mean.
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A std::vector<T> for the engine's lists of non-trivial elements (strings, shared_ptrs,
+/// std::functions, structs of those), in the members wisp uses: at -O0 a std::vector<T> emits
+/// thirty to a hundred functions per T (allocator, _Vector_base, relocation, iterators, an
+/// _M_realloc_insert per argument type), a MoveVector<T> the one-line members it calls and
+/// one function that moves the elements when it grows; the growth itself is PodVectorBase's,
+/// shared by every T (issue 25). Move-only. Iterators are plain pointers, invalidated by
+/// growth as std::vector's are.
+template <class T>
+class MoveVector : private PodVectorBase {
+    static_assert(std::is_nothrow_move_constructible<T>::value,
+                  "MoveVector: growth moves the elements");
+    static_assert(alignof(T) <= alignof(std::max_align_t), "MoveVector: operator new alignment");
+
+public:
+    using value_type = T;
+    using iterator = T*;
+    using const_iterator = const T*;
+
+    MoveVector() noexcept = default;
+    MoveVector(MoveVector&& other) noexcept = default;
+    MoveVector& operator=(MoveVector&& other) noexcept {
+        if (this != &other) {
+            destroy_all();
+            take(other);
+        }
+        return *this;
+    }
+    MoveVector(const MoveVector&) = delete;
+    MoveVector& operator=(const MoveVector&) = delete;
+    ~MoveVector() { destroy_all(); }
+
+    T* data() noexcept { return reinterpret_cast<T*>(begin_); }
+    const T* data() const noexcept { return reinterpret_cast<const T*>(begin_); }
+    T* begin() noexcept { return data(); }
+    T* end() noexcept { return reinterpret_cast<T*>(end_); }
+    const T* begin() const noexcept { return data(); }
+    const T* end() const noexcept { return reinterpret_cast<const T*>(end_); }
+    std::size_t size() const noexcept { return used_bytes() / sizeof(T); }
+    bool empty() const noexcept { return begin_ == end_; }
+    T& operator[](std::size_t i) noexcept { return data()[i]; }
+    const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+    T& front() noexcept { return *data(); }
+    const T& front() const noexcept { return *data(); }
+    T& back() noexcept { return end()[-1]; }
+
+    /// A T made from `args` at the end (which may name one of ours: it is made before growth).
+    template <class... Args>
+    T& emplace_back(Args&&... args) {
+        if (WISP_UNLIKELY(end_ == cap_)) return append_grown(T(std::forward<Args>(args)...));
+        T* made = ::new (static_cast<void*>(end_)) T(std::forward<Args>(args)...);
+        end_ += sizeof(T);
+        return *made;
+    }
+    void push_back(T&& value) { emplace_back(std::move(value)); }
+    void push_back(const T& value) { emplace_back(value); }
+    void clear() noexcept {
+        destroy_all();
+        end_ = begin_;
+    }
+    void reserve(std::size_t n) { reserve_moving(n * sizeof(T), &relocate); }
+    void swap(MoveVector& other) noexcept { swap_with(other); }
+
+private:
+    T& append_grown(T&& value) {
+        grow_moving(sizeof(T), &relocate);
+        T* made = ::new (static_cast<void*>(end_)) T(std::move(value));
+        end_ += sizeof(T);
+        return *made;
+    }
+    void destroy_all() noexcept {
+        if constexpr (!std::is_trivially_destructible<T>::value)
+            for (T* p = begin(); p != end(); ++p) p->~T();
+    }
+    static void relocate(char* first, char* last, char* to) noexcept {
+        for (char* p = first; p != last; p += sizeof(T), to += sizeof(T)) {
+            T* from = reinterpret_cast<T*>(p);
+            ::new (static_cast<void*>(to)) T(std::move(*from));
+            from->~T();
+        }
+    }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/router_core.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/router_core.hpp — the router's work, one class for every target type: the trie of
@@ -1188,11 +1287,11 @@ private:
     void collect(const Node& n, std::size_t pos, std::string_view rem,
                  PodVector<std::string_view>& methods, bool& any_route) const;
 
-    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
+    MoveVector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;   // registration order
+    MoveVector<Route> routes_;   // registration order
     /// `name`, kept once in names_ for the routes' views (each name stays where it is).
     std::string_view intern(std::string_view name);
     BoxVector<std::string> names_;   // interned capture names
@@ -4163,105 +4262,6 @@ struct is_websocket_handler : std::bool_constant<detail::Hooks<T>::all_ok> {};
 template <class T>
 inline constexpr bool is_websocket_handler_v = is_websocket_handler<T>::value;
 
-WISP_NAMESPACE_END
-
-// ---- wisp/detail/move_vector.hpp ----
-// SPDX-License-Identifier: MIT
-// wisp/detail/move_vector.hpp — MoveVector<T>: a growable array of a T that is moved, not
-// copied as bytes, over PodVector's non-template storage and growth.
-// Owns: its elements. Must not know: what the elements mean.
-
-#include <cstddef>
-#include <new>
-#include <type_traits>
-#include <utility>
-
-WISP_NAMESPACE_BEGIN
-namespace detail {
-
-/// A std::vector<T> for the engine's lists of non-trivial elements (strings, shared_ptrs,
-/// std::functions, structs of those), in the members wisp uses: at -O0 a std::vector<T> emits
-/// thirty to a hundred functions per T (allocator, _Vector_base, relocation, iterators, an
-/// _M_realloc_insert per argument type), a MoveVector<T> the one-line members it calls and
-/// one function that moves the elements when it grows; the growth itself is PodVectorBase's,
-/// shared by every T (issue 25). Move-only. Iterators are plain pointers, invalidated by
-/// growth as std::vector's are.
-template <class T>
-class MoveVector : private PodVectorBase {
-    static_assert(std::is_nothrow_move_constructible<T>::value,
-                  "MoveVector: growth moves the elements");
-    static_assert(alignof(T) <= alignof(std::max_align_t), "MoveVector: operator new alignment");
-
-public:
-    using value_type = T;
-    using iterator = T*;
-    using const_iterator = const T*;
-
-    MoveVector() noexcept = default;
-    MoveVector(MoveVector&& other) noexcept = default;
-    MoveVector& operator=(MoveVector&& other) noexcept {
-        if (this != &other) {
-            destroy_all();
-            take(other);
-        }
-        return *this;
-    }
-    MoveVector(const MoveVector&) = delete;
-    MoveVector& operator=(const MoveVector&) = delete;
-    ~MoveVector() { destroy_all(); }
-
-    T* data() noexcept { return reinterpret_cast<T*>(begin_); }
-    const T* data() const noexcept { return reinterpret_cast<const T*>(begin_); }
-    T* begin() noexcept { return data(); }
-    T* end() noexcept { return reinterpret_cast<T*>(end_); }
-    const T* begin() const noexcept { return data(); }
-    const T* end() const noexcept { return reinterpret_cast<const T*>(end_); }
-    std::size_t size() const noexcept { return used_bytes() / sizeof(T); }
-    bool empty() const noexcept { return begin_ == end_; }
-    T& operator[](std::size_t i) noexcept { return data()[i]; }
-    const T& operator[](std::size_t i) const noexcept { return data()[i]; }
-    T& front() noexcept { return *data(); }
-    const T& front() const noexcept { return *data(); }
-    T& back() noexcept { return end()[-1]; }
-
-    /// A T made from `args` at the end (which may name one of ours: it is made before growth).
-    template <class... Args>
-    T& emplace_back(Args&&... args) {
-        if (WISP_UNLIKELY(end_ == cap_)) return append_grown(T(std::forward<Args>(args)...));
-        T* made = ::new (static_cast<void*>(end_)) T(std::forward<Args>(args)...);
-        end_ += sizeof(T);
-        return *made;
-    }
-    void push_back(T&& value) { emplace_back(std::move(value)); }
-    void push_back(const T& value) { emplace_back(value); }
-    void clear() noexcept {
-        destroy_all();
-        end_ = begin_;
-    }
-    void reserve(std::size_t n) { reserve_moving(n * sizeof(T), &relocate); }
-    void swap(MoveVector& other) noexcept { swap_with(other); }
-
-private:
-    T& append_grown(T&& value) {
-        grow_moving(sizeof(T), &relocate);
-        T* made = ::new (static_cast<void*>(end_)) T(std::move(value));
-        end_ += sizeof(T);
-        return *made;
-    }
-    void destroy_all() noexcept {
-        if constexpr (!std::is_trivially_destructible<T>::value)
-            for (T* p = begin(); p != end(); ++p) p->~T();
-    }
-    static void relocate(char* first, char* last, char* to) noexcept {
-        for (char* p = first; p != last; p += sizeof(T), to += sizeof(T)) {
-            T* from = reinterpret_cast<T*>(p);
-            ::new (static_cast<void*>(to)) T(std::move(*from));
-            from->~T();
-        }
-    }
-};
-
-}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/app.hpp ----

@@ -14,6 +14,7 @@
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/url.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -135,11 +136,11 @@ private:
     void collect(const Node& n, std::size_t pos, std::string_view rem,
                  PodVector<std::string_view>& methods, bool& any_route) const;
 
-    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
+    MoveVector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;   // registration order
+    MoveVector<Route> routes_;   // registration order
     /// `name`, kept once in names_ for the routes' views (each name stays where it is).
     std::string_view intern(std::string_view name);
     BoxVector<std::string> names_;   // interned capture names
