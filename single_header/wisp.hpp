@@ -12871,15 +12871,25 @@ struct WsRuntime {
     MoveVector<std::function<void(Peer&)>> when_drained;
 };
 
+class WsSession;
+
+/// A peer's topics, made by its first subscribe (ws_topics.hpp).
+struct WsTopics {
+    std::vector<std::string> names;   ///< as subscribed: peer.topics()
+    /// Unsubscribes the peer from every topic (at close). Set by subscribe, so that only a
+    /// program that subscribes compiles unsubscribing (issue 25).
+    void (*leave)(WsSession& s) = nullptr;
+};
+
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
 /// made by the first part, freed once it holds none (WsSession::trim_extras).
 struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
     Box<Request> request;
-    Box<StateSlot> state;                   ///< shared with the upgrade request's
-    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<StateSlot> state;         ///< shared with the upgrade request's
+    Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
+    Box<WsTopics> topics;         ///< made by the first subscribe
     Box<WsRuntime> runtime;
 
     bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
@@ -13455,7 +13465,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
 // in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
-// the idle timeout, the peer's topics.
+// the idle timeout, publishing (the peer's topics: ws_topics.hpp).
 // Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
 // close state, the idle and close deadlines (through the connection's one timer slot), and
 // where permessage-deflate applies: inflate before the message hook, deflate on the way out
@@ -13575,7 +13585,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return extras_ && extras_->topics ? *extras_->topics : none;
+        return extras_ && extras_->topics ? extras_->topics->names : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -13960,33 +13970,8 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
     return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    const auto& mine = topics();
-    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
-    const std::string key = topic_key(topic);
-    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    WsExtras& x = extras();
-    if (!x.topics) x.topics = make_box<std::vector<std::string>>();
-    x.topics->emplace_back(topic);
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!extras_ || !extras_->topics) return false;
-    std::vector<std::string>& mine = *extras_->topics;
-    auto it = std::find(mine.begin(), mine.end(), topic);
-    if (it == mine.end()) return false;
-    const std::string key = topic_key(*it);
-    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    mine.erase(it);
-    return true;
-}
-
 inline void WsSession::leave_topics() {
-    while (!topics().empty()) unsubscribe(std::string(topics().back()));
+    if (extras_ && extras_->topics) extras_->topics->leave(*this);
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
@@ -18985,6 +18970,54 @@ WISP_DEF Response detail::serve_file_in(const Request& req, std::wstring_view ro
 #endif
 #endif   // WISP_WITH_ENGINE
 
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_topics.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_topics.hpp — a peer's topics: subscribe, unsubscribe, and leaving them all at
+// close, which the session reaches through WsTopics::leave, set here: a program whose peers
+// never subscribe does not compile unsubscribing (issue 25).
+// Owns: the peer's list of topics (WsTopics, in its extras). Must not know: frames, sockets.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    const auto& mine = topics();
+    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
+    const std::string key = topic_key(topic);
+    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
+    WsExtras& x = extras();
+    if (!x.topics) {
+        x.topics = make_box<WsTopics>();
+        x.topics->leave = [](WsSession& s) {
+            while (!s.topics().empty()) s.unsubscribe(std::string(s.topics().back()));
+        };
+    }
+    x.topics->names.emplace_back(topic);
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    if (!extras_ || !extras_->topics) return false;
+    std::vector<std::string>& mine = extras_->topics->names;
+    auto it = std::find(mine.begin(), mine.end(), topic);
+    if (it == mine.end()) return false;
+    const std::string key = topic_key(*it);
+    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
+    mine.erase(it);
+    return true;
+}
+
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/engine.hpp ----

@@ -33,15 +33,25 @@ struct WsRuntime {
     MoveVector<std::function<void(Peer&)>> when_drained;
 };
 
+class WsSession;
+
+/// A peer's topics, made by its first subscribe (ws_topics.hpp).
+struct WsTopics {
+    std::vector<std::string> names;   ///< as subscribed: peer.topics()
+    /// Unsubscribes the peer from every topic (at close). Set by subscribe, so that only a
+    /// program that subscribes compiles unsubscribing (issue 25).
+    void (*leave)(WsSession& s) = nullptr;
+};
+
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
 /// made by the first part, freed once it holds none (WsSession::trim_extras).
 struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
     Box<Request> request;
-    Box<StateSlot> state;                   ///< shared with the upgrade request's
-    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<StateSlot> state;         ///< shared with the upgrade request's
+    Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
+    Box<WsTopics> topics;         ///< made by the first subscribe
     Box<WsRuntime> runtime;
 
     bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
