@@ -6047,7 +6047,7 @@ public:
     void publish(const std::shared_ptr<const Publication>& p, const void* skip);
     /// Delivers what is held, now.
     void settle() {
-        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held_(*this);
     }
     bool holding() const noexcept { return !held_.empty(); }
     /// Deliveries of held publications that failed (a queue could not allocate) since the last
@@ -6074,7 +6074,10 @@ private:
     MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
-    bool settling_ = false;    ///< deliver_held() is walking
+    bool settling_ = false;   ///< deliver_held() is walking
+    /// deliver_held, set by publish() as it holds: only a program that publishes compiles the
+    /// delivery of held runs (issue 25).
+    void (*deliver_held_)(LoopTopics& self) = nullptr;
     std::size_t failed_ = 0;   ///< see take_failed()
 };
 
@@ -6242,6 +6245,7 @@ inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, con
     } else if (subs_.find(p->topic) == subs_.end()) {
         return;   // no subscriber here: nothing to deliver, nothing to keep in order
     }
+    deliver_held_ = [](LoopTopics& self) { self.deliver_held(); };
     held_.push_back(Held{p, skip});
 }
 
