@@ -6889,21 +6889,36 @@ private:
         void (*move)(void* from, void* to) noexcept;   ///< and destroys `from`
         void (*destroy)(void*) noexcept;
     };
+    // Static member templates, not lambdas: a captureless lambda made a function pointer is
+    // two functions at -O0 (its call operator and the static invoker), per callable type.
     template <class D>
-    static constexpr Ops local_ops{
-        [](void* p) { (*static_cast<D*>(p))(); },
-        [](void* from, void* to) noexcept {
-            ::new (to) D(std::move(*static_cast<D*>(from)));
-            static_cast<D*>(from)->~D();
-        },
-        [](void* p) noexcept { static_cast<D*>(p)->~D(); },
-    };
+    static void call_local(void* p) {
+        (*static_cast<D*>(p))();
+    }
     template <class D>
-    static constexpr Ops heap_ops{
-        [](void* p) { (**static_cast<D**>(p))(); },
-        [](void* from, void* to) noexcept { *static_cast<D**>(to) = *static_cast<D**>(from); },
-        [](void* p) noexcept { delete *static_cast<D**>(p); },
-    };
+    static void move_local(void* from, void* to) noexcept {
+        ::new (to) D(std::move(*static_cast<D*>(from)));
+        static_cast<D*>(from)->~D();
+    }
+    template <class D>
+    static void destroy_local(void* p) noexcept {
+        static_cast<D*>(p)->~D();
+    }
+    template <class D>
+    static void call_heap(void* p) {
+        (**static_cast<D**>(p))();
+    }
+    static void move_heap(void* from, void* to) noexcept {
+        *static_cast<void**>(to) = *static_cast<void**>(from);
+    }
+    template <class D>
+    static void destroy_heap(void* p) noexcept {
+        delete *static_cast<D**>(p);
+    }
+    template <class D>
+    static constexpr Ops local_ops{&call_local<D>, &move_local<D>, &destroy_local<D>};
+    template <class D>
+    static constexpr Ops heap_ops{&call_heap<D>, &move_heap, &destroy_heap<D>};
 
     alignas(std::max_align_t) unsigned char buf_[4 * sizeof(void*)];
     const Ops* ops_ = nullptr;
