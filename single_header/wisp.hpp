@@ -4518,8 +4518,13 @@ private:
     detail::PodVector<detail::Loop*>
         live_loops_;   ///< what core_.live_loops points to while running
     detail::BoxVector<Listener> listeners_;
-    detail::Box<Signals> signals_;
-    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
+    // The signal sets are Owned (deleted through a pointer) and armed and cancelled through
+    // signal_work_, set by stop_on_signals() and reload_tls_on_sighup(): only a program that
+    // asks for signals compiles their handling (issue 25).
+    detail::Owned signals_;   ///< a Signals: SIGINT, SIGTERM: stop()
+    detail::Owned hup_;       ///< a Signals: SIGHUP: reload_tls()
+    void (*signal_work_)(App& app, bool arm) = nullptr;
+    static void signal_work(App& app, bool arm);
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     detail::MoveVector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
@@ -16653,8 +16658,8 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
 WISP_DEF App::~App() {
     // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
-    hup_.reset();
-    signals_.reset();
+    hup_ = detail::Owned();
+    signals_ = detail::Owned();
     listeners_.clear();
     loops_.clear();
 }
@@ -16763,8 +16768,9 @@ WISP_DEF std::error_code App::reload_tls_with(const TlsOptions* tls) {
 WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
-    if (!enable) hup_.reset();
-    else if (!hup_) hup_ = detail::make_box<Signals>(loop0().reactor, SIGHUP);
+    if (!enable) hup_ = detail::Owned();
+    else if (!hup_.get()) hup_ = detail::make_owned<Signals>(loop0().reactor, SIGHUP);
+    signal_work_ = &App::signal_work;
 #endif
     return *this;
 }
@@ -16776,9 +16782,42 @@ WISP_DEF std::string App::tls_error_detail() const {
 
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
-    if (!enable) signals_.reset();
-    else if (!signals_) signals_ = detail::make_box<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    if (!enable) signals_ = detail::Owned();
+    else if (!signals_.get())
+        signals_ = detail::make_owned<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    signal_work_ = &App::signal_work;
     return *this;
+}
+
+WISP_DEF void App::signal_work(App& app, bool arm) {
+    auto* stop = static_cast<Signals*>(app.signals_.get());
+    auto* hup = static_cast<Signals*>(app.hup_.get());
+    if (!arm) {
+        if (stop) stop->cancel();
+        if (hup) hup->cancel();
+        return;
+    }
+    detail::Reactor& r = app.loops_[0]->reactor;
+    if (app.stop_on_signals_) {
+        if (!stop) app.signals_ = detail::make_owned<Signals>(r, SIGINT, SIGTERM);
+        static_cast<Signals*>(app.signals_.get())->wait([&app](int) { app.stop(); });
+    }
+#ifdef SIGHUP
+    if (app.reload_on_hup_) {
+        if (!hup) app.hup_ = detail::make_owned<Signals>(r, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(int) const {
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                static_cast<Signals*>(app->hup_.get())->wait(*this);
+            }
+        };
+        static_cast<Signals*>(app.hup_.get())->wait(Rearm{&app});
+    }
+#endif
 }
 
 WISP_DEF std::error_code App::run(unsigned threads) {
@@ -16808,26 +16847,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
         pending_posts_.clear();
     }
-    if (stop_on_signals_) {
-        if (!signals_) signals_ = detail::make_box<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
-        signals_->wait([this](int) { stop(); });
-    }
-#ifdef SIGHUP
-    if (reload_on_hup_) {
-        if (!hup_) hup_ = detail::make_box<Signals>(loops_[0]->reactor, SIGHUP);
-        struct Rearm {
-            App* app;
-            void operator()(int) const {
-                if (app->reload_tls()) {
-                    Request none;
-                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
-                }
-                app->hup_->wait(*this);
-            }
-        };
-        hup_->wait(Rearm{this});
-    }
-#endif
+    if (signal_work_) signal_work_(*this, true);
     if (stop_requested_) stop();
     detail::BoxVector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
@@ -16841,8 +16861,8 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     run_loop(loops_[0]);
     for (std::thread* t : workers) t->join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
-    signals_.reset();
-    hup_.reset();
+    signals_ = detail::Owned();
+    hup_ = detail::Owned();
     listeners_.clear();
     {
         std::lock_guard<std::mutex> lock(tls_mutex_);
@@ -16877,8 +16897,7 @@ WISP_DEF void App::stop() {
             li->acceptor.close();
             li->retry.cancel();
         }
-        if (signals_) signals_->cancel();
-        if (hup_) hup_->cancel();
+        if (signal_work_) signal_work_(*this, false);
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {

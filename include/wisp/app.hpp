@@ -271,8 +271,13 @@ private:
     detail::PodVector<detail::Loop*>
         live_loops_;   ///< what core_.live_loops points to while running
     detail::BoxVector<Listener> listeners_;
-    detail::Box<Signals> signals_;
-    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
+    // The signal sets are Owned (deleted through a pointer) and armed and cancelled through
+    // signal_work_, set by stop_on_signals() and reload_tls_on_sighup(): only a program that
+    // asks for signals compiles their handling (issue 25).
+    detail::Owned signals_;   ///< a Signals: SIGINT, SIGTERM: stop()
+    detail::Owned hup_;       ///< a Signals: SIGHUP: reload_tls()
+    void (*signal_work_)(App& app, bool arm) = nullptr;
+    static void signal_work(App& app, bool arm);
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
     detail::MoveVector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
