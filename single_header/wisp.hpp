@@ -7494,7 +7494,9 @@ private:
 /// A listening socket watched by loop 0's Reactor.
 class Acceptor {
 public:
-    using Done = std::function<void(const std::error_code&, AcceptedSocket)>;
+    /// Where a connection (or the error that stopped accepting) goes, with the `context` given
+    /// to accept(): a function pointer, not a std::function (issue 25).
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
 
     explicit Acceptor(Reactor& r) noexcept : watch_(r) {}
     Acceptor(const Acceptor&) = delete;
@@ -7509,8 +7511,9 @@ public:
     /// Calls `done` with the next connection, or with the error that stopped accepting (out of
     /// descriptors: the caller waits, then asks again). Never after close(). `target` is the
     /// Reactor that will own the socket (the Asio backend binds it there).
-    void accept(Reactor& /*target*/, Done done) {
-        done_ = std::move(done);
+    void accept(Reactor& /*target*/, Done done, void* context) {
+        done_ = done;
+        context_ = context;
         if (fd_ >= 0 && !watch_.started()) watch_.start(fd_, [this] { on_ready(); });
     }
     void close() noexcept {
@@ -7525,7 +7528,8 @@ private:
 
     int fd_ = -1;
     ReactorWatch watch_;
-    Done done_;
+    Done done_ = nullptr;
+    void* context_ = nullptr;
 };
 #else
 /// What Asio's acceptor gives.
@@ -7544,12 +7548,11 @@ public:
         std::error_code ec;
         return a_.local_endpoint(ec).port();
     }
-    template <class F>
-    void accept(Reactor& target, F done) {
-        a_.async_accept(target.io(),
-                        [d = std::move(done)](const std::error_code& ec, tcp_socket sock) mutable {
-                            if (ec != net::error::operation_aborted) d(ec, std::move(sock));
-                        });
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
+    void accept(Reactor& target, Done done, void* context) {
+        a_.async_accept(target.io(), [done, context](const std::error_code& ec, tcp_socket sock) {
+            if (ec != net::error::operation_aborted) done(context, ec, std::move(sock));
+        });
     }
     void close() noexcept {
         std::error_code ec;
@@ -7628,11 +7631,11 @@ inline void Acceptor::on_ready() {
             // Out of descriptors or memory: the caller waits before it asks again (never spin).
             watch_.stop();
             Done d = std::exchange(done_, nullptr);
-            d(std::error_code(e, std::system_category()), AcceptedSocket());
+            d(context_, std::error_code(e, std::system_category()), AcceptedSocket());
             return;
         }
         Done d = std::exchange(done_, nullptr);
-        d(std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask for the next
+        d(context_, std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask again
     }
     // Nobody asks (the app is stopping): a level-triggered watch would report it forever.
     if (!done_) watch_.stop();
@@ -16589,6 +16592,10 @@ struct App::Listener {
     detail::Acceptor acceptor;
     detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
+    App* app = nullptr;
+    detail::Loop* target = nullptr;   ///< the loop of the connection being accepted
+    /// The acceptor's Done: starts the connection on `target`, then accepts the next.
+    static void on_accepted(void* listener, const std::error_code& ec, detail::AcceptedSocket sock);
 };
 
 struct App::Signals : detail::SignalWatch {
@@ -16680,6 +16687,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
     auto li = detail::make_box<Listener>(loop0().reactor);
+    li->app = this;
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -16697,27 +16705,32 @@ WISP_DEF detail::Loop& App::pick_loop() {
 }
 
 WISP_DEF void App::accept_next(Listener& li) {
-    detail::Loop& target = pick_loop();
-    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
-                                                            detail::AcceptedSocket sock) {
-        if (core_->stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
-                if (!core_->stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(detail::make_box<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0]) start(std::move(sock));
-        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.target = &pick_loop();
+    li.acceptor.accept(li.target->reactor, &Listener::on_accepted, &li);
+}
+
+inline void App::Listener::on_accepted(void* listener, const std::error_code& ec,
+                                       detail::AcceptedSocket sock) {
+    Listener& li = *static_cast<Listener*>(listener);
+    App* app = li.app;
+    detail::Loop& target = *li.target;
+    if (app->core_->stopping) return;
+    if (ec) {
+        // Out of descriptors or a transient failure: wait, then accept again (never spin).
+        li.retry.arm(std::chrono::milliseconds(50), [app, &li] {
+            if (!app->core_->stopping) app->accept_next(li);
+        });
+        return;
+    }
+    auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+        auto* c = new detail::Connection(target, std::move(s));
+        if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+        c->start(detail::make_box<detail::HttpSession>(*c));
+        c->release();   // the loop's list holds it now
+    };
+    if (&target == app->loops_[0]) start(std::move(sock));
+    else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+    app->accept_next(li);
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {

@@ -49,6 +49,10 @@ struct App::Listener {
     detail::Acceptor acceptor;
     detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
+    App* app = nullptr;
+    detail::Loop* target = nullptr;   ///< the loop of the connection being accepted
+    /// The acceptor's Done: starts the connection on `target`, then accepts the next.
+    static void on_accepted(void* listener, const std::error_code& ec, detail::AcceptedSocket sock);
 };
 
 struct App::Signals : detail::SignalWatch {
@@ -140,6 +144,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
     auto li = detail::make_box<Listener>(loop0().reactor);
+    li->app = this;
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -157,27 +162,32 @@ WISP_DEF detail::Loop& App::pick_loop() {
 }
 
 WISP_DEF void App::accept_next(Listener& li) {
-    detail::Loop& target = pick_loop();
-    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
-                                                            detail::AcceptedSocket sock) {
-        if (core_->stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
-                if (!core_->stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(detail::make_box<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0]) start(std::move(sock));
-        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.target = &pick_loop();
+    li.acceptor.accept(li.target->reactor, &Listener::on_accepted, &li);
+}
+
+inline void App::Listener::on_accepted(void* listener, const std::error_code& ec,
+                                       detail::AcceptedSocket sock) {
+    Listener& li = *static_cast<Listener*>(listener);
+    App* app = li.app;
+    detail::Loop& target = *li.target;
+    if (app->core_->stopping) return;
+    if (ec) {
+        // Out of descriptors or a transient failure: wait, then accept again (never spin).
+        li.retry.arm(std::chrono::milliseconds(50), [app, &li] {
+            if (!app->core_->stopping) app->accept_next(li);
+        });
+        return;
+    }
+    auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+        auto* c = new detail::Connection(target, std::move(s));
+        if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+        c->start(detail::make_box<detail::HttpSession>(*c));
+        c->release();   // the loop's list holds it now
+    };
+    if (&target == app->loops_[0]) start(std::move(sock));
+    else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+    app->accept_next(li);
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
