@@ -1129,6 +1129,15 @@ public:
         return *made;
     }
     void push_back(T&& value) { emplace_back(std::move(value)); }
+    /// Removes [first, last); the elements after it move down (by move assignment).
+    T* erase(T* first, T* last) noexcept {
+        static_assert(std::is_nothrow_move_assignable<T>::value, "MoveVector::erase moves");
+        T* out = first;
+        for (T* p = last; p != end(); ++p, ++out) *out = std::move(*p);
+        for (T* p = out; p != end(); ++p) p->~T();
+        end_ = reinterpret_cast<char*>(out);
+        return first;
+    }
     void push_back(const T& value) { emplace_back(value); }
     void clear() noexcept {
         destroy_all();
@@ -12895,7 +12904,7 @@ namespace detail {
 /// and other threads walking the list read `ns` through it.
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
-    std::vector<std::shared_ptr<TimerState>> timers;
+    MoveVector<std::shared_ptr<TimerState>> timers;
     MoveVector<std::function<void(Peer&)>> when_drained;
 };
 

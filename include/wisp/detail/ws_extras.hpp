@@ -29,7 +29,7 @@ namespace detail {
 /// and other threads walking the list read `ns` through it.
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
-    std::vector<std::shared_ptr<TimerState>> timers;
+    MoveVector<std::shared_ptr<TimerState>> timers;
     MoveVector<std::function<void(Peer&)>> when_drained;
 };
 
