@@ -71,6 +71,14 @@ public:
         return *made;
     }
     void push_back(T&& value) { emplace_back(std::move(value)); }
+    /// Puts `value` before `pos` (appended, then swapped down into place).
+    T* insert(const T* pos, T value) {
+        const std::size_t at = static_cast<std::size_t>(pos - data());
+        emplace_back(std::move(value));
+        T* p = data() + at;
+        for (T* q = end() - 1; q != p; --q) std::swap(*q, q[-1]);
+        return p;
+    }
     /// Removes [first, last); the elements after it move down (by move assignment).
     T* erase(T* first, T* last) noexcept {
         static_assert(std::is_nothrow_move_assignable<T>::value, "MoveVector::erase moves");

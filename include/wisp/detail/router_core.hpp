@@ -45,8 +45,8 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    PodVector<Slot> slots_;           // capacity a power of two, at most half full
-    std::vector<std::string> keys_;   // in insertion order
+    PodVector<Slot> slots_;          // capacity a power of two, at most half full
+    MoveVector<std::string> keys_;   // in insertion order
 };
 
 /// A list of methods as an Allow header gives it: sorted, each once, joined with ", ". Sorts
@@ -93,20 +93,20 @@ private:
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
         PodVector<std::uint32_t> tags;
-        std::vector<std::string> keys;   // decoded segment text
-        PodVector<Index> kids;           // the child node for each key
-        Index param = no_node;           // `:name`
-        Index star = no_node;            // `*`
-        PodVector<Index> here;           // routes ending at this node
-        PodVector<Index> rest;           // `**` routes whose rest starts here
+        MoveVector<std::string> keys;   // decoded segment text
+        PodVector<Index> kids;          // the child node for each key
+        Index param = no_node;          // `:name`
+        Index star = no_node;           // `*`
+        PodVector<Index> here;          // routes ending at this node
+        PodVector<Index> rest;          // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
-    // capture name. In a std::string and a vector of strings, which a file instantiates anyway,
-    // where a vector of a struct would be one more.
+    // capture name. In a std::string and a list of strings, which the router keeps anyway,
+    // where a list of a struct would be one more.
     struct Segs {
         std::string kinds;
-        std::vector<std::string> texts;
+        MoveVector<std::string> texts;
         std::size_t size() const noexcept { return kinds.size(); }
         SegKind kind(std::size_t i) const noexcept { return static_cast<SegKind>(kinds[i]); }
         bool ends_with_rest() const noexcept {

@@ -227,7 +227,7 @@ private:
 
     std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;      // topics with holes left by removals during a walk
+    MoveVector<std::string> holes_;       // topics with holes left by removals during a walk
     MoveVector<Held> held_;               ///< one topic's run, in publication order
     MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
