@@ -12934,10 +12934,16 @@ struct WsExtras {
     Box<Request> request;
     Box<StateSlot> state;         ///< shared with the upgrade request's
     Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
-    Box<WsTopics> topics;         ///< made by the first subscribe
+    /// A WsTopics, made by the first subscribe; Owned (deleted through a pointer), so that a
+    /// program whose peers never subscribe does not compile the list's destruction either.
+    Owned topics;
     Box<WsRuntime> runtime;
 
-    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+    WsTopics* peer_topics() const noexcept { return static_cast<WsTopics*>(topics.get()); }
+
+    bool empty() const noexcept {
+        return !request && !state && !deflate && !topics.get() && !runtime;
+    }
 };
 
 }   // namespace detail
@@ -13630,7 +13636,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return extras_ && extras_->topics ? extras_->topics->names : none;
+        return extras_ && extras_->topics.get() ? extras_->peer_topics()->names : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -14016,7 +14022,7 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
 }
 
 inline void WsSession::leave_topics() {
-    if (extras_ && extras_->topics) extras_->topics->leave(*this);
+    if (extras_ && extras_->topics.get()) extras_->peer_topics()->leave(*this);
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
@@ -19064,19 +19070,19 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     WsExtras& x = extras();
-    if (!x.topics) {
-        x.topics = make_box<WsTopics>();
-        x.topics->leave = [](WsSession& s) {
+    if (!x.topics.get()) {
+        x.topics = make_owned<WsTopics>();
+        x.peer_topics()->leave = [](WsSession& s) {
             while (!s.topics().empty()) s.unsubscribe(std::string(s.topics().back()));
         };
     }
-    x.topics->names.emplace_back(topic);
+    x.peer_topics()->names.emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!extras_ || !extras_->topics) return false;
-    std::vector<std::string>& mine = extras_->topics->names;
+    if (!extras_ || !extras_->topics.get()) return false;
+    std::vector<std::string>& mine = extras_->peer_topics()->names;
     auto it = std::find(mine.begin(), mine.end(), topic);
     if (it == mine.end()) return false;
     const std::string key = topic_key(*it);

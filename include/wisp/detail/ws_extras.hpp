@@ -15,6 +15,7 @@
 #include <wisp/websocket.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/owned.hpp>
 #include <wisp/detail/move_vector.hpp>
 #include <functional>
 #include <memory>
@@ -51,10 +52,16 @@ struct WsExtras {
     Box<Request> request;
     Box<StateSlot> state;         ///< shared with the upgrade request's
     Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
-    Box<WsTopics> topics;         ///< made by the first subscribe
+    /// A WsTopics, made by the first subscribe; Owned (deleted through a pointer), so that a
+    /// program whose peers never subscribe does not compile the list's destruction either.
+    Owned topics;
     Box<WsRuntime> runtime;
 
-    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+    WsTopics* peer_topics() const noexcept { return static_cast<WsTopics*>(topics.get()); }
+
+    bool empty() const noexcept {
+        return !request && !state && !deflate && !topics.get() && !runtime;
+    }
 };
 
 }   // namespace detail

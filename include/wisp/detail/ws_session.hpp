@@ -143,7 +143,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return extras_ && extras_->topics ? extras_->topics->names : none;
+        return extras_ && extras_->topics.get() ? extras_->peer_topics()->names : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -529,7 +529,7 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
 }
 
 inline void WsSession::leave_topics() {
-    if (extras_ && extras_->topics) extras_->topics->leave(*this);
+    if (extras_ && extras_->topics.get()) extras_->peer_topics()->leave(*this);
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,

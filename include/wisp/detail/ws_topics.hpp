@@ -13,7 +13,7 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/ws_extras.hpp>
 #include <wisp/detail/ws_session.hpp>
-#include <wisp/detail/box.hpp>
+#include <wisp/detail/owned.hpp>
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -30,19 +30,19 @@ inline bool WsSession::subscribe(std::string_view topic) {
     if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
     conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
     WsExtras& x = extras();
-    if (!x.topics) {
-        x.topics = make_box<WsTopics>();
-        x.topics->leave = [](WsSession& s) {
+    if (!x.topics.get()) {
+        x.topics = make_owned<WsTopics>();
+        x.peer_topics()->leave = [](WsSession& s) {
             while (!s.topics().empty()) s.unsubscribe(std::string(s.topics().back()));
         };
     }
-    x.topics->names.emplace_back(topic);
+    x.peer_topics()->names.emplace_back(topic);
     return true;
 }
 
 inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!extras_ || !extras_->topics) return false;
-    std::vector<std::string>& mine = extras_->topics->names;
+    if (!extras_ || !extras_->topics.get()) return false;
+    std::vector<std::string>& mine = extras_->peer_topics()->names;
     auto it = std::find(mine.begin(), mine.end(), topic);
     if (it == mine.end()) return false;
     const std::string key = topic_key(*it);
