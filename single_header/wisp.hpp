@@ -407,7 +407,8 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/owned.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/owned.hpp — Owned: one object owned through a void* and the function that deletes
-// it, for holders that must not be templates (a route's target, a ws<H> handler).
+// it, for holders that must not be templates (a route's target, a ws<H> handler); Lazy<T>: a T
+// made on first use, owned so.
 
 #include <utility>
 
@@ -463,6 +464,24 @@ template <class T, class... Args>
 Owned make_owned(Args&&... args) {
     return Owned(new T(std::forward<Args>(args)...), &delete_owned<T>);
 }
+
+/// A T made on first use, owned through an Owned: only get() names T's construction and
+/// destruction, so a holder whose T only some programs use (a map of topics) does not compile
+/// them in the others (issue 25).
+template <class T>
+class Lazy {
+public:
+    /// The T, made now if nothing made it yet.
+    T& get() {
+        if (WISP_UNLIKELY(!held_.get())) held_ = make_owned<T>();
+        return *static_cast<T*>(held_.get());
+    }
+    /// The T, or null while nothing made it.
+    const T* peek() const noexcept { return static_cast<const T*>(held_.get()); }
+
+private:
+    Owned held_;
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -6089,7 +6108,8 @@ private:
     /// the subscriber misses the run and the walk goes on.
     void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
-    std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
+    // Node-based: lists stay put. Lazy: a program that never subscribes compiles no map.
+    Lazy<std::unordered_map<std::string, PodVector<TopicSub>>> subs_;
     unsigned walking_ = 0;
     MoveVector<std::string> holes_;       // topics with holes left by removals during a walk
     MoveVector<Held> held_;               ///< one topic's run, in publication order
@@ -6112,7 +6132,7 @@ public:
 
 private:
     mutable std::mutex m_;
-    std::unordered_map<std::string, std::size_t> n_;
+    Lazy<std::unordered_map<std::string, std::size_t>> n_;   ///< made by the first add
 };
 
 /// Publications made on other threads for one loop, in order. Any thread may push; the loop's
@@ -6212,7 +6232,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
     settle();   // what was published before this subscription is not for it
-    auto& v = subs_[topic];
+    auto& v = subs_.get()[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
     v.push_back(sub);
@@ -6221,8 +6241,9 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     settle();   // what was published before it left is still for it
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return false;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return false;
     auto& v = it->second;
     auto pos =
         std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
@@ -6233,19 +6254,22 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
         return true;
     }
     v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
-    if (v.empty()) subs_.erase(it);
+    if (v.empty()) subs.erase(it);
     return true;
 }
 
 inline const PodVector<TopicSub>* LoopTopics::find(const std::string& topic) const {
-    auto it = subs_.find(topic);
-    return it == subs_.end() ? nullptr : &it->second;
+    const auto* subs = subs_.peek();
+    if (subs == nullptr) return nullptr;
+    auto it = subs->find(topic);
+    return it == subs->end() ? nullptr : &it->second;
 }
 
 template <class F>
 void LoopTopics::for_each(const std::string& topic, F&& f) {
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return;
     PodVector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
     const std::size_t n = v.size();        // who subscribes during the walk waits for the next
     ++walking_;
@@ -6264,7 +6288,7 @@ inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, con
     }
     if (!held_.empty()) {
         if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
-    } else if (subs_.find(p->topic) == subs_.end()) {
+    } else if (auto& subs = subs_.get(); subs.find(p->topic) == subs.end()) {
         return;   // no subscriber here: nothing to deliver, nothing to keep in order
     }
     deliver_held_ = [](LoopTopics& self) { self.deliver_held(); };
@@ -6276,8 +6300,9 @@ inline void LoopTopics::deliver_held() {
     // held_ stays empty while its former contents are walked.
     delivering_.swap(held_);
     settling_ = true;
-    auto it = subs_.find(delivering_.front().p->topic);
-    if (it != subs_.end()) {
+    auto& subs = subs_.get();
+    auto it = subs.find(delivering_.front().p->topic);
+    if (it != subs.end()) {
         run_.clear();
         const void* skip = delivering_.front().skip;   // usually one publisher's whole run
         bool mixed = false;
@@ -6326,14 +6351,15 @@ inline void LoopTopics::deliver_one(const TopicSub& s, const PublicationRun& run
 }
 
 inline void LoopTopics::sweep() {
+    auto& subs = subs_.get();
     for (const std::string& topic : holes_) {
-        auto it = subs_.find(topic);
-        if (it == subs_.end()) continue;   // swept already (several holes in one topic)
+        auto it = subs.find(topic);
+        if (it == subs.end()) continue;   // swept already (several holes in one topic)
         auto& v = it->second;
         v.erase(
             std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
             v.end());
-        if (v.empty()) subs_.erase(it);
+        if (v.empty()) subs.erase(it);
     }
     holes_.clear();
 }
@@ -6431,18 +6457,21 @@ inline void TopicInbox::close() {
 
 inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
-    auto& n = n_[topic];
+    auto& counts = n_.get();
+    auto& n = counts[topic];
     const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     const bool is_zero = n == 0;
-    if (is_zero) n_.erase(topic);   // n refers to the erased entry from here on
+    if (is_zero) counts.erase(topic);   // n refers to the erased entry from here on
     return was_zero != is_zero;
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
     std::lock_guard<std::mutex> lock(m_);
-    auto it = n_.find(topic);
-    return it == n_.end() ? 0 : it->second;
+    const auto* counts = n_.peek();
+    if (counts == nullptr) return 0;
+    auto it = counts->find(topic);
+    return it == counts->end() ? 0 : it->second;
 }
 
 }   // namespace detail
@@ -6494,7 +6523,8 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, Box<EventLog>> retained;
+    /// Made by the first App::retain (Lazy: otherwise no map is compiled, issue 25).
+    Lazy<std::unordered_map<std::string, Box<EventLog>>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -6513,9 +6543,10 @@ struct AppCore {
                           EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
-        if (retained.empty()) return nullptr;
-        auto it = retained.find(topic);
-        return it == retained.end() ? nullptr : it->second.get();
+        const auto* logs = retained.peek();
+        if (logs == nullptr || logs->empty()) return nullptr;
+        auto it = logs->find(topic);
+        return it == logs->end() ? nullptr : it->second.get();
     }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
@@ -9021,7 +9052,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
 inline void AppCore::publish(std::string_view topic, std::string_view data, bool binary,
                              bool compress, Loop* here, const void* skip, std::string_view sender) {
     if (here == nullptr) here = Loop::current();
-    if (!retained.empty() && !binary)
+    if (retained.peek() != nullptr && !binary)
         if (EventLog* log = retained_log(std::string(topic))) {
             if (publish_retained(topic, data, compress, *log, here, sender)) return;
             // With a bridge whose Redis is away: a plain publication (no id, not retained).
@@ -16681,7 +16712,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
+    core_->retained.get()[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 

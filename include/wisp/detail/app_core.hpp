@@ -18,6 +18,7 @@
 #include <wisp/detail/box.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <wisp/detail/move_vector.hpp>
+#include <wisp/detail/owned.hpp>
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -60,7 +61,8 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, Box<EventLog>> retained;
+    /// Made by the first App::retain (Lazy: otherwise no map is compiled, issue 25).
+    Lazy<std::unordered_map<std::string, Box<EventLog>>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -79,9 +81,10 @@ struct AppCore {
                           EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
-        if (retained.empty()) return nullptr;
-        auto it = retained.find(topic);
-        return it == retained.end() ? nullptr : it->second.get();
+        const auto* logs = retained.peek();
+        if (logs == nullptr || logs->empty()) return nullptr;
+        auto it = logs->find(topic);
+        return it == logs->end() ? nullptr : it->second.get();
     }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears

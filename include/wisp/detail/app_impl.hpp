@@ -115,7 +115,7 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
+    core_->retained.get()[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 

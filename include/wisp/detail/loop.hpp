@@ -466,7 +466,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
 inline void AppCore::publish(std::string_view topic, std::string_view data, bool binary,
                              bool compress, Loop* here, const void* skip, std::string_view sender) {
     if (here == nullptr) here = Loop::current();
-    if (!retained.empty() && !binary)
+    if (retained.peek() != nullptr && !binary)
         if (EventLog* log = retained_log(std::string(topic))) {
             if (publish_retained(topic, data, compress, *log, here, sender)) return;
             // With a bridge whose Redis is away: a plain publication (no id, not retained).
