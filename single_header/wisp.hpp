@@ -412,7 +412,8 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/owned.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/owned.hpp — Owned: one object owned through a void* and the function that deletes
-// it, for holders that must not be templates (a route's target, a ws<H> handler).
+// it, for holders that must not be templates (a route's target, a ws<H> handler); Lazy<T>: a T
+// made on first use, owned so.
 
 #include <utility>
 
@@ -468,6 +469,24 @@ template <class T, class... Args>
 Owned make_owned(Args&&... args) {
     return Owned(new T(std::forward<Args>(args)...), &delete_owned<T>);
 }
+
+/// A T made on first use, owned through an Owned: only get() names T's construction and
+/// destruction, so a holder whose T only some programs use (a map of topics) does not compile
+/// them in the others (issue 25).
+template <class T>
+class Lazy {
+public:
+    /// The T, made now if nothing made it yet.
+    T& get() {
+        if (WISP_UNLIKELY(!held_.get())) held_ = make_owned<T>();
+        return *static_cast<T*>(held_.get());
+    }
+    /// The T, or null while nothing made it.
+    const T* peek() const noexcept { return static_cast<const T*>(held_.get()); }
+
+private:
+    Owned held_;
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -737,7 +756,8 @@ WISP_NAMESPACE_END
 // ---- wisp/detail/pod_vector.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/pod_vector.hpp — PodVector<T>: a growable array of a trivially copyable T whose
-// growth, insertion and erasure are one non-template code shared by every T.
+// growth, insertion and erasure are one non-template code shared by every T (and MoveVector's
+// growth: move_vector.hpp).
 // Owns: its elements' storage. Must not know: what the elements mean.
 
 #include <cstddef>
@@ -780,6 +800,12 @@ protected:
     /// Removes the bytes [first, last).
     void close_gap(char* first, char* last) noexcept;
     void assign(const PodVectorBase& other);
+    /// Moves the elements in [first, last) to `to` and destroys them (MoveVector's per-type
+    /// part of growth).
+    using Relocate = void (*)(char* first, char* last, char* to) noexcept;
+    /// reserve_bytes and grow for elements that are not copied as bytes: moved by `relocate`.
+    void reserve_moving(std::size_t bytes, Relocate relocate);
+    void grow_moving(std::size_t extra, Relocate relocate);
     void swap_with(PodVectorBase& other) noexcept {
         std::swap(begin_, other.begin_);
         std::swap(end_, other.end_);
@@ -908,6 +934,22 @@ WISP_NOINLINE inline void PodVectorBase::append_grown(const void* value, std::si
     const void* bytes = ours ? begin_ + at : value;
     std::memcpy(end_, bytes, elem);
     end_ += elem;
+}
+
+WISP_NOINLINE inline void PodVectorBase::reserve_moving(std::size_t bytes, Relocate relocate) {
+    if (bytes <= static_cast<std::size_t>(cap_ - begin_)) return;
+    char* fresh = static_cast<char*>(::operator new(bytes));
+    const std::size_t used = used_bytes();
+    if (used != 0) relocate(begin_, end_, fresh);
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = fresh + used;
+    cap_ = fresh + bytes;
+}
+
+WISP_NOINLINE inline void PodVectorBase::grow_moving(std::size_t extra, Relocate relocate) {
+    const std::size_t used = used_bytes();
+    reserve_moving(used + (used > extra ? used : extra), relocate);
 }
 
 inline void PodVectorBase::open_gap(char* at, std::size_t n) noexcept {
@@ -1043,6 +1085,122 @@ private:
 }   // namespace detail
 WISP_NAMESPACE_END
 
+// ---- wisp/detail/move_vector.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/move_vector.hpp — MoveVector<T>: a growable array of a T that is moved, not
+// copied as bytes, over PodVector's non-template storage and growth.
+// Owns: its elements. Must not know: what the elements mean.
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+/// A std::vector<T> for the engine's lists of non-trivial elements (strings, shared_ptrs,
+/// std::functions, structs of those), in the members wisp uses: at -O0 a std::vector<T> emits
+/// thirty to a hundred functions per T (allocator, _Vector_base, relocation, iterators, an
+/// _M_realloc_insert per argument type), a MoveVector<T> the one-line members it calls and
+/// one function that moves the elements when it grows; the growth itself is PodVectorBase's,
+/// shared by every T (issue 25). Move-only. Iterators are plain pointers, invalidated by
+/// growth as std::vector's are.
+template <class T>
+class MoveVector : private PodVectorBase {
+    static_assert(std::is_nothrow_move_constructible<T>::value,
+                  "MoveVector: growth moves the elements");
+    static_assert(alignof(T) <= alignof(std::max_align_t), "MoveVector: operator new alignment");
+
+public:
+    using value_type = T;
+    using iterator = T*;
+    using const_iterator = const T*;
+
+    MoveVector() noexcept = default;
+    MoveVector(MoveVector&& other) noexcept = default;
+    MoveVector& operator=(MoveVector&& other) noexcept {
+        if (this != &other) {
+            destroy_all();
+            take(other);
+        }
+        return *this;
+    }
+    MoveVector(const MoveVector&) = delete;
+    MoveVector& operator=(const MoveVector&) = delete;
+    ~MoveVector() { destroy_all(); }
+
+    T* data() noexcept { return reinterpret_cast<T*>(begin_); }
+    const T* data() const noexcept { return reinterpret_cast<const T*>(begin_); }
+    T* begin() noexcept { return data(); }
+    T* end() noexcept { return reinterpret_cast<T*>(end_); }
+    const T* begin() const noexcept { return data(); }
+    const T* end() const noexcept { return reinterpret_cast<const T*>(end_); }
+    std::size_t size() const noexcept { return used_bytes() / sizeof(T); }
+    bool empty() const noexcept { return begin_ == end_; }
+    T& operator[](std::size_t i) noexcept { return data()[i]; }
+    const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+    T& front() noexcept { return *data(); }
+    const T& front() const noexcept { return *data(); }
+    T& back() noexcept { return end()[-1]; }
+
+    /// A T made from `args` at the end (which may name one of ours: it is made before growth).
+    template <class... Args>
+    T& emplace_back(Args&&... args) {
+        if (WISP_UNLIKELY(end_ == cap_)) return append_grown(T(std::forward<Args>(args)...));
+        T* made = ::new (static_cast<void*>(end_)) T(std::forward<Args>(args)...);
+        end_ += sizeof(T);
+        return *made;
+    }
+    void push_back(T&& value) { emplace_back(std::move(value)); }
+    /// Puts `value` before `pos` (appended, then swapped down into place).
+    T* insert(const T* pos, T value) {
+        const std::size_t at = static_cast<std::size_t>(pos - data());
+        emplace_back(std::move(value));
+        T* p = data() + at;
+        for (T* q = end() - 1; q != p; --q) std::swap(*q, q[-1]);
+        return p;
+    }
+    /// Removes [first, last); the elements after it move down (by move assignment).
+    T* erase(T* first, T* last) noexcept {
+        static_assert(std::is_nothrow_move_assignable<T>::value, "MoveVector::erase moves");
+        T* out = first;
+        for (T* p = last; p != end(); ++p, ++out) *out = std::move(*p);
+        for (T* p = out; p != end(); ++p) p->~T();
+        end_ = reinterpret_cast<char*>(out);
+        return first;
+    }
+    void push_back(const T& value) { emplace_back(value); }
+    void clear() noexcept {
+        destroy_all();
+        end_ = begin_;
+    }
+    void reserve(std::size_t n) { reserve_moving(n * sizeof(T), &relocate); }
+    void swap(MoveVector& other) noexcept { swap_with(other); }
+
+private:
+    T& append_grown(T&& value) {
+        grow_moving(sizeof(T), &relocate);
+        T* made = ::new (static_cast<void*>(end_)) T(std::move(value));
+        end_ += sizeof(T);
+        return *made;
+    }
+    void destroy_all() noexcept {
+        if constexpr (!std::is_trivially_destructible<T>::value)
+            for (T* p = begin(); p != end(); ++p) p->~T();
+    }
+    static void relocate(char* first, char* last, char* to) noexcept {
+        for (char* p = first; p != last; p += sizeof(T), to += sizeof(T)) {
+            T* from = reinterpret_cast<T*>(p);
+            ::new (static_cast<void*>(to)) T(std::move(*from));
+            from->~T();
+        }
+    }
+};
+
+}   // namespace detail
+WISP_NAMESPACE_END
+
 // ---- wisp/detail/router_core.hpp ----
 // SPDX-License-Identifier: MIT
 // wisp/detail/router_core.hpp — the router's work, one class for every target type: the trie of
@@ -1079,9 +1237,14 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    PodVector<Slot> slots_;           // capacity a power of two, at most half full
-    std::vector<std::string> keys_;   // in insertion order
+    PodVector<Slot> slots_;          // capacity a power of two, at most half full
+    MoveVector<std::string> keys_;   // in insertion order
 };
+
+/// A list of methods as an Allow header gives it: sorted, each once, joined with ", ". Sorts
+/// `methods` in place, by insertion (a handful of names; std::sort's machinery is a hundred
+/// functions at -O0, issue 25).
+std::string join_methods(PodVector<std::string_view>& methods);
 
 /// BasicRouter without its Target type: each route's target is an object the core owns without
 /// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
@@ -1122,20 +1285,20 @@ private:
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
         PodVector<std::uint32_t> tags;
-        std::vector<std::string> keys;   // decoded segment text
-        PodVector<Index> kids;           // the child node for each key
-        Index param = no_node;           // `:name`
-        Index star = no_node;            // `*`
-        PodVector<Index> here;           // routes ending at this node
-        PodVector<Index> rest;           // `**` routes whose rest starts here
+        MoveVector<std::string> keys;   // decoded segment text
+        PodVector<Index> kids;          // the child node for each key
+        Index param = no_node;          // `:name`
+        Index star = no_node;           // `*`
+        PodVector<Index> here;          // routes ending at this node
+        PodVector<Index> rest;          // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
-    // capture name. In a std::string and a vector of strings, which a file instantiates anyway,
-    // where a vector of a struct would be one more.
+    // capture name. In a std::string and a list of strings, which the router keeps anyway,
+    // where a list of a struct would be one more.
     struct Segs {
         std::string kinds;
-        std::vector<std::string> texts;
+        MoveVector<std::string> texts;
         std::size_t size() const noexcept { return kinds.size(); }
         SegKind kind(std::size_t i) const noexcept { return static_cast<SegKind>(kinds[i]); }
         bool ends_with_rest() const noexcept {
@@ -1165,11 +1328,11 @@ private:
     void collect(const Node& n, std::size_t pos, std::string_view rem,
                  PodVector<std::string_view>& methods, bool& any_route) const;
 
-    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
+    MoveVector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;   // registration order
+    MoveVector<Route> routes_;   // registration order
     /// `name`, kept once in names_ for the routes' views (each name stays where it is).
     std::string_view intern(std::string_view name);
     BoxVector<std::string> names_;   // interned capture names
@@ -1583,14 +1746,24 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
-        methods.push_back("HEAD");
-    std::sort(methods.begin(), methods.end());
-    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    for (std::string_view m : methods)
+        if (m == "GET") {
+            methods.push_back("HEAD");
+            break;
+        }
+    return join_methods(methods);
+}
+
+inline std::string join_methods(PodVector<std::string_view>& methods) {
+    std::string_view* m = methods.data();
+    const std::size_t n = methods.size();
+    for (std::size_t i = 1; i < n; ++i)
+        for (std::size_t j = i; j > 0 && m[j] < m[j - 1]; --j) std::swap(m[j], m[j - 1]);
     std::string out;
-    for (std::string_view m : methods) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0 && m[i] == m[i - 1]) continue;
         if (!out.empty()) out += ", ";
-        out += m;
+        out += m[i];
     }
     return out;
 }
@@ -4430,10 +4603,15 @@ private:
     detail::PodVector<detail::Loop*>
         live_loops_;   ///< what core_.live_loops points to while running
     detail::BoxVector<Listener> listeners_;
-    detail::Box<Signals> signals_;
-    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
+    // The signal sets are Owned (deleted through a pointer) and armed and cancelled through
+    // signal_work_, set by stop_on_signals() and reload_tls_on_sighup(): only a program that
+    // asks for signals compiles their handling (issue 25).
+    detail::Owned signals_;   ///< a Signals: SIGINT, SIGTERM: stop()
+    detail::Owned hup_;       ///< a Signals: SIGHUP: reload_tls()
+    void (*signal_work_)(App& app, bool arm) = nullptr;
+    static void signal_work(App& app, bool arm);
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
-    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    detail::MoveVector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
     std::uint16_t tls_port_ = 0;
     bool reload_on_hup_ = false;
@@ -4444,8 +4622,8 @@ private:
     /// App::every and App::after: on loop 0 when running, else kept for run().
     Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
                     std::function<void()> fn);
-    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
+    detail::MoveVector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< before run()
+    detail::MoveVector<std::function<void()>> pending_posts_;   ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };
@@ -5959,7 +6137,7 @@ public:
     void publish(const std::shared_ptr<const Publication>& p, const void* skip);
     /// Delivers what is held, now.
     void settle() {
-        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held_(*this);
     }
     bool holding() const noexcept { return !held_.empty(); }
     /// Deliveries of held publications that failed (a queue could not allocate) since the last
@@ -5979,14 +6157,18 @@ private:
     /// the subscriber misses the run and the walk goes on.
     void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
-    std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
+    // Node-based: lists stay put. Lazy: a program that never subscribes compiles no map.
+    Lazy<std::unordered_map<std::string, PodVector<TopicSub>>> subs_;
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;      // topics with holes left by removals during a walk
-    std::vector<Held> held_;              ///< one topic's run, in publication order
-    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    MoveVector<std::string> holes_;       // topics with holes left by removals during a walk
+    MoveVector<Held> held_;               ///< one topic's run, in publication order
+    MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
-    bool settling_ = false;    ///< deliver_held() is walking
+    bool settling_ = false;   ///< deliver_held() is walking
+    /// deliver_held, set by publish() as it holds: only a program that publishes compiles the
+    /// delivery of held runs (issue 25).
+    void (*deliver_held_)(LoopTopics& self) = nullptr;
     std::size_t failed_ = 0;   ///< see take_failed()
 };
 
@@ -5999,7 +6181,7 @@ public:
 
 private:
     mutable std::mutex m_;
-    std::unordered_map<std::string, std::size_t> n_;
+    Lazy<std::unordered_map<std::string, std::size_t>> n_;   ///< made by the first add
 };
 
 /// Publications made on other threads for one loop, in order. Any thread may push; the loop's
@@ -6031,7 +6213,7 @@ private:
 
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
-    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    MoveVector<std::shared_ptr<const Publication>> queued_, taken_;
     std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
     bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
     bool closed_ = false;
@@ -6099,7 +6281,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
     settle();   // what was published before this subscription is not for it
-    auto& v = subs_[topic];
+    auto& v = subs_.get()[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
     v.push_back(sub);
@@ -6108,8 +6290,9 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     settle();   // what was published before it left is still for it
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return false;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return false;
     auto& v = it->second;
     auto pos =
         std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
@@ -6120,19 +6303,22 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
         return true;
     }
     v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
-    if (v.empty()) subs_.erase(it);
+    if (v.empty()) subs.erase(it);
     return true;
 }
 
 inline const PodVector<TopicSub>* LoopTopics::find(const std::string& topic) const {
-    auto it = subs_.find(topic);
-    return it == subs_.end() ? nullptr : &it->second;
+    const auto* subs = subs_.peek();
+    if (subs == nullptr) return nullptr;
+    auto it = subs->find(topic);
+    return it == subs->end() ? nullptr : &it->second;
 }
 
 template <class F>
 void LoopTopics::for_each(const std::string& topic, F&& f) {
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return;
     PodVector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
     const std::size_t n = v.size();        // who subscribes during the walk waits for the next
     ++walking_;
@@ -6151,9 +6337,10 @@ inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, con
     }
     if (!held_.empty()) {
         if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
-    } else if (subs_.find(p->topic) == subs_.end()) {
+    } else if (auto& subs = subs_.get(); subs.find(p->topic) == subs.end()) {
         return;   // no subscriber here: nothing to deliver, nothing to keep in order
     }
+    deliver_held_ = [](LoopTopics& self) { self.deliver_held(); };
     held_.push_back(Held{p, skip});
 }
 
@@ -6162,8 +6349,9 @@ inline void LoopTopics::deliver_held() {
     // held_ stays empty while its former contents are walked.
     delivering_.swap(held_);
     settling_ = true;
-    auto it = subs_.find(delivering_.front().p->topic);
-    if (it != subs_.end()) {
+    auto& subs = subs_.get();
+    auto it = subs.find(delivering_.front().p->topic);
+    if (it != subs.end()) {
         run_.clear();
         const void* skip = delivering_.front().skip;   // usually one publisher's whole run
         bool mixed = false;
@@ -6212,14 +6400,15 @@ inline void LoopTopics::deliver_one(const TopicSub& s, const PublicationRun& run
 }
 
 inline void LoopTopics::sweep() {
+    auto& subs = subs_.get();
     for (const std::string& topic : holes_) {
-        auto it = subs_.find(topic);
-        if (it == subs_.end()) continue;   // swept already (several holes in one topic)
+        auto it = subs.find(topic);
+        if (it == subs.end()) continue;   // swept already (several holes in one topic)
         auto& v = it->second;
         v.erase(
             std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
             v.end());
-        if (v.empty()) subs_.erase(it);
+        if (v.empty()) subs.erase(it);
     }
     holes_.clear();
 }
@@ -6317,18 +6506,21 @@ inline void TopicInbox::close() {
 
 inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
-    auto& n = n_[topic];
+    auto& counts = n_.get();
+    auto& n = counts[topic];
     const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     const bool is_zero = n == 0;
-    if (is_zero) n_.erase(topic);   // n refers to the erased entry from here on
+    if (is_zero) counts.erase(topic);   // n refers to the erased entry from here on
     return was_zero != is_zero;
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
     std::lock_guard<std::mutex> lock(m_);
-    auto it = n_.find(topic);
-    return it == n_.end() ? 0 : it->second;
+    const auto* counts = n_.peek();
+    if (counts == nullptr) return 0;
+    auto it = counts->find(topic);
+    return it == counts->end() ? 0 : it->second;
 }
 
 }   // namespace detail
@@ -6363,7 +6555,7 @@ struct AppCore {
     ParserLimits parser_limits;
     BasicRouter<HttpHandler> router;
     BasicRouter<WsEndpoint*> ws_router;
-    std::vector<Middleware> middleware;
+    MoveVector<Middleware> middleware;
     ErrorHook on_error;
     std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
@@ -6380,7 +6572,8 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, Box<EventLog>> retained;
+    /// Made by the first App::retain (Lazy: otherwise no map is compiled, issue 25).
+    Lazy<std::unordered_map<std::string, Box<EventLog>>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -6399,9 +6592,10 @@ struct AppCore {
                           EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
-        if (retained.empty()) return nullptr;
-        auto it = retained.find(topic);
-        return it == retained.end() ? nullptr : it->second.get();
+        const auto* logs = retained.peek();
+        if (logs == nullptr || logs->empty()) return nullptr;
+        auto it = logs->find(topic);
+        return it == logs->end() ? nullptr : it->second.get();
     }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
@@ -6533,22 +6727,17 @@ private:
     /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
     /// add nothing they could not take anyway; OPTIONS itself is always there.
     Response server_options() const {
-        std::vector<std::string> all{"OPTIONS"};
-        auto add = [&all](std::string_view m) {
-            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
-                all.emplace_back(m);
-        };
-        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
-            add(m);
-            if (m == "GET") add("HEAD");
+        PodVector<std::string_view> all;   // views of the routes' methods, and literals
+        all.push_back("OPTIONS");
+        router.for_each([&all](std::string_view m, const std::string&, const HttpHandler&) {
+            if (!m.empty()) all.push_back(m);
+            if (m == "GET") all.push_back("HEAD");
         });
         if (ws_router.size() != 0) {
-            add("GET");
-            add("HEAD");
+            all.push_back("GET");
+            all.push_back("HEAD");
         }
-        std::sort(all.begin(), all.end());
-        std::string allow;
-        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        const std::string allow = join_methods(all);
         Response r(204);
         r.headers.set("Allow", allow);
         return r;
@@ -6557,25 +6746,21 @@ private:
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
-        std::vector<std::string> all;
-        auto split = [&all](const std::string& s) {
+        PodVector<std::string_view> all;   // views of a and b
+        auto split = [&all](std::string_view s) {
             std::size_t i = 0;
             while (i < s.size()) {
                 std::size_t j = s.find(',', i);
-                if (j == std::string::npos) j = s.size();
-                std::string t = s.substr(i, j - i);
-                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
-                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
-                    all.push_back(t);
+                if (j == std::string_view::npos) j = s.size();
+                std::string_view t = s.substr(i, j - i);
+                while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+                if (!t.empty()) all.push_back(t);
                 i = j + 1;
             }
         };
         split(a);
         split(b);
-        std::sort(all.begin(), all.end());
-        std::string out;
-        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
-        return out;
+        return join_methods(all);
     }
 };
 
@@ -6745,7 +6930,8 @@ WISP_NAMESPACE_END
 
 // ---- wisp/detail/task.hpp ----
 // SPDX-License-Identifier: MIT
-// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues.
+// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues;
+// TaskList: the queue.
 // Owns: the callable, in place when it is small (a loop's own posts capture a pointer or two),
 // else on the heap.
 // Must not know: who runs it, or when.
@@ -6805,25 +6991,106 @@ private:
         void (*move)(void* from, void* to) noexcept;   ///< and destroys `from`
         void (*destroy)(void*) noexcept;
     };
+    // Static member templates, not lambdas: a captureless lambda made a function pointer is
+    // two functions at -O0 (its call operator and the static invoker), per callable type.
     template <class D>
-    static constexpr Ops local_ops{
-        [](void* p) { (*static_cast<D*>(p))(); },
-        [](void* from, void* to) noexcept {
-            ::new (to) D(std::move(*static_cast<D*>(from)));
-            static_cast<D*>(from)->~D();
-        },
-        [](void* p) noexcept { static_cast<D*>(p)->~D(); },
-    };
+    static void call_local(void* p) {
+        (*static_cast<D*>(p))();
+    }
     template <class D>
-    static constexpr Ops heap_ops{
-        [](void* p) { (**static_cast<D**>(p))(); },
-        [](void* from, void* to) noexcept { *static_cast<D**>(to) = *static_cast<D**>(from); },
-        [](void* p) noexcept { delete *static_cast<D**>(p); },
-    };
+    static void move_local(void* from, void* to) noexcept {
+        ::new (to) D(std::move(*static_cast<D*>(from)));
+        static_cast<D*>(from)->~D();
+    }
+    template <class D>
+    static void destroy_local(void* p) noexcept {
+        static_cast<D*>(p)->~D();
+    }
+    template <class D>
+    static void call_heap(void* p) {
+        (**static_cast<D**>(p))();
+    }
+    static void move_heap(void* from, void* to) noexcept {
+        *static_cast<void**>(to) = *static_cast<void**>(from);
+    }
+    template <class D>
+    static void destroy_heap(void* p) noexcept {
+        delete *static_cast<D**>(p);
+    }
+    template <class D>
+    static constexpr Ops local_ops{&call_local<D>, &move_local<D>, &destroy_local<D>};
+    template <class D>
+    static constexpr Ops heap_ops{&call_heap<D>, &move_heap, &destroy_heap<D>};
 
     alignas(std::max_align_t) unsigned char buf_[4 * sizeof(void*)];
     const Ops* ops_ = nullptr;
 };
+
+/// A std::vector<Task> in the members a Reactor uses, and no template but emplace_back: a
+/// vector of Tasks instantiates its allocator, growth and relocation, and an emplace_back with
+/// its own growth path per posted callable's type (issue 25). Growth moves the Tasks (one call
+/// through their ops each).
+class TaskList {
+public:
+    TaskList() noexcept = default;
+    TaskList(const TaskList&) = delete;
+    TaskList& operator=(const TaskList&) = delete;
+    ~TaskList() {
+        clear();
+        ::operator delete(begin_);
+    }
+
+    /// A Task made from `fn` in place at the end.
+    template <class F>
+    void emplace_back(F&& fn) {
+        Task* at = room();
+        ::new (static_cast<void*>(at)) Task(std::forward<F>(fn));
+        end_ = at + 1;
+    }
+    Task* begin() noexcept { return begin_; }
+    Task* end() noexcept { return end_; }
+    bool empty() const noexcept { return begin_ == end_; }
+    void clear() noexcept {
+        for (Task* t = begin_; t != end_; ++t) t->~Task();
+        end_ = begin_;
+    }
+    /// Storage for at least `n` Tasks.
+    void reserve(std::size_t n);
+    void swap(TaskList& other) noexcept {
+        std::swap(begin_, other.begin_);
+        std::swap(end_, other.end_);
+        std::swap(cap_, other.cap_);
+    }
+
+private:
+    static_assert(alignof(Task) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                  "TaskList: operator new alignment");
+    Task* room() {
+        if (WISP_UNLIKELY(end_ == cap_)) reserve(end_ == begin_ ? 16 : 2 * size());
+        return end_;
+    }
+    std::size_t size() const noexcept { return static_cast<std::size_t>(end_ - begin_); }
+
+    Task* begin_ = nullptr;
+    Task* end_ = nullptr;
+    Task* cap_ = nullptr;
+};
+
+// ---- implementation -------------------------------------------------------
+
+WISP_NOINLINE inline void TaskList::reserve(std::size_t n) {
+    if (n <= static_cast<std::size_t>(cap_ - begin_)) return;
+    Task* fresh = static_cast<Task*>(::operator new(n * sizeof(Task)));
+    Task* to = fresh;
+    for (Task* t = begin_; t != end_; ++t, ++to) {
+        ::new (static_cast<void*>(to)) Task(std::move(*t));
+        t->~Task();
+    }
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = to;
+    cap_ = fresh + n;
+}
 
 }   // namespace detail
 WISP_NAMESPACE_END
@@ -6846,7 +7113,6 @@ WISP_NAMESPACE_END
 #include <cstdint>
 #include <mutex>
 #include <utility>
-#include <vector>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -6934,10 +7200,10 @@ private:
     void drop_events(void* tag) noexcept;
 
     int ep_;
-    int wake_;                            ///< eventfd, in the set with a null tag
-    std::vector<Task> queue_, running_;   ///< the loop's thread
+    int wake_;                   ///< eventfd, in the set with a null tag
+    TaskList queue_, running_;   ///< the loop's thread
     std::mutex m_;
-    std::vector<Task> remote_;          ///< posted from other threads (under m_)
+    TaskList remote_;                   ///< posted from other threads (under m_)
     std::atomic<bool> woken_{false};    ///< the eventfd was written since the loop read it
                                         ///< (changed under m_)
     PodVector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
@@ -7076,7 +7342,7 @@ inline void Reactor::take_remote() {
     while (::read(wake_, &n, sizeof n) < 0 && errno == EINTR) {}
     std::lock_guard<std::mutex> lock(m_);
     woken_.store(false, std::memory_order_relaxed);
-    for (Task& t : remote_) queue_.push_back(std::move(t));
+    for (Task& t : remote_) queue_.emplace_back(std::move(t));
     remote_.clear();
 }
 
@@ -7325,7 +7591,9 @@ private:
 /// A listening socket watched by loop 0's Reactor.
 class Acceptor {
 public:
-    using Done = std::function<void(const std::error_code&, AcceptedSocket)>;
+    /// Where a connection (or the error that stopped accepting) goes, with the `context` given
+    /// to accept(): a function pointer, not a std::function (issue 25).
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
 
     explicit Acceptor(Reactor& r) noexcept : watch_(r) {}
     Acceptor(const Acceptor&) = delete;
@@ -7340,8 +7608,9 @@ public:
     /// Calls `done` with the next connection, or with the error that stopped accepting (out of
     /// descriptors: the caller waits, then asks again). Never after close(). `target` is the
     /// Reactor that will own the socket (the Asio backend binds it there).
-    void accept(Reactor& /*target*/, Done done) {
-        done_ = std::move(done);
+    void accept(Reactor& /*target*/, Done done, void* context) {
+        done_ = done;
+        context_ = context;
         if (fd_ >= 0 && !watch_.started()) watch_.start(fd_, [this] { on_ready(); });
     }
     void close() noexcept {
@@ -7356,7 +7625,8 @@ private:
 
     int fd_ = -1;
     ReactorWatch watch_;
-    Done done_;
+    Done done_ = nullptr;
+    void* context_ = nullptr;
 };
 #else
 /// What Asio's acceptor gives.
@@ -7375,12 +7645,11 @@ public:
         std::error_code ec;
         return a_.local_endpoint(ec).port();
     }
-    template <class F>
-    void accept(Reactor& target, F done) {
-        a_.async_accept(target.io(),
-                        [d = std::move(done)](const std::error_code& ec, tcp_socket sock) mutable {
-                            if (ec != net::error::operation_aborted) d(ec, std::move(sock));
-                        });
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
+    void accept(Reactor& target, Done done, void* context) {
+        a_.async_accept(target.io(), [done, context](const std::error_code& ec, tcp_socket sock) {
+            if (ec != net::error::operation_aborted) done(context, ec, std::move(sock));
+        });
     }
     void close() noexcept {
         std::error_code ec;
@@ -7459,11 +7728,11 @@ inline void Acceptor::on_ready() {
             // Out of descriptors or memory: the caller waits before it asks again (never spin).
             watch_.stop();
             Done d = std::exchange(done_, nullptr);
-            d(std::error_code(e, std::system_category()), AcceptedSocket());
+            d(context_, std::error_code(e, std::system_category()), AcceptedSocket());
             return;
         }
         Done d = std::exchange(done_, nullptr);
-        d(std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask for the next
+        d(context_, std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask again
     }
     // Nobody asks (the app is stopping): a level-triggered watch would report it forever.
     if (!done_) watch_.stop();
@@ -8700,7 +8969,9 @@ inline Loop::Loop(AppCore& app_core, unsigned loop_index)
     : core(app_core),
       index(loop_index),
       poller(*this),
-      gate(std::make_shared<LoopGate>(reactor, app_core.options.limits.max_pending_sends)),
+      // Not make_shared: its in-place control block is forty functions at -O0 (issue 25).
+      gate(std::shared_ptr<LoopGate>(
+          new LoopGate(reactor, app_core.options.limits.max_pending_sends))),
       recv_(block_new(app_core.options.receive_buffer_bytes)),
       recv_size_(app_core.options.receive_buffer_bytes),
       tick_timer_(reactor),
@@ -8868,7 +9139,7 @@ inline void AppCore::publish(const std::shared_ptr<const Publication>& p, Loop* 
 inline void AppCore::publish(std::string_view topic, std::string_view data, bool binary,
                              bool compress, Loop* here, const void* skip, std::string_view sender) {
     if (here == nullptr) here = Loop::current();
-    if (!retained.empty() && !binary)
+    if (retained.peek() != nullptr && !binary)
         if (EventLog* log = retained_log(std::string(topic))) {
             if (publish_retained(topic, data, compress, *log, here, sender)) return;
             // With a bridge whose Redis is away: a plain publication (no id, not retained).
@@ -10992,6 +11263,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+class HttpSession;
 class StreamSession;
 
 /// Shared by every EventStream copy (weakly by StreamHandles, timers and drain waiters). What
@@ -11012,7 +11284,7 @@ public:
     /// then in the connection's memory, which this state keeps).
     StreamSession& session() const noexcept { return *session_; }
     /// Ends the stream from our side (StreamSession::end).
-    void end();
+    void end() { end_fn(session()); }
     /// Pushes formatted event bytes: now when called on the I/O thread, else posted there.
     static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
     /// Everything queued was written: drain waiters, then on_drain. I/O thread.
@@ -11063,6 +11335,13 @@ public:
             if (r.topic == topic) return &r;
         return nullptr;
     }
+
+    /// The stream session's entry points for the HTTP session (start_stream, end()), set by the
+    /// constructor: reached only through these, the stream session is compiled only by a
+    /// program that makes an EventStream (issue 25).
+    void (*const start_fn)(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                           bool keep_alive);
+    void (*const end_fn)(StreamSession& s);
 
 private:
     StreamSession* const session_;
@@ -11588,9 +11867,15 @@ private:
 };
 
 // ---- StreamState, the members that reach the session ----------------------------------
+/// start_stream's work (the head, the hand-over), reached through StreamState::start_fn.
+void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                          bool keep_alive);
+
 inline StreamState::StreamState(Connection* c, const Request& req)
     : owned(make_box<StreamSession>(
           c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
+      start_fn(&start_stream_session),
+      end_fn([](StreamSession& s) { s.end(); }),
       session_(owned.get()) {
     if (c) {
         c->retain();   // the memory, not the socket: handles may outlive the connection
@@ -11616,8 +11901,6 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
         Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
-
-inline void StreamState::end() { session().end(); }
 
 inline void StreamState::on_drained() {
     const StreamSession& s = session();
@@ -11916,6 +12199,12 @@ WISP_NOINLINE inline void StreamSession::deliver_slow(const Publication& p, bool
 // ---- the head ---------------------------------------------------------------------------
 inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
                          bool keep_alive) {
+    const auto start = st->start_fn;
+    start(http, std::move(st), head, keep_alive);
+}
+
+inline void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                                 bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     StreamSession& s = st->session();
@@ -12788,8 +13077,18 @@ namespace detail {
 /// and other threads walking the list read `ns` through it.
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
-    std::vector<std::shared_ptr<TimerState>> timers;
-    std::vector<std::function<void(Peer&)>> when_drained;
+    MoveVector<std::shared_ptr<TimerState>> timers;
+    MoveVector<std::function<void(Peer&)>> when_drained;
+};
+
+class WsSession;
+
+/// A peer's topics, made by its first subscribe (ws_topics.hpp).
+struct WsTopics {
+    std::vector<std::string> names;   ///< as subscribed: peer.topics()
+    /// Unsubscribes the peer from every topic (at close). Set by subscribe, so that only a
+    /// program that subscribes compiles unsubscribing (issue 25).
+    void (*leave)(WsSession& s) = nullptr;
 };
 
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
@@ -12798,12 +13097,18 @@ struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
     Box<Request> request;
-    Box<StateSlot> state;                   ///< shared with the upgrade request's
-    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<StateSlot> state;         ///< shared with the upgrade request's
+    Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
+    /// A WsTopics, made by the first subscribe; Owned (deleted through a pointer), so that a
+    /// program whose peers never subscribe does not compile the list's destruction either.
+    Owned topics;
     Box<WsRuntime> runtime;
 
-    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+    WsTopics* peer_topics() const noexcept { return static_cast<WsTopics*>(topics.get()); }
+
+    bool empty() const noexcept {
+        return !request && !state && !deflate && !topics.get() && !runtime;
+    }
 };
 
 }   // namespace detail
@@ -13376,7 +13681,7 @@ WISP_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
 // in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
-// the idle timeout, the peer's topics.
+// the idle timeout, publishing (the peer's topics: ws_topics.hpp).
 // Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
 // close state, the idle and close deadlines (through the connection's one timer slot), and
 // where permessage-deflate applies: inflate before the message hook, deflate on the way out
@@ -13496,7 +13801,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return extras_ && extras_->topics ? *extras_->topics : none;
+        return extras_ && extras_->topics.get() ? extras_->peer_topics()->names : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -13881,33 +14186,8 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
     return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    const auto& mine = topics();
-    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
-    const std::string key = topic_key(topic);
-    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    WsExtras& x = extras();
-    if (!x.topics) x.topics = make_box<std::vector<std::string>>();
-    x.topics->emplace_back(topic);
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!extras_ || !extras_->topics) return false;
-    std::vector<std::string>& mine = *extras_->topics;
-    auto it = std::find(mine.begin(), mine.end(), topic);
-    if (it == mine.end()) return false;
-    const std::string key = topic_key(*it);
-    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    mine.erase(it);
-    return true;
-}
-
 inline void WsSession::leave_topics() {
-    while (!topics().empty()) unsubscribe(std::string(topics().back()));
+    if (extras_ && extras_->topics.get()) extras_->peer_topics()->leave(*this);
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
@@ -16505,6 +16785,10 @@ struct App::Listener {
     detail::Acceptor acceptor;
     detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
+    App* app = nullptr;
+    detail::Loop* target = nullptr;   ///< the loop of the connection being accepted
+    /// The acceptor's Done: starts the connection on `target`, then accepts the next.
+    static void on_accepted(void* listener, const std::error_code& ec, detail::AcceptedSocket sock);
 };
 
 struct App::Signals : detail::SignalWatch {
@@ -16567,15 +16851,15 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
+    core_->retained.get()[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 
 WISP_DEF App::~App() {
     // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
-    hup_.reset();
-    signals_.reset();
+    hup_ = detail::Owned();
+    signals_ = detail::Owned();
     listeners_.clear();
     loops_.clear();
 }
@@ -16596,6 +16880,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
     auto li = detail::make_box<Listener>(loop0().reactor);
+    li->app = this;
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -16613,27 +16898,32 @@ WISP_DEF detail::Loop& App::pick_loop() {
 }
 
 WISP_DEF void App::accept_next(Listener& li) {
-    detail::Loop& target = pick_loop();
-    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
-                                                            detail::AcceptedSocket sock) {
-        if (core_->stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
-                if (!core_->stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(detail::make_box<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0]) start(std::move(sock));
-        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.target = &pick_loop();
+    li.acceptor.accept(li.target->reactor, &Listener::on_accepted, &li);
+}
+
+inline void App::Listener::on_accepted(void* listener, const std::error_code& ec,
+                                       detail::AcceptedSocket sock) {
+    Listener& li = *static_cast<Listener*>(listener);
+    App* app = li.app;
+    detail::Loop& target = *li.target;
+    if (app->core_->stopping) return;
+    if (ec) {
+        // Out of descriptors or a transient failure: wait, then accept again (never spin).
+        li.retry.arm(std::chrono::milliseconds(50), [app, &li] {
+            if (!app->core_->stopping) app->accept_next(li);
+        });
+        return;
+    }
+    auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+        auto* c = new detail::Connection(target, std::move(s));
+        if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+        c->start(detail::make_box<detail::HttpSession>(*c));
+        c->release();   // the loop's list holds it now
+    };
+    if (&target == app->loops_[0]) start(std::move(sock));
+    else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+    app->accept_next(li);
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -16684,8 +16974,9 @@ WISP_DEF std::error_code App::reload_tls_with(const TlsOptions* tls) {
 WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
-    if (!enable) hup_.reset();
-    else if (!hup_) hup_ = detail::make_box<Signals>(loop0().reactor, SIGHUP);
+    if (!enable) hup_ = detail::Owned();
+    else if (!hup_.get()) hup_ = detail::make_owned<Signals>(loop0().reactor, SIGHUP);
+    signal_work_ = &App::signal_work;
 #endif
     return *this;
 }
@@ -16697,9 +16988,42 @@ WISP_DEF std::string App::tls_error_detail() const {
 
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
-    if (!enable) signals_.reset();
-    else if (!signals_) signals_ = detail::make_box<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    if (!enable) signals_ = detail::Owned();
+    else if (!signals_.get())
+        signals_ = detail::make_owned<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    signal_work_ = &App::signal_work;
     return *this;
+}
+
+WISP_DEF void App::signal_work(App& app, bool arm) {
+    auto* stop = static_cast<Signals*>(app.signals_.get());
+    auto* hup = static_cast<Signals*>(app.hup_.get());
+    if (!arm) {
+        if (stop) stop->cancel();
+        if (hup) hup->cancel();
+        return;
+    }
+    detail::Reactor& r = app.loops_[0]->reactor;
+    if (app.stop_on_signals_) {
+        if (!stop) app.signals_ = detail::make_owned<Signals>(r, SIGINT, SIGTERM);
+        static_cast<Signals*>(app.signals_.get())->wait([&app](int) { app.stop(); });
+    }
+#ifdef SIGHUP
+    if (app.reload_on_hup_) {
+        if (!hup) app.hup_ = detail::make_owned<Signals>(r, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(int) const {
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                static_cast<Signals*>(app->hup_.get())->wait(*this);
+            }
+        };
+        static_cast<Signals*>(app.hup_.get())->wait(Rearm{&app});
+    }
+#endif
 }
 
 WISP_DEF std::error_code App::run(unsigned threads) {
@@ -16729,26 +17053,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
         pending_posts_.clear();
     }
-    if (stop_on_signals_) {
-        if (!signals_) signals_ = detail::make_box<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
-        signals_->wait([this](int) { stop(); });
-    }
-#ifdef SIGHUP
-    if (reload_on_hup_) {
-        if (!hup_) hup_ = detail::make_box<Signals>(loops_[0]->reactor, SIGHUP);
-        struct Rearm {
-            App* app;
-            void operator()(int) const {
-                if (app->reload_tls()) {
-                    Request none;
-                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
-                }
-                app->hup_->wait(*this);
-            }
-        };
-        hup_->wait(Rearm{this});
-    }
-#endif
+    if (signal_work_) signal_work_(*this, true);
     if (stop_requested_) stop();
     detail::BoxVector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
@@ -16762,8 +17067,8 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     run_loop(loops_[0]);
     for (std::thread* t : workers) t->join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
-    signals_.reset();
-    hup_.reset();
+    signals_ = detail::Owned();
+    hup_ = detail::Owned();
     listeners_.clear();
     {
         std::lock_guard<std::mutex> lock(tls_mutex_);
@@ -16798,8 +17103,7 @@ WISP_DEF void App::stop() {
             li->acceptor.close();
             li->retry.cancel();
         }
-        if (signals_) signals_->cancel();
-        if (hup_) hup_->cancel();
+        if (signal_work_) signal_work_(*this, false);
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {
@@ -18911,6 +19215,54 @@ WISP_DEF Response detail::serve_file_in(const Request& req, std::wstring_view ro
 #endif
 #endif   // WISP_WITH_ENGINE
 
+WISP_NAMESPACE_END
+
+// ---- wisp/detail/ws_topics.hpp ----
+// SPDX-License-Identifier: MIT
+// wisp/detail/ws_topics.hpp — a peer's topics: subscribe, unsubscribe, and leaving them all at
+// close, which the session reaches through WsTopics::leave, set here: a program whose peers
+// never subscribe does not compile unsubscribing (issue 25).
+// Owns: the peer's list of topics (WsTopics, in its extras). Must not know: frames, sockets.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+WISP_NAMESPACE_BEGIN
+namespace detail {
+
+inline bool WsSession::subscribe(std::string_view topic) {
+    if (close_reported_ || conn_.closing()) return false;
+    const auto& mine = topics();
+    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
+    const std::string key = topic_key(topic);
+    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
+    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
+    WsExtras& x = extras();
+    if (!x.topics.get()) {
+        x.topics = make_owned<WsTopics>();
+        x.peer_topics()->leave = [](WsSession& s) {
+            while (!s.topics().empty()) s.unsubscribe(std::string(s.topics().back()));
+        };
+    }
+    x.peer_topics()->names.emplace_back(topic);
+    return true;
+}
+
+inline bool WsSession::unsubscribe(std::string_view topic) {
+    if (!extras_ || !extras_->topics.get()) return false;
+    std::vector<std::string>& mine = extras_->peer_topics()->names;
+    auto it = std::find(mine.begin(), mine.end(), topic);
+    if (it == mine.end()) return false;
+    const std::string key = topic_key(*it);
+    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
+    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
+    mine.erase(it);
+    return true;
+}
+
+}   // namespace detail
 WISP_NAMESPACE_END
 
 // ---- wisp/detail/engine.hpp ----

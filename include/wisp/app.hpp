@@ -19,6 +19,7 @@
 #include <wisp/detail/hooks.hpp>
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <atomic>
 #include <chrono>
@@ -270,10 +271,15 @@ private:
     detail::PodVector<detail::Loop*>
         live_loops_;   ///< what core_.live_loops points to while running
     detail::BoxVector<Listener> listeners_;
-    detail::Box<Signals> signals_;
-    detail::Box<Signals> hup_;       ///< SIGHUP: reload_tls()
+    // The signal sets are Owned (deleted through a pointer) and armed and cancelled through
+    // signal_work_, set by stop_on_signals() and reload_tls_on_sighup(): only a program that
+    // asks for signals compiles their handling (issue 25).
+    detail::Owned signals_;   ///< a Signals: SIGINT, SIGTERM: stop()
+    detail::Owned hup_;       ///< a Signals: SIGHUP: reload_tls()
+    void (*signal_work_)(App& app, bool arm) = nullptr;
+    static void signal_work(App& app, bool arm);
     mutable std::mutex tls_mutex_;   ///< tls_endpoints_, tls_error_ (reload_tls from anywhere)
-    std::vector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
+    detail::MoveVector<std::shared_ptr<detail::TlsEndpoint>> tls_endpoints_;
     std::string tls_error_;
     std::uint16_t tls_port_ = 0;
     bool reload_on_hup_ = false;
@@ -284,8 +290,8 @@ private:
     /// App::every and App::after: on loop 0 when running, else kept for run().
     Timer app_timer(std::chrono::milliseconds delay, std::chrono::milliseconds every,
                     std::function<void()> fn);
-    std::vector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< made before run()
-    std::vector<std::function<void()>> pending_posts_;                  ///< posted before run()
+    detail::MoveVector<std::shared_ptr<detail::TimerState>> pending_timers_;   ///< before run()
+    detail::MoveVector<std::function<void()>> pending_posts_;   ///< posted before run()
     std::uint16_t port_ = 0;
     bool stop_on_signals_ = false;
 };

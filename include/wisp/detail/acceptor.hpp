@@ -61,7 +61,9 @@ private:
 /// A listening socket watched by loop 0's Reactor.
 class Acceptor {
 public:
-    using Done = std::function<void(const std::error_code&, AcceptedSocket)>;
+    /// Where a connection (or the error that stopped accepting) goes, with the `context` given
+    /// to accept(): a function pointer, not a std::function (issue 25).
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
 
     explicit Acceptor(Reactor& r) noexcept : watch_(r) {}
     Acceptor(const Acceptor&) = delete;
@@ -76,8 +78,9 @@ public:
     /// Calls `done` with the next connection, or with the error that stopped accepting (out of
     /// descriptors: the caller waits, then asks again). Never after close(). `target` is the
     /// Reactor that will own the socket (the Asio backend binds it there).
-    void accept(Reactor& /*target*/, Done done) {
-        done_ = std::move(done);
+    void accept(Reactor& /*target*/, Done done, void* context) {
+        done_ = done;
+        context_ = context;
         if (fd_ >= 0 && !watch_.started()) watch_.start(fd_, [this] { on_ready(); });
     }
     void close() noexcept {
@@ -92,7 +95,8 @@ private:
 
     int fd_ = -1;
     ReactorWatch watch_;
-    Done done_;
+    Done done_ = nullptr;
+    void* context_ = nullptr;
 };
 #else
 /// What Asio's acceptor gives.
@@ -111,12 +115,11 @@ public:
         std::error_code ec;
         return a_.local_endpoint(ec).port();
     }
-    template <class F>
-    void accept(Reactor& target, F done) {
-        a_.async_accept(target.io(),
-                        [d = std::move(done)](const std::error_code& ec, tcp_socket sock) mutable {
-                            if (ec != net::error::operation_aborted) d(ec, std::move(sock));
-                        });
+    using Done = void (*)(void* context, const std::error_code&, AcceptedSocket);
+    void accept(Reactor& target, Done done, void* context) {
+        a_.async_accept(target.io(), [done, context](const std::error_code& ec, tcp_socket sock) {
+            if (ec != net::error::operation_aborted) done(context, ec, std::move(sock));
+        });
     }
     void close() noexcept {
         std::error_code ec;
@@ -195,11 +198,11 @@ inline void Acceptor::on_ready() {
             // Out of descriptors or memory: the caller waits before it asks again (never spin).
             watch_.stop();
             Done d = std::exchange(done_, nullptr);
-            d(std::error_code(e, std::system_category()), AcceptedSocket());
+            d(context_, std::error_code(e, std::system_category()), AcceptedSocket());
             return;
         }
         Done d = std::exchange(done_, nullptr);
-        d(std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask for the next
+        d(context_, std::error_code(), AcceptedSocket(fd, address_of(ss)));   // may ask again
     }
     // Nobody asks (the app is stopping): a level-triggered watch would report it forever.
     if (!done_) watch_.stop();

@@ -17,6 +17,8 @@
 #include <wisp/detail/topics.hpp>
 #include <wisp/detail/box.hpp>
 #include <wisp/detail/pod_vector.hpp>
+#include <wisp/detail/move_vector.hpp>
+#include <wisp/detail/owned.hpp>
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -42,7 +44,7 @@ struct AppCore {
     ParserLimits parser_limits;
     BasicRouter<HttpHandler> router;
     BasicRouter<WsEndpoint*> ws_router;
-    std::vector<Middleware> middleware;
+    MoveVector<Middleware> middleware;
     ErrorHook on_error;
     std::error_code setup_error;   ///< first misconfiguration, reported by listen()
     std::string setup_error_detail;
@@ -59,7 +61,8 @@ struct AppCore {
     std::shared_ptr<Bridge> bridge;
     /// Retained topics (App::retain), each with its ring; fixed before run(), so a publish
     /// looks it up without a lock (and not at all while it is empty).
-    std::unordered_map<std::string, Box<EventLog>> retained;
+    /// Made by the first App::retain (Lazy: otherwise no map is compiled, issue 25).
+    Lazy<std::unordered_map<std::string, Box<EventLog>>> retained;
 
     /// Delivers `p` at once to the subscribers on the calling thread's loop (`here`, found
     /// when null and the caller runs on one) except `skip`, and posts it to every other
@@ -78,9 +81,10 @@ struct AppCore {
                           EventLog& log, Loop* here, std::string_view sender);
     /// The retained topic `topic`'s ring, or null.
     EventLog* retained_log(const std::string& topic) const {
-        if (retained.empty()) return nullptr;
-        auto it = retained.find(topic);
-        return it == retained.end() ? nullptr : it->second.get();
+        const auto* logs = retained.peek();
+        if (logs == nullptr || logs->empty()) return nullptr;
+        auto it = logs->find(topic);
+        return it == logs->end() ? nullptr : it->second.get();
     }
 
     /// One subscriber more (+1) or fewer (-1) for `topic` on the loop `here`; the bridge hears
@@ -212,22 +216,17 @@ private:
     /// OPTIONS * (RFC 9110 §9.3.7): what the server as a whole offers. Any-method routes
     /// add nothing they could not take anyway; OPTIONS itself is always there.
     Response server_options() const {
-        std::vector<std::string> all{"OPTIONS"};
-        auto add = [&all](std::string_view m) {
-            if (!m.empty() && std::find(all.begin(), all.end(), m) == all.end())
-                all.emplace_back(m);
-        };
-        router.for_each([&add](std::string_view m, const std::string&, const HttpHandler&) {
-            add(m);
-            if (m == "GET") add("HEAD");
+        PodVector<std::string_view> all;   // views of the routes' methods, and literals
+        all.push_back("OPTIONS");
+        router.for_each([&all](std::string_view m, const std::string&, const HttpHandler&) {
+            if (!m.empty()) all.push_back(m);
+            if (m == "GET") all.push_back("HEAD");
         });
         if (ws_router.size() != 0) {
-            add("GET");
-            add("HEAD");
+            all.push_back("GET");
+            all.push_back("HEAD");
         }
-        std::sort(all.begin(), all.end());
-        std::string allow;
-        for (const auto& m : all) allow += (allow.empty() ? "" : ", ") + m;
+        const std::string allow = join_methods(all);
         Response r(204);
         r.headers.set("Allow", allow);
         return r;
@@ -236,25 +235,21 @@ private:
     static std::string merge_allow(const std::string& a, const std::string& b) {
         if (a.empty()) return b;
         if (b.empty()) return a;
-        std::vector<std::string> all;
-        auto split = [&all](const std::string& s) {
+        PodVector<std::string_view> all;   // views of a and b
+        auto split = [&all](std::string_view s) {
             std::size_t i = 0;
             while (i < s.size()) {
                 std::size_t j = s.find(',', i);
-                if (j == std::string::npos) j = s.size();
-                std::string t = s.substr(i, j - i);
-                while (!t.empty() && t.front() == ' ') t.erase(0, 1);
-                if (!t.empty() && std::find(all.begin(), all.end(), t) == all.end())
-                    all.push_back(t);
+                if (j == std::string_view::npos) j = s.size();
+                std::string_view t = s.substr(i, j - i);
+                while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+                if (!t.empty()) all.push_back(t);
                 i = j + 1;
             }
         };
         split(a);
         split(b);
-        std::sort(all.begin(), all.end());
-        std::string out;
-        for (const auto& t : all) out += (out.empty() ? "" : ", ") + t;
-        return out;
+        return join_methods(all);
     }
 };
 

@@ -49,6 +49,10 @@ struct App::Listener {
     detail::Acceptor acceptor;
     detail::ReactorTimer retry;                 ///< out of descriptors: accept again later
     std::shared_ptr<detail::TlsEndpoint> tls;   ///< HTTPS: a TLS layer per connection
+    App* app = nullptr;
+    detail::Loop* target = nullptr;   ///< the loop of the connection being accepted
+    /// The acceptor's Done: starts the connection on `target`, then accepts the next.
+    static void on_accepted(void* listener, const std::error_code& ec, detail::AcceptedSocket sock);
 };
 
 struct App::Signals : detail::SignalWatch {
@@ -111,15 +115,15 @@ WISP_DEF std::error_code App::retain(std::string_view topic, std::size_t count) 
                     (running_ ? std::string("the app runs") : "needs a topic and a count >= 1"));
         return ec;
     }
-    core_->retained[std::string(topic)] = detail::make_box<detail::EventLog>(count);
+    core_->retained.get()[std::string(topic)] = detail::make_box<detail::EventLog>(count);
     return ec;
 }
 
 WISP_DEF App::~App() {
     // Signal sets belong to loop 0's Reactor: they go before it (after a failed listen they
     // were never reset by run()).
-    hup_.reset();
-    signals_.reset();
+    hup_ = detail::Owned();
+    signals_ = detail::Owned();
     listeners_.clear();
     loops_.clear();
 }
@@ -140,6 +144,7 @@ WISP_DEF std::error_code App::listen(std::string_view host, std::uint16_t port) 
     if (core_->options.limits.max_queued_bytes == 0 || core_->options.receive_buffer_bytes < 1024)
         return make_error_code(errc::invalid_argument);
     auto li = detail::make_box<Listener>(loop0().reactor);
+    li->app = this;
     if (auto ec = li->acceptor.open(host, port, core_->options.reuse_address,
                                     core_->options.listen_backlog))
         return ec;
@@ -157,27 +162,32 @@ WISP_DEF detail::Loop& App::pick_loop() {
 }
 
 WISP_DEF void App::accept_next(Listener& li) {
-    detail::Loop& target = pick_loop();
-    li.acceptor.accept(target.reactor, [this, &li, &target](const std::error_code& ec,
-                                                            detail::AcceptedSocket sock) {
-        if (core_->stopping) return;
-        if (ec) {
-            // Out of descriptors or a transient failure: wait, then accept again (never spin).
-            li.retry.arm(std::chrono::milliseconds(50), [this, &li] {
-                if (!core_->stopping) accept_next(li);
-            });
-            return;
-        }
-        auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
-            auto* c = new detail::Connection(target, std::move(s));
-            if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
-            c->start(detail::make_box<detail::HttpSession>(*c));
-            c->release();   // the loop's list holds it now
-        };
-        if (&target == loops_[0]) start(std::move(sock));
-        else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
-        accept_next(li);
-    });
+    li.target = &pick_loop();
+    li.acceptor.accept(li.target->reactor, &Listener::on_accepted, &li);
+}
+
+inline void App::Listener::on_accepted(void* listener, const std::error_code& ec,
+                                       detail::AcceptedSocket sock) {
+    Listener& li = *static_cast<Listener*>(listener);
+    App* app = li.app;
+    detail::Loop& target = *li.target;
+    if (app->core_->stopping) return;
+    if (ec) {
+        // Out of descriptors or a transient failure: wait, then accept again (never spin).
+        li.retry.arm(std::chrono::milliseconds(50), [app, &li] {
+            if (!app->core_->stopping) app->accept_next(li);
+        });
+        return;
+    }
+    auto start = [&target, tls = li.tls](detail::AcceptedSocket s) {
+        auto* c = new detail::Connection(target, std::move(s));
+        if (tls) c->set_layer(detail::make_tls_layer(target, c->socket(), *tls));
+        c->start(detail::make_box<detail::HttpSession>(*c));
+        c->release();   // the loop's list holds it now
+    };
+    if (&target == app->loops_[0]) start(std::move(sock));
+    else target.reactor.post([start, s = std::move(sock)]() mutable { start(std::move(s)); });
+    app->accept_next(li);
 }
 
 WISP_DEF std::error_code App::listen_tls(std::uint16_t port, TlsOptions tls) {
@@ -228,8 +238,9 @@ WISP_DEF std::error_code App::reload_tls_with(const TlsOptions* tls) {
 WISP_DEF App& App::reload_tls_on_sighup(bool enable) {
     reload_on_hup_ = enable;
 #ifdef SIGHUP
-    if (!enable) hup_.reset();
-    else if (!hup_) hup_ = detail::make_box<Signals>(loop0().reactor, SIGHUP);
+    if (!enable) hup_ = detail::Owned();
+    else if (!hup_.get()) hup_ = detail::make_owned<Signals>(loop0().reactor, SIGHUP);
+    signal_work_ = &App::signal_work;
 #endif
     return *this;
 }
@@ -241,9 +252,42 @@ WISP_DEF std::string App::tls_error_detail() const {
 
 WISP_DEF App& App::stop_on_signals(bool enable) {
     stop_on_signals_ = enable;
-    if (!enable) signals_.reset();
-    else if (!signals_) signals_ = detail::make_box<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    if (!enable) signals_ = detail::Owned();
+    else if (!signals_.get())
+        signals_ = detail::make_owned<Signals>(loop0().reactor, SIGINT, SIGTERM);
+    signal_work_ = &App::signal_work;
     return *this;
+}
+
+WISP_DEF void App::signal_work(App& app, bool arm) {
+    auto* stop = static_cast<Signals*>(app.signals_.get());
+    auto* hup = static_cast<Signals*>(app.hup_.get());
+    if (!arm) {
+        if (stop) stop->cancel();
+        if (hup) hup->cancel();
+        return;
+    }
+    detail::Reactor& r = app.loops_[0]->reactor;
+    if (app.stop_on_signals_) {
+        if (!stop) app.signals_ = detail::make_owned<Signals>(r, SIGINT, SIGTERM);
+        static_cast<Signals*>(app.signals_.get())->wait([&app](int) { app.stop(); });
+    }
+#ifdef SIGHUP
+    if (app.reload_on_hup_) {
+        if (!hup) app.hup_ = detail::make_owned<Signals>(r, SIGHUP);
+        struct Rearm {
+            App* app;
+            void operator()(int) const {
+                if (app->reload_tls()) {
+                    Request none;
+                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
+                }
+                static_cast<Signals*>(app->hup_.get())->wait(*this);
+            }
+        };
+        static_cast<Signals*>(app.hup_.get())->wait(Rearm{&app});
+    }
+#endif
 }
 
 WISP_DEF std::error_code App::run(unsigned threads) {
@@ -273,26 +317,7 @@ WISP_DEF std::error_code App::run(unsigned threads) {
         for (auto& fn : pending_posts_) gate0_->post(std::move(fn));
         pending_posts_.clear();
     }
-    if (stop_on_signals_) {
-        if (!signals_) signals_ = detail::make_box<Signals>(loops_[0]->reactor, SIGINT, SIGTERM);
-        signals_->wait([this](int) { stop(); });
-    }
-#ifdef SIGHUP
-    if (reload_on_hup_) {
-        if (!hup_) hup_ = detail::make_box<Signals>(loops_[0]->reactor, SIGHUP);
-        struct Rearm {
-            App* app;
-            void operator()(int) const {
-                if (app->reload_tls()) {
-                    Request none;
-                    app->core_->report(none, errc::tls_setup, app->tls_error_detail());
-                }
-                app->hup_->wait(*this);
-            }
-        };
-        hup_->wait(Rearm{this});
-    }
-#endif
+    if (signal_work_) signal_work_(*this, true);
     if (stop_requested_) stop();
     detail::BoxVector<std::thread> workers;
     auto run_loop = [](detail::Loop* l) {
@@ -306,8 +331,8 @@ WISP_DEF std::error_code App::run(unsigned threads) {
     run_loop(loops_[0]);
     for (std::thread* t : workers) t->join();
     // Everything is closed: drop the loops (and their handlers) so a later run starts clean.
-    signals_.reset();
-    hup_.reset();
+    signals_ = detail::Owned();
+    hup_ = detail::Owned();
     listeners_.clear();
     {
         std::lock_guard<std::mutex> lock(tls_mutex_);
@@ -342,8 +367,7 @@ WISP_DEF void App::stop() {
             li->acceptor.close();
             li->retry.cancel();
         }
-        if (signals_) signals_->cancel();
-        if (hup_) hup_->cancel();
+        if (signal_work_) signal_work_(*this, false);
         if (core_->bridge) core_->bridge->stop(core_->options.limits.shutdown_timeout);
     });
     for (auto& l : loops_) {

@@ -24,4 +24,5 @@
 #include <wisp/detail/websocket_impl.hpp>
 #include <wisp/detail/ws_request.hpp>
 #include <wisp/detail/ws_session.hpp>
+#include <wisp/detail/ws_topics.hpp>
 #include <wisp/detail/ws_upgrade.hpp>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/owned.hpp — Owned: one object owned through a void* and the function that deletes
-// it, for holders that must not be templates (a route's target, a ws<H> handler).
+// it, for holders that must not be templates (a route's target, a ws<H> handler); Lazy<T>: a T
+// made on first use, owned so.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
 #undef WISP_IN_HEADER
@@ -61,6 +62,24 @@ template <class T, class... Args>
 Owned make_owned(Args&&... args) {
     return Owned(new T(std::forward<Args>(args)...), &delete_owned<T>);
 }
+
+/// A T made on first use, owned through an Owned: only get() names T's construction and
+/// destruction, so a holder whose T only some programs use (a map of topics) does not compile
+/// them in the others (issue 25).
+template <class T>
+class Lazy {
+public:
+    /// The T, made now if nothing made it yet.
+    T& get() {
+        if (WISP_UNLIKELY(!held_.get())) held_ = make_owned<T>();
+        return *static_cast<T*>(held_.get());
+    }
+    /// The T, or null while nothing made it.
+    const T* peek() const noexcept { return static_cast<const T*>(held_.get()); }
+
+private:
+    Owned held_;
+};
 
 }   // namespace detail
 WISP_NAMESPACE_END

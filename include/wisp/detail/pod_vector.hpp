@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/pod_vector.hpp — PodVector<T>: a growable array of a trivially copyable T whose
-// growth, insertion and erasure are one non-template code shared by every T.
+// growth, insertion and erasure are one non-template code shared by every T (and MoveVector's
+// growth: move_vector.hpp).
 // Owns: its elements' storage. Must not know: what the elements mean.
 #pragma once
 #pragma push_macro("WISP_IN_HEADER")
@@ -48,6 +49,12 @@ protected:
     /// Removes the bytes [first, last).
     void close_gap(char* first, char* last) noexcept;
     void assign(const PodVectorBase& other);
+    /// Moves the elements in [first, last) to `to` and destroys them (MoveVector's per-type
+    /// part of growth).
+    using Relocate = void (*)(char* first, char* last, char* to) noexcept;
+    /// reserve_bytes and grow for elements that are not copied as bytes: moved by `relocate`.
+    void reserve_moving(std::size_t bytes, Relocate relocate);
+    void grow_moving(std::size_t extra, Relocate relocate);
     void swap_with(PodVectorBase& other) noexcept {
         std::swap(begin_, other.begin_);
         std::swap(end_, other.end_);
@@ -176,6 +183,22 @@ WISP_NOINLINE inline void PodVectorBase::append_grown(const void* value, std::si
     const void* bytes = ours ? begin_ + at : value;
     std::memcpy(end_, bytes, elem);
     end_ += elem;
+}
+
+WISP_NOINLINE inline void PodVectorBase::reserve_moving(std::size_t bytes, Relocate relocate) {
+    if (bytes <= static_cast<std::size_t>(cap_ - begin_)) return;
+    char* fresh = static_cast<char*>(::operator new(bytes));
+    const std::size_t used = used_bytes();
+    if (used != 0) relocate(begin_, end_, fresh);
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = fresh + used;
+    cap_ = fresh + bytes;
+}
+
+WISP_NOINLINE inline void PodVectorBase::grow_moving(std::size_t extra, Relocate relocate) {
+    const std::size_t used = used_bytes();
+    reserve_moving(used + (used > extra ? used : extra), relocate);
 }
 
 inline void PodVectorBase::open_gap(char* at, std::size_t n) noexcept {

@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <mutex>
 #include <utility>
-#include <vector>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -110,10 +109,10 @@ private:
     void drop_events(void* tag) noexcept;
 
     int ep_;
-    int wake_;                            ///< eventfd, in the set with a null tag
-    std::vector<Task> queue_, running_;   ///< the loop's thread
+    int wake_;                   ///< eventfd, in the set with a null tag
+    TaskList queue_, running_;   ///< the loop's thread
     std::mutex m_;
-    std::vector<Task> remote_;          ///< posted from other threads (under m_)
+    TaskList remote_;                   ///< posted from other threads (under m_)
     std::atomic<bool> woken_{false};    ///< the eventfd was written since the loop read it
                                         ///< (changed under m_)
     PodVector<ReactorTimer*> timers_;   ///< armed, in no order (a loop has a handful)
@@ -252,7 +251,7 @@ inline void Reactor::take_remote() {
     while (::read(wake_, &n, sizeof n) < 0 && errno == EINTR) {}
     std::lock_guard<std::mutex> lock(m_);
     woken_.store(false, std::memory_order_relaxed);
-    for (Task& t : remote_) queue_.push_back(std::move(t));
+    for (Task& t : remote_) queue_.emplace_back(std::move(t));
     remote_.clear();
 }
 

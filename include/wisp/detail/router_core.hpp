@@ -14,6 +14,7 @@
 #include <wisp/detail/owned.hpp>
 #include <wisp/detail/url.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <wisp/detail/pod_vector.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -44,9 +45,14 @@ private:
     };
     static std::uint64_t hash_of(std::string_view key) noexcept;
     void place(const Slot& slot) noexcept;
-    PodVector<Slot> slots_;           // capacity a power of two, at most half full
-    std::vector<std::string> keys_;   // in insertion order
+    PodVector<Slot> slots_;          // capacity a power of two, at most half full
+    MoveVector<std::string> keys_;   // in insertion order
 };
+
+/// A list of methods as an Allow header gives it: sorted, each once, joined with ", ". Sorts
+/// `methods` in place, by insertion (a handful of names; std::sort's machinery is a hundred
+/// functions at -O0, issue 25).
+std::string join_methods(PodVector<std::string_view>& methods);
 
 /// BasicRouter without its Target type: each route's target is an object the core owns without
 /// naming its type (Owned, made by BasicRouter), so insertion, matching and Allow are compiled
@@ -87,20 +93,20 @@ private:
         // Static children, sorted by (tag, key): a lookup compares one integer per child and
         // bytes only when the tag (length, first and last byte) agrees.
         PodVector<std::uint32_t> tags;
-        std::vector<std::string> keys;   // decoded segment text
-        PodVector<Index> kids;           // the child node for each key
-        Index param = no_node;           // `:name`
-        Index star = no_node;            // `*`
-        PodVector<Index> here;           // routes ending at this node
-        PodVector<Index> rest;           // `**` routes whose rest starts here
+        MoveVector<std::string> keys;   // decoded segment text
+        PodVector<Index> kids;          // the child node for each key
+        Index param = no_node;          // `:name`
+        Index star = no_node;           // `*`
+        PodVector<Index> here;          // routes ending at this node
+        PodVector<Index> rest;          // `**` routes whose rest starts here
     };
     enum class SegKind : char { fixed, param, star, rest };
     // A parsed pattern: segment i is kind(i) with texts[i], its decoded static text or its
-    // capture name. In a std::string and a vector of strings, which a file instantiates anyway,
-    // where a vector of a struct would be one more.
+    // capture name. In a std::string and a list of strings, which the router keeps anyway,
+    // where a list of a struct would be one more.
     struct Segs {
         std::string kinds;
-        std::vector<std::string> texts;
+        MoveVector<std::string> texts;
         std::size_t size() const noexcept { return kinds.size(); }
         SegKind kind(std::size_t i) const noexcept { return static_cast<SegKind>(kinds[i]); }
         bool ends_with_rest() const noexcept {
@@ -130,11 +136,11 @@ private:
     void collect(const Node& n, std::size_t pos, std::string_view rem,
                  PodVector<std::string_view>& methods, bool& any_route) const;
 
-    std::vector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
+    MoveVector<Node> nodes_;   // the trie; [0] is the root (none before the first add)
     // Fully static routes by their normalized path (segments decoded and joined by '/'), so a
     // static lookup is one hash probe. Only a shortcut: the trie holds every route too.
     FlatStringMap static_paths_;
-    std::vector<Route> routes_;   // registration order
+    MoveVector<Route> routes_;   // registration order
     /// `name`, kept once in names_ for the routes' views (each name stays where it is).
     std::string_view intern(std::string_view name);
     BoxVector<std::string> names_;   // interned capture names
@@ -548,14 +554,24 @@ inline std::string RouterCore::allowed_methods(std::string_view path) const {
     PodVector<std::string_view> methods;
     bool any_route = false;
     collect(nodes_[0], pos, rem, methods, any_route);
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
-        methods.push_back("HEAD");
-    std::sort(methods.begin(), methods.end());
-    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    for (std::string_view m : methods)
+        if (m == "GET") {
+            methods.push_back("HEAD");
+            break;
+        }
+    return join_methods(methods);
+}
+
+inline std::string join_methods(PodVector<std::string_view>& methods) {
+    std::string_view* m = methods.data();
+    const std::size_t n = methods.size();
+    for (std::size_t i = 1; i < n; ++i)
+        for (std::size_t j = i; j > 0 && m[j] < m[j - 1]; --j) std::swap(m[j], m[j - 1]);
     std::string out;
-    for (std::string_view m : methods) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0 && m[i] == m[i - 1]) continue;
         if (!out.empty()) out += ", ";
-        out += m;
+        out += m[i];
     }
     return out;
 }

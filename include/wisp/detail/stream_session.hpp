@@ -132,9 +132,15 @@ private:
 };
 
 // ---- StreamState, the members that reach the session ----------------------------------
+/// start_stream's work (the head, the hand-over), reached through StreamState::start_fn.
+void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                          bool keep_alive);
+
 inline StreamState::StreamState(Connection* c, const Request& req)
     : owned(make_box<StreamSession>(
           c, *this, req.http_major() > 1 || (req.http_major() == 1 && req.http_minor() >= 1))),
+      start_fn(&start_stream_session),
+      end_fn([](StreamSession& s) { s.end(); }),
       session_(owned.get()) {
     if (c) {
         c->retain();   // the memory, not the socket: handles may outlive the connection
@@ -160,8 +166,6 @@ inline SendResult StreamState::push(const std::shared_ptr<StreamState>& self, st
         Loop::current() == nullptr);
     return posted ? SendResult::sent : SendResult::closed;   // as far as is known here
 }
-
-inline void StreamState::end() { session().end(); }
 
 inline void StreamState::on_drained() {
     const StreamSession& s = session();
@@ -460,6 +464,12 @@ WISP_NOINLINE inline void StreamSession::deliver_slow(const Publication& p, bool
 // ---- the head ---------------------------------------------------------------------------
 inline void start_stream(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
                          bool keep_alive) {
+    const auto start = st->start_fn;
+    start(http, std::move(st), head, keep_alive);
+}
+
+inline void start_stream_session(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                                 bool keep_alive) {
     Connection& conn = http.connection();
     Loop& loop = conn.loop();
     StreamSession& s = st->session();

@@ -32,6 +32,7 @@ WISP_NAMESPACE_BEGIN
 namespace detail {
 
 class Connection;
+class HttpSession;
 class StreamSession;
 
 /// Shared by every EventStream copy (weakly by StreamHandles, timers and drain waiters). What
@@ -52,7 +53,7 @@ public:
     /// then in the connection's memory, which this state keeps).
     StreamSession& session() const noexcept { return *session_; }
     /// Ends the stream from our side (StreamSession::end).
-    void end();
+    void end() { end_fn(session()); }
     /// Pushes formatted event bytes: now when called on the I/O thread, else posted there.
     static SendResult push(const std::shared_ptr<StreamState>& self, std::string bytes);
     /// Everything queued was written: drain waiters, then on_drain. I/O thread.
@@ -103,6 +104,13 @@ public:
             if (r.topic == topic) return &r;
         return nullptr;
     }
+
+    /// The stream session's entry points for the HTTP session (start_stream, end()), set by the
+    /// constructor: reached only through these, the stream session is compiled only by a
+    /// program that makes an EventStream (issue 25).
+    void (*const start_fn)(HttpSession& http, std::shared_ptr<StreamState> st, bool head,
+                           bool keep_alive);
+    void (*const end_fn)(StreamSession& s);
 
 private:
     StreamSession* const session_;

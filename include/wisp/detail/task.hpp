@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues.
+// wisp/detail/task.hpp — Task: a move-only `void()` callable, what a Reactor queues;
+// TaskList: the queue.
 // Owns: the callable, in place when it is small (a loop's own posts capture a pointer or two),
 // else on the heap.
 // Must not know: who runs it, or when.
@@ -64,25 +65,106 @@ private:
         void (*move)(void* from, void* to) noexcept;   ///< and destroys `from`
         void (*destroy)(void*) noexcept;
     };
+    // Static member templates, not lambdas: a captureless lambda made a function pointer is
+    // two functions at -O0 (its call operator and the static invoker), per callable type.
     template <class D>
-    static constexpr Ops local_ops{
-        [](void* p) { (*static_cast<D*>(p))(); },
-        [](void* from, void* to) noexcept {
-            ::new (to) D(std::move(*static_cast<D*>(from)));
-            static_cast<D*>(from)->~D();
-        },
-        [](void* p) noexcept { static_cast<D*>(p)->~D(); },
-    };
+    static void call_local(void* p) {
+        (*static_cast<D*>(p))();
+    }
     template <class D>
-    static constexpr Ops heap_ops{
-        [](void* p) { (**static_cast<D**>(p))(); },
-        [](void* from, void* to) noexcept { *static_cast<D**>(to) = *static_cast<D**>(from); },
-        [](void* p) noexcept { delete *static_cast<D**>(p); },
-    };
+    static void move_local(void* from, void* to) noexcept {
+        ::new (to) D(std::move(*static_cast<D*>(from)));
+        static_cast<D*>(from)->~D();
+    }
+    template <class D>
+    static void destroy_local(void* p) noexcept {
+        static_cast<D*>(p)->~D();
+    }
+    template <class D>
+    static void call_heap(void* p) {
+        (**static_cast<D**>(p))();
+    }
+    static void move_heap(void* from, void* to) noexcept {
+        *static_cast<void**>(to) = *static_cast<void**>(from);
+    }
+    template <class D>
+    static void destroy_heap(void* p) noexcept {
+        delete *static_cast<D**>(p);
+    }
+    template <class D>
+    static constexpr Ops local_ops{&call_local<D>, &move_local<D>, &destroy_local<D>};
+    template <class D>
+    static constexpr Ops heap_ops{&call_heap<D>, &move_heap, &destroy_heap<D>};
 
     alignas(std::max_align_t) unsigned char buf_[4 * sizeof(void*)];
     const Ops* ops_ = nullptr;
 };
+
+/// A std::vector<Task> in the members a Reactor uses, and no template but emplace_back: a
+/// vector of Tasks instantiates its allocator, growth and relocation, and an emplace_back with
+/// its own growth path per posted callable's type (issue 25). Growth moves the Tasks (one call
+/// through their ops each).
+class TaskList {
+public:
+    TaskList() noexcept = default;
+    TaskList(const TaskList&) = delete;
+    TaskList& operator=(const TaskList&) = delete;
+    ~TaskList() {
+        clear();
+        ::operator delete(begin_);
+    }
+
+    /// A Task made from `fn` in place at the end.
+    template <class F>
+    void emplace_back(F&& fn) {
+        Task* at = room();
+        ::new (static_cast<void*>(at)) Task(std::forward<F>(fn));
+        end_ = at + 1;
+    }
+    Task* begin() noexcept { return begin_; }
+    Task* end() noexcept { return end_; }
+    bool empty() const noexcept { return begin_ == end_; }
+    void clear() noexcept {
+        for (Task* t = begin_; t != end_; ++t) t->~Task();
+        end_ = begin_;
+    }
+    /// Storage for at least `n` Tasks.
+    void reserve(std::size_t n);
+    void swap(TaskList& other) noexcept {
+        std::swap(begin_, other.begin_);
+        std::swap(end_, other.end_);
+        std::swap(cap_, other.cap_);
+    }
+
+private:
+    static_assert(alignof(Task) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                  "TaskList: operator new alignment");
+    Task* room() {
+        if (WISP_UNLIKELY(end_ == cap_)) reserve(end_ == begin_ ? 16 : 2 * size());
+        return end_;
+    }
+    std::size_t size() const noexcept { return static_cast<std::size_t>(end_ - begin_); }
+
+    Task* begin_ = nullptr;
+    Task* end_ = nullptr;
+    Task* cap_ = nullptr;
+};
+
+// ---- implementation -------------------------------------------------------
+
+WISP_NOINLINE inline void TaskList::reserve(std::size_t n) {
+    if (n <= static_cast<std::size_t>(cap_ - begin_)) return;
+    Task* fresh = static_cast<Task*>(::operator new(n * sizeof(Task)));
+    Task* to = fresh;
+    for (Task* t = begin_; t != end_; ++t, ++to) {
+        ::new (static_cast<void*>(to)) Task(std::move(*t));
+        t->~Task();
+    }
+    ::operator delete(begin_);
+    begin_ = fresh;
+    end_ = to;
+    cap_ = fresh + n;
+}
 
 }   // namespace detail
 WISP_NAMESPACE_END

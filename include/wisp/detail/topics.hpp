@@ -17,6 +17,8 @@
 #include <wisp/detail/sse_format.hpp>
 #include <wisp/detail/ws_frame.hpp>
 #include <wisp/detail/pod_vector.hpp>
+#include <wisp/detail/move_vector.hpp>
+#include <wisp/detail/owned.hpp>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -204,7 +206,7 @@ public:
     void publish(const std::shared_ptr<const Publication>& p, const void* skip);
     /// Delivers what is held, now.
     void settle() {
-        if (WISP_UNLIKELY(!held_.empty())) deliver_held();
+        if (WISP_UNLIKELY(!held_.empty())) deliver_held_(*this);
     }
     bool holding() const noexcept { return !held_.empty(); }
     /// Deliveries of held publications that failed (a queue could not allocate) since the last
@@ -224,14 +226,18 @@ private:
     /// the subscriber misses the run and the walk goes on.
     void deliver_one(const TopicSub& s, const PublicationRun& run) noexcept;
 
-    std::unordered_map<std::string, PodVector<TopicSub>> subs_;   // node-based: lists stay put
+    // Node-based: lists stay put. Lazy: a program that never subscribes compiles no map.
+    Lazy<std::unordered_map<std::string, PodVector<TopicSub>>> subs_;
     unsigned walking_ = 0;
-    std::vector<std::string> holes_;      // topics with holes left by removals during a walk
-    std::vector<Held> held_;              ///< one topic's run, in publication order
-    std::vector<Held> delivering_;        ///< the run being delivered (held_'s storage, swapped)
+    MoveVector<std::string> holes_;       // topics with holes left by removals during a walk
+    MoveVector<Held> held_;               ///< one topic's run, in publication order
+    MoveVector<Held> delivering_;         ///< the run being delivered (held_'s storage, swapped)
     PodVector<const Publication*> run_;   ///< delivering_'s publications
     unsigned holds_ = 0;
-    bool settling_ = false;    ///< deliver_held() is walking
+    bool settling_ = false;   ///< deliver_held() is walking
+    /// deliver_held, set by publish() as it holds: only a program that publishes compiles the
+    /// delivery of held runs (issue 25).
+    void (*deliver_held_)(LoopTopics& self) = nullptr;
     std::size_t failed_ = 0;   ///< see take_failed()
 };
 
@@ -244,7 +250,7 @@ public:
 
 private:
     mutable std::mutex m_;
-    std::unordered_map<std::string, std::size_t> n_;
+    Lazy<std::unordered_map<std::string, std::size_t>> n_;   ///< made by the first add
 };
 
 /// Publications made on other threads for one loop, in order. Any thread may push; the loop's
@@ -276,7 +282,7 @@ private:
 
     std::mutex mutex_;   ///< this loop's only: publishers to other loops never meet here
     std::condition_variable space_;
-    std::vector<std::shared_ptr<const Publication>> queued_, taken_;
+    MoveVector<std::shared_ptr<const Publication>> queued_, taken_;
     std::size_t taken_pos_ = 0;   ///< taken_[0, taken_pos_) are delivered
     bool posted_ = false;         ///< a drain is scheduled and has not taken the inbox yet
     bool closed_ = false;
@@ -344,7 +350,7 @@ const SharedBuffer& Publication::deflated(unsigned window_bits, Make&& make) con
 
 inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
     settle();   // what was published before this subscription is not for it
-    auto& v = subs_[topic];
+    auto& v = subs_.get()[topic];
     for (const TopicSub& s : v)
         if (s.id() == sub.id()) return false;   // one subscription per subscriber and topic
     v.push_back(sub);
@@ -353,8 +359,9 @@ inline bool LoopTopics::add(const std::string& topic, TopicSub sub) {
 
 inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
     settle();   // what was published before it left is still for it
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return false;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return false;
     auto& v = it->second;
     auto pos =
         std::find_if(v.begin(), v.end(), [&](const TopicSub& s) { return s.id() == sub.id(); });
@@ -365,19 +372,22 @@ inline bool LoopTopics::remove(const std::string& topic, TopicSub sub) {
         return true;
     }
     v.erase(pos);   // keeps order; a topic's list is only as long as its local subscribers
-    if (v.empty()) subs_.erase(it);
+    if (v.empty()) subs.erase(it);
     return true;
 }
 
 inline const PodVector<TopicSub>* LoopTopics::find(const std::string& topic) const {
-    auto it = subs_.find(topic);
-    return it == subs_.end() ? nullptr : &it->second;
+    const auto* subs = subs_.peek();
+    if (subs == nullptr) return nullptr;
+    auto it = subs->find(topic);
+    return it == subs->end() ? nullptr : &it->second;
 }
 
 template <class F>
 void LoopTopics::for_each(const std::string& topic, F&& f) {
-    auto it = subs_.find(topic);
-    if (it == subs_.end()) return;
+    auto& subs = subs_.get();
+    auto it = subs.find(topic);
+    if (it == subs.end()) return;
     PodVector<TopicSub>& v = it->second;   // stays valid: its topic is not erased while walking
     const std::size_t n = v.size();        // who subscribes during the walk waits for the next
     ++walking_;
@@ -396,9 +406,10 @@ inline void LoopTopics::publish(const std::shared_ptr<const Publication>& p, con
     }
     if (!held_.empty()) {
         if (held_.front().p->topic != p->topic || held_.size() == max_held) deliver_held();
-    } else if (subs_.find(p->topic) == subs_.end()) {
+    } else if (auto& subs = subs_.get(); subs.find(p->topic) == subs.end()) {
         return;   // no subscriber here: nothing to deliver, nothing to keep in order
     }
+    deliver_held_ = [](LoopTopics& self) { self.deliver_held(); };
     held_.push_back(Held{p, skip});
 }
 
@@ -407,8 +418,9 @@ inline void LoopTopics::deliver_held() {
     // held_ stays empty while its former contents are walked.
     delivering_.swap(held_);
     settling_ = true;
-    auto it = subs_.find(delivering_.front().p->topic);
-    if (it != subs_.end()) {
+    auto& subs = subs_.get();
+    auto it = subs.find(delivering_.front().p->topic);
+    if (it != subs.end()) {
         run_.clear();
         const void* skip = delivering_.front().skip;   // usually one publisher's whole run
         bool mixed = false;
@@ -457,14 +469,15 @@ inline void LoopTopics::deliver_one(const TopicSub& s, const PublicationRun& run
 }
 
 inline void LoopTopics::sweep() {
+    auto& subs = subs_.get();
     for (const std::string& topic : holes_) {
-        auto it = subs_.find(topic);
-        if (it == subs_.end()) continue;   // swept already (several holes in one topic)
+        auto it = subs.find(topic);
+        if (it == subs.end()) continue;   // swept already (several holes in one topic)
         auto& v = it->second;
         v.erase(
             std::remove_if(v.begin(), v.end(), [](const TopicSub& s) { return s.id() == nullptr; }),
             v.end());
-        if (v.empty()) subs_.erase(it);
+        if (v.empty()) subs.erase(it);
     }
     holes_.clear();
 }
@@ -562,18 +575,21 @@ inline void TopicInbox::close() {
 
 inline bool TopicCounts::add(const std::string& topic, long delta) {
     std::lock_guard<std::mutex> lock(m_);
-    auto& n = n_[topic];
+    auto& counts = n_.get();
+    auto& n = counts[topic];
     const bool was_zero = n == 0;
     n = static_cast<std::size_t>(static_cast<long>(n) + delta);
     const bool is_zero = n == 0;
-    if (is_zero) n_.erase(topic);   // n refers to the erased entry from here on
+    if (is_zero) counts.erase(topic);   // n refers to the erased entry from here on
     return was_zero != is_zero;
 }
 
 inline std::size_t TopicCounts::get(const std::string& topic) const {
     std::lock_guard<std::mutex> lock(m_);
-    auto it = n_.find(topic);
-    return it == n_.end() ? 0 : it->second;
+    const auto* counts = n_.peek();
+    if (counts == nullptr) return 0;
+    auto it = counts->find(topic);
+    return it == counts->end() ? 0 : it->second;
 }
 
 }   // namespace detail

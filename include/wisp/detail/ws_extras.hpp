@@ -15,6 +15,8 @@
 #include <wisp/websocket.hpp>
 #include <wisp/detail/ws_compression.hpp>
 #include <wisp/detail/box.hpp>
+#include <wisp/detail/owned.hpp>
+#include <wisp/detail/move_vector.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,8 +30,18 @@ namespace detail {
 /// and other threads walking the list read `ns` through it.
 struct WsRuntime {
     std::string ns;   ///< the namespace ("" : the app's topics)
-    std::vector<std::shared_ptr<TimerState>> timers;
-    std::vector<std::function<void(Peer&)>> when_drained;
+    MoveVector<std::shared_ptr<TimerState>> timers;
+    MoveVector<std::function<void(Peer&)>> when_drained;
+};
+
+class WsSession;
+
+/// A peer's topics, made by its first subscribe (ws_topics.hpp).
+struct WsTopics {
+    std::vector<std::string> names;   ///< as subscribed: peer.topics()
+    /// Unsubscribes the peer from every topic (at close). Set by subscribe, so that only a
+    /// program that subscribes compiles unsubscribing (issue 25).
+    void (*leave)(WsSession& s) = nullptr;
 };
 
 /// The parts of a peer that many idle peers never use, so that they pay one pointer for them:
@@ -38,12 +50,18 @@ struct WsExtras {
     /// The upgrade's own until `open` returned (keep_request false), or one made from the kept
     /// request for a hook.
     Box<Request> request;
-    Box<StateSlot> state;                   ///< shared with the upgrade request's
-    Box<WsCompression> deflate;             ///< permessage-deflate, when agreed
-    Box<std::vector<std::string>> topics;   ///< made by the first subscribe
+    Box<StateSlot> state;         ///< shared with the upgrade request's
+    Box<WsCompression> deflate;   ///< permessage-deflate, when agreed
+    /// A WsTopics, made by the first subscribe; Owned (deleted through a pointer), so that a
+    /// program whose peers never subscribe does not compile the list's destruction either.
+    Owned topics;
     Box<WsRuntime> runtime;
 
-    bool empty() const noexcept { return !request && !state && !deflate && !topics && !runtime; }
+    WsTopics* peer_topics() const noexcept { return static_cast<WsTopics*>(topics.get()); }
+
+    bool empty() const noexcept {
+        return !request && !state && !deflate && !topics.get() && !runtime;
+    }
 };
 
 }   // namespace detail

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // wisp/detail/ws_session.hpp — one WebSocket connection (RFC 6455) after the handshake: frames
 // in (WsReader), messages to the handler's hooks, frames out, the closing handshake, pings and
-// the idle timeout, the peer's topics.
+// the idle timeout, publishing (the peer's topics: ws_topics.hpp).
 // Owns: the reader, the Peer the hooks see, the kept upgrade request and per-peer state, the
 // close state, the idle and close deadlines (through the connection's one timer slot), and
 // where permessage-deflate applies: inflate before the message hook, deflate on the way out
@@ -143,7 +143,7 @@ public:
     bool unsubscribe(std::string_view topic);
     const std::vector<std::string>& topics() const noexcept {
         static const std::vector<std::string> none;
-        return extras_ && extras_->topics ? *extras_->topics : none;
+        return extras_ && extras_->topics.get() ? extras_->peer_topics()->names : none;
     }
     SendResult publish(std::string_view topic, std::string_view data, bool binary,
                        bool compress = true);
@@ -528,33 +528,8 @@ inline std::string WsSession::topic_key(std::string_view topic) const {
     return namespaced_topic(ns, topic);   // App::publish_to makes the same key
 }
 
-inline bool WsSession::subscribe(std::string_view topic) {
-    if (close_reported_ || conn_.closing()) return false;
-    const auto& mine = topics();
-    if (std::find(mine.begin(), mine.end(), topic) != mine.end()) return false;
-    const std::string key = topic_key(topic);
-    if (!conn_.loop().topics.add(key, TopicSub{this, &WsSession::deliver, false})) return false;
-    conn_.loop().core.count_subscriber(key, +1, &conn_.loop());
-    WsExtras& x = extras();
-    if (!x.topics) x.topics = make_box<std::vector<std::string>>();
-    x.topics->emplace_back(topic);
-    return true;
-}
-
-inline bool WsSession::unsubscribe(std::string_view topic) {
-    if (!extras_ || !extras_->topics) return false;
-    std::vector<std::string>& mine = *extras_->topics;
-    auto it = std::find(mine.begin(), mine.end(), topic);
-    if (it == mine.end()) return false;
-    const std::string key = topic_key(*it);
-    conn_.loop().topics.remove(key, TopicSub{this, &WsSession::deliver, false});
-    conn_.loop().core.count_subscriber(key, -1, &conn_.loop());
-    mine.erase(it);
-    return true;
-}
-
 inline void WsSession::leave_topics() {
-    while (!topics().empty()) unsubscribe(std::string(topics().back()));
+    if (extras_ && extras_->topics.get()) extras_->peer_topics()->leave(*this);
 }
 
 inline SendResult WsSession::publish(std::string_view topic, std::string_view data, bool binary,
