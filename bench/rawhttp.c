@@ -9,6 +9,13 @@
  * user-space work: the ceiling a real server's value per CPU-second is compared with.
  *
  *     cc -O2 -o build/rawhttp bench/rawhttp.c && build/rawhttp PORT
+ *
+ * Built with RAWHTTP_LLHTTP defined (meson builds both as rawhttp_llhttp and rawhttp_spans), it
+ * parses every byte with llhttp, the project's HTTP parser, compiled as wisp links it (strict
+ * mode), instead of looking for "\r\n\r\n": the floor for any server that must parse with llhttp.
+ * RAWHTTP_LLHTTP=1 sets only on_message_complete (llhttp's state machine alone);
+ * RAWHTTP_LLHTTP=2 also records the method, the URL and each field name and value the way
+ * a server that routes and reads fields must at least (a span stored per callback, nothing else).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +29,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef RAWHTTP_LLHTTP
+#include <llhttp.h>
+#endif
 
 enum { in_cap = 65536, out_cap = 1 << 20, max_events = 256 };
 
@@ -30,6 +40,14 @@ struct conn {
     size_t in_len;  /* bytes of an unfinished head kept from the last read */
     size_t out_len; /* answers not yet taken by the kernel */
     size_t out_off;
+#ifdef RAWHTTP_LLHTTP
+    llhttp_t parser;
+#if RAWHTTP_LLHTTP == 2
+    const char* span_at[4]; /* url, last field name, last field value, method */
+    size_t span_len[4];
+    unsigned fields;
+#endif
+#endif
     char in[in_cap];
     char out[out_cap];
 };
@@ -69,6 +87,56 @@ static int flush_out(struct conn* c) {
     return 0;
 }
 
+#ifdef RAWHTTP_LLHTTP
+static llhttp_settings_t settings;
+
+static int append_response(struct conn* c) {
+    if (c->out_len + response_len > out_cap) return -1;
+    memcpy(c->out + c->out_len, response, response_len);
+    c->out_len += response_len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t* p) {
+    return append_response((struct conn*)p->data) < 0 ? -1 : 0;
+}
+
+#if RAWHTTP_LLHTTP == 2
+static int record(llhttp_t* p, int which, const char* at, size_t len) {
+    struct conn* c = (struct conn*)p->data;
+    c->span_at[which] = at;
+    c->span_len[which] = len;
+    return 0;
+}
+static int on_url(llhttp_t* p, const char* at, size_t len) { return record(p, 0, at, len); }
+static int on_field(llhttp_t* p, const char* at, size_t len) { return record(p, 1, at, len); }
+static int on_value(llhttp_t* p, const char* at, size_t len) { return record(p, 2, at, len); }
+static int on_method(llhttp_t* p, const char* at, size_t len) { return record(p, 3, at, len); }
+static int on_value_complete(llhttp_t* p) {
+    ++((struct conn*)p->data)->fields;
+    return 0;
+}
+#endif
+
+static void init_settings(void) {
+    llhttp_settings_init(&settings);
+    settings.on_message_complete = on_message_complete;
+#if RAWHTTP_LLHTTP == 2
+    settings.on_url = on_url;
+    settings.on_header_field = on_field;
+    settings.on_header_value = on_value;
+    settings.on_method = on_method;
+    settings.on_header_value_complete = on_value_complete;
+#endif
+}
+
+/* Parses what was read; every complete request is answered from on_message_complete. */
+static int answer(struct conn* c) {
+    enum llhttp_errno err = llhttp_execute(&c->parser, c->in, c->in_len);
+    c->in_len = 0;
+    return err == HPE_OK ? 0 : -1;
+}
+#else
 /* Answers every complete head in c->in; keeps an unfinished one. */
 static int answer(struct conn* c) {
     size_t start = 0;
@@ -85,6 +153,7 @@ static int answer(struct conn* c) {
     c->in_len -= start;
     return 0;
 }
+#endif
 
 static int on_readable(struct conn* c) {
     for (;;) {
@@ -114,6 +183,9 @@ int main(int argc, char** argv) {
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+#ifdef RAWHTTP_LLHTTP
+    init_settings();
+#endif
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -147,6 +219,10 @@ int main(int argc, char** argv) {
                     }
                     nc->fd = fd;
                     nc->in_len = nc->out_len = nc->out_off = 0;
+#ifdef RAWHTTP_LLHTTP
+                    llhttp_init(&nc->parser, HTTP_REQUEST, &settings);
+                    nc->parser.data = nc;
+#endif
                     struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                               .data.ptr = nc};
                     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
