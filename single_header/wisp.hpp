@@ -10034,7 +10034,9 @@ inline void Connection::pump(T& t) {
     in_read_ = false;
     if (state_ != State::closed) {
         rearm_timer();
-        resume_reading();
+        // A transport without input left asks nothing of want_read() (the set reports new
+        // input by itself): the last read came back short, the usual end of a pump.
+        if (t.may_have_input()) resume_reading();
     }
 }
 
