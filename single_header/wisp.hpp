@@ -8784,8 +8784,10 @@ public:
     /// where frames of that size end, so that none is split between reads and copied together.
     std::size_t reader_frame = 0;
 
-    /// Queues `c` for the end-of-turn flush (once per turn).
+    /// Queues `c` for the end-of-turn flush (once per turn), unless its read pump runs.
     void mark_dirty(Connection& c);
+    /// mark_dirty()'s work, out of the appending functions' way.
+    void enlist_dirty(Connection& c);
     /// Calls o.on_readable() later this turn (once, however often asked before it runs).
     void read_later(TransportOwner& o);
     void add(Connection& c) noexcept;
@@ -14692,7 +14694,13 @@ inline Loop::~Loop() {
 }
 
 inline void Loop::mark_dirty(Connection& c) {
-    if (c.dirty) return;
+    // The connection whose read pump is handing it input is written by the pump itself, right
+    // after the session returns: the turn's flush would find its queue empty.
+    if (c.dirty || &c == reader) return;
+    enlist_dirty(c);
+}
+
+WISP_NOINLINE inline void Loop::enlist_dirty(Connection& c) {
     c.dirty = true;
     // Runs after the handlers already queued for this turn, so everything they produce for
     // a socket goes out in one write.
