@@ -1955,6 +1955,7 @@ WISP_NAMESPACE_END
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -2021,9 +2022,27 @@ private:
     static Spare* spare(bool make = true) noexcept { return detail::ThreadSpare<Spare>::get(make); }
     /// Makes `str`, a kept entry's string, hold `v`, within its storage when it has room.
     static void put(std::string& str, std::string_view v) {
-        if (std::string_view(str) == v) return;   // often: the thread's last response's field
+        if (same(str, v)) return;   // often: the thread's last response's field
         str.clear();
         str.append(v.data(), v.size());
+    }
+    /// a == b; from 8 to 32 bytes (the usual field name or value) as overlapping eight-byte
+    /// words, inline, instead of a call to memcmp.
+    static bool same(std::string_view a, std::string_view b) noexcept {
+        const std::size_t n = a.size();
+        if (n != b.size()) return false;
+        if (n < 8 || n > 32) return a == b;
+        const char* p = a.data();
+        const char* q = b.data();
+        std::uint64_t d = word(p) ^ word(q);
+        d |= word(p + n - 8) ^ word(q + n - 8);
+        if (n > 16) d |= (word(p + 8) ^ word(q + 8)) | (word(p + n - 16) ^ word(q + n - 16));
+        return d == 0;
+    }
+    static std::uint64_t word(const char* p) noexcept {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        return w;
     }
     /// Drops the fields named `name` among the first `before`, keeping the others' order.
     void drop(std::string_view name, std::size_t before) noexcept;
@@ -8784,8 +8803,10 @@ public:
     /// where frames of that size end, so that none is split between reads and copied together.
     std::size_t reader_frame = 0;
 
-    /// Queues `c` for the end-of-turn flush (once per turn).
+    /// Queues `c` for the end-of-turn flush (once per turn), unless its read pump runs.
     void mark_dirty(Connection& c);
+    /// mark_dirty()'s work, out of the appending functions' way.
+    void enlist_dirty(Connection& c);
     /// Calls o.on_readable() later this turn (once, however often asked before it runs).
     void read_later(TransportOwner& o);
     void add(Connection& c) noexcept;
@@ -10001,8 +10022,10 @@ inline void Connection::pump(T& t) {
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
     // The frames of this wakeup's reads show the peer's frame size (WsSession::read_budget).
     loop().reader_frame = 0;
-    // A few reads per wakeup at most, so one busy peer cannot starve the others.
-    for (int round = 0; round < 4 && can_read(); ++round) {
+    // A few reads per wakeup at most, so one busy peer cannot starve the others. (can_read()
+    // held for the first: it was asked above.)
+    int round = 0;
+    do {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
         std::size_t n = 0;
         const IoResult r = t.read(buf, want, n);
@@ -10030,11 +10053,13 @@ inline void Connection::pump(T& t) {
         // gets its own copy now, before any read overwrites the buffer.
         out().keep_input_safe();
         if (n < want) break;
-    }
+    } while (++round < 4 && can_read());
     in_read_ = false;
     if (state_ != State::closed) {
         rearm_timer();
-        resume_reading();
+        // A transport without input left asks nothing of want_read() (the set reports new
+        // input by itself): the last read came back short, the usual end of a pump.
+        if (t.may_have_input()) resume_reading();
     }
 }
 
@@ -14690,7 +14715,13 @@ inline Loop::~Loop() {
 }
 
 inline void Loop::mark_dirty(Connection& c) {
-    if (c.dirty) return;
+    // The connection whose read pump is handing it input is written by the pump itself, right
+    // after the session returns: the turn's flush would find its queue empty.
+    if (c.dirty || &c == reader) return;
+    enlist_dirty(c);
+}
+
+WISP_NOINLINE inline void Loop::enlist_dirty(Connection& c) {
     c.dirty = true;
     // Runs after the handlers already queued for this turn, so everything they produce for
     // a socket goes out in one write.

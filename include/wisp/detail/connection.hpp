@@ -266,8 +266,10 @@ inline void Connection::pump(T& t) {
     in_read_ = true;   // what runs below (a flush, a drain hook) starts no second read
     // The frames of this wakeup's reads show the peer's frame size (WsSession::read_budget).
     loop().reader_frame = 0;
-    // A few reads per wakeup at most, so one busy peer cannot starve the others.
-    for (int round = 0; round < 4 && can_read(); ++round) {
+    // A few reads per wakeup at most, so one busy peer cannot starve the others. (can_read()
+    // held for the first: it was asked above.)
+    int round = 0;
+    do {
         const std::size_t want = state_ == State::open ? session_->read_budget(cap) : cap;
         std::size_t n = 0;
         const IoResult r = t.read(buf, want, n);
@@ -295,11 +297,13 @@ inline void Connection::pump(T& t) {
         // gets its own copy now, before any read overwrites the buffer.
         out().keep_input_safe();
         if (n < want) break;
-    }
+    } while (++round < 4 && can_read());
     in_read_ = false;
     if (state_ != State::closed) {
         rearm_timer();
-        resume_reading();
+        // A transport without input left asks nothing of want_read() (the set reports new
+        // input by itself): the last read came back short, the usual end of a pump.
+        if (t.may_have_input()) resume_reading();
     }
 }
 

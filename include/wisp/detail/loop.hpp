@@ -112,8 +112,10 @@ public:
     /// where frames of that size end, so that none is split between reads and copied together.
     std::size_t reader_frame = 0;
 
-    /// Queues `c` for the end-of-turn flush (once per turn).
+    /// Queues `c` for the end-of-turn flush (once per turn), unless its read pump runs.
     void mark_dirty(Connection& c);
+    /// mark_dirty()'s work, out of the appending functions' way.
+    void enlist_dirty(Connection& c);
     /// Calls o.on_readable() later this turn (once, however often asked before it runs).
     void read_later(TransportOwner& o);
     void add(Connection& c) noexcept;

@@ -30,7 +30,13 @@ inline Loop::~Loop() {
 }
 
 inline void Loop::mark_dirty(Connection& c) {
-    if (c.dirty) return;
+    // The connection whose read pump is handing it input is written by the pump itself, right
+    // after the session returns: the turn's flush would find its queue empty.
+    if (c.dirty || &c == reader) return;
+    enlist_dirty(c);
+}
+
+WISP_NOINLINE inline void Loop::enlist_dirty(Connection& c) {
     c.dirty = true;
     // Runs after the handlers already queued for this turn, so everything they produce for
     // a socket goes out in one write.
