@@ -885,6 +885,28 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("response fields: a kept entry differing in any one byte, at any length, is rewritten") {
+    using wisp::Headers;
+    for (std::size_t n = 1; n <= 40; ++n) {
+        std::string kept(n, 'a');
+        for (std::size_t i = 0; i < n; ++i) kept[i] = static_cast<char>('a' + i % 26);
+        for (std::size_t at = 0; at <= n; ++at) {
+            CAPTURE(n);
+            CAPTURE(at);
+            std::string value = kept;   // at == n: the same text, kept as it is
+            if (at < n) value[at] = '#';
+            {
+                Headers gone;   // its storage is kept for the next list of this thread
+                gone.add("X-Value", kept);
+            }
+            Headers h;
+            h.add("X-Value", value);
+            REQUIRE(h.size() == 1);
+            CHECK(h.begin()->second == value);
+        }
+    }
+}
+
 TEST_CASE("response layout: put_bytes copies every length exactly, and nothing past it") {
     std::string src(80, '\0');
     for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>('A' + i % 50);
