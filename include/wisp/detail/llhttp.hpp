@@ -109,7 +109,6 @@ private:
     static int on_url(llhttp_t* p, const char* at, std::size_t n);
     static int on_version_complete(llhttp_t* p);
     static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
-    static int on_header_field_complete(llhttp_t* p);
     static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
     static int on_headers_complete(llhttp_t* p);
     static int on_body(llhttp_t* p, const char* at, std::size_t n);
@@ -148,8 +147,7 @@ private:
     bool expect_continue_ = false;
     bool head_paused_ = false;       ///< llhttp paused at the end of a head (finish_head)
     bool head_unmeasured_ = false;   ///< a head without a body, measured when it completes
-    bool in_value_ = false;
-    bool version_seen_ = false;   ///< the request line had an HTTP version (not 0.9 style)
+    bool version_seen_ = false;      ///< the request line had an HTTP version (not 0.9 style)
     State state_ = State::idle;
     std::uint8_t method_end_ = 0;    ///< the method: the head's first bytes, up to here
     std::uint16_t err_status_ = 0;   ///< 4xx or 5xx once refused (fits beside the flags)
@@ -178,7 +176,6 @@ inline const llhttp_settings_t& RequestParser::settings() {
         st.on_url = &RequestParser::on_url;
         st.on_version_complete = &RequestParser::on_version_complete;
         st.on_header_field = &RequestParser::on_header_field;
-        st.on_header_field_complete = &RequestParser::on_header_field_complete;
         st.on_header_value = &RequestParser::on_header_value;
         st.on_headers_complete = &RequestParser::on_headers_complete;
         st.on_body = &RequestParser::on_body;
@@ -249,6 +246,11 @@ inline int RequestParser::on_version_complete(llhttp_t* p) {
     // Refused without a status: feed() reads the line to its end to choose 505 or 400.
     if (p->http_major != 1) return -1;
     r.version_seen_ = true;
+    // The usual line, "METHOD /path HTTP/1.x": one SP each side of an origin-form target.
+    const char* target = r.base_ + r.url_.off;
+    if (r.url_.off == r.method_end_ + 1u && r.url_.len != 0 && target[0] == '/' &&
+        target[r.url_.len + 1] != ' ')
+        return 0;
     return r.check_line();
 }
 
@@ -280,25 +282,21 @@ inline int RequestParser::check_line() {
 inline int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (r.state_ != State::head) return 0;   // trailer fields of a chunked body: dropped
-    if (r.in_value_ || r.fields_.empty()) {
+    // A name goes on only across reads, contiguous in the kept head; another piece is the next
+    // field's (a value and a line break at least lie between two names).
+    const auto off = static_cast<std::uint32_t>(at - r.base_);
+    if (r.fields_.empty() || r.fields_.back().name.off + r.fields_.back().name.len != off) {
         if (r.fields_.size() >= r.limits_.max_header_count)
             return r.fail(431, errc::header_too_large, "too many header fields");
-        r.fields_.push_back(Field{});
-        r.in_value_ = false;
+        r.fields_.push_back(Field{{off, static_cast<std::uint32_t>(n)}, {}});
+    } else {
+        r.fields_.back().name.len += static_cast<std::uint32_t>(n);
     }
-    if (!r.extend(r.fields_.back().name, at, n))
-        return r.fail(400, errc::bad_request, "malformed header field name");
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
-    return 0;
-}
-
-inline int RequestParser::on_header_field_complete(llhttp_t* p) {
-    RequestParser& r = self(p);
-    if (r.state_ != State::head) return 0;
-    r.in_value_ = true;
     // RFC 9112 §5.1: no whitespace between a field name and the colon (a smuggling vector).
-    const std::string_view name = r.view(r.fields_.back().name);
-    if (name.empty() || name.back() == ' ' || name.back() == '\t')
+    // llhttp refuses a blank in a name itself; a line starting with the colon reaches here as
+    // an empty piece at the colon, the first of its field (a piece starts at a byte of input).
+    if (n == 0 && r.fields_.back().name.len == 0)
         return r.fail(400, errc::bad_request, "whitespace before colon");
     return 0;
 }
@@ -308,10 +306,13 @@ inline int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size
     if (r.state_ != State::head) return 0;
     // RFC 9112 §5.2: obs-fold (a value line starting with SP/HT) is rejected with 400. llhttp
     // folds it into the value, so detect a value piece preceded (past blanks) by a line break.
-    const char* q = at;
-    while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
-    if (q > r.base_ && q[-1] == '\n')
-        return r.fail(400, errc::bad_request, "obsolete line folding");
+    // Nearly every value follows "name: ", which the look back would stop at (no line break).
+    if (at - r.base_ < 2 || at[-1] != ' ' || at[-2] != ':') {
+        const char* q = at;
+        while (q > r.base_ && (q[-1] == ' ' || q[-1] == '\t')) --q;
+        if (q > r.base_ && q[-1] == '\n')
+            return r.fail(400, errc::bad_request, "obsolete line folding");
+    }
     if (r.fields_.empty() || !r.extend(r.fields_.back().value, at, n))
         return r.fail(400, errc::bad_request, "obsolete line folding");
     if (r.head_over_limit(at, n)) return r.fail(431, errc::header_too_large, "header too large");
@@ -567,7 +568,7 @@ inline void RequestParser::next() {
     base_ = nullptr;
     body_ptr_ = nullptr;
     body_len_ = body_total_ = 0;
-    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = in_value_ = head_paused_ =
+    body_is_owned_ = head_in_partial_ = upgrade_ = expect_continue_ = head_paused_ =
         head_unmeasured_ = false;
     version_seen_ = false;
     line_check_.reset();
