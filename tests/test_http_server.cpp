@@ -215,6 +215,38 @@ TEST_CASE("server: Connection: close and HTTP/1.0 close after the response") {
     }
 }
 
+TEST_CASE("server: a deferred answer keeps its own request's HTTP version, not the next one's") {
+    wisp::App app;
+    hello_routes(app);
+    app.get("/later", [](wisp::Request& req) {
+        wisp::Responder res = req.defer();
+        std::thread([res] { res.send(wisp::text("later")); }).detach();
+        return res;
+    });
+    Server srv(app);
+    {   // 1.0 with keep-alive, deferred, then a 1.1 request in the same write
+        Client c(srv.port());
+        c.send(
+            "GET /later HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        const std::string first = c.read_response();
+        CHECK(support::body_of(first) == "later");
+        CHECK(support::header_of(first, "connection") == "keep-alive");
+        const std::string second = c.read_response();
+        CHECK(status_of(second) == 200);
+        CHECK(support::header_of(second, "connection").empty());
+    }
+    {   // 1.1, deferred, then a 1.0 request without keep-alive: only that one closes
+        Client c(srv.port());
+        c.send("GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+        const std::string first = c.read_response();
+        CHECK(support::body_of(first) == "later");
+        CHECK(support::header_of(first, "connection").empty());
+        CHECK(status_of(c.read_response()) == 200);
+        CHECK(c.wait_closed());
+    }
+}
+
 TEST_CASE("server: HEAD gets the GET headers without a body") {
     wisp::App app;
     hello_routes(app);
