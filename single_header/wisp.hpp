@@ -10920,11 +10920,6 @@ inline int RequestParser::on_version_complete(llhttp_t* p) {
     // Refused without a status: feed() reads the line to its end to choose 505 or 400.
     if (p->http_major != 1) return -1;
     r.version_seen_ = true;
-    // The usual line, "METHOD /path HTTP/1.x": one SP each side of an origin-form target.
-    const char* target = r.base_ + r.url_.off;
-    if (r.url_.off == r.method_end_ + 1u && r.url_.len != 0 && target[0] == '/' &&
-        target[r.url_.len + 1] != ' ')
-        return 0;
     return r.check_line();
 }
 
@@ -10936,11 +10931,11 @@ inline int RequestParser::check_line() {
     if (url_.off != method_end_ + 1u || after_target[1] == ' ')
         return fail(400, errc::bad_request, "request line with extra whitespace");
     const std::string_view target = view(url_);
+    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
     // RFC 9112 §3.2.4: the asterisk-form is "*" alone, and only OPTIONS may use it.
     if (!target.empty() && target.front() == '*' &&
         (target.size() != 1 || parser_.method != HTTP_OPTIONS))
         return fail(400, errc::bad_request, "asterisk-form target without OPTIONS");
-    if (!target.empty() && target.front() == '/') return 0;   // origin-form: nearly all
     const TargetParts t = split_target(target);
     if (t.form != TargetForm::absolute || parser_.method == HTTP_CONNECT) return 0;
     // RFC 9112 §3.2.2: a server must accept the absolute-form. This server serves http(s) URIs
