@@ -87,15 +87,16 @@ static int flush_out(struct conn* c) {
     return 0;
 }
 
-#ifdef RAWHTTP_LLHTTP
-static llhttp_settings_t settings;
-
+/* Queues one answer; -1 when the output buffer is full. */
 static int append_response(struct conn* c) {
     if (c->out_len + response_len > out_cap) return -1;
     memcpy(c->out + c->out_len, response, response_len);
     c->out_len += response_len;
     return 0;
 }
+
+#ifdef RAWHTTP_LLHTTP
+static llhttp_settings_t settings;
 
 static int on_message_complete(llhttp_t* p) {
     return append_response((struct conn*)p->data) < 0 ? -1 : 0;
@@ -143,9 +144,7 @@ static int answer(struct conn* c) {
     for (;;) {
         char* end = memmem(c->in + start, c->in_len - start, "\r\n\r\n", 4);
         if (!end) break;
-        if (c->out_len + response_len > out_cap) return -1;
-        memcpy(c->out + c->out_len, response, response_len);
-        c->out_len += response_len;
+        if (append_response(c) < 0) return -1;
         start = (size_t)(end - c->in) + 4;
     }
     if (start == 0 && c->in_len == in_cap) return -1; /* a head larger than the buffer */
